@@ -1,0 +1,140 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using Akka.Hosting;
+using PandaFuzz.Bot.Configuration;
+using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Runner;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Infrastructure.Sharding;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Bot.Agent;
+
+/// <summary>
+/// The bot's representative: checks in with the bot entity (registering on first sight, reporting what runs
+/// here on every check-in), accepts jobs while it has free slots, and runs each under a supervised job runner.
+/// </summary>
+public sealed class BotAgentActor : ReceiveActor, IWithTimers
+{
+    public const string Name = "bot-agent";
+
+    private readonly BotIdentity _identity;
+    private readonly BotSettings _settings;
+    private readonly IReadOnlyDictionary<string, IFuzzingEngine> _engines;
+    private readonly BotCapabilities _capabilities;
+    private readonly BotStorage _storage;
+    private readonly IActorRef _bots;
+    private readonly IActorRef _jobs;
+    private readonly IActorRef _campaigns;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<JobId, IActorRef> _runners = [];
+    private readonly HashSet<JobId> _fuzzing = [];
+    private bool _registered;
+
+    public BotAgentActor(BotIdentity identity, BotSettings settings, IReadOnlyList<IFuzzingEngine> engines, BotCapabilities capabilities, BotStorage storage, IActorRegistry registry)
+    {
+        _identity = identity;
+        _settings = settings;
+        _engines = engines.ToDictionary(e => e.Name);
+        _capabilities = capabilities;
+        _storage = storage;
+        _bots = registry.Get<BotRegion>();
+        _jobs = registry.Get<JobRegion>();
+        _campaigns = registry.Get<CampaignRegion>();
+
+        Receive<CheckInTick>(_ => CheckIn());
+        Receive<BotCommands.CheckInAccepted>(_ =>
+        {
+            if (!_registered)
+            {
+                _log.Info("Bot {BotId} registered with the master", _identity.Id);
+                _registered = true;
+            }
+        });
+        Receive<AgentCommands.StartJob>(Start);
+        Receive<AgentCommands.StopJob>(stop =>
+        {
+            if (_runners.TryGetValue(stop.JobId, out var runner))
+            {
+                runner.Forward(stop);
+            }
+        });
+        Receive<FuzzingEnded>(ended =>
+        {
+            _fuzzing.Remove(ended.JobId);
+            CheckIn();
+        });
+        Receive<Terminated>(t =>
+        {
+            var job = _runners.FirstOrDefault(r => r.Value.Equals(t.ActorRef)).Key;
+            if (job is not null)
+            {
+                _runners.Remove(job);
+                _fuzzing.Remove(job);
+            }
+        });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private string AgentPath => Self.Path.ToStringWithAddress(Cluster.Get(Context.System).SelfAddress);
+
+    protected override void PreStart()
+    {
+        var killed = _storage.KillLeftovers();
+        if (killed > 0)
+        {
+            _log.Warning("Killed {Count} fuzzer process groups left by an earlier run of this bot", killed);
+        }
+
+        Timers.StartPeriodicTimer(CheckInTick.Instance, CheckInTick.Instance, TimeSpan.Zero, _settings.CheckInInterval);
+    }
+
+    /// <summary>Runners that died are restarted by nobody: the job entity notices the silence and requeues the job.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
+    private void CheckIn()
+    {
+        var address = Cluster.Get(Context.System).SelfAddress;
+        _bots.Tell(new BotCommands.CheckIn(_identity.Id, AgentPath, $"{address.Host}:{address.Port}", Environment.MachineName,
+            _capabilities, [.. _fuzzing], DateTimeOffset.UtcNow));
+    }
+
+    private void Start(AgentCommands.StartJob start)
+    {
+        if (_runners.ContainsKey(start.JobId))
+        {
+            Sender.Tell(new JobCommands.ConfirmJobStarted(start.JobId, _identity.Id, DateTimeOffset.UtcNow));
+            return;
+        }
+
+        if (!_engines.TryGetValue(start.Spec.Engine, out var engine))
+        {
+            Sender.Tell(new JobCommands.RefuseJob(start.JobId, _identity.Id, $"engine {start.Spec.Engine} is not installed on this bot"));
+            return;
+        }
+
+        if (_fuzzing.Count >= _capabilities.Slots)
+        {
+            Sender.Tell(new JobCommands.RefuseJob(start.JobId, _identity.Id, $"all {_capabilities.Slots} slots are busy"));
+            return;
+        }
+
+        var dir = _storage.WorkDirOf(start.JobId);
+        var outboxPath = new RootActorPath(Cluster.Get(Context.System).SelfAddress) / "user" / BlobServerActor.BotName;
+        var runner = Context.ActorOf(
+            Props.Create(() => new JobRunnerActor(start, _identity.Id, engine, _settings, dir, _storage.Targets, _storage.Outbox, outboxPath.ToString(), _jobs, _campaigns)),
+            "job-" + start.JobId.Value);
+        Context.Watch(runner);
+        _runners[start.JobId] = runner;
+        _fuzzing.Add(start.JobId);
+        _log.Info("Bot {BotId} starts job {JobId} of campaign {CampaignId}", _identity.Id, start.JobId, start.CampaignId);
+        Sender.Tell(new JobCommands.ConfirmJobStarted(start.JobId, _identity.Id, DateTimeOffset.UtcNow));
+    }
+
+    private sealed record CheckInTick
+    {
+        public static readonly CheckInTick Instance = new();
+    }
+}

@@ -1,0 +1,40 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+using PandaFuzz.Bot.Agent;
+using PandaFuzz.Bot.Configuration;
+using PandaFuzz.Bot.Engines;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Infrastructure.Sharding;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Bot;
+
+/// <summary>The bot role as one chain: proxies to the master's regions (when the master is elsewhere), the outbox's blob server, the agent.</summary>
+public static class BotHosting
+{
+    /// <summary>The engines this build knows; the ones that can run here become the bot's capabilities.</summary>
+    public static IReadOnlyList<IFuzzingEngine> KnownEngines() => [new LibFuzzerEngine()];
+
+    public static AkkaConfigurationBuilder AddBotRole(this AkkaConfigurationBuilder builder, BotSettings settings, BotStorage storage, bool masterInThisNode)
+    {
+        if (!masterInThisNode)
+        {
+            builder
+                .WithShardRegionProxy<CampaignRegion>(ShardNames.Campaign, ShardNames.MasterRole, new CampaignMessageExtractor(ShardNames.MaxShards))
+                .WithShardRegionProxy<JobRegion>(ShardNames.Job, ShardNames.MasterRole, new JobMessageExtractor(ShardNames.MaxShards))
+                .WithShardRegionProxy<BotRegion>(ShardNames.Bot, ShardNames.MasterRole, new BotMessageExtractor(ShardNames.MaxShards));
+        }
+
+        var engines = KnownEngines().Where(e => e.DetectVersion() is not null).ToList();
+        var capabilities = new BotCapabilities(
+            [.. engines.Select(e => new EngineCapability(e.Name, e.DetectVersion()!))],
+            settings.Slots,
+            GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024));
+
+        return builder
+            .AddBlobServer<BotBlobServer>(storage.Outbox, BlobServerActor.BotName)
+            .WithActors((system, registry) =>
+                system.ActorOf(Props.Create(() => new BotAgentActor(storage.Identity, settings, engines, capabilities, storage, registry)), BotAgentActor.Name));
+    }
+}

@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using System.Text;
+using Akka.Actor;
+using Akka.Event;
+using PandaFuzz.Bot.Engines;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Bot.Processes;
+
+/// <summary>
+/// Runs one fuzzer process in its own process group and watches it. Output is read on .NET's reader threads
+/// and handed over as messages, so the fuzzer never waits on us; the actor keeps the latest stats and the
+/// text of each crash report, and kills the whole group when it stops.
+/// </summary>
+public sealed class FuzzerProcessActor : ReceiveActor
+{
+    private const int TailLines = 200;
+
+    private readonly IFuzzingEngine _engine;
+    private readonly JobWorkDir _dir;
+    private readonly FuzzerLaunch _launch;
+    private readonly int _maxReportBytes;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Queue<string> _tail = new();
+    private readonly HashSet<string> _reported = [];
+    private readonly StringBuilder _report = new();
+    private Process? _process;
+    private bool _capturing;
+
+    public FuzzerProcessActor(IFuzzingEngine engine, JobWorkDir dir, FuzzerLaunch launch, int maxReportBytes)
+    {
+        _engine = engine;
+        _dir = dir;
+        _launch = launch;
+        _maxReportBytes = maxReportBytes;
+
+        Receive<OutputLine>(line => Read(line.Text));
+        Receive<Exited>(exited =>
+        {
+            // Artifacts whose "written to" line was missed are still findings.
+            foreach (var file in Directory.EnumerateFiles(_dir.Artifacts).Order())
+            {
+                ReportArtifact(file);
+            }
+
+            File.Delete(_dir.PidFile);
+            Context.Parent.Tell(new FuzzerExited(exited.Code, string.Join('\n', _tail)));
+            _process = null;
+            Context.Stop(Self);
+        });
+    }
+
+    protected override void PreStart()
+    {
+        var info = new ProcessStartInfo("setsid")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = _launch.WorkingDirectory,
+        };
+        // setsid makes the fuzzer the leader of a new process group whose id is its pid.
+        info.ArgumentList.Add(_launch.Program);
+        foreach (var arg in _launch.Arguments)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in _launch.Environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        var self = Self;
+        var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) self.Tell(new OutputLine(e.Data)); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) self.Tell(new OutputLine(e.Data)); };
+        process.Start();
+        process.StandardInput.Close();
+        File.WriteAllText(_dir.PidFile, process.Id.ToString());
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        _log.Info("Started {Engine} pid {Pid} in {WorkDir}: {Arguments}", _engine.Name, process.Id, _dir.Root, string.Join(' ', _launch.Arguments));
+
+        // WaitForExitAsync completes after both output streams reached their end, so every line arrives first.
+        process.WaitForExitAsync().PipeTo(self, success: () => new Exited(process.ExitCode));
+    }
+
+    protected override void PostStop()
+    {
+        if (_process is { } process)
+        {
+            ProcessGroups.KillGroup(process.Id);
+            _log.Info("Killed the process group {Pid} of {Engine}", process.Id, _engine.Name);
+            File.Delete(_dir.PidFile);
+        }
+    }
+
+    private void Read(string line)
+    {
+        if (_tail.Count == TailLines)
+        {
+            _tail.Dequeue();
+        }
+
+        _tail.Enqueue(line);
+        switch (_engine.Read(line))
+        {
+            case EngineLine.Stats stats:
+                Context.Parent.Tell(stats.Value);
+                break;
+            case EngineLine.ReportStarted:
+                // A report has several marker lines (ERROR, SUMMARY); the first one starts the capture.
+                if (!_capturing)
+                {
+                    _capturing = true;
+                    _report.Clear();
+                }
+
+                Append(line);
+                break;
+            case EngineLine.ArtifactWritten written:
+                Append(line);
+                ReportArtifact(written.Path);
+                _capturing = false;
+                _report.Clear();
+                break;
+            default:
+                if (_capturing)
+                {
+                    Append(line);
+                }
+
+                break;
+        }
+    }
+
+    private void Append(string line)
+    {
+        if (_report.Length + line.Length + 1 <= _maxReportBytes)
+        {
+            _report.Append(line).Append('\n');
+        }
+    }
+
+    private void ReportArtifact(string path)
+    {
+        var full = Path.GetFullPath(path, _dir.Root);
+        var kind = _engine.ArtifactKind(Path.GetFileName(full));
+        if (kind is null || !File.Exists(full) || !_reported.Add(full))
+        {
+            return;
+        }
+
+        var report = _report.Length > 0 ? _report.ToString() : string.Join('\n', _tail);
+        Context.Parent.Tell(new ArtifactFound(full, kind, report, DateTimeOffset.UtcNow));
+    }
+
+    private sealed record OutputLine(string Text);
+
+    private sealed record Exited(int Code);
+}
+
+/// <summary>A finding the fuzzer wrote: the file, its kind and the report printed with it.</summary>
+public sealed record ArtifactFound(string Path, string Kind, string Report, DateTimeOffset At);
+
+/// <summary>The fuzzer process ended, with its exit code and the last lines it printed.</summary>
+public sealed record FuzzerExited(int ExitCode, string Tail);
+

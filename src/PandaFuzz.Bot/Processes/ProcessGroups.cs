@@ -1,0 +1,44 @@
+using System.Runtime.InteropServices;
+
+namespace PandaFuzz.Bot.Processes;
+
+/// <summary>
+/// Fuzzers run as leaders of their own process group (started through <c>setsid</c>), so stopping a job
+/// kills the target and everything it forked, and a bot that restarts after a crash can find and kill the
+/// groups its previous life left behind.
+/// </summary>
+public static partial class ProcessGroups
+{
+    private const int SigTerm = 15;
+    private const int SigKill = 9;
+
+    public static void Terminate(int pgid) => _ = Kill(-pgid, SigTerm);
+
+    public static void KillGroup(int pgid) => _ = Kill(-pgid, SigKill);
+
+    /// <summary>Whether any process of the group is alive (signal 0 only checks).</summary>
+    public static bool IsAlive(int pgid) => Kill(-pgid, 0) == 0;
+
+    /// <summary>Kills the group recorded in <paramref name="pidFile"/> if its leader still runs the program under <paramref name="workDir"/>.</summary>
+    public static bool KillLeftover(string pidFile, string workDir)
+    {
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), out var pgid) || pgid <= 1)
+        {
+            return false;
+        }
+
+        // A recycled pid belongs to someone else: only kill when its command line names this work dir.
+        var cmdline = $"/proc/{pgid}/cmdline";
+        var ours = File.Exists(cmdline) && File.ReadAllText(cmdline).Contains(workDir, StringComparison.Ordinal);
+        if (ours)
+        {
+            KillGroup(pgid);
+        }
+
+        File.Delete(pidFile);
+        return ours;
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int sig);
+}

@@ -1,0 +1,289 @@
+using Akka.Actor;
+using Akka.Event;
+using PandaFuzz.Bot.Configuration;
+using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Processes;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Bot.Runner;
+
+/// <summary>
+/// Runs one job on this bot: fetches the target from the master, prepares the work dir, keeps a fuzzer
+/// process running until the job's deadline (restarting it after each finding), sends stats at a modest
+/// rate and delivers every finding until the master has stored it.
+/// </summary>
+public sealed class JobRunnerActor : ReceiveActor, IWithTimers
+{
+    private readonly AgentCommands.StartJob _job;
+    private readonly BotId _botId;
+    private readonly IFuzzingEngine _engine;
+    private readonly BotSettings _settings;
+    private readonly JobWorkDir _dir;
+    private readonly ContentAddressedStore _targets;
+    private readonly ContentAddressedStore _outbox;
+    private readonly string _outboxPath;
+    private readonly IActorRef _jobs;
+    private readonly IActorRef _campaigns;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<BlobId, CampaignCommands.ReportCrash> _undelivered = [];
+    private readonly DateTimeOffset _deadline;
+    private IActorRef? _fuzzer;
+    private FuzzerStats? _latest;
+    private FuzzerStats? _sent;
+    private CampaignJobFinish? _finish;
+    private bool _fuzzing = true;
+    private int _runs;
+    private int _findingsThisRun;
+    private DateTimeOffset _runStarted;
+
+    public JobRunnerActor(
+        AgentCommands.StartJob job,
+        BotId botId,
+        IFuzzingEngine engine,
+        BotSettings settings,
+        JobWorkDir dir,
+        ContentAddressedStore targets,
+        ContentAddressedStore outbox,
+        string outboxPath,
+        IActorRef jobs,
+        IActorRef campaigns)
+    {
+        _job = job;
+        _botId = botId;
+        _engine = engine;
+        _settings = settings;
+        _dir = dir;
+        _targets = targets;
+        _outbox = outbox;
+        _outboxPath = outboxPath;
+        _jobs = jobs;
+        _campaigns = campaigns;
+        _deadline = DateTimeOffset.UtcNow.AddSeconds(job.Spec.DurationSeconds);
+
+        Receive<TargetReady>(_ => Prepare());
+        Receive<TargetFailed>(failed => EndFuzzing(false, $"could not fetch target {job.Spec.Target}: {failed.Reason}"));
+        Receive<RunAgain>(_ => StartRun());
+        Receive<FuzzerStats>(stats => _latest = stats);
+        Receive<ArtifactFound>(Found);
+        Receive<FuzzerExited>(Exited);
+        Receive<StatsTick>(_ => SendStats());
+        Receive<RetryTick>(_ => Deliver());
+        Receive<CampaignCommands.CrashAccepted>(accepted => Delivered(accepted.Input));
+        Receive<CommandRejected>(rejected => _log.Warning("The master refused a report of job {JobId}: {Reason}", _job.JobId, rejected.Reason));
+        Receive<Ack>(_ =>
+        {
+            _finish = _finish is null ? null : _finish with { Acknowledged = true };
+            StopWhenDone();
+        });
+        Receive<AgentCommands.StopJob>(stop =>
+        {
+            _log.Info("Stopping job {JobId}: {Reason}", _job.JobId, stop.Reason);
+            StopFuzzer();
+            // The master ended the job already; only the findings are still owed.
+            _finish = new CampaignJobFinish(true, null, true);
+            StopWhenDone();
+        });
+        Receive<Terminated>(_ => { });
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart()
+    {
+        _dir.Create();
+        Timers.StartPeriodicTimer(StatsTick.Instance, StatsTick.Instance, _settings.StatsInterval);
+        BlobFetcher.FetchAsync(Context.ActorSelection(_job.BlobSourcePath), _job.Spec.Target, _targets, _settings.BlobChunkTimeout)
+            .PipeTo(Self, success: () => TargetReady.Instance, failure: e => new TargetFailed(e.Message));
+    }
+
+    private void Prepare()
+    {
+        File.Copy(_targets.PathOf(_job.Spec.Target), _dir.Target, overwrite: true);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(_dir.Target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        }
+        if (_job.Spec.Dictionary is { } dictionary)
+        {
+            File.WriteAllText(_dir.Dictionary, dictionary);
+        }
+
+        StartRun();
+    }
+
+    private void StartRun()
+    {
+        var remaining = _deadline - DateTimeOffset.UtcNow;
+        if (!_fuzzing)
+        {
+            return;
+        }
+
+        if (remaining < _settings.MinimumRun)
+        {
+            EndFuzzing(true, null);
+            return;
+        }
+
+        _runs++;
+        _findingsThisRun = 0;
+        _runStarted = DateTimeOffset.UtcNow;
+        var launch = _engine.Launch(_job.Spec, _dir, remaining);
+        _fuzzer = Context.ActorOf(Props.Create(() => new FuzzerProcessActor(_engine, _dir, launch, _settings.MaxReportBytes)), $"fuzzer-{_runs}");
+        Context.Watch(_fuzzer);
+    }
+
+    private void Found(ArtifactFound found)
+    {
+        _findingsThisRun++;
+        var (kind, summary, stack) = _engine.DescribeFinding(found.Kind, found.Report);
+        BlobId input;
+        long size;
+        using (var file = File.OpenRead(found.Path))
+        {
+            (input, size) = _outbox.PutAsync(file, long.MaxValue).GetAwaiter().GetResult();
+        }
+
+        // Moved into the outbox: a restarted fuzzer must not report it again.
+        File.Delete(found.Path);
+        var finding = new CrashFinding(input, size, Path.GetFileName(found.Path), kind, summary, stack, found.Report, found.At);
+        _log.Info("Job {JobId} found {CrashKind} {Input} ({Size} bytes)", _job.JobId, kind, input, size);
+        _undelivered[input] = new CampaignCommands.ReportCrash(_job.CampaignId, _job.JobId, _botId, finding, _outboxPath);
+        _campaigns.Tell(_undelivered[input]);
+        Timers.StartSingleTimer(RetryTick.Instance, RetryTick.Instance, _settings.RetryInterval);
+    }
+
+    private void Exited(FuzzerExited exited)
+    {
+        _fuzzer = null;
+        if (!_fuzzing)
+        {
+            return;
+        }
+
+        var ranFor = DateTimeOffset.UtcNow - _runStarted;
+        if (_findingsThisRun > 0 || exited.ExitCode != 0 && ranFor >= _settings.MinimumRun)
+        {
+            // libFuzzer stops at its first finding; the job goes on until its deadline.
+            Timers.StartSingleTimer(RunAgain.Instance, RunAgain.Instance, _settings.RestartDelay);
+            return;
+        }
+
+        if (exited.ExitCode == 0)
+        {
+            EndFuzzing(true, null);
+            return;
+        }
+
+        var last = exited.Tail.Split('\n').LastOrDefault(l => l.Length > 0) ?? "";
+        EndFuzzing(false, $"{_engine.Name} exited with code {exited.ExitCode} after {ranFor.TotalSeconds:0.#} s: {last}");
+    }
+
+    private void EndFuzzing(bool succeeded, string? reason)
+    {
+        if (!_fuzzing)
+        {
+            return;
+        }
+
+        _fuzzing = false;
+        StopFuzzer();
+        Context.Parent.Tell(new FuzzingEnded(_job.JobId));
+        if (!succeeded)
+        {
+            _log.Warning("Job {JobId} failed: {Reason}", _job.JobId, reason);
+        }
+
+        _finish = new CampaignJobFinish(succeeded, reason, false);
+        Deliver();
+    }
+
+    private void StopFuzzer()
+    {
+        if (_fuzzing)
+        {
+            _fuzzing = false;
+            Context.Parent.Tell(new FuzzingEnded(_job.JobId));
+        }
+
+        if (_fuzzer is not null)
+        {
+            Context.Stop(_fuzzer);
+            _fuzzer = null;
+        }
+    }
+
+    private void SendStats()
+    {
+        if (_latest is not null && !ReferenceEquals(_latest, _sent) && _fuzzing)
+        {
+            _jobs.Tell(new JobCommands.ReportJobStats(_job.JobId, _botId, _latest));
+            _sent = _latest;
+        }
+    }
+
+    /// <summary>Sends what the master has not acknowledged yet: findings first, then the end of the job.</summary>
+    private void Deliver()
+    {
+        foreach (var report in _undelivered.Values)
+        {
+            _campaigns.Tell(report);
+        }
+
+        if (_finish is { Acknowledged: false } finish)
+        {
+            _jobs.Tell(new JobCommands.ReportJobFinished(_job.JobId, _botId, finish.Succeeded, finish.Reason, _latest));
+        }
+
+        if (_undelivered.Count > 0 || _finish is { Acknowledged: false })
+        {
+            Timers.StartSingleTimer(RetryTick.Instance, RetryTick.Instance, _settings.RetryInterval);
+        }
+    }
+
+    private void Delivered(BlobId input)
+    {
+        if (_undelivered.Remove(input))
+        {
+            _outbox.Delete(input);
+        }
+
+        StopWhenDone();
+    }
+
+    private void StopWhenDone()
+    {
+        if (!_fuzzing && _undelivered.Count == 0 && _finish is { Acknowledged: true })
+        {
+            Context.Stop(Self);
+        }
+    }
+
+    private sealed record CampaignJobFinish(bool Succeeded, string? Reason, bool Acknowledged);
+
+    private sealed record TargetReady
+    {
+        public static readonly TargetReady Instance = new();
+    }
+
+    private sealed record TargetFailed(string Reason);
+
+    private sealed record RunAgain
+    {
+        public static readonly RunAgain Instance = new();
+    }
+
+    private sealed record StatsTick
+    {
+        public static readonly StatsTick Instance = new();
+    }
+
+    private sealed record RetryTick
+    {
+        public static readonly RetryTick Instance = new();
+    }
+}
+
+/// <summary>Tells the agent that a job no longer fuzzes, so its slot is free (findings may still be in delivery).</summary>
+public sealed record FuzzingEnded(JobId JobId);

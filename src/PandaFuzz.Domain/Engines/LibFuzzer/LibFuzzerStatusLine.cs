@@ -1,0 +1,42 @@
+namespace PandaFuzz.Domain.Engines.LibFuzzer;
+
+/// <summary>The event word of a libFuzzer status line (<c>#N\tNEW cov: ...</c>).</summary>
+public enum LibFuzzerStatusKind
+{
+    /// <summary><c>INITED</c>: the seed corpus has been run.</summary>
+    Inited,
+
+    /// <summary><c>NEW</c>: an input with new coverage was added to the corpus.</summary>
+    New,
+
+    /// <summary><c>REDUCE</c>: a corpus input was replaced by a smaller one.</summary>
+    Reduce,
+
+    /// <summary><c>pulse</c>: a heartbeat at every power-of-two execution count.</summary>
+    Pulse,
+
+    /// <summary><c>DONE</c>: the run ended normally (-runs or -max_total_time reached).</summary>
+    Done,
+
+    /// <summary><c>RELOAD</c>: inputs other processes put in the corpus directory were picked up.</summary>
+    Reload,
+
+    /// <summary><c>READ</c>: corpus units read (older libFuzzer versions).</summary>
+    ReadUnits,
+}
+
+/// <summary>One parsed libFuzzer status line; a field is null when the line does not carry it.</summary>
+/// <param name="CorpusBytes">
+/// Corpus size in bytes. libFuzzer prints Kb/Mb rounded down, so those sizes are exact only to the unit.
+/// </param>
+/// <param name="Units">The <c>units:</c> count of READ/RELOAD lines.</param>
+public sealed record LibFuzzerStatusLine(
+    LibFuzzerStatusKind Kind,
+    long Execs,
+    long? Coverage,
+    long? Features,
+    long? CorpusUnits,
+    long? CorpusBytes,
+    long? ExecsPerSecond,
+    long? RssMb,
+    long? Units);

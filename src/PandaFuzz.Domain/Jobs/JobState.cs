@@ -1,0 +1,95 @@
+using PandaFuzz.Protocol;
+using static PandaFuzz.Protocol.JobEvents;
+
+namespace PandaFuzz.Domain.Jobs;
+
+/// <summary>A job's persisted state and the rules that change it; no actor code, no clock.</summary>
+public sealed record JobState(
+    JobId Id,
+    CampaignId CampaignId,
+    int Index,
+    JobSpec Spec,
+    JobStatus Status,
+    BotId? BotId,
+    string? AgentPath,
+    string? FailureReason,
+    int Attempts,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? AssignedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    FuzzerStats? FinalStats)
+{
+    public bool IsTerminal => Status is JobStatus.Completed or JobStatus.Failed or JobStatus.Cancelled;
+
+    /// <summary>Assigned or running: the job holds a slot on <see cref="BotId"/>.</summary>
+    public bool HoldsBot => Status is JobStatus.Assigned or JobStatus.Running;
+
+    public static JobState Created(JobCreated e) =>
+        new(e.JobId, e.CampaignId, e.Index, e.Spec, JobStatus.Pending, null, null, null, 0, e.At, null, null, null, null);
+
+    public JobState Apply(IPersistedEvent e) => e switch
+    {
+        JobAssigned a => this with
+        {
+            Status = JobStatus.Assigned, BotId = a.BotId, AgentPath = a.AgentPath, AssignedAt = a.At, StartedAt = null,
+            Attempts = Attempts + 1,
+        },
+        JobStarted s => this with { Status = JobStatus.Running, BotId = s.BotId, StartedAt = s.At },
+        JobRequeued => this with { Status = JobStatus.Pending, BotId = null, AgentPath = null, AssignedAt = null, StartedAt = null },
+        JobCompleted c => this with { Status = JobStatus.Completed, FinishedAt = c.At, FinalStats = c.FinalStats },
+        JobFailed f => this with { Status = JobStatus.Failed, FailureReason = f.Reason, FinishedAt = f.At, FinalStats = f.FinalStats },
+        JobCancelled c => this with { Status = JobStatus.Cancelled, FailureReason = c.Reason, FinishedAt = c.At },
+        JobCreated => this,
+        _ => throw new ArgumentException($"Not a job event: {e.GetType().Name}", nameof(e)),
+    };
+
+    /// <summary>The scheduler offers a bot: only a pending job takes it.</summary>
+    public Decision Assign(BotId bot, string agentPath, DateTimeOffset now) =>
+        Status == JobStatus.Pending
+            ? Decision.Accept(new JobAssigned(Id, bot, agentPath, now))
+            : Decision.Reject($"job {Id} is {Status.ToString().ToLowerInvariant()}, not pending");
+
+    /// <summary>The bot confirms it runs the job; a confirmation from a bot the job no longer belongs to is refused.</summary>
+    public Decision ConfirmStarted(BotId bot, DateTimeOffset now) => Status switch
+    {
+        JobStatus.Assigned when bot == BotId => Decision.Accept(new JobStarted(Id, bot, now)),
+        JobStatus.Running when bot == BotId => Decision.Accept(),
+        _ => Decision.Reject($"job {Id} does not run on {bot}"),
+    };
+
+    /// <summary>The bot cannot run the job: back to pending for another bot.</summary>
+    public Decision Refused(BotId bot, string reason, DateTimeOffset now) =>
+        HoldsBot && bot == BotId
+            ? Decision.Accept(new JobRequeued(Id, $"refused by {bot}: {reason}", now))
+            : Decision.Accept();
+
+    public Decision Finished(BotId bot, bool succeeded, string? reason, FuzzerStats? stats, DateTimeOffset now)
+    {
+        if (!HoldsBot || bot != BotId)
+        {
+            return Decision.Reject($"job {Id} does not run on {bot}");
+        }
+
+        return succeeded
+            ? Decision.Accept(new JobCompleted(Id, stats, now))
+            : Decision.Accept(new JobFailed(Id, reason ?? "the fuzzer failed", stats, now));
+    }
+
+    /// <summary>A job that held a bot longer than allowed without word from it goes back to pending.</summary>
+    public Decision Requeue(string reason, DateTimeOffset now) =>
+        HoldsBot ? Decision.Accept(new JobRequeued(Id, reason, now)) : Decision.Accept();
+
+    public Decision Cancel(string reason, DateTimeOffset now) =>
+        IsTerminal ? Decision.Accept() : Decision.Accept(new JobCancelled(Id, reason, now));
+}
+
+/// <summary>The outcome of a command: events to persist, or a reason to refuse.</summary>
+public sealed record Decision(IReadOnlyList<IPersistedEvent> Events, string? Rejection)
+{
+    public bool Rejected => Rejection is not null;
+
+    public static Decision Accept(params IPersistedEvent[] events) => new(events, null);
+
+    public static Decision Reject(string reason) => new([], reason);
+}

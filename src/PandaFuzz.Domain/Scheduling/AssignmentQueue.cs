@@ -1,0 +1,167 @@
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Domain.Scheduling;
+
+/// <summary>An offer of a job to a bot, waiting for the job entity to accept or reject it.</summary>
+public sealed record Offer(JobId JobId, BotId BotId, string AgentPath, DateTimeOffset At);
+
+/// <summary>
+/// The scheduler's working memory: pending jobs in arrival order and the bots' free slots. It only proposes
+/// offers; the job entity decides, so a job can never be assigned twice. Rebuilt from re-announcements and
+/// check-ins after a restart, so nothing here is persisted. Time is passed in.
+/// </summary>
+public sealed class AssignmentQueue(TimeSpan holdGrace)
+{
+    private readonly LinkedList<PendingJob> _pending = new();
+    private readonly Dictionary<JobId, LinkedListNode<PendingJob>> _pendingIndex = [];
+    private readonly Dictionary<JobId, (Offer Offer, PendingJob Job)> _offers = [];
+    private readonly Dictionary<BotId, BotSlots> _bots = [];
+
+    public int PendingCount => _pending.Count;
+
+    public IEnumerable<JobId> Pending => _pending.Select(p => p.JobId);
+
+    public int BotCount => _bots.Count;
+
+    public int FreeSlots => _bots.Values.Sum(b => b.Free);
+
+    /// <summary>Adds a pending job unless it is already queued or on offer.</summary>
+    public bool Enqueue(JobId job, string engine, DateTimeOffset since)
+    {
+        if (_pendingIndex.ContainsKey(job) || _offers.ContainsKey(job))
+        {
+            return false;
+        }
+
+        _pendingIndex[job] = _pending.AddLast(new PendingJob(job, engine, since));
+        return true;
+    }
+
+    /// <summary>The job no longer wants a bot or gave up its slot.</summary>
+    public void Release(JobId job, BotId? bot)
+    {
+        RemovePending(job);
+        if (_offers.Remove(job, out var offered))
+        {
+            Slots(offered.Offer.BotId)?.Held.Remove(job);
+        }
+
+        if (bot is not null)
+        {
+            Slots(bot)?.Held.Remove(job);
+            return;
+        }
+
+        foreach (var slots in _bots.Values)
+        {
+            slots.Held.Remove(job);
+        }
+    }
+
+    /// <summary>A bot checked in: its reported jobs hold slots, and so do recent assignments it has not reported yet.</summary>
+    public void UpsertBot(BotId bot, string agentPath, BotCapabilities capabilities, IReadOnlyList<JobId> running, DateTimeOffset now)
+    {
+        var held = new Dictionary<JobId, DateTimeOffset>();
+        if (_bots.TryGetValue(bot, out var known))
+        {
+            foreach (var (job, at) in known.Held)
+            {
+                if (now - at < holdGrace || _offers.ContainsKey(job))
+                {
+                    held[job] = at;
+                }
+            }
+        }
+
+        foreach (var job in running)
+        {
+            held.TryAdd(job, now);
+        }
+
+        _bots[bot] = new BotSlots(bot, agentPath, capabilities, held);
+    }
+
+    public void RemoveBot(BotId bot) => _bots.Remove(bot);
+
+    public void Accepted(JobId job, BotId bot, DateTimeOffset now)
+    {
+        _offers.Remove(job);
+        if (Slots(bot) is { } slots)
+        {
+            slots.Held[job] = now;
+        }
+    }
+
+    /// <summary>The job refused the offer (it is no longer pending): free the slot, forget the job.</summary>
+    public void Rejected(JobId job, BotId bot)
+    {
+        _offers.Remove(job);
+        Slots(bot)?.Held.Remove(job);
+    }
+
+    /// <summary>Matches pending jobs, oldest first, to bots with the engine and a free slot, spreading over the emptiest bots.</summary>
+    public IReadOnlyList<Offer> NextOffers(DateTimeOffset now)
+    {
+        var offers = new List<Offer>();
+        var node = _pending.First;
+        while (node is not null && _bots.Count > 0)
+        {
+            var next = node.Next;
+            var job = node.Value;
+            BotSlots? best = null;
+            foreach (var bot in _bots.Values)
+            {
+                if (bot.Free > 0 && bot.Capabilities.Supports(job.Engine) && (best is null || bot.Free > best.Free))
+                {
+                    best = bot;
+                }
+            }
+
+            if (best is not null)
+            {
+                var offer = new Offer(job.JobId, best.BotId, best.AgentPath, now);
+                RemovePending(job.JobId);
+                _offers[job.JobId] = (offer, job);
+                best.Held[job.JobId] = now;
+                offers.Add(offer);
+            }
+
+            node = next;
+        }
+
+        return offers;
+    }
+
+    /// <summary>Offers nobody answered (the job entity was unreachable) go back to the end of the queue.</summary>
+    public IReadOnlyList<JobId> ExpireOffers(DateTimeOffset now, TimeSpan timeout)
+    {
+        var expired = _offers.Values.Where(o => now - o.Offer.At >= timeout).ToList();
+        foreach (var (offer, job) in expired)
+        {
+            _offers.Remove(offer.JobId);
+            Slots(offer.BotId)?.Held.Remove(offer.JobId);
+            Enqueue(job.JobId, job.Engine, job.Since);
+        }
+
+        return expired.Select(o => o.Offer.JobId).ToList();
+    }
+
+    public bool IsOffered(JobId job) => _offers.ContainsKey(job);
+
+    private BotSlots? Slots(BotId bot) => _bots.GetValueOrDefault(bot);
+
+    private void RemovePending(JobId job)
+    {
+        if (_pendingIndex.Remove(job, out var node))
+        {
+            _pending.Remove(node);
+        }
+    }
+
+    private sealed record PendingJob(JobId JobId, string Engine, DateTimeOffset Since);
+
+    private sealed record BotSlots(BotId BotId, string AgentPath, BotCapabilities Capabilities, Dictionary<JobId, DateTimeOffset> Held)
+    {
+        public int Free => Math.Max(0, Capabilities.Slots - Held.Count);
+    }
+}

@@ -1,0 +1,219 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Master;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Gateway;
+
+/// <summary>The HTTP API, version 1: minimal APIs that validate, ask the gateway actor, and shape the answer.</summary>
+public static class ApiEndpoints
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+
+    public static IEndpointRouteBuilder MapPandaFuzzApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/v1");
+        api.MapPost("/targets", UploadTarget);
+        api.MapPost("/campaigns", CreateCampaign);
+        api.MapGet("/campaigns", ListCampaigns);
+        api.MapGet("/campaigns/{id}", GetCampaign);
+        api.MapPost("/campaigns/{id}/stop", StopCampaign);
+        api.MapGet("/campaigns/{id}/crashes", ListCrashes);
+        api.MapGet("/crashes/{id}", GetCrash);
+        api.MapGet("/crashes/{id}/input", GetCrashInput);
+        api.MapGet("/jobs/{id}", GetJob);
+        api.MapGet("/bots", ListBots);
+        return app;
+    }
+
+    private static async Task<Results<Created<TargetResponse>, ProblemHttpResult>> UploadTarget(
+        HttpRequest request, string? name, ContentAddressedStore blobs, MasterSettings settings, CancellationToken ct)
+    {
+        if (!CampaignRequestValidator.IsValidTargetName(name))
+        {
+            return Problems.Invalid("name", "the query parameter name is required: 1-100 characters of letters, digits, space, '.', '_' or '-'");
+        }
+
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = settings.MaxTargetBytes;
+        }
+
+        try
+        {
+            var (id, size) = await blobs.PutAsync(request.Body, settings.MaxTargetBytes, ct);
+            if (size == 0)
+            {
+                return Problems.Invalid("body", "the body must hold the target binary");
+            }
+
+            return TypedResults.Created($"/api/v1/targets/{id}", new TargetResponse(id.Sha256, name!, size));
+        }
+        catch (Exception e) when (e is BlobTooLargeException or BadHttpRequestException)
+        {
+            return Problems.TooLarge($"a target may be at most {settings.MaxTargetBytes} bytes");
+        }
+    }
+
+    private static async Task<Results<Created<CampaignResponse>, ProblemHttpResult, ValidationProblem>> CreateCampaign(
+        HttpRequest request, ContentAddressedStore blobs, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        CreateCampaignRequest? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<CreateCampaignRequest>(request.Body, JsonSerializerOptions.Web, ct);
+        }
+        catch (JsonException e)
+        {
+            return Problems.Invalid("body", $"the body is not a valid campaign request: {e.Message}");
+        }
+
+        if (body is null)
+        {
+            return Problems.Invalid("body", "the body must be a JSON object");
+        }
+
+        var (spec, errors) = CampaignRequestValidator.Validate(body, blobs.Contains);
+        if (spec is null)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The campaign request is invalid", type: Problems.InvalidType);
+        }
+
+        var id = CampaignId.New();
+        var reply = await Ask(gateway, new CampaignCommands.CreateCampaign(id, spec), ct);
+        if (reply is not CampaignQueries.CampaignView view)
+        {
+            return Problems.From(reply);
+        }
+
+        var campaign = await Describe(gateway, view, ct);
+        return TypedResults.Created($"/api/v1/campaigns/{id}", campaign);
+    }
+
+    private static async Task<Ok<List<CampaignSummaryResponse>>> ListCampaigns(EntityDirectory directory, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        var ids = await directory.IdsAsync("campaign-", ct);
+        var replies = await Task.WhenAll(ids.Select(id => Ask(gateway, new CampaignQueries.GetCampaign(new CampaignId(id)), ct)));
+        return TypedResults.Ok(replies.OfType<CampaignQueries.CampaignView>().OrderBy(v => v.CreatedAt).Select(CampaignSummaryResponse.From).ToList());
+    }
+
+    private static async Task<Results<Ok<CampaignResponse>, ProblemHttpResult>> GetCampaign(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        var reply = await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct);
+        return reply is CampaignQueries.CampaignView view ? TypedResults.Ok(await Describe(gateway, view, ct)) : Problems.From(reply);
+    }
+
+    private static async Task<Results<Accepted<CampaignSummaryResponse>, ProblemHttpResult>> StopCampaign(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        var reply = await Ask(gateway, new CampaignCommands.StopCampaign(campaignId), ct);
+        return reply is CampaignQueries.CampaignView view
+            ? TypedResults.Accepted($"/api/v1/campaigns/{id}", CampaignSummaryResponse.From(view))
+            : Problems.From(reply);
+    }
+
+    private static async Task<Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult>> ListCrashes(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        var reply = await Ask(gateway, new CampaignQueries.GetCampaignCrashes(campaignId), ct);
+        return reply is CampaignQueries.CampaignCrashes crashes
+            ? TypedResults.Ok(crashes.Crashes.Select(CrashSummaryResponse.From).ToList())
+            : Problems.From(reply);
+    }
+
+    private static async Task<Results<Ok<CrashResponse>, ProblemHttpResult>> GetCrash(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        var crash = await FindCrash(id, gateway, ct);
+        return crash is CampaignQueries.CrashView view ? TypedResults.Ok(CrashResponse.From(view.Crash)) : Problems.From(crash, "crash", id);
+    }
+
+    private static async Task<IResult> GetCrashInput(string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct)
+    {
+        var crash = await FindCrash(id, gateway, ct);
+        if (crash is not CampaignQueries.CrashView view)
+        {
+            return Problems.From(crash, "crash", id);
+        }
+
+        var input = view.Crash.Finding.Input;
+        return blobs.Contains(input)
+            ? TypedResults.File(blobs.OpenRead(input), "application/octet-stream", $"{view.Crash.Finding.ArtifactName}")
+            : Problems.NotFound("crash input", input.Sha256);
+    }
+
+    private static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetJob(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!JobId.TryParse(id, out var jobId))
+        {
+            return Problems.NotFound("job", id);
+        }
+
+        var reply = await Ask(gateway, new JobQueries.GetJob(jobId), ct);
+        return reply is JobQueries.JobView view ? TypedResults.Ok(JobResponse.From(view)) : Problems.From(reply);
+    }
+
+    private static async Task<Ok<List<BotResponse>>> ListBots(EntityDirectory directory, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        var ids = await directory.IdsAsync("bot-", ct);
+        var replies = await Task.WhenAll(ids.Select(id => Ask(gateway, new BotQueries.GetBot(new BotId(id)), ct)));
+        return TypedResults.Ok(replies.OfType<BotQueries.BotView>().OrderBy(b => b.Id.Value, StringComparer.Ordinal).Select(BotResponse.From).ToList());
+    }
+
+    private static async Task<object> FindCrash(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct) =>
+        CrashId.TryParse(id, out var crashId)
+            ? await Ask(gateway, new CampaignQueries.GetCrash(crashId.Campaign, crashId), ct)
+            : new CommandRejected($"crash {id} not found", RejectionKind.NotFound);
+
+    /// <summary>A campaign with the live view of each of its jobs.</summary>
+    private static async Task<CampaignResponse> Describe(IRequiredActor<GatewayActor> gateway, CampaignQueries.CampaignView view, CancellationToken ct)
+    {
+        var jobsTask = Task.WhenAll(view.JobIds.Select(j => Ask(gateway, new JobQueries.GetJob(j), ct)));
+        var crashesTask = Ask(gateway, new CampaignQueries.GetCampaignCrashes(view.Id), ct);
+        var jobs = (await jobsTask).OfType<JobQueries.JobView>().ToList();
+        var crashes = await crashesTask as CampaignQueries.CampaignCrashes;
+        var spec = view.Spec;
+        return new CampaignResponse(view.Id.Value, spec.Name, spec.Target.Sha256, spec.Engine, spec.Jobs, spec.DurationSeconds, spec.MemoryLimitMb,
+            spec.TimeoutMs, spec.Dictionary, view.Status, view.CreatedAt, view.FinishedAt,
+            [.. jobs.Select(JobResponse.From)],
+            StatsResponse.Aggregate(jobs.Where(j => j.Status is JobStatus.Running or JobStatus.Completed).Select(j => j.Stats)),
+            [.. (crashes?.Crashes ?? []).Select(CrashSummaryResponse.From)]);
+    }
+
+    /// <summary>Asks through the gateway actor; an unreachable master becomes a rejection the edge maps to 503.</summary>
+    private static async Task<object> Ask(IRequiredActor<GatewayActor> gateway, object message, CancellationToken ct)
+    {
+        try
+        {
+            var actor = await gateway.GetAsync(ct);
+            return await actor.Ask<object>(message, AskTimeout, ct);
+        }
+        catch (AskTimeoutException)
+        {
+            return new Unavailable("the master did not answer in time");
+        }
+    }
+
+    /// <summary>An answer that never came.</summary>
+    internal sealed record Unavailable(string Reason);
+}

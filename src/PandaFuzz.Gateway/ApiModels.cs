@@ -1,0 +1,152 @@
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Gateway;
+
+/// <summary>The body of <c>POST /api/v1/campaigns</c>.</summary>
+public sealed record CreateCampaignRequest(
+    string? Name,
+    string? TargetId,
+    string? Engine,
+    int? Jobs,
+    int? DurationSeconds,
+    int? MemoryLimitMb,
+    int? TimeoutMs,
+    string? Dictionary);
+
+/// <summary>An uploaded target.</summary>
+public sealed record TargetResponse(string Id, string Name, long Size);
+
+/// <summary>Aggregated live progress of a campaign or one job.</summary>
+public sealed record StatsResponse(long Execs, long ExecsPerSecond, long Coverage, long Features, long CorpusUnits, long CorpusBytes, long RssMb, DateTimeOffset? UpdatedAt)
+{
+    public static StatsResponse? From(FuzzerStats? s) =>
+        s is null ? null : new(s.Execs, s.ExecsPerSecond, s.Coverage, s.Features, s.CorpusUnits, s.CorpusBytes, s.RssMb, s.At);
+
+    /// <summary>Sums throughput and corpus over jobs; coverage is the best job's (jobs share no corpus yet).</summary>
+    public static StatsResponse Aggregate(IEnumerable<FuzzerStats?> stats)
+    {
+        var all = stats.OfType<FuzzerStats>().ToList();
+        return new StatsResponse(
+            all.Sum(s => s.Execs),
+            all.Sum(s => s.ExecsPerSecond),
+            all.Select(s => s.Coverage).DefaultIfEmpty().Max(),
+            all.Select(s => s.Features).DefaultIfEmpty().Max(),
+            all.Sum(s => s.CorpusUnits),
+            all.Sum(s => s.CorpusBytes),
+            all.Select(s => s.RssMb).DefaultIfEmpty().Max(),
+            all.Count == 0 ? null : all.Max(s => s.At));
+    }
+}
+
+/// <summary>One job as the API shows it.</summary>
+public sealed record JobResponse(
+    string Id,
+    string CampaignId,
+    int Index,
+    JobStatus State,
+    string? BotId,
+    string? FailureReason,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? AssignedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? FinishedAt,
+    StatsResponse? Stats)
+{
+    public static JobResponse From(JobQueries.JobView v) =>
+        new(v.Id.Value, v.CampaignId.Value, v.Index, v.Status, v.BotId?.Value, v.FailureReason, v.CreatedAt, v.AssignedAt, v.StartedAt, v.FinishedAt,
+            StatsResponse.From(v.Stats));
+}
+
+/// <summary>A crash in lists.</summary>
+public sealed record CrashSummaryResponse(
+    string Id,
+    string CampaignId,
+    string JobId,
+    string BotId,
+    string Kind,
+    string Summary,
+    DateTimeOffset FoundAt,
+    string InputSha256,
+    long InputSize)
+{
+    public static CrashSummaryResponse From(CrashRecord c) =>
+        new(c.Id.Value, c.CampaignId.Value, c.JobId.Value, c.BotId.Value, c.Finding.Kind, c.Finding.Summary, c.Finding.FoundAt,
+            c.Finding.Input.Sha256, c.Finding.InputSize);
+}
+
+/// <summary>A crash with its stack and the output the engine printed with it.</summary>
+public sealed record CrashResponse(
+    string Id,
+    string CampaignId,
+    string JobId,
+    string BotId,
+    string Kind,
+    string Summary,
+    DateTimeOffset FoundAt,
+    string InputSha256,
+    long InputSize,
+    string ArtifactName,
+    IReadOnlyList<string> Stack,
+    string Output)
+{
+    public static CrashResponse From(CrashRecord c) =>
+        new(c.Id.Value, c.CampaignId.Value, c.JobId.Value, c.BotId.Value, c.Finding.Kind, c.Finding.Summary, c.Finding.FoundAt,
+            c.Finding.Input.Sha256, c.Finding.InputSize, c.Finding.ArtifactName, c.Finding.Stack, c.Finding.Output);
+}
+
+/// <summary>A campaign in lists.</summary>
+public sealed record CampaignSummaryResponse(
+    string Id,
+    string Name,
+    string TargetId,
+    string Engine,
+    CampaignStatus Status,
+    int JobCount,
+    int CrashCount,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? FinishedAt)
+{
+    public static CampaignSummaryResponse From(CampaignQueries.CampaignView v) =>
+        new(v.Id.Value, v.Spec.Name, v.Spec.Target.Sha256, v.Spec.Engine, v.Status, v.Spec.Jobs, v.CrashCount, v.CreatedAt, v.FinishedAt);
+}
+
+/// <summary>A campaign with its jobs, aggregated stats and crashes.</summary>
+public sealed record CampaignResponse(
+    string Id,
+    string Name,
+    string TargetId,
+    string Engine,
+    int JobCount,
+    int DurationSeconds,
+    int MemoryLimitMb,
+    int TimeoutMs,
+    string? Dictionary,
+    CampaignStatus Status,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? FinishedAt,
+    IReadOnlyList<JobResponse> Jobs,
+    StatsResponse Stats,
+    IReadOnlyList<CrashSummaryResponse> Crashes);
+
+/// <summary>A bot as the API shows it.</summary>
+public sealed record BotResponse(
+    string Id,
+    string Address,
+    string Hostname,
+    BotStatus State,
+    CapabilitiesResponse Capabilities,
+    IReadOnlyList<string> CurrentJobs,
+    DateTimeOffset RegisteredAt,
+    DateTimeOffset? LastSeenAt,
+    string? OfflineReason,
+    DateTimeOffset? OfflineSince)
+{
+    public static BotResponse From(BotQueries.BotView v) =>
+        new(v.Id.Value, v.Address, v.Hostname, v.Status,
+            new CapabilitiesResponse([.. v.Capabilities.Engines.Select(e => new EngineResponse(e.Name, e.Version))], v.Capabilities.Slots, v.Capabilities.MemoryMb),
+            [.. v.CurrentJobs.Select(j => j.Value)], v.RegisteredAt, v.LastSeenAt, v.OfflineReason, v.OfflineSince);
+}
+
+public sealed record CapabilitiesResponse(IReadOnlyList<EngineResponse> Engines, int Slots, long MemoryMb);
+
+public sealed record EngineResponse(string Name, string Version);

@@ -1,0 +1,58 @@
+using Akka.Configuration;
+
+namespace PandaFuzz.Infrastructure.Configuration;
+
+/// <summary>Reads typed values from a HOCON section; every failure names the full key.</summary>
+public sealed class HoconReader(Config root, string section)
+{
+    private readonly Config _section = root.GetConfig(section) ?? throw new ConfigurationException($"missing configuration section '{section}'");
+
+    public TimeSpan PositiveDuration(string key)
+    {
+        TimeSpan value;
+        try
+        {
+            value = _section.GetTimeSpan(key, TimeSpan.Zero, allowInfinite: false);
+        }
+        catch (Exception e)
+        {
+            throw new ConfigurationException($"{section}.{key} is not a duration: {e.Message}");
+        }
+
+        return value > TimeSpan.Zero ? value : throw new ConfigurationException($"{section}.{key} must be a positive duration");
+    }
+
+    public int Int(string key, int min, int max)
+    {
+        int value;
+        try
+        {
+            value = _section.GetInt(key, int.MinValue);
+        }
+        catch (Exception e)
+        {
+            throw new ConfigurationException($"{section}.{key} is not a whole number: {e.Message}");
+        }
+
+        return value >= min && value <= max
+            ? value
+            : throw new ConfigurationException($"{section}.{key} must be between {min} and {max} (is {(value == int.MinValue ? "missing" : value)})");
+    }
+
+    public long Bytes(string key, long min)
+    {
+        long? value;
+        try
+        {
+            value = _section.GetByteSize(key);
+        }
+        catch (Exception e)
+        {
+            throw new ConfigurationException($"{section}.{key} is not a size: {e.Message}");
+        }
+
+        return value >= min ? value.Value : throw new ConfigurationException($"{section}.{key} must be a size of at least {min} bytes");
+    }
+
+    public string String(string key) => _section.GetString(key, "") ?? "";
+}

@@ -1,0 +1,119 @@
+using System.Collections.Frozen;
+using System.Runtime.Serialization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using Akka.Serialization;
+using PandaFuzz.Domain.Bots;
+using PandaFuzz.Domain.Campaigns;
+using PandaFuzz.Domain.Jobs;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Infrastructure.Serialization;
+
+/// <summary>
+/// System.Text.Json serializer for every protocol message, event and snapshot, with stable string manifests
+/// ("JobAssigned.v1") so that no CLR type name reaches the journal or the wire.
+/// </summary>
+public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
+{
+    public const int SerializerId = 5710;
+
+    /// <summary>The manifest of every type this serializer writes. A renamed type keeps its manifest here; a changed shape gets a new version.</summary>
+    public static readonly IReadOnlyDictionary<Type, string> Manifests = new Dictionary<Type, string>
+    {
+        // Events and snapshots: stored in the journal, never renamed.
+        [typeof(CampaignEvents.CampaignCreated)] = "CampaignCreated.v1",
+        [typeof(CampaignEvents.CampaignStopRequested)] = "CampaignStopRequested.v1",
+        [typeof(CampaignEvents.CampaignJobEnded)] = "CampaignJobEnded.v1",
+        [typeof(CampaignEvents.CampaignFinished)] = "CampaignFinished.v1",
+        [typeof(CampaignEvents.CrashRecorded)] = "CrashRecorded.v1",
+        [typeof(JobEvents.JobCreated)] = "JobCreated.v1",
+        [typeof(JobEvents.JobAssigned)] = "JobAssigned.v1",
+        [typeof(JobEvents.JobStarted)] = "JobStarted.v1",
+        [typeof(JobEvents.JobRequeued)] = "JobRequeued.v1",
+        [typeof(JobEvents.JobCompleted)] = "JobCompleted.v1",
+        [typeof(JobEvents.JobFailed)] = "JobFailed.v1",
+        [typeof(JobEvents.JobCancelled)] = "JobCancelled.v1",
+        [typeof(BotEvents.BotRegistered)] = "BotRegistered.v1",
+        [typeof(BotEvents.BotWentOffline)] = "BotWentOffline.v1",
+        [typeof(CampaignState)] = "CampaignSnapshot.v1",
+        [typeof(JobState)] = "JobSnapshot.v1",
+        [typeof(BotState)] = "BotSnapshot.v1",
+
+        // Messages: on the wire only.
+        [typeof(Ack)] = "Ack",
+        [typeof(CommandRejected)] = "CommandRejected",
+        [typeof(CampaignCommands.CreateCampaign)] = "CreateCampaign",
+        [typeof(CampaignCommands.StopCampaign)] = "StopCampaign",
+        [typeof(CampaignCommands.ReportJobEnded)] = "ReportJobEnded",
+        [typeof(CampaignCommands.ReportCrash)] = "ReportCrash",
+        [typeof(CampaignCommands.CrashAccepted)] = "CrashAccepted",
+        [typeof(CampaignCommands.WakeCampaign)] = "WakeCampaign",
+        [typeof(CampaignQueries.GetCampaign)] = "GetCampaign",
+        [typeof(CampaignQueries.GetCampaignCrashes)] = "GetCampaignCrashes",
+        [typeof(CampaignQueries.GetCrash)] = "GetCrash",
+        [typeof(CampaignQueries.CampaignView)] = "CampaignView",
+        [typeof(CampaignQueries.CampaignCrashes)] = "CampaignCrashes",
+        [typeof(CampaignQueries.CrashView)] = "CrashView",
+        [typeof(JobCommands.CreateJob)] = "CreateJob",
+        [typeof(JobCommands.AssignJob)] = "AssignJob",
+        [typeof(JobCommands.ConfirmJobStarted)] = "ConfirmJobStarted",
+        [typeof(JobCommands.RefuseJob)] = "RefuseJob",
+        [typeof(JobCommands.ReportJobStats)] = "ReportJobStats",
+        [typeof(JobCommands.ReportJobFinished)] = "ReportJobFinished",
+        [typeof(JobCommands.CancelJob)] = "CancelJob",
+        [typeof(JobCommands.JobEndAcknowledged)] = "JobEndAcknowledged",
+        [typeof(JobCommands.JobCommandAccepted)] = "JobCommandAccepted",
+        [typeof(JobQueries.GetJob)] = "GetJob",
+        [typeof(JobQueries.JobView)] = "JobView",
+        [typeof(BotCommands.CheckIn)] = "CheckIn",
+        [typeof(BotCommands.CheckInAccepted)] = "CheckInAccepted",
+        [typeof(BotQueries.GetBot)] = "GetBot",
+        [typeof(BotQueries.BotView)] = "BotView",
+        [typeof(SchedulerMessages.JobPending)] = "JobPending",
+        [typeof(SchedulerMessages.JobReleased)] = "JobReleased",
+        [typeof(SchedulerMessages.BotAvailable)] = "BotAvailable",
+        [typeof(SchedulerMessages.BotUnavailable)] = "BotUnavailable",
+        [typeof(SchedulerMessages.AssignmentAccepted)] = "AssignmentAccepted",
+        [typeof(SchedulerMessages.AssignmentRejected)] = "AssignmentRejected",
+        [typeof(SchedulerMessages.GetQueue)] = "GetQueue",
+        [typeof(SchedulerMessages.QueueView)] = "QueueView",
+        [typeof(AgentCommands.StartJob)] = "StartJob",
+        [typeof(AgentCommands.StopJob)] = "StopJob",
+        [typeof(BlobTransfer.GetChunk)] = "GetChunk",
+        [typeof(BlobTransfer.Chunk)] = "Chunk",
+        [typeof(BlobTransfer.NotFound)] = "BlobNotFound",
+    }.ToFrozenDictionary();
+
+    /// <summary>The types this serializer is bound to in the actor system's configuration.</summary>
+    public static readonly IReadOnlyList<Type> BoundTypes = [typeof(IProtocolMessage), typeof(CampaignState), typeof(JobState), typeof(BotState)];
+
+    private static readonly FrozenDictionary<string, Type> TypesByManifest = Manifests.ToFrozenDictionary(kv => kv.Value, kv => kv.Key);
+
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General)
+    {
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+
+    public override int Identifier => SerializerId;
+
+    public override string Manifest(object o) =>
+        Manifests.TryGetValue(o.GetType(), out var manifest)
+            ? manifest
+            : throw new SerializationException($"No manifest for {o.GetType().FullName}; add it to {nameof(ProtocolSerializer)}.{nameof(Manifests)}");
+
+    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), Options);
+
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        if (!TypesByManifest.TryGetValue(manifest, out var type))
+        {
+            throw new SerializationException($"Unknown manifest '{manifest}'");
+        }
+
+        return JsonSerializer.Deserialize(bytes, type, Options)
+               ?? throw new SerializationException($"'{manifest}' deserialized to null");
+    }
+}

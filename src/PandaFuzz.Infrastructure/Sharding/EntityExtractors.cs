@@ -1,0 +1,51 @@
+using Akka.Cluster.Sharding;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Infrastructure.Sharding;
+
+/// <summary>Routes <see cref="IWithCampaignId"/> messages to campaign entities.</summary>
+public sealed class CampaignMessageExtractor(int maxShards) : HashCodeMessageExtractor(maxShards)
+{
+    public override string? EntityId(object message) => (message as IWithCampaignId)?.CampaignId.Value;
+}
+
+/// <summary>Routes <see cref="IWithJobId"/> messages to job entities.</summary>
+public sealed class JobMessageExtractor(int maxShards) : HashCodeMessageExtractor(maxShards)
+{
+    public override string? EntityId(object message) => (message as IWithJobId)?.JobId.Value;
+}
+
+/// <summary>Routes <see cref="IWithBotId"/> messages to bot entities.</summary>
+public sealed class BotMessageExtractor(int maxShards) : HashCodeMessageExtractor(maxShards)
+{
+    public override string? EntityId(object message) => (message as IWithBotId)?.BotId.Value;
+}
+
+/// <summary>Names shared by the master (which hosts the regions) and bots (which reach them through proxies).</summary>
+public static class ShardNames
+{
+    public const string MasterRole = "master";
+    public const string BotRole = "bot";
+    public const string Campaign = "campaign";
+    public const string Job = "job";
+    public const string Bot = "bot";
+    public const int MaxShards = 50;
+}
+
+/// <summary>Registry key of the campaign shard region (or its proxy on a bot-only node).</summary>
+public sealed class CampaignRegion;
+
+/// <summary>Registry key of the job shard region (or its proxy).</summary>
+public sealed class JobRegion;
+
+/// <summary>Registry key of the bot shard region (or its proxy).</summary>
+public sealed class BotRegion;
+
+/// <summary>Registry key of the scheduler singleton's proxy.</summary>
+public sealed class SchedulerProxy;
+
+/// <summary>Registry key of the master's blob server.</summary>
+public sealed class BlobServer;
+
+/// <summary>Registry key of a bot's blob server.</summary>
+public sealed class BotBlobServer;

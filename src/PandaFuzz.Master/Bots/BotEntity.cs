@@ -1,0 +1,134 @@
+using Akka.Actor;
+using Akka.Cluster.Hosting;
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Persistence;
+using PandaFuzz.Domain.Bots;
+using PandaFuzz.Infrastructure.Sharding;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.Protocol;
+using static PandaFuzz.Protocol.BotCommands;
+
+namespace PandaFuzz.Master.Bots;
+
+/// <summary>
+/// Owns one bot's record: registers it on first check-in, keeps what it runs now (in memory), tells the
+/// scheduler its capacity, and marks it offline when its check-ins stop.
+/// </summary>
+public sealed class BotEntity : ReceivePersistentActor, IWithTimers
+{
+    private readonly MasterSettings _settings;
+    private readonly IActorRef _scheduler;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private BotState? _state;
+    private IReadOnlyList<JobId> _running = [];
+    private DateTimeOffset? _lastSeen;
+
+    public BotEntity(string entityId, MasterSettings settings, IActorRegistry registry)
+    {
+        PersistenceId = "bot-" + entityId;
+        _settings = settings;
+        _scheduler = registry.Get<SchedulerProxy>();
+
+        Recover<SnapshotOffer>(offer => _state = (BotState)offer.Snapshot);
+        Recover<BotEvents.BotRegistered>(e => _state = _state is null ? BotState.Registered(e) : _state.Apply(e));
+        Recover<IPersistedEvent>(e => _state = _state?.Apply(e));
+
+        Command<CheckIn>(CheckIn);
+        Command<CheckInMissed>(_ =>
+        {
+            if (_state is null)
+            {
+                return;
+            }
+
+            Persist(_state.GoOffline($"no check-in for {_settings.BotCheckInTimeout.TotalSeconds:0} s", DateTimeOffset.UtcNow));
+        });
+        Command<BotQueries.GetBot>(_ => Sender.Tell(_state is null
+            ? new CommandRejected($"bot {EntityId} not found", RejectionKind.NotFound)
+            : new BotQueries.BotView(_state.Id, _state.Address, _state.Hostname, _state.Status, _state.Capabilities,
+                _state.Status == BotStatus.Online ? _running : [], _state.RegisteredAt, _lastSeen, _state.OfflineReason, _state.OfflineSince)));
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of bot {BotId} failed", EntityId));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Deleting old snapshots of bot {BotId} failed", EntityId));
+    }
+
+    public override string PersistenceId { get; }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private string EntityId => PersistenceId["bot-".Length..];
+
+    private void CheckIn(CheckIn checkIn)
+    {
+        var sender = Sender;
+        var events = BotState.CheckIn(_state, checkIn);
+        _lastSeen = checkIn.At;
+        _running = checkIn.RunningJobs;
+        Timers.StartSingleTimer(CheckInMissed.Instance, CheckInMissed.Instance, _settings.BotCheckInTimeout);
+        if (events.Count == 0)
+        {
+            Accept(checkIn, sender);
+            return;
+        }
+
+        Persist(events, () =>
+        {
+            _log.Info("Bot {BotId} registered at {Address} with {Slots} slots and engines {Engines}",
+                checkIn.BotId, checkIn.Address, checkIn.Capabilities.Slots, string.Join(",", checkIn.Capabilities.Engines.Select(e => e.Name)));
+            Accept(checkIn, sender);
+        });
+    }
+
+    private void Accept(CheckIn checkIn, IActorRef sender)
+    {
+        _scheduler.Tell(new SchedulerMessages.BotAvailable(checkIn.BotId, checkIn.AgentPath, checkIn.Capabilities, checkIn.RunningJobs));
+        sender.Tell(new CheckInAccepted(checkIn.BotId));
+    }
+
+    private void Persist(IReadOnlyList<IPersistedEvent> events, Action? then = null)
+    {
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        var remaining = events.Count;
+        PersistAll(events, e =>
+        {
+            _state = e is BotEvents.BotRegistered r && _state is null ? BotState.Registered(r) : _state!.Apply(e);
+            if (e is BotEvents.BotWentOffline offline)
+            {
+                _log.Warning("Bot {BotId} is offline: {Reason}", offline.BotId, offline.Reason);
+                _scheduler.Tell(new SchedulerMessages.BotUnavailable(offline.BotId));
+            }
+
+            if (LastSequenceNr % _settings.SnapshotEvery == 0)
+            {
+                SaveSnapshot(_state);
+            }
+
+            if (--remaining == 0)
+            {
+                then?.Invoke();
+            }
+        });
+    }
+
+    private sealed record CheckInMissed
+    {
+        public static readonly CheckInMissed Instance = new();
+    }
+}
+
+/// <summary>Hosting for the bot shard region.</summary>
+public static class BotEntityHosting
+{
+    public static AkkaConfigurationBuilder AddBotEntities(this AkkaConfigurationBuilder builder, MasterSettings settings) =>
+        builder.WithShardRegion<BotRegion>(
+            ShardNames.Bot,
+            (_, registry, _) => id => Props.Create(() => new BotEntity(id, settings, registry)),
+            new BotMessageExtractor(ShardNames.MaxShards),
+            new ShardOptions { Role = ShardNames.MasterRole, RememberEntities = false });
+}

@@ -1,0 +1,37 @@
+using Akka.Configuration;
+using PandaFuzz.Infrastructure.Configuration;
+
+namespace PandaFuzz.Master.Configuration;
+
+/// <summary>Time limits and sizes of the master role, from the <c>pandafuzz.master</c> HOCON section.</summary>
+public sealed record MasterSettings(
+    TimeSpan JobStartTimeout,
+    TimeSpan JobSilenceTimeout,
+    TimeSpan PendingReannounceInterval,
+    TimeSpan BotCheckInTimeout,
+    TimeSpan RetryInterval,
+    TimeSpan SchedulerOfferTimeout,
+    TimeSpan BlobChunkTimeout,
+    int SnapshotEvery,
+    long MaxTargetBytes,
+    long MaxCrashInputBytes)
+{
+    public const string Section = "pandafuzz.master";
+
+    /// <summary>Reads and validates the section; an invalid value names its key.</summary>
+    public static MasterSettings From(Config config)
+    {
+        var r = new HoconReader(config, Section);
+        return new MasterSettings(
+            r.PositiveDuration("job-start-timeout"),
+            r.PositiveDuration("job-silence-timeout"),
+            r.PositiveDuration("pending-reannounce-interval"),
+            r.PositiveDuration("bot-check-in-timeout"),
+            r.PositiveDuration("retry-interval"),
+            r.PositiveDuration("scheduler-offer-timeout"),
+            r.PositiveDuration("blob-chunk-timeout"),
+            r.Int("snapshot-every", 1, 100_000),
+            r.Bytes("max-target-size", 1),
+            r.Bytes("max-crash-input-size", 1));
+    }
+}

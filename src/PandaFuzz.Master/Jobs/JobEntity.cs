@@ -1,0 +1,335 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Event;
+using Akka.Cluster.Hosting;
+using Akka.Hosting;
+using Akka.Persistence;
+using PandaFuzz.Domain.Jobs;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Infrastructure.Sharding;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.Protocol;
+using static PandaFuzz.Protocol.JobCommands;
+using static PandaFuzz.Protocol.SchedulerMessages;
+
+namespace PandaFuzz.Master.Jobs;
+
+/// <summary>
+/// Owns one job: the only place its state changes. Accepts a bot from the scheduler only while pending,
+/// starts it on that bot, and requeues it when the bot does not confirm or falls silent.
+/// </summary>
+public sealed class JobEntity : ReceivePersistentActor, IWithTimers
+{
+    private readonly MasterSettings _settings;
+    private readonly IActorRef _campaigns;
+    private readonly IActorRef _scheduler;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private JobState? _state;
+    private FuzzerStats? _stats;
+    private bool _endAcknowledged;
+
+    public JobEntity(string entityId, MasterSettings settings, IActorRegistry registry)
+    {
+        PersistenceId = "job-" + entityId;
+        _settings = settings;
+        _campaigns = registry.Get<CampaignRegion>();
+        _scheduler = registry.Get<SchedulerProxy>();
+
+        Recover<SnapshotOffer>(offer => _state = (JobState)offer.Snapshot);
+        Recover<JobEvents.JobCreated>(e => _state = JobState.Created(e));
+        Recover<IPersistedEvent>(e => _state = _state?.Apply(e));
+        Recover<RecoveryCompleted>(_ => AfterRecovery());
+
+        Command<CreateJob>(Create);
+        Command<AssignJob>(Assign);
+        Command<ConfirmJobStarted>(c => Decide(s => s.ConfirmStarted(c.BotId, Now), onRejected: (sender, reason) => sender.Tell(new AgentCommands.StopJob(c.JobId, reason))));
+        Command<RefuseJob>(r => Decide(s => s.Refused(r.BotId, r.Reason, Now)));
+        Command<ReportJobStats>(Stats);
+        Command<ReportJobFinished>(Finished);
+        Command<CancelJob>(Cancel);
+        Command<JobEndAcknowledged>(_ =>
+        {
+            _endAcknowledged = true;
+            Timers.Cancel(RetryEnd.Instance);
+        });
+        Command<JobQueries.GetJob>(_ =>
+            Sender.Tell(_state is null ? new CommandRejected($"job {EntityId} not found", RejectionKind.NotFound) : View(_state)));
+        Command<StartTimedOut>(_ => Decide(s => s.Status == JobStatus.Assigned
+            ? s.Requeue($"bot {s.BotId} did not confirm the start within {_settings.JobStartTimeout.TotalSeconds:0} s", Now)
+            : Decision.Accept()));
+        Command<SilenceTimedOut>(_ => Decide(s => s.Requeue($"no word from bot {s.BotId} for {_settings.JobSilenceTimeout.TotalSeconds:0} s", Now)));
+        Command<Reannounce>(_ => Announce());
+        Command<RetryEnd>(_ => ReportEnd());
+        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
+        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of job {JobId} failed", EntityId));
+        Command<DeleteSnapshotsSuccess>(_ => { });
+        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Deleting old snapshots of job {JobId} failed", EntityId));
+    }
+
+    public override string PersistenceId { get; }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private string EntityId => PersistenceId["job-".Length..];
+
+    private static DateTimeOffset Now => DateTimeOffset.UtcNow;
+
+    private void Create(CreateJob create)
+    {
+        if (_state is not null)
+        {
+            Sender.Tell(new JobCommandAccepted(create.JobId));
+            return;
+        }
+
+        PersistAndApply([new JobEvents.JobCreated(create.JobId, create.CampaignId, create.Index, create.Spec, Now)], sender =>
+        {
+            _log.Info("Job {JobId} of campaign {CampaignId} created", create.JobId, create.CampaignId);
+            sender.Tell(new JobCommandAccepted(create.JobId));
+        });
+    }
+
+    private void Assign(AssignJob assign)
+    {
+        if (_state is null)
+        {
+            Sender.Tell(new AssignmentRejected(assign.JobId, assign.BotId, "job does not exist"));
+            return;
+        }
+
+        var decision = _state.Assign(assign.BotId, assign.AgentPath, Now);
+        if (decision.Rejected)
+        {
+            Sender.Tell(new AssignmentRejected(assign.JobId, assign.BotId, decision.Rejection!));
+            return;
+        }
+
+        PersistAndApply(decision.Events, sender =>
+        {
+            _log.Info("Job {JobId} assigned to bot {BotId}", assign.JobId, assign.BotId);
+            sender.Tell(new AssignmentAccepted(assign.JobId, assign.BotId));
+        });
+    }
+
+    private void Stats(ReportJobStats report)
+    {
+        if (_state is not { HoldsBot: true } || _state.BotId != report.BotId)
+        {
+            Sender.Tell(new AgentCommands.StopJob(report.JobId, $"job {report.JobId} does not run on {report.BotId}"));
+            return;
+        }
+
+        _stats = report.Stats;
+        if (_state.Status == JobStatus.Assigned)
+        {
+            // Stats before the confirmation: the confirmation was lost, the stats prove the start.
+            Decide(s => s.ConfirmStarted(report.BotId, Now));
+            return;
+        }
+
+        Timers.StartSingleTimer(SilenceTimedOut.Instance, SilenceTimedOut.Instance, _settings.JobSilenceTimeout);
+    }
+
+    private void Finished(ReportJobFinished finished)
+    {
+        if (_state is null || _state.IsTerminal || _state.BotId != finished.BotId)
+        {
+            // Already ended or moved on: acknowledge so the bot stops repeating.
+            Sender.Tell(Ack.Instance);
+            return;
+        }
+
+        if (finished.FinalStats is not null)
+        {
+            _stats = finished.FinalStats;
+        }
+
+        Decide(
+            s => s.Finished(finished.BotId, finished.Succeeded, finished.FailureReason, finished.FinalStats, Now),
+            sender => sender.Tell(Ack.Instance),
+            (sender, _) => sender.Tell(Ack.Instance));
+    }
+
+    private void Cancel(CancelJob cancel)
+    {
+        if (_state is null)
+        {
+            Sender.Tell(new CommandRejected($"job {cancel.JobId} not found", RejectionKind.NotFound));
+            return;
+        }
+
+        Decide(s => s.Cancel(cancel.Reason, Now), sender => sender.Tell(new JobCommandAccepted(cancel.JobId)));
+    }
+
+    /// <summary>Runs a decision on the state, persists its events and applies their side effects.</summary>
+    private void Decide(Func<JobState, Decision> decide, Action<IActorRef>? onAccepted = null, Action<IActorRef, string>? onRejected = null)
+    {
+        var decision = _state is null ? Decision.Reject($"job {EntityId} does not exist") : decide(_state);
+        if (decision.Rejected)
+        {
+            onRejected?.Invoke(Sender, decision.Rejection!);
+        }
+        else if (decision.Events.Count == 0)
+        {
+            onAccepted?.Invoke(Sender);
+        }
+        else
+        {
+            PersistAndApply(decision.Events, sender => onAccepted?.Invoke(sender));
+        }
+    }
+
+    private void PersistAndApply(IReadOnlyList<IPersistedEvent> events, Action<IActorRef> afterAll)
+    {
+        var sender = Sender;
+        var previous = _state;
+        var remaining = events.Count;
+        PersistAll(events, e =>
+        {
+            _state = e is JobEvents.JobCreated created ? JobState.Created(created) : _state!.Apply(e);
+            if (--remaining > 0)
+            {
+                return;
+            }
+
+            AfterTransition(previous, _state!);
+            if (LastSequenceNr % _settings.SnapshotEvery == 0)
+            {
+                SaveSnapshot(_state);
+            }
+
+            afterAll(sender);
+        });
+    }
+
+    /// <summary>Side effects of a change of state: who must hear about it, which timers run.</summary>
+    private void AfterTransition(JobState? before, JobState after)
+    {
+        if (before?.HoldsBot == true && (before.BotId != after.BotId || !after.HoldsBot))
+        {
+            _scheduler.Tell(new JobReleased(after.Id, before.BotId));
+            if (after.Status == JobStatus.Cancelled && before.AgentPath is not null)
+            {
+                Context.ActorSelection(before.AgentPath).Tell(new AgentCommands.StopJob(after.Id, after.FailureReason ?? "cancelled"));
+            }
+        }
+
+        switch (after.Status)
+        {
+            case JobStatus.Pending:
+                Timers.Cancel(StartTimedOut.Instance);
+                Timers.Cancel(SilenceTimedOut.Instance);
+                if (before?.Status != JobStatus.Pending && before is not null)
+                {
+                    _log.Warning("Job {JobId} back to pending", after.Id);
+                }
+
+                Announce();
+                break;
+            case JobStatus.Assigned when before?.Status != JobStatus.Assigned:
+                Timers.StartSingleTimer(StartTimedOut.Instance, StartTimedOut.Instance, _settings.JobStartTimeout);
+                var blobs = new RootActorPath(Cluster.Get(Context.System).SelfAddress) / "user" / BlobServerActor.MasterName;
+                Context.ActorSelection(after.AgentPath!).Tell(new AgentCommands.StartJob(after.Id, after.CampaignId, after.Spec, blobs.ToString(), Now));
+                break;
+            case JobStatus.Running:
+                Timers.Cancel(StartTimedOut.Instance);
+                Timers.StartSingleTimer(SilenceTimedOut.Instance, SilenceTimedOut.Instance, _settings.JobSilenceTimeout);
+                break;
+            case JobStatus.Completed or JobStatus.Failed or JobStatus.Cancelled:
+                Timers.Cancel(StartTimedOut.Instance);
+                Timers.Cancel(SilenceTimedOut.Instance);
+                Timers.Cancel(Reannounce.Instance);
+                if (before?.Status == JobStatus.Pending)
+                {
+                    _scheduler.Tell(new JobReleased(after.Id, null));
+                }
+
+                _log.Info("Job {JobId} ended {JobStatus} {Reason}", after.Id, after.Status, after.FailureReason ?? "");
+                ReportEnd();
+                break;
+        }
+    }
+
+    private void AfterRecovery()
+    {
+        if (_state is null)
+        {
+            return;
+        }
+
+        switch (_state.Status)
+        {
+            case JobStatus.Pending:
+                Announce();
+                break;
+            case JobStatus.Assigned:
+                Timers.StartSingleTimer(StartTimedOut.Instance, StartTimedOut.Instance, _settings.JobStartTimeout);
+                break;
+            case JobStatus.Running:
+                // The bot proves it still runs the job by reporting stats; if it is gone, the job moves on.
+                Timers.StartSingleTimer(SilenceTimedOut.Instance, SilenceTimedOut.Instance, _settings.JobSilenceTimeout);
+                break;
+            default:
+                ReportEnd();
+                break;
+        }
+    }
+
+    /// <summary>Tells the scheduler the job waits, and again periodically so a restarted scheduler learns it.</summary>
+    private void Announce()
+    {
+        if (_state is not { Status: JobStatus.Pending })
+        {
+            return;
+        }
+
+        _scheduler.Tell(new JobPending(_state.Id, _state.Spec.Engine, _state.CreatedAt));
+        Timers.StartSingleTimer(Reannounce.Instance, Reannounce.Instance, _settings.PendingReannounceInterval);
+    }
+
+    /// <summary>Tells the campaign the job ended, until it acknowledges.</summary>
+    private void ReportEnd()
+    {
+        if (_state is not { IsTerminal: true } || _endAcknowledged)
+        {
+            return;
+        }
+
+        _campaigns.Tell(new CampaignCommands.ReportJobEnded(_state.CampaignId, _state.Id, _state.Status, _state.FinishedAt ?? Now));
+        Timers.StartSingleTimer(RetryEnd.Instance, RetryEnd.Instance, _settings.RetryInterval);
+    }
+
+    private JobQueries.JobView View(JobState s) =>
+        new(s.Id, s.CampaignId, s.Index, s.Status, s.BotId, s.FailureReason, s.CreatedAt, s.AssignedAt, s.StartedAt, s.FinishedAt, _stats ?? s.FinalStats);
+
+    private sealed record StartTimedOut
+    {
+        public static readonly StartTimedOut Instance = new();
+    }
+
+    private sealed record SilenceTimedOut
+    {
+        public static readonly SilenceTimedOut Instance = new();
+    }
+
+    private sealed record Reannounce
+    {
+        public static readonly Reannounce Instance = new();
+    }
+
+    private sealed record RetryEnd
+    {
+        public static readonly RetryEnd Instance = new();
+    }
+}
+
+/// <summary>Hosting for the job shard region.</summary>
+public static class JobEntityHosting
+{
+    public static AkkaConfigurationBuilder AddJobEntities(this AkkaConfigurationBuilder builder, MasterSettings settings) =>
+        builder.WithShardRegion<JobRegion>(
+            ShardNames.Job,
+            (_, registry, _) => id => Props.Create(() => new JobEntity(id, settings, registry)),
+            new JobMessageExtractor(ShardNames.MaxShards),
+            new ShardOptions { Role = ShardNames.MasterRole, RememberEntities = false });
+}

@@ -1,0 +1,23 @@
+using Akka.Hosting;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Infrastructure.Sharding;
+using PandaFuzz.Master.Bots;
+using PandaFuzz.Master.Campaigns;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.Master.Jobs;
+using PandaFuzz.Master.Scheduling;
+
+namespace PandaFuzz.Master;
+
+/// <summary>The master role as one chain: entities, scheduler, blob server, and the wake-up after a restart.</summary>
+public static class MasterHosting
+{
+    public static AkkaConfigurationBuilder AddMasterRole(this AkkaConfigurationBuilder builder, MasterSettings settings, ContentAddressedStore blobs) =>
+        builder
+            .AddCampaignEntities(settings, blobs)
+            .AddJobEntities(settings)
+            .AddBotEntities(settings)
+            .AddScheduler(settings)
+            .AddBlobServer<BlobServer>(blobs, BlobServerActor.MasterName)
+            .AddCampaignWaker();
+}

@@ -1,0 +1,58 @@
+using Akka.Configuration;
+
+namespace PandaFuzz.Node;
+
+/// <summary>Loads the node's HOCON files: base, one per role, and the persistence file for a master.</summary>
+public static class NodeConfiguration
+{
+    public static string HoconDirectory =>
+        Environment.GetEnvironmentVariable("PANDAFUZZ_HOCON_DIR") is { Length: > 0 } dir ? dir : Path.Combine(AppContext.BaseDirectory, "hocon");
+
+    public static Config Load(NodeSettings node)
+    {
+        var files = new List<string> { "base.conf" };
+        if (node.IsMaster)
+        {
+            files.Add("master.conf");
+            files.Add("persistence-sqlite.conf");
+        }
+
+        if (node.IsBot)
+        {
+            files.Add("bot.conf");
+        }
+
+        var config = Config.Empty;
+        foreach (var file in files)
+        {
+            var path = Path.Combine(HoconDirectory, file);
+            if (!File.Exists(path))
+            {
+                throw new ConfigurationException($"configuration file {path} is missing (set PANDAFUZZ_HOCON_DIR to the folder holding the hocon files)");
+            }
+
+            try
+            {
+                config = ConfigurationFactory.ParseString(File.ReadAllText(path)).WithFallback(config);
+            }
+            catch (Exception e) when (e is not ConfigurationException)
+            {
+                throw new ConfigurationException($"configuration file {path} is not valid HOCON: {e.Message}");
+            }
+        }
+
+        return config;
+    }
+
+    /// <summary>The journal, snapshot store and read journal all use the SQLite file under the data dir.</summary>
+    public static Config SqlitePersistence(string databasePath)
+    {
+        var connection = $"Data Source={databasePath};Default Timeout=30;Pooling=True";
+        var quoted = "\"" + connection.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+        return ConfigurationFactory.ParseString($"""
+            akka.persistence.journal.sql.connection-string = {quoted}
+            akka.persistence.snapshot-store.sql.connection-string = {quoted}
+            akka.persistence.query.journal.sql.connection-string = {quoted}
+            """);
+    }
+}

@@ -1,0 +1,141 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Hosting;
+using Akka.Configuration;
+using Akka.Hosting;
+using Akka.Persistence.Sql;
+using Akka.Remote.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using PandaFuzz.Bot;
+using PandaFuzz.Bot.Agent;
+using PandaFuzz.Bot.Configuration;
+using PandaFuzz.Gateway;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Infrastructure.Serialization;
+using PandaFuzz.Master;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.Node;
+using Serilog;
+using Serilog.Events;
+
+Log.Logger = new LoggerConfiguration()
+    .MinimumLevel.Information()
+    .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+    .Enrich.FromLogContext()
+    .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj}{NewLine}{Exception}")
+    .CreateLogger();
+
+NodeSettings node;
+Config config;
+MasterSettings? masterSettings = null;
+BotSettings? botSettings = null;
+try
+{
+    node = NodeSettings.FromEnvironment(Environment.GetEnvironmentVariable);
+    config = NodeConfiguration.Load(node);
+    masterSettings = node.IsMaster ? MasterSettings.From(config) : null;
+    botSettings = node.IsBot ? BotSettings.From(config) : null;
+}
+catch (Exception e) when (e is NodeConfigurationException or ConfigurationException)
+{
+    Log.Fatal("PandaFuzz cannot start: {Problem}", e.Message);
+    await Log.CloseAndFlushAsync();
+    return 2;
+}
+
+Log.Information("PandaFuzz node starting: roles {Roles}, data {DataDir}, remote {Remote}, seeds {Seeds}, http {Http}",
+    string.Join(",", node.Roles), node.DataDir, node.Remote, node.Seeds.Count == 0 ? "(founds the cluster)" : string.Join(",", node.Seeds),
+    node.IsMaster ? node.Http.ToString() : "(none: bot only)");
+
+IHost host;
+if (node.IsMaster)
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.WebHost.UseUrls($"http://{node.Http}");
+    Compose(builder.Services);
+    var app = builder.Build();
+    app.MapGet("/health/live", () => TypedResults.Ok("live"));
+    app.MapGet("/health/ready", (ActorSystem system) => Cluster.Get(system).SelfMember.Status == MemberStatus.Up
+        ? Results.Ok("ready")
+        : Results.Problem("the node has not joined the cluster yet", statusCode: StatusCodes.Status503ServiceUnavailable));
+    app.MapPandaFuzzApi();
+    host = app;
+}
+else
+{
+    var builder = Host.CreateApplicationBuilder(args);
+    Compose(builder.Services);
+    host = builder.Build();
+}
+
+try
+{
+    await host.RunAsync();
+    return 0;
+}
+catch (Exception e)
+{
+    Log.Fatal(e, "PandaFuzz stopped on an error");
+    return 1;
+}
+finally
+{
+    await Log.CloseAndFlushAsync();
+}
+
+void Compose(IServiceCollection services)
+{
+    services.AddSerilog();
+    ContentAddressedStore? masterBlobs = null;
+    Config? persistence = null;
+    if (node.IsMaster)
+    {
+        masterBlobs = new ContentAddressedStore(Path.Combine(node.DataDir, "blobs"));
+        var database = Path.Combine(node.DataDir, "pandafuzz.db");
+        EnableWriteAheadLog(database);
+        persistence = NodeConfiguration.SqlitePersistence(database);
+        services.AddSingleton(masterBlobs);
+        services.AddSingleton(masterSettings!);
+        services.AddSingleton(sp => new EntityDirectory(sp.GetRequiredService<ActorSystem>()));
+        services.AddPandaFuzzApi();
+    }
+
+    var botStorage = node.IsBot ? new BotStorage(node.DataDir) : null;
+    var selfSeed = $"akka.tcp://pandafuzz@{node.Remote}";
+    var seeds = node.Seeds.Count == 0 ? [selfSeed] : node.Seeds.Select(s => $"akka.tcp://pandafuzz@{s}").ToArray();
+
+    services.AddAkka("pandafuzz", (akka, _) =>
+    {
+        akka.AddHocon(config, HoconAddMode.Prepend)
+            .WithRemoting(new RemoteOptions { HostName = node.Remote.Host, Port = node.Remote.Port })
+            .WithClustering(new ClusterOptions { Roles = [.. node.Roles], SeedNodes = seeds })
+            .WithCustomSerializer("pandafuzz", ProtocolSerializer.BoundTypes, system => new ProtocolSerializer(system));
+        if (node.IsMaster)
+        {
+            akka.AddHocon(persistence!, HoconAddMode.Prepend)
+                .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
+                .AddMasterRole(masterSettings!, masterBlobs!)
+                .AddGateway();
+        }
+
+        if (node.IsBot)
+        {
+            akka.AddBotRole(botSettings!, botStorage!, masterInThisNode: node.IsMaster);
+        }
+    });
+}
+
+// WAL lets queries read while entities write; the mode is stored in the file, so it is set once here.
+static void EnableWriteAheadLog(string database)
+{
+    using var connection = new SqliteConnection($"Data Source={database}");
+    connection.Open();
+    using var command = connection.CreateCommand();
+    command.CommandText = "PRAGMA journal_mode=WAL;";
+    command.ExecuteNonQuery();
+}

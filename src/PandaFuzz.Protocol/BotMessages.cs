@@ -1,0 +1,59 @@
+namespace PandaFuzz.Protocol;
+
+/// <summary>Whether a bot is taking work.</summary>
+public enum BotStatus
+{
+    Online,
+    Offline,
+}
+
+/// <summary>Commands a bot entity handles.</summary>
+public static class BotCommands
+{
+    /// <summary>
+    /// Sent by the bot agent at start and then periodically: registers the bot on first sight and
+    /// tells the master what runs there now.
+    /// </summary>
+    public sealed record CheckIn(
+        BotId BotId,
+        string AgentPath,
+        string Address,
+        string Hostname,
+        BotCapabilities Capabilities,
+        IReadOnlyList<JobId> RunningJobs,
+        DateTimeOffset At) : IWithBotId;
+
+    public sealed record CheckInAccepted(BotId BotId) : IWithBotId;
+}
+
+/// <summary>Events a bot entity persists.</summary>
+public static class BotEvents
+{
+    public sealed record BotRegistered(
+        BotId BotId,
+        string AgentPath,
+        string Address,
+        string Hostname,
+        BotCapabilities Capabilities,
+        DateTimeOffset At) : IWithBotId, IPersistedEvent;
+
+    public sealed record BotWentOffline(BotId BotId, string Reason, DateTimeOffset At) : IWithBotId, IPersistedEvent;
+}
+
+/// <summary>Queries a bot entity answers.</summary>
+public static class BotQueries
+{
+    public sealed record GetBot(BotId BotId) : IWithBotId;
+
+    public sealed record BotView(
+        BotId Id,
+        string Address,
+        string Hostname,
+        BotStatus Status,
+        BotCapabilities Capabilities,
+        IReadOnlyList<JobId> CurrentJobs,
+        DateTimeOffset RegisteredAt,
+        DateTimeOffset? LastSeenAt,
+        string? OfflineReason,
+        DateTimeOffset? OfflineSince) : IProtocolMessage;
+}

@@ -1,0 +1,82 @@
+namespace PandaFuzz.Protocol;
+
+/// <summary>What one job runs; copied from its campaign.</summary>
+public sealed record JobSpec(BlobId Target, string Engine, int DurationSeconds, int MemoryLimitMb, int TimeoutMs, string? Dictionary);
+
+/// <summary>A job's lifecycle: pending → assigned → running → completed | failed | cancelled.</summary>
+public enum JobStatus
+{
+    Pending,
+    Assigned,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+/// <summary>Commands a job entity handles.</summary>
+public static class JobCommands
+{
+    /// <summary>Sent by the campaign; repeated on campaign recovery, so it is idempotent.</summary>
+    public sealed record CreateJob(JobId JobId, CampaignId CampaignId, int Index, JobSpec Spec) : IWithJobId;
+
+    /// <summary>The scheduler offers the job to a bot; the job accepts only while pending.</summary>
+    public sealed record AssignJob(JobId JobId, BotId BotId, string AgentPath) : IWithJobId;
+
+    /// <summary>The bot agent confirms that the job runs there.</summary>
+    public sealed record ConfirmJobStarted(JobId JobId, BotId BotId, DateTimeOffset At) : IWithJobId;
+
+    /// <summary>The bot agent refuses the job (no slot, engine missing, target unusable).</summary>
+    public sealed record RefuseJob(JobId JobId, BotId BotId, string Reason) : IWithJobId;
+
+    public sealed record ReportJobStats(JobId JobId, BotId BotId, FuzzerStats Stats) : IWithJobId;
+
+    /// <summary>The bot reports that the job ended: completed when its duration ran out, failed otherwise.</summary>
+    public sealed record ReportJobFinished(JobId JobId, BotId BotId, bool Succeeded, string? FailureReason, FuzzerStats? FinalStats)
+        : IWithJobId;
+
+    public sealed record CancelJob(JobId JobId, string Reason) : IWithJobId;
+
+    /// <summary>The job's answer to <see cref="CreateJob"/> and <see cref="CancelJob"/>.</summary>
+    public sealed record JobCommandAccepted(JobId JobId) : IWithJobId;
+
+    /// <summary>Acknowledges <see cref="CampaignCommands.ReportJobEnded"/>.</summary>
+    public sealed record JobEndAcknowledged(JobId JobId) : IWithJobId;
+}
+
+/// <summary>Events a job entity persists.</summary>
+public static class JobEvents
+{
+    public sealed record JobCreated(JobId JobId, CampaignId CampaignId, int Index, JobSpec Spec, DateTimeOffset At) : IWithJobId, IPersistedEvent;
+
+    public sealed record JobAssigned(JobId JobId, BotId BotId, string AgentPath, DateTimeOffset At) : IWithJobId, IPersistedEvent;
+
+    public sealed record JobStarted(JobId JobId, BotId BotId, DateTimeOffset At) : IWithJobId, IPersistedEvent;
+
+    public sealed record JobRequeued(JobId JobId, string Reason, DateTimeOffset At) : IWithJobId, IPersistedEvent;
+
+    public sealed record JobCompleted(JobId JobId, FuzzerStats? FinalStats, DateTimeOffset At) : IWithJobId, IPersistedEvent;
+
+    public sealed record JobFailed(JobId JobId, string Reason, FuzzerStats? FinalStats, DateTimeOffset At) : IWithJobId, IPersistedEvent;
+
+    public sealed record JobCancelled(JobId JobId, string Reason, DateTimeOffset At) : IWithJobId, IPersistedEvent;
+}
+
+/// <summary>Queries a job entity answers.</summary>
+public static class JobQueries
+{
+    public sealed record GetJob(JobId JobId) : IWithJobId;
+
+    public sealed record JobView(
+        JobId Id,
+        CampaignId CampaignId,
+        int Index,
+        JobStatus Status,
+        BotId? BotId,
+        string? FailureReason,
+        DateTimeOffset CreatedAt,
+        DateTimeOffset? AssignedAt,
+        DateTimeOffset? StartedAt,
+        DateTimeOffset? FinishedAt,
+        FuzzerStats? Stats) : IProtocolMessage;
+}

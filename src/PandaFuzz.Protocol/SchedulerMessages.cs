@@ -1,0 +1,28 @@
+namespace PandaFuzz.Protocol;
+
+/// <summary>What the scheduler singleton is told, and what it tells.</summary>
+public static class SchedulerMessages
+{
+    /// <summary>A job entity is pending and wants a bot.</summary>
+    public sealed record JobPending(JobId JobId, string Engine, DateTimeOffset Since) : IProtocolMessage;
+
+    /// <summary>A job no longer wants a bot, or no longer holds the slot it had.</summary>
+    public sealed record JobReleased(JobId JobId, BotId? BotId) : IProtocolMessage;
+
+    /// <summary>A bot's current capacity, sent by its entity on every check-in.</summary>
+    public sealed record BotAvailable(BotId BotId, string AgentPath, BotCapabilities Capabilities, IReadOnlyList<JobId> RunningJobs)
+        : IProtocolMessage;
+
+    public sealed record BotUnavailable(BotId BotId) : IProtocolMessage;
+
+    public sealed record AssignmentAccepted(JobId JobId, BotId BotId) : IProtocolMessage;
+
+    public sealed record AssignmentRejected(JobId JobId, BotId BotId, string Reason) : IProtocolMessage;
+
+    public sealed record GetQueue : IProtocolMessage
+    {
+        public static readonly GetQueue Instance = new();
+    }
+
+    public sealed record QueueView(IReadOnlyList<JobId> Pending, int BotsKnown, int FreeSlots) : IProtocolMessage;
+}

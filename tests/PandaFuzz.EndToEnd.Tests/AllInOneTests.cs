@@ -1,0 +1,166 @@
+using FluentAssertions;
+using Xunit;
+
+namespace PandaFuzz.EndToEnd.Tests;
+
+/// <summary>One node with both roles (master,bot): the whole loop from upload to a reproduced crash, the API's errors, and stop.</summary>
+[Collection(EndToEndCollection.Name)]
+[Trait("Category", "EndToEnd")]
+public sealed class AllInOneTests(TargetBuilder targets) : IAsyncLifetime
+{
+    private const string ProblemJson = "application/problem+json";
+
+    private readonly EndToEndEnvironment _env = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
+
+    [Fact]
+    public Task Planted_bug_is_found_reproduced_and_its_campaign_stopped() =>
+        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        {
+            // Arrange
+            var plantedBug = targets.PlantedBug;
+            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            using var api = new ApiClient(node.Options.BaseAddress);
+
+            // Act
+            var target = await FuzzingFlow.UploadAsync(api, plantedBug, ct);
+            var campaign = await FuzzingFlow.StartCampaignAsync(api, "planted-bug", target, ct);
+            var crashes = await FuzzingFlow.WaitForCrashesAsync(api, campaign.Id, node.EnsureRunning, ct);
+
+            // Assert: the campaign is listed and the crash is described.
+            (await api.ListCampaignsAsync(ct)).Select(c => c.Id).Should().Contain(campaign.Id);
+            var crash = crashes[0];
+            crash.CampaignId.Should().Be(campaign.Id);
+            var detail = await api.GetCrashAsync(crash.Id, ct);
+            detail.Id.Should().Be(crash.Id);
+            detail.CampaignId.Should().Be(campaign.Id);
+            detail.Kind.Should().NotBeNullOrWhiteSpace("a crash has a kind, e.g. heap-buffer-overflow");
+            detail.Stack.Should().NotBeNullOrEmpty("a sanitizer crash has a stack");
+
+            // Assert: the stored input is the one that crashes the target.
+            var input = await api.GetCrashInputAsync(crash.Id, ct);
+            input.Should().NotBeEmpty();
+            FuzzingFlow.Sha256Hex(input).Should().BeEquivalentTo(crash.InputSha256, "inputSha256 names the input's bytes");
+            crash.InputSize.Should().Be(input.LongLength);
+            var reproduction = await FuzzingFlow.ReproduceAsync(plantedBug, input, Path.Combine(_env.Root, "repro"), ct);
+            reproduction.ExitCode.Should().NotBe(0, "the crash input must crash the target again; stderr:\n{0}", reproduction.StandardError);
+            reproduction.StandardError.Should().Contain("AddressSanitizer");
+
+            // Assert: the job ran on a bot, and the job endpoint agrees with the campaign.
+            var withJob = await FuzzingFlow.WaitForCampaignAsync(
+                api,
+                campaign.Id,
+                "a job is running or completed, with a botId",
+                c => c.Jobs is { Count: > 0 } jobs && jobs.Any(HasRunOnBot),
+                node.EnsureRunning,
+                ct);
+            var job = withJob.Jobs!.First(HasRunOnBot);
+            var jobDetail = await api.GetJobAsync(job.Id, ct);
+            jobDetail.CampaignId.Should().Be(campaign.Id);
+            jobDetail.BotId.Should().Be(job.BotId);
+            crash.JobId.Should().BeOneOf(withJob.Jobs!.Select(j => j.Id), "the crash came from one of the campaign's jobs");
+
+            // Act: stop. The planted-bug job may already have completed at its first crash, so either
+            // terminal state is accepted here; the strict running → cancelled check is the no_bug test below.
+            await api.StopCampaignAsync(campaign.Id, ct);
+
+            // Assert
+            await FuzzingFlow.WaitForCampaignAsync(
+                api,
+                campaign.Id,
+                "every job is cancelled (or had completed)",
+                c => c.Jobs is { Count: > 0 } jobs && jobs.All(j => States.Is(j.State, States.Cancelled) || States.Is(j.State, States.Completed)),
+                node.EnsureRunning,
+                ct);
+            await FuzzingFlow.WaitForNoFuzzerAsync(node.Options.DataDir, ct);
+            node.EnsureRunning();
+        });
+
+    [Fact]
+    public Task Stopping_a_campaign_cancels_its_running_job_and_ends_the_fuzzer() =>
+        _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        {
+            // Arrange: a target without a bug keeps its job running for the whole 120 s duration.
+            var noBug = targets.NoBug;
+            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            using var api = new ApiClient(node.Options.BaseAddress);
+            var target = await FuzzingFlow.UploadAsync(api, noBug, ct);
+            var campaign = await FuzzingFlow.StartCampaignAsync(api, "no-bug", target, ct);
+            await FuzzingFlow.WaitForCampaignAsync(
+                api,
+                campaign.Id,
+                "its job is running on a bot",
+                c => c.Jobs is { Count: > 0 } jobs && jobs.All(j => States.Is(j.State, States.Running) && !string.IsNullOrWhiteSpace(j.BotId)),
+                node.EnsureRunning,
+                ct);
+            await FuzzingFlow.WaitForFuzzerAsync(node.Options.DataDir, node.EnsureRunning, ct);
+
+            // Act
+            await api.StopCampaignAsync(campaign.Id, ct);
+
+            // Assert
+            await FuzzingFlow.WaitForCampaignAsync(
+                api,
+                campaign.Id,
+                "every job is cancelled",
+                c => c.Jobs is { Count: > 0 } jobs && jobs.All(j => States.Is(j.State, States.Cancelled)),
+                node.EnsureRunning,
+                ct);
+            await FuzzingFlow.WaitForNoFuzzerAsync(node.Options.DataDir, ct);
+            node.EnsureRunning();
+            (await api.GetCampaignCrashesAsync(campaign.Id, ct)).Should().BeEmpty("no_bug has no bug to find");
+        });
+
+    [Fact]
+    public Task Api_answers_problem_details_for_unknown_ids_and_invalid_bodies() =>
+        _env.RunAsync(TimeSpan.FromMinutes(2), async ct =>
+        {
+            // Arrange
+            var plantedBug = targets.PlantedBug;
+            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            using var api = new ApiClient(node.Options.BaseAddress);
+            var target = await FuzzingFlow.UploadAsync(api, plantedBug, ct);
+            var unknownId = Guid.NewGuid().ToString("N");
+
+            // Act + assert: unknown ids are 404 problem details.
+            foreach (var path in new[]
+                     {
+                         $"api/v1/campaigns/{unknownId}",
+                         $"api/v1/campaigns/{unknownId}/crashes",
+                         $"api/v1/crashes/{unknownId}",
+                         $"api/v1/crashes/{unknownId}/input",
+                         $"api/v1/jobs/{unknownId}",
+                     })
+            {
+                var response = await api.GetRawAsync(path, ct);
+                ShouldBeProblem(response, 404, $"GET /{path}");
+            }
+
+            var stopUnknown = await api.PostJsonRawAsync($"api/v1/campaigns/{unknownId}/stop", new { }, ct);
+            ShouldBeProblem(stopUnknown, 404, "POST a stop of an unknown campaign");
+
+            // Act + assert: invalid campaign bodies are 400 problem details and create nothing.
+            var zeroJobs = await api.PostJsonRawAsync("api/v1/campaigns", new CampaignRequest("zero-jobs", target.Id, Jobs: 0), ct);
+            ShouldBeProblem(zeroJobs, 400, "POST a campaign with jobs = 0");
+
+            var noTarget = await api.PostJsonRawAsync(
+                "api/v1/campaigns",
+                new { name = "no-target", engine = "libfuzzer", jobs = 1, durationSeconds = 120, memoryLimitMb = 2048, timeoutMs = 1000 },
+                ct);
+            ShouldBeProblem(noTarget, 400, "POST a campaign without targetId");
+
+            (await api.ListCampaignsAsync(ct)).Should().BeEmpty("rejected campaign requests must not create campaigns");
+        });
+
+    private static bool HasRunOnBot(JobSummary job) =>
+        (States.Is(job.State, States.Running) || States.Is(job.State, States.Completed)) && !string.IsNullOrWhiteSpace(job.BotId);
+
+    private static void ShouldBeProblem(RawResponse response, int status, string request)
+    {
+        response.StatusCode.Should().Be(status, "{0} must be answered {1}; body: {2}", request, status, response.Body);
+        response.MediaType.Should().Be(ProblemJson, "{0} must be answered with problem details; body: {1}", request, response.Body);
+    }
+}

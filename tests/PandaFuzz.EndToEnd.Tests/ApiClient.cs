@@ -1,0 +1,162 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace PandaFuzz.EndToEnd.Tests;
+
+/// <summary>An HTTP answer other than the one expected; the message carries method, path, status and body.</summary>
+public sealed class ApiException(string message, HttpStatusCode statusCode) : Exception(message)
+{
+    public HttpStatusCode StatusCode { get; } = statusCode;
+}
+
+/// <summary>A thin typed client for a master node's HTTP API on 127.0.0.1.</summary>
+public sealed class ApiClient : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly HttpClient _http;
+
+    public ApiClient(Uri baseAddress)
+    {
+        // No proxy: a CI proxy variable must not route loopback calls elsewhere.
+        var handler = new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(5) };
+        _http = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public Uri BaseAddress => _http.BaseAddress!;
+
+    /// <summary><c>GET /health/ready</c> answered 200; false for any other answer or no answer yet.</summary>
+    public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _http.GetAsync("health/ready", cancellationToken);
+            return response.StatusCode == HttpStatusCode.OK;
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return false;
+        }
+    }
+
+    public async Task<TargetInfo> UploadTargetAsync(string name, byte[] binary, CancellationToken cancellationToken)
+    {
+        using var content = new ByteArrayContent(binary);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var response = await _http.PostAsync($"api/v1/targets?name={Uri.EscapeDataString(name)}", content, cancellationToken);
+        return await ReadAsync<TargetInfo>(response, HttpStatusCode.Created, cancellationToken);
+    }
+
+    /// <summary>Creates a campaign; returns its body and the Location header.</summary>
+    public async Task<(CampaignDetail Campaign, Uri? Location)> CreateCampaignAsync(CampaignRequest request, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsJsonAsync("api/v1/campaigns", request, Json, cancellationToken);
+        var campaign = await ReadAsync<CampaignDetail>(response, HttpStatusCode.Created, cancellationToken);
+        return (campaign, response.Headers.Location);
+    }
+
+    public Task<IReadOnlyList<CampaignSummary>> ListCampaignsAsync(CancellationToken cancellationToken) =>
+        GetAsync<IReadOnlyList<CampaignSummary>>("api/v1/campaigns", cancellationToken);
+
+    public Task<CampaignDetail> GetCampaignAsync(string campaignId, CancellationToken cancellationToken) =>
+        GetAsync<CampaignDetail>($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}", cancellationToken);
+
+    public async Task StopCampaignAsync(string campaignId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsync($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/stop", content: null, cancellationToken);
+        await EnsureSuccessAsync(response, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<CrashSummary>> GetCampaignCrashesAsync(string campaignId, CancellationToken cancellationToken) =>
+        GetAsync<IReadOnlyList<CrashSummary>>($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/crashes", cancellationToken);
+
+    public Task<CrashDetail> GetCrashAsync(string crashId, CancellationToken cancellationToken) =>
+        GetAsync<CrashDetail>($"api/v1/crashes/{Uri.EscapeDataString(crashId)}", cancellationToken);
+
+    public async Task<byte[]> GetCrashInputAsync(string crashId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync($"api/v1/crashes/{Uri.EscapeDataString(crashId)}/input", cancellationToken);
+        await EnsureStatusAsync(response, HttpStatusCode.OK, cancellationToken);
+        return await response.Content.ReadAsByteArrayAsync(cancellationToken);
+    }
+
+    public Task<JobSummary> GetJobAsync(string jobId, CancellationToken cancellationToken) =>
+        GetAsync<JobSummary>($"api/v1/jobs/{Uri.EscapeDataString(jobId)}", cancellationToken);
+
+    public Task<IReadOnlyList<BotInfo>> GetBotsAsync(CancellationToken cancellationToken) =>
+        GetAsync<IReadOnlyList<BotInfo>>("api/v1/bots", cancellationToken);
+
+    /// <summary>A GET whose answer is returned as is, whatever its status.</summary>
+    public async Task<RawResponse> GetRawAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync(path, cancellationToken);
+        return await ToRawAsync(response, cancellationToken);
+    }
+
+    /// <summary>A POST of a JSON body (any shape, so invalid ones too) whose answer is returned as is.</summary>
+    public async Task<RawResponse> PostJsonRawAsync(string path, object body, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsJsonAsync(path, body, Json, cancellationToken);
+        return await ToRawAsync(response, cancellationToken);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync(path, cancellationToken);
+        return await ReadAsync<T>(response, HttpStatusCode.OK, cancellationToken);
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, HttpStatusCode expected, CancellationToken cancellationToken)
+    {
+        await EnsureStatusAsync(response, expected, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        try
+        {
+            return JsonSerializer.Deserialize<T>(body, Json)
+                ?? throw new ApiException($"{Describe(response)} returned a null body.", response.StatusCode);
+        }
+        catch (JsonException ex)
+        {
+            throw new ApiException(
+                $"{Describe(response)} returned a body that is not a {typeof(T).Name}: {ex.Message}{Environment.NewLine}{Truncate(body)}",
+                response.StatusCode);
+        }
+    }
+
+    private static async Task EnsureStatusAsync(HttpResponseMessage response, HttpStatusCode expected, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode != expected)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new ApiException(
+                $"{Describe(response)} returned {(int)response.StatusCode} {response.StatusCode}, expected {(int)expected}: {Truncate(body)}",
+                response.StatusCode);
+        }
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (!response.IsSuccessStatusCode)
+        {
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new ApiException(
+                $"{Describe(response)} returned {(int)response.StatusCode} {response.StatusCode}: {Truncate(body)}",
+                response.StatusCode);
+        }
+    }
+
+    private static async Task<RawResponse> ToRawAsync(HttpResponseMessage response, CancellationToken cancellationToken) =>
+        new(
+            (int)response.StatusCode,
+            response.Content.Headers.ContentType?.MediaType,
+            await response.Content.ReadAsStringAsync(cancellationToken),
+            response.Headers.Location);
+
+    private static string Describe(HttpResponseMessage response) =>
+        $"{response.RequestMessage?.Method} {response.RequestMessage?.RequestUri?.PathAndQuery}";
+
+    private static string Truncate(string body) => body.Length <= 2_000 ? body : body[..2_000] + " …";
+}

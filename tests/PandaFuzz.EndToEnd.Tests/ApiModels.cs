@@ -1,0 +1,93 @@
+using System.Text.Json;
+
+namespace PandaFuzz.EndToEnd.Tests;
+
+// The HTTP API's JSON shapes as these tests read them. Only the fields the tests use are typed;
+// extra fields the node returns are ignored, so these records pin behaviour, not every field.
+
+/// <summary>Body of <c>POST /api/v1/campaigns</c>.</summary>
+public sealed record CampaignRequest(
+    string Name,
+    string TargetId,
+    string Engine = "libfuzzer",
+    int Jobs = 1,
+    int DurationSeconds = 120,
+    int MemoryLimitMb = 2048,
+    int TimeoutMs = 1000,
+    string? Dictionary = null);
+
+/// <summary>Reply of <c>POST /api/v1/targets</c>.</summary>
+public sealed record TargetInfo(string Id, string Name, long Size);
+
+/// <summary>An item of <c>GET /api/v1/campaigns</c>.</summary>
+public sealed record CampaignSummary(string Id, string Name, string? Status);
+
+/// <summary><c>GET /api/v1/campaigns/{id}</c>.</summary>
+public sealed record CampaignDetail(
+    string Id,
+    string Name,
+    string TargetId,
+    string Engine,
+    string? Status,
+    IReadOnlyList<JobSummary>? Jobs,
+    JsonElement? Stats,
+    IReadOnlyList<CrashSummary>? Crashes);
+
+/// <summary>A job as listed in a campaign, and <c>GET /api/v1/jobs/{id}</c>.</summary>
+public sealed record JobSummary(string Id, string? CampaignId, string State, string? BotId);
+
+/// <summary>An item of <c>GET /api/v1/campaigns/{id}/crashes</c> (and of a campaign's "crashes").</summary>
+public sealed record CrashSummary(
+    string Id,
+    string? CampaignId,
+    string? JobId,
+    string? BotId,
+    string? Kind,
+    string? Summary,
+    DateTimeOffset? FoundAt,
+    string? InputSha256,
+    long? InputSize);
+
+/// <summary><c>GET /api/v1/crashes/{id}</c>.</summary>
+public sealed record CrashDetail(
+    string Id,
+    string CampaignId,
+    string? JobId,
+    string? BotId,
+    string? Kind,
+    string? Summary,
+    DateTimeOffset? FoundAt,
+    string? InputSha256,
+    long? InputSize,
+    IReadOnlyList<string>? Stack,
+    string? Output);
+
+/// <summary>An item of <c>GET /api/v1/bots</c>.</summary>
+public sealed record BotInfo(
+    string Id,
+    string? Address,
+    string? Hostname,
+    string State,
+    BotCapabilities? Capabilities,
+    JsonElement? CurrentJobs);
+
+/// <summary>What a bot says it can run.</summary>
+public sealed record BotCapabilities(IReadOnlyList<EngineInfo>? Engines, int? Slots, long? MemoryMb);
+
+/// <summary>A fuzzing engine a bot has, with its version.</summary>
+public sealed record EngineInfo(string Name, string? Version);
+
+/// <summary>A reply read without interpretation, for the tests of error answers.</summary>
+public sealed record RawResponse(int StatusCode, string? MediaType, string Body, Uri? Location);
+
+/// <summary>Job and bot states, compared without regard to case.</summary>
+public static class States
+{
+    public const string Running = "running";
+    public const string Completed = "completed";
+    public const string Cancelled = "cancelled";
+    public const string Online = "online";
+
+    public static bool Is(string? actual, string expected) =>
+        string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase);
+}

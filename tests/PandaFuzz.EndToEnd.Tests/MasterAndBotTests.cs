@@ -1,0 +1,65 @@
+using FluentAssertions;
+using Xunit;
+
+namespace PandaFuzz.EndToEnd.Tests;
+
+/// <summary>A master-only node and a separate bot-only node joined to it: the bot runs the job and reports the crash.</summary>
+[Collection(EndToEndCollection.Name)]
+[Trait("Category", "EndToEnd")]
+public sealed class MasterAndBotTests(TargetBuilder targets) : IAsyncLifetime
+{
+    private readonly EndToEndEnvironment _env = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
+
+    [Fact]
+    public Task Bot_node_joins_the_master_and_finds_the_planted_crash() =>
+        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        {
+            // Arrange: the master founds the cluster; the bot seeds from the master's remote endpoint.
+            var plantedBug = targets.PlantedBug;
+            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master"), ct);
+            var bot = _env.StartNode(_env.NewNodeOptions("bot", "bot", seeds: master.Options.RemoteEndpoint));
+            using var api = new ApiClient(master.Options.BaseAddress);
+
+            void BothRunning()
+            {
+                master.EnsureRunning();
+                bot.EnsureRunning();
+            }
+
+            var bots = await Eventually.SatisfyAsync(
+                "GET /api/v1/bots lists exactly one bot, online (the master-only node is no bot)",
+                Timeouts.BotOnline,
+                api.GetBotsAsync,
+                list => list.Count == 1 && States.Is(list[0].State, States.Online),
+                ct,
+                BothRunning);
+            var botInfo = bots[0];
+            botInfo.Id.Should().NotBeNullOrWhiteSpace();
+            botInfo.Capabilities.Should().NotBeNull();
+            botInfo.Capabilities!.Engines.Should().NotBeNull()
+                .And.Contain(e => string.Equals(e.Name, "libfuzzer", StringComparison.OrdinalIgnoreCase), "the bot can run libFuzzer");
+
+            // Act
+            var target = await FuzzingFlow.UploadAsync(api, plantedBug, ct);
+            var campaign = await FuzzingFlow.StartCampaignAsync(api, "planted-bug-on-bot", target, ct);
+            var crashes = await FuzzingFlow.WaitForCrashesAsync(api, campaign.Id, BothRunning, ct);
+
+            // Assert: the crash was found by the bot node, on which the job ran.
+            var crash = crashes[0];
+            crash.BotId.Should().Be(botInfo.Id, "only the bot node runs fuzzers");
+            var detail = await api.GetCrashAsync(crash.Id, ct);
+            detail.BotId.Should().Be(botInfo.Id);
+            detail.Kind.Should().NotBeNullOrWhiteSpace();
+            detail.Stack.Should().NotBeNullOrEmpty();
+            var input = await api.GetCrashInputAsync(crash.Id, ct);
+            FuzzingFlow.Sha256Hex(input).Should().BeEquivalentTo(crash.InputSha256, "the bot's crash input reached the master intact");
+
+            var campaignDetail = await api.GetCampaignAsync(campaign.Id, ct);
+            campaignDetail.Jobs.Should().NotBeNullOrEmpty();
+            campaignDetail.Jobs!.Should().OnlyContain(j => j.BotId == botInfo.Id, "the only bot ran the campaign's job");
+        });
+}

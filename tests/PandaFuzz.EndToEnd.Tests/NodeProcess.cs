@@ -1,0 +1,229 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace PandaFuzz.EndToEnd.Tests;
+
+/// <summary>How to start one pandafuzz node: its roles, its own data dir, ports and seeds.</summary>
+/// <param name="Name">A label for logs and messages, e.g. "master".</param>
+/// <param name="Roles">PANDAFUZZ_ROLES: "master", "bot" or "master,bot".</param>
+/// <param name="DataDir">PANDAFUZZ_DATA_DIR; also the marker of this node's fuzzer processes on their command lines.</param>
+/// <param name="HttpPort">Loopback port for PANDAFUZZ_HTTP (only master-role nodes serve on it).</param>
+/// <param name="RemotePort">Loopback port for PANDAFUZZ_REMOTE (Akka.Remote).</param>
+/// <param name="Seeds">PANDAFUZZ_SEEDS: empty to found a cluster, or the master's remote host:port.</param>
+/// <param name="LogPath">File receiving the node's stdout and stderr.</param>
+public sealed record NodeOptions(string Name, string Roles, string DataDir, int HttpPort, int RemotePort, string Seeds, string LogPath)
+{
+    public string HttpEndpoint => $"127.0.0.1:{HttpPort.ToString(CultureInfo.InvariantCulture)}";
+
+    public string RemoteEndpoint => $"127.0.0.1:{RemotePort.ToString(CultureInfo.InvariantCulture)}";
+
+    public Uri BaseAddress => new($"http://{HttpEndpoint}/");
+}
+
+/// <summary>
+/// A real pandafuzz node run as <c>dotnet pandafuzz.dll</c>, its output captured to a log file.
+/// Disposing kills it (and its fuzzers) if it still runs.
+/// </summary>
+public sealed class NodeProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan ExitWait = TimeSpan.FromSeconds(10);
+
+    // Variables the test host may carry that would change what the node binds or how it runs.
+    private static readonly string[] ScrubbedVariables =
+        ["ASPNETCORE_URLS", "ASPNETCORE_HTTP_PORTS", "ASPNETCORE_HTTPS_PORTS", "DOTNET_URLS"];
+
+    private readonly Process _process;
+    private readonly StreamWriter _log;
+    private readonly Lock _logGate = new();
+    private bool _logClosed;
+
+    private NodeProcess(NodeOptions options, Process process, StreamWriter log)
+    {
+        Options = options;
+        _process = process;
+        _log = log;
+    }
+
+    public NodeOptions Options { get; }
+
+    public string Name => Options.Name;
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts the node; does not wait for it to be ready.</summary>
+    public static NodeProcess Start(NodeOptions options)
+    {
+        var dll = RepoLayout.NodeDll;
+        if (!File.Exists(dll))
+        {
+            throw new FileNotFoundException(
+                $"The node executable is missing at {dll}. Build it with `dotnet build src/PandaFuzz.Node -c {RepoLayout.Configuration}` " +
+                "(building this test project does that through its ProjectReference).",
+                dll);
+        }
+
+        Directory.CreateDirectory(options.DataDir);
+        Directory.CreateDirectory(Path.GetDirectoryName(options.LogPath)!);
+
+        var startInfo = new ProcessStartInfo(RepoLayout.DotnetHost)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(options.DataDir)!,
+        };
+        startInfo.ArgumentList.Add(dll);
+        foreach (var key in startInfo.Environment.Keys.Where(IsScrubbed).ToList())
+        {
+            startInfo.Environment.Remove(key);
+        }
+
+        startInfo.Environment["PANDAFUZZ_ROLES"] = options.Roles;
+        startInfo.Environment["PANDAFUZZ_DATA_DIR"] = options.DataDir;
+        startInfo.Environment["PANDAFUZZ_HTTP"] = options.HttpEndpoint;
+        startInfo.Environment["PANDAFUZZ_REMOTE"] = options.RemoteEndpoint;
+        startInfo.Environment["PANDAFUZZ_SEEDS"] = options.Seeds;
+        startInfo.Environment["DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE"] = "false";
+
+        var log = new StreamWriter(new FileStream(options.LogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+        {
+            AutoFlush = true,
+        };
+        log.WriteLine(
+            $"# {DateTimeOffset.UtcNow:O} starting {options.Name}: roles={options.Roles} data={options.DataDir} " +
+            $"http={options.HttpEndpoint} remote={options.RemoteEndpoint} seeds='{options.Seeds}' dll={dll}");
+
+        var process = new Process { StartInfo = startInfo };
+        var node = new NodeProcess(options, process, log);
+        process.OutputDataReceived += (_, e) => node.WriteLog("out", e.Data);
+        process.ErrorDataReceived += (_, e) => node.WriteLog("err", e.Data);
+        if (!process.Start())
+        {
+            log.Dispose();
+            throw new InvalidOperationException($"Could not start node {options.Name} ({RepoLayout.DotnetHost} {dll}).");
+        }
+
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return node;
+    }
+
+    /// <summary>Polls <c>GET /health/ready</c> until it answers 200; fails early if the process exits.</summary>
+    public async Task WaitReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var api = new ApiClient(Options.BaseAddress);
+        await Eventually.SatisfyAsync(
+            $"node {Name} answers 200 on http://{Options.HttpEndpoint}/health/ready",
+            timeout,
+            api.IsReadyAsync,
+            ready => ready,
+            cancellationToken,
+            guard: EnsureRunning);
+    }
+
+    /// <summary>Throws when the node process has exited, with its exit code and log tail.</summary>
+    public void EnsureRunning()
+    {
+        if (_process.HasExited)
+        {
+            throw new InvalidOperationException(
+                $"Node {Name} (pid {Pid}) exited with code {_process.ExitCode}.{Environment.NewLine}{LogTail()}");
+        }
+    }
+
+    /// <summary>
+    /// SIGKILLs the node and its process tree, then every process whose command line names this node's
+    /// data dir: fuzzers run in their own process group and must not outlive the node.
+    /// </summary>
+    public void KillHard()
+    {
+        if (!_process.HasExited)
+        {
+            try
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // It exited between the check and the kill.
+            }
+        }
+
+        _process.WaitForExit(ExitWait);
+        ProcessTools.KillByCommandLine(Options.DataDir);
+        WriteLog("test", "killed with SIGKILL");
+    }
+
+    /// <summary>Sends SIGTERM and waits up to <paramref name="grace"/> for a clean exit, then kills hard.</summary>
+    public async Task StopAsync(TimeSpan? grace = null)
+    {
+        var wait = grace ?? TimeSpan.FromSeconds(20);
+        if (!_process.HasExited && ProcessTools.SendTerminate(Pid))
+        {
+            WriteLog("test", "sent SIGTERM");
+            var deadline = DateTime.UtcNow + wait;
+            while (!_process.HasExited && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        KillHard();
+    }
+
+    /// <summary>The last lines of this node's log, for failure messages.</summary>
+    public string LogTail(int lines = 80)
+    {
+        string[] all;
+        try
+        {
+            using var stream = new FileStream(Options.LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            all = reader.ReadToEnd().Split('\n');
+        }
+        catch (IOException ex)
+        {
+            return $"--- log of node {Name} unreadable: {ex.Message} ---";
+        }
+
+        var tail = all.Length <= lines ? all : all[^lines..];
+        return $"--- last {tail.Length} lines of node {Name} log ({Options.LogPath}) ---{Environment.NewLine}" +
+               string.Join(Environment.NewLine, tail);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        KillHard();
+        lock (_logGate)
+        {
+            _logClosed = true;
+            _log.Dispose();
+        }
+
+        _process.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static bool IsScrubbed(string key) =>
+        ScrubbedVariables.Contains(key, StringComparer.Ordinal) || key.StartsWith("PANDAFUZZ_", StringComparison.Ordinal);
+
+    private void WriteLog(string stream, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_logGate)
+        {
+            if (!_logClosed)
+            {
+                _log.WriteLine($"[{stream}] {line}");
+            }
+        }
+    }
+}
