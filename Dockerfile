@@ -1,0 +1,25 @@
+# PandaFuzz node image: one image for every role (PANDAFUZZ_ROLES picks master, bot or both).
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+COPY Directory.Build.props Directory.Packages.props PandaFuzz.sln ./
+COPY hocon/ hocon/
+COPY src/ src/
+RUN dotnet publish src/PandaFuzz.Node/PandaFuzz.Node.csproj -c Release -o /app --nologo
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0
+# llvm-symbolizer turns sanitizer stacks into function names; util-linux gives setsid for process groups.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends llvm util-linux \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --create-home pandafuzz \
+    && mkdir /data && chown pandafuzz /data
+WORKDIR /app
+COPY --from=build /app ./
+USER pandafuzz
+ENV PANDAFUZZ_DATA_DIR=/data \
+    PANDAFUZZ_HTTP=0.0.0.0:8080 \
+    PANDAFUZZ_REMOTE=127.0.0.1:4053 \
+    DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE=false
+VOLUME /data
+EXPOSE 8080 4053
+ENTRYPOINT ["dotnet", "pandafuzz.dll"]

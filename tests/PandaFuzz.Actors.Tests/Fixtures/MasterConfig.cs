@@ -1,0 +1,64 @@
+using Akka.Configuration;
+using Akka.Persistence.Sql;
+using PandaFuzz.Infrastructure.Serialization;
+
+namespace PandaFuzz.Actors.Tests.Fixtures;
+
+/// <summary>
+/// HOCON of a master node as the node composes it: cluster provider, remoting on 127.0.0.1:0, role "master",
+/// the protocol serializer on its bound types, and the shipped SQLite persistence file over a real database file.
+/// </summary>
+public static class MasterConfig
+{
+    public const string SerializerName = "pandafuzz";
+
+    public static Config Build(string databasePath)
+    {
+        var serializer = QualifiedName(typeof(ProtocolSerializer));
+        var bindings = string.Join(Environment.NewLine, ProtocolSerializer.BoundTypes.Select(t => $"\"{QualifiedName(t)}\" = {SerializerName}"));
+        var connection = Quote($"Data Source={databasePath}");
+        var hocon = $$"""
+            akka {
+              loglevel = INFO
+              log-dead-letters-during-shutdown = off
+              actor {
+                provider = cluster
+                serializers { {{SerializerName}} = "{{serializer}}" }
+                serialization-bindings {
+                  {{bindings}}
+                }
+              }
+              remote.dot-netty.tcp {
+                hostname = "127.0.0.1"
+                port = 0
+              }
+              cluster {
+                roles = ["master"]
+                sharding {
+                  remember-entities = off
+                  # A region registers with its coordinator sooner after the node is up.
+                  retry-interval = 200ms
+                }
+              }
+              coordinated-shutdown.run-by-clr-shutdown-hook = off
+              persistence {
+                journal.sql.connection-string = {{connection}}
+                snapshot-store.sql.connection-string = {{connection}}
+                query.journal.sql.connection-string = {{connection}}
+              }
+              test.single-expect-default = 10s
+            }
+            """;
+
+        return ConfigurationFactory.ParseString(hocon)
+            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(ShippedFile("persistence-sqlite.conf"))))
+            .WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+
+    /// <summary>A file of the repository's hocon/ folder, copied beside the test assembly by the project file.</summary>
+    public static string ShippedFile(string name) => Path.Combine(AppContext.BaseDirectory, "hocon", name);
+
+    private static string QualifiedName(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
+
+    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}

@@ -1,0 +1,132 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+using Akka.Hosting;
+using FluentAssertions;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Infrastructure.Sharding;
+using PandaFuzz.Master;
+using PandaFuzz.Master.Bots;
+using PandaFuzz.Master.Campaigns;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.Master.Jobs;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace PandaFuzz.Actors.Tests.Fixtures;
+
+/// <summary>
+/// TestKit whose <see cref="Akka.TestKit.TestKitBase.Sys"/> is a master node over a SQLite file in a fresh temp dir.
+/// A test starts the master with <see cref="StartMasterAsync"/> and can stop it and start a new actor system on
+/// the same file with <see cref="RestartAsync"/>, the way a master process comes back after it was stopped.
+/// </summary>
+public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
+{
+    protected static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+    protected static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly List<ActorSystem> _restarted = [];
+
+    protected MasterTestKit(ITestOutputHelper output)
+        : this(new TestDirectory(), output)
+    {
+    }
+
+    private MasterTestKit(TestDirectory directory, ITestOutputHelper output)
+        : base(MasterConfig.Build(directory.DatabasePath), "pandafuzz", output)
+    {
+        TestDir = directory;
+        MasterBlobs = new ContentAddressedStore(directory.PathOf("master-blobs"));
+    }
+
+    protected TestDirectory TestDir { get; }
+
+    /// <summary>The master's blob store; like the data dir, it outlives a restart.</summary>
+    protected ContentAddressedStore MasterBlobs { get; }
+
+    /// <summary>Starts the master role on <see cref="Akka.TestKit.TestKitBase.Sys"/>.</summary>
+    protected Task<MasterNode> StartMasterAsync(MasterSettings settings) => StartOnAsync(Sys, settings, wakeCampaigns: false);
+
+    /// <summary>
+    /// Terminates the node's actor system completely and starts a new one with the same configuration on the
+    /// same SQLite file; like the node, the new master wakes the campaigns it finds in the journal.
+    /// </summary>
+    protected async Task<MasterNode> RestartAsync(MasterNode node, MasterSettings? settings = null)
+    {
+        var config = node.System.Settings.Config;
+        await node.System.Terminate().WaitAsync(StartTimeout);
+        var system = ActorSystem.Create(node.System.Name, config);
+        _restarted.Add(system);
+        InitializeLogger(system);
+        return await StartOnAsync(system, settings ?? node.Settings, wakeCampaigns: true);
+    }
+
+    /// <summary>Asks and checks the type of the answer, so a <c>CommandRejected</c> fails with its reason in view.</summary>
+    protected static async Task<T> AskFor<T>(IActorRef region, object message)
+    {
+        var reply = await region.Ask<object>(message, AskTimeout);
+        return reply.Should().BeOfType<T>().Subject;
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var system in _restarted)
+        {
+            await system.Terminate().WaitAsync(StartTimeout);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            TestDir.Dispose();
+        }
+    }
+
+    private async Task<MasterNode> StartOnAsync(ActorSystem system, MasterSettings settings, bool wakeCampaigns)
+    {
+        var cluster = Cluster.Get(system);
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        cluster.RegisterOnMemberUp(() => up.TrySetResult());
+        cluster.Join(cluster.SelfAddress);
+        await up.Task.WaitAsync(StartTimeout);
+
+        var registry = ActorRegistry.For(system);
+        var scheduler = CreateTestProbe(system, "scheduler");
+        registry.Register<SchedulerProxy>(scheduler.Ref);
+        var blobs = MasterBlobs;
+        registry.Register<BlobServer>(system.ActorOf(Props.Create(() => new BlobServerActor(blobs)), BlobServerActor.MasterName));
+
+        var sharding = ClusterSharding.Get(system);
+        var shardSettings = ClusterShardingSettings.Create(system).WithRole(ShardNames.MasterRole).WithRememberEntities(false);
+        var campaigns = await sharding.StartAsync(
+            ShardNames.Campaign,
+            id => Props.Create(() => new CampaignEntity(id, settings, blobs, registry)),
+            shardSettings,
+            new CampaignMessageExtractor(ShardNames.MaxShards));
+        registry.Register<CampaignRegion>(campaigns);
+        var jobs = await sharding.StartAsync(
+            ShardNames.Job,
+            id => Props.Create(() => new JobEntity(id, settings, registry)),
+            shardSettings,
+            new JobMessageExtractor(ShardNames.MaxShards));
+        registry.Register<JobRegion>(jobs);
+        var bots = await sharding.StartAsync(
+            ShardNames.Bot,
+            id => Props.Create(() => new BotEntity(id, settings, registry)),
+            shardSettings,
+            new BotMessageExtractor(ShardNames.MaxShards));
+        registry.Register<BotRegion>(bots);
+
+        if (wakeCampaigns)
+        {
+            system.ActorOf(Props.Create(() => new CampaignWaker(new EntityDirectory(system), registry)), "campaign-waker");
+        }
+
+        return new MasterNode(system, cluster.SelfAddress, campaigns, jobs, bots, scheduler, settings);
+    }
+}

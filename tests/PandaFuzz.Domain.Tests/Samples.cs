@@ -1,0 +1,43 @@
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Domain.Tests;
+
+/// <summary>Realistic ids, specs and findings shared by the domain and serializer tests.</summary>
+internal static class Samples
+{
+    public static readonly DateTimeOffset T0 = new(2025, 3, 14, 9, 26, 53, TimeSpan.Zero);
+
+    public static readonly CampaignId Campaign = new("3f2a9c1b0d4e");
+
+    public static readonly BlobId Target = BlobId.Of("fuzz_target_binary"u8);
+
+    public static readonly BlobId CrashInput = BlobId.Of("crash-input-1"u8);
+
+    public static readonly BlobId OtherCrashInput = BlobId.Of("crash-input-2"u8);
+
+    public static readonly BotId BotA = new("bot-a1b2c3d4e5");
+
+    public static readonly BotId BotB = new("bot-f6e7d8c9b0");
+
+    public const string AgentPathA = "akka.tcp://pandafuzz@10.0.0.5:4053/user/bot-agent";
+
+    public const string AgentPathB = "akka.tcp://pandafuzz@10.0.0.6:4053/user/bot-agent";
+
+    public static JobId Job(int index) => JobId.For(Campaign, index);
+
+    public static CampaignSpec CampaignSpec(int jobs = 3) =>
+        new("png decoder", Target, EngineNames.LibFuzzer, jobs, 3600, 2048, 1000, "kw1=\"IHDR\"\nkw2=\"IEND\"\n");
+
+    public static JobSpec JobSpec() => CampaignSpec().ToJobSpec();
+
+    public static BotCapabilities Capabilities(int slots = 4, params string[] engines) =>
+        new([.. (engines.Length == 0 ? new[] { EngineNames.LibFuzzer } : engines).Select(e => new EngineCapability(e, "18.1.3"))], slots, 16_384);
+
+    public static FuzzerStats Stats(DateTimeOffset at) => new(2_379_984, 264_442, 7, 100, 44, 16_384, 476, at);
+
+    public static CrashFinding Finding(BlobId input, DateTimeOffset at) =>
+        new(input, 6, $"crash-{input.Sha256[..40]}", "heap-buffer-overflow",
+            "AddressSanitizer: heap-buffer-overflow on address 0x602000000011",
+            ["#0 0x55d5 in LLVMFuzzerTestOneInput planted_bug.c:12:15", "#1 0x55d6 in fuzzer::Fuzzer::ExecuteCallback"],
+            "==4211==ERROR: AddressSanitizer: heap-buffer-overflow\nREAD of size 1", at);
+}

@@ -1,0 +1,343 @@
+using FluentAssertions;
+using PandaFuzz.Domain.Scheduling;
+using PandaFuzz.Protocol;
+using Xunit;
+using static PandaFuzz.Domain.Tests.Samples;
+
+namespace PandaFuzz.Domain.Tests.Scheduling;
+
+public sealed class AssignmentQueueTests
+{
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(35);
+    private static readonly TimeSpan OfferTimeout = TimeSpan.FromSeconds(5);
+    private static readonly BotId BotC = new("bot-0c0c0c0c0c");
+
+    private readonly AssignmentQueue _queue = new(Grace);
+
+    private void Enqueue(params int[] indexes)
+    {
+        foreach (var i in indexes)
+        {
+            _queue.Enqueue(Job(i), EngineNames.LibFuzzer, T0.AddSeconds(i)).Should().BeTrue();
+        }
+    }
+
+    [Fact]
+    public void Jobs_are_offered_oldest_first()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 8), [], T0);
+        Enqueue(2, 0, 1);
+
+        var offers = _queue.NextOffers(T0.AddSeconds(10));
+
+        offers.Select(o => o.JobId).Should().Equal(Job(2), Job(0), Job(1));
+        offers.Should().AllSatisfy(o =>
+        {
+            o.BotId.Should().Be(BotA);
+            o.AgentPath.Should().Be(AgentPathA);
+            o.At.Should().Be(T0.AddSeconds(10));
+        });
+    }
+
+    [Fact]
+    public void A_freed_slot_goes_to_the_next_job_in_line()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 1), [], T0);
+        Enqueue(0, 1, 2);
+        _queue.NextOffers(T0).Select(o => o.JobId).Should().Equal(Job(0));
+
+        _queue.Rejected(Job(0), BotA);
+        var offers = _queue.NextOffers(T0.AddSeconds(1));
+
+        offers.Select(o => o.JobId).Should().Equal(Job(1));
+        _queue.Pending.Should().Equal(Job(2));
+    }
+
+    [Fact]
+    public void Nothing_is_offered_without_bots()
+    {
+        Enqueue(0, 1);
+
+        _queue.NextOffers(T0).Should().BeEmpty();
+        _queue.Pending.Should().Equal(Job(0), Job(1));
+    }
+
+    [Fact]
+    public void A_job_is_offered_only_to_bots_with_its_engine()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 4, "honggfuzz"), [], T0);
+        _queue.UpsertBot(BotB, AgentPathB, Capabilities(slots: 1, EngineNames.LibFuzzer), [], T0);
+        _queue.Enqueue(Job(0), "aflplusplus", T0).Should().BeTrue();
+        _queue.Enqueue(Job(1), EngineNames.LibFuzzer, T0.AddSeconds(1)).Should().BeTrue();
+
+        var offers = _queue.NextOffers(T0.AddSeconds(2));
+
+        offers.Should().ContainSingle().Which.Should().Be(new Offer(Job(1), BotB, AgentPathB, T0.AddSeconds(2)));
+        _queue.Pending.Should().Equal(Job(0));
+    }
+
+    [Fact]
+    public void A_bot_is_offered_no_more_jobs_than_its_slots()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);
+        Enqueue(0, 1, 2, 3, 4);
+
+        var offers = _queue.NextOffers(T0);
+
+        offers.Select(o => o.JobId).Should().Equal(Job(0), Job(1));
+        _queue.FreeSlots.Should().Be(0);
+        _queue.PendingCount.Should().Be(3);
+        _queue.NextOffers(T0.AddSeconds(1)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Jobs_spread_over_the_emptiest_bots()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 4), [Job(10), Job(11), Job(12)], T0);
+        _queue.UpsertBot(BotB, AgentPathB, Capabilities(slots: 4), [], T0);
+        _queue.UpsertBot(BotC, "akka.tcp://pandafuzz@10.0.0.7:4053/user/bot-agent", Capabilities(slots: 2), [], T0);
+        Enqueue(0, 1, 2, 3);
+
+        var offers = _queue.NextOffers(T0.AddSeconds(1));
+
+        // Free slots: A 1, B 4, C 2. Each job goes to a bot with the most free slots, so B takes jobs until it is
+        // level with C, then they share; A, the fullest, gets none.
+        offers[0].BotId.Should().Be(BotB);
+        offers[1].BotId.Should().Be(BotB);
+        offers.GroupBy(o => o.BotId).ToDictionary(g => g.Key, g => g.Count())
+            .Should().BeEquivalentTo(new Dictionary<BotId, int> { [BotB] = 3, [BotC] = 1 });
+        _queue.FreeSlots.Should().Be(3);
+    }
+
+    [Fact]
+    public void Two_equal_bots_share_two_jobs()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);
+        _queue.UpsertBot(BotB, AgentPathB, Capabilities(slots: 2), [], T0);
+        Enqueue(0, 1);
+
+        var offers = _queue.NextOffers(T0);
+
+        offers.Select(o => o.BotId).Should().BeEquivalentTo([BotA, BotB]);
+    }
+
+    [Fact]
+    public void Accepted_offer_keeps_its_slot()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);
+        Enqueue(0);
+        _queue.NextOffers(T0);
+
+        _queue.Accepted(Job(0), BotA, T0.AddSeconds(1));
+
+        _queue.IsOffered(Job(0)).Should().BeFalse();
+        _queue.FreeSlots.Should().Be(1);
+        _queue.ExpireOffers(T0.AddMinutes(10), OfferTimeout).Should().BeEmpty();
+        _queue.FreeSlots.Should().Be(1);
+    }
+
+    [Fact]
+    public void Rejected_offer_frees_the_slot_and_forgets_the_job()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 1), [], T0);
+        Enqueue(0);
+        _queue.NextOffers(T0);
+
+        _queue.Rejected(Job(0), BotA);
+
+        _queue.IsOffered(Job(0)).Should().BeFalse();
+        _queue.FreeSlots.Should().Be(1);
+        _queue.PendingCount.Should().Be(0);
+        _queue.NextOffers(T0.AddSeconds(1)).Should().BeEmpty();
+        _queue.ExpireOffers(T0.AddMinutes(10), OfferTimeout).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Release_of_an_accepted_job_frees_its_slot()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 1), [], T0);
+        Enqueue(0, 1);
+        _queue.NextOffers(T0);
+        _queue.Accepted(Job(0), BotA, T0);
+
+        _queue.Release(Job(0), BotA);
+
+        _queue.FreeSlots.Should().Be(1);
+        _queue.NextOffers(T0.AddSeconds(1)).Select(o => o.JobId).Should().Equal(Job(1));
+    }
+
+    [Fact]
+    public void Release_without_a_bot_frees_the_job_on_every_bot()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [Job(0)], T0);
+        _queue.UpsertBot(BotB, AgentPathB, Capabilities(slots: 2), [Job(0)], T0);
+
+        _queue.Release(Job(0), null);
+
+        _queue.FreeSlots.Should().Be(4);
+    }
+
+    [Fact]
+    public void Release_of_a_pending_job_takes_it_out_of_the_queue()
+    {
+        Enqueue(0, 1, 2);
+
+        _queue.Release(Job(1), null);
+
+        _queue.Pending.Should().Equal(Job(0), Job(2));
+    }
+
+    [Fact]
+    public void Release_of_an_offered_job_frees_the_offered_slot()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 1), [], T0);
+        Enqueue(0);
+        _queue.NextOffers(T0);
+
+        _queue.Release(Job(0), null);
+
+        _queue.IsOffered(Job(0)).Should().BeFalse();
+        _queue.FreeSlots.Should().Be(1);
+        _queue.ExpireOffers(T0.AddMinutes(1), OfferTimeout).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Unanswered_offers_expire_back_to_the_end_of_the_queue()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 1), [], T0);
+        Enqueue(0, 1);
+        _queue.NextOffers(T0).Select(o => o.JobId).Should().Equal(Job(0));
+
+        var early = _queue.ExpireOffers(T0 + OfferTimeout - TimeSpan.FromMilliseconds(1), OfferTimeout);
+        var expired = _queue.ExpireOffers(T0 + OfferTimeout, OfferTimeout);
+
+        early.Should().BeEmpty();
+        expired.Should().Equal(Job(0));
+        _queue.IsOffered(Job(0)).Should().BeFalse();
+        _queue.FreeSlots.Should().Be(1);
+        _queue.Pending.Should().Equal(Job(1), Job(0));
+    }
+
+    [Fact]
+    public void Bot_check_in_with_running_jobs_occupies_its_slots()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 3), [Job(10), Job(11)], T0);
+        Enqueue(0, 1);
+
+        var offers = _queue.NextOffers(T0);
+
+        offers.Select(o => o.JobId).Should().Equal(Job(0));
+        _queue.FreeSlots.Should().Be(0);
+        _queue.BotCount.Should().Be(1);
+    }
+
+    [Fact]
+    public void Check_in_keeps_a_recent_assignment_the_bot_has_not_reported_yet()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);
+        Enqueue(0);
+        _queue.NextOffers(T0);
+        _queue.Accepted(Job(0), BotA, T0.AddSeconds(1));
+
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0.AddSeconds(1) + Grace - TimeSpan.FromSeconds(1));
+
+        _queue.FreeSlots.Should().Be(1);
+    }
+
+    [Fact]
+    public void Check_in_after_the_grace_drops_an_assignment_the_bot_never_reported()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);
+        Enqueue(0);
+        _queue.NextOffers(T0);
+        _queue.Accepted(Job(0), BotA, T0.AddSeconds(1));
+
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0.AddSeconds(1) + Grace);
+
+        _queue.FreeSlots.Should().Be(2);
+    }
+
+    [Fact]
+    public void Check_in_keeps_an_outstanding_offer_whatever_its_age()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);
+        Enqueue(0);
+        _queue.NextOffers(T0);
+
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0 + Grace + Grace);
+
+        _queue.IsOffered(Job(0)).Should().BeTrue();
+        _queue.FreeSlots.Should().Be(1);
+    }
+
+    [Fact]
+    public void Check_in_takes_the_bots_new_capacity()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);
+
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 6), [Job(10)], T0.AddSeconds(5));
+
+        _queue.BotCount.Should().Be(1);
+        _queue.FreeSlots.Should().Be(5);
+    }
+
+    [Fact]
+    public void Removed_bot_gets_no_offers()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);
+        _queue.RemoveBot(BotA);
+        Enqueue(0);
+
+        _queue.NextOffers(T0).Should().BeEmpty();
+        _queue.BotCount.Should().Be(0);
+        _queue.FreeSlots.Should().Be(0);
+    }
+
+    [Fact]
+    public void A_queued_or_offered_job_is_not_enqueued_again()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 1), [], T0);
+        Enqueue(0, 1);
+        _queue.NextOffers(T0);
+
+        var offeredAgain = _queue.Enqueue(Job(0), EngineNames.LibFuzzer, T0.AddSeconds(10));
+        var queuedAgain = _queue.Enqueue(Job(1), EngineNames.LibFuzzer, T0.AddSeconds(10));
+
+        offeredAgain.Should().BeFalse();
+        queuedAgain.Should().BeFalse();
+        _queue.Pending.Should().Equal(Job(1));
+    }
+
+    [Fact]
+    public void No_job_is_offered_twice()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);
+        _queue.UpsertBot(BotB, AgentPathB, Capabilities(slots: 2), [], T0);
+        Enqueue(0, 1, 2);
+
+        var first = _queue.NextOffers(T0);
+        _queue.Enqueue(Job(0), EngineNames.LibFuzzer, T0.AddSeconds(1));
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 8), [], T0.AddSeconds(1));
+        var second = _queue.NextOffers(T0.AddSeconds(1));
+
+        first.Select(o => o.JobId).Should().OnlyHaveUniqueItems().And.HaveCount(3);
+        second.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_late_acceptance_of_an_expired_offer_takes_the_job_out_of_the_queue()
+    {
+        // The offer expires while the AssignJob is in flight; the job entity then accepts it. The job is assigned,
+        // so the queue must neither list it as pending nor offer it again.
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 1), [], T0);
+        _queue.UpsertBot(BotB, AgentPathB, Capabilities(slots: 1), [], T0);
+        Enqueue(0);
+        _queue.NextOffers(T0).Should().ContainSingle().Which.BotId.Should().Be(BotA);
+        _queue.ExpireOffers(T0 + OfferTimeout, OfferTimeout).Should().Equal(Job(0));
+
+        _queue.Accepted(Job(0), BotA, T0 + OfferTimeout + TimeSpan.FromSeconds(1));
+
+        _queue.Pending.Should().BeEmpty();
+        _queue.NextOffers(T0 + OfferTimeout + TimeSpan.FromSeconds(2)).Should().BeEmpty();
+    }
+}
