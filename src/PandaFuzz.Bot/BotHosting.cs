@@ -26,9 +26,13 @@ public static class BotHosting
                 .WithShardRegionProxy<BotRegion>(ShardNames.Bot, ShardNames.MasterRole, new BotMessageExtractor(ShardNames.MaxShards));
         }
 
-        var engines = KnownEngines().Where(e => e.DetectVersion() is not null).ToList();
+        var installed = KnownEngines()
+            .Select(engine => (Engine: engine, Version: engine.DetectVersion()))
+            .Where(e => e.Version is not null)
+            .ToList();
+        var engines = installed.Select(e => e.Engine).ToList();
         var capabilities = new BotCapabilities(
-            [.. engines.Select(e => new EngineCapability(e.Name, e.DetectVersion()!))],
+            [.. installed.Select(e => new EngineCapability(e.Engine.Name, e.Version!))],
             settings.Slots,
             GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024));
 

@@ -30,11 +30,11 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private readonly DateTimeOffset _deadline;
     private IActorRef? _fuzzer;
     private FuzzerStats? _latest;
-    private FuzzerStats? _sent;
     private CampaignJobFinish? _finish;
     private bool _fuzzing = true;
     private int _runs;
     private int _findingsThisRun;
+    private int _storing;
     private DateTimeOffset _runStarted;
 
     public JobRunnerActor(
@@ -66,6 +66,13 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         Receive<RunAgain>(_ => StartRun());
         Receive<FuzzerStats>(stats => _latest = stats);
         Receive<ArtifactFound>(Found);
+        Receive<CampaignCommands.ReportCrash>(Stored);
+        Receive<FindingLost>(lost =>
+        {
+            _storing--;
+            _log.Error("Job {JobId} could not keep the finding {Artifact}: {Reason}", _job.JobId, lost.Path, lost.Reason);
+            StopWhenDone();
+        });
         Receive<FuzzerExited>(Exited);
         Receive<StatsTick>(_ => SendStats());
         Receive<RetryTick>(_ => Deliver());
@@ -104,6 +111,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         {
             File.SetUnixFileMode(_dir.Target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
         }
+
         if (_job.Spec.Dictionary is { } dictionary)
         {
             File.WriteAllText(_dir.Dictionary, dictionary);
@@ -137,20 +145,33 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private void Found(ArtifactFound found)
     {
         _findingsThisRun++;
+        _storing++;
+        StoreFindingAsync(found).PipeTo(Self, failure: e => new FindingLost(found.Path, e.Message));
+    }
+
+    /// <summary>Moves the artifact into the outbox (a restarted fuzzer must not report it again) and builds its report.</summary>
+    private async Task<CampaignCommands.ReportCrash> StoreFindingAsync(ArtifactFound found)
+    {
         var (kind, summary, stack) = _engine.DescribeFinding(found.Kind, found.Report);
         BlobId input;
         long size;
-        using (var file = File.OpenRead(found.Path))
+        await using (var file = File.OpenRead(found.Path))
         {
-            (input, size) = _outbox.PutAsync(file, long.MaxValue).GetAwaiter().GetResult();
+            (input, size) = await _outbox.PutAsync(file, long.MaxValue);
         }
 
-        // Moved into the outbox: a restarted fuzzer must not report it again.
         File.Delete(found.Path);
         var finding = new CrashFinding(input, size, Path.GetFileName(found.Path), kind, summary, stack, found.Report, found.At);
-        _log.Info("Job {JobId} found {CrashKind} {Input} ({Size} bytes)", _job.JobId, kind, input, size);
-        _undelivered[input] = new CampaignCommands.ReportCrash(_job.CampaignId, _job.JobId, _botId, finding, _outboxPath);
-        _campaigns.Tell(_undelivered[input]);
+        return new CampaignCommands.ReportCrash(_job.CampaignId, _job.JobId, _botId, finding, _outboxPath);
+    }
+
+    private void Stored(CampaignCommands.ReportCrash report)
+    {
+        _storing--;
+        var finding = report.Finding;
+        _log.Info("Job {JobId} found {CrashKind} {Input} ({Size} bytes)", _job.JobId, finding.Kind, finding.Input, finding.InputSize);
+        _undelivered[finding.Input] = report;
+        _campaigns.Tell(report);
         Timers.StartSingleTimer(RetryTick.Instance, RetryTick.Instance, _settings.RetryInterval);
     }
 
@@ -172,7 +193,9 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
         if (exited.ExitCode == 0)
         {
-            EndFuzzing(true, null);
+            // A fuzzer that ends well before its time limit with nothing found is not fuzzing (not a fuzz target, bad flags).
+            var early = _deadline - DateTimeOffset.UtcNow > _settings.MinimumRun + _settings.MinimumRun;
+            EndFuzzing(!early, early ? $"{_engine.Name} exited after {ranFor.TotalSeconds:0.#} s, long before the job's end: is the target a {_engine.Name} build?" : null);
             return;
         }
 
@@ -214,12 +237,12 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>Sent every interval even when unchanged: the stats are also the job's proof of life to the master.</summary>
     private void SendStats()
     {
-        if (_latest is not null && !ReferenceEquals(_latest, _sent) && _fuzzing)
+        if (_fuzzing)
         {
-            _jobs.Tell(new JobCommands.ReportJobStats(_job.JobId, _botId, _latest));
-            _sent = _latest;
+            _jobs.Tell(new JobCommands.ReportJobStats(_job.JobId, _botId, _latest ?? FuzzerStats.Empty(DateTimeOffset.UtcNow)));
         }
     }
 
@@ -254,7 +277,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     private void StopWhenDone()
     {
-        if (!_fuzzing && _undelivered.Count == 0 && _finish is { Acknowledged: true })
+        if (!_fuzzing && _storing == 0 && _undelivered.Count == 0 && _finish is { Acknowledged: true })
         {
             Context.Stop(Self);
         }
@@ -268,6 +291,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     }
 
     private sealed record TargetFailed(string Reason);
+
+    private sealed record FindingLost(string Path, string Reason);
 
     private sealed record RunAgain
     {
