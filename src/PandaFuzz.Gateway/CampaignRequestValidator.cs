@@ -88,6 +88,6 @@ public static partial class CampaignRequestValidator
     /// <summary>Target names: what a user would call a file, no path separators.</summary>
     public static bool IsValidTargetName(string? name) => name is not null && NameShape().IsMatch(name);
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}\\z")]
     private static partial Regex NameShape();
 }

@@ -5,7 +5,8 @@ namespace PandaFuzz.Node;
 /// <summary>A host and port as written in the environment ("127.0.0.1:8080").</summary>
 public sealed record HostPort(string Host, int Port)
 {
-    public override string ToString() => $"{Host}:{Port}";
+    /// <summary>IPv6 hosts keep their brackets, so the text fits in a URL and an Akka address.</summary>
+    public override string ToString() => Host.Contains(':') ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
 
     public static bool TryParse(string text, out HostPort value)
     {

@@ -16,7 +16,7 @@ public sealed partial record CampaignId(string Value)
 
     public override string ToString() => Value;
 
-    [GeneratedRegex("^[0-9a-f]{12}$")]
+    [GeneratedRegex("^[0-9a-f]{12}\\z")]
     private static partial Regex Shape();
 }
 
@@ -33,7 +33,7 @@ public sealed partial record JobId(string Value)
 
     public override string ToString() => Value;
 
-    [GeneratedRegex("^[0-9a-f]{12}-[0-9]{1,5}$")]
+    [GeneratedRegex("^[0-9a-f]{12}-[0-9]{1,5}\\z")]
     private static partial Regex Shape();
 }
 
@@ -50,7 +50,7 @@ public sealed partial record BotId(string Value)
 
     public override string ToString() => Value;
 
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\\z")]
     private static partial Regex Shape();
 }
 
@@ -67,7 +67,7 @@ public sealed partial record BlobId(string Sha256)
 
     public override string ToString() => Sha256;
 
-    [GeneratedRegex("^[0-9a-f]{64}$")]
+    [GeneratedRegex("^[0-9a-f]{64}\\z")]
     private static partial Regex Shape();
 }
 
@@ -89,6 +89,6 @@ public sealed partial record CrashId(string Value)
 
     public override string ToString() => Value;
 
-    [GeneratedRegex("^[0-9a-f]{12}-[0-9a-f]{16}$")]
+    [GeneratedRegex("^[0-9a-f]{12}-[0-9a-f]{16}\\z")]
     private static partial Regex Shape();
 }

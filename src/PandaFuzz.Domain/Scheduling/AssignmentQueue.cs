@@ -83,9 +83,11 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
 
     public void RemoveBot(BotId bot) => _bots.Remove(bot);
 
+    /// <summary>The job took the bot; an acceptance that arrives after its offer expired also takes it out of the queue.</summary>
     public void Accepted(JobId job, BotId bot, DateTimeOffset now)
     {
         _offers.Remove(job);
+        RemovePending(job);
         if (Slots(bot) is { } slots)
         {
             slots.Held[job] = now;

@@ -133,6 +133,7 @@ public sealed class ContentAddressedStoreTests : IDisposable
     [InlineData("")]
     [InlineData("9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08")]
     [InlineData("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a0")]
+    [InlineData("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n")]
     public void PathOf_rejects_ids_that_are_not_a_sha256(string text)
     {
         var store = new ContentAddressedStore(_root);

@@ -62,6 +62,7 @@ public sealed class IdsTests
     [InlineData("3F2A9C1B0D4E-0")]
     [InlineData("../x")]
     [InlineData("3f2a9c1b0d4e-0/../../x")]
+    [InlineData("3f2a9c1b0d4e-0\n")]
     public void JobId_rejects_other_shapes(string? text)
     {
         JobId.TryParse(text, out _).Should().BeFalse();
@@ -95,6 +96,7 @@ public sealed class IdsTests
     [InlineData("bot\\1")]
     [InlineData("bot 1")]
     [InlineData("bot:1")]
+    [InlineData("bot-1\n")]
     public void BotId_rejects_paths_and_odd_characters(string? text)
     {
         BotId.TryParse(text, out _).Should().BeFalse();
@@ -137,6 +139,7 @@ public sealed class IdsTests
     [InlineData("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a081")]
     [InlineData("9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08")]
     [InlineData("../86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
+    [InlineData("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n")]
     public void BlobId_rejects_other_shapes(string? text)
     {
         BlobId.TryParse(text, out _).Should().BeFalse();
@@ -168,6 +171,7 @@ public sealed class IdsTests
     [InlineData("3f2a9c1b0d4e/9f86d081884c7d65")]
     [InlineData("3f2a9c1b0d4e-9F86D081884C7D65")]
     [InlineData("../a9c1b0d4e-9f86d081884c7d65")]
+    [InlineData("3f2a9c1b0d4e-9f86d081884c7d65\n")]
     public void CrashId_rejects_other_shapes(string? text)
     {
         CrashId.TryParse(text, out _).Should().BeFalse();

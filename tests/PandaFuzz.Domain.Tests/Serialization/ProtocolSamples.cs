@@ -1,0 +1,102 @@
+using System.Collections.Immutable;
+using PandaFuzz.Domain.Bots;
+using PandaFuzz.Domain.Campaigns;
+using PandaFuzz.Domain.Jobs;
+using PandaFuzz.Protocol;
+using static PandaFuzz.Domain.Tests.Samples;
+
+namespace PandaFuzz.Domain.Tests.Serialization;
+
+/// <summary>One realistic instance of every type the protocol serializer carries, keyed by type.</summary>
+internal static class ProtocolSamples
+{
+    // A non-UTC offset, so a round trip that loses the offset is caught.
+    private static readonly DateTimeOffset At = new(2025, 3, 14, 11, 26, 53, 123, TimeSpan.FromHours(2));
+
+    private static readonly CrashId Crash = CrashId.For(Campaign, CrashInput);
+
+    private static CrashRecord CrashRecord(BlobId input) =>
+        new(CrashId.For(Campaign, input), Campaign, Job(1), BotA, Finding(input, At));
+
+    public static CampaignState CampaignSnapshot() =>
+        new(Campaign,
+            CampaignSpec(jobs: 3),
+            CampaignStatus.Stopping,
+            [Job(0), Job(1), Job(2)],
+            ImmutableDictionary<string, JobStatus>.Empty.Add(Job(0).Value, JobStatus.Completed).Add(Job(2).Value, JobStatus.Failed),
+            [CrashRecord(CrashInput), CrashRecord(OtherCrashInput)],
+            At,
+            null);
+
+    public static JobState JobSnapshot() =>
+        new(Job(1), Campaign, 1, JobSpec(), JobStatus.Failed, BotA, AgentPathA, "libFuzzer exited with code 77", 2,
+            At, At.AddSeconds(1), At.AddSeconds(2), At.AddMinutes(30), Stats(At.AddMinutes(30)));
+
+    public static BotState BotSnapshot() =>
+        new(BotA, AgentPathA, "10.0.0.5:4053", "fuzz-box-1", Capabilities(4, EngineNames.LibFuzzer, "aflplusplus"), BotStatus.Offline,
+            At, "no check-in for 30s", At.AddMinutes(5));
+
+    public static IReadOnlyDictionary<Type, object> All { get; } = new List<object>
+    {
+        new CampaignEvents.CampaignCreated(Campaign, CampaignSpec(jobs: 2), [Job(0), Job(1)], At),
+        new CampaignEvents.CampaignStopRequested(Campaign, At),
+        new CampaignEvents.CampaignJobEnded(Campaign, Job(1), JobStatus.Cancelled, At),
+        new CampaignEvents.CampaignFinished(Campaign, CampaignStatus.Stopped, At),
+        new CampaignEvents.CrashRecorded(Campaign, CrashRecord(CrashInput), At),
+        new JobEvents.JobCreated(Job(1), Campaign, 1, JobSpec(), At),
+        new JobEvents.JobAssigned(Job(1), BotA, AgentPathA, At),
+        new JobEvents.JobStarted(Job(1), BotA, At),
+        new JobEvents.JobRequeued(Job(1), "refused by bot-a1b2c3d4e5: no free slot", At),
+        new JobEvents.JobCompleted(Job(1), Stats(At), At),
+        new JobEvents.JobFailed(Job(1), "the fuzzer failed", null, At),
+        new JobEvents.JobCancelled(Job(1), "campaign stopped", At),
+        new BotEvents.BotRegistered(BotA, AgentPathA, "10.0.0.5:4053", "fuzz-box-1", Capabilities(8), At),
+        new BotEvents.BotWentOffline(BotA, "no check-in for 30s", At),
+        CampaignSnapshot(),
+        JobSnapshot(),
+        BotSnapshot(),
+
+        Ack.Instance,
+        new CommandRejected("campaign 3f2a9c1b0d4e does not exist", RejectionKind.NotFound),
+        new CampaignCommands.CreateCampaign(Campaign, CampaignSpec() with { Dictionary = null }),
+        new CampaignCommands.StopCampaign(Campaign),
+        new CampaignCommands.ReportJobEnded(Campaign, Job(2), JobStatus.Completed, At),
+        new CampaignCommands.ReportCrash(Campaign, Job(1), BotA, Finding(CrashInput, At), "akka.tcp://pandafuzz@10.0.0.5:4053/user/blobs"),
+        new CampaignCommands.CrashAccepted(Campaign, Crash, CrashInput),
+        new CampaignCommands.WakeCampaign(Campaign),
+        new CampaignQueries.GetCampaign(Campaign),
+        new CampaignQueries.GetCampaignCrashes(Campaign),
+        new CampaignQueries.GetCrash(Campaign, Crash),
+        new CampaignQueries.CampaignView(Campaign, CampaignSpec(), CampaignStatus.Running, [Job(0), Job(1), Job(2)], 2, At, null),
+        new CampaignQueries.CampaignCrashes(Campaign, [CrashRecord(CrashInput), CrashRecord(OtherCrashInput)]),
+        new CampaignQueries.CrashView(CrashRecord(CrashInput)),
+        new JobCommands.CreateJob(Job(0), Campaign, 0, JobSpec()),
+        new JobCommands.AssignJob(Job(0), BotA, AgentPathA),
+        new JobCommands.ConfirmJobStarted(Job(0), BotA, At),
+        new JobCommands.RefuseJob(Job(0), BotA, "engine libfuzzer is not installed"),
+        new JobCommands.ReportJobStats(Job(0), BotA, Stats(At)),
+        new JobCommands.ReportJobFinished(Job(0), BotA, false, "target binary is not executable", Stats(At)),
+        new JobCommands.CancelJob(Job(0), "campaign stopped"),
+        new JobCommands.JobEndAcknowledged(Job(0)),
+        new JobCommands.JobCommandAccepted(Job(0)),
+        new JobQueries.GetJob(Job(0)),
+        new JobQueries.JobView(Job(0), Campaign, 0, JobStatus.Running, BotA, null, At, At.AddSeconds(1), At.AddSeconds(2), null, Stats(At)),
+        new BotCommands.CheckIn(BotA, AgentPathA, "10.0.0.5:4053", "fuzz-box-1", Capabilities(4), [Job(0), Job(1)], At),
+        new BotCommands.CheckInAccepted(BotA),
+        new BotQueries.GetBot(BotA),
+        new BotQueries.BotView(BotA, "10.0.0.5:4053", "fuzz-box-1", BotStatus.Online, Capabilities(4), [Job(0)], At, At.AddSeconds(5), null, null),
+        new SchedulerMessages.JobPending(Job(0), EngineNames.LibFuzzer, At),
+        new SchedulerMessages.JobReleased(Job(0), null),
+        new SchedulerMessages.BotAvailable(BotA, AgentPathA, Capabilities(4), [Job(1)]),
+        new SchedulerMessages.BotUnavailable(BotA),
+        new SchedulerMessages.AssignmentAccepted(Job(0), BotA),
+        new SchedulerMessages.AssignmentRejected(Job(0), BotA, "job 3f2a9c1b0d4e-0 is running, not pending"),
+        SchedulerMessages.GetQueue.Instance,
+        new SchedulerMessages.QueueView([Job(0), Job(2)], 3, 5),
+        new AgentCommands.StartJob(Job(0), Campaign, JobSpec(), "akka.tcp://pandafuzz@10.0.0.1:4053/user/blobs", At),
+        new AgentCommands.StopJob(Job(0), "campaign stopped"),
+        new BlobTransfer.GetChunk(Target, 49_152, 49_152),
+        new BlobTransfer.Chunk(Target, 49_152, 120_000, [0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0xff]),
+        new BlobTransfer.NotFound(Target),
+    }.ToDictionary(o => o.GetType());
+}

@@ -1,0 +1,197 @@
+using System.Reflection;
+using System.Runtime.Serialization;
+using Akka.Actor;
+using FluentAssertions;
+using PandaFuzz.Infrastructure.Serialization;
+using PandaFuzz.Protocol;
+using Xunit;
+
+namespace PandaFuzz.Domain.Tests.Serialization;
+
+/// <summary>One actor system for the serializer tests of this class.</summary>
+public sealed class SerializerFixture : IDisposable
+{
+    public SerializerFixture()
+    {
+        System = ActorSystem.Create("test");
+        Serializer = new ProtocolSerializer((ExtendedActorSystem)System);
+    }
+
+    public ActorSystem System { get; }
+
+    public ProtocolSerializer Serializer { get; }
+
+    public void Dispose() => System.Dispose();
+}
+
+public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassFixture<SerializerFixture>
+{
+    private readonly ProtocolSerializer _serializer = fixture.Serializer;
+
+    public static TheoryData<string> ManifestedTypes()
+    {
+        var data = new TheoryData<string>();
+        foreach (var type in ProtocolSerializer.Manifests.Keys)
+        {
+            data.Add(type.FullName!);
+        }
+
+        return data;
+    }
+
+    [Fact]
+    public void Every_manifested_type_has_a_sample()
+    {
+        ProtocolSamples.All.Keys.Should().BeEquivalentTo(ProtocolSerializer.Manifests.Keys);
+    }
+
+    [Theory]
+    [MemberData(nameof(ManifestedTypes))]
+    public void Every_type_round_trips(string typeName)
+    {
+        var sample = ProtocolSamples.All.Single(kv => kv.Key.FullName == typeName).Value;
+        var manifest = _serializer.Manifest(sample);
+
+        var bytes = _serializer.ToBinary(sample);
+        var back = _serializer.FromBinary(bytes, manifest);
+
+        back.Should().BeOfType(sample.GetType());
+        _serializer.ToBinary(back).Should().Equal(bytes, "a round trip must keep every field");
+        if (sample.GetType().GetProperties(BindingFlags.Public | BindingFlags.Instance).Length > 0)
+        {
+            back.Should().BeEquivalentTo(sample, o => o.ComparingRecordsByMembers().RespectingRuntimeTypes());
+        }
+        else
+        {
+            back.Should().Be(sample);
+        }
+    }
+
+    [Fact]
+    public void Records_without_collections_are_equal_after_a_round_trip()
+    {
+        var samples = new object[]
+        {
+            ProtocolSamples.JobSnapshot(),
+            ProtocolSamples.All[typeof(JobEvents.JobAssigned)],
+            ProtocolSamples.All[typeof(JobEvents.JobCompleted)],
+            ProtocolSamples.All[typeof(CampaignCommands.CrashAccepted)],
+            Ack.Instance,
+        };
+
+        foreach (var sample in samples)
+        {
+            _serializer.FromBinary(_serializer.ToBinary(sample), _serializer.Manifest(sample)).Should().Be(sample);
+        }
+    }
+
+    [Fact]
+    public void Campaign_snapshot_keeps_ended_jobs_and_crashes()
+    {
+        var snapshot = ProtocolSamples.CampaignSnapshot();
+
+        var back = (Domain.Campaigns.CampaignState)_serializer.FromBinary(_serializer.ToBinary(snapshot), "CampaignSnapshot.v1");
+
+        back.EndedJobs.Should().BeEquivalentTo(snapshot.EndedJobs);
+        back.Crashes.Should().HaveCount(2);
+        back.Crashes[1].Finding.Stack.Should().Equal(snapshot.Crashes[1].Finding.Stack);
+        back.UnfinishedJobs.Should().Equal(snapshot.UnfinishedJobs);
+        back.FindCrash(snapshot.Crashes[0].Id).Should().NotBeNull();
+    }
+
+    [Fact]
+    public void Timestamps_keep_their_offset()
+    {
+        var sample = (JobEvents.JobStarted)ProtocolSamples.All[typeof(JobEvents.JobStarted)];
+
+        var back = (JobEvents.JobStarted)_serializer.FromBinary(_serializer.ToBinary(sample), "JobStarted.v1");
+
+        back.At.Offset.Should().Be(TimeSpan.FromHours(2));
+        back.At.Should().Be(sample.At);
+    }
+
+    [Fact]
+    public void Every_protocol_message_type_has_a_manifest()
+    {
+        var messageTypes = typeof(IProtocolMessage).Assembly.GetTypes()
+            .Where(t => t is { IsAbstract: false, IsInterface: false } && typeof(IProtocolMessage).IsAssignableFrom(t))
+            .ToList();
+
+        messageTypes.Should().NotBeEmpty();
+        messageTypes.Should().OnlyContain(t => ProtocolSerializer.Manifests.ContainsKey(t), "every protocol message needs a stable manifest");
+    }
+
+    [Fact]
+    public void Every_manifest_is_unique()
+    {
+        ProtocolSerializer.Manifests.Values.Should().OnlyHaveUniqueItems();
+    }
+
+    [Fact]
+    public void Every_manifested_type_is_bound_to_the_serializer()
+    {
+        ProtocolSerializer.Manifests.Keys.Should().OnlyContain(t => ProtocolSerializer.BoundTypes.Any(b => b.IsAssignableFrom(t)));
+    }
+
+    [Fact]
+    public void Journal_manifests_are_pinned()
+    {
+        var journalManifests = ProtocolSerializer.Manifests
+            .Where(kv => kv.Value.EndsWith(".v1", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
+
+        journalManifests.Should().BeEquivalentTo(new Dictionary<Type, string>
+        {
+            [typeof(CampaignEvents.CampaignCreated)] = "CampaignCreated.v1",
+            [typeof(CampaignEvents.CampaignStopRequested)] = "CampaignStopRequested.v1",
+            [typeof(CampaignEvents.CampaignJobEnded)] = "CampaignJobEnded.v1",
+            [typeof(CampaignEvents.CampaignFinished)] = "CampaignFinished.v1",
+            [typeof(CampaignEvents.CrashRecorded)] = "CrashRecorded.v1",
+            [typeof(JobEvents.JobCreated)] = "JobCreated.v1",
+            [typeof(JobEvents.JobAssigned)] = "JobAssigned.v1",
+            [typeof(JobEvents.JobStarted)] = "JobStarted.v1",
+            [typeof(JobEvents.JobRequeued)] = "JobRequeued.v1",
+            [typeof(JobEvents.JobCompleted)] = "JobCompleted.v1",
+            [typeof(JobEvents.JobFailed)] = "JobFailed.v1",
+            [typeof(JobEvents.JobCancelled)] = "JobCancelled.v1",
+            [typeof(BotEvents.BotRegistered)] = "BotRegistered.v1",
+            [typeof(BotEvents.BotWentOffline)] = "BotWentOffline.v1",
+            [typeof(Domain.Campaigns.CampaignState)] = "CampaignSnapshot.v1",
+            [typeof(Domain.Jobs.JobState)] = "JobSnapshot.v1",
+            [typeof(Domain.Bots.BotState)] = "BotSnapshot.v1",
+        });
+    }
+
+    [Fact]
+    public void Every_persisted_event_has_a_versioned_manifest()
+    {
+        var events = typeof(IPersistedEvent).Assembly.GetTypes()
+            .Where(t => t is { IsAbstract: false, IsInterface: false } && typeof(IPersistedEvent).IsAssignableFrom(t));
+
+        events.Should().OnlyContain(t => ProtocolSerializer.Manifests[t].EndsWith(".v1"));
+    }
+
+    [Fact]
+    public void An_unknown_manifest_throws()
+    {
+        var bytes = _serializer.ToBinary(new JobEvents.JobStarted(new JobId("3f2a9c1b0d4e-0"), new BotId("bot-1"), DateTimeOffset.UnixEpoch));
+
+        var act = () => _serializer.FromBinary(bytes, "JobStarted.v999");
+
+        act.Should().Throw<SerializationException>().WithMessage("*JobStarted.v999*");
+    }
+
+    [Fact]
+    public void A_type_without_a_manifest_throws()
+    {
+        var act = () => _serializer.Manifest(new Uri("http://example.org"));
+
+        act.Should().Throw<SerializationException>().WithMessage("*System.Uri*");
+    }
+
+    [Fact]
+    public void The_serializer_identifier_is_stable()
+    {
+        _serializer.Identifier.Should().Be(5710);
+    }
+}

@@ -1,0 +1,236 @@
+using Akka.Configuration;
+using FluentAssertions;
+using PandaFuzz.Bot.Configuration;
+using PandaFuzz.Master.Configuration;
+using Xunit;
+
+namespace PandaFuzz.Node.Tests;
+
+/// <summary>
+/// Loads the HOCON files the node ships through <see cref="NodeConfiguration.Load"/> and validates them the way
+/// start-up does. The tests of this class set PANDAFUZZ_HOCON_DIR, so they run one after another.
+/// </summary>
+public sealed class ShippedConfigurationTests : IDisposable
+{
+    private const string HoconDirVariable = "PANDAFUZZ_HOCON_DIR";
+
+    private readonly string? _previousHoconDir = Environment.GetEnvironmentVariable(HoconDirVariable);
+    private readonly string _temp = Path.Combine(Path.GetTempPath(), "pandafuzz-hocon-" + Guid.NewGuid().ToString("N"));
+
+    public ShippedConfigurationTests()
+    {
+        Directory.CreateDirectory(_temp);
+        Environment.SetEnvironmentVariable(HoconDirVariable, ShippedHoconDir);
+    }
+
+    public void Dispose()
+    {
+        Environment.SetEnvironmentVariable(HoconDirVariable, _previousHoconDir);
+        Directory.Delete(_temp, recursive: true);
+    }
+
+    /// <summary>The repository's hocon folder: found by walking up from the test binaries to PandaFuzz.sln.</summary>
+    private static string ShippedHoconDir
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "PandaFuzz.sln")))
+                {
+                    return Path.Combine(dir.FullName, "hocon");
+                }
+            }
+
+            throw new InvalidOperationException($"PandaFuzz.sln not found above {AppContext.BaseDirectory}");
+        }
+    }
+
+    private NodeSettings Node(string roles = "master,bot") =>
+        NodeSettings.FromEnvironment(name => name switch
+        {
+            NodeSettings.RolesVariable => roles,
+            NodeSettings.SeedsVariable => roles.Contains("master") ? null : "127.0.0.1:4053",
+            NodeSettings.DataDirVariable => Path.Combine(_temp, "data"),
+            _ => null,
+        });
+
+    /// <summary>Copies the shipped files to a temporary folder with one line replaced, and loads from there.</summary>
+    private Config LoadBroken(string file, string line, string replacement, string roles = "master,bot")
+    {
+        var broken = Path.Combine(_temp, "hocon");
+        Directory.CreateDirectory(broken);
+        foreach (var shipped in Directory.GetFiles(ShippedHoconDir, "*.conf"))
+        {
+            File.Copy(shipped, Path.Combine(broken, Path.GetFileName(shipped)), overwrite: true);
+        }
+
+        var path = Path.Combine(broken, file);
+        var text = File.ReadAllText(path);
+        text.Should().Contain(line, "the test edits a line the shipped file has");
+        File.WriteAllText(path, text.Replace(line, replacement));
+        Environment.SetEnvironmentVariable(HoconDirVariable, broken);
+        return NodeConfiguration.Load(Node(roles));
+    }
+
+    [Fact]
+    public void Shipped_master_settings_validate()
+    {
+        var config = NodeConfiguration.Load(Node());
+
+        var master = MasterSettings.From(config);
+
+        master.Should().Be(new MasterSettings(
+            JobStartTimeout: TimeSpan.FromSeconds(30),
+            JobSilenceTimeout: TimeSpan.FromSeconds(60),
+            PendingReannounceInterval: TimeSpan.FromSeconds(10),
+            BotCheckInTimeout: TimeSpan.FromSeconds(30),
+            RetryInterval: TimeSpan.FromSeconds(3),
+            SchedulerOfferTimeout: TimeSpan.FromSeconds(5),
+            BlobChunkTimeout: TimeSpan.FromSeconds(10),
+            SnapshotEvery: 50,
+            MaxTargetBytes: 512L * 1024 * 1024,
+            MaxCrashInputBytes: 16L * 1024 * 1024));
+    }
+
+    [Fact]
+    public void Shipped_bot_settings_validate()
+    {
+        var config = NodeConfiguration.Load(Node());
+
+        var bot = BotSettings.From(config);
+
+        bot.Should().Be(new BotSettings(
+            Slots: Environment.ProcessorCount,
+            CheckInInterval: TimeSpan.FromSeconds(5),
+            StatsInterval: TimeSpan.FromSeconds(2),
+            RetryInterval: TimeSpan.FromSeconds(3),
+            RestartDelay: TimeSpan.FromSeconds(1),
+            MinimumRun: TimeSpan.FromSeconds(2),
+            BlobChunkTimeout: TimeSpan.FromSeconds(10),
+            StopGrace: TimeSpan.FromSeconds(2),
+            MaxReportBytes: 64 * 1024));
+    }
+
+    [Fact]
+    public void Shipped_bot_settings_validate_on_a_bot_only_node()
+    {
+        var config = NodeConfiguration.Load(Node("bot"));
+
+        BotSettings.From(config).CheckInInterval.Should().Be(TimeSpan.FromSeconds(5));
+        config.HasPath("pandafuzz.master.job-start-timeout").Should().BeFalse("a bot-only node loads no master file");
+        config.HasPath("akka.persistence.journal.plugin").Should().BeFalse("a bot-only node has no journal");
+    }
+
+    [Fact]
+    public void A_master_loads_the_sqlite_journal_and_snapshot_store()
+    {
+        var config = NodeConfiguration.Load(Node("master"));
+
+        config.GetString("akka.persistence.journal.plugin").Should().Be("akka.persistence.journal.sql");
+        config.GetString("akka.persistence.snapshot-store.plugin").Should().Be("akka.persistence.snapshot-store.sql");
+        config.GetString("akka.persistence.journal.sql.provider-name").Should().Be("SQLite.MS");
+        config.HasPath("pandafuzz.bot.slots").Should().BeFalse("a master-only node loads no bot file");
+    }
+
+    [Fact]
+    public void Shipped_cluster_settings_keep_the_master_side_and_do_not_remember_entities()
+    {
+        var config = NodeConfiguration.Load(Node());
+
+        config.GetString("akka.cluster.downing-provider-class").Should().Contain("SplitBrainResolverProvider");
+        config.GetString("akka.cluster.split-brain-resolver.active-strategy").Should().Be("keep-oldest");
+        config.GetString("akka.cluster.split-brain-resolver.keep-oldest.role").Should().Be("master");
+        config.GetBoolean("akka.cluster.sharding.remember-entities").Should().BeFalse();
+    }
+
+    [Fact]
+    public void The_hocon_copied_next_to_the_binaries_is_the_shipped_one()
+    {
+        var copied = Path.Combine(AppContext.BaseDirectory, "hocon");
+
+        foreach (var shipped in Directory.GetFiles(ShippedHoconDir, "*.conf"))
+        {
+            File.ReadAllText(Path.Combine(copied, Path.GetFileName(shipped))).Should().Be(File.ReadAllText(shipped));
+        }
+    }
+
+    [Fact]
+    public void A_duration_that_is_not_a_duration_names_its_full_key()
+    {
+        var config = LoadBroken("master.conf", "job-start-timeout = 30s", "job-start-timeout = banana");
+
+        var act = () => MasterSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.job-start-timeout *");
+    }
+
+    [Fact]
+    public void A_zero_duration_names_its_full_key()
+    {
+        var config = LoadBroken("master.conf", "job-silence-timeout = 60s", "job-silence-timeout = 0s");
+
+        var act = () => MasterSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.job-silence-timeout must be a positive duration");
+    }
+
+    [Fact]
+    public void A_negative_slot_count_names_its_full_key()
+    {
+        var config = LoadBroken("bot.conf", "slots = 0", "slots = -3");
+
+        var act = () => BotSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.bot.slots must be between 0 and 1024*");
+    }
+
+    [Fact]
+    public void A_snapshot_interval_out_of_range_names_its_full_key()
+    {
+        var config = LoadBroken("master.conf", "snapshot-every = 50", "snapshot-every = 0");
+
+        var act = () => MasterSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.snapshot-every *");
+    }
+
+    [Fact]
+    public void A_size_that_is_not_a_size_names_its_full_key()
+    {
+        var config = LoadBroken("master.conf", "max-target-size = 512MiB", "max-target-size = lots");
+
+        var act = () => MasterSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.max-target-size *");
+    }
+
+    [Fact]
+    public void A_missing_key_names_its_full_key()
+    {
+        var config = LoadBroken("bot.conf", "stop-grace = 2s", "");
+
+        var act = () => BotSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.bot.stop-grace *");
+    }
+
+    [Fact]
+    public void A_file_that_does_not_parse_names_the_file()
+    {
+        // Akka's HOCON parser tolerates most syntax slips; an unresolved substitution is one it refuses.
+        var act = () => LoadBroken("bot.conf", "stop-grace = 2s", "stop-grace = ${nowhere.defined}");
+
+        act.Should().Throw<ConfigurationException>().WithMessage("*bot.conf*");
+    }
+
+    [Fact]
+    public void A_missing_file_names_the_file_and_the_variable()
+    {
+        Environment.SetEnvironmentVariable(HoconDirVariable, Path.Combine(_temp, "nowhere"));
+
+        var act = () => NodeConfiguration.Load(Node());
+
+        act.Should().Throw<ConfigurationException>().WithMessage($"*{Path.Combine(_temp, "nowhere", "base.conf")}*{HoconDirVariable}*");
+    }
+}
