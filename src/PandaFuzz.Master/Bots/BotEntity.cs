@@ -33,6 +33,14 @@ public sealed class BotEntity : ReceivePersistentActor, IWithTimers
         Recover<SnapshotOffer>(offer => _state = (BotState)offer.Snapshot);
         Recover<BotEvents.BotRegistered>(e => _state = _state is null ? BotState.Registered(e) : _state.Apply(e));
         Recover<IPersistedEvent>(e => _state = _state?.Apply(e));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            // A bot online before a master restart must prove it still is, or be marked offline.
+            if (_state?.Status == BotStatus.Online)
+            {
+                Timers.StartSingleTimer(CheckInMissed.Instance, CheckInMissed.Instance, _settings.BotCheckInTimeout);
+            }
+        });
 
         Command<CheckIn>(CheckIn);
         Command<CheckInMissed>(_ =>

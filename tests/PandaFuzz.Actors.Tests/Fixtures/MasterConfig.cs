@@ -28,16 +28,24 @@ public static class MasterConfig
                   {{bindings}}
                 }
               }
-              remote.dot-netty.tcp {
-                hostname = "127.0.0.1"
-                port = 0
+              remote {
+                dot-netty.tcp {
+                  hostname = "127.0.0.1"
+                  port = 0
+                }
+                # Nothing remote to flush in a one-node test cluster; the default waits 2 s at every stop.
+                flush-wait-on-shutdown = 100ms
               }
               cluster {
                 roles = ["master"]
+                # The node leaves faster on a stop (the default moves it to Exiting after up to 1 s).
+                leader-actions-interval = 200ms
                 sharding {
                   remember-entities = off
                   # A region registers with its coordinator sooner after the node is up.
                   retry-interval = 200ms
+                  # No remember-entities, so no durable (LMDB) store for the coordinator's replicator.
+                  distributed-data.durable.keys = []
                 }
               }
               coordinated-shutdown.run-by-clr-shutdown-hook = off

@@ -22,7 +22,7 @@ namespace PandaFuzz.Actors.Tests.Fixtures;
 /// </summary>
 public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
 {
-    protected static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+    protected static readonly TimeSpan SystemStartTimeout = TimeSpan.FromSeconds(20);
     protected static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
     private readonly List<ActorSystem> _restarted = [];
@@ -54,7 +54,7 @@ public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
     protected async Task<MasterNode> RestartAsync(MasterNode node, MasterSettings? settings = null)
     {
         var config = node.System.Settings.Config;
-        await node.System.Terminate().WaitAsync(StartTimeout);
+        await node.System.Terminate().WaitAsync(SystemStartTimeout);
         var system = ActorSystem.Create(node.System.Name, config);
         _restarted.Add(system);
         InitializeLogger(system);
@@ -74,7 +74,7 @@ public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
     {
         foreach (var system in _restarted)
         {
-            await system.Terminate().WaitAsync(StartTimeout);
+            await system.Terminate().WaitAsync(SystemStartTimeout);
         }
     }
 
@@ -93,7 +93,7 @@ public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
         cluster.Join(cluster.SelfAddress);
-        await up.Task.WaitAsync(StartTimeout);
+        await up.Task.WaitAsync(SystemStartTimeout);
 
         var registry = ActorRegistry.For(system);
         var scheduler = CreateTestProbe(system, "scheduler");

@@ -1,0 +1,151 @@
+using Akka.Actor;
+using Akka.Hosting;
+using Akka.TestKit;
+using FluentAssertions;
+using PandaFuzz.Actors.Tests.Fixtures;
+using PandaFuzz.Infrastructure.Sharding;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.Master.Scheduling;
+using PandaFuzz.Protocol;
+using Xunit;
+using Xunit.Abstractions;
+using static PandaFuzz.Protocol.JobCommands;
+using static PandaFuzz.Protocol.SchedulerMessages;
+
+namespace PandaFuzz.Actors.Tests;
+
+/// <summary>
+/// The scheduler on its own, with a probe registered as the job region: it offers each pending job to a bot with
+/// a free slot and the engine, never more offers than slots, and offers again what was released or refused.
+/// </summary>
+public sealed class SchedulerActorTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit("akka.loglevel = INFO", output)
+{
+    private static readonly BotId Bot = new("bot-1");
+    private static readonly JobId First = new("0123456789ab-0");
+    private static readonly JobId Second = new("0123456789ab-1");
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(500);
+
+    [Fact]
+    public void One_free_slot_gets_exactly_one_offer_and_the_next_job_waits_until_the_first_is_released()
+    {
+        // Arrange
+        var (scheduler, jobs) = StartScheduler(TestData.Settings);
+        var agentPath = "akka.tcp://pandafuzz@10.0.0.7:4053/user/agent";
+
+        // Act: one pending job, then a libFuzzer bot with one slot, then a second pending job.
+        scheduler.Tell(new JobPending(First, EngineNames.LibFuzzer, DateTimeOffset.UtcNow.AddSeconds(-2)));
+        scheduler.Tell(new BotAvailable(Bot, agentPath, TestData.LibFuzzerBot(slots: 1), []));
+        scheduler.Tell(new JobPending(Second, EngineNames.LibFuzzer, DateTimeOffset.UtcNow));
+
+        // Assert: exactly one offer, for the first job; the second is not offered.
+        jobs.ExpectMsg<AssignJob>().Should().Be(new AssignJob(First, Bot, agentPath));
+        jobs.ExpectNoMsg(Quiet);
+
+        // Act + assert: the first job is accepted; a check-in that does not list it yet still holds its slot.
+        scheduler.Tell(new AssignmentAccepted(First, Bot), jobs.Ref);
+        scheduler.Tell(new BotAvailable(Bot, agentPath, TestData.LibFuzzerBot(slots: 1), []));
+        jobs.ExpectNoMsg(Quiet);
+
+        // Act + assert: the first job ends and releases the slot; now the second is offered.
+        scheduler.Tell(new JobReleased(First, Bot));
+        jobs.ExpectMsg<AssignJob>().Should().Be(new AssignJob(Second, Bot, agentPath));
+        jobs.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void A_rejected_offer_frees_the_slot_for_the_next_job()
+    {
+        var (scheduler, jobs) = StartScheduler(TestData.Settings);
+        scheduler.Tell(new JobPending(First, EngineNames.LibFuzzer, DateTimeOffset.UtcNow.AddSeconds(-2)));
+        scheduler.Tell(new JobPending(Second, EngineNames.LibFuzzer, DateTimeOffset.UtcNow));
+        scheduler.Tell(new BotAvailable(Bot, "agent", TestData.LibFuzzerBot(slots: 1), []));
+        jobs.ExpectMsg<AssignJob>().JobId.Should().Be(First);
+        jobs.ExpectNoMsg(Quiet);
+
+        // The first job was no longer pending (e.g. cancelled meanwhile) and refuses.
+        scheduler.Tell(new AssignmentRejected(First, Bot, "job is cancelled, not pending"), jobs.Ref);
+
+        jobs.ExpectMsg<AssignJob>().JobId.Should().Be(Second);
+        jobs.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void Slots_bound_the_offers_and_a_bot_without_the_engine_gets_none()
+    {
+        var (scheduler, jobs) = StartScheduler(TestData.Settings);
+        var third = new JobId("0123456789ab-2");
+        scheduler.Tell(new BotAvailable(new BotId("bot-afl"), "afl-agent", new BotCapabilities([new EngineCapability("aflplusplus", "4.04c")], 4, 4096), []));
+        foreach (var job in new[] { First, Second, third })
+        {
+            scheduler.Tell(new JobPending(job, EngineNames.LibFuzzer, DateTimeOffset.UtcNow));
+        }
+
+        jobs.ExpectNoMsg(Quiet);
+
+        scheduler.Tell(new BotAvailable(Bot, "agent", TestData.LibFuzzerBot(slots: 2), []));
+
+        var offers = new[] { jobs.ExpectMsg<AssignJob>(), jobs.ExpectMsg<AssignJob>() };
+        offers.Select(o => o.JobId).Should().Equal(First, Second);
+        offers.Should().OnlyContain(o => o.BotId == Bot);
+        jobs.ExpectNoMsg(Quiet);
+        var queue = AskQueue(scheduler);
+        queue.Pending.Should().Equal(third);
+        queue.BotsKnown.Should().Be(2);
+    }
+
+    [Fact]
+    public void A_job_announced_twice_is_offered_once()
+    {
+        var (scheduler, jobs) = StartScheduler(TestData.Settings);
+        scheduler.Tell(new BotAvailable(Bot, "agent", TestData.LibFuzzerBot(slots: 2), []));
+
+        scheduler.Tell(new JobPending(First, EngineNames.LibFuzzer, DateTimeOffset.UtcNow));
+        jobs.ExpectMsg<AssignJob>().JobId.Should().Be(First);
+        scheduler.Tell(new JobPending(First, EngineNames.LibFuzzer, DateTimeOffset.UtcNow));
+
+        jobs.ExpectNoMsg(Quiet);
+    }
+
+    [Fact]
+    public void An_unanswered_offer_is_made_again_after_the_offer_timeout()
+    {
+        var offerTimeout = TimeSpan.FromMilliseconds(500);
+        var (scheduler, jobs) = StartScheduler(TestData.Settings with { SchedulerOfferTimeout = offerTimeout });
+        scheduler.Tell(new JobPending(First, EngineNames.LibFuzzer, DateTimeOffset.UtcNow));
+        scheduler.Tell(new BotAvailable(Bot, "agent", TestData.LibFuzzerBot(slots: 1), []));
+        jobs.ExpectMsg<AssignJob>().JobId.Should().Be(First);
+
+        // The job region never answers (the entity was unreachable).
+        var again = jobs.ExpectMsg<AssignJob>(offerTimeout * 4);
+
+        again.Should().Be(new AssignJob(First, Bot, "agent"));
+    }
+
+    [Fact]
+    public void An_unavailable_bot_gets_no_more_offers()
+    {
+        var (scheduler, jobs) = StartScheduler(TestData.Settings);
+        scheduler.Tell(new BotAvailable(Bot, "agent", TestData.LibFuzzerBot(slots: 2), []));
+        scheduler.Tell(new BotUnavailable(Bot));
+
+        scheduler.Tell(new JobPending(First, EngineNames.LibFuzzer, DateTimeOffset.UtcNow));
+
+        jobs.ExpectNoMsg(Quiet);
+        AskQueue(scheduler).Pending.Should().Equal(First);
+    }
+
+    private (IActorRef Scheduler, TestProbe Jobs) StartScheduler(MasterSettings settings)
+    {
+        var jobs = CreateTestProbe("job-region");
+        var registry = ActorRegistry.For(Sys);
+        registry.Register<JobRegion>(jobs.Ref);
+        var scheduler = Sys.ActorOf(Props.Create(() => new SchedulerActor(settings, registry)), SchedulerActor.Name);
+        return (scheduler, jobs);
+    }
+
+    private QueueView AskQueue(IActorRef scheduler)
+    {
+        scheduler.Tell(GetQueue.Instance, TestActor);
+        return ExpectMsg<QueueView>();
+    }
+}
