@@ -14,7 +14,7 @@ namespace PandaFuzz.Bot;
 public static class BotHosting
 {
     /// <summary>The engines this build knows; the ones that can run here become the bot's capabilities.</summary>
-    public static IReadOnlyList<IFuzzingEngine> KnownEngines() => [new LibFuzzerEngine()];
+    public static IReadOnlyList<IFuzzingEngine> KnownEngines() => [new LibFuzzerEngine(), new AflPlusPlusEngine()];
 
     public static AkkaConfigurationBuilder AddBotRole(this AkkaConfigurationBuilder builder, BotSettings settings, BotStorage storage, bool masterInThisNode)
     {

@@ -193,7 +193,8 @@ public static class ApiEndpoints
         var jobs = (await jobsTask).OfType<JobQueries.JobView>().ToList();
         var crashes = await crashesTask as CampaignQueries.CampaignCrashes;
         var spec = view.Spec;
-        return new CampaignResponse(view.Id.Value, spec.Name, spec.Target.Sha256, spec.Engine, spec.Jobs, spec.DurationSeconds, spec.MemoryLimitMb,
+        return new CampaignResponse(view.Id.Value, spec.Name, spec.Target.Sha256, spec.Engine,
+            spec.Engines.ToDictionary(e => e.Engine, e => e.Target.Sha256), spec.Jobs, spec.DurationSeconds, spec.MemoryLimitMb,
             spec.TimeoutMs, spec.Dictionary, view.Status, view.CreatedAt, view.FinishedAt,
             [.. jobs.Select(JobResponse.From)],
             StatsResponse.Aggregate(jobs.Where(j => j.Status is JobStatus.Running or JobStatus.Completed).Select(j => j.Stats)),

@@ -2,7 +2,11 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Gateway;
 
-/// <summary>The body of <c>POST /api/v1/campaigns</c>.</summary>
+/// <summary>
+/// The body of <c>POST /api/v1/campaigns</c>. One engine: <c>engine</c> and <c>targetId</c>. An ensemble:
+/// <c>targets</c> maps each engine to its build of the target (and <c>engines</c> may order them); jobs
+/// take the engines in turn.
+/// </summary>
 public sealed record CreateCampaignRequest(
     string? Name,
     string? TargetId,
@@ -11,16 +15,35 @@ public sealed record CreateCampaignRequest(
     int? DurationSeconds,
     int? MemoryLimitMb,
     int? TimeoutMs,
-    string? Dictionary);
+    string? Dictionary,
+    Dictionary<string, string>? Targets = null,
+    IReadOnlyList<string>? Engines = null);
 
 /// <summary>An uploaded target.</summary>
 public sealed record TargetResponse(string Id, string Name, long Size);
 
-/// <summary>Aggregated live progress of a campaign or one job.</summary>
-public sealed record StatsResponse(long Execs, long ExecsPerSecond, long Coverage, long Features, long CorpusUnits, long CorpusBytes, long RssMb, DateTimeOffset? UpdatedAt)
+/// <summary>Aggregated live progress of a campaign or one job. Coverage is libFuzzer's cov or AFL++'s edges found.</summary>
+public sealed record StatsResponse(
+    long Execs,
+    long ExecsPerSecond,
+    long Coverage,
+    long Features,
+    long CorpusUnits,
+    long CorpusBytes,
+    long RssMb,
+    DateTimeOffset? UpdatedAt,
+    long TotalEdges = 0,
+    double? Stability = null,
+    long Crashes = 0,
+    long Hangs = 0,
+    long Imported = 0,
+    DateTimeOffset? LastFindAt = null)
 {
     public static StatsResponse? From(FuzzerStats? s) =>
-        s is null ? null : new(s.Execs, s.ExecsPerSecond, s.Coverage, s.Features, s.CorpusUnits, s.CorpusBytes, s.RssMb, s.At);
+        s is null
+            ? null
+            : new(s.Execs, s.ExecsPerSecond, s.Coverage, s.Features, s.CorpusUnits, s.CorpusBytes, s.RssMb, s.At,
+                s.TotalEdges, s.Stability, s.Crashes, s.Hangs, s.Imported, s.LastFindAt);
 
     /// <summary>Sums throughput and corpus over jobs; coverage is the best job's (jobs share no corpus yet).</summary>
     public static StatsResponse Aggregate(IEnumerable<FuzzerStats?> stats)
@@ -34,7 +57,13 @@ public sealed record StatsResponse(long Execs, long ExecsPerSecond, long Coverag
             all.Sum(s => s.CorpusUnits),
             all.Sum(s => s.CorpusBytes),
             all.Select(s => s.RssMb).DefaultIfEmpty().Max(),
-            all.Count == 0 ? null : all.Max(s => s.At));
+            all.Count == 0 ? null : all.Max(s => s.At),
+            all.Select(s => s.TotalEdges).DefaultIfEmpty().Max(),
+            all.Count == 0 ? null : all.Min(s => s.Stability),
+            all.Sum(s => s.Crashes),
+            all.Sum(s => s.Hangs),
+            all.Sum(s => s.Imported),
+            all.Max(s => s.LastFindAt));
     }
 }
 
@@ -116,6 +145,7 @@ public sealed record CampaignResponse(
     string Name,
     string TargetId,
     string Engine,
+    IReadOnlyDictionary<string, string> Targets,
     int JobCount,
     int DurationSeconds,
     int MemoryLimitMb,

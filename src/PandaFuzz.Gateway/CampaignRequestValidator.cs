@@ -28,30 +28,7 @@ public static partial class CampaignRequestValidator
             Fail("name", "name must be 1-100 characters of letters, digits, space, '.', '_' or '-'");
         }
 
-        BlobId? target = null;
-        if (string.IsNullOrEmpty(request.TargetId))
-        {
-            Fail("targetId", "targetId is required: upload the target first with POST /api/v1/targets");
-        }
-        else if (!BlobId.TryParse(request.TargetId, out var parsed))
-        {
-            Fail("targetId", "targetId must be the 64 lowercase hex digits of a sha256");
-        }
-        else if (!targetExists(parsed))
-        {
-            Fail("targetId", $"no target {request.TargetId} has been uploaded");
-        }
-        else
-        {
-            target = parsed;
-        }
-
-        var engine = request.Engine ?? EngineNames.LibFuzzer;
-        if (!EngineNames.Known.Contains(engine))
-        {
-            Fail("engine", $"engine must be one of: {string.Join(", ", EngineNames.Known)}");
-        }
-
+        var engines = Engines(request, errors, targetExists);
         Range("jobs", request.Jobs, 1, MaxJobs, required: true);
         Range("durationSeconds", request.DurationSeconds, 1, MaxDurationSeconds, required: true);
         Range("memoryLimitMb", request.MemoryLimitMb, MinMemoryLimitMb, MaxMemoryLimitMb, required: false);
@@ -66,8 +43,8 @@ public static partial class CampaignRequestValidator
             return (null, errors);
         }
 
-        return (new CampaignSpec(request.Name!, target!, engine, request.Jobs!.Value, request.DurationSeconds!.Value,
-            request.MemoryLimitMb ?? 2048, request.TimeoutMs ?? 1000, request.Dictionary), errors);
+        return (new CampaignSpec(request.Name!, engines[0].Target, engines[0].Engine, request.Jobs!.Value, request.DurationSeconds!.Value,
+            request.MemoryLimitMb ?? 2048, request.TimeoutMs ?? 1000, request.Dictionary, engines.Count > 1 ? engines : null), errors);
 
         void Range(string field, int? value, int min, int max, bool required)
         {
@@ -83,6 +60,72 @@ public static partial class CampaignRequestValidator
                 Fail(field, $"{field} must be between {min} and {max}");
             }
         }
+    }
+
+    /// <summary>The engines with their builds, from <c>engine</c>+<c>targetId</c> and/or <c>targets</c> (+ <c>engines</c> for the order).</summary>
+    private static List<EngineTarget> Engines(CreateCampaignRequest request, Dictionary<string, string[]> errors, Func<BlobId, bool> targetExists)
+    {
+        var builds = new Dictionary<string, (string Field, string? Id)>();
+        foreach (var (engine, id) in request.Targets ?? [])
+        {
+            builds[engine] = ($"targets.{engine}", id);
+        }
+
+        if (request.TargetId is not null || builds.Count == 0)
+        {
+            builds[request.Engine ?? EngineNames.LibFuzzer] = ("targetId", request.TargetId);
+        }
+        else if (request.Engine is not null && !builds.ContainsKey(request.Engine))
+        {
+            errors["engine"] = [$"engine {request.Engine} has no build in targets"];
+        }
+
+        var order = request.Engines ?? [.. EngineNames.Known.Where(builds.ContainsKey), .. builds.Keys.Where(k => !EngineNames.Known.Contains(k))];
+        if (request.Engine is not null && order.Contains(request.Engine))
+        {
+            order = [request.Engine, .. order.Where(e => e != request.Engine)];
+        }
+
+        var result = new List<EngineTarget>();
+        foreach (var engine in order.Distinct())
+        {
+            var known = EngineNames.Known.Contains(engine);
+            if (!known)
+            {
+                errors[builds.TryGetValue(engine, out var b) && b.Field != "targetId" ? b.Field : "engine"] =
+                    [$"engine must be one of: {string.Join(", ", EngineNames.Known)} (not '{engine}')"];
+            }
+
+            if (!builds.TryGetValue(engine, out var build))
+            {
+                errors["engines"] = [$"engine {engine} has no build in targets"];
+                continue;
+            }
+
+            if (string.IsNullOrEmpty(build.Id))
+            {
+                errors[build.Field] = [$"{build.Field} is required: upload the target first with POST /api/v1/targets"];
+            }
+            else if (!BlobId.TryParse(build.Id, out var parsed))
+            {
+                errors[build.Field] = [$"{build.Field} must be the 64 lowercase hex digits of a sha256"];
+            }
+            else if (!targetExists(parsed))
+            {
+                errors[build.Field] = [$"no target {build.Id} has been uploaded"];
+            }
+            else if (known)
+            {
+                result.Add(new EngineTarget(engine, parsed));
+            }
+        }
+
+        if (result.Count == 0 && errors.Count == 0)
+        {
+            errors["engines"] = ["at least one engine is required"];
+        }
+
+        return result;
     }
 
     /// <summary>Target names: what a user would call a file, no path separators.</summary>

@@ -1,6 +1,12 @@
 namespace PandaFuzz.Protocol;
 
-/// <summary>What a user asked for when creating a campaign.</summary>
+/// <summary>One engine of a campaign with the build of the target for it.</summary>
+public sealed record EngineTarget(string Engine, BlobId Target);
+
+/// <summary>
+/// What a user asked for when creating a campaign. <see cref="Engine"/> and <see cref="Target"/> name the
+/// first engine; an ensemble lists every engine with its own build, and jobs take them in turn.
+/// </summary>
 public sealed record CampaignSpec(
     string Name,
     BlobId Target,
@@ -9,9 +15,18 @@ public sealed record CampaignSpec(
     int DurationSeconds,
     int MemoryLimitMb,
     int TimeoutMs,
-    string? Dictionary)
+    string? Dictionary,
+    IReadOnlyList<EngineTarget>? Ensemble = null)
 {
-    public JobSpec ToJobSpec() => new(Target, Engine, DurationSeconds, MemoryLimitMb, TimeoutMs, Dictionary);
+    /// <summary>The engines and builds jobs take in turn.</summary>
+    public IReadOnlyList<EngineTarget> Engines => Ensemble is { Count: > 0 } ensemble ? ensemble : [new EngineTarget(Engine, Target)];
+
+    /// <summary>Job <paramref name="index"/> runs the engine at that position, round robin.</summary>
+    public JobSpec ToJobSpec(int index)
+    {
+        var engine = Engines[index % Engines.Count];
+        return new JobSpec(engine.Target, engine.Engine, DurationSeconds, MemoryLimitMb, TimeoutMs, Dictionary);
+    }
 }
 
 /// <summary>Where a campaign is in its life.</summary>

@@ -5,8 +5,10 @@ public static class EngineNames
 {
     public const string LibFuzzer = "libfuzzer";
 
+    public const string AflPlusPlus = "aflplusplus";
+
     /// <summary>Engines this build can run.</summary>
-    public static readonly IReadOnlyList<string> Known = [LibFuzzer];
+    public static readonly IReadOnlyList<string> Known = [LibFuzzer, AflPlusPlus];
 }
 
 /// <summary>One engine installed on a bot.</summary>
@@ -18,7 +20,10 @@ public sealed record BotCapabilities(IReadOnlyList<EngineCapability> Engines, in
     public bool Supports(string engine) => Engines.Any(e => e.Name == engine);
 }
 
-/// <summary>Live progress of one fuzzer; kept in memory, not persisted per tick.</summary>
+/// <summary>
+/// Live progress of one fuzzer; kept in memory, not persisted per tick. Coverage is libFuzzer's cov or
+/// AFL++'s edges found; the fields one engine does not report stay 0 (or null).
+/// </summary>
 public sealed record FuzzerStats(
     long Execs,
     long ExecsPerSecond,
@@ -27,7 +32,13 @@ public sealed record FuzzerStats(
     long CorpusUnits,
     long CorpusBytes,
     long RssMb,
-    DateTimeOffset At)
+    DateTimeOffset At,
+    long TotalEdges = 0,
+    double? Stability = null,
+    long Crashes = 0,
+    long Hangs = 0,
+    long Imported = 0,
+    DateTimeOffset? LastFindAt = null)
 {
     public static FuzzerStats Empty(DateTimeOffset at) => new(0, 0, 0, 0, 0, 0, 0, at);
 }

@@ -48,7 +48,7 @@ public sealed class JobLifecycleTests(ITestOutputHelper output) : MasterTestKit(
         var start = agentA.ExpectMsg<AgentCommands.StartJob>();
         start.JobId.Should().Be(job);
         start.CampaignId.Should().Be(campaignId);
-        start.Spec.Should().Be(spec.ToJobSpec());
+        start.Spec.Should().Be(spec.ToJobSpec(0));
         start.BlobSourcePath.Should().Be($"{master.SelfAddress}/user/{BlobServerActor.MasterName}");
         agentB.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         var assigned = await AskFor<JobView>(master.Jobs, new GetJob(job));

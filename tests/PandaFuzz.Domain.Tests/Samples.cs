@@ -28,7 +28,7 @@ internal static class Samples
     public static CampaignSpec CampaignSpec(int jobs = 3) =>
         new("png decoder", Target, EngineNames.LibFuzzer, jobs, 3600, 2048, 1000, "kw1=\"IHDR\"\nkw2=\"IEND\"\n");
 
-    public static JobSpec JobSpec() => CampaignSpec().ToJobSpec();
+    public static JobSpec JobSpec() => CampaignSpec().ToJobSpec(0);
 
     public static BotCapabilities Capabilities(int slots = 4, params string[] engines) =>
         new([.. (engines.Length == 0 ? new[] { EngineNames.LibFuzzer } : engines).Select(e => new EngineCapability(e, "18.1.3"))], slots, 16_384);

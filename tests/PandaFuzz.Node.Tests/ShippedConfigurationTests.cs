@@ -109,7 +109,9 @@ public sealed class ShippedConfigurationTests : IDisposable
             MinimumRun: TimeSpan.FromSeconds(2),
             BlobChunkTimeout: TimeSpan.FromSeconds(10),
             StopGrace: TimeSpan.FromSeconds(2),
-            MaxReportBytes: 64 * 1024));
+            MaxReportBytes: 64 * 1024,
+            PollInterval: TimeSpan.FromSeconds(1),
+            ReproduceGrace: TimeSpan.FromSeconds(30)));
     }
 
     [Fact]

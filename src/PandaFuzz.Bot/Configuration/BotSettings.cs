@@ -13,7 +13,9 @@ public sealed record BotSettings(
     TimeSpan MinimumRun,
     TimeSpan BlobChunkTimeout,
     TimeSpan StopGrace,
-    int MaxReportBytes)
+    int MaxReportBytes,
+    TimeSpan PollInterval,
+    TimeSpan ReproduceGrace)
 {
     public const string Section = "pandafuzz.bot";
 
@@ -31,6 +33,8 @@ public sealed record BotSettings(
             r.PositiveDuration("minimum-run"),
             r.PositiveDuration("blob-chunk-timeout"),
             r.PositiveDuration("stop-grace"),
-            (int)Math.Min(r.Bytes("max-report-size", 1024), 1024 * 1024));
+            (int)Math.Min(r.Bytes("max-report-size", 1024), 1024 * 1024),
+            r.PositiveDuration("poll-interval"),
+            r.PositiveDuration("reproduce-grace"));
     }
 }

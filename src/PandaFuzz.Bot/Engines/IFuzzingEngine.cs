@@ -3,12 +3,13 @@ using PandaFuzz.Protocol;
 namespace PandaFuzz.Bot.Engines;
 
 /// <summary>
-/// What the actors need to know of one fuzzing engine: how to launch it, how to read its output and how to
-/// name what it leaves behind. The process and runner actors know nothing engine-specific.
+/// Everything the actors need to know of one fuzzing engine: how to launch it, how to read its progress,
+/// where its findings and new inputs appear, where inputs from other jobs go, how to run one input.
+/// The process and runner actors know nothing engine-specific; a new engine is a new implementation.
 /// </summary>
 public interface IFuzzingEngine
 {
-    /// <summary>The engine's name in the API ("libfuzzer").</summary>
+    /// <summary>The engine's name in the API ("libfuzzer", "aflplusplus").</summary>
     string Name { get; }
 
     /// <summary>The installed version, or null when the engine cannot run on this machine.</summary>
@@ -17,14 +18,41 @@ public interface IFuzzingEngine
     /// <summary>The program and arguments of one fuzzing run that must end after <paramref name="runFor"/>.</summary>
     FuzzerLaunch Launch(JobSpec spec, JobWorkDir dir, TimeSpan runFor);
 
-    /// <summary>Reads one output line; called off the fuzzer's hot path, on the reader thread.</summary>
+    /// <summary>The program and arguments that run the target once on <paramref name="input"/>, printing the sanitizer report.</summary>
+    FuzzerLaunch Reproduce(JobSpec spec, JobWorkDir dir, string input);
+
+    /// <summary>Reads one output line; called for every line, so it must be cheap.</summary>
     EngineLine Read(string line);
 
-    /// <summary>Whether a file in the artifact dir is a finding, and of which kind.</summary>
-    string? ArtifactKind(string fileName);
+    /// <summary>Progress kept in files (AFL++'s fuzzer_stats), read by polling; null when the engine reports on its output.</summary>
+    FuzzerStats? ReadStatsFiles(JobWorkDir dir);
 
-    /// <summary>Turns the captured report of a finding into its kind, summary and stack.</summary>
-    (string Kind, string Summary, IReadOnlyList<string> Stack) DescribeFinding(string artifactKind, string report);
+    /// <summary>
+    /// True when the engine prints each finding's report and names its file on its output (libFuzzer), so
+    /// the finding directories only need a look when the process ends; false when they must be polled.
+    /// </summary>
+    bool AnnouncesFindings { get; }
+
+    /// <summary>Where the engine writes findings.</summary>
+    IReadOnlyList<string> FindingDirectories(JobWorkDir dir);
+
+    /// <summary>The kind of a finding file ("crash", "timeout", "out-of-memory", "leak"), or null if the file is not one.</summary>
+    string? FindingKind(string path);
+
+    /// <summary>Where the engine puts the new interesting inputs it finds.</summary>
+    string CorpusDirectory(JobWorkDir dir);
+
+    /// <summary>Whether a file in <see cref="CorpusDirectory"/> is an input (not a state or temp file).</summary>
+    bool IsCorpusEntry(string path);
+
+    /// <summary>Where inputs found by other jobs are put so that the engine takes them in while it runs.</summary>
+    string ImportDirectory(JobWorkDir dir);
+
+    /// <summary>The file name under which the <paramref name="sequence"/>-th imported input is written.</summary>
+    string ImportFileName(BlobId input, int sequence);
+
+    /// <summary>Turns the report of a finding into its kind, summary and stack.</summary>
+    (string Kind, string Summary, IReadOnlyList<string> Stack) DescribeFinding(string findingKind, string report);
 }
 
 /// <summary>A process to start: program, arguments, working directory and extra environment.</summary>
@@ -49,9 +77,13 @@ public sealed record JobWorkDir(string Root)
 {
     public string Target => Path.Combine(Root, "target");
 
+    /// <summary>libFuzzer's corpus; AFL++'s seeds.</summary>
     public string Corpus => Path.Combine(Root, "corpus");
 
     public string Artifacts => Path.Combine(Root, "artifacts");
+
+    /// <summary>AFL++'s output (sync) directory.</summary>
+    public string Output => Path.Combine(Root, "out");
 
     public string Dictionary => Path.Combine(Root, "dictionary.txt");
 
@@ -61,5 +93,6 @@ public sealed record JobWorkDir(string Root)
     {
         Directory.CreateDirectory(Corpus);
         Directory.CreateDirectory(Artifacts);
+        Directory.CreateDirectory(Output);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Protocol;
 
@@ -9,26 +8,14 @@ public sealed class LibFuzzerEngine : IFuzzingEngine
 {
     public string Name => EngineNames.LibFuzzer;
 
+    public bool AnnouncesFindings => true;
+
     /// <summary>libFuzzer ships inside each target; the clang on the bot (if any) tells the version people will recognise.</summary>
     public string? DetectVersion()
     {
-        try
-        {
-            using var clang = Process.Start(new ProcessStartInfo("clang", "--version") { RedirectStandardOutput = true, RedirectStandardError = true });
-            if (clang is null)
-            {
-                return "linked-in";
-            }
-
-            var first = clang.StandardOutput.ReadLine() ?? "";
-            clang.WaitForExit(5000);
-            var at = first.IndexOf("version ", StringComparison.Ordinal);
-            return at < 0 ? "linked-in" : "clang-" + first[(at + 8)..].Split(' ', '-')[0];
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return "linked-in";
-        }
+        var first = ToolProbe.FirstLine("clang", "--version");
+        var at = first?.IndexOf("version ", StringComparison.Ordinal) ?? -1;
+        return at < 0 ? "linked-in" : "clang-" + first![(at + 8)..].Split(' ', '-')[0];
     }
 
     public FuzzerLaunch Launch(JobSpec spec, JobWorkDir dir, TimeSpan runFor)
@@ -37,7 +24,7 @@ public sealed class LibFuzzerEngine : IFuzzingEngine
         {
             $"-max_total_time={Math.Max(1, (int)runFor.TotalSeconds)}",
             $"-rss_limit_mb={spec.MemoryLimitMb}",
-            $"-timeout={Math.Max(1, (spec.TimeoutMs + 999) / 1000)}",
+            $"-timeout={TimeoutSeconds(spec)}",
             $"-artifact_prefix={dir.Artifacts}/",
             "-print_final_stats=1",
         };
@@ -47,14 +34,11 @@ public sealed class LibFuzzerEngine : IFuzzingEngine
         }
 
         args.Add(dir.Corpus);
-        var env = new Dictionary<string, string>
-        {
-            // Symbolized frames in reports; no core dumps filling the disk.
-            ["ASAN_OPTIONS"] = "symbolize=1:disable_coredump=1:detect_leaks=1",
-            ["UBSAN_OPTIONS"] = "print_stacktrace=1",
-        };
-        return new FuzzerLaunch(dir.Target, args, dir.Root, env);
+        return new FuzzerLaunch(dir.Target, args, dir.Root, SanitizerEnvironment);
     }
+
+    public FuzzerLaunch Reproduce(JobSpec spec, JobWorkDir dir, string input) =>
+        new(dir.Target, [$"-rss_limit_mb={spec.MemoryLimitMb}", $"-timeout={TimeoutSeconds(spec)}", "-runs=1", input], dir.Root, SanitizerEnvironment);
 
     public EngineLine Read(string line)
     {
@@ -79,12 +63,34 @@ public sealed class LibFuzzerEngine : IFuzzingEngine
         return LibFuzzerOutputParser.IsCrashReportStart(line) ? new EngineLine.ReportStarted() : EngineLine.Other;
     }
 
-    public string? ArtifactKind(string fileName) => SanitizerReportParser.ArtifactKind(fileName);
+    public FuzzerStats? ReadStatsFiles(JobWorkDir dir) => null;
 
-    public (string Kind, string Summary, IReadOnlyList<string> Stack) DescribeFinding(string artifactKind, string report)
+    public IReadOnlyList<string> FindingDirectories(JobWorkDir dir) => [dir.Artifacts];
+
+    public string? FindingKind(string path) => SanitizerReportParser.ArtifactKind(path);
+
+    public string CorpusDirectory(JobWorkDir dir) => dir.Corpus;
+
+    public bool IsCorpusEntry(string path) => !Path.GetFileName(path).StartsWith('.');
+
+    /// <summary>libFuzzer reloads its corpus dir every second by default (-reload), so imports go straight in.</summary>
+    public string ImportDirectory(JobWorkDir dir) => dir.Corpus;
+
+    public string ImportFileName(BlobId input, int sequence) => input.Sha256;
+
+    public (string Kind, string Summary, IReadOnlyList<string> Stack) DescribeFinding(string findingKind, string report)
     {
         var parsed = SanitizerReportParser.Parse(report);
-        var kind = parsed.Kind == CrashKinds.Unknown ? artifactKind : parsed.Kind;
+        var kind = parsed.Kind == CrashKinds.Unknown ? findingKind : parsed.Kind;
         return (kind, parsed.Summary, parsed.Frames);
     }
+
+    // Symbolized frames in reports; no core dumps filling the disk.
+    private static readonly IReadOnlyDictionary<string, string> SanitizerEnvironment = new Dictionary<string, string>
+    {
+        ["ASAN_OPTIONS"] = "symbolize=1:disable_coredump=1:detect_leaks=1",
+        ["UBSAN_OPTIONS"] = "print_stacktrace=1",
+    };
+
+    private static int TimeoutSeconds(JobSpec spec) => Math.Max(1, (spec.TimeoutMs + 999) / 1000);
 }

@@ -12,7 +12,7 @@ namespace PandaFuzz.Bot.Processes;
 /// and handed over as messages, so the fuzzer never waits on us; the actor keeps the latest stats and the
 /// text of each crash report, and kills the whole group when it stops.
 /// </summary>
-public sealed class FuzzerProcessActor : ReceiveActor
+public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
 {
     private const int TailLines = 200;
 
@@ -24,23 +24,40 @@ public sealed class FuzzerProcessActor : ReceiveActor
     private readonly Queue<string> _tail = new();
     private readonly HashSet<string> _reported = [];
     private readonly StringBuilder _report = new();
+    private readonly TimeSpan _pollInterval;
     private Process? _process;
     private bool _capturing;
 
-    public FuzzerProcessActor(IFuzzingEngine engine, JobWorkDir dir, FuzzerLaunch launch, int maxReportBytes)
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public FuzzerProcessActor(IFuzzingEngine engine, JobWorkDir dir, FuzzerLaunch launch, int maxReportBytes, TimeSpan pollInterval)
     {
         _engine = engine;
         _dir = dir;
         _launch = launch;
         _maxReportBytes = maxReportBytes;
+        _pollInterval = pollInterval;
 
         Receive<OutputLine>(line => Read(line.Text));
+        Receive<Poll>(_ => PollFiles());
+        Receive<StopFuzzer>(stop =>
+        {
+            // SIGTERM lets the engine write its final state (AFL++ saves fuzzer_stats); the group dies after the grace.
+            if (_process is { } running)
+            {
+                ProcessGroups.Terminate(running.Id);
+            }
+
+            Timers.StartSingleTimer(ForceKill.Instance, ForceKill.Instance, stop.Grace);
+        });
+        Receive<ForceKill>(_ => Context.Stop(Self));
         Receive<Exited>(exited =>
         {
-            // Artifacts whose "written to" line was missed are still findings.
-            foreach (var file in Directory.EnumerateFiles(_dir.Artifacts).Order())
+            // Findings whose "written to" line was missed, or written since the last poll, are still findings.
+            ScanFindings();
+            if (_engine.ReadStatsFiles(_dir) is { } stats)
             {
-                ReportArtifact(file);
+                Context.Parent.Tell(stats);
             }
 
             File.Delete(_dir.PidFile);
@@ -86,6 +103,7 @@ public sealed class FuzzerProcessActor : ReceiveActor
 
         // WaitForExitAsync completes after both output streams reached their end, so every line arrives first.
         process.WaitForExitAsync().PipeTo(self, success: () => new Exited(process.ExitCode));
+        Timers.StartPeriodicTimer(Poll.Instance, Poll.Instance, _pollInterval);
     }
 
     protected override void PostStop()
@@ -137,6 +155,34 @@ public sealed class FuzzerProcessActor : ReceiveActor
         }
     }
 
+    /// <summary>Engines that keep progress and findings in files are read here, off the fuzzer's path, on a timer.</summary>
+    private void PollFiles()
+    {
+        if (_engine.ReadStatsFiles(_dir) is { } stats)
+        {
+            Context.Parent.Tell(stats);
+        }
+
+        if (!_engine.AnnouncesFindings)
+        {
+            ScanFindings();
+        }
+    }
+
+    private void ScanFindings()
+    {
+        foreach (var directory in _engine.FindingDirectories(_dir))
+        {
+            if (Directory.Exists(directory))
+            {
+                foreach (var file in Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal))
+                {
+                    ReportArtifact(file);
+                }
+            }
+        }
+    }
+
     private void Append(string line)
     {
         if (_report.Length + line.Length + 1 <= _maxReportBytes)
@@ -148,7 +194,7 @@ public sealed class FuzzerProcessActor : ReceiveActor
     private void ReportArtifact(string path)
     {
         var full = Path.GetFullPath(path, _dir.Root);
-        var kind = _engine.ArtifactKind(Path.GetFileName(full));
+        var kind = _engine.FindingKind(full);
         if (kind is null || !File.Exists(full) || !_reported.Add(full))
         {
             return;
@@ -161,7 +207,20 @@ public sealed class FuzzerProcessActor : ReceiveActor
     private sealed record OutputLine(string Text);
 
     private sealed record Exited(int Code);
+
+    private sealed record Poll
+    {
+        public static readonly Poll Instance = new();
+    }
+
+    private sealed record ForceKill
+    {
+        public static readonly ForceKill Instance = new();
+    }
 }
+
+/// <summary>Asks the fuzzer to stop: SIGTERM to its group, SIGKILL after <paramref name="Grace"/>.</summary>
+public sealed record StopFuzzer(TimeSpan Grace);
 
 /// <summary>A finding the fuzzer wrote: the file, its kind and the report printed with it.</summary>
 public sealed record ArtifactFound(string Path, string Kind, string Report, DateTimeOffset At);

@@ -86,7 +86,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         Receive<AgentCommands.StopJob>(stop =>
         {
             _log.Info("Stopping job {JobId}: {Reason}", _job.JobId, stop.Reason);
-            StopFuzzer();
+            StopFuzzing();
             // The master ended the job already; only the findings are still owed.
             _finish = new CampaignJobFinish(true, null, true);
             StopWhenDone();
@@ -138,7 +138,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _findingsThisRun = 0;
         _runStarted = DateTimeOffset.UtcNow;
         var launch = _engine.Launch(_job.Spec, _dir, remaining);
-        _fuzzer = Context.ActorOf(Props.Create(() => new FuzzerProcessActor(_engine, _dir, launch, _settings.MaxReportBytes)), $"fuzzer-{_runs}");
+        _fuzzer = Context.ActorOf(Props.Create(() => new FuzzerProcessActor(_engine, _dir, launch, _settings.MaxReportBytes, _settings.PollInterval)), $"fuzzer-{_runs}");
         Context.Watch(_fuzzer);
     }
 
@@ -152,7 +152,16 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     /// <summary>Moves the artifact into the outbox (a restarted fuzzer must not report it again) and builds its report.</summary>
     private async Task<CampaignCommands.ReportCrash> StoreFindingAsync(ArtifactFound found)
     {
-        var (kind, summary, stack) = _engine.DescribeFinding(found.Kind, found.Report);
+        var report = found.Report;
+        if (!_engine.AnnouncesFindings)
+        {
+            // The engine keeps the sanitizer's report to itself (AFL++): run the input once to get it.
+            var launch = _engine.Reproduce(_job.Spec, _dir, found.Path);
+            var limit = TimeSpan.FromMilliseconds(_job.Spec.TimeoutMs) + _settings.ReproduceGrace;
+            (_, report) = await OneShotRun.RunAsync(launch, limit, _settings.MaxReportBytes);
+        }
+
+        var (kind, summary, stack) = _engine.DescribeFinding(found.Kind, report);
         BlobId input;
         long size;
         await using (var file = File.OpenRead(found.Path))
@@ -161,7 +170,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
 
         File.Delete(found.Path);
-        var finding = new CrashFinding(input, size, Path.GetFileName(found.Path), kind, summary, stack, found.Report, found.At);
+        var finding = new CrashFinding(input, size, Path.GetFileName(found.Path), kind, summary, stack, report, found.At);
         return new CampaignCommands.ReportCrash(_job.CampaignId, _job.JobId, _botId, finding, _outboxPath);
     }
 
@@ -211,7 +220,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
 
         _fuzzing = false;
-        StopFuzzer();
+        StopFuzzing();
         Context.Parent.Tell(new FuzzingEnded(_job.JobId));
         if (!succeeded)
         {
@@ -222,7 +231,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         Deliver();
     }
 
-    private void StopFuzzer()
+    private void StopFuzzing()
     {
         if (_fuzzing)
         {
@@ -232,7 +241,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
         if (_fuzzer is not null)
         {
-            Context.Stop(_fuzzer);
+            _fuzzer.Tell(new Processes.StopFuzzer(_settings.StopGrace));
             _fuzzer = null;
         }
     }

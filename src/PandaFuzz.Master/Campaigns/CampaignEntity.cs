@@ -165,7 +165,7 @@ public sealed class CampaignEntity : ReceivePersistentActor, IWithTimers
         foreach (var job in _unconfirmedJobs)
         {
             object command = _state.Status == CampaignStatus.Running
-                ? new JobCommands.CreateJob(job, _state.Id, _state.JobIds.IndexOf(job), _state.Spec.ToJobSpec())
+                ? new JobCommands.CreateJob(job, _state.Id, _state.JobIds.IndexOf(job), _state.Spec.ToJobSpec(_state.JobIds.IndexOf(job)))
                 : new JobCommands.CancelJob(job, "campaign stopped");
             _jobs.Tell(command, Self);
         }

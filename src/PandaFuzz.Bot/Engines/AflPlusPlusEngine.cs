@@ -1,0 +1,201 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using PandaFuzz.Domain.Engines.AflPlusPlus;
+using PandaFuzz.Domain.Engines.LibFuzzer;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Bot.Engines;
+
+/// <summary>
+/// AFL++ (afl-fuzz) headless. Each job is one secondary instance (<c>-S</c>) in its own output (sync) dir;
+/// inputs from other jobs are written as a foreign instance's queue (<c>out/pandafuzz/queue</c>), which
+/// afl-fuzz imports by itself. Progress is read from fuzzer_stats, plot_data and the output directories.
+/// </summary>
+public sealed partial class AflPlusPlusEngine : IFuzzingEngine
+{
+    /// <summary>This job's instance name inside its output dir.</summary>
+    public const string InstanceName = "job";
+
+    /// <summary>The foreign instance whose queue holds inputs from other jobs.</summary>
+    public const string ImportInstanceName = "pandafuzz";
+
+    public string Name => EngineNames.AflPlusPlus;
+
+    public bool AnnouncesFindings => false;
+
+    public string? DetectVersion()
+    {
+        var line = ToolProbe.FirstLine("afl-fuzz", "-h");
+        if (line is null)
+        {
+            return null;
+        }
+
+        var match = VersionPattern().Match(line);
+        return match.Success ? match.Groups[1].Value : "unknown";
+    }
+
+    public FuzzerLaunch Launch(JobSpec spec, JobWorkDir dir, TimeSpan runFor)
+    {
+        // afl-fuzz needs at least one seed; an empty seed file is the neutral start.
+        if (!Directory.EnumerateFiles(dir.Corpus).Any())
+        {
+            File.WriteAllBytes(Path.Combine(dir.Corpus, "empty-seed"), [0]);
+        }
+
+        var args = new List<string>
+        {
+            "-i", dir.Corpus,
+            "-o", dir.Output,
+            "-S", InstanceName,
+            "-V", Math.Max(1, (int)runFor.TotalSeconds).ToString(),
+            "-t", Math.Max(5, spec.TimeoutMs).ToString(),
+            // ASan reserves terabytes of address space: a memory limit would kill every run; libFuzzer's
+            // -rss_limit_mb is no option here, so memory is left to the sanitizer.
+            "-m", UsesAddressSanitizer(dir.Target) ? "none" : spec.MemoryLimitMb.ToString(),
+        };
+        if (spec.Dictionary is not null)
+        {
+            args.AddRange(["-x", dir.Dictionary]);
+        }
+
+        args.AddRange(["--", dir.Target]);
+        var env = new Dictionary<string, string>
+        {
+            ["AFL_NO_UI"] = "1",
+            // A restarted job continues on its output dir instead of wiping earlier findings.
+            ["AFL_AUTORESUME"] = "1",
+            // Several jobs on one bot must not fight over the same pinned core.
+            ["AFL_NO_AFFINITY"] = "1",
+            ["AFL_SKIP_CPUFREQ"] = "1",
+            // Bots are often VMs or containers whose core_pattern afl-fuzz cannot change.
+            ["AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES"] = "1",
+            // Import the foreign instance's queue often: inputs from other jobs arrive there.
+            ["AFL_SYNC_TIME"] = "1",
+            // A shared input that crashes this build must not stop the start.
+            ["AFL_SKIP_CRASHES"] = "1",
+            // afl-fuzz insists on these for ASan targets.
+            ["ASAN_OPTIONS"] = "abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1",
+            ["UBSAN_OPTIONS"] = "halt_on_error=1:abort_on_error=1:symbolize=0",
+        };
+        return new FuzzerLaunch("afl-fuzz", args, dir.Root, env);
+    }
+
+    /// <summary>An AFL++ build with the libFuzzer-style driver runs the files it is given once, like libFuzzer.</summary>
+    public FuzzerLaunch Reproduce(JobSpec spec, JobWorkDir dir, string input) =>
+        new(dir.Target, [input], dir.Root, new Dictionary<string, string>
+        {
+            ["ASAN_OPTIONS"] = "symbolize=1:detect_leaks=1:disable_coredump=1",
+            ["UBSAN_OPTIONS"] = "print_stacktrace=1",
+        });
+
+    public EngineLine Read(string line) => EngineLine.Other;
+
+    /// <summary>
+    /// fuzzer_stats is rewritten about once a minute headless and plot_data every 5 s, so the newest of the two
+    /// gives execs and edges; the queue and crash directories give live counts.
+    /// </summary>
+    public FuzzerStats? ReadStatsFiles(JobWorkDir dir)
+    {
+        var instance = Path.Combine(dir.Output, InstanceName);
+        var statsFile = Path.Combine(instance, "fuzzer_stats");
+        if (!File.Exists(statsFile) || !AflFuzzerStatsParser.TryParse(ReadShared(statsFile), out var stats))
+        {
+            return null;
+        }
+
+        var plotFile = Path.Combine(instance, "plot_data");
+        var plot = File.Exists(plotFile) ? AflPlotDataParser.ParseLast(ReadShared(plotFile)) : null;
+        var newer = plot is not null && plot.RelativeTimeSeconds > stats.RunTimeSeconds;
+        var queue = CountFiles(Path.Combine(instance, AflArtifactNames.QueueDirectory), AflArtifactNames.IsQueueEntry);
+        var crashes = CountFiles(Path.Combine(instance, AflArtifactNames.CrashesDirectory), AflArtifactNames.IsCrash);
+        var hangs = CountFiles(Path.Combine(instance, AflArtifactNames.HangsDirectory), AflArtifactNames.IsHang);
+        return new FuzzerStats(
+            newer ? plot!.TotalExecs : stats.ExecsDone,
+            (long)(newer ? plot!.ExecsPerSecond : stats.ExecsPerSecond),
+            newer ? plot!.EdgesFound : stats.EdgesFound,
+            0,
+            Math.Max(queue, stats.CorpusCount),
+            0,
+            stats.PeakRssMb,
+            DateTimeOffset.UtcNow,
+            stats.TotalEdges,
+            stats.Stability,
+            Math.Max(crashes, stats.SavedCrashes),
+            Math.Max(hangs, stats.SavedHangs),
+            stats.CorpusImported,
+            stats.LastFind);
+    }
+
+    public IReadOnlyList<string> FindingDirectories(JobWorkDir dir) =>
+    [
+        Path.Combine(dir.Output, InstanceName, AflArtifactNames.CrashesDirectory),
+        Path.Combine(dir.Output, InstanceName, AflArtifactNames.HangsDirectory),
+    ];
+
+    public string? FindingKind(string path)
+    {
+        var name = Path.GetFileName(path);
+        var directory = Path.GetFileName(Path.GetDirectoryName(path)) ?? "";
+        return directory switch
+        {
+            AflArtifactNames.CrashesDirectory when AflArtifactNames.IsCrash(name) => CrashKinds.Crash,
+            AflArtifactNames.HangsDirectory when AflArtifactNames.IsHang(name) => CrashKinds.Timeout,
+            _ => null,
+        };
+    }
+
+    public string CorpusDirectory(JobWorkDir dir) => Path.Combine(dir.Output, InstanceName, AflArtifactNames.QueueDirectory);
+
+    public bool IsCorpusEntry(string path) => AflArtifactNames.IsQueueEntry(Path.GetFileName(path));
+
+    public string ImportDirectory(JobWorkDir dir) => Path.Combine(dir.Output, ImportInstanceName, AflArtifactNames.QueueDirectory);
+
+    /// <summary>afl-fuzz imports only files named like queue entries, in id order.</summary>
+    public string ImportFileName(BlobId input, int sequence) => $"id:{sequence:D6},sync:pandafuzz,sha:{input.Sha256[..16]}";
+
+    public (string Kind, string Summary, IReadOnlyList<string> Stack) DescribeFinding(string findingKind, string report)
+    {
+        var parsed = SanitizerReportParser.Parse(report);
+        var kind = parsed.Kind == CrashKinds.Unknown ? findingKind : parsed.Kind;
+        return (kind, parsed.Summary, parsed.Frames);
+    }
+
+    /// <summary>Whether the target links AddressSanitizer (its runtime's entry symbol is in the binary).</summary>
+    public static bool UsesAddressSanitizer(string binary)
+    {
+        var marker = "__asan_init"u8;
+        using var file = File.OpenRead(binary);
+        var buffer = new byte[1 << 20];
+        var carry = 0;
+        int read;
+        while ((read = file.Read(buffer, carry, buffer.Length - carry)) > 0)
+        {
+            var span = buffer.AsSpan(0, carry + read);
+            if (span.IndexOf(marker) >= 0)
+            {
+                return true;
+            }
+
+            // Keep the tail so a marker split across two reads is still seen.
+            carry = Math.Min(marker.Length - 1, span.Length);
+            span[^carry..].CopyTo(buffer);
+        }
+
+        return false;
+    }
+
+    private static long CountFiles(string directory, Func<string, bool> isEntry) =>
+        Directory.Exists(directory) ? Directory.EnumerateFiles(directory).Count(f => isEntry(Path.GetFileName(f))) : 0;
+
+    /// <summary>afl-fuzz rewrites these files while we read them; share the handle and accept a torn read (the parser skips it).</summary>
+    private static string ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return reader.ReadToEnd();
+    }
+
+    [GeneratedRegex(@"\+\+(\d[\w.]*)")]
+    private static partial Regex VersionPattern();
+}

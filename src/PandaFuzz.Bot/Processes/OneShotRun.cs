@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Text;
+using PandaFuzz.Bot.Engines;
+
+namespace PandaFuzz.Bot.Processes;
+
+/// <summary>Runs a short command (a reproduction, a merge) in its own process group, bounded in time and output.</summary>
+public static class OneShotRun
+{
+    /// <summary>The exit code (null when it was killed at the time limit) and the combined output, cut at <paramref name="maxOutputChars"/>.</summary>
+    public static async Task<(int? ExitCode, string Output)> RunAsync(FuzzerLaunch launch, TimeSpan timeLimit, int maxOutputChars, CancellationToken ct = default)
+    {
+        var info = new ProcessStartInfo("setsid")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = launch.WorkingDirectory,
+        };
+        info.ArgumentList.Add(launch.Program);
+        foreach (var arg in launch.Arguments)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in launch.Environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        var output = new StringBuilder();
+        void Collect(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            lock (output)
+            {
+                if (output.Length + line.Length < maxOutputChars)
+                {
+                    output.Append(line).Append('\n');
+                }
+            }
+        }
+
+        using var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => Collect(e.Data);
+        process.ErrorDataReceived += (_, e) => Collect(e.Data);
+        process.Start();
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        limit.CancelAfter(timeLimit);
+        int? exitCode;
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+            exitCode = process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            ProcessGroups.KillGroup(process.Id);
+            await process.WaitForExitAsync(CancellationToken.None);
+            exitCode = null;
+        }
+        finally
+        {
+            // Whatever the target forked dies with it.
+            ProcessGroups.KillGroup(process.Id);
+        }
+
+        lock (output)
+        {
+            return (exitCode, output.ToString());
+        }
+    }
+}
