@@ -23,7 +23,8 @@ public static class BotHosting
             builder
                 .WithShardRegionProxy<CampaignRegion>(ShardNames.Campaign, ShardNames.MasterRole, new CampaignMessageExtractor(ShardNames.MaxShards))
                 .WithShardRegionProxy<JobRegion>(ShardNames.Job, ShardNames.MasterRole, new JobMessageExtractor(ShardNames.MaxShards))
-                .WithShardRegionProxy<BotRegion>(ShardNames.Bot, ShardNames.MasterRole, new BotMessageExtractor(ShardNames.MaxShards));
+                .WithShardRegionProxy<BotRegion>(ShardNames.Bot, ShardNames.MasterRole, new BotMessageExtractor(ShardNames.MaxShards))
+                .WithShardRegionProxy<CorpusRegion>(ShardNames.Corpus, ShardNames.MasterRole, new CorpusMessageExtractor(ShardNames.MaxShards));
         }
 
         var installed = KnownEngines()

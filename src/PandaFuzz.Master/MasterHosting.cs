@@ -4,6 +4,7 @@ using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Master.Bots;
 using PandaFuzz.Master.Campaigns;
 using PandaFuzz.Master.Configuration;
+using PandaFuzz.Master.Corpus;
 using PandaFuzz.Master.Jobs;
 using PandaFuzz.Master.Scheduling;
 
@@ -15,6 +16,7 @@ public static class MasterHosting
     public static AkkaConfigurationBuilder AddMasterRole(this AkkaConfigurationBuilder builder, MasterSettings settings, ContentAddressedStore blobs) =>
         builder
             .AddCampaignEntities(settings, blobs)
+            .AddCorpusEntities(settings, blobs)
             .AddJobEntities(settings)
             .AddBotEntities(settings)
             .AddScheduler(settings)

@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using FluentAssertions;
 using PandaFuzz.Bot.Configuration;
+using PandaFuzz.Bot.Runner;
 using PandaFuzz.Master.Configuration;
 using Xunit;
 
@@ -90,7 +91,9 @@ public sealed class ShippedConfigurationTests : IDisposable
             BlobChunkTimeout: TimeSpan.FromSeconds(10),
             SnapshotEvery: 50,
             MaxTargetBytes: 512L * 1024 * 1024,
-            MaxCrashInputBytes: 16L * 1024 * 1024));
+            MaxCrashInputBytes: 16L * 1024 * 1024,
+            MaxCorpusEntryBytes: 1024 * 1024,
+            CorpusPageSize: 500));
     }
 
     [Fact]
@@ -111,7 +114,10 @@ public sealed class ShippedConfigurationTests : IDisposable
             StopGrace: TimeSpan.FromSeconds(2),
             MaxReportBytes: 64 * 1024,
             PollInterval: TimeSpan.FromSeconds(1),
-            ReproduceGrace: TimeSpan.FromSeconds(30)));
+            ReproduceGrace: TimeSpan.FromSeconds(30),
+            SyncInterval: TimeSpan.FromSeconds(10),
+            InitialSyncTimeout: TimeSpan.FromSeconds(60),
+            SyncLimits: new CorpusSyncLimits(200, 8 * 1024 * 1024, 1024 * 1024, TimeSpan.FromSeconds(10))));
     }
 
     [Fact]

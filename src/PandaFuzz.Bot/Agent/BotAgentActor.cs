@@ -27,6 +27,7 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
     private readonly IActorRef _bots;
     private readonly IActorRef _jobs;
     private readonly IActorRef _campaigns;
+    private readonly IActorRef _corpora;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<JobId, IActorRef> _runners = [];
     private readonly HashSet<JobId> _fuzzing = [];
@@ -42,6 +43,7 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         _bots = registry.Get<BotRegion>();
         _jobs = registry.Get<JobRegion>();
         _campaigns = registry.Get<CampaignRegion>();
+        _corpora = registry.Get<CorpusRegion>();
 
         Receive<CheckInTick>(_ => CheckIn());
         Receive<BotCommands.CheckInAccepted>(_ =>
@@ -124,7 +126,7 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         var dir = _storage.WorkDirOf(start.JobId);
         var outboxPath = new RootActorPath(Cluster.Get(Context.System).SelfAddress) / "user" / BlobServerActor.BotName;
         var runner = Context.ActorOf(
-            Props.Create(() => new JobRunnerActor(start, _identity.Id, engine, _settings, dir, _storage.Targets, _storage.Outbox, outboxPath.ToString(), _jobs, _campaigns)),
+            Props.Create(() => new JobRunnerActor(start, _identity.Id, engine, _settings, dir, _storage.Targets, _storage.Outbox, outboxPath.ToString(), _jobs, _campaigns, _corpora)),
             "job-" + start.JobId.Value);
         Context.Watch(runner);
         _runners[start.JobId] = runner;

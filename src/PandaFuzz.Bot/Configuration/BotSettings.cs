@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using PandaFuzz.Bot.Runner;
 using PandaFuzz.Infrastructure.Configuration;
 
 namespace PandaFuzz.Bot.Configuration;
@@ -15,7 +16,10 @@ public sealed record BotSettings(
     TimeSpan StopGrace,
     int MaxReportBytes,
     TimeSpan PollInterval,
-    TimeSpan ReproduceGrace)
+    TimeSpan ReproduceGrace,
+    TimeSpan SyncInterval,
+    TimeSpan InitialSyncTimeout,
+    CorpusSyncLimits SyncLimits)
 {
     public const string Section = "pandafuzz.bot";
 
@@ -35,6 +39,13 @@ public sealed record BotSettings(
             r.PositiveDuration("stop-grace"),
             (int)Math.Min(r.Bytes("max-report-size", 1024), 1024 * 1024),
             r.PositiveDuration("poll-interval"),
-            r.PositiveDuration("reproduce-grace"));
+            r.PositiveDuration("reproduce-grace"),
+            r.PositiveDuration("corpus-sync.interval"),
+            r.PositiveDuration("corpus-sync.initial-timeout"),
+            new CorpusSyncLimits(
+                r.Int("corpus-sync.max-entries-per-round", 1, 100_000),
+                r.Bytes("corpus-sync.max-bytes-per-round", 1),
+                r.Bytes("corpus-sync.max-entry-size", 1),
+                r.PositiveDuration("corpus-sync.ask-timeout")));
     }
 }

@@ -52,7 +52,9 @@ public sealed class LibFuzzerEngine : IFuzzingEngine
                 status.CorpusUnits ?? 0,
                 status.CorpusBytes ?? 0,
                 status.RssMb ?? 0,
-                DateTimeOffset.UtcNow));
+                DateTimeOffset.UtcNow,
+                // A RELOAD line means inputs other jobs put in the corpus dir added coverage: one import event.
+                Imported: status.Kind == LibFuzzerStatusKind.Reload ? 1 : 0));
         }
 
         if (LibFuzzerOutputParser.TryParseArtifactWritten(line, out var path))
@@ -67,7 +69,9 @@ public sealed class LibFuzzerEngine : IFuzzingEngine
 
     public IReadOnlyList<string> FindingDirectories(JobWorkDir dir) => [dir.Artifacts];
 
-    public string? FindingKind(string path) => SanitizerReportParser.ArtifactKind(path);
+    /// <summary>Slow units (over -report_slow_units) are written like findings but crashed nothing.</summary>
+    public string? FindingKind(string path) =>
+        SanitizerReportParser.ArtifactKind(path) is { } kind && kind != CrashKinds.SlowUnit ? kind : null;
 
     public string CorpusDirectory(JobWorkDir dir) => dir.Corpus;
 

@@ -27,6 +27,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
     private readonly TimeSpan _pollInterval;
     private Process? _process;
     private bool _capturing;
+    private long _imported;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -127,7 +128,9 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
         switch (_engine.Read(line))
         {
             case EngineLine.Stats stats:
-                Context.Parent.Tell(stats.Value);
+                // Output lines carry one event each; the parent wants the running total of imports.
+                _imported += stats.Value.Imported;
+                Context.Parent.Tell(stats.Value with { Imported = _imported });
                 break;
             case EngineLine.ReportStarted:
                 // A report has several marker lines (ERROR, SUMMARY); the first one starts the capture.

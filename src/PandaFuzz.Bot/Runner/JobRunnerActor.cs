@@ -25,6 +25,11 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private readonly string _outboxPath;
     private readonly IActorRef _jobs;
     private readonly IActorRef _campaigns;
+    private readonly IActorRef _corpora;
+    private readonly ContentAddressedStore _outboxStore;
+    private CancellationTokenSource _stopping = new();
+    private CorpusSync? _sync;
+    private bool _syncing;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<BlobId, CampaignCommands.ReportCrash> _undelivered = [];
     private readonly DateTimeOffset _deadline;
@@ -47,7 +52,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         ContentAddressedStore outbox,
         string outboxPath,
         IActorRef jobs,
-        IActorRef campaigns)
+        IActorRef campaigns,
+        IActorRef corpora)
     {
         _job = job;
         _botId = botId;
@@ -59,11 +65,41 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _outboxPath = outboxPath;
         _jobs = jobs;
         _campaigns = campaigns;
+        _corpora = corpora;
+        _outboxStore = outbox;
         _deadline = DateTimeOffset.UtcNow.AddSeconds(job.Spec.DurationSeconds);
 
         Receive<TargetReady>(_ => Prepare());
         Receive<TargetFailed>(failed => EndFuzzing(false, $"could not fetch target {job.Spec.Target}: {failed.Reason}"));
         Receive<RunAgain>(_ => StartRun());
+        Receive<InitialSyncDone>(done =>
+        {
+            // The time limit was for the first pull only; later rounds stop when the job does.
+            _stopping.Dispose();
+            _stopping = new CancellationTokenSource();
+            if (done.Error is not null)
+            {
+                _log.Warning("Job {JobId} starts without the campaign corpus: {Reason}", _job.JobId, done.Error);
+            }
+            else
+            {
+                _log.Info("Job {JobId} starts from {Count} inputs of the campaign corpus", _job.JobId, _sync!.Imported);
+            }
+
+            Timers.StartPeriodicTimer(SyncTick.Instance, SyncTick.Instance, _settings.SyncInterval);
+            StartRun();
+        });
+        Receive<SyncTick>(_ => SyncRound());
+        Receive<SyncRoundDone>(done =>
+        {
+            _syncing = false;
+            if (done.Error is not null)
+            {
+                _log.Warning("Corpus sync of job {JobId} failed: {Reason}", _job.JobId, done.Error);
+            }
+
+            StopWhenDone();
+        });
         Receive<FuzzerStats>(stats => _latest = stats);
         Receive<ArtifactFound>(Found);
         Receive<CampaignCommands.ReportCrash>(Stored);
@@ -117,7 +153,26 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             File.WriteAllText(_dir.Dictionary, dictionary);
         }
 
-        StartRun();
+        // The campaign's corpus first: a job that starts, restarts or moves resumes from it, not from nothing.
+        _sync = new CorpusSync(_job, _engine, _dir, _targets, _outboxStore, _outboxPath, _corpora,
+            Context.ActorSelection(_job.BlobSourcePath), _settings.SyncLimits);
+        _stopping.CancelAfter(_settings.InitialSyncTimeout);
+        _sync.InitialAsync(_stopping.Token).PipeTo(Self,
+            success: () => new InitialSyncDone(null),
+            failure: e => new InitialSyncDone(e is OperationCanceledException ? "timed out" : e.GetBaseException().Message));
+    }
+
+    private void SyncRound()
+    {
+        if (_sync is null || _syncing)
+        {
+            return;
+        }
+
+        _syncing = true;
+        _sync.RoundAsync(_stopping.Token).PipeTo(Self,
+            success: () => new SyncRoundDone(null),
+            failure: e => new SyncRoundDone(e.GetBaseException().Message));
     }
 
     private void StartRun()
@@ -228,6 +283,9 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
 
         _finish = new CampaignJobFinish(succeeded, reason, false);
+        // A last round offers what the fuzzer found since the previous one.
+        Timers.Cancel(SyncTick.Instance);
+        SyncRound();
         Deliver();
     }
 
@@ -286,13 +344,32 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     private void StopWhenDone()
     {
-        if (!_fuzzing && _storing == 0 && _undelivered.Count == 0 && _finish is { Acknowledged: true })
+        if (!_fuzzing && !_syncing && _storing == 0 && _undelivered.Count == 0 && _finish is { Acknowledged: true })
         {
             Context.Stop(Self);
         }
     }
 
+    protected override void PostStop()
+    {
+        _stopping.Cancel();
+        _stopping.Dispose();
+        if (_sync is not null)
+        {
+            _log.Info("Job {JobId} shared {Offered} inputs and took in {Imported}", _job.JobId, _sync.Offered, _sync.Imported);
+        }
+    }
+
     private sealed record CampaignJobFinish(bool Succeeded, string? Reason, bool Acknowledged);
+
+    private sealed record InitialSyncDone(string? Error);
+
+    private sealed record SyncRoundDone(string? Error);
+
+    private sealed record SyncTick
+    {
+        public static readonly SyncTick Instance = new();
+    }
 
     private sealed record TargetReady
     {

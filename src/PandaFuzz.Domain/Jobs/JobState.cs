@@ -83,13 +83,3 @@ public sealed record JobState(
     public Decision Cancel(string reason, DateTimeOffset now) =>
         IsTerminal ? Decision.Accept() : Decision.Accept(new JobCancelled(Id, reason, now));
 }
-
-/// <summary>The outcome of a command: events to persist, or a reason to refuse.</summary>
-public sealed record Decision(IReadOnlyList<IPersistedEvent> Events, string? Rejection)
-{
-    public bool Rejected => Rejection is not null;
-
-    public static Decision Accept(params IPersistedEvent[] events) => new(events, null);
-
-    public static Decision Reject(string reason) => new([], reason);
-}

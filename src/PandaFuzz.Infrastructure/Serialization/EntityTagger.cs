@@ -9,6 +9,7 @@ public sealed class EntityTagger : IWriteEventAdapter
     public const string CampaignTag = "campaign";
     public const string JobTag = "job";
     public const string BotTag = "bot";
+    public const string CorpusTag = "corpus";
 
     public string Manifest(object evt) => string.Empty;
 
@@ -17,6 +18,7 @@ public sealed class EntityTagger : IWriteEventAdapter
         IWithCampaignId => new Tagged(evt, [CampaignTag]),
         IWithJobId => new Tagged(evt, [JobTag]),
         IWithBotId => new Tagged(evt, [BotTag]),
+        IWithCorpusId => new Tagged(evt, [CorpusTag]),
         _ => evt,
     };
 }

@@ -6,6 +6,7 @@ using Akka.Actor;
 using Akka.Serialization;
 using PandaFuzz.Domain.Bots;
 using PandaFuzz.Domain.Campaigns;
+using PandaFuzz.Domain.Corpus;
 using PandaFuzz.Domain.Jobs;
 using PandaFuzz.Protocol;
 
@@ -37,6 +38,9 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(JobEvents.JobCancelled)] = "JobCancelled.v1",
         [typeof(BotEvents.BotRegistered)] = "BotRegistered.v1",
         [typeof(BotEvents.BotWentOffline)] = "BotWentOffline.v1",
+        [typeof(CorpusEvents.CorpusEntriesAdded)] = "CorpusEntriesAdded.v1",
+        [typeof(CorpusEvents.CorpusReplaced)] = "CorpusReplaced.v1",
+        [typeof(CorpusState)] = "CorpusSnapshot.v1",
         [typeof(CampaignState)] = "CampaignSnapshot.v1",
         [typeof(JobState)] = "JobSnapshot.v1",
         [typeof(BotState)] = "BotSnapshot.v1",
@@ -81,13 +85,22 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(SchedulerMessages.QueueView)] = "QueueView",
         [typeof(AgentCommands.StartJob)] = "StartJob",
         [typeof(AgentCommands.StopJob)] = "StopJob",
+        [typeof(CorpusCommands.OfferCorpus)] = "OfferCorpus",
+        [typeof(CorpusCommands.CorpusOfferAccepted)] = "CorpusOfferAccepted",
+        [typeof(CorpusCommands.AddCorpusEntries)] = "AddCorpusEntries",
+        [typeof(CorpusCommands.ReplaceCorpus)] = "ReplaceCorpus",
+        [typeof(CorpusCommands.CorpusChanged)] = "CorpusChanged",
+        [typeof(CorpusQueries.GetCorpusPage)] = "GetCorpusPage",
+        [typeof(CorpusQueries.CorpusPage)] = "CorpusPage",
+        [typeof(CorpusQueries.GetCorpusSummary)] = "GetCorpusSummary",
+        [typeof(CorpusQueries.CorpusSummary)] = "CorpusSummary",
         [typeof(BlobTransfer.GetChunk)] = "GetChunk",
         [typeof(BlobTransfer.Chunk)] = "Chunk",
         [typeof(BlobTransfer.NotFound)] = "BlobNotFound",
     }.ToFrozenDictionary();
 
     /// <summary>The types this serializer is bound to in the actor system's configuration.</summary>
-    public static readonly IReadOnlyList<Type> BoundTypes = [typeof(IProtocolMessage), typeof(CampaignState), typeof(JobState), typeof(BotState)];
+    public static readonly IReadOnlyList<Type> BoundTypes = [typeof(IProtocolMessage), typeof(CampaignState), typeof(JobState), typeof(BotState), typeof(CorpusState)];
 
     private static readonly FrozenDictionary<string, Type> TypesByManifest = Manifests.ToFrozenDictionary(kv => kv.Value, kv => kv.Key);
 

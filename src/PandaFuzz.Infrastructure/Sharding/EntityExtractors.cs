@@ -21,6 +21,12 @@ public sealed class BotMessageExtractor(int maxShards) : HashCodeMessageExtracto
     public override string? EntityId(object message) => (message as IWithBotId)?.BotId.Value;
 }
 
+/// <summary>Routes <see cref="IWithCorpusId"/> messages to corpus entities.</summary>
+public sealed class CorpusMessageExtractor(int maxShards) : HashCodeMessageExtractor(maxShards)
+{
+    public override string? EntityId(object message) => (message as IWithCorpusId)?.CorpusOf.Value;
+}
+
 /// <summary>Names shared by the master (which hosts the regions) and bots (which reach them through proxies).</summary>
 public static class ShardNames
 {
@@ -29,6 +35,7 @@ public static class ShardNames
     public const string Campaign = "campaign";
     public const string Job = "job";
     public const string Bot = "bot";
+    public const string Corpus = "corpus";
     public const int MaxShards = 50;
 }
 
@@ -40,6 +47,9 @@ public sealed class JobRegion;
 
 /// <summary>Registry key of the bot shard region (or its proxy).</summary>
 public sealed class BotRegion;
+
+/// <summary>Registry key of the corpus shard region (or its proxy).</summary>
+public sealed class CorpusRegion;
 
 /// <summary>Registry key of the scheduler singleton's proxy.</summary>
 public sealed class SchedulerProxy;

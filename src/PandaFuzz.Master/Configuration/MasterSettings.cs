@@ -14,7 +14,9 @@ public sealed record MasterSettings(
     TimeSpan BlobChunkTimeout,
     int SnapshotEvery,
     long MaxTargetBytes,
-    long MaxCrashInputBytes)
+    long MaxCrashInputBytes,
+    long MaxCorpusEntryBytes,
+    int CorpusPageSize)
 {
     public const string Section = "pandafuzz.master";
 
@@ -32,6 +34,8 @@ public sealed record MasterSettings(
             r.PositiveDuration("blob-chunk-timeout"),
             r.Int("snapshot-every", 1, 100_000),
             r.Bytes("max-target-size", 1),
-            r.Bytes("max-crash-input-size", 1));
+            r.Bytes("max-crash-input-size", 1),
+            r.Bytes("max-corpus-entry-size", 1),
+            r.Int("corpus-page-size", 1, 10_000));
     }
 }

@@ -1,9 +1,10 @@
 using Akka.Actor;
 using Akka.Cluster;
-using Akka.Event;
 using Akka.Cluster.Hosting;
+using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
+using PandaFuzz.Domain;
 using PandaFuzz.Domain.Jobs;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Sharding;

@@ -17,7 +17,9 @@ public static class TestData
         BlobChunkTimeout: TimeSpan.FromSeconds(5),
         SnapshotEvery: 1_000,
         MaxTargetBytes: 64L << 20,
-        MaxCrashInputBytes: 1L << 20);
+        MaxCrashInputBytes: 1L << 20,
+        MaxCorpusEntryBytes: 1L << 20,
+        CorpusPageSize: 500);
 
     public static readonly BlobId Target = BlobId.Of("a fuzz target"u8);
 

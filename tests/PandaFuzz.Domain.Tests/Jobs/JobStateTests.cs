@@ -1,4 +1,5 @@
 using FluentAssertions;
+using PandaFuzz.Domain;
 using PandaFuzz.Domain.Jobs;
 using PandaFuzz.Protocol;
 using Xunit;

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using PandaFuzz.Domain.Bots;
 using PandaFuzz.Domain.Campaigns;
+using PandaFuzz.Domain.Corpus;
 using PandaFuzz.Domain.Jobs;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Domain.Tests.Samples;
@@ -36,9 +37,21 @@ internal static class ProtocolSamples
         new(BotA, AgentPathA, "10.0.0.5:4053", "fuzz-box-1", Capabilities(4, EngineNames.LibFuzzer, "aflplusplus"), BotStatus.Offline,
             At, "no check-in for 30s", At.AddMinutes(5));
 
+    private static CorpusEntry Entry(BlobId input, string source) => new(input, 13, source);
+
+    private static CampaignSpec EnsembleSpec() =>
+        CampaignSpec(jobs: 2) with
+        {
+            Ensemble = [new EngineTarget(EngineNames.LibFuzzer, Target), new EngineTarget(EngineNames.AflPlusPlus, BlobId.Of("afl build"u8))],
+        };
+
+    public static CorpusState CorpusSnapshot() =>
+        CorpusState.Empty(Campaign)
+            .Apply(new CorpusEvents.CorpusEntriesAdded(Campaign, [Entry(CrashInput, "upload"), Entry(OtherCrashInput, Job(0).Value)], At))
+            .Apply(new CorpusEvents.CorpusReplaced(Campaign, 2, [Entry(CrashInput, "minimized")], "minimized", At));
+
     public static IReadOnlyDictionary<Type, object> All { get; } = new List<object>
     {
-        new CampaignEvents.CampaignCreated(Campaign, CampaignSpec(jobs: 2), [Job(0), Job(1)], At),
         new CampaignEvents.CampaignStopRequested(Campaign, At),
         new CampaignEvents.CampaignJobEnded(Campaign, Job(1), JobStatus.Cancelled, At),
         new CampaignEvents.CampaignFinished(Campaign, CampaignStatus.Stopped, At),
@@ -52,6 +65,10 @@ internal static class ProtocolSamples
         new JobEvents.JobCancelled(Job(1), "campaign stopped", At),
         new BotEvents.BotRegistered(BotA, AgentPathA, "10.0.0.5:4053", "fuzz-box-1", Capabilities(8), At),
         new BotEvents.BotWentOffline(BotA, "no check-in for 30s", At),
+        new CorpusEvents.CorpusEntriesAdded(Campaign, [Entry(CrashInput, "3f2a9c1b0d4e-0"), Entry(OtherCrashInput, "upload")], At),
+        new CorpusEvents.CorpusReplaced(Campaign, 2, [Entry(CrashInput, "minimized")], "minimized: 2 → 1 inputs", At),
+        CorpusSnapshot(),
+        new CampaignEvents.CampaignCreated(Campaign, EnsembleSpec(), [Job(0), Job(1)], At),
         CampaignSnapshot(),
         JobSnapshot(),
         BotSnapshot(),
@@ -95,6 +112,15 @@ internal static class ProtocolSamples
         new SchedulerMessages.QueueView([Job(0), Job(2)], 3, 5),
         new AgentCommands.StartJob(Job(0), Campaign, JobSpec(), "akka.tcp://pandafuzz@10.0.0.1:4053/user/blobs", At),
         new AgentCommands.StopJob(Job(0), "campaign stopped"),
+        new CorpusCommands.OfferCorpus(Campaign, Job(1), [Entry(CrashInput, Job(1).Value)], "akka.tcp://pandafuzz@10.0.0.5:4053/user/bot-blobs"),
+        new CorpusCommands.CorpusOfferAccepted(Campaign, Job(1), [CrashInput]),
+        new CorpusCommands.AddCorpusEntries(Campaign, [Entry(OtherCrashInput, "upload")]),
+        new CorpusCommands.ReplaceCorpus(Campaign, 1, [Entry(CrashInput, "minimized")], "minimized"),
+        new CorpusCommands.CorpusChanged(Campaign, 2, 1, 13),
+        new CorpusQueries.GetCorpusPage(Campaign, 1, 200, 500),
+        new CorpusQueries.CorpusPage(Campaign, 1, 200, [Entry(CrashInput, "upload")], 201),
+        new CorpusQueries.GetCorpusSummary(Campaign),
+        new CorpusQueries.CorpusSummary(Campaign, 2, 1, 13, [new CorpusQueries.CorpusVersionInfo(1, 2, 26, "created", At), new CorpusQueries.CorpusVersionInfo(2, 1, 13, "minimized", At)]),
         new BlobTransfer.GetChunk(Target, 49_152, 49_152),
         new BlobTransfer.Chunk(Target, 49_152, 120_000, [0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0xff]),
         new BlobTransfer.NotFound(Target),

@@ -1,0 +1,162 @@
+using Akka.Actor;
+using PandaFuzz.Bot.Engines;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Bot.Runner;
+
+/// <summary>
+/// Keeps one job's corpus in step with its campaign's: offers the inputs the engine found to the master,
+/// and writes the inputs other jobs found where the engine takes them in. Runs as one round at a time,
+/// started by the job runner, so its state is never touched concurrently; each round is bounded in count
+/// and bytes so syncing never starves the fuzzer.
+/// </summary>
+public sealed class CorpusSync(
+    AgentCommands.StartJob job,
+    IFuzzingEngine engine,
+    JobWorkDir dir,
+    ContentAddressedStore downloads,
+    ContentAddressedStore outbox,
+    string outboxPath,
+    IActorRef corpora,
+    ActorSelection masterBlobs,
+    CorpusSyncLimits limits)
+{
+    private readonly HashSet<string> _seenFiles = [];
+    private readonly HashSet<BlobId> _known = [];
+    private readonly Dictionary<BlobId, CorpusEntry> _unaccepted = [];
+    private int _version = 1;
+    private int _cursor;
+    private int _importSequence;
+
+    public int Offered { get; private set; }
+
+    public int Imported { get; private set; }
+
+    /// <summary>Before the first run: the campaign's corpus becomes the engine's starting corpus.</summary>
+    public async Task InitialAsync(CancellationToken ct)
+    {
+        // A job that restarts on this bot already has these files; only newer ones are fetched.
+        foreach (var file in Directory.EnumerateFiles(dir.Corpus))
+        {
+            _seenFiles.Add(Path.GetFullPath(file));
+        }
+
+        while (await PullPageAsync(dir.Corpus, int.MaxValue, ct) > 0)
+        {
+        }
+    }
+
+    /// <summary>One round: offer what the engine found since the last round, take in what others found.</summary>
+    public async Task RoundAsync(CancellationToken ct)
+    {
+        await OfferAsync(ct);
+        var budget = limits.MaxEntriesPerRound;
+        while (budget > 0)
+        {
+            var pulled = await PullPageAsync(engine.ImportDirectory(dir), budget, ct);
+            if (pulled == 0)
+            {
+                break;
+            }
+
+            budget -= pulled;
+        }
+    }
+
+    private async Task OfferAsync(CancellationToken ct)
+    {
+        var corpusDir = engine.CorpusDirectory(dir);
+        if (Directory.Exists(corpusDir))
+        {
+            long bytes = 0;
+            foreach (var file in Directory.EnumerateFiles(corpusDir))
+            {
+                if (_unaccepted.Count >= limits.MaxEntriesPerRound || bytes >= limits.MaxBytesPerRound)
+                {
+                    break;
+                }
+
+                var path = Path.GetFullPath(file);
+                if (!engine.IsCorpusEntry(path) || !_seenFiles.Add(path))
+                {
+                    continue;
+                }
+
+                var size = new FileInfo(path).Length;
+                if (size == 0 || size > limits.MaxEntryBytes)
+                {
+                    continue;
+                }
+
+                await using var stream = File.OpenRead(path);
+                var (input, stored) = await outbox.PutAsync(stream, limits.MaxEntryBytes, ct);
+                if (_known.Add(input))
+                {
+                    _unaccepted[input] = new CorpusEntry(input, stored, job.JobId.Value);
+                    bytes += stored;
+                }
+            }
+        }
+
+        if (_unaccepted.Count == 0)
+        {
+            return;
+        }
+
+        var reply = await corpora.Ask<object>(
+            new CorpusCommands.OfferCorpus(job.CampaignId, job.JobId, [.. _unaccepted.Values], outboxPath), limits.AskTimeout, ct);
+        if (reply is CorpusCommands.CorpusOfferAccepted accepted)
+        {
+            foreach (var input in accepted.Stored)
+            {
+                if (_unaccepted.Remove(input))
+                {
+                    Offered++;
+                    outbox.Delete(input);
+                }
+            }
+        }
+    }
+
+    /// <summary>Fetches one page of the campaign corpus after the cursor and writes the unknown inputs into <paramref name="into"/>.</summary>
+    private async Task<int> PullPageAsync(string into, int max, CancellationToken ct)
+    {
+        var reply = await corpora.Ask<object>(
+            new CorpusQueries.GetCorpusPage(job.CampaignId, _version, _cursor, Math.Min(max, limits.MaxEntriesPerRound)), limits.AskTimeout, ct);
+        if (reply is not CorpusQueries.CorpusPage page)
+        {
+            return 0;
+        }
+
+        if (page.Version != _version)
+        {
+            // A new (minimized) version: start over; known inputs are skipped by hash.
+            _version = page.Version;
+        }
+
+        _cursor = page.From + page.Entries.Count;
+        Directory.CreateDirectory(into);
+        foreach (var entry in page.Entries)
+        {
+            if (!_known.Add(entry.Input))
+            {
+                continue;
+            }
+
+            await BlobFetcher.FetchAsync(masterBlobs, entry.Input, downloads, limits.AskTimeout, ct);
+            var target = Path.Combine(into, engine.ImportFileName(entry.Input, _importSequence++));
+            // The engine must never see half a file: it is copied beside the job dir, then moved in whole.
+            var temp = Path.Combine(dir.Root, "import.tmp");
+            File.Copy(downloads.PathOf(entry.Input), temp, overwrite: true);
+            File.Move(temp, target, overwrite: true);
+            _seenFiles.Add(Path.GetFullPath(target));
+            Imported++;
+        }
+
+        return page.Entries.Count;
+    }
+}
+
+/// <summary>How much one sync round may move.</summary>
+public sealed record CorpusSyncLimits(int MaxEntriesPerRound, long MaxBytesPerRound, long MaxEntryBytes, TimeSpan AskTimeout);

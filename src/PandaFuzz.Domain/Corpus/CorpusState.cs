@@ -1,0 +1,75 @@
+using System.Collections.Immutable;
+using PandaFuzz.Protocol;
+using static PandaFuzz.Protocol.CorpusEvents;
+
+namespace PandaFuzz.Domain.Corpus;
+
+/// <summary>
+/// A campaign's shared corpus: an append-only list of inputs in the current version (so a job can ask for
+/// "everything after position N"), and the history of versions (a minimization starts a new one).
+/// </summary>
+public sealed record CorpusState(
+    CampaignId CampaignId,
+    int Version,
+    ImmutableList<CorpusEntry> Entries,
+    ImmutableHashSet<string> Known,
+    long Bytes,
+    ImmutableList<CorpusQueries.CorpusVersionInfo> Versions)
+{
+    public static CorpusState Empty(CampaignId campaign) =>
+        new(campaign, 1, [], [], 0, [new CorpusQueries.CorpusVersionInfo(1, 0, 0, "created", DateTimeOffset.MinValue)]);
+
+    public bool Contains(BlobId input) => Known.Contains(input.Sha256);
+
+    public CorpusState Apply(IPersistedEvent e) => e switch
+    {
+        CorpusEntriesAdded added => Added(added.Entries.Where(x => !Known.Contains(x.Input.Sha256)).DistinctBy(x => x.Input).ToList()),
+        CorpusReplaced replaced => Replaced(replaced),
+        _ => throw new ArgumentException($"Not a corpus event: {e.GetType().Name}", nameof(e)),
+    };
+
+    /// <summary>The event that adds the inputs not yet in the corpus, or none.</summary>
+    public IReadOnlyList<IPersistedEvent> Add(IReadOnlyList<CorpusEntry> entries, DateTimeOffset now)
+    {
+        var fresh = entries.Where(x => !Known.Contains(x.Input.Sha256)).DistinctBy(x => x.Input).ToList();
+        return fresh.Count == 0 ? [] : [new CorpusEntriesAdded(CampaignId, fresh, now)];
+    }
+
+    /// <summary>A new version replaces the corpus only if it was computed from the current one.</summary>
+    public Decision Replace(int basedOn, IReadOnlyList<CorpusEntry> entries, string reason, DateTimeOffset now) =>
+        basedOn != Version
+            ? Decision.Reject($"the corpus is at version {Version}, not {basedOn}")
+            : Decision.Accept(new CorpusReplaced(CampaignId, Version + 1, [.. entries.DistinctBy(x => x.Input)], reason, now));
+
+    public (IReadOnlyList<CorpusEntry> Entries, int From) Page(int version, int from, int max)
+    {
+        var start = version == Version ? Math.Clamp(from, 0, Entries.Count) : 0;
+        return ([.. Entries.Skip(start).Take(Math.Max(0, max))], start);
+    }
+
+    private CorpusState Added(IReadOnlyList<CorpusEntry> fresh)
+    {
+        var bytes = Bytes + fresh.Sum(x => x.Size);
+        var entries = Entries.AddRange(fresh);
+        return this with
+        {
+            Entries = entries,
+            Known = Known.Union(fresh.Select(x => x.Input.Sha256)),
+            Bytes = bytes,
+            Versions = Versions.SetItem(Versions.Count - 1, Versions[^1] with { Count = entries.Count, Bytes = bytes }),
+        };
+    }
+
+    private CorpusState Replaced(CorpusReplaced replaced)
+    {
+        var bytes = replaced.Entries.Sum(x => x.Size);
+        return this with
+        {
+            Version = replaced.Version,
+            Entries = [.. replaced.Entries],
+            Known = [.. replaced.Entries.Select(x => x.Input.Sha256)],
+            Bytes = bytes,
+            Versions = Versions.Add(new CorpusQueries.CorpusVersionInfo(replaced.Version, replaced.Entries.Count, bytes, replaced.Reason, replaced.At)),
+        };
+    }
+}

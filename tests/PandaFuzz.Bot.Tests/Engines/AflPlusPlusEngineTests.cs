@@ -1,0 +1,382 @@
+using System.Text;
+using FluentAssertions;
+using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Tests.Support;
+using PandaFuzz.Protocol;
+using Xunit;
+using static PandaFuzz.Bot.Tests.Support.BotFixtures;
+
+namespace PandaFuzz.Bot.Tests.Engines;
+
+/// <summary>The AFL++ adapter: its afl-fuzz command line, its reading of a real run's output dir, and where its files live.</summary>
+public sealed class AflPlusPlusEngineTests : IDisposable
+{
+    private const string Instance = "out/job";
+
+    private readonly AflPlusPlusEngine _engine = new();
+    private readonly TempJobDir _temp = new();
+
+    public AflPlusPlusEngineTests()
+    {
+        // Most launches need a target to inspect; the ASan tests overwrite it.
+        WriteTarget(asan: false);
+    }
+
+    private JobWorkDir Dir => _temp.Dir;
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public void Launch_runs_afl_fuzz_as_secondary_instance_job_on_the_corpus_and_output_dirs()
+    {
+        var launch = _engine.Launch(Specs.AflPlusPlus(), Dir, TimeSpan.FromMinutes(5));
+
+        launch.Program.Should().Be("afl-fuzz");
+        ValueOf(launch, "-i").Should().Be(Dir.Corpus);
+        ValueOf(launch, "-o").Should().Be(Dir.Output);
+        ValueOf(launch, "-S").Should().Be("job");
+        launch.WorkingDirectory.Should().Be(Dir.Root);
+    }
+
+    [Theory]
+    [InlineData(3600.0, "3600")]
+    [InlineData(90.9, "90")]
+    [InlineData(0.3, "1")]
+    public void Launch_limits_the_run_with_V_in_seconds(double seconds, string expected)
+    {
+        var launch = _engine.Launch(Specs.AflPlusPlus(), Dir, TimeSpan.FromSeconds(seconds));
+
+        ValueOf(launch, "-V").Should().Be(expected);
+    }
+
+    [Theory]
+    [InlineData(1500, "1500")]
+    [InlineData(5, "5")]
+    [InlineData(1, "5")]
+    public void Launch_passes_the_timeout_in_milliseconds_and_at_least_5(int timeoutMs, string expected)
+    {
+        var launch = _engine.Launch(Specs.AflPlusPlus(timeoutMs: timeoutMs), Dir, TimeSpan.FromMinutes(5));
+
+        ValueOf(launch, "-t").Should().Be(expected);
+    }
+
+    [Fact]
+    public void Launch_sets_no_memory_limit_for_an_asan_target()
+    {
+        WriteTarget(asan: true);
+
+        var launch = _engine.Launch(Specs.AflPlusPlus(memoryLimitMb: 3072), Dir, TimeSpan.FromMinutes(5));
+
+        ValueOf(launch, "-m").Should().Be("none");
+    }
+
+    [Fact]
+    public void Launch_passes_the_memory_limit_for_a_target_without_asan()
+    {
+        WriteTarget(asan: false);
+
+        var launch = _engine.Launch(Specs.AflPlusPlus(memoryLimitMb: 3072), Dir, TimeSpan.FromMinutes(5));
+
+        ValueOf(launch, "-m").Should().Be("3072");
+    }
+
+    [Fact]
+    public void Launch_passes_the_dictionary_file_when_the_spec_has_one()
+    {
+        var launch = _engine.Launch(Specs.AflPlusPlus(dictionary: Specs.Dictionary), Dir, TimeSpan.FromMinutes(5));
+
+        ValueOf(launch, "-x").Should().Be(Dir.Dictionary);
+    }
+
+    [Fact]
+    public void Launch_passes_no_dictionary_when_the_spec_has_none()
+    {
+        var launch = _engine.Launch(Specs.AflPlusPlus(dictionary: null), Dir, TimeSpan.FromMinutes(5));
+
+        launch.Arguments.Should().NotContain("-x");
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(Specs.Dictionary)]
+    public void Launch_ends_with_the_target_after_a_double_dash(string? dictionary)
+    {
+        var launch = _engine.Launch(Specs.AflPlusPlus(dictionary: dictionary), Dir, TimeSpan.FromMinutes(5));
+
+        launch.Arguments.TakeLast(2).Should().Equal("--", Dir.Target);
+        launch.Arguments.Count(a => a == "--").Should().Be(1);
+    }
+
+    [Fact]
+    public void Launch_runs_headless_resumable_unpinned_with_the_asan_options_afl_fuzz_needs()
+    {
+        var launch = _engine.Launch(Specs.AflPlusPlus(), Dir, TimeSpan.FromMinutes(5));
+
+        launch.Environment.Should().Contain("AFL_NO_UI", "1");
+        launch.Environment.Should().Contain("AFL_AUTORESUME", "1");
+        launch.Environment.Should().Contain("AFL_NO_AFFINITY", "1");
+        launch.Environment.Should().ContainKey("ASAN_OPTIONS");
+        launch.Environment["ASAN_OPTIONS"].Split(':').Should().Contain(["abort_on_error=1", "symbolize=0"]);
+    }
+
+    [Fact]
+    public void Launch_puts_one_seed_into_an_empty_corpus()
+    {
+        Directory.EnumerateFileSystemEntries(Dir.Corpus).Should().BeEmpty();
+
+        _engine.Launch(Specs.AflPlusPlus(), Dir, TimeSpan.FromMinutes(5));
+
+        Directory.GetFiles(Dir.Corpus).Should().ContainSingle().Which.Should().Match(f => new FileInfo(f).Length > 0);
+    }
+
+    [Fact]
+    public void Launch_leaves_a_corpus_with_inputs_as_it_is()
+    {
+        var seed = _temp.Write("corpus/seed", "FUZ\u0008");
+
+        _engine.Launch(Specs.AflPlusPlus(), Dir, TimeSpan.FromMinutes(5));
+
+        Directory.GetFiles(Dir.Corpus).Should().Equal(seed);
+    }
+
+    [Fact]
+    public void Reproduce_runs_the_target_on_the_input_with_symbolized_reports()
+    {
+        var input = Path.Combine(Dir.Output, "job", "crashes", "id:000000,sig:06,src:000000,time:8,execs:128,op:havoc,rep:2");
+
+        var launch = _engine.Reproduce(Specs.AflPlusPlus(), Dir, input);
+
+        launch.Program.Should().Be(Dir.Target);
+        launch.Arguments.Should().Equal(input);
+        launch.Environment["ASAN_OPTIONS"].Split(':').Should().Contain("symbolize=1");
+    }
+
+    [Fact]
+    public void UsesAddressSanitizer_finds_the_marker_straddling_the_1_MiB_read_boundary()
+    {
+        var bytes = new byte[2 << 20];
+        "__asan_init"u8.CopyTo(bytes.AsSpan((1 << 20) - 5));
+        var target = _temp.Write("straddle", bytes);
+
+        AflPlusPlusEngine.UsesAddressSanitizer(target).Should().BeTrue();
+    }
+
+    [Fact]
+    public void UsesAddressSanitizer_finds_the_marker_in_a_later_chunk()
+    {
+        var bytes = new byte[3 << 20];
+        "__asan_init"u8.CopyTo(bytes.AsSpan((2 << 20) + 100));
+        var target = _temp.Write("later", bytes);
+
+        AflPlusPlusEngine.UsesAddressSanitizer(target).Should().BeTrue();
+    }
+
+    [Fact]
+    public void UsesAddressSanitizer_is_false_without_the_marker_even_when_its_halves_are_apart()
+    {
+        var bytes = new byte[2 << 20];
+        "__asan_"u8.CopyTo(bytes.AsSpan((1 << 20) - 7));
+        "init"u8.CopyTo(bytes.AsSpan((1 << 20) + 10));
+        var target = _temp.Write("halves", bytes);
+
+        AflPlusPlusEngine.UsesAddressSanitizer(target).Should().BeFalse();
+    }
+
+    [Fact]
+    public void ReadStatsFiles_gives_the_exact_numbers_of_a_real_run()
+    {
+        LayOutRealRun(AflPlantedBugStats, Afl(AflPlantedBugPlot));
+
+        var stats = _engine.ReadStatsFiles(Dir);
+
+        stats.Should().NotBeNull();
+        stats!.Execs.Should().Be(1_007_675);
+        stats.Coverage.Should().Be(14, "edges_found");
+        stats.TotalEdges.Should().Be(17);
+        stats.Stability.Should().Be(100.0);
+        stats.Crashes.Should().Be(2);
+        stats.Hangs.Should().Be(0);
+        stats.Imported.Should().Be(0);
+        stats.CorpusUnits.Should().Be(11);
+        stats.LastFindAt.Should().Be(DateTimeOffset.FromUnixTimeSeconds(1_795_709_326));
+    }
+
+    [Fact]
+    public void ReadStatsFiles_takes_execs_and_edges_from_plot_data_when_it_is_newer_than_fuzzer_stats()
+    {
+        // fuzzer_stats as written at start (run_time 0, execs 15, edges 6), plot_data up to 70 s.
+        LayOutRealRun(AflPlantedBugStatsAtStart, Afl(AflPlantedBugPlot));
+
+        var stats = _engine.ReadStatsFiles(Dir);
+
+        stats.Should().NotBeNull();
+        stats!.Execs.Should().Be(1_007_675, "the plot_data row at 70 s is newer than fuzzer_stats at 0 s");
+        stats.Coverage.Should().Be(14);
+        stats.ExecsPerSecond.Should().Be(16_133);
+        stats.TotalEdges.Should().Be(17);
+        stats.Crashes.Should().Be(2, "the crashes dir already holds two crash files");
+    }
+
+    [Fact]
+    public void ReadStatsFiles_takes_execs_from_fuzzer_stats_when_plot_data_is_older()
+    {
+        // plot_data's first row only (60 s, 847620 execs); fuzzer_stats at 70 s.
+        var plot = Afl(AflPlantedBugPlot).Split('\n');
+        LayOutRealRun(AflPlantedBugStats, plot[0] + "\n" + plot[1] + "\n");
+
+        var stats = _engine.ReadStatsFiles(Dir);
+
+        stats.Should().NotBeNull();
+        stats!.Execs.Should().Be(1_007_675, "fuzzer_stats at 70 s is newer than the plot_data row at 60 s");
+        stats.ExecsPerSecond.Should().Be(14_393);
+    }
+
+    [Fact]
+    public void ReadStatsFiles_counts_imported_inputs_from_fuzzer_stats()
+    {
+        LayOutRealRun(AflPlantedBugStats, Afl(AflPlantedBugPlot));
+        // The captured run was alone; as a synced run it would carry a non-zero corpus_imported.
+        var stats = Afl(AflPlantedBugStats).Replace("corpus_imported   : 0\n", "corpus_imported   : 4\n");
+        stats.Should().Contain("corpus_imported   : 4\n");
+        _temp.Write($"{Instance}/fuzzer_stats", stats);
+
+        _engine.ReadStatsFiles(Dir)!.Imported.Should().Be(4);
+    }
+
+    [Fact]
+    public void ReadStatsFiles_is_null_when_fuzzer_stats_is_missing()
+    {
+        Directory.CreateDirectory(Path.Combine(Dir.Root, Instance));
+        _temp.Write($"{Instance}/plot_data", Afl(AflPlantedBugPlot));
+
+        _engine.ReadStatsFiles(Dir).Should().BeNull();
+    }
+
+    [Fact]
+    public void ReadStatsFiles_is_null_when_the_output_dir_is_empty()
+    {
+        _engine.ReadStatsFiles(Dir).Should().BeNull();
+    }
+
+    [Fact]
+    public void ReadStatsFiles_is_null_when_fuzzer_stats_is_empty()
+    {
+        LayOutRealRun(AflPlantedBugStats, Afl(AflPlantedBugPlot));
+        _temp.Write($"{Instance}/fuzzer_stats", []);
+
+        _engine.ReadStatsFiles(Dir).Should().BeNull();
+    }
+
+    [Fact]
+    public void FindingKind_of_a_real_crash_file_is_crash()
+    {
+        var name = AflEntries(AflPlantedBugListing, "crashes").First(n => n.StartsWith("id:"));
+
+        _engine.FindingKind(Path.Combine(Dir.Output, "job", "crashes", name)).Should().Be("crash");
+    }
+
+    [Fact]
+    public void FindingKind_of_a_real_hang_file_is_timeout()
+    {
+        var name = AflEntries(AflHangListing, "hangs").Single();
+
+        _engine.FindingKind(Path.Combine(Dir.Output, "job", "hangs", name)).Should().Be("timeout");
+    }
+
+    [Fact]
+    public void FindingKind_of_the_crashes_readme_is_null()
+    {
+        AflEntries(AflPlantedBugListing, "crashes").Should().Contain("README.txt");
+
+        _engine.FindingKind(Path.Combine(Dir.Output, "job", "crashes", "README.txt")).Should().BeNull();
+    }
+
+    [Fact]
+    public void FindingKind_of_a_real_queue_entry_is_null()
+    {
+        var name = AflEntries(AflPlantedBugListing, "queue").First(n => n.StartsWith("id:000001"));
+
+        _engine.FindingKind(Path.Combine(Dir.Output, "job", "queue", name)).Should().BeNull();
+    }
+
+    [Fact]
+    public void Finding_directories_are_the_instance_crashes_and_hangs_and_must_be_polled()
+    {
+        _engine.FindingDirectories(Dir).Should().Equal(
+            Path.Combine(Dir.Output, "job", "crashes"),
+            Path.Combine(Dir.Output, "job", "hangs"));
+        _engine.AnnouncesFindings.Should().BeFalse();
+    }
+
+    [Fact]
+    public void IsCorpusEntry_is_true_for_every_real_queue_name()
+    {
+        var names = AflEntries(AflPlantedBugListing, "queue").Where(n => n != ".state").ToList();
+        names.Should().HaveCount(11);
+
+        names.Should().OnlyContain(n => _engine.IsCorpusEntry(Path.Combine(Dir.Output, "job", "queue", n)));
+    }
+
+    [Theory]
+    [InlineData(".state")]
+    [InlineData("README.txt")]
+    public void IsCorpusEntry_is_false_for_state_and_readme(string name)
+    {
+        _engine.IsCorpusEntry(Path.Combine(Dir.Output, "job", "queue", name)).Should().BeFalse();
+    }
+
+    [Fact]
+    public void New_inputs_appear_in_the_instance_queue()
+    {
+        _engine.CorpusDirectory(Dir).Should().Be(Path.Combine(Dir.Output, "job", "queue"));
+    }
+
+    [Fact]
+    public void Imports_go_to_the_queue_of_a_foreign_pandafuzz_instance()
+    {
+        _engine.ImportDirectory(Dir).Should().Be(Path.Combine(Dir.Output, "pandafuzz", "queue"));
+    }
+
+    [Fact]
+    public void An_imported_input_is_named_like_a_queue_entry_with_its_sequence_and_sha_prefix()
+    {
+        var input = BlobId.Of("FUZ\u0008"u8);
+
+        var name = _engine.ImportFileName(input, 7);
+
+        name.Should().MatchRegex("^id:000007,sync:pandafuzz,sha:[0-9a-f]{16}$");
+        name.Should().Be($"id:000007,sync:pandafuzz,sha:{input.Sha256[..16]}");
+        _engine.IsCorpusEntry(name).Should().BeTrue("afl-fuzz imports only files named like queue entries");
+    }
+
+    /// <summary>The value after <paramref name="flag"/>; fails when the flag is missing, repeated or last.</summary>
+    private static string ValueOf(FuzzerLaunch launch, string flag)
+    {
+        launch.Arguments.Count(a => a == flag).Should().Be(1, $"{flag} appears once in {string.Join(' ', launch.Arguments)}");
+        var at = launch.Arguments.ToList().IndexOf(flag);
+        at.Should().BeLessThan(launch.Arguments.Count - 1, $"{flag} has a value");
+        return launch.Arguments[at + 1];
+    }
+
+    /// <summary>A fake target: some bytes, with AddressSanitizer's runtime entry symbol in the middle when <paramref name="asan"/>.</summary>
+    private void WriteTarget(bool asan)
+    {
+        var bytes = Encoding.ASCII.GetBytes("\u007fELF fake target " + (asan ? "__asan_init " : "") + "LLVMFuzzerTestOneInput");
+        _temp.Write("target", bytes);
+    }
+
+    /// <summary>
+    /// The output dir of the captured planted_bug run: fuzzer_stats and plot_data, and the crashes/ and queue/ names of its
+    /// listing as empty files (hangs/ empty).
+    /// </summary>
+    private void LayOutRealRun(string statsFixture, string plotData)
+    {
+        _temp.Write($"{Instance}/fuzzer_stats", Afl(statsFixture));
+        _temp.Write($"{Instance}/plot_data", plotData);
+        Directory.CreateDirectory(Path.Combine(Dir.Root, Instance, "hangs"));
+        foreach (var entry in AflListing(AflPlantedBugListing))
+        {
+            _temp.Write($"{Instance}/{entry}", []);
+        }
+    }
+}
