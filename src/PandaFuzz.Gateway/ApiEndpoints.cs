@@ -31,6 +31,10 @@ public static class ApiEndpoints
         api.MapGet("/crashes/{id}/input", GetCrashInput);
         api.MapGet("/jobs/{id}", GetJob);
         api.MapGet("/bots", ListBots);
+        api.MapPost("/corpora", UploadCorpus);
+        api.MapPost("/campaigns/{id}/corpus", AddToCorpus);
+        api.MapGet("/campaigns/{id}/corpus", GetCorpus);
+        api.MapGet("/campaigns/{id}/corpus/archive", DownloadCorpus);
         return app;
     }
 
@@ -88,6 +92,21 @@ public static class ApiEndpoints
         }
 
         var id = CampaignId.New();
+        if (body.SeedCorpusId is { } seedCorpus)
+        {
+            // The seeds are in the campaign's corpus before its first job starts.
+            if (!BlobId.TryParse(seedCorpus, out var archive) || !blobs.Contains(archive))
+            {
+                return Problems.Invalid("seedCorpusId", $"no corpus archive {seedCorpus} has been uploaded (POST /api/v1/corpora)");
+            }
+
+            var seeded = await ImportArchive(blobs.PathOf(archive), id, "seed corpus", blobs, gateway, ct);
+            if (seeded is not CorpusCommands.CorpusChanged)
+            {
+                return seeded as ProblemHttpResult ?? Problems.From(seeded);
+            }
+        }
+
         var reply = await Ask(gateway, new CampaignCommands.CreateCampaign(id, spec), ct);
         if (reply is not CampaignQueries.CampaignView view)
         {
@@ -178,6 +197,141 @@ public static class ApiEndpoints
         var ids = await directory.IdsAsync("bot-", ct);
         var replies = await Task.WhenAll(ids.Select(id => Ask(gateway, new BotQueries.GetBot(new BotId(id)), ct)));
         return TypedResults.Ok(replies.OfType<BotQueries.BotView>().OrderBy(b => b.Id.Value, StringComparer.Ordinal).Select(BotResponse.From).ToList());
+    }
+
+    private static async Task<Results<Created<CorpusArchiveResponse>, ProblemHttpResult>> UploadCorpus(
+        HttpRequest request, string? name, ContentAddressedStore blobs, MasterSettings settings, CancellationToken ct)
+    {
+        if (!CampaignRequestValidator.IsValidTargetName(name))
+        {
+            return Problems.Invalid("name", "the query parameter name is required: 1-100 characters of letters, digits, space, '.', '_' or '-'");
+        }
+
+        var stored = await StoreBody(request, blobs, settings.MaxTargetBytes, ct);
+        if (stored is not (BlobId archive, long size))
+        {
+            return (ProblemHttpResult)stored;
+        }
+
+        try
+        {
+            var entries = await CorpusArchive.ImportAsync(blobs.PathOf(archive), blobs, "upload", CorpusArchive.Default, ct);
+            return TypedResults.Created($"/api/v1/corpora/{archive}", new CorpusArchiveResponse(archive.Sha256, name!, size, entries.Count));
+        }
+        catch (InvalidDataException e)
+        {
+            blobs.Delete(archive);
+            return Problems.Invalid("body", e.Message);
+        }
+    }
+
+    private static async Task<Results<Ok<CorpusResponse>, ProblemHttpResult>> AddToCorpus(
+        string id, HttpRequest request, ContentAddressedStore blobs, MasterSettings settings, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId) || await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct) is not CampaignQueries.CampaignView)
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        var stored = await StoreBody(request, blobs, settings.MaxTargetBytes, ct);
+        if (stored is not (BlobId archive, long _))
+        {
+            return (ProblemHttpResult)stored;
+        }
+
+        var changed = await ImportArchive(blobs.PathOf(archive), campaignId, "upload", blobs, gateway, ct);
+        blobs.Delete(archive);
+        if (changed is not CorpusCommands.CorpusChanged)
+        {
+            return changed as ProblemHttpResult ?? Problems.From(changed);
+        }
+
+        return await GetCorpus(id, gateway, ct);
+    }
+
+    private static async Task<Results<Ok<CorpusResponse>, ProblemHttpResult>> GetCorpus(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId) || await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct) is not CampaignQueries.CampaignView)
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        var reply = await Ask(gateway, new CorpusQueries.GetCorpusSummary(campaignId), ct);
+        return reply is CorpusQueries.CorpusSummary summary ? TypedResults.Ok(CorpusResponse.From(summary)) : Problems.From(reply);
+    }
+
+    private static async Task<IResult> DownloadCorpus(string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId) || await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct) is not CampaignQueries.CampaignView)
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        // One version, read page by page, so a corpus replaced meanwhile is not mixed with the old one.
+        var entries = new List<CorpusEntry>();
+        var version = 0;
+        while (true)
+        {
+            var reply = await Ask(gateway, new CorpusQueries.GetCorpusPage(campaignId, version, entries.Count, 500), ct);
+            if (reply is not CorpusQueries.CorpusPage page)
+            {
+                return Problems.From(reply);
+            }
+
+            if (page.Version != version)
+            {
+                version = page.Version;
+                entries.Clear();
+            }
+
+            entries.AddRange(page.Entries);
+            if (page.Entries.Count == 0 || entries.Count >= page.Total)
+            {
+                break;
+            }
+        }
+
+        // Built in a temporary file first: the zip writer finishes with synchronous writes the response body refuses.
+        var temp = blobs.NewTempFile();
+        var zip = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
+        await CorpusArchive.WriteZipAsync(zip, entries, blobs, ct);
+        zip.Position = 0;
+        return TypedResults.File(zip, "application/zip", $"corpus-{campaignId}-v{version}.zip");
+    }
+
+    /// <summary>Stores a request body in the blob store: the blob's id and size, or the problem.</summary>
+    private static async Task<object> StoreBody(HttpRequest request, ContentAddressedStore blobs, long limit, CancellationToken ct)
+    {
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = limit;
+        }
+
+        try
+        {
+            var (blob, size) = await blobs.PutAsync(request.Body, limit, ct);
+            return size == 0 ? Problems.Invalid("body", "the body is empty") : (blob, size);
+        }
+        catch (Exception e) when (e is BlobTooLargeException or BadHttpRequestException)
+        {
+            return Problems.TooLarge($"the body may be at most {limit} bytes");
+        }
+    }
+
+    /// <summary>Reads an archive into the blob store and adds its inputs to the campaign's corpus.</summary>
+    private static async Task<object> ImportArchive(string path, CampaignId campaign, string source, ContentAddressedStore blobs, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        IReadOnlyList<CorpusEntry> entries;
+        try
+        {
+            entries = await CorpusArchive.ImportAsync(path, blobs, source, CorpusArchive.Default, ct);
+        }
+        catch (InvalidDataException e)
+        {
+            return Problems.Invalid("body", e.Message);
+        }
+
+        return await Ask(gateway, new CorpusCommands.AddCorpusEntries(campaign, entries), ct);
     }
 
     private static async Task<object> FindCrash(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct) =>

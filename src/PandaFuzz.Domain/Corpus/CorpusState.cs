@@ -23,7 +23,7 @@ public sealed record CorpusState(
 
     public CorpusState Apply(IPersistedEvent e) => e switch
     {
-        CorpusEntriesAdded added => Added(added.Entries.Where(x => !Known.Contains(x.Input.Sha256)).DistinctBy(x => x.Input).ToList()),
+        CorpusEntriesAdded added => Added(added.Entries.Where(x => !Known.Contains(x.Input.Sha256)).DistinctBy(x => x.Input).ToList(), added.At),
         CorpusReplaced replaced => Replaced(replaced),
         _ => throw new ArgumentException($"Not a corpus event: {e.GetType().Name}", nameof(e)),
     };
@@ -47,16 +47,21 @@ public sealed record CorpusState(
         return ([.. Entries.Skip(start).Take(Math.Max(0, max))], start);
     }
 
-    private CorpusState Added(IReadOnlyList<CorpusEntry> fresh)
+    private CorpusState Added(IReadOnlyList<CorpusEntry> fresh, DateTimeOffset at)
     {
         var bytes = Bytes + fresh.Sum(x => x.Size);
         var entries = Entries.AddRange(fresh);
+        var current = Versions[^1];
         return this with
         {
             Entries = entries,
             Known = Known.Union(fresh.Select(x => x.Input.Sha256)),
             Bytes = bytes,
-            Versions = Versions.SetItem(Versions.Count - 1, Versions[^1] with { Count = entries.Count, Bytes = bytes }),
+            // The first version dates from its first input.
+            Versions = Versions.SetItem(Versions.Count - 1, current with
+            {
+                Count = entries.Count, Bytes = bytes, Since = current.Since == DateTimeOffset.MinValue ? at : current.Since,
+            }),
         };
     }
 

@@ -1,0 +1,139 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Gateway;
+
+/// <summary>
+/// Reads seed corpora from zip, tar or tar.gz archives into the blob store, and writes a corpus back as one.
+/// Entry names are never used as paths (inputs are stored by content); links and devices are refused;
+/// entry count, entry size, total size and the compression ratio are bounded against archive bombs.
+/// </summary>
+public static class CorpusArchive
+{
+    public sealed record Limits(int MaxEntries, long MaxEntryBytes, long MaxTotalBytes, int MaxRatio);
+
+    public static readonly Limits Default = new(100_000, 1024 * 1024, 1024L * 1024 * 1024, 200);
+
+    /// <summary>Stores every regular file of the archive; throws <see cref="InvalidDataException"/> naming what is wrong.</summary>
+    public static async Task<IReadOnlyList<CorpusEntry>> ImportAsync(string archivePath, ContentAddressedStore blobs, string source, Limits limits, CancellationToken ct)
+    {
+        var compressed = new FileInfo(archivePath).Length;
+        var entries = new List<CorpusEntry>();
+        long total = 0;
+
+        async Task Add(Stream content, long? declared)
+        {
+            if (entries.Count >= limits.MaxEntries)
+            {
+                throw new InvalidDataException($"the archive has more than {limits.MaxEntries} files");
+            }
+
+            if (declared > limits.MaxEntryBytes)
+            {
+                throw new InvalidDataException($"an archive entry is larger than {limits.MaxEntryBytes} bytes");
+            }
+
+            (BlobId id, long size) stored;
+            try
+            {
+                stored = await blobs.PutAsync(content, limits.MaxEntryBytes, ct);
+            }
+            catch (BlobTooLargeException)
+            {
+                throw new InvalidDataException($"an archive entry is larger than {limits.MaxEntryBytes} bytes");
+            }
+
+            total += stored.size;
+            if (total > limits.MaxTotalBytes || total > Math.Max(compressed, 1) * limits.MaxRatio + limits.MaxEntryBytes)
+            {
+                throw new InvalidDataException("the archive expands to more than allowed (size or compression ratio)");
+            }
+
+            if (stored.size > 0)
+            {
+                entries.Add(new CorpusEntry(stored.id, stored.size, source));
+            }
+        }
+
+        await using var file = File.OpenRead(archivePath);
+        var magic = new byte[4];
+        var read = await file.ReadAsync(magic, ct);
+        file.Position = 0;
+        if (read >= 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4)
+        {
+            using var zip = new ZipArchive(file, ZipArchiveMode.Read);
+            foreach (var entry in zip.Entries)
+            {
+                var isDirectory = entry.FullName.EndsWith('/');
+                // Unix mode bits in the upper half of ExternalAttributes: S_IFLNK entries are links.
+                var isLink = (entry.ExternalAttributes >> 16 & 0xF000) == 0xA000;
+                if (isDirectory)
+                {
+                    continue;
+                }
+
+                if (isLink)
+                {
+                    throw new InvalidDataException($"the archive holds a link ({entry.FullName}); only regular files are taken");
+                }
+
+                await using var content = entry.Open();
+                await Add(content, entry.Length);
+            }
+
+            return entries;
+        }
+
+        Stream tarStream = read >= 2 && magic[0] == 0x1f && magic[1] == 0x8b ? new GZipStream(file, CompressionMode.Decompress) : file;
+        await using (tarStream)
+        {
+            using var tar = new TarReader(tarStream);
+            try
+            {
+                while (await tar.GetNextEntryAsync(copyData: false, ct) is { } entry)
+                {
+                    switch (entry.EntryType)
+                    {
+                        case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
+                            if (entry.DataStream is { } data)
+                            {
+                                await Add(data, entry.Length);
+                            }
+
+                            break;
+                        case TarEntryType.Directory or TarEntryType.GlobalExtendedAttributes or TarEntryType.ExtendedAttributes:
+                            break;
+                        default:
+                            throw new InvalidDataException($"the archive holds a {entry.EntryType} entry ({entry.Name}); only regular files are taken");
+                    }
+                }
+            }
+            catch (Exception e) when (e is FormatException or EndOfStreamException)
+            {
+                throw new InvalidDataException($"the body is not a zip, tar or tar.gz archive: {e.Message}");
+            }
+        }
+
+        return entries;
+    }
+
+    /// <summary>Writes the inputs as a zip, each named by its sha256.</summary>
+    public static async Task WriteZipAsync(Stream output, IEnumerable<CorpusEntry> entries, ContentAddressedStore blobs, CancellationToken ct)
+    {
+        await using var zip = new ZipArchive(output, ZipArchiveMode.Create, leaveOpen: true);
+        foreach (var entry in entries)
+        {
+            if (!blobs.Contains(entry.Input))
+            {
+                continue;
+            }
+
+            var item = zip.CreateEntry(entry.Input.Sha256, CompressionLevel.Fastest);
+            await using var target = await item.OpenAsync(ct);
+            await using var source = blobs.OpenRead(entry.Input);
+            await source.CopyToAsync(target, ct);
+        }
+    }
+}
