@@ -35,6 +35,7 @@ public static class ApiEndpoints
         api.MapPost("/campaigns/{id}/corpus", AddToCorpus);
         api.MapGet("/campaigns/{id}/corpus", GetCorpus);
         api.MapGet("/campaigns/{id}/corpus/archive", DownloadCorpus);
+        api.MapPost("/campaigns/{id}/corpus/minimize", MinimizeCorpus);
         return app;
     }
 
@@ -297,6 +298,25 @@ public static class ApiEndpoints
         await CorpusArchive.WriteZipAsync(zip, entries, blobs, ct);
         zip.Position = 0;
         return TypedResults.File(zip, "application/zip", $"corpus-{campaignId}-v{version}.zip");
+    }
+
+    private static async Task<Results<Accepted<MinimizationResponse>, ProblemHttpResult>> MinimizeCorpus(
+        string id, int? timeLimitSeconds, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        if (timeLimitSeconds is < 10 or > 24 * 3600)
+        {
+            return Problems.Invalid("timeLimitSeconds", "timeLimitSeconds must be between 10 and 86400");
+        }
+
+        var reply = await Ask(gateway, new CampaignCommands.MinimizeCorpus(campaignId, timeLimitSeconds ?? 600), ct);
+        return reply is CampaignCommands.JobAdded added
+            ? TypedResults.Accepted($"/api/v1/jobs/{added.JobId}", new MinimizationResponse(added.CampaignId.Value, added.JobId.Value))
+            : Problems.From(reply, "campaign", id);
     }
 
     /// <summary>Stores a request body in the blob store: the blob's id and size, or the problem.</summary>

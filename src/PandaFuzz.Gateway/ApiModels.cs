@@ -30,6 +30,9 @@ public sealed record CorpusResponse(string CampaignId, int Version, int Count, l
         new(s.CorpusOf.Value, s.Version, s.Count, s.Bytes, [.. s.Versions.Select(v => new CorpusVersionResponse(v.Version, v.Count, v.Bytes, v.Reason, v.Since))]);
 }
 
+/// <summary>A corpus minimization under way: follow its job; the result is a new corpus version.</summary>
+public sealed record MinimizationResponse(string CampaignId, string JobId);
+
 public sealed record CorpusVersionResponse(int Version, int Count, long Bytes, string Reason, DateTimeOffset Since);
 
 /// <summary>An uploaded target.</summary>
@@ -92,11 +95,13 @@ public sealed record JobResponse(
     DateTimeOffset? AssignedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
-    StatsResponse? Stats)
+    StatsResponse? Stats,
+    string Engine,
+    JobTask Task)
 {
     public static JobResponse From(JobQueries.JobView v) =>
         new(v.Id.Value, v.CampaignId.Value, v.Index, v.Status, v.BotId?.Value, v.FailureReason, v.CreatedAt, v.AssignedAt, v.StartedAt, v.FinishedAt,
-            StatsResponse.From(v.Stats));
+            StatsResponse.From(v.Stats), v.Engine, v.Task);
 }
 
 /// <summary>A crash in lists.</summary>

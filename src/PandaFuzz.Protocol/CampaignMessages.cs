@@ -71,6 +71,11 @@ public static class CampaignCommands
 
     public sealed record CrashAccepted(CampaignId CampaignId, CrashId CrashId, BlobId Input) : IWithCampaignId;
 
+    /// <summary>Adds a job that minimizes the campaign's corpus on a bot; answered with <see cref="JobAdded"/>.</summary>
+    public sealed record MinimizeCorpus(CampaignId CampaignId, int TimeLimitSeconds) : IWithCampaignId;
+
+    public sealed record JobAdded(CampaignId CampaignId, JobId JobId) : IWithCampaignId;
+
     /// <summary>Starts the entity after a master restart so that it wakes its unfinished jobs.</summary>
     public sealed record WakeCampaign(CampaignId CampaignId) : IWithCampaignId;
 }
@@ -82,6 +87,9 @@ public static class CampaignEvents
         : IWithCampaignId, IPersistedEvent;
 
     public sealed record CampaignStopRequested(CampaignId CampaignId, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
+
+    /// <summary>A job beyond the campaign's fuzzing jobs, such as a corpus minimization.</summary>
+    public sealed record CampaignJobAdded(CampaignId CampaignId, JobId JobId, JobSpec Spec, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
 
     public sealed record CampaignJobEnded(CampaignId CampaignId, JobId JobId, JobStatus Status, DateTimeOffset At)
         : IWithCampaignId, IPersistedEvent;

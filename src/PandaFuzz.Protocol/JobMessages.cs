@@ -1,7 +1,21 @@
 namespace PandaFuzz.Protocol;
 
+/// <summary>What a job does: fuzz, or minimize its campaign's corpus once.</summary>
+public enum JobTask
+{
+    Fuzz,
+    MinimizeCorpus,
+}
+
 /// <summary>What one job runs; copied from its campaign.</summary>
-public sealed record JobSpec(BlobId Target, string Engine, int DurationSeconds, int MemoryLimitMb, int TimeoutMs, string? Dictionary);
+public sealed record JobSpec(
+    BlobId Target,
+    string Engine,
+    int DurationSeconds,
+    int MemoryLimitMb,
+    int TimeoutMs,
+    string? Dictionary,
+    JobTask Task = JobTask.Fuzz);
 
 /// <summary>A job's lifecycle: pending → assigned → running → completed | failed | cancelled.</summary>
 public enum JobStatus
@@ -78,5 +92,7 @@ public static class JobQueries
         DateTimeOffset? AssignedAt,
         DateTimeOffset? StartedAt,
         DateTimeOffset? FinishedAt,
-        FuzzerStats? Stats) : IProtocolMessage;
+        FuzzerStats? Stats,
+        string Engine = EngineNames.LibFuzzer,
+        JobTask Task = JobTask.Fuzz) : IProtocolMessage;
 }

@@ -52,7 +52,7 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
             "-t", Math.Max(5, spec.TimeoutMs).ToString(),
             // ASan reserves terabytes of address space: a memory limit would kill every run; libFuzzer's
             // -rss_limit_mb is no option here, so memory is left to the sanitizer.
-            "-m", UsesAddressSanitizer(dir.Target) ? "none" : spec.MemoryLimitMb.ToString(),
+            "-m", MemoryArgument(spec, dir),
         };
         if (spec.Dictionary is not null)
         {
@@ -154,6 +154,21 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
     /// <summary>afl-fuzz imports only files named like queue entries, in id order.</summary>
     public string ImportFileName(BlobId input, int sequence) => $"id:{sequence:D6},sync:pandafuzz,sha:{input.Sha256[..16]}";
 
+    public FuzzerLaunch MinimizeCorpus(JobSpec spec, JobWorkDir dir, string input, string output) =>
+        new("afl-cmin", ["-i", input, "-o", output, "-m", MemoryArgument(spec, dir), "-t", Math.Max(5, spec.TimeoutMs).ToString(), "--", dir.Target],
+            dir.Root, ToolEnvironment);
+
+    public FuzzerLaunch MeasureCoverage(JobSpec spec, JobWorkDir dir, string corpus) =>
+        new("afl-showmap", ["-C", "-i", corpus, "-o", "/dev/null", "-m", MemoryArgument(spec, dir), "-t", Math.Max(5, spec.TimeoutMs).ToString(), "--", dir.Target],
+            dir.Root, ToolEnvironment);
+
+    /// <summary>afl-showmap -C prints "Captured N tuples …" for the whole corpus.</summary>
+    public CorpusCoverage? ReadCoverage(string output)
+    {
+        var match = TuplesPattern().Match(output);
+        return match.Success ? new CorpusCoverage(long.Parse(match.Groups[1].Value), 0) : null;
+    }
+
     public (string Kind, string Summary, IReadOnlyList<string> Stack) DescribeFinding(string findingKind, string report)
     {
         var parsed = SanitizerReportParser.Parse(report);
@@ -184,6 +199,18 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
 
         return false;
     }
+
+    private static string MemoryArgument(JobSpec spec, JobWorkDir dir) => UsesAddressSanitizer(dir.Target) ? "none" : spec.MemoryLimitMb.ToString();
+
+    private static readonly IReadOnlyDictionary<string, string> ToolEnvironment = new Dictionary<string, string>
+    {
+        ["AFL_SKIP_CPUFREQ"] = "1",
+        ["AFL_NO_AFFINITY"] = "1",
+        ["ASAN_OPTIONS"] = "abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1",
+    };
+
+    [GeneratedRegex(@"Captured (\d+) tuples")]
+    private static partial Regex TuplesPattern();
 
     private static long CountFiles(string directory, Func<string, bool> isEntry) =>
         Directory.Exists(directory) ? Directory.EnumerateFiles(directory).Count(f => isEntry(Path.GetFileName(f))) : 0;

@@ -51,8 +51,23 @@ public interface IFuzzingEngine
     /// <summary>The file name under which the <paramref name="sequence"/>-th imported input is written.</summary>
     string ImportFileName(BlobId input, int sequence);
 
+    /// <summary>The command that writes a smallest subset of <paramref name="input"/> with the same coverage into <paramref name="output"/>.</summary>
+    FuzzerLaunch MinimizeCorpus(JobSpec spec, JobWorkDir dir, string input, string output);
+
+    /// <summary>The command that runs every input of <paramref name="corpus"/> once and prints the coverage reached.</summary>
+    FuzzerLaunch MeasureCoverage(JobSpec spec, JobWorkDir dir, string corpus);
+
+    /// <summary>The coverage printed by <see cref="MeasureCoverage"/> as comparable numbers (libFuzzer: cov and ft; AFL++: tuples), or null.</summary>
+    CorpusCoverage? ReadCoverage(string output);
+
     /// <summary>Turns the report of a finding into its kind, summary and stack.</summary>
     (string Kind, string Summary, IReadOnlyList<string> Stack) DescribeFinding(string findingKind, string report);
+}
+
+/// <summary>Coverage of a corpus: edges (cov, tuples) and, where the engine has them, features.</summary>
+public sealed record CorpusCoverage(long Edges, long Features)
+{
+    public override string ToString() => Features > 0 ? $"cov {Edges} ft {Features}" : $"{Edges} edges";
 }
 
 /// <summary>A process to start: program, arguments, working directory and extra environment.</summary>

@@ -82,6 +82,31 @@ public sealed class LibFuzzerEngine : IFuzzingEngine
 
     public string ImportFileName(BlobId input, int sequence) => input.Sha256;
 
+    public FuzzerLaunch MinimizeCorpus(JobSpec spec, JobWorkDir dir, string input, string output) =>
+        new(dir.Target, [$"-rss_limit_mb={spec.MemoryLimitMb}", $"-timeout={TimeoutSeconds(spec)}", "-merge=1", output, input], dir.Root, SanitizerEnvironment);
+
+    public FuzzerLaunch MeasureCoverage(JobSpec spec, JobWorkDir dir, string corpus) =>
+        new(dir.Target, [$"-rss_limit_mb={spec.MemoryLimitMb}", $"-timeout={TimeoutSeconds(spec)}", "-runs=0", corpus], dir.Root, SanitizerEnvironment);
+
+    /// <summary>The INITED line (or the last status line) of a -runs=0 pass carries cov and ft.</summary>
+    public CorpusCoverage? ReadCoverage(string output)
+    {
+        CorpusCoverage? last = null;
+        foreach (var line in output.Split('\n'))
+        {
+            if (LibFuzzerOutputParser.TryParseStatus(line, out var status) && status.Coverage is { } cov)
+            {
+                last = new CorpusCoverage(cov, status.Features ?? 0);
+                if (status.Kind == LibFuzzerStatusKind.Inited)
+                {
+                    return last;
+                }
+            }
+        }
+
+        return last;
+    }
+
     public (string Kind, string Summary, IReadOnlyList<string> Stack) DescribeFinding(string findingKind, string report)
     {
         var parsed = SanitizerReportParser.Parse(report);

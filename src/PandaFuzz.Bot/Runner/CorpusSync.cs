@@ -29,7 +29,15 @@ public sealed class CorpusSync(
     private int _cursor;
     private int _importSequence;
 
+    private readonly Dictionary<BlobId, CorpusEntry> _pulled = [];
+
     public int Offered { get; private set; }
+
+    /// <summary>The corpus version the last page came from.</summary>
+    public int Version => _version;
+
+    /// <summary>Every campaign input this job has taken in, by address.</summary>
+    public IReadOnlyDictionary<BlobId, CorpusEntry> Pulled => _pulled;
 
     public int Imported { get; private set; }
 
@@ -139,6 +147,7 @@ public sealed class CorpusSync(
         Directory.CreateDirectory(into);
         foreach (var entry in page.Entries)
         {
+            _pulled[entry.Input] = entry;
             if (!_known.Add(entry.Input))
             {
                 continue;

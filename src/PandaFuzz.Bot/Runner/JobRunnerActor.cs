@@ -86,9 +86,16 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
                 _log.Info("Job {JobId} starts from {Count} inputs of the campaign corpus", _job.JobId, _sync!.Imported);
             }
 
+            if (_job.Spec.Task == JobTask.MinimizeCorpus)
+            {
+                MinimizeAsync().PipeTo(Self, failure: e => new Minimized(false, e.GetBaseException().Message));
+                return;
+            }
+
             Timers.StartPeriodicTimer(SyncTick.Instance, SyncTick.Instance, _settings.SyncInterval);
             StartRun();
         });
+        Receive<Minimized>(done => EndFuzzing(done.Succeeded, done.Succeeded ? null : done.Summary));
         Receive<SyncTick>(_ => SyncRound());
         Receive<SyncRoundDone>(done =>
         {
@@ -160,6 +167,58 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _sync.InitialAsync(_stopping.Token).PipeTo(Self,
             success: () => new InitialSyncDone(null),
             failure: e => new InitialSyncDone(e is OperationCanceledException ? "timed out" : e.GetBaseException().Message));
+    }
+
+    /// <summary>
+    /// Minimizes the campaign corpus pulled at the start, checks that the result keeps the original's coverage,
+    /// and only then asks the master to make it the new corpus version (the old one stays until then).
+    /// </summary>
+    private async Task<Minimized> MinimizeAsync()
+    {
+        var sync = _sync!;
+        var limit = TimeSpan.FromSeconds(_job.Spec.DurationSeconds);
+        var original = _dir.Corpus;
+        var minimized = Path.Combine(_dir.Root, "minimized");
+        if (Directory.Exists(minimized))
+        {
+            Directory.Delete(minimized, recursive: true);
+        }
+
+        Directory.CreateDirectory(minimized);
+        var before = sync.Pulled.Values.ToList();
+        if (before.Count == 0)
+        {
+            return new Minimized(false, "the campaign corpus is empty: nothing to minimize");
+        }
+
+        var (code, output) = await OneShotRun.RunAsync(_engine.MinimizeCorpus(_job.Spec, _dir, original, minimized), limit, _settings.MaxReportBytes, _stopping.Token);
+        if (code is null)
+        {
+            return new Minimized(false, $"minimization did not finish within {limit.TotalSeconds:0} s");
+        }
+
+        var coverageBefore = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(_job.Spec, _dir, original), limit, 1 << 20, _stopping.Token)).Output);
+        var coverageAfter = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(_job.Spec, _dir, minimized), limit, 1 << 20, _stopping.Token)).Output);
+        if (coverageBefore is null || coverageAfter is null || coverageAfter != coverageBefore)
+        {
+            return new Minimized(false, $"the minimized corpus reaches {coverageAfter?.ToString() ?? "unknown coverage"}, the original {coverageBefore?.ToString() ?? "unknown coverage"}: corpus kept ({code}: {output.Split('\n').LastOrDefault(l => l.Length > 0)})");
+        }
+
+        var after = new List<CorpusEntry>();
+        foreach (var file in Directory.EnumerateFiles(minimized))
+        {
+            var input = BlobId.Of(await File.ReadAllBytesAsync(file, _stopping.Token));
+            if (sync.Pulled.TryGetValue(input, out var entry))
+            {
+                after.Add(entry);
+            }
+        }
+
+        var reason = $"minimized by job {_job.JobId}: {before.Count} → {after.Count} inputs, {before.Sum(e => e.Size)} → {after.Sum(e => e.Size)} bytes, coverage {coverageAfter}";
+        var reply = await _corpora.Ask<object>(new CorpusCommands.ReplaceCorpus(_job.CampaignId, sync.Version, after, reason), _settings.SyncLimits.AskTimeout, _stopping.Token);
+        return reply is CorpusCommands.CorpusChanged
+            ? new Minimized(true, reason)
+            : new Minimized(false, $"the master kept the corpus: {(reply as CommandRejected)?.Reason ?? reply.GetType().Name}");
     }
 
     private void SyncRound()
@@ -363,6 +422,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private sealed record CampaignJobFinish(bool Succeeded, string? Reason, bool Acknowledged);
 
     private sealed record InitialSyncDone(string? Error);
+
+    private sealed record Minimized(bool Succeeded, string Summary);
 
     private sealed record SyncRoundDone(string? Error);
 

@@ -13,7 +13,8 @@ public sealed record CampaignState(
     ImmutableDictionary<string, JobStatus> EndedJobs,
     ImmutableList<CrashRecord> Crashes,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? FinishedAt)
+    DateTimeOffset? FinishedAt,
+    ImmutableDictionary<string, JobSpec>? AddedJobs = null)
 {
     public bool IsFinished => Status is CampaignStatus.Completed or CampaignStatus.Stopped;
 
@@ -30,6 +31,11 @@ public sealed record CampaignState(
     public CampaignState Apply(IPersistedEvent e) => e switch
     {
         CampaignStopRequested => this with { Status = CampaignStatus.Stopping },
+        CampaignJobAdded added => this with
+        {
+            JobIds = JobIds.Add(added.JobId),
+            AddedJobs = (AddedJobs ?? ImmutableDictionary<string, JobSpec>.Empty).SetItem(added.JobId.Value, added.Spec),
+        },
         CampaignJobEnded j => this with { EndedJobs = EndedJobs.SetItem(j.JobId.Value, j.Status) },
         CampaignFinished f => this with { Status = f.Status, FinishedAt = f.At },
         CrashRecorded c => this with { Crashes = Crashes.Add(c.Crash) },
@@ -66,6 +72,26 @@ public sealed record CampaignState(
 
         var final = Status == CampaignStatus.Stopping ? CampaignStatus.Stopped : CampaignStatus.Completed;
         return [ended, new CampaignFinished(Id, final, now)];
+    }
+
+    /// <summary>The spec of any of the campaign's jobs: fuzzing jobs by index, added jobs as recorded.</summary>
+    public JobSpec SpecOf(JobId job) =>
+        AddedJobs is not null && AddedJobs.TryGetValue(job.Value, out var spec) ? spec : Spec.ToJobSpec(JobIds.IndexOf(job));
+
+    /// <summary>
+    /// A corpus minimization job: libFuzzer's merge where the campaign has a libFuzzer build, else the first engine.
+    /// It runs while the campaign runs, or after it has finished; a stopping campaign takes no new job.
+    /// </summary>
+    public Decision AddMinimization(int timeLimitSeconds, DateTimeOffset now)
+    {
+        if (Status == CampaignStatus.Stopping)
+        {
+            return Decision.Reject($"campaign {Id} is stopping");
+        }
+
+        var engine = Spec.Engines.FirstOrDefault(e => e.Engine == EngineNames.LibFuzzer) ?? Spec.Engines[0];
+        var spec = new JobSpec(engine.Target, engine.Engine, timeLimitSeconds, Spec.MemoryLimitMb, Spec.TimeoutMs, null, JobTask.MinimizeCorpus);
+        return Decision.Accept(new CampaignJobAdded(Id, JobId.For(Id, JobIds.Count), spec, now));
     }
 
     public CrashRecord? FindCrash(CrashId id) => Crashes.FirstOrDefault(c => c.Id == id);

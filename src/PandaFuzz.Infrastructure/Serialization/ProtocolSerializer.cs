@@ -26,6 +26,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         // Events and snapshots: stored in the journal, never renamed.
         [typeof(CampaignEvents.CampaignCreated)] = "CampaignCreated.v1",
         [typeof(CampaignEvents.CampaignStopRequested)] = "CampaignStopRequested.v1",
+        [typeof(CampaignEvents.CampaignJobAdded)] = "CampaignJobAdded.v1",
         [typeof(CampaignEvents.CampaignJobEnded)] = "CampaignJobEnded.v1",
         [typeof(CampaignEvents.CampaignFinished)] = "CampaignFinished.v1",
         [typeof(CampaignEvents.CrashRecorded)] = "CrashRecorded.v1",
@@ -54,6 +55,8 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(CampaignCommands.ReportCrash)] = "ReportCrash",
         [typeof(CampaignCommands.CrashAccepted)] = "CrashAccepted",
         [typeof(CampaignCommands.WakeCampaign)] = "WakeCampaign",
+        [typeof(CampaignCommands.MinimizeCorpus)] = "MinimizeCorpus",
+        [typeof(CampaignCommands.JobAdded)] = "JobAdded",
         [typeof(CampaignQueries.GetCampaign)] = "GetCampaign",
         [typeof(CampaignQueries.GetCampaignCrashes)] = "GetCampaignCrashes",
         [typeof(CampaignQueries.GetCrash)] = "GetCrash",

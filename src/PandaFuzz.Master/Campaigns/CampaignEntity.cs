@@ -49,6 +49,24 @@ public sealed class CampaignEntity : ReceivePersistentActor, IWithTimers
             state.JobEnded(ended.JobId, ended.Status, Now),
             sender => sender.Tell(new JobCommands.JobEndAcknowledged(ended.JobId)))));
         Command<ReportCrash>(ReceiveCrash);
+        Command<MinimizeCorpus>(minimize => WhenExists(state =>
+        {
+            var decision = state.AddMinimization(minimize.TimeLimitSeconds, Now);
+            if (decision.Rejected)
+            {
+                Sender.Tell(new CommandRejected(decision.Rejection!, RejectionKind.Conflict));
+                return;
+            }
+
+            var added = (CampaignEvents.CampaignJobAdded)decision.Events[0];
+            PersistThen(decision.Events, sender =>
+            {
+                _log.Info("Campaign {CampaignId} minimizes its corpus in job {JobId}", added.CampaignId, added.JobId);
+                _unconfirmedJobs.Add(added.JobId);
+                RetryUnconfirmedJobs();
+                sender.Tell(new JobAdded(added.CampaignId, added.JobId));
+            });
+        }));
         Command<CrashInputStored>(StoreCrash);
         Command<CrashInputFailed>(failed =>
         {
@@ -165,7 +183,7 @@ public sealed class CampaignEntity : ReceivePersistentActor, IWithTimers
         foreach (var job in _unconfirmedJobs)
         {
             object command = _state.Status == CampaignStatus.Running
-                ? new JobCommands.CreateJob(job, _state.Id, _state.JobIds.IndexOf(job), _state.Spec.ToJobSpec(_state.JobIds.IndexOf(job)))
+                ? new JobCommands.CreateJob(job, _state.Id, _state.JobIds.IndexOf(job), _state.SpecOf(job))
                 : new JobCommands.CancelJob(job, "campaign stopped");
             _jobs.Tell(command, Self);
         }

@@ -301,7 +301,8 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     }
 
     private JobQueries.JobView View(JobState s) =>
-        new(s.Id, s.CampaignId, s.Index, s.Status, s.BotId, s.FailureReason, s.CreatedAt, s.AssignedAt, s.StartedAt, s.FinishedAt, _stats ?? s.FinalStats);
+        new(s.Id, s.CampaignId, s.Index, s.Status, s.BotId, s.FailureReason, s.CreatedAt, s.AssignedAt, s.StartedAt, s.FinishedAt, _stats ?? s.FinalStats,
+            s.Spec.Engine, s.Spec.Task);
 
     private sealed record StartTimedOut
     {
