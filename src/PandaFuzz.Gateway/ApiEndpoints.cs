@@ -30,6 +30,8 @@ public static class ApiEndpoints
         api.MapGet("/crashes/{id}", GetCrash);
         api.MapGet("/crashes/{id}/input", GetCrashInput);
         api.MapGet("/jobs/{id}", GetJob);
+        api.MapGet("/jobs/{id}/stats", GetJobStats);
+        api.MapGet("/campaigns/{id}/stats", GetCampaignStats);
         api.MapGet("/bots", ListBots);
         api.MapPost("/corpora", UploadCorpus);
         api.MapPost("/campaigns/{id}/corpus", AddToCorpus);
@@ -191,6 +193,44 @@ public static class ApiEndpoints
 
         var reply = await Ask(gateway, new JobQueries.GetJob(jobId), ct);
         return reply is JobQueries.JobView view ? TypedResults.Ok(JobResponse.From(view)) : Problems.From(reply);
+    }
+
+    private static async Task<Results<Ok<StatsSeriesResponse>, ProblemHttpResult>> GetJobStats(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!JobId.TryParse(id, out var jobId))
+        {
+            return Problems.NotFound("job", id);
+        }
+
+        var reply = await Ask(gateway, new JobQueries.GetJobStatsSeries(jobId), ct);
+        return reply is JobQueries.JobStatsSeries series
+            ? TypedResults.Ok(new StatsSeriesResponse(id, [.. series.Points.Select(p => StatsResponse.From(p)!)]))
+            : Problems.From(reply);
+    }
+
+    /// <summary>The campaign's jobs' series summed per interval: what a plot of the whole campaign needs.</summary>
+    private static async Task<Results<Ok<StatsSeriesResponse>, ProblemHttpResult>> GetCampaignStats(
+        string id, IRequiredActor<GatewayActor> gateway, MasterSettings settings, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        if (await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct) is not CampaignQueries.CampaignView view)
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        var replies = await Task.WhenAll(view.JobIds.Select(j => Ask(gateway, new JobQueries.GetJobStatsSeries(j), ct)));
+        var bucket = settings.StatsSeriesInterval.Ticks;
+        var points = replies.OfType<JobQueries.JobStatsSeries>()
+            .SelectMany(s => s.Points)
+            .GroupBy(p => p.At.UtcTicks / bucket)
+            .OrderBy(g => g.Key)
+            .Select(g => StatsResponse.Aggregate(g) with { UpdatedAt = new DateTimeOffset(g.Key * bucket, TimeSpan.Zero) })
+            .ToList();
+        return TypedResults.Ok(new StatsSeriesResponse(id, points));
     }
 
     private static async Task<Ok<List<BotResponse>>> ListBots(EntityDirectory directory, IRequiredActor<GatewayActor> gateway, CancellationToken ct)

@@ -104,6 +104,9 @@ public sealed record JobResponse(
             StatsResponse.From(v.Stats), v.Engine, v.Task);
 }
 
+/// <summary>Stats over time of a job or a campaign, oldest first; <c>updatedAt</c> is each sample's time.</summary>
+public sealed record StatsSeriesResponse(string Id, IReadOnlyList<StatsResponse> Points);
+
 /// <summary>A crash in lists.</summary>
 public sealed record CrashSummaryResponse(
     string Id,

@@ -81,6 +81,11 @@ public static class JobQueries
 {
     public sealed record GetJob(JobId JobId) : IWithJobId;
 
+    /// <summary>The job's stats over time: one sample per interval, a bounded number, oldest first.</summary>
+    public sealed record GetJobStatsSeries(JobId JobId) : IWithJobId;
+
+    public sealed record JobStatsSeries(JobId JobId, IReadOnlyList<FuzzerStats> Points) : IProtocolMessage;
+
     public sealed record JobView(
         JobId Id,
         CampaignId CampaignId,

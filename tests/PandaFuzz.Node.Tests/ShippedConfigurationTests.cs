@@ -93,7 +93,9 @@ public sealed class ShippedConfigurationTests : IDisposable
             MaxTargetBytes: 512L * 1024 * 1024,
             MaxCrashInputBytes: 16L * 1024 * 1024,
             MaxCorpusEntryBytes: 1024 * 1024,
-            CorpusPageSize: 500));
+            CorpusPageSize: 500,
+            StatsSeriesInterval: TimeSpan.FromSeconds(30),
+            StatsSeriesPoints: 240));
     }
 
     [Fact]

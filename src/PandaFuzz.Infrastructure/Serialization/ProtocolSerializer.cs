@@ -74,6 +74,8 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(JobCommands.JobCommandAccepted)] = "JobCommandAccepted",
         [typeof(JobQueries.GetJob)] = "GetJob",
         [typeof(JobQueries.JobView)] = "JobView",
+        [typeof(JobQueries.GetJobStatsSeries)] = "GetJobStatsSeries",
+        [typeof(JobQueries.JobStatsSeries)] = "JobStatsSeries",
         [typeof(BotCommands.CheckIn)] = "CheckIn",
         [typeof(BotCommands.CheckInAccepted)] = "CheckInAccepted",
         [typeof(BotQueries.GetBot)] = "GetBot",

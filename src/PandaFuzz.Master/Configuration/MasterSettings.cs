@@ -16,7 +16,9 @@ public sealed record MasterSettings(
     long MaxTargetBytes,
     long MaxCrashInputBytes,
     long MaxCorpusEntryBytes,
-    int CorpusPageSize)
+    int CorpusPageSize,
+    TimeSpan StatsSeriesInterval,
+    int StatsSeriesPoints)
 {
     public const string Section = "pandafuzz.master";
 
@@ -36,6 +38,8 @@ public sealed record MasterSettings(
             r.Bytes("max-target-size", 1),
             r.Bytes("max-crash-input-size", 1),
             r.Bytes("max-corpus-entry-size", 1),
-            r.Int("corpus-page-size", 1, 10_000));
+            r.Int("corpus-page-size", 1, 10_000),
+            r.PositiveDuration("stats-series-interval"),
+            r.Int("stats-series-points", 1, 100_000));
     }
 }

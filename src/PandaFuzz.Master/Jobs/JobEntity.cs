@@ -27,6 +27,8 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private JobState? _state;
     private FuzzerStats? _stats;
+    private readonly Queue<FuzzerStats> _series = new();
+    private DateTimeOffset? _lastSample;
     private bool _endAcknowledged;
 
     public JobEntity(string entityId, MasterSettings settings, IActorRegistry registry)
@@ -53,6 +55,9 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
             _endAcknowledged = true;
             Timers.Cancel(RetryEnd.Instance);
         });
+        Command<JobQueries.GetJobStatsSeries>(get => Sender.Tell(_state is null
+            ? new CommandRejected($"job {EntityId} not found", RejectionKind.NotFound)
+            : new JobQueries.JobStatsSeries(get.JobId, [.. _series])));
         Command<JobQueries.GetJob>(_ =>
             Sender.Tell(_state is null ? new CommandRejected($"job {EntityId} not found", RejectionKind.NotFound) : View(_state)));
         Command<StartTimedOut>(_ => Decide(s => s.Status == JobStatus.Assigned
@@ -121,6 +126,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         }
 
         _stats = report.Stats;
+        Sample(report.Stats);
         if (_state.Status == JobStatus.Assigned)
         {
             // Stats before the confirmation: the confirmation was lost, the stats prove the start.
@@ -129,6 +135,22 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         }
 
         Timers.StartSingleTimer(SilenceTimedOut.Instance, SilenceTimedOut.Instance, _settings.JobSilenceTimeout);
+    }
+
+    /// <summary>Keeps one sample per interval, a bounded number: a plot's worth, never persisted.</summary>
+    private void Sample(FuzzerStats stats)
+    {
+        if (_lastSample is { } last && stats.At - last < _settings.StatsSeriesInterval)
+        {
+            return;
+        }
+
+        _lastSample = stats.At;
+        _series.Enqueue(stats);
+        while (_series.Count > _settings.StatsSeriesPoints)
+        {
+            _series.Dequeue();
+        }
     }
 
     private void Finished(ReportJobFinished finished)

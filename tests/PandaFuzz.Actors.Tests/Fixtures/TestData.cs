@@ -19,7 +19,9 @@ public static class TestData
         MaxTargetBytes: 64L << 20,
         MaxCrashInputBytes: 1L << 20,
         MaxCorpusEntryBytes: 1L << 20,
-        CorpusPageSize: 500);
+        CorpusPageSize: 500,
+        StatsSeriesInterval: TimeSpan.FromSeconds(30),
+        StatsSeriesPoints: 240);
 
     public static readonly BlobId Target = BlobId.Of("a fuzz target"u8);
 

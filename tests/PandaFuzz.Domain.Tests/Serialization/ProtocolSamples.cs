@@ -53,6 +53,7 @@ internal static class ProtocolSamples
     public static IReadOnlyDictionary<Type, object> All { get; } = new List<object>
     {
         new CampaignEvents.CampaignStopRequested(Campaign, At),
+        new CampaignEvents.CampaignJobAdded(Campaign, Job(3), JobSpec() with { Task = JobTask.MinimizeCorpus, DurationSeconds = 600 }, At),
         new CampaignEvents.CampaignJobEnded(Campaign, Job(1), JobStatus.Cancelled, At),
         new CampaignEvents.CampaignFinished(Campaign, CampaignStatus.Stopped, At),
         new CampaignEvents.CrashRecorded(Campaign, CrashRecord(CrashInput), At),
@@ -112,6 +113,10 @@ internal static class ProtocolSamples
         new SchedulerMessages.QueueView([Job(0), Job(2)], 3, 5),
         new AgentCommands.StartJob(Job(0), Campaign, JobSpec(), "akka.tcp://pandafuzz@10.0.0.1:4053/user/blobs", At),
         new AgentCommands.StopJob(Job(0), "campaign stopped"),
+        new CampaignCommands.MinimizeCorpus(Campaign, 600),
+        new CampaignCommands.JobAdded(Campaign, Job(3)),
+        new JobQueries.GetJobStatsSeries(Job(1)),
+        new JobQueries.JobStatsSeries(Job(1), [Stats(At), Stats(At.AddSeconds(30)) with { Stability = 99.5, Crashes = 2, Imported = 7, LastFindAt = At }]),
         new CorpusCommands.OfferCorpus(Campaign, Job(1), [Entry(CrashInput, Job(1).Value)], "akka.tcp://pandafuzz@10.0.0.5:4053/user/bot-blobs"),
         new CorpusCommands.CorpusOfferAccepted(Campaign, Job(1), [CrashInput]),
         new CorpusCommands.AddCorpusEntries(Campaign, [Entry(OtherCrashInput, "upload")]),
