@@ -70,25 +70,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        var info = new ProcessStartInfo("setsid")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = _launch.WorkingDirectory,
-        };
-        // setsid makes the fuzzer the leader of a new process group whose id is its pid.
-        info.ArgumentList.Add(_launch.Program);
-        foreach (var arg in _launch.Arguments)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in _launch.Environment)
-        {
-            info.Environment[key] = value;
-        }
+        var info = ProcessGroups.StartInfo(_launch);
 
         var self = Self;
         var process = new Process { StartInfo = info };

@@ -10,24 +10,7 @@ public static class OneShotRun
     /// <summary>The exit code (null when it was killed at the time limit) and the combined output, cut at <paramref name="maxOutputChars"/>.</summary>
     public static async Task<(int? ExitCode, string Output)> RunAsync(FuzzerLaunch launch, TimeSpan timeLimit, int maxOutputChars, CancellationToken ct = default)
     {
-        var info = new ProcessStartInfo("setsid")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = launch.WorkingDirectory,
-        };
-        info.ArgumentList.Add(launch.Program);
-        foreach (var arg in launch.Arguments)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in launch.Environment)
-        {
-            info.Environment[key] = value;
-        }
+        var info = ProcessGroups.StartInfo(launch);
 
         var output = new StringBuilder();
         void Collect(string? line)

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
+using PandaFuzz.Bot.Engines;
 
 namespace PandaFuzz.Bot.Processes;
 
@@ -11,6 +13,34 @@ public static partial class ProcessGroups
 {
     private const int SigTerm = 15;
     private const int SigKill = 9;
+
+    /// <summary>
+    /// A start of <paramref name="launch"/> through <c>setsid</c>: the program leads a new process group whose id
+    /// is its pid; all output is redirected and stdin closed by the caller.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(FuzzerLaunch launch)
+    {
+        var info = new ProcessStartInfo("setsid")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = launch.WorkingDirectory,
+        };
+        info.ArgumentList.Add(launch.Program);
+        foreach (var arg in launch.Arguments)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in launch.Environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        return info;
+    }
 
     public static void Terminate(int pgid) => _ = Kill(-pgid, SigTerm);
 
