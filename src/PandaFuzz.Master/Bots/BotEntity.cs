@@ -15,18 +15,17 @@ namespace PandaFuzz.Master.Bots;
 /// Owns one bot's record: registers it on first check-in, keeps what it runs now (in memory), tells the
 /// scheduler its capacity, and marks it offline when its check-ins stop.
 /// </summary>
-public sealed class BotEntity : ReceivePersistentActor, IWithTimers
+public sealed class BotEntity : EventSourcedEntity, IWithTimers
 {
     private readonly MasterSettings _settings;
     private readonly IActorRef _scheduler;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private BotState? _state;
     private IReadOnlyList<JobId> _running = [];
     private DateTimeOffset? _lastSeen;
 
     public BotEntity(string entityId, MasterSettings settings, IActorRegistry registry)
+        : base("bot-" + entityId, settings.SnapshotEvery)
     {
-        PersistenceId = "bot-" + entityId;
         _settings = settings;
         _scheduler = registry.Get<SchedulerProxy>();
 
@@ -56,13 +55,9 @@ public sealed class BotEntity : ReceivePersistentActor, IWithTimers
             ? new CommandRejected($"bot {EntityId} not found", RejectionKind.NotFound)
             : new BotQueries.BotView(_state.Id, _state.Address, _state.Hostname, _state.Status, _state.Capabilities,
                 _state.Status == BotStatus.Online ? _running : [], _state.RegisteredAt, _lastSeen, _state.OfflineReason, _state.OfflineSince)));
-        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of bot {BotId} failed", EntityId));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Deleting old snapshots of bot {BotId} failed", EntityId));
     }
 
-    public override string PersistenceId { get; }
+    protected override object? SnapshotState => _state;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -83,7 +78,7 @@ public sealed class BotEntity : ReceivePersistentActor, IWithTimers
 
         Persist(events, () =>
         {
-            _log.Info("Bot {BotId} registered at {Address} with {Slots} slots and engines {Engines}",
+            Log.Info("Bot {BotId} registered at {Address} with {Slots} slots and engines {Engines}",
                 checkIn.BotId, checkIn.Address, checkIn.Capabilities.Slots, string.Join(",", checkIn.Capabilities.Engines.Select(e => e.Name)));
             Accept(checkIn, sender);
         });
@@ -95,34 +90,16 @@ public sealed class BotEntity : ReceivePersistentActor, IWithTimers
         sender.Tell(new CheckInAccepted(checkIn.BotId));
     }
 
-    private void Persist(IReadOnlyList<IPersistedEvent> events, Action? then = null)
-    {
-        if (events.Count == 0)
-        {
-            return;
-        }
-
-        var remaining = events.Count;
-        PersistAll(events, e =>
+    private void Persist(IReadOnlyList<IPersistedEvent> events, Action? then = null) =>
+        PersistThen(events, e =>
         {
             _state = e is BotEvents.BotRegistered r && _state is null ? BotState.Registered(r) : _state!.Apply(e);
             if (e is BotEvents.BotWentOffline offline)
             {
-                _log.Warning("Bot {BotId} is offline: {Reason}", offline.BotId, offline.Reason);
+                Log.Warning("Bot {BotId} is offline: {Reason}", offline.BotId, offline.Reason);
                 _scheduler.Tell(new SchedulerMessages.BotUnavailable(offline.BotId));
             }
-
-            if (LastSequenceNr % _settings.SnapshotEvery == 0)
-            {
-                SaveSnapshot(_state);
-            }
-
-            if (--remaining == 0)
-            {
-                then?.Invoke();
-            }
-        });
-    }
+        }, _ => then?.Invoke());
 
     private sealed record CheckInMissed
     {

@@ -17,19 +17,18 @@ namespace PandaFuzz.Master.Campaigns;
 /// Owns one campaign: creates its jobs, stops them, finishes when they have all ended, and stores its crashes,
 /// acknowledging each to the bot only once its input and record are durable.
 /// </summary>
-public sealed class CampaignEntity : ReceivePersistentActor, IWithTimers
+public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
 {
     private readonly MasterSettings _settings;
     private readonly ContentAddressedStore _blobs;
     private readonly IActorRef _jobs;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<BlobId> _fetching = [];
     private readonly HashSet<JobId> _unconfirmedJobs = [];
     private CampaignState? _state;
 
     public CampaignEntity(string entityId, MasterSettings settings, ContentAddressedStore blobs, IActorRegistry registry)
+        : base("campaign-" + entityId, settings.SnapshotEvery)
     {
-        PersistenceId = "campaign-" + entityId;
         _settings = settings;
         _blobs = blobs;
         _jobs = registry.Get<JobRegion>();
@@ -61,7 +60,7 @@ public sealed class CampaignEntity : ReceivePersistentActor, IWithTimers
             var added = (CampaignEvents.CampaignJobAdded)decision.Events[0];
             PersistThen(decision.Events, sender =>
             {
-                _log.Info("Campaign {CampaignId} minimizes its corpus in job {JobId}", added.CampaignId, added.JobId);
+                Log.Info("Campaign {CampaignId} minimizes its corpus in job {JobId}", added.CampaignId, added.JobId);
                 _unconfirmedJobs.Add(added.JobId);
                 RetryUnconfirmedJobs();
                 sender.Tell(new JobAdded(added.CampaignId, added.JobId));
@@ -71,7 +70,7 @@ public sealed class CampaignEntity : ReceivePersistentActor, IWithTimers
         Command<CrashInputFailed>(failed =>
         {
             _fetching.Remove(failed.Report.Finding.Input);
-            _log.Warning("Input {BlobId} of a crash in campaign {CampaignId} could not be fetched from {Source}: {Reason}",
+            Log.Warning("Input {BlobId} of a crash in campaign {CampaignId} could not be fetched from {Source}: {Reason}",
                 failed.Report.Finding.Input, failed.Report.CampaignId, failed.Report.BlobSourcePath, failed.Reason);
         });
         Command<JobsTick>(_ => RetryUnconfirmedJobs());
@@ -83,13 +82,9 @@ public sealed class CampaignEntity : ReceivePersistentActor, IWithTimers
             Sender.Tell(state.FindCrash(get.CrashId) is { } crash
                 ? new CrashView(crash)
                 : new CommandRejected($"crash {get.CrashId} not found", RejectionKind.NotFound))));
-        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of campaign {CampaignId} failed", EntityId));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Deleting old snapshots of campaign {CampaignId} failed", EntityId));
     }
 
-    public override string PersistenceId { get; }
+    protected override object? SnapshotState => _state;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -109,7 +104,7 @@ public sealed class CampaignEntity : ReceivePersistentActor, IWithTimers
 
         PersistThen([CampaignState.Create(create.CampaignId, create.Spec, Now)], sender =>
         {
-            _log.Info("Campaign {CampaignId} ({CampaignName}) created with {JobCount} jobs", create.CampaignId, create.Spec.Name, create.Spec.Jobs);
+            Log.Info("Campaign {CampaignId} ({CampaignName}) created with {JobCount} jobs", create.CampaignId, create.Spec.Name, create.Spec.Jobs);
             TellJobs();
             sender.Tell(View(_state!));
         });
@@ -154,7 +149,7 @@ public sealed class CampaignEntity : ReceivePersistentActor, IWithTimers
         PersistThen(_state!.RecordCrash(report.JobId, report.BotId, report.Finding, Now), _ =>
         {
             var crashId = CrashId.For(_state!.Id, report.Finding.Input);
-            _log.Info("Crash {CrashId} ({CrashKind}) recorded for campaign {CampaignId} from job {JobId} on bot {BotId}",
+            Log.Info("Crash {CrashId} ({CrashKind}) recorded for campaign {CampaignId} from job {JobId} on bot {BotId}",
                 crashId, report.Finding.Kind, report.CampaignId, report.JobId, report.BotId);
             stored.ReplyTo.Tell(new CrashAccepted(_state.Id, crashId, report.Finding.Input));
         });
@@ -202,35 +197,15 @@ public sealed class CampaignEntity : ReceivePersistentActor, IWithTimers
         handle(_state);
     }
 
-    private void PersistThen(IReadOnlyList<IPersistedEvent> events, Action<IActorRef> afterAll)
-    {
-        var sender = Sender;
-        if (events.Count == 0)
-        {
-            afterAll(sender);
-            return;
-        }
-
-        var remaining = events.Count;
-        PersistAll(events, e =>
+    private void PersistThen(IReadOnlyList<IPersistedEvent> events, Action<IActorRef> then) =>
+        PersistThen(events, e =>
         {
             _state = e is CampaignEvents.CampaignCreated created ? CampaignState.Created(created) : _state!.Apply(e);
             if (e is CampaignEvents.CampaignFinished finished)
             {
-                _log.Info("Campaign {CampaignId} finished {CampaignStatus}", _state.Id, finished.Status);
+                Log.Info("Campaign {CampaignId} finished {CampaignStatus}", _state.Id, finished.Status);
             }
-
-            if (LastSequenceNr % _settings.SnapshotEvery == 0)
-            {
-                SaveSnapshot(_state);
-            }
-
-            if (--remaining == 0)
-            {
-                afterAll(sender);
-            }
-        });
-    }
+        }, then);
 
     private static CampaignView View(CampaignState s) =>
         new(s.Id, s.Spec, s.Status, s.JobIds, s.Crashes.Count, s.CreatedAt, s.FinishedAt);

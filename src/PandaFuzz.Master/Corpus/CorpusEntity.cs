@@ -17,17 +17,16 @@ namespace PandaFuzz.Master.Corpus;
 /// Owns one campaign's shared corpus: takes in the new inputs jobs offer (each stored once, by content),
 /// serves it page by page to every job, and replaces it with a minimized version when asked.
 /// </summary>
-public sealed class CorpusEntity : ReceivePersistentActor
+public sealed class CorpusEntity : EventSourcedEntity
 {
     private readonly MasterSettings _settings;
     private readonly ContentAddressedStore _blobs;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<BlobId> _fetching = [];
     private CorpusState _state;
 
     public CorpusEntity(string entityId, MasterSettings settings, ContentAddressedStore blobs)
+        : base("corpus-" + entityId, settings.SnapshotEvery)
     {
-        PersistenceId = "corpus-" + entityId;
         _settings = settings;
         _blobs = blobs;
         _state = CorpusState.Empty(new CampaignId(entityId));
@@ -50,7 +49,7 @@ public sealed class CorpusEntity : ReceivePersistentActor
 
             PersistThen(decision.Events, sender =>
             {
-                _log.Info("Corpus of campaign {CampaignId} replaced by version {Version}: {Count} inputs, {Bytes} bytes ({Reason})",
+                Log.Info("Corpus of campaign {CampaignId} replaced by version {Version}: {Count} inputs, {Bytes} bytes ({Reason})",
                     _state.CampaignId, _state.Version, _state.Entries.Count, _state.Bytes, replace.Reason);
                 sender.Tell(new CorpusChanged(_state.CampaignId, _state.Version, _state.Entries.Count, _state.Bytes));
             });
@@ -61,13 +60,9 @@ public sealed class CorpusEntity : ReceivePersistentActor
             Sender.Tell(new CorpusPage(_state.CampaignId, _state.Version, from, entries, _state.Entries.Count));
         });
         Command<GetCorpusSummary>(_ => Sender.Tell(new CorpusSummary(_state.CampaignId, _state.Version, _state.Entries.Count, _state.Bytes, _state.Versions)));
-        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of corpus {CampaignId} failed", entityId));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Deleting old snapshots of corpus {CampaignId} failed", entityId));
     }
 
-    public override string PersistenceId { get; }
+    protected override object SnapshotState => _state;
 
     private void Offer(OfferCorpus offer)
     {
@@ -119,30 +114,8 @@ public sealed class CorpusEntity : ReceivePersistentActor
         });
     }
 
-    private void PersistThen(IReadOnlyList<IPersistedEvent> events, Action<IActorRef> then)
-    {
-        var sender = Sender;
-        if (events.Count == 0)
-        {
-            then(sender);
-            return;
-        }
-
-        var remaining = events.Count;
-        PersistAll(events, e =>
-        {
-            _state = _state.Apply(e);
-            if (LastSequenceNr % _settings.SnapshotEvery == 0)
-            {
-                SaveSnapshot(_state);
-            }
-
-            if (--remaining == 0)
-            {
-                then(sender);
-            }
-        });
-    }
+    private void PersistThen(IReadOnlyList<IPersistedEvent> events, Action<IActorRef> then) =>
+        PersistThen(events, e => _state = _state.Apply(e), then);
 
     private sealed record OfferFetched(OfferCorpus Offer, IReadOnlyList<CorpusEntry> Wanted, IReadOnlyList<CorpusEntry> Stored, IActorRef ReplyTo);
 }

@@ -19,12 +19,11 @@ namespace PandaFuzz.Master.Jobs;
 /// Owns one job: the only place its state changes. Accepts a bot from the scheduler only while pending,
 /// starts it on that bot, and requeues it when the bot does not confirm or falls silent.
 /// </summary>
-public sealed class JobEntity : ReceivePersistentActor, IWithTimers
+public sealed class JobEntity : EventSourcedEntity, IWithTimers
 {
     private readonly MasterSettings _settings;
     private readonly IActorRef _campaigns;
     private readonly IActorRef _scheduler;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private JobState? _state;
     private FuzzerStats? _stats;
     private readonly Queue<FuzzerStats> _series = new();
@@ -32,8 +31,8 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
     private bool _endAcknowledged;
 
     public JobEntity(string entityId, MasterSettings settings, IActorRegistry registry)
+        : base("job-" + entityId, settings.SnapshotEvery)
     {
-        PersistenceId = "job-" + entityId;
         _settings = settings;
         _campaigns = registry.Get<CampaignRegion>();
         _scheduler = registry.Get<SchedulerProxy>();
@@ -66,13 +65,9 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         Command<SilenceTimedOut>(_ => Decide(s => s.Requeue($"no word from bot {s.BotId} for {_settings.JobSilenceTimeout.TotalSeconds:0} s", Now)));
         Command<Reannounce>(_ => Announce());
         Command<RetryEnd>(_ => ReportEnd());
-        Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
-        Command<SaveSnapshotFailure>(f => _log.Warning(f.Cause, "Snapshot of job {JobId} failed", EntityId));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(f => _log.Warning(f.Cause, "Deleting old snapshots of job {JobId} failed", EntityId));
     }
 
-    public override string PersistenceId { get; }
+    protected override object? SnapshotState => _state;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -90,7 +85,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 
         PersistAndApply([new JobEvents.JobCreated(create.JobId, create.CampaignId, create.Index, create.Spec, Now)], sender =>
         {
-            _log.Info("Job {JobId} of campaign {CampaignId} created", create.JobId, create.CampaignId);
+            Log.Info("Job {JobId} of campaign {CampaignId} created", create.JobId, create.CampaignId);
             sender.Tell(new JobCommandAccepted(create.JobId));
         });
     }
@@ -112,7 +107,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
 
         PersistAndApply(decision.Events, sender =>
         {
-            _log.Info("Job {JobId} assigned to bot {BotId}", assign.JobId, assign.BotId);
+            Log.Info("Job {JobId} assigned to bot {BotId}", assign.JobId, assign.BotId);
             sender.Tell(new AssignmentAccepted(assign.JobId, assign.BotId));
         });
     }
@@ -202,27 +197,18 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
         }
     }
 
+    /// <summary>Persists the events; the side effects of the whole transition run once, after the last.</summary>
     private void PersistAndApply(IReadOnlyList<IPersistedEvent> events, Action<IActorRef> afterAll)
     {
-        var sender = Sender;
         var previous = _state;
-        var remaining = events.Count;
-        PersistAll(events, e =>
-        {
-            _state = e is JobEvents.JobCreated created ? JobState.Created(created) : _state!.Apply(e);
-            if (--remaining > 0)
+        PersistThen(
+            events,
+            e => _state = e is JobEvents.JobCreated created ? JobState.Created(created) : _state!.Apply(e),
+            sender =>
             {
-                return;
-            }
-
-            AfterTransition(previous, _state!);
-            if (LastSequenceNr % _settings.SnapshotEvery == 0)
-            {
-                SaveSnapshot(_state);
-            }
-
-            afterAll(sender);
-        });
+                AfterTransition(previous, _state!);
+                afterAll(sender);
+            });
     }
 
     /// <summary>Side effects of a change of state: who must hear about it, which timers run.</summary>
@@ -244,7 +230,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
                 Timers.Cancel(SilenceTimedOut.Instance);
                 if (before?.Status != JobStatus.Pending && before is not null)
                 {
-                    _log.Warning("Job {JobId} back to pending", after.Id);
+                    Log.Warning("Job {JobId} back to pending", after.Id);
                 }
 
                 Announce();
@@ -267,7 +253,7 @@ public sealed class JobEntity : ReceivePersistentActor, IWithTimers
                     _scheduler.Tell(new JobReleased(after.Id, null));
                 }
 
-                _log.Info("Job {JobId} ended {JobStatus} {Reason}", after.Id, after.Status, after.FailureReason ?? "");
+                Log.Info("Job {JobId} ended {JobStatus} {Reason}", after.Id, after.Status, after.FailureReason ?? "");
                 ReportEnd();
                 break;
         }
