@@ -56,6 +56,14 @@ public sealed class ApiClient : IDisposable
         return (campaign, response.Headers.Location);
     }
 
+    /// <summary>Creates an ensemble campaign (one build per engine); returns its body and the Location header.</summary>
+    public async Task<(CampaignDetail Campaign, Uri? Location)> CreateCampaignAsync(EnsembleCampaignRequest request, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsJsonAsync("api/v1/campaigns", request, Json, cancellationToken);
+        var campaign = await ReadAsync<CampaignDetail>(response, HttpStatusCode.Created, cancellationToken);
+        return (campaign, response.Headers.Location);
+    }
+
     public Task<IReadOnlyList<CampaignSummary>> ListCampaignsAsync(CancellationToken cancellationToken) =>
         GetAsync<IReadOnlyList<CampaignSummary>>("api/v1/campaigns", cancellationToken);
 

@@ -16,6 +16,26 @@ public sealed record CampaignRequest(
     int TimeoutMs = 1000,
     string? Dictionary = null);
 
+/// <summary>
+/// Body of <c>POST /api/v1/campaigns</c> for an ensemble: <c>targets</c> maps each engine ("libfuzzer", "aflplusplus")
+/// to its build of the target; jobs take the engines in turn (job 0 libfuzzer, job 1 aflplusplus, ...).
+/// </summary>
+public sealed record EnsembleCampaignRequest(
+    string Name,
+    IReadOnlyDictionary<string, string> Targets,
+    int Jobs = 2,
+    int DurationSeconds = 120,
+    int MemoryLimitMb = 2048,
+    int TimeoutMs = 1000,
+    string? Dictionary = null);
+
+/// <summary>The engine names of the API.</summary>
+public static class EngineNames
+{
+    public const string LibFuzzer = "libfuzzer";
+    public const string AflPlusPlus = "aflplusplus";
+}
+
 /// <summary>Reply of <c>POST /api/v1/targets</c>.</summary>
 public sealed record TargetInfo(string Id, string Name, long Size);
 
@@ -31,10 +51,37 @@ public sealed record CampaignDetail(
     string? Status,
     IReadOnlyList<JobSummary>? Jobs,
     JsonElement? Stats,
-    IReadOnlyList<CrashSummary>? Crashes);
+    IReadOnlyList<CrashSummary>? Crashes,
+    IReadOnlyDictionary<string, string>? Targets = null,
+    string? Dictionary = null);
 
 /// <summary>A job as listed in a campaign, and <c>GET /api/v1/jobs/{id}</c>.</summary>
-public sealed record JobSummary(string Id, string? CampaignId, string State, string? BotId);
+public sealed record JobSummary(
+    string Id,
+    string? CampaignId,
+    string State,
+    string? BotId,
+    int? Index = null,
+    string? FailureReason = null,
+    DateTimeOffset? AssignedAt = null,
+    DateTimeOffset? StartedAt = null,
+    DateTimeOffset? FinishedAt = null,
+    JobStats? Stats = null,
+    string? Engine = null);
+
+/// <summary>A job's live progress as its bot last reported it (libFuzzer's status lines, AFL++'s fuzzer_stats).</summary>
+public sealed record JobStats(
+    long Execs,
+    long ExecsPerSecond,
+    long Coverage,
+    long CorpusUnits,
+    DateTimeOffset? UpdatedAt,
+    long TotalEdges = 0,
+    double? Stability = null,
+    long Crashes = 0,
+    long Hangs = 0,
+    long Imported = 0,
+    DateTimeOffset? LastFindAt = null);
 
 /// <summary>An item of <c>GET /api/v1/campaigns/{id}/crashes</c> (and of a campaign's "crashes").</summary>
 public sealed record CrashSummary(

@@ -142,6 +142,12 @@ public static class Timeouts
     /// <summary>From campaign creation to the planted crash being listed.</summary>
     public static readonly TimeSpan FirstCrash = TimeSpan.FromSeconds(60);
 
+    /// <summary>From campaign creation to the first AFL++ crash listed (afl-fuzz calibrates, then needs the dictionary's "FUZ").</summary>
+    public static readonly TimeSpan AflFirstCrash = TimeSpan.FromSeconds(90);
+
+    /// <summary>For a running job's stats to show executions (AFL++ 4.04c writes fuzzer_stats at its start, then once a minute).</summary>
+    public static readonly TimeSpan JobStats = TimeSpan.FromSeconds(60);
+
     /// <summary>For the master to see a bot node as online.</summary>
     public static readonly TimeSpan BotOnline = TimeSpan.FromSeconds(60);
 

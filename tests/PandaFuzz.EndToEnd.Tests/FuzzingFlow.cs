@@ -33,6 +33,39 @@ public static class FuzzingFlow
         return campaign;
     }
 
+    /// <summary>Creates any campaign and checks the 201 reply: an id, the target, and a Location naming the campaign.</summary>
+    public static async Task<CampaignDetail> CreateCampaignAsync(ApiClient api, CampaignRequest request, CancellationToken cancellationToken)
+    {
+        var (campaign, location) = await api.CreateCampaignAsync(request, cancellationToken);
+        campaign.Id.Should().NotBeNullOrWhiteSpace();
+        campaign.TargetId.Should().BeEquivalentTo(request.TargetId);
+        campaign.Engine.Should().BeEquivalentTo(request.Engine);
+        location.Should().NotBeNull("a created campaign is answered with a Location header");
+        location!.OriginalString.Should().Contain(campaign.Id);
+        return campaign;
+    }
+
+    /// <summary>The AFL dictionary (also libFuzzer's -dict format) that lets AFL++ reach planted_bug's "FUZ" prefix.</summary>
+    public const string PlantedBugDictionary = "kw=\"FUZ\"\n";
+
+    /// <summary>Polls the campaign's crash list until <paramref name="isSatisfied"/> holds for it, within <paramref name="timeout"/>.</summary>
+    public static Task<IReadOnlyList<CrashSummary>> WaitForCrashesAsync(
+        ApiClient api,
+        string campaignId,
+        string condition,
+        Func<IReadOnlyList<CrashSummary>, bool> isSatisfied,
+        TimeSpan timeout,
+        Action guard,
+        CancellationToken cancellationToken) =>
+        Eventually.SatisfyAsync(
+            $"GET /api/v1/campaigns/{campaignId}/crashes: {condition}",
+            timeout,
+            ct => api.GetCampaignCrashesAsync(campaignId, ct),
+            isSatisfied,
+            cancellationToken,
+            guard,
+            interval: TimeSpan.FromMilliseconds(500));
+
     /// <summary>Polls the campaign's crash list until it has at least one crash, within <see cref="Timeouts.FirstCrash"/>.</summary>
     public static Task<IReadOnlyList<CrashSummary>> WaitForCrashesAsync(
         ApiClient api, string campaignId, Action guard, CancellationToken cancellationToken) =>
@@ -80,6 +113,13 @@ public static class FuzzingFlow
             () => ProcessTools.FindByCommandLine(directory),
             processes => processes.Count == 0,
             cancellationToken);
+
+    /// <summary>A <see cref="ProcessTools.FindByCommandLine"/> line ("pid afl-fuzz -i …") of the AFL++ fuzzer itself; its forkserver and fuzzed children are the target, named by its path.</summary>
+    public static bool IsAflFuzz(string process) =>
+        process.Split(' ', 3) is [_, var program, ..] && Path.GetFileName(program) == "afl-fuzz";
+
+    /// <summary>A <see cref="ProcessTools.FindByCommandLine"/> line ("pid …/target -max_total_time=…") of a libFuzzer run.</summary>
+    public static bool IsLibFuzzerRun(string process) => process.Contains(" -max_total_time=", StringComparison.Ordinal);
 
     /// <summary>Runs the target on a crash input, as a user reproducing it would: <c>./target crashfile</c>.</summary>
     public static async Task<ProcessResult> ReproduceAsync(

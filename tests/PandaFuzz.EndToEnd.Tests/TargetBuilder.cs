@@ -5,7 +5,7 @@ namespace PandaFuzz.EndToEnd.Tests;
 
 /// <summary>A fuzz target compiled for these tests.</summary>
 /// <param name="Name">The source name without ".c", e.g. "planted_bug".</param>
-/// <param name="Path">The built libFuzzer+ASan executable.</param>
+/// <param name="Path">The built executable: libFuzzer+ASan, or for <c>*_afl</c> the AFL++ build (afl-clang-fast, ASan, libFuzzer-style driver).</param>
 public sealed record BuiltTarget(string Name, string Path)
 {
     public byte[] ReadBytes() => File.ReadAllBytes(Path);
@@ -14,7 +14,8 @@ public sealed record BuiltTarget(string Name, string Path)
 }
 
 /// <summary>
-/// Builds the C targets in tests/targets with clang (libFuzzer + ASan) into a temp dir, once per test run.
+/// Builds the C targets in tests/targets with clang (libFuzzer + ASan), and the AFL++ builds with afl-clang-fast,
+/// into a temp dir, once per test run.
 /// A missing clang or a failed build is reported when a test asks for the target, with the fix to apply.
 /// </summary>
 public sealed class TargetBuilder : IAsyncLifetime
@@ -22,8 +23,16 @@ public sealed class TargetBuilder : IAsyncLifetime
     public const string PlantedBugName = "planted_bug";
     public const string NoBugName = "no_bug";
 
+    /// <summary>The AFL++ build of planted_bug (also the name it is uploaded under).</summary>
+    public const string PlantedBugAflName = "planted_bug_afl";
+
+    /// <summary>The suffix naming the AFL++ build of a source.</summary>
+    public const string AflSuffix = "_afl";
+
     private const string Hint =
         "Run ops/test.sh, which installs clang, libclang-rt-14-dev and llvm (for llvm-symbolizer) and then runs the tests.";
+
+    private const string AflHint = "Install AFL++ (afl++ 4.x: afl-clang-fast and afl-fuzz on PATH) to run the AFL++ tests.";
 
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(2);
 
@@ -40,6 +49,12 @@ public sealed class TargetBuilder : IAsyncLifetime
     /// <summary>no_bug: fuzzes without ever crashing.</summary>
     public BuiltTarget NoBug => Get(NoBugName);
 
+    /// <summary>
+    /// planted_bug built for AFL++: <c>AFL_USE_ASAN=1 afl-clang-fast -g -O1 -fsanitize=fuzzer</c>. From an empty seed
+    /// AFL++ needs the dictionary <c>kw="FUZ"</c> to find the overflow quickly.
+    /// </summary>
+    public BuiltTarget PlantedBugAfl => Get(PlantedBugAflName);
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(OutputDir);
@@ -53,6 +68,19 @@ public sealed class TargetBuilder : IAsyncLifetime
             }
 
             await BuildAsync(clang, name);
+        }
+
+        // The AFL++ builds: a missing afl-clang-fast fails only the tests that ask for them.
+        var aflClang = FindOnPath("afl-clang-fast");
+        foreach (var name in new[] { PlantedBugAflName })
+        {
+            if (aflClang is null)
+            {
+                _errors[name] = $"afl-clang-fast was not found on PATH, so the AFL++ build {name} cannot be built. {AflHint}";
+                continue;
+            }
+
+            await BuildAflAsync(aflClang, name);
         }
     }
 
@@ -111,6 +139,47 @@ public sealed class TargetBuilder : IAsyncLifetime
         {
             _errors[name] =
                 $"`clang -g -O1 -fsanitize=fuzzer,address {source} -o {output}` failed with exit code {result.ExitCode}. {Hint}" +
+                $"{Environment.NewLine}{result.StandardError}{result.StandardOutput}";
+            return;
+        }
+
+        _built[name] = new BuiltTarget(name, output);
+    }
+
+    /// <summary>Builds <c>tests/targets/X.c</c> into <c>X_afl</c> with AFL++'s instrumentation, ASan and its libFuzzer-style driver.</summary>
+    private async Task BuildAflAsync(string aflClang, string name)
+    {
+        var source = Path.Combine(RepoLayout.TargetSources, name[..^AflSuffix.Length] + ".c");
+        if (!File.Exists(source))
+        {
+            _errors[name] = $"The fuzz target source {source} does not exist.";
+            return;
+        }
+
+        var output = Path.Combine(OutputDir, name);
+        string[] arguments = ["-g", "-O1", "-fsanitize=fuzzer", source, "-o", output];
+        var command = $"AFL_USE_ASAN=1 {aflClang} {string.Join(' ', arguments)}";
+        ProcessResult result;
+        try
+        {
+            result = await ProcessTools.RunAsync(
+                aflClang,
+                arguments,
+                BuildTimeout,
+                CancellationToken.None,
+                workingDirectory: OutputDir,
+                environment: new Dictionary<string, string> { ["AFL_USE_ASAN"] = "1", ["AFL_QUIET"] = "1" });
+        }
+        catch (Exception ex) when (ex is TimeoutException or System.ComponentModel.Win32Exception)
+        {
+            _errors[name] = $"`{command}` failed: {ex.Message}. {AflHint}";
+            return;
+        }
+
+        if (result.ExitCode != 0 || !File.Exists(output))
+        {
+            _errors[name] =
+                $"`{command}` failed with exit code {result.ExitCode}. {AflHint}" +
                 $"{Environment.NewLine}{result.StandardError}{result.StandardOutput}";
             return;
         }

@@ -37,11 +37,17 @@ public sealed class BotStorage
         return new JobWorkDir(Path.Combine(_jobsRoot, job.Value));
     }
 
-    /// <summary>Kills fuzzer groups a killed predecessor of this bot left running.</summary>
-    public int KillLeftovers() =>
-        Directory.EnumerateDirectories(_jobsRoot)
+    /// <summary>
+    /// Kills what a killed predecessor of this bot left running: the recorded fuzzer groups, and any process
+    /// still running a program from a job dir (AFL++'s forkserver child leaves the fuzzer's group).
+    /// </summary>
+    public int KillLeftovers()
+    {
+        var groups = Directory.EnumerateDirectories(_jobsRoot)
             .Select(dir => new JobWorkDir(dir))
             .Count(dir => ProcessGroups.KillLeftover(dir.PidFile, dir.Root));
+        return groups + ProcessGroups.KillProcessesMentioning(_jobsRoot + Path.DirectorySeparatorChar);
+    }
 }
 
 /// <summary>A bot's id, chosen once and kept in its data dir so a restarted bot is the same bot.</summary>

@@ -92,8 +92,9 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
     public EngineLine Read(string line) => EngineLine.Other;
 
     /// <summary>
-    /// fuzzer_stats is rewritten about once a minute headless and plot_data every 5 s, so the newest of the two
-    /// gives execs and edges; the queue and crash directories give live counts.
+    /// fuzzer_stats is written at start and then about once a minute headless; plot_data gets a row every 5 s after
+    /// the first minute. The newer of the two gives execs and edges; the queue and crash directories give live
+    /// counts. In a run's first minute AFL++ 4.04c publishes nothing newer than its start-up figures.
     /// </summary>
     public FuzzerStats? ReadStatsFiles(JobWorkDir dir)
     {

@@ -69,6 +69,39 @@ public static partial class ProcessGroups
         return ours;
     }
 
+    /// <summary>Kills every process (other than this one) whose command line contains <paramref name="text"/>.</summary>
+    public static int KillProcessesMentioning(string text)
+    {
+        if (!Directory.Exists("/proc"))
+        {
+            return 0;
+        }
+
+        var killed = 0;
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), out var pid) || pid == Environment.ProcessId)
+            {
+                continue;
+            }
+
+            try
+            {
+                if (File.ReadAllText(Path.Combine(entry, "cmdline")).Contains(text, StringComparison.Ordinal))
+                {
+                    _ = Kill(pid, SigKill);
+                    killed++;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The process ended while we looked, or is not ours to read.
+            }
+        }
+
+        return killed;
+    }
+
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int sig);
 }

@@ -3,6 +3,7 @@ using Akka.Event;
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Processes;
+using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
 
@@ -39,6 +40,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private bool _fuzzing = true;
     private int _runs;
     private int _findingsThisRun;
+    private long _crashes;
+    private long _hangs;
     private int _storing;
     private DateTimeOffset _runStarted;
 
@@ -134,7 +137,14 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             _finish = new CampaignJobFinish(true, null, true);
             StopWhenDone();
         });
-        Receive<Terminated>(_ => { });
+        Receive<Terminated>(terminated =>
+        {
+            if (terminated.ActorRef.Equals(_fuzzer))
+            {
+                _fuzzer = null;
+                StopWhenDone();
+            }
+        });
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -259,6 +269,15 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private void Found(ArtifactFound found)
     {
         _findingsThisRun++;
+        if (found.Kind == CrashKinds.Timeout)
+        {
+            _hangs++;
+        }
+        else
+        {
+            _crashes++;
+        }
+
         _storing++;
         StoreFindingAsync(found).PipeTo(Self, failure: e => new FindingLost(found.Path, e.Message));
     }
@@ -356,11 +375,9 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             Context.Parent.Tell(new FuzzingEnded(_job.JobId));
         }
 
-        if (_fuzzer is not null)
-        {
-            _fuzzer.Tell(new Processes.StopFuzzer(_settings.StopGrace));
-            _fuzzer = null;
-        }
+        // The fuzzer actor stops itself once the process has exited (or been killed after the grace);
+        // the runner waits for that, so the engine gets its SIGTERM and time to clean up.
+        _fuzzer?.Tell(new Processes.StopFuzzer(_settings.StopGrace));
     }
 
     /// <summary>Sent every interval even when unchanged: the stats are also the job's proof of life to the master.</summary>
@@ -368,9 +385,16 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     {
         if (_fuzzing)
         {
-            _jobs.Tell(new JobCommands.ReportJobStats(_job.JobId, _botId, _latest ?? FuzzerStats.Empty(DateTimeOffset.UtcNow)));
+            _jobs.Tell(new JobCommands.ReportJobStats(_job.JobId, _botId, WithFindings(_latest ?? FuzzerStats.Empty(DateTimeOffset.UtcNow))));
         }
     }
+
+    /// <summary>
+    /// The engine's own crash and hang counts lag (AFL++ rewrites fuzzer_stats once a minute; libFuzzer restarts at
+    /// each finding), so the runner's count of the findings it reported is the floor.
+    /// </summary>
+    private FuzzerStats WithFindings(FuzzerStats stats) =>
+        stats with { Crashes = Math.Max(stats.Crashes, _crashes), Hangs = Math.Max(stats.Hangs, _hangs) };
 
     /// <summary>Sends what the master has not acknowledged yet: findings first, then the end of the job.</summary>
     private void Deliver()
@@ -382,7 +406,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
         if (_finish is { Acknowledged: false } finish)
         {
-            _jobs.Tell(new JobCommands.ReportJobFinished(_job.JobId, _botId, finish.Succeeded, finish.Reason, _latest));
+            _jobs.Tell(new JobCommands.ReportJobFinished(_job.JobId, _botId, finish.Succeeded, finish.Reason, _latest is null ? null : WithFindings(_latest)));
         }
 
         if (_undelivered.Count > 0 || _finish is { Acknowledged: false })
@@ -403,7 +427,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     private void StopWhenDone()
     {
-        if (!_fuzzing && !_syncing && _storing == 0 && _undelivered.Count == 0 && _finish is { Acknowledged: true })
+        if (!_fuzzing && _fuzzer is null && !_syncing && _storing == 0 && _undelivered.Count == 0 && _finish is { Acknowledged: true })
         {
             Context.Stop(Self);
         }

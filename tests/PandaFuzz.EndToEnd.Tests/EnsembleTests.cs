@@ -1,0 +1,101 @@
+using FluentAssertions;
+using Xunit;
+
+namespace PandaFuzz.EndToEnd.Tests;
+
+/// <summary>An ensemble campaign: one build per engine, the jobs take the engines in turn.</summary>
+[Collection(EndToEndCollection.Name)]
+[Trait("Category", "EndToEnd")]
+public sealed class EnsembleTests(TargetBuilder targets) : IAsyncLifetime
+{
+    private readonly EndToEndEnvironment _env = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
+
+    [Fact]
+    public Task An_ensemble_campaign_runs_one_job_per_engine() =>
+        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        {
+            // Arrange: one node with both roles; the bot has one slot per core, so it needs 2 cores for 2 jobs.
+            Environment.ProcessorCount.Should().BeGreaterThanOrEqualTo(2, "the bot of this test must run both jobs at once");
+            var libFuzzerBuild = targets.PlantedBug;
+            var aflBuild = targets.PlantedBugAfl;
+            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            using var api = new ApiClient(node.Options.BaseAddress);
+            var libFuzzerTarget = await FuzzingFlow.UploadAsync(api, libFuzzerBuild, ct);
+            var aflTarget = await FuzzingFlow.UploadAsync(api, aflBuild, ct);
+            var builds = new Dictionary<string, string>
+            {
+                [EngineNames.LibFuzzer] = libFuzzerTarget.Id,
+                [EngineNames.AflPlusPlus] = aflTarget.Id,
+            };
+
+            // Act
+            var (created, location) = await api.CreateCampaignAsync(
+                new EnsembleCampaignRequest("planted-bug-ensemble", builds, Jobs: 2, DurationSeconds: 120,
+                    Dictionary: FuzzingFlow.PlantedBugDictionary),
+                ct);
+
+            // Assert: the reply echoes both builds.
+            location.Should().NotBeNull();
+            location!.OriginalString.Should().Contain(created.Id);
+            created.Targets.Should().BeEquivalentTo(builds, "the campaign's targets are the builds per engine it was given");
+            var fetched = await api.GetCampaignAsync(created.Id, ct);
+            fetched.Targets.Should().BeEquivalentTo(builds, "GET answers the same targets as the creation");
+
+            // Assert: both jobs run on the bot, each GET /jobs/{id} naming it.
+            var running = await FuzzingFlow.WaitForCampaignAsync(
+                api,
+                created.Id,
+                "both jobs are running on a bot",
+                c => c.Jobs is { Count: 2 } jobs && jobs.All(j => States.Is(j.State, States.Running) && !string.IsNullOrWhiteSpace(j.BotId)),
+                node.EnsureRunning,
+                ct,
+                timeout: TimeSpan.FromSeconds(60));
+            foreach (var job in running.Jobs!)
+            {
+                var detail = await api.GetJobAsync(job.Id, ct);
+                detail.CampaignId.Should().Be(created.Id);
+                detail.BotId.Should().NotBeNullOrWhiteSpace().And.Be(job.BotId);
+            }
+
+            // Assert: job 0 runs libFuzzer on the libFuzzer build, job 1 afl-fuzz on the AFL++ build (their work dirs are named by job id).
+            var byIndex = running.Jobs!.ToDictionary(j => j.Index ?? -1);
+            byIndex.Keys.Should().BeEquivalentTo([0, 1], "a campaign's jobs are numbered from 0");
+            var libFuzzerJob = byIndex[0];
+            var aflJob = byIndex[1];
+            libFuzzerJob.Engine.Should().Be(EngineNames.LibFuzzer, "job 0 takes the first engine");
+            aflJob.Engine.Should().Be(EngineNames.AflPlusPlus, "job 1 takes the second engine");
+            var processes = await Eventually.SatisfyAsync(
+                "one afl-fuzz and one libFuzzer run are among the node's processes",
+                Timeouts.FuzzerProcess,
+                () => ProcessTools.FindByCommandLine(node.Options.DataDir),
+                list => list.Any(FuzzingFlow.IsAflFuzz) && list.Any(FuzzingFlow.IsLibFuzzerRun),
+                ct,
+                node.EnsureRunning);
+            processes.Where(FuzzingFlow.IsAflFuzz).Should().OnlyContain(p => p.Contains(aflJob.Id, StringComparison.Ordinal), "job 1 takes the second engine, aflplusplus");
+            processes.Where(FuzzingFlow.IsLibFuzzerRun).Should().OnlyContain(p => p.Contains(libFuzzerJob.Id, StringComparison.Ordinal), "job 0 takes the first engine, libfuzzer");
+
+            // Assert: a crash is found by one of the jobs.
+            var crashes = await FuzzingFlow.WaitForCrashesAsync(
+                api, created.Id, "lists a crash", list => list.Count > 0, Timeouts.AflFirstCrash, node.EnsureRunning, ct);
+            crashes[0].JobId.Should().BeOneOf(libFuzzerJob.Id, aflJob.Id);
+            (await api.GetCrashAsync(crashes[0].Id, ct)).Kind.Should().Be("heap-buffer-overflow");
+
+            // Act
+            await api.StopCampaignAsync(created.Id, ct);
+
+            // Assert: both jobs end and both fuzzers are gone.
+            await FuzzingFlow.WaitForCampaignAsync(
+                api,
+                created.Id,
+                "both jobs are cancelled (or had completed)",
+                c => c.Jobs is { Count: 2 } jobs && jobs.All(j => States.Is(j.State, States.Cancelled) || States.Is(j.State, States.Completed)),
+                node.EnsureRunning,
+                ct);
+            await FuzzingFlow.WaitForNoFuzzerAsync(node.Options.DataDir, ct);
+            node.EnsureRunning();
+        });
+}

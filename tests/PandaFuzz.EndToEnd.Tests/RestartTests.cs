@@ -1,0 +1,107 @@
+using FluentAssertions;
+using Xunit;
+
+namespace PandaFuzz.EndToEnd.Tests;
+
+/// <summary>
+/// SIGKILL of an all-in-one node in the middle of a campaign: the restarted node keeps every crash, and the job
+/// whose bot fell silent is requeued and runs again on the same bot (same data dir, same bot id).
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+[Trait("Category", "EndToEnd")]
+public sealed class RestartTests(TargetBuilder targets) : IAsyncLifetime
+{
+    /// <summary>The master's default <c>job-silence-timeout</c> (hocon/master.conf).</summary>
+    private static readonly TimeSpan JobSilenceTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Silence timeout, plus the restart, the new assignment and the fuzzer's start.</summary>
+    private static readonly TimeSpan JobResumed = JobSilenceTimeout + TimeSpan.FromSeconds(90);
+
+    private readonly EndToEndEnvironment _env = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
+
+    [Fact]
+    public Task A_restarted_node_keeps_earlier_crashes_and_the_job_resumes() =>
+        _env.RunAsync(TimeSpan.FromMinutes(6), async ct =>
+        {
+            // Arrange: a 300 s libFuzzer campaign whose job outlives the restart; fuzz until a crash is recorded.
+            var plantedBug = targets.PlantedBug;
+            var options = _env.NewNodeOptions("node", "master,bot");
+            var first = await _env.StartReadyNodeAsync(options, ct);
+            string campaignId;
+            JobSummary jobBefore;
+            HashSet<string> crashIdsBefore;
+            using (var api = new ApiClient(first.Options.BaseAddress))
+            {
+                var target = await FuzzingFlow.UploadAsync(api, plantedBug, ct);
+                var campaign = await FuzzingFlow.CreateCampaignAsync(
+                    api, new CampaignRequest("planted-bug-restart", target.Id, Engine: EngineNames.LibFuzzer, Jobs: 1, DurationSeconds: 300), ct);
+                campaignId = campaign.Id;
+                await FuzzingFlow.WaitForCrashesAsync(api, campaignId, first.EnsureRunning, ct);
+                var before = await FuzzingFlow.WaitForCampaignAsync(
+                    api,
+                    campaignId,
+                    "its job is running on a bot",
+                    c => c.Jobs is [var j] && States.Is(j.State, States.Running) && !string.IsNullOrWhiteSpace(j.BotId),
+                    first.EnsureRunning,
+                    ct);
+                jobBefore = before.Jobs![0];
+
+                // The last look before the kill: every crash id listed here must survive it.
+                crashIdsBefore = (await api.GetCampaignCrashesAsync(campaignId, ct)).Select(c => c.Id).ToHashSet();
+                crashIdsBefore.Should().NotBeEmpty();
+            }
+
+            // Act: SIGKILL the node and its fuzzers, then start a node on the same data dir and ports.
+            first.KillHard();
+            _env.KillOrphans();
+            first.HasExited.Should().BeTrue();
+            await FuzzingFlow.WaitForNoFuzzerAsync(_env.Root, ct);
+            var killedAt = DateTimeOffset.UtcNow;
+
+            var second = await _env.StartReadyNodeAsync(
+                options with { Name = "node-restarted", LogPath = Path.Combine(_env.Root, "node-restarted.log") },
+                ct);
+            using var restartedApi = new ApiClient(second.Options.BaseAddress);
+
+            // Assert: every crash recorded before the kill is still listed.
+            await FuzzingFlow.WaitForCrashesAsync(
+                restartedApi,
+                campaignId,
+                $"still lists the {crashIdsBefore.Count} crashes seen before the kill",
+                list => crashIdsBefore.All(id => list.Any(c => c.Id == id)),
+                Timeouts.JobState,
+                second.EnsureRunning,
+                ct);
+
+            // Assert: the job falls silent, is requeued and runs again on the same bot (a start after the kill), with executions.
+            var resumed = await FuzzingFlow.WaitForCampaignAsync(
+                restartedApi,
+                campaignId,
+                $"job {jobBefore.Id} is running again on bot {jobBefore.BotId}, started after the kill, with execs > 0",
+                c => c.Jobs is [var j] && j.Id == jobBefore.Id && States.Is(j.State, States.Running) && j.BotId == jobBefore.BotId &&
+                     j.StartedAt > killedAt && j.Stats is { Execs: > 0 },
+                second.EnsureRunning,
+                ct,
+                JobResumed);
+            var job = await restartedApi.GetJobAsync(jobBefore.Id, ct);
+            job.BotId.Should().Be(jobBefore.BotId, "the restarted node has the same bot id, kept in its data dir");
+            await FuzzingFlow.WaitForFuzzerAsync(second.Options.DataDir, second.EnsureRunning, ct);
+
+            // Assert: the resumed job records new crashes (libFuzzer finds planted_bug again within seconds of each restart).
+            var after = await FuzzingFlow.WaitForCrashesAsync(
+                restartedApi,
+                campaignId,
+                "lists a crash found by the resumed job after the kill",
+                list => list.Any(c => !crashIdsBefore.Contains(c.Id) && c.FoundAt > killedAt),
+                Timeouts.FirstCrash,
+                second.EnsureRunning,
+                ct);
+            after.Count.Should().BeGreaterThan(crashIdsBefore.Count);
+            after.Where(c => !crashIdsBefore.Contains(c.Id)).Should().OnlyContain(c => c.JobId == jobBefore.Id && c.BotId == jobBefore.BotId);
+            resumed.Jobs![0].Stats!.Execs.Should().BePositive();
+        });
+}
