@@ -1,0 +1,224 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace PandaFuzz.Benchmarks;
+
+/// <summary>
+/// One all-in-one pandafuzz node (master and bot) started as <c>taskset -c CORES dotnet pandafuzz.dll</c> from a private
+/// copy of the node's build output, on free loopback ports, its output in a log file (adapted from the end-to-end tests).
+/// </summary>
+public sealed class NodeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StreamWriter _log;
+    private readonly Lock _logGate = new();
+    private bool _logClosed;
+
+    private NodeProcess(Process process, StreamWriter log, string dataDir, string logPath, int httpPort, string command)
+    {
+        _process = process;
+        _log = log;
+        DataDir = dataDir;
+        LogPath = logPath;
+        BaseAddress = new Uri($"http://127.0.0.1:{httpPort.ToString(CultureInfo.InvariantCulture)}/");
+        Command = command;
+    }
+
+    public string DataDir { get; }
+
+    public string LogPath { get; }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>The command line the node was started with (environment first).</summary>
+    public string Command { get; }
+
+    public int Pid => _process.Id;
+
+    /// <summary>
+    /// Copies the node build in <paramref name="buildDir"/> to <paramref name="root"/>/node-bin (so a rebuild of src/ by
+    /// someone else cannot swap files under the running node) and starts it pinned to <paramref name="cores"/>.
+    /// </summary>
+    public static NodeProcess Start(string buildDir, string root, IReadOnlyCollection<int> cores)
+    {
+        var sourceDll = Path.Combine(buildDir, "pandafuzz.dll");
+        if (!File.Exists(sourceDll))
+        {
+            throw new FileNotFoundException(
+                $"The node executable is missing at {sourceDll}. Build it with `dotnet build src/PandaFuzz.Node -c {RepoLayout.Configuration}` " +
+                "(building this project does that through its ProjectReference), or pass --node-dir.",
+                sourceDll);
+        }
+
+        var binDir = Path.Combine(root, "node-bin");
+        CopyDirectory(buildDir, binDir);
+        var dll = Path.Combine(binDir, "pandafuzz.dll");
+        var dataDir = Path.Combine(root, "node", "data");
+        var logPath = Path.Combine(root, "node", "node.log");
+        Directory.CreateDirectory(dataDir);
+
+        var httpPort = FreePort.Next();
+        var remotePort = FreePort.Next();
+        var environment = new Dictionary<string, string>
+        {
+            ["PANDAFUZZ_ROLES"] = "master,bot",
+            ["PANDAFUZZ_DATA_DIR"] = dataDir,
+            ["PANDAFUZZ_HTTP"] = $"127.0.0.1:{httpPort.ToString(CultureInfo.InvariantCulture)}",
+            ["PANDAFUZZ_REMOTE"] = $"127.0.0.1:{remotePort.ToString(CultureInfo.InvariantCulture)}",
+            ["PANDAFUZZ_SEEDS"] = "",
+            ["DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE"] = "false",
+        };
+        string[] arguments = ["-c", Cpu.Format(cores), RepoLayout.DotnetHost, dll];
+        var command = string.Join(' ', environment.Select(kv => $"{kv.Key}={ProcessRunner.Quote(kv.Value)}")) + " " +
+                      ProcessRunner.Describe("taskset", arguments);
+        var info = ProcessRunner.StartInfo("taskset", arguments, Path.Combine(root, "node"), environment);
+
+        var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete)) { AutoFlush = true };
+        log.WriteLine($"# {DateTimeOffset.UtcNow:O} {command}");
+        var process = new Process { StartInfo = info };
+        var node = new NodeProcess(process, log, dataDir, logPath, httpPort, command);
+        process.OutputDataReceived += (_, e) => node.WriteLog("out", e.Data);
+        process.ErrorDataReceived += (_, e) => node.WriteLog("err", e.Data);
+        if (!process.Start())
+        {
+            log.Dispose();
+            throw new InvalidOperationException($"Could not start the node ({command}).");
+        }
+
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return node;
+    }
+
+    /// <summary>Waits for <c>GET /health/ready</c> = 200 and a bot online with the engines and slots asked for.</summary>
+    public async Task<BotView> WaitReadyAsync(ApiClient api, IReadOnlyCollection<string> engines, int slots, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var last = "no answer yet";
+        while (true)
+        {
+            EnsureRunning();
+            try
+            {
+                if (await api.IsReadyAsync(cancellationToken))
+                {
+                    var bots = await api.GetBotsAsync(cancellationToken);
+                    var bot = bots.FirstOrDefault(b => string.Equals(b.State, "online", StringComparison.OrdinalIgnoreCase));
+                    var names = bot?.Capabilities?.Engines?.Select(e => e.Name).ToHashSet(StringComparer.OrdinalIgnoreCase) ?? [];
+                    if (bot is not null && engines.All(names.Contains) && (bot.Capabilities?.Slots ?? 0) >= slots)
+                    {
+                        return bot;
+                    }
+
+                    last = bot is null
+                        ? $"ready, {bots.Count} bot(s), none online"
+                        : $"bot {bot.Id} online with engines [{string.Join(", ", names)}] and {bot.Capabilities?.Slots} slot(s)";
+                }
+                else
+                {
+                    last = "/health/ready does not answer 200 yet";
+                }
+            }
+            catch (Exception ex) when (ex is HttpRequestException or ApiException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                last = ex.Message;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException(
+                    $"The node was not ready with a bot offering [{string.Join(", ", engines)}] and {slots} slot(s) within {timeout.TotalSeconds:0} s: {last}.\n{LogTail()}");
+            }
+
+            await Task.Delay(500, cancellationToken);
+        }
+    }
+
+    public void EnsureRunning()
+    {
+        if (_process.HasExited)
+        {
+            throw new InvalidOperationException($"The node (pid {Pid}) exited with code {_process.ExitCode}.\n{LogTail()}");
+        }
+    }
+
+    public string LogTail(int lines = 40)
+    {
+        try
+        {
+            using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var reader = new StreamReader(stream);
+            var all = reader.ReadToEnd().Split('\n');
+            var tail = all.Length <= lines ? all : all[^lines..];
+            return $"--- last {tail.Length} lines of {LogPath} ---\n{string.Join('\n', tail)}";
+        }
+        catch (IOException ex)
+        {
+            return $"--- node log {LogPath} unreadable: {ex.Message} ---";
+        }
+    }
+
+    /// <summary>SIGTERM, up to 20 s for a clean exit, then SIGKILL of the tree and of every process naming the data dir.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            try
+            {
+                using var kill = Process.Start(ProcessRunner.StartInfo("kill", ["-TERM", Pid.ToString(CultureInfo.InvariantCulture)], null, null));
+                kill?.WaitForExit(5_000);
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                // No kill command: killed below.
+            }
+
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (!_process.HasExited && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+
+        ProcessRunner.KillTree(_process);
+        ProcessRunner.KillByCommandLine(DataDir);
+        lock (_logGate)
+        {
+            _logClosed = true;
+            _log.Dispose();
+        }
+
+        _process.Dispose();
+    }
+
+    private void WriteLog(string stream, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_logGate)
+        {
+            if (!_logClosed)
+            {
+                _log.WriteLine($"[{stream}] {line}");
+            }
+        }
+    }
+
+    private static void CopyDirectory(string source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        foreach (var dir in Directory.EnumerateDirectories(source, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(Path.Combine(destination, Path.GetRelativePath(source, dir)));
+        }
+
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            File.Copy(file, Path.Combine(destination, Path.GetRelativePath(source, file)), overwrite: true);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+using System.Globalization;
+
+namespace PandaFuzz.Benchmarks;
+
+/// <summary>A command line that cannot be run; the message says why.</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>The parsed command line (plain parsing, no package).</summary>
+public sealed record BenchmarkOptions(
+    string Benchmark,
+    string Mode,
+    int Pairs,
+    int Seconds,
+    IReadOnlyList<string> Engines,
+    int Core,
+    int? ParkCore,
+    IReadOnlyList<int> Cores,
+    string? TargetSource,
+    string OutputDir,
+    string NodeBuildDir,
+    bool KeepWork)
+{
+    public const string Overhead = "overhead";
+    public const string Ensemble = "ensemble";
+
+    public static readonly string Usage =
+        """
+        Usage: dotnet run -c Release --project tests/PandaFuzz.Benchmarks -- <benchmark> [options]
+
+        Benchmarks:
+          overhead   fuzzer exec/s under a PandaFuzz bot vs. the same fuzzer command standalone, A/B interleaved,
+                     libFuzzer and AFL++, one core (goal: median ratio >= 0.98)
+          ensemble   edges after a fixed time: 2-job PandaFuzz ensemble (libFuzzer + AFL++) vs. afl-fuzz -M + -S,
+                     same 2 cores, measured with afl-showmap -C on each side's corpus (goal: ratio >= 1.0)
+
+        Options:
+          --quick               overhead: 5 pairs x 20 s; ensemble: 2 pairs x 60 s
+          --full                overhead: 10 pairs x 60 s; ensemble: 5 pairs x 300 s (the default)
+          --pairs N             pairs of runs (overrides the mode)
+          --seconds N           length of each run in seconds (overrides the mode)
+          --engines LIST        overhead: libfuzzer,aflplusplus (default both)
+          --core N              overhead: the core the fuzzer (and the node during PandaFuzz runs) is pinned to (default 1)
+          --park-core N|none    overhead: where this program, and the idle node during standalone runs, are kept (default 0);
+                                none leaves the idle node on --core during standalone runs
+          --cores LIST          ensemble: the cores both sides share (default 0,1)
+          --target FILE.c       the harness (default: overhead tests/targets/no_bug.c, ensemble
+                                tests/PandaFuzz.Benchmarks/targets/bench_parser.c)
+          --out DIR             where the JSON result goes (default ./benchmark-results)
+          --node-dir DIR        the node build output holding pandafuzz.dll (default src/PandaFuzz.Node/bin/<configuration>/net10.0)
+          --keep-work           keep the temporary work dir (logs, corpora) even when everything succeeded
+
+        Exit code: 0 all runs succeeded and the goals were met, 1 a goal was missed, 2 a run failed or bad usage.
+        """;
+
+    public static BenchmarkOptions Parse(IReadOnlyList<string> args)
+    {
+        if (args.Count == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            throw new UsageException("");
+        }
+
+        var benchmark = args[0];
+        if (benchmark is not (Overhead or Ensemble))
+        {
+            throw new UsageException($"Unknown benchmark '{benchmark}'.");
+        }
+
+        bool? quick = null;
+        int? pairs = null, seconds = null;
+        IReadOnlyList<string> engines = ["libfuzzer", "aflplusplus"];
+        var core = 1;
+        int? parkCore = 0;
+        IReadOnlyList<int> cores = [0, 1];
+        string? target = null;
+        var output = Path.Combine(Environment.CurrentDirectory, "benchmark-results");
+        var nodeDir = RepoLayout.NodeBuildDir;
+        var keep = false;
+        for (var i = 1; i < args.Count; i++)
+        {
+            var arg = args[i];
+            string Value() => i + 1 < args.Count ? args[++i] : throw new UsageException($"{arg} needs a value.");
+            switch (arg)
+            {
+                case "--quick": quick = true; break;
+                case "--full": quick = false; break;
+                case "--pairs": pairs = Positive(arg, Value()); break;
+                case "--seconds": seconds = Positive(arg, Value()); break;
+                case "--engines":
+                    engines = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    if (engines.Count == 0 || engines.Any(e => e is not ("libfuzzer" or "aflplusplus")))
+                    {
+                        throw new UsageException("--engines takes libfuzzer, aflplusplus or both, comma-separated.");
+                    }
+
+                    break;
+                case "--core": core = NonNegative(arg, Value()); break;
+                case "--park-core":
+                    var park = Value();
+                    parkCore = park == "none" ? null : NonNegative(arg, park);
+                    break;
+                case "--cores":
+                    try
+                    {
+                        cores = [.. Cpu.ParseList(Value())];
+                    }
+                    catch (FormatException)
+                    {
+                        throw new UsageException("--cores takes a list like 0,1 or 0-3.");
+                    }
+
+                    break;
+                case "--target": target = Path.GetFullPath(Value()); break;
+                case "--out": output = Path.GetFullPath(Value()); break;
+                case "--node-dir": nodeDir = Path.GetFullPath(Value()); break;
+                case "--keep-work": keep = true; break;
+                default: throw new UsageException($"Unknown option '{arg}'.");
+            }
+        }
+
+        var isQuick = quick ?? false;
+        var (defaultPairs, defaultSeconds) = (benchmark, isQuick) switch
+        {
+            (Overhead, true) => (5, 20),
+            (Overhead, false) => (10, 60),
+            (_, true) => (2, 60),
+            _ => (5, 300),
+        };
+        var mode = pairs is null && seconds is null ? (isQuick ? "quick" : "full") : $"custom ({(isQuick ? "quick" : "full")} with overrides)";
+        var options = new BenchmarkOptions(benchmark, mode, pairs ?? defaultPairs, seconds ?? defaultSeconds, engines, core, parkCore, cores,
+            target, output, nodeDir, keep);
+        if (options.Seconds < 5)
+        {
+            throw new UsageException("--seconds must be at least 5.");
+        }
+
+        if (benchmark == Overhead && parkCore == core)
+        {
+            throw new UsageException("--park-core must differ from --core (or be none).");
+        }
+
+        return options;
+    }
+
+    private static int Positive(string name, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UsageException($"{name} takes a positive integer.");
+
+    private static int NonNegative(string name, string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new UsageException($"{name} takes a core number.");
+}

@@ -1,0 +1,53 @@
+using PandaFuzz.Benchmarks;
+
+// On-demand benchmarks of PandaFuzz against the same fuzzers run standalone; see README.md beside this file.
+BenchmarkOptions options;
+try
+{
+    options = BenchmarkOptions.Parse(args);
+}
+catch (UsageException ex)
+{
+    if (ex.Message.Length > 0)
+    {
+        Console.Error.WriteLine(ex.Message);
+        Console.Error.WriteLine();
+    }
+
+    Console.Error.WriteLine(BenchmarkOptions.Usage);
+    return ex.Message.Length > 0 ? 2 : 0;
+}
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // Ctrl-C: stop at the next step and clean up (the node and every fuzzer are killed on the way out).
+    e.Cancel = true;
+    Console.Error.WriteLine("Cancelling: killing the node and fuzzers ...");
+    cancel.Cancel();
+};
+
+using var workspace = new Workspace(options.Benchmark, options.KeepWork);
+try
+{
+    return options.Benchmark == BenchmarkOptions.Overhead
+        ? await new OverheadBenchmark(options, workspace).RunAsync(cancel.Token)
+        : await new EnsembleBenchmark(options, workspace).RunAsync(cancel.Token);
+}
+catch (UsageException ex)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+{
+    workspace.Failed = true;
+    Console.Error.WriteLine("Cancelled.");
+    return 2;
+}
+catch (Exception ex)
+{
+    workspace.Failed = true;
+    Console.Error.WriteLine($"The {options.Benchmark} benchmark failed: {ex}");
+    return 2;
+}
