@@ -109,6 +109,55 @@ public sealed class ApiClient : IDisposable
         return await ToRawAsync(response, cancellationToken);
     }
 
+    /// <summary><c>POST /api/v1/corpora?name=N</c> with an archive body (zip, tar or tar.gz); expects 201.</summary>
+    public async Task<CorpusArchiveInfo> UploadCorpusAsync(string name, byte[] archive, CancellationToken cancellationToken)
+    {
+        using var content = new ByteArrayContent(archive);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var response = await _http.PostAsync($"api/v1/corpora?name={Uri.EscapeDataString(name)}", content, cancellationToken);
+        return await ReadAsync<CorpusArchiveInfo>(response, HttpStatusCode.Created, cancellationToken);
+    }
+
+    /// <summary>A POST of raw bytes whose answer is returned as is, whatever its status.</summary>
+    public async Task<RawResponse> PostBytesRawAsync(string path, byte[] body, CancellationToken cancellationToken)
+    {
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var response = await _http.PostAsync(path, content, cancellationToken);
+        return await ToRawAsync(response, cancellationToken);
+    }
+
+    /// <summary>A POST without a body whose answer is returned as is, whatever its status.</summary>
+    public async Task<RawResponse> PostEmptyRawAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsync(path, content: null, cancellationToken);
+        return await ToRawAsync(response, cancellationToken);
+    }
+
+    public Task<CorpusInfo> GetCorpusAsync(string campaignId, CancellationToken cancellationToken) =>
+        GetAsync<CorpusInfo>($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/corpus", cancellationToken);
+
+    /// <summary><c>GET /api/v1/campaigns/{id}/corpus/archive</c>: the zip of the corpus's current version.</summary>
+    public async Task<byte[]> DownloadCorpusArchiveAsync(string campaignId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/corpus/archive", cancellationToken);
+        await EnsureStatusAsync(response, HttpStatusCode.OK, cancellationToken);
+        return await response.Content.ReadAsByteArrayAsync(cancellationToken);
+    }
+
+    /// <summary><c>POST /api/v1/campaigns/{id}/corpus/minimize?timeLimitSeconds=N</c>; expects 202 with the job's id.</summary>
+    public async Task<MinimizationInfo> MinimizeCorpusAsync(string campaignId, int timeLimitSeconds, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsync(
+            $"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/corpus/minimize?timeLimitSeconds={timeLimitSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+            content: null,
+            cancellationToken);
+        return await ReadAsync<MinimizationInfo>(response, HttpStatusCode.Accepted, cancellationToken);
+    }
+
+    public Task<StatsSeries> GetJobStatsSeriesAsync(string jobId, CancellationToken cancellationToken) =>
+        GetAsync<StatsSeries>($"api/v1/jobs/{Uri.EscapeDataString(jobId)}/stats", cancellationToken);
+
     public void Dispose() => _http.Dispose();
 
     private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)

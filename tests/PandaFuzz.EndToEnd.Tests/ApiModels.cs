@@ -1,11 +1,12 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace PandaFuzz.EndToEnd.Tests;
 
 // The HTTP API's JSON shapes as these tests read them. Only the fields the tests use are typed;
 // extra fields the node returns are ignored, so these records pin behaviour, not every field.
 
-/// <summary>Body of <c>POST /api/v1/campaigns</c>.</summary>
+/// <summary>Body of <c>POST /api/v1/campaigns</c>; <c>seedCorpusId</c> (a <c>POST /api/v1/corpora</c> id) is sent only when set.</summary>
 public sealed record CampaignRequest(
     string Name,
     string TargetId,
@@ -14,7 +15,8 @@ public sealed record CampaignRequest(
     int DurationSeconds = 120,
     int MemoryLimitMb = 2048,
     int TimeoutMs = 1000,
-    string? Dictionary = null);
+    string? Dictionary = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? SeedCorpusId = null);
 
 /// <summary>
 /// Body of <c>POST /api/v1/campaigns</c> for an ensemble: <c>targets</c> maps each engine ("libfuzzer", "aflplusplus")
@@ -67,7 +69,8 @@ public sealed record JobSummary(
     DateTimeOffset? StartedAt = null,
     DateTimeOffset? FinishedAt = null,
     JobStats? Stats = null,
-    string? Engine = null);
+    string? Engine = null,
+    string? Task = null);
 
 /// <summary>A job's live progress as its bot last reported it (libFuzzer's status lines, AFL++'s fuzzer_stats).</summary>
 public sealed record JobStats(
@@ -124,6 +127,28 @@ public sealed record BotCapabilities(IReadOnlyList<EngineInfo>? Engines, int? Sl
 /// <summary>A fuzzing engine a bot has, with its version.</summary>
 public sealed record EngineInfo(string Name, string? Version);
 
+/// <summary>Reply of <c>POST /api/v1/corpora</c>: the archive's id (usable as <c>seedCorpusId</c>) and how many inputs it holds.</summary>
+public sealed record CorpusArchiveInfo(string Id, string Name, long Size, int Entries);
+
+/// <summary><c>GET /api/v1/campaigns/{id}/corpus</c>: the current version and every version so far.</summary>
+public sealed record CorpusInfo(string CampaignId, int Version, int Count, long Bytes, IReadOnlyList<CorpusVersionInfo> Versions);
+
+/// <summary>One version of a campaign's corpus; <c>reason</c> says where it came from (e.g. "minimized by job …").</summary>
+public sealed record CorpusVersionInfo(int Version, int Count, long Bytes, string? Reason, DateTimeOffset? Since);
+
+/// <summary>Reply of <c>POST /api/v1/campaigns/{id}/corpus/minimize</c>: the job that minimizes.</summary>
+public sealed record MinimizationInfo(string CampaignId, string JobId);
+
+/// <summary><c>GET /api/v1/jobs/{id}/stats</c> and <c>GET /api/v1/campaigns/{id}/stats</c>: samples over time, oldest first.</summary>
+public sealed record StatsSeries(string Id, IReadOnlyList<JobStats> Points);
+
+/// <summary>The job tasks of the API.</summary>
+public static class JobTasks
+{
+    public const string Fuzz = "fuzz";
+    public const string MinimizeCorpus = "minimizeCorpus";
+}
+
 /// <summary>A reply read without interpretation, for the tests of error answers.</summary>
 public sealed record RawResponse(int StatusCode, string? MediaType, string Body, Uri? Location);
 
@@ -134,6 +159,7 @@ public static class States
     public const string Completed = "completed";
     public const string Cancelled = "cancelled";
     public const string Online = "online";
+    public const string Failed = "failed";
 
     public static bool Is(string? actual, string expected) =>
         string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase);

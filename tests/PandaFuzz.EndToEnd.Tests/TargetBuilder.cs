@@ -26,6 +26,9 @@ public sealed class TargetBuilder : IAsyncLifetime
     /// <summary>The AFL++ build of planted_bug (also the name it is uploaded under).</summary>
     public const string PlantedBugAflName = "planted_bug_afl";
 
+    /// <summary>The AFL++ build of no_bug (also the name it is uploaded under).</summary>
+    public const string NoBugAflName = "no_bug_afl";
+
     /// <summary>The suffix naming the AFL++ build of a source.</summary>
     public const string AflSuffix = "_afl";
 
@@ -55,6 +58,9 @@ public sealed class TargetBuilder : IAsyncLifetime
     /// </summary>
     public BuiltTarget PlantedBugAfl => Get(PlantedBugAflName);
 
+    /// <summary>no_bug built for AFL++ (<c>AFL_USE_ASAN=1 afl-clang-fast -g -O1 -fsanitize=fuzzer</c>): fuzzes without ever crashing.</summary>
+    public BuiltTarget NoBugAfl => Get(NoBugAflName);
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(OutputDir);
@@ -72,7 +78,7 @@ public sealed class TargetBuilder : IAsyncLifetime
 
         // The AFL++ builds: a missing afl-clang-fast fails only the tests that ask for them.
         var aflClang = FindOnPath("afl-clang-fast");
-        foreach (var name in new[] { PlantedBugAflName })
+        foreach (var name in new[] { PlantedBugAflName, NoBugAflName })
         {
             if (aflClang is null)
             {

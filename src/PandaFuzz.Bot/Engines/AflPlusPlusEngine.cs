@@ -159,6 +159,11 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
         new("afl-cmin", ["-i", input, "-o", output, "-m", MemoryArgument(spec, dir), "-t", Math.Max(5, spec.TimeoutMs).ToString(), "--", dir.Target],
             dir.Root, ToolEnvironment);
 
+    /// <summary>afl-tmin keeps the input's crash while removing bytes; the caller bounds its time.</summary>
+    public FuzzerLaunch MinimizeCrash(JobSpec spec, JobWorkDir dir, string input, string output, TimeSpan timeLimit) =>
+        new("afl-tmin", ["-i", input, "-o", output, "-m", MemoryArgument(spec, dir), "-t", Math.Max(5, spec.TimeoutMs).ToString(), "--", dir.Target],
+            dir.Root, ToolEnvironment);
+
     public FuzzerLaunch MeasureCoverage(JobSpec spec, JobWorkDir dir, string corpus) =>
         new("afl-showmap", ["-C", "-i", corpus, "-o", "/dev/null", "-m", MemoryArgument(spec, dir), "-t", Math.Max(5, spec.TimeoutMs).ToString(), "--", dir.Target],
             dir.Root, ToolEnvironment);
@@ -205,6 +210,8 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
 
     private static readonly IReadOnlyDictionary<string, string> ToolEnvironment = new Dictionary<string, string>
     {
+        // afl-cmin refuses /tmp for fear of other users' symlinks; job dirs are private to the bot, wherever they are.
+        ["AFL_ALLOW_TMP"] = "1",
         ["AFL_SKIP_CPUFREQ"] = "1",
         ["AFL_NO_AFFINITY"] = "1",
         ["ASAN_OPTIONS"] = "abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1",

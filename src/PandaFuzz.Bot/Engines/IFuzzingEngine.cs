@@ -54,6 +54,9 @@ public interface IFuzzingEngine
     /// <summary>The command that writes a smallest subset of <paramref name="input"/> with the same coverage into <paramref name="output"/>.</summary>
     FuzzerLaunch MinimizeCorpus(JobSpec spec, JobWorkDir dir, string input, string output);
 
+    /// <summary>The command that shrinks the crashing <paramref name="input"/> into <paramref name="output"/>, keeping the crash.</summary>
+    FuzzerLaunch MinimizeCrash(JobSpec spec, JobWorkDir dir, string input, string output, TimeSpan timeLimit);
+
     /// <summary>The command that runs every input of <paramref name="corpus"/> once and prints the coverage reached.</summary>
     FuzzerLaunch MeasureCoverage(JobSpec spec, JobWorkDir dir, string corpus);
 

@@ -85,6 +85,12 @@ public sealed class LibFuzzerEngine : IFuzzingEngine
     public FuzzerLaunch MinimizeCorpus(JobSpec spec, JobWorkDir dir, string input, string output) =>
         new(dir.Target, [$"-rss_limit_mb={spec.MemoryLimitMb}", $"-timeout={TimeoutSeconds(spec)}", "-merge=1", output, input], dir.Root, SanitizerEnvironment);
 
+    public FuzzerLaunch MinimizeCrash(JobSpec spec, JobWorkDir dir, string input, string output, TimeSpan timeLimit) =>
+        new(dir.Target,
+            [$"-rss_limit_mb={spec.MemoryLimitMb}", $"-timeout={TimeoutSeconds(spec)}", "-minimize_crash=1", $"-exact_artifact_path={output}",
+                $"-max_total_time={Math.Max(1, (int)timeLimit.TotalSeconds)}", input],
+            dir.Root, SanitizerEnvironment);
+
     public FuzzerLaunch MeasureCoverage(JobSpec spec, JobWorkDir dir, string corpus) =>
         new(dir.Target, [$"-rss_limit_mb={spec.MemoryLimitMb}", $"-timeout={TimeoutSeconds(spec)}", "-runs=0", corpus], dir.Root, SanitizerEnvironment);
 

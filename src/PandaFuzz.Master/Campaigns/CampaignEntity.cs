@@ -75,6 +75,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         });
         Command<JobsTick>(_ => RetryUnconfirmedJobs());
         Command<JobCommands.JobCommandAccepted>(accepted => _unconfirmedJobs.Remove(accepted.JobId));
+        Command<CommandRejected>(rejected => Log.Warning("Campaign {CampaignId}: a job refused a command: {Reason}", EntityId, rejected.Reason));
         Command<WakeCampaign>(_ => Sender.Tell(Ack.Instance));
         Command<GetCampaign>(_ => WhenExists(state => Sender.Tell(View(state))));
         Command<GetCampaignCrashes>(_ => WhenExists(state => Sender.Tell(new CampaignCrashes(state.Id, state.Crashes))));
@@ -177,9 +178,11 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
 
         foreach (var job in _unconfirmedJobs)
         {
-            object command = _state.Status == CampaignStatus.Running
-                ? new JobCommands.CreateJob(job, _state.Id, _state.JobIds.IndexOf(job), _state.SpecOf(job))
-                : new JobCommands.CancelJob(job, "campaign stopped");
+            // Only a stopping campaign cancels; otherwise an unfinished job is created (a minimization job can be
+            // added after the campaign finished).
+            object command = _state.Status == CampaignStatus.Stopping
+                ? new JobCommands.CancelJob(job, "campaign stopped")
+                : new JobCommands.CreateJob(job, _state.Id, _state.JobIds.IndexOf(job), _state.SpecOf(job));
             _jobs.Tell(command, Self);
         }
 

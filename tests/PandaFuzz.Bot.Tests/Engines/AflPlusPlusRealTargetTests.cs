@@ -57,3 +57,52 @@ public sealed class AflPlusPlusRealTargetTests(AflTargetFixture targets) : IClas
 
     private static string ValueAfter(IReadOnlyList<string> args, string flag) => args[args.ToList().IndexOf(flag) + 1];
 }
+
+/// <summary>Crash and corpus minimization and coverage measurement with the real AFL++ tools on planted_bug.</summary>
+public sealed class AflPlusPlusMinimizationTests(AflTargetFixture targets) : IClassFixture<AflTargetFixture>, IDisposable
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+
+    private readonly AflPlusPlusEngine _engine = new();
+    private readonly TempJobDir _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task Afl_tmin_shrinks_a_crash_and_keeps_it_crashing()
+    {
+        File.Copy(targets.PlantedBug, _temp.Dir.Target);
+        var input = _temp.Write("crash-long", [.. "FUZ"u8, 0x10, .. Enumerable.Repeat((byte)'A', 200)]);
+        var output = Path.Combine(_temp.Dir.Root, "crash-min");
+
+        var (exitCode, log) = await OneShotRun.RunAsync(_engine.MinimizeCrash(Specs.AflPlusPlus(), _temp.Dir, input, output, Limit), Limit, 1_000_000);
+
+        exitCode.Should().Be(0, log);
+        File.ReadAllBytes(output).Length.Should().BeLessThan(204);
+        var (_, report) = await OneShotRun.RunAsync(_engine.Reproduce(Specs.AflPlusPlus(), _temp.Dir, output), Limit, 1_000_000);
+        report.Should().Contain("AddressSanitizer: heap-buffer-overflow");
+    }
+
+    [Fact]
+    public async Task Afl_cmin_keeps_the_coverage_of_a_redundant_corpus()
+    {
+        File.Copy(targets.PlantedBug, _temp.Dir.Target);
+        var original = Path.Combine(_temp.Dir.Root, "original");
+        for (var i = 0; i < 20; i++)
+        {
+            _temp.Write($"original/x{i:D2}", [(byte)'x', (byte)('0' + i % 10)]);
+        }
+
+        _temp.Write("original/fuz", [.. "FUZ"u8, 0x01]);
+        var minimized = Path.Combine(_temp.Dir.Root, "minimized");
+
+        var (exitCode, log) = await OneShotRun.RunAsync(_engine.MinimizeCorpus(Specs.AflPlusPlus(), _temp.Dir, original, minimized), Limit, 1_000_000);
+        var before = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(Specs.AflPlusPlus(), _temp.Dir, original), Limit, 1_000_000)).Output);
+        var after = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(Specs.AflPlusPlus(), _temp.Dir, minimized), Limit, 1_000_000)).Output);
+
+        exitCode.Should().Be(0, log);
+        Directory.GetFiles(minimized).Length.Should().BeLessThan(21);
+        before.Should().NotBeNull();
+        after.Should().Be(before);
+    }
+}
