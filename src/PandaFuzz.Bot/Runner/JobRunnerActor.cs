@@ -108,6 +108,11 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
                 _log.Warning("Corpus sync of job {JobId} failed: {Reason}", _job.JobId, done.Error);
             }
 
+            if (_finish is { Acknowledged: false })
+            {
+                Deliver();
+            }
+
             StopWhenDone();
         });
         Receive<FuzzerStats>(stats => _latest = stats);
@@ -404,7 +409,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             _campaigns.Tell(report);
         }
 
-        if (_finish is { Acknowledged: false } finish)
+        // The end is reported after the last sync round, so a finished job's finds are in the campaign corpus.
+        if (_finish is { Acknowledged: false } finish && !_syncing)
         {
             _jobs.Tell(new JobCommands.ReportJobFinished(_job.JobId, _botId, finish.Succeeded, finish.Reason, _latest is null ? null : WithFindings(_latest)));
         }
