@@ -106,7 +106,7 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
         }
 
         var plotFile = Path.Combine(instance, "plot_data");
-        var plot = File.Exists(plotFile) ? AflPlotDataParser.ParseLast(ReadShared(plotFile)) : null;
+        var plot = File.Exists(plotFile) ? AflPlotDataParser.ParseLast(ReadHeaderAndTail(plotFile)) : null;
         var newer = plot is not null && plot.RelativeTimeSeconds > stats.RunTimeSeconds;
         var queue = CountFiles(Path.Combine(instance, AflArtifactNames.QueueDirectory), AflArtifactNames.IsQueueEntry);
         var crashes = CountFiles(Path.Combine(instance, AflArtifactNames.CrashesDirectory), AflArtifactNames.IsCrash);
@@ -224,6 +224,29 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
         Directory.Exists(directory) ? Directory.EnumerateFiles(directory).Count(f => isEntry(Path.GetFileName(f))) : 0;
 
     /// <summary>afl-fuzz rewrites these files while we read them; share the handle and accept a torn read (the parser skips it).</summary>
+    /// <summary>
+    /// plot_data grows by a row every 5 s for the whole run; a poll every second needs only its header and last rows,
+    /// not the whole file.
+    /// </summary>
+    private static string ReadHeaderAndTail(string path, int tailBytes = 4096)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (stream.Length <= 2 * tailBytes)
+        {
+            using var whole = new StreamReader(stream, Encoding.UTF8);
+            return whole.ReadToEnd();
+        }
+
+        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, bufferSize: 1024, leaveOpen: true);
+        var header = reader.ReadLine() ?? "";
+        stream.Seek(-tailBytes, SeekOrigin.End);
+        reader.DiscardBufferedData();
+        var tail = reader.ReadToEnd();
+        // The tail starts inside a row: keep only the whole rows after its first newline.
+        var firstNewline = tail.IndexOf('\n');
+        return firstNewline < 0 ? header + "\n" : header + "\n" + tail[(firstNewline + 1)..];
+    }
+
     private static string ReadShared(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);

@@ -218,6 +218,21 @@ public sealed class AflPlusPlusEngineTests : IDisposable
     }
 
     [Fact]
+    public void ReadStatsFiles_reads_the_last_row_of_a_long_plot_data()
+    {
+        // A long run: the real header and first row, hundreds of later rows, the real last row at the end.
+        var plot = Afl(AflPlantedBugPlot).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var filler = Enumerable.Range(0, 400).Select(i => $"{61 + i % 9}, 1, 1, 11, 0, 0, 80.00%, 2, 0, 3, 1.00, {500_000 + i}, 13");
+        LayOutRealRun(AflPlantedBugStatsAtStart, string.Join('\n', [plot[0], plot[1], .. filler, plot[^1]]) + "\n");
+
+        var stats = _engine.ReadStatsFiles(Dir);
+
+        stats.Should().NotBeNull();
+        stats!.Execs.Should().Be(1_007_675, "the last row of plot_data is the newest");
+        stats.Coverage.Should().Be(14);
+    }
+
+    [Fact]
     public void ReadStatsFiles_takes_execs_from_fuzzer_stats_when_plot_data_is_older()
     {
         // plot_data's first row only (60 s, 847620 execs); fuzzer_stats at 70 s.
