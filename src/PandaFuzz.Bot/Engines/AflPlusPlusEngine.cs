@@ -85,8 +85,8 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
     public FuzzerLaunch Reproduce(JobSpec spec, JobWorkDir dir, string input) =>
         new(dir.Target, [input], dir.Root, new Dictionary<string, string>
         {
-            ["ASAN_OPTIONS"] = "symbolize=1:detect_leaks=1:disable_coredump=1",
-            ["UBSAN_OPTIONS"] = "print_stacktrace=1",
+            ["ASAN_OPTIONS"] = "symbolize=1:detect_leaks=1:disable_coredump=1:handle_abort=1",
+            ["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1",
         });
 
     public EngineLine Read(string line) => EngineLine.Other;

@@ -1,0 +1,156 @@
+using System.Globalization;
+
+namespace PandaFuzz.Domain.Crashes;
+
+/// <summary>
+/// One frame of a sanitizer stack: <c>#3 0x55d1 in parse_record(char const*) /src/p.c:21:12</c> or
+/// <c>#7 0x7f96 (/lib/x86_64-linux-gnu/libc.so.6+0x29d90) (BuildId: 4f7b…)</c>.
+/// </summary>
+/// <param name="Index">The frame number (<c>#3</c>).</param>
+/// <param name="Function">The function with its arguments and offset stripped (<c>parse_record</c>), or null when unsymbolized.</param>
+/// <param name="File">The source file, when the symbolizer knew it.</param>
+/// <param name="Line">The source line, when the symbolizer knew it.</param>
+/// <param name="Module">The binary or library of an unsymbolized frame (<c>/lib/x86_64-linux-gnu/libc.so.6</c>).</param>
+public sealed record StackFrame(int Index, string? Function, string? File, int? Line, string? Module)
+{
+    /// <summary>What the crash state shows for this frame: the function, else the module's file name.</summary>
+    public string Name => Function ?? (Module is null ? "<unknown>" : Path.GetFileName(Module));
+
+    /// <summary>Reads one frame line; false for anything else.</summary>
+    public static bool TryParse(string line, out StackFrame frame)
+    {
+        frame = null!;
+        var text = line.Trim();
+        if (text.Length < 5 || text[0] != '#')
+        {
+            return false;
+        }
+
+        var i = 1;
+        while (i < text.Length && char.IsAsciiDigit(text[i]))
+        {
+            i++;
+        }
+
+        if (i == 1 || !text.AsSpan(i).StartsWith(" 0x", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var index = int.Parse(text.AsSpan(1, i - 1), NumberStyles.None, CultureInfo.InvariantCulture);
+        var rest = text[(i + 1)..];
+        var space = rest.IndexOf(' ');
+        rest = space < 0 ? string.Empty : rest[(space + 1)..].Trim();
+
+        // "(BuildId: …)" follows module locations; it names the build, not the place.
+        var buildId = rest.LastIndexOf(" (BuildId: ", StringComparison.Ordinal);
+        if (buildId >= 0)
+        {
+            rest = rest[..buildId].TrimEnd();
+        }
+
+        if (!rest.StartsWith("in ", StringComparison.Ordinal))
+        {
+            // "(/lib/libc.so.6+0x29d90)": no function at all.
+            frame = new StackFrame(index, null, null, null, ParseModule(rest));
+            return true;
+        }
+
+        rest = rest[3..].Trim();
+        string? file = null;
+        int? lineNumber = null;
+        string? module = null;
+        var lastSpace = rest.LastIndexOf(' ');
+        if (lastSpace > 0)
+        {
+            var location = rest[(lastSpace + 1)..];
+            if (location.StartsWith('(') && location.EndsWith(')') && location.Contains("+0x", StringComparison.Ordinal))
+            {
+                module = ParseModule(location);
+                rest = rest[..lastSpace];
+            }
+            else if (TryParseSourceLocation(location, out var parsedFile, out var parsedLine))
+            {
+                file = parsedFile;
+                lineNumber = parsedLine;
+                rest = rest[..lastSpace];
+            }
+        }
+
+        frame = new StackFrame(index, CleanFunction(rest), file, lineNumber, module);
+        return true;
+    }
+
+    /// <summary>
+    /// Strips what changes between builds and call sites and says nothing of the place: the argument list
+    /// (<c>f(int, char*) const</c>), an offset (<c>f+0x1c</c>).
+    /// </summary>
+    public static string CleanFunction(string function)
+    {
+        var name = function.Trim();
+        var plus = name.LastIndexOf("+0x", StringComparison.Ordinal);
+        if (plus > 0)
+        {
+            name = name[..plus];
+        }
+
+        if (name.EndsWith(" const", StringComparison.Ordinal))
+        {
+            name = name[..^" const".Length];
+        }
+
+        // Drop one trailing balanced "(…)" (the arguments), but not a name that is only parentheses.
+        if (name.EndsWith(')'))
+        {
+            var depth = 0;
+            for (var k = name.Length - 1; k >= 0; k--)
+            {
+                depth += name[k] switch { ')' => 1, '(' => -1, _ => 0 };
+                if (depth == 0)
+                {
+                    // "operator()(int)" keeps "operator()"; "(anonymous namespace)::f" never ends in ')'.
+                    if (k > 0)
+                    {
+                        name = name[..k];
+                    }
+
+                    break;
+                }
+            }
+        }
+
+        return name.Trim();
+    }
+
+    private static string? ParseModule(string text)
+    {
+        var inner = text.Trim().TrimStart('(').TrimEnd(')');
+        var plus = inner.LastIndexOf("+0x", StringComparison.Ordinal);
+        var module = plus >= 0 ? inner[..plus] : inner;
+        return module.Length == 0 ? null : module;
+    }
+
+    // "/src/p.c:21:12", "/src/p.c:21", "csu/../csu/libc-start.c:360:3".
+    private static bool TryParseSourceLocation(string text, out string? file, out int? line)
+    {
+        file = null;
+        line = null;
+        var parts = text.Split(':');
+        if (parts.Length < 2 || parts[0].Length == 0)
+        {
+            return false;
+        }
+
+        var lineIndex = parts.Length >= 3 && IsNumber(parts[^1]) && IsNumber(parts[^2]) ? parts.Length - 2 : parts.Length - 1;
+        if (!IsNumber(parts[lineIndex]))
+        {
+            return false;
+        }
+
+        file = string.Join(':', parts[..lineIndex]);
+        line = int.Parse(parts[lineIndex], NumberStyles.None, CultureInfo.InvariantCulture);
+        return true;
+    }
+
+    private static bool IsNumber(string s) => s.Length > 0 && s.All(char.IsAsciiDigit);
+}

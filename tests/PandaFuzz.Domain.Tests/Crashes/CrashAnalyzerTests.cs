@@ -1,0 +1,111 @@
+using FluentAssertions;
+using PandaFuzz.Domain.Crashes;
+using PandaFuzz.Domain.Engines.LibFuzzer;
+using PandaFuzz.Domain.Tests.LibFuzzer;
+using Xunit;
+
+namespace PandaFuzz.Domain.Tests.Crashes;
+
+public sealed class CrashAnalyzerTests
+{
+    [Theory]
+    [InlineData("#1 0x55d67e54ca89 in parse_record(char const*, unsigned long) /src/p.cc:21:12", "parse_record", "/src/p.cc", 21, null)]
+    [InlineData("#0 0x55d6 in LLVMFuzzerTestOneInput /work/t.c:21", "LLVMFuzzerTestOneInput", "/work/t.c", 21, null)]
+    [InlineData("#3 0x5638 in fuzzer::RunOneTest(fuzzer::Fuzzer*, char const*, unsigned long) (/tmp/zoo+0x2d30f) (BuildId: f2328df8)",
+        "fuzzer::RunOneTest", null, null, "/tmp/zoo")]
+    [InlineData("#3 0x7f2cf3b7a04f  (/lib/x86_64-linux-gnu/libc.so.6+0x3c04f) (BuildId: 93ac61ec)", null, null, null, "/lib/x86_64-linux-gnu/libc.so.6")]
+    [InlineData("#2 0x4a in Parser::Next() const /src/parser.cc:7:3", "Parser::Next", "/src/parser.cc", 7, null)]
+    [InlineData("#2 0x4a in (anonymous namespace)::Decode+0x1c", "(anonymous namespace)::Decode", null, null, null)]
+    [InlineData("#4 0x4a in std::function<void ()>::operator()() const /usr/include/c++/12/bits/std_function.h:591:9",
+        "std::function<void ()>::operator()", "/usr/include/c++/12/bits/std_function.h", 591, null)]
+    public void Frames_keep_the_function_and_place_and_drop_arguments_offsets_and_build_ids(
+        string line, string? function, string? file, int? lineNumber, string? module)
+    {
+        StackFrame.TryParse(line, out var frame).Should().BeTrue();
+
+        frame.Function.Should().Be(function);
+        frame.File.Should().Be(file);
+        frame.Line.Should().Be(lineNumber);
+        frame.Module.Should().Be(module);
+    }
+
+    [Theory]
+    [InlineData("SUMMARY: AddressSanitizer: heap-buffer-overflow")]
+    [InlineData("    freed by thread T0 here:")]
+    [InlineData("#12 in f")]
+    public void Other_lines_are_not_frames(string line) => StackFrame.TryParse(line, out _).Should().BeFalse();
+
+    [Fact]
+    public void A_bug_right_in_the_harness_has_the_harness_as_its_state()
+    {
+        // planted_bug.c writes past its buffer inside LLVMFuzzerTestOneInput itself.
+        var analysis = CrashAnalyzer.Analyze(LibFuzzerFixtures.Read(LibFuzzerFixtures.PlantedBug), CrashKinds.Crash, "planted_bug");
+
+        analysis.Kind.Should().Be("Heap-buffer-overflow WRITE 1");
+        analysis.State.Should().Be("LLVMFuzzerTestOneInput");
+        analysis.Security.Should().BeTrue();
+    }
+
+    [Fact]
+    public void Undefined_behaviour_takes_its_ClusterFuzz_type()
+    {
+        var analysis = CrashAnalyzer.Analyze(LibFuzzerFixtures.Read(LibFuzzerFixtures.Ubsan), CrashKinds.Crash, "ubsan");
+
+        analysis.Kind.Should().Be("Undefined-shift");
+        analysis.Security.Should().BeFalse();
+    }
+
+    [Fact]
+    public void An_abort_without_ASan_is_a_deadly_signal_whose_state_skips_the_driver()
+    {
+        // segv.c's abort() reported by libFuzzer's own handler: libc and fuzzer:: frames above the harness.
+        var analysis = CrashAnalyzer.Analyze(LibFuzzerFixtures.Read(LibFuzzerFixtures.Abort), CrashKinds.Crash, "segv");
+
+        analysis.Type.Should().Be("Deadly signal");
+        analysis.State.Should().Be("LLVMFuzzerTestOneInput");
+        analysis.Security.Should().BeFalse();
+    }
+
+    [Fact]
+    public void Timeouts_and_out_of_memory_take_the_target_name_as_state()
+    {
+        CrashAnalyzer.Analyze(LibFuzzerFixtures.Read(LibFuzzerFixtures.HangTimeout), CrashKinds.Timeout, "hang")
+            .Should().Match<CrashAnalysis>(a => a.Type == "Timeout" && a.State == "hang");
+        CrashAnalyzer.Analyze(LibFuzzerFixtures.Read(LibFuzzerFixtures.OomRss), CrashKinds.OutOfMemory, "oom")
+            .Should().Match<CrashAnalysis>(a => a.Type == "Out-of-memory" && a.State == "oom");
+    }
+
+    [Fact]
+    public void Output_without_a_report_falls_back_on_the_engines_finding_kind()
+    {
+        CrashAnalyzer.Analyze("Segmentation fault\n", CrashKinds.Crash, "t").Type.Should().Be("Deadly signal");
+        CrashAnalyzer.Analyze(string.Empty, CrashKinds.Timeout, "t").State.Should().Be("t");
+    }
+
+    [Fact]
+    public void Accesses_wider_than_16_bytes_share_one_bucket()
+    {
+        const string report = """
+            ==1==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x6 at pc 0x5 bp 0x7 sp 0x7
+            WRITE of size 200 at 0x6 thread T0
+                #0 0x55 in __asan_memcpy (/t+0xde)
+                #1 0x55 in copy_header /src/h.c:9:3
+            """;
+
+        var analysis = CrashAnalyzer.Analyze(report, CrashKinds.Crash, "t");
+
+        analysis.Kind.Should().Be("Heap-buffer-overflow WRITE {*}");
+        analysis.State.Should().Be("copy_header");
+    }
+
+    [Fact]
+    public void The_signature_depends_on_kind_and_state_only()
+    {
+        var signature = CrashAnalysis.SignatureOf("Heap-buffer-overflow READ 1", "f\ng");
+
+        signature.Should().MatchRegex("^[0-9a-f]{16}$");
+        new CrashAnalysis("Heap-buffer-overflow", "READ 1", [], "f\ng", true).Signature.Should().Be(signature);
+        CrashAnalysis.SignatureOf("Heap-buffer-overflow READ 2", "f\ng").Should().NotBe(signature);
+        CrashAnalysis.SignatureOf("Heap-buffer-overflow READ 1", "f\nh").Should().NotBe(signature);
+    }
+}
