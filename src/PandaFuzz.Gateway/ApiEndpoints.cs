@@ -28,7 +28,10 @@ public static class ApiEndpoints
         api.MapPost("/campaigns/{id}/stop", StopCampaign);
         api.MapGet("/campaigns/{id}/crashes", ListCrashes);
         api.MapGet("/crashes/{id}", GetCrash);
-        api.MapGet("/crashes/{id}/input", GetCrashInput);
+        api.MapGet("/crashes/{id}/input", (string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct) =>
+            GetCrashInput(id, minimized: false, gateway, blobs, ct));
+        api.MapGet("/crashes/{id}/input/minimized", (string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct) =>
+            GetCrashInput(id, minimized: true, gateway, blobs, ct));
         api.MapGet("/jobs/{id}", GetJob);
         api.MapGet("/jobs/{id}/stats", GetJobStats);
         api.MapGet("/campaigns/{id}/stats", GetCampaignStats);
@@ -170,7 +173,8 @@ public static class ApiEndpoints
         return crash is CampaignQueries.CrashView view ? TypedResults.Ok(CrashResponse.From(view.Crash)) : Problems.From(crash, "crash", id);
     }
 
-    private static async Task<IResult> GetCrashInput(string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct)
+    /// <summary>The first sample input of a unique crash, or its minimized input (404 until minimization succeeded).</summary>
+    private static async Task<IResult> GetCrashInput(string id, bool minimized, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct)
     {
         var crash = await FindCrash(id, gateway, ct);
         if (crash is not CampaignQueries.CrashView view)
@@ -178,9 +182,16 @@ public static class ApiEndpoints
             return Problems.From(crash, "crash", id);
         }
 
-        var input = view.Crash.Finding.Input;
+        var unique = view.Crash;
+        var input = minimized ? unique.Minimization?.Input : unique.Samples.Count > 0 ? unique.Samples[0] : null;
+        if (input is null)
+        {
+            return Problems.NotFound(minimized ? "minimized crash input" : "crash input", id);
+        }
+
+        var name = minimized ? $"minimized-{unique.Signature}" : unique.First.Finding.ArtifactName;
         return blobs.Contains(input)
-            ? TypedResults.File(blobs.OpenRead(input), "application/octet-stream", $"{view.Crash.Finding.ArtifactName}")
+            ? TypedResults.File(blobs.OpenRead(input), "application/octet-stream", name)
             : Problems.NotFound("crash input", input.Sha256);
     }
 

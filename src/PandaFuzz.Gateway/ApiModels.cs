@@ -107,7 +107,10 @@ public sealed record JobResponse(
 /// <summary>Stats over time of a job or a campaign, oldest first; <c>updatedAt</c> is each sample's time.</summary>
 public sealed record StatsSeriesResponse(string Id, IReadOnlyList<StatsResponse> Points);
 
-/// <summary>A crash in lists.</summary>
+/// <summary>
+/// A unique crash in lists: one signature (kind + crash state) with every report of it counted. <c>jobId</c>,
+/// <c>botId</c>, <c>foundAt</c> and <c>inputSha256</c> are the first report's.
+/// </summary>
 public sealed record CrashSummaryResponse(
     string Id,
     string CampaignId,
@@ -117,14 +120,34 @@ public sealed record CrashSummaryResponse(
     string Summary,
     DateTimeOffset FoundAt,
     string InputSha256,
-    long InputSize)
+    long InputSize,
+    string Signature,
+    string State,
+    bool Security,
+    bool Reproducible,
+    double ReproducibleRate,
+    long Count,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset LastSeen,
+    CrashMinimizationResponse? Minimized)
 {
-    public static CrashSummaryResponse From(CrashRecord c) =>
-        new(c.Id.Value, c.CampaignId.Value, c.JobId.Value, c.BotId.Value, c.Finding.Kind, c.Finding.Summary, c.Finding.FoundAt,
-            c.Finding.Input.Sha256, c.Finding.InputSize);
+    public static CrashSummaryResponse From(UniqueCrash c)
+    {
+        var first = c.First.Finding;
+        return new(c.Id.Value, c.First.CampaignId.Value, c.First.JobId.Value, c.First.BotId.Value, c.Kind, first.Summary, first.FoundAt,
+            first.Input.Sha256, first.InputSize, c.Signature, c.State, c.Security, c.IsReproducible, Math.Round(c.ReproducibleRate, 4), c.Count,
+            c.FirstSeen, c.LastSeen, CrashMinimizationResponse.From(c.Minimization));
+    }
 }
 
-/// <summary>A crash with its stack and the output the engine printed with it.</summary>
+/// <summary>The minimized input of a unique crash (same signature, checked on the bot), or why there is none.</summary>
+public sealed record CrashMinimizationResponse(string JobId, string? InputSha256, long? Size, string? Failure, DateTimeOffset At)
+{
+    public static CrashMinimizationResponse? From(CrashMinimization? m) =>
+        m is null ? null : new(m.JobId.Value, m.Input?.Sha256, m.Size, m.Failure, m.At);
+}
+
+/// <summary>A unique crash with its report: the first report's stack and output, counts, sample inputs, minimization.</summary>
 public sealed record CrashResponse(
     string Id,
     string CampaignId,
@@ -137,11 +160,31 @@ public sealed record CrashResponse(
     long InputSize,
     string ArtifactName,
     IReadOnlyList<string> Stack,
-    string Output)
+    string Output,
+    string Signature,
+    string State,
+    bool Security,
+    bool Reproducible,
+    double ReproducibleRate,
+    long ReproduceAttempts,
+    long Reproduced,
+    long Count,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset LastSeen,
+    IReadOnlyList<string> Jobs,
+    IReadOnlyList<string> Bots,
+    IReadOnlyList<string> Samples,
+    CrashMinimizationResponse? Minimized)
 {
-    public static CrashResponse From(CrashRecord c) =>
-        new(c.Id.Value, c.CampaignId.Value, c.JobId.Value, c.BotId.Value, c.Finding.Kind, c.Finding.Summary, c.Finding.FoundAt,
-            c.Finding.Input.Sha256, c.Finding.InputSize, c.Finding.ArtifactName, c.Finding.Stack, c.Finding.Output);
+    public static CrashResponse From(UniqueCrash c)
+    {
+        var first = c.First.Finding;
+        return new(c.Id.Value, c.First.CampaignId.Value, c.First.JobId.Value, c.First.BotId.Value, c.Kind, first.Summary, first.FoundAt,
+            first.Input.Sha256, first.InputSize, first.ArtifactName, first.Stack, first.Output, c.Signature, c.State, c.Security,
+            c.IsReproducible, Math.Round(c.ReproducibleRate, 4), c.ReproduceAttempts, c.Reproduced, c.Count, c.FirstSeen, c.LastSeen,
+            [.. c.Jobs.Select(j => j.Value)], [.. c.Bots.Select(b => b.Value)], [.. c.Samples.Select(b => b.Sha256)],
+            CrashMinimizationResponse.From(c.Minimization));
+    }
 }
 
 /// <summary>A campaign in lists.</summary>

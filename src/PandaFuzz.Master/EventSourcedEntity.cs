@@ -12,6 +12,8 @@ namespace PandaFuzz.Master;
 public abstract class EventSourcedEntity : ReceivePersistentActor
 {
     private readonly int _snapshotEvery;
+    private int _sinceSnapshot;
+    private int _aheadOfJournal;
 
     protected EventSourcedEntity(string persistenceId, int snapshotEvery)
     {
@@ -45,15 +47,53 @@ public abstract class EventSourcedEntity : ReceivePersistentActor
         PersistAll(events, e =>
         {
             apply(e);
-            if (LastSequenceNr % _snapshotEvery == 0 && SnapshotState is { } state)
-            {
-                SaveSnapshot(state);
-            }
-
+            SnapshotWhenDue();
             if (--remaining == 0)
             {
                 then(sender);
             }
         });
+    }
+
+    /// <summary>
+    /// For high-volume events that need no stashing (crash reports): applies <paramref name="events"/> at once, so the
+    /// next command already sees them, and persists them in the background, batched with the others in flight;
+    /// <paramref name="then"/> runs once they are durable. Safe because a failed write stops the entity, which then
+    /// recovers from the journal alone; snapshots wait until nothing applied is still unwritten.
+    /// </summary>
+    protected void PersistAheadThen(IReadOnlyList<IPersistedEvent> events, Action<IPersistedEvent> apply, Action<IActorRef> then)
+    {
+        var sender = Sender;
+        if (events.Count == 0)
+        {
+            then(sender);
+            return;
+        }
+
+        foreach (var e in events)
+        {
+            apply(e);
+        }
+
+        _aheadOfJournal += events.Count;
+        var remaining = events.Count;
+        PersistAllAsync(events, _ =>
+        {
+            _aheadOfJournal--;
+            SnapshotWhenDue();
+            if (--remaining == 0)
+            {
+                then(sender);
+            }
+        });
+    }
+
+    private void SnapshotWhenDue()
+    {
+        if (++_sinceSnapshot >= _snapshotEvery && _aheadOfJournal == 0 && SnapshotState is { } state)
+        {
+            _sinceSnapshot = 0;
+            SaveSnapshot(state);
+        }
     }
 }

@@ -16,7 +16,8 @@ public sealed record CampaignSpec(
     int MemoryLimitMb,
     int TimeoutMs,
     string? Dictionary,
-    IReadOnlyList<EngineTarget>? Ensemble = null)
+    IReadOnlyList<EngineTarget>? Ensemble = null,
+    string? TargetName = null)
 {
     /// <summary>The engines and builds jobs take in turn.</summary>
     public IReadOnlyList<EngineTarget> Engines => Ensemble is { Count: > 0 } ensemble ? ensemble : [new EngineTarget(Engine, Target)];
@@ -25,7 +26,7 @@ public sealed record CampaignSpec(
     public JobSpec ToJobSpec(int index)
     {
         var engine = Engines[index % Engines.Count];
-        return new JobSpec(engine.Target, engine.Engine, DurationSeconds, MemoryLimitMb, TimeoutMs, Dictionary);
+        return new JobSpec(engine.Target, engine.Engine, DurationSeconds, MemoryLimitMb, TimeoutMs, Dictionary, TargetName: TargetName);
     }
 }
 
@@ -38,7 +39,11 @@ public enum CampaignStatus
     Stopped,
 }
 
-/// <summary>A crash as the bot found it: the input's address and the engine's report.</summary>
+/// <summary>
+/// A crash as the bot found and triaged it: the input's address, the kind users know (<c>Heap-buffer-overflow WRITE 4</c>),
+/// the symbolized stack, the crash state (top frames that hold the bug, one per line), the security flag, the
+/// signature (a hash of kind and state that de-duplicates), and how many of the reproduction runs crashed again.
+/// </summary>
 public sealed record CrashFinding(
     BlobId Input,
     long InputSize,
@@ -47,10 +52,57 @@ public sealed record CrashFinding(
     string Summary,
     IReadOnlyList<string> Stack,
     string Output,
-    DateTimeOffset FoundAt);
+    DateTimeOffset FoundAt,
+    string? Signature = null,
+    string? State = null,
+    bool Security = false,
+    int ReproduceAttempts = 0,
+    int Reproduced = 0)
+{
+    /// <summary>The signature; findings from before triage existed are grouped by kind and input.</summary>
+    public string SignatureOrFallback => Signature ?? Input.Sha256[..16];
+
+    public bool IsReproducible => Reproduced > 0;
+}
 
 /// <summary>A crash stored by its campaign.</summary>
 public sealed record CrashRecord(CrashId Id, CampaignId CampaignId, JobId JobId, BotId BotId, CrashFinding Finding);
+
+/// <summary>
+/// One bug of a campaign: every report with the same signature, counted, with the first report in full and a
+/// bounded number of sample inputs.
+/// </summary>
+/// <param name="First">The first report, with its output and stack.</param>
+/// <param name="Samples">Inputs kept (the first one first), at most the master's <c>crash-samples</c>.</param>
+/// <param name="ReproduceAttempts">Reproduction runs of every report added up; <paramref name="Reproduced"/> of them crashed.</param>
+public sealed record UniqueCrash(
+    CrashId Id,
+    string Signature,
+    string Kind,
+    string State,
+    bool Security,
+    long Count,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset LastSeen,
+    IReadOnlyList<JobId> Jobs,
+    IReadOnlyList<BotId> Bots,
+    CrashRecord First,
+    IReadOnlyList<BlobId> Samples,
+    long ReproduceAttempts,
+    long Reproduced,
+    CrashMinimization? Minimization = null)
+{
+    public bool IsReproducible => Reproduced > 0;
+
+    /// <summary>The share of reproduction runs that crashed again, 0 to 1.</summary>
+    public double ReproducibleRate => ReproduceAttempts == 0 ? 0 : (double)Reproduced / ReproduceAttempts;
+}
+
+/// <summary>
+/// The outcome of minimizing a unique crash: the smaller input (with the signature it was checked to keep), or why
+/// there is none.
+/// </summary>
+public sealed record CrashMinimization(JobId JobId, BlobId? Input, long? Size, string? Failure, DateTimeOffset At);
 
 /// <summary>Commands a campaign entity handles.</summary>
 public static class CampaignCommands
@@ -70,6 +122,14 @@ public static class CampaignCommands
         : IWithCampaignId;
 
     public sealed record CrashAccepted(CampaignId CampaignId, CrashId CrashId, BlobId Input) : IWithCampaignId;
+
+    /// <summary>
+    /// Sent by a crash minimization job: <paramref name="Input"/> (null when minimization failed, with
+    /// <paramref name="Failure"/>) reproduces the unique crash <paramref name="Signature"/>. The input is fetched
+    /// from <paramref name="BlobSourcePath"/> before the outcome is persisted; answered with <see cref="Ack"/>.
+    /// </summary>
+    public sealed record ReportCrashMinimized(
+        CampaignId CampaignId, JobId JobId, string Signature, BlobId? Input, long? Size, string? Failure, string BlobSourcePath) : IWithCampaignId;
 
     /// <summary>Adds a job that minimizes the campaign's corpus on a bot; answered with <see cref="JobAdded"/>.</summary>
     public sealed record MinimizeCorpus(CampaignId CampaignId, int TimeLimitSeconds) : IWithCampaignId;
@@ -97,7 +157,16 @@ public static class CampaignEvents
     public sealed record CampaignFinished(CampaignId CampaignId, CampaignStatus Status, DateTimeOffset At)
         : IWithCampaignId, IPersistedEvent;
 
+    /// <summary>A crash from before de-duplication: read back as a reported crash whose input was kept.</summary>
     public sealed record CrashRecorded(CampaignId CampaignId, CrashRecord Crash, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
+
+    /// <summary>
+    /// One crash report counted into its unique crash. <paramref name="Sampled"/>: its input was stored as a sample.
+    /// Only the first report of a signature keeps its output and stack; later ones are stored without them.
+    /// </summary>
+    public sealed record CrashReported(CampaignId CampaignId, CrashRecord Crash, bool Sampled, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
+
+    public sealed record CrashMinimized(CampaignId CampaignId, string Signature, CrashMinimization Outcome, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
 }
 
 /// <summary>Queries a campaign entity answers.</summary>
@@ -119,7 +188,7 @@ public static class CampaignQueries
         DateTimeOffset CreatedAt,
         DateTimeOffset? FinishedAt) : IProtocolMessage;
 
-    public sealed record CampaignCrashes(CampaignId CampaignId, IReadOnlyList<CrashRecord> Crashes) : IProtocolMessage;
+    public sealed record CampaignCrashes(CampaignId CampaignId, IReadOnlyList<UniqueCrash> Crashes, long Reports) : IProtocolMessage;
 
-    public sealed record CrashView(CrashRecord Crash) : IProtocolMessage;
+    public sealed record CrashView(UniqueCrash Crash) : IProtocolMessage;
 }

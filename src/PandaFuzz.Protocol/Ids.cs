@@ -79,6 +79,9 @@ public sealed partial record CrashId(string Value)
 {
     public static CrashId For(CampaignId campaign, BlobId input) => new($"{campaign.Value}-{input.Sha256[..16]}");
 
+    /// <summary>The id of a campaign's unique crash: the campaign and the crash signature (16 hex digits).</summary>
+    public static CrashId ForSignature(CampaignId campaign, string signature) => new($"{campaign.Value}-{signature}");
+
     public CampaignId Campaign => new(Value[..12]);
 
     public static bool TryParse(string? text, out CrashId id)

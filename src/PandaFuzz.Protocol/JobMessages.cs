@@ -1,10 +1,11 @@
 namespace PandaFuzz.Protocol;
 
-/// <summary>What a job does: fuzz, or minimize its campaign's corpus once.</summary>
+/// <summary>What a job does: fuzz, minimize its campaign's corpus once, or minimize one unique crash's input.</summary>
 public enum JobTask
 {
     Fuzz,
     MinimizeCorpus,
+    MinimizeCrash,
 }
 
 /// <summary>What one job runs; copied from its campaign.</summary>
@@ -15,7 +16,14 @@ public sealed record JobSpec(
     int MemoryLimitMb,
     int TimeoutMs,
     string? Dictionary,
-    JobTask Task = JobTask.Fuzz);
+    JobTask Task = JobTask.Fuzz,
+    string? TargetName = null,
+    BlobId? CrashInput = null,
+    string? CrashSignature = null)
+{
+    /// <summary>The name crash states of timeouts and OOMs take: the uploaded target's name, else its id's start.</summary>
+    public string TargetLabel => TargetName ?? "target-" + Target.Sha256[..12];
+}
 
 /// <summary>A job's lifecycle: pending → assigned → running → completed | failed | cancelled.</summary>
 public enum JobStatus

@@ -47,17 +47,19 @@ public sealed class CrashRecordingTests(ITestOutputHelper output) : MasterTestKi
         // Act: the bot repeats the report (its acknowledgement was lost).
         master.Campaigns.Tell(report, bot.Ref);
 
-        // Assert: acknowledged again, with the same crash, and still one crash and one CrashRecorded event.
+        // Assert: acknowledged again, with the same crash, and still one crash and one CrashReported event.
         bot.ExpectMsg<CrashAccepted>().CrashId.Should().Be(expectedId);
         var crashes = await AskFor<CampaignCrashes>(master.Campaigns, new GetCampaignCrashes(campaignId));
         crashes.Crashes.Should().ContainSingle();
         var crash = crashes.Crashes[0];
         crash.Id.Should().Be(expectedId);
-        crash.JobId.Should().Be(report.JobId);
-        crash.BotId.Should().Be(Bot);
-        crash.Finding.Should().BeEquivalentTo(report.Finding);
+        crash.First.JobId.Should().Be(report.JobId);
+        crash.Bots.Should().Equal(Bot);
+        crash.Count.Should().Be(1);
+        crash.Samples.Should().Equal(inputId);
+        crash.First.Finding.Should().BeEquivalentTo(report.Finding);
         (await AskFor<CampaignView>(master.Campaigns, new GetCampaign(campaignId))).CrashCount.Should().Be(1);
-        CountJournalEvents("CrashRecorded.v1").Should().Be(1);
+        CountJournalEvents("CrashReported.v1").Should().Be(1);
 
         // Act: restart the master on the same journal and store.
         var restarted = await RestartAsync(master);
@@ -72,7 +74,67 @@ public sealed class CrashRecordingTests(ITestOutputHelper output) : MasterTestKi
         var botAfter = CreateTestProbe(restarted.System, "bot");
         restarted.Campaigns.Tell(report with { BlobSourcePath = "akka.tcp://pandafuzz@127.0.0.1:1/user/gone" }, botAfter.Ref);
         botAfter.ExpectMsg<CrashAccepted>().CrashId.Should().Be(expectedId);
-        CountJournalEvents("CrashRecorded.v1").Should().Be(1);
+        CountJournalEvents("CrashReported.v1").Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Reports_of_one_bug_become_one_unique_crash_keeping_a_bounded_number_of_inputs()
+    {
+        // Arrange: 12 different inputs of one bug (one signature) and one input of another, all on the bot.
+        var master = await StartMasterAsync(TestData.Settings with { CrashSamples = 3 });
+        var campaignId = CampaignId.New();
+        await AskFor<CampaignView>(master.Campaigns, new CreateCampaign(campaignId, TestData.Spec(jobs: 1)));
+        var botStore = new ContentAddressedStore(TestDir.PathOf("bot-blobs"));
+        var botBlobs = master.System.ActorOf(Props.Create(() => new BlobServerActor(botStore)), BlobServerActor.BotName);
+        var reports = new List<ReportCrash>();
+        for (var i = 0; i < 13; i++)
+        {
+            var (id, size) = await botStore.PutAsync(new MemoryStream(System.Text.Encoding.ASCII.GetBytes($"input {i}")), long.MaxValue);
+            var report = Report(campaignId, id, size, master.PathOf(botBlobs));
+            var signature = i < 12 ? "00000000000000aa" : "00000000000000bb";
+            reports.Add(report with { Finding = report.Finding with { Signature = signature, State = "parse_header", ReproduceAttempts = 3, Reproduced = i % 2 == 0 ? 3 : 0 } });
+        }
+
+        var bot = CreateTestProbe(master.System, "bot");
+
+        // Act: all reports at once, twice (a repeat while the first is on its way is answered by the first).
+        foreach (var report in reports.Concat(reports))
+        {
+            master.Campaigns.Tell(report, bot.Ref);
+        }
+
+        var acknowledged = new HashSet<BlobId>();
+        while (acknowledged.Count < reports.Count)
+        {
+            acknowledged.Add(bot.ExpectMsg<CrashAccepted>(TimeSpan.FromSeconds(20)).Input);
+        }
+
+        // Act: all of them again once counted (lost acknowledgements): each is acknowledged, none counted twice.
+        bot.ReceiveWhile(TimeSpan.FromMilliseconds(500), m => m);
+        foreach (var report in reports)
+        {
+            master.Campaigns.Tell(report, bot.Ref);
+        }
+
+        bot.ReceiveN(reports.Count, TimeSpan.FromSeconds(20)).Cast<CrashAccepted>().Select(a => a.Input).Should().BeEquivalentTo(acknowledged);
+
+        // Assert: two unique crashes; the first bug counted 12 times with 3 inputs kept.
+        var crashes = await AskFor<CampaignCrashes>(master.Campaigns, new GetCampaignCrashes(campaignId));
+        crashes.Reports.Should().Be(13);
+        crashes.Crashes.Select(c => c.Signature).Should().BeEquivalentTo(["00000000000000aa", "00000000000000bb"]);
+        var bug = crashes.Crashes.Single(c => c.Signature == "00000000000000aa");
+        bug.Id.Should().Be(CrashId.ForSignature(campaignId, "00000000000000aa"));
+        bug.Count.Should().Be(12);
+        bug.Samples.Should().HaveCount(3);
+        bug.Samples.Should().OnlyContain(sample => MasterBlobs.Contains(sample));
+        reports.Take(12).Count(r => MasterBlobs.Contains(r.Finding.Input)).Should().Be(3, "only samples are fetched from the bot");
+        (bug.ReproduceAttempts, bug.Reproduced).Should().Be((36L, 18L));
+        CountJournalEvents("CrashReported.v1").Should().Be(13);
+
+        // The counts survive a restart.
+        var restarted = await RestartAsync(master);
+        var recovered = await AskFor<CampaignCrashes>(restarted.Campaigns, new GetCampaignCrashes(campaignId));
+        recovered.Crashes.Should().BeEquivalentTo(crashes.Crashes);
     }
 
     [Fact]

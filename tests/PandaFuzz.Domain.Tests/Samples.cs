@@ -35,9 +35,15 @@ internal static class Samples
 
     public static FuzzerStats Stats(DateTimeOffset at) => new(2_379_984, 264_442, 7, 100, 44, 16_384, 476, at);
 
-    public static CrashFinding Finding(BlobId input, DateTimeOffset at) =>
-        new(input, 6, $"crash-{input.Sha256[..40]}", "heap-buffer-overflow",
-            "AddressSanitizer: heap-buffer-overflow on address 0x602000000011",
-            ["#0 0x55d5 in LLVMFuzzerTestOneInput planted_bug.c:12:15", "#1 0x55d6 in fuzzer::Fuzzer::ExecuteCallback"],
-            "==4211==ERROR: AddressSanitizer: heap-buffer-overflow\nREAD of size 1", at);
+    public const string Signature = "9c1f0e2d3b4a5968";
+
+    public const string OtherSignature = "0a1b2c3d4e5f6071";
+
+    /// <summary>A triaged finding of the bug <paramref name="signature"/> (reproduced 2 times of 3).</summary>
+    public static CrashFinding Finding(BlobId input, DateTimeOffset at, string signature = Signature) =>
+        new(input, 6, $"crash-{input.Sha256[..40]}", "Heap-buffer-overflow READ 1",
+            "SUMMARY: AddressSanitizer: heap-buffer-overflow planted_bug.c:12:15 in parse_header",
+            ["#0 parse_header planted_bug.c:12", "#1 LLVMFuzzerTestOneInput planted_bug.c:20"],
+            "==4211==ERROR: AddressSanitizer: heap-buffer-overflow\nREAD of size 1", at,
+            signature, "parse_header", true, 3, 2);
 }

@@ -95,7 +95,10 @@ public sealed class ShippedConfigurationTests : IDisposable
             MaxCorpusEntryBytes: 1024 * 1024,
             CorpusPageSize: 500,
             StatsSeriesInterval: TimeSpan.FromSeconds(30),
-            StatsSeriesPoints: 240));
+            StatsSeriesPoints: 240,
+            CrashSamples: 5,
+            CampaignSnapshotEvery: 1000,
+            CrashMinimizationTime: TimeSpan.FromSeconds(120)));
     }
 
     [Fact]
@@ -117,6 +120,7 @@ public sealed class ShippedConfigurationTests : IDisposable
             MaxReportBytes: 64 * 1024,
             PollInterval: TimeSpan.FromSeconds(1),
             ReproduceGrace: TimeSpan.FromSeconds(30),
+            ReproduceAttempts: 3,
             SyncInterval: TimeSpan.FromSeconds(10),
             InitialSyncTimeout: TimeSpan.FromSeconds(60),
             SyncLimits: new CorpusSyncLimits(200, 8 * 1024 * 1024, 1024 * 1024, TimeSpan.FromSeconds(10))));

@@ -17,6 +17,7 @@ public sealed record BotSettings(
     int MaxReportBytes,
     TimeSpan PollInterval,
     TimeSpan ReproduceGrace,
+    int ReproduceAttempts,
     TimeSpan SyncInterval,
     TimeSpan InitialSyncTimeout,
     CorpusSyncLimits SyncLimits)
@@ -40,6 +41,7 @@ public sealed record BotSettings(
             (int)Math.Min(r.Bytes("max-report-size", 1024), 1024 * 1024),
             r.PositiveDuration("poll-interval"),
             r.PositiveDuration("reproduce-grace"),
+            r.Int("reproduce-attempts", 1, 100),
             r.PositiveDuration("corpus-sync.interval"),
             r.PositiveDuration("corpus-sync.initial-timeout"),
             new CorpusSyncLimits(

@@ -175,12 +175,6 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
         return match.Success ? new CorpusCoverage(long.Parse(match.Groups[1].Value), 0) : null;
     }
 
-    public (string Kind, string Summary, IReadOnlyList<string> Stack) DescribeFinding(string findingKind, string report)
-    {
-        var parsed = SanitizerReportParser.Parse(report);
-        var kind = parsed.Kind == CrashKinds.Unknown ? findingKind : parsed.Kind;
-        return (kind, parsed.Summary, parsed.Frames);
-    }
 
     /// <summary>Whether the target links AddressSanitizer (its runtime's entry symbol is in the binary).</summary>
     public static bool UsesAddressSanitizer(string binary)

@@ -62,9 +62,6 @@ public interface IFuzzingEngine
 
     /// <summary>The coverage printed by <see cref="MeasureCoverage"/> as comparable numbers (libFuzzer: cov and ft; AFL++: tuples), or null.</summary>
     CorpusCoverage? ReadCoverage(string output);
-
-    /// <summary>Turns the report of a finding into its kind, summary and stack.</summary>
-    (string Kind, string Summary, IReadOnlyList<string> Stack) DescribeFinding(string findingKind, string report);
 }
 
 /// <summary>Coverage of a corpus: edges (cov, tuples) and, where the engine has them, features.</summary>

@@ -113,12 +113,6 @@ public sealed class LibFuzzerEngine : IFuzzingEngine
         return last;
     }
 
-    public (string Kind, string Summary, IReadOnlyList<string> Stack) DescribeFinding(string findingKind, string report)
-    {
-        var parsed = SanitizerReportParser.Parse(report);
-        var kind = parsed.Kind == CrashKinds.Unknown ? findingKind : parsed.Kind;
-        return (kind, parsed.Summary, parsed.Frames);
-    }
 
     // Symbolized frames in reports; no core dumps filling the disk; abort() reported by ASan with its stack
     // ("Abrt"), and undefined behaviour fatal with a stack, as ClusterFuzz runs targets.

@@ -290,16 +290,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     /// <summary>Moves the artifact into the outbox (a restarted fuzzer must not report it again) and builds its report.</summary>
     private async Task<CampaignCommands.ReportCrash> StoreFindingAsync(ArtifactFound found)
     {
-        var report = found.Report;
-        if (!_engine.AnnouncesFindings)
-        {
-            // The engine keeps the sanitizer's report to itself (AFL++): run the input once to get it.
-            var launch = _engine.Reproduce(_job.Spec, _dir, found.Path);
-            var limit = TimeSpan.FromMilliseconds(_job.Spec.TimeoutMs) + _settings.ReproduceGrace;
-            (_, report) = await OneShotRun.RunAsync(launch, limit, _settings.MaxReportBytes);
-        }
-
-        var (kind, summary, stack) = _engine.DescribeFinding(found.Kind, report);
+        var triage = await CrashTriage.RunAsync(_engine, _job.Spec, _dir, found, _settings);
         BlobId input;
         long size;
         await using (var file = File.OpenRead(found.Path))
@@ -308,7 +299,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
 
         File.Delete(found.Path);
-        var finding = new CrashFinding(input, size, Path.GetFileName(found.Path), kind, summary, stack, report, found.At);
+        var finding = triage.ToFinding(input, size, Path.GetFileName(found.Path), found.At);
         return new CampaignCommands.ReportCrash(_job.CampaignId, _job.JobId, _botId, finding, _outboxPath);
     }
 

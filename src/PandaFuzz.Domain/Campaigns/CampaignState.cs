@@ -4,17 +4,23 @@ using static PandaFuzz.Protocol.CampaignEvents;
 
 namespace PandaFuzz.Domain.Campaigns;
 
-/// <summary>A campaign's persisted state: its spec, which of its jobs have ended, and its crashes.</summary>
+/// <summary>
+/// A campaign's persisted state: its spec, which of its jobs have ended, and its crashes de-duplicated by signature
+/// (<see cref="Crashes"/>), with the inputs already counted (<see cref="SeenInputs"/>, by the first 16 hex digits of
+/// their hash) so that a re-delivered report is not counted twice.
+/// </summary>
 public sealed record CampaignState(
     CampaignId Id,
     CampaignSpec Spec,
     CampaignStatus Status,
     ImmutableList<JobId> JobIds,
     ImmutableDictionary<string, JobStatus> EndedJobs,
-    ImmutableList<CrashRecord> Crashes,
+    ImmutableDictionary<string, UniqueCrash> Crashes,
     DateTimeOffset CreatedAt,
     DateTimeOffset? FinishedAt,
-    ImmutableDictionary<string, JobSpec>? AddedJobs = null)
+    ImmutableDictionary<string, JobSpec>? AddedJobs = null,
+    ImmutableHashSet<string>? SeenInputs = null,
+    long CrashReports = 0)
 {
     public bool IsFinished => Status is CampaignStatus.Completed or CampaignStatus.Stopped;
 
@@ -22,7 +28,8 @@ public sealed record CampaignState(
     public IEnumerable<JobId> UnfinishedJobs => JobIds.Where(j => !EndedJobs.ContainsKey(j.Value));
 
     public static CampaignState Created(CampaignCreated e) =>
-        new(e.CampaignId, e.Spec, CampaignStatus.Running, [.. e.JobIds], ImmutableDictionary<string, JobStatus>.Empty, [], e.At, null);
+        new(e.CampaignId, e.Spec, CampaignStatus.Running, [.. e.JobIds], ImmutableDictionary<string, JobStatus>.Empty,
+            ImmutableDictionary<string, UniqueCrash>.Empty, e.At, null);
 
     /// <summary>The events that create a campaign: its jobs are named by index, so a retried create names the same jobs.</summary>
     public static CampaignCreated Create(CampaignId id, CampaignSpec spec, DateTimeOffset now) =>
@@ -38,7 +45,13 @@ public sealed record CampaignState(
         },
         CampaignJobEnded j => this with { EndedJobs = EndedJobs.SetItem(j.JobId.Value, j.Status) },
         CampaignFinished f => this with { Status = f.Status, FinishedAt = f.At },
-        CrashRecorded c => this with { Crashes = Crashes.Add(c.Crash) },
+        CrashReported r => Count(r.Crash, r.Sampled, r.At),
+        CrashRecorded c => Count(c.Crash, true, c.At),
+        CrashMinimized m when Crashes.TryGetValue(m.Signature, out var crash) => this with
+        {
+            Crashes = Crashes.SetItem(m.Signature, crash with { Minimization = m.Outcome }),
+        },
+        CrashMinimized => this,
         CampaignCreated => this,
         _ => throw new ArgumentException($"Not a campaign event: {e.GetType().Name}", nameof(e)),
     };
@@ -94,12 +107,104 @@ public sealed record CampaignState(
         return Decision.Accept(new CampaignJobAdded(Id, JobId.For(Id, JobIds.Count), spec, now));
     }
 
-    public CrashRecord? FindCrash(CrashId id) => Crashes.FirstOrDefault(c => c.Id == id);
+    /// <summary>The unique crashes, oldest first.</summary>
+    public IEnumerable<UniqueCrash> UniqueCrashes => Crashes.Values.OrderBy(c => c.FirstSeen).ThenBy(c => c.Signature, StringComparer.Ordinal);
 
-    /// <summary>A crash is recorded once per input; late crashes of a finished campaign are still kept.</summary>
-    public IReadOnlyList<IPersistedEvent> RecordCrash(JobId job, BotId bot, CrashFinding finding, DateTimeOffset now)
+    public UniqueCrash? FindCrash(CrashId id) =>
+        id.Campaign == Id && Crashes.TryGetValue(id.Value[(Id.Value.Length + 1)..], out var crash) ? crash : null;
+
+    /// <summary>Whether a report of this input was counted already (a re-delivery).</summary>
+    public bool HasCounted(BlobId input) => SeenInputs?.Contains(InputKey(input)) == true;
+
+    /// <summary>Whether a report with this signature should have its input stored as a sample.</summary>
+    public bool WantsSample(string signature, int maxSamples, int samplesOnTheirWay) =>
+        (Crashes.TryGetValue(signature, out var crash) ? crash.Samples.Count : 0) + samplesOnTheirWay < maxSamples;
+
+    /// <summary>
+    /// Counts one crash report into its unique crash, once per input; late crashes of a finished campaign count too.
+    /// Only a new signature's first report keeps its output; the others are stored without it.
+    /// </summary>
+    public IReadOnlyList<IPersistedEvent> ReportCrash(JobId job, BotId bot, CrashFinding finding, bool sampled, DateTimeOffset now)
     {
-        var id = CrashId.For(Id, finding.Input);
-        return FindCrash(id) is not null ? [] : [new CrashRecorded(Id, new CrashRecord(id, Id, job, bot, finding), now)];
+        if (HasCounted(finding.Input))
+        {
+            return [];
+        }
+
+        var signature = finding.SignatureOrFallback;
+        var known = Crashes.ContainsKey(signature);
+        var kept = known ? finding with { Output = string.Empty, Stack = [], Summary = string.Empty } : finding;
+        var record = new CrashRecord(CrashId.ForSignature(Id, signature), Id, job, bot, kept);
+        return [new CrashReported(Id, record, sampled, now)];
     }
+
+    /// <summary>
+    /// A minimization job for a new unique crash, on the engine and build of the job that found it. None while the
+    /// campaign stops, and none for a crash that already has one.
+    /// </summary>
+    public IReadOnlyList<IPersistedEvent> AddCrashMinimization(string signature, int timeLimitSeconds, DateTimeOffset now)
+    {
+        if (Status == CampaignStatus.Stopping || !Crashes.TryGetValue(signature, out var crash) || crash.Samples.Count == 0
+            || AddedJobs?.Values.Any(j => j.Task == JobTask.MinimizeCrash && j.CrashSignature == signature) == true)
+        {
+            return [];
+        }
+
+        var finder = JobIds.Contains(crash.First.JobId) ? SpecOf(crash.First.JobId) : Spec.ToJobSpec(0);
+        var spec = finder with
+        {
+            DurationSeconds = timeLimitSeconds,
+            Dictionary = null,
+            Task = JobTask.MinimizeCrash,
+            CrashInput = crash.Samples[0],
+            CrashSignature = signature,
+        };
+        return [new CampaignJobAdded(Id, JobId.For(Id, JobIds.Count), spec, now)];
+    }
+
+    private static string InputKey(BlobId input) => input.Sha256[..16];
+
+    private CampaignState Count(CrashRecord report, bool sampled, DateTimeOffset at)
+    {
+        var finding = report.Finding;
+        var signature = finding.SignatureOrFallback;
+        var seen = (SeenInputs ?? ImmutableHashSet<string>.Empty).Add(InputKey(finding.Input));
+        var crash = Crashes.TryGetValue(signature, out var existing)
+            ? existing with
+            {
+                Count = existing.Count + 1,
+                LastSeen = at > existing.LastSeen ? at : existing.LastSeen,
+                Jobs = existing.Jobs.Contains(report.JobId) ? existing.Jobs : [.. existing.Jobs, report.JobId],
+                Bots = existing.Bots.Contains(report.BotId) ? existing.Bots : [.. existing.Bots, report.BotId],
+                Samples = sampled && !existing.Samples.Contains(finding.Input) ? [.. existing.Samples, finding.Input] : existing.Samples,
+                ReproduceAttempts = existing.ReproduceAttempts + finding.ReproduceAttempts,
+                Reproduced = existing.Reproduced + finding.Reproduced,
+            }
+            : new UniqueCrash(
+                CrashId.ForSignature(Id, signature), signature, finding.Kind, finding.State ?? string.Empty, finding.Security, 1, at, at,
+                [report.JobId], [report.BotId], report with { Id = CrashId.ForSignature(Id, signature) }, sampled ? [finding.Input] : [],
+                finding.ReproduceAttempts, finding.Reproduced);
+        return this with { Crashes = Crashes.SetItem(signature, crash), SeenInputs = seen, CrashReports = CrashReports + 1 };
+    }
+}
+
+/// <summary>
+/// A campaign snapshot written before crashes were de-duplicated (one record per input). Read only: recovery turns it
+/// into a <see cref="CampaignState"/> by counting each record as a report whose input was kept.
+/// </summary>
+public sealed record CampaignSnapshotV1(
+    CampaignId Id,
+    CampaignSpec Spec,
+    CampaignStatus Status,
+    ImmutableList<JobId> JobIds,
+    ImmutableDictionary<string, JobStatus> EndedJobs,
+    ImmutableList<CrashRecord> Crashes,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? FinishedAt,
+    ImmutableDictionary<string, JobSpec>? AddedJobs = null)
+{
+    public CampaignState ToState() =>
+        Crashes.Aggregate(
+            new CampaignState(Id, Spec, Status, JobIds, EndedJobs, ImmutableDictionary<string, UniqueCrash>.Empty, CreatedAt, FinishedAt, AddedJobs),
+            (state, crash) => state.Apply(new CrashRecorded(Id, crash, crash.Finding.FoundAt)));
 }

@@ -30,6 +30,8 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(CampaignEvents.CampaignJobEnded)] = "CampaignJobEnded.v1",
         [typeof(CampaignEvents.CampaignFinished)] = "CampaignFinished.v1",
         [typeof(CampaignEvents.CrashRecorded)] = "CrashRecorded.v1",
+        [typeof(CampaignEvents.CrashReported)] = "CrashReported.v1",
+        [typeof(CampaignEvents.CrashMinimized)] = "CrashMinimized.v1",
         [typeof(JobEvents.JobCreated)] = "JobCreated.v1",
         [typeof(JobEvents.JobAssigned)] = "JobAssigned.v1",
         [typeof(JobEvents.JobStarted)] = "JobStarted.v1",
@@ -42,7 +44,8 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(CorpusEvents.CorpusEntriesAdded)] = "CorpusEntriesAdded.v1",
         [typeof(CorpusEvents.CorpusReplaced)] = "CorpusReplaced.v1",
         [typeof(CorpusState)] = "CorpusSnapshot.v1",
-        [typeof(CampaignState)] = "CampaignSnapshot.v1",
+        [typeof(CampaignSnapshotV1)] = "CampaignSnapshot.v1",
+        [typeof(CampaignState)] = "CampaignSnapshot.v2",
         [typeof(JobState)] = "JobSnapshot.v1",
         [typeof(BotState)] = "BotSnapshot.v1",
 
@@ -54,6 +57,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(CampaignCommands.ReportJobEnded)] = "ReportJobEnded",
         [typeof(CampaignCommands.ReportCrash)] = "ReportCrash",
         [typeof(CampaignCommands.CrashAccepted)] = "CrashAccepted",
+        [typeof(CampaignCommands.ReportCrashMinimized)] = "ReportCrashMinimized",
         [typeof(CampaignCommands.WakeCampaign)] = "WakeCampaign",
         [typeof(CampaignCommands.MinimizeCorpus)] = "MinimizeCorpus",
         [typeof(CampaignCommands.JobAdded)] = "JobAdded",
@@ -105,7 +109,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
     }.ToFrozenDictionary();
 
     /// <summary>The types this serializer is bound to in the actor system's configuration.</summary>
-    public static readonly IReadOnlyList<Type> BoundTypes = [typeof(IProtocolMessage), typeof(CampaignState), typeof(JobState), typeof(BotState), typeof(CorpusState)];
+    public static readonly IReadOnlyList<Type> BoundTypes = [typeof(IProtocolMessage), typeof(CampaignState), typeof(CampaignSnapshotV1), typeof(JobState), typeof(BotState), typeof(CorpusState)];
 
     private static readonly FrozenDictionary<string, Type> TypesByManifest = Manifests.ToFrozenDictionary(kv => kv.Value, kv => kv.Key);
 

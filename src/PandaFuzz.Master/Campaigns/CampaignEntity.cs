@@ -14,8 +14,9 @@ using static PandaFuzz.Protocol.CampaignQueries;
 namespace PandaFuzz.Master.Campaigns;
 
 /// <summary>
-/// Owns one campaign: creates its jobs, stops them, finishes when they have all ended, and stores its crashes,
-/// acknowledging each to the bot only once its input and record are durable.
+/// Owns one campaign: creates its jobs, stops them, finishes when they have all ended, and de-duplicates its crashes
+/// by signature, acknowledging each report to the bot only once it is counted durably (and its input stored, for
+/// the few kept as samples). Each new unique crash gets a minimization job.
 /// </summary>
 public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
 {
@@ -23,17 +24,19 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
     private readonly ContentAddressedStore _blobs;
     private readonly IActorRef _jobs;
     private readonly HashSet<BlobId> _fetching = [];
+    private readonly HashSet<BlobId> _countingAhead = [];
+    private readonly Dictionary<string, int> _samplesOnTheirWay = [];
     private readonly HashSet<JobId> _unconfirmedJobs = [];
     private CampaignState? _state;
 
     public CampaignEntity(string entityId, MasterSettings settings, ContentAddressedStore blobs, IActorRegistry registry)
-        : base("campaign-" + entityId, settings.SnapshotEvery)
+        : base("campaign-" + entityId, settings.CampaignSnapshotEvery)
     {
         _settings = settings;
         _blobs = blobs;
         _jobs = registry.Get<JobRegion>();
 
-        Recover<SnapshotOffer>(offer => _state = (CampaignState)offer.Snapshot);
+        Recover<SnapshotOffer>(offer => _state = offer.Snapshot is CampaignSnapshotV1 v1 ? v1.ToState() : (CampaignState)offer.Snapshot);
         Recover<CampaignEvents.CampaignCreated>(e => _state = CampaignState.Created(e));
         Recover<IPersistedEvent>(e => _state = _state?.Apply(e));
         Recover<RecoveryCompleted>(_ => TellJobs());
@@ -66,19 +69,29 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
                 sender.Tell(new JobAdded(added.CampaignId, added.JobId));
             });
         }));
-        Command<CrashInputStored>(StoreCrash);
+        Command<CrashInputStored>(stored =>
+        {
+            Fetched(stored.Report);
+            CountCrash(stored.Report, sampled: true, stored.ReplyTo);
+        });
         Command<CrashInputFailed>(failed =>
         {
-            _fetching.Remove(failed.Report.Finding.Input);
+            Fetched(failed.Report);
             Log.Warning("Input {BlobId} of a crash in campaign {CampaignId} could not be fetched from {Source}: {Reason}",
                 failed.Report.Finding.Input, failed.Report.CampaignId, failed.Report.BlobSourcePath, failed.Reason);
         });
+        Command<ReportCrashMinimized>(ReceiveMinimized);
+        Command<MinimizeNewCrash>(minimize => MinimizeCrash(minimize.Signature));
+        Command<MinimizedInputStored>(stored => RecordMinimized(stored.Report, stored.ReplyTo));
+        Command<MinimizedInputFailed>(failed => Log.Warning(
+            "Minimized input {BlobId} of crash {Signature} in campaign {CampaignId} could not be fetched: {Reason}",
+            failed.Report.Input, failed.Report.Signature, failed.Report.CampaignId, failed.Reason));
         Command<JobsTick>(_ => RetryUnconfirmedJobs());
         Command<JobCommands.JobCommandAccepted>(accepted => _unconfirmedJobs.Remove(accepted.JobId));
         Command<CommandRejected>(rejected => Log.Warning("Campaign {CampaignId}: a job refused a command: {Reason}", EntityId, rejected.Reason));
         Command<WakeCampaign>(_ => Sender.Tell(Ack.Instance));
         Command<GetCampaign>(_ => WhenExists(state => Sender.Tell(View(state))));
-        Command<GetCampaignCrashes>(_ => WhenExists(state => Sender.Tell(new CampaignCrashes(state.Id, state.Crashes))));
+        Command<GetCampaignCrashes>(_ => WhenExists(state => Sender.Tell(new CampaignCrashes(state.Id, [.. state.UniqueCrashes], state.CrashReports))));
         Command<GetCrash>(get => WhenExists(state =>
             Sender.Tell(state.FindCrash(get.CrashId) is { } crash
                 ? new CrashView(crash)
@@ -119,40 +132,140 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
             return;
         }
 
-        var crashId = CrashId.For(_state.Id, report.Finding.Input);
-        if (_state.FindCrash(crashId) is not null)
+        var finding = report.Finding;
+        if (_countingAhead.Contains(finding.Input))
         {
-            Sender.Tell(new CrashAccepted(_state.Id, crashId, report.Finding.Input));
+            return; // Counted but not yet durable: the first report's acknowledgement answers this one too.
+        }
+
+        if (_state.HasCounted(finding.Input))
+        {
+            Sender.Tell(new CrashAccepted(_state.Id, CrashId.ForSignature(_state.Id, finding.SignatureOrFallback), finding.Input));
             return;
         }
 
-        if (report.Finding.InputSize > _settings.MaxCrashInputBytes)
-        {
-            Sender.Tell(new CommandRejected($"crash input of {report.Finding.InputSize} bytes is over the limit", RejectionKind.Invalid));
-            return;
-        }
-
-        if (!_fetching.Add(report.Finding.Input))
+        if (_fetching.Contains(finding.Input))
         {
             return; // The same input is on its way; the bot repeats until acknowledged.
         }
 
+        var signature = finding.SignatureOrFallback;
+        _samplesOnTheirWay.TryGetValue(signature, out var onTheirWay);
+        if (!_state.WantsSample(signature, _settings.CrashSamples, onTheirWay))
+        {
+            // Enough samples of this bug: the report is counted, its input is not fetched.
+            CountCrash(report, sampled: false, Sender);
+            return;
+        }
+
+        if (finding.InputSize > _settings.MaxCrashInputBytes)
+        {
+            Sender.Tell(new CommandRejected($"crash input of {finding.InputSize} bytes is over the limit", RejectionKind.Invalid));
+            return;
+        }
+
+        _fetching.Add(finding.Input);
+        _samplesOnTheirWay[signature] = onTheirWay + 1;
         var replyTo = Sender;
         var source = Context.ActorSelection(report.BlobSourcePath);
-        BlobFetcher.FetchAsync(source, report.Finding.Input, _blobs, _settings.BlobChunkTimeout)
+        BlobFetcher.FetchAsync(source, finding.Input, _blobs, _settings.BlobChunkTimeout)
             .PipeTo(Self, success: () => new CrashInputStored(report, replyTo), failure: e => new CrashInputFailed(report, e.Message));
     }
 
-    private void StoreCrash(CrashInputStored stored)
+    private void Fetched(ReportCrash report)
     {
-        _fetching.Remove(stored.Report.Finding.Input);
-        var report = stored.Report;
-        PersistThen(_state!.RecordCrash(report.JobId, report.BotId, report.Finding, Now), _ =>
+        _fetching.Remove(report.Finding.Input);
+        var signature = report.Finding.SignatureOrFallback;
+        if (_samplesOnTheirWay.TryGetValue(signature, out var count))
         {
-            var crashId = CrashId.For(_state!.Id, report.Finding.Input);
-            Log.Info("Crash {CrashId} ({CrashKind}) recorded for campaign {CampaignId} from job {JobId} on bot {BotId}",
-                crashId, report.Finding.Kind, report.CampaignId, report.JobId, report.BotId);
-            stored.ReplyTo.Tell(new CrashAccepted(_state.Id, crashId, report.Finding.Input));
+            if (count <= 1)
+            {
+                _samplesOnTheirWay.Remove(signature);
+            }
+            else
+            {
+                _samplesOnTheirWay[signature] = count - 1;
+            }
+        }
+    }
+
+    private void CountCrash(ReportCrash report, bool sampled, IActorRef replyTo)
+    {
+        var state = _state!;
+        var finding = report.Finding;
+        var signature = finding.SignatureOrFallback;
+        var isNew = !state.Crashes.ContainsKey(signature);
+        var crashId = CrashId.ForSignature(state.Id, signature);
+        var events = state.ReportCrash(report.JobId, report.BotId, finding, sampled, Now);
+        if (events.Count > 0)
+        {
+            _countingAhead.Add(finding.Input);
+        }
+
+        PersistAheadThen(events, Apply, _ =>
+        {
+            _countingAhead.Remove(finding.Input);
+            replyTo.Tell(new CrashAccepted(state.Id, crashId, finding.Input));
+            if (isNew)
+            {
+                Log.Info("New unique crash {CrashId}: {CrashKind} in {CrashState} (reproduced {Reproduced}) from job {JobId} on bot {BotId}",
+                    crashId, finding.Kind, finding.State?.Replace('\n', ' ') ?? "", $"{finding.Reproduced}/{finding.ReproduceAttempts}", report.JobId, report.BotId);
+                // As a command of its own, so that each minimization job is decided on the state the last one left.
+                Self.Tell(new MinimizeNewCrash(signature));
+            }
+        });
+    }
+
+    private void MinimizeCrash(string signature)
+    {
+        var events = _state!.AddCrashMinimization(signature, (int)_settings.CrashMinimizationTime.TotalSeconds, Now);
+        if (events.Count == 0)
+        {
+            return;
+        }
+
+        var added = (CampaignEvents.CampaignJobAdded)events[0];
+        PersistThen(events, _ =>
+        {
+            Log.Info("Campaign {CampaignId} minimizes crash {Signature} in job {JobId}", added.CampaignId, signature, added.JobId);
+            _unconfirmedJobs.Add(added.JobId);
+            RetryUnconfirmedJobs();
+        });
+    }
+
+    private void ReceiveMinimized(ReportCrashMinimized report)
+    {
+        if (_state is null || !_state.Crashes.TryGetValue(report.Signature, out var crash))
+        {
+            Sender.Tell(new CommandRejected($"crash {report.Signature} not found in campaign {report.CampaignId}", RejectionKind.NotFound));
+            return;
+        }
+
+        if (crash.Minimization?.JobId == report.JobId)
+        {
+            Sender.Tell(Ack.Instance);
+            return;
+        }
+
+        if (report.Input is not { } input)
+        {
+            RecordMinimized(report, Sender);
+            return;
+        }
+
+        var replyTo = Sender;
+        BlobFetcher.FetchAsync(Context.ActorSelection(report.BlobSourcePath), input, _blobs, _settings.BlobChunkTimeout)
+            .PipeTo(Self, success: () => new MinimizedInputStored(report, replyTo), failure: e => new MinimizedInputFailed(report, e.Message));
+    }
+
+    private void RecordMinimized(ReportCrashMinimized report, IActorRef replyTo)
+    {
+        var outcome = new CrashMinimization(report.JobId, report.Input, report.Size, report.Failure, Now);
+        PersistThen([new CampaignEvents.CrashMinimized(_state!.Id, report.Signature, outcome, Now)], _ =>
+        {
+            Log.Info("Crash {Signature} of campaign {CampaignId} minimized by job {JobId}: {Outcome}", report.Signature, report.CampaignId,
+                report.JobId, report.Input is null ? report.Failure : $"{report.Size} bytes");
+            replyTo.Tell(Ack.Instance);
         });
     }
 
@@ -200,15 +313,16 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         handle(_state);
     }
 
-    private void PersistThen(IReadOnlyList<IPersistedEvent> events, Action<IActorRef> then) =>
-        PersistThen(events, e =>
+    private void PersistThen(IReadOnlyList<IPersistedEvent> events, Action<IActorRef> then) => PersistThen(events, Apply, then);
+
+    private void Apply(IPersistedEvent e)
+    {
+        _state = e is CampaignEvents.CampaignCreated created ? CampaignState.Created(created) : _state!.Apply(e);
+        if (e is CampaignEvents.CampaignFinished finished)
         {
-            _state = e is CampaignEvents.CampaignCreated created ? CampaignState.Created(created) : _state!.Apply(e);
-            if (e is CampaignEvents.CampaignFinished finished)
-            {
-                Log.Info("Campaign {CampaignId} finished {CampaignStatus}", _state.Id, finished.Status);
-            }
-        }, then);
+            Log.Info("Campaign {CampaignId} finished {CampaignStatus}", _state.Id, finished.Status);
+        }
+    }
 
     private static CampaignView View(CampaignState s) =>
         new(s.Id, s.Spec, s.Status, s.JobIds, s.Crashes.Count, s.CreatedAt, s.FinishedAt);
@@ -216,6 +330,12 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
     private sealed record CrashInputStored(ReportCrash Report, IActorRef ReplyTo);
 
     private sealed record CrashInputFailed(ReportCrash Report, string Reason);
+
+    private sealed record MinimizeNewCrash(string Signature);
+
+    private sealed record MinimizedInputStored(ReportCrashMinimized Report, IActorRef ReplyTo);
+
+    private sealed record MinimizedInputFailed(ReportCrashMinimized Report, string Reason);
 
     private sealed record JobsTick
     {

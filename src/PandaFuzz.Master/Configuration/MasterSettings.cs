@@ -18,7 +18,10 @@ public sealed record MasterSettings(
     long MaxCorpusEntryBytes,
     int CorpusPageSize,
     TimeSpan StatsSeriesInterval,
-    int StatsSeriesPoints)
+    int StatsSeriesPoints,
+    int CrashSamples,
+    int CampaignSnapshotEvery,
+    TimeSpan CrashMinimizationTime)
 {
     public const string Section = "pandafuzz.master";
 
@@ -40,6 +43,9 @@ public sealed record MasterSettings(
             r.Bytes("max-corpus-entry-size", 1),
             r.Int("corpus-page-size", 1, 10_000),
             r.PositiveDuration("stats-series-interval"),
-            r.Int("stats-series-points", 1, 100_000));
+            r.Int("stats-series-points", 1, 100_000),
+            r.Int("crash-samples", 1, 1000),
+            r.Int("campaign-snapshot-every", 1, 1_000_000),
+            r.PositiveDuration("crash-minimization-time"));
     }
 }

@@ -21,7 +21,10 @@ public static class TestData
         MaxCorpusEntryBytes: 1L << 20,
         CorpusPageSize: 500,
         StatsSeriesInterval: TimeSpan.FromSeconds(30),
-        StatsSeriesPoints: 240);
+        StatsSeriesPoints: 240,
+        CrashSamples: 5,
+        CampaignSnapshotEvery: 1_000,
+        CrashMinimizationTime: TimeSpan.FromSeconds(120));
 
     public static readonly BlobId Target = BlobId.Of("a fuzz target"u8);
 

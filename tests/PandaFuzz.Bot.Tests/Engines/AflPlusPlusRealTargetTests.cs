@@ -1,3 +1,4 @@
+using PandaFuzz.Domain.Crashes;
 using FluentAssertions;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Processes;
@@ -27,11 +28,12 @@ public sealed class AflPlusPlusRealTargetTests(AflTargetFixture targets) : IClas
         exitCode.Should().NotBeNull("the target ends by itself long before the limit");
         exitCode.Should().NotBe(0, "ASan stops the target with an error");
         output.Should().Contain("AddressSanitizer: heap-buffer-overflow");
-        var (kind, summary, stack) = _engine.DescribeFinding("crash", output);
-        kind.Should().Be("heap-buffer-overflow");
-        summary.Should().StartWith("SUMMARY: AddressSanitizer: heap-buffer-overflow");
-        stack.Should().NotBeEmpty();
-        stack[0].Should().Contain("LLVMFuzzerTestOneInput").And.Contain("planted_bug.c:21", "reports are symbolized");
+        var analysis = CrashAnalyzer.Analyze(output, "crash", "planted_bug");
+        analysis.Kind.Should().Be("Heap-buffer-overflow WRITE 1");
+        analysis.State.Should().Be("LLVMFuzzerTestOneInput");
+        analysis.Frames[0].Function.Should().Be("LLVMFuzzerTestOneInput");
+        analysis.Frames[0].File.Should().EndWith("planted_bug.c", "reports are symbolized");
+        analysis.Frames[0].Line.Should().Be(21);
     }
 
     [Fact]

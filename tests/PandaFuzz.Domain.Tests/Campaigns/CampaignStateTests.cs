@@ -150,59 +150,143 @@ public sealed class CampaignStateTests
     }
 
     [Fact]
-    public void Crash_is_recorded_under_an_id_derived_from_the_campaign_and_the_input_sha()
+    public void A_first_report_becomes_a_unique_crash_named_by_campaign_and_signature()
     {
         var now = T0.AddMinutes(4);
         var finding = Finding(CrashInput, now);
 
-        var events = Running().RecordCrash(Job(1), BotA, finding, now);
+        var events = Running().ReportCrash(Job(1), BotA, finding, sampled: true, now);
+        var state = ApplyAll(Running(), events);
 
-        var expectedId = new CrashId($"{Campaign.Value}-{CrashInput.Sha256[..16]}");
-        events.Should().Equal(new CrashRecorded(Campaign, new CrashRecord(expectedId, Campaign, Job(1), BotA, finding), now));
-        CrashId.For(Campaign, CrashInput).Should().Be(expectedId);
+        var id = new CrashId($"{Campaign.Value}-{Signature}");
+        events.Should().Equal(new CrashReported(Campaign, new CrashRecord(id, Campaign, Job(1), BotA, finding), true, now));
+        var crash = state.FindCrash(id)!;
+        crash.Should().BeEquivalentTo(new
+        {
+            Kind = "Heap-buffer-overflow READ 1", State = "parse_header", Security = true, Count = 1L, FirstSeen = now, LastSeen = now,
+            Samples = new[] { CrashInput }, ReproduceAttempts = 3L, Reproduced = 2L,
+        });
+        crash.First.Finding.Output.Should().Be(finding.Output);
+        crash.ReproducibleRate.Should().BeApproximately(2.0 / 3, 1e-9);
     }
 
     [Fact]
-    public void The_same_input_is_recorded_once_even_from_another_job()
+    public void Reports_of_one_signature_are_counted_into_one_crash_with_their_jobs_bots_and_reproductions()
+    {
+        var state = Running();
+        state = ApplyAll(state, state.ReportCrash(Job(1), BotA, Finding(CrashInput, T0), true, T0));
+        state = ApplyAll(state, state.ReportCrash(Job(2), BotB, Finding(OtherCrashInput, T0.AddMinutes(1)) with { Reproduced = 0 }, false, T0.AddMinutes(1)));
+
+        var crash = state.Crashes.Should().ContainSingle().Which.Value;
+        crash.Count.Should().Be(2);
+        crash.LastSeen.Should().Be(T0.AddMinutes(1));
+        crash.Jobs.Should().Equal(Job(1), Job(2));
+        crash.Bots.Should().Equal(BotA, BotB);
+        crash.Samples.Should().Equal(CrashInput);
+        (crash.ReproduceAttempts, crash.Reproduced).Should().Be((6L, 2L));
+        state.CrashReports.Should().Be(2);
+    }
+
+    [Fact]
+    public void A_later_report_of_a_known_bug_is_stored_without_its_output()
+    {
+        var state = ApplyAll(Running(), Running().ReportCrash(Job(1), BotA, Finding(CrashInput, T0), true, T0));
+
+        var events = state.ReportCrash(Job(1), BotA, Finding(OtherCrashInput, T0), false, T0);
+
+        var reported = events.Should().ContainSingle().Which.Should().BeOfType<CrashReported>().Subject;
+        reported.Crash.Finding.Output.Should().BeEmpty();
+        reported.Crash.Finding.Stack.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_redelivered_input_is_not_counted_again_even_from_another_job()
     {
         var finding = Finding(CrashInput, T0.AddMinutes(4));
-        var state = ApplyAll(Running(), Running().RecordCrash(Job(1), BotA, finding, T0.AddMinutes(4)));
+        var state = ApplyAll(Running(), Running().ReportCrash(Job(1), BotA, finding, true, T0.AddMinutes(4)));
 
-        var again = state.RecordCrash(Job(1), BotA, finding, T0.AddMinutes(5));
-        var fromOtherJob = state.RecordCrash(Job(2), BotB, finding with { FoundAt = T0.AddMinutes(6) }, T0.AddMinutes(6));
-
-        again.Should().BeEmpty();
-        fromOtherJob.Should().BeEmpty();
-        state.Crashes.Should().ContainSingle();
+        state.HasCounted(CrashInput).Should().BeTrue();
+        state.ReportCrash(Job(1), BotA, finding, true, T0.AddMinutes(5)).Should().BeEmpty();
+        state.ReportCrash(Job(2), BotB, finding with { FoundAt = T0.AddMinutes(6) }, false, T0.AddMinutes(6)).Should().BeEmpty();
     }
 
     [Fact]
-    public void A_different_input_is_another_crash()
+    public void Another_signature_is_another_crash()
     {
-        var state = ApplyAll(Running(), Running().RecordCrash(Job(1), BotA, Finding(CrashInput, T0), T0));
+        var state = ApplyAll(Running(), Running().ReportCrash(Job(1), BotA, Finding(CrashInput, T0), true, T0));
 
-        var events = state.RecordCrash(Job(1), BotA, Finding(OtherCrashInput, T0.AddMinutes(1)), T0.AddMinutes(1));
+        state = ApplyAll(state, state.ReportCrash(Job(1), BotA, Finding(OtherCrashInput, T0.AddMinutes(1), OtherSignature), true, T0.AddMinutes(1)));
+
+        state.UniqueCrashes.Select(c => c.Id).Should().Equal(CrashId.ForSignature(Campaign, Signature), CrashId.ForSignature(Campaign, OtherSignature));
+    }
+
+    [Fact]
+    public void Samples_are_wanted_until_the_limit_counting_those_on_their_way()
+    {
+        var state = ApplyAll(Running(), Running().ReportCrash(Job(1), BotA, Finding(CrashInput, T0), true, T0));
+
+        state.WantsSample(OtherSignature, maxSamples: 2, samplesOnTheirWay: 0).Should().BeTrue("a new bug always keeps its input");
+        state.WantsSample(Signature, maxSamples: 2, samplesOnTheirWay: 0).Should().BeTrue();
+        state.WantsSample(Signature, maxSamples: 2, samplesOnTheirWay: 1).Should().BeFalse();
+        state.WantsSample(Signature, maxSamples: 1, samplesOnTheirWay: 0).Should().BeFalse();
+    }
+
+    [Fact]
+    public void A_new_unique_crash_gets_one_minimization_job_on_the_engine_that_found_it()
+    {
+        var state = ApplyAll(Running(jobs: 2), Running(jobs: 2).ReportCrash(Job(1), BotA, Finding(CrashInput, T0), true, T0));
+
+        var events = state.AddCrashMinimization(Signature, 120, T0);
         state = ApplyAll(state, events);
 
-        state.Crashes.Select(c => c.Id).Should().Equal(CrashId.For(Campaign, CrashInput), CrashId.For(Campaign, OtherCrashInput));
-        state.FindCrash(CrashId.For(Campaign, OtherCrashInput))!.Finding.Input.Should().Be(OtherCrashInput);
+        var added = events.Should().ContainSingle().Which.Should().BeOfType<CampaignJobAdded>().Subject;
+        added.JobId.Should().Be(Job(2));
+        added.Spec.Should().BeEquivalentTo(state.Spec.ToJobSpec(1) with
+        {
+            DurationSeconds = 120, Dictionary = null, Task = JobTask.MinimizeCrash, CrashInput = CrashInput, CrashSignature = Signature,
+        });
+        state.AddCrashMinimization(Signature, 120, T0).Should().BeEmpty("one minimization per unique crash");
+        state.UnfinishedJobs.Should().Contain(Job(2));
     }
 
     [Fact]
-    public void A_late_crash_of_a_finished_campaign_is_still_recorded()
+    public void A_minimization_outcome_is_kept_with_its_crash()
+    {
+        var state = ApplyAll(Running(), Running().ReportCrash(Job(1), BotA, Finding(CrashInput, T0), true, T0));
+        var outcome = new CrashMinimization(Job(3), OtherCrashInput, 2, null, T0.AddMinutes(2));
+
+        state = state.Apply(new CrashMinimized(Campaign, Signature, outcome, T0.AddMinutes(2)));
+
+        state.Crashes[Signature].Minimization.Should().Be(outcome);
+    }
+
+    [Fact]
+    public void A_late_crash_of_a_finished_campaign_is_still_counted()
     {
         var state = ApplyAll(Running(jobs: 1), Running(jobs: 1).JobEnded(Job(0), JobStatus.Completed, T0.AddHours(1)));
 
-        var events = state.RecordCrash(Job(0), BotA, Finding(CrashInput, T0.AddHours(1)), T0.AddHours(1).AddSeconds(2));
+        var events = state.ReportCrash(Job(0), BotA, Finding(CrashInput, T0.AddHours(1)), true, T0.AddHours(1).AddSeconds(2));
 
         state.IsFinished.Should().BeTrue();
-        events.Should().ContainSingle().Which.Should().BeOfType<CrashRecorded>();
+        events.Should().ContainSingle().Which.Should().BeOfType<CrashReported>();
+    }
+
+    [Fact]
+    public void A_crash_recorded_before_deduplication_reads_back_as_a_kept_report()
+    {
+        var record = new CrashRecord(CrashId.For(Campaign, CrashInput), Campaign, Job(0), BotA, Finding(CrashInput, T0) with { Signature = null });
+
+        var state = Running().Apply(new CrashRecorded(Campaign, record, T0));
+
+        var crash = state.Crashes.Should().ContainSingle().Which.Value;
+        crash.Signature.Should().Be(CrashInput.Sha256[..16]);
+        crash.Samples.Should().Equal(CrashInput);
     }
 
     [Fact]
     public void FindCrash_of_an_unknown_id_gives_null()
     {
-        Running().FindCrash(CrashId.For(Campaign, CrashInput)).Should().BeNull();
+        Running().FindCrash(CrashId.ForSignature(Campaign, Signature)).Should().BeNull();
     }
 
     [Fact]
@@ -211,7 +295,7 @@ public sealed class CampaignStateTests
         var created = CampaignState.Create(Campaign, CampaignSpec(jobs: 2), T0);
         IPersistedEvent[] events =
         [
-            new CrashRecorded(Campaign, new CrashRecord(CrashId.For(Campaign, CrashInput), Campaign, Job(0), BotA, Finding(CrashInput, T0)), T0),
+            new CrashReported(Campaign, new CrashRecord(CrashId.ForSignature(Campaign, Signature), Campaign, Job(0), BotA, Finding(CrashInput, T0)), true, T0),
             new CampaignJobEnded(Campaign, Job(0), JobStatus.Completed, T0.AddHours(1)),
             new CampaignStopRequested(Campaign, T0.AddHours(1)),
             new CampaignJobEnded(Campaign, Job(1), JobStatus.Cancelled, T0.AddHours(2)),

@@ -14,20 +14,34 @@ internal static class ProtocolSamples
     // A non-UTC offset, so a round trip that loses the offset is caught.
     private static readonly DateTimeOffset At = new(2025, 3, 14, 11, 26, 53, 123, TimeSpan.FromHours(2));
 
-    private static readonly CrashId Crash = CrashId.For(Campaign, CrashInput);
+    private static readonly CrashId Crash = CrashId.ForSignature(Campaign, Signature);
 
-    private static CrashRecord CrashRecord(BlobId input) =>
-        new(CrashId.For(Campaign, input), Campaign, Job(1), BotA, Finding(input, At));
+    private static CrashRecord CrashRecord(BlobId input, string signature = Signature) =>
+        new(CrashId.ForSignature(Campaign, signature), Campaign, Job(1), BotA, Finding(input, At, signature));
 
-    public static CampaignState CampaignSnapshot() =>
+    private static CampaignState Empty() =>
         new(Campaign,
             CampaignSpec(jobs: 3),
             CampaignStatus.Stopping,
             [Job(0), Job(1), Job(2)],
             ImmutableDictionary<string, JobStatus>.Empty.Add(Job(0).Value, JobStatus.Completed).Add(Job(2).Value, JobStatus.Failed),
-            [CrashRecord(CrashInput), CrashRecord(OtherCrashInput)],
+            ImmutableDictionary<string, UniqueCrash>.Empty,
             At,
             null);
+
+    public static CampaignState CampaignSnapshot() =>
+        Empty()
+            .Apply(new CampaignEvents.CrashReported(Campaign, CrashRecord(CrashInput), true, At))
+            .Apply(new CampaignEvents.CrashReported(Campaign, CrashRecord(OtherCrashInput), false, At.AddMinutes(1)))
+            .Apply(new CampaignEvents.CrashMinimized(Campaign, Signature, Minimization(), At));
+
+    public static CampaignSnapshotV1 CampaignSnapshotV1() =>
+        new(Campaign, CampaignSpec(jobs: 3), CampaignStatus.Running, [Job(0), Job(1), Job(2)], ImmutableDictionary<string, JobStatus>.Empty,
+            [CrashRecord(CrashInput), CrashRecord(OtherCrashInput, OtherSignature)], At, null);
+
+    private static CrashMinimization Minimization() => new(Job(3), BlobId.Of("FU"u8), 2, null, At);
+
+    private static UniqueCrash Unique() => CampaignSnapshot().Crashes[Signature];
 
     public static JobState JobSnapshot() =>
         new(Job(1), Campaign, 1, JobSpec(), JobStatus.Failed, BotA, AgentPathA, "libFuzzer exited with code 77", 2,
@@ -57,6 +71,9 @@ internal static class ProtocolSamples
         new CampaignEvents.CampaignJobEnded(Campaign, Job(1), JobStatus.Cancelled, At),
         new CampaignEvents.CampaignFinished(Campaign, CampaignStatus.Stopped, At),
         new CampaignEvents.CrashRecorded(Campaign, CrashRecord(CrashInput), At),
+        new CampaignEvents.CrashReported(Campaign, CrashRecord(CrashInput), true, At),
+        new CampaignEvents.CrashMinimized(Campaign, Signature, Minimization(), At),
+        CampaignSnapshotV1(),
         new JobEvents.JobCreated(Job(1), Campaign, 1, JobSpec(), At),
         new JobEvents.JobAssigned(Job(1), BotA, AgentPathA, At),
         new JobEvents.JobStarted(Job(1), BotA, At),
@@ -86,8 +103,9 @@ internal static class ProtocolSamples
         new CampaignQueries.GetCampaignCrashes(Campaign),
         new CampaignQueries.GetCrash(Campaign, Crash),
         new CampaignQueries.CampaignView(Campaign, CampaignSpec(), CampaignStatus.Running, [Job(0), Job(1), Job(2)], 2, At, null),
-        new CampaignQueries.CampaignCrashes(Campaign, [CrashRecord(CrashInput), CrashRecord(OtherCrashInput)]),
-        new CampaignQueries.CrashView(CrashRecord(CrashInput)),
+        new CampaignQueries.CampaignCrashes(Campaign, [Unique()], 2),
+        new CampaignQueries.CrashView(Unique()),
+        new CampaignCommands.ReportCrashMinimized(Campaign, Job(3), Signature, BlobId.Of("FU"u8), 2, null, "akka.tcp://pandafuzz@10.0.0.5:4053/user/bot-blobs"),
         new JobCommands.CreateJob(Job(0), Campaign, 0, JobSpec()),
         new JobCommands.AssignJob(Job(0), BotA, AgentPathA),
         new JobCommands.ConfirmJobStarted(Job(0), BotA, At),

@@ -86,17 +86,31 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
     }
 
     [Fact]
-    public void Campaign_snapshot_keeps_ended_jobs_and_crashes()
+    public void Campaign_snapshot_keeps_ended_jobs_and_unique_crashes()
     {
         var snapshot = ProtocolSamples.CampaignSnapshot();
 
-        var back = (Domain.Campaigns.CampaignState)_serializer.FromBinary(_serializer.ToBinary(snapshot), "CampaignSnapshot.v1");
+        var back = (Domain.Campaigns.CampaignState)_serializer.FromBinary(_serializer.ToBinary(snapshot), "CampaignSnapshot.v2");
 
         back.EndedJobs.Should().BeEquivalentTo(snapshot.EndedJobs);
-        back.Crashes.Should().HaveCount(2);
-        back.Crashes[1].Finding.Stack.Should().Equal(snapshot.Crashes[1].Finding.Stack);
         back.UnfinishedJobs.Should().Equal(snapshot.UnfinishedJobs);
-        back.FindCrash(snapshot.Crashes[0].Id).Should().NotBeNull();
+        back.Crashes.Should().ContainSingle().Which.Value.Should().BeEquivalentTo(snapshot.Crashes[Samples.Signature]);
+        back.SeenInputs.Should().BeEquivalentTo(snapshot.SeenInputs);
+        back.HasCounted(Samples.OtherCrashInput).Should().BeTrue();
+        back.FindCrash(CrashId.ForSignature(Samples.Campaign, Samples.Signature))!.Minimization!.Size.Should().Be(2);
+    }
+
+    [Fact]
+    public void A_snapshot_from_before_deduplication_still_reads_and_becomes_unique_crashes()
+    {
+        var old = ProtocolSamples.CampaignSnapshotV1();
+
+        var back = (Domain.Campaigns.CampaignSnapshotV1)_serializer.FromBinary(_serializer.ToBinary(old), "CampaignSnapshot.v1");
+        var state = back.ToState();
+
+        state.Crashes.Keys.Should().BeEquivalentTo([Samples.Signature, Samples.OtherSignature]);
+        state.CrashReports.Should().Be(2);
+        state.Crashes[Samples.Signature].Samples.Should().Equal(Samples.CrashInput);
     }
 
     [Fact]
@@ -137,7 +151,7 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
     public void Journal_manifests_are_pinned()
     {
         var journalManifests = ProtocolSerializer.Manifests
-            .Where(kv => kv.Value.EndsWith(".v1", StringComparison.Ordinal))
+            .Where(kv => System.Text.RegularExpressions.Regex.IsMatch(kv.Value, @"\.v[0-9]+\z"))
             .ToDictionary(kv => kv.Key, kv => kv.Value);
 
         journalManifests.Should().BeEquivalentTo(new Dictionary<Type, string>
@@ -148,6 +162,8 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
             [typeof(CampaignEvents.CampaignJobEnded)] = "CampaignJobEnded.v1",
             [typeof(CampaignEvents.CampaignFinished)] = "CampaignFinished.v1",
             [typeof(CampaignEvents.CrashRecorded)] = "CrashRecorded.v1",
+            [typeof(CampaignEvents.CrashReported)] = "CrashReported.v1",
+            [typeof(CampaignEvents.CrashMinimized)] = "CrashMinimized.v1",
             [typeof(JobEvents.JobCreated)] = "JobCreated.v1",
             [typeof(JobEvents.JobAssigned)] = "JobAssigned.v1",
             [typeof(JobEvents.JobStarted)] = "JobStarted.v1",
@@ -160,7 +176,8 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
             [typeof(CorpusEvents.CorpusEntriesAdded)] = "CorpusEntriesAdded.v1",
             [typeof(CorpusEvents.CorpusReplaced)] = "CorpusReplaced.v1",
             [typeof(Domain.Corpus.CorpusState)] = "CorpusSnapshot.v1",
-            [typeof(Domain.Campaigns.CampaignState)] = "CampaignSnapshot.v1",
+            [typeof(Domain.Campaigns.CampaignSnapshotV1)] = "CampaignSnapshot.v1",
+            [typeof(Domain.Campaigns.CampaignState)] = "CampaignSnapshot.v2",
             [typeof(Domain.Jobs.JobState)] = "JobSnapshot.v1",
             [typeof(Domain.Bots.BotState)] = "BotSnapshot.v1",
         });
