@@ -82,9 +82,15 @@ public sealed class ApiClient : IDisposable
     public Task<CrashDetail> GetCrashAsync(string crashId, CancellationToken cancellationToken) =>
         GetAsync<CrashDetail>($"api/v1/crashes/{Uri.EscapeDataString(crashId)}", cancellationToken);
 
-    public async Task<byte[]> GetCrashInputAsync(string crashId, CancellationToken cancellationToken)
+    public Task<byte[]> GetCrashInputAsync(string crashId, CancellationToken cancellationToken) =>
+        GetBytesAsync($"api/v1/crashes/{Uri.EscapeDataString(crashId)}/input", cancellationToken);
+
+    public Task<byte[]> GetMinimizedCrashInputAsync(string crashId, CancellationToken cancellationToken) =>
+        GetBytesAsync($"api/v1/crashes/{Uri.EscapeDataString(crashId)}/input/minimized", cancellationToken);
+
+    private async Task<byte[]> GetBytesAsync(string path, CancellationToken cancellationToken)
     {
-        using var response = await _http.GetAsync($"api/v1/crashes/{Uri.EscapeDataString(crashId)}/input", cancellationToken);
+        using var response = await _http.GetAsync(path, cancellationToken);
         await EnsureStatusAsync(response, HttpStatusCode.OK, cancellationToken);
         return await response.Content.ReadAsByteArrayAsync(cancellationToken);
     }

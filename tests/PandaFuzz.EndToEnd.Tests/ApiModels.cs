@@ -96,7 +96,19 @@ public sealed record CrashSummary(
     string? Summary,
     DateTimeOffset? FoundAt,
     string? InputSha256,
-    long? InputSize);
+    long? InputSize,
+    string? Signature = null,
+    string? State = null,
+    bool? Security = null,
+    bool? Reproducible = null,
+    double? ReproducibleRate = null,
+    long? Count = null,
+    DateTimeOffset? FirstSeen = null,
+    DateTimeOffset? LastSeen = null,
+    CrashMinimization? Minimized = null);
+
+/// <summary>The <c>minimized</c> field of a crash.</summary>
+public sealed record CrashMinimization(string JobId, string? InputSha256, long? Size, string? Failure);
 
 /// <summary><c>GET /api/v1/crashes/{id}</c>.</summary>
 public sealed record CrashDetail(
@@ -110,7 +122,14 @@ public sealed record CrashDetail(
     string? InputSha256,
     long? InputSize,
     IReadOnlyList<string>? Stack,
-    string? Output);
+    string? Output,
+    string? Signature = null,
+    string? State = null,
+    long? ReproduceAttempts = null,
+    long? Reproduced = null,
+    long? Count = null,
+    IReadOnlyList<string>? Samples = null,
+    CrashMinimization? Minimized = null);
 
 /// <summary>An item of <c>GET /api/v1/bots</c>.</summary>
 public sealed record BotInfo(

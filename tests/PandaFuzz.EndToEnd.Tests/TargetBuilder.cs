@@ -22,6 +22,8 @@ public sealed class TargetBuilder : IAsyncLifetime
 {
     public const string PlantedBugName = "planted_bug";
     public const string NoBugName = "no_bug";
+    public const string TwoBugsName = "two_bugs";
+    public const string FlakyName = "flaky";
 
     /// <summary>The AFL++ build of planted_bug (also the name it is uploaded under).</summary>
     public const string PlantedBugAflName = "planted_bug_afl";
@@ -52,6 +54,12 @@ public sealed class TargetBuilder : IAsyncLifetime
     /// <summary>no_bug: fuzzes without ever crashing.</summary>
     public BuiltTarget NoBug => Get(NoBugName);
 
+    /// <summary>two_bugs: two distinct bugs behind the prefix "BUG" (dictionary <c>kw="BUG"</c>), picked by the fourth byte.</summary>
+    public BuiltTarget TwoBugs => Get(TwoBugsName);
+
+    /// <summary>flaky: a crash on input "FLK" that happens on every third execution only.</summary>
+    public BuiltTarget Flaky => Get(FlakyName);
+
     /// <summary>
     /// planted_bug built for AFL++: <c>AFL_USE_ASAN=1 afl-clang-fast -g -O1 -fsanitize=fuzzer</c>. From an empty seed
     /// AFL++ needs the dictionary <c>kw="FUZ"</c> to find the overflow quickly.
@@ -65,7 +73,7 @@ public sealed class TargetBuilder : IAsyncLifetime
     {
         Directory.CreateDirectory(OutputDir);
         var clang = FindOnPath("clang");
-        foreach (var name in new[] { PlantedBugName, NoBugName })
+        foreach (var name in new[] { PlantedBugName, NoBugName, TwoBugsName, FlakyName })
         {
             if (clang is null)
             {

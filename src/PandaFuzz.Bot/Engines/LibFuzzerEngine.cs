@@ -85,9 +85,13 @@ public sealed class LibFuzzerEngine : IFuzzingEngine
     public FuzzerLaunch MinimizeCorpus(JobSpec spec, JobWorkDir dir, string input, string output) =>
         new(dir.Target, [$"-rss_limit_mb={spec.MemoryLimitMb}", $"-timeout={TimeoutSeconds(spec)}", "-merge=1", output, input], dir.Root, SanitizerEnvironment);
 
+    // Each step of -minimize_crash fuzzes until it finds a smaller crash; -runs ends a step that cannot, else the last
+    // step alone takes the whole time limit.
+    public const int MinimizeCrashRunsPerStep = 100_000;
+
     public FuzzerLaunch MinimizeCrash(JobSpec spec, JobWorkDir dir, string input, string output, TimeSpan timeLimit) =>
         new(dir.Target,
-            [$"-rss_limit_mb={spec.MemoryLimitMb}", $"-timeout={TimeoutSeconds(spec)}", "-minimize_crash=1", $"-exact_artifact_path={output}",
+            [$"-rss_limit_mb={spec.MemoryLimitMb}", $"-timeout={TimeoutSeconds(spec)}", "-minimize_crash=1", $"-runs={MinimizeCrashRunsPerStep}", $"-exact_artifact_path={output}",
                 $"-max_total_time={Math.Max(1, (int)timeLimit.TotalSeconds)}", input],
             dir.Root, SanitizerEnvironment);
 

@@ -175,6 +175,16 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             File.WriteAllText(_dir.Dictionary, dictionary);
         }
 
+        if (_job.Spec.Task == JobTask.MinimizeCrash)
+        {
+            var minimizer = new CrashMinimizer(_job, _engine, _dir, _settings, _targets, _outboxStore, _outboxPath,
+                Context.ActorSelection(_job.BlobSourcePath), _campaigns);
+            minimizer.RunAsync(_stopping.Token).PipeTo(Self,
+                success: r => new Minimized(r.Succeeded, r.Summary),
+                failure: e => new Minimized(false, e.GetBaseException().Message));
+            return;
+        }
+
         // The campaign's corpus first: a job that starts, restarts or moves resumes from it, not from nothing.
         _sync = new CorpusSync(_job, _engine, _dir, _targets, _outboxStore, _outboxPath, _corpora,
             Context.ActorSelection(_job.BlobSourcePath), _settings.SyncLimits);

@@ -111,6 +111,25 @@ public sealed class LibFuzzerEngineTests : IDisposable
     }
 
     [Fact]
+    public void Reproduce_lets_ASan_report_aborts_and_makes_undefined_behaviour_fatal()
+    {
+        var launch = _engine.Reproduce(Specs.LibFuzzer(), Dir, "input");
+
+        launch.Environment["ASAN_OPTIONS"].Split(':').Should().Contain("handle_abort=1");
+        launch.Environment["UBSAN_OPTIONS"].Split(':').Should().Contain(["print_stacktrace=1", "halt_on_error=1"]);
+    }
+
+    [Fact]
+    public void MinimizeCrash_bounds_each_step_by_runs_and_the_whole_by_the_time_limit()
+    {
+        var launch = _engine.MinimizeCrash(Specs.LibFuzzer(), Dir, "crash-input", "crash-minimized", TimeSpan.FromSeconds(90));
+
+        launch.Arguments.Should().ContainInOrder("-minimize_crash=1", $"-runs={LibFuzzerEngine.MinimizeCrashRunsPerStep}");
+        launch.Arguments.Should().Contain(["-exact_artifact_path=crash-minimized", "-max_total_time=90"]);
+        launch.Arguments[^1].Should().Be("crash-input");
+    }
+
+    [Fact]
     public void Read_gives_the_exact_numbers_of_a_real_status_line()
     {
         var line = LibFuzzerLine(LibFuzzerPlantedBugLines, "#2670\t");

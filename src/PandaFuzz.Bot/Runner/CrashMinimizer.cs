@@ -1,0 +1,105 @@
+using Akka.Actor;
+using PandaFuzz.Bot.Configuration;
+using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Processes;
+using PandaFuzz.Domain.Engines.LibFuzzer;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Bot.Runner;
+
+/// <summary>
+/// A crash minimization job: fetches the unique crash's input from the master, shrinks it with the engine
+/// (libFuzzer <c>-minimize_crash=1</c>, <c>afl-tmin</c>), checks that the smaller input still crashes with the same
+/// signature, and reports it (or why there is none) to the campaign, which stores it next to the original.
+/// </summary>
+public sealed class CrashMinimizer(
+    AgentCommands.StartJob job,
+    IFuzzingEngine engine,
+    JobWorkDir dir,
+    BotSettings settings,
+    ContentAddressedStore targets,
+    ContentAddressedStore outbox,
+    string outboxPath,
+    ActorSelection masterBlobs,
+    IActorRef campaigns)
+{
+    /// <summary>Runs the minimization and delivers its outcome; the result says whether the job succeeded and why.</summary>
+    public async Task<(bool Succeeded, string Summary)> RunAsync(CancellationToken ct)
+    {
+        var spec = job.Spec;
+        if (spec.CrashInput is not { } original || spec.CrashSignature is not { } signature)
+        {
+            return (false, "the job names no crash to minimize");
+        }
+
+        var (input, size, failure) = await MinimizeAsync(original, signature, ct);
+        var report = new CampaignCommands.ReportCrashMinimized(job.CampaignId, job.JobId, signature, input, size, failure, outboxPath);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var reply = await campaigns.Ask<object>(report, settings.SyncLimits.AskTimeout, ct);
+                if (reply is CommandRejected rejected)
+                {
+                    return (false, $"the master refused the minimized crash: {rejected.Reason}");
+                }
+
+                if (input is { } stored)
+                {
+                    outbox.Delete(stored); // The master has its copy.
+                }
+
+                break;
+            }
+            catch (AskTimeoutException) when (attempt < 5)
+            {
+                // The master may be busy or restarting; the report is idempotent.
+            }
+        }
+
+        return failure is null
+            ? (true, $"crash {signature} minimized to {size} bytes")
+            : (true, $"crash {signature} kept its original input: {failure}");
+    }
+
+    private async Task<(BlobId? Input, long? Size, string? Failure)> MinimizeAsync(BlobId original, string signature, CancellationToken ct)
+    {
+        await BlobFetcher.FetchAsync(masterBlobs, original, targets, settings.BlobChunkTimeout, ct);
+        var originalPath = Path.Combine(dir.Root, "crash-input");
+        var minimizedPath = Path.Combine(dir.Root, "crash-minimized");
+        File.Copy(targets.PathOf(original), originalPath, overwrite: true);
+        File.Delete(minimizedPath);
+        var originalSize = new FileInfo(originalPath).Length;
+
+        var limit = TimeSpan.FromSeconds(job.Spec.DurationSeconds);
+        var (exitCode, output) = await OneShotRun.RunAsync(engine.MinimizeCrash(job.Spec, dir, originalPath, minimizedPath, limit), limit + settings.ReproduceGrace, settings.MaxReportBytes, ct);
+        if (!File.Exists(minimizedPath) || new FileInfo(minimizedPath).Length == 0)
+        {
+            var last = output.Split('\n').LastOrDefault(l => l.Length > 0) ?? string.Empty;
+            return (null, null, $"{engine.Name} wrote no minimized input (exit {exitCode?.ToString() ?? "killed at the time limit"}): {last}");
+        }
+
+        var minimizedSize = new FileInfo(minimizedPath).Length;
+        if (minimizedSize > originalSize)
+        {
+            return (null, null, $"the minimized input ({minimizedSize} bytes) is larger than the original ({originalSize} bytes)");
+        }
+
+        // The smaller input must still be the same bug, checked the way every crash is triaged.
+        var triage = await CrashTriage.RunAsync(engine, job.Spec, dir, new ArtifactFound(minimizedPath, CrashKinds.Crash, string.Empty, DateTimeOffset.UtcNow), settings);
+        if (triage.Reproduced == 0)
+        {
+            return (null, null, "the minimized input does not crash");
+        }
+
+        if (triage.Analysis.Signature != signature)
+        {
+            return (null, null, $"the minimized input crashes differently: {triage.Analysis.Kind} in {triage.Analysis.State.Replace('\n', ' ')} (signature {triage.Analysis.Signature})");
+        }
+
+        await using var file = File.OpenRead(minimizedPath);
+        var (id, size) = await outbox.PutAsync(file, long.MaxValue, ct);
+        return (id, size, null);
+    }
+}

@@ -1,0 +1,95 @@
+using FluentAssertions;
+using Xunit;
+
+namespace PandaFuzz.EndToEnd.Tests;
+
+/// <summary>
+/// Crash triage through real nodes and real libFuzzer runs: de-duplication of a target's two bugs, minimization of
+/// each, and the reproduction rate of a flaky crash.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+[Trait("Category", "EndToEnd")]
+public sealed class CrashTriageTests(TargetBuilder targets) : IAsyncLifetime
+{
+    private readonly EndToEndEnvironment _env = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
+
+    [Fact]
+    public Task Two_bugs_are_two_unique_crashes_each_reproducible_and_minimized_to_the_same_bug() =>
+        _env.RunAsync(TimeSpan.FromMinutes(5), async ct =>
+        {
+            // Arrange
+            var twoBugs = targets.TwoBugs;
+            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            using var api = new ApiClient(node.Options.BaseAddress);
+            var target = await FuzzingFlow.UploadAsync(api, twoBugs, ct);
+
+            // Act: fuzz long enough to hit both bugs many times (libFuzzer restarts after each crash).
+            var campaign = await FuzzingFlow.CreateCampaignAsync(
+                api, new CampaignRequest("two-bugs", target.Id, DurationSeconds: 40, Dictionary: "kw=\"BUG\"\n"), ct);
+
+            // Assert: exactly two unique crashes, each minimized (the minimization jobs run after the fuzzing job).
+            var crashes = await FuzzingFlow.WaitForCrashesAsync(
+                api, campaign.Id, "two unique crashes, both minimized",
+                list => list.Count >= 2 && list.All(c => c.Minimized is not null),
+                TimeSpan.FromMinutes(3), node.EnsureRunning, ct);
+            crashes.Should().HaveCount(2);
+            crashes.Select(c => (c.Kind, c.State)).Should().BeEquivalentTo(new[]
+            {
+                ("Heap-buffer-overflow WRITE 1", "overflow_name"),
+                ("Heap-use-after-free READ 1", "use_stale_header"),
+            });
+
+            foreach (var crash in crashes)
+            {
+                crash.Count.Should().BeGreaterThanOrEqualTo(1);
+                crash.Reproducible.Should().BeTrue("{0} crashes on every run", crash.Kind);
+                crash.ReproducibleRate.Should().Be(1.0);
+                crash.Security.Should().BeTrue();
+                crash.Signature.Should().MatchRegex("^[0-9a-f]{16}$");
+                crash.Id.Should().Be($"{campaign.Id}-{crash.Signature}");
+                crash.Minimized!.Failure.Should().BeNull();
+
+                // The minimized input is no larger, and crashes the target with the same bug in the same function.
+                var original = await api.GetCrashInputAsync(crash.Id, ct);
+                var minimized = await api.GetMinimizedCrashInputAsync(crash.Id, ct);
+                FuzzingFlow.Sha256Hex(minimized).Should().Be(crash.Minimized.InputSha256);
+                minimized.Length.Should().BeLessThanOrEqualTo(original.Length);
+                var run = await FuzzingFlow.ReproduceAsync(twoBugs, minimized, Path.Combine(_env.Root, "repro-" + crash.Signature), ct);
+                run.ExitCode.Should().NotBe(0);
+                run.StandardError.Should().Contain(crash.Kind!.Split(' ')[0].ToLowerInvariant()).And.Contain($"in {crash.State} ");
+
+                var detail = await api.GetCrashAsync(crash.Id, ct);
+                detail.Samples.Should().NotBeNullOrEmpty().And.HaveCountLessThanOrEqualTo(5);
+                detail.Reproduced.Should().Be(detail.ReproduceAttempts, "every reproduction run of a deterministic bug crashes");
+                detail.Stack.Should().Contain(f => f.Contains(crash.State!, StringComparison.Ordinal));
+            }
+        });
+
+    [Fact]
+    public Task A_flaky_crash_is_kept_and_marked_with_its_reproduction_rate() =>
+        _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        {
+            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            using var api = new ApiClient(node.Options.BaseAddress);
+            var target = await FuzzingFlow.UploadAsync(api, targets.Flaky, ct);
+
+            var campaign = await FuzzingFlow.CreateCampaignAsync(
+                api, new CampaignRequest("flaky", target.Id, DurationSeconds: 30, Dictionary: "kw=\"FLK\"\n"), ct);
+
+            var crashes = await FuzzingFlow.WaitForCrashesAsync(api, campaign.Id, node.EnsureRunning, ct);
+            var crash = crashes.Should().ContainSingle().Subject;
+            crash.Kind.Should().Be("Null-dereference WRITE");
+            crash.State.Should().Be("sometimes_write_null");
+            var detail = await api.GetCrashAsync(crash.Id, ct);
+            detail.ReproduceAttempts.Should().BeGreaterThanOrEqualTo(3);
+            detail.Reproduced.Should().BeLessThan(detail.ReproduceAttempts!.Value, "the crash happens on one execution in three");
+            crash.ReproducibleRate.Should().BeApproximately((double)detail.Reproduced!.Value / detail.ReproduceAttempts.Value, 1e-4);
+            crash.Reproducible.Should().Be(detail.Reproduced > 0);
+
+            await api.StopCampaignAsync(campaign.Id, ct);
+        });
+}

@@ -1,0 +1,39 @@
+/* libFuzzer harness with two distinct bugs behind the prefix "BUG" (the dictionary kw="BUG" finds it in seconds);
+ * the fourth byte picks the bug, so a fuzzer hits both about equally:
+ *   BUG + odd byte   heap-buffer-overflow WRITE 1 in overflow_name  (many inputs, one bug)
+ *   BUG + even byte  heap-use-after-free READ 1 in use_stale_header
+ * so a campaign must report exactly two unique crashes, however many crashing inputs it finds. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NOINLINE __attribute__((noinline))
+
+static volatile int sink;
+
+NOINLINE static void overflow_name(const uint8_t *data, size_t size) {
+  char *volatile name = malloc(8); /* volatile: -O1 would drop a store to memory freed right after */
+  memset(name, 'n', 8);
+  name[8 + (size > 64)] = (char)data[0]; /* one or two past the end */
+  sink = name[0];
+  free(name);
+}
+
+NOINLINE static int use_stale_header(const uint8_t *data, size_t size) {
+  char *header = malloc(16);
+  memcpy(header, data, size < 16 ? size : 16);
+  free(header);
+  return header[1]; /* read after free */
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (size >= 4 && data[0] == 'B' && data[1] == 'U' && data[2] == 'G') {
+    if (data[3] & 1) {
+      overflow_name(data, size);
+    } else {
+      sink = use_stale_header(data, size);
+    }
+  }
+  return 0;
+}
