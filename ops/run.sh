@@ -47,7 +47,7 @@ if [ -z "${crash:-}" ]; then
   echo "no crash within 120 s; the campaign goes on: $api/campaigns/$campaign" >&2
 else
   echo
-  curl -fsS "$api/crashes/$crash" | jq -r '"CRASH \(.id)\n  kind:    \(.kind)\n  summary: \(.summary)\n  stack:\n\(.stack[:6] | map("    " + .) | join("\n"))"'
+  curl -fsS "$api/crashes/$crash" | jq -r '"CRASH \(.id)\n  kind:    \(.kind)\n  state:   \(.state | gsub("\n"; " < "))\n  summary: \(.summary)\n  stack:\n\(.stack[:6] | map("    " + .) | join("\n"))"'
   echo "  input:   $api/crashes/$crash/input"
   echo
 fi

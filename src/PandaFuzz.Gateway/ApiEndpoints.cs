@@ -65,6 +65,7 @@ public static class ApiEndpoints
                 return Problems.Invalid("body", "the body must hold the target binary");
             }
 
+            TargetNames.Remember(blobs, id, name!);
             return TypedResults.Created($"/api/v1/targets/{id}", new TargetResponse(id.Sha256, name!, size));
         }
         catch (Exception e) when (e is BlobTooLargeException or BadHttpRequestException)
@@ -97,6 +98,7 @@ public static class ApiEndpoints
             return TypedResults.ValidationProblem(errors, title: "The campaign request is invalid", type: Problems.InvalidType);
         }
 
+        spec = spec with { TargetName = TargetNames.Find(blobs, spec.Target) };
         var id = CampaignId.New();
         if (body.SeedCorpusId is { } seedCorpus)
         {

@@ -71,7 +71,9 @@ public static partial class CrashAnalyzer
             @"__asan", @"__lsan", @"__msan", @"__tsan", @"__ubsan", @"__hwasan", @"__sanitizer", @"_asan_", @"_lsan_", @"_msan_", @"_tsan_", @"_ubsan_",
             @"__sanitizer_", @"asan_", @"__sanitizer_print_stack_trace",
             // The fuzzing engines' drivers and the harness entry.
-            @"fuzzer::", @"LLVMFuzzerTestOneInput$", @"main$", @"__afl_", @"LLVMFuzzerRunDriver") + ")",
+            @"fuzzer::", @"LLVMFuzzerTestOneInput$", @"main$", @"__afl_", @"LLVMFuzzerRunDriver$",
+            // AFL++'s libFuzzer-compatible driver (aflpp_driver.c spells it so).
+            @"ExecuteFilesOnyByOne$") + ")",
         RegexOptions.CultureInvariant);
 
     /// <summary>Frames that never hold the bug, by where they are.</summary>

@@ -75,6 +75,12 @@ public sealed record StackFrame(int Index, string? Function, string? File, int? 
                 lineNumber = parsedLine;
                 rest = rest[..lastSpace];
             }
+            else if (IsObjectOrSourceFile(location))
+            {
+                // "in ExecuteFilesOnyByOne aflpp_driver.o": symbolized without line information.
+                file = location;
+                rest = rest[..lastSpace];
+            }
         }
 
         frame = new StackFrame(index, CleanFunction(rest), file, lineNumber, module);
@@ -151,6 +157,10 @@ public sealed record StackFrame(int Index, string? Function, string? File, int? 
         line = int.Parse(parts[lineIndex], NumberStyles.None, CultureInfo.InvariantCulture);
         return true;
     }
+
+    private static bool IsObjectOrSourceFile(string text) =>
+        !text.Contains('(') && !text.Contains(')')
+        && (text.Contains('/') || System.Text.RegularExpressions.Regex.IsMatch(text, @"\.(o|a|so(\.[0-9]+)*|c|cc|cpp|cxx|h|hh|hpp)\z"));
 
     private static bool IsNumber(string s) => s.Length > 0 && s.All(char.IsAsciiDigit);
 }

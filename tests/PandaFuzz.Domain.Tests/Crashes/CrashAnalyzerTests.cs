@@ -15,6 +15,7 @@ public sealed class CrashAnalyzerTests
         "fuzzer::RunOneTest", null, null, "/tmp/zoo")]
     [InlineData("#3 0x7f2cf3b7a04f  (/lib/x86_64-linux-gnu/libc.so.6+0x3c04f) (BuildId: 93ac61ec)", null, null, null, "/lib/x86_64-linux-gnu/libc.so.6")]
     [InlineData("#2 0x4a in Parser::Next() const /src/parser.cc:7:3", "Parser::Next", "/src/parser.cc", 7, null)]
+    [InlineData("#1 0x5589 in ExecuteFilesOnyByOne aflpp_driver.o", "ExecuteFilesOnyByOne", "aflpp_driver.o", null, null)]
     [InlineData("#2 0x4a in (anonymous namespace)::Decode+0x1c", "(anonymous namespace)::Decode", null, null, null)]
     [InlineData("#4 0x4a in std::function<void ()>::operator()() const /usr/include/c++/12/bits/std_function.h:591:9",
         "std::function<void ()>::operator()", "/usr/include/c++/12/bits/std_function.h", 591, null)]

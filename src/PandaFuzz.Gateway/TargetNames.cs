@@ -1,0 +1,30 @@
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Gateway;
+
+/// <summary>
+/// The name each target was uploaded under (<c>POST /api/v1/targets?name=</c>), kept beside the blob store, so a
+/// campaign can carry it: the crash state of timeouts and OOMs is the target's name.
+/// </summary>
+public static class TargetNames
+{
+    public static void Remember(ContentAddressedStore blobs, BlobId target, string name)
+    {
+        var directory = DirectoryOf(blobs);
+        Directory.CreateDirectory(directory);
+        var temp = Path.Combine(directory, $".{target.Sha256}.{Guid.NewGuid():N}");
+        File.WriteAllText(temp, name);
+        File.Move(temp, Path.Combine(directory, target.Sha256), overwrite: true); // whole or not at all
+    }
+
+    /// <summary>The last name <paramref name="target"/> was uploaded under, or null.</summary>
+    public static string? Find(ContentAddressedStore blobs, BlobId target)
+    {
+        var path = Path.Combine(DirectoryOf(blobs), target.Sha256);
+        return File.Exists(path) ? File.ReadAllText(path) : null;
+    }
+
+    private static string DirectoryOf(ContentAddressedStore blobs) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(blobs.Root).TrimEnd(Path.DirectorySeparatorChar))!, "target-names");
+}
