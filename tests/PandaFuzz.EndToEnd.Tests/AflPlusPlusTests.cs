@@ -59,7 +59,7 @@ public sealed partial class AflPlusPlusTests(TargetBuilder targets) : IAsyncLife
             var crash = crashes[0];
             crash.CampaignId.Should().Be(campaign.Id);
             var detail = await api.GetCrashAsync(crash.Id, ct);
-            detail.Kind.Should().Be("heap-buffer-overflow", "planted_bug overflows an 8-byte heap buffer; output:\n{0}", detail.Output);
+            detail.Kind.Should().Be("Heap-buffer-overflow WRITE 1", "planted_bug writes past an 8-byte heap buffer; output:\n{0}", detail.Output);
             detail.Stack.Should().NotBeNullOrEmpty("the bot runs the AFL++ crash input once to get the sanitizer's stack");
             detail.Output.Should().Contain("AddressSanitizer", "the crash's output is the sanitizer report of the reproduction");
 

@@ -82,7 +82,7 @@ public sealed class EnsembleTests(TargetBuilder targets) : IAsyncLifetime
             var crashes = await FuzzingFlow.WaitForCrashesAsync(
                 api, created.Id, "lists a crash", list => list.Count > 0, Timeouts.AflFirstCrash, node.EnsureRunning, ct);
             crashes[0].JobId.Should().BeOneOf(libFuzzerJob.Id, aflJob.Id);
-            (await api.GetCrashAsync(crashes[0].Id, ct)).Kind.Should().Be("heap-buffer-overflow");
+            (await api.GetCrashAsync(crashes[0].Id, ct)).Kind.Should().Be("Heap-buffer-overflow WRITE 1");
 
             // Act
             await api.StopCampaignAsync(created.Id, ct);
