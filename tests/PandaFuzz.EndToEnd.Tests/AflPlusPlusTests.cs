@@ -76,11 +76,11 @@ public sealed partial class AflPlusPlusTests(TargetBuilder targets) : IAsyncLife
                 api,
                 campaign.Id,
                 "its running job reports execs > 0",
-                c => c.Jobs is [{ Stats.Execs: > 0 } job] && States.Is(job.State, States.Running),
+                c => c.FuzzJobs is [{ Stats.Execs: > 0 } job] && States.Is(job.State, States.Running),
                 node.EnsureRunning,
                 ct,
                 Timeouts.JobStats);
-            var job = withStats.Jobs![0];
+            var job = withStats.FuzzJobs![0];
             job.BotId.Should().Be(bots[0].Id);
             crash.JobId.Should().Be(job.Id);
             job.Stats!.TotalEdges.Should().BePositive("AFL++'s fuzzer_stats gives the size of the target's edge map");
@@ -91,7 +91,7 @@ public sealed partial class AflPlusPlusTests(TargetBuilder targets) : IAsyncLife
                 api,
                 campaign.Id,
                 "its job is cancelled",
-                c => c.Jobs is [var j] && States.Is(j.State, States.Cancelled),
+                c => c.FuzzJobs is [var j] && States.Is(j.State, States.Cancelled),
                 node.EnsureRunning,
                 ct);
             node.EnsureRunning();
@@ -122,7 +122,7 @@ public sealed partial class AflPlusPlusTests(TargetBuilder targets) : IAsyncLife
                 api,
                 campaign.Id,
                 $"job {jobId} is running and its stats count the {crashes.Count(c => c.JobId == jobId)} crash(es) it reported",
-                c => c.Jobs is [{ Stats: { } stats } job] && States.Is(job.State, States.Running) &&
+                c => c.FuzzJobs is [{ Stats: { } stats } job] && States.Is(job.State, States.Running) &&
                      stats.Crashes >= crashes.Count(x => x.JobId == jobId),
                 node.EnsureRunning,
                 ct,
@@ -148,11 +148,11 @@ public sealed partial class AflPlusPlusTests(TargetBuilder targets) : IAsyncLife
                 api,
                 campaign.Id,
                 "both jobs are running on a bot",
-                c => c.Jobs is { Count: 2 } jobs && jobs.All(j => States.Is(j.State, States.Running) && !string.IsNullOrWhiteSpace(j.BotId)),
+                c => c.FuzzJobs is { Count: 2 } jobs && jobs.All(j => States.Is(j.State, States.Running) && !string.IsNullOrWhiteSpace(j.BotId)),
                 node.EnsureRunning,
                 ct,
                 TimeSpan.FromSeconds(60));
-            var jobIds = running.Jobs!.Select(j => j.Id).ToList();
+            var jobIds = running.FuzzJobs!.Select(j => j.Id).ToList();
 
             // afl-fuzz writes fuzzer_stats at its start, then once a minute, and at a clean exit (SIGTERM).
             // Let it run a few seconds so a write at exit is told apart from the one at start (whole seconds).
@@ -173,7 +173,7 @@ public sealed partial class AflPlusPlusTests(TargetBuilder targets) : IAsyncLife
                 api,
                 campaign.Id,
                 "both jobs are cancelled",
-                c => c.Jobs is { Count: 2 } jobs && jobs.All(j => States.Is(j.State, States.Cancelled)),
+                c => c.FuzzJobs is { Count: 2 } jobs && jobs.All(j => States.Is(j.State, States.Cancelled)),
                 node.EnsureRunning,
                 ct);
             await Eventually.SatisfyAsync(

@@ -54,14 +54,14 @@ public sealed class AllInOneTests(TargetBuilder targets) : IAsyncLifetime
                 api,
                 campaign.Id,
                 "a job is running or completed, with a botId",
-                c => c.Jobs is { Count: > 0 } jobs && jobs.Any(HasRunOnBot),
+                c => c.FuzzJobs is { Count: > 0 } jobs && jobs.Any(HasRunOnBot),
                 node.EnsureRunning,
                 ct);
-            var job = withJob.Jobs!.First(HasRunOnBot);
+            var job = withJob.FuzzJobs!.First(HasRunOnBot);
             var jobDetail = await api.GetJobAsync(job.Id, ct);
             jobDetail.CampaignId.Should().Be(campaign.Id);
             jobDetail.BotId.Should().Be(job.BotId);
-            crash.JobId.Should().BeOneOf(withJob.Jobs!.Select(j => j.Id), "the crash came from one of the campaign's jobs");
+            crash.JobId.Should().BeOneOf(withJob.FuzzJobs!.Select(j => j.Id), "the crash came from one of the campaign's jobs");
 
             // Act: stop. The planted-bug job may already have completed at its first crash, so either
             // terminal state is accepted here; the strict running → cancelled check is the no_bug test below.
@@ -72,7 +72,7 @@ public sealed class AllInOneTests(TargetBuilder targets) : IAsyncLifetime
                 api,
                 campaign.Id,
                 "every job is cancelled (or had completed)",
-                c => c.Jobs is { Count: > 0 } jobs && jobs.All(j => States.Is(j.State, States.Cancelled) || States.Is(j.State, States.Completed)),
+                c => c.FuzzJobs is { Count: > 0 } jobs && jobs.All(j => States.Is(j.State, States.Cancelled) || States.Is(j.State, States.Completed)),
                 node.EnsureRunning,
                 ct);
             await FuzzingFlow.WaitForNoFuzzerAsync(node.Options.DataDir, ct);
@@ -93,7 +93,7 @@ public sealed class AllInOneTests(TargetBuilder targets) : IAsyncLifetime
                 api,
                 campaign.Id,
                 "its job is running on a bot",
-                c => c.Jobs is { Count: > 0 } jobs && jobs.All(j => States.Is(j.State, States.Running) && !string.IsNullOrWhiteSpace(j.BotId)),
+                c => c.FuzzJobs is { Count: > 0 } jobs && jobs.All(j => States.Is(j.State, States.Running) && !string.IsNullOrWhiteSpace(j.BotId)),
                 node.EnsureRunning,
                 ct);
             await FuzzingFlow.WaitForFuzzerAsync(node.Options.DataDir, node.EnsureRunning, ct);
@@ -106,7 +106,7 @@ public sealed class AllInOneTests(TargetBuilder targets) : IAsyncLifetime
                 api,
                 campaign.Id,
                 "every job is cancelled",
-                c => c.Jobs is { Count: > 0 } jobs && jobs.All(j => States.Is(j.State, States.Cancelled)),
+                c => c.FuzzJobs is { Count: > 0 } jobs && jobs.All(j => States.Is(j.State, States.Cancelled)),
                 node.EnsureRunning,
                 ct);
             await FuzzingFlow.WaitForNoFuzzerAsync(node.Options.DataDir, ct);

@@ -55,7 +55,12 @@ public sealed record CampaignDetail(
     JsonElement? Stats,
     IReadOnlyList<CrashSummary>? Crashes,
     IReadOnlyDictionary<string, string>? Targets = null,
-    string? Dictionary = null);
+    string? Dictionary = null)
+{
+    /// <summary>The fuzzing jobs only: a found crash adds a crash minimization job to the campaign.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public IReadOnlyList<JobSummary>? FuzzJobs => Jobs?.Where(j => j.Task is null || j.Task == JobTasks.Fuzz).ToList();
+}
 
 /// <summary>A job as listed in a campaign, and <c>GET /api/v1/jobs/{id}</c>.</summary>
 public sealed record JobSummary(

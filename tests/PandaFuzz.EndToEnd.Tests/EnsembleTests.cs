@@ -50,11 +50,11 @@ public sealed class EnsembleTests(TargetBuilder targets) : IAsyncLifetime
                 api,
                 created.Id,
                 "both jobs are running on a bot",
-                c => c.Jobs is { Count: 2 } jobs && jobs.All(j => States.Is(j.State, States.Running) && !string.IsNullOrWhiteSpace(j.BotId)),
+                c => c.FuzzJobs is { Count: 2 } jobs && jobs.All(j => States.Is(j.State, States.Running) && !string.IsNullOrWhiteSpace(j.BotId)),
                 node.EnsureRunning,
                 ct,
                 timeout: TimeSpan.FromSeconds(60));
-            foreach (var job in running.Jobs!)
+            foreach (var job in running.FuzzJobs!)
             {
                 var detail = await api.GetJobAsync(job.Id, ct);
                 detail.CampaignId.Should().Be(created.Id);
@@ -62,7 +62,7 @@ public sealed class EnsembleTests(TargetBuilder targets) : IAsyncLifetime
             }
 
             // Assert: job 0 runs libFuzzer on the libFuzzer build, job 1 afl-fuzz on the AFL++ build (their work dirs are named by job id).
-            var byIndex = running.Jobs!.ToDictionary(j => j.Index ?? -1);
+            var byIndex = running.FuzzJobs!.ToDictionary(j => j.Index ?? -1);
             byIndex.Keys.Should().BeEquivalentTo([0, 1], "a campaign's jobs are numbered from 0");
             var libFuzzerJob = byIndex[0];
             var aflJob = byIndex[1];
@@ -92,7 +92,7 @@ public sealed class EnsembleTests(TargetBuilder targets) : IAsyncLifetime
                 api,
                 created.Id,
                 "both jobs are cancelled (or had completed)",
-                c => c.Jobs is { Count: 2 } jobs && jobs.All(j => States.Is(j.State, States.Cancelled) || States.Is(j.State, States.Completed)),
+                c => c.FuzzJobs is { Count: 2 } jobs && jobs.All(j => States.Is(j.State, States.Cancelled) || States.Is(j.State, States.Completed)),
                 node.EnsureRunning,
                 ct);
             await FuzzingFlow.WaitForNoFuzzerAsync(node.Options.DataDir, ct);

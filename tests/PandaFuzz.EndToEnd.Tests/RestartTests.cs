@@ -45,10 +45,10 @@ public sealed class RestartTests(TargetBuilder targets) : IAsyncLifetime
                     api,
                     campaignId,
                     "its job is running on a bot",
-                    c => c.Jobs is [var j] && States.Is(j.State, States.Running) && !string.IsNullOrWhiteSpace(j.BotId),
+                    c => c.FuzzJobs is [var j] && States.Is(j.State, States.Running) && !string.IsNullOrWhiteSpace(j.BotId),
                     first.EnsureRunning,
                     ct);
-                jobBefore = before.Jobs![0];
+                jobBefore = before.FuzzJobs![0];
 
                 // The last look before the kill: every crash id listed here must survive it.
                 crashIdsBefore = (await api.GetCampaignCrashesAsync(campaignId, ct)).Select(c => c.Id).ToHashSet();
@@ -82,7 +82,7 @@ public sealed class RestartTests(TargetBuilder targets) : IAsyncLifetime
                 restartedApi,
                 campaignId,
                 $"job {jobBefore.Id} is running again on bot {jobBefore.BotId}, started after the kill, with execs > 0",
-                c => c.Jobs is [var j] && j.Id == jobBefore.Id && States.Is(j.State, States.Running) && j.BotId == jobBefore.BotId &&
+                c => c.FuzzJobs is [var j] && j.Id == jobBefore.Id && States.Is(j.State, States.Running) && j.BotId == jobBefore.BotId &&
                      j.StartedAt > killedAt && j.Stats is { Execs: > 0 },
                 second.EnsureRunning,
                 ct,
@@ -91,17 +91,21 @@ public sealed class RestartTests(TargetBuilder targets) : IAsyncLifetime
             job.BotId.Should().Be(jobBefore.BotId, "the restarted node has the same bot id, kept in its data dir");
             await FuzzingFlow.WaitForFuzzerAsync(second.Options.DataDir, second.EnsureRunning, ct);
 
-            // Assert: the resumed job records new crashes (libFuzzer finds planted_bug again within seconds of each restart).
+            // Assert: the resumed job reports the bug again (libFuzzer finds planted_bug within seconds of each
+            // restart): the same unique crash, counted again, last seen after the kill, by the same job and bot.
             var after = await FuzzingFlow.WaitForCrashesAsync(
                 restartedApi,
                 campaignId,
-                "lists a crash found by the resumed job after the kill",
-                list => list.Any(c => !crashIdsBefore.Contains(c.Id) && c.FoundAt > killedAt),
+                "a crash reported again by the resumed job after the kill",
+                list => list.Any(c => crashIdsBefore.Contains(c.Id) && c.LastSeen > killedAt),
                 Timeouts.FirstCrash,
                 second.EnsureRunning,
                 ct);
-            after.Count.Should().BeGreaterThan(crashIdsBefore.Count);
-            after.Where(c => !crashIdsBefore.Contains(c.Id)).Should().OnlyContain(c => c.JobId == jobBefore.Id && c.BotId == jobBefore.BotId);
-            resumed.Jobs![0].Stats!.Execs.Should().BePositive();
+            after.Select(c => c.Id).Should().BeEquivalentTo(crashIdsBefore, "the same bug found again is the same unique crash");
+            var again = after.First(c => c.LastSeen > killedAt);
+            again.Count.Should().BeGreaterThan(1);
+            var detail = await restartedApi.GetCrashAsync(again.Id, ct);
+            detail.Count.Should().Be(again.Count);
+            resumed.FuzzJobs![0].Stats!.Execs.Should().BePositive();
         });
 }
