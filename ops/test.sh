@@ -6,6 +6,21 @@ cd "$(dirname "$0")/.."
 source ops/prerequisites.sh
 pandafuzz_install_prerequisites
 
+# The SARIF multitool (npm @microsoft/sarif-multitool) validates the SARIF export in the end-to-end tests.
+sarif_version=5.7.0
+sarif_dir="${XDG_CACHE_HOME:-$HOME/.cache}/pandafuzz/sarif-multitool-$sarif_version"
+sarif_tool="$sarif_dir/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+if [ ! -x "$sarif_tool" ]; then
+  if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  mkdir -p "$sarif_dir"
+  npm install --prefix "$sarif_dir" --no-audit --no-fund --loglevel=error "@microsoft/sarif-multitool@$sarif_version" >/dev/null
+  # npm may skip the package's install script, which only makes the binary executable.
+  chmod u+x "$sarif_tool"
+fi
+export PANDAFUZZ_SARIF_MULTITOOL="$sarif_tool"
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE=false
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

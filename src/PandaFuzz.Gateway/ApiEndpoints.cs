@@ -27,6 +27,7 @@ public static class ApiEndpoints
         api.MapGet("/campaigns/{id}", GetCampaign);
         api.MapPost("/campaigns/{id}/stop", StopCampaign);
         api.MapGet("/campaigns/{id}/crashes", ListCrashes);
+        api.MapGet("/campaigns/{id}/crashes.sarif", ExportCrashesAsSarif);
         api.MapGet("/crashes/{id}", GetCrash);
         api.MapGet("/crashes/{id}/input", (string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct) =>
             GetCrashInput(id, minimized: false, gateway, blobs, ct));
@@ -166,6 +167,26 @@ public static class ApiEndpoints
         var reply = await Ask(gateway, new CampaignQueries.GetCampaignCrashes(campaignId), ct);
         return reply is CampaignQueries.CampaignCrashes crashes
             ? TypedResults.Ok(crashes.Crashes.Select(CrashSummaryResponse.From).ToList())
+            : Problems.From(reply);
+    }
+
+    /// <summary>The campaign's unique crashes as SARIF 2.1.0, for SARIF viewers and code-scanning uploads.</summary>
+    private static async Task<IResult> ExportCrashesAsSarif(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        var campaign = await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct);
+        if (campaign is not CampaignQueries.CampaignView view)
+        {
+            return Problems.From(campaign);
+        }
+
+        var reply = await Ask(gateway, new CampaignQueries.GetCampaignCrashes(campaignId), ct);
+        return reply is CampaignQueries.CampaignCrashes crashes
+            ? TypedResults.Text(CrashSarif.Build(view, crashes.Crashes).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), CrashSarif.MediaType)
             : Problems.From(reply);
     }
 

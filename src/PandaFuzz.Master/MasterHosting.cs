@@ -1,3 +1,4 @@
+using PandaFuzz.Master.Notifications;
 using Akka.Hosting;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Sharding;
@@ -15,6 +16,7 @@ public static class MasterHosting
 {
     public static AkkaConfigurationBuilder AddMasterRole(this AkkaConfigurationBuilder builder, MasterSettings settings, ContentAddressedStore blobs) =>
         builder
+            .AddCrashWebhookNotifier(settings.Webhooks)
             .AddCampaignEntities(settings, blobs)
             .AddCorpusEntities(settings, blobs)
             .AddJobEntities(settings)

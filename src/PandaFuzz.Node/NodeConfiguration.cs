@@ -41,7 +41,22 @@ public static class NodeConfiguration
             }
         }
 
-        return config;
+        return WithWebhooksFromEnvironment(config);
+    }
+
+    public const string WebhooksVariable = "PANDAFUZZ_WEBHOOKS";
+
+    /// <summary><c>PANDAFUZZ_WEBHOOKS</c> (comma-separated URLs) replaces <c>pandafuzz.master.webhooks.urls</c>.</summary>
+    private static Config WithWebhooksFromEnvironment(Config config)
+    {
+        if (Environment.GetEnvironmentVariable(WebhooksVariable) is not { Length: > 0 } value)
+        {
+            return config;
+        }
+
+        var urls = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(u => "\"" + u.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"");
+        return ConfigurationFactory.ParseString($"pandafuzz.master.webhooks.urls = [{string.Join(", ", urls)}]").WithFallback(config);
     }
 
     /// <summary>The journal, snapshot store and read journal all use the SQLite file under the data dir.</summary>

@@ -21,9 +21,10 @@ public sealed class CrashTriageTests(TargetBuilder targets) : IAsyncLifetime
     public Task Two_bugs_are_two_unique_crashes_each_reproducible_and_minimized_to_the_same_bug() =>
         _env.RunAsync(TimeSpan.FromMinutes(5), async ct =>
         {
-            // Arrange
+            // Arrange: a webhook receiver that refuses the first two POSTs (the node must retry them).
             var twoBugs = targets.TwoBugs;
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            await using var webhook = new WebhookReceiver(failFirst: 2);
+            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot") with { Webhooks = webhook.Url }, ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, twoBugs, ct);
 
@@ -67,6 +68,40 @@ public sealed class CrashTriageTests(TargetBuilder targets) : IAsyncLifetime
                 detail.Reproduced.Should().Be(detail.ReproduceAttempts, "every reproduction run of a deterministic bug crashes");
                 detail.Stack.Should().Contain(f => f.Contains(crash.State!, StringComparison.Ordinal));
             }
+
+            // Assert: each unique crash was announced once to the webhook, despite the refused first attempts.
+            var announced = await Eventually.SatisfyAsync(
+                "the webhook received one crash.new per unique crash",
+                TimeSpan.FromSeconds(60),
+                () => webhook.Accepted.ToList(),
+                list => list.Count >= crashes.Count,
+                ct,
+                node.EnsureRunning);
+            announced.Select(a => a.GetProperty("event").GetString()).Should().OnlyContain(e => e == "crash.new");
+            announced.Select(a => a.GetProperty("crashId").GetString()).Should().BeEquivalentTo(crashes.Select(c => c.Id));
+            announced.Select(a => a.GetProperty("kind").GetString()).Should().BeEquivalentTo(crashes.Select(c => c.Kind));
+            webhook.Requests.Should().BeGreaterThanOrEqualTo(crashes.Count + 2, "the two refused POSTs were retried");
+
+            // Assert: the SARIF export has one result per unique crash and passes the SARIF multitool's validation.
+            var sarif = await api.GetRawAsync($"api/v1/campaigns/{campaign.Id}/crashes.sarif", ct);
+            sarif.StatusCode.Should().Be(200);
+            sarif.MediaType.Should().Be("application/sarif+json");
+            using (var document = System.Text.Json.JsonDocument.Parse(sarif.Body))
+            {
+                var run = document.RootElement.GetProperty("runs")[0];
+                document.RootElement.GetProperty("version").GetString().Should().Be("2.1.0");
+                var results = run.GetProperty("results").EnumerateArray().ToList();
+                results.Select(r => r.GetProperty("partialFingerprints").GetProperty("pandafuzzCrashSignature/v1").GetString())
+                    .Should().BeEquivalentTo(crashes.Select(c => c.Signature));
+                results.Select(r => r.GetProperty("ruleId").GetString()).Should().BeEquivalentTo(["Heap-buffer-overflow", "Heap-use-after-free"]);
+                results.Should().OnlyContain(r => r.GetProperty("locations")[0].GetProperty("physicalLocation")
+                    .GetProperty("artifactLocation").GetProperty("uri").GetString()!.EndsWith("two_bugs.c", StringComparison.Ordinal));
+            }
+
+            var sarifFile = Path.Combine(_env.Root, "crashes.sarif");
+            await File.WriteAllTextAsync(sarifFile, sarif.Body, ct);
+            var (validation, errors) = await SarifMultitool.ValidateAsync(sarifFile, Path.Combine(_env.Root, "validation.sarif"), ct);
+            errors.Should().BeEmpty("sarif-multitool validate must accept the export; it said:\n{0}", validation.StandardOutput);
         });
 
     [Fact]

@@ -11,7 +11,8 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <param name="RemotePort">Loopback port for PANDAFUZZ_REMOTE (Akka.Remote).</param>
 /// <param name="Seeds">PANDAFUZZ_SEEDS: empty to found a cluster, or the master's remote host:port.</param>
 /// <param name="LogPath">File receiving the node's stdout and stderr.</param>
-public sealed record NodeOptions(string Name, string Roles, string DataDir, int HttpPort, int RemotePort, string Seeds, string LogPath)
+/// <param name="Webhooks">PANDAFUZZ_WEBHOOKS, when set.</param>
+public sealed record NodeOptions(string Name, string Roles, string DataDir, int HttpPort, int RemotePort, string Seeds, string LogPath, string? Webhooks = null)
 {
     public string HttpEndpoint => $"127.0.0.1:{HttpPort.ToString(CultureInfo.InvariantCulture)}";
 
@@ -87,6 +88,10 @@ public sealed class NodeProcess : IAsyncDisposable
         startInfo.Environment["PANDAFUZZ_REMOTE"] = options.RemoteEndpoint;
         startInfo.Environment["PANDAFUZZ_SEEDS"] = options.Seeds;
         startInfo.Environment["DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE"] = "false";
+        if (options.Webhooks is { } webhooks)
+        {
+            startInfo.Environment["PANDAFUZZ_WEBHOOKS"] = webhooks;
+        }
 
         var log = new StreamWriter(new FileStream(options.LogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
         {

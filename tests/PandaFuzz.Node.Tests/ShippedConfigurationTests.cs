@@ -98,7 +98,8 @@ public sealed class ShippedConfigurationTests : IDisposable
             StatsSeriesPoints: 240,
             CrashSamples: 5,
             CampaignSnapshotEvery: 1000,
-            CrashMinimizationTime: TimeSpan.FromSeconds(120)));
+            CrashMinimizationTime: TimeSpan.FromSeconds(120),
+            Webhooks: new WebhookSettings([], TimeSpan.FromSeconds(10), 8, TimeSpan.FromSeconds(1))));
     }
 
     [Fact]
@@ -207,6 +208,24 @@ public sealed class ShippedConfigurationTests : IDisposable
         var act = () => MasterSettings.From(config);
 
         act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.snapshot-every *");
+    }
+
+    [Fact]
+    public void A_webhook_that_is_not_an_http_url_names_its_full_key()
+    {
+        var config = LoadBroken("master.conf", "urls = []", "urls = [\"https://hooks.example/a\", \"ftp://files.example/b\"]");
+
+        var act = () => MasterSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.webhooks.urls holds 'ftp://files.example/b'*");
+    }
+
+    [Fact]
+    public void Webhook_urls_are_read_in_order()
+    {
+        var config = LoadBroken("master.conf", "urls = []", "urls = [\"https://hooks.example/a\", \"http://127.0.0.1:9000/b\"]");
+
+        MasterSettings.From(config).Webhooks.Urls.Select(u => u.ToString()).Should().Equal("https://hooks.example/a", "http://127.0.0.1:9000/b");
     }
 
     [Fact]

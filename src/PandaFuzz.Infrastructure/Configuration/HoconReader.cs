@@ -55,4 +55,22 @@ public sealed class HoconReader(Config root, string section)
     }
 
     public string String(string key) => _section.GetString(key, "") ?? "";
+
+    /// <summary>A list of absolute http(s) URLs (an empty list when the key is absent).</summary>
+    public IReadOnlyList<Uri> HttpUrls(string key)
+    {
+        IList<string> values;
+        try
+        {
+            values = _section.HasPath(key) ? _section.GetStringList(key) : [];
+        }
+        catch (Exception e)
+        {
+            throw new ConfigurationException($"{section}.{key} is not a list of URLs: {e.Message}");
+        }
+
+        return [.. values.Select(v => Uri.TryCreate(v, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new ConfigurationException($"{section}.{key} holds '{v}', which is not an absolute http or https URL"))];
+    }
 }

@@ -1,3 +1,4 @@
+using PandaFuzz.Master.Notifications;
 using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Event;
@@ -23,6 +24,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
     private readonly MasterSettings _settings;
     private readonly ContentAddressedStore _blobs;
     private readonly IActorRef _jobs;
+    private readonly IActorRef _notifier;
     private readonly HashSet<BlobId> _fetching = [];
     private readonly HashSet<BlobId> _countingAhead = [];
     private readonly Dictionary<string, int> _samplesOnTheirWay = [];
@@ -35,6 +37,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         _settings = settings;
         _blobs = blobs;
         _jobs = registry.Get<JobRegion>();
+        _notifier = registry.TryGet<CrashNotifier>(out var notifier) ? notifier : ActorRefs.Nobody;
 
         Recover<SnapshotOffer>(offer => _state = offer.Snapshot is CampaignSnapshotV1 v1 ? v1.ToState() : (CampaignState)offer.Snapshot);
         Recover<CampaignEvents.CampaignCreated>(e => _state = CampaignState.Created(e));
@@ -210,6 +213,11 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
             {
                 Log.Info("New unique crash {CrashId}: {CrashKind} in {CrashState} (reproduced {Reproduced}) from job {JobId} on bot {BotId}",
                     crashId, finding.Kind, finding.State?.Replace('\n', ' ') ?? "", $"{finding.Reproduced}/{finding.ReproduceAttempts}", report.JobId, report.BotId);
+                if (_state!.Crashes.TryGetValue(signature, out var unique))
+                {
+                    _notifier.Tell(new NewUniqueCrash(state.Id, state.Spec.Name, unique));
+                }
+
                 // As a command of its own, so that each minimization job is decided on the state the last one left.
                 Self.Tell(new MinimizeNewCrash(signature));
             }

@@ -21,7 +21,8 @@ public sealed record MasterSettings(
     int StatsSeriesPoints,
     int CrashSamples,
     int CampaignSnapshotEvery,
-    TimeSpan CrashMinimizationTime)
+    TimeSpan CrashMinimizationTime,
+    WebhookSettings Webhooks)
 {
     public const string Section = "pandafuzz.master";
 
@@ -46,6 +47,23 @@ public sealed record MasterSettings(
             r.Int("stats-series-points", 1, 100_000),
             r.Int("crash-samples", 1, 1000),
             r.Int("campaign-snapshot-every", 1, 1_000_000),
-            r.PositiveDuration("crash-minimization-time"));
+            r.PositiveDuration("crash-minimization-time"),
+            new WebhookSettings(
+                r.HttpUrls("webhooks.urls"),
+                r.PositiveDuration("webhooks.timeout"),
+                r.Int("webhooks.max-attempts", 1, 100),
+                r.PositiveDuration("webhooks.first-retry")));
     }
+}
+
+/// <summary>Where new unique crashes are announced, and how hard each POST is tried.</summary>
+public sealed record WebhookSettings(IReadOnlyList<Uri> Urls, TimeSpan Timeout, int MaxAttempts, TimeSpan FirstRetry)
+{
+    public static readonly WebhookSettings None = new([], TimeSpan.FromSeconds(10), 1, TimeSpan.FromSeconds(1));
+
+    // Records compare lists by reference; settings compare by content.
+    public bool Equals(WebhookSettings? other) =>
+        other is not null && Urls.SequenceEqual(other.Urls) && Timeout == other.Timeout && MaxAttempts == other.MaxAttempts && FirstRetry == other.FirstRetry;
+
+    public override int GetHashCode() => HashCode.Combine(Urls.Count, Timeout, MaxAttempts, FirstRetry);
 }

@@ -24,7 +24,8 @@ public static class TestData
         StatsSeriesPoints: 240,
         CrashSamples: 5,
         CampaignSnapshotEvery: 1_000,
-        CrashMinimizationTime: TimeSpan.FromSeconds(120));
+        CrashMinimizationTime: TimeSpan.FromSeconds(120),
+        Webhooks: WebhookSettings.None);
 
     public static readonly BlobId Target = BlobId.Of("a fuzz target"u8);
 

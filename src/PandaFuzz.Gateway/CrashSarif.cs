@@ -1,0 +1,170 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Gateway;
+
+/// <summary>
+/// A campaign's unique crashes as SARIF 2.1.0 (<c>GET /api/v1/campaigns/{id}/crashes.sarif</c>): one rule per crash
+/// type, one result per unique crash located at the top frame of its crash state, its stack as a SARIF stack, and the
+/// signature as a partial fingerprint so viewers and code-scanning services keep one alert per bug across uploads.
+/// </summary>
+public static partial class CrashSarif
+{
+    public const string MediaType = "application/sarif+json";
+
+    private const string Schema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+
+    public static JsonObject Build(CampaignQueries.CampaignView campaign, IReadOnlyList<UniqueCrash> crashes)
+    {
+        var types = crashes.Select(c => TypeOf(c.Kind)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var rules = new JsonArray([.. types.Select(Rule)]);
+        var results = new JsonArray([.. crashes.Select(c => Result(c, types.IndexOf(TypeOf(c.Kind))))]);
+        var version = typeof(CrashSarif).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+        return new JsonObject
+        {
+            ["$schema"] = Schema,
+            ["version"] = "2.1.0",
+            ["runs"] = new JsonArray(new JsonObject
+            {
+                ["tool"] = new JsonObject
+                {
+                    ["driver"] = new JsonObject
+                    {
+                        ["name"] = "PandaFuzz",
+                        ["version"] = version.Split('+')[0],
+                        ["rules"] = rules,
+                    },
+                },
+                ["automationDetails"] = new JsonObject { ["id"] = $"pandafuzz/campaign/{campaign.Id.Value}" },
+                ["results"] = results,
+                ["properties"] = new JsonObject
+                {
+                    ["campaignId"] = campaign.Id.Value,
+                    ["campaignName"] = campaign.Spec.Name,
+                },
+            }),
+        };
+    }
+
+    // "Heap-buffer-overflow WRITE 4" -> "Heap-buffer-overflow"; "Deadly signal" stays whole.
+    private static string TypeOf(string kind)
+    {
+        var access = AccessSuffix().Match(kind);
+        return access.Success ? kind[..access.Index] : kind;
+    }
+
+    private static JsonObject Rule(string type) => new()
+    {
+        ["id"] = type,
+        ["name"] = string.Concat(type.Split('-', ' ').Where(p => p.Length > 0).Select(p => char.ToUpperInvariant(p[0]) + p[1..].ToLowerInvariant())),
+        ["shortDescription"] = new JsonObject { ["text"] = $"{type} found by fuzzing." },
+        ["fullDescription"] = new JsonObject
+        {
+            ["text"] = $"A fuzzer input made the target fail with {type}, as reported by its sanitizer or fuzzing engine.",
+        },
+    };
+
+    private static JsonObject Result(UniqueCrash crash, int ruleIndex)
+    {
+        var frames = crash.First.Finding.Stack.Select(ParseFrame).Where(f => f is not null).Select(f => f!).ToList();
+        var states = crash.State.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var top = frames.FirstOrDefault(f => states.Length > 0 && f.Function == states[0] && f.File is not null)
+                  ?? frames.FirstOrDefault(f => f.File is not null);
+        var message = $"{crash.Kind} in {(states.Length == 0 ? "an unknown function" : string.Join(" < ", states))}: " +
+                      $"{crash.Count} report(s), reproduced {crash.Reproduced} of {crash.ReproduceAttempts} run(s).";
+        var result = new JsonObject
+        {
+            ["ruleId"] = TypeOf(crash.Kind),
+            ["ruleIndex"] = ruleIndex,
+            ["level"] = crash.Security ? "error" : "warning",
+            ["message"] = new JsonObject { ["text"] = message },
+            ["partialFingerprints"] = new JsonObject { ["pandafuzzCrashSignature/v1"] = crash.Signature },
+            ["properties"] = new JsonObject
+            {
+                ["crashId"] = crash.Id.Value,
+                ["kind"] = crash.Kind,
+                ["crashState"] = crash.State,
+                ["security"] = crash.Security,
+                ["count"] = crash.Count,
+                ["reproducibleRate"] = Math.Round(crash.ReproducibleRate, 4),
+                ["firstSeen"] = crash.FirstSeen.ToString("O", CultureInfo.InvariantCulture),
+                ["lastSeen"] = crash.LastSeen.ToString("O", CultureInfo.InvariantCulture),
+                ["input"] = crash.Samples.Count > 0 ? crash.Samples[0].Sha256 : null,
+                ["minimizedInput"] = crash.Minimization?.Input?.Sha256,
+            },
+        };
+        if (top is not null)
+        {
+            result["locations"] = new JsonArray(Location(top));
+        }
+
+        if (frames.Count > 0)
+        {
+            result["stacks"] = new JsonArray(new JsonObject
+            {
+                ["message"] = new JsonObject { ["text"] = "Stack of the first report." },
+                ["frames"] = new JsonArray([.. frames.Select(f => new JsonObject { ["location"] = Location(f) })]),
+            });
+        }
+
+        return result;
+    }
+
+    private static JsonObject Location(Frame frame)
+    {
+        var location = new JsonObject();
+        if (frame.File is { } file && ToUri(file) is { } uri)
+        {
+            var physical = new JsonObject { ["artifactLocation"] = new JsonObject { ["uri"] = uri } };
+            if (frame.Line is > 0)
+            {
+                physical["region"] = new JsonObject { ["startLine"] = frame.Line };
+            }
+
+            location["physicalLocation"] = physical;
+        }
+
+        location["logicalLocations"] = new JsonArray(new JsonObject
+        {
+            ["name"] = frame.Function,
+            ["kind"] = "function",
+        });
+        return location;
+    }
+
+    // Absolute paths become file URIs; relative ones stay relative references.
+    private static string? ToUri(string path)
+    {
+        if (Path.IsPathRooted(path))
+        {
+            return new Uri(path).AbsoluteUri;
+        }
+
+        return path.Length == 0 ? null : Uri.EscapeDataString(path).Replace("%2F", "/", StringComparison.Ordinal);
+    }
+
+    // The bot's frame lines: "#3 parse_record /src/p.c:21", "#4 fuzzer::RunOneTest (/tmp/t)", "#5 main".
+    private static Frame? ParseFrame(string line)
+    {
+        var match = FrameLine().Match(line);
+        if (!match.Success)
+        {
+            return null;
+        }
+
+        int? lineNumber = match.Groups["line"].Success ? int.Parse(match.Groups["line"].Value, CultureInfo.InvariantCulture) : null;
+        var file = match.Groups["file"].Success ? match.Groups["file"].Value : null;
+        return new Frame(match.Groups["function"].Value, file, lineNumber);
+    }
+
+    private sealed record Frame(string Function, string? File, int? Line);
+
+    [GeneratedRegex(@" (READ|WRITE|UNKNOWN)( \S+)?\z")]
+    private static partial Regex AccessSuffix();
+
+    [GeneratedRegex(@"^#\d+ (?<function>.+?)(?: (?<file>[^ ()]+):(?<line>\d+)| \((?<module>[^)]*)\)| (?<file>[^ ()]+\.(?:o|a|so|c|cc|cpp|h)))?\z")]
+    private static partial Regex FrameLine();
+}

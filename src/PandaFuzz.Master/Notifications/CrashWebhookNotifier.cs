@@ -1,0 +1,153 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Hosting;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.Protocol;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace PandaFuzz.Master.Notifications;
+
+/// <summary>A campaign found a new unique crash (sent by the campaign entity once the crash is durable).</summary>
+public sealed record NewUniqueCrash(CampaignId CampaignId, string CampaignName, UniqueCrash Crash);
+
+/// <summary>The body of a webhook POST for a new unique crash.</summary>
+public sealed record CrashWebhookPayload(
+    string Event,
+    string CampaignId,
+    string CampaignName,
+    string CrashId,
+    string Signature,
+    string Kind,
+    string State,
+    bool Security,
+    bool Reproducible,
+    double ReproducibleRate,
+    string JobId,
+    string BotId,
+    DateTimeOffset FirstSeen,
+    string CrashPath,
+    string InputPath)
+{
+    public const string NewCrashEvent = "crash.new";
+
+    public static CrashWebhookPayload From(NewUniqueCrash found)
+    {
+        var crash = found.Crash;
+        return new(NewCrashEvent, found.CampaignId.Value, found.CampaignName, crash.Id.Value, crash.Signature, crash.Kind, crash.State,
+            crash.Security, crash.IsReproducible, Math.Round(crash.ReproducibleRate, 4), crash.First.JobId.Value, crash.First.BotId.Value,
+            crash.FirstSeen, $"/api/v1/crashes/{crash.Id.Value}", $"/api/v1/crashes/{crash.Id.Value}/input");
+    }
+}
+
+/// <summary>
+/// Announces each new unique crash to the configured webhooks with a JSON POST, each retried with exponential backoff
+/// and jitter (Polly) on its own; the campaign entity only tells, so a slow or dead receiver never holds up fuzzing.
+/// At most <see cref="MaxInFlight"/> announcements are pending; beyond that the oldest are dropped with a warning.
+/// </summary>
+public sealed class CrashWebhookNotifier : ReceiveActor
+{
+    public const int MaxInFlight = 1000;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly WebhookSettings _settings;
+    private readonly HttpClient _http;
+    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _inFlight;
+
+    public CrashWebhookNotifier(WebhookSettings settings, HttpClient http)
+    {
+        _settings = settings;
+        _http = http;
+        _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
+            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                MaxRetryAttempts = Math.Max(0, settings.MaxAttempts - 1),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = settings.FirstRetry,
+                MaxDelay = TimeSpan.FromMinutes(5),
+                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
+                    .Handle<HttpRequestException>()
+                    .Handle<TimeoutRejectedException>()
+                    .HandleResult(r => !r.IsSuccessStatusCode),
+            })
+            .AddTimeout(settings.Timeout)
+            .Build();
+
+        Receive<NewUniqueCrash>(Announce);
+        Receive<Delivered>(delivered =>
+        {
+            _inFlight--;
+            if (delivered.Error is null)
+            {
+                _log.Info("Announced crash {CrashId} to {Webhook}", delivered.CrashId, delivered.Url);
+            }
+            else
+            {
+                _log.Warning("Could not announce crash {CrashId} to {Webhook} after {Attempts} attempts: {Reason}",
+                    delivered.CrashId, delivered.Url, _settings.MaxAttempts, delivered.Error);
+            }
+        });
+    }
+
+    protected override void PostStop() => _stopping.Cancel();
+
+    private void Announce(NewUniqueCrash found)
+    {
+        var payload = CrashWebhookPayload.From(found);
+        foreach (var url in _settings.Urls)
+        {
+            if (_inFlight >= MaxInFlight)
+            {
+                _log.Warning("{Count} webhook announcements are pending; crash {CrashId} is not announced to {Webhook}", _inFlight, payload.CrashId, url);
+                continue;
+            }
+
+            _inFlight++;
+            DeliverAsync(url, payload).PipeTo(Self);
+        }
+    }
+
+    private async Task<Delivered> DeliverAsync(Uri url, CrashWebhookPayload payload)
+    {
+        try
+        {
+            using var response = await _pipeline.ExecuteAsync(
+                async ct => await _http.PostAsJsonAsync(url, payload, Json, ct),
+                _stopping.Token);
+            return response.IsSuccessStatusCode
+                ? new Delivered(payload.CrashId, url, null)
+                : new Delivered(payload.CrashId, url, $"HTTP {(int)response.StatusCode}");
+        }
+        catch (Exception e) when (e is HttpRequestException or TimeoutRejectedException or OperationCanceledException)
+        {
+            return new Delivered(payload.CrashId, url, e.Message);
+        }
+    }
+
+    private sealed record Delivered(string CrashId, Uri Url, string? Error);
+}
+
+/// <summary>Registry key of the master's crash webhook notifier.</summary>
+public sealed class CrashNotifier;
+
+/// <summary>Hosting for the crash webhook notifier: one per master node, next to the campaign entities.</summary>
+public static class CrashWebhookNotifierHosting
+{
+    public static AkkaConfigurationBuilder AddCrashWebhookNotifier(this AkkaConfigurationBuilder builder, WebhookSettings settings) =>
+        builder.WithActors((system, registry) =>
+        {
+            var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            {
+                Timeout = Timeout.InfiniteTimeSpan, // each attempt has its own timeout in the pipeline
+            };
+            registry.Register<CrashNotifier>(system.ActorOf(Props.Create(() => new CrashWebhookNotifier(settings, http)), "crash-webhooks"));
+        });
+}
