@@ -217,8 +217,12 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
                 {
                     _notifier.Tell(new NewUniqueCrash(state.Id, state.Spec.Name, unique));
                 }
+            }
 
-                // As a command of its own, so that each minimization job is decided on the state the last one left.
+            // A new bug, or its first stored sample (under load the first report can come without one): minimize it,
+            // as a command of its own, so that each minimization job is decided on the state the last one left.
+            if (isNew || sampled)
+            {
                 Self.Tell(new MinimizeNewCrash(signature));
             }
         });

@@ -250,6 +250,18 @@ public sealed class CampaignStateTests
     }
 
     [Fact]
+    public void A_crash_without_a_stored_sample_waits_for_one_before_it_is_minimized()
+    {
+        var state = ApplyAll(Running(), Running().ReportCrash(Job(1), BotA, Finding(CrashInput, T0), sampled: false, T0));
+
+        state.AddCrashMinimization(Signature, 120, T0).Should().BeEmpty("there is no input to minimize yet");
+
+        state = ApplyAll(state, state.ReportCrash(Job(1), BotA, Finding(OtherCrashInput, T0), sampled: true, T0));
+        var added = state.AddCrashMinimization(Signature, 120, T0).Should().ContainSingle().Which.Should().BeOfType<CampaignJobAdded>().Subject;
+        added.Spec.CrashInput.Should().Be(OtherCrashInput);
+    }
+
+    [Fact]
     public void A_minimization_outcome_is_kept_with_its_crash()
     {
         var state = ApplyAll(Running(), Running().ReportCrash(Job(1), BotA, Finding(CrashInput, T0), true, T0));
