@@ -58,16 +58,4 @@ public static class NodeConfiguration
             .Select(u => "\"" + u.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"");
         return ConfigurationFactory.ParseString($"pandafuzz.master.webhooks.urls = [{string.Join(", ", urls)}]").WithFallback(config);
     }
-
-    /// <summary>The journal, snapshot store and read journal all use the SQLite file under the data dir.</summary>
-    public static Config SqlitePersistence(string databasePath)
-    {
-        var connection = $"Data Source={databasePath};Default Timeout=30;Pooling=True";
-        var quoted = "\"" + connection.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
-        return ConfigurationFactory.ParseString($"""
-            akka.persistence.journal.sql.connection-string = {quoted}
-            akka.persistence.snapshot-store.sql.connection-string = {quoted}
-            akka.persistence.query.journal.sql.connection-string = {quoted}
-            """);
-    }
 }

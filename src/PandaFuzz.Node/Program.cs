@@ -1,3 +1,4 @@
+using PandaFuzz.Master.Persistence;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
@@ -8,7 +9,6 @@ using Akka.Remote.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using PandaFuzz.Bot;
@@ -97,8 +97,8 @@ void Compose(IServiceCollection services)
     {
         masterBlobs = new ContentAddressedStore(Path.Combine(node.DataDir, "blobs"));
         var database = Path.Combine(node.DataDir, "pandafuzz.db");
-        EnableWriteAheadLog(database);
-        persistence = NodeConfiguration.SqlitePersistence(database);
+        SqliteJournal.EnableWriteAheadLog(database);
+        persistence = SqliteJournal.Persistence(database);
         services.AddSingleton(masterBlobs);
         services.AddSingleton(masterSettings!);
         services.AddSingleton(sp => new EntityDirectory(sp.GetRequiredService<ActorSystem>()));
@@ -130,12 +130,3 @@ void Compose(IServiceCollection services)
     });
 }
 
-// WAL lets queries read while entities write; the mode is stored in the file, so it is set once here.
-static void EnableWriteAheadLog(string database)
-{
-    using var connection = new SqliteConnection($"Data Source={database}");
-    connection.Open();
-    using var command = connection.CreateCommand();
-    command.CommandText = "PRAGMA journal_mode=WAL;";
-    command.ExecuteNonQuery();
-}

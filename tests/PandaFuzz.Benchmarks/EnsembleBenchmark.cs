@@ -149,14 +149,7 @@ public sealed class EnsembleBenchmark(BenchmarkOptions options, Workspace worksp
         };
         var path = Summary.WriteJson(report, options.OutputDir, "ensemble", startedAt);
         Console.WriteLine($"JSON: {path}");
-        if (workspace.Problems.Count > 0)
-        {
-            Console.WriteLine($"{workspace.Problems.Count} problem(s):");
-            foreach (var problem in workspace.Problems)
-            {
-                Console.WriteLine($"  - {problem.Split('\n')[0]}");
-            }
-        }
+        workspace.PrintProblems();
 
         if (pairs.Any(p => p.Error is not null))
         {

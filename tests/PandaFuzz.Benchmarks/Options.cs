@@ -18,10 +18,14 @@ public sealed record BenchmarkOptions(
     string? TargetSource,
     string OutputDir,
     string NodeBuildDir,
-    bool KeepWork)
+    bool KeepWork,
+    int Rounds,
+    int Reports,
+    IReadOnlyList<string> ConfigOverrides)
 {
     public const string Overhead = "overhead";
     public const string Ensemble = "ensemble";
+    public const string Dedup = "dedup";
 
     public static readonly string Usage =
         """
@@ -32,12 +36,18 @@ public sealed record BenchmarkOptions(
                      libFuzzer and AFL++, one core (goal: median ratio >= 0.98)
           ensemble   edges after a fixed time: 2-job PandaFuzz ensemble (libFuzzer + AFL++) vs. afl-fuzz -M + -S,
                      same 2 cores, measured with afl-showmap -C on each side's corpus (goal: ratio >= 1.0)
+          dedup      crash reports de-duplicated per second by an in-process master on SQLite, 1 % unique, vs. raw
+                     journal events/s in the same run (goal: median >= 10,000 reports/s)
 
         Options:
-          --quick               overhead: 5 pairs x 20 s; ensemble: 2 pairs x 60 s
-          --full                overhead: 10 pairs x 60 s; ensemble: 5 pairs x 300 s (the default)
+          --quick               overhead: 5 pairs x 20 s; ensemble: 2 pairs x 60 s; dedup: 3 rounds x 5,000 reports
+          --full                overhead: 10 pairs x 60 s; ensemble: 5 pairs x 300 s; dedup: 5 rounds x 20,000 reports (the default)
           --pairs N             pairs of runs (overrides the mode)
           --seconds N           length of each run in seconds (overrides the mode)
+          --rounds N            dedup: rounds, each on a new campaign (overrides the mode)
+          --reports N           dedup: crash reports per round, at least 100 (overrides the mode)
+          --set KEY=VALUE       dedup: a HOCON setting over the shipped hocon/ files, e.g.
+                                --set pandafuzz.master.crash-samples=1 (repeatable; the mode becomes custom)
           --engines LIST        overhead: libfuzzer,aflplusplus (default both)
           --core N              overhead: the core the fuzzer (and the node during PandaFuzz runs) is pinned to (default 1)
           --park-core N|none    overhead: where this program, and the idle node during standalone runs, are kept (default 0);
@@ -60,13 +70,13 @@ public sealed record BenchmarkOptions(
         }
 
         var benchmark = args[0];
-        if (benchmark is not (Overhead or Ensemble))
+        if (benchmark is not (Overhead or Ensemble or Dedup))
         {
             throw new UsageException($"Unknown benchmark '{benchmark}'.");
         }
 
         bool? quick = null;
-        int? pairs = null, seconds = null;
+        int? pairs = null, seconds = null, rounds = null, reports = null;
         IReadOnlyList<string> engines = ["libfuzzer", "aflplusplus"];
         var core = 1;
         int? parkCore = 0;
@@ -75,6 +85,7 @@ public sealed record BenchmarkOptions(
         var output = Path.Combine(Environment.CurrentDirectory, "benchmark-results");
         var nodeDir = RepoLayout.NodeBuildDir;
         var keep = false;
+        var overrides = new List<string>();
         for (var i = 1; i < args.Count; i++)
         {
             var arg = args[i];
@@ -85,6 +96,8 @@ public sealed record BenchmarkOptions(
                 case "--full": quick = false; break;
                 case "--pairs": pairs = Positive(arg, Value()); break;
                 case "--seconds": seconds = Positive(arg, Value()); break;
+                case "--rounds": rounds = Positive(arg, Value()); break;
+                case "--reports": reports = Positive(arg, Value()); break;
                 case "--engines":
                     engines = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                     if (engines.Count == 0 || engines.Any(e => e is not ("libfuzzer" or "aflplusplus")))
@@ -113,6 +126,16 @@ public sealed record BenchmarkOptions(
                 case "--out": output = Path.GetFullPath(Value()); break;
                 case "--node-dir": nodeDir = Path.GetFullPath(Value()); break;
                 case "--keep-work": keep = true; break;
+                case "--set":
+                    var setting = Value();
+                    var equals = setting.IndexOf('=', StringComparison.Ordinal);
+                    if (equals <= 0)
+                    {
+                        throw new UsageException("--set takes KEY=VALUE, e.g. pandafuzz.master.crash-samples=1.");
+                    }
+
+                    overrides.Add($"{setting[..equals].Trim()} = {setting[(equals + 1)..].Trim()}");
+                    break;
                 default: throw new UsageException($"Unknown option '{arg}'.");
             }
         }
@@ -125,12 +148,19 @@ public sealed record BenchmarkOptions(
             (_, true) => (2, 60),
             _ => (5, 300),
         };
-        var mode = pairs is null && seconds is null ? (isQuick ? "quick" : "full") : $"custom ({(isQuick ? "quick" : "full")} with overrides)";
+        var (defaultRounds, defaultReports) = isQuick ? (3, 5_000) : (5, 20_000);
+        var overridden = benchmark == Dedup ? rounds is not null || reports is not null || overrides.Count > 0 : pairs is not null || seconds is not null;
+        var mode = overridden ? $"custom ({(isQuick ? "quick" : "full")} with overrides)" : isQuick ? "quick" : "full";
         var options = new BenchmarkOptions(benchmark, mode, pairs ?? defaultPairs, seconds ?? defaultSeconds, engines, core, parkCore, cores,
-            target, output, nodeDir, keep);
+            target, output, nodeDir, keep, rounds ?? defaultRounds, reports ?? defaultReports, overrides);
         if (options.Seconds < 5)
         {
             throw new UsageException("--seconds must be at least 5.");
+        }
+
+        if (options.Reports < DedupBenchmark.UniqueEvery)
+        {
+            throw new UsageException($"--reports must be at least {DedupBenchmark.UniqueEvery} (1 % of them bring a new signature).");
         }
 
         if (benchmark == Overhead && parkCore == core)

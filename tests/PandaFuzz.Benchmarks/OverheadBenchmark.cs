@@ -207,7 +207,7 @@ public sealed class OverheadBenchmark(BenchmarkOptions options, Workspace worksp
         };
         var path = Summary.WriteJson(report, options.OutputDir, "overhead", startedAt);
         Console.WriteLine($"JSON: {path}");
-        PrintProblems();
+        workspace.PrintProblems();
         if (failed > 0)
         {
             workspace.Failed = true;
@@ -372,18 +372,6 @@ public sealed class OverheadBenchmark(BenchmarkOptions options, Workspace worksp
             outcome.FuzzerCores,
             outcome.FuzzerCommands,
             workDir);
-    }
-
-    private void PrintProblems()
-    {
-        if (workspace.Problems.Count > 0)
-        {
-            Console.WriteLine($"{workspace.Problems.Count} problem(s):");
-            foreach (var problem in workspace.Problems)
-            {
-                Console.WriteLine($"  - {problem.Split('\n')[0]}");
-            }
-        }
     }
 
     /// <summary>Below this share of its core's time, a run was disturbed by another process.</summary>

@@ -1,6 +1,7 @@
 using PandaFuzz.Benchmarks;
 
-// On-demand benchmarks of PandaFuzz against the same fuzzers run standalone; see README.md beside this file.
+// On-demand benchmarks of PandaFuzz against the same fuzzers run standalone, and of the master's crash de-duplication
+// against its raw journal; see README.md beside this file.
 BenchmarkOptions options;
 try
 {
@@ -30,9 +31,12 @@ Console.CancelKeyPress += (_, e) =>
 using var workspace = new Workspace(options.Benchmark, options.KeepWork);
 try
 {
-    return options.Benchmark == BenchmarkOptions.Overhead
-        ? await new OverheadBenchmark(options, workspace).RunAsync(cancel.Token)
-        : await new EnsembleBenchmark(options, workspace).RunAsync(cancel.Token);
+    return options.Benchmark switch
+    {
+        BenchmarkOptions.Overhead => await new OverheadBenchmark(options, workspace).RunAsync(cancel.Token),
+        BenchmarkOptions.Ensemble => await new EnsembleBenchmark(options, workspace).RunAsync(cancel.Token),
+        _ => await new DedupBenchmark(options, workspace).RunAsync(cancel.Token),
+    };
 }
 catch (UsageException ex)
 {

@@ -23,6 +23,19 @@ public sealed class Workspace : IDisposable
     /// <summary>Problems seen during the run, printed at the end and written to the JSON.</summary>
     public List<string> Problems { get; } = [];
 
+    /// <summary>Prints the first line of each problem, if there are any.</summary>
+    public void PrintProblems()
+    {
+        if (Problems.Count > 0)
+        {
+            Console.WriteLine($"{Problems.Count} problem(s):");
+            foreach (var problem in Problems)
+            {
+                Console.WriteLine($"  - {problem.Split('\n')[0]}");
+            }
+        }
+    }
+
     public bool Failed { get; set; }
 
     public string Dir(params string[] parts)

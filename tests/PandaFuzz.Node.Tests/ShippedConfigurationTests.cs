@@ -97,7 +97,7 @@ public sealed class ShippedConfigurationTests : IDisposable
             StatsSeriesInterval: TimeSpan.FromSeconds(30),
             StatsSeriesPoints: 240,
             CrashSamples: 5,
-            CampaignSnapshotEvery: 1000,
+            CampaignSnapshotEvery: 10_000,
             CrashMinimizationTime: TimeSpan.FromSeconds(120),
             Webhooks: new WebhookSettings([], TimeSpan.FromSeconds(10), 8, TimeSpan.FromSeconds(1))));
     }

@@ -1,3 +1,4 @@
+using PandaFuzz.Master.Persistence;
 using Microsoft.Data.Sqlite;
 
 namespace PandaFuzz.Actors.Tests.Fixtures;
@@ -10,7 +11,7 @@ public sealed class TestDirectory : IDisposable
         Root = Path.Combine(Path.GetTempPath(), "pandafuzz-actors-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Root);
         DatabasePath = Path.Combine(Root, "pandafuzz.db");
-        EnableWriteAheadLog(DatabasePath);
+        SqliteJournal.EnableWriteAheadLog(DatabasePath);
     }
 
     public string Root { get; }
@@ -31,15 +32,5 @@ public sealed class TestDirectory : IDisposable
         {
             // A straggling handle must not fail the test; the OS temp cleanup takes the rest.
         }
-    }
-
-    /// <summary>The node sets WAL once on the file before the actor system starts; the tests run the same way.</summary>
-    private static void EnableWriteAheadLog(string database)
-    {
-        using var connection = new SqliteConnection($"Data Source={database}");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode=WAL;";
-        command.ExecuteNonQuery();
     }
 }
