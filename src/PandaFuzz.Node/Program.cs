@@ -16,8 +16,10 @@ using PandaFuzz.Bot.Agent;
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Gateway;
 using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Infrastructure.Cluster;
 using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Master;
+using PandaFuzz.Master.Membership;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Node;
 using Serilog;
@@ -38,6 +40,7 @@ try
 {
     node = NodeSettings.FromEnvironment(Environment.GetEnvironmentVariable);
     config = NodeConfiguration.Load(node);
+    _ = DowningSettings.From(config);
     masterSettings = node.IsMaster ? MasterSettings.From(config) : null;
     botSettings = node.IsBot ? BotSettings.From(config) : null;
 }
@@ -52,31 +55,34 @@ Log.Information("PandaFuzz node starting: roles {Roles}, data {DataDir}, remote 
     string.Join(",", node.Roles), node.DataDir, node.Remote, node.Seeds.Count == 0 ? "(founds the cluster)" : string.Join(",", node.Seeds),
     node.IsMaster ? node.Http.ToString() : "(none: bot only)");
 
-IHost host;
-if (node.IsMaster)
-{
-    var builder = WebApplication.CreateBuilder(args);
-    builder.WebHost.UseUrls($"http://{node.Http}");
-    Compose(builder.Services);
-    var app = builder.Build();
-    app.MapGet("/health/live", () => TypedResults.Ok("live"));
-    app.MapGet("/health/ready", (ActorSystem system) => Cluster.Get(system).SelfMember.Status == MemberStatus.Up
-        ? Results.Ok("ready")
-        : Results.Problem("the node has not joined the cluster yet", statusCode: StatusCodes.Status503ServiceUnavailable));
-    app.MapPandaFuzzApi();
-    host = app;
-}
-else
-{
-    var builder = Host.CreateApplicationBuilder(args);
-    Compose(builder.Services);
-    host = builder.Build();
-}
-
 try
 {
-    await host.RunAsync();
-    return 0;
+    // A node the master downed (it was cut off, and the partition healed) cannot rejoin with the same actor
+    // system: it starts a fresh one and joins again. Its fuzzers stopped with the old one; the master had moved
+    // their jobs, so no job runs twice once the partition is over.
+    while (true)
+    {
+        var host = BuildHost();
+        await host.StartAsync();
+        var system = host.Services.GetRequiredService<ActorSystem>();
+        await host.WaitForShutdownAsync();
+        var downed = CoordinatedShutdown.Get(system).ShutdownReason is CoordinatedShutdown.ClusterDowningReason;
+        if (host is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
+        }
+        else
+        {
+            host.Dispose();
+        }
+
+        if (!downed)
+        {
+            return 0;
+        }
+
+        Log.Warning("This node was downed by the master; it starts again and rejoins the cluster");
+    }
 }
 catch (Exception e)
 {
@@ -86,6 +92,42 @@ catch (Exception e)
 finally
 {
     await Log.CloseAndFlushAsync();
+}
+
+IHost BuildHost()
+{
+    if (node.IsMaster)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.WebHost.UseUrls($"http://{node.Http}");
+        Compose(builder.Services);
+        var app = builder.Build();
+        app.MapGet("/health/live", () => TypedResults.Ok("live"));
+        app.MapGet("/health/ready", (ActorSystem system) => Cluster.Get(system).SelfMember.Status == MemberStatus.Up
+            ? Results.Ok("ready")
+            : Results.Problem("the node has not joined the cluster yet", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapPandaFuzzApi();
+        return app;
+    }
+
+    var botBuilder = Host.CreateApplicationBuilder(args);
+    Compose(botBuilder.Services);
+    return botBuilder.Build();
+}
+
+// A master that founds the cluster first tries the members it last saw: bots that kept fuzzing while it was away
+// still form that cluster, and Akka's first seed node joins it instead of founding a new one.
+IEnumerable<string> RememberedSeeds()
+{
+    var remembered = node.IsMaster ? RememberedMembers.Read(node.DataDir) : [];
+    if (remembered.Count > 0)
+    {
+        Log.Information("Trying first to rejoin the members this master last saw: {Members}", string.Join(",", remembered));
+    }
+
+    return remembered
+        .Where(e => HostPort.TryParse(e, out var endpoint) && endpoint.Port > 0 && endpoint != node.Remote)
+        .Select(e => $"akka.tcp://pandafuzz@{e}");
 }
 
 void Compose(IServiceCollection services)
@@ -107,7 +149,9 @@ void Compose(IServiceCollection services)
 
     var botStorage = node.IsBot ? new BotStorage(node.DataDir) : null;
     var selfSeed = $"akka.tcp://pandafuzz@{node.Remote}";
-    var seeds = node.Seeds.Count == 0 ? [selfSeed] : node.Seeds.Select(s => $"akka.tcp://pandafuzz@{s}").ToArray();
+    var seeds = node.Seeds.Count == 0
+        ? [selfSeed, .. RememberedSeeds()]
+        : node.Seeds.Select(s => $"akka.tcp://pandafuzz@{s}").ToArray();
 
     services.AddAkka("pandafuzz", (akka, _) =>
     {
@@ -120,6 +164,7 @@ void Compose(IServiceCollection services)
             akka.AddHocon(persistence!, HoconAddMode.Prepend)
                 .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
                 .AddMasterRole(masterSettings!, masterBlobs!)
+                .AddMembershipRecorder(node.DataDir)
                 .AddGateway();
         }
 

@@ -12,7 +12,8 @@ public static class BotCommands
 {
     /// <summary>
     /// Sent by the bot agent at start and then periodically: registers the bot on first sight and
-    /// tells the master what runs there now.
+    /// tells the master what runs there now. <paramref name="NodeUid"/> is the cluster incarnation of the bot's
+    /// node, so the loss of an earlier incarnation is not taken for the loss of this one.
     /// </summary>
     public sealed record CheckIn(
         BotId BotId,
@@ -21,7 +22,11 @@ public static class BotCommands
         string Hostname,
         BotCapabilities Capabilities,
         IReadOnlyList<JobId> RunningJobs,
-        DateTimeOffset At) : IWithBotId;
+        DateTimeOffset At,
+        long NodeUid = 0) : IWithBotId;
+
+    /// <summary>The bot's node left the cluster or was downed: the bot is offline and its jobs must move.</summary>
+    public sealed record NodeLost(BotId BotId, long NodeUid, string Reason, DateTimeOffset At) : IWithBotId;
 
     public sealed record CheckInAccepted(BotId BotId) : IWithBotId;
 }

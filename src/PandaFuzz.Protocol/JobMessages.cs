@@ -59,6 +59,9 @@ public static class JobCommands
 
     public sealed record CancelJob(JobId JobId, string Reason) : IWithJobId;
 
+    /// <summary>The bot the job runs on is gone from the cluster: the job goes back to pending at once.</summary>
+    public sealed record BotLost(JobId JobId, BotId BotId, string Reason) : IWithJobId;
+
     /// <summary>The job's answer to <see cref="CreateJob"/> and <see cref="CancelJob"/>.</summary>
     public sealed record JobCommandAccepted(JobId JobId) : IWithJobId;
 

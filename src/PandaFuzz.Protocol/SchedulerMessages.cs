@@ -10,7 +10,7 @@ public static class SchedulerMessages
     public sealed record JobReleased(JobId JobId, BotId? BotId) : IProtocolMessage;
 
     /// <summary>A bot's current capacity, sent by its entity on every check-in.</summary>
-    public sealed record BotAvailable(BotId BotId, string AgentPath, BotCapabilities Capabilities, IReadOnlyList<JobId> RunningJobs)
+    public sealed record BotAvailable(BotId BotId, string AgentPath, BotCapabilities Capabilities, IReadOnlyList<JobId> RunningJobs, long NodeUid = 0)
         : IProtocolMessage;
 
     public sealed record BotUnavailable(BotId BotId) : IProtocolMessage;

@@ -125,7 +125,41 @@ public sealed class BotEntityTests(ITestOutputHelper output) : MasterTestKit(out
             TimeSpan.FromMilliseconds(200));
     }
 
-    private static CheckIn CheckInOf(MasterNode master, IActorRef agent, IReadOnlyList<JobId> running) =>
+    [Fact]
+    public async Task A_bot_whose_node_is_lost_is_offline_at_once_with_the_reason_and_time()
+    {
+        var master = await StartMasterAsync(TestData.Settings);
+        var agent = CreateTestProbe(master.System, "agent");
+        master.Bots.Tell(CheckInOf(master, agent.Ref, [], nodeUid: 41), agent.Ref);
+        agent.ExpectMsg<CheckInAccepted>();
+        master.Scheduler.ExpectMsg<BotAvailable>().NodeUid.Should().Be(41);
+        var lostAt = DateTimeOffset.UtcNow;
+
+        master.Bots.Tell(new NodeLost(Bot, 41, "its node 127.0.0.1:4053 was unreachable and has been downed", lostAt));
+
+        master.Scheduler.ExpectMsg<BotUnavailable>().BotId.Should().Be(Bot);
+        var view = await AskFor<BotView>(master.Bots, new GetBot(Bot));
+        view.Status.Should().Be(BotStatus.Offline);
+        view.OfflineReason.Should().Be("its node 127.0.0.1:4053 was unreachable and has been downed");
+        view.OfflineSince.Should().Be(lostAt);
+    }
+
+    [Fact]
+    public async Task The_loss_of_an_earlier_incarnation_does_not_take_a_restarted_bot_offline()
+    {
+        var master = await StartMasterAsync(TestData.Settings);
+        var agent = CreateTestProbe(master.System, "agent");
+        master.Bots.Tell(CheckInOf(master, agent.Ref, [], nodeUid: 42), agent.Ref);
+        agent.ExpectMsg<CheckInAccepted>();
+        master.Scheduler.ExpectMsg<BotAvailable>();
+
+        master.Bots.Tell(new NodeLost(Bot, 41, "its node 127.0.0.1:4053 was downed and removed from the cluster", DateTimeOffset.UtcNow));
+
+        master.Scheduler.ExpectNoMsg(TimeSpan.FromMilliseconds(500));
+        (await AskFor<BotView>(master.Bots, new GetBot(Bot))).Status.Should().Be(BotStatus.Online);
+    }
+
+    private static CheckIn CheckInOf(MasterNode master, IActorRef agent, IReadOnlyList<JobId> running, long nodeUid = 0) =>
         new(
             Bot,
             master.PathOf(agent),
@@ -133,5 +167,6 @@ public sealed class BotEntityTests(ITestOutputHelper output) : MasterTestKit(out
             "fuzz-box-7",
             TestData.LibFuzzerBot(slots: 2),
             running,
-            DateTimeOffset.UtcNow);
+            DateTimeOffset.UtcNow,
+            nodeUid);
 }

@@ -18,7 +18,9 @@ namespace PandaFuzz.Actors.Tests;
 /// The scheduler on its own, with a probe registered as the job region: it offers each pending job to a bot with
 /// a free slot and the engine, never more offers than slots, and offers again what was released or refused.
 /// </summary>
-public sealed class SchedulerActorTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit("akka.loglevel = INFO", output)
+public sealed class SchedulerActorTests(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(
+    // The scheduler watches cluster membership, so the test system has the cluster provider (it never joins).
+    "akka.loglevel = INFO\nakka.actor.provider = cluster\nakka.remote.dot-netty.tcp { hostname = \"127.0.0.1\", port = 0 }", output)
 {
     private static readonly BotId Bot = new("bot-1");
     private static readonly JobId First = new("0123456789ab-0");
@@ -139,6 +141,7 @@ public sealed class SchedulerActorTests(ITestOutputHelper output) : Akka.TestKit
         var jobs = CreateTestProbe("job-region");
         var registry = ActorRegistry.For(Sys);
         registry.Register<JobRegion>(jobs.Ref);
+        registry.Register<BotRegion>(CreateTestProbe("bot-region").Ref);
         var scheduler = Sys.ActorOf(Props.Create(() => new SchedulerActor(settings, registry)), SchedulerActor.Name);
         return (scheduler, jobs);
     }

@@ -143,7 +143,9 @@ public sealed record BotInfo(
     string? Hostname,
     string State,
     BotCapabilities? Capabilities,
-    JsonElement? CurrentJobs);
+    JsonElement? CurrentJobs,
+    string? OfflineReason = null,
+    DateTimeOffset? OfflineSince = null);
 
 /// <summary>What a bot says it can run.</summary>
 public sealed record BotCapabilities(IReadOnlyList<EngineInfo>? Engines, int? Slots, long? MemoryMb);
@@ -183,6 +185,8 @@ public static class States
     public const string Completed = "completed";
     public const string Cancelled = "cancelled";
     public const string Online = "online";
+    public const string Offline = "offline";
+    public const string Pending = "pending";
     public const string Failed = "failed";
 
     public static bool Is(string? actual, string expected) =>

@@ -2,6 +2,7 @@ using Akka.Configuration;
 using FluentAssertions;
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Runner;
+using PandaFuzz.Infrastructure.Cluster;
 using PandaFuzz.Master.Configuration;
 using Xunit;
 
@@ -83,7 +84,9 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         master.Should().Be(new MasterSettings(
             JobStartTimeout: TimeSpan.FromSeconds(30),
-            JobSilenceTimeout: TimeSpan.FromSeconds(60),
+            JobSilenceTimeout: TimeSpan.FromSeconds(30),
+            JobMaxAttempts: 5,
+            JobDeadlineGrace: TimeSpan.FromMinutes(3),
             PendingReannounceInterval: TimeSpan.FromSeconds(10),
             BotCheckInTimeout: TimeSpan.FromSeconds(30),
             RetryInterval: TimeSpan.FromSeconds(3),
@@ -100,6 +103,16 @@ public sealed class ShippedConfigurationTests : IDisposable
             CampaignSnapshotEvery: 10_000,
             CrashMinimizationTime: TimeSpan.FromSeconds(120),
             Webhooks: new WebhookSettings([], TimeSpan.FromSeconds(10), 8, TimeSpan.FromSeconds(1))));
+    }
+
+    [Fact]
+    public void Shipped_cluster_settings_validate_and_use_the_master_decides_downing()
+    {
+        var config = NodeConfiguration.Load(Node());
+
+        DowningSettings.From(config).Should().Be(new DowningSettings(TimeSpan.FromSeconds(5)));
+        config.GetString("akka.cluster.downing-provider-class").Should().StartWith(typeof(MasterDecidesDowningProvider).FullName + ", ");
+        Type.GetType(config.GetString("akka.cluster.downing-provider-class")).Should().Be(typeof(MasterDecidesDowningProvider));
     }
 
     [Fact]
@@ -149,13 +162,10 @@ public sealed class ShippedConfigurationTests : IDisposable
     }
 
     [Fact]
-    public void Shipped_cluster_settings_keep_the_master_side_and_do_not_remember_entities()
+    public void Shipped_cluster_settings_do_not_remember_entities()
     {
         var config = NodeConfiguration.Load(Node());
 
-        config.GetString("akka.cluster.downing-provider-class").Should().Contain("SplitBrainResolverProvider");
-        config.GetString("akka.cluster.split-brain-resolver.active-strategy").Should().Be("keep-oldest");
-        config.GetString("akka.cluster.split-brain-resolver.keep-oldest.role").Should().Be("master");
         config.GetBoolean("akka.cluster.sharding.remember-entities").Should().BeFalse();
     }
 
@@ -183,11 +193,21 @@ public sealed class ShippedConfigurationTests : IDisposable
     [Fact]
     public void A_zero_duration_names_its_full_key()
     {
-        var config = LoadBroken("master.conf", "job-silence-timeout = 60s", "job-silence-timeout = 0s");
+        var config = LoadBroken("master.conf", "job-silence-timeout = 30s", "job-silence-timeout = 0s");
 
         var act = () => MasterSettings.From(config);
 
         act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.job-silence-timeout must be a positive duration");
+    }
+
+    [Fact]
+    public void A_bad_downing_stable_after_names_its_full_key()
+    {
+        var config = LoadBroken("base.conf", "stable-after = 5s", "stable-after = soon");
+
+        var act = () => DowningSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.cluster.downing.stable-after is not a duration*");
     }
 
     [Fact]

@@ -98,9 +98,10 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
 
     private void CheckIn()
     {
-        var address = Cluster.Get(Context.System).SelfAddress;
+        var cluster = Cluster.Get(Context.System);
+        var address = cluster.SelfAddress;
         _bots.Tell(new BotCommands.CheckIn(_identity.Id, AgentPath, $"{address.Host}:{address.Port}", Environment.MachineName,
-            _capabilities, [.. _fuzzing], DateTimeOffset.UtcNow));
+            _capabilities, [.. _fuzzing], DateTimeOffset.UtcNow, cluster.SelfUniqueAddress.Uid));
     }
 
     private void Start(AgentCommands.StartJob start)

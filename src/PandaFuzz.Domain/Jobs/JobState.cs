@@ -80,6 +80,34 @@ public sealed record JobState(
     public Decision Requeue(string reason, DateTimeOffset now) =>
         HoldsBot ? Decision.Accept(new JobRequeued(Id, reason, now)) : Decision.Accept();
 
+    /// <summary>
+    /// The job lost its bot (silent, gone, never confirmed): back to pending, unless it has had
+    /// <paramref name="maxAttempts"/> bots already, then it fails with the last reason.
+    /// </summary>
+    public Decision RequeueOrFail(string reason, int maxAttempts, DateTimeOffset now)
+    {
+        if (!HoldsBot)
+        {
+            return Decision.Accept();
+        }
+
+        return Attempts >= maxAttempts
+            ? Decision.Accept(new JobFailed(Id, $"{reason}; gave up after {Attempts} attempts", FinalStats, now))
+            : Decision.Accept(new JobRequeued(Id, reason, now));
+    }
+
+    /// <summary>The bot is gone from the cluster: a job it held moves on at once (a job on another bot is not touched).</summary>
+    public Decision BotLost(BotId bot, string reason, int maxAttempts, DateTimeOffset now) =>
+        HoldsBot && BotId == bot ? RequeueOrFail(reason, maxAttempts, now) : Decision.Accept();
+
+    /// <summary>When a running job must have ended: its start, its duration, and a grace for the last deliveries.</summary>
+    public DateTimeOffset? Deadline(TimeSpan grace) =>
+        Status == JobStatus.Running && StartedAt is { } started ? started + TimeSpan.FromSeconds(Spec.DurationSeconds) + grace : null;
+
+    /// <summary>A job still running past its deadline and grace is ended by the master (its bot is told to stop).</summary>
+    public Decision Overdue(FuzzerStats? stats, DateTimeOffset now) =>
+        Status == JobStatus.Running ? Decision.Accept(new JobCompleted(Id, stats, now)) : Decision.Accept();
+
     public Decision Cancel(string reason, DateTimeOffset now) =>
         IsTerminal ? Decision.Accept() : Decision.Accept(new JobCancelled(Id, reason, now));
 }

@@ -2,6 +2,9 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Domain.Scheduling;
 
+/// <summary>A bot the scheduler knows: where its agent is, which incarnation of its node, and the jobs holding its slots.</summary>
+public sealed record KnownBot(BotId BotId, string AgentPath, long NodeUid, IReadOnlyList<JobId> HeldJobs);
+
 /// <summary>An offer of a job to a bot, waiting for the job entity to accept or reject it.</summary>
 public sealed record Offer(JobId JobId, BotId BotId, string AgentPath, DateTimeOffset At);
 
@@ -16,6 +19,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
     private readonly Dictionary<JobId, LinkedListNode<PendingJob>> _pendingIndex = [];
     private readonly Dictionary<JobId, (Offer Offer, PendingJob Job)> _offers = [];
     private readonly Dictionary<BotId, BotSlots> _bots = [];
+    private readonly HashSet<BotId> _unreachable = [];
 
     public int PendingCount => _pending.Count;
 
@@ -23,7 +27,10 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
 
     public int BotCount => _bots.Count;
 
-    public int FreeSlots => _bots.Values.Sum(b => b.Free);
+    public int FreeSlots => _bots.Values.Where(b => !_unreachable.Contains(b.BotId)).Sum(b => b.Free);
+
+    /// <summary>Every bot known, with the jobs that hold its slots.</summary>
+    public IEnumerable<KnownBot> Bots => _bots.Values.Select(b => new KnownBot(b.BotId, b.AgentPath, b.NodeUid, [.. b.Held.Keys]));
 
     /// <summary>Adds a pending job unless it is already queued or on offer.</summary>
     public bool Enqueue(JobId job, string engine, DateTimeOffset since)
@@ -59,7 +66,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
     }
 
     /// <summary>A bot checked in: its reported jobs hold slots, and so do recent assignments it has not reported yet.</summary>
-    public void UpsertBot(BotId bot, string agentPath, BotCapabilities capabilities, IReadOnlyList<JobId> running, DateTimeOffset now)
+    public void UpsertBot(BotId bot, string agentPath, BotCapabilities capabilities, IReadOnlyList<JobId> running, DateTimeOffset now, long nodeUid = 0)
     {
         var held = new Dictionary<JobId, DateTimeOffset>();
         if (_bots.TryGetValue(bot, out var known))
@@ -78,10 +85,39 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
             held.TryAdd(job, now);
         }
 
-        _bots[bot] = new BotSlots(bot, agentPath, capabilities, held);
+        _bots[bot] = new BotSlots(bot, agentPath, capabilities, held, nodeUid);
     }
 
-    public void RemoveBot(BotId bot) => _bots.Remove(bot);
+    /// <summary>Forgets the bot; returns the jobs that held its slots (offers to it are withdrawn and queued again).</summary>
+    public IReadOnlyList<JobId> RemoveBot(BotId bot)
+    {
+        _unreachable.Remove(bot);
+        if (!_bots.Remove(bot, out var slots))
+        {
+            return [];
+        }
+
+        foreach (var (offer, job) in _offers.Values.Where(o => o.Offer.BotId == bot).ToList())
+        {
+            _offers.Remove(offer.JobId);
+            Enqueue(job.JobId, job.Engine, job.Since);
+        }
+
+        return [.. slots.Held.Keys];
+    }
+
+    /// <summary>An unreachable bot gets no offers until it is reachable again (or removed).</summary>
+    public void SetReachable(BotId bot, bool reachable)
+    {
+        if (reachable)
+        {
+            _unreachable.Remove(bot);
+        }
+        else if (_bots.ContainsKey(bot))
+        {
+            _unreachable.Add(bot);
+        }
+    }
 
     /// <summary>The job took the bot; an acceptance that arrives after its offer expired also takes it out of the queue.</summary>
     public void Accepted(JobId job, BotId bot, DateTimeOffset now)
@@ -113,7 +149,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
             BotSlots? best = null;
             foreach (var bot in _bots.Values)
             {
-                if (bot.Free > 0 && bot.Capabilities.Supports(job.Engine) && (best is null || bot.Free > best.Free))
+                if (bot.Free > 0 && !_unreachable.Contains(bot.BotId) && bot.Capabilities.Supports(job.Engine) && (best is null || bot.Free > best.Free))
                 {
                     best = bot;
                 }
@@ -162,7 +198,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
 
     private sealed record PendingJob(JobId JobId, string Engine, DateTimeOffset Since);
 
-    private sealed record BotSlots(BotId BotId, string AgentPath, BotCapabilities Capabilities, Dictionary<JobId, DateTimeOffset> Held)
+    private sealed record BotSlots(BotId BotId, string AgentPath, BotCapabilities Capabilities, Dictionary<JobId, DateTimeOffset> Held, long NodeUid)
     {
         public int Free => Math.Max(0, Capabilities.Slots - Held.Count);
     }

@@ -13,13 +13,15 @@ namespace PandaFuzz.Master.Bots;
 
 /// <summary>
 /// Owns one bot's record: registers it on first check-in, keeps what it runs now (in memory), tells the
-/// scheduler its capacity, and marks it offline when its check-ins stop.
+/// scheduler its capacity, and marks it offline when its check-ins stop or its node is lost from the cluster.
 /// </summary>
 public sealed class BotEntity : EventSourcedEntity, IWithTimers
 {
     private readonly MasterSettings _settings;
     private readonly IActorRef _scheduler;
+    private readonly IActorRef _jobs;
     private BotState? _state;
+    private long _nodeUid;
     private IReadOnlyList<JobId> _running = [];
     private DateTimeOffset? _lastSeen;
 
@@ -28,6 +30,7 @@ public sealed class BotEntity : EventSourcedEntity, IWithTimers
     {
         _settings = settings;
         _scheduler = registry.Get<SchedulerProxy>();
+        _jobs = registry.Get<JobRegion>();
 
         Recover<SnapshotOffer>(offer => _state = (BotState)offer.Snapshot);
         Recover<BotEvents.BotRegistered>(e => _state = _state is null ? BotState.Registered(e) : _state.Apply(e));
@@ -42,6 +45,7 @@ public sealed class BotEntity : EventSourcedEntity, IWithTimers
         });
 
         Command<CheckIn>(CheckIn);
+        Command<NodeLost>(NodeLost);
         Command<CheckInMissed>(_ =>
         {
             if (_state is null)
@@ -68,6 +72,7 @@ public sealed class BotEntity : EventSourcedEntity, IWithTimers
         var sender = Sender;
         var events = BotState.CheckIn(_state, checkIn);
         _lastSeen = checkIn.At;
+        _nodeUid = checkIn.NodeUid;
         _running = checkIn.RunningJobs;
         Timers.StartSingleTimer(CheckInMissed.Instance, CheckInMissed.Instance, _settings.BotCheckInTimeout);
         if (events.Count == 0)
@@ -84,9 +89,28 @@ public sealed class BotEntity : EventSourcedEntity, IWithTimers
         });
     }
 
+    /// <summary>The node is gone: offline now, with the reason, and the jobs it reported running move (their entities decide).</summary>
+    private void NodeLost(NodeLost lost)
+    {
+        if (_state is null || lost.NodeUid != 0 && _nodeUid != 0 && lost.NodeUid != _nodeUid)
+        {
+            // An earlier incarnation of the node: the bot has checked in from its new one already.
+            return;
+        }
+
+        Timers.Cancel(CheckInMissed.Instance);
+        foreach (var job in _running)
+        {
+            _jobs.Tell(new JobCommands.BotLost(job, lost.BotId, $"bot {lost.BotId} is lost: {lost.Reason}"));
+        }
+
+        _running = [];
+        Persist(_state.GoOffline(lost.Reason, lost.At));
+    }
+
     private void Accept(CheckIn checkIn, IActorRef sender)
     {
-        _scheduler.Tell(new SchedulerMessages.BotAvailable(checkIn.BotId, checkIn.AgentPath, checkIn.Capabilities, checkIn.RunningJobs));
+        _scheduler.Tell(new SchedulerMessages.BotAvailable(checkIn.BotId, checkIn.AgentPath, checkIn.Capabilities, checkIn.RunningJobs, checkIn.NodeUid));
         sender.Tell(new CheckInAccepted(checkIn.BotId));
     }
 

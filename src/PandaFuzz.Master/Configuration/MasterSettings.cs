@@ -7,6 +7,8 @@ namespace PandaFuzz.Master.Configuration;
 public sealed record MasterSettings(
     TimeSpan JobStartTimeout,
     TimeSpan JobSilenceTimeout,
+    int JobMaxAttempts,
+    TimeSpan JobDeadlineGrace,
     TimeSpan PendingReannounceInterval,
     TimeSpan BotCheckInTimeout,
     TimeSpan RetryInterval,
@@ -33,6 +35,8 @@ public sealed record MasterSettings(
         return new MasterSettings(
             r.PositiveDuration("job-start-timeout"),
             r.PositiveDuration("job-silence-timeout"),
+            r.Int("job-max-attempts", 1, 1000),
+            r.PositiveDuration("job-deadline-grace"),
             r.PositiveDuration("pending-reannounce-interval"),
             r.PositiveDuration("bot-check-in-timeout"),
             r.PositiveDuration("retry-interval"),

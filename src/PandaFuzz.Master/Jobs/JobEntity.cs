@@ -16,8 +16,9 @@ using static PandaFuzz.Protocol.SchedulerMessages;
 namespace PandaFuzz.Master.Jobs;
 
 /// <summary>
-/// Owns one job: the only place its state changes. Accepts a bot from the scheduler only while pending,
-/// starts it on that bot, and requeues it when the bot does not confirm or falls silent.
+/// Owns one job: the only place its state changes, and the owner of its time limits. Accepts a bot from the
+/// scheduler only while pending, starts it on that bot, requeues it (or fails it after too many attempts) when
+/// the bot does not confirm, falls silent or is lost, and ends it when it runs past its deadline.
 /// </summary>
 public sealed class JobEntity : EventSourcedEntity, IWithTimers
 {
@@ -49,6 +50,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         Command<ReportJobStats>(Stats);
         Command<ReportJobFinished>(Finished);
         Command<CancelJob>(Cancel);
+        Command<BotLost>(lost => Decide(s => s.BotLost(lost.BotId, lost.Reason, _settings.JobMaxAttempts, Now)));
         Command<JobEndAcknowledged>(_ =>
         {
             _endAcknowledged = true;
@@ -60,9 +62,25 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         Command<JobQueries.GetJob>(_ =>
             Sender.Tell(_state is null ? new CommandRejected($"job {EntityId} not found", RejectionKind.NotFound) : View(_state)));
         Command<StartTimedOut>(_ => Decide(s => s.Status == JobStatus.Assigned
-            ? s.Requeue($"bot {s.BotId} did not confirm the start within {_settings.JobStartTimeout.TotalSeconds:0} s", Now)
+            ? s.RequeueOrFail($"bot {s.BotId} did not confirm the start within {_settings.JobStartTimeout.TotalSeconds:0} s", _settings.JobMaxAttempts, Now)
             : Decision.Accept()));
-        Command<SilenceTimedOut>(_ => Decide(s => s.Requeue($"no word from bot {s.BotId} for {_settings.JobSilenceTimeout.TotalSeconds:0} s", Now)));
+        Command<SilenceTimedOut>(_ =>
+        {
+            // The bot may be alive but stuck: it is told to stop, so the job never runs twice once it moves.
+            StopOnBot("no word from the bot for too long: the job moves");
+            Decide(s => s.RequeueOrFail($"no word from bot {s.BotId} for {_settings.JobSilenceTimeout.TotalSeconds:0} s", _settings.JobMaxAttempts, Now));
+        });
+        Command<DeadlinePassed>(_ =>
+        {
+            if (_state is not { Status: JobStatus.Running } running)
+            {
+                return;
+            }
+
+            Log.Warning("Job {JobId} still runs on bot {BotId} {Grace} past its deadline: the master ends it", running.Id, running.BotId, _settings.JobDeadlineGrace);
+            StopOnBot($"past its deadline by {_settings.JobDeadlineGrace.TotalSeconds:0} s");
+            Decide(s => s.Overdue(_stats, Now));
+        });
         Command<Reannounce>(_ => Announce());
         Command<RetryEnd>(_ => ReportEnd());
     }
@@ -179,6 +197,24 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         Decide(s => s.Cancel(cancel.Reason, Now), sender => sender.Tell(new JobCommandAccepted(cancel.JobId)));
     }
 
+    private void StopOnBot(string reason)
+    {
+        if (_state is { HoldsBot: true, AgentPath: { } agent })
+        {
+            Context.ActorSelection(agent).Tell(new AgentCommands.StopJob(_state.Id, reason));
+        }
+    }
+
+    /// <summary>Starts the deadline timer of a running job; after a master restart the grace counts from now at the earliest.</summary>
+    private void StartDeadlineTimer(JobState state)
+    {
+        if (state.Deadline(_settings.JobDeadlineGrace) is { } deadline)
+        {
+            var due = deadline - Now;
+            Timers.StartSingleTimer(DeadlinePassed.Instance, DeadlinePassed.Instance, due > _settings.JobDeadlineGrace ? due : _settings.JobDeadlineGrace);
+        }
+    }
+
     /// <summary>Runs a decision on the state, persists its events and applies their side effects.</summary>
     private void Decide(Func<JobState, Decision> decide, Action<IActorRef>? onAccepted = null, Action<IActorRef, string>? onRejected = null)
     {
@@ -228,6 +264,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
             case JobStatus.Pending:
                 Timers.Cancel(StartTimedOut.Instance);
                 Timers.Cancel(SilenceTimedOut.Instance);
+                Timers.Cancel(DeadlinePassed.Instance);
                 if (before?.Status != JobStatus.Pending && before is not null)
                 {
                     Log.Warning("Job {JobId} back to pending", after.Id);
@@ -243,10 +280,16 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
             case JobStatus.Running:
                 Timers.Cancel(StartTimedOut.Instance);
                 Timers.StartSingleTimer(SilenceTimedOut.Instance, SilenceTimedOut.Instance, _settings.JobSilenceTimeout);
+                if (before?.Status != JobStatus.Running)
+                {
+                    StartDeadlineTimer(after);
+                }
+
                 break;
             case JobStatus.Completed or JobStatus.Failed or JobStatus.Cancelled:
                 Timers.Cancel(StartTimedOut.Instance);
                 Timers.Cancel(SilenceTimedOut.Instance);
+                Timers.Cancel(DeadlinePassed.Instance);
                 Timers.Cancel(Reannounce.Instance);
                 if (before?.Status == JobStatus.Pending)
                 {
@@ -275,8 +318,10 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
                 Timers.StartSingleTimer(StartTimedOut.Instance, StartTimedOut.Instance, _settings.JobStartTimeout);
                 break;
             case JobStatus.Running:
-                // The bot proves it still runs the job by reporting stats; if it is gone, the job moves on.
+                // Reconciliation after a master restart: the bot proves it still runs the job by reporting stats
+                // (kept); if it is gone, the silence timer moves the job on.
                 Timers.StartSingleTimer(SilenceTimedOut.Instance, SilenceTimedOut.Instance, _settings.JobSilenceTimeout);
+                StartDeadlineTimer(_state);
                 break;
             default:
                 ReportEnd();
@@ -320,6 +365,11 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
     private sealed record SilenceTimedOut
     {
         public static readonly SilenceTimedOut Instance = new();
+    }
+
+    private sealed record DeadlinePassed
+    {
+        public static readonly DeadlinePassed Instance = new();
     }
 
     private sealed record Reannounce

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Cluster.Hosting;
 using Akka.Event;
 using Akka.Hosting;
@@ -12,7 +13,9 @@ namespace PandaFuzz.Master.Scheduling;
 
 /// <summary>
 /// Cluster singleton that matches pending jobs to bots with a free slot and the right engine. It offers;
-/// the job entity accepts only while pending, so there is no lock and no double assignment.
+/// the job entity accepts only while pending, so there is no lock and no double assignment. It also watches
+/// cluster membership: an unreachable bot gets no offers, and a bot whose node is downed or leaves is reported
+/// lost to its bot entity and to every job holding one of its slots, which go back to pending at once.
 /// </summary>
 public sealed class SchedulerActor : ReceiveActor, IWithTimers
 {
@@ -20,6 +23,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
 
     private readonly AssignmentQueue _queue;
     private readonly IActorRef _jobs;
+    private readonly IActorRef _bots;
     private readonly MasterSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
@@ -27,6 +31,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
     {
         _settings = settings;
         _jobs = registry.Get<JobRegion>();
+        _bots = registry.Get<BotRegion>();
         _queue = new AssignmentQueue(settings.JobStartTimeout + settings.SchedulerOfferTimeout);
 
         Receive<JobPending>(p =>
@@ -43,10 +48,21 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         });
         Receive<BotAvailable>(b =>
         {
-            _queue.UpsertBot(b.BotId, b.AgentPath, b.Capabilities, b.RunningJobs, DateTimeOffset.UtcNow);
+            _queue.UpsertBot(b.BotId, b.AgentPath, b.Capabilities, b.RunningJobs, DateTimeOffset.UtcNow, b.NodeUid);
             Dispatch();
         });
-        Receive<BotUnavailable>(b => _queue.RemoveBot(b.BotId));
+        Receive<BotUnavailable>(b =>
+        {
+            _queue.RemoveBot(b.BotId);
+            Dispatch();
+        });
+        Receive<ClusterEvent.UnreachableMember>(e => SetReachable(e.Member, false));
+        Receive<ClusterEvent.ReachableMember>(e => SetReachable(e.Member, true));
+        Receive<ClusterEvent.MemberDowned>(e => Lost(e.Member, $"its node {e.Member.Address.HostPort()} was unreachable and has been downed"));
+        Receive<ClusterEvent.MemberRemoved>(e => Lost(e.Member, e.PreviousStatus == MemberStatus.Down
+            ? $"its node {e.Member.Address.HostPort()} was downed and removed from the cluster"
+            : $"its node {e.Member.Address.HostPort()} left the cluster"));
+        Receive<ClusterEvent.IClusterDomainEvent>(_ => { });
         Receive<AssignmentAccepted>(a => _queue.Accepted(a.JobId, a.BotId, DateTimeOffset.UtcNow));
         Receive<AssignmentRejected>(r =>
         {
@@ -68,7 +84,50 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    protected override void PreStart() => Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, _settings.SchedulerOfferTimeout);
+    protected override void PreStart()
+    {
+        Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, _settings.SchedulerOfferTimeout);
+        Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(ClusterEvent.IReachabilityEvent), typeof(ClusterEvent.MemberDowned), typeof(ClusterEvent.MemberRemoved));
+    }
+
+    protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
+
+    /// <summary>The bots whose agent lives on <paramref name="member"/> (this incarnation, when the bot told us its).</summary>
+    private List<KnownBot> BotsOn(Member member) =>
+        [.. _queue.Bots.Where(b => ActorPath.TryParse(b.AgentPath, out var path) && path.Address.Equals(member.Address)
+            && (b.NodeUid == 0 || b.NodeUid == member.UniqueAddress.Uid))];
+
+    private void SetReachable(Member member, bool reachable)
+    {
+        foreach (var bot in BotsOn(member))
+        {
+            _queue.SetReachable(bot.BotId, reachable);
+            _log.Warning("Bot {BotId} is {Reachability}", bot.BotId, reachable ? "reachable again" : "unreachable: no new jobs for it");
+        }
+
+        if (reachable)
+        {
+            Dispatch();
+        }
+    }
+
+    private void Lost(Member member, string reason)
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var bot in BotsOn(member))
+        {
+            var held = _queue.RemoveBot(bot.BotId);
+            _log.Warning("Bot {BotId} is lost ({Reason}); its {Count} jobs go back to pending", bot.BotId, reason, held.Count);
+            _bots.Tell(new BotCommands.NodeLost(bot.BotId, member.UniqueAddress.Uid, reason, now));
+            foreach (var job in held)
+            {
+                _jobs.Tell(new JobCommands.BotLost(job, bot.BotId, $"bot {bot.BotId} is lost: {reason}"));
+            }
+        }
+
+        Dispatch();
+    }
 
     private void Dispatch()
     {

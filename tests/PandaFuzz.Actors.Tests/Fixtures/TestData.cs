@@ -10,6 +10,8 @@ public static class TestData
     public static MasterSettings Settings { get; } = new(
         JobStartTimeout: TimeSpan.FromMinutes(5),
         JobSilenceTimeout: TimeSpan.FromMinutes(5),
+        JobMaxAttempts: 5,
+        JobDeadlineGrace: TimeSpan.FromMinutes(5),
         PendingReannounceInterval: TimeSpan.FromMinutes(5),
         BotCheckInTimeout: TimeSpan.FromMinutes(5),
         RetryInterval: TimeSpan.FromSeconds(1),

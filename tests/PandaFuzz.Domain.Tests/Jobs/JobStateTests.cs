@@ -334,4 +334,56 @@ public sealed class JobStateTests
 
         act.Should().Throw<ArgumentException>().WithMessage("*CampaignStopRequested*");
     }
+
+    [Fact]
+    public void A_job_that_loses_its_bot_goes_back_to_pending_while_attempts_remain()
+    {
+        var now = T0.AddMinutes(3);
+
+        var decision = Running().RequeueOrFail("no word from bot", maxAttempts: 2, now);
+
+        decision.Events.Should().Equal(new JobRequeued(Id, "no word from bot", now));
+    }
+
+    [Fact]
+    public void A_job_that_lost_its_bot_on_its_last_attempt_fails_with_the_reason()
+    {
+        var now = T0.AddMinutes(3);
+
+        var decision = Running().RequeueOrFail("no word from bot", maxAttempts: 1, now);
+
+        decision.Events.Should().ContainSingle().Which.Should().BeOfType<JobFailed>()
+            .Which.Reason.Should().Be("no word from bot; gave up after 1 attempts");
+    }
+
+    [Fact]
+    public void A_lost_bot_moves_only_the_jobs_it_holds()
+    {
+        var now = T0.AddMinutes(3);
+
+        Running(BotA).BotLost(BotA, "node downed", 5, now).Events.Should().Equal(new JobRequeued(Id, "node downed", now));
+        Running(BotB).BotLost(BotA, "node downed", 5, now).Events.Should().BeEmpty();
+        Assigned(BotA).BotLost(BotA, "node downed", 5, now).Events.Should().Equal(new JobRequeued(Id, "node downed", now));
+        Pending().BotLost(BotA, "node downed", 5, now).Events.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_running_job_has_a_deadline_of_start_plus_duration_plus_grace()
+    {
+        var grace = TimeSpan.FromMinutes(3);
+
+        Running().Deadline(grace).Should().Be(T0.AddSeconds(2) + TimeSpan.FromSeconds(JobSpec().DurationSeconds) + grace);
+        Assigned().Deadline(grace).Should().BeNull();
+        Pending().Deadline(grace).Should().BeNull();
+    }
+
+    [Fact]
+    public void An_overdue_running_job_completes_with_its_last_stats()
+    {
+        var now = T0.AddHours(2);
+        var stats = FuzzerStats.Empty(now);
+
+        Running().Overdue(stats, now).Events.Should().Equal(new JobCompleted(Id, stats, now));
+        Pending().Overdue(stats, now).Events.Should().BeEmpty();
+    }
 }

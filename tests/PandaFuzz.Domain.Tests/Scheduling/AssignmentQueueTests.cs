@@ -294,6 +294,46 @@ public sealed class AssignmentQueueTests
     }
 
     [Fact]
+    public void Removing_a_lost_bot_returns_the_jobs_holding_its_slots_and_queues_its_offers_again()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 3), [Job(10)], T0, nodeUid: 77);
+        Enqueue(0);
+        _queue.NextOffers(T0).Should().ContainSingle(o => o.JobId == Job(0) && o.BotId == BotA);
+
+        var held = _queue.RemoveBot(BotA);
+
+        held.Should().BeEquivalentTo([Job(10), Job(0)]);
+        _queue.IsOffered(Job(0)).Should().BeFalse();
+        _queue.Pending.Should().Equal(Job(0));
+        _queue.UpsertBot(BotB, AgentPathB, Capabilities(slots: 1), [], T0);
+        _queue.NextOffers(T0).Should().ContainSingle(o => o.JobId == Job(0) && o.BotId == BotB);
+    }
+
+    [Fact]
+    public void Known_bots_carry_their_node_incarnation_and_held_jobs()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [Job(10)], T0, nodeUid: 77);
+
+        _queue.Bots.Should().ContainSingle().Which.Should().BeEquivalentTo(new KnownBot(BotA, AgentPathA, 77, [Job(10)]));
+    }
+
+    [Fact]
+    public void An_unreachable_bot_gets_no_offers_until_it_is_reachable_again()
+    {
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);
+        Enqueue(0);
+
+        _queue.SetReachable(BotA, false);
+
+        _queue.NextOffers(T0).Should().BeEmpty();
+        _queue.FreeSlots.Should().Be(0);
+
+        _queue.SetReachable(BotA, true);
+
+        _queue.NextOffers(T0).Should().ContainSingle(o => o.JobId == Job(0) && o.BotId == BotA);
+    }
+
+    [Fact]
     public void A_queued_or_offered_job_is_not_enqueued_again()
     {
         _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 1), [], T0);

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using FluentAssertions;
+using PandaFuzz.EndToEnd.Tests;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace PandaFuzz.Chaos.Tests;
+
+/// <summary>
+/// A bot node killed with SIGKILL while it fuzzes: the master downs it, shows it offline with the reason, and its job
+/// runs on the other bot within seconds (not after the job's silence timeout).
+/// </summary>
+[Collection(ChaosCollection.Name)]
+[Trait("Category", "Chaos")]
+public sealed class LostBotTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly EndToEndEnvironment _env = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
+
+    [Fact]
+    public Task A_killed_bots_job_runs_on_another_bot_within_seconds_and_the_bot_shows_offline_with_the_reason() =>
+        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        {
+            // Arrange: a master and two bots; one job that fuzzes a target without bugs (it never stops by itself).
+            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master"), ct);
+            var bots = new[]
+            {
+                _env.StartNode(_env.NewNodeOptions("bot-a", "bot", seeds: master.Options.RemoteEndpoint)),
+                _env.StartNode(_env.NewNodeOptions("bot-b", "bot", seeds: master.Options.RemoteEndpoint)),
+            };
+            void AllRunning()
+            {
+                master.EnsureRunning();
+                foreach (var bot in bots.Where(b => !b.HasExited))
+                {
+                    bot.EnsureRunning();
+                }
+            }
+
+            using var api = new ApiClient(master.Options.BaseAddress);
+            var online = await Eventually.SatisfyAsync(
+                "both bots are online",
+                Timeouts.BotOnline,
+                api.GetBotsAsync,
+                list => list.Count(b => States.Is(b.State, States.Online)) == 2,
+                ct,
+                AllRunning);
+            var target = await FuzzingFlow.UploadAsync(api, targets.NoBug, ct);
+            var campaign = await FuzzingFlow.CreateCampaignAsync(
+                api, new CampaignRequest("lost-bot", target.Id, Jobs: 1, DurationSeconds: 600), ct);
+            var jobId = campaign.Jobs!.Single().Id;
+            var running = await Eventually.SatisfyAsync(
+                "the job runs and reports stats",
+                Timeouts.JobStats,
+                c => api.GetJobAsync(jobId, c),
+                j => States.Is(j.State, States.Running) && j.Stats is { Execs: > 0 },
+                ct,
+                AllRunning);
+            var victimBot = online.Single(b => b.Id == running.BotId);
+            var victim = bots.Single(n => victimBot.Address == n.Options.RemoteEndpoint);
+            var survivor = bots.Single(n => n != victim);
+
+            // Act: SIGKILL the bot that runs the job (its fuzzers die with it, as on a machine that dies).
+            var sinceKill = Stopwatch.StartNew();
+            victim.KillHard();
+
+            // Assert: the job runs on the other bot, well before the 30 s silence timeout could have moved it.
+            var moved = await Eventually.SatisfyAsync(
+                "the job runs on the surviving bot",
+                TimeSpan.FromSeconds(60),
+                c => api.GetJobAsync(jobId, c),
+                j => States.Is(j.State, States.Running) && j.BotId != victimBot.Id,
+                ct,
+                AllRunning,
+                interval: TimeSpan.FromMilliseconds(250));
+            var failover = sinceKill.Elapsed;
+            output.WriteLine($"bot SIGKILL -> job running on another bot: {failover.TotalSeconds:0.0} s");
+            failover.Should().BeLessThan(TimeSpan.FromSeconds(25), "the master downs the lost bot and requeues its jobs at once");
+            await FuzzingFlow.WaitForFuzzerAsync(survivor.Options.DataDir, AllRunning, ct);
+
+            var lost = (await api.GetBotsAsync(ct)).Single(b => b.Id == victimBot.Id);
+            States.Is(lost.State, States.Offline).Should().BeTrue();
+            lost.OfflineReason.Should().Contain("downed").And.Contain(victim.Options.RemoteEndpoint);
+            lost.OfflineSince.Should().NotBeNull();
+            moved.AssignedAt.Should().BeAfter(running.StartedAt!.Value);
+        });
+}
