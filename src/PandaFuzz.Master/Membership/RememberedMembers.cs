@@ -71,7 +71,7 @@ public sealed class MembershipRecorder : ReceiveActor
         {
             if (e.Member.Status is MemberStatus.Down or MemberStatus.Removed or MemberStatus.Exiting or MemberStatus.Leaving)
             {
-                _up.Remove(e.Member.Address.HostPort());
+                _up.Remove(Endpoint(e.Member.Address));
                 Record();
             }
         });
@@ -86,9 +86,12 @@ public sealed class MembershipRecorder : ReceiveActor
     {
         if (!address.Equals(AkkaCluster.Get(Context.System).SelfAddress))
         {
-            _up.Add(address.HostPort());
+            _up.Add(Endpoint(address));
         }
     }
+
+    /// <summary>The <c>host:port</c> a node is configured with (PANDAFUZZ_SEEDS form), without the system name.</summary>
+    private static string Endpoint(Address address) => $"{address.Host}:{address.Port}";
 
     private void Record()
     {

@@ -1,0 +1,94 @@
+using FluentAssertions;
+using PandaFuzz.EndToEnd.Tests;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace PandaFuzz.Chaos.Tests;
+
+/// <summary>
+/// The master is killed while a bot fuzzes and stays away past the job's deadline: the bot keeps fuzzing to the end,
+/// buffers what it finds and the job's end, and delivers all of it once the master is back on the same data dir.
+/// </summary>
+[Collection(ChaosCollection.Name)]
+[Trait("Category", "Chaos")]
+public sealed class MasterOutageTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int JobSeconds = 60;
+
+    private readonly EndToEndEnvironment _env = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
+
+    [Fact]
+    public Task A_master_outage_never_kills_healthy_work_and_everything_buffered_arrives_when_it_is_back() =>
+        _env.RunAsync(TimeSpan.FromMinutes(5), async ct =>
+        {
+            // Arrange: a master and a bot fuzzing the planted bug; the first crash is recorded.
+            var masterOptions = _env.NewNodeOptions("master", "master");
+            var master = await _env.StartReadyNodeAsync(masterOptions, ct);
+            var bot = _env.StartNode(_env.NewNodeOptions("bot", "bot", seeds: master.Options.RemoteEndpoint));
+            var api = new ApiClient(master.Options.BaseAddress);
+            var botInfo = (await Eventually.SatisfyAsync(
+                "the bot is online", Timeouts.BotOnline, api.GetBotsAsync, l => l.Count == 1, ct, bot.EnsureRunning))[0];
+            var target = await FuzzingFlow.UploadAsync(api, targets.PlantedBug, ct);
+            var campaign = await FuzzingFlow.CreateCampaignAsync(
+                api, new CampaignRequest("master-outage", target.Id, Jobs: 1, DurationSeconds: JobSeconds), ct);
+            var jobId = campaign.Jobs!.Single().Id;
+            await FuzzingFlow.WaitForCrashesAsync(api, campaign.Id, () => { master.EnsureRunning(); bot.EnsureRunning(); }, ct);
+            var before = await api.GetJobAsync(jobId, ct);
+            api.Dispose();
+
+            // Act: SIGKILL the master; it stays away until the job's deadline has passed on the bot.
+            master.KillHard();
+            var deadline = before.StartedAt!.Value.AddSeconds(JobSeconds);
+            await Task.Delay(TimeSpan.FromSeconds(5), ct);
+            bot.EnsureRunning();
+            (await FuzzingFlow.WaitForFuzzerAsync(bot.Options.DataDir, bot.EnsureRunning, ct))
+                .Should().NotBeEmpty("the bot keeps fuzzing while the master is away");
+            var wait = deadline - DateTimeOffset.UtcNow + TimeSpan.FromSeconds(10);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, ct);
+            }
+
+            bot.EnsureRunning();
+            await FuzzingFlow.WaitForNoFuzzerAsync(bot.Options.DataDir, ct);
+            var foundByBot = BotLog.FoundInputs(bot.Options.LogPath);
+            output.WriteLine($"crash inputs the bot found before and during the outage: {foundByBot.Count}");
+
+            // The master comes back on the same data dir and ports.
+            var restarted = await _env.StartReadyNodeAsync(
+                masterOptions with { Name = "master-restarted", LogPath = Path.Combine(_env.Root, "master-restarted.log") }, ct);
+            using var restartedApi = new ApiClient(restarted.Options.BaseAddress);
+            void BothRunning()
+            {
+                restarted.EnsureRunning();
+                bot.EnsureRunning();
+            }
+
+            // Assert: the job ended on its bot, as completed, with the final stats it buffered.
+            var ended = await Eventually.SatisfyAsync(
+                "the job's buffered end arrives: completed on the same bot",
+                TimeSpan.FromSeconds(60),
+                c => restartedApi.GetJobAsync(jobId, c),
+                j => States.Is(j.State, States.Completed),
+                ct,
+                BothRunning);
+            ended.BotId.Should().Be(botInfo.Id, "the job never moved: the bot kept it through the outage");
+            ended.Stats!.Execs.Should().BeGreaterThan(before.Stats!.Execs, "the final stats cover the fuzzing done during the outage");
+
+            // Every crash input the bot found is counted by the master, each exactly once.
+            var crashes = await Eventually.SatisfyAsync(
+                "every crash input the bot found is counted once",
+                TimeSpan.FromSeconds(60),
+                c => restartedApi.GetCampaignCrashesAsync(campaign.Id, c),
+                list => list.Sum(c => c.Count ?? 0) == foundByBot.Count,
+                ct,
+                BothRunning);
+            crashes.Should().NotBeEmpty();
+            var bots = await restartedApi.GetBotsAsync(ct);
+            bots.Should().ContainSingle(b => b.Id == botInfo.Id && States.Is(b.State, States.Online), "the bot re-registered with the restarted master");
+        });
+}
