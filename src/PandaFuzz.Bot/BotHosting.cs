@@ -4,13 +4,17 @@ using Akka.Hosting;
 using PandaFuzz.Bot.Agent;
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot;
 
-/// <summary>The bot role as one chain: proxies to the master's regions (when the master is elsewhere), the outbox's blob server, the agent.</summary>
+/// <summary>
+/// The bot role as one chain: proxies to the master's regions (when the master is elsewhere), the outbox's blob server,
+/// the outbox of messages for the master, the agent.
+/// </summary>
 public static class BotHosting
 {
     /// <summary>The engines this build knows; the ones that can run here become the bot's capabilities.</summary>
@@ -39,6 +43,7 @@ public static class BotHosting
 
         return builder
             .AddBlobServer<BotBlobServer>(storage.Outbox, BlobServerActor.BotName)
+            .AddBotOutbox(settings.Outbox, storage)
             .WithActors((system, registry) =>
                 system.ActorOf(Props.Create(() => new BotAgentActor(storage.Identity, settings, engines, capabilities, storage, registry)), BotAgentActor.Name));
     }

@@ -4,6 +4,7 @@ using Akka.Event;
 using Akka.Hosting;
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Runner;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Sharding;
@@ -26,7 +27,7 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
     private readonly BotStorage _storage;
     private readonly IActorRef _bots;
     private readonly IActorRef _jobs;
-    private readonly IActorRef _campaigns;
+    private readonly IActorRef _outbox;
     private readonly IActorRef _corpora;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<JobId, IActorRef> _runners = [];
@@ -42,7 +43,7 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         _storage = storage;
         _bots = registry.Get<BotRegion>();
         _jobs = registry.Get<JobRegion>();
-        _campaigns = registry.Get<CampaignRegion>();
+        _outbox = registry.Get<OutboxActor>();
         _corpora = registry.Get<CorpusRegion>();
 
         Receive<CheckInTick>(_ => CheckIn());
@@ -127,7 +128,7 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         var dir = _storage.WorkDirOf(start.JobId);
         var outboxPath = new RootActorPath(Cluster.Get(Context.System).SelfAddress) / "user" / BlobServerActor.BotName;
         var runner = Context.ActorOf(
-            Props.Create(() => new JobRunnerActor(start, _identity.Id, engine, _settings, dir, _storage.Targets, _storage.Outbox, outboxPath.ToString(), _jobs, _campaigns, _corpora)),
+            Props.Create(() => new JobRunnerActor(start, _identity.Id, engine, _settings, dir, _storage.Targets, _storage.Outbox, outboxPath.ToString(), _jobs, _outbox, _corpora)),
             "job-" + start.JobId.Value);
         Context.Watch(runner);
         _runners[start.JobId] = runner;

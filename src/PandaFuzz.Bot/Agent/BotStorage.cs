@@ -5,7 +5,10 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Agent;
 
-/// <summary>A bot's own disk: its id, a cache of targets, the outbox of findings not yet stored by the master, and job work dirs.</summary>
+/// <summary>
+/// A bot's own disk: its id, a cache of targets, the outbox of findings not yet stored by the master (their inputs as
+/// blobs, the messages that report them as files), and job work dirs.
+/// </summary>
 public sealed class BotStorage
 {
     private readonly string _jobsRoot;
@@ -17,12 +20,16 @@ public sealed class BotStorage
         Directory.CreateDirectory(_jobsRoot);
         Targets = new ContentAddressedStore(Path.Combine(root, "targets"));
         Outbox = new ContentAddressedStore(Path.Combine(root, "outbox"));
+        OutboxMessages = Path.Combine(root, "outbox-messages");
         Identity = BotIdentity.LoadOrCreate(Path.Combine(root, "bot-id"));
     }
 
     public ContentAddressedStore Targets { get; }
 
     public ContentAddressedStore Outbox { get; }
+
+    /// <summary>The folder of the messages for the master that wait for its acknowledgement (see <c>OutboxActor</c>).</summary>
+    public string OutboxMessages { get; }
 
     public BotIdentity Identity { get; }
 

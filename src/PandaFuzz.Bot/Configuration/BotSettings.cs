@@ -4,7 +4,11 @@ using PandaFuzz.Infrastructure.Configuration;
 
 namespace PandaFuzz.Bot.Configuration;
 
-/// <summary>Settings of the bot role, from the <c>pandafuzz.bot</c> HOCON section.</summary>
+/// <summary>
+/// Settings of the bot role, from the <c>pandafuzz.bot</c> HOCON section. <see cref="From"/> reads every value from the
+/// configuration; the defaults of <see cref="Outbox"/> and <see cref="Engine"/> equal the shipped bot.conf and only serve
+/// code that builds settings by hand.
+/// </summary>
 public sealed record BotSettings(
     int Slots,
     TimeSpan CheckInInterval,
@@ -23,6 +27,12 @@ public sealed record BotSettings(
     CorpusSyncLimits SyncLimits)
 {
     public const string Section = "pandafuzz.bot";
+
+    /// <summary>Delivery of the bot's messages for the master (crash reports, minimizations, job ends).</summary>
+    public OutboxSettings Outbox { get; init; } = OutboxSettings.Default;
+
+    /// <summary>How engine processes that fail or hang are restarted, and when a job gives up on them.</summary>
+    public EngineSupervisionSettings Engine { get; init; } = EngineSupervisionSettings.Default;
 
     /// <summary>Reads and validates the section; slots = 0 means one per core.</summary>
     public static BotSettings From(Config config)
@@ -48,6 +58,44 @@ public sealed record BotSettings(
                 r.Int("corpus-sync.max-entries-per-round", 1, 100_000),
                 r.Bytes("corpus-sync.max-bytes-per-round", 1),
                 r.Bytes("corpus-sync.max-entry-size", 1),
-                r.PositiveDuration("corpus-sync.ask-timeout")));
+                r.PositiveDuration("corpus-sync.ask-timeout")))
+        {
+            Outbox = new OutboxSettings(
+                r.PositiveDuration("outbox.first-retry-delay"),
+                r.PositiveDuration("outbox.max-retry-delay"),
+                r.PositiveDuration("outbox.ask-timeout"),
+                r.Int("outbox.failures-before-open", 1, 1000),
+                r.PositiveDuration("outbox.open-duration"),
+                r.Int("outbox.max-in-flight", 1, 10_000)),
+            Engine = new EngineSupervisionSettings(
+                r.PositiveDuration("engine-max-restart-delay"),
+                r.Int("engine-max-failures", 1, 1000),
+                r.PositiveDuration("engine-healthy-run"),
+                r.PositiveDuration("engine-stall-timeout")),
+        };
     }
+}
+
+/// <summary>Retries of the outbox: exponential backoff with jitter per message, behind one circuit breaker.</summary>
+public sealed record OutboxSettings(
+    TimeSpan FirstRetryDelay,
+    TimeSpan MaxRetryDelay,
+    TimeSpan AskTimeout,
+    int FailuresBeforeOpen,
+    TimeSpan OpenDuration,
+    int MaxInFlight)
+{
+    public static readonly OutboxSettings Default = new(
+        TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(30), 5, TimeSpan.FromSeconds(30), 16);
+}
+
+/// <summary>Restarts of engine processes that fail (backoff from restart-delay up to <see cref="MaxRestartDelay"/>) or hang.</summary>
+public sealed record EngineSupervisionSettings(
+    TimeSpan MaxRestartDelay,
+    int MaxFailures,
+    TimeSpan HealthyRun,
+    TimeSpan StallTimeout)
+{
+    public static readonly EngineSupervisionSettings Default = new(
+        TimeSpan.FromSeconds(60), 5, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60));
 }

@@ -10,7 +10,8 @@ namespace PandaFuzz.Bot.Processes;
 /// <summary>
 /// Runs one fuzzer process in its own process group and watches it. Output is read on .NET's reader threads
 /// and handed over as messages, so the fuzzer never waits on us; the actor keeps the latest stats and the
-/// text of each crash report, and kills the whole group when it stops.
+/// text of each crash report, and kills the whole group when it stops. A watchdog kills the group when it
+/// makes no CPU progress for the stall timeout (a stopped or deadlocked engine), and says so when it reports the exit.
 /// </summary>
 public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
 {
@@ -25,22 +26,31 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
     private readonly HashSet<string> _reported = [];
     private readonly StringBuilder _report = new();
     private readonly TimeSpan _pollInterval;
+    private readonly TimeSpan _stallTimeout;
     private Process? _process;
+    private long _cpuTicks = -1;
+    private DateTimeOffset _lastProgress;
+    private bool _stalled;
     private bool _capturing;
     private long _imported;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public FuzzerProcessActor(IFuzzingEngine engine, JobWorkDir dir, FuzzerLaunch launch, int maxReportBytes, TimeSpan pollInterval)
+    public FuzzerProcessActor(IFuzzingEngine engine, JobWorkDir dir, FuzzerLaunch launch, int maxReportBytes, TimeSpan pollInterval, TimeSpan stallTimeout)
     {
         _engine = engine;
         _dir = dir;
         _launch = launch;
         _maxReportBytes = maxReportBytes;
         _pollInterval = pollInterval;
+        _stallTimeout = stallTimeout;
 
         Receive<OutputLine>(line => Read(line.Text));
-        Receive<Poll>(_ => PollFiles());
+        Receive<Poll>(_ =>
+        {
+            PollFiles();
+            Watch();
+        });
         Receive<StopFuzzer>(stop =>
         {
             // SIGTERM lets the engine write its final state (AFL++ saves fuzzer_stats); the group dies after the grace.
@@ -62,7 +72,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
             }
 
             File.Delete(_dir.PidFile);
-            Context.Parent.Tell(new FuzzerExited(exited.Code, string.Join('\n', _tail)));
+            Context.Parent.Tell(new FuzzerExited(exited.Code, string.Join('\n', _tail), _stalled));
             _process = null;
             Context.Stop(Self);
         });
@@ -86,6 +96,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
 
         // WaitForExitAsync completes after both output streams reached their end, so every line arrives first.
         process.WaitForExitAsync().PipeTo(self, success: () => new Exited(process.ExitCode));
+        _lastProgress = DateTimeOffset.UtcNow;
         Timers.StartPeriodicTimer(Poll.Instance, Poll.Instance, _pollInterval);
     }
 
@@ -162,6 +173,34 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>
+    /// Kills the group when its CPU time has not moved for the stall timeout: a fuzzer always computes, so one that does not
+    /// is stopped (SIGSTOP), deadlocked or stuck in the kernel, and would otherwise hold its slot until the job's end.
+    /// </summary>
+    private void Watch()
+    {
+        if (_process is not { } process || _stalled)
+        {
+            return;
+        }
+
+        var ticks = ProcessGroups.CpuTicks(process.Id);
+        var now = DateTimeOffset.UtcNow;
+        if (ticks != _cpuTicks)
+        {
+            _cpuTicks = ticks;
+            _lastProgress = now;
+            return;
+        }
+
+        if (now - _lastProgress >= _stallTimeout)
+        {
+            _stalled = true;
+            _log.Warning("{Engine} pid {Pid} used no CPU for {Stalled}: killing its process group", _engine.Name, process.Id, now - _lastProgress);
+            ProcessGroups.KillGroup(process.Id);
+        }
+    }
+
     private void ScanFindings()
     {
         foreach (var directory in _engine.FindingDirectories(_dir))
@@ -218,6 +257,6 @@ public sealed record StopFuzzer(TimeSpan Grace);
 /// <summary>A finding the fuzzer wrote: the file, its kind and the report printed with it.</summary>
 public sealed record ArtifactFound(string Path, string Kind, string Report, DateTimeOffset At);
 
-/// <summary>The fuzzer process ended, with its exit code and the last lines it printed.</summary>
-public sealed record FuzzerExited(int ExitCode, string Tail);
+/// <summary>The fuzzer process ended, with its exit code and the last lines it printed; <paramref name="Stalled"/> when the watchdog killed it.</summary>
+public sealed record FuzzerExited(int ExitCode, string Tail, bool Stalled = false);
 

@@ -49,6 +49,74 @@ public static partial class ProcessGroups
     /// <summary>Whether any process of the group is alive (signal 0 only checks).</summary>
     public static bool IsAlive(int pgid) => Kill(-pgid, 0) == 0;
 
+    /// <summary>
+    /// The CPU time (user + system, in clock ticks, with that of reaped children) of the processes in group
+    /// <paramref name="pgid"/>, from <c>/proc/*/stat</c>; -1 where there is no /proc.
+    /// </summary>
+    public static long CpuTicks(int pgid)
+    {
+        if (!Directory.Exists("/proc"))
+        {
+            return -1;
+        }
+
+        long total = 0;
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), out _))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (ParseStat(File.ReadAllText(Path.Combine(entry, "stat"))) is { } stat && stat.Group == pgid)
+                {
+                    total += stat.Ticks;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The process ended while we looked.
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// The process group and CPU ticks (utime + stime + cutime + cstime) of one <c>/proc/PID/stat</c> line. The command
+    /// name (field 2) may hold spaces and parentheses, so the fields are counted from its last ')'.
+    /// </summary>
+    public static (int Group, long Ticks)? ParseStat(string stat)
+    {
+        var close = stat.LastIndexOf(')');
+        if (close < 0)
+        {
+            return null;
+        }
+
+        // After ')': state(3) ppid(4) pgrp(5) ... utime(14) stime(15) cutime(16) cstime(17).
+        var fields = stat[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (fields.Length < 15 || !int.TryParse(fields[2], out var group))
+        {
+            return null;
+        }
+
+        long ticks = 0;
+        for (var i = 11; i <= 14; i++)
+        {
+            if (!long.TryParse(fields[i], out var value))
+            {
+                return null;
+            }
+
+            ticks += value;
+        }
+
+        return (group, ticks);
+    }
+
     /// <summary>Kills the group recorded in <paramref name="pidFile"/> if its leader still runs the program under <paramref name="workDir"/>.</summary>
     public static bool KillLeftover(string pidFile, string workDir)
     {

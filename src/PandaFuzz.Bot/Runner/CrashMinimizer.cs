@@ -11,7 +11,8 @@ namespace PandaFuzz.Bot.Runner;
 /// <summary>
 /// A crash minimization job: fetches the unique crash's input from the master, shrinks it with the engine
 /// (libFuzzer <c>-minimize_crash=1</c>, <c>afl-tmin</c>), checks that the smaller input still crashes with the same
-/// signature, and reports it (or why there is none) to the campaign, which stores it next to the original.
+/// signature, and builds the report of it (or of why there is none) for the campaign, which stores it next to the
+/// original. The runner hands the report to the bot's outbox; its input stays in the outbox store until the master has it.
 /// </summary>
 public sealed class CrashMinimizer(
     AgentCommands.StartJob job,
@@ -21,46 +22,22 @@ public sealed class CrashMinimizer(
     ContentAddressedStore targets,
     ContentAddressedStore outbox,
     string outboxPath,
-    ActorSelection masterBlobs,
-    IActorRef campaigns)
+    ActorSelection masterBlobs)
 {
-    /// <summary>Runs the minimization and delivers its outcome; the result says whether the job succeeded and why.</summary>
-    public async Task<(bool Succeeded, string Summary)> RunAsync(CancellationToken ct)
+    /// <summary>Runs the minimization; the result says whether the job succeeded and why, and carries the report for the master.</summary>
+    public async Task<(bool Succeeded, string Summary, CampaignCommands.ReportCrashMinimized? Report)> RunAsync(CancellationToken ct)
     {
         var spec = job.Spec;
         if (spec.CrashInput is not { } original || spec.CrashSignature is not { } signature)
         {
-            return (false, "the job names no crash to minimize");
+            return (false, "the job names no crash to minimize", null);
         }
 
         var (input, size, failure) = await MinimizeAsync(original, signature, ct);
         var report = new CampaignCommands.ReportCrashMinimized(job.CampaignId, job.JobId, signature, input, size, failure, outboxPath);
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                var reply = await campaigns.Ask<object>(report, settings.SyncLimits.AskTimeout, ct);
-                if (reply is CommandRejected rejected)
-                {
-                    return (false, $"the master refused the minimized crash: {rejected.Reason}");
-                }
-
-                if (input is { } stored)
-                {
-                    outbox.Delete(stored); // The master has its copy.
-                }
-
-                break;
-            }
-            catch (AskTimeoutException) when (attempt < 5)
-            {
-                // The master may be busy or restarting; the report is idempotent.
-            }
-        }
-
         return failure is null
-            ? (true, $"crash {signature} minimized to {size} bytes")
-            : (true, $"crash {signature} kept its original input: {failure}");
+            ? (true, $"crash {signature} minimized to {size} bytes", report)
+            : (true, $"crash {signature} kept its original input: {failure}", report);
     }
 
     private async Task<(BlobId? Input, long? Size, string? Failure)> MinimizeAsync(BlobId original, string signature, CancellationToken ct)

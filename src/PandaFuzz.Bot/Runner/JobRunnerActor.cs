@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Processes;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Infrastructure.Blobs;
@@ -11,8 +12,10 @@ namespace PandaFuzz.Bot.Runner;
 
 /// <summary>
 /// Runs one job on this bot: fetches the target from the master, prepares the work dir, keeps a fuzzer
-/// process running until the job's deadline (restarting it after each finding), sends stats at a modest
-/// rate and delivers every finding until the master has stored it.
+/// process running until the job's deadline (restarting it after each finding, and after failures with a
+/// backoff until too many in a row fail the job), sends stats at a modest rate and hands every finding and
+/// the job's end to the bot's outbox, which delivers them to the master: once the outbox has them on disk,
+/// they are done as far as the runner is concerned, so the job ends even while the master is away.
 /// </summary>
 public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 {
@@ -25,14 +28,15 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private readonly ContentAddressedStore _outbox;
     private readonly string _outboxPath;
     private readonly IActorRef _jobs;
-    private readonly IActorRef _campaigns;
+    private readonly IActorRef _outboxMessages;
     private readonly IActorRef _corpora;
     private readonly ContentAddressedStore _outboxStore;
     private CancellationTokenSource _stopping = new();
     private CorpusSync? _sync;
     private bool _syncing;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<BlobId, CampaignCommands.ReportCrash> _undelivered = [];
+    private readonly Dictionary<string, IProtocolMessage> _handing = [];
+    private readonly EngineRestartPolicy _restarts;
     private readonly DateTimeOffset _deadline;
     private IActorRef? _fuzzer;
     private FuzzerStats? _latest;
@@ -43,6 +47,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private long _crashes;
     private long _hangs;
     private int _storing;
+    private int _failedRuns;
     private DateTimeOffset _runStarted;
 
     public JobRunnerActor(
@@ -55,7 +60,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         ContentAddressedStore outbox,
         string outboxPath,
         IActorRef jobs,
-        IActorRef campaigns,
+        IActorRef outboxMessages,
         IActorRef corpora)
     {
         _job = job;
@@ -67,10 +72,11 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _outbox = outbox;
         _outboxPath = outboxPath;
         _jobs = jobs;
-        _campaigns = campaigns;
+        _outboxMessages = outboxMessages;
         _corpora = corpora;
         _outboxStore = outbox;
         _deadline = DateTimeOffset.UtcNow.AddSeconds(job.Spec.DurationSeconds);
+        _restarts = new EngineRestartPolicy(settings.RestartDelay, settings.Engine.MaxRestartDelay, settings.Engine.MaxFailures, settings.Engine.HealthyRun);
 
         Receive<TargetReady>(_ => Prepare());
         Receive<TargetFailed>(failed => EndFuzzing(false, $"could not fetch target {job.Spec.Target}: {failed.Reason}"));
@@ -98,7 +104,15 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             Timers.StartPeriodicTimer(SyncTick.Instance, SyncTick.Instance, _settings.SyncInterval);
             StartRun();
         });
-        Receive<Minimized>(done => EndFuzzing(done.Succeeded, done.Succeeded ? null : done.Summary));
+        Receive<Minimized>(done =>
+        {
+            if (done.Report is { } report)
+            {
+                HandOver(report);
+            }
+
+            EndFuzzing(done.Succeeded, done.Succeeded ? null : done.Summary);
+        });
         Receive<SyncTick>(_ => SyncRound());
         Receive<SyncRoundDone>(done =>
         {
@@ -108,11 +122,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
                 _log.Warning("Corpus sync of job {JobId} failed: {Reason}", _job.JobId, done.Error);
             }
 
-            if (_finish is { Acknowledged: false })
-            {
-                Deliver();
-            }
-
+            HandOverFinish();
             StopWhenDone();
         });
         Receive<FuzzerStats>(stats => _latest = stats);
@@ -122,24 +132,30 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         {
             _storing--;
             _log.Error("Job {JobId} could not keep the finding {Artifact}: {Reason}", _job.JobId, lost.Path, lost.Reason);
+            HandOverFinish();
             StopWhenDone();
         });
         Receive<FuzzerExited>(Exited);
         Receive<StatsTick>(_ => SendStats());
-        Receive<RetryTick>(_ => Deliver());
-        Receive<CampaignCommands.CrashAccepted>(accepted => Delivered(accepted.Input));
-        Receive<CommandRejected>(rejected => _log.Warning("The master refused a report of job {JobId}: {Reason}", _job.JobId, rejected.Reason));
-        Receive<Ack>(_ =>
+        Receive<RetryTick>(_ => OfferAgain());
+        Receive<OutboxCommands.Kept>(kept =>
         {
-            _finish = _finish is null ? null : _finish with { Acknowledged = true };
+            _handing.Remove(kept.Key);
+            if (_finish is { Kept: false } finish && kept.Key == OutboxEntry.Of(FinishReport(finish))!.Key)
+            {
+                _finish = finish with { Kept = true };
+            }
+
             StopWhenDone();
         });
+        Receive<OutboxCommands.NotKept>(notKept =>
+            _log.Warning("The outbox could not keep {Key} of job {JobId} yet: {Reason}", notKept.Key, _job.JobId, notKept.Reason));
         Receive<AgentCommands.StopJob>(stop =>
         {
             _log.Info("Stopping job {JobId}: {Reason}", _job.JobId, stop.Reason);
             StopFuzzing();
             // The master ended the job already; only the findings are still owed.
-            _finish = new CampaignJobFinish(true, null, true);
+            _finish = new CampaignJobFinish(true, null, Kept: true);
             StopWhenDone();
         });
         Receive<Terminated>(terminated =>
@@ -178,9 +194,9 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         if (_job.Spec.Task == JobTask.MinimizeCrash)
         {
             var minimizer = new CrashMinimizer(_job, _engine, _dir, _settings, _targets, _outboxStore, _outboxPath,
-                Context.ActorSelection(_job.BlobSourcePath), _campaigns);
+                Context.ActorSelection(_job.BlobSourcePath));
             minimizer.RunAsync(_stopping.Token).PipeTo(Self,
-                success: r => new Minimized(r.Succeeded, r.Summary),
+                success: r => new Minimized(r.Succeeded, r.Summary, r.Report),
                 failure: e => new Minimized(false, e.GetBaseException().Message));
             return;
         }
@@ -277,7 +293,9 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _findingsThisRun = 0;
         _runStarted = DateTimeOffset.UtcNow;
         var launch = _engine.Launch(_job.Spec, _dir, remaining);
-        _fuzzer = Context.ActorOf(Props.Create(() => new FuzzerProcessActor(_engine, _dir, launch, _settings.MaxReportBytes, _settings.PollInterval)), $"fuzzer-{_runs}");
+        _fuzzer = Context.ActorOf(
+            Props.Create(() => new FuzzerProcessActor(_engine, _dir, launch, _settings.MaxReportBytes, _settings.PollInterval, _settings.Engine.StallTimeout)),
+            $"fuzzer-{_runs}");
         Context.Watch(_fuzzer);
     }
 
@@ -318,11 +336,15 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _storing--;
         var finding = report.Finding;
         _log.Info("Job {JobId} found {CrashKind} {Input} ({Size} bytes)", _job.JobId, finding.Kind, finding.Input, finding.InputSize);
-        _undelivered[finding.Input] = report;
-        _campaigns.Tell(report);
-        Timers.StartSingleTimer(RetryTick.Instance, RetryTick.Instance, _settings.RetryInterval);
+        HandOver(report);
+        HandOverFinish();
     }
 
+    /// <summary>
+    /// A run ended. One that found something is restarted at once (libFuzzer stops at each finding); one that reached the
+    /// job's end ends the job; any other run failed (bad binary, missing library, killed, hung) and is restarted with a
+    /// growing delay until <see cref="EngineSupervisionSettings.MaxFailures"/> in a row fail the job with the engine's error.
+    /// </summary>
     private void Exited(FuzzerExited exited)
     {
         _fuzzer = null;
@@ -332,24 +354,34 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
 
         var ranFor = DateTimeOffset.UtcNow - _runStarted;
-        if (_findingsThisRun > 0 || exited.ExitCode != 0 && ranFor >= _settings.MinimumRun)
+        var atTheEnd = _deadline - DateTimeOffset.UtcNow <= _settings.MinimumRun + _settings.MinimumRun;
+        if (_findingsThisRun == 0 && !exited.Stalled && exited.ExitCode == 0 && atTheEnd)
         {
-            // libFuzzer stops at its first finding; the job goes on until its deadline.
-            Timers.StartSingleTimer(RunAgain.Instance, RunAgain.Instance, _settings.RestartDelay);
+            EndFuzzing(true, null);
             return;
         }
 
-        if (exited.ExitCode == 0)
+        var decision = _restarts.After(_failedRuns, new EngineRun(_findingsThisRun > 0, exited.Stalled, ranFor));
+        _failedRuns = decision.ConsecutiveFailures;
+        if (decision.RestartAfter is { } delay)
         {
-            // A fuzzer that ends well before its time limit with nothing found is not fuzzing (not a fuzz target, bad flags).
-            var early = _deadline - DateTimeOffset.UtcNow > _settings.MinimumRun + _settings.MinimumRun;
-            EndFuzzing(!early, early ? $"{_engine.Name} exited after {ranFor.TotalSeconds:0.#} s, long before the job's end: is the target a {_engine.Name} build?" : null);
+            if (decision.ConsecutiveFailures > 0)
+            {
+                _log.Warning("Job {JobId}: run {Run} failed ({Failures} in a row, {How}); restarting in {Delay}: {Error}",
+                    new object[] { _job.JobId, _runs, decision.ConsecutiveFailures, How(exited, ranFor), delay, EngineFailure.Summarize(exited.Tail) });
+            }
+
+            Timers.StartSingleTimer(RunAgain.Instance, RunAgain.Instance, delay);
             return;
         }
 
-        var last = exited.Tail.Split('\n').LastOrDefault(l => l.Length > 0) ?? "";
-        EndFuzzing(false, $"{_engine.Name} exited with code {exited.ExitCode} after {ranFor.TotalSeconds:0.#} s: {last}");
+        var hint = exited.ExitCode == 0 && !exited.Stalled ? $" (is the target a {_engine.Name} build?)" : "";
+        EndFuzzing(false, $"{_engine.Name} failed {decision.ConsecutiveFailures} runs in a row, the last {How(exited, ranFor)}{hint}: {EngineFailure.Summarize(exited.Tail)}");
     }
+
+    private static string How(FuzzerExited exited, TimeSpan ranFor) => exited.Stalled
+        ? $"hung (no CPU progress) and killed after {ranFor.TotalSeconds:0.#} s"
+        : $"exited with code {exited.ExitCode} after {ranFor.TotalSeconds:0.#} s";
 
     private void EndFuzzing(bool succeeded, string? reason)
     {
@@ -366,11 +398,11 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             _log.Warning("Job {JobId} failed: {Reason}", _job.JobId, reason);
         }
 
-        _finish = new CampaignJobFinish(succeeded, reason, false);
+        _finish = new CampaignJobFinish(succeeded, reason, Kept: false);
         // A last round offers what the fuzzer found since the previous one.
         Timers.Cancel(SyncTick.Instance);
         SyncRound();
-        Deliver();
+        HandOverFinish();
     }
 
     private void StopFuzzing()
@@ -402,39 +434,46 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private FuzzerStats WithFindings(FuzzerStats stats) =>
         stats with { Crashes = Math.Max(stats.Crashes, _crashes), Hangs = Math.Max(stats.Hangs, _hangs) };
 
-    /// <summary>Sends what the master has not acknowledged yet: findings first, then the end of the job.</summary>
-    private void Deliver()
+    /// <summary>Gives a message for the master to the outbox; it is owed until the outbox says it is on disk.</summary>
+    private void HandOver(IProtocolMessage message)
     {
-        foreach (var report in _undelivered.Values)
+        _handing[OutboxEntry.Of(message)!.Key] = message;
+        _outboxMessages.Tell(new OutboxCommands.Put(message));
+        Timers.StartSingleTimer(RetryTick.Instance, RetryTick.Instance, _settings.RetryInterval);
+    }
+
+    /// <summary>
+    /// The end goes to the outbox after the last sync round (so a finished job's finds are in the campaign corpus) and
+    /// after the findings in triage, so the master hears of them before it hears that the job ended.
+    /// </summary>
+    private void HandOverFinish()
+    {
+        if (_finish is { Kept: false } finish && !_syncing && _storing == 0 && !_handing.ContainsKey(OutboxEntry.Of(FinishReport(finish))!.Key))
         {
-            _campaigns.Tell(report);
+            HandOver(FinishReport(finish));
+        }
+    }
+
+    private JobCommands.ReportJobFinished FinishReport(CampaignJobFinish finish) =>
+        new(_job.JobId, _botId, finish.Succeeded, finish.Reason, _latest is null ? null : WithFindings(_latest));
+
+    /// <summary>The outbox did not confirm in time (a disk error, or it restarted): everything still owed is offered again.</summary>
+    private void OfferAgain()
+    {
+        foreach (var message in _handing.Values)
+        {
+            _outboxMessages.Tell(new OutboxCommands.Put(message));
         }
 
-        // The end is reported after the last sync round, so a finished job's finds are in the campaign corpus.
-        if (_finish is { Acknowledged: false } finish && !_syncing)
-        {
-            _jobs.Tell(new JobCommands.ReportJobFinished(_job.JobId, _botId, finish.Succeeded, finish.Reason, _latest is null ? null : WithFindings(_latest)));
-        }
-
-        if (_undelivered.Count > 0 || _finish is { Acknowledged: false })
+        if (_handing.Count > 0)
         {
             Timers.StartSingleTimer(RetryTick.Instance, RetryTick.Instance, _settings.RetryInterval);
         }
     }
 
-    private void Delivered(BlobId input)
-    {
-        if (_undelivered.Remove(input))
-        {
-            _outbox.Delete(input);
-        }
-
-        StopWhenDone();
-    }
-
     private void StopWhenDone()
     {
-        if (!_fuzzing && _fuzzer is null && !_syncing && _storing == 0 && _undelivered.Count == 0 && _finish is { Acknowledged: true })
+        if (!_fuzzing && _fuzzer is null && !_syncing && _storing == 0 && _handing.Count == 0 && _finish is { Kept: true })
         {
             Context.Stop(Self);
         }
@@ -450,11 +489,11 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
     }
 
-    private sealed record CampaignJobFinish(bool Succeeded, string? Reason, bool Acknowledged);
+    private sealed record CampaignJobFinish(bool Succeeded, string? Reason, bool Kept);
 
     private sealed record InitialSyncDone(string? Error);
 
-    private sealed record Minimized(bool Succeeded, string Summary);
+    private sealed record Minimized(bool Succeeded, string Summary, IProtocolMessage? Report = null);
 
     private sealed record SyncRoundDone(string? Error);
 
@@ -488,5 +527,5 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     }
 }
 
-/// <summary>Tells the agent that a job no longer fuzzes, so its slot is free (findings may still be in delivery).</summary>
+/// <summary>Tells the agent that a job no longer fuzzes, so its slot is free (findings may still be on their way to the outbox).</summary>
 public sealed record FuzzingEnded(JobId JobId);

@@ -9,6 +9,7 @@ internal static class BotFixtures
     public const string AflPlantedBugPlot = "planted_bug_plot_data";
     public const string AflPlantedBugListing = "planted_bug_listing.txt";
     public const string AflHangListing = "hang_listing.txt";
+    public const string AflNoInstrumentationOutput = "no_instrumentation_output.txt";
 
     public static string LibFuzzer(string name) => Read("libfuzzer", name);
 

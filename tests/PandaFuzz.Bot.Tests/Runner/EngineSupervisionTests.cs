@@ -1,0 +1,182 @@
+using System.Globalization;
+using Akka.Actor;
+using Akka.TestKit;
+using FluentAssertions;
+using PandaFuzz.Bot.Agent;
+using PandaFuzz.Bot.Configuration;
+using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Outbox;
+using PandaFuzz.Bot.Processes;
+using PandaFuzz.Bot.Runner;
+using PandaFuzz.Bot.Tests.Support;
+using PandaFuzz.Protocol;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace PandaFuzz.Bot.Tests.Runner;
+
+/// <summary>
+/// A real job runner on real engine processes, with a test probe as the bot's outbox and a stand-in master that has no
+/// corpus: engines that fail are restarted with backoff and then fail the job with their own words; a hung engine is
+/// killed by the watchdog and restarted; a stopped runner leaves no process behind.
+/// </summary>
+public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClassFixture<NoBugFixture>, IDisposable
+{
+    private static readonly TimeSpan JobEndTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly NoBugFixture _noBug;
+    private readonly ITestOutputHelper _output;
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "pandafuzz-runner-tests-" + Guid.NewGuid().ToString("N")[..12]);
+    private readonly BotStorage _storage;
+
+    public EngineSupervisionTests(NoBugFixture noBug, ITestOutputHelper output)
+        : base(BotTestConfig.Hocon(), "bot", output)
+    {
+        _noBug = noBug;
+        _output = output;
+        _storage = new BotStorage(_root);
+    }
+
+    public new void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless.
+        }
+    }
+
+    [Fact]
+    public async Task A_target_that_cannot_start_is_restarted_with_backoff_then_fails_the_job_with_its_error()
+    {
+        var starts = Path.Combine(_root, "starts");
+        var script = Path.Combine(_root, "not-a-fuzzer.sh");
+        await File.WriteAllTextAsync(script, $"""
+            #!/bin/sh
+            date +%s%N >> {starts}
+            echo "INFO: pretending to be a fuzz target"
+            echo "$0: error while loading shared libraries: libpfmissing.so: cannot open shared object file: No such file or directory" >&2
+            exit 127
+
+            """);
+        var settings = BotTestConfig.Fast() with { Engine = new EngineSupervisionSettings(TimeSpan.FromMilliseconds(800), 4, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60)) };
+
+        var (runner, _, outbox) = await StartJobAsync(new LibFuzzerEngine(), script, settings, 1);
+
+        var finished = ExpectFinished(outbox);
+        finished.Succeeded.Should().BeFalse();
+        finished.FailureReason.Should().Contain("failed 4 runs in a row").And.Contain("exited with code 127")
+            .And.Contain("error while loading shared libraries: libpfmissing.so");
+        var times = (await File.ReadAllLinesAsync(starts)).Select(l => long.Parse(l, CultureInfo.InvariantCulture) / 1_000_000.0).ToList();
+        times.Should().HaveCount(4, "the first run and three restarts");
+        var gaps = times.Zip(times.Skip(1), (a, b) => b - a).ToList();
+        _output.WriteLine($"gaps between starts: {string.Join(", ", gaps.Select(g => $"{g:0} ms"))}");
+        gaps[0].Should().BeGreaterThanOrEqualTo(200);
+        gaps[1].Should().BeGreaterThanOrEqualTo(400);
+        gaps[2].Should().BeGreaterThanOrEqualTo(800);
+
+        await StopsOnceKeptAsync(runner, outbox, finished);
+    }
+
+    [Fact]
+    public async Task Afl_on_a_binary_without_instrumentation_fails_the_job_with_afl_fuzz_s_abort()
+    {
+        var target = Path.Combine(_root, "true");
+        File.Copy("/bin/true", target);
+        var settings = BotTestConfig.Fast() with { Engine = new EngineSupervisionSettings(TimeSpan.FromSeconds(1), 2, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60)) };
+
+        var (runner, _, outbox) = await StartJobAsync(new AflPlusPlusEngine(), target, settings, 2);
+
+        var finished = ExpectFinished(outbox);
+        finished.Succeeded.Should().BeFalse();
+        finished.FailureReason.Should().Contain("failed 2 runs in a row").And.EndWith("[-] PROGRAM ABORT : No instrumentation detected");
+        await StopsOnceKeptAsync(runner, outbox, finished);
+    }
+
+    [Fact]
+    public async Task A_stopped_engine_is_killed_by_the_watchdog_and_restarted()
+    {
+        var settings = BotTestConfig.Fast() with { Engine = new EngineSupervisionSettings(TimeSpan.FromSeconds(1), 3, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(3)) };
+        var (runner, dir, _) = await StartJobAsync(new LibFuzzerEngine(), _noBug.Binary, settings, 3);
+        var stopped = await RunningPidAsync(dir);
+
+        (await ExternalTool.RunAsync("kill", ["-STOP", stopped.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10))).ExitCode.Should().Be(0);
+
+        var restarted = await RunningPidAsync(dir, except: stopped);
+        Directory.Exists($"/proc/{stopped}").Should().BeFalse("the stopped engine was killed (SIGKILL reaches a stopped process)");
+        ProcessGroups.IsAlive(stopped).Should().BeFalse();
+        ProcessGroups.IsAlive(restarted).Should().BeTrue();
+
+        Watch(runner);
+        Sys.Stop(runner);
+        ExpectTerminated(runner);
+        await AwaitConditionAsync(() => Task.FromResult(!ProcessGroups.IsAlive(restarted)), TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Stopping_the_runner_kills_the_fuzzer_s_process_group()
+    {
+        var (runner, dir, _) = await StartJobAsync(new LibFuzzerEngine(), _noBug.Binary, BotTestConfig.Fast(), 4);
+        var pid = await RunningPidAsync(dir);
+
+        Watch(runner);
+        Sys.Stop(runner);
+        ExpectTerminated(runner);
+
+        await AwaitConditionAsync(() => Task.FromResult(!ProcessGroups.IsAlive(pid)), TimeSpan.FromSeconds(10));
+        File.Exists(dir.PidFile).Should().BeFalse();
+    }
+
+    private async Task<(IActorRef Runner, JobWorkDir Dir, TestProbe Outbox)> StartJobAsync(IFuzzingEngine engine, string target, BotSettings settings, int index)
+    {
+        BlobId id;
+        await using (var file = File.OpenRead(target))
+        {
+            (id, _) = await _storage.Targets.PutAsync(file, long.MaxValue);
+        }
+
+        var job = BotTestConfig.Job(index);
+        var start = new AgentCommands.StartJob(job, BotTestConfig.Campaign, new JobSpec(id, engine.Name, 600, 2048, 1500, null),
+            "akka://bot/user/no-master-blobs", DateTimeOffset.UtcNow);
+        var outbox = CreateTestProbe();
+        var jobs = CreateTestProbe();
+        var corpora = Sys.ActorOf(Props.Create(() => new MasterWithoutCorpus()));
+        var dir = _storage.WorkDirOf(job);
+        var runner = Sys.ActorOf(Props.Create(() => new JobRunnerActor(start, new BotId("bot-test"), engine, settings, dir, _storage.Targets,
+            _storage.Outbox, "akka://bot/user/bot-blobs", jobs, outbox, corpora)), "job-" + index);
+        return (runner, dir, outbox);
+    }
+
+    private static JobCommands.ReportJobFinished ExpectFinished(TestProbe outbox) =>
+        (JobCommands.ReportJobFinished)outbox.FishForMessage<OutboxCommands.Put>(put => put.Message is JobCommands.ReportJobFinished, JobEndTimeout).Message;
+
+    private async Task StopsOnceKeptAsync(IActorRef runner, TestProbe outbox, JobCommands.ReportJobFinished finished)
+    {
+        Watch(runner);
+        outbox.Reply(new OutboxCommands.Kept(OutboxEntry.Of(finished)!.Key));
+        ExpectTerminated(runner);
+        await Task.CompletedTask;
+    }
+
+    /// <summary>The pid in the job's pid file once that process runs (and is not <paramref name="except"/>).</summary>
+    private async Task<int> RunningPidAsync(JobWorkDir dir, int except = 0)
+    {
+        var pid = 0;
+        await AwaitConditionAsync(() =>
+        {
+            pid = File.Exists(dir.PidFile) && int.TryParse(File.ReadAllText(dir.PidFile).Trim(), out var read) ? read : 0;
+            return Task.FromResult(pid > 0 && pid != except && Directory.Exists($"/proc/{pid}"));
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
+        return pid;
+    }
+
+    /// <summary>The master's corpus region as a new campaign has it: no corpus to pull, nothing taken.</summary>
+    private sealed class MasterWithoutCorpus : ReceiveActor
+    {
+        public MasterWithoutCorpus() =>
+            ReceiveAny(_ => Sender.Tell(new CommandRejected("no corpus in this test", RejectionKind.NotFound)));
+    }
+}
