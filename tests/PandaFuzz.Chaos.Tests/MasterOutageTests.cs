@@ -37,7 +37,8 @@ public sealed class MasterOutageTests(TargetBuilder targets, ITestOutputHelper o
                 api, new CampaignRequest("master-outage", target.Id, Jobs: 1, DurationSeconds: JobSeconds), ct);
             var jobId = campaign.Jobs!.Single().Id;
             await FuzzingFlow.WaitForCrashesAsync(api, campaign.Id, () => { master.EnsureRunning(); bot.EnsureRunning(); }, ct);
-            var before = await api.GetJobAsync(jobId, ct);
+            var before = await Eventually.SatisfyAsync(
+                "the job reports stats", Timeouts.JobStats, c => api.GetJobAsync(jobId, c), j => j.Stats is { Execs: > 0 }, ct, bot.EnsureRunning);
             api.Dispose();
 
             // Act: SIGKILL the master; it stays away until the job's deadline has passed on the bot.

@@ -137,7 +137,21 @@ public sealed class ShippedConfigurationTests : IDisposable
             ReproduceAttempts: 3,
             SyncInterval: TimeSpan.FromSeconds(10),
             InitialSyncTimeout: TimeSpan.FromSeconds(60),
-            SyncLimits: new CorpusSyncLimits(200, 8 * 1024 * 1024, 1024 * 1024, TimeSpan.FromSeconds(10))));
+            SyncLimits: new CorpusSyncLimits(200, 8 * 1024 * 1024, 1024 * 1024, TimeSpan.FromSeconds(10)))
+        {
+            Outbox = new OutboxSettings(
+                FirstRetryDelay: TimeSpan.FromSeconds(1),
+                MaxRetryDelay: TimeSpan.FromSeconds(60),
+                AskTimeout: TimeSpan.FromSeconds(30),
+                FailuresBeforeOpen: 5,
+                OpenDuration: TimeSpan.FromSeconds(30),
+                MaxInFlight: 16),
+            Engine = new EngineSupervisionSettings(
+                MaxRestartDelay: TimeSpan.FromSeconds(60),
+                MaxFailures: 5,
+                HealthyRun: TimeSpan.FromSeconds(60),
+                StallTimeout: TimeSpan.FromSeconds(60)),
+        });
     }
 
     [Fact]

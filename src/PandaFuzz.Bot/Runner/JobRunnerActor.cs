@@ -40,6 +40,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private readonly DateTimeOffset _deadline;
     private IActorRef? _fuzzer;
     private FuzzerStats? _latest;
+    private long _runExecs;
+    private long _execsOfEndedRuns;
     private CampaignJobFinish? _finish;
     private bool _fuzzing = true;
     private int _runs;
@@ -125,7 +127,11 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             HandOverFinish();
             StopWhenDone();
         });
-        Receive<FuzzerStats>(stats => _latest = stats);
+        Receive<FuzzerStats>(stats =>
+        {
+            _latest = stats;
+            _runExecs = stats.Execs;
+        });
         Receive<ArtifactFound>(Found);
         Receive<CampaignCommands.ReportCrash>(Stored);
         Receive<FindingLost>(lost =>
@@ -347,6 +353,9 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     /// </summary>
     private void Exited(FuzzerExited exited)
     {
+        // Each run of the engine counts from zero (libFuzzer restarts at every finding); the job's count goes on.
+        _execsOfEndedRuns += _runExecs;
+        _runExecs = 0;
         _fuzzer = null;
         if (!_fuzzing)
         {
@@ -428,11 +437,16 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// The engine's own crash and hang counts lag (AFL++ rewrites fuzzer_stats once a minute; libFuzzer restarts at
+    /// Executions add up over the job's runs. The engine's own crash and hang counts lag (AFL++ rewrites fuzzer_stats once a minute; libFuzzer restarts at
     /// each finding), so the runner's count of the findings it reported is the floor.
     /// </summary>
     private FuzzerStats WithFindings(FuzzerStats stats) =>
-        stats with { Crashes = Math.Max(stats.Crashes, _crashes), Hangs = Math.Max(stats.Hangs, _hangs) };
+        stats with
+        {
+            Execs = _execsOfEndedRuns + _runExecs,
+            Crashes = Math.Max(stats.Crashes, _crashes),
+            Hangs = Math.Max(stats.Hangs, _hangs),
+        };
 
     /// <summary>Gives a message for the master to the outbox; it is owed until the outbox says it is on disk.</summary>
     private void HandOver(IProtocolMessage message)
