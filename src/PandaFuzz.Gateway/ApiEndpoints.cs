@@ -28,6 +28,7 @@ public static class ApiEndpoints
         api.MapPost("/campaigns/{id}/stop", StopCampaign);
         api.MapGet("/campaigns/{id}/crashes", ListCrashes);
         api.MapGet("/campaigns/{id}/crashes.sarif", ExportCrashesAsSarif);
+        api.MapGet("/campaigns/{id}/crash-inputs/{sha256}", GetCrashInputStatus);
         api.MapGet("/crashes/{id}", GetCrash);
         api.MapGet("/crashes/{id}/input", (string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct) =>
             GetCrashInput(id, minimized: false, gateway, blobs, ct));
@@ -168,6 +169,29 @@ public static class ApiEndpoints
         return reply is CampaignQueries.CampaignCrashes crashes
             ? TypedResults.Ok(crashes.Crashes.Select(CrashSummaryResponse.From).ToList())
             : Problems.From(reply);
+    }
+
+    /// <summary>Whether the campaign counted a crash input: lets an operator check that a file a fuzzer wrote was reported.</summary>
+    private static async Task<Results<Ok<CrashInputResponse>, ProblemHttpResult>> GetCrashInputStatus(
+        string id, string sha256, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        if (!BlobId.TryParse(sha256, out var input))
+        {
+            return Problems.Invalid("sha256", "the crash input's SHA-256, 64 lowercase hex digits");
+        }
+
+        var reply = await Ask(gateway, new CampaignQueries.GetCrashInput(campaignId, input), ct);
+        return reply switch
+        {
+            CampaignQueries.CrashInputStatus { Counted: true } status => TypedResults.Ok(new CrashInputResponse(status.Input.Sha256, true)),
+            CampaignQueries.CrashInputStatus => Problems.NotFound("crash input", sha256),
+            _ => Problems.From(reply),
+        };
     }
 
     /// <summary>The campaign's unique crashes as SARIF 2.1.0, for SARIF viewers and code-scanning uploads.</summary>

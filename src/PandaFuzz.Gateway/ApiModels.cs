@@ -244,3 +244,6 @@ public sealed record BotResponse(
 public sealed record CapabilitiesResponse(IReadOnlyList<EngineResponse> Engines, int Slots, long MemoryMb);
 
 public sealed record EngineResponse(string Name, string Version);
+
+/// <summary>A crash input the campaign counted (<c>GET /api/v1/campaigns/{id}/crash-inputs/{sha256}</c>).</summary>
+public sealed record CrashInputResponse(string Sha256, bool Counted);

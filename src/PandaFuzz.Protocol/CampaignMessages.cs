@@ -178,6 +178,11 @@ public static class CampaignQueries
 
     public sealed record GetCrash(CampaignId CampaignId, CrashId CrashId) : IWithCampaignId;
 
+    /// <summary>Whether a crash input (by its sha256) was reported to the campaign and counted into a unique crash.</summary>
+    public sealed record GetCrashInput(CampaignId CampaignId, BlobId Input) : IWithCampaignId;
+
+    public sealed record CrashInputStatus(CampaignId CampaignId, BlobId Input, bool Counted) : IProtocolMessage;
+
     /// <summary>A campaign as its entity knows it (job states as last reported to it).</summary>
     public sealed record CampaignView(
         CampaignId Id,

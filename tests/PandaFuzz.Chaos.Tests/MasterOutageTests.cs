@@ -55,9 +55,7 @@ public sealed class MasterOutageTests(TargetBuilder targets, ITestOutputHelper o
             }
 
             bot.EnsureRunning();
-            await FuzzingFlow.WaitForNoFuzzerAsync(bot.Options.DataDir, ct);
-            var foundByBot = BotLog.FoundInputs(bot.Options.LogPath);
-            output.WriteLine($"crash inputs the bot found before and during the outage: {foundByBot.Count}");
+            var foundBeforeReturn = BotLog.FoundInputs(bot.Options.LogPath).Count;
 
             // The master comes back on the same data dir and ports.
             var restarted = await _env.StartReadyNodeAsync(
@@ -80,15 +78,23 @@ public sealed class MasterOutageTests(TargetBuilder targets, ITestOutputHelper o
             ended.BotId.Should().Be(botInfo.Id, "the job never moved: the bot kept it through the outage");
             ended.Stats!.Execs.Should().BeGreaterThan(before.Stats!.Execs, "the final stats cover the fuzzing done during the outage");
 
-            // Every crash input the bot found is counted by the master, each exactly once.
-            var crashes = await Eventually.SatisfyAsync(
+            // Every crash input the bot found (its log names each one it took from a fuzzer) is counted by the
+            // master, each exactly once: the unique crashes' counts add up to the distinct inputs.
+            var (crashes, found) = await Eventually.SatisfyAsync(
                 "every crash input the bot found is counted once",
-                TimeSpan.FromSeconds(60),
-                c => restartedApi.GetCampaignCrashesAsync(campaign.Id, c),
-                list => list.Sum(c => c.Count ?? 0) == foundByBot.Count,
+                TimeSpan.FromSeconds(90),
+                async c => (await restartedApi.GetCampaignCrashesAsync(campaign.Id, c), BotLog.FoundInputs(bot.Options.LogPath)),
+                seen => seen.Item1.Sum(u => u.Count ?? 0) == seen.Item2.Count,
                 ct,
                 BothRunning);
-            crashes.Should().NotBeEmpty();
+            output.WriteLine($"crash inputs found by the bot: {found.Count} ({foundBeforeReturn} before the master was back); counted by the master: {crashes.Sum(u => u.Count ?? 0)}");
+            found.Count.Should().BeGreaterThan(0);
+            foreach (var input in found)
+            {
+                (await restartedApi.GetRawAsync($"api/v1/campaigns/{campaign.Id}/crash-inputs/{input}", ct)).StatusCode
+                    .Should().Be(200, $"crash input {input} was found by the bot");
+            }
+
             var bots = await restartedApi.GetBotsAsync(ct);
             bots.Should().ContainSingle(b => b.Id == botInfo.Id && States.Is(b.State, States.Online), "the bot re-registered with the restarted master");
         });

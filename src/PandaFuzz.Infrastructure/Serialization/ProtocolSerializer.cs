@@ -64,6 +64,8 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(CampaignQueries.GetCampaign)] = "GetCampaign",
         [typeof(CampaignQueries.GetCampaignCrashes)] = "GetCampaignCrashes",
         [typeof(CampaignQueries.GetCrash)] = "GetCrash",
+        [typeof(CampaignQueries.GetCrashInput)] = "GetCrashInput",
+        [typeof(CampaignQueries.CrashInputStatus)] = "CrashInputStatus",
         [typeof(CampaignQueries.CampaignView)] = "CampaignView",
         [typeof(CampaignQueries.CampaignCrashes)] = "CampaignCrashes",
         [typeof(CampaignQueries.CrashView)] = "CrashView",

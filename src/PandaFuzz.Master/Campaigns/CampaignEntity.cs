@@ -95,6 +95,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         Command<WakeCampaign>(_ => Sender.Tell(Ack.Instance));
         Command<GetCampaign>(_ => WhenExists(state => Sender.Tell(View(state))));
         Command<GetCampaignCrashes>(_ => WhenExists(state => Sender.Tell(new CampaignCrashes(state.Id, [.. state.UniqueCrashes], state.CrashReports))));
+        Command<GetCrashInput>(get => WhenExists(state => Sender.Tell(new CrashInputStatus(state.Id, get.Input, state.HasCounted(get.Input)))));
         Command<GetCrash>(get => WhenExists(state =>
             Sender.Tell(state.FindCrash(get.CrashId) is { } crash
                 ? new CrashView(crash)

@@ -102,6 +102,8 @@ internal static class ProtocolSamples
         new CampaignQueries.GetCampaign(Campaign),
         new CampaignQueries.GetCampaignCrashes(Campaign),
         new CampaignQueries.GetCrash(Campaign, Crash),
+        new CampaignQueries.GetCrashInput(Campaign, CrashInput),
+        new CampaignQueries.CrashInputStatus(Campaign, CrashInput, true),
         new CampaignQueries.CampaignView(Campaign, CampaignSpec(), CampaignStatus.Running, [Job(0), Job(1), Job(2)], 2, At, null),
         new CampaignQueries.CampaignCrashes(Campaign, [Unique()], 2),
         new CampaignQueries.CrashView(Unique()),
