@@ -65,6 +65,9 @@ try
         var host = BuildHost();
         await host.StartAsync();
         var system = host.Services.GetRequiredService<ActorSystem>();
+        // An actor system that ends by itself (downed, quarantined) ends the host, so the loop can start a fresh one.
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        _ = system.WhenTerminated.ContinueWith(_ => lifetime.StopApplication(), TaskScheduler.Default);
         await host.WaitForShutdownAsync();
         var downed = CoordinatedShutdown.Get(system).ShutdownReason is CoordinatedShutdown.ClusterDowningReason;
         if (host is IAsyncDisposable disposable)

@@ -50,7 +50,7 @@ public sealed record DowningSettings(TimeSpan StableAfter)
 
 /// <summary>
 /// Enabled with <c>akka.cluster.downing-provider-class = "PandaFuzz.Infrastructure.Cluster.MasterDecidesDowningProvider, PandaFuzz.Infrastructure"</c>.
-/// Only master-role nodes run the downing actor.
+/// Master-role nodes run the downing actor; other nodes run the actor that restarts them once a master has given up on them.
 /// </summary>
 public sealed class MasterDecidesDowningProvider(ActorSystem system, AkkaCluster cluster) : Akka.Cluster.IDowningProvider
 {
@@ -59,10 +59,10 @@ public sealed class MasterDecidesDowningProvider(ActorSystem system, AkkaCluster
     /// <summary>Shards and singletons of a downed node move after this margin: the same stable while as the decision.</summary>
     public TimeSpan DownRemovalMargin => _settings.StableAfter;
 
-    public Props? DowningActorProps =>
+    public Props DowningActorProps =>
         cluster.SelfRoles.Contains(ShardNames.MasterRole)
             ? Props.Create(() => new MasterDecidesDowningActor(cluster, _settings.StableAfter))
-            : null;
+            : Props.Create(() => new RestartWhenDroppedByMasterActor(cluster));
 }
 
 /// <summary>Looks at the membership every tick and downs what the rule says once the unreachable set has been stable.</summary>
@@ -133,4 +133,33 @@ internal sealed class MasterDecidesDowningActor : ReceiveActor, IWithTimers
     {
         public static readonly Tick Instance = new();
     }
+}
+
+/// <summary>
+/// The bot side of the rule. A bot downed while cut off rarely hears that it is down: the master removes it a moment
+/// later and quarantines it, and gossip never crosses a quarantine. What the bot does hear, once the network is back,
+/// is that a master quarantined it. It then runs coordinated shutdown with the cluster-downing reason, which stops
+/// its fuzzers (their jobs run elsewhere now) and lets the node start a fresh actor system that joins again.
+/// </summary>
+internal sealed class RestartWhenDroppedByMasterActor : ReceiveActor
+{
+    public RestartWhenDroppedByMasterActor(AkkaCluster cluster)
+    {
+        var log = Context.GetLogger();
+        Receive<Akka.Remote.ThisActorSystemQuarantinedEvent>(e =>
+        {
+            var master = cluster.State.Members.FirstOrDefault(m => m.Address.Equals(e.RemoteAddress) && m.HasRole(ShardNames.MasterRole));
+            if (master is null)
+            {
+                return;
+            }
+
+            log.Warning("The master {Master} has quarantined this node (it was downed while cut off): stopping its work and joining again", e.RemoteAddress);
+            CoordinatedShutdown.Get(Context.System).Run(CoordinatedShutdown.ClusterDowningReason.Instance);
+        });
+    }
+
+    protected override void PreStart() => Context.System.EventStream.Subscribe(Self, typeof(Akka.Remote.ThisActorSystemQuarantinedEvent));
+
+    protected override void PostStop() => Context.System.EventStream.Unsubscribe(Self);
 }
