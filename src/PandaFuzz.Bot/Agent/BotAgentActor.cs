@@ -105,7 +105,8 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
 
         // Before the first check-in, so no job of this life starts in a dir whose findings are still owed (see HandOver).
         SalvageActor.HandOver(_storage, Context.System.Serialization, _log);
-        Context.ActorOf(Props.Create(() => new SalvageActor(_identity.Id, _engines, _settings, _storage, OutboxBlobPath, _outbox)), SalvageActor.Name);
+        var outboxPath = OutboxBlobPath;
+        Context.ActorOf(Props.Create(() => new SalvageActor(_identity.Id, _engines, _settings, _storage, outboxPath, _outbox)), SalvageActor.Name);
 
         Timers.StartPeriodicTimer(CheckInTick.Instance, CheckInTick.Instance, TimeSpan.Zero, _settings.CheckInInterval);
     }

@@ -104,8 +104,16 @@ public sealed class SalvageActor : ReceiveActor, IWithTimers
                 continue;
             }
 
-            storage.MoveToSalvage(dir);
-            moved++;
+            try
+            {
+                storage.MoveToSalvage(dir);
+                moved++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Never fatal to the agent: the dir stays where it is and is tried again at the next start.
+                log.Warning("Job dir {WorkDir} left by an earlier run is left alone: it cannot be moved to salvage: {Problem}", dir.Root, e.Message);
+            }
         }
 
         if (moved > 0)
