@@ -6,6 +6,7 @@ using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Runner;
+using PandaFuzz.Bot.Salvage;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Protocol;
@@ -68,6 +69,14 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
             _fuzzing.Remove(ended.JobId);
             CheckIn();
         });
+        Receive<SalvageFinished>(done =>
+        {
+            if (done.Reported + done.Removed + done.LeftAlone > 0)
+            {
+                _log.Info("Salvage of the job dirs of an earlier run is done: {Reported} findings reported, {Removed} dirs removed, {LeftAlone} left alone",
+                    done.Reported, done.Removed, done.LeftAlone);
+            }
+        });
         Receive<Terminated>(t =>
         {
             var job = _runners.FirstOrDefault(r => r.Value.Equals(t.ActorRef)).Key;
@@ -83,6 +92,9 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
 
     private string AgentPath => Self.Path.ToStringWithAddress(Cluster.Get(Context.System).SelfAddress);
 
+    /// <summary>Where the master fetches the inputs of this bot's crash reports from (its outbox's blob server).</summary>
+    private string OutboxBlobPath => (new RootActorPath(Cluster.Get(Context.System).SelfAddress) / "user" / BlobServerActor.BotName).ToString();
+
     protected override void PreStart()
     {
         var killed = _storage.KillLeftovers();
@@ -90,6 +102,11 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         {
             _log.Warning("Killed {Count} fuzzer process groups left by an earlier run of this bot", killed);
         }
+
+        // Before the first check-in, so no job of this life starts in a dir whose findings are still owed (see HandOver).
+        SalvageActor.HandOver(_storage, Context.System.Serialization, _log);
+        var outboxPath = OutboxBlobPath;
+        Context.ActorOf(Props.Create(() => new SalvageActor(_identity.Id, _engines, _settings, _storage, outboxPath, _outbox)), SalvageActor.Name);
 
         Timers.StartPeriodicTimer(CheckInTick.Instance, CheckInTick.Instance, TimeSpan.Zero, _settings.CheckInInterval);
     }
@@ -126,9 +143,9 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         }
 
         var dir = _storage.WorkDirOf(start.JobId);
-        var outboxPath = new RootActorPath(Cluster.Get(Context.System).SelfAddress) / "user" / BlobServerActor.BotName;
+        var outboxPath = OutboxBlobPath;
         var runner = Context.ActorOf(
-            Props.Create(() => new JobRunnerActor(start, _identity.Id, engine, _settings, dir, _storage.Targets, _storage.Outbox, outboxPath.ToString(), _jobs, _outbox, _corpora)),
+            Props.Create(() => new JobRunnerActor(start, _identity.Id, engine, _settings, dir, _storage.Targets, _storage.Outbox, outboxPath, _jobs, _outbox, _corpora)),
             "job-" + start.JobId.Value);
         Context.Watch(runner);
         _runners[start.JobId] = runner;

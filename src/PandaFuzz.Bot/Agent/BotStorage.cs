@@ -7,17 +7,20 @@ namespace PandaFuzz.Bot.Agent;
 
 /// <summary>
 /// A bot's own disk: its id, a cache of targets, the outbox of findings not yet stored by the master (their inputs as
-/// blobs, the messages that report them as files), and job work dirs.
+/// blobs, the messages that report them as files), job work dirs, and the job dirs of an earlier run being salvaged.
 /// </summary>
 public sealed class BotStorage
 {
     private readonly string _jobsRoot;
+    private readonly string _salvageRoot;
 
     public BotStorage(string dataDir)
     {
         var root = Path.Combine(Path.GetFullPath(dataDir), "bot");
         _jobsRoot = Path.Combine(root, "jobs");
+        _salvageRoot = Path.Combine(root, "salvage");
         Directory.CreateDirectory(_jobsRoot);
+        Directory.CreateDirectory(_salvageRoot);
         Targets = new ContentAddressedStore(Path.Combine(root, "targets"));
         Outbox = new ContentAddressedStore(Path.Combine(root, "outbox"));
         OutboxMessages = Path.Combine(root, "outbox-messages");
@@ -44,6 +47,24 @@ public sealed class BotStorage
         return new JobWorkDir(Path.Combine(_jobsRoot, job.Value));
     }
 
+    /// <summary>The job work dirs on disk, in name order.</summary>
+    public IReadOnlyList<JobWorkDir> JobDirs() => Dirs(_jobsRoot);
+
+    /// <summary>The dirs handed over to salvage by <see cref="MoveToSalvage"/>, in name order.</summary>
+    public IReadOnlyList<JobWorkDir> SalvageDirs() => Dirs(_salvageRoot);
+
+    /// <summary>
+    /// Moves a job dir left by an earlier run into the salvage folder: one rename on the same disk, after which the job id's
+    /// work dir is free for a new run of the job while the old one's findings are salvaged. The new name is unique, so a
+    /// job dir left again while an older copy still waits for salvage does not collide with it.
+    /// </summary>
+    public JobWorkDir MoveToSalvage(JobWorkDir dir)
+    {
+        var target = Path.Combine(_salvageRoot, $"{Path.GetFileName(dir.Root)}.{DateTimeOffset.UtcNow:yyyyMMddHHmmssfff}.{Guid.NewGuid().ToString("N")[..6]}");
+        Directory.Move(dir.Root, target);
+        return new JobWorkDir(target);
+    }
+
     /// <summary>
     /// Kills what a killed predecessor of this bot left running: the recorded fuzzer groups, and any process
     /// still running a program from a job dir (AFL++'s forkserver child leaves the fuzzer's group).
@@ -53,8 +74,14 @@ public sealed class BotStorage
         var groups = Directory.EnumerateDirectories(_jobsRoot)
             .Select(dir => new JobWorkDir(dir))
             .Count(dir => ProcessGroups.KillLeftover(dir.PidFile, dir.Root));
-        return groups + ProcessGroups.KillProcessesMentioning(_jobsRoot + Path.DirectorySeparatorChar);
+        // Reproductions of a salvage in progress run from the salvage folder.
+        return groups
+            + ProcessGroups.KillProcessesMentioning(_jobsRoot + Path.DirectorySeparatorChar)
+            + ProcessGroups.KillProcessesMentioning(_salvageRoot + Path.DirectorySeparatorChar);
     }
+
+    private static IReadOnlyList<JobWorkDir> Dirs(string root) =>
+        [.. Directory.EnumerateDirectories(root).Order(StringComparer.Ordinal).Select(dir => new JobWorkDir(dir))];
 }
 
 /// <summary>A bot's id, chosen once and kept in its data dir so a restarted bot is the same bot.</summary>

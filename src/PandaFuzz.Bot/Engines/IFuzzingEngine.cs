@@ -104,6 +104,9 @@ public sealed record JobWorkDir(string Root)
 
     public string PidFile => Path.Combine(Root, "fuzzer.pid");
 
+    /// <summary>The job's start message, written when the job starts, so a restarted bot knows whose findings the dir holds.</summary>
+    public string JobMessage => Path.Combine(Root, "job.msg");
+
     public void Create()
     {
         Directory.CreateDirectory(Corpus);

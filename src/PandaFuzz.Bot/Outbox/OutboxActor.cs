@@ -106,9 +106,7 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
         var at = DateTimeOffset.UtcNow;
         try
         {
-            var serializer = Context.System.Serialization.FindSerializerFor(message);
-            var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
-            OutboxFile.WriteAtomically(file, OutboxFile.Encode(new OutboxRecord(at, serializer.Identifier, manifest, serializer.ToBinary(message))));
+            OutboxFile.WriteAtomically(file, OutboxFile.Encode(Context.System.Serialization, message, at));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Runtime.Serialization.SerializationException)
         {
@@ -142,27 +140,14 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
         var loaded = new List<(OutboxEntry Entry, object Message, string File, DateTimeOffset At)>();
         foreach (var file in Directory.EnumerateFiles(_directory, "*" + OutboxFile.Extension))
         {
-            var (record, problem) = OutboxFile.Decode(File.ReadAllBytes(file));
-            object? message = null;
-            if (record is not null)
-            {
-                try
-                {
-                    message = Context.System.Serialization.Deserialize(record.Payload, record.SerializerId, record.Manifest);
-                }
-                catch (Exception e)
-                {
-                    problem = $"cannot deserialize {record.Manifest}: {e.Message}";
-                }
-            }
-
-            if (record is null || message is null || OutboxEntry.Of(message) is not { } entry || loaded.Any(l => l.Entry.Key == entry.Key))
+            var (message, at, problem) = OutboxFile.Read(Context.System.Serialization, File.ReadAllBytes(file));
+            if (message is null || OutboxEntry.Of(message) is not { } entry || loaded.Any(l => l.Entry.Key == entry.Key))
             {
                 SetAside(file, problem ?? "not a message the outbox delivers, or a second copy of one");
                 continue;
             }
 
-            loaded.Add((entry, message, file, record.EnqueuedAt));
+            loaded.Add((entry, message, file, at));
         }
 
         foreach (var (entry, message, file, at) in loaded.OrderBy(l => l.At))

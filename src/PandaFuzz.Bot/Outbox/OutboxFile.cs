@@ -10,6 +10,7 @@ public sealed record OutboxRecord(DateTimeOffset EnqueuedAt, int SerializerId, s
 /// The file of one outbox message: a small header, the message exactly as it goes on the wire (serializer id,
 /// manifest, bytes), and a sha256 of all that, so a truncated or damaged file is recognised instead of misread.
 /// Written to a temp file, flushed to disk and renamed, so a killed bot leaves either the whole file or a temp file.
+/// A job's own start message (<c>job.msg</c> in its work dir) is kept in the same format.
 /// </summary>
 public static class OutboxFile
 {
@@ -19,6 +20,33 @@ public static class OutboxFile
     private static readonly byte[] Magic = "PFOX"u8.ToArray();
     private const byte Version = 1;
     private const int HashLength = 32;
+
+    /// <summary>The file of <paramref name="message"/> serialized as it goes on the wire (the serializer Akka binds to its type).</summary>
+    public static byte[] Encode(Akka.Serialization.Serialization serialization, object message, DateTimeOffset at)
+    {
+        var serializer = serialization.FindSerializerFor(message);
+        var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, message);
+        return Encode(new OutboxRecord(at, serializer.Identifier, manifest, serializer.ToBinary(message)));
+    }
+
+    /// <summary>The message in <paramref name="bytes"/> with the time it was written, or why there is none (damaged file, unknown manifest).</summary>
+    public static (object? Message, DateTimeOffset At, string? Problem) Read(Akka.Serialization.Serialization serialization, byte[] bytes)
+    {
+        var (record, problem) = Decode(bytes);
+        if (record is null)
+        {
+            return (null, default, problem);
+        }
+
+        try
+        {
+            return (serialization.Deserialize(record.Payload, record.SerializerId, record.Manifest), record.EnqueuedAt, null);
+        }
+        catch (Exception e)
+        {
+            return (null, record.EnqueuedAt, $"cannot deserialize {record.Manifest}: {e.Message}");
+        }
+    }
 
     public static byte[] Encode(OutboxRecord record)
     {

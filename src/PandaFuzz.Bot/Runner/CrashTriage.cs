@@ -3,6 +3,7 @@ using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Processes;
 using PandaFuzz.Domain.Crashes;
 using PandaFuzz.Domain.Engines.LibFuzzer;
+using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Runner;
@@ -15,16 +16,20 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
 {
     /// <summary>
     /// Runs <paramref name="found"/>'s input <see cref="BotSettings.ReproduceAttempts"/> times, each in a fresh process with the
-    /// job's limits, and analyzes the first report that names a bug (the fuzzer's own report when no run crashed).
+    /// job's limits, and analyzes the first report that names a bug (the fuzzer's own report when no run crashed). When the
+    /// target is gone from the work dir there is no attempt: the finding is still reported, from the fuzzer's report, unreproduced.
     /// </summary>
     public static async Task<CrashTriage> RunAsync(IFuzzingEngine engine, JobSpec spec, JobWorkDir dir, ArtifactFound found, BotSettings settings)
     {
         var limit = TimeSpan.FromMilliseconds(spec.TimeoutMs) + settings.ReproduceGrace;
+        var launch = engine.Reproduce(spec, dir, found.Path);
+        // setsid would start, fail to run a missing program and exit non-zero: that must not count as a crash.
+        var attempts = Path.IsPathRooted(launch.Program) && !File.Exists(launch.Program) ? 0 : settings.ReproduceAttempts;
         var reproduced = 0;
         string? reproducedReport = null;
-        for (var attempt = 0; attempt < settings.ReproduceAttempts; attempt++)
+        for (var attempt = 0; attempt < attempts; attempt++)
         {
-            var (exitCode, output) = await OneShotRun.RunAsync(engine.Reproduce(spec, dir, found.Path), limit, settings.MaxReportBytes);
+            var (exitCode, output) = await OneShotRun.RunAsync(launch, limit, settings.MaxReportBytes);
 
             // A hang that outlives the limit reproduced; anything else did when the target failed.
             var crashed = exitCode is null ? found.Kind == CrashKinds.Timeout : exitCode != 0;
@@ -39,7 +44,26 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
         var report = reproducedReport ?? found.Report;
         var analysis = CrashAnalyzer.Analyze(report, found.Kind, spec.TargetLabel);
         var summary = SanitizerReportParser.Parse(report).Summary;
-        return new CrashTriage(analysis, summary, report, settings.ReproduceAttempts, reproduced);
+        return new CrashTriage(analysis, summary, report, attempts, reproduced);
+    }
+
+    /// <summary>
+    /// Triages <paramref name="found"/>, copies its input into the outbox's blob store and builds the report for the master, the
+    /// same for a live finding and one salvaged after a restart; the artifact stays (the caller deletes it when it may).
+    /// </summary>
+    public static async Task<CampaignCommands.ReportCrash> ReportAsync(IFuzzingEngine engine, AgentCommands.StartJob job, BotId botId, JobWorkDir dir,
+        ArtifactFound found, BotSettings settings, ContentAddressedStore outbox, string outboxPath)
+    {
+        var triage = await RunAsync(engine, job.Spec, dir, found, settings);
+        BlobId input;
+        long size;
+        await using (var file = File.OpenRead(found.Path))
+        {
+            (input, size) = await outbox.PutAsync(file, long.MaxValue);
+        }
+
+        var finding = triage.ToFinding(input, size, Path.GetFileName(found.Path), found.At);
+        return new CampaignCommands.ReportCrash(job.CampaignId, job.JobId, botId, finding, outboxPath);
     }
 
     public CrashFinding ToFinding(BlobId input, long size, string artifactName, DateTimeOffset foundAt) =>

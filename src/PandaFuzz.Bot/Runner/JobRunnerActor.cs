@@ -4,6 +4,7 @@ using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Processes;
+using PandaFuzz.Bot.Salvage;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
@@ -179,6 +180,16 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         _dir.Create();
+        try
+        {
+            // Before any finding can appear: a bot killed from here on leaves a dir its next start can salvage.
+            JobMessageFile.Write(Context.System.Serialization, _dir, _job);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _log.Error(e, "Job {JobId} could not write {File}: findings left by a killed bot cannot be salvaged", _job.JobId, _dir.JobMessage);
+        }
+
         Timers.StartPeriodicTimer(StatsTick.Instance, StatsTick.Instance, _settings.StatsInterval);
         BlobFetcher.FetchAsync(Context.ActorSelection(_job.BlobSourcePath), _job.Spec.Target, _targets, _settings.BlobChunkTimeout)
             .PipeTo(Self, success: () => TargetReady.Instance, failure: e => new TargetFailed(e.Message));
@@ -324,17 +335,9 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     /// <summary>Moves the artifact into the outbox (a restarted fuzzer must not report it again) and builds its report.</summary>
     private async Task<CampaignCommands.ReportCrash> StoreFindingAsync(ArtifactFound found)
     {
-        var triage = await CrashTriage.RunAsync(_engine, _job.Spec, _dir, found, _settings);
-        BlobId input;
-        long size;
-        await using (var file = File.OpenRead(found.Path))
-        {
-            (input, size) = await _outbox.PutAsync(file, long.MaxValue);
-        }
-
+        var report = await CrashTriage.ReportAsync(_engine, _job, _botId, _dir, found, _settings, _outbox, _outboxPath);
         File.Delete(found.Path);
-        var finding = triage.ToFinding(input, size, Path.GetFileName(found.Path), found.At);
-        return new CampaignCommands.ReportCrash(_job.CampaignId, _job.JobId, _botId, finding, _outboxPath);
+        return report;
     }
 
     private void Stored(CampaignCommands.ReportCrash report)

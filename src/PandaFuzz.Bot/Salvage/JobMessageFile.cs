@@ -1,0 +1,42 @@
+using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Outbox;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Bot.Salvage;
+
+/// <summary>
+/// A job work dir's <c>job.msg</c>: the job's <see cref="AgentCommands.StartJob"/> in the outbox's file format (serializer id,
+/// manifest, wire bytes, checksum), written atomically when the job starts, so a restarted bot knows whose findings a dir
+/// left by its previous life holds and how to reproduce them.
+/// </summary>
+public static class JobMessageFile
+{
+    public static void Write(Akka.Serialization.Serialization serialization, JobWorkDir dir, AgentCommands.StartJob job) =>
+        OutboxFile.WriteAtomically(dir.JobMessage, OutboxFile.Encode(serialization, job, DateTimeOffset.UtcNow));
+
+    /// <summary>The job whose dir <paramref name="dir"/> is, or why it cannot be known (no file, a damaged one, another message).</summary>
+    public static (AgentCommands.StartJob? Job, string? Problem) Read(Akka.Serialization.Serialization serialization, JobWorkDir dir)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(dir.JobMessage);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return (null, $"it has no {Path.GetFileName(dir.JobMessage)}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return (null, $"its {Path.GetFileName(dir.JobMessage)} cannot be read: {e.Message}");
+        }
+
+        var (message, _, problem) = OutboxFile.Read(serialization, bytes);
+        return message switch
+        {
+            AgentCommands.StartJob job => (job, null),
+            null => (null, $"its {Path.GetFileName(dir.JobMessage)} is unreadable: {problem}"),
+            _ => (null, $"its {Path.GetFileName(dir.JobMessage)} holds a {message.GetType().Name}, not a job"),
+        };
+    }
+}
