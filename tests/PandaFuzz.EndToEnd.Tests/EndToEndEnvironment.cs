@@ -27,8 +27,11 @@ public sealed class EndToEndEnvironment : IAsyncDisposable
     /// <summary>The test's temp dir; every node data dir and fuzzer lives below it.</summary>
     public string Root { get; }
 
-    /// <summary>Options for a fresh node named <paramref name="name"/> with its own data dir and free ports.</summary>
-    public NodeOptions NewNodeOptions(string name, string roles, string seeds = "") =>
+    /// <summary>
+    /// Options for a fresh node named <paramref name="name"/> with its own data dir and free ports, on loopback unless
+    /// <paramref name="host"/> (and the <paramref name="networkNamespace"/> holding that address) say otherwise.
+    /// </summary>
+    public NodeOptions NewNodeOptions(string name, string roles, string seeds = "", string host = NodeOptions.Loopback, string? networkNamespace = null) =>
         new(
             name,
             roles,
@@ -36,7 +39,9 @@ public sealed class EndToEndEnvironment : IAsyncDisposable
             HttpPort: FreePort.Next(),
             RemotePort: FreePort.Next(),
             Seeds: seeds,
-            LogPath: Path.Combine(Root, name + ".log"));
+            LogPath: Path.Combine(Root, name + ".log"),
+            Host: host,
+            NetworkNamespace: networkNamespace);
 
     /// <summary>Starts a node that this environment will kill at the end.</summary>
     public NodeProcess StartNode(NodeOptions options)

@@ -7,22 +7,37 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <param name="Name">A label for logs and messages, e.g. "master".</param>
 /// <param name="Roles">PANDAFUZZ_ROLES: "master", "bot" or "master,bot".</param>
 /// <param name="DataDir">PANDAFUZZ_DATA_DIR; also the marker of this node's fuzzer processes on their command lines.</param>
-/// <param name="HttpPort">Loopback port for PANDAFUZZ_HTTP (only master-role nodes serve on it).</param>
-/// <param name="RemotePort">Loopback port for PANDAFUZZ_REMOTE (Akka.Remote).</param>
+/// <param name="HttpPort">Port for PANDAFUZZ_HTTP on <paramref name="Host"/> (only master-role nodes serve on it).</param>
+/// <param name="RemotePort">Port for PANDAFUZZ_REMOTE (Akka.Remote) on <paramref name="Host"/>.</param>
 /// <param name="Seeds">PANDAFUZZ_SEEDS: empty to found a cluster, or the master's remote host:port.</param>
 /// <param name="LogPath">File receiving the node's stdout and stderr.</param>
 /// <param name="Webhooks">PANDAFUZZ_WEBHOOKS, when set.</param>
-public sealed record NodeOptions(string Name, string Roles, string DataDir, int HttpPort, int RemotePort, string Seeds, string LogPath, string? Webhooks = null)
+/// <param name="Host">The IPv4 address the node binds and is reached at (HTTP and Akka.Remote); loopback unless set.</param>
+/// <param name="NetworkNamespace">When set, the node runs in this network namespace (<c>ip netns exec</c>); it must exist.</param>
+public sealed record NodeOptions(
+    string Name,
+    string Roles,
+    string DataDir,
+    int HttpPort,
+    int RemotePort,
+    string Seeds,
+    string LogPath,
+    string? Webhooks = null,
+    string Host = NodeOptions.Loopback,
+    string? NetworkNamespace = null)
 {
-    public string HttpEndpoint => $"127.0.0.1:{HttpPort.ToString(CultureInfo.InvariantCulture)}";
+    public const string Loopback = "127.0.0.1";
 
-    public string RemoteEndpoint => $"127.0.0.1:{RemotePort.ToString(CultureInfo.InvariantCulture)}";
+    public string HttpEndpoint => $"{Host}:{HttpPort.ToString(CultureInfo.InvariantCulture)}";
+
+    public string RemoteEndpoint => $"{Host}:{RemotePort.ToString(CultureInfo.InvariantCulture)}";
 
     public Uri BaseAddress => new($"http://{HttpEndpoint}/");
 }
 
 /// <summary>
-/// A real pandafuzz node run as <c>dotnet pandafuzz.dll</c>, its output captured to a log file.
+/// A real pandafuzz node run as <c>dotnet pandafuzz.dll</c> (in a network namespace: <c>ip netns exec ns dotnet pandafuzz.dll</c>,
+/// which execs the host, so <see cref="Pid"/> is the node's), its output captured to a log file.
 /// Disposing kills it (and its fuzzers) if it still runs.
 /// </summary>
 public sealed class NodeProcess : IAsyncDisposable
@@ -68,7 +83,7 @@ public sealed class NodeProcess : IAsyncDisposable
         Directory.CreateDirectory(options.DataDir);
         Directory.CreateDirectory(Path.GetDirectoryName(options.LogPath)!);
 
-        var startInfo = new ProcessStartInfo(RepoLayout.DotnetHost)
+        var startInfo = new ProcessStartInfo(options.NetworkNamespace is null ? RepoLayout.DotnetHost : "ip")
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -76,6 +91,14 @@ public sealed class NodeProcess : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = Path.GetDirectoryName(options.DataDir)!,
         };
+        if (options.NetworkNamespace is { } networkNamespace)
+        {
+            foreach (var argument in new[] { "netns", "exec", networkNamespace, RepoLayout.DotnetHost })
+            {
+                startInfo.ArgumentList.Add(argument);
+            }
+        }
+
         startInfo.ArgumentList.Add(dll);
         foreach (var key in startInfo.Environment.Keys.Where(IsScrubbed).ToList())
         {
@@ -99,7 +122,8 @@ public sealed class NodeProcess : IAsyncDisposable
         };
         log.WriteLine(
             $"# {DateTimeOffset.UtcNow:O} starting {options.Name}: roles={options.Roles} data={options.DataDir} " +
-            $"http={options.HttpEndpoint} remote={options.RemoteEndpoint} seeds='{options.Seeds}' dll={dll}");
+            $"http={options.HttpEndpoint} remote={options.RemoteEndpoint} seeds='{options.Seeds}' dll={dll}" +
+            (options.NetworkNamespace is { } ns ? $" netns={ns}" : ""));
 
         var process = new Process { StartInfo = startInfo };
         var node = new NodeProcess(options, process, log);
@@ -108,7 +132,7 @@ public sealed class NodeProcess : IAsyncDisposable
         if (!process.Start())
         {
             log.Dispose();
-            throw new InvalidOperationException($"Could not start node {options.Name} ({RepoLayout.DotnetHost} {dll}).");
+            throw new InvalidOperationException($"Could not start node {options.Name} ({startInfo.FileName} {string.Join(' ', startInfo.ArgumentList)}).");
         }
 
         process.StandardInput.Close();
