@@ -58,10 +58,10 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         });
         Receive<ClusterEvent.UnreachableMember>(e => SetReachable(e.Member, false));
         Receive<ClusterEvent.ReachableMember>(e => SetReachable(e.Member, true));
-        Receive<ClusterEvent.MemberDowned>(e => Lost(e.Member, $"its node {e.Member.Address.HostPort()} was unreachable and has been downed"));
+        Receive<ClusterEvent.MemberDowned>(e => Lost(e.Member, $"its node {Endpoint(e.Member)} was unreachable and has been downed"));
         Receive<ClusterEvent.MemberRemoved>(e => Lost(e.Member, e.PreviousStatus == MemberStatus.Down
-            ? $"its node {e.Member.Address.HostPort()} was downed and removed from the cluster"
-            : $"its node {e.Member.Address.HostPort()} left the cluster"));
+            ? $"its node {Endpoint(e.Member)} was downed and removed from the cluster"
+            : $"its node {Endpoint(e.Member)} left the cluster"));
         Receive<ClusterEvent.IClusterDomainEvent>(_ => { });
         Receive<AssignmentAccepted>(a => _queue.Accepted(a.JobId, a.BotId, DateTimeOffset.UtcNow));
         Receive<AssignmentRejected>(r =>
@@ -92,6 +92,8 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
     }
 
     protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
+
+    private static string Endpoint(Member member) => $"{member.Address.Host}:{member.Address.Port}";
 
     /// <summary>The bots whose agent lives on <paramref name="member"/> (this incarnation, when the bot told us its).</summary>
     private List<KnownBot> BotsOn(Member member) =>
