@@ -41,24 +41,9 @@ public sealed class LostBotTests(TargetBuilder targets, ITestOutputHelper output
             }
 
             using var api = new ApiClient(master.Options.BaseAddress);
-            var online = await Eventually.SatisfyAsync(
-                "both bots are online",
-                Timeouts.BotOnline,
-                api.GetBotsAsync,
-                list => list.Count(b => States.Is(b.State, States.Online)) == 2,
-                ct,
-                AllRunning);
-            var target = await FuzzingFlow.UploadAsync(api, targets.NoBug, ct);
-            var campaign = await FuzzingFlow.CreateCampaignAsync(
-                api, new CampaignRequest("lost-bot", target.Id, Jobs: 1, DurationSeconds: 600), ct);
-            var jobId = campaign.Jobs!.Single().Id;
-            var running = await Eventually.SatisfyAsync(
-                "the job runs and reports stats",
-                Timeouts.JobStats,
-                c => api.GetJobAsync(jobId, c),
-                j => States.Is(j.State, States.Running) && j.Stats is { Execs: > 0 },
-                ct,
-                AllRunning);
+            var online = await ChaosFlow.WaitForOnlineBotsAsync(api, 2, AllRunning, ct);
+            var running = await ChaosFlow.StartOneLongJobAsync(api, targets.NoBug, "lost-bot", AllRunning, ct);
+            var jobId = running.Id;
             var victimBot = online.Single(b => b.Id == running.BotId);
             var victim = bots.Single(n => victimBot.Address == n.Options.RemoteEndpoint);
             var survivor = bots.Single(n => n != victim);

@@ -30,8 +30,7 @@ public sealed class MasterOutageTests(TargetBuilder targets, ITestOutputHelper o
             var master = await _env.StartReadyNodeAsync(masterOptions, ct);
             var bot = _env.StartNode(_env.NewNodeOptions("bot", "bot", seeds: master.Options.RemoteEndpoint));
             var api = new ApiClient(master.Options.BaseAddress);
-            var botInfo = (await Eventually.SatisfyAsync(
-                "the bot is online", Timeouts.BotOnline, api.GetBotsAsync, l => l.Count == 1, ct, bot.EnsureRunning))[0];
+            var botInfo = (await ChaosFlow.WaitForOnlineBotsAsync(api, 1, bot.EnsureRunning, ct))[0];
             var target = await FuzzingFlow.UploadAsync(api, targets.PlantedBug, ct);
             var campaign = await FuzzingFlow.CreateCampaignAsync(
                 api, new CampaignRequest("master-outage", target.Id, Jobs: 1, DurationSeconds: JobSeconds), ct);
@@ -58,8 +57,10 @@ public sealed class MasterOutageTests(TargetBuilder targets, ITestOutputHelper o
             var foundBeforeReturn = BotLog.FoundInputs(bot.Options.LogPath).Count;
 
             // The master comes back on the same data dir and ports.
+            var sinceRestart = System.Diagnostics.Stopwatch.StartNew();
             var restarted = await _env.StartReadyNodeAsync(
                 masterOptions with { Name = "master-restarted", LogPath = Path.Combine(_env.Root, "master-restarted.log") }, ct);
+            output.WriteLine($"master started again -> ready (joined the bot's cluster): {sinceRestart.Elapsed.TotalSeconds:0.0} s");
             using var restartedApi = new ApiClient(restarted.Options.BaseAddress);
             void BothRunning()
             {

@@ -61,24 +61,9 @@ public sealed class PartitionTests(TargetBuilder targets, ITestOutputHelper outp
             }
 
             using var api = new ApiClient(master.Options.BaseAddress);
-            var online = await Eventually.SatisfyAsync(
-                "both bots are online",
-                Timeouts.BotOnline,
-                api.GetBotsAsync,
-                list => list.Count(b => States.Is(b.State, States.Online)) == 2,
-                ct,
-                AllRunning);
-            var target = await FuzzingFlow.UploadAsync(api, targets.NoBug, ct);
-            var campaign = await FuzzingFlow.CreateCampaignAsync(
-                api, new CampaignRequest("partition", target.Id, Jobs: 1, DurationSeconds: 600), ct);
-            var jobId = campaign.Jobs!.Single().Id;
-            var running = await Eventually.SatisfyAsync(
-                "the job runs and reports stats",
-                Timeouts.JobStats,
-                c => api.GetJobAsync(jobId, c),
-                j => States.Is(j.State, States.Running) && j.Stats is { Execs: > 0 },
-                ct,
-                AllRunning);
+            var online = await ChaosFlow.WaitForOnlineBotsAsync(api, 2, AllRunning, ct);
+            var running = await ChaosFlow.StartOneLongJobAsync(api, targets.NoBug, "partition", AllRunning, ct);
+            var jobId = running.Id;
             var cutBot = online.Single(b => b.Id == running.BotId);
             var (cut, cutHost, other) = cutBot.Address == botA.Options.RemoteEndpoint
                 ? (botA, network.BotA, botB)

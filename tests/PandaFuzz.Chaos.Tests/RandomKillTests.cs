@@ -56,8 +56,7 @@ public sealed class RandomKillTests(TargetBuilder targets, ITestOutputHelper out
             }
 
             var api = new ApiClient(masterOptions.BaseAddress);
-            await Eventually.SatisfyAsync("both bots are online", Timeouts.BotOnline, api.GetBotsAsync,
-                l => l.Count(b => States.Is(b.State, States.Online)) == 2, ct, AllRunning);
+            await ChaosFlow.WaitForOnlineBotsAsync(api, 2, AllRunning, ct);
             var target = await FuzzingFlow.UploadAsync(api, targets.PlantedBug, ct);
             var campaign = await FuzzingFlow.CreateCampaignAsync(
                 api, new CampaignRequest("chaos", target.Id, Jobs: Jobs, DurationSeconds: JobSeconds), ct);
@@ -92,7 +91,13 @@ public sealed class RandomKillTests(TargetBuilder targets, ITestOutputHelper out
                 await Task.Delay(down, ct);
                 var options = victim == "master" ? masterOptions : botOptions[victim];
                 var again = options with { Name = $"{victim}-{i + 1}" };
+                var sinceStart = Stopwatch.StartNew();
                 nodes[victim] = victim == "master" ? await _env.StartReadyNodeAsync(again, ct) : _env.StartNode(again);
+                if (victim == "master")
+                {
+                    log.Add(string.Create(CultureInfo.InvariantCulture, $"  master ready {sinceStart.Elapsed.TotalSeconds:0.0} s after its start"));
+                }
+
                 if (victim == "master")
                 {
                     api.Dispose();

@@ -1,0 +1,52 @@
+using Xunit;
+
+namespace PandaFuzz.Bot.Tests.Support;
+
+/// <summary>Builds one C target of tests/targets once as a libFuzzer binary into a temp dir.</summary>
+/// <param name="name">The source's name without <c>.c</c>; also the binary's name.</param>
+/// <param name="sanitizers">The <c>-fsanitize=</c> list, <c>fuzzer</c> included.</param>
+public abstract class LibFuzzerTargetFixture(string name, string sanitizers) : IAsyncLifetime
+{
+    private string? _error;
+
+    public string OutputDir { get; } = Path.Combine(Path.GetTempPath(), $"pandafuzz-{name.Replace('_', '-')}-" + Guid.NewGuid().ToString("N")[..12]);
+
+    public string Binary => _error is null ? Path.Combine(OutputDir, name) : throw new InvalidOperationException(_error);
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(OutputDir);
+        if (ExternalTool.FindOnPath("clang") is not { } clang)
+        {
+            _error = $"clang was not found on PATH, so tests/targets/{name}.c cannot be built (Debian: apt-get install clang llvm).";
+            return;
+        }
+
+        string[] args = ["-g", "-O1", $"-fsanitize={sanitizers}", Path.Combine(RepoLayout.TargetSources, name + ".c"), "-o", Path.Combine(OutputDir, name)];
+        var (exitCode, text) = await ExternalTool.RunAsync(clang, args, TimeSpan.FromMinutes(2));
+        if (exitCode != 0)
+        {
+            _error = $"`clang {string.Join(' ', args)}` failed with exit code {exitCode}:\n{text}";
+        }
+    }
+
+    public Task DisposeAsync()
+    {
+        try
+        {
+            Directory.Delete(OutputDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless.
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>tests/targets/planted_bug.c with ASan, the build the bot runs.</summary>
+public sealed class PlantedBugFixture() : LibFuzzerTargetFixture("planted_bug", "fuzzer,address");
+
+/// <summary>tests/targets/no_bug.c without sanitizers: a fuzzer that keeps running.</summary>
+public sealed class NoBugFixture() : LibFuzzerTargetFixture("no_bug", "fuzzer");
