@@ -7,8 +7,8 @@ using Xunit.Abstractions;
 namespace PandaFuzz.Chaos.Tests;
 
 /// <summary>
-/// A bot node killed with SIGKILL while it fuzzes: the master downs it, shows it offline with the reason, and its job
-/// runs on the other bot within seconds (not after the job's silence timeout).
+/// A bot node killed with SIGKILL while it fuzzes: its fuzzer dies with it, the master downs it, shows it offline with
+/// the reason, and its job runs on the other bot within seconds (not after the job's silence timeout).
 /// </summary>
 [Collection(ChaosCollection.Name)]
 [Trait("Category", "Chaos")]
@@ -48,9 +48,18 @@ public sealed class LostBotTests(TargetBuilder targets, ITestOutputHelper output
             var victim = bots.Single(n => victimBot.Address == n.Options.RemoteEndpoint);
             var survivor = bots.Single(n => n != victim);
 
-            // Act: SIGKILL the bot that runs the job (its fuzzers die with it, as on a machine that dies).
+            // Act: SIGKILL the bot's own process only, as the OOM killer would: it runs no cleanup.
             var sinceKill = Stopwatch.StartNew();
-            victim.KillHard();
+            using (var process = Process.GetProcessById(victim.Pid))
+            {
+                process.Kill(entireProcessTree: false);
+                await process.WaitForExitAsync(ct);
+            }
+
+            // Its fuzzer does not outlive it: the fuzzer's dead man's switch kills the group within about a second.
+            await FuzzingFlow.WaitForNoFuzzerAsync(victim.Options.DataDir, ct);
+            output.WriteLine($"bot SIGKILL -> its fuzzer gone: {sinceKill.Elapsed.TotalSeconds:0.0} s");
+            sinceKill.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5), "a killed bot leaves no fuzzer running");
 
             // Assert: the job runs on the other bot, well before the 30 s silence timeout could have moved it.
             var moved = await Eventually.SatisfyAsync(

@@ -89,6 +89,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
         process.Start();
         process.StandardInput.Close();
         File.WriteAllText(_dir.PidFile, process.Id.ToString());
+        ProcessGroups.KillWithThisProcess(process.Id);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
