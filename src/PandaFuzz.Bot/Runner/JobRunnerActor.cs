@@ -37,6 +37,11 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private bool _syncing;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IProtocolMessage> _handing = [];
+
+    // Artifacts from their discovery until the outbox keeps their report: only then are they deleted, so a bot killed
+    // in between leaves them for the next start to salvage, and a restarted engine's rescan does not count them twice.
+    private readonly HashSet<string> _pendingArtifacts = [];
+    private readonly Dictionary<string, string> _artifactsByKey = [];
     private readonly EngineRestartPolicy _restarts;
     private readonly DateTimeOffset _deadline;
     private IActorRef? _fuzzer;
@@ -134,7 +139,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             _runExecs = stats.Execs;
         });
         Receive<ArtifactFound>(Found);
-        Receive<CampaignCommands.ReportCrash>(Stored);
+        Receive<FindingStored>(Stored);
         Receive<FindingLost>(lost =>
         {
             _storing--;
@@ -148,6 +153,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         Receive<OutboxCommands.Kept>(kept =>
         {
             _handing.Remove(kept.Key);
+            ForgetArtifact(kept.Key);
             if (_finish is { Kept: false } finish && kept.Key == OutboxEntry.Of(FinishReport(finish))!.Key)
             {
                 _finish = finish with { Kept = true };
@@ -318,6 +324,11 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     private void Found(ArtifactFound found)
     {
+        if (!_pendingArtifacts.Add(found.Path))
+        {
+            return;
+        }
+
         _findingsThisRun++;
         if (found.Kind == CrashKinds.Timeout)
         {
@@ -332,21 +343,38 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         StoreFindingAsync(found).PipeTo(Self, failure: e => new FindingLost(found.Path, e.Message));
     }
 
-    /// <summary>Moves the artifact into the outbox (a restarted fuzzer must not report it again) and builds its report.</summary>
-    private async Task<CampaignCommands.ReportCrash> StoreFindingAsync(ArtifactFound found)
-    {
-        var report = await CrashTriage.ReportAsync(_engine, _job, _botId, _dir, found, _settings, _outbox, _outboxPath);
-        File.Delete(found.Path);
-        return report;
-    }
+    /// <summary>Triages the artifact, puts its input into the outbox's blob store and builds its report.</summary>
+    private async Task<FindingStored> StoreFindingAsync(ArtifactFound found) =>
+        new(await CrashTriage.ReportAsync(_engine, _job, _botId, _dir, found, _settings, _outbox, _outboxPath), found.Path);
 
-    private void Stored(CampaignCommands.ReportCrash report)
+    private void Stored(FindingStored stored)
     {
         _storing--;
-        var finding = report.Finding;
+        var finding = stored.Report.Finding;
         _log.Info("Job {JobId} found {CrashKind} {Input} ({Size} bytes)", _job.JobId, finding.Kind, finding.Input, finding.InputSize);
-        HandOver(report);
+        _artifactsByKey[OutboxEntry.Of(stored.Report)!.Key] = stored.Artifact;
+        HandOver(stored.Report);
         HandOverFinish();
+    }
+
+    /// <summary>The report is on disk in the outbox: the artifact has served its purpose.</summary>
+    private void ForgetArtifact(string key)
+    {
+        if (!_artifactsByKey.Remove(key, out var artifact))
+        {
+            return;
+        }
+
+        try
+        {
+            File.Delete(artifact);
+        }
+        catch (IOException e)
+        {
+            _log.Warning("Job {JobId} could not delete the reported artifact {Artifact}: {Reason}", _job.JobId, artifact, e.Message);
+        }
+
+        _pendingArtifacts.Remove(artifact);
     }
 
     /// <summary>
@@ -507,6 +535,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     }
 
     private sealed record CampaignJobFinish(bool Succeeded, string? Reason, bool Kept);
+
+    private sealed record FindingStored(CampaignCommands.ReportCrash Report, string Artifact);
 
     private sealed record InitialSyncDone(string? Error);
 
