@@ -106,13 +106,24 @@ public sealed class ChaosObserver : IAsyncDisposable
                 {
                     foreach (var file in Directory.EnumerateFiles(artifacts))
                     {
-                        if (ArtifactPrefixes.Any(p => Path.GetFileName(file).StartsWith(p, StringComparison.Ordinal)))
+                        var name = Path.GetFileName(file);
+                        if (ArtifactPrefixes.FirstOrDefault(p => name.StartsWith(p, StringComparison.Ordinal)) is not { } prefix)
                         {
-                            var hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file)));
-                            lock (_gate)
-                            {
-                                _inputs.Add(hash);
-                            }
+                            continue;
+                        }
+
+                        // libFuzzer names an artifact after the SHA-1 of its bytes: a file still being written does not match yet.
+                        var bytes = File.ReadAllBytes(file);
+#pragma warning disable CA5350 // SHA-1 only checks libFuzzer's own naming, it protects nothing.
+                        if (!string.Equals(Convert.ToHexStringLower(SHA1.HashData(bytes)), name[prefix.Length..], StringComparison.Ordinal))
+#pragma warning restore CA5350
+                        {
+                            continue;
+                        }
+
+                        lock (_gate)
+                        {
+                            _inputs.Add(Convert.ToHexStringLower(SHA256.HashData(bytes)));
                         }
                     }
                 }
