@@ -1,3 +1,4 @@
+using Akka;
 using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Hosting;
@@ -45,6 +46,24 @@ public static class BotHosting
             .AddBlobServer<BotBlobServer>(storage.Outbox, BlobServerActor.BotName)
             .AddBotOutbox(settings.Outbox, storage)
             .WithActors((system, registry) =>
-                system.ActorOf(Props.Create(() => new BotAgentActor(storage.Identity, settings, engines, capabilities, storage, registry)), BotAgentActor.Name));
+            {
+                var agent = system.ActorOf(Props.Create(() => new BotAgentActor(storage.Identity, settings, engines, capabilities, storage, registry)), BotAgentActor.Name);
+
+                // Fuzzing stops first whenever the node shuts down: a node downed or dropped by the master must not keep a
+                // copy of a job that now runs elsewhere while the cluster phases of the shutdown time out.
+                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-fuzzing", async () =>
+                {
+                    try
+                    {
+                        await agent.GracefulStop(settings.StopGrace + settings.StopGrace + TimeSpan.FromSeconds(5));
+                    }
+                    catch (TaskCanceledException)
+                    {
+                        // The agent's children got their stop; what is still alive dies with the actor system.
+                    }
+
+                    return Done.Instance;
+                });
+            });
     }
 }
