@@ -90,6 +90,9 @@ public sealed class ReadModelProjectionTests(ITestOutputHelper output) : MasterT
         Rows("SELECT occurrences FROM crashes").Should().Equal("3");
         Rows("SELECT COUNT(*) FROM campaigns").Should().Equal("2");
         status.Tags.Should().OnlyContain(t => t.ProjectedOffset == t.JournalOffset);
+        status.EventsProjected.Should().Be(
+            ReadModelProjection.Tags.Sum(tag => TaggedAfter(tag, offsetsAtStop.GetValueOrDefault(tag))),
+            "the restarted projection applies exactly the events after its stored offsets");
 
         // Act: rebuild from the journal into a second file.
         var rebuilt = ReadModelDatabase.In(TestDir.PathOf("rebuilt"));
@@ -157,6 +160,17 @@ public sealed class ReadModelProjectionTests(ITestOutputHelper output) : MasterT
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT COUNT(*) FROM journal WHERE manifest = $manifest";
         command.Parameters.AddWithValue("$manifest", manifest);
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private long TaggedAfter(string tag, long offset)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={TestDir.DatabasePath};Mode=ReadOnly");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM tags WHERE tag = $tag AND ordering_id > $offset";
+        command.Parameters.AddWithValue("$tag", tag);
+        command.Parameters.AddWithValue("$offset", offset);
         return (long)command.ExecuteScalar()!;
     }
 
