@@ -65,6 +65,7 @@ public static class ReadModelCommands
         var migrate = new Command("migrate", "Apply every pending migration");
         migrate.SetAction(_ => Refusing(output, () =>
         {
+            using var held = Exclusive(database, "migrate");
             var before = new ReadModelSchema(database).Status();
             var after = new ReadModelSchema(database).MigrateUp();
             output.WriteLine($"migrated {database.Path} from version {before.Current} to {after.Current}");
@@ -75,6 +76,7 @@ public static class ReadModelCommands
         rollback.Options.Add(to);
         rollback.SetAction(parse => Refusing(output, () =>
         {
+            using var held = Exclusive(database, "rollback");
             var schema = new ReadModelSchema(database);
             var before = schema.Status();
             var target = parse.GetValue(to) ?? before.Applied.Where(v => v < before.Current).DefaultIfEmpty(0).Max();
@@ -135,6 +137,14 @@ public static class ReadModelCommands
             output.WriteLine($"unknown to this build: {string.Join(", ", status.Unknown)} (a newer PandaFuzz migrated it; this build will not start on it)");
         }
     }
+
+    /// <summary>
+    /// A schema change under a running projection would be undone (a rolled-back schema is migrated again by the
+    /// projection's restart) or half lost (offsets a migration resets): it needs the read model's lock.
+    /// </summary>
+    private static ReadModelLock Exclusive(ReadModelDatabase database, string command) =>
+        ReadModelLock.TryAcquire(database)
+        ?? throw new ReadModelSchemaException($"the read model {database.Path} is being written ({database.Path}.lock is held): stop the master before 'pandafuzz db {command}'");
 
     private static int Refusing(TextWriter output, Action action)
     {

@@ -104,6 +104,24 @@ public sealed class ReadModelCommandsTests : IDisposable
     }
 
     [Fact]
+    public async Task Schema_changes_are_refused_while_a_projection_holds_the_read_model()
+    {
+        (await Run("db", "migrate")).Exit.Should().Be(0);
+        using var projection = ReadModelLock.TryAcquire(ReadModelDatabase.In(_dataDir));
+        projection.Should().NotBeNull();
+
+        var (rollback, refusal) = await Run("db", "rollback");
+        var (migrate, _) = await Run("db", "migrate");
+        var (status, _) = await Run("db", "status");
+
+        rollback.Should().Be(ReadModelCommands.Refused);
+        refusal.Should().Contain("stop the master before 'pandafuzz db rollback'");
+        migrate.Should().Be(ReadModelCommands.Refused);
+        status.Should().Be(0, "status only reads");
+        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(2);
+    }
+
+    [Fact]
     public async Task Rebuild_without_a_journal_is_refused()
     {
         var (exit, output) = await Run("db", "rebuild-read-model");
