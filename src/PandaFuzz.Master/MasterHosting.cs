@@ -7,11 +7,12 @@ using PandaFuzz.Master.Campaigns;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Master.Corpus;
 using PandaFuzz.Master.Jobs;
+using PandaFuzz.Master.ReadModel;
 using PandaFuzz.Master.Scheduling;
 
 namespace PandaFuzz.Master;
 
-/// <summary>The master role as one chain: entities, scheduler, blob server, and the wake-up after a restart.</summary>
+/// <summary>The master role as one chain: entities, scheduler, blob server, the wake-up after a restart, and the read-model projection.</summary>
 public static class MasterHosting
 {
     public static AkkaConfigurationBuilder AddMasterRole(this AkkaConfigurationBuilder builder, MasterSettings settings, ContentAddressedStore blobs) =>
@@ -23,5 +24,6 @@ public static class MasterHosting
             .AddBotEntities(settings)
             .AddScheduler(settings)
             .AddBlobServer<BlobServer>(blobs, BlobServerActor.MasterName)
-            .AddCampaignWaker();
+            .AddCampaignWaker()
+            .AddReadModelProjection(settings.ReadModel);
 }

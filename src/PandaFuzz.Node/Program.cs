@@ -51,6 +51,13 @@ catch (Exception e) when (e is NodeConfigurationException or ConfigurationExcept
     return 2;
 }
 
+// `pandafuzz db …` runs one read-model command and exits; a master first checks (and migrates) its read-model schema.
+if (await ReadModelCommands.RunAsync(args, node, config, masterSettings, Console.Out) is { } readModelExit)
+{
+    await Log.CloseAndFlushAsync();
+    return readModelExit;
+}
+
 Log.Information("PandaFuzz node starting: roles {Roles}, data {DataDir}, remote {Remote}, seeds {Seeds}, http {Http}",
     string.Join(",", node.Roles), node.DataDir, node.Remote, node.Seeds.Count == 0 ? "(founds the cluster)" : string.Join(",", node.Seeds),
     node.IsMaster ? node.Http.ToString() : "(none: bot only)");

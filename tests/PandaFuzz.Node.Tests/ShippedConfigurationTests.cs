@@ -102,7 +102,37 @@ public sealed class ShippedConfigurationTests : IDisposable
             CrashSamples: 5,
             CampaignSnapshotEvery: 10_000,
             CrashMinimizationTime: TimeSpan.FromSeconds(120),
-            Webhooks: new WebhookSettings([], TimeSpan.FromSeconds(10), 8, TimeSpan.FromSeconds(1))));
+            Webhooks: new WebhookSettings([], TimeSpan.FromSeconds(10), 8, TimeSpan.FromSeconds(1)))
+        {
+            ReadModel = new ReadModelSettings(MigrateOnStart: true, BatchSize: 500, BatchWindow: TimeSpan.FromMilliseconds(50)),
+        });
+    }
+
+    [Fact]
+    public void A_read_model_switch_that_is_not_on_or_off_names_its_full_key()
+    {
+        var config = LoadBroken("master.conf", "migrate-on-start = on", "migrate-on-start = sometimes");
+
+        var act = () => MasterSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.read-model.migrate-on-start must be on or off*");
+    }
+
+    [Fact]
+    public void The_read_model_can_be_left_to_the_operator_to_migrate()
+    {
+        var config = LoadBroken("master.conf", "migrate-on-start = on", "migrate-on-start = off");
+
+        MasterSettings.From(config).ReadModel.MigrateOnStart.Should().BeFalse();
+    }
+
+    [Fact]
+    public void The_read_journal_polls_often_enough_for_a_live_projection()
+    {
+        var config = NodeConfiguration.Load(Node("master"));
+
+        config.GetTimeSpan("akka.persistence.query.journal.sql.refresh-interval").Should().BeLessThanOrEqualTo(TimeSpan.FromSeconds(1));
+        config.GetTimeSpan("akka.persistence.query.journal.sql.journal-sequence-retrieval.query-delay").Should().BeLessThanOrEqualTo(TimeSpan.FromSeconds(1));
     }
 
     [Fact]

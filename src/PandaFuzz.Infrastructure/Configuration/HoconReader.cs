@@ -54,6 +54,21 @@ public sealed class HoconReader(Config root, string section)
         return value >= min ? value.Value : throw new ConfigurationException($"{section}.{key} must be a size of at least {min} bytes");
     }
 
+    public bool Bool(string key)
+    {
+        if (!_section.HasPath(key))
+        {
+            throw new ConfigurationException($"{section}.{key} is missing: expected on or off");
+        }
+
+        return _section.GetString(key, "")?.Trim().ToLowerInvariant() switch
+        {
+            "on" or "true" or "yes" => true,
+            "off" or "false" or "no" => false,
+            var other => throw new ConfigurationException($"{section}.{key} must be on or off (is '{other}')"),
+        };
+    }
+
     public string String(string key) => _section.GetString(key, "") ?? "";
 
     /// <summary>A list of absolute http(s) URLs (an empty list when the key is absent).</summary>

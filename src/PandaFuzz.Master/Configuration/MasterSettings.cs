@@ -28,6 +28,9 @@ public sealed record MasterSettings(
 {
     public const string Section = "pandafuzz.master";
 
+    /// <summary>The SQL read model the master projects its journal into.</summary>
+    public ReadModelSettings ReadModel { get; init; } = ReadModelSettings.Default;
+
     /// <summary>Reads and validates the section; an invalid value names its key.</summary>
     public static MasterSettings From(Config config)
     {
@@ -56,8 +59,23 @@ public sealed record MasterSettings(
                 r.HttpUrls("webhooks.urls"),
                 r.PositiveDuration("webhooks.timeout"),
                 r.Int("webhooks.max-attempts", 1, 100),
-                r.PositiveDuration("webhooks.first-retry")));
+                r.PositiveDuration("webhooks.first-retry")))
+        {
+            ReadModel = new ReadModelSettings(
+                r.Bool("read-model.migrate-on-start"),
+                r.Int("read-model.batch-size", 1, 100_000),
+                r.PositiveDuration("read-model.batch-window")),
+        };
     }
+}
+
+/// <summary>
+/// The read model: whether a starting master migrates its schema, and how the projection batches events (at most
+/// <paramref name="BatchSize"/> per transaction, waiting at most <paramref name="BatchWindow"/> to fill one).
+/// </summary>
+public sealed record ReadModelSettings(bool MigrateOnStart, int BatchSize, TimeSpan BatchWindow)
+{
+    public static readonly ReadModelSettings Default = new(true, 500, TimeSpan.FromMilliseconds(50));
 }
 
 /// <summary>Where new unique crashes are announced, and how hard each POST is tried.</summary>

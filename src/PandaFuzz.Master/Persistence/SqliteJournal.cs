@@ -18,6 +18,19 @@ public static class SqliteJournal
             """);
     }
 
+    /// <summary>The journal's file as the configuration names it, or null when the journal is not a SQLite file.</summary>
+    public static string? DatabasePathFrom(Config config)
+    {
+        var connection = config.GetString("akka.persistence.journal.sql.connection-string", "");
+        if (string.IsNullOrEmpty(connection) || config.GetString("akka.persistence.journal.sql.provider-name", "") != "SQLite.MS")
+        {
+            return null;
+        }
+
+        var source = new SqliteConnectionStringBuilder(connection).DataSource;
+        return string.IsNullOrEmpty(source) || source == ":memory:" ? null : Path.GetFullPath(source);
+    }
+
     /// <summary>
     /// WAL lets queries read while entities write; the mode is stored in the file, so it is set once, before the
     /// actor system starts.

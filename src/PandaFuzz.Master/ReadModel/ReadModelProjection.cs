@@ -1,0 +1,208 @@
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Event;
+using Akka.Hosting;
+using Akka.Pattern;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Microsoft.Data.Sqlite;
+using PandaFuzz.Infrastructure.Serialization;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.Master.Persistence;
+using PandaFuzz.ReadModel;
+using static PandaFuzz.Master.ReadModel.ReadModelQueries;
+
+namespace PandaFuzz.Master.ReadModel;
+
+/// <summary>
+/// Follows the journal by tag (campaign, job, bot, corpus) and writes the read model's tables. The four live
+/// streams are merged and cut into batches; each batch is one transaction that also stores each tag's offset, so
+/// after a crash or restart the projection resumes from its stored offsets and nothing is lost or applied twice.
+/// The projection holds the read model's lock while it runs, so an offline rebuild cannot write beside it.
+/// </summary>
+public sealed class ReadModelProjection : ReceiveActor
+{
+    /// <summary>The tags the projection follows, as <see cref="EntityTagger"/> writes them.</summary>
+    public static readonly IReadOnlyList<string> Tags = [EntityTagger.CampaignTag, EntityTagger.JobTag, EntityTagger.BotTag, EntityTagger.CorpusTag];
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly ReadModelDatabase _database;
+    private readonly ReadModelSettings _settings;
+    private readonly string? _journalConnection;
+    private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
+    private ImmutableDictionary<string, long> _offsets = ImmutableDictionary<string, long>.Empty;
+    private ImmutableDictionary<string, TimeSpan> _lastLag = ImmutableDictionary<string, TimeSpan>.Empty;
+    private TimeSpan? _maxLag;
+    private long _events;
+    private long _batches;
+    private ReadModelLock? _lock;
+    private UniqueKillSwitch? _killSwitch;
+
+    public ReadModelProjection(ReadModelDatabase database, ReadModelSettings settings)
+    {
+        _database = database;
+        _settings = settings;
+        var journal = Context.System.Settings.Config.GetString("akka.persistence.query.journal.sql.connection-string", "");
+        _journalConnection = string.IsNullOrEmpty(journal) ? null : journal;
+
+        Receive<BatchProjected>(b =>
+        {
+            _offsets = _offsets.SetItems(b.Offsets);
+            _lastLag = _lastLag.SetItems(b.Lags);
+            var worst = b.Lags.Values.DefaultIfEmpty(TimeSpan.Zero).Max();
+            _maxLag = _maxLag is { } max && max > worst ? max : worst;
+            _events += b.Applied;
+            _batches++;
+        });
+        Receive<GetProjectionStatus>(_ =>
+        {
+            var offsets = _offsets;
+            var lags = _lastLag;
+            var status = (events: _events, batches: _batches, maxLag: _maxLag, running: DateTimeOffset.UtcNow - _started);
+            var connection = _journalConnection;
+            Task.Run(() => new ProjectionStatus(
+                    [.. Tags.Select(tag => Progress(connection, tag, offsets.GetValueOrDefault(tag), lags.TryGetValue(tag, out var lag) ? lag : null))],
+                    status.events, status.batches, status.maxLag, status.running))
+                .PipeTo(Sender);
+        });
+        Receive<StreamFailed>(f => throw new ReadModelProjectionException("the read-model projection stream failed", f.Cause));
+        Receive<StreamCompleted>(_ => throw new ReadModelProjectionException("the read-model projection stream ended, which a live query never does", null));
+    }
+
+    /// <summary>The projection under a supervisor that restarts it with growing pauses when the database or the journal fails.</summary>
+    public static Props SupervisedProps(ReadModelDatabase database, ReadModelSettings settings) =>
+        BackoffSupervisor.Props(Backoff.OnFailure(
+                Props.Create(() => new ReadModelProjection(database, settings)),
+                "projection",
+                TimeSpan.FromSeconds(1),
+                TimeSpan.FromSeconds(30),
+                0.2,
+                -1)
+            .WithAutoReset(TimeSpan.FromSeconds(30))
+            // A failed start (schema, lock) is retried too, not only a failure while running.
+            .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)));
+
+    protected override void PreStart()
+    {
+        _lock = ReadModelLock.TryAcquire(_database)
+            ?? throw new ReadModelProjectionException($"the read model {_database.Path} is locked by another writer (a rebuild?)", null);
+        try
+        {
+            new ReadModelSchema(_database).EnsureCurrent(_settings.MigrateOnStart);
+            using var connection = _database.Open();
+            _offsets = ReadModelWriter.Offsets(connection).ToImmutableDictionary();
+        }
+        catch
+        {
+            _lock.Dispose();
+            _lock = null;
+            throw;
+        }
+
+        _log.Info("Read-model projection starts from offsets {Offsets}", string.Join(", ", Tags.Select(t => $"{t}={_offsets.GetValueOrDefault(t)}")));
+        var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+        var self = Self;
+        var database = _database;
+        var (killSwitch, done) = Tags
+            .Select(tag => journal.EventsByTag(tag, Offset.Sequence(_offsets.GetValueOrDefault(tag))).Select(e => ToProjected(tag, e)))
+            .Aggregate((a, b) => a.Merge(b))
+            .ViaMaterialized(KillSwitches.Single<ProjectedEvent>(), Keep.Right)
+            .GroupedWithin(_settings.BatchSize, _settings.BatchWindow)
+            .SelectAsync(1, batch => Task.Run(() => Write(database, [.. batch])))
+            .ToMaterialized(Sink.ForEach<BatchProjected>(b => self.Tell(b)), Keep.Both)
+            .Run(Context.Materializer());
+        _killSwitch = killSwitch;
+        done.PipeTo(self, success: _ => StreamCompleted.Instance, failure: e => new StreamFailed(e));
+    }
+
+    protected override void PostStop()
+    {
+        _killSwitch?.Shutdown();
+        _lock?.Dispose();
+    }
+
+    /// <summary>Writes one batch; its offsets and how long its last event per tag waited since the journal took it.</summary>
+    private static BatchProjected Write(ReadModelDatabase database, IReadOnlyList<ProjectedEvent> batch)
+    {
+        int applied;
+        using (var connection = database.Open())
+        {
+            applied = ReadModelWriter.Write(connection, batch, DateTimeOffset.UtcNow);
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var last = batch.GroupBy(e => e.Tag).Select(g => g.MaxBy(e => e.Offset)!).ToList();
+        return new BatchProjected(
+            applied,
+            last.ToDictionary(e => e.Tag, e => e.Offset),
+            last.ToDictionary(e => e.Tag, e => now - e.WrittenAt));
+    }
+
+    /// <summary>Journal ordering and timestamp into what the writer needs.</summary>
+    public static ProjectedEvent ToProjected(string tag, EventEnvelope envelope) =>
+        new(tag, ((Sequence)envelope.Offset).Value, envelope.Event, WrittenAt(envelope.Timestamp));
+
+    /// <summary>The journal's timestamp of an event: .NET ticks (UTC) in Akka.Persistence.Sql.</summary>
+    private static DateTimeOffset WrittenAt(long timestamp) =>
+        timestamp > DateTime.MinValue.Ticks && timestamp < DateTime.MaxValue.Ticks && timestamp > 100_000_000_000_000_000L
+            ? new DateTimeOffset(timestamp, TimeSpan.Zero)
+            : DateTimeOffset.FromUnixTimeMilliseconds(timestamp);
+
+    /// <summary>How far the journal is ahead of the projection for one tag, read from the journal's tag table.</summary>
+    private static TagProgress Progress(string? journalConnection, string tag, long projected, TimeSpan? lastLag)
+    {
+        if (journalConnection is null)
+        {
+            return new TagProgress(tag, projected, projected, 0, lastLag);
+        }
+
+        using var connection = new SqliteConnection(journalConnection);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(ordering_id), 0), COUNT(CASE WHEN ordering_id > @projected THEN 1 END) FROM tags WHERE tag = @tag";
+        command.Parameters.AddWithValue("@projected", projected);
+        command.Parameters.AddWithValue("@tag", tag);
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return new TagProgress(tag, projected, reader.GetInt64(0), reader.GetInt64(1), lastLag);
+    }
+
+    private sealed record BatchProjected(int Applied, IReadOnlyDictionary<string, long> Offsets, IReadOnlyDictionary<string, TimeSpan> Lags);
+
+    private sealed record StreamFailed(Exception Cause);
+
+    private sealed record StreamCompleted
+    {
+        public static readonly StreamCompleted Instance = new();
+    }
+}
+
+/// <summary>The projection cannot go on; its supervisor starts it again after a pause.</summary>
+public sealed class ReadModelProjectionException(string message, Exception? inner) : Exception(message, inner);
+
+/// <summary>Marks the projection in the actor registry.</summary>
+public sealed class ReadModelProjectionActor;
+
+/// <summary>Hosting for the read-model projection.</summary>
+public static class ReadModelProjectionHosting
+{
+    public const string Name = "read-model-projection";
+
+    /// <summary>
+    /// Starts the projection when the journal is a SQLite file; the read model is <c>readmodel.db</c> beside it.
+    /// </summary>
+    public static AkkaConfigurationBuilder AddReadModelProjection(this AkkaConfigurationBuilder builder, ReadModelSettings settings) =>
+        builder.WithActors((system, registry) =>
+        {
+            if (SqliteJournal.DatabasePathFrom(system.Settings.Config) is not { } journal)
+            {
+                system.Log.Warning("No read model: the journal is not a SQLite file");
+                return;
+            }
+
+            var database = ReadModelDatabase.In(Path.GetDirectoryName(journal)!);
+            registry.Register<ReadModelProjectionActor>(system.ActorOf(ReadModelProjection.SupervisedProps(database, settings), Name));
+        });
+}

@@ -1,0 +1,162 @@
+using System.CommandLine;
+using Akka.Configuration;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.Master.ReadModel;
+using PandaFuzz.ReadModel;
+using Serilog;
+
+namespace PandaFuzz.Node;
+
+/// <summary>
+/// The read model before the node starts: <c>pandafuzz db status | migrate | rollback [--to N] | rebuild-read-model</c>
+/// run one command and exit; a master started without them checks its read-model schema (and migrates it when
+/// <c>pandafuzz.master.read-model.migrate-on-start</c> is on), and stops on a schema newer than this build.
+/// </summary>
+public static class ReadModelCommands
+{
+    /// <summary>Exit code of a refused command or start: the read model is not usable as it is.</summary>
+    public const int Refused = 2;
+
+    /// <summary>Null when the node should start; otherwise the process's exit code.</summary>
+    public static async Task<int?> RunAsync(string[] args, NodeSettings node, Config config, MasterSettings? master, TextWriter output)
+    {
+        var database = ReadModelDatabase.In(node.DataDir);
+        if (args is not ["db", ..])
+        {
+            return master is null ? null : CheckAtStart(database, master.ReadModel);
+        }
+
+        if (master is null)
+        {
+            await output.WriteLineAsync($"pandafuzz db works on a master's data dir: this node's roles ({string.Join(",", node.Roles)}, {NodeSettings.RolesVariable}) do not include master");
+            return Refused;
+        }
+
+        // Help and usage errors go where the commands write, so a test (or a wrapper) sees them.
+        return await Commands(database, node, config, master, output).Parse(args)
+            .InvokeAsync(new InvocationConfiguration { Output = output, Error = output });
+    }
+
+    private static int? CheckAtStart(ReadModelDatabase database, ReadModelSettings settings)
+    {
+        try
+        {
+            var before = new ReadModelSchema(database).Status();
+            var after = new ReadModelSchema(database).EnsureCurrent(settings.MigrateOnStart);
+            if (after.Current != before.Current)
+            {
+                Log.Information("Read model {Path} migrated from schema version {From} to {To}", database.Path, before.Current, after.Current);
+            }
+
+            return null;
+        }
+        catch (ReadModelSchemaException e)
+        {
+            Log.Fatal("PandaFuzz cannot start: {Problem}", e.Message);
+            return Refused;
+        }
+    }
+
+    private static RootCommand Commands(ReadModelDatabase database, NodeSettings node, Config config, MasterSettings master, TextWriter output)
+    {
+        var status = new Command("status", "Print the read model's schema version, the latest this build knows, and the pending migrations");
+        status.SetAction(_ => Refusing(output, () => PrintStatus(database, new ReadModelSchema(database).Status(), output)));
+
+        var migrate = new Command("migrate", "Apply every pending migration");
+        migrate.SetAction(_ => Refusing(output, () =>
+        {
+            using var held = Exclusive(database, "migrate");
+            var before = new ReadModelSchema(database).Status();
+            var after = new ReadModelSchema(database).MigrateUp();
+            output.WriteLine($"migrated {database.Path} from version {before.Current} to {after.Current}");
+        }));
+
+        var to = new Option<long?>("--to") { Description = "The version to roll back to (0: no tables); by default the one before the current" };
+        var rollback = new Command("rollback", "Roll the schema back, running each newer migration's down step");
+        rollback.Options.Add(to);
+        rollback.SetAction(parse => Refusing(output, () =>
+        {
+            using var held = Exclusive(database, "rollback");
+            var schema = new ReadModelSchema(database);
+            var before = schema.Status();
+            var target = parse.GetValue(to) ?? before.Applied.Where(v => v < before.Current).DefaultIfEmpty(0).Max();
+            var after = schema.RollbackTo(target);
+            output.WriteLine($"rolled {database.Path} back from version {before.Current} to {after.Current}");
+        }));
+
+        var rebuild = new Command("rebuild-read-model", "Empty the read model and project the whole journal again (the master must be stopped)");
+        rebuild.SetAction(async (_, ct) =>
+        {
+            var journal = Path.Combine(node.DataDir, "pandafuzz.db");
+            if (!File.Exists(journal))
+            {
+                await output.WriteLineAsync($"no journal at {journal}: nothing to rebuild from");
+                return Refused;
+            }
+
+            var system = ReadModelRebuild.OfflineJournalReader(journal, config);
+            try
+            {
+                var result = await ReadModelRebuild.RunAsync(system, database, master.ReadModel.BatchSize, ct);
+                await output.WriteLineAsync(
+                    $"rebuilt {database.Path} from {journal}: {result.Events} events ({string.Join(", ", result.EventsByTag.Select(t => $"{t.Key} {t.Value}"))}) " +
+                    $"in {result.Took.TotalSeconds:0.0} s");
+                return 0;
+            }
+            catch (ReadModelSchemaException e)
+            {
+                await output.WriteLineAsync(e.Message);
+                return Refused;
+            }
+            finally
+            {
+                await system.Terminate();
+            }
+        });
+
+        var db = new Command("db", "The master's SQL read model (" + ReadModelDatabase.FileName + " in the data dir)");
+        db.Subcommands.Add(status);
+        db.Subcommands.Add(migrate);
+        db.Subcommands.Add(rollback);
+        db.Subcommands.Add(rebuild);
+        var root = new RootCommand("PandaFuzz: without arguments the node starts with the roles of " + NodeSettings.RolesVariable);
+        root.Subcommands.Add(db);
+        return root;
+    }
+
+    private static void PrintStatus(ReadModelDatabase database, SchemaStatus status, TextWriter output)
+    {
+        output.WriteLine($"read model: {database.Path}");
+        output.WriteLine($"schema version: {status.Current} (latest known to this build: {status.Latest})");
+        output.WriteLine($"applied: {(status.Applied.Count == 0 ? "none" : string.Join(", ", status.Applied))}");
+        output.WriteLine(status.Pending.Count == 0
+            ? "pending: none"
+            : "pending: " + string.Join("; ", status.Pending.Select(p => $"{p.Version} {p.Description}")));
+        if (status.IsNewerThanCode)
+        {
+            output.WriteLine($"unknown to this build: {string.Join(", ", status.Unknown)} (a newer PandaFuzz migrated it; this build will not start on it)");
+        }
+    }
+
+    /// <summary>
+    /// A schema change under a running projection would be undone (a rolled-back schema is migrated again by the
+    /// projection's restart) or half lost (offsets a migration resets): it needs the read model's lock.
+    /// </summary>
+    private static ReadModelLock Exclusive(ReadModelDatabase database, string command) =>
+        ReadModelLock.TryAcquire(database)
+        ?? throw new ReadModelSchemaException($"the read model {database.Path} is being written ({database.Path}.lock is held): stop the master before 'pandafuzz db {command}'");
+
+    private static int Refusing(TextWriter output, Action action)
+    {
+        try
+        {
+            action();
+            return 0;
+        }
+        catch (ReadModelSchemaException e)
+        {
+            output.WriteLine(e.Message);
+            return Refused;
+        }
+    }
+}

@@ -1,0 +1,140 @@
+using Akka.Configuration;
+using FluentAssertions;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.ReadModel;
+using Xunit;
+
+namespace PandaFuzz.Node.Tests;
+
+/// <summary><c>pandafuzz db …</c> on a real data dir, and the read-model check a starting master makes.</summary>
+public sealed class ReadModelCommandsTests : IDisposable
+{
+    private static readonly MasterSettings Master = new(
+        TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30), 5, TimeSpan.FromMinutes(3), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30),
+        TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(10), 50, 1 << 20, 1 << 20, 1 << 20, 500, TimeSpan.FromSeconds(30), 240,
+        5, 10_000, TimeSpan.FromSeconds(120), WebhookSettings.None);
+
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "pandafuzz-db-" + Guid.NewGuid().ToString("N"));
+    private readonly NodeSettings _node;
+
+    public ReadModelCommandsTests()
+    {
+        _node = NodeSettings.FromEnvironment(name => name switch
+        {
+            NodeSettings.RolesVariable => "master",
+            NodeSettings.DataDirVariable => _dataDir,
+            _ => null,
+        });
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_dataDir, recursive: true);
+    }
+
+    private async Task<(int? Exit, string Output)> Run(params string[] args) => await Run(Master, args);
+
+    private async Task<(int? Exit, string Output)> Run(MasterSettings master, params string[] args)
+    {
+        var output = new StringWriter();
+        var exit = await ReadModelCommands.RunAsync(args, _node, Config.Empty, master, output);
+        return (exit, output.ToString());
+    }
+
+    [Fact]
+    public async Task Status_migrate_and_rollback_report_the_versions()
+    {
+        var (exit, fresh) = await Run("db", "status");
+        exit.Should().Be(0);
+        fresh.Should().Contain("schema version: 0 (latest known to this build: 2)").And.Contain("pending: 1 ").And.Contain("; 2 ");
+
+        (exit, var migrated) = await Run("db", "migrate");
+        exit.Should().Be(0);
+        migrated.Should().Contain("from version 0 to 2");
+        (await Run("db", "status")).Output.Should().Contain("schema version: 2 (latest known to this build: 2)").And.Contain("pending: none");
+
+        (exit, var back) = await Run("db", "rollback");
+        exit.Should().Be(0);
+        back.Should().Contain("back from version 2 to 1");
+
+        (exit, back) = await Run("db", "rollback", "--to", "0");
+        exit.Should().Be(0);
+        back.Should().Contain("back from version 1 to 0");
+    }
+
+    [Fact]
+    public async Task Without_db_arguments_a_master_migrates_and_starts()
+    {
+        var (exit, _) = await Run();
+
+        exit.Should().BeNull("the node goes on to start");
+        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task A_master_that_may_not_migrate_does_not_start_on_an_old_schema()
+    {
+        var (exit, _) = await Run(Master with { ReadModel = ReadModelSettings.Default with { MigrateOnStart = false } });
+
+        exit.Should().Be(ReadModelCommands.Refused);
+    }
+
+    [Fact]
+    public async Task A_schema_newer_than_the_build_stops_the_start_and_is_named_by_status()
+    {
+        var schema = new ReadModelSchema(ReadModelDatabase.In(_dataDir));
+        schema.MigrateUp();
+        using (var connection = ReadModelDatabase.In(_dataDir).Open())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "INSERT INTO VersionInfo (Version, AppliedOn, Description) VALUES (7, '2027-01-01T00:00:00', 'later')";
+            command.ExecuteNonQuery();
+        }
+
+        var (start, _) = await Run();
+        var (migrate, refusal) = await Run("db", "migrate");
+        var (status, report) = await Run("db", "status");
+
+        start.Should().Be(ReadModelCommands.Refused);
+        migrate.Should().Be(ReadModelCommands.Refused);
+        refusal.Should().Contain("schema version 7, newer than this build knows (latest 2");
+        status.Should().Be(0);
+        report.Should().Contain("unknown to this build: 7");
+    }
+
+    [Fact]
+    public async Task Schema_changes_are_refused_while_a_projection_holds_the_read_model()
+    {
+        (await Run("db", "migrate")).Exit.Should().Be(0);
+        using var projection = ReadModelLock.TryAcquire(ReadModelDatabase.In(_dataDir));
+        projection.Should().NotBeNull();
+
+        var (rollback, refusal) = await Run("db", "rollback");
+        var (migrate, _) = await Run("db", "migrate");
+        var (status, _) = await Run("db", "status");
+
+        rollback.Should().Be(ReadModelCommands.Refused);
+        refusal.Should().Contain("stop the master before 'pandafuzz db rollback'");
+        migrate.Should().Be(ReadModelCommands.Refused);
+        status.Should().Be(0, "status only reads");
+        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task Rebuild_without_a_journal_is_refused()
+    {
+        var (exit, output) = await Run("db", "rebuild-read-model");
+
+        exit.Should().Be(ReadModelCommands.Refused);
+        output.Should().Contain("no journal");
+    }
+
+    [Fact]
+    public async Task An_unknown_db_command_is_a_usage_error()
+    {
+        var (exit, _) = await Run("db", "explode");
+
+        exit.Should().NotBe(0).And.NotBeNull();
+    }
+}

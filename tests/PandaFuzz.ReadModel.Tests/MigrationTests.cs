@@ -1,0 +1,123 @@
+using FluentAssertions;
+using Xunit;
+
+namespace PandaFuzz.ReadModel.Tests;
+
+/// <summary>The schema's migrations on a real SQLite file: up from empty, down to nothing, up again; an upgrade keeps data.</summary>
+public sealed class MigrationTests : IDisposable
+{
+    private static readonly string[] Version1Tables = ["bot_capabilities", "bots", "campaigns", "jobs", "projection_offsets"];
+    private static readonly string[] Version2Tables = ["corpus_entries", "corpus_versions", "crash_occurrences", "crashes"];
+
+    private readonly ReadModelFile _file = new();
+
+    public void Dispose() => _file.Dispose();
+
+    [Fact]
+    public void An_empty_database_migrates_up_rolls_back_to_zero_and_migrates_up_again()
+    {
+        var empty = _file.Schema.Status();
+        empty.Current.Should().Be(0);
+        empty.Latest.Should().Be(2);
+        empty.Pending.Select(p => p.Version).Should().Equal(1, 2);
+
+        var up = _file.Schema.MigrateUp();
+
+        up.Current.Should().Be(2);
+        up.Pending.Should().BeEmpty();
+        _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables]);
+
+        var one = _file.Schema.RollbackTo(1);
+
+        one.Current.Should().Be(1);
+        one.Pending.Select(p => p.Version).Should().Equal(2);
+        _file.Tables().Should().BeEquivalentTo(Version1Tables);
+
+        var zero = _file.Schema.RollbackTo(0);
+
+        zero.Current.Should().Be(0);
+        _file.Tables().Should().BeEmpty();
+
+        var again = _file.Schema.MigrateUp();
+
+        again.Current.Should().Be(2);
+        again.Applied.Should().Equal(1, 2);
+        _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables]);
+        _file.Strings("PRAGMA journal_mode").Should().Equal("wal");
+    }
+
+    [Fact]
+    public void A_version_1_database_with_rows_upgrades_to_the_latest_and_keeps_them()
+    {
+        // Arrange: the first schema, filled as a version-1 projection left it.
+        _file.Schema.MigrateUp(1).Current.Should().Be(1);
+        _file.Execute("""
+            INSERT INTO campaigns (id, name, target, target_name, engine, engines, planned_jobs, duration_seconds, memory_limit_mb, timeout_ms,
+                                   dictionary, status, created_at, finished_at)
+            VALUES ('0123456789ab', 'parser', 'aa', 'parser', 'libfuzzer', 'libfuzzer', 2, 3600, 2048, 1000, NULL, 'running', '2026-11-26T10:00:00.0000000Z', NULL);
+            INSERT INTO bots (id, address, hostname, slots, memory_mb, status, registered_at, checked_in_at)
+            VALUES ('bot-a', 'akka.tcp://pandafuzz@10.0.0.2:4053', 'box-a', 4, 8192, 'online', '2026-11-26T10:00:00.0000000Z', '2026-11-26T10:00:00.0000000Z');
+            INSERT INTO bot_capabilities (bot_id, engine, version) VALUES ('bot-a', 'libfuzzer', '14');
+            INSERT INTO jobs (id, campaign_id, job_index, task, engine, target, duration_seconds, memory_limit_mb, timeout_ms, dictionary, status,
+                              bot_id, created_at, assigned_at, started_at)
+            VALUES ('0123456789ab-0', '0123456789ab', 0, 'fuzz', 'libfuzzer', 'aa', 3600, 2048, 1000, NULL, 'running', 'bot-a',
+                    '2026-11-26T10:00:00.0000000Z', '2026-11-26T10:00:01.0000000Z', '2026-11-26T10:00:02.0000000Z');
+            INSERT INTO jobs (id, campaign_id, job_index, task, engine, target, duration_seconds, memory_limit_mb, timeout_ms, dictionary, status, created_at)
+            VALUES ('0123456789ab-1', '0123456789ab', 1, 'fuzz', 'libfuzzer', 'aa', 3600, 2048, 1000, 'dict.txt', 'pending', '2026-11-26T10:00:00.0000000Z');
+            INSERT INTO projection_offsets (projection, tag, journal_offset, updated_at) VALUES
+                ('read-model', 'campaign', 3, '2026-11-26T10:00:03.0000000Z'), ('read-model', 'job', 7, '2026-11-26T10:00:03.0000000Z'),
+                ('read-model', 'bot', 5, '2026-11-26T10:00:03.0000000Z'), ('read-model', 'corpus', 6, '2026-11-26T10:00:03.0000000Z');
+            """);
+        var before = Version1Tables.Where(t => t != "projection_offsets").ToDictionary(t => t, t => _file.Rows(t));
+
+        // Act
+        var status = _file.Schema.MigrateUp();
+
+        // Assert: at the latest version, every row kept; the tags whose events fill the new tables start over.
+        status.Current.Should().Be(2);
+        foreach (var (table, rows) in before)
+        {
+            _file.Rows(table).Should().Equal(rows, "table {0} keeps its rows", table);
+        }
+
+        _file.Strings("SELECT tag || '=' || journal_offset FROM projection_offsets ORDER BY tag").Should().Equal("bot=5", "job=7");
+        _file.Tables().Should().Contain(Version2Tables);
+    }
+
+    [Fact]
+    public void A_schema_newer_than_the_build_is_refused_naming_the_versions()
+    {
+        _file.Schema.MigrateUp();
+        _file.Execute("INSERT INTO VersionInfo (Version, AppliedOn, Description) VALUES (3, '2027-01-01T00:00:00', 'from the future')");
+
+        var status = _file.Schema.Status();
+        var start = () => _file.Schema.EnsureCurrent(migrate: true);
+        var rollback = () => _file.Schema.RollbackTo(1);
+
+        status.IsNewerThanCode.Should().BeTrue();
+        status.Current.Should().Be(3);
+        start.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 3, newer than this build knows (latest 2*");
+        rollback.Should().Throw<ReadModelSchemaException>();
+    }
+
+    [Fact]
+    public void An_older_schema_stops_a_start_that_may_not_migrate_and_is_migrated_by_one_that_may()
+    {
+        _file.Schema.MigrateUp(1);
+
+        var refused = () => _file.Schema.EnsureCurrent(migrate: false);
+
+        refused.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 1, this build needs version 2*pandafuzz db migrate*");
+        _file.Schema.EnsureCurrent(migrate: true).Current.Should().Be(2);
+    }
+
+    [Fact]
+    public void Rolling_back_above_the_current_version_is_refused()
+    {
+        _file.Schema.MigrateUp(1);
+
+        var act = () => _file.Schema.RollbackTo(2);
+
+        act.Should().Throw<ReadModelSchemaException>().WithMessage("*to version 2*at version 1*");
+    }
+}

@@ -1,0 +1,153 @@
+using FluentAssertions;
+using Microsoft.Data.Sqlite;
+using PandaFuzz.Protocol;
+using Xunit;
+using static PandaFuzz.Protocol.BotEvents;
+using static PandaFuzz.Protocol.CampaignEvents;
+using static PandaFuzz.Protocol.CorpusEvents;
+using static PandaFuzz.Protocol.JobEvents;
+
+namespace PandaFuzz.ReadModel.Tests;
+
+/// <summary>Events into rows: one transaction per batch with its offsets; replays change nothing.</summary>
+public sealed class ReadModelWriterTests : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 26, 10, 0, 0, TimeSpan.Zero);
+    private static readonly CampaignId Campaign = new("0123456789ab");
+    private static readonly JobId Job0 = JobId.For(Campaign, 0);
+    private static readonly JobId Job1 = JobId.For(Campaign, 1);
+    private static readonly BotId Bot = new("bot-a");
+    private static readonly BlobId Target = BlobId.Of("target"u8);
+
+    private readonly ReadModelFile _file = new();
+
+    public ReadModelWriterTests() => _file.Schema.MigrateUp();
+
+    public void Dispose() => _file.Dispose();
+
+    /// <summary>A campaign's life in the journal's order, with the tags and orderings the journal gives.</summary>
+    private static IReadOnlyList<ProjectedEvent> History()
+    {
+        var spec = new CampaignSpec("parser", Target, EngineNames.LibFuzzer, 2, 3600, 2048, 1000, "dict.txt", TargetName: "parser");
+        var capabilities = new BotCapabilities([new EngineCapability(EngineNames.LibFuzzer, "14"), new EngineCapability(EngineNames.AflPlusPlus, "4.04c")], 4, 8192);
+        var events = new List<(string Tag, object Event)>
+        {
+            ("campaign", new CampaignCreated(Campaign, spec, [Job0, Job1], T0)),
+            ("job", new JobCreated(Job0, Campaign, 0, spec.ToJobSpec(0), T0)),
+            ("job", new JobCreated(Job1, Campaign, 1, spec.ToJobSpec(1), T0)),
+            ("bot", new BotRegistered(Bot, "akka.tcp://pandafuzz@10.0.0.2:4053/user/agent", "akka.tcp://pandafuzz@10.0.0.2:4053", "box-a", capabilities, T0)),
+            ("job", new JobAssigned(Job0, Bot, "agent", T0.AddSeconds(1))),
+            ("job", new JobStarted(Job0, Bot, T0.AddSeconds(2))),
+            ("campaign", new CrashReported(Campaign, Crash("one", "00000000000000aa", 3, 2), true, T0.AddSeconds(3))),
+            ("campaign", new CrashReported(Campaign, Crash("two", "00000000000000aa", 3, 1), false, T0.AddSeconds(4))),
+            ("campaign", new CrashReported(Campaign, Crash("three", "00000000000000bb", 0, 0), true, T0.AddSeconds(5))),
+            ("corpus", new CorpusEntriesAdded(Campaign, [Entry("a", 10), Entry("b", 20)], T0.AddSeconds(6))),
+            ("corpus", new CorpusEntriesAdded(Campaign, [Entry("b", 20), Entry("c", 30)], T0.AddSeconds(7))),
+            ("job", new JobCompleted(Job0, new FuzzerStats(1000, 10, 42, 64, 3, 60, 30, T0.AddSeconds(8)), T0.AddSeconds(8))),
+            ("corpus", new CorpusReplaced(Campaign, 2, [Entry("c", 30)], "minimized", T0.AddSeconds(9))),
+            ("job", new JobCancelled(Job1, "campaign stopped", T0.AddSeconds(10))),
+            ("campaign", new CampaignStopRequested(Campaign, T0.AddSeconds(10))),
+            ("campaign", new CampaignFinished(Campaign, CampaignStatus.Stopped, T0.AddSeconds(11))),
+            ("bot", new BotWentOffline(Bot, "left the cluster", T0.AddSeconds(12))),
+        };
+        return [.. events.Select((e, i) => new ProjectedEvent(e.Tag, i + 1, e.Event, T0))];
+    }
+
+    private static CrashRecord Crash(string input, string signature, int attempts, int reproduced) =>
+        new(CrashId.ForSignature(Campaign, signature), Campaign, Job0, Bot, new CrashFinding(
+            BlobId.Of(System.Text.Encoding.ASCII.GetBytes(input)), input.Length, "crash-x", "heap-buffer-overflow", "summary", [], "output", T0,
+            signature, "parse_header", Security: true, ReproduceAttempts: attempts, Reproduced: reproduced));
+
+    private static CorpusEntry Entry(string input, long size) => new(BlobId.Of(System.Text.Encoding.ASCII.GetBytes(input)), size, "job");
+
+    private IReadOnlyDictionary<string, IReadOnlyList<string>> Snapshot() =>
+        ReadModelWriter.ProjectedTables.ToDictionary(t => t, t => _file.Rows(t));
+
+    private void Write(IEnumerable<ProjectedEvent> events)
+    {
+        using var connection = _file.Database.Open();
+        ReadModelWriter.Write(connection, [.. events], T0.AddMinutes(1));
+    }
+
+    [Fact]
+    public void A_history_becomes_rows_with_the_invariants_kept()
+    {
+        foreach (var batch in History().Chunk(4))
+        {
+            Write(batch);
+        }
+
+        _file.Strings("SELECT status || ',' || finished_at FROM campaigns").Should().Equal("stopped,2026-11-26T10:00:11.0000000Z");
+        _file.Strings("SELECT id || ',' || status || ',' || COALESCE(bot_id, '-') || ',' || duration_seconds || ',' || memory_limit_mb || ',' || timeout_ms || ',' || dictionary || ',' || COALESCE(final_execs, -1) FROM jobs ORDER BY id")
+            .Should().Equal("0123456789ab-0,completed,bot-a,3600,2048,1000,dict.txt,1000", "0123456789ab-1,cancelled,-,3600,2048,1000,dict.txt,-1");
+        _file.Strings("SELECT engine || ' ' || version FROM bot_capabilities ORDER BY engine").Should().Equal("aflplusplus 4.04c", "libfuzzer 14");
+        _file.Strings("SELECT status || ',' || offline_reason FROM bots").Should().Equal("offline,left the cluster");
+        _file.Strings("SELECT signature || ',' || occurrences || ',' || reproduce_attempts || ',' || reproduced || ',' || last_seen FROM crashes ORDER BY signature")
+            .Should().Equal("00000000000000aa,2,6,3,2026-11-26T10:00:04.0000000Z", "00000000000000bb,1,0,0,2026-11-26T10:00:05.0000000Z");
+        _file.Strings("SELECT COUNT(*) FROM crash_occurrences").Should().Equal("3");
+        _file.Strings("SELECT version || ',' || entries || ',' || bytes || ',' || reason FROM corpus_versions ORDER BY version")
+            .Should().Equal("1,3,60,created", "2,1,30,minimized");
+        _file.Strings("SELECT tag || '=' || journal_offset FROM projection_offsets ORDER BY tag").Should().Equal("bot=17", "campaign=16", "corpus=13", "job=14");
+    }
+
+    [Fact]
+    public void A_batch_written_again_changes_nothing()
+    {
+        Write(History());
+        var once = Snapshot();
+
+        Write(History());
+
+        Snapshot().Should().BeEquivalentTo(once);
+    }
+
+    [Fact]
+    public void Replaying_every_event_after_the_offsets_are_lost_gives_the_same_rows()
+    {
+        Write(History());
+        var once = Snapshot();
+
+        _file.Execute("DELETE FROM projection_offsets");
+        foreach (var batch in History().Chunk(5))
+        {
+            Write(batch);
+        }
+
+        Snapshot().Should().BeEquivalentTo(once);
+    }
+
+    [Fact]
+    public void The_tags_interleaved_differently_give_the_same_rows()
+    {
+        Write(History());
+        var interleaved = Snapshot();
+        _file.Execute("DELETE FROM projection_offsets");
+        foreach (var table in ReadModelWriter.ProjectedTables)
+        {
+            _file.Execute($"DELETE FROM {table}");
+        }
+
+        // One tag after the other, as a rebuild reads them.
+        foreach (var tag in new[] { "campaign", "job", "bot", "corpus" })
+        {
+            Write(History().Where(e => e.Tag == tag));
+        }
+
+        Snapshot().Should().BeEquivalentTo(interleaved);
+    }
+
+    [Fact]
+    public void A_batch_that_fails_leaves_neither_its_rows_nor_its_offsets()
+    {
+        var history = History();
+        Write(history.Take(3));
+        var before = Snapshot();
+        var orphan = new ProjectedEvent("campaign", 99, new CrashReported(new CampaignId("ffffffffffff"), Crash("x", "00000000000000cc", 0, 0), true, T0), T0);
+
+        var act = () => Write([.. history.Skip(3).Take(3), orphan]);
+
+        act.Should().Throw<SqliteException>().WithMessage("*FOREIGN KEY*");
+        Snapshot().Should().BeEquivalentTo(before);
+        _file.Strings("SELECT tag || '=' || journal_offset FROM projection_offsets ORDER BY tag").Should().Equal("campaign=1", "job=3");
+    }
+}
