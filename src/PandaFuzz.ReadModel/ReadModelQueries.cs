@@ -1,0 +1,166 @@
+using System.Data.Common;
+using System.Globalization;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.ReadModel;
+
+/// <summary>One page of a list: <c>limit</c> rows (1 to <see cref="MaxLimit"/>) after skipping <c>offset</c>.</summary>
+public sealed record Page(int Limit = Page.DefaultLimit, int Offset = 0)
+{
+    public const int DefaultLimit = 100;
+    public const int MaxLimit = 1000;
+}
+
+/// <summary>A page of rows and how many rows match the filter in all.</summary>
+public sealed record Paged<T>(IReadOnlyList<T> Items, long Total);
+
+/// <summary>Campaigns by status, by engine (the campaign's or one of its ensemble's), created at or after <c>Since</c>.</summary>
+public sealed record CampaignFilter(CampaignStatus? Status = null, string? Engine = null, DateTimeOffset? Since = null);
+
+/// <summary>Jobs by campaign, status, engine, bot (the one it holds or ran on), created at or after <c>Since</c>.</summary>
+public sealed record JobFilter(CampaignId? Campaign = null, JobStatus? Status = null, string? Engine = null, BotId? Bot = null, DateTimeOffset? Since = null);
+
+/// <summary>Bots by status and by an engine they can run.</summary>
+public sealed record BotFilter(BotStatus? Status = null, string? Engine = null);
+
+/// <summary>A campaign row with its count of unique crashes.</summary>
+public sealed record CampaignRow(
+    CampaignId Id, string Name, string Target, string Engine, CampaignStatus Status, int PlannedJobs, int CrashCount,
+    DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt);
+
+/// <summary>A job row. Live stats are not projected: only a finished job's final execs and coverage.</summary>
+public sealed record JobRow(
+    JobId Id, CampaignId CampaignId, int Index, JobTask Task, string Engine, JobStatus Status, BotId? BotId, string? FailureReason,
+    DateTimeOffset CreatedAt, DateTimeOffset? AssignedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, long? FinalExecs, long? FinalCoverage);
+
+/// <summary>
+/// A bot row: its engines, and the jobs assigned to it or running on it while it is online. <c>CheckedInAt</c> is its
+/// last journaled check-in (a registration); check-ins that change nothing are not journaled.
+/// </summary>
+public sealed record BotRow(
+    BotId Id, string Address, string Hostname, BotStatus Status, IReadOnlyList<EngineCapability> Engines, int Slots, long MemoryMb,
+    IReadOnlyList<JobId> CurrentJobs, DateTimeOffset RegisteredAt, DateTimeOffset CheckedInAt, string? OfflineReason, DateTimeOffset? OfflineSince);
+
+/// <summary>
+/// The list queries the HTTP API answers from the read model: filtered, paged, in a stable order (creation time then
+/// id; bots by id). Every value is a parameter; only fixed clauses are put together.
+/// </summary>
+public sealed class ReadModelQueries(ReadModelDatabase database)
+{
+    private const char Unit = '\u001f';
+    private const char Record = '\u001e';
+
+    public Paged<CampaignRow> Campaigns(CampaignFilter filter, Page page)
+    {
+        var where = new Where();
+        where.Add(filter.Status is not null, "c.status = @status", ("status", Name(filter.Status)));
+        where.Add(filter.Engine is not null, "(c.engine = @engine OR ',' || c.engines || ',' LIKE '%,' || @engine || ',%')", ("engine", filter.Engine));
+        where.Add(filter.Since is not null, "c.created_at >= @since", ("since", Time(filter.Since)));
+        return Run(where, page, "SELECT COUNT(*) FROM campaigns c", """
+            SELECT c.id, c.name, c.target, c.engine, c.status, c.planned_jobs,
+                   (SELECT COUNT(*) FROM crashes x WHERE x.campaign_id = c.id),
+                   c.created_at, c.finished_at
+            FROM campaigns c
+            """, "ORDER BY c.created_at, c.id",
+            r => new CampaignRow(new CampaignId(r.GetString(0)), r.GetString(1), r.GetString(2), r.GetString(3),
+                Enum.Parse<CampaignStatus>(r.GetString(4), ignoreCase: true), r.GetInt32(5), r.GetInt32(6), At(r, 7)!.Value, At(r, 8)));
+    }
+
+    public Paged<JobRow> Jobs(JobFilter filter, Page page)
+    {
+        var where = new Where();
+        where.Add(filter.Campaign is not null, "j.campaign_id = @campaign", ("campaign", filter.Campaign?.Value));
+        where.Add(filter.Status is not null, "j.status = @status", ("status", Name(filter.Status)));
+        where.Add(filter.Engine is not null, "j.engine = @engine", ("engine", filter.Engine));
+        where.Add(filter.Bot is not null, "j.bot_id = @bot", ("bot", filter.Bot?.Value));
+        where.Add(filter.Since is not null, "j.created_at >= @since", ("since", Time(filter.Since)));
+        return Run(where, page, "SELECT COUNT(*) FROM jobs j", """
+            SELECT j.id, j.campaign_id, j.job_index, j.task, j.engine, j.status, j.bot_id, j.failure_reason,
+                   j.created_at, j.assigned_at, j.started_at, j.finished_at, j.final_execs, j.final_coverage
+            FROM jobs j
+            """, "ORDER BY j.created_at, j.campaign_id, j.job_index, j.id",
+            r => new JobRow(new JobId(r.GetString(0)), new CampaignId(r.GetString(1)), r.GetInt32(2), Task(r.GetString(3)), r.GetString(4),
+                Enum.Parse<JobStatus>(r.GetString(5), ignoreCase: true), r.IsDBNull(6) ? null : new BotId(r.GetString(6)),
+                r.IsDBNull(7) ? null : r.GetString(7), At(r, 8)!.Value, At(r, 9), At(r, 10), At(r, 11),
+                r.IsDBNull(12) ? null : r.GetInt64(12), r.IsDBNull(13) ? null : r.GetInt64(13)));
+    }
+
+    public Paged<BotRow> Bots(BotFilter filter, Page page)
+    {
+        var where = new Where();
+        where.Add(filter.Status is not null, "b.status = @status", ("status", Name(filter.Status)));
+        where.Add(filter.Engine is not null, "EXISTS (SELECT 1 FROM bot_capabilities e WHERE e.bot_id = b.id AND e.engine = @engine)", ("engine", filter.Engine));
+        return Run(where, page, "SELECT COUNT(*) FROM bots b", $"""
+            SELECT b.id, b.address, b.hostname, b.status, b.slots, b.memory_mb, b.registered_at, b.checked_in_at, b.offline_reason, b.offline_since,
+                   (SELECT group_concat(e.engine || char({(int)Unit}) || e.version, char({(int)Record})) FROM bot_capabilities e WHERE e.bot_id = b.id),
+                   (SELECT group_concat(j.id, char({(int)Record})) FROM jobs j
+                    WHERE b.status = 'online' AND j.bot_id = b.id AND j.status IN ('assigned', 'running'))
+            FROM bots b
+            """, "ORDER BY b.id",
+            r => new BotRow(new BotId(r.GetString(0)), r.GetString(1), r.GetString(2), Enum.Parse<BotStatus>(r.GetString(3), ignoreCase: true),
+                [.. Split(r, 10).Select(e => e.Split(Unit, 2)).Select(e => new EngineCapability(e[0], e[1])).OrderBy(e => e.Name, StringComparer.Ordinal)],
+                r.GetInt32(4), r.GetInt64(5), [.. Split(r, 11).Order(StringComparer.Ordinal).Select(j => new JobId(j))],
+                At(r, 6)!.Value, At(r, 7)!.Value, r.IsDBNull(8) ? null : r.GetString(8), At(r, 9)));
+    }
+
+    private Paged<T> Run<T>(Where where, Page page, string count, string select, string order, Func<DbDataReader, T> map)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(page.Limit, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(page.Limit, Page.MaxLimit);
+        ArgumentOutOfRangeException.ThrowIfNegative(page.Offset);
+        using var connection = database.Open();
+        using var transaction = connection.BeginTransaction();
+        using var total = ReadModelWriter.Command(connection, transaction, count + where.Sql, [.. where.Parameters]);
+        var matching = Convert.ToInt64(total.ExecuteScalar(), CultureInfo.InvariantCulture);
+        using var command = ReadModelWriter.Command(connection, transaction, $"{select}{where.Sql} {order} LIMIT @limit OFFSET @offset",
+            [.. where.Parameters, ("limit", page.Limit), ("offset", page.Offset)]);
+        var rows = new List<T>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                rows.Add(map(reader));
+            }
+        }
+
+        transaction.Commit();
+        return new Paged<T>(rows, matching);
+    }
+
+    private static IEnumerable<string> Split(DbDataReader r, int i) =>
+        r.IsDBNull(i) ? [] : r.GetString(i).Split(Record, StringSplitOptions.RemoveEmptyEntries);
+
+    private static DateTimeOffset? At(DbDataReader r, int i) =>
+        r.IsDBNull(i) ? null : DateTimeOffset.Parse(r.GetString(i), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal);
+
+    private static string? Time(DateTimeOffset? at) => at is { } t ? ReadModelWriter.Time(t) : null;
+
+    private static string? Name<TEnum>(TEnum? value) where TEnum : struct, Enum => value?.ToString().ToLowerInvariant();
+
+    private static JobTask Task(string task) => task switch
+    {
+        "fuzz" => JobTask.Fuzz,
+        "minimize-corpus" => JobTask.MinimizeCorpus,
+        "minimize-crash" => JobTask.MinimizeCrash,
+        _ => throw new InvalidDataException($"unknown job task '{task}' in the read model"),
+    };
+
+    /// <summary>A WHERE clause made of fixed conditions, each with its parameter.</summary>
+    private sealed class Where
+    {
+        private readonly List<string> _conditions = [];
+
+        public List<(string Name, object? Value)> Parameters { get; } = [];
+
+        public string Sql => _conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", _conditions);
+
+        public void Add(bool when, string condition, (string Name, object? Value) parameter)
+        {
+            if (when)
+            {
+                _conditions.Add(condition);
+                Parameters.Add(parameter);
+            }
+        }
+    }
+}
