@@ -10,6 +10,7 @@ using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Master;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
+using PandaFuzz.ReadModel;
 
 namespace PandaFuzz.Gateway;
 
@@ -34,6 +35,7 @@ public static class ApiEndpoints
             GetCrashInput(id, minimized: false, gateway, blobs, ct));
         api.MapGet("/crashes/{id}/input/minimized", (string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct) =>
             GetCrashInput(id, minimized: true, gateway, blobs, ct));
+        api.MapGet("/jobs", ListJobs);
         api.MapGet("/jobs/{id}", GetJob);
         api.MapGet("/jobs/{id}/stats", GetJobStats);
         api.MapGet("/campaigns/{id}/stats", GetCampaignStats);
@@ -127,11 +129,21 @@ public static class ApiEndpoints
         return TypedResults.Created($"/api/v1/campaigns/{id}", campaign);
     }
 
-    private static async Task<Ok<List<CampaignSummaryResponse>>> ListCampaigns(EntityDirectory directory, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    /// <summary>Campaigns from the read model (about a second behind the entities), oldest first, filtered and paged.</summary>
+    private static Results<Ok<List<CampaignSummaryResponse>>, ProblemHttpResult> ListCampaigns(
+        HttpContext context, ReadModelQueries queries, string? status, string? engine, string? since, string? limit, string? offset)
     {
-        var ids = await directory.IdsAsync("campaign-", ct);
-        var replies = await Task.WhenAll(ids.Select(id => Ask(gateway, new CampaignQueries.GetCampaign(new CampaignId(id)), ct)));
-        return TypedResults.Ok(replies.OfType<CampaignQueries.CampaignView>().OrderBy(v => v.CreatedAt).Select(CampaignSummaryResponse.From).ToList());
+        var problem = ListParameters.First(
+            ListParameters.TryStatus<CampaignStatus>(status, out var byStatus),
+            ListParameters.TryEngine(engine, out var byEngine),
+            ListParameters.TrySince(since, out var bySince),
+            ListParameters.TryPage(limit, offset, out var page));
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        return ReadList(context, page, () => queries.Campaigns(new CampaignFilter(byStatus, byEngine, bySince), page), CampaignSummaryResponse.From);
     }
 
     private static async Task<Results<Ok<CampaignResponse>, ProblemHttpResult>> GetCampaign(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
@@ -291,11 +303,87 @@ public static class ApiEndpoints
         return TypedResults.Ok(new StatsSeriesResponse(id, points));
     }
 
-    private static async Task<Ok<List<BotResponse>>> ListBots(EntityDirectory directory, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    /// <summary>Bots from the read model, by id, filtered and paged.</summary>
+    private static Results<Ok<List<BotResponse>>, ProblemHttpResult> ListBots(
+        HttpContext context, ReadModelQueries queries, string? status, string? engine, string? limit, string? offset)
     {
-        var ids = await directory.IdsAsync("bot-", ct);
-        var replies = await Task.WhenAll(ids.Select(id => Ask(gateway, new BotQueries.GetBot(new BotId(id)), ct)));
-        return TypedResults.Ok(replies.OfType<BotQueries.BotView>().OrderBy(b => b.Id.Value, StringComparer.Ordinal).Select(BotResponse.From).ToList());
+        var problem = ListParameters.First(
+            ListParameters.TryStatus<BotStatus>(status, out var byStatus),
+            ListParameters.TryEngine(engine, out var byEngine),
+            ListParameters.TryPage(limit, offset, out var page));
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        return ReadList(context, page, () => queries.Bots(new BotFilter(byStatus, byEngine), page), BotResponse.From);
+    }
+
+    /// <summary>Jobs from the read model, oldest first, filtered and paged; live stats are on <c>GET /api/v1/jobs/{id}</c>.</summary>
+    private static Results<Ok<List<JobResponse>>, ProblemHttpResult> ListJobs(
+        HttpContext context, ReadModelQueries queries, string? campaign, string? status, string? engine, string? bot, string? since, string? limit, string? offset)
+    {
+        var problem = ListParameters.First(
+            ListParameters.TryId<CampaignId>("campaign", campaign, CampaignId.TryParse, out var byCampaign),
+            ListParameters.TryStatus<JobStatus>(status, out var byStatus),
+            ListParameters.TryEngine(engine, out var byEngine),
+            ListParameters.TryId<BotId>("bot", bot, BotId.TryParse, out var byBot),
+            ListParameters.TrySince(since, out var bySince),
+            ListParameters.TryPage(limit, offset, out var page));
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        return ReadList(context, page, () => queries.Jobs(new JobFilter(byCampaign, byStatus, byEngine, byBot, bySince), page), JobResponse.From);
+    }
+
+    /// <summary>
+    /// Runs a list query and keeps the body a plain array, as before paging: the total goes in <c>X-Total-Count</c>
+    /// and the neighbouring pages in <c>Link</c> (rel next, prev).
+    /// </summary>
+    private static Results<Ok<List<TResponse>>, ProblemHttpResult> ReadList<TRow, TResponse>(
+        HttpContext context, Page page, Func<Paged<TRow>> query, Func<TRow, TResponse> map)
+    {
+        Paged<TRow> rows;
+        try
+        {
+            rows = query();
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            return Problems.From(new Unavailable($"the read model cannot be read: {e.Message}"));
+        }
+
+        var headers = context.Response.Headers;
+        headers["X-Total-Count"] = rows.Total.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var links = new List<string>();
+        if (page.Offset + rows.Items.Count < rows.Total)
+        {
+            links.Add($"<{PageLink(context.Request, page.Limit, page.Offset + page.Limit)}>; rel=\"next\"");
+        }
+
+        if (page.Offset > 0)
+        {
+            links.Add($"<{PageLink(context.Request, page.Limit, Math.Max(0, page.Offset - page.Limit))}>; rel=\"prev\"");
+        }
+
+        if (links.Count > 0)
+        {
+            headers.Link = string.Join(", ", links);
+        }
+
+        return TypedResults.Ok(rows.Items.Select(map).ToList());
+    }
+
+    private static string PageLink(HttpRequest request, int limit, int offset)
+    {
+        var query = request.Query
+            .Where(q => q.Key is not ("limit" or "offset"))
+            .SelectMany(q => q.Value.Select(v => new KeyValuePair<string, string?>(q.Key, v)))
+            .Append(new KeyValuePair<string, string?>("limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            .Append(new KeyValuePair<string, string?>("offset", offset.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return request.PathBase + request.Path + QueryString.Create(query);
     }
 
     private static async Task<Results<Created<CorpusArchiveResponse>, ProblemHttpResult>> UploadCorpus(

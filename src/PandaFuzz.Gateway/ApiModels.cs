@@ -1,4 +1,5 @@
 using PandaFuzz.Protocol;
+using PandaFuzz.ReadModel;
 
 namespace PandaFuzz.Gateway;
 
@@ -102,6 +103,11 @@ public sealed record JobResponse(
     public static JobResponse From(JobQueries.JobView v) =>
         new(v.Id.Value, v.CampaignId.Value, v.Index, v.Status, v.BotId?.Value, v.FailureReason, v.CreatedAt, v.AssignedAt, v.StartedAt, v.FinishedAt,
             StatsResponse.From(v.Stats), v.Engine, v.Task);
+
+    /// <summary>A job from the read model: no live stats (they are not journaled), so <c>stats</c> is null.</summary>
+    public static JobResponse From(JobRow r) =>
+        new(r.Id.Value, r.CampaignId.Value, r.Index, r.Status, r.BotId?.Value, r.FailureReason, r.CreatedAt, r.AssignedAt, r.StartedAt, r.FinishedAt,
+            null, r.Engine, r.Task);
 }
 
 /// <summary>Stats over time of a job or a campaign, oldest first; <c>updatedAt</c> is each sample's time.</summary>
@@ -201,6 +207,9 @@ public sealed record CampaignSummaryResponse(
 {
     public static CampaignSummaryResponse From(CampaignQueries.CampaignView v) =>
         new(v.Id.Value, v.Spec.Name, v.Spec.Target.Sha256, v.Spec.Engine, v.Status, v.Spec.Jobs, v.CrashCount, v.CreatedAt, v.FinishedAt);
+
+    public static CampaignSummaryResponse From(CampaignRow r) =>
+        new(r.Id.Value, r.Name, r.Target, r.Engine, r.Status, r.PlannedJobs, r.CrashCount, r.CreatedAt, r.FinishedAt);
 }
 
 /// <summary>A campaign with its jobs, aggregated stats and crashes.</summary>
@@ -239,6 +248,15 @@ public sealed record BotResponse(
         new(v.Id.Value, v.Address, v.Hostname, v.Status,
             new CapabilitiesResponse([.. v.Capabilities.Engines.Select(e => new EngineResponse(e.Name, e.Version))], v.Capabilities.Slots, v.Capabilities.MemoryMb),
             [.. v.CurrentJobs.Select(j => j.Value)], v.RegisteredAt, v.LastSeenAt, v.OfflineReason, v.OfflineSince);
+
+    /// <summary>
+    /// A bot from the read model. <c>lastSeenAt</c> is its last journaled check-in (the latest registration): routine
+    /// check-ins are not journaled, so the read model cannot know the later ones.
+    /// </summary>
+    public static BotResponse From(BotRow r) =>
+        new(r.Id.Value, r.Address, r.Hostname, r.Status,
+            new CapabilitiesResponse([.. r.Engines.Select(e => new EngineResponse(e.Name, e.Version))], r.Slots, r.MemoryMb),
+            [.. r.CurrentJobs.Select(j => j.Value)], r.RegisteredAt, r.CheckedInAt, r.OfflineReason, r.OfflineSince);
 }
 
 public sealed record CapabilitiesResponse(IReadOnlyList<EngineResponse> Engines, int Slots, long MemoryMb);

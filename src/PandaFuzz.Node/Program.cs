@@ -15,6 +15,7 @@ using PandaFuzz.Bot;
 using PandaFuzz.Bot.Agent;
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Gateway;
+using PandaFuzz.ReadModel;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Cluster;
 using PandaFuzz.Infrastructure.Serialization;
@@ -154,6 +155,7 @@ void Compose(IServiceCollection services)
         services.AddSingleton(masterBlobs);
         services.AddSingleton(masterSettings!);
         services.AddSingleton(sp => new EntityDirectory(sp.GetRequiredService<ActorSystem>()));
+        services.AddSingleton(new ReadModelQueries(ReadModelDatabase.In(node.DataDir)));
         services.AddPandaFuzzApi();
     }
 

@@ -1,0 +1,105 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using PandaFuzz.Protocol;
+using PandaFuzz.ReadModel;
+
+namespace PandaFuzz.Gateway;
+
+/// <summary>
+/// The query parameters of the list routes, parsed from their text: each value is checked here so a bad one is a 400
+/// that names its parameter, never a binding error or a query that silently matches nothing.
+/// </summary>
+public static class ListParameters
+{
+    /// <summary><c>limit</c> (1-1000, default 100) and <c>offset</c> (0 or more, default 0).</summary>
+    public static ProblemHttpResult? TryPage(string? limit, string? offset, out Page page)
+    {
+        page = new Page();
+        var size = Page.DefaultLimit;
+        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > Page.MaxLimit))
+        {
+            return Problems.Invalid("limit", $"limit must be a whole number from 1 to {Page.MaxLimit}");
+        }
+
+        var skip = 0;
+        if (offset is not null && !int.TryParse(offset, NumberStyles.None, CultureInfo.InvariantCulture, out skip))
+        {
+            return Problems.Invalid("offset", "offset must be a whole number, 0 or more");
+        }
+
+        page = new Page(size, skip);
+        return null;
+    }
+
+    /// <summary>A status by its name as the API writes it (<c>running</c>); numbers are refused.</summary>
+    public static ProblemHttpResult? TryStatus<TEnum>(string? text, out TEnum? status) where TEnum : struct, Enum
+    {
+        status = null;
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (text.Length == 0 || !char.IsLetter(text[0]) || !Enum.TryParse<TEnum>(text, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed))
+        {
+            return Problems.Invalid("status", $"status must be one of {string.Join(", ", Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}");
+        }
+
+        status = parsed;
+        return null;
+    }
+
+    /// <summary>An engine this build knows (<c>libfuzzer</c>, <c>aflplusplus</c>).</summary>
+    public static ProblemHttpResult? TryEngine(string? text, out string? engine)
+    {
+        engine = null;
+        if (text is null)
+        {
+            return null;
+        }
+
+        engine = EngineNames.Known.FirstOrDefault(e => string.Equals(e, text, StringComparison.OrdinalIgnoreCase));
+        return engine is null ? Problems.Invalid("engine", $"engine must be one of {string.Join(", ", EngineNames.Known)}") : null;
+    }
+
+    /// <summary>An ISO-8601 time with a date (<c>2026-11-26T10:00:00Z</c>); one without an offset is UTC.</summary>
+    public static ProblemHttpResult? TrySince(string? text, out DateTimeOffset? since)
+    {
+        since = null;
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
+        {
+            return Problems.Invalid("since", "since must be an ISO-8601 time, e.g. 2026-11-26T10:00:00Z");
+        }
+
+        since = at;
+        return null;
+    }
+
+    /// <summary>An id parameter (<c>campaign</c>, <c>bot</c>) in the id's own format.</summary>
+    public static ProblemHttpResult? TryId<TId>(string name, string? text, TryParseId<TId> parse, out TId? id) where TId : class
+    {
+        id = null;
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!parse(text, out var parsed))
+        {
+            return Problems.Invalid(name, $"{name} is not a valid {name} id");
+        }
+
+        id = parsed;
+        return null;
+    }
+
+    /// <summary>The first problem of parameters all parsed (so each one's value is assigned), or null.</summary>
+    public static ProblemHttpResult? First(params ProblemHttpResult?[] problems) => problems.FirstOrDefault(p => p is not null);
+
+    public delegate bool TryParseId<TId>(string? text, out TId id);
+}
