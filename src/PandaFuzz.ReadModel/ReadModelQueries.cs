@@ -54,7 +54,7 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
     {
         var where = new Where();
         where.Add(filter.Status is not null, "c.status = @status", ("status", Name(filter.Status)));
-        where.Add(filter.Engine is not null, "(c.engine = @engine OR ',' || c.engines || ',' LIKE '%,' || @engine || ',%')", ("engine", filter.Engine));
+        where.Add(filter.Engine is not null, "(c.engine = @engine OR instr(',' || c.engines || ',', ',' || @engine || ',') > 0)", ("engine", filter.Engine));
         where.Add(filter.Since is not null, "c.created_at >= @since", ("since", Time(filter.Since)));
         return Run(where, page, "SELECT COUNT(*) FROM campaigns c", """
             SELECT c.id, c.name, c.target, c.engine, c.status, c.planned_jobs,
