@@ -75,7 +75,15 @@ public sealed class LostBotTests(TargetBuilder targets, ITestOutputHelper output
             failover.Should().BeLessThan(TimeSpan.FromSeconds(25), "the master downs the lost bot and requeues its jobs at once");
             await FuzzingFlow.WaitForFuzzerAsync(survivor.Options.DataDir, AllRunning, ct);
 
-            var lost = (await api.GetBotsAsync(ct)).Single(b => b.Id == victimBot.Id);
+            // The bot list reads the read model, up to about a second behind the bot's entity.
+            var listed = await Eventually.SatisfyAsync(
+                "the lost bot is listed offline",
+                TimeSpan.FromSeconds(15),
+                api.GetBotsAsync,
+                list => list.Any(b => b.Id == victimBot.Id && States.Is(b.State, States.Offline)),
+                ct,
+                AllRunning);
+            var lost = listed.Single(b => b.Id == victimBot.Id);
             States.Is(lost.State, States.Offline).Should().BeTrue();
             lost.OfflineReason.Should().Contain("downed").And.Contain(victim.Options.RemoteEndpoint);
             lost.OfflineSince.Should().NotBeNull();

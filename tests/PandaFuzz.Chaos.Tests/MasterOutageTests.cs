@@ -96,7 +96,14 @@ public sealed class MasterOutageTests(TargetBuilder targets, ITestOutputHelper o
                     .Should().Be(200, $"crash input {input} was found by the bot");
             }
 
-            var bots = await restartedApi.GetBotsAsync(ct);
+            // The bot list reads the read model, up to about a second behind the bot's entity.
+            var bots = await Eventually.SatisfyAsync(
+                "the bot is listed online by the restarted master",
+                TimeSpan.FromSeconds(15),
+                restartedApi.GetBotsAsync,
+                list => list.Any(b => b.Id == botInfo.Id && States.Is(b.State, States.Online)),
+                ct,
+                BothRunning);
             bots.Should().ContainSingle(b => b.Id == botInfo.Id && States.Is(b.State, States.Online), "the bot re-registered with the restarted master");
         });
 }

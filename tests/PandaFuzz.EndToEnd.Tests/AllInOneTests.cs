@@ -30,8 +30,15 @@ public sealed class AllInOneTests(TargetBuilder targets) : IAsyncLifetime
             var campaign = await FuzzingFlow.StartCampaignAsync(api, "planted-bug", target, ct);
             var crashes = await FuzzingFlow.WaitForCrashesAsync(api, campaign.Id, node.EnsureRunning, ct);
 
-            // Assert: the campaign is listed and the crash is described.
-            (await api.ListCampaignsAsync(ct)).Select(c => c.Id).Should().Contain(campaign.Id);
+            // Assert: the campaign is listed (the list reads the read model, up to about a second behind) and the crash is described.
+            var listed = await Eventually.SatisfyAsync(
+                "GET /api/v1/campaigns lists the campaign",
+                TimeSpan.FromSeconds(15),
+                api.ListCampaignsAsync,
+                list => list.Any(c => c.Id == campaign.Id),
+                ct,
+                node.EnsureRunning);
+            listed.Select(c => c.Id).Should().Contain(campaign.Id);
             var crash = crashes[0];
             crash.CampaignId.Should().Be(campaign.Id);
             var detail = await api.GetCrashAsync(crash.Id, ct);
