@@ -23,6 +23,15 @@ public sealed record JobFilter(CampaignId? Campaign = null, JobStatus? Status = 
 /// <summary>Bots by status and by an engine they can run.</summary>
 public sealed record BotFilter(BotStatus? Status = null, string? Engine = null);
 
+/// <summary>Unique crashes by campaign, kind (exact, any case), security flag, last seen at or after <c>Since</c>.</summary>
+public sealed record CrashFilter(CampaignId? Campaign = null, string? Kind = null, bool? Security = null, DateTimeOffset? Since = null);
+
+/// <summary>A unique crash row: its counts, its first report (job, bot, input, summary, when found), its minimization.</summary>
+public sealed record CrashRow(
+    CrashId Id, CampaignId CampaignId, string Signature, string Kind, string State, bool Security, long Count, long ReproduceAttempts, long Reproduced,
+    JobId FirstJobId, BotId FirstBotId, string FirstInput, long FirstInputSize, string Summary, DateTimeOffset FoundAt,
+    DateTimeOffset FirstSeen, DateTimeOffset LastSeen, CrashMinimization? Minimization);
+
 /// <summary>A campaign row with its count of unique crashes.</summary>
 public sealed record CampaignRow(
     CampaignId Id, string Name, string Target, string Engine, CampaignStatus Status, int PlannedJobs, int CrashCount,
@@ -101,6 +110,30 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
                 [.. Split(r, 10).Select(e => e.Split(Unit, 2)).Select(e => new EngineCapability(e[0], e[1])).OrderBy(e => e.Name, StringComparer.Ordinal)],
                 r.GetInt32(4), r.GetInt64(5), [.. Split(r, 11).Order(StringComparer.Ordinal).Select(j => new JobId(j))],
                 At(r, 6)!.Value, At(r, 7)!.Value, r.IsDBNull(8) ? null : r.GetString(8), At(r, 9)));
+    }
+
+    public Paged<CrashRow> Crashes(CrashFilter filter, Page page)
+    {
+        var where = new Where();
+        where.Add(filter.Campaign is not null, "x.campaign_id = @campaign", ("campaign", filter.Campaign?.Value));
+        where.Add(filter.Kind is not null, "x.kind = @kind COLLATE NOCASE", ("kind", filter.Kind));
+        where.Add(filter.Security is not null, "x.security = @security", ("security", filter.Security == true ? 1 : 0));
+        where.Add(filter.Since is not null, "x.last_seen >= @since", ("since", Time(filter.Since)));
+        return Run(where, page, "SELECT COUNT(*) FROM crashes x", """
+            SELECT x.id, x.campaign_id, x.signature, x.kind, x.state, x.security, x.occurrences, x.reproduce_attempts, x.reproduced,
+                   x.first_job_id, x.first_bot_id, x.first_input,
+                   (SELECT o.input_size FROM crash_occurrences o WHERE o.campaign_id = x.campaign_id AND o.input_sha256 = x.first_input),
+                   x.summary, x.found_at, x.first_seen, x.last_seen,
+                   x.minimization_job_id, x.minimized_input, x.minimized_size, x.minimization_failure, x.minimized_at
+            FROM crashes x
+            """, "ORDER BY x.first_seen, x.campaign_id, x.signature",
+            r => new CrashRow(new CrashId(r.GetString(0)), new CampaignId(r.GetString(1)), r.GetString(2), r.GetString(3), r.GetString(4),
+                r.GetInt64(5) == 1, r.GetInt64(6), r.GetInt64(7), r.GetInt64(8), new JobId(r.GetString(9)), new BotId(r.GetString(10)), r.GetString(11),
+                r.IsDBNull(12) ? 0 : r.GetInt64(12), r.IsDBNull(13) ? "" : r.GetString(13), At(r, 14) ?? At(r, 15)!.Value, At(r, 15)!.Value, At(r, 16)!.Value,
+                At(r, 21) is { } minimizedAt
+                    ? new CrashMinimization(new JobId(r.IsDBNull(17) ? "" : r.GetString(17)), r.IsDBNull(18) ? null : new BlobId(r.GetString(18)),
+                        r.IsDBNull(19) ? null : r.GetInt64(19), r.IsDBNull(20) ? null : r.GetString(20), minimizedAt)
+                    : null));
     }
 
     private Paged<T> Run<T>(Where where, Page page, string count, string select, string order, Func<DbDataReader, T> map)

@@ -130,10 +130,11 @@ public sealed class ReadModelWriter
                 case CrashRecorded r: CrashReported(r.CampaignId, r.Crash, true, r.At); break;
                 case CrashMinimized m:
                     Run("""
-                        UPDATE crashes SET minimized_input = @input, minimized_size = @size, minimization_failure = @failure, minimized_at = @at
+                        UPDATE crashes SET minimized_input = @input, minimized_size = @size, minimization_failure = @failure, minimized_at = @at,
+                                           minimization_job_id = @job
                         WHERE campaign_id = @campaign AND signature = @signature
                         """,
-                        ("campaign", m.CampaignId.Value), ("signature", m.Signature), ("input", m.Outcome.Input?.Sha256),
+                        ("campaign", m.CampaignId.Value), ("signature", m.Signature), ("input", m.Outcome.Input?.Sha256), ("job", m.Outcome.JobId.Value),
                         ("size", m.Outcome.Size), ("failure", m.Outcome.Failure), ("at", Time(m.Outcome.At)));
                     break;
                 case JobCreated j: JobCreated(j); break;
@@ -194,8 +195,8 @@ public sealed class ReadModelWriter
 
             Run("""
                 INSERT INTO crashes (campaign_id, signature, id, kind, state, security, occurrences, reproduce_attempts, reproduced,
-                                     first_job_id, first_bot_id, first_input, first_seen, last_seen)
-                VALUES (@campaign, @signature, @id, @kind, @state, @security, 1, @attempts, @reproduced, @job, @bot, @input, @at, @at)
+                                     first_job_id, first_bot_id, first_input, first_seen, last_seen, summary, found_at)
+                VALUES (@campaign, @signature, @id, @kind, @state, @security, 1, @attempts, @reproduced, @job, @bot, @input, @at, @at, @summary, @found)
                 ON CONFLICT (campaign_id, signature) DO UPDATE SET
                     occurrences = crashes.occurrences + 1,
                     reproduce_attempts = crashes.reproduce_attempts + excluded.reproduce_attempts,
@@ -205,7 +206,7 @@ public sealed class ReadModelWriter
                 ("campaign", campaign.Value), ("signature", signature), ("id", CrashId.ForSignature(campaign, signature).Value),
                 ("kind", finding.Kind), ("state", finding.State ?? ""), ("security", finding.Security ? 1 : 0),
                 ("attempts", finding.ReproduceAttempts), ("reproduced", finding.Reproduced), ("job", crash.JobId.Value), ("bot", crash.BotId.Value),
-                ("input", input), ("at", Time(at)));
+                ("input", input), ("at", Time(at)), ("summary", finding.Summary), ("found", Time(finding.FoundAt)));
             Run("""
                 INSERT INTO crash_occurrences (campaign_id, signature, input_sha256, input_size, job_id, bot_id, sampled, reported_at)
                 VALUES (@campaign, @signature, @input, @size, @job, @bot, @sampled, @at)

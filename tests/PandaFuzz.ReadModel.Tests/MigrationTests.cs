@@ -18,19 +18,26 @@ public sealed class MigrationTests : IDisposable
     {
         var empty = _file.Schema.Status();
         empty.Current.Should().Be(0);
-        empty.Latest.Should().Be(2);
-        empty.Pending.Select(p => p.Version).Should().Equal(1, 2);
+        empty.Latest.Should().Be(3);
+        empty.Pending.Select(p => p.Version).Should().Equal(1, 2, 3);
 
         var up = _file.Schema.MigrateUp();
 
-        up.Current.Should().Be(2);
+        up.Current.Should().Be(3);
         up.Pending.Should().BeEmpty();
         _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables]);
+
+        var two = _file.Schema.RollbackTo(2);
+
+        two.Current.Should().Be(2);
+        two.Pending.Select(p => p.Version).Should().Equal(3);
+        _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables]);
+        _file.Strings("SELECT name FROM pragma_table_info('crashes') WHERE name IN ('summary', 'found_at', 'minimization_job_id')").Should().BeEmpty();
 
         var one = _file.Schema.RollbackTo(1);
 
         one.Current.Should().Be(1);
-        one.Pending.Select(p => p.Version).Should().Equal(2);
+        one.Pending.Select(p => p.Version).Should().Equal(2, 3);
         _file.Tables().Should().BeEquivalentTo(Version1Tables);
 
         var zero = _file.Schema.RollbackTo(0);
@@ -40,8 +47,8 @@ public sealed class MigrationTests : IDisposable
 
         var again = _file.Schema.MigrateUp();
 
-        again.Current.Should().Be(2);
-        again.Applied.Should().Equal(1, 2);
+        again.Current.Should().Be(3);
+        again.Applied.Should().Equal(1, 2, 3);
         _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables]);
         _file.Strings("PRAGMA journal_mode").Should().Equal("wal");
     }
@@ -74,7 +81,7 @@ public sealed class MigrationTests : IDisposable
         var status = _file.Schema.MigrateUp();
 
         // Assert: at the latest version, every row kept; the tags whose events fill the new tables start over.
-        status.Current.Should().Be(2);
+        status.Current.Should().Be(3);
         foreach (var (table, rows) in before)
         {
             _file.Rows(table).Should().Equal(rows, "table {0} keeps its rows", table);
@@ -85,18 +92,64 @@ public sealed class MigrationTests : IDisposable
     }
 
     [Fact]
+    public void A_version_2_database_upgrades_and_the_replayed_campaign_tag_fills_the_crash_summaries()
+    {
+        // Arrange: a version-2 read model with a campaign and a crash counted without summary or found-at.
+        _file.Schema.MigrateUp(2).Current.Should().Be(2);
+        var at = new DateTimeOffset(2026, 11, 26, 10, 0, 0, TimeSpan.Zero);
+        var campaign = new PandaFuzz.Protocol.CampaignId("0123456789ab");
+        var spec = new PandaFuzz.Protocol.CampaignSpec("parser", PandaFuzz.Protocol.BlobId.Of("t"u8), "libfuzzer", 1, 3600, 2048, 1000, null);
+        var input = PandaFuzz.Protocol.BlobId.Of("crash"u8);
+        var finding = new PandaFuzz.Protocol.CrashFinding(input, 5, "crash-x", "heap-buffer-overflow", "READ of size 4", [], "output", at.AddSeconds(-3),
+            "00000000000000aa", "parse_header", Security: true);
+        var crash = new PandaFuzz.Protocol.CrashRecord(PandaFuzz.Protocol.CrashId.ForSignature(campaign, "00000000000000aa"), campaign,
+            PandaFuzz.Protocol.JobId.For(campaign, 0), new PandaFuzz.Protocol.BotId("bot-a"), finding);
+        _file.Execute($"""
+            INSERT INTO campaigns (id, name, target, engine, engines, planned_jobs, duration_seconds, memory_limit_mb, timeout_ms, status, created_at)
+            VALUES ('0123456789ab', 'parser', '{spec.Target.Sha256}', 'libfuzzer', 'libfuzzer', 1, 3600, 2048, 1000, 'running', '{ReadModelWriter.Time(at)}');
+            INSERT INTO crashes (campaign_id, signature, id, kind, state, security, occurrences, reproduce_attempts, reproduced, first_job_id,
+                                 first_bot_id, first_input, first_seen, last_seen)
+            VALUES ('0123456789ab', '00000000000000aa', '{crash.Id.Value}', 'heap-buffer-overflow', 'parse_header', 1, 1, 0, 0, '0123456789ab-0',
+                    'bot-a', '{input.Sha256}', '{ReadModelWriter.Time(at)}', '{ReadModelWriter.Time(at)}');
+            INSERT INTO crash_occurrences (campaign_id, signature, input_sha256, input_size, job_id, bot_id, sampled, reported_at)
+            VALUES ('0123456789ab', '00000000000000aa', '{input.Sha256}', 5, '0123456789ab-0', 'bot-a', 1, '{ReadModelWriter.Time(at)}');
+            INSERT INTO projection_offsets (projection, tag, journal_offset, updated_at) VALUES
+                ('read-model', 'campaign', 2, '{ReadModelWriter.Time(at)}'), ('read-model', 'job', 7, '{ReadModelWriter.Time(at)}');
+            """);
+        var campaigns = _file.Rows("campaigns");
+
+        // Act: migrate, then the projection replays the campaign tag from its start.
+        _file.Schema.MigrateUp().Current.Should().Be(3);
+        _file.Strings("SELECT COUNT(*) FROM crashes").Should().Equal("0");
+        _file.Strings("SELECT tag || '=' || journal_offset FROM projection_offsets ORDER BY tag").Should().Equal("job=7");
+        using (var connection = _file.Database.Open())
+        {
+            ReadModelWriter.Write(connection, [
+                new ProjectedEvent("campaign", 1, new PandaFuzz.Protocol.CampaignEvents.CampaignCreated(campaign, spec, [crash.JobId], at), at),
+                new ProjectedEvent("campaign", 2, new PandaFuzz.Protocol.CampaignEvents.CrashReported(campaign, crash, true, at), at),
+            ], at);
+        }
+
+        // Assert: the campaign is as it was, and the crash is back with its summary and the time it was found.
+        _file.Rows("campaigns").Should().Equal(campaigns);
+        _file.Strings("SELECT summary || ',' || found_at || ',' || occurrences FROM crashes")
+            .Should().Equal("READ of size 4,2026-11-26T09:59:57.0000000Z,1");
+        _file.Strings("SELECT COUNT(*) FROM crash_occurrences").Should().Equal("1");
+    }
+
+    [Fact]
     public void A_schema_newer_than_the_build_is_refused_naming_the_versions()
     {
         _file.Schema.MigrateUp();
-        _file.Execute("INSERT INTO VersionInfo (Version, AppliedOn, Description) VALUES (3, '2027-01-01T00:00:00', 'from the future')");
+        _file.Execute("INSERT INTO VersionInfo (Version, AppliedOn, Description) VALUES (4, '2027-01-01T00:00:00', 'from the future')");
 
         var status = _file.Schema.Status();
         var start = () => _file.Schema.EnsureCurrent(migrate: true);
         var rollback = () => _file.Schema.RollbackTo(1);
 
         status.IsNewerThanCode.Should().BeTrue();
-        status.Current.Should().Be(3);
-        start.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 3, newer than this build knows (latest 2*");
+        status.Current.Should().Be(4);
+        start.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 4, newer than this build knows (latest 3*");
         rollback.Should().Throw<ReadModelSchemaException>();
     }
 
@@ -107,8 +160,8 @@ public sealed class MigrationTests : IDisposable
 
         var refused = () => _file.Schema.EnsureCurrent(migrate: false);
 
-        refused.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 1, this build needs version 2*pandafuzz db migrate*");
-        _file.Schema.EnsureCurrent(migrate: true).Current.Should().Be(2);
+        refused.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 1, this build needs version 3*pandafuzz db migrate*");
+        _file.Schema.EnsureCurrent(migrate: true).Current.Should().Be(3);
     }
 
     [Fact]

@@ -153,6 +153,40 @@ public sealed class ReadModelQueriesTests : IDisposable
     }
 
     [Fact]
+    public void Crashes_come_by_first_seen_with_their_first_report_counts_and_minimization()
+    {
+        FillThreeCampaigns();
+
+        var crashes = _queries.Crashes(new CrashFilter(), new Page());
+
+        crashes.Total.Should().Be(3);
+        crashes.Items.Select(c => c.Signature).Should().Equal("00000000000000aa", "00000000000000bb", "00000000000000cc");
+        crashes.Items[0].Should().BeEquivalentTo(new CrashRow(
+            CrashId.ForSignature(First, "00000000000000aa"), First, "00000000000000aa", "heap-buffer-overflow", "parse_header", true, 2, 0, 0,
+            JobId.For(First, 0), BotA, BlobId.Of("a"u8).Sha256, 1, "summary of a", T0.AddSeconds(29), T0.AddSeconds(30), T0.AddSeconds(31),
+            new CrashMinimization(JobId.For(First, 2), BlobId.Of("min"u8), 3, null, T0.AddMinutes(7))));
+        crashes.Items[1].Minimization.Should().BeNull();
+    }
+
+    [Fact]
+    public void Crashes_filter_by_campaign_kind_security_and_last_seen()
+    {
+        FillThreeCampaigns();
+
+        Ids(new CrashFilter(Campaign: First)).Should().Equal("00000000000000aa", "00000000000000bb");
+        Ids(new CrashFilter(Campaign: Second)).Should().BeEmpty();
+        Ids(new CrashFilter(Kind: "STACK-overflow")).Should().Equal(["00000000000000cc"], "the kind matches in any case");
+        Ids(new CrashFilter(Kind: "heap")).Should().BeEmpty("the kind matches whole");
+        Ids(new CrashFilter(Security: false)).Should().Equal("00000000000000cc");
+        Ids(new CrashFilter(Security: true)).Should().Equal("00000000000000aa", "00000000000000bb");
+        Ids(new CrashFilter(Since: T0.AddSeconds(31))).Should().Equal(["00000000000000aa", "00000000000000bb", "00000000000000cc"], "since is the last report, inclusive");
+        Ids(new CrashFilter(Since: T0.AddSeconds(32))).Should().Equal("00000000000000bb", "00000000000000cc");
+        Ids(new CrashFilter(Campaign: First, Security: true, Since: T0.AddSeconds(32))).Should().Equal("00000000000000bb");
+
+        IReadOnlyList<string> Ids(CrashFilter filter) => [.. _queries.Crashes(filter, new Page()).Items.Select(c => c.Signature)];
+    }
+
+    [Fact]
     public void An_empty_read_model_lists_nothing()
     {
         _queries.Campaigns(new CampaignFilter(), new Page()).Should().BeEquivalentTo(new Paged<CampaignRow>([], 0));
@@ -205,6 +239,12 @@ public sealed class ReadModelQueriesTests : IDisposable
             ("job", new JobCompleted(JobId.For(First, 0), new FuzzerStats(1000, 10, 42, 64, 3, 60, 30, T0.AddMinutes(3)), T0.AddMinutes(3))),
             ("job", new JobFailed(JobId.For(First, 1), "fuzzer died", new FuzzerStats(7, 1, 3, 4, 1, 1, 1, T0.AddMinutes(4)), T0.AddMinutes(4))),
             ("campaign", new CampaignFinished(First, CampaignStatus.Completed, T0.AddMinutes(5))),
+            ("campaign", new CrashReported(Third, Crash(Third, "d", "00000000000000cc") with
+            {
+                Finding = Crash(Third, "d", "00000000000000cc").Finding with { Kind = "stack-overflow", Security = false },
+            }, true, T0.AddMinutes(8))),
+            ("campaign", new CrashMinimized(First, "00000000000000aa",
+                new CrashMinimization(JobId.For(First, 2), BlobId.Of("min"u8), 3, null, T0.AddMinutes(7)), T0.AddMinutes(7))),
             ("bot", new BotWentOffline(BotA, "left the cluster", T0.AddMinutes(6))),
         ]);
     }
@@ -213,7 +253,7 @@ public sealed class ReadModelQueriesTests : IDisposable
 
     private static CrashRecord Crash(CampaignId campaign, string input, string signature) =>
         new(CrashId.ForSignature(campaign, signature), campaign, JobId.For(campaign, 0), BotA, new CrashFinding(
-            BlobId.Of(System.Text.Encoding.ASCII.GetBytes(input)), input.Length, "crash-x", "heap-buffer-overflow", "summary", [], "output", T0,
+            BlobId.Of(System.Text.Encoding.ASCII.GetBytes(input)), input.Length, "crash-x", "heap-buffer-overflow", "summary of " + input, [], "output", T0.AddSeconds(29),
             signature, "parse_header", Security: true));
 
     private void Write(IEnumerable<(string Tag, object Event)> events)
