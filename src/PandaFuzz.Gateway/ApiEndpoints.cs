@@ -30,6 +30,7 @@ public static class ApiEndpoints
         api.MapGet("/campaigns/{id}/crashes", ListCrashes);
         api.MapGet("/campaigns/{id}/crashes.sarif", ExportCrashesAsSarif);
         api.MapGet("/campaigns/{id}/crash-inputs/{sha256}", GetCrashInputStatus);
+        api.MapGet("/crashes", ListAllCrashes);
         api.MapGet("/crashes/{id}", GetCrash);
         api.MapGet("/crashes/{id}/input", (string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct) =>
             GetCrashInput(id, minimized: false, gateway, blobs, ct));
@@ -336,6 +337,24 @@ public static class ApiEndpoints
         }
 
         return ReadList(context, page, () => queries.Jobs(new JobFilter(byCampaign, byStatus, byEngine, byBot, bySince), page), JobResponse.From);
+    }
+
+    /// <summary>Unique crashes of every campaign from the read model, by first report, filtered and paged.</summary>
+    private static Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult> ListAllCrashes(
+        HttpContext context, ReadModelQueries queries, string? campaign, string? kind, string? security, string? since, string? limit, string? offset)
+    {
+        var problem = ListParameters.First(
+            ListParameters.TryId<CampaignId>("campaign", campaign, CampaignId.TryParse, out var byCampaign),
+            ListParameters.TryKind(kind, out var byKind),
+            ListParameters.TryFlag("security", security, out var bySecurity),
+            ListParameters.TrySince(since, out var bySince),
+            ListParameters.TryPage(limit, offset, out var page));
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        return ReadList(context, page, () => queries.Crashes(new CrashFilter(byCampaign, byKind, bySecurity, bySince), page), CrashSummaryResponse.From);
     }
 
     /// <summary>

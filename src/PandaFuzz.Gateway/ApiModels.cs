@@ -144,6 +144,11 @@ public sealed record CrashSummaryResponse(
             first.Input.Sha256, first.InputSize, c.Signature, c.State, c.Security, c.IsReproducible, Math.Round(c.ReproducibleRate, 4), c.Count,
             c.FirstSeen, c.LastSeen, CrashMinimizationResponse.From(c.Minimization));
     }
+
+    public static CrashSummaryResponse From(CrashRow c) =>
+        new(c.Id.Value, c.CampaignId.Value, c.FirstJobId.Value, c.FirstBotId.Value, c.Kind, c.Summary, c.FoundAt, c.FirstInput, c.FirstInputSize,
+            c.Signature, c.State, c.Security, c.Reproduced > 0, Math.Round(c.ReproduceAttempts == 0 ? 0 : (double)c.Reproduced / c.ReproduceAttempts, 4),
+            c.Count, c.FirstSeen, c.LastSeen, CrashMinimizationResponse.From(c.Minimization));
 }
 
 /// <summary>The minimized input of a unique crash (same signature, checked on the bot), or why there is none.</summary>

@@ -80,6 +80,31 @@ public static class ListParameters
         return null;
     }
 
+    /// <summary>A yes/no parameter: <c>true</c> or <c>false</c>.</summary>
+    public static ProblemHttpResult? TryFlag(string name, string? text, out bool? flag)
+    {
+        flag = null;
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!bool.TryParse(text, out var parsed))
+        {
+            return Problems.Invalid(name, $"{name} must be true or false");
+        }
+
+        flag = parsed;
+        return null;
+    }
+
+    /// <summary>A crash kind as the crash shows it (<c>heap-buffer-overflow</c>), matched whole in any case.</summary>
+    public static ProblemHttpResult? TryKind(string? text, out string? kind)
+    {
+        kind = text;
+        return text is { Length: 0 or > 200 } ? Problems.Invalid("kind", "kind must be 1-200 characters, e.g. heap-buffer-overflow") : null;
+    }
+
     /// <summary>An id parameter (<c>campaign</c>, <c>bot</c>) in the id's own format.</summary>
     public static ProblemHttpResult? TryId<TId>(string name, string? text, TryParseId<TId> parse, out TId? id) where TId : class
     {

@@ -99,6 +99,21 @@ public sealed class ListParametersTests
     }
 
     [Fact]
+    public void Security_is_true_or_false_and_a_kind_is_not_empty()
+    {
+        ListParameters.TryFlag("security", "true", out var security).Should().BeNull();
+        security.Should().BeTrue();
+        ListParameters.TryFlag("security", null, out var none).Should().BeNull();
+        none.Should().BeNull();
+        ShouldName(ListParameters.TryFlag("security", "yes", out _), "security");
+
+        ListParameters.TryKind("heap-buffer-overflow", out var kind).Should().BeNull();
+        kind.Should().Be("heap-buffer-overflow");
+        ShouldName(ListParameters.TryKind("", out _), "kind");
+        ShouldName(ListParameters.TryKind(new string('k', 201), out _), "kind");
+    }
+
+    [Fact]
     public void The_first_problem_is_the_one_answered()
     {
         var problem = ListParameters.First(
