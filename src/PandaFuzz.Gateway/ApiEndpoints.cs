@@ -305,8 +305,14 @@ public static class ApiEndpoints
     }
 
     /// <summary>Bots from the read model, by id, filtered and paged.</summary>
-    private static Results<Ok<List<BotResponse>>, ProblemHttpResult> ListBots(
-        HttpContext context, ReadModelQueries queries, string? status, string? engine, string? limit, string? offset)
+    /// <summary>
+    /// The read model picks, filters and pages the bots; each listed bot's entity then answers with what only it knows
+    /// live — its last check-in and the jobs it reported — since check-ins are not journaled. A bot whose entity does
+    /// not answer in time is shown as the read model has it.
+    /// </summary>
+    private static async Task<Results<Ok<List<BotResponse>>, ProblemHttpResult>> ListBots(
+        HttpContext context, ReadModelQueries queries, IRequiredActor<GatewayActor> gateway,
+        string? status, string? engine, string? limit, string? offset, CancellationToken ct)
     {
         var problem = ListParameters.First(
             ListParameters.TryStatus<BotStatus>(status, out var byStatus),
@@ -317,7 +323,15 @@ public static class ApiEndpoints
             return problem;
         }
 
-        return ReadList(context, page, () => queries.Bots(new BotFilter(byStatus, byEngine), page), BotResponse.From);
+        var listed = ReadList(context, page, () => queries.Bots(new BotFilter(byStatus, byEngine), page), row => row);
+        if (listed.Result is not Ok<List<BotRow>> { Value: { } rows })
+        {
+            return (ProblemHttpResult)listed.Result;
+        }
+
+        var bots = await Task.WhenAll(rows.Select(async row =>
+            await Ask(gateway, new BotQueries.GetBot(row.Id), ct) is BotQueries.BotView view ? BotResponse.From(view) : BotResponse.From(row)));
+        return TypedResults.Ok(bots.ToList());
     }
 
     /// <summary>Jobs from the read model, oldest first, filtered and paged; live stats are on <c>GET /api/v1/jobs/{id}</c>.</summary>
