@@ -157,9 +157,6 @@ public static class CampaignEvents
     public sealed record CampaignFinished(CampaignId CampaignId, CampaignStatus Status, DateTimeOffset At)
         : IWithCampaignId, IPersistedEvent;
 
-    /// <summary>A crash from before de-duplication: read back as a reported crash whose input was kept.</summary>
-    public sealed record CrashRecorded(CampaignId CampaignId, CrashRecord Crash, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
-
     /// <summary>
     /// One crash report counted into its unique crash. <paramref name="Sampled"/>: its input was stored as a sample.
     /// Only the first report of a signature keeps its output and stack; later ones are stored without them.

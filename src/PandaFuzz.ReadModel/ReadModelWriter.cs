@@ -127,7 +127,6 @@ public sealed class ReadModelWriter
                         ("id", f.CampaignId.Value), ("status", Name(f.Status)), ("at", Time(f.At)));
                     break;
                 case CrashReported r: CrashReported(r.CampaignId, r.Crash, r.Sampled, r.At); break;
-                case CrashRecorded r: CrashReported(r.CampaignId, r.Crash, true, r.At); break;
                 case CrashMinimized m:
                     Run("""
                         UPDATE crashes SET minimized_input = @input, minimized_size = @size, minimization_failure = @failure, minimized_at = @at,

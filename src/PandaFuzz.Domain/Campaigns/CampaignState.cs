@@ -46,7 +46,6 @@ public sealed record CampaignState(
         CampaignJobEnded j => this with { EndedJobs = EndedJobs.SetItem(j.JobId.Value, j.Status) },
         CampaignFinished f => this with { Status = f.Status, FinishedAt = f.At },
         CrashReported r => Count(r.Crash, r.Sampled, r.At),
-        CrashRecorded c => Count(c.Crash, true, c.At),
         CrashMinimized m when Crashes.TryGetValue(m.Signature, out var crash) => this with
         {
             Crashes = Crashes.SetItem(m.Signature, crash with { Minimization = m.Outcome }),
@@ -189,8 +188,8 @@ public sealed record CampaignState(
 }
 
 /// <summary>
-/// A campaign snapshot written before crashes were de-duplicated (one record per input). Read only: recovery turns it
-/// into a <see cref="CampaignState"/> by counting each record as a report whose input was kept.
+/// A campaign snapshot written before crashes were de-duplicated (one record per input). Never written any more: the
+/// serializer upcasts it on read into a <see cref="CampaignState"/> by counting each record as a report whose input was kept.
 /// </summary>
 public sealed record CampaignSnapshotV1(
     CampaignId Id,
@@ -206,5 +205,5 @@ public sealed record CampaignSnapshotV1(
     public CampaignState ToState() =>
         Crashes.Aggregate(
             new CampaignState(Id, Spec, Status, JobIds, EndedJobs, ImmutableDictionary<string, UniqueCrash>.Empty, CreatedAt, FinishedAt, AddedJobs),
-            (state, crash) => state.Apply(new CrashRecorded(Id, crash, crash.Finding.FoundAt)));
+            (state, crash) => state.Apply(new CrashReported(Id, crash, Sampled: true, crash.Finding.FoundAt)));
 }

@@ -20,7 +20,10 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
 {
     public const int SerializerId = 5710;
 
-    /// <summary>The manifest of every type this serializer writes. A renamed type keeps its manifest here; a changed shape gets a new version.</summary>
+    /// <summary>
+    /// The manifest of every type this serializer writes. A renamed type keeps its manifest here; a changed shape gets a
+    /// new version, and the old version is still read through <see cref="Upcasters"/>.
+    /// </summary>
     public static readonly IReadOnlyDictionary<Type, string> Manifests = new Dictionary<Type, string>
     {
         // Events and snapshots: stored in the journal, never renamed.
@@ -29,7 +32,6 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(CampaignEvents.CampaignJobAdded)] = "CampaignJobAdded.v1",
         [typeof(CampaignEvents.CampaignJobEnded)] = "CampaignJobEnded.v1",
         [typeof(CampaignEvents.CampaignFinished)] = "CampaignFinished.v1",
-        [typeof(CampaignEvents.CrashRecorded)] = "CrashRecorded.v1",
         [typeof(CampaignEvents.CrashReported)] = "CrashReported.v1",
         [typeof(CampaignEvents.CrashMinimized)] = "CrashMinimized.v1",
         [typeof(JobEvents.JobCreated)] = "JobCreated.v1",
@@ -44,7 +46,6 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(CorpusEvents.CorpusEntriesAdded)] = "CorpusEntriesAdded.v1",
         [typeof(CorpusEvents.CorpusReplaced)] = "CorpusReplaced.v1",
         [typeof(CorpusState)] = "CorpusSnapshot.v1",
-        [typeof(CampaignSnapshotV1)] = "CampaignSnapshot.v1",
         [typeof(CampaignState)] = "CampaignSnapshot.v2",
         [typeof(JobState)] = "JobSnapshot.v1",
         [typeof(BotState)] = "BotSnapshot.v1",
@@ -113,14 +114,18 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
     }.ToFrozenDictionary();
 
     /// <summary>The types this serializer is bound to in the actor system's configuration.</summary>
-    public static readonly IReadOnlyList<Type> BoundTypes = [typeof(IProtocolMessage), typeof(CampaignState), typeof(CampaignSnapshotV1), typeof(JobState), typeof(BotState), typeof(CorpusState)];
+    public static readonly IReadOnlyList<Type> BoundTypes = [typeof(IProtocolMessage), typeof(CampaignState), typeof(JobState), typeof(BotState), typeof(CorpusState)];
 
     private static readonly FrozenDictionary<string, Type> TypesByManifest = Manifests.ToFrozenDictionary(kv => kv.Value, kv => kv.Key);
 
+    // Strict on read: a field that an older shape lacks (with no default) or holds as null where today's type does
+    // not allow it fails loudly, so a changed event cannot slip past its version bump and upcaster.
     private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General)
     {
         Converters = { new JsonStringEnumConverter() },
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        RespectRequiredConstructorParameters = true,
+        RespectNullableAnnotations = true,
     };
 
     public override int Identifier => SerializerId;
@@ -134,12 +139,32 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
 
     public override object FromBinary(byte[] bytes, string manifest)
     {
+        if (Upcasters.ByManifest.TryGetValue(manifest, out var upcaster))
+        {
+            return upcaster.ToCurrent(Deserialize(bytes, upcaster.LegacyType, manifest));
+        }
+
         if (!TypesByManifest.TryGetValue(manifest, out var type))
         {
             throw new SerializationException($"Unknown manifest '{manifest}'");
         }
 
-        return JsonSerializer.Deserialize(bytes, type, Options)
-               ?? throw new SerializationException($"'{manifest}' deserialized to null");
+        return Deserialize(bytes, type, manifest);
+    }
+
+    /// <summary>Writes <paramref name="legacy"/> as an older build did, for the tests of <see cref="Upcasters"/>.</summary>
+    public static byte[] ToLegacyBinary(object legacy) => JsonSerializer.SerializeToUtf8Bytes(legacy, legacy.GetType(), Options);
+
+    private static object Deserialize(byte[] bytes, Type type, string manifest)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(bytes, type, Options)
+                   ?? throw new SerializationException($"'{manifest}' deserialized to null");
+        }
+        catch (JsonException e)
+        {
+            throw new SerializationException($"'{manifest}' does not read as {type.Name}: {e.Message}", e);
+        }
     }
 }

@@ -39,7 +39,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         _jobs = registry.Get<JobRegion>();
         _notifier = registry.TryGet<CrashNotifier>(out var notifier) ? notifier : ActorRefs.Nobody;
 
-        Recover<SnapshotOffer>(offer => _state = offer.Snapshot is CampaignSnapshotV1 v1 ? v1.ToState() : (CampaignState)offer.Snapshot);
+        Recover<SnapshotOffer>(offer => _state = (CampaignState)offer.Snapshot);
         Recover<CampaignEvents.CampaignCreated>(e => _state = CampaignState.Created(e));
         Recover<IPersistedEvent>(e => _state = _state?.Apply(e));
         Recover<RecoveryCompleted>(_ => TellJobs());

@@ -61,6 +61,18 @@ public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
         return await StartOnAsync(system, settings ?? node.Settings, wakeCampaigns: true);
     }
 
+    /// <summary>
+    /// Starts a master in a new actor system over another journal file, such as one written by an older build; like
+    /// the node, it wakes the campaigns it finds.
+    /// </summary>
+    protected async Task<MasterNode> StartMasterOnJournalAsync(string databasePath, MasterSettings settings)
+    {
+        var system = ActorSystem.Create(Sys.Name, MasterConfig.Build(databasePath));
+        _restarted.Add(system);
+        InitializeLogger(system);
+        return await StartOnAsync(system, settings, wakeCampaigns: true);
+    }
+
     /// <summary>Asks and checks the type of the answer, so a <c>CommandRejected</c> fails with its reason in view.</summary>
     protected static async Task<T> AskFor<T>(IActorRef region, object message)
     {

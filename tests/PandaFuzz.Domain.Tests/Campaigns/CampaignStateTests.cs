@@ -284,11 +284,11 @@ public sealed class CampaignStateTests
     }
 
     [Fact]
-    public void A_crash_recorded_before_deduplication_reads_back_as_a_kept_report()
+    public void A_report_from_before_triage_has_no_signature_and_is_grouped_by_its_input()
     {
         var record = new CrashRecord(CrashId.For(Campaign, CrashInput), Campaign, Job(0), BotA, Finding(CrashInput, T0) with { Signature = null });
 
-        var state = Running().Apply(new CrashRecorded(Campaign, record, T0));
+        var state = Running().Apply(new CrashReported(Campaign, record, Sampled: true, T0));
 
         var crash = state.Crashes.Should().ContainSingle().Which.Value;
         crash.Signature.Should().Be(CrashInput.Sha256[..16]);

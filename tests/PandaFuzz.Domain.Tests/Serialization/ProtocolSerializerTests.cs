@@ -105,12 +105,44 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
     {
         var old = ProtocolSamples.CampaignSnapshotV1();
 
-        var back = (Domain.Campaigns.CampaignSnapshotV1)_serializer.FromBinary(_serializer.ToBinary(old), "CampaignSnapshot.v1");
-        var state = back.ToState();
+        var state = (Domain.Campaigns.CampaignState)_serializer.FromBinary(ProtocolSerializer.ToLegacyBinary(old), "CampaignSnapshot.v1");
 
         state.Crashes.Keys.Should().BeEquivalentTo([Samples.Signature, Samples.OtherSignature]);
         state.CrashReports.Should().Be(2);
         state.Crashes[Samples.Signature].Samples.Should().Equal(Samples.CrashInput);
+    }
+
+    [Fact]
+    public void A_crash_recorded_before_deduplication_is_upcast_to_a_report_whose_input_was_kept()
+    {
+        var record = new CrashRecord(CrashId.For(Samples.Campaign, Samples.CrashInput), Samples.Campaign, Samples.Job(0), Samples.BotA,
+            Samples.Finding(Samples.CrashInput, DateTimeOffset.UnixEpoch) with { Signature = null });
+        var old = new Upcasters.CrashRecordedV1(Samples.Campaign, record, DateTimeOffset.UnixEpoch.AddHours(1));
+
+        var back = _serializer.FromBinary(ProtocolSerializer.ToLegacyBinary(old), "CrashRecorded.v1");
+
+        back.Should().BeOfType<CampaignEvents.CrashReported>()
+            .Which.Should().BeEquivalentTo(new CampaignEvents.CrashReported(Samples.Campaign, record, Sampled: true, old.At));
+    }
+
+    [Fact]
+    public void No_legacy_manifest_is_one_this_build_writes()
+    {
+        Upcasters.ByManifest.Keys.Should().NotIntersectWith(ProtocolSerializer.Manifests.Values);
+        Upcasters.ByManifest.Keys.Should().OnlyContain(m => System.Text.RegularExpressions.Regex.IsMatch(m, @"\.v[0-9]+\z"));
+    }
+
+    [Fact]
+    public void An_event_missing_a_field_fails_loudly_instead_of_reading_a_null()
+    {
+        var started = new JobEvents.JobStarted(new JobId("3f2a9c1b0d4e-0"), new BotId("bot-1"), DateTimeOffset.UnixEpoch);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(_serializer.ToBinary(started))!.AsObject();
+        json.Remove("BotId");
+        var withoutBot = System.Text.Encoding.UTF8.GetBytes(json.ToJsonString());
+
+        var act = () => _serializer.FromBinary(withoutBot, "JobStarted.v1");
+
+        act.Should().Throw<SerializationException>().WithMessage("*JobStarted.v1*BotId*");
     }
 
     [Fact]
@@ -161,7 +193,6 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
             [typeof(CampaignEvents.CampaignJobAdded)] = "CampaignJobAdded.v1",
             [typeof(CampaignEvents.CampaignJobEnded)] = "CampaignJobEnded.v1",
             [typeof(CampaignEvents.CampaignFinished)] = "CampaignFinished.v1",
-            [typeof(CampaignEvents.CrashRecorded)] = "CrashRecorded.v1",
             [typeof(CampaignEvents.CrashReported)] = "CrashReported.v1",
             [typeof(CampaignEvents.CrashMinimized)] = "CrashMinimized.v1",
             [typeof(JobEvents.JobCreated)] = "JobCreated.v1",
@@ -176,7 +207,6 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
             [typeof(CorpusEvents.CorpusEntriesAdded)] = "CorpusEntriesAdded.v1",
             [typeof(CorpusEvents.CorpusReplaced)] = "CorpusReplaced.v1",
             [typeof(Domain.Corpus.CorpusState)] = "CorpusSnapshot.v1",
-            [typeof(Domain.Campaigns.CampaignSnapshotV1)] = "CampaignSnapshot.v1",
             [typeof(Domain.Campaigns.CampaignState)] = "CampaignSnapshot.v2",
             [typeof(Domain.Jobs.JobState)] = "JobSnapshot.v1",
             [typeof(Domain.Bots.BotState)] = "BotSnapshot.v1",
