@@ -27,9 +27,13 @@ if ! command -v ip >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iproute2 >/dev/null
 fi
 
+# The persistence and read-model tests run on PostgreSQL too, against a throwaway server started here.
+source ops/test-postgres.sh
+pandafuzz_start_test_postgres
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE=false
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; pandafuzz_stop_test_postgres' EXIT
 status=0
 if [ $# -gt 0 ]; then
   dotnet test PandaFuzz.sln -c Release "$@" 2>&1 | tee "$log" || status=$?

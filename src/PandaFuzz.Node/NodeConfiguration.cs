@@ -14,7 +14,7 @@ public static class NodeConfiguration
         if (node.IsMaster)
         {
             files.Add("master.conf");
-            files.Add("persistence-sqlite.conf");
+            files.Add("persistence.conf");
         }
 
         if (node.IsBot)
@@ -41,7 +41,27 @@ public static class NodeConfiguration
             }
         }
 
-        return WithWebhooksFromEnvironment(config);
+        return WithPostgreSqlFromEnvironment(WithWebhooksFromEnvironment(config));
+    }
+
+    public const string PostgreSqlVariable = "PANDAFUZZ_POSTGRES";
+
+    /// <summary>
+    /// <c>PANDAFUZZ_POSTGRES</c> (an Npgsql connection string) puts the journal, snapshots and read model in that
+    /// PostgreSQL database: <c>pandafuzz.master.storage.provider = postgresql</c> with it as the connection string.
+    /// </summary>
+    private static Config WithPostgreSqlFromEnvironment(Config config)
+    {
+        if (Environment.GetEnvironmentVariable(PostgreSqlVariable) is not { Length: > 0 } value)
+        {
+            return config;
+        }
+
+        var quoted = "\"" + value.Trim().Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+        return ConfigurationFactory.ParseString($"""
+            pandafuzz.master.storage.provider = postgresql
+            pandafuzz.master.storage.postgresql.connection-string = {quoted}
+            """).WithFallback(config);
     }
 
     public const string WebhooksVariable = "PANDAFUZZ_WEBHOOKS";

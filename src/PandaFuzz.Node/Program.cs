@@ -145,17 +145,18 @@ void Compose(IServiceCollection services)
 {
     services.AddSerilog();
     ContentAddressedStore? masterBlobs = null;
+    MasterStorage? storage = null;
     Config? persistence = null;
     if (node.IsMaster)
     {
         masterBlobs = new ContentAddressedStore(Path.Combine(node.DataDir, "blobs"));
-        var database = Path.Combine(node.DataDir, "pandafuzz.db");
-        SqliteJournal.EnableWriteAheadLog(database);
-        persistence = SqliteJournal.Persistence(database);
+        storage = new MasterStorage(masterSettings!.Storage, node.DataDir);
+        storage.Prepare();
+        persistence = storage.Persistence();
         services.AddSingleton(masterBlobs);
         services.AddSingleton(masterSettings!);
         services.AddSingleton(sp => new EntityDirectory(sp.GetRequiredService<ActorSystem>()));
-        services.AddSingleton(new ReadModelQueries(ReadModelDatabase.In(node.DataDir)));
+        services.AddSingleton(new ReadModelQueries(storage.ReadModel));
         services.AddPandaFuzzApi();
     }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Akka.Configuration;
 using PandaFuzz.Master.Configuration;
+using PandaFuzz.Master.Persistence;
 using PandaFuzz.Master.ReadModel;
 using PandaFuzz.ReadModel;
 using Serilog;
@@ -20,7 +21,7 @@ public static class ReadModelCommands
     /// <summary>Null when the node should start; otherwise the process's exit code.</summary>
     public static async Task<int?> RunAsync(string[] args, NodeSettings node, Config config, MasterSettings? master, TextWriter output)
     {
-        var database = ReadModelDatabase.In(node.DataDir);
+        var database = master is null ? ReadModelDatabase.In(node.DataDir) : new MasterStorage(master.Storage, node.DataDir).ReadModel;
         if (args is not ["db", ..])
         {
             return master is null ? null : CheckAtStart(database, master.ReadModel);
@@ -45,7 +46,7 @@ public static class ReadModelCommands
             var after = new ReadModelSchema(database).EnsureCurrent(settings.MigrateOnStart);
             if (after.Current != before.Current)
             {
-                Log.Information("Read model {Path} migrated from schema version {From} to {To}", database.Path, before.Current, after.Current);
+                Log.Information("Read model {Path} migrated from schema version {From} to {To}", database.Name, before.Current, after.Current);
             }
 
             return null;
@@ -68,7 +69,7 @@ public static class ReadModelCommands
             using var held = Exclusive(database, "migrate");
             var before = new ReadModelSchema(database).Status();
             var after = new ReadModelSchema(database).MigrateUp();
-            output.WriteLine($"migrated {database.Path} from version {before.Current} to {after.Current}");
+            output.WriteLine($"migrated {database.Name} from version {before.Current} to {after.Current}");
         }));
 
         var to = new Option<long?>("--to") { Description = "The version to roll back to (0: no tables); by default the one before the current" };
@@ -81,25 +82,26 @@ public static class ReadModelCommands
             var before = schema.Status();
             var target = parse.GetValue(to) ?? before.Applied.Where(v => v < before.Current).DefaultIfEmpty(0).Max();
             var after = schema.RollbackTo(target);
-            output.WriteLine($"rolled {database.Path} back from version {before.Current} to {after.Current}");
+            output.WriteLine($"rolled {database.Name} back from version {before.Current} to {after.Current}");
         }));
 
         var rebuild = new Command("rebuild-read-model", "Empty the read model and project the whole journal again (the master must be stopped)");
         rebuild.SetAction(async (_, ct) =>
         {
-            var journal = Path.Combine(node.DataDir, "pandafuzz.db");
-            if (!File.Exists(journal))
+            var storage = new MasterStorage(master.Storage, node.DataDir);
+            var journal = storage.JournalName;
+            if (storage.JournalFile is { } file && !File.Exists(file))
             {
-                await output.WriteLineAsync($"no journal at {journal}: nothing to rebuild from");
+                await output.WriteLineAsync($"no journal at {file}: nothing to rebuild from");
                 return Refused;
             }
 
-            var system = ReadModelRebuild.OfflineJournalReader(journal, config);
+            var system = ReadModelRebuild.OfflineJournalReader(storage.Persistence(), config);
             try
             {
                 var result = await ReadModelRebuild.RunAsync(system, database, master.ReadModel.BatchSize, ct);
                 await output.WriteLineAsync(
-                    $"rebuilt {database.Path} from {journal}: {result.Events} events ({string.Join(", ", result.EventsByTag.Select(t => $"{t.Key} {t.Value}"))}) " +
+                    $"rebuilt {database.Name} from {journal}: {result.Events} events ({string.Join(", ", result.EventsByTag.Select(t => $"{t.Key} {t.Value}"))}) " +
                     $"in {result.Took.TotalSeconds:0.0} s");
                 return 0;
             }
@@ -114,7 +116,7 @@ public static class ReadModelCommands
             }
         });
 
-        var db = new Command("db", "The master's SQL read model (" + ReadModelDatabase.FileName + " in the data dir)");
+        var db = new Command("db", "The master's SQL read model (" + ReadModelDatabase.FileName + " in the data dir, or its PostgreSQL database)");
         db.Subcommands.Add(status);
         db.Subcommands.Add(migrate);
         db.Subcommands.Add(rollback);
@@ -126,7 +128,7 @@ public static class ReadModelCommands
 
     private static void PrintStatus(ReadModelDatabase database, SchemaStatus status, TextWriter output)
     {
-        output.WriteLine($"read model: {database.Path}");
+        output.WriteLine($"read model: {database.Name}");
         output.WriteLine($"schema version: {status.Current} (latest known to this build: {status.Latest})");
         output.WriteLine($"applied: {(status.Applied.Count == 0 ? "none" : string.Join(", ", status.Applied))}");
         output.WriteLine(status.Pending.Count == 0
@@ -144,7 +146,7 @@ public static class ReadModelCommands
     /// </summary>
     private static ReadModelLock Exclusive(ReadModelDatabase database, string command) =>
         ReadModelLock.TryAcquire(database)
-        ?? throw new ReadModelSchemaException($"the read model {database.Path} is being written ({database.Path}.lock is held): stop the master before 'pandafuzz db {command}'");
+        ?? throw new ReadModelSchemaException($"the read model {database.Name} is being written ({ReadModelLock.Describe(database)}): stop the master before 'pandafuzz db {command}'");
 
     private static int Refusing(TextWriter output, Action action)
     {

@@ -1,30 +1,69 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace PandaFuzz.ReadModel;
 
+/// <summary>The database engines the read model runs on.</summary>
+public enum ReadModelStore
+{
+    Sqlite,
+    PostgreSql,
+}
+
 /// <summary>
-/// Where the read model lives: its own SQLite file beside the journal (<c>readmodel.db</c>), so writing it never
-/// competes with the journal's single writer. Connections enforce foreign keys and wait for a busy file.
+/// Where the read model lives. On SQLite: its own file beside the journal (<c>readmodel.db</c>), so writing it never
+/// competes with the journal's single writer; connections enforce foreign keys and wait for a busy file. On
+/// PostgreSQL: the database the connection string names (the journal's, by default), shared by every master.
 /// </summary>
-public sealed record ReadModelDatabase(string Path)
+public sealed record ReadModelDatabase
 {
     public const string FileName = "readmodel.db";
 
-    public static ReadModelDatabase In(string dataDir) => new(System.IO.Path.Combine(dataDir, FileName));
-
-    public string ConnectionString => new SqliteConnectionStringBuilder
+    private ReadModelDatabase(ReadModelStore store, string connectionString, string name)
     {
-        DataSource = Path,
-        ForeignKeys = true,
-        DefaultTimeout = 30,
-        Pooling = true,
-    }.ToString();
+        Store = store;
+        ConnectionString = connectionString;
+        Name = name;
+    }
 
-    /// <summary>An open connection; the file (and its folder) is created, in WAL mode, on first use.</summary>
+    public ReadModelStore Store { get; }
+
+    public string ConnectionString { get; }
+
+    /// <summary>What an operator reads in a message: the file's path, or the PostgreSQL database and its server.</summary>
+    public string Name { get; }
+
+    /// <summary>The file, on SQLite.</summary>
+    public string? FilePath => Store == ReadModelStore.Sqlite ? Name : null;
+
+    public static ReadModelDatabase In(string dataDir) => SqliteFile(Path.Combine(dataDir, FileName));
+
+    public static ReadModelDatabase SqliteFile(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var connection = new SqliteConnectionStringBuilder { DataSource = full, ForeignKeys = true, DefaultTimeout = 30, Pooling = true };
+        return new ReadModelDatabase(ReadModelStore.Sqlite, connection.ToString(), full);
+    }
+
+    public static ReadModelDatabase PostgreSql(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        return new ReadModelDatabase(ReadModelStore.PostgreSql, builder.ConnectionString,
+            $"PostgreSQL database '{builder.Database ?? builder.Username}' on {builder.Host}:{builder.Port}");
+    }
+
+    /// <summary>An open connection; a SQLite file (and its folder) is created, in WAL mode, on first use.</summary>
     public DbConnection Open()
     {
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!);
+        if (Store == ReadModelStore.PostgreSql)
+        {
+            var postgres = new NpgsqlConnection(ConnectionString);
+            postgres.Open();
+            return postgres;
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Name)!);
         var connection = new SqliteConnection(ConnectionString);
         connection.Open();
         using var command = connection.CreateCommand();

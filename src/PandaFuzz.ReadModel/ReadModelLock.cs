@@ -1,19 +1,33 @@
+using Npgsql;
+
 namespace PandaFuzz.ReadModel;
 
 /// <summary>
-/// The one writer of a read model: the master's projection, or an offline rebuild. An exclusive lock on
-/// <c>readmodel.db.lock</c> (flock on Linux) marks it; the OS drops the lock when its process dies.
+/// The one writer of a read model: a master's projection, or an offline rebuild. On SQLite an exclusive lock on
+/// <c>readmodel.db.lock</c> (flock on Linux) marks it; on PostgreSQL a session advisory lock held by an open
+/// connection. Either way the lock goes when its process dies, so another master's projection can take over.
 /// </summary>
 public sealed class ReadModelLock : IDisposable
 {
-    private readonly FileStream _file;
+    // The advisory lock's key: any fixed 64-bit number that no other application on the server uses.
+    private const long AdvisoryKey = 0x50616e6461465a; // "PandaFZ"
 
-    private ReadModelLock(FileStream file) => _file = file;
+    private readonly IDisposable _held;
+
+    private ReadModelLock(IDisposable held) => _held = held;
 
     /// <summary>The lock, or null when another process (or another projection in this one) holds it.</summary>
-    public static ReadModelLock? TryAcquire(ReadModelDatabase database)
+    public static ReadModelLock? TryAcquire(ReadModelDatabase database) =>
+        database.Store == ReadModelStore.PostgreSql ? TryAdvisoryLock(database) : TryLockFile(database.Name + ".lock");
+
+    /// <summary>Where the holder is named in messages.</summary>
+    public static string Describe(ReadModelDatabase database) =>
+        database.Store == ReadModelStore.PostgreSql ? "its PostgreSQL advisory lock is held" : $"{database.Name}.lock is held";
+
+    public void Dispose() => _held.Dispose();
+
+    private static ReadModelLock? TryLockFile(string path)
     {
-        var path = database.Path + ".lock";
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         try
         {
@@ -25,5 +39,19 @@ public sealed class ReadModelLock : IDisposable
         }
     }
 
-    public void Dispose() => _file.Dispose();
+    private static ReadModelLock? TryAdvisoryLock(ReadModelDatabase database)
+    {
+        // Not pooled: closing the connection must end the session, which releases the lock.
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false }.ConnectionString);
+        connection.Open();
+        using var command = new NpgsqlCommand("SELECT pg_try_advisory_lock(@key)", connection);
+        command.Parameters.AddWithValue("key", AdvisoryKey);
+        if (command.ExecuteScalar() is true)
+        {
+            return new ReadModelLock(connection);
+        }
+
+        connection.Dispose();
+        return null;
+    }
 }

@@ -59,11 +59,22 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
     private const char Unit = '\u001f';
     private const char Record = '\u001e';
 
+    // The few places where SQLite and PostgreSQL spell a function differently.
+    private readonly bool _postgres = database.Store == ReadModelStore.PostgreSql;
+
+    private string Concat(string expression, char separator) =>
+        _postgres ? $"string_agg({expression}, chr({(int)separator}))" : $"group_concat({expression}, char({(int)separator}))";
+
+    private string Char(char c) => _postgres ? $"chr({(int)c})" : $"char({(int)c})";
+
+    private string InCommaList(string list, string parameter) =>
+        _postgres ? $"strpos(',' || {list} || ',', ',' || {parameter} || ',') > 0" : $"instr(',' || {list} || ',', ',' || {parameter} || ',') > 0";
+
     public Paged<CampaignRow> Campaigns(CampaignFilter filter, Page page)
     {
         var where = new Where();
         where.Add(filter.Status is not null, "c.status = @status", ("status", Name(filter.Status)));
-        where.Add(filter.Engine is not null, "(c.engine = @engine OR instr(',' || c.engines || ',', ',' || @engine || ',') > 0)", ("engine", filter.Engine));
+        where.Add(filter.Engine is not null, $"(c.engine = @engine OR {InCommaList("c.engines", "@engine")})", ("engine", filter.Engine));
         where.Add(filter.Since is not null, "c.created_at >= @since", ("since", Time(filter.Since)));
         return Run(where, page, "SELECT COUNT(*) FROM campaigns c", """
             SELECT c.id, c.name, c.target, c.engine, c.status, c.planned_jobs,
@@ -101,8 +112,8 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
         where.Add(filter.Engine is not null, "EXISTS (SELECT 1 FROM bot_capabilities e WHERE e.bot_id = b.id AND e.engine = @engine)", ("engine", filter.Engine));
         return Run(where, page, "SELECT COUNT(*) FROM bots b", $"""
             SELECT b.id, b.address, b.hostname, b.status, b.slots, b.memory_mb, b.registered_at, b.checked_in_at, b.offline_reason, b.offline_since,
-                   (SELECT group_concat(e.engine || char({(int)Unit}) || e.version, char({(int)Record})) FROM bot_capabilities e WHERE e.bot_id = b.id),
-                   (SELECT group_concat(j.id, char({(int)Record})) FROM jobs j
+                   (SELECT {Concat($"e.engine || {Char(Unit)} || e.version", Record)} FROM bot_capabilities e WHERE e.bot_id = b.id),
+                   (SELECT {Concat("j.id", Record)} FROM jobs j
                     WHERE b.status = 'online' AND j.bot_id = b.id AND j.status IN ('assigned', 'running'))
             FROM bots b
             """, "ORDER BY b.id",
@@ -116,7 +127,7 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
     {
         var where = new Where();
         where.Add(filter.Campaign is not null, "x.campaign_id = @campaign", ("campaign", filter.Campaign?.Value));
-        where.Add(filter.Kind is not null, "x.kind = @kind COLLATE NOCASE", ("kind", filter.Kind));
+        where.Add(filter.Kind is not null, "lower(x.kind) = lower(@kind)", ("kind", filter.Kind));
         where.Add(filter.Security is not null, "x.security = @security", ("security", filter.Security == true ? 1 : 0));
         where.Add(filter.Since is not null, "x.last_seen >= @since", ("since", Time(filter.Since)));
         return Run(where, page, "SELECT COUNT(*) FROM crashes x", """

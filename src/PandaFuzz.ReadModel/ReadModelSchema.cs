@@ -83,7 +83,7 @@ public sealed class ReadModelSchema(ReadModelDatabase database)
         if (!migrate)
         {
             throw new ReadModelSchemaException(
-                $"the read model {database.Path} is at schema version {status.Current}, this build needs version {status.Latest}: " +
+                $"the read model {database.Name} is at schema version {status.Current}, this build needs version {status.Latest}: " +
                 "run 'pandafuzz db migrate', or set pandafuzz.master.read-model.migrate-on-start = on");
         }
 
@@ -95,7 +95,7 @@ public sealed class ReadModelSchema(ReadModelDatabase database)
         if (status.IsNewerThanCode)
         {
             throw new ReadModelSchemaException(
-                $"the read model {database.Path} is at schema version {status.Current}, newer than this build knows (latest {status.Latest}; " +
+                $"the read model {database.Name} is at schema version {status.Current}, newer than this build knows (latest {status.Latest}; " +
                 $"unknown versions {string.Join(", ", status.Unknown)}): run a PandaFuzz that knows it, or roll it back with that version's 'pandafuzz db rollback --to {status.Latest}'");
         }
     }
@@ -108,8 +108,7 @@ public sealed class ReadModelSchema(ReadModelDatabase database)
         connection.Close();
         using var services = new ServiceCollection()
             .AddFluentMigratorCore()
-            .ConfigureRunner(runner => runner
-                .AddSQLite()
+            .ConfigureRunner(runner => (database.Store == ReadModelStore.PostgreSql ? runner.AddPostgres() : runner.AddSQLite())
                 .WithGlobalConnectionString(database.ConnectionString)
                 .ScanIn(typeof(ReadModelSchema).Assembly).For.Migrations())
             .BuildServiceProvider(validateScopes: false);

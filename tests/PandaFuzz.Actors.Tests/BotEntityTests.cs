@@ -2,6 +2,7 @@ using Akka.Actor;
 using FluentAssertions;
 using PandaFuzz.Actors.Tests.Fixtures;
 using PandaFuzz.Protocol;
+using PandaFuzz.Master.Configuration;
 using Xunit;
 using Xunit.Abstractions;
 using static PandaFuzz.Protocol.BotCommands;
@@ -11,7 +12,7 @@ using static PandaFuzz.Protocol.SchedulerMessages;
 namespace PandaFuzz.Actors.Tests;
 
 /// <summary>A bot's record: registered by its check-ins, offered to the scheduler, marked offline when they stop.</summary>
-public sealed class BotEntityTests(ITestOutputHelper output) : MasterTestKit(output)
+public abstract class BotEntityTests(ITestOutputHelper output, StorageProvider storage) : MasterTestKit(output, storage)
 {
     private static readonly BotId Bot = new("bot-7");
     private static readonly TimeSpan CheckInTimeout = TimeSpan.FromSeconds(2);
@@ -170,3 +171,7 @@ public sealed class BotEntityTests(ITestOutputHelper output) : MasterTestKit(out
             DateTimeOffset.UtcNow,
             nodeUid);
 }
+
+public sealed class BotEntityTestsOnSqlite(ITestOutputHelper output) : BotEntityTests(output, StorageProvider.Sqlite);
+
+public sealed class BotEntityTestsOnPostgreSql(ITestOutputHelper output) : BotEntityTests(output, StorageProvider.PostgreSql);

@@ -1,6 +1,7 @@
 using FluentAssertions;
 using PandaFuzz.Actors.Tests.Fixtures;
 using PandaFuzz.Protocol;
+using PandaFuzz.Master.Configuration;
 using Xunit;
 using Xunit.Abstractions;
 using static PandaFuzz.Protocol.CampaignCommands;
@@ -11,7 +12,7 @@ using static PandaFuzz.Protocol.SchedulerMessages;
 namespace PandaFuzz.Actors.Tests;
 
 /// <summary>A campaign and its jobs survive a full stop of the master: the journal in the SQLite file is the only memory.</summary>
-public sealed class CampaignRecoveryTests(ITestOutputHelper output) : MasterTestKit(output)
+public abstract class CampaignRecoveryTests(ITestOutputHelper output, StorageProvider storage) : MasterTestKit(output, storage)
 {
     [Fact]
     public async Task Campaign_and_its_pending_jobs_recover_from_the_sqlite_journal_and_announce_themselves_again()
@@ -74,3 +75,7 @@ public sealed class CampaignRecoveryTests(ITestOutputHelper output) : MasterTest
         (await AskFor<CampaignView>(restarted.Campaigns, new GetCampaign(existing))).JobIds.Should().HaveCount(1);
     }
 }
+
+public sealed class CampaignRecoveryTestsOnSqlite(ITestOutputHelper output) : CampaignRecoveryTests(output, StorageProvider.Sqlite);
+
+public sealed class CampaignRecoveryTestsOnPostgreSql(ITestOutputHelper output) : CampaignRecoveryTests(output, StorageProvider.PostgreSql);

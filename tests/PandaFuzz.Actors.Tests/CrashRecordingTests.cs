@@ -1,9 +1,9 @@
 using Akka.Actor;
 using FluentAssertions;
-using Microsoft.Data.Sqlite;
 using PandaFuzz.Actors.Tests.Fixtures;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
+using PandaFuzz.Master.Configuration;
 using Xunit;
 using Xunit.Abstractions;
 using static PandaFuzz.Protocol.CampaignCommands;
@@ -15,7 +15,7 @@ namespace PandaFuzz.Actors.Tests;
 /// A crash reported by a bot: its input is pulled in chunks from the bot's blob server into the master's store,
 /// recorded once, acknowledged, and kept across a restart.
 /// </summary>
-public sealed class CrashRecordingTests(ITestOutputHelper output) : MasterTestKit(output)
+public abstract class CrashRecordingTests(ITestOutputHelper output, StorageProvider storage) : MasterTestKit(output, storage)
 {
     private static readonly BotId Bot = new("bot-crashy");
 
@@ -188,13 +188,9 @@ public sealed class CrashRecordingTests(ITestOutputHelper output) : MasterTestKi
             blobSourcePath);
 
     /// <summary>Reads the journal table directly: how many events with this manifest were written.</summary>
-    private long CountJournalEvents(string manifest)
-    {
-        using var connection = new SqliteConnection($"Data Source={TestDir.DatabasePath};Mode=ReadOnly");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM journal WHERE manifest = $manifest";
-        command.Parameters.AddWithValue("$manifest", manifest);
-        return (long)command.ExecuteScalar()!;
-    }
+    private long CountJournalEvents(string manifest) => JournalScalar("SELECT COUNT(*) FROM journal WHERE manifest = @manifest", ("manifest", manifest));
 }
+
+public sealed class CrashRecordingTestsOnSqlite(ITestOutputHelper output) : CrashRecordingTests(output, StorageProvider.Sqlite);
+
+public sealed class CrashRecordingTestsOnPostgreSql(ITestOutputHelper output) : CrashRecordingTests(output, StorageProvider.PostgreSql);

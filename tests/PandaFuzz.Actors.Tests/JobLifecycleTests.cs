@@ -3,6 +3,7 @@ using FluentAssertions;
 using PandaFuzz.Actors.Tests.Fixtures;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
+using PandaFuzz.Master.Configuration;
 using Xunit;
 using Xunit.Abstractions;
 using static PandaFuzz.Protocol.CampaignCommands;
@@ -17,7 +18,7 @@ namespace PandaFuzz.Actors.Tests;
 /// A job's life through its entity: assigned once, started by its bot, finished; its campaign hears of it;
 /// and the outcome survives a restart.
 /// </summary>
-public sealed class JobLifecycleTests(ITestOutputHelper output) : MasterTestKit(output)
+public abstract class JobLifecycleTests(ITestOutputHelper output, StorageProvider storage) : MasterTestKit(output, storage)
 {
     private static readonly BotId BotA = new("bot-a");
     private static readonly BotId BotB = new("bot-b");
@@ -172,3 +173,7 @@ public sealed class JobLifecycleTests(ITestOutputHelper output) : MasterTestKit(
         return view!;
     }
 }
+
+public sealed class JobLifecycleTestsOnSqlite(ITestOutputHelper output) : JobLifecycleTests(output, StorageProvider.Sqlite);
+
+public sealed class JobLifecycleTestsOnPostgreSql(ITestOutputHelper output) : JobLifecycleTests(output, StorageProvider.PostgreSql);

@@ -22,7 +22,7 @@ namespace PandaFuzz.Actors.Tests;
 /// persist, the projection resumes after its actor system is stopped without losing or doubling anything, and a
 /// rebuild from the journal equals what it built incrementally.
 /// </summary>
-public sealed class ReadModelProjectionTests(ITestOutputHelper output) : MasterTestKit(output)
+public abstract class ReadModelProjectionTests(ITestOutputHelper output, StorageProvider storage) : MasterTestKit(output, storage)
 {
     private static readonly BotId Bot = new("bot-rm");
     private static readonly TimeSpan ProjectionTimeout = TimeSpan.FromSeconds(30);
@@ -33,7 +33,7 @@ public sealed class ReadModelProjectionTests(ITestOutputHelper output) : MasterT
     {
         // Arrange: a master with its projection, and a bot-side blob server for crash inputs.
         var master = await StartMasterAsync(TestData.Settings);
-        var database = ReadModelDatabase.In(TestDir.Root);
+        var database = ReadModel;
         var projection = StartProjection(master.System, database);
         var botStore = new ContentAddressedStore(TestDir.PathOf("bot-blobs"));
         var botBlobs = master.System.ActorOf(Props.Create(() => new BlobServerActor(botStore)), BlobServerActor.BotName);
@@ -95,7 +95,7 @@ public sealed class ReadModelProjectionTests(ITestOutputHelper output) : MasterT
             "the restarted projection applies exactly the events after its stored offsets");
 
         // Act: rebuild from the journal into a second file.
-        var rebuilt = ReadModelDatabase.In(TestDir.PathOf("rebuilt"));
+        var rebuilt = AnotherReadModel("rebuilt");
         new ReadModelSchema(rebuilt).MigrateUp();
         var result = await ReadModelRebuild.RunAsync(restarted.System, rebuilt, batchSize: 7);
         Output.WriteLine($"rebuild: {result.Events} events in {result.Took.TotalMilliseconds:0} ms ({result.Events / result.Took.TotalSeconds:0} events/s)");
@@ -140,7 +140,7 @@ public sealed class ReadModelProjectionTests(ITestOutputHelper output) : MasterT
 
     private IReadOnlyList<string> Rows(string sql)
     {
-        using var connection = ReadModelDatabase.In(TestDir.Root).Open();
+        using var connection = ReadModel.Open();
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         using var reader = command.ExecuteReader();
@@ -153,26 +153,10 @@ public sealed class ReadModelProjectionTests(ITestOutputHelper output) : MasterT
         return rows;
     }
 
-    private long JournalCount(string manifest)
-    {
-        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={TestDir.DatabasePath};Mode=ReadOnly");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM journal WHERE manifest = $manifest";
-        command.Parameters.AddWithValue("$manifest", manifest);
-        return (long)command.ExecuteScalar()!;
-    }
+    private long JournalCount(string manifest) => JournalScalar("SELECT COUNT(*) FROM journal WHERE manifest = @manifest", ("manifest", manifest));
 
-    private long TaggedAfter(string tag, long offset)
-    {
-        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={TestDir.DatabasePath};Mode=ReadOnly");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM tags WHERE tag = $tag AND ordering_id > $offset";
-        command.Parameters.AddWithValue("$tag", tag);
-        command.Parameters.AddWithValue("$offset", offset);
-        return (long)command.ExecuteScalar()!;
-    }
+    private long TaggedAfter(string tag, long offset) =>
+        JournalScalar("SELECT COUNT(*) FROM tags WHERE tag = @tag AND ordering_id > @offset", ("tag", tag), ("offset", offset));
 
     private static IReadOnlyDictionary<string, long> Offsets(ReadModelDatabase database)
     {
@@ -198,3 +182,7 @@ public sealed class ReadModelProjectionTests(ITestOutputHelper output) : MasterT
         return rows;
     }
 }
+
+public sealed class ReadModelProjectionTestsOnSqlite(ITestOutputHelper output) : ReadModelProjectionTests(output, StorageProvider.Sqlite);
+
+public sealed class ReadModelProjectionTestsOnPostgreSql(ITestOutputHelper output) : ReadModelProjectionTests(output, StorageProvider.PostgreSql);

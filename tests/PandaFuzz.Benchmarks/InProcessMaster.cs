@@ -27,7 +27,7 @@ namespace PandaFuzz.Benchmarks;
 /// </summary>
 public sealed class InProcessMaster : IAsyncDisposable
 {
-    private static readonly string[] HoconFiles = ["base.conf", "master.conf", "persistence-sqlite.conf"];
+    private static readonly string[] HoconFiles = ["base.conf", "master.conf", "persistence.conf"];
 
     private readonly IHost _host;
 

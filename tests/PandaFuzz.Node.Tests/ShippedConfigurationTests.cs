@@ -201,8 +201,81 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         config.GetString("akka.persistence.journal.plugin").Should().Be("akka.persistence.journal.sql");
         config.GetString("akka.persistence.snapshot-store.plugin").Should().Be("akka.persistence.snapshot-store.sql");
-        config.GetString("akka.persistence.journal.sql.provider-name").Should().Be("SQLite.MS");
+        config.GetString("akka.persistence.journal.sql.provider-name").Should().Be("SQLite.MS", "SQLite is the default storage");
         config.HasPath("pandafuzz.bot.slots").Should().BeFalse("a master-only node loads no bot file");
+    }
+
+    [Fact]
+    public void The_shipped_storage_is_sqlite_under_the_data_dir()
+    {
+        var settings = MasterSettings.From(NodeConfiguration.Load(Node("master")));
+
+        settings.Storage.Should().Be(StorageSettings.Sqlite);
+        var storage = new PandaFuzz.Master.Persistence.MasterStorage(settings.Storage, _temp);
+        storage.JournalFile.Should().Be(Path.Combine(_temp, "pandafuzz.db"));
+        storage.ReadModel.FilePath.Should().Be(Path.Combine(_temp, "readmodel.db"));
+        storage.Persistence().GetString("akka.persistence.journal.sql.connection-string").Should().Contain(Path.Combine(_temp, "pandafuzz.db"));
+    }
+
+    [Fact]
+    public void PANDAFUZZ_POSTGRES_puts_journal_snapshots_and_read_model_in_that_database()
+    {
+        const string connection = "Host=db.example;Port=5433;Database=pandafuzz;Username=pf;Password=s3cret";
+        Environment.SetEnvironmentVariable(NodeConfiguration.PostgreSqlVariable, connection);
+        try
+        {
+            var settings = MasterSettings.From(NodeConfiguration.Load(Node("master")));
+
+            settings.Storage.Should().Be(new StorageSettings(StorageProvider.PostgreSql, connection));
+            var storage = new PandaFuzz.Master.Persistence.MasterStorage(settings.Storage, _temp);
+            storage.JournalFile.Should().BeNull();
+            storage.ReadModel.Store.Should().Be(PandaFuzz.ReadModel.ReadModelStore.PostgreSql);
+            storage.ReadModel.Name.Should().Be("PostgreSQL database 'pandafuzz' on db.example:5433").And.NotContain("s3cret");
+            var persistence = storage.Persistence();
+            foreach (var plugin in new[] { "journal.sql", "snapshot-store.sql", "query.journal.sql" })
+            {
+                persistence.GetString($"akka.persistence.{plugin}.provider-name").Should().Be("PostgreSQL.15");
+                persistence.GetString($"akka.persistence.{plugin}.connection-string").Should().Be(connection);
+            }
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(NodeConfiguration.PostgreSqlVariable, null);
+        }
+    }
+
+    [Fact]
+    public void Postgresql_storage_without_a_connection_string_names_its_key()
+    {
+        var config = LoadBroken("master.conf", "provider = sqlite", "provider = postgresql");
+
+        var act = () => MasterSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.storage.postgresql.connection-string is empty*");
+    }
+
+    [Fact]
+    public void An_unknown_storage_provider_names_its_key()
+    {
+        var config = LoadBroken("master.conf", "provider = sqlite", "provider = mysql");
+
+        var act = () => MasterSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.storage.provider must be sqlite or postgresql (is 'mysql')");
+    }
+
+    [Fact]
+    public void A_bad_postgresql_connection_string_names_its_key_and_not_its_password()
+    {
+        var config = ConfigurationFactory.ParseString("""
+            pandafuzz.master.storage { provider = postgresql, postgresql.connection-string = "Host=db;Password=hunter2;Bogus Key=1" }
+            """).WithFallback(NodeConfiguration.Load(Node("master")));
+
+        var act = () => MasterSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>()
+            .WithMessage("pandafuzz.master.storage.postgresql.connection-string is not a valid Npgsql connection string*")
+            .Which.Message.Should().NotContain("hunter2");
     }
 
     [Fact]

@@ -1,21 +1,22 @@
 using FluentAssertions;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Xunit;
 
 namespace PandaFuzz.ReadModel.Tests;
 
 /// <summary>The invariants the schema states, checked by the database itself: bad rows are refused.</summary>
-public sealed class ConstraintTests : IDisposable
+public abstract class ConstraintTests : IDisposable
 {
     private const string Campaign = """
         INSERT INTO campaigns (id, name, target, engine, engines, planned_jobs, duration_seconds, memory_limit_mb, timeout_ms, status, created_at)
         VALUES ('0123456789ab', 'parser', 'aa', 'libfuzzer', 'libfuzzer', 1, 60, 2048, 1000, 'running', '2026-11-26T10:00:00.0000000Z')
         """;
 
-    private readonly ReadModelFile _file = new();
+    private readonly ReadModelFile _file;
 
-    public ConstraintTests()
+    protected ConstraintTests(ReadModelStore store)
     {
+        _file = new ReadModelFile(store);
         _file.Schema.MigrateUp();
         _file.Execute(Campaign);
     }
@@ -41,7 +42,7 @@ public sealed class ConstraintTests : IDisposable
     {
         var act = () => _file.Execute(Job("running", "NULL", started: "'2026-11-26T10:00:01.0000000Z'"));
 
-        act.Should().Throw<SqliteException>().WithMessage("*CHECK constraint failed*");
+        act.Should().Throw<DbException>().Where(e => ReadModelFile.IsCheckViolation(e));
     }
 
     [Fact]
@@ -49,7 +50,7 @@ public sealed class ConstraintTests : IDisposable
     {
         var act = () => _file.Execute(Job("assigned", "NULL"));
 
-        act.Should().Throw<SqliteException>().WithMessage("*CHECK constraint failed*");
+        act.Should().Throw<DbException>().Where(e => ReadModelFile.IsCheckViolation(e));
     }
 
     [Fact]
@@ -57,7 +58,7 @@ public sealed class ConstraintTests : IDisposable
     {
         var act = () => _file.Execute(Job("pending", "'bot-a'"));
 
-        act.Should().Throw<SqliteException>().WithMessage("*CHECK constraint failed*");
+        act.Should().Throw<DbException>().Where(e => ReadModelFile.IsCheckViolation(e));
     }
 
     [Fact]
@@ -75,8 +76,8 @@ public sealed class ConstraintTests : IDisposable
         var unfinished = () => _file.Execute(Job("completed", "'bot-a'"));
         var unknown = () => _file.Execute(Job("paused", "NULL"));
 
-        unfinished.Should().Throw<SqliteException>().WithMessage("*CHECK constraint failed*");
-        unknown.Should().Throw<SqliteException>().WithMessage("*CHECK constraint failed*");
+        unfinished.Should().Throw<DbException>().Where(e => ReadModelFile.IsCheckViolation(e));
+        unknown.Should().Throw<DbException>().Where(e => ReadModelFile.IsCheckViolation(e));
     }
 
     [Fact]
@@ -84,7 +85,7 @@ public sealed class ConstraintTests : IDisposable
     {
         var act = () => _file.Execute(Crash("-1"));
 
-        act.Should().Throw<SqliteException>().WithMessage("*CHECK constraint failed*");
+        act.Should().Throw<DbException>().Where(e => ReadModelFile.IsCheckViolation(e));
     }
 
     [Fact]
@@ -97,8 +98,8 @@ public sealed class ConstraintTests : IDisposable
             """);
         var crash = () => _file.Execute(Crash("1").Replace("'0123456789ab', '00000000000000aa'", "'ffffffffffff', '00000000000000aa'"));
 
-        occurrence.Should().Throw<SqliteException>().WithMessage("*FOREIGN KEY constraint failed*");
-        crash.Should().Throw<SqliteException>().WithMessage("*FOREIGN KEY constraint failed*");
+        occurrence.Should().Throw<DbException>().Where(e => ReadModelFile.IsForeignKeyViolation(e));
+        crash.Should().Throw<DbException>().Where(e => ReadModelFile.IsForeignKeyViolation(e));
     }
 
     [Fact]
@@ -110,7 +111,11 @@ public sealed class ConstraintTests : IDisposable
             VALUES ('bot-a', 'x', 'box', 1, 1024, 'offline', '2026-11-26T10:00:00.0000000Z', '2026-11-26T10:00:00.0000000Z')
             """);
 
-        capability.Should().Throw<SqliteException>().WithMessage("*FOREIGN KEY constraint failed*");
-        offline.Should().Throw<SqliteException>().WithMessage("*CHECK constraint failed*");
+        capability.Should().Throw<DbException>().Where(e => ReadModelFile.IsForeignKeyViolation(e));
+        offline.Should().Throw<DbException>().Where(e => ReadModelFile.IsCheckViolation(e));
     }
 }
+
+public sealed class ConstraintTestsOnSqlite() : ConstraintTests(ReadModelStore.Sqlite);
+
+public sealed class ConstraintTestsOnPostgreSql() : ConstraintTests(ReadModelStore.PostgreSql);

@@ -1,27 +1,53 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Npgsql;
+using PandaFuzz.Tests.Postgres;
 
 namespace PandaFuzz.ReadModel.Tests;
 
-/// <summary>A read-model database in a fresh temp folder, deleted with the test.</summary>
+/// <summary>A fresh read-model database for one test: a SQLite file in a temp folder, or a PostgreSQL database; deleted with the test.</summary>
 public sealed class ReadModelFile : IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "pandafuzz-readmodel-" + Guid.NewGuid().ToString("N"));
+    private readonly TestPostgresDatabase? _postgres;
 
-    public ReadModelFile()
+    public ReadModelFile(ReadModelStore store = ReadModelStore.Sqlite)
     {
         Directory.CreateDirectory(_root);
-        Database = ReadModelDatabase.In(_root);
+        if (store == ReadModelStore.PostgreSql)
+        {
+            _postgres = new TestPostgresDatabase();
+            Database = ReadModelDatabase.PostgreSql(_postgres.ConnectionString);
+        }
+        else
+        {
+            Database = ReadModelDatabase.In(_root);
+        }
+
         Schema = new ReadModelSchema(Database);
     }
+
+    /// <summary>A CHECK constraint refused the statement, on either database.</summary>
+    public static bool IsCheckViolation(DbException e) =>
+        e is SqliteException ? e.Message.Contains("CHECK constraint failed") : e is PostgresException { SqlState: PostgresErrorCodes.CheckViolation };
+
+    /// <summary>A foreign key refused the statement, on either database.</summary>
+    public static bool IsForeignKeyViolation(DbException e) =>
+        e is SqliteException ? e.Message.Contains("FOREIGN KEY constraint failed") : e is PostgresException { SqlState: PostgresErrorCodes.ForeignKeyViolation };
+
+    /// <summary>The columns of a table.</summary>
+    public IReadOnlyList<string> Columns(string table) => Database.Store == ReadModelStore.PostgreSql
+        ? Strings($"SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '{table}' ORDER BY ordinal_position")
+        : Strings($"SELECT name FROM pragma_table_info('{table}')");
 
     public ReadModelDatabase Database { get; }
 
     public ReadModelSchema Schema { get; }
 
     /// <summary>The tables in the file, the migrations' version table aside.</summary>
-    public IReadOnlyList<string> Tables() =>
-        Strings("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'VersionInfo' ORDER BY name");
+    public IReadOnlyList<string> Tables() => Database.Store == ReadModelStore.PostgreSql
+        ? Strings("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> 'VersionInfo' ORDER BY table_name")
+        : Strings("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'VersionInfo' ORDER BY name");
 
     public IReadOnlyList<string> Strings(string sql)
     {
@@ -73,6 +99,7 @@ public sealed class ReadModelFile : IDisposable
 
     public void Dispose()
     {
+        _postgres?.Dispose();
         SqliteConnection.ClearAllPools();
         try
         {

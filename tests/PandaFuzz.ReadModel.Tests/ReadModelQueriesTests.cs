@@ -8,7 +8,7 @@ using static PandaFuzz.Protocol.JobEvents;
 namespace PandaFuzz.ReadModel.Tests;
 
 /// <summary>The list queries on a real file built by the migrations and filled through the writer.</summary>
-public sealed class ReadModelQueriesTests : IDisposable
+public abstract class ReadModelQueriesTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 26, 10, 0, 0, TimeSpan.Zero);
     private static readonly BlobId Target = BlobId.Of("target"u8);
@@ -19,12 +19,13 @@ public sealed class ReadModelQueriesTests : IDisposable
     private static readonly BotId BotA = new("bot-a");
     private static readonly BotId BotB = new("bot-b");
 
-    private readonly ReadModelFile _file = new();
+    private readonly ReadModelFile _file;
     private readonly ReadModelQueries _queries;
     private long _offset;
 
-    public ReadModelQueriesTests()
+    protected ReadModelQueriesTests(ReadModelStore store)
     {
+        _file = new ReadModelFile(store);
         _file.Schema.MigrateUp();
         _queries = new ReadModelQueries(_file.Database);
     }
@@ -262,3 +263,7 @@ public sealed class ReadModelQueriesTests : IDisposable
         ReadModelWriter.Write(connection, [.. events.Select(e => new ProjectedEvent(e.Tag, ++_offset, e.Event, T0))], T0.AddHours(1));
     }
 }
+
+public sealed class ReadModelQueriesTestsOnSqlite() : ReadModelQueriesTests(ReadModelStore.Sqlite);
+
+public sealed class ReadModelQueriesTestsOnPostgreSql() : ReadModelQueriesTests(ReadModelStore.PostgreSql);

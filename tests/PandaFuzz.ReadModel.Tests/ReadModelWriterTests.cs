@@ -1,5 +1,5 @@
 using FluentAssertions;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using PandaFuzz.Protocol;
 using Xunit;
 using static PandaFuzz.Protocol.BotEvents;
@@ -10,7 +10,7 @@ using static PandaFuzz.Protocol.JobEvents;
 namespace PandaFuzz.ReadModel.Tests;
 
 /// <summary>Events into rows: one transaction per batch with its offsets; replays change nothing.</summary>
-public sealed class ReadModelWriterTests : IDisposable
+public abstract class ReadModelWriterTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 26, 10, 0, 0, TimeSpan.Zero);
     private static readonly CampaignId Campaign = new("0123456789ab");
@@ -19,9 +19,13 @@ public sealed class ReadModelWriterTests : IDisposable
     private static readonly BotId Bot = new("bot-a");
     private static readonly BlobId Target = BlobId.Of("target"u8);
 
-    private readonly ReadModelFile _file = new();
+    private readonly ReadModelFile _file;
 
-    public ReadModelWriterTests() => _file.Schema.MigrateUp();
+    protected ReadModelWriterTests(ReadModelStore store)
+    {
+        _file = new ReadModelFile(store);
+        _file.Schema.MigrateUp();
+    }
 
     public void Dispose() => _file.Dispose();
 
@@ -146,8 +150,12 @@ public sealed class ReadModelWriterTests : IDisposable
 
         var act = () => Write([.. history.Skip(3).Take(3), orphan]);
 
-        act.Should().Throw<SqliteException>().WithMessage("*FOREIGN KEY*");
+        act.Should().Throw<DbException>().Where(e => ReadModelFile.IsForeignKeyViolation(e));
         Snapshot().Should().BeEquivalentTo(before);
         _file.Strings("SELECT tag || '=' || journal_offset FROM projection_offsets ORDER BY tag").Should().Equal("campaign=1", "job=3");
     }
 }
+
+public sealed class ReadModelWriterTestsOnSqlite() : ReadModelWriterTests(ReadModelStore.Sqlite);
+
+public sealed class ReadModelWriterTestsOnPostgreSql() : ReadModelWriterTests(ReadModelStore.PostgreSql);

@@ -31,6 +31,9 @@ public sealed record MasterSettings(
     /// <summary>The SQL read model the master projects its journal into.</summary>
     public ReadModelSettings ReadModel { get; init; } = ReadModelSettings.Default;
 
+    /// <summary>Where the journal, snapshots and read model live.</summary>
+    public StorageSettings Storage { get; init; } = StorageSettings.Sqlite;
+
     /// <summary>Reads and validates the section; an invalid value names its key.</summary>
     public static MasterSettings From(Config config)
     {
@@ -65,6 +68,7 @@ public sealed record MasterSettings(
                 r.Bool("read-model.migrate-on-start"),
                 r.Int("read-model.batch-size", 1, 100_000),
                 r.PositiveDuration("read-model.batch-window")),
+            Storage = StorageSettings.From(config),
         };
     }
 }

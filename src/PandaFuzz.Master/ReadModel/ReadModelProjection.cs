@@ -30,7 +30,7 @@ public sealed class ReadModelProjection : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ReadModelDatabase _database;
     private readonly ReadModelSettings _settings;
-    private readonly string? _journalConnection;
+    private readonly Akka.Configuration.Config _journalConfig;
     private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
     private ImmutableDictionary<string, long> _offsets = ImmutableDictionary<string, long>.Empty;
     private ImmutableDictionary<string, TimeSpan> _lastLag = ImmutableDictionary<string, TimeSpan>.Empty;
@@ -44,8 +44,7 @@ public sealed class ReadModelProjection : ReceiveActor
     {
         _database = database;
         _settings = settings;
-        var journal = Context.System.Settings.Config.GetString("akka.persistence.query.journal.sql.connection-string", "");
-        _journalConnection = string.IsNullOrEmpty(journal) ? null : journal;
+        _journalConfig = Context.System.Settings.Config;
 
         Receive<BatchProjected>(b =>
         {
@@ -61,10 +60,14 @@ public sealed class ReadModelProjection : ReceiveActor
             var offsets = _offsets;
             var lags = _lastLag;
             var status = (events: _events, batches: _batches, maxLag: _maxLag, running: DateTimeOffset.UtcNow - _started);
-            var connection = _journalConnection;
-            Task.Run(() => new ProjectionStatus(
-                    [.. Tags.Select(tag => Progress(connection, tag, offsets.GetValueOrDefault(tag), lags.TryGetValue(tag, out var lag) ? lag : null))],
-                    status.events, status.batches, status.maxLag, status.running))
+            var journalConfig = _journalConfig;
+            Task.Run(() =>
+                {
+                    using var journal = ConfiguredStorage.OpenJournal(journalConfig);
+                    return new ProjectionStatus(
+                        [.. Tags.Select(tag => Progress(journal, tag, offsets.GetValueOrDefault(tag), lags.TryGetValue(tag, out var lag) ? lag : null))],
+                        status.events, status.batches, status.maxLag, status.running);
+                })
                 .PipeTo(Sender);
         });
         Receive<StreamFailed>(f => throw new ReadModelProjectionException("the read-model projection stream failed", f.Cause));
@@ -87,7 +90,7 @@ public sealed class ReadModelProjection : ReceiveActor
     protected override void PreStart()
     {
         _lock = ReadModelLock.TryAcquire(_database)
-            ?? throw new ReadModelProjectionException($"the read model {_database.Path} is locked by another writer (a rebuild?)", null);
+            ?? throw new ReadModelProjectionException($"the read model {_database.Name} is locked by another writer (a rebuild?)", null);
         try
         {
             new ReadModelSchema(_database).EnsureCurrent(_settings.MigrateOnStart);
@@ -151,19 +154,16 @@ public sealed class ReadModelProjection : ReceiveActor
             : DateTimeOffset.FromUnixTimeMilliseconds(timestamp);
 
     /// <summary>How far the journal is ahead of the projection for one tag, read from the journal's tag table.</summary>
-    private static TagProgress Progress(string? journalConnection, string tag, long projected, TimeSpan? lastLag)
+    private static TagProgress Progress(System.Data.Common.DbConnection? journal, string tag, long projected, TimeSpan? lastLag)
     {
-        if (journalConnection is null)
+        if (journal is null)
         {
             return new TagProgress(tag, projected, projected, 0, lastLag);
         }
 
-        using var connection = new SqliteConnection(journalConnection);
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COALESCE(MAX(ordering_id), 0), COUNT(CASE WHEN ordering_id > @projected THEN 1 END) FROM tags WHERE tag = @tag";
-        command.Parameters.AddWithValue("@projected", projected);
-        command.Parameters.AddWithValue("@tag", tag);
+        using var command = ReadModelWriter.Command(journal, null,
+            "SELECT COALESCE(MAX(ordering_id), 0), COUNT(CASE WHEN ordering_id > @projected THEN 1 END) FROM tags WHERE tag = @tag",
+            ("projected", projected), ("tag", tag));
         using var reader = command.ExecuteReader();
         reader.Read();
         return new TagProgress(tag, projected, reader.GetInt64(0), reader.GetInt64(1), lastLag);
@@ -191,18 +191,19 @@ public static class ReadModelProjectionHosting
     public const string Name = "read-model-projection";
 
     /// <summary>
-    /// Starts the projection when the journal is a SQLite file; the read model is <c>readmodel.db</c> beside it.
+    /// Starts the projection into the read model that goes with the journal: <c>readmodel.db</c> beside a SQLite
+    /// journal, or the journal's own PostgreSQL database. With several masters on PostgreSQL each runs a projection;
+    /// the one holding the read model's lock writes, the others retry until it is theirs.
     /// </summary>
     public static AkkaConfigurationBuilder AddReadModelProjection(this AkkaConfigurationBuilder builder, ReadModelSettings settings) =>
         builder.WithActors((system, registry) =>
         {
-            if (SqliteJournal.DatabasePathFrom(system.Settings.Config) is not { } journal)
+            if (ConfiguredStorage.ReadModelOf(system.Settings.Config) is not { } database)
             {
-                system.Log.Warning("No read model: the journal is not a SQLite file");
+                system.Log.Warning("No read model: the journal is neither a SQLite file nor PostgreSQL");
                 return;
             }
 
-            var database = ReadModelDatabase.In(Path.GetDirectoryName(journal)!);
             registry.Register<ReadModelProjectionActor>(system.ActorOf(ReadModelProjection.SupervisedProps(database, settings), Name));
         });
 }

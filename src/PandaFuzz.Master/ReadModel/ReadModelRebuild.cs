@@ -30,7 +30,7 @@ public static class ReadModelRebuild
     {
         using var held = ReadModelLock.TryAcquire(database)
             ?? throw new ReadModelSchemaException(
-                $"the read model {database.Path} is being written ({database.Path}.lock is held): stop the master before 'pandafuzz db rebuild-read-model'");
+                $"the read model {database.Name} is being written ({ReadModelLock.Describe(database)}): stop the master before 'pandafuzz db rebuild-read-model'");
         new ReadModelSchema(database).EnsureCurrent(migrate: false);
         var clock = Stopwatch.StartNew();
         using (var connection = database.Open())
@@ -60,10 +60,10 @@ public static class ReadModelRebuild
     }
 
     /// <summary>
-    /// An actor system that only reads the journal at <paramref name="journalPath"/>: local (no cluster, no remoting),
-    /// with the protocol serializer and the node's persistence settings from <paramref name="nodeConfig"/>.
+    /// An actor system that only reads the journal <paramref name="persistence"/> names (<see cref="MasterStorage.Persistence"/>):
+    /// local (no cluster, no remoting), with the protocol serializer and the node's persistence settings from <paramref name="nodeConfig"/>.
     /// </summary>
-    public static ActorSystem OfflineJournalReader(string journalPath, Config nodeConfig)
+    public static ActorSystem OfflineJournalReader(Config persistence, Config nodeConfig)
     {
         var bindings = string.Join(Environment.NewLine, ProtocolSerializer.BoundTypes.Select(t => $"\"{QualifiedName(t)}\" = pandafuzz"));
         var config = ConfigurationFactory.ParseString($$"""
@@ -80,7 +80,7 @@ public static class ReadModelRebuild
                   }
                 }
                 """)
-            .WithFallback(SqliteJournal.Persistence(journalPath))
+            .WithFallback(persistence)
             .WithFallback(nodeConfig)
             .WithFallback(SqlPersistence.DefaultConfiguration);
         return ActorSystem.Create("pandafuzz-rebuild", config);

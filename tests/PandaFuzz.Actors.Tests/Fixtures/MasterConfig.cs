@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using Akka.Persistence.Sql;
 using PandaFuzz.Infrastructure.Serialization;
+using PandaFuzz.Master.Persistence;
 
 namespace PandaFuzz.Actors.Tests.Fixtures;
 
@@ -12,11 +13,13 @@ public static class MasterConfig
 {
     public const string SerializerName = "pandafuzz";
 
-    public static Config Build(string databasePath)
+    public static Config Build(string databasePath) => Build(SqliteJournal.Persistence(databasePath));
+
+    /// <summary>The same over the journal, snapshot store and read journal <paramref name="persistence"/> names (SQLite or PostgreSQL).</summary>
+    public static Config Build(Config persistence)
     {
         var serializer = QualifiedName(typeof(ProtocolSerializer));
         var bindings = string.Join(Environment.NewLine, ProtocolSerializer.BoundTypes.Select(t => $"\"{QualifiedName(t)}\" = {SerializerName}"));
-        var connection = Quote($"Data Source={databasePath}");
         var hocon = $$"""
             akka {
               loglevel = INFO
@@ -49,17 +52,13 @@ public static class MasterConfig
                 }
               }
               coordinated-shutdown.run-by-clr-shutdown-hook = off
-              persistence {
-                journal.sql.connection-string = {{connection}}
-                snapshot-store.sql.connection-string = {{connection}}
-                query.journal.sql.connection-string = {{connection}}
-              }
               test.single-expect-default = 10s
             }
             """;
 
         return ConfigurationFactory.ParseString(hocon)
-            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(ShippedFile("persistence-sqlite.conf"))))
+            .WithFallback(persistence)
+            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(ShippedFile("persistence.conf"))))
             .WithFallback(SqlPersistence.DefaultConfiguration);
     }
 
@@ -67,6 +66,4 @@ public static class MasterConfig
     public static string ShippedFile(string name) => Path.Combine(AppContext.BaseDirectory, "hocon", name);
 
     private static string QualifiedName(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
-
-    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

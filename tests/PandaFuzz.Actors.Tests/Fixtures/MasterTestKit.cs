@@ -10,6 +10,9 @@ using PandaFuzz.Master.Bots;
 using PandaFuzz.Master.Campaigns;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Master.Jobs;
+using PandaFuzz.Master.Persistence;
+using PandaFuzz.ReadModel;
+using PandaFuzz.Tests.Postgres;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -27,16 +30,46 @@ public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
 
     private readonly List<ActorSystem> _restarted = [];
 
-    protected MasterTestKit(ITestOutputHelper output)
-        : this(new TestDirectory(), output)
+    private readonly TestPostgresDatabase? _postgres;
+    private readonly List<TestPostgresDatabase> _otherDatabases = [];
+
+    protected MasterTestKit(ITestOutputHelper output, StorageProvider storage = StorageProvider.Sqlite)
+        : this(new TestDirectory(), storage == StorageProvider.PostgreSql ? new TestPostgresDatabase() : null, output)
     {
     }
 
-    private MasterTestKit(TestDirectory directory, ITestOutputHelper output)
-        : base(MasterConfig.Build(directory.DatabasePath), "pandafuzz", output)
+    private MasterTestKit(TestDirectory directory, TestPostgresDatabase? postgres, ITestOutputHelper output)
+        : base(MasterConfig.Build(postgres is null
+            ? SqliteJournal.Persistence(directory.DatabasePath)
+            : PostgreSqlJournal.Persistence(postgres.ConnectionString)), "pandafuzz", output)
     {
         TestDir = directory;
+        _postgres = postgres;
         MasterBlobs = new ContentAddressedStore(directory.PathOf("master-blobs"));
+    }
+
+    /// <summary>The read model that goes with the journal: <c>readmodel.db</c> in the test dir, or the journal's PostgreSQL database.</summary>
+    protected ReadModelDatabase ReadModel => _postgres is null ? ReadModelDatabase.In(TestDir.Root) : ReadModelDatabase.PostgreSql(_postgres.ConnectionString);
+
+    /// <summary>A second, empty read model (another file, or another PostgreSQL database), such as a rebuild's target.</summary>
+    protected ReadModelDatabase AnotherReadModel(string name)
+    {
+        if (_postgres is null)
+        {
+            return ReadModelDatabase.In(TestDir.PathOf(name));
+        }
+
+        var other = new TestPostgresDatabase();
+        _otherDatabases.Add(other);
+        return ReadModelDatabase.PostgreSql(other.ConnectionString);
+    }
+
+    /// <summary>Reads one number straight from the journal's tables (SQLite or PostgreSQL); parameters are named <c>@name</c>.</summary>
+    protected long JournalScalar(string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var connection = ConfiguredStorage.OpenJournal(Sys.Settings.Config)!;
+        using var command = ReadModelWriter.Command(connection, null, sql, parameters);
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     protected TestDirectory TestDir { get; }
@@ -95,6 +128,8 @@ public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
         base.Dispose(disposing);
         if (disposing)
         {
+            _postgres?.Dispose();
+            _otherDatabases.ForEach(d => d.Dispose());
             TestDir.Dispose();
         }
     }

@@ -1,0 +1,89 @@
+using System.Data.Common;
+using Akka.Configuration;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.ReadModel;
+
+namespace PandaFuzz.Master.Persistence;
+
+/// <summary>
+/// The journal, snapshot store and read model of a master, on the provider its settings name: SQLite files under the
+/// data dir (<c>pandafuzz.db</c>, <c>readmodel.db</c>), or one PostgreSQL database shared by several masters.
+/// </summary>
+public sealed record MasterStorage(StorageSettings Settings, string DataDir)
+{
+    /// <summary>The journal's SQLite file, or null on PostgreSQL.</summary>
+    public string? JournalFile => Settings.Provider == StorageProvider.Sqlite ? Path.Combine(DataDir, "pandafuzz.db") : null;
+
+    public ReadModelDatabase ReadModel => Settings.Provider == StorageProvider.PostgreSql
+        ? ReadModelDatabase.PostgreSql(Settings.PostgreSqlConnectionString!)
+        : ReadModelDatabase.In(DataDir);
+
+    /// <summary>What an operator reads in a message: the journal's file, or its PostgreSQL database.</summary>
+    public string JournalName => JournalFile ?? ReadModel.Name;
+
+    /// <summary>Before the actor system starts: a SQLite journal is switched to WAL once.</summary>
+    public void Prepare()
+    {
+        if (JournalFile is { } file)
+        {
+            SqliteJournal.EnableWriteAheadLog(file);
+        }
+    }
+
+    /// <summary>The journal, snapshot store and read journal settings (provider and connection) for the actor system.</summary>
+    public Config Persistence() => Settings.Provider == StorageProvider.PostgreSql
+        ? PostgreSqlJournal.Persistence(Settings.PostgreSqlConnectionString!)
+        : SqliteJournal.Persistence(JournalFile!);
+}
+
+/// <summary>What an actor system's persistence configuration names: the journal's database and the read model beside it.</summary>
+public static class ConfiguredStorage
+{
+    /// <summary>The read model that goes with the configured journal: beside a SQLite file, or in the same PostgreSQL database.</summary>
+    public static ReadModelDatabase? ReadModelOf(Config config)
+    {
+        if (PostgreSqlJournal.ConnectionStringFrom(config) is { } postgres)
+        {
+            return ReadModelDatabase.PostgreSql(postgres);
+        }
+
+        return SqliteJournal.DatabasePathFrom(config) is { } file ? ReadModelDatabase.In(Path.GetDirectoryName(file)!) : null;
+    }
+
+    /// <summary>An open connection to the journal's database, for reading its tables directly (the projection's lag).</summary>
+    public static DbConnection? OpenJournal(Config config)
+    {
+        DbConnection? connection = PostgreSqlJournal.ConnectionStringFrom(config) is { } postgres
+            ? new NpgsqlConnection(postgres)
+            : SqliteJournal.DatabasePathFrom(config) is not null
+                ? new SqliteConnection(config.GetString("akka.persistence.journal.sql.connection-string"))
+                : null;
+        connection?.Open();
+        return connection;
+    }
+}
+
+/// <summary>The journal, snapshot store and read journal in one PostgreSQL database.</summary>
+public static class PostgreSqlJournal
+{
+    /// <summary>Akka.Persistence.Sql's provider name (linq2db) for the PostgreSQL dialect.</summary>
+    public const string ProviderName = "PostgreSQL.15";
+
+    /// <summary>The journal's connection string when the configured journal is PostgreSQL, else null.</summary>
+    public static string? ConnectionStringFrom(Config config) =>
+        config.GetString("akka.persistence.journal.sql.provider-name", "") == ProviderName
+            ? config.GetString("akka.persistence.journal.sql.connection-string", "") is { Length: > 0 } connection ? connection : null
+            : null;
+
+    public static Config Persistence(string connectionString)
+    {
+        var quoted = "\"" + connectionString.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+        return ConfigurationFactory.ParseString($$"""
+            akka.persistence.journal.sql { connection-string = {{quoted}}, provider-name = "{{ProviderName}}" }
+            akka.persistence.snapshot-store.sql { connection-string = {{quoted}}, provider-name = "{{ProviderName}}" }
+            akka.persistence.query.journal.sql { connection-string = {{quoted}}, provider-name = "{{ProviderName}}" }
+            """);
+    }
+}
