@@ -41,10 +41,17 @@ public sealed record NodeSettings(
     public const string HttpVariable = "PANDAFUZZ_HTTP";
     public const string RemoteVariable = "PANDAFUZZ_REMOTE";
     public const string SeedsVariable = "PANDAFUZZ_SEEDS";
+    public const string BlobDirVariable = "PANDAFUZZ_BLOB_DIR";
 
     public static readonly IReadOnlySet<string> KnownRoles = new HashSet<string> { "master", "bot" };
 
     public bool IsMaster => Roles.Contains("master");
+
+    /// <summary>A master's blob store when it is not under the data dir: storage every master shares (PostgreSQL, several masters).</summary>
+    public string? SharedBlobDir { get; init; }
+
+    /// <summary>Where a master keeps targets, inputs and corpora: <see cref="SharedBlobDir"/>, else <c>blobs</c> in the data dir.</summary>
+    public string BlobDir => SharedBlobDir ?? Path.Combine(DataDir, "blobs");
 
     public bool IsBot => Roles.Contains("bot");
 
@@ -87,7 +94,21 @@ public sealed record NodeSettings(
             throw new NodeConfigurationException(SeedsVariable, seedsText, "the master's remote endpoint: a bot-only node must join a cluster founded by a master");
         }
 
-        return new NodeSettings(roles, dataDir, http, remote, seeds);
+        string? blobDir = null;
+        if (Value(env, BlobDirVariable) is { } blobText)
+        {
+            try
+            {
+                blobDir = Path.GetFullPath(blobText);
+                Directory.CreateDirectory(blobDir);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+            {
+                throw new NodeConfigurationException(BlobDirVariable, blobText, $"a directory this process can create and write ({e.Message})");
+            }
+        }
+
+        return new NodeSettings(roles, dataDir, http, remote, seeds) { SharedBlobDir = blobDir };
     }
 
     private static string? Value(Func<string, string?> env, string name) => env(name) is { Length: > 0 } v ? v.Trim() : null;

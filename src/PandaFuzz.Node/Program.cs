@@ -149,7 +149,7 @@ void Compose(IServiceCollection services)
     Config? persistence = null;
     if (node.IsMaster)
     {
-        masterBlobs = new ContentAddressedStore(Path.Combine(node.DataDir, "blobs"));
+        masterBlobs = new ContentAddressedStore(node.BlobDir);
         storage = new MasterStorage(masterSettings!.Storage, node.DataDir);
         storage.Prepare();
         persistence = storage.Persistence();

@@ -12,6 +12,8 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <param name="Seeds">PANDAFUZZ_SEEDS: empty to found a cluster, or the master's remote host:port.</param>
 /// <param name="LogPath">File receiving the node's stdout and stderr.</param>
 /// <param name="Webhooks">PANDAFUZZ_WEBHOOKS, when set.</param>
+/// <param name="Postgres">PANDAFUZZ_POSTGRES, when set: the master's journal, snapshots and read model in PostgreSQL.</param>
+/// <param name="BlobDir">PANDAFUZZ_BLOB_DIR, when set: a blob store shared by several masters.</param>
 /// <param name="Host">The IPv4 address the node binds and is reached at (HTTP and Akka.Remote); loopback unless set.</param>
 /// <param name="NetworkNamespace">When set, the node runs in this network namespace (<c>ip netns exec</c>); it must exist.</param>
 public sealed record NodeOptions(
@@ -24,7 +26,9 @@ public sealed record NodeOptions(
     string LogPath,
     string? Webhooks = null,
     string Host = NodeOptions.Loopback,
-    string? NetworkNamespace = null)
+    string? NetworkNamespace = null,
+    string? Postgres = null,
+    string? BlobDir = null)
 {
     public const string Loopback = "127.0.0.1";
 
@@ -114,6 +118,16 @@ public sealed class NodeProcess : IAsyncDisposable
         if (options.Webhooks is { } webhooks)
         {
             startInfo.Environment["PANDAFUZZ_WEBHOOKS"] = webhooks;
+        }
+
+        if (options.Postgres is { } postgres)
+        {
+            startInfo.Environment["PANDAFUZZ_POSTGRES"] = postgres;
+        }
+
+        if (options.BlobDir is { } blobDir)
+        {
+            startInfo.Environment["PANDAFUZZ_BLOB_DIR"] = blobDir;
         }
 
         var log = new StreamWriter(new FileStream(options.LogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))

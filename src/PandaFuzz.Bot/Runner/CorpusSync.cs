@@ -19,7 +19,7 @@ public sealed class CorpusSync(
     ContentAddressedStore outbox,
     string outboxPath,
     IActorRef corpora,
-    ActorSelection masterBlobs,
+    Func<ActorSelection> masterBlobs,
     CorpusSyncLimits limits)
 {
     private readonly HashSet<string> _seenFiles = [];
@@ -153,7 +153,7 @@ public sealed class CorpusSync(
                 continue;
             }
 
-            await BlobFetcher.FetchAsync(masterBlobs, entry.Input, downloads, limits.AskTimeout, ct);
+            await BlobFetcher.FetchAsync(masterBlobs(), entry.Input, downloads, limits.AskTimeout, ct);
             var target = Path.Combine(into, engine.ImportFileName(entry.Input, _importSequence++));
             // The engine must never see half a file: it is copied beside the job dir, then moved in whole.
             var temp = Path.Combine(dir.Root, "import.tmp");

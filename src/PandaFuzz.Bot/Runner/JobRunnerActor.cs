@@ -197,7 +197,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
 
         Timers.StartPeriodicTimer(StatsTick.Instance, StatsTick.Instance, _settings.StatsInterval);
-        BlobFetcher.FetchAsync(Context.ActorSelection(_job.BlobSourcePath), _job.Spec.Target, _targets, _settings.BlobChunkTimeout)
+        BlobFetcher.FetchAsync(MasterBlobSource.Resolve(Context.System, _job.BlobSourcePath), _job.Spec.Target, _targets, _settings.BlobChunkTimeout)
             .PipeTo(Self, success: () => TargetReady.Instance, failure: e => new TargetFailed(e.Message));
     }
 
@@ -217,7 +217,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         if (_job.Spec.Task == JobTask.MinimizeCrash)
         {
             var minimizer = new CrashMinimizer(_job, _engine, _dir, _settings, _targets, _outboxStore, _outboxPath,
-                Context.ActorSelection(_job.BlobSourcePath));
+                MasterBlobSource.Resolve(Context.System, _job.BlobSourcePath));
             minimizer.RunAsync(_stopping.Token).PipeTo(Self,
                 success: r => new Minimized(r.Succeeded, r.Summary, r.Report),
                 failure: e => new Minimized(false, e.GetBaseException().Message));
@@ -225,8 +225,10 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
 
         // The campaign's corpus first: a job that starts, restarts or moves resumes from it, not from nothing.
+        var system = Context.System;
+        var blobSource = _job.BlobSourcePath;
         _sync = new CorpusSync(_job, _engine, _dir, _targets, _outboxStore, _outboxPath, _corpora,
-            Context.ActorSelection(_job.BlobSourcePath), _settings.SyncLimits);
+            () => MasterBlobSource.Resolve(system, blobSource), _settings.SyncLimits);
         _stopping.CancelAfter(_settings.InitialSyncTimeout);
         _sync.InitialAsync(_stopping.Token).PipeTo(Self,
             success: () => new InitialSyncDone(null),

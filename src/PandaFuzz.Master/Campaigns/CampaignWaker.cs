@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
 using Akka.Hosting;
 using PandaFuzz.Infrastructure.Sharding;
@@ -9,6 +10,9 @@ namespace PandaFuzz.Master.Campaigns;
 /// <summary>
 /// After a master starts, wakes every campaign in the journal once; each unfinished campaign then wakes its
 /// jobs, and pending jobs announce themselves to the scheduler. Nothing is remembered outside the journal.
+/// With several masters (PostgreSQL), the entities of a master that is gone restart on the others only when a
+/// message reaches them: so when another master leaves the cluster, every campaign is woken again (waking is
+/// idempotent), and its shards' campaigns and jobs come back on the masters that remain.
 /// </summary>
 public sealed class CampaignWaker : ReceiveActor
 {
@@ -16,7 +20,8 @@ public sealed class CampaignWaker : ReceiveActor
     {
         var log = Context.GetLogger();
         var campaigns = registry.Get<CampaignRegion>();
-        ReceiveAsync<Start>(async _ =>
+        var cluster = Cluster.Get(Context.System);
+        ReceiveAsync<Start>(async start =>
         {
             var ids = await directory.IdsAsync("campaign-");
             foreach (var id in ids)
@@ -24,17 +29,27 @@ public sealed class CampaignWaker : ReceiveActor
                 campaigns.Tell(new CampaignCommands.WakeCampaign(new CampaignId(id)));
             }
 
-            log.Info("Woke {Count} campaigns from the journal", ids.Count);
-            Context.Stop(Self);
+            log.Info("Woke {Count} campaigns from the journal{Why}", ids.Count, start.Why);
         });
+        Receive<ClusterEvent.MemberRemoved>(removed =>
+        {
+            if (removed.Member.HasRole(ShardNames.MasterRole) && !removed.Member.Address.Equals(cluster.SelfAddress))
+            {
+                Self.Tell(new Start($": the master {removed.Member.Address} left, its entities move here"));
+            }
+        });
+        Receive<ClusterEvent.IClusterDomainEvent>(_ => { });
     }
 
-    protected override void PreStart() => Self.Tell(Start.Instance);
-
-    private sealed record Start
+    protected override void PreStart()
     {
-        public static readonly Start Instance = new();
+        Self.Tell(new Start(""));
+        Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.MemberRemoved));
     }
+
+    protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
+
+    private sealed record Start(string Why);
 }
 
 /// <summary>Hosting for the campaign waker.</summary>

@@ -1,0 +1,34 @@
+using Akka.Actor;
+using Akka.Cluster;
+using PandaFuzz.Infrastructure.Sharding;
+
+namespace PandaFuzz.Bot.Runner;
+
+/// <summary>
+/// Which master blob server a job fetches from. Its start names the blob server of the master that started it;
+/// with several masters (sharing one blob store) that master may be gone while the job runs on, so a fetch goes to
+/// the oldest master that is up instead. With one master, or none up, it is always the named one (a restarted
+/// master comes back at the same address).
+/// </summary>
+public static class MasterBlobSource
+{
+    public static ActorSelection Resolve(ActorSystem system, string namedPath)
+    {
+        if (!ActorPath.TryParse(namedPath, out var named))
+        {
+            return system.ActorSelection(namedPath);
+        }
+
+        var state = Cluster.Get(system).State;
+        var upMasters = state.Members
+            .Where(m => m.HasRole(ShardNames.MasterRole) && m.Status == MemberStatus.Up && !state.Unreachable.Contains(m))
+            .ToList();
+        if (upMasters.Count == 0 || upMasters.Any(m => m.Address.Equals(named.Address)))
+        {
+            return system.ActorSelection(named);
+        }
+
+        var oldest = upMasters.Order(Member.AgeOrdering).First();
+        return system.ActorSelection(new RootActorPath(oldest.Address) / named.Elements);
+    }
+}
