@@ -146,10 +146,11 @@ void Compose(IServiceCollection services)
     services.AddSerilog();
     ContentAddressedStore? masterBlobs = null;
     Config? persistence = null;
+    string? database = null;
     if (node.IsMaster)
     {
         masterBlobs = new ContentAddressedStore(Path.Combine(node.DataDir, "blobs"));
-        var database = Path.Combine(node.DataDir, "pandafuzz.db");
+        database = Path.Combine(node.DataDir, SqliteJournal.FileName);
         SqliteJournal.EnableWriteAheadLog(database);
         persistence = SqliteJournal.Persistence(database);
         services.AddSingleton(masterBlobs);
@@ -173,8 +174,10 @@ void Compose(IServiceCollection services)
             .WithCustomSerializer("pandafuzz", ProtocolSerializer.BoundTypes, system => new ProtocolSerializer(system));
         if (node.IsMaster)
         {
+            // The setup gives every journal connection the per-connection pragmas (SqlitePragmas.Journal).
             akka.AddHocon(persistence!, HoconAddMode.Prepend)
                 .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
+                .AddSetup(SqliteJournal.Setup(database!))
                 .AddMasterRole(masterSettings!, masterBlobs!)
                 .AddMembershipRecorder(node.DataDir)
                 .AddGateway();
