@@ -101,15 +101,15 @@ public sealed record SqlitePragmas(SqliteSynchronous Synchronous, TimeSpan BusyT
     /// <item><c>synchronous=FULL</c>: the master answers "created" (and acknowledges a crash report, a bot's
     /// progress) once its event is committed, and in WAL mode only FULL makes that commit survive a power loss or a
     /// kernel crash (NORMAL keeps the file intact but may lose the last commits). It costs throughput: NORMAL
-    /// persisted 1.5-1.7 times as many events per second in <c>pandafuzz-bench journal</c> (≈ 2,800 against
-    /// ≈ 1,600-1,800 here), but the master persists state transitions, not stats ticks, far below either figure.</item>
+    /// persisted 1.5 times as many events per second in <c>pandafuzz-bench journal</c> (medians 2,240 against 1,373
+    /// on 2 cores here), but the master persists state transitions, not stats ticks, far below either figure.</item>
     /// <item><c>busy_timeout=5 s</c>: SQLite has one writer at a time, and the journal's concurrent write batches,
-    /// the snapshot store and a backup's or rebuild's connections take turns. Without a busy timeout (SQLite's
+    /// the snapshot store and a backup's connection take turns. Without a busy timeout (SQLite's
     /// default is 0) a statement that finds the file locked fails at once and Microsoft.Data.Sqlite retries it only
     /// after sleeping 150 ms; SQLite's own busy handler retries within milliseconds (a writer behind a 20 ms
-    /// transaction: done ≈ 14 ms after the release instead of ≈ 131 ms, same benchmark). Journal throughput is the
-    /// same within the benchmark's noise. 5 s is far above any one transaction here and below the journal's 10 s
-    /// circuit-breaker call timeout.</item>
+    /// transaction: done ≈ 15 ms after the release instead of ≈ 131 ms, same benchmark). Journal throughput is the
+    /// same within the benchmark's noise (SQLite's defaults 1.07 times the chosen, an identical A/A run 1.10).
+    /// 5 s is far above any one transaction here and below the journal's 10 s circuit-breaker call timeout.</item>
     /// </list>
     /// </summary>
     public static readonly SqlitePragmas Journal = new(SqliteSynchronous.Full, TimeSpan.FromSeconds(5));
