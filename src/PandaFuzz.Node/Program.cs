@@ -175,8 +175,14 @@ void Compose(IServiceCollection services)
         if (node.IsMaster)
         {
             akka.AddHocon(persistence!, HoconAddMode.Prepend)
-                .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
-                .AddMasterRole(masterSettings!, masterBlobs!)
+                .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
+            if (storage!.JournalFile is { } journalFile)
+            {
+                // The setup gives every SQLite journal connection the per-connection pragmas (SqlitePragmas.Journal).
+                akka.AddSetup(SqliteJournal.Setup(journalFile));
+            }
+
+            akka.AddMasterRole(masterSettings!, masterBlobs!)
                 .AddMembershipRecorder(node.DataDir)
                 .AddGateway();
         }

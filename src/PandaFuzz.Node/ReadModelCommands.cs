@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Akka.Configuration;
+using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Master.Persistence;
 using PandaFuzz.Master.ReadModel;
@@ -10,7 +11,8 @@ namespace PandaFuzz.Node;
 
 /// <summary>
 /// The read model before the node starts: <c>pandafuzz db status | migrate | rollback [--to N] | rebuild-read-model</c>
-/// run one command and exit; a master started without them checks its read-model schema (and migrates it when
+/// run one command and exit, and <c>pandafuzz db backup --to FILE [--blobs DIR] [--force]</c> copies the journal
+/// (and the blob store) while a master runs on the same data dir; a master started without them checks its read-model schema (and migrates it when
 /// <c>pandafuzz.master.read-model.migrate-on-start</c> is on), and stops on a schema newer than this build.
 /// </summary>
 public static class ReadModelCommands
@@ -116,14 +118,78 @@ public static class ReadModelCommands
             }
         });
 
-        var db = new Command("db", "The master's SQL read model (" + ReadModelDatabase.FileName + " in the data dir, or its PostgreSQL database)");
+        var db = new Command("db", "The master's databases: the journal (" + SqliteJournal.FileName + ") and the SQL read model (" +
+                                   ReadModelDatabase.FileName + ") in the data dir, or both in its PostgreSQL database");
         db.Subcommands.Add(status);
         db.Subcommands.Add(migrate);
         db.Subcommands.Add(rollback);
         db.Subcommands.Add(rebuild);
+        db.Subcommands.Add(Backup(node, master, output));
         var root = new RootCommand("PandaFuzz: without arguments the node starts with the roles of " + NodeSettings.RolesVariable);
         root.Subcommands.Add(db);
         return root;
+    }
+
+    /// <summary>
+    /// <c>db backup</c>: the journal first, then the blobs. Every blob the master keeps for an event was stored
+    /// (written, flushed and renamed into place) before that event was persisted: targets and corpus archives are
+    /// stored by their upload, and a campaign is created only with a target (and seed corpus) already in the store
+    /// (ApiEndpoints.CreateCampaign); the campaign entity fetches a crash sample or a minimized input into the store
+    /// before it persists the event naming it (CampaignEntity: CrashInputStored, MinimizedInputStored), and the
+    /// corpus entity its entries (CorpusEntity.Fetched). Inputs of crash reports that were only counted are never
+    /// in the master's store. Blobs never change, and none that an event keeps is deleted, so the blobs copied after
+    /// the journal copy include every blob the copied journal keeps. The read model is not copied:
+    /// <c>rebuild-read-model</c> makes it again from the journal.
+    /// </summary>
+    private static Command Backup(NodeSettings node, MasterSettings master, TextWriter output)
+    {
+        var to = new Option<FileInfo>("--to") { Description = "The file to write the copy of the journal to", Required = true };
+        var blobs = new Option<DirectoryInfo?>("--blobs") { Description = "Also copy the blob store into this directory (only blobs not already there)" };
+        var force = new Option<bool>("--force") { Description = "Replace the --to file if it exists" };
+        var backup = new Command("backup", "Copy the journal (and with --blobs the blob store) consistently, while the master runs");
+        backup.Options.Add(to);
+        backup.Options.Add(blobs);
+        backup.Options.Add(force);
+        backup.SetAction(parse =>
+        {
+            if (master.Storage.Provider == StorageProvider.PostgreSql)
+            {
+                output.WriteLine("the journal is in PostgreSQL (pandafuzz.master.storage): back it up with pg_dump, and the blob store with a copy (ops/storage.md)");
+                return Refused;
+            }
+
+            var journal = Path.Combine(node.DataDir, SqliteJournal.FileName);
+            JournalBackupResult copy;
+            try
+            {
+                copy = JournalBackup.Run(journal, parse.GetValue(to)!.FullName, parse.GetValue(force));
+            }
+            catch (JournalBackupException e)
+            {
+                output.WriteLine(e.Message);
+                return Refused;
+            }
+
+            output.WriteLine($"backed up {journal} to {copy.Destination}: {copy.Bytes} bytes, {copy.Events} events (journal ordering up to " +
+                             $"{copy.LastOrdering}), integrity_check ok, in {copy.Took.TotalSeconds:0.0} s");
+            if (parse.GetValue(blobs) is not { } blobDir)
+            {
+                output.WriteLine($"blobs not copied: pass --blobs DIR to copy {node.BlobDir} as well");
+                return 0;
+            }
+
+            var store = node.BlobDir;
+            var copied = BlobStoreBackup.Copy(store, blobDir.FullName);
+            output.WriteLine($"copied {store} to {blobDir.FullName}: {copied.Copied} new blobs ({copied.CopiedBytes} bytes), {copied.AlreadyThere} already there");
+            if (copied.Damaged.Count > 0)
+            {
+                output.WriteLine($"{copied.Damaged.Count} blobs in the store do not match their sha256 and were not copied: {string.Join(", ", copied.Damaged)}");
+                return 1;
+            }
+
+            return 0;
+        });
+        return backup;
     }
 
     private static void PrintStatus(ReadModelDatabase database, SchemaStatus status, TextWriter output)

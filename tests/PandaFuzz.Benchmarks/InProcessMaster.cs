@@ -85,6 +85,7 @@ public sealed class InProcessMaster : IAsyncDisposable
                 .WithClustering(new ClusterOptions { Roles = [ShardNames.MasterRole] })
                 .WithCustomSerializer("pandafuzz", ProtocolSerializer.BoundTypes, system => new ProtocolSerializer(system))
                 .AddHocon(SqliteJournal.Persistence(database), HoconAddMode.Prepend)
+                .AddSetup(SqliteJournal.Setup(database))
                 .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append)
                 .AddHocon(Overrides, HoconAddMode.Prepend)
                 .AddMasterRole(settings, blobs);

@@ -26,6 +26,7 @@ public sealed record BenchmarkOptions(
     public const string Overhead = "overhead";
     public const string Ensemble = "ensemble";
     public const string Dedup = "dedup";
+    public const string Journal = "journal";
 
     public static readonly string Usage =
         """
@@ -38,14 +39,18 @@ public sealed record BenchmarkOptions(
                      same 2 cores, measured with afl-showmap -C on each side's corpus (goal: ratio >= 1.0)
           dedup      crash reports de-duplicated per second by an in-process master on SQLite, 1 % unique, vs. raw
                      journal events/s in the same run (goal: median >= 10,000 reports/s)
+          journal    journal events persisted per second under each set of SQLite pragmas (the shipped
+                     synchronous=FULL + busy_timeout vs NORMAL and vs SQLite's defaults), A/B interleaved
 
         Options:
-          --quick               overhead: 5 pairs x 20 s; ensemble: 2 pairs x 60 s; dedup: 3 rounds x 5,000 reports
-          --full                overhead: 10 pairs x 60 s; ensemble: 5 pairs x 300 s; dedup: 5 rounds x 20,000 reports (the default)
+          --quick               overhead: 5 pairs x 20 s; ensemble: 2 pairs x 60 s; dedup: 3 rounds x 5,000 reports;
+                                journal: 5 trials x 2,000 events
+          --full                overhead: 10 pairs x 60 s; ensemble: 5 pairs x 300 s; dedup: 5 rounds x 20,000 reports;
+                                journal: 7 trials x 4,000 events (the default)
           --pairs N             pairs of runs (overrides the mode)
           --seconds N           length of each run in seconds (overrides the mode)
-          --rounds N            dedup: rounds, each on a new campaign (overrides the mode)
-          --reports N           dedup: crash reports per round, at least 100 (overrides the mode)
+          --rounds N            dedup: rounds, each on a new campaign; journal: trials (overrides the mode)
+          --reports N           dedup: crash reports per round, at least 100; journal: events per burst (overrides the mode)
           --set KEY=VALUE       dedup: a HOCON setting over the shipped hocon/ files, e.g.
                                 --set pandafuzz.master.crash-samples=1 (repeatable; the mode becomes custom)
           --engines LIST        overhead: libfuzzer,aflplusplus (default both)
@@ -70,7 +75,7 @@ public sealed record BenchmarkOptions(
         }
 
         var benchmark = args[0];
-        if (benchmark is not (Overhead or Ensemble or Dedup))
+        if (benchmark is not (Overhead or Ensemble or Dedup or Journal))
         {
             throw new UsageException($"Unknown benchmark '{benchmark}'.");
         }
@@ -148,8 +153,14 @@ public sealed record BenchmarkOptions(
             (_, true) => (2, 60),
             _ => (5, 300),
         };
-        var (defaultRounds, defaultReports) = isQuick ? (3, 5_000) : (5, 20_000);
-        var overridden = benchmark == Dedup ? rounds is not null || reports is not null || overrides.Count > 0 : pairs is not null || seconds is not null;
+        var (defaultRounds, defaultReports) = (benchmark, isQuick) switch
+        {
+            (Journal, true) => (5, 2_000),
+            (Journal, false) => (7, 4_000),
+            (_, true) => (3, 5_000),
+            _ => (5, 20_000),
+        };
+        var overridden = benchmark is Dedup or Journal ? rounds is not null || reports is not null || overrides.Count > 0 : pairs is not null || seconds is not null;
         var mode = overridden ? $"custom ({(isQuick ? "quick" : "full")} with overrides)" : isQuick ? "quick" : "full";
         var options = new BenchmarkOptions(benchmark, mode, pairs ?? defaultPairs, seconds ?? defaultSeconds, engines, core, parkCore, cores,
             target, output, nodeDir, keep, rounds ?? defaultRounds, reports ?? defaultReports, overrides);

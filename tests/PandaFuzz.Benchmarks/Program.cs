@@ -35,6 +35,7 @@ try
     {
         BenchmarkOptions.Overhead => await new OverheadBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Ensemble => await new EnsembleBenchmark(options, workspace).RunAsync(cancel.Token),
+        BenchmarkOptions.Journal => await new JournalBenchmark(options, workspace).RunAsync(cancel.Token),
         _ => await new DedupBenchmark(options, workspace).RunAsync(cancel.Token),
     };
 }

@@ -16,6 +16,7 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <param name="BlobDir">PANDAFUZZ_BLOB_DIR, when set: a blob store shared by several masters.</param>
 /// <param name="Host">The IPv4 address the node binds and is reached at (HTTP and Akka.Remote); loopback unless set.</param>
 /// <param name="NetworkNamespace">When set, the node runs in this network namespace (<c>ip netns exec</c>); it must exist.</param>
+/// <param name="Arguments">Command-line arguments after the dll, e.g. <c>db backup --to FILE</c> (none: the node starts).</param>
 public sealed record NodeOptions(
     string Name,
     string Roles,
@@ -28,7 +29,8 @@ public sealed record NodeOptions(
     string Host = NodeOptions.Loopback,
     string? NetworkNamespace = null,
     string? Postgres = null,
-    string? BlobDir = null)
+    string? BlobDir = null,
+    IReadOnlyList<string>? Arguments = null)
 {
     public const string Loopback = "127.0.0.1";
 
@@ -104,6 +106,11 @@ public sealed class NodeProcess : IAsyncDisposable
         }
 
         startInfo.ArgumentList.Add(dll);
+        foreach (var argument in options.Arguments ?? [])
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
         foreach (var key in startInfo.Environment.Keys.Where(IsScrubbed).ToList())
         {
             startInfo.Environment.Remove(key);
@@ -137,6 +144,7 @@ public sealed class NodeProcess : IAsyncDisposable
         log.WriteLine(
             $"# {DateTimeOffset.UtcNow:O} starting {options.Name}: roles={options.Roles} data={options.DataDir} " +
             $"http={options.HttpEndpoint} remote={options.RemoteEndpoint} seeds='{options.Seeds}' dll={dll}" +
+            (options.Arguments is { Count: > 0 } arguments ? $" args='{string.Join(' ', arguments)}'" : "") +
             (options.NetworkNamespace is { } ns ? $" netns={ns}" : ""));
 
         var process = new Process { StartInfo = startInfo };
@@ -166,6 +174,15 @@ public sealed class NodeProcess : IAsyncDisposable
             ready => ready,
             cancellationToken,
             guard: EnsureRunning);
+    }
+
+    /// <summary>Waits for a one-shot command (<see cref="NodeOptions.Arguments"/>) to end; its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        await _process.WaitForExitAsync(deadline.Token);
+        return _process.ExitCode;
     }
 
     /// <summary>Throws when the node process has exited, with its exit code and log tail.</summary>
