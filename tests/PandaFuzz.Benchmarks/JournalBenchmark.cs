@@ -21,7 +21,7 @@ public sealed record JournalBurst(int Trial, string Variant, int Position, int E
 /// <summary>
 /// Journal write throughput (events persisted per second) of the master's SQLite journal under each set of
 /// per-connection pragmas, A/B interleaved: every trial runs every variant once, in a rotated order, each on a fresh
-/// WAL file with its own actor system composed like the master's journal (shipped persistence-sqlite.conf, the
+/// WAL file with its own actor system composed like the master's journal (shipped persistence.conf, the
 /// protocol serializer and tagging adapter, <see cref="SqliteJournal.Setup"/>).
 /// </summary>
 public sealed class JournalBenchmark(BenchmarkOptions options, Workspace workspace)
@@ -238,7 +238,7 @@ public sealed class JournalBenchmark(BenchmarkOptions options, Workspace workspa
                 }
                 """)
             .WithFallback(SqliteJournal.Persistence(database))
-            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(RepoLayout.Root, "hocon", "persistence-sqlite.conf"))))
+            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(RepoLayout.Root, "hocon", "persistence.conf"))))
             .WithFallback(SqlPersistence.DefaultConfiguration);
     }
 

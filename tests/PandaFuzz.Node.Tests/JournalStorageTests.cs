@@ -56,7 +56,7 @@ public sealed class JournalStorageTests : IDisposable
         SqliteJournal.EnableWriteAheadLog(Database);
         var interceptor = new SqlitePragmaInterceptor(SqlitePragmas.Journal);
         var config = SqliteJournal.Persistence(Database)
-            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "persistence-sqlite.conf"))))
+            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon", "persistence.conf"))))
             .WithFallback(ConfigurationFactory.ParseString("akka.loglevel = WARNING"))
             .WithFallback(SqlPersistence.DefaultConfiguration);
         var system = ActorSystem.Create("pragmas", ActorSystemSetup.Create(BootstrapSetup.Create().WithConfig(config), SqliteJournal.Setup(Database, interceptor)));

@@ -14,7 +14,8 @@ public static class MasterBlobSource
 {
     public static ActorSelection Resolve(ActorSystem system, string namedPath)
     {
-        if (!ActorPath.TryParse(namedPath, out var named))
+        // Outside a cluster (a bot's tests on a local actor system) there is only the named one.
+        if (!ActorPath.TryParse(namedPath, out var named) || ((ExtendedActorSystem)system).Provider is not ClusterActorRefProvider)
         {
             return system.ActorSelection(namedPath);
         }
