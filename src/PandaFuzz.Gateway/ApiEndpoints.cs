@@ -41,6 +41,11 @@ public static class ApiEndpoints
         api.MapGet("/jobs/{id}/stats", GetJobStats);
         api.MapGet("/campaigns/{id}/stats", GetCampaignStats);
         api.MapGet("/bots", ListBots);
+        api.MapGet("/bots/{id}", GetBot);
+        api.MapPost("/bots/{id}/drain", (string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct) => SetDraining(id, true, gateway, ct));
+        api.MapPost("/bots/{id}/resume", (string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct) => SetDraining(id, false, gateway, ct));
+        api.MapPost("/jobs/{id}/cancel", CancelJob);
+        api.MapGet("/queue", GetQueue);
         api.MapPost("/corpora", UploadCorpus);
         api.MapPost("/campaigns/{id}/corpus", AddToCorpus);
         api.MapGet("/campaigns/{id}/corpus", GetCorpus);
@@ -332,6 +337,74 @@ public static class ApiEndpoints
         var bots = await Task.WhenAll(rows.Select(async row =>
             await Ask(gateway, new BotQueries.GetBot(row.Id), ct) is BotQueries.BotView view ? BotResponse.From(view) : BotResponse.From(row)));
         return TypedResults.Ok(bots.ToList());
+    }
+
+    private static async Task<Results<Ok<BotResponse>, ProblemHttpResult>> GetBot(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!BotId.TryParse(id, out var botId))
+        {
+            return Problems.NotFound("bot", id);
+        }
+
+        var reply = await Ask(gateway, new BotQueries.GetBot(botId), ct);
+        return reply is BotQueries.BotView view ? TypedResults.Ok(BotResponse.From(view)) : Problems.From(reply, "bot", id);
+    }
+
+    /// <summary>Drains a bot (no new job; its running jobs finish) or puts it back to work.</summary>
+    private static async Task<Results<Ok<BotResponse>, ProblemHttpResult>> SetDraining(string id, bool draining, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!BotId.TryParse(id, out var botId))
+        {
+            return Problems.NotFound("bot", id);
+        }
+
+        var reply = await Ask(gateway, new BotCommands.SetDraining(botId, draining), ct);
+        return reply is BotQueries.BotView view ? TypedResults.Ok(BotResponse.From(view)) : Problems.From(reply, "bot", id);
+    }
+
+    /// <summary>Cancels one job: a pending job never runs, a running one is stopped on its bot; a finished job is a conflict.</summary>
+    private static async Task<Results<Accepted<JobResponse>, ProblemHttpResult>> CancelJob(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!JobId.TryParse(id, out var jobId))
+        {
+            return Problems.NotFound("job", id);
+        }
+
+        var reply = await Ask(gateway, new JobCommands.CancelJob(jobId, "cancelled by an operator"), ct);
+        if (reply is not JobCommands.JobCommandAccepted)
+        {
+            return Problems.From(reply, "job", id);
+        }
+
+        return await Ask(gateway, new JobQueries.GetJob(jobId), ct) is JobQueries.JobView view
+            ? TypedResults.Accepted($"/api/v1/jobs/{id}", JobResponse.From(view))
+            : Problems.From(new Unavailable("the job did not answer after its cancellation"));
+    }
+
+    /// <summary>
+    /// The scheduler's queue in order, each pending job with its position and an estimate of when a slot frees up for
+    /// it: now while bots have free slots, else the planned ends of the running jobs, earliest first.
+    /// </summary>
+    private static async Task<Results<Ok<QueueResponse>, ProblemHttpResult>> GetQueue(IRequiredActor<GatewayActor> gateway, ReadModelQueries queries, CancellationToken ct)
+    {
+        if (await Ask(gateway, SchedulerMessages.GetQueue.Instance, ct) is not SchedulerMessages.QueueView queue)
+        {
+            return Problems.From(new Unavailable("the scheduler did not answer in time"));
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var views = await Task.WhenAll(queue.Pending.Select(j => Ask(gateway, new JobQueries.GetJob(j), ct)));
+        var running = queries.RunningJobEnds(now);
+        var entries = new List<QueueEntryResponse>();
+        for (var i = 0; i < queue.Pending.Count; i++)
+        {
+            var view = views[i] as JobQueries.JobView;
+            var slotsAhead = i - queue.FreeSlots;
+            DateTimeOffset? eta = slotsAhead < 0 ? now : slotsAhead < running.Count ? running[slotsAhead] : null;
+            entries.Add(new QueueEntryResponse(i + 1, queue.Pending[i].Value, view?.CampaignId.Value, view?.Engine, view?.CreatedAt, eta));
+        }
+
+        return TypedResults.Ok(new QueueResponse(entries, queue.BotsKnown, queue.FreeSlots));
     }
 
     /// <summary>Jobs from the read model, oldest first, filtered and paged; live stats are on <c>GET /api/v1/jobs/{id}</c>.</summary>

@@ -247,12 +247,13 @@ public sealed record BotResponse(
     DateTimeOffset RegisteredAt,
     DateTimeOffset? LastSeenAt,
     string? OfflineReason,
-    DateTimeOffset? OfflineSince)
+    DateTimeOffset? OfflineSince,
+    bool Draining)
 {
     public static BotResponse From(BotQueries.BotView v) =>
         new(v.Id.Value, v.Address, v.Hostname, v.Status,
             new CapabilitiesResponse([.. v.Capabilities.Engines.Select(e => new EngineResponse(e.Name, e.Version))], v.Capabilities.Slots, v.Capabilities.MemoryMb),
-            [.. v.CurrentJobs.Select(j => j.Value)], v.RegisteredAt, v.LastSeenAt, v.OfflineReason, v.OfflineSince);
+            [.. v.CurrentJobs.Select(j => j.Value)], v.RegisteredAt, v.LastSeenAt, v.OfflineReason, v.OfflineSince, v.Draining);
 
     /// <summary>
     /// A bot from the read model. <c>lastSeenAt</c> is its last journaled check-in (the latest registration): routine
@@ -261,8 +262,16 @@ public sealed record BotResponse(
     public static BotResponse From(BotRow r) =>
         new(r.Id.Value, r.Address, r.Hostname, r.Status,
             new CapabilitiesResponse([.. r.Engines.Select(e => new EngineResponse(e.Name, e.Version))], r.Slots, r.MemoryMb),
-            [.. r.CurrentJobs.Select(j => j.Value)], r.RegisteredAt, r.CheckedInAt, r.OfflineReason, r.OfflineSince);
+            [.. r.CurrentJobs.Select(j => j.Value)], r.RegisteredAt, r.CheckedInAt, r.OfflineReason, r.OfflineSince, r.Draining);
 }
+
+/// <summary>
+/// <c>GET /api/v1/queue</c>: pending jobs in the order the scheduler offers them. <c>eta</c> estimates when a slot
+/// frees up for the job (now, or the planned end of a running job); null when more jobs wait than run.
+/// </summary>
+public sealed record QueueResponse(IReadOnlyList<QueueEntryResponse> Pending, int BotsKnown, int FreeSlots);
+
+public sealed record QueueEntryResponse(int Position, string JobId, string? CampaignId, string? Engine, DateTimeOffset? WaitingSince, DateTimeOffset? Eta);
 
 public sealed record CapabilitiesResponse(IReadOnlyList<EngineResponse> Engines, int Slots, long MemoryMb);
 

@@ -29,6 +29,12 @@ public static class BotCommands
     public sealed record NodeLost(BotId BotId, long NodeUid, string Reason, DateTimeOffset At) : IWithBotId;
 
     public sealed record CheckInAccepted(BotId BotId) : IWithBotId;
+
+    /// <summary>
+    /// An operator drains a bot (it takes no new job; the jobs it runs finish) or puts it back to work; answered with
+    /// its <see cref="BotQueries.BotView"/>.
+    /// </summary>
+    public sealed record SetDraining(BotId BotId, bool Draining) : IWithBotId;
 }
 
 /// <summary>Events a bot entity persists.</summary>
@@ -43,6 +49,8 @@ public static class BotEvents
         DateTimeOffset At) : IWithBotId, IPersistedEvent;
 
     public sealed record BotWentOffline(BotId BotId, string Reason, DateTimeOffset At) : IWithBotId, IPersistedEvent;
+
+    public sealed record BotDrainingChanged(BotId BotId, bool Draining, DateTimeOffset At) : IWithBotId, IPersistedEvent;
 }
 
 /// <summary>Queries a bot entity answers.</summary>
@@ -60,5 +68,6 @@ public static class BotQueries
         DateTimeOffset RegisteredAt,
         DateTimeOffset? LastSeenAt,
         string? OfflineReason,
-        DateTimeOffset? OfflineSince) : IProtocolMessage;
+        DateTimeOffset? OfflineSince,
+        bool Draining = false) : IProtocolMessage;
 }

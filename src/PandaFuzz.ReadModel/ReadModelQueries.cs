@@ -48,7 +48,8 @@ public sealed record JobRow(
 /// </summary>
 public sealed record BotRow(
     BotId Id, string Address, string Hostname, BotStatus Status, IReadOnlyList<EngineCapability> Engines, int Slots, long MemoryMb,
-    IReadOnlyList<JobId> CurrentJobs, DateTimeOffset RegisteredAt, DateTimeOffset CheckedInAt, string? OfflineReason, DateTimeOffset? OfflineSince);
+    IReadOnlyList<JobId> CurrentJobs, DateTimeOffset RegisteredAt, DateTimeOffset CheckedInAt, string? OfflineReason, DateTimeOffset? OfflineSince,
+    bool Draining = false);
 
 /// <summary>
 /// The list queries the HTTP API answers from the read model: filtered, paged, in a stable order (creation time then
@@ -105,6 +106,23 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
                 r.IsDBNull(12) ? null : r.GetInt64(12), r.IsDBNull(13) ? null : r.GetInt64(13)));
     }
 
+    /// <summary>When each running job is planned to end (its start plus its duration; now at the earliest), soonest first.</summary>
+    public IReadOnlyList<DateTimeOffset> RunningJobEnds(DateTimeOffset now)
+    {
+        using var connection = database.Open();
+        using var command = ReadModelWriter.Command(connection, null, "SELECT started_at, duration_seconds FROM jobs WHERE status = 'running'");
+        using var reader = command.ExecuteReader();
+        var ends = new List<DateTimeOffset>();
+        while (reader.Read())
+        {
+            var end = At(reader, 0)!.Value.AddSeconds(Convert.ToInt64(reader.GetValue(1)));
+            ends.Add(end > now ? end : now);
+        }
+
+        ends.Sort();
+        return ends;
+    }
+
     public Paged<BotRow> Bots(BotFilter filter, Page page)
     {
         var where = new Where();
@@ -114,13 +132,14 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
             SELECT b.id, b.address, b.hostname, b.status, b.slots, b.memory_mb, b.registered_at, b.checked_in_at, b.offline_reason, b.offline_since,
                    (SELECT {Concat($"e.engine || {Char(Unit)} || e.version", Record)} FROM bot_capabilities e WHERE e.bot_id = b.id),
                    (SELECT {Concat("j.id", Record)} FROM jobs j
-                    WHERE b.status = 'online' AND j.bot_id = b.id AND j.status IN ('assigned', 'running'))
+                    WHERE b.status = 'online' AND j.bot_id = b.id AND j.status IN ('assigned', 'running')),
+                   b.draining
             FROM bots b
             """, "ORDER BY b.id",
             r => new BotRow(new BotId(r.GetString(0)), r.GetString(1), r.GetString(2), Enum.Parse<BotStatus>(r.GetString(3), ignoreCase: true),
                 [.. Split(r, 10).Select(e => e.Split(Unit, 2)).Select(e => new EngineCapability(e[0], e[1])).OrderBy(e => e.Name, StringComparer.Ordinal)],
                 r.GetInt32(4), r.GetInt64(5), [.. Split(r, 11).Order(StringComparer.Ordinal).Select(j => new JobId(j))],
-                At(r, 6)!.Value, At(r, 7)!.Value, r.IsDBNull(8) ? null : r.GetString(8), At(r, 9)));
+                At(r, 6)!.Value, At(r, 7)!.Value, r.IsDBNull(8) ? null : r.GetString(8), At(r, 9), Convert.ToInt64(r.GetValue(12)) != 0));
     }
 
     public Paged<CrashRow> Crashes(CrashFilter filter, Page page)

@@ -157,6 +157,9 @@ public sealed class ReadModelWriter
                     Run("UPDATE bots SET status = 'offline', offline_reason = @reason, offline_since = @at WHERE id = @id",
                         ("id", o.BotId.Value), ("reason", o.Reason), ("at", Time(o.At)));
                     break;
+                case BotDrainingChanged d:
+                    Run("UPDATE bots SET draining = @draining WHERE id = @id", ("id", d.BotId.Value), ("draining", d.Draining ? 1 : 0));
+                    break;
                 case CorpusEntriesAdded a: CorpusAdded(a); break;
                 case CorpusReplaced r: CorpusReplaced(r); break;
                 default:

@@ -18,26 +18,33 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
     {
         var empty = _file.Schema.Status();
         empty.Current.Should().Be(0);
-        empty.Latest.Should().Be(3);
-        empty.Pending.Select(p => p.Version).Should().Equal(1, 2, 3);
+        empty.Latest.Should().Be(4);
+        empty.Pending.Select(p => p.Version).Should().Equal(1, 2, 3, 4);
 
         var up = _file.Schema.MigrateUp();
 
-        up.Current.Should().Be(3);
+        up.Current.Should().Be(4);
         up.Pending.Should().BeEmpty();
         _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables]);
+        _file.Columns("bots").Should().Contain("draining");
+
+        var three = _file.Schema.RollbackTo(3);
+
+        three.Current.Should().Be(3);
+        _file.Columns("bots").Should().NotContain("draining");
+        _file.Columns("crashes").Should().Contain(["summary", "found_at", "minimization_job_id"]);
 
         var two = _file.Schema.RollbackTo(2);
 
         two.Current.Should().Be(2);
-        two.Pending.Select(p => p.Version).Should().Equal(3);
+        two.Pending.Select(p => p.Version).Should().Equal(3, 4);
         _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables]);
         _file.Columns("crashes").Should().NotContain(["summary", "found_at", "minimization_job_id"]);
 
         var one = _file.Schema.RollbackTo(1);
 
         one.Current.Should().Be(1);
-        one.Pending.Select(p => p.Version).Should().Equal(2, 3);
+        one.Pending.Select(p => p.Version).Should().Equal(2, 3, 4);
         _file.Tables().Should().BeEquivalentTo(Version1Tables);
 
         var zero = _file.Schema.RollbackTo(0);
@@ -47,8 +54,8 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
 
         var again = _file.Schema.MigrateUp();
 
-        again.Current.Should().Be(3);
-        again.Applied.Should().Equal(1, 2, 3);
+        again.Current.Should().Be(4);
+        again.Applied.Should().Equal(1, 2, 3, 4);
         _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables]);
         if (store == ReadModelStore.Sqlite)
         {
@@ -84,10 +91,12 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
         var status = _file.Schema.MigrateUp();
 
         // Assert: at the latest version, every row kept; the tags whose events fill the new tables start over.
-        status.Current.Should().Be(3);
+        status.Current.Should().Be(4);
         foreach (var (table, rows) in before)
         {
-            _file.Rows(table).Should().Equal(rows, "table {0} keeps its rows", table);
+            // Version 4 adds bots.draining: no bot was drained before it, so each kept row reads draining=0.
+            var expected = table == "bots" ? rows.Select(r => r + "|draining=0").ToList() : rows;
+            _file.Rows(table).Should().Equal(expected, "table {0} keeps its rows", table);
         }
 
         _file.Strings("SELECT tag || '=' || journal_offset FROM projection_offsets ORDER BY tag").Should().Equal("bot=5", "job=7");
@@ -122,7 +131,7 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
         var campaigns = _file.Rows("campaigns");
 
         // Act: migrate, then the projection replays the campaign tag from its start.
-        _file.Schema.MigrateUp().Current.Should().Be(3);
+        _file.Schema.MigrateUp().Current.Should().Be(4);
         _file.Strings("SELECT COUNT(*) FROM crashes").Should().Equal("0");
         _file.Strings("SELECT tag || '=' || journal_offset FROM projection_offsets ORDER BY tag").Should().Equal("job=7");
         using (var connection = _file.Database.Open())
@@ -144,15 +153,15 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
     public void A_schema_newer_than_the_build_is_refused_naming_the_versions()
     {
         _file.Schema.MigrateUp();
-        _file.Execute("INSERT INTO \"VersionInfo\" (\"Version\", \"AppliedOn\", \"Description\") VALUES (4, '2027-01-01T00:00:00', 'from the future')");
+        _file.Execute("INSERT INTO \"VersionInfo\" (\"Version\", \"AppliedOn\", \"Description\") VALUES (5, '2027-01-01T00:00:00', 'from the future')");
 
         var status = _file.Schema.Status();
         var start = () => _file.Schema.EnsureCurrent(migrate: true);
         var rollback = () => _file.Schema.RollbackTo(1);
 
         status.IsNewerThanCode.Should().BeTrue();
-        status.Current.Should().Be(4);
-        start.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 4, newer than this build knows (latest 3*");
+        status.Current.Should().Be(5);
+        start.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 5, newer than this build knows (latest 4*");
         rollback.Should().Throw<ReadModelSchemaException>();
     }
 
@@ -163,8 +172,8 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
 
         var refused = () => _file.Schema.EnsureCurrent(migrate: false);
 
-        refused.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 1, this build needs version 3*pandafuzz db migrate*");
-        _file.Schema.EnsureCurrent(migrate: true).Current.Should().Be(3);
+        refused.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 1, this build needs version 4*pandafuzz db migrate*");
+        _file.Schema.EnsureCurrent(migrate: true).Current.Should().Be(4);
     }
 
     [Fact]

@@ -13,7 +13,8 @@ public sealed record BotState(
     BotStatus Status,
     DateTimeOffset RegisteredAt,
     string? OfflineReason,
-    DateTimeOffset? OfflineSince)
+    DateTimeOffset? OfflineSince,
+    bool Draining = false)
 {
     public static BotState Registered(BotRegistered e) =>
         new(e.BotId, e.AgentPath, e.Address, e.Hostname, e.Capabilities, BotStatus.Online, e.At, null, null);
@@ -26,6 +27,7 @@ public sealed record BotState(
             Status = BotStatus.Online, OfflineReason = null, OfflineSince = null,
         },
         BotWentOffline o => this with { Status = BotStatus.Offline, OfflineReason = o.Reason, OfflineSince = o.At },
+        BotDrainingChanged d => this with { Draining = d.Draining },
         _ => throw new ArgumentException($"Not a bot event: {e.GetType().Name}", nameof(e)),
     };
 
@@ -41,6 +43,14 @@ public sealed record BotState(
 
         return [];
     }
+
+    /// <summary>Drains the bot or puts it back to work; nothing when it already is so. A drained bot stays drained across restarts and re-registrations.</summary>
+    public IReadOnlyList<IPersistedEvent> SetDraining(bool draining, DateTimeOffset now) =>
+        Draining == draining ? [] : [new BotDrainingChanged(Id, draining, now)];
+
+    /// <summary>What the scheduler may use: a draining bot offers no free slot (its capacity is the jobs it runs).</summary>
+    public BotCapabilities Offered(BotCapabilities reported, int running) =>
+        Draining ? reported with { Slots = Math.Min(reported.Slots, running) } : reported;
 
     public IReadOnlyList<IPersistedEvent> GoOffline(string reason, DateTimeOffset now) =>
         Status == BotStatus.Online ? [new BotWentOffline(Id, reason, now)] : [];

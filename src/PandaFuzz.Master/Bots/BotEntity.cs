@@ -46,6 +46,7 @@ public sealed class BotEntity : EventSourcedEntity, IWithTimers
 
         Command<CheckIn>(CheckIn);
         Command<NodeLost>(NodeLost);
+        Command<SetDraining>(SetDraining);
         Command<CheckInMissed>(_ =>
         {
             if (_state is null)
@@ -58,7 +59,8 @@ public sealed class BotEntity : EventSourcedEntity, IWithTimers
         Command<BotQueries.GetBot>(_ => Sender.Tell(_state is null
             ? new CommandRejected($"bot {EntityId} not found", RejectionKind.NotFound)
             : new BotQueries.BotView(_state.Id, _state.Address, _state.Hostname, _state.Status, _state.Capabilities,
-                _state.Status == BotStatus.Online ? _running : [], _state.RegisteredAt, _lastSeen, _state.OfflineReason, _state.OfflineSince)));
+                _state.Status == BotStatus.Online ? _running : [], _state.RegisteredAt, _lastSeen, _state.OfflineReason, _state.OfflineSince,
+                _state.Draining)));
     }
 
     protected override object? SnapshotState => _state;
@@ -110,8 +112,33 @@ public sealed class BotEntity : EventSourcedEntity, IWithTimers
 
     private void Accept(CheckIn checkIn, IActorRef sender)
     {
-        _scheduler.Tell(new SchedulerMessages.BotAvailable(checkIn.BotId, checkIn.AgentPath, checkIn.Capabilities, checkIn.RunningJobs, checkIn.NodeUid));
+        _scheduler.Tell(new SchedulerMessages.BotAvailable(
+            checkIn.BotId, checkIn.AgentPath, _state!.Offered(checkIn.Capabilities, checkIn.RunningJobs.Count), checkIn.RunningJobs, checkIn.NodeUid));
         sender.Tell(new CheckInAccepted(checkIn.BotId));
+    }
+
+    /// <summary>Drains the bot or puts it back to work; an online bot's capacity changes at the scheduler at once.</summary>
+    private void SetDraining(SetDraining command)
+    {
+        if (_state is null)
+        {
+            Sender.Tell(new CommandRejected($"bot {command.BotId} not found", RejectionKind.NotFound));
+            return;
+        }
+
+        var sender = Sender;
+        Persist(_state.SetDraining(command.Draining, DateTimeOffset.UtcNow), () =>
+        {
+            var state = _state!;
+            if (state.Status == BotStatus.Online)
+            {
+                _scheduler.Tell(new SchedulerMessages.BotAvailable(
+                    state.Id, state.AgentPath, state.Offered(state.Capabilities, _running.Count), _running, _nodeUid));
+            }
+
+            Log.Info(state.Draining ? "Bot {BotId} is draining: it takes no new job" : "Bot {BotId} takes jobs again", state.Id);
+            Self.Tell(new BotQueries.GetBot(state.Id), sender);
+        });
     }
 
     private void Persist(IReadOnlyList<IPersistedEvent> events, Action? then = null) =>

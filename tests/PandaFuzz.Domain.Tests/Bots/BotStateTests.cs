@@ -119,6 +119,24 @@ public sealed class BotStateTests
     }
 
     [Fact]
+    public void A_drained_bot_offers_no_free_slot_and_stays_drained_when_it_registers_again()
+    {
+        var events = Online().SetDraining(true, T0.AddMinutes(1));
+        var drained = events.Aggregate(Online(), (s, e) => s.Apply(e));
+        var caps = drained.Capabilities;
+
+        events.Should().Equal(new BotDrainingChanged(BotA, true, T0.AddMinutes(1)));
+        drained.SetDraining(true, T0.AddMinutes(2)).Should().BeEmpty("draining twice changes nothing");
+        drained.Offered(caps with { Slots = 4 }, running: 1).Slots.Should().Be(1, "its running job keeps its slot, no other is free");
+        drained.Offered(caps with { Slots = 4 }, running: 0).Slots.Should().Be(0);
+        drained.Apply(new BotRegistered(BotA, "akka.tcp://x/user/agent2", "10.0.0.9:4053", "box", caps, T0.AddMinutes(3))).Draining.Should().BeTrue();
+
+        var resumed = drained.SetDraining(false, T0.AddMinutes(4)).Aggregate(drained, (s, e) => s.Apply(e));
+        resumed.Draining.Should().BeFalse();
+        resumed.Offered(caps with { Slots = 4 }, running: 1).Slots.Should().Be(4);
+    }
+
+    [Fact]
     public void Apply_of_another_entity_event_throws()
     {
         var act = () => Online().Apply(new JobEvents.JobStarted(Job(0), BotA, T0));

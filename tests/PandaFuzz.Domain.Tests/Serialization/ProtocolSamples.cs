@@ -49,7 +49,7 @@ internal static class ProtocolSamples
 
     public static BotState BotSnapshot() =>
         new(BotA, AgentPathA, "10.0.0.5:4053", "fuzz-box-1", Capabilities(4, EngineNames.LibFuzzer, "aflplusplus"), BotStatus.Offline,
-            At, "no check-in for 30s", At.AddMinutes(5));
+            At, "no check-in for 30s", At.AddMinutes(5), Draining: true);
 
     private static CorpusEntry Entry(BlobId input, string source) => new(input, 13, source);
 
@@ -81,6 +81,7 @@ internal static class ProtocolSamples
         new JobEvents.JobCancelled(Job(1), "campaign stopped", At),
         new BotEvents.BotRegistered(BotA, AgentPathA, "10.0.0.5:4053", "fuzz-box-1", Capabilities(8), At),
         new BotEvents.BotWentOffline(BotA, "no check-in for 30s", At),
+        new BotEvents.BotDrainingChanged(BotA, true, At),
         new CorpusEvents.CorpusEntriesAdded(Campaign, [Entry(CrashInput, "3f2a9c1b0d4e-0"), Entry(OtherCrashInput, "upload")], At),
         new CorpusEvents.CorpusReplaced(Campaign, 2, [Entry(CrashInput, "minimized")], "minimized: 2 → 1 inputs", At),
         CorpusSnapshot(),
@@ -121,6 +122,7 @@ internal static class ProtocolSamples
         new BotCommands.CheckIn(BotA, AgentPathA, "10.0.0.5:4053", "fuzz-box-1", Capabilities(4), [Job(0), Job(1)], At, 8_123_456_789),
         new BotCommands.CheckInAccepted(BotA),
         new BotCommands.NodeLost(BotA, 8_123_456_789, "node 10.0.0.5:4053 was downed", At),
+        new BotCommands.SetDraining(BotA, true),
         new BotQueries.GetBot(BotA),
         new BotQueries.BotView(BotA, "10.0.0.5:4053", "fuzz-box-1", BotStatus.Online, Capabilities(4), [Job(0)], At, At.AddSeconds(5), null, null),
         new SchedulerMessages.JobPending(Job(0), EngineNames.LibFuzzer, At),

@@ -204,6 +204,7 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
             [typeof(JobEvents.JobCancelled)] = "JobCancelled.v1",
             [typeof(BotEvents.BotRegistered)] = "BotRegistered.v1",
             [typeof(BotEvents.BotWentOffline)] = "BotWentOffline.v1",
+            [typeof(BotEvents.BotDrainingChanged)] = "BotDrainingChanged.v1",
             [typeof(CorpusEvents.CorpusEntriesAdded)] = "CorpusEntriesAdded.v1",
             [typeof(CorpusEvents.CorpusReplaced)] = "CorpusReplaced.v1",
             [typeof(Domain.Corpus.CorpusState)] = "CorpusSnapshot.v1",
