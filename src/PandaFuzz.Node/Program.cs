@@ -14,6 +14,7 @@ using Microsoft.Extensions.Hosting;
 using PandaFuzz.Bot;
 using PandaFuzz.Bot.Agent;
 using PandaFuzz.Bot.Configuration;
+using PandaFuzz.CommandHost;
 using PandaFuzz.Gateway;
 using PandaFuzz.ReadModel;
 using PandaFuzz.Infrastructure.Blobs;
@@ -31,12 +32,14 @@ Log.Logger = new LoggerConfiguration()
     .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
     .Enrich.FromLogContext()
     .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj}{NewLine}{Exception}")
+    .WriteTo.Sink(RecentLog.Instance)
     .CreateLogger();
 
 NodeSettings node;
 Config config;
 MasterSettings? masterSettings = null;
 BotSettings? botSettings = null;
+CommandHostSettings commandHost;
 try
 {
     node = NodeSettings.FromEnvironment(Environment.GetEnvironmentVariable);
@@ -44,6 +47,7 @@ try
     _ = DowningSettings.From(config);
     masterSettings = node.IsMaster ? MasterSettings.From(config) : null;
     botSettings = node.IsBot ? BotSettings.From(config) : null;
+    commandHost = CommandHostSettings.From(config, Environment.GetEnvironmentVariable);
 }
 catch (Exception e) when (e is NodeConfigurationException or ConfigurationException)
 {
@@ -126,6 +130,10 @@ IHost BuildHost()
     return botBuilder.Build();
 }
 
+// The command host reaches this master's API on loopback when the API listens on every interface.
+static string LoopbackFor(HostPort http) =>
+    http.Host is "0.0.0.0" or "::" or "*" or "+" ? $"127.0.0.1:{http.Port}" : http.ToString();
+
 // A master that founds the cluster first tries the members it last saw: bots that kept fuzzing while it was away
 // still form that cluster, and Akka's first seed node joins it instead of founding a new one.
 IEnumerable<string> RememberedSeeds()
@@ -144,6 +152,7 @@ IEnumerable<string> RememberedSeeds()
 void Compose(IServiceCollection services)
 {
     services.AddSerilog();
+    services.AddCommandHost(commandHost, node.IsMaster ? new Uri($"http://{LoopbackFor(node.Http)}/api/v1/") : null);
     ContentAddressedStore? masterBlobs = null;
     MasterStorage? storage = null;
     Config? persistence = null;

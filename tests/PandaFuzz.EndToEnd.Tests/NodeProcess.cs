@@ -14,6 +14,7 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <param name="Webhooks">PANDAFUZZ_WEBHOOKS, when set.</param>
 /// <param name="Postgres">PANDAFUZZ_POSTGRES, when set: the master's journal, snapshots and read model in PostgreSQL.</param>
 /// <param name="BlobDir">PANDAFUZZ_BLOB_DIR, when set: a blob store shared by several masters.</param>
+/// <param name="CommandPort">PANDAFUZZ_CMD's port on loopback: the node's command host for pandafuzz-cmd (off unless set, so nodes never compete for 9110).</param>
 /// <param name="Host">The IPv4 address the node binds and is reached at (HTTP and Akka.Remote); loopback unless set.</param>
 /// <param name="NetworkNamespace">When set, the node runs in this network namespace (<c>ip netns exec</c>); it must exist.</param>
 /// <param name="Arguments">Command-line arguments after the dll, e.g. <c>db backup --to FILE</c> (none: the node starts).</param>
@@ -30,7 +31,8 @@ public sealed record NodeOptions(
     string? NetworkNamespace = null,
     string? Postgres = null,
     string? BlobDir = null,
-    IReadOnlyList<string>? Arguments = null)
+    IReadOnlyList<string>? Arguments = null,
+    int? CommandPort = null)
 {
     public const string Loopback = "127.0.0.1";
 
@@ -136,6 +138,10 @@ public sealed class NodeProcess : IAsyncDisposable
         {
             startInfo.Environment["PANDAFUZZ_BLOB_DIR"] = blobDir;
         }
+
+        startInfo.Environment["PANDAFUZZ_CMD"] = options.CommandPort is { } commandPort
+            ? $"127.0.0.1:{commandPort.ToString(CultureInfo.InvariantCulture)}"
+            : "off";
 
         var log = new StreamWriter(new FileStream(options.LogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
         {

@@ -23,6 +23,10 @@ public static class RepoLayout
     public static string NodeDll =>
         Path.Combine(Root, "src", "PandaFuzz.Node", "bin", Configuration, TargetFramework, "pandafuzz.dll");
 
+    /// <summary>The operator CLI, built by the ProjectReference in this test project.</summary>
+    public static string CmdDll =>
+        Path.Combine(Root, "src", "PandaFuzz.Cmd", "bin", Configuration, TargetFramework, "pandafuzz-cmd.dll");
+
     /// <summary>The folder with the small C fuzz targets (planted_bug.c, no_bug.c).</summary>
     public static string TargetSources => Path.Combine(Root, "tests", "targets");
 

@@ -1,0 +1,143 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using PandaFuzz.Protocol;
+using Serilog;
+
+namespace PandaFuzz.CommandHost;
+
+/// <summary>
+/// Listens for <c>pandafuzz-cmd</c> on the configured endpoint. Each connection carries one command: its first line is
+/// the <see cref="CommandRequest"/>, the rest are the answer's frames; a client that hangs up cancels its command.
+/// A node that cannot bind the port (another node on this machine has it) runs on without a command host and says so.
+/// </summary>
+public sealed class CommandHostService(CommandHostSettings settings, CommandPalettes palettes) : BackgroundService
+{
+    private const int MaxRequestBytes = 64 * 1024;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!settings.Enabled)
+        {
+            Log.Information("Command host off ({Variable}=off)", CommandHostSettings.EndpointVariable);
+            return;
+        }
+
+        var listener = new TcpListener(settings.Address, settings.Port);
+        try
+        {
+            listener.Start();
+        }
+        catch (SocketException e)
+        {
+            Log.Warning("Command host not started: cannot listen on {Address}:{Port} ({Reason}); set {Variable} to another port",
+                settings.Address, settings.Port, e.Message, CommandHostSettings.EndpointVariable);
+            return;
+        }
+
+        Log.Information("Command host listening on {Endpoint} (pandafuzz-cmd {Endpoint})", listener.LocalEndpoint, listener.LocalEndpoint);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var client = await listener.AcceptTcpClientAsync(stoppingToken);
+                _ = Task.Run(() => ServeAsync(client, stoppingToken), stoppingToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    private async Task ServeAsync(TcpClient client, CancellationToken stopping)
+    {
+        using var connection = client;
+        using var hungUp = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var stream = connection.GetStream();
+        try
+        {
+            var line = await ReadLineAsync(stream, hungUp.Token);
+            var request = line is null ? null : JsonSerializer.Deserialize<CommandRequest>(line, CommandWire.Json);
+            var session = new CommandSession(stream, request?.Json == true, hungUp.Token);
+            if (request?.Args is null)
+            {
+                await session.OutAsync("not a command request: use pandafuzz-cmd");
+                await session.SendAsync(CommandFrame.Exit(2));
+                return;
+            }
+
+            if (!Authorized(request.Token))
+            {
+                await session.OutAsync($"this command host wants a token: pass --token or set {CommandHostSettings.TokenVariable}");
+                await session.SendAsync(CommandFrame.Exit(3));
+                return;
+            }
+
+            // The client sends nothing after its request: a read that ends means it hung up (Ctrl-C).
+            _ = WatchHangUpAsync(stream, hungUp);
+            var code = await palettes.RunAsync(request.Args, session);
+            await session.SendAsync(CommandFrame.Exit(code));
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or JsonException)
+        {
+            // The client went away, or sent something that is not a request: nothing to answer.
+        }
+    }
+
+    private bool Authorized(string? token)
+    {
+        if (settings.Token is null)
+        {
+            return true;
+        }
+
+        var expected = Encoding.UTF8.GetBytes(settings.Token);
+        var given = Encoding.UTF8.GetBytes(token ?? "");
+        return CryptographicOperations.FixedTimeEquals(expected, given);
+    }
+
+    private static async Task WatchHangUpAsync(Stream stream, CancellationTokenSource hungUp)
+    {
+        try
+        {
+            var buffer = new byte[1];
+            while (await stream.ReadAsync(buffer, hungUp.Token) > 0)
+            {
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+        }
+
+        await hungUp.CancelAsync();
+    }
+
+    private static async Task<string?> ReadLineAsync(Stream stream, CancellationToken ct)
+    {
+        var bytes = new List<byte>();
+        var buffer = new byte[1];
+        while (bytes.Count < MaxRequestBytes)
+        {
+            if (await stream.ReadAsync(buffer, ct) == 0)
+            {
+                return null;
+            }
+
+            if (buffer[0] == (byte)'\n')
+            {
+                return Encoding.UTF8.GetString([.. bytes]);
+            }
+
+            bytes.Add(buffer[0]);
+        }
+
+        return null;
+    }
+}

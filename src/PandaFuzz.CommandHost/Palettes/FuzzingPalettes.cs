@@ -1,0 +1,302 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace PandaFuzz.CommandHost.Palettes;
+
+/// <summary>Reading the API's JSON for the text views.</summary>
+internal static class Json
+{
+    public static string S(this JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)
+            ? v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText()
+            : "-";
+
+    public static JsonElement P(this JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) ? v : default;
+
+    public static IEnumerable<JsonElement> Items(this JsonElement e) => e.ValueKind == JsonValueKind.Array ? e.EnumerateArray() : [];
+
+    public static string Time(this JsonElement e, string name) =>
+        DateTimeOffset.TryParse(e.S(name), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at) ? at.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "-";
+}
+
+/// <summary>Shared by the fuzzing palettes: an id argument, and printing a result as text or JSON.</summary>
+internal static class Fuzzing
+{
+    public static Argument<string> Id(string what) => new("id") { Description = $"The {what}'s id" };
+
+    public static Task ShowAsync(CommandSession session, JsonElement value, string text) => session.Json ? session.JsonAsync(value) : session.OutAsync(text);
+
+    public static string Fields(params (string Name, string Value)[] fields)
+    {
+        var width = fields.Max(f => f.Name.Length);
+        return string.Join('\n', fields.Select(f => $"{f.Name.PadRight(width)}  {f.Value}"));
+    }
+}
+
+/// <summary><c>campaign list | show ID | stop ID | watch ID</c>.</summary>
+public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
+{
+    private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
+
+    public Command Build(CommandSession session)
+    {
+        var palette = new Command("campaign", "Campaigns: list, show, stop, watch");
+        var list = new Command("list", "Every campaign, oldest first");
+        list.SetAction(async (_, ct) =>
+        {
+            var campaigns = await api.GetAsync("campaigns?limit=1000", ct);
+            await Fuzzing.ShowAsync(session, campaigns, Table.Render(
+                ["ID", "NAME", "ENGINE", "STATUS", "JOBS", "CRASHES", "CREATED"],
+                campaigns.Items().Select(c => (IReadOnlyList<string>)[c.S("id"), c.S("name"), c.S("engine"), c.S("status"), c.S("jobCount"), c.S("crashCount"), c.Time("createdAt")])));
+        });
+        palette.Subcommands.Add(list);
+
+        var showId = Fuzzing.Id("campaign");
+        var show = new Command("show", "One campaign: its spec, jobs, progress and unique crashes") { showId };
+        show.SetAction(async (parse, ct) =>
+        {
+            var c = await api.GetAsync($"campaigns/{Uri.EscapeDataString(parse.GetValue(showId)!)}", ct);
+            await Fuzzing.ShowAsync(session, c, Describe(c) + "\n\n" + Table.Render(
+                ["JOB", "ENGINE", "STATE", "BOT", "EXECS", "EXEC/S"],
+                c.P("jobs").Items().Select(j => (IReadOnlyList<string>)[j.S("id"), j.S("engine"), j.S("state"), j.S("botId"), j.P("stats").S("execs"), j.P("stats").S("execsPerSecond")])));
+        });
+        palette.Subcommands.Add(show);
+
+        var stopId = Fuzzing.Id("campaign");
+        var stop = new Command("stop", "Stops a campaign: its jobs are cancelled, what they found is kept") { stopId };
+        stop.SetAction(async (parse, ct) =>
+        {
+            var c = await api.PostAsync($"campaigns/{Uri.EscapeDataString(parse.GetValue(stopId)!)}/stop", ct);
+            await Fuzzing.ShowAsync(session, c, $"campaign {c.S("id")} is {c.S("status")}");
+        });
+        palette.Subcommands.Add(stop);
+
+        var watchId = Fuzzing.Id("campaign");
+        var watch = new Command("watch", "Live progress (exec/s, coverage, corpus, unique crashes), refreshed until the campaign ends or Ctrl-C") { watchId };
+        watch.SetAction(async (parse, ct) =>
+        {
+            var id = Uri.EscapeDataString(parse.GetValue(watchId)!);
+            while (true)
+            {
+                var c = await api.GetAsync($"campaigns/{id}", ct);
+                var status = c.S("status");
+                if (session.Json)
+                {
+                    await session.JsonAsync(c);
+                }
+                else
+                {
+                    await session.RefreshAsync(Progress(c));
+                }
+
+                if (status is "completed" or "stopped")
+                {
+                    await session.ResultAsync($"campaign {c.S("id")} {status} at {c.Time("finishedAt")}", new { id = c.S("id"), status });
+                    return;
+                }
+
+                try
+                {
+                    await Task.Delay(WatchInterval, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        });
+        palette.Subcommands.Add(watch);
+        return palette;
+    }
+
+    private static string Describe(JsonElement c) => Fuzzing.Fields(
+        ("id", c.S("id")), ("name", c.S("name")), ("status", c.S("status")), ("engine", c.S("engine")), ("target", c.S("targetId")),
+        ("jobs", c.S("jobCount")), ("duration", c.S("durationSeconds") + " s"), ("created", c.Time("createdAt")), ("finished", c.Time("finishedAt")),
+        ("unique crashes", c.P("crashes").Items().Count().ToString(CultureInfo.InvariantCulture)));
+
+    private static string Progress(JsonElement c)
+    {
+        var stats = c.P("stats");
+        var jobs = c.P("jobs").Items().ToList();
+        var text = new StringBuilder();
+        text.AppendLine($"campaign {c.S("id")} ({c.S("name")}): {c.S("status")}, {DateTimeOffset.UtcNow:HH:mm:ss}");
+        text.AppendLine($"  exec/s {stats.S("execsPerSecond")}  execs {stats.S("execs")}  coverage {stats.S("coverage")}  corpus {stats.S("corpusUnits")}  unique crashes {c.P("crashes").Items().Count()}");
+        text.Append($"  jobs: {string.Join(", ", jobs.GroupBy(j => j.S("state")).Select(g => $"{g.Count()} {g.Key}"))}");
+        return text.ToString();
+    }
+}
+
+/// <summary><c>job list [-c CAMPAIGN] [-s STATE] | show ID | cancel ID</c>.</summary>
+public sealed class JobPalette(GatewayClient api) : ICommandPalette
+{
+    public Command Build(CommandSession session)
+    {
+        var palette = new Command("job", "Jobs: list, show, cancel");
+        var campaign = new Option<string?>("-c", "--campaign") { Description = "Only this campaign's jobs" };
+        var state = new Option<string?>("-s", "--state") { Description = "Only jobs in this state (pending, assigned, running, completed, failed, cancelled)" };
+        var list = new Command("list", "Jobs, oldest first") { campaign, state };
+        list.SetAction(async (parse, ct) =>
+        {
+            var query = "jobs?limit=1000" + (parse.GetValue(campaign) is { } c ? $"&campaign={Uri.EscapeDataString(c)}" : "")
+                        + (parse.GetValue(state) is { } s ? $"&status={Uri.EscapeDataString(s)}" : "");
+            var jobs = await api.GetAsync(query, ct);
+            await Fuzzing.ShowAsync(session, jobs, Table.Render(
+                ["ID", "CAMPAIGN", "TASK", "ENGINE", "STATE", "BOT", "CREATED"],
+                jobs.Items().Select(j => (IReadOnlyList<string>)[j.S("id"), j.S("campaignId"), j.S("task"), j.S("engine"), j.S("state"), j.S("botId"), j.Time("createdAt")])));
+        });
+        palette.Subcommands.Add(list);
+
+        var showId = Fuzzing.Id("job");
+        var show = new Command("show", "One job with its live stats") { showId };
+        show.SetAction(async (parse, ct) =>
+        {
+            var j = await api.GetAsync($"jobs/{Uri.EscapeDataString(parse.GetValue(showId)!)}", ct);
+            var stats = j.P("stats");
+            await Fuzzing.ShowAsync(session, j, Fuzzing.Fields(
+                ("id", j.S("id")), ("campaign", j.S("campaignId")), ("task", j.S("task")), ("engine", j.S("engine")), ("state", j.S("state")),
+                ("bot", j.S("botId")), ("failure", j.S("failureReason")), ("created", j.Time("createdAt")), ("started", j.Time("startedAt")),
+                ("finished", j.Time("finishedAt")), ("execs", stats.S("execs")), ("exec/s", stats.S("execsPerSecond")), ("coverage", stats.S("coverage")),
+                ("corpus", stats.S("corpusUnits"))));
+        });
+        palette.Subcommands.Add(show);
+
+        var cancelId = Fuzzing.Id("job");
+        var cancel = new Command("cancel", "Cancels a job: a pending one never runs, a running one is stopped on its bot") { cancelId };
+        cancel.SetAction(async (parse, ct) =>
+        {
+            var j = await api.PostAsync($"jobs/{Uri.EscapeDataString(parse.GetValue(cancelId)!)}/cancel", ct);
+            await Fuzzing.ShowAsync(session, j, $"job {j.S("id")} is {j.S("state")}");
+        });
+        palette.Subcommands.Add(cancel);
+        return palette;
+    }
+}
+
+/// <summary><c>bot list | show ID | drain ID [--resume]</c>.</summary>
+public sealed class BotPalette(GatewayClient api) : ICommandPalette
+{
+    public Command Build(CommandSession session)
+    {
+        var palette = new Command("bot", "Bots: list, show, drain");
+        var list = new Command("list", "Every bot, by id");
+        list.SetAction(async (_, ct) =>
+        {
+            var bots = await api.GetAsync("bots?limit=1000", ct);
+            await Fuzzing.ShowAsync(session, bots, Table.Render(
+                ["ID", "ADDRESS", "STATE", "DRAINING", "SLOTS", "JOBS", "ENGINES", "LAST SEEN"],
+                bots.Items().Select(b => (IReadOnlyList<string>)[b.S("id"), b.S("address"), b.S("state"), b.S("draining"), b.P("capabilities").S("slots"),
+                    b.P("currentJobs").Items().Count().ToString(CultureInfo.InvariantCulture),
+                    string.Join(",", b.P("capabilities").P("engines").Items().Select(e => e.S("name"))), b.Time("lastSeenAt")])));
+        });
+        palette.Subcommands.Add(list);
+
+        var showId = Fuzzing.Id("bot");
+        var show = new Command("show", "One bot: where it runs, what it can do, what it runs now") { showId };
+        show.SetAction(async (parse, ct) =>
+        {
+            var b = await api.GetAsync($"bots/{Uri.EscapeDataString(parse.GetValue(showId)!)}", ct);
+            await Fuzzing.ShowAsync(session, b, Describe(b));
+        });
+        palette.Subcommands.Add(show);
+
+        var drainId = Fuzzing.Id("bot");
+        var resume = new Option<bool>("--resume") { Description = "Put a drained bot back to work" };
+        var drain = new Command("drain", "The bot takes no new job; the jobs it runs finish") { drainId, resume };
+        drain.SetAction(async (parse, ct) =>
+        {
+            var action = parse.GetValue(resume) ? "resume" : "drain";
+            var b = await api.PostAsync($"bots/{Uri.EscapeDataString(parse.GetValue(drainId)!)}/{action}", ct);
+            await Fuzzing.ShowAsync(session, b, b.P("draining").ValueKind == JsonValueKind.True
+                ? $"bot {b.S("id")} is draining: no new job; {b.P("currentJobs").Items().Count()} running"
+                : $"bot {b.S("id")} takes jobs");
+        });
+        palette.Subcommands.Add(drain);
+        return palette;
+    }
+
+    private static string Describe(JsonElement b) => Fuzzing.Fields(
+        ("id", b.S("id")), ("address", b.S("address")), ("hostname", b.S("hostname")), ("state", b.S("state")), ("draining", b.S("draining")),
+        ("slots", b.P("capabilities").S("slots")), ("memory", b.P("capabilities").S("memoryMb") + " MB"),
+        ("engines", string.Join(", ", b.P("capabilities").P("engines").Items().Select(e => $"{e.S("name")} {e.S("version")}"))),
+        ("jobs", string.Join(", ", b.P("currentJobs").Items().Select(j => j.GetString()))), ("registered", b.Time("registeredAt")),
+        ("last seen", b.Time("lastSeenAt")), ("offline since", b.Time("offlineSince")), ("offline reason", b.S("offlineReason")));
+}
+
+/// <summary><c>crash list [-c CAMPAIGN] | show ID | get ID -o FILE [--minimized]</c>.</summary>
+public sealed class CrashPalette(GatewayClient api) : ICommandPalette
+{
+    public Command Build(CommandSession session)
+    {
+        var palette = new Command("crash", "Unique crashes: list, show, get");
+        var campaign = new Option<string?>("-c", "--campaign") { Description = "Only this campaign's crashes" };
+        var list = new Command("list", "Unique crashes, newest last") { campaign };
+        list.SetAction(async (parse, ct) =>
+        {
+            var query = "crashes?limit=1000" + (parse.GetValue(campaign) is { } c ? $"&campaign={Uri.EscapeDataString(c)}" : "");
+            var crashes = await api.GetAsync(query, ct);
+            await Fuzzing.ShowAsync(session, crashes, Table.Render(
+                ["ID", "KIND", "SECURITY", "COUNT", "REPRO", "LAST SEEN", "STATE"],
+                crashes.Items().Select(x => (IReadOnlyList<string>)[x.S("id"), x.S("kind"), x.S("security"), x.S("count"), x.S("reproducibleRate"), x.Time("lastSeen"),
+                    x.S("state").Replace('\n', ' ')])));
+        });
+        palette.Subcommands.Add(list);
+
+        var showId = Fuzzing.Id("crash");
+        var show = new Command("show", "One unique crash: signature, counts, reproduction, the first report's stack") { showId };
+        show.SetAction(async (parse, ct) =>
+        {
+            var x = await api.GetAsync($"crashes/{Uri.EscapeDataString(parse.GetValue(showId)!)}", ct);
+            await Fuzzing.ShowAsync(session, x, Fuzzing.Fields(
+                ("id", x.S("id")), ("campaign", x.S("campaignId")), ("kind", x.S("kind")), ("security", x.S("security")), ("signature", x.S("signature")),
+                ("count", x.S("count")), ("reproduced", $"{x.S("reproduced")} of {x.S("reproduceAttempts")}"), ("first seen", x.Time("firstSeen")),
+                ("last seen", x.Time("lastSeen")), ("input", $"{x.S("inputSha256")} ({x.S("inputSize")} bytes)"),
+                ("minimized", x.P("minimized").S("inputSha256")), ("summary", x.S("summary")))
+                + "\n\n" + string.Join('\n', x.P("stack").Items().Select(f => f.GetString())));
+        });
+        palette.Subcommands.Add(show);
+
+        var getId = Fuzzing.Id("crash");
+        var file = new Option<string>("-o", "--output") { Description = "The file to write the input to (on the machine running pandafuzz-cmd)", Required = true };
+        var minimized = new Option<bool>("--minimized") { Description = "The minimized input instead of the original" };
+        var get = new Command("get", "Downloads a crash's input") { getId, file, minimized };
+        get.SetAction(async (parse, ct) =>
+        {
+            var id = Uri.EscapeDataString(parse.GetValue(getId)!);
+            var bytes = await api.GetBytesAsync($"crashes/{id}/input{(parse.GetValue(minimized) ? "/minimized" : "")}", ct);
+            var path = parse.GetValue(file)!;
+            await session.FileAsync(path, bytes);
+            await session.ResultAsync($"wrote {bytes.Length} bytes to {path}", new { path, bytes = bytes.Length });
+        });
+        palette.Subcommands.Add(get);
+        return palette;
+    }
+}
+
+/// <summary><c>queue show</c>: pending jobs in the scheduler's order, with position and ETA.</summary>
+public sealed class QueuePalette(GatewayClient api) : ICommandPalette
+{
+    public Command Build(CommandSession session)
+    {
+        var show = new Command("show", "Pending jobs in order, with their position and when a slot should free up for them");
+        show.SetAction(async (_, ct) =>
+        {
+            var queue = await api.GetAsync("queue", ct);
+            var now = DateTimeOffset.UtcNow;
+            var table = Table.Render(
+                ["POS", "JOB", "CAMPAIGN", "ENGINE", "WAITING", "ETA"],
+                queue.P("pending").Items().Select(e => (IReadOnlyList<string>)[e.S("position"), e.S("jobId"), e.S("campaignId"), e.S("engine"),
+                    Since(e.S("waitingSince"), now), Eta(e.S("eta"), now)]));
+            await Fuzzing.ShowAsync(session, queue, $"{table}\nbots: {queue.S("botsKnown")}, free slots: {queue.S("freeSlots")}");
+        });
+        return new Command("queue", "The job queue") { show };
+    }
+
+    private static string Since(string at, DateTimeOffset now) =>
+        DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, out var t) ? $"{(now - t).TotalSeconds:0} s" : "-";
+
+    private static string Eta(string at, DateTimeOffset now) =>
+        !DateTimeOffset.TryParse(at, CultureInfo.InvariantCulture, out var t) ? "unknown" : t <= now.AddSeconds(1) ? "now" : $"in {(t - now).TotalSeconds:0} s";
+}

@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace PandaFuzz.CommandHost.Palettes;
+
+/// <summary>
+/// The fuzzing palettes read and act through this master's own HTTP API on loopback, so the CLI shows exactly what
+/// the API shows and goes through the same validation. A refusal (4xx/5xx) becomes the problem's detail.
+/// </summary>
+public sealed class GatewayClient(Uri apiBase) : IDisposable
+{
+    private readonly HttpClient _http = new() { BaseAddress = apiBase, Timeout = TimeSpan.FromSeconds(30) };
+
+    public async Task<JsonElement> GetAsync(string path, CancellationToken ct) => await SendAsync(HttpMethod.Get, path, ct);
+
+    public async Task<JsonElement> PostAsync(string path, CancellationToken ct) => await SendAsync(HttpMethod.Post, path, ct);
+
+    public async Task<byte[]> GetBytesAsync(string path, CancellationToken ct)
+    {
+        using var response = await _http.GetAsync(path, ct);
+        await EnsureAsync(response, ct);
+        return await response.Content.ReadAsByteArrayAsync(ct);
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private async Task<JsonElement> SendAsync(HttpMethod method, string path, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, ct);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new CommandFailedException($"this node's API at {apiBase} does not answer: {e.Message}");
+        }
+
+        using (response)
+        {
+            await EnsureAsync(response, ct);
+            var body = await response.Content.ReadAsStringAsync(ct);
+            return body.Length == 0 ? default : JsonDocument.Parse(body).RootElement.Clone();
+        }
+    }
+
+    private static async Task EnsureAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        if (response.IsSuccessStatusCode)
+        {
+            return;
+        }
+
+        var body = await response.Content.ReadAsStringAsync(ct);
+        var detail = body;
+        try
+        {
+            using var problem = JsonDocument.Parse(body);
+            if (problem.RootElement.TryGetProperty("detail", out var d) && d.ValueKind == JsonValueKind.String)
+            {
+                detail = d.GetString()!;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        throw new CommandFailedException(response.StatusCode == HttpStatusCode.NotFound && detail.Length == 0 ? "not found" : detail);
+    }
+}

@@ -1,0 +1,101 @@
+using System.Text.Json;
+using FluentAssertions;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace PandaFuzz.EndToEnd.Tests;
+
+/// <summary>
+/// <c>pandafuzz-cmd</c> against a real two-process cluster (a master and a bot, each with its command host): the
+/// cluster, actor and sharding views show what runs, a live campaign watch ends with the campaign, a drained bot
+/// takes no job until it is resumed, and a wrong command exits non-zero with the usage.
+/// </summary>
+[Collection(EndToEndCollection.Name)]
+[Trait("Category", "EndToEnd")]
+public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly EndToEndEnvironment _env = new();
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
+
+    [Fact]
+    public Task The_cli_shows_the_cluster_its_actors_and_shards_watches_a_campaign_to_its_end_and_drains_a_bot() =>
+        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        {
+            // Arrange: a master and a bot, each with a command host; one 15 s job running on the bot.
+            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master") with { CommandPort = FreePort.Next() }, ct);
+            var bot = _env.StartNode(_env.NewNodeOptions("bot", "bot", seeds: master.Options.RemoteEndpoint) with { CommandPort = FreePort.Next() });
+            void BothRunning()
+            {
+                master.EnsureRunning();
+                bot.EnsureRunning();
+            }
+
+            using var api = new ApiClient(master.Options.BaseAddress);
+            var botInfo = (await Eventually.SatisfyAsync("the bot is online", Timeouts.BotOnline, api.GetBotsAsync,
+                list => list.Count == 1 && States.Is(list[0].State, States.Online), ct, BothRunning))[0];
+            var target = await FuzzingFlow.UploadAsync(api, targets.NoBug, ct);
+            var campaign = await FuzzingFlow.CreateCampaignAsync(api, new CampaignRequest("cli", target.Id, Jobs: 1, DurationSeconds: 15), ct);
+            var jobId = campaign.Jobs!.Single().Id;
+            await Eventually.SatisfyAsync("the job runs", Timeouts.JobStats, c => api.GetJobAsync(jobId, c),
+                j => States.Is(j.State, States.Running), ct, BothRunning);
+            Task<ProcessResult> OnMaster(params string[] args) => Cli(master, ct, args);
+
+            // cluster show: both members with their roles, up, and the count.
+            var show = await OnMaster("cluster", "show");
+            show.ExitCode.Should().Be(0, show.StandardError);
+            show.StandardOutput.Should().MatchRegex($@"akka\.tcp://pandafuzz@{Escape(master.Options.RemoteEndpoint)} \| \[master\] \| up \|")
+                .And.MatchRegex($@"akka\.tcp://pandafuzz@{Escape(bot.Options.RemoteEndpoint)} \| \[bot\] \| up \|")
+                .And.Contain("Count: 2 nodes");
+
+            // actor hierarchy: the job's entity on the master (under its shard), the agent on the bot.
+            var masterActors = await OnMaster("actor", "hierarchy");
+            masterActors.ExitCode.Should().Be(0, masterActors.StandardError);
+            masterActors.StandardOutput.Should().MatchRegex($@"/system/sharding/job/[0-9]+/{Escape(jobId)}\n")
+                .And.Contain("/user/scheduler");
+            var botActors = await Cli(bot, ct, "actor", "hierarchy", "-s", "/user", "-d", "2");
+            botActors.ExitCode.Should().Be(0, botActors.StandardError);
+            botActors.StandardOutput.Should().Contain("/user/bot-agent\n");
+
+            // cluster-sharding region-stats: the job region counts the running job's entity.
+            var stats = await OnMaster("--json", "cluster-sharding", "region-stats", "-r", "job");
+            stats.ExitCode.Should().Be(0, stats.StandardError);
+            using (var json = JsonDocument.Parse(stats.StandardOutput))
+            {
+                json.RootElement.GetProperty("entities").GetInt32().Should().BeGreaterThanOrEqualTo(1);
+            }
+
+            (await OnMaster("cluster-sharding", "region-stats", "-r", "job")).StandardOutput.Should().MatchRegex(@"Total: [1-9][0-9]* entities in [1-9][0-9]* shards");
+
+            // campaign watch: refreshes while the campaign runs and ends by itself when it completes.
+            var watch = await OnMaster("campaign", "watch", campaign.Id);
+            output.WriteLine(watch.StandardOutput);
+            watch.ExitCode.Should().Be(0, watch.StandardError);
+            watch.StandardOutput.Should().Contain($"campaign {campaign.Id} (cli): running").And.Contain($"campaign {campaign.Id} completed at ");
+            States.Is((await api.GetCampaignAsync(campaign.Id, ct)).Status, States.Completed).Should().BeTrue();
+
+            // bot drain: a new job waits in the queue at position 1 while the bot is drained, and runs once it is resumed.
+            (await OnMaster("bot", "drain", botInfo.Id)).StandardOutput.Should().Contain($"bot {botInfo.Id} is draining");
+            var later = await FuzzingFlow.CreateCampaignAsync(api, new CampaignRequest("cli-drained", target.Id, Jobs: 1, DurationSeconds: 5), ct);
+            var laterJob = later.Jobs!.Single().Id;
+            await Task.Delay(TimeSpan.FromSeconds(4), ct);
+            States.Is((await api.GetJobAsync(laterJob, ct)).State, States.Pending).Should().BeTrue("a drained bot takes no new job");
+            var queue = await OnMaster("queue", "show");
+            queue.StandardOutput.Should().MatchRegex($@"\n1 +{Escape(laterJob)} +{later.Id} +libfuzzer ");
+            (await OnMaster("bot", "drain", botInfo.Id, "--resume")).StandardOutput.Should().Contain($"bot {botInfo.Id} takes jobs");
+            await Eventually.SatisfyAsync("the job runs once the bot is resumed", Timeouts.JobStats, c => api.GetJobAsync(laterJob, c),
+                j => j.BotId == botInfo.Id, ct, BothRunning);
+
+            // A wrong command: non-zero, with the usage and no stack trace.
+            var wrong = await OnMaster("cluster", "explode");
+            wrong.ExitCode.Should().NotBe(0);
+            wrong.StandardOutput.Should().Contain("Usage:").And.Contain("show").And.NotContain("   at ");
+        });
+
+    private static Task<ProcessResult> Cli(NodeProcess node, CancellationToken ct, params string[] args) =>
+        ProcessTools.RunAsync(RepoLayout.DotnetHost, [RepoLayout.CmdDll, $"127.0.0.1:{node.Options.CommandPort}", .. args], TimeSpan.FromSeconds(90), ct);
+
+    private static string Escape(string text) => System.Text.RegularExpressions.Regex.Escape(text);
+}
