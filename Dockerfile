@@ -4,7 +4,8 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props PandaFuzz.sln ./
 COPY hocon/ hocon/
 COPY src/ src/
-RUN dotnet publish src/PandaFuzz.Node/PandaFuzz.Node.csproj -c Release -o /app --nologo
+RUN dotnet publish src/PandaFuzz.Node/PandaFuzz.Node.csproj -c Release -o /app --nologo \
+    && dotnet publish src/PandaFuzz.Cmd/PandaFuzz.Cmd.csproj -c Release -o /app/cmd --nologo
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 # llvm-symbolizer turns sanitizer stacks into function names; util-linux gives setsid for process groups.
@@ -20,6 +21,8 @@ ENV PANDAFUZZ_DATA_DIR=/data \
     PANDAFUZZ_HTTP=0.0.0.0:8080 \
     PANDAFUZZ_REMOTE=127.0.0.1:4053 \
     DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE=false
+# pandafuzz-cmd inside the container talks to the node's command host on loopback:
+#   docker exec -it <container> dotnet cmd/pandafuzz-cmd.dll cluster show
 VOLUME /data
 EXPOSE 8080 4053
 ENTRYPOINT ["dotnet", "pandafuzz.dll"]
