@@ -17,12 +17,17 @@ namespace PandaFuzz.CommandHost;
 public sealed class CommandHostService(CommandHostSettings settings, CommandPalettes palettes) : BackgroundService
 {
     private const int MaxRequestBytes = 64 * 1024;
+    private readonly TaskCompletionSource<IPEndPoint?> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Where the host listens once it does (port 0 in the settings: the port the OS gave); null when it does not.</summary>
+    public Task<IPEndPoint?> Listening => _listening.Task;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!settings.Enabled)
         {
             Log.Information("Command host off ({Variable}=off)", CommandHostSettings.EndpointVariable);
+            _listening.TrySetResult(null);
             return;
         }
 
@@ -35,9 +40,11 @@ public sealed class CommandHostService(CommandHostSettings settings, CommandPale
         {
             Log.Warning("Command host not started: cannot listen on {Address}:{Port} ({Reason}); set {Variable} to another port",
                 settings.Address, settings.Port, e.Message, CommandHostSettings.EndpointVariable);
+            _listening.TrySetResult(null);
             return;
         }
 
+        _listening.TrySetResult((IPEndPoint)listener.LocalEndpoint);
         Log.Information("Command host listening on {Endpoint} (pandafuzz-cmd {Endpoint})", listener.LocalEndpoint, listener.LocalEndpoint);
         try
         {

@@ -14,6 +14,11 @@ public sealed class RecentLog : ILogEventSink
 
     public static readonly RecentLog Instance = new();
 
+    /// <summary>The process's own is <see cref="Instance"/>; a test may keep a log of its own.</summary>
+    public RecentLog()
+    {
+    }
+
     private readonly Queue<string> _lines = new();
     private readonly List<ChannelWriter<string>> _tails = [];
     private readonly Lock _gate = new();
