@@ -109,6 +109,31 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
         Dump(rebuilt, "projection_offsets", except: "updated_at").Should().Equal(Dump(database, "projection_offsets", except: "updated_at"));
     }
 
+    [Fact]
+    public async Task A_projection_whose_read_model_another_writer_holds_waits_and_takes_over_when_the_lock_is_free()
+    {
+        // Arrange: a campaign in the journal, and the read model's lock held by another writer (another master's projection).
+        var master = await StartMasterAsync(TestData.Settings);
+        var database = ReadModel;
+        new ReadModelSchema(database).MigrateUp();
+        var campaignId = CampaignId.New();
+        await AskFor<CampaignView>(master.Campaigns, new CreateCampaign(campaignId, TestData.Spec(jobs: 1)));
+        var other = ReadModelLock.TryAcquire(database);
+        other.Should().NotBeNull();
+
+        // Act: this master's projection starts; it waits, then the other writer goes.
+        var projection = StartProjection(master.System, database);
+        await Task.Delay(ReadModelProjection.LockRetryInterval + TimeSpan.FromSeconds(1));
+        Rows("SELECT id FROM campaigns").Should().BeEmpty("a standby projection writes nothing while another holds the read model");
+        (await projection.Ask<ProjectionStatus>(GetProjectionStatus.Instance, AskTimeout)).EventsProjected.Should().Be(0);
+        var released = Stopwatch.StartNew();
+        other!.Dispose();
+
+        // Assert: it takes the lock within one retry and projects the journal.
+        await AwaitProjectedAsync(projection, () => Rows("SELECT id FROM campaigns").Should().Equal(campaignId.Value));
+        Output.WriteLine($"lock released -> campaign projected: {released.Elapsed.TotalMilliseconds:0} ms");
+    }
+
     private IActorRef StartProjection(ActorSystem system, ReadModelDatabase database) =>
         system.ActorOf(ReadModelProjection.SupervisedProps(database, Settings), ReadModelProjectionHosting.Name);
 

@@ -22,8 +22,11 @@ namespace PandaFuzz.Master.ReadModel;
 /// after a crash or restart the projection resumes from its stored offsets and nothing is lost or applied twice.
 /// The projection holds the read model's lock while it runs, so an offline rebuild cannot write beside it.
 /// </summary>
-public sealed class ReadModelProjection : ReceiveActor
+public sealed class ReadModelProjection : ReceiveActor, IWithTimers
 {
+    /// <summary>How often a projection whose read model another master writes tries for its lock.</summary>
+    public static readonly TimeSpan LockRetryInterval = TimeSpan.FromSeconds(3);
+
     /// <summary>The tags the projection follows, as <see cref="EntityTagger"/> writes them.</summary>
     public static readonly IReadOnlyList<string> Tags = [EntityTagger.CampaignTag, EntityTagger.JobTag, EntityTagger.BotTag, EntityTagger.CorpusTag];
 
@@ -55,9 +58,18 @@ public sealed class ReadModelProjection : ReceiveActor
             _events += b.Applied;
             _batches++;
         });
+        Receive<RetryLock>(_ =>
+        {
+            if (TryStart())
+            {
+                Timers.Cancel(RetryLock.Instance);
+                _log.Info("Read-model projection took over the read model {Database}", _database.Name);
+            }
+        });
         Receive<GetProjectionStatus>(_ =>
         {
-            var offsets = _offsets;
+            // A standby projection (another master writes the read model) reports the writer's stored offsets.
+            var offsets = _lock is null ? StoredOffsets(_database) : _offsets;
             var lags = _lastLag;
             var status = (events: _events, batches: _batches, maxLag: _maxLag, running: DateTimeOffset.UtcNow - _started);
             var journalConfig = _journalConfig;
@@ -87,10 +99,41 @@ public sealed class ReadModelProjection : ReceiveActor
             // A failed start (schema, lock) is retried too, not only a failure while running.
             .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)));
 
+    public ITimerScheduler Timers { get; set; } = null!;
+
     protected override void PreStart()
     {
-        _lock = ReadModelLock.TryAcquire(_database)
-            ?? throw new ReadModelProjectionException($"the read model {_database.Name} is locked by another writer (a rebuild?)", null);
+        if (!TryStart())
+        {
+            // Another master's projection (PostgreSQL), or an offline rebuild, writes the read model: wait for its lock.
+            _log.Info("The read model {Database} is written by another projection ({Holder}); this one takes over when it goes",
+                _database.Name, ReadModelLock.Describe(_database));
+            Timers.StartPeriodicTimer(RetryLock.Instance, RetryLock.Instance, LockRetryInterval);
+        }
+    }
+
+    private static ImmutableDictionary<string, long> StoredOffsets(ReadModelDatabase database)
+    {
+        try
+        {
+            using var connection = database.Open();
+            return ReadModelWriter.Offsets(connection).ToImmutableDictionary();
+        }
+        catch (System.Data.Common.DbException)
+        {
+            return ImmutableDictionary<string, long>.Empty;
+        }
+    }
+
+    /// <summary>Takes the read model's lock and starts following the journal; false when another writer holds the lock.</summary>
+    private bool TryStart()
+    {
+        _lock = ReadModelLock.TryAcquire(_database);
+        if (_lock is null)
+        {
+            return false;
+        }
+
         try
         {
             new ReadModelSchema(_database).EnsureCurrent(_settings.MigrateOnStart);
@@ -118,6 +161,7 @@ public sealed class ReadModelProjection : ReceiveActor
             .Run(Context.Materializer());
         _killSwitch = killSwitch;
         done.PipeTo(self, success: _ => StreamCompleted.Instance, failure: e => new StreamFailed(e));
+        return true;
     }
 
     protected override void PostStop()
@@ -172,6 +216,11 @@ public sealed class ReadModelProjection : ReceiveActor
     private sealed record BatchProjected(int Applied, IReadOnlyDictionary<string, long> Offsets, IReadOnlyDictionary<string, TimeSpan> Lags);
 
     private sealed record StreamFailed(Exception Cause);
+
+    private sealed record RetryLock
+    {
+        public static readonly RetryLock Instance = new();
+    }
 
     private sealed record StreamCompleted
     {
