@@ -21,6 +21,16 @@ if [ ! -x "$sarif_tool" ]; then
 fi
 export PANDAFUZZ_SARIF_MULTITOOL="$sarif_tool"
 
+# @redocly/cli lints the API's OpenAPI document (tests/PandaFuzz.Node.Tests/OpenApiDocumentTests.cs). 2.x runs on
+# Node.js 20, which Debian's nodejs is.
+redocly_version=2.77.0
+redocly_dir="${XDG_CACHE_HOME:-$HOME/.cache}/pandafuzz/redocly-cli-$redocly_version"
+if [ ! -x "$redocly_dir/node_modules/.bin/redocly" ]; then
+  mkdir -p "$redocly_dir"
+  npm install --prefix "$redocly_dir" --no-audit --no-fund --loglevel=error "@redocly/cli@$redocly_version" >/dev/null
+fi
+export PANDAFUZZ_REDOCLY="$redocly_dir/node_modules/.bin/redocly"
+
 # The partition chaos test builds network namespaces with iproute2's ip (it skips, saying why, without them).
 if ! command -v ip >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq >/dev/null

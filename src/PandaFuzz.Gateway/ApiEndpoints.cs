@@ -21,37 +21,62 @@ public static class ApiEndpoints
 
     public static IEndpointRouteBuilder MapPandaFuzzApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/v1");
-        api.MapPost("/targets", UploadTarget);
-        api.MapPost("/campaigns", CreateCampaign);
-        api.MapGet("/campaigns", ListCampaigns);
-        api.MapGet("/campaigns/{id}", GetCampaign);
-        api.MapPost("/campaigns/{id}/stop", StopCampaign);
-        api.MapGet("/campaigns/{id}/crashes", ListCrashes);
-        api.MapGet("/campaigns/{id}/crashes.sarif", ExportCrashesAsSarif);
-        api.MapGet("/campaigns/{id}/crash-inputs/{sha256}", GetCrashInputStatus);
-        api.MapGet("/crashes", ListAllCrashes);
-        api.MapGet("/crashes/{id}", GetCrash);
-        api.MapGet("/crashes/{id}/input", (string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct) =>
-            GetCrashInput(id, minimized: false, gateway, blobs, ct));
-        api.MapGet("/crashes/{id}/input/minimized", (string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct) =>
-            GetCrashInput(id, minimized: true, gateway, blobs, ct));
-        api.MapGet("/jobs", ListJobs);
-        api.MapGet("/jobs/{id}", GetJob);
-        api.MapGet("/jobs/{id}/stats", GetJobStats);
-        api.MapGet("/campaigns/{id}/stats", GetCampaignStats);
-        api.MapGet("/bots", ListBots);
-        api.MapGet("/bots/{id}", GetBot);
-        api.MapPost("/bots/{id}/drain", (string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct) => SetDraining(id, true, gateway, ct));
-        api.MapPost("/bots/{id}/resume", (string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct) => SetDraining(id, false, gateway, ct));
-        api.MapPost("/jobs/{id}/cancel", CancelJob);
-        api.MapGet("/queue", GetQueue);
-        api.MapPost("/corpora", UploadCorpus);
-        api.MapPost("/campaigns/{id}/corpus", AddToCorpus);
-        api.MapGet("/campaigns/{id}/corpus", GetCorpus);
-        api.MapGet("/campaigns/{id}/corpus/archive", DownloadCorpus);
-        api.MapPost("/campaigns/{id}/corpus/minimize", MinimizeCorpus);
+        app.MapOpenApi();
+        var api = app.MapGroup("/api/v1").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        const string Binary = "application/octet-stream";
+        const string Archive = "application/zip";
+
+        Describe(api.MapPost("/targets", UploadTarget), "uploadTarget", "Upload a target binary", "targets", 400, 413)
+            .Accepts<byte[]>(Binary);
+        Describe(api.MapPost("/campaigns", CreateCampaign), "createCampaign", "Create a campaign and queue its jobs", "campaigns", 400, 404);
+        Describe(api.MapGet("/campaigns", ListCampaigns), "listCampaigns", "List campaigns (read model, paged)", "campaigns", 400);
+        Describe(api.MapGet("/campaigns/{id}", GetCampaign), "getCampaign", "A campaign with its jobs, stats and unique crashes", "campaigns", 404);
+        Describe(api.MapPost("/campaigns/{id}/stop", StopCampaign), "stopCampaign", "Stop a campaign", "campaigns", 404, 409);
+        Describe(api.MapGet("/campaigns/{id}/crashes", ListCrashes), "listCampaignCrashes", "A campaign's unique crashes", "crashes", 404);
+        Describe(api.MapGet("/campaigns/{id}/crashes.sarif", ExportCrashesAsSarif), "exportCampaignCrashesAsSarif", "A campaign's unique crashes as SARIF 2.1.0", "crashes", 404)
+            .Produces(StatusCodes.Status200OK, contentType: CrashSarif.MediaType);
+        Describe(api.MapGet("/campaigns/{id}/crash-inputs/{sha256}", GetCrashInputStatus), "getCrashInputStatus", "Whether a campaign counted a crash input", "crashes", 404);
+        Describe(api.MapGet("/crashes", ListAllCrashes), "listCrashes", "List unique crashes of every campaign (read model, paged)", "crashes", 400);
+        Describe(api.MapGet("/crashes/{id}", GetCrash), "getCrash", "A unique crash in full", "crashes", 404);
+        Describe(api.MapGet("/crashes/{id}/input", (string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct) =>
+            GetCrashInput(id, minimized: false, gateway, blobs, ct)), "getCrashInput", "The first sample input's bytes", "crashes", 404)
+            .Produces(StatusCodes.Status200OK, contentType: Binary);
+        Describe(api.MapGet("/crashes/{id}/input/minimized", (string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct) =>
+            GetCrashInput(id, minimized: true, gateway, blobs, ct)), "getMinimizedCrashInput", "The minimized input's bytes", "crashes", 404)
+            .Produces(StatusCodes.Status200OK, contentType: Binary);
+        Describe(api.MapGet("/jobs", ListJobs), "listJobs", "List jobs (read model, paged)", "jobs", 400);
+        Describe(api.MapGet("/jobs/{id}", GetJob), "getJob", "A job with its live stats", "jobs", 404);
+        Describe(api.MapGet("/jobs/{id}/stats", GetJobStats), "getJobStats", "A job's stats over time", "jobs", 404);
+        Describe(api.MapPost("/jobs/{id}/cancel", CancelJob), "cancelJob", "Cancel a job", "jobs", 404, 409);
+        Describe(api.MapGet("/campaigns/{id}/stats", GetCampaignStats), "getCampaignStats", "A campaign's stats over time, summed over its jobs", "campaigns", 404);
+        Describe(api.MapGet("/bots", ListBots), "listBots", "List bots (read model, live fields from each bot)", "bots", 400);
+        Describe(api.MapGet("/bots/{id}", GetBot), "getBot", "One bot", "bots", 404);
+        Describe(api.MapPost("/bots/{id}/drain", (string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct) => SetDraining(id, true, gateway, ct)),
+            "drainBot", "Drain a bot: no new job, its running jobs finish", "bots", 404);
+        Describe(api.MapPost("/bots/{id}/resume", (string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct) => SetDraining(id, false, gateway, ct)),
+            "resumeBot", "Put a drained bot back to work", "bots", 404);
+        Describe(api.MapGet("/queue", GetQueue), "getQueue", "Pending jobs in order, with positions and ETAs", "jobs", 400);
+        Describe(api.MapPost("/corpora", UploadCorpus), "uploadCorpus", "Upload a seed corpus archive (zip, tar, tar.gz)", "corpora", 400, 413)
+            .Accepts<byte[]>(Archive, "application/x-tar", "application/gzip");
+        Describe(api.MapPost("/campaigns/{id}/corpus", AddToCorpus), "addToCorpus", "Add an archive's inputs to a campaign's corpus", "corpora", 400, 404, 413)
+            .Accepts<byte[]>(Archive, "application/x-tar", "application/gzip");
+        Describe(api.MapGet("/campaigns/{id}/corpus", GetCorpus), "getCorpus", "A campaign's corpus versions", "corpora", 404);
+        Describe(api.MapGet("/campaigns/{id}/corpus/archive", DownloadCorpus), "downloadCorpus", "A campaign's current corpus as a zip", "corpora", 404)
+            .Produces(StatusCodes.Status200OK, contentType: Archive);
+        Describe(api.MapPost("/campaigns/{id}/corpus/minimize", MinimizeCorpus), "minimizeCorpus", "Minimize a campaign's corpus on a bot", "corpora", 400, 404, 409);
         return app;
+    }
+
+    /// <summary>Names an operation for the OpenAPI document (operationId, summary, tag) and lists the problems it may answer with.</summary>
+    private static RouteHandlerBuilder Describe(RouteHandlerBuilder route, string operationId, string summary, string tag, params int[] problems)
+    {
+        route.WithName(operationId).WithSummary(summary).WithTags(tag);
+        foreach (var status in problems)
+        {
+            route.ProducesProblem(status);
+        }
+
+        return route;
     }
 
     private static async Task<Results<Created<TargetResponse>, ProblemHttpResult>> UploadTarget(

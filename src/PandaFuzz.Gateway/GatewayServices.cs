@@ -2,17 +2,43 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.OpenApi;
 
 namespace PandaFuzz.Gateway;
 
 /// <summary>Services the HTTP API needs.</summary>
 public static class GatewayServices
 {
+    /// <summary>The groups the operations are tagged with in the OpenAPI document.</summary>
+    private static readonly (string Name, string Description)[] Tags =
+    [
+        ("targets", "Target binaries, stored by their sha256"),
+        ("campaigns", "Campaigns: a target, engines, jobs and limits"),
+        ("jobs", "Jobs: one fuzzer run on a bot, and the queue of pending ones"),
+        ("bots", "Bots: the machines that run jobs"),
+        ("crashes", "Unique crashes (one per signature) and their inputs"),
+        ("corpora", "Seed corpora and campaign corpora"),
+        ("health", "Liveness and readiness"),
+    ];
+
     public static IServiceCollection AddPandaFuzzApi(this IServiceCollection services)
     {
         // States read as words ("running"), as the API documents them.
         services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
         services.AddProblemDetails();
+        // The API's contract at /openapi/v1.json, from the routes' typed results and the metadata they declare.
+        services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info = new OpenApiInfo
+            {
+                Title = "PandaFuzz API",
+                Version = "v1",
+                Description = "Submit fuzzing campaigns, follow their jobs and bots, and read their de-duplicated crashes. "
+                              + "Errors are application/problem+json with a stable type per kind.",
+            };
+            document.Tags = new HashSet<OpenApiTag>(Tags.Select(t => new OpenApiTag { Name = t.Name, Description = t.Description }));
+            return Task.CompletedTask;
+        }));
         return services;
     }
 }

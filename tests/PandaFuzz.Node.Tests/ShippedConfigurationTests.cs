@@ -31,8 +31,8 @@ public sealed class ShippedConfigurationTests : IDisposable
         Directory.Delete(_temp, recursive: true);
     }
 
-    /// <summary>The repository's hocon folder: found by walking up from the test binaries to PandaFuzz.sln.</summary>
-    private static string ShippedHoconDir
+    /// <summary>The repository: found by walking up from the test binaries to PandaFuzz.sln.</summary>
+    public static string RepositoryRoot
     {
         get
         {
@@ -40,13 +40,16 @@ public sealed class ShippedConfigurationTests : IDisposable
             {
                 if (File.Exists(Path.Combine(dir.FullName, "PandaFuzz.sln")))
                 {
-                    return Path.Combine(dir.FullName, "hocon");
+                    return dir.FullName;
                 }
             }
 
             throw new InvalidOperationException($"PandaFuzz.sln not found above {AppContext.BaseDirectory}");
         }
     }
+
+    /// <summary>The repository's hocon folder.</summary>
+    private static string ShippedHoconDir => Path.Combine(RepositoryRoot, "hocon");
 
     private NodeSettings Node(string roles = "master,bot") =>
         NodeSettings.FromEnvironment(name => name switch

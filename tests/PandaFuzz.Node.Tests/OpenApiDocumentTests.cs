@@ -1,0 +1,123 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using FluentAssertions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using PandaFuzz.Gateway;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.ReadModel;
+using Xunit;
+
+namespace PandaFuzz.Node.Tests;
+
+/// <summary>
+/// The OpenAPI document the gateway serves at /openapi/v1.json, from the API's real route table on a real Kestrel
+/// (loopback, port 0): every mapped route is in it with its method, an operationId and a summary, and every operation
+/// documents its problem responses as application/problem+json.
+/// </summary>
+public sealed class OpenApiDocumentTests : IAsyncLifetime
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "pandafuzz-openapi-" + Guid.NewGuid().ToString("N"));
+    private WebApplication? _app;
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_dir);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Services.AddPandaFuzzApi();
+        // The handlers' services, as the node registers them; no request reaches a handler here.
+        builder.Services.AddSingleton<IRequiredActor<GatewayActor>>(new NoGateway());
+        builder.Services.AddSingleton(new ContentAddressedStore(Path.Combine(_dir, "blobs")));
+        builder.Services.AddSingleton(MasterSettings.From(NodeConfiguration.Load(new NodeSettings(
+            new HashSet<string> { "master" }, _dir, new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0), []))));
+        builder.Services.AddSingleton(new ReadModelQueries(ReadModelDatabase.In(_dir)));
+        _app = builder.Build();
+        _app.MapPandaFuzzApi();
+        await _app.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync();
+        }
+
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Every_mapped_route_is_in_the_document_with_an_operation_id_a_summary_and_its_problems()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_app!.Urls.Single()) };
+        using var document = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json"));
+        var paths = document.RootElement.GetProperty("paths");
+        var routes = _app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => !e.RoutePattern.RawText!.StartsWith("/openapi", StringComparison.Ordinal))
+            .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods.Select(m => (Method: m.ToLowerInvariant(), Path: e.RoutePattern.RawText!)))
+            .ToList();
+
+        routes.Should().HaveCountGreaterThan(25);
+        foreach (var (method, path) in routes)
+        {
+            paths.TryGetProperty(path, out var item).Should().BeTrue($"{method} {path} is mapped, so the document must list it");
+            item.TryGetProperty(method, out var operation).Should().BeTrue($"{method} {path} is mapped");
+            operation.GetProperty("operationId").GetString().Should().NotBeNullOrEmpty();
+            operation.GetProperty("summary").GetString().Should().NotBeNullOrEmpty();
+            var problems = operation.GetProperty("responses").EnumerateObject().Where(r => r.Name.StartsWith('4')).ToList();
+            problems.Should().NotBeEmpty($"{method} {path} documents the 4xx problems it answers with");
+            problems.Select(r => r.Value.GetProperty("content").TryGetProperty("application/problem+json", out var json)).Should().OnlyContain(has => has);
+        }
+
+        var documented = paths.EnumerateObject().SelectMany(p => p.Value.EnumerateObject().Select(o => (o.Name, p.Name))).ToList();
+        documented.Should().BeEquivalentTo(routes.Select(r => (r.Method, r.Path)), "nothing is documented that is not mapped");
+    }
+
+    [Fact]
+    public async Task The_document_passes_redocly_lint_with_the_shipped_rules()
+    {
+        var redocly = Environment.GetEnvironmentVariable("PANDAFUZZ_REDOCLY");
+        File.Exists(redocly).Should().BeTrue("PANDAFUZZ_REDOCLY names @redocly/cli ('{0}'): run the tests with ops/test.sh, which installs it", redocly ?? "unset");
+        using var http = new HttpClient { BaseAddress = new Uri(_app!.Urls.Single()) };
+        var file = Path.Combine(_dir, "v1.json");
+        await File.WriteAllTextAsync(file, await http.GetStringAsync("/openapi/v1.json"));
+        var config = Path.Combine(ShippedConfigurationTests.RepositoryRoot, "ops", "redocly.yaml");
+
+        var lint = await Run(redocly!, ["lint", "--config", config, "--format", "stylish", file]);
+
+        lint.Code.Should().Be(0, "redocly lint reports:\n{0}", lint.Output);
+    }
+
+    private static async Task<(int Code, string Output)> Run(string tool, IEnumerable<string> args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        // No telemetry and no update check: the CI machine reaches only its package registries.
+        start.Environment["REDOCLY_TELEMETRY"] = "off";
+        start.Environment["REDOCLY_SUPPRESS_UPDATE_NOTICE"] = "true";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output + await error);
+    }
+
+    private sealed class NoGateway : IRequiredActor<GatewayActor>
+    {
+        public IActorRef ActorRef => throw new InvalidOperationException("no request reaches a handler in this test");
+
+        public Task<IActorRef> GetAsync(CancellationToken cancellationToken = default) => throw new InvalidOperationException("no request reaches a handler in this test");
+    }
+}
