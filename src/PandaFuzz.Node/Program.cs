@@ -23,20 +23,17 @@ using PandaFuzz.Master;
 using PandaFuzz.Master.Membership;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Node;
+using PandaFuzz.Node.Observability;
 using Serilog;
-using Serilog.Events;
 
-Log.Logger = new LoggerConfiguration()
-    .MinimumLevel.Information()
-    .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-    .Enrich.FromLogContext()
-    .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj}{NewLine}{Exception}")
-    .CreateLogger();
+NodeMetrics.SuppressDefaults();
+Log.Logger = NodeLogging.Bootstrap();
 
 NodeSettings node;
 Config config;
 MasterSettings? masterSettings = null;
 BotSettings? botSettings = null;
+ObservabilitySettings observability;
 try
 {
     node = NodeSettings.FromEnvironment(Environment.GetEnvironmentVariable);
@@ -44,6 +41,8 @@ try
     _ = DowningSettings.From(config);
     masterSettings = node.IsMaster ? MasterSettings.From(config) : null;
     botSettings = node.IsBot ? BotSettings.From(config) : null;
+    observability = ObservabilitySettings.From(config, Environment.GetEnvironmentVariable);
+    Log.Logger = NodeLogging.Create(observability.Logging);
 }
 catch (Exception e) when (e is NodeConfigurationException or ConfigurationException)
 {
@@ -117,13 +116,12 @@ IHost BuildHost()
         app.MapGet("/health/ready", (ActorSystem system) => Cluster.Get(system).SelfMember.Status == MemberStatus.Up
             ? Results.Ok("ready")
             : Results.Problem("the node has not joined the cluster yet", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapNodeObservability().MapLogLevelsAdmin();
         app.MapPandaFuzzApi();
         return app;
     }
 
-    var botBuilder = Host.CreateApplicationBuilder(args);
-    Compose(botBuilder.Services);
-    return botBuilder.Build();
+    return ObservabilityHosting.BuildBotHost(args, observability, Compose);
 }
 
 // A master that founds the cluster first tries the members it last saw: bots that kept fuzzing while it was away
@@ -160,6 +158,7 @@ void Compose(IServiceCollection services)
         services.AddPandaFuzzApi();
     }
 
+    services.AddNodeObservability(observability, node, storage);
     var botStorage = node.IsBot ? new BotStorage(node.DataDir) : null;
     var selfSeed = $"akka.tcp://pandafuzz@{node.Remote}";
     var seeds = node.Seeds.Count == 0

@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Serilog;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+namespace PandaFuzz.Node.Observability;
+
+/// <summary>
+/// Minimum log levels per namespace that can change while the node runs. Serilog's own overrides are fixed when the logger
+/// is built, so a filter decides per event's source instead; a level switch keeps everything below the lowest level
+/// configured from ever being built.
+/// </summary>
+public sealed class LogLevels
+{
+    private readonly ConcurrentDictionary<string, LogEventLevel> _bySource = new(StringComparer.Ordinal);
+    private volatile Snapshot _current;
+
+    public LogLevels(LogEventLevel defaultLevel, IReadOnlyDictionary<string, LogEventLevel> levels)
+    {
+        _current = new Snapshot(defaultLevel, levels.ToImmutableSortedDictionary(StringComparer.Ordinal));
+        Minimum.MinimumLevel = Lowest(_current);
+    }
+
+    /// <summary>Raised after a change, with the lowest level now in force (Akka's own filter follows it).</summary>
+    public event Action<LogEventLevel>? Changed;
+
+    /// <summary>The logger's minimum: the lowest of every configured level.</summary>
+    public LoggingLevelSwitch Minimum { get; } = new();
+
+    public LogEventLevel Default => _current.Default;
+
+    public IReadOnlyDictionary<string, LogEventLevel> Overrides => _current.Levels;
+
+    /// <summary>Sets the default level and namespace levels; a namespace set to null goes back to the default.</summary>
+    public void Set(LogEventLevel? defaultLevel, IReadOnlyDictionary<string, LogEventLevel?> levels)
+    {
+        lock (_bySource)
+        {
+            var levelsNow = _current.Levels.ToBuilder();
+            foreach (var (name, level) in levels)
+            {
+                if (level is { } l)
+                {
+                    levelsNow[name] = l;
+                }
+                else
+                {
+                    levelsNow.Remove(name);
+                }
+            }
+
+            _current = new Snapshot(defaultLevel ?? _current.Default, levelsNow.ToImmutable());
+            _bySource.Clear();
+            Minimum.MinimumLevel = Lowest(_current);
+        }
+
+        Changed?.Invoke(Minimum.MinimumLevel);
+    }
+
+    /// <summary>Whether an event passes its source's level (Microsoft's SourceContext, or Akka's LogSource).</summary>
+    public bool IsEnabled(LogEvent e)
+    {
+        var source = Source(e, "SourceContext") ?? Source(e, "LogSource") ?? "";
+        var snapshot = _current;
+        var level = _bySource.GetOrAdd(source, s => LevelOf(snapshot, s));
+        return e.Level >= level;
+    }
+
+    private static string? Source(LogEvent e, string property) =>
+        e.Properties.TryGetValue(property, out var value) && value is ScalarValue { Value: string s } ? s : null;
+
+    private static LogEventLevel LevelOf(Snapshot snapshot, string source)
+    {
+        var best = "";
+        var level = snapshot.Default;
+        foreach (var (name, l) in snapshot.Levels)
+        {
+            var matches = source.StartsWith(name, StringComparison.Ordinal) && (source.Length == name.Length || source[name.Length] is '.' or '+' or '/' or '(' or ' ');
+            if (matches && name.Length > best.Length)
+            {
+                best = name;
+                level = l;
+            }
+        }
+
+        return level;
+    }
+
+    private static LogEventLevel Lowest(Snapshot snapshot) =>
+        snapshot.Levels.Values.Append(snapshot.Default).Min();
+
+    private sealed record Snapshot(LogEventLevel Default, ImmutableSortedDictionary<string, LogEventLevel> Levels);
+}
+
+/// <summary>The node's Serilog logger: text or compact JSON on the console, levels from <see cref="LogLevels"/>.</summary>
+public static class NodeLogging
+{
+    private const string TextTemplate = "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj}{NewLine}{Exception}";
+
+    /// <summary>The levels of the running node, shared by the logger and the admin endpoint.</summary>
+    public static LogLevels Levels { get; private set; } = new(LoggingSettings.Defaults.Default, LoggingSettings.Defaults.Levels);
+
+    /// <summary>Until the configuration is read: readable text, information and up.</summary>
+    public static Serilog.ILogger Bootstrap() => Create(LoggingSettings.Defaults);
+
+    public static Serilog.ILogger Create(LoggingSettings settings)
+    {
+        var levels = new LogLevels(settings.Default, settings.Levels);
+        Levels = levels;
+        var configuration = new LoggerConfiguration()
+            .MinimumLevel.ControlledBy(levels.Minimum)
+            .Filter.ByIncludingOnly(levels.IsEnabled)
+            .Enrich.FromLogContext();
+        return (settings.Format == LogFormat.Json
+                ? configuration.WriteTo.Console(new CompactJsonFormatter())
+                : configuration.WriteTo.Console(outputTemplate: TextTemplate))
+            .CreateLogger();
+    }
+}
