@@ -71,3 +71,41 @@ public sealed class LogLevelsTests
         levels.IsEnabled(Event(LogEventLevel.Information, logSource: "remoting (akka://pandafuzz)")).Should().BeFalse();
     }
 }
+
+/// <summary>Akka events carry the id of the entity or job runner that logged them.</summary>
+public sealed class EntityIdEnricherTests
+{
+    private sealed class Factory : Serilog.Core.ILogEventPropertyFactory
+    {
+        public LogEventProperty CreateProperty(string name, object? value, bool destructureObjects = false) => new(name, new ScalarValue(value));
+    }
+
+    [Theory]
+    [InlineData("akka.tcp://pandafuzz@127.0.0.1:4053/system/sharding/job/18/c9b60f6aed86-0", "JobId", "c9b60f6aed86-0")]
+    [InlineData("akka.tcp://pandafuzz@127.0.0.1:4053/system/sharding/campaign/33/c9b60f6aed86", "CampaignId", "c9b60f6aed86")]
+    [InlineData("akka.tcp://pandafuzz@127.0.0.1:4053/system/sharding/bot/39/bot-13c54759d3", "BotId", "bot-13c54759d3")]
+    [InlineData("akka.tcp://pandafuzz@127.0.0.1:4053/user/bot-agent/job-c9b60f6aed86-0/fuzzer", "JobId", "c9b60f6aed86-0")]
+    public void The_actor_path_names_the_id(string logSource, string property, string id)
+    {
+        var e = new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Information, null, new MessageTemplateParser().Parse("x"),
+            [new LogEventProperty("LogSource", new ScalarValue(logSource))]);
+
+        new EntityIdEnricher().Enrich(e, new Factory());
+
+        e.Properties[property].Should().Be(new ScalarValue(id));
+    }
+
+    [Fact]
+    public void An_id_the_template_named_is_kept()
+    {
+        var e = new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Information, null, new MessageTemplateParser().Parse("{JobId}"),
+        [
+            new LogEventProperty("LogSource", new ScalarValue("akka.tcp://pandafuzz@h:1/system/sharding/job/1/a-0")),
+            new LogEventProperty("JobId", new ScalarValue("other-1")),
+        ]);
+
+        new EntityIdEnricher().Enrich(e, new Factory());
+
+        e.Properties["JobId"].Should().Be(new ScalarValue("other-1"));
+    }
+}

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Text.RegularExpressions;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;
@@ -112,10 +113,44 @@ public static class NodeLogging
         var configuration = new LoggerConfiguration()
             .MinimumLevel.ControlledBy(levels.Minimum)
             .Filter.ByIncludingOnly(levels.IsEnabled)
-            .Enrich.FromLogContext();
+            .Enrich.FromLogContext()
+            .Enrich.With<EntityIdEnricher>();
         return (settings.Format == LogFormat.Json
                 ? configuration.WriteTo.Console(new CompactJsonFormatter())
                 : configuration.WriteTo.Console(outputTemplate: TextTemplate))
             .CreateLogger();
     }
+}
+
+/// <summary>
+/// Gives an Akka log event the id of the entity or job runner that logged it (<c>CampaignId</c>, <c>JobId</c>, <c>BotId</c>),
+/// read from its actor path, when its template did not name it: every line of a job can then be found by its id.
+/// </summary>
+public sealed partial class EntityIdEnricher : ILogEventEnricher
+{
+    public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+    {
+        if (!logEvent.Properties.TryGetValue("LogSource", out var value) || value is not ScalarValue { Value: string source })
+        {
+            return;
+        }
+
+        var match = EntityPath().Match(source);
+        if (!match.Success)
+        {
+            return;
+        }
+
+        var (property, id) = match.Groups["type"].Value switch
+        {
+            "job" or "bot-agent/job-" => ("JobId", match.Groups["id"].Value),
+            "bot" => ("BotId", match.Groups["id"].Value),
+            _ => ("CampaignId", match.Groups["id"].Value),
+        };
+        logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty(property, Uri.UnescapeDataString(id)));
+    }
+
+    // Sharded entities live at /system/sharding/<type>/<shard>/<id>; a bot's job runners at /user/bot-agent/job-<id>.
+    [GeneratedRegex("/(?:system/sharding/(?<type>campaign|job|bot|corpus)/[^/]+/|user/(?<type>bot-agent/job-))(?<id>[^/]+)")]
+    private static partial Regex EntityPath();
 }
