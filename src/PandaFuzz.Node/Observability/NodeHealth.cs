@@ -1,10 +1,8 @@
 using Akka.Actor;
 using Akka.Cluster;
-using Akka.Hosting;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using PandaFuzz.Master.Persistence;
-using ProjectionActor = PandaFuzz.Master.ReadModel.ReadModelProjectionActor;
-using ProjectionQueries = PandaFuzz.Master.ReadModel.ReadModelQueries;
+using PandaFuzz.Master.ReadModel;
 
 namespace PandaFuzz.Node.Observability;
 
@@ -63,38 +61,27 @@ public sealed class JournalWritableCheck(MasterStorage storage, NodeSettings nod
     private string Where() => storage.JournalFile is { } file ? $"journal {file}" : "the PostgreSQL journal";
 }
 
-/// <summary>Readiness of a master: the read model has projected the journal, or trails it by at most its bound.</summary>
-public sealed class ReadModelCaughtUpCheck(ActorRegistry registry, ObservabilitySettings settings) : IHealthCheck
+/// <summary>
+/// Readiness of a master: the read model holds every journal event, or the oldest one it lacks is at most
+/// <see cref="ObservabilitySettings.ReadModelMaxLag"/> old (measured in the databases, <see cref="ReadModelBacklog"/>).
+/// </summary>
+public sealed class ReadModelCaughtUpCheck(ActorSystem system, ObservabilitySettings settings) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (!registry.TryGet<ProjectionActor>(out var projection))
-        {
-            return HealthCheckResult.Unhealthy("no read-model projection runs on this master");
-        }
-
-        ProjectionQueries.ProjectionStatus status;
+        ReadModelBacklog backlog;
         try
         {
-            status = await projection.Ask<ProjectionQueries.ProjectionStatus>(ProjectionQueries.GetProjectionStatus.Instance, settings.CheckTimeout, cancellationToken);
+            backlog = await Task.Run(() => ReadModelBacklog.Measure(system.Settings.Config, DateTimeOffset.UtcNow), cancellationToken).WaitAsync(settings.CheckTimeout, cancellationToken);
         }
-        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            return HealthCheckResult.Unhealthy($"the read-model projection did not answer within {settings.CheckTimeout.TotalSeconds:0.#} s");
+            return HealthCheckResult.Unhealthy($"the read model's progress could not be measured: {e.GetType().Name}: {e.Message}");
         }
 
-        if (status.PendingEvents == 0)
-        {
-            return HealthCheckResult.Healthy("every journal event is projected");
-        }
-
-        // Events wait: caught up enough while the last ones projected arrived within the bound (none yet: still catching up).
-        var lag = status.Tags.Where(t => t.LastLag is not null).Select(t => t.LastLag!.Value).DefaultIfEmpty(TimeSpan.MaxValue).Max();
-        var detail = lag == TimeSpan.MaxValue
-            ? $"{status.PendingEvents} events to project, none projected yet"
-            : $"{status.PendingEvents} events to project, last lag {lag.TotalSeconds:0.###} s (bound {settings.ReadModelMaxLag.TotalSeconds:0.#} s)";
-        return lag <= settings.ReadModelMaxLag
-            ? HealthCheckResult.Healthy(detail)
-            : HealthCheckResult.Unhealthy(detail);
+        var detail = backlog.PendingEvents == 0
+            ? "every journal event is projected"
+            : $"{backlog.PendingEvents} events to project, the oldest {backlog.Lag.TotalSeconds:0.###} s old (bound {settings.ReadModelMaxLag.TotalSeconds:0.#} s)";
+        return backlog.Lag <= settings.ReadModelMaxLag ? HealthCheckResult.Healthy(detail) : HealthCheckResult.Unhealthy(detail);
     }
 }

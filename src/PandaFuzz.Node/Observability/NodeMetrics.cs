@@ -5,12 +5,12 @@ using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Infrastructure.Sharding;
+using PandaFuzz.Master.Persistence;
+using ReadModelBacklog = PandaFuzz.Master.ReadModel.ReadModelBacklog;
 using PandaFuzz.Protocol;
 using PandaFuzz.ReadModel;
 using Prometheus;
 using Serilog;
-using ProjectionActor = PandaFuzz.Master.ReadModel.ReadModelProjectionActor;
-using ProjectionQueries = PandaFuzz.Master.ReadModel.ReadModelQueries;
 
 namespace PandaFuzz.Node.Observability;
 
@@ -41,7 +41,7 @@ public sealed class NodeMetrics(IServiceProvider services, ObservabilitySettings
     private static readonly Counter Crashes = Metrics.CreateCounter("pandafuzz_campaign_crashes_total", "Crash reports a campaign counted (each crashing input once).", "campaign");
     private static readonly Gauge UniqueCrashes = Metrics.CreateGauge("pandafuzz_campaign_unique_crashes", "Unique crashes (distinct signatures) of a campaign.", "campaign");
     private static readonly Gauge ProjectionPending = Metrics.CreateGauge("pandafuzz_read_model_pending_events", "Journal events the read model has not projected yet.");
-    private static readonly Gauge ProjectionLag = Metrics.CreateGauge("pandafuzz_read_model_lag_seconds", "How long the last projected event took from the journal to the read model (largest over tags).");
+    private static readonly Gauge ProjectionLag = Metrics.CreateGauge("pandafuzz_read_model_lag_seconds", "Age of the oldest journal event the read model does not hold yet (0: caught up).");
     private static readonly Gauge OutboxMessages = Metrics.CreateGauge("pandafuzz_outbox_messages", "Messages in the bot's durable outbox not yet acknowledged by the master.");
     private static readonly Gauge OutboxOldest = Metrics.CreateGauge("pandafuzz_outbox_oldest_message_age_seconds", "Age of the oldest message in the bot's outbox (0: empty).");
     private static readonly Gauge OutboxBreakerOpen = Metrics.CreateGauge("pandafuzz_outbox_breaker_open", "1 while the outbox's circuit breaker towards the master is open or half-open.");
@@ -104,9 +104,9 @@ public sealed class NodeMetrics(IServiceProvider services, ObservabilitySettings
                 tasks.Add(TryAsync("scheduler", () => SchedulerAsync(scheduler, cancellationToken)));
             }
 
-            if (registry.TryGet<ProjectionActor>(out var projection))
+            if (services.GetService<MasterStorage>() is not null)
             {
-                tasks.Add(TryAsync("projection", () => ProjectionAsync(projection, cancellationToken)));
+                tasks.Add(TryAsync("read-model-backlog", () => BacklogAsync(system, cancellationToken)));
             }
 
             if (registry.TryGet<OutboxActor>(out var outbox))
@@ -195,11 +195,12 @@ public sealed class NodeMetrics(IServiceProvider services, ObservabilitySettings
         SchedulerBots.Set(queue.BotsKnown);
     }
 
-    private async Task ProjectionAsync(IActorRef projection, CancellationToken cancellationToken)
+    private async Task BacklogAsync(ActorSystem system, CancellationToken cancellationToken)
     {
-        var status = await projection.Ask<ProjectionQueries.ProjectionStatus>(ProjectionQueries.GetProjectionStatus.Instance, settings.CheckTimeout, cancellationToken);
-        ProjectionPending.Set(status.PendingEvents);
-        ProjectionLag.Set(status.Tags.Select(t => t.LastLag ?? TimeSpan.Zero).DefaultIfEmpty(TimeSpan.Zero).Max().TotalSeconds);
+        var backlog = await Task.Run(() => ReadModelBacklog.Measure(system.Settings.Config, DateTimeOffset.UtcNow), cancellationToken)
+            .WaitAsync(settings.CheckTimeout, cancellationToken);
+        ProjectionPending.Set(backlog.PendingEvents);
+        ProjectionLag.Set(backlog.Lag.TotalSeconds);
     }
 
     private async Task OutboxAsync(IActorRef outbox, CancellationToken cancellationToken)
