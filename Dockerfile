@@ -21,5 +21,6 @@ ENV PANDAFUZZ_DATA_DIR=/data \
     PANDAFUZZ_REMOTE=127.0.0.1:4053 \
     DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE=false
 VOLUME /data
-EXPOSE 8080 4053
+# 9464: a bot-only node's /metrics, /healthz, /readyz when PANDAFUZZ_METRICS is set (docker-compose.yml sets it).
+EXPOSE 8080 4053 9464
 ENTRYPOINT ["dotnet", "pandafuzz.dll"]
