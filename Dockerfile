@@ -24,5 +24,6 @@ ENV PANDAFUZZ_DATA_DIR=/data \
 # pandafuzz-cmd inside the container talks to the node's command host on loopback:
 #   docker exec -it <container> dotnet cmd/pandafuzz-cmd.dll cluster show
 VOLUME /data
-EXPOSE 8080 4053
+# 9464: a bot-only node's /metrics, /healthz, /readyz when PANDAFUZZ_METRICS is set (docker-compose.yml sets it).
+EXPOSE 8080 4053 9464
 ENTRYPOINT ["dotnet", "pandafuzz.dll"]

@@ -37,6 +37,12 @@ if ! command -v ip >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iproute2 >/dev/null
 fi
 
+# promtool (Debian package prometheus) lints the nodes' /metrics in the end-to-end tests and the shipped alert rules.
+if ! command -v promtool >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
 # The persistence and read-model tests run on PostgreSQL too, against a throwaway server started here.
 source ops/test-postgres.sh
 pandafuzz_start_test_postgres

@@ -18,7 +18,8 @@ public static class GatewayServices
         ("bots", "Bots: the machines that run jobs"),
         ("crashes", "Unique crashes (one per signature) and their inputs"),
         ("corpora", "Seed corpora and campaign corpora"),
-        ("health", "Liveness and readiness"),
+        ("health", "Liveness, readiness and metrics"),
+        ("admin", "Running the node: log levels"),
     ];
 
     public static IServiceCollection AddPandaFuzzApi(this IServiceCollection services)

@@ -1,6 +1,8 @@
 using Akka.Actor;
 using Akka.Event;
+using System.Diagnostics;
 using Akka.Persistence;
+using PandaFuzz.Master.Observability;
 using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Master;
@@ -14,10 +16,12 @@ public abstract class EventSourcedEntity : ReceivePersistentActor
     private readonly int _snapshotEvery;
     private int _sinceSnapshot;
     private int _aheadOfJournal;
+    private readonly KeyValuePair<string, object?> _entityTag;
 
     protected EventSourcedEntity(string persistenceId, int snapshotEvery)
     {
         PersistenceId = persistenceId;
+        _entityTag = new("entity", JournalMetrics.EntityOf(persistenceId));
         _snapshotEvery = snapshotEvery;
         Command<SaveSnapshotSuccess>(s => DeleteSnapshots(new SnapshotSelectionCriteria(s.Metadata.SequenceNr - 1)));
         Command<SaveSnapshotFailure>(f => Log.Warning(f.Cause, "Snapshot of {PersistenceId} failed", PersistenceId));
@@ -44,8 +48,15 @@ public abstract class EventSourcedEntity : ReceivePersistentActor
         }
 
         var remaining = events.Count;
+        var started = Stopwatch.GetTimestamp();
         PersistAll(events, e =>
         {
+            // The first callback comes once the whole batch is durable: that is the write's latency.
+            if (remaining == events.Count)
+            {
+                JournalMetrics.WriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, _entityTag);
+            }
+
             apply(e);
             SnapshotWhenDue();
             if (--remaining == 0)
@@ -77,8 +88,14 @@ public abstract class EventSourcedEntity : ReceivePersistentActor
 
         _aheadOfJournal += events.Count;
         var remaining = events.Count;
+        var started = Stopwatch.GetTimestamp();
         PersistAllAsync(events, _ =>
         {
+            if (remaining == events.Count)
+            {
+                JournalMetrics.WriteDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, _entityTag);
+            }
+
             _aheadOfJournal--;
             SnapshotWhenDue();
             if (--remaining == 0)
@@ -86,6 +103,18 @@ public abstract class EventSourcedEntity : ReceivePersistentActor
                 then(sender);
             }
         });
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        JournalMetrics.WriteFailures.Add(1, _entityTag);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        JournalMetrics.WriteFailures.Add(1, _entityTag);
+        base.OnPersistRejected(cause, @event, sequenceNr);
     }
 
     private void SnapshotWhenDue()

@@ -24,22 +24,18 @@ using PandaFuzz.Master;
 using PandaFuzz.Master.Membership;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Node;
+using PandaFuzz.Node.Observability;
 using Serilog;
-using Serilog.Events;
 
-Log.Logger = new LoggerConfiguration()
-    .MinimumLevel.Information()
-    .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-    .Enrich.FromLogContext()
-    .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj}{NewLine}{Exception}")
-    .WriteTo.Sink(RecentLog.Instance)
-    .CreateLogger();
+NodeMetrics.SuppressDefaults();
+Log.Logger = NodeLogging.Bootstrap();
 
 NodeSettings node;
 Config config;
 MasterSettings? masterSettings = null;
 BotSettings? botSettings = null;
 CommandHostSettings commandHost;
+ObservabilitySettings observability;
 try
 {
     node = NodeSettings.FromEnvironment(Environment.GetEnvironmentVariable);
@@ -48,6 +44,8 @@ try
     masterSettings = node.IsMaster ? MasterSettings.From(config) : null;
     botSettings = node.IsBot ? BotSettings.From(config) : null;
     commandHost = CommandHostSettings.From(config, Environment.GetEnvironmentVariable);
+    observability = ObservabilitySettings.From(config, Environment.GetEnvironmentVariable);
+    Log.Logger = NodeLogging.Create(observability.Logging);
 }
 catch (Exception e) when (e is NodeConfigurationException or ConfigurationException)
 {
@@ -117,17 +115,12 @@ IHost BuildHost()
         builder.WebHost.UseUrls($"http://{node.Http}");
         Compose(builder.Services);
         var app = builder.Build();
-        app.MapGet("/health/live", () => TypedResults.Ok("live"));
-        app.MapGet("/health/ready", (ActorSystem system) => Cluster.Get(system).SelfMember.Status == MemberStatus.Up
-            ? Results.Ok("ready")
-            : Results.Problem("the node has not joined the cluster yet", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapStartupHealth().MapNodeObservability().MapLogLevelsAdmin();
         app.MapPandaFuzzApi();
         return app;
     }
 
-    var botBuilder = Host.CreateApplicationBuilder(args);
-    Compose(botBuilder.Services);
-    return botBuilder.Build();
+    return ObservabilityHosting.BuildBotHost(args, observability, Compose);
 }
 
 // The command host reaches this master's API on loopback when the API listens on every interface.
@@ -169,6 +162,7 @@ void Compose(IServiceCollection services)
         services.AddPandaFuzzApi();
     }
 
+    services.AddNodeObservability(observability, node, storage);
     var botStorage = node.IsBot ? new BotStorage(node.DataDir) : null;
     var selfSeed = $"akka.tcp://pandafuzz@{node.Remote}";
     var seeds = node.Seeds.Count == 0

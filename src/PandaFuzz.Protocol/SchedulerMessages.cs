@@ -24,5 +24,6 @@ public static class SchedulerMessages
         public static readonly GetQueue Instance = new();
     }
 
-    public sealed record QueueView(IReadOnlyList<JobId> Pending, int BotsKnown, int FreeSlots) : IProtocolMessage;
+    /// <summary>The queue as the scheduler sees it; <c>OldestPendingSince</c> is when the longest-waiting job became pending.</summary>
+    public sealed record QueueView(IReadOnlyList<JobId> Pending, int BotsKnown, int FreeSlots, DateTimeOffset? OldestPendingSince = null) : IProtocolMessage;
 }

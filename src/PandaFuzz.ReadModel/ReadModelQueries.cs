@@ -51,6 +51,16 @@ public sealed record BotRow(
     IReadOnlyList<JobId> CurrentJobs, DateTimeOffset RegisteredAt, DateTimeOffset CheckedInAt, string? OfflineReason, DateTimeOffset? OfflineSince,
     bool Draining = false);
 
+/// <summary>A campaign still running or stopping: its unique crashes, its crash reports in all, its running jobs.</summary>
+public sealed record ActiveCampaign(CampaignId Id, long UniqueCrashes, long CrashReports, IReadOnlyList<JobId> RunningJobs);
+
+/// <summary>Counts by status (as stored: "running", "online"...) and the campaigns still at work.</summary>
+public sealed record ReadModelSummary(
+    IReadOnlyDictionary<string, long> CampaignsByStatus,
+    IReadOnlyDictionary<string, long> JobsByStatus,
+    IReadOnlyDictionary<string, long> BotsByStatus,
+    IReadOnlyList<ActiveCampaign> ActiveCampaigns);
+
 /// <summary>
 /// The list queries the HTTP API answers from the read model: filtered, paged, in a stable order (creation time then
 /// id; bots by id). Every value is a parameter; only fixed clauses are put together.
@@ -164,6 +174,67 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
                     ? new CrashMinimization(new JobId(r.IsDBNull(17) ? "" : r.GetString(17)), r.IsDBNull(18) ? null : new BlobId(r.GetString(18)),
                         r.IsDBNull(19) ? null : r.GetInt64(19), r.IsDBNull(20) ? null : r.GetString(20), minimizedAt)
                     : null));
+    }
+
+    /// <summary>
+    /// Counts for the node's metrics: campaigns, jobs and bots by status, and for each campaign still running or stopping
+    /// its unique crashes, crash reports and running jobs. A handful of grouped queries, whatever the journal's size.
+    /// </summary>
+    public ReadModelSummary Summary()
+    {
+        using var connection = database.Open();
+        using var transaction = connection.BeginTransaction();
+        var campaigns = CountBy(connection, transaction, "SELECT status, COUNT(*) FROM campaigns GROUP BY status");
+        var jobs = CountBy(connection, transaction, "SELECT status, COUNT(*) FROM jobs GROUP BY status");
+        var bots = CountBy(connection, transaction, "SELECT status, COUNT(*) FROM bots GROUP BY status");
+        var active = new List<ActiveCampaign>();
+        using (var command = ReadModelWriter.Command(connection, transaction, """
+            SELECT c.id,
+                   (SELECT COUNT(*) FROM crashes x WHERE x.campaign_id = c.id),
+                   (SELECT COALESCE(SUM(x.occurrences), 0) FROM crashes x WHERE x.campaign_id = c.id)
+            FROM campaigns c WHERE c.status IN ('running', 'stopping') ORDER BY c.id
+            """))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                active.Add(new ActiveCampaign(new CampaignId(reader.GetString(0)), Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture),
+                    Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture), []));
+            }
+        }
+
+        var running = new Dictionary<CampaignId, List<JobId>>();
+        using (var command = ReadModelWriter.Command(connection, transaction, "SELECT campaign_id, id FROM jobs WHERE status = 'running' ORDER BY id"))
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var campaign = new CampaignId(reader.GetString(0));
+                if (!running.TryGetValue(campaign, out var list))
+                {
+                    running[campaign] = list = [];
+                }
+
+                list.Add(new JobId(reader.GetString(1)));
+            }
+        }
+
+        transaction.Commit();
+        return new ReadModelSummary(campaigns, jobs, bots,
+            [.. active.Select(a => a with { RunningJobs = running.TryGetValue(a.Id, out var list) ? list : [] })]);
+    }
+
+    private static Dictionary<string, long> CountBy(DbConnection connection, DbTransaction transaction, string sql)
+    {
+        using var command = ReadModelWriter.Command(connection, transaction, sql);
+        using var reader = command.ExecuteReader();
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            counts[reader.GetString(0)] = Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture);
+        }
+
+        return counts;
     }
 
     private Paged<T> Run<T>(Where where, Page page, string count, string select, string order, Func<DbDataReader, T> map)

@@ -94,9 +94,16 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
             ReadModelProjection.Tags.Sum(tag => TaggedAfter(tag, offsetsAtStop.GetValueOrDefault(tag))),
             "the restarted projection applies exactly the events after its stored offsets");
 
+        // Assert: measured in the databases (what /readyz and the metrics use), the projected read model trails by nothing,
+        // and an empty one by every tagged event, the oldest as old as the test.
+        ReadModelBacklog.Measure(restarted.System.Settings.Config, database, DateTimeOffset.UtcNow).Should().Be(ReadModelBacklog.None);
+
         // Act: rebuild from the journal into a second file.
         var rebuilt = AnotherReadModel("rebuilt");
         new ReadModelSchema(rebuilt).MigrateUp();
+        var empty = ReadModelBacklog.Measure(restarted.System.Settings.Config, rebuilt, DateTimeOffset.UtcNow);
+        empty.PendingEvents.Should().Be(ReadModelProjection.Tags.Sum(tag => TaggedAfter(tag, 0)));
+        empty.Lag.Should().BeGreaterThan(clock.Elapsed, "the first events were written before the restart");
         var result = await ReadModelRebuild.RunAsync(restarted.System, rebuilt, batchSize: 7);
         Output.WriteLine($"rebuild: {result.Events} events in {result.Took.TotalMilliseconds:0} ms ({result.Events / result.Took.TotalSeconds:0} events/s)");
 

@@ -108,6 +108,13 @@ public sealed class ApiClient : IDisposable
         return await ToRawAsync(response, cancellationToken);
     }
 
+    /// <summary>A PUT of a JSON body whose answer is returned as is.</summary>
+    public async Task<RawResponse> PutJsonRawAsync(string path, object body, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PutAsJsonAsync(path, body, Json, cancellationToken);
+        return await ToRawAsync(response, cancellationToken);
+    }
+
     /// <summary>A POST of a JSON body (any shape, so invalid ones too) whose answer is returned as is.</summary>
     public async Task<RawResponse> PostJsonRawAsync(string path, object body, CancellationToken cancellationToken)
     {

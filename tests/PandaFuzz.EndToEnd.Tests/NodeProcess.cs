@@ -18,6 +18,8 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <param name="Host">The IPv4 address the node binds and is reached at (HTTP and Akka.Remote); loopback unless set.</param>
 /// <param name="NetworkNamespace">When set, the node runs in this network namespace (<c>ip netns exec</c>); it must exist.</param>
 /// <param name="Arguments">Command-line arguments after the dll, e.g. <c>db backup --to FILE</c> (none: the node starts).</param>
+/// <param name="Metrics">PANDAFUZZ_METRICS, when set: where a bot-only node serves /metrics, /healthz and /readyz.</param>
+/// <param name="Environment">More variables for the node, e.g. PANDAFUZZ_LOG_FORMAT.</param>
 public sealed record NodeOptions(
     string Name,
     string Roles,
@@ -32,7 +34,9 @@ public sealed record NodeOptions(
     string? Postgres = null,
     string? BlobDir = null,
     IReadOnlyList<string>? Arguments = null,
-    int? CommandPort = null)
+    int? CommandPort = null,
+    string? Metrics = null,
+    IReadOnlyDictionary<string, string>? Environment = null)
 {
     public const string Loopback = "127.0.0.1";
 
@@ -142,6 +146,16 @@ public sealed class NodeProcess : IAsyncDisposable
         startInfo.Environment["PANDAFUZZ_CMD"] = options.CommandPort is { } commandPort
             ? $"127.0.0.1:{commandPort.ToString(CultureInfo.InvariantCulture)}"
             : "off";
+
+        if (options.Metrics is { } metrics)
+        {
+            startInfo.Environment["PANDAFUZZ_METRICS"] = metrics;
+        }
+
+        foreach (var (name, value) in options.Environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[name] = value;
+        }
 
         var log = new StreamWriter(new FileStream(options.LogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
         {

@@ -4,6 +4,8 @@ using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Runner;
 using PandaFuzz.Infrastructure.Cluster;
 using PandaFuzz.Master.Configuration;
+using PandaFuzz.Node.Observability;
+using Serilog.Events;
 using Xunit;
 
 namespace PandaFuzz.Node.Tests;
@@ -109,6 +111,72 @@ public sealed class ShippedConfigurationTests : IDisposable
         {
             ReadModel = new ReadModelSettings(MigrateOnStart: true, BatchSize: 500, BatchWindow: TimeSpan.FromMilliseconds(50)),
         });
+    }
+
+    [Fact]
+    public void Shipped_observability_settings_validate()
+    {
+        var config = NodeConfiguration.Load(Node("bot"));
+
+        var settings = ObservabilitySettings.From(config, _ => null);
+
+        settings.MetricsEndpoint.Should().BeNull("a bot-only node serves metrics only when PANDAFUZZ_METRICS says where");
+        settings.MetricsCache.Should().Be(TimeSpan.FromSeconds(5));
+        settings.CheckTimeout.Should().Be(TimeSpan.FromSeconds(3));
+        settings.ReadModelMaxLag.Should().Be(TimeSpan.FromSeconds(30));
+        settings.Logging.Format.Should().Be(LogFormat.Text);
+        settings.Logging.Default.Should().Be(LogEventLevel.Information);
+        settings.Logging.Levels.Should().Equal(new Dictionary<string, LogEventLevel>
+        {
+            ["Microsoft"] = LogEventLevel.Warning,
+            ["Microsoft.Hosting.Lifetime"] = LogEventLevel.Information,
+        });
+    }
+
+    [Fact]
+    public void The_environment_chooses_json_logs_and_the_metrics_endpoint()
+    {
+        var config = NodeConfiguration.Load(Node("bot"));
+
+        var settings = ObservabilitySettings.From(config, name => name switch
+        {
+            LoggingSettings.FormatVariable => "json",
+            ObservabilitySettings.MetricsVariable => "0.0.0.0:9464",
+            _ => null,
+        });
+
+        settings.Logging.Format.Should().Be(LogFormat.Json);
+        settings.MetricsEndpoint.Should().Be(new HostPort("0.0.0.0", 9464));
+    }
+
+    [Fact]
+    public void A_bad_metrics_endpoint_names_its_variable()
+    {
+        var config = NodeConfiguration.Load(Node("bot"));
+
+        var act = () => ObservabilitySettings.From(config, name => name == ObservabilitySettings.MetricsVariable ? "nine-four-six-four" : null);
+
+        act.Should().Throw<NodeConfigurationException>().WithMessage("PANDAFUZZ_METRICS='nine-four-six-four' is invalid*");
+    }
+
+    [Fact]
+    public void A_log_level_that_is_not_a_level_names_its_full_key()
+    {
+        var config = LoadBroken("base.conf", "Microsoft = warning", "Microsoft = loud", roles: "bot");
+
+        var act = () => ObservabilitySettings.From(config, _ => null);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.logging.levels.\"Microsoft\" must be one of*");
+    }
+
+    [Fact]
+    public void A_log_format_that_is_neither_text_nor_json_names_its_full_key()
+    {
+        var config = LoadBroken("base.conf", "format = text", "format = xml", roles: "bot");
+
+        var act = () => ObservabilitySettings.From(config, _ => null);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.logging.format must be text or json (is 'xml')");
     }
 
     [Fact]

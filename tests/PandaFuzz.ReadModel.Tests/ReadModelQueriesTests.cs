@@ -139,6 +139,23 @@ public abstract class ReadModelQueriesTests : IDisposable
     }
 
     [Fact]
+    public void The_summary_counts_by_status_and_lists_the_campaigns_at_work_with_their_crashes_and_running_jobs()
+    {
+        FillThreeCampaigns();
+
+        var summary = _queries.Summary();
+
+        summary.CampaignsByStatus.Should().BeEquivalentTo(new Dictionary<string, long> { ["completed"] = 1, ["running"] = 2 });
+        summary.JobsByStatus.Should().BeEquivalentTo(new Dictionary<string, long> { ["completed"] = 1, ["failed"] = 1, ["running"] = 1, ["pending"] = 2 });
+        summary.BotsByStatus.Should().BeEquivalentTo(new Dictionary<string, long> { ["online"] = 1, ["offline"] = 1 });
+        summary.ActiveCampaigns.Should().BeEquivalentTo(new[]
+        {
+            new ActiveCampaign(Second, 0, 0, [JobId.For(Second, 0)]),
+            new ActiveCampaign(Third, 1, 1, []),
+        }, o => o.WithStrictOrdering());
+    }
+
+    [Fact]
     public void Bots_filter_by_status_and_engine()
     {
         FillThreeCampaigns();

@@ -8,6 +8,7 @@ using PandaFuzz.Bot.Salvage;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
+using PandaFuzz.Bot.Observability;
 
 namespace PandaFuzz.Bot.Runner;
 
@@ -407,6 +408,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _failedRuns = decision.ConsecutiveFailures;
         if (decision.RestartAfter is { } delay)
         {
+            EngineMetrics.Restarts.Add(1, new KeyValuePair<string, object?>("engine", _engine.Name), new KeyValuePair<string, object?>("reason", decision.ConsecutiveFailures > 0 ? "failure" : "finding"));
             if (decision.ConsecutiveFailures > 0)
             {
                 _log.Warning("Job {JobId}: run {Run} failed ({Failures} in a row, {How}); restarting in {Delay}: {Error}",

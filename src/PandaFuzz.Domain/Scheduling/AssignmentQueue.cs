@@ -27,6 +27,9 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
 
     public int BotCount => _bots.Count;
 
+    /// <summary>Since when the longest-waiting pending job has waited (null: none pending).</summary>
+    public DateTimeOffset? OldestPendingSince => _pending.Count == 0 ? null : _pending.Min(p => p.Since);
+
     public int FreeSlots => _bots.Values.Where(b => !_unreachable.Contains(b.BotId)).Sum(b => b.Free);
 
     /// <summary>Every bot known, with the jobs that hold its slots.</summary>

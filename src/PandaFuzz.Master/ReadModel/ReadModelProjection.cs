@@ -192,7 +192,7 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
         new(tag, ((Sequence)envelope.Offset).Value, envelope.Event, WrittenAt(envelope.Timestamp));
 
     /// <summary>The journal's timestamp of an event: .NET ticks (UTC) in Akka.Persistence.Sql.</summary>
-    private static DateTimeOffset WrittenAt(long timestamp) =>
+    public static DateTimeOffset WrittenAt(long timestamp) =>
         timestamp > DateTime.MinValue.Ticks && timestamp < DateTime.MaxValue.Ticks && timestamp > 100_000_000_000_000_000L
             ? new DateTimeOffset(timestamp, TimeSpan.Zero)
             : DateTimeOffset.FromUnixTimeMilliseconds(timestamp);

@@ -70,7 +70,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
             _queue.Rejected(r.JobId, r.BotId);
             Dispatch();
         });
-        Receive<GetQueue>(_ => Sender.Tell(new QueueView([.. _queue.Pending], _queue.BotCount, _queue.FreeSlots)));
+        Receive<GetQueue>(_ => Sender.Tell(new QueueView([.. _queue.Pending], _queue.BotCount, _queue.FreeSlots, _queue.OldestPendingSince)));
         Receive<Tick>(_ =>
         {
             var expired = _queue.ExpireOffers(DateTimeOffset.UtcNow, _settings.SchedulerOfferTimeout);

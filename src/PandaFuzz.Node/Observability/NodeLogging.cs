@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Text.RegularExpressions;
+using Serilog;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+namespace PandaFuzz.Node.Observability;
+
+/// <summary>
+/// Minimum log levels per namespace that can change while the node runs. Serilog's own overrides are fixed when the logger
+/// is built, so a filter decides per event's source instead; a level switch keeps everything below the lowest level
+/// configured from ever being built.
+/// </summary>
+public sealed class LogLevels
+{
+    private readonly ConcurrentDictionary<string, LogEventLevel> _bySource = new(StringComparer.Ordinal);
+    private volatile Snapshot _current;
+
+    public LogLevels(LogEventLevel defaultLevel, IReadOnlyDictionary<string, LogEventLevel> levels)
+    {
+        _current = new Snapshot(defaultLevel, levels.ToImmutableSortedDictionary(StringComparer.Ordinal));
+        Minimum.MinimumLevel = Lowest(_current);
+    }
+
+    /// <summary>Raised after a change, with the lowest level now in force (Akka's own filter follows it).</summary>
+    public event Action<LogEventLevel>? Changed;
+
+    /// <summary>The logger's minimum: the lowest of every configured level.</summary>
+    public LoggingLevelSwitch Minimum { get; } = new();
+
+    public LogEventLevel Default => _current.Default;
+
+    public IReadOnlyDictionary<string, LogEventLevel> Overrides => _current.Levels;
+
+    /// <summary>Sets the default level and namespace levels; a namespace set to null goes back to the default.</summary>
+    public void Set(LogEventLevel? defaultLevel, IReadOnlyDictionary<string, LogEventLevel?> levels)
+    {
+        lock (_bySource)
+        {
+            var levelsNow = _current.Levels.ToBuilder();
+            foreach (var (name, level) in levels)
+            {
+                if (level is { } l)
+                {
+                    levelsNow[name] = l;
+                }
+                else
+                {
+                    levelsNow.Remove(name);
+                }
+            }
+
+            _current = new Snapshot(defaultLevel ?? _current.Default, levelsNow.ToImmutable());
+            _bySource.Clear();
+            Minimum.MinimumLevel = Lowest(_current);
+        }
+
+        Changed?.Invoke(Minimum.MinimumLevel);
+    }
+
+    /// <summary>Whether an event passes its source's level (Microsoft's SourceContext, or Akka's LogSource).</summary>
+    public bool IsEnabled(LogEvent e)
+    {
+        var source = Source(e, "SourceContext") ?? Source(e, "LogSource") ?? "";
+        var snapshot = _current;
+        var level = _bySource.GetOrAdd(source, s => LevelOf(snapshot, s));
+        return e.Level >= level;
+    }
+
+    private static string? Source(LogEvent e, string property) =>
+        e.Properties.TryGetValue(property, out var value) && value is ScalarValue { Value: string s } ? s : null;
+
+    private static LogEventLevel LevelOf(Snapshot snapshot, string source)
+    {
+        var best = "";
+        var level = snapshot.Default;
+        foreach (var (name, l) in snapshot.Levels)
+        {
+            var matches = source.StartsWith(name, StringComparison.Ordinal) && (source.Length == name.Length || source[name.Length] is '.' or '+' or '/' or '(' or ' ');
+            if (matches && name.Length > best.Length)
+            {
+                best = name;
+                level = l;
+            }
+        }
+
+        return level;
+    }
+
+    private static LogEventLevel Lowest(Snapshot snapshot) =>
+        snapshot.Levels.Values.Append(snapshot.Default).Min();
+
+    private sealed record Snapshot(LogEventLevel Default, ImmutableSortedDictionary<string, LogEventLevel> Levels);
+}
+
+/// <summary>The node's Serilog logger: text or compact JSON on the console, levels from <see cref="LogLevels"/>.</summary>
+public static class NodeLogging
+{
+    private const string TextTemplate = "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj}{NewLine}{Exception}";
+
+    /// <summary>The levels of the running node, shared by the logger and the admin endpoint.</summary>
+    public static LogLevels Levels { get; private set; } = new(LoggingSettings.Defaults.Default, LoggingSettings.Defaults.Levels);
+
+    /// <summary>Until the configuration is read: readable text, information and up.</summary>
+    public static Serilog.ILogger Bootstrap() => Create(LoggingSettings.Defaults);
+
+    public static Serilog.ILogger Create(LoggingSettings settings)
+    {
+        var levels = new LogLevels(settings.Default, settings.Levels);
+        Levels = levels;
+        var configuration = new LoggerConfiguration()
+            .MinimumLevel.ControlledBy(levels.Minimum)
+            .Filter.ByIncludingOnly(levels.IsEnabled)
+            .Enrich.FromLogContext()
+            .Enrich.With<EntityIdEnricher>()
+            // The command host's log peek and log tail read the same lines.
+            .WriteTo.Sink(PandaFuzz.CommandHost.RecentLog.Instance);
+        return (settings.Format == LogFormat.Json
+                ? configuration.WriteTo.Console(new CompactJsonFormatter())
+                : configuration.WriteTo.Console(outputTemplate: TextTemplate))
+            .CreateLogger();
+    }
+}
+
+/// <summary>
+/// Gives an Akka log event the id of the entity or job runner that logged it (<c>CampaignId</c>, <c>JobId</c>, <c>BotId</c>),
+/// read from its actor path, when its template did not name it: every line of a job can then be found by its id.
+/// </summary>
+public sealed partial class EntityIdEnricher : ILogEventEnricher
+{
+    public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+    {
+        if (!logEvent.Properties.TryGetValue("LogSource", out var value) || value is not ScalarValue { Value: string source })
+        {
+            return;
+        }
+
+        var match = EntityPath().Match(source);
+        if (!match.Success)
+        {
+            return;
+        }
+
+        var (property, id) = match.Groups["type"].Value switch
+        {
+            "job" or "bot-agent/job-" => ("JobId", match.Groups["id"].Value),
+            "bot" => ("BotId", match.Groups["id"].Value),
+            _ => ("CampaignId", match.Groups["id"].Value),
+        };
+        logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty(property, Uri.UnescapeDataString(id)));
+    }
+
+    // Sharded entities live at /system/sharding/<type>/<shard>/<id>; a bot's job runners at /user/bot-agent/job-<id>.
+    [GeneratedRegex("/(?:system/sharding/(?<type>campaign|job|bot|corpus)/[^/]+/|user/(?<type>bot-agent/job-))(?<id>[^/]+)")]
+    private static partial Regex EntityPath();
+}
