@@ -58,6 +58,12 @@ public static class ReadModelCommands
             Log.Fatal("PandaFuzz cannot start: {Problem}", e.Message);
             return Refused;
         }
+        catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+        {
+            // An unreachable server or a refused login: say which database, never the connection string (it may hold a password).
+            Log.Fatal("PandaFuzz cannot start: the read model {Database} cannot be opened: {Problem}", database.Name, e.GetBaseException().Message);
+            return Refused;
+        }
     }
 
     private static RootCommand Commands(ReadModelDatabase database, NodeSettings node, Config config, MasterSettings master, TextWriter output)
