@@ -21,7 +21,7 @@ public sealed record JournalBurst(int Trial, string Variant, int Position, int E
 /// <summary>
 /// Journal write throughput (events persisted per second) of the master's SQLite journal under each set of
 /// per-connection pragmas, A/B interleaved: every trial runs every variant once, in a rotated order, each on a fresh
-/// WAL file with its own actor system composed like the master's journal (shipped persistence-sqlite.conf, the
+/// WAL file with its own actor system composed like the master's journal (shipped persistence.conf, the
 /// protocol serializer and tagging adapter, <see cref="SqliteJournal.Setup"/>).
 /// </summary>
 public sealed class JournalBenchmark(BenchmarkOptions options, Workspace workspace)
@@ -139,7 +139,8 @@ public sealed class JournalBenchmark(BenchmarkOptions options, Workspace workspa
         return workspace.Problems.Count == 0 ? 0 : 2;
     }
 
-    private async Task<JournalBurst> BurstAsync(int trial, int position, JournalVariant variant, int perEntity, CancellationToken cancellationToken)
+    /// <summary>One burst of <see cref="Entities"/> × <paramref name="perEntity"/> events on a fresh file (also run by the recovery benchmark).</summary>
+    public async Task<JournalBurst> BurstAsync(int trial, int position, JournalVariant variant, int perEntity, CancellationToken cancellationToken)
     {
         var dir = workspace.Dir($"trial-{trial}-{position}");
         var database = Path.Combine(dir, SqliteJournal.FileName);
@@ -221,7 +222,8 @@ public sealed class JournalBenchmark(BenchmarkOptions options, Workspace workspa
         return (long)command.ExecuteScalar()!;
     }
 
-    private static Config Config(string database)
+    /// <summary>A local actor system's configuration with the master's journal on <paramref name="database"/> (also used by the recovery benchmark).</summary>
+    public static Config Config(string database)
     {
         var bindings = string.Join(Environment.NewLine, ProtocolSerializer.BoundTypes.Select(t => $"\"{Qualified(t)}\" = pandafuzz"));
         return ConfigurationFactory.ParseString($$"""
@@ -238,7 +240,7 @@ public sealed class JournalBenchmark(BenchmarkOptions options, Workspace workspa
                 }
                 """)
             .WithFallback(SqliteJournal.Persistence(database))
-            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(RepoLayout.Root, "hocon", "persistence-sqlite.conf"))))
+            .WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(RepoLayout.Root, "hocon", "persistence.conf"))))
             .WithFallback(SqlPersistence.DefaultConfiguration);
     }
 
