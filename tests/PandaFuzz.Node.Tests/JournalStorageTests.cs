@@ -94,8 +94,12 @@ public sealed class JournalStorageTests : IDisposable
     {
         TagQueryInterceptor.Rewrite(WholeTableTagAggregate).Should().Be(
             "SELECT\n\t[x_1].[Ordering],\n\t(\n\t\tSELECT\n\t\t\tGROUP_CONCAT([t1].[tag], ';')\n\t\tFROM\n\t\t\t[tags] [t1] WHERE [t1].[ordering_id] = [x_1].[Ordering]\n\t)\nFROM\n\t[journal] [x_1]");
-        TagQueryInterceptor.Rewrite("postgres: (SELECT STRING_AGG(CASE WHEN t1.ordering_id = x_1.\"Ordering\" THEN t1.tag ELSE NULL END, ';') FROM tags t1)")
-            .Should().Be("postgres: (SELECT STRING_AGG(t1.tag, ';') FROM tags t1 WHERE t1.ordering_id = x_1.\"Ordering\")");
+        TagQueryInterceptor.Rewrite(
+                "SELECT [x].[ordering] FROM\n\t\t\t[journal] [x]\n\t\t\t\tINNER JOIN [tags] [lp] ON [lp].[ordering_id] = [x].[ordering]\n\t\tWHERE\n\t\t\t" +
+                "[lp].[ordering_id] > @Offset AND\n\t\t\t[lp].[tag] = @Tag\n\t\tORDER BY\n\t\t\t[x].[ordering]\n\t\tLIMIT @take")
+            .Should().Be(
+                "SELECT [x].[ordering] FROM\n\t\t\t[journal] [x]\n\t\t\t\tINNER JOIN [tags] [lp] ON [lp].[ordering_id] = [x].[ordering]\n\t\tWHERE\n\t\t\t" +
+                "[lp].[ordering_id] > @Offset AND\n\t\t\t[lp].[tag] = @Tag\n\t\tORDER BY\n\t\t\t[lp].[ordering_id]\n\t\tLIMIT @take");
         const string other = "SELECT CASE WHEN [t1].[ordering_id] = 1 THEN 2 ELSE NULL END FROM [tags] [t1] WHERE [t1].[tag] = 'job'";
         TagQueryInterceptor.Rewrite(other).Should().BeSameAs(other);
     }
@@ -124,6 +128,11 @@ public sealed class JournalStorageTests : IDisposable
             events.Select(e => e.Event).Should().Equal("one", "two");
             events.Should().AllSatisfy(e => e.Tags.Should().Equal("recorded"));
             TagQueryInterceptor.Instance.Rewritten.Should().BeGreaterThan(before, "the events' tags are read through the rewritten query");
+            using var check = new SqliteConnection($"Data Source={Database};Pooling=False");
+            check.Open();
+            using var command = check.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'tags_tag_ordering_idx'";
+            ((long)command.ExecuteScalar()!).Should().Be(1, "the journal's table creation adds the index on (tag, ordering_id)");
         }
         finally
         {
