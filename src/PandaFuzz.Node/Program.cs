@@ -179,10 +179,11 @@ void Compose(IServiceCollection services)
         {
             akka.AddHocon(persistence!, HoconAddMode.Prepend)
                 .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
-            if (storage!.JournalFile is { } journalFile)
+            if (storage!.Setup() is { } setup)
             {
-                // The setup gives every SQLite journal connection the per-connection pragmas (SqlitePragmas.Journal).
-                akka.AddSetup(SqliteJournal.Setup(journalFile));
+                // The setup gives every SQLite journal connection the per-connection pragmas (SqlitePragmas.Journal)
+                // and the journal's queries the correlated tag look-up (TagQueryInterceptor).
+                akka.AddSetup(setup);
             }
 
             akka.AddMasterRole(masterSettings!, masterBlobs!)

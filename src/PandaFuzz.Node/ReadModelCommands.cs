@@ -104,7 +104,7 @@ public static class ReadModelCommands
                 return Refused;
             }
 
-            var system = ReadModelRebuild.OfflineJournalReader(storage.Persistence(), config);
+            var system = ReadModelRebuild.OfflineJournalReader(storage.Persistence(), config, storage.Setup());
             try
             {
                 var result = await ReadModelRebuild.RunAsync(system, database, master.ReadModel.BatchSize, ct);

@@ -120,6 +120,9 @@ public sealed class ApiClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
+    /// <summary>GET of any API path, the body read as <typeparamref name="T"/> (200 expected).</summary>
+    public Task<T> GetJsonAsync<T>(string path, CancellationToken cancellationToken) => GetAsync<T>(path, cancellationToken);
+
     private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)
     {
         using var response = await _http.GetAsync(path, cancellationToken);

@@ -139,7 +139,8 @@ public sealed class JournalBenchmark(BenchmarkOptions options, Workspace workspa
         return workspace.Problems.Count == 0 ? 0 : 2;
     }
 
-    private async Task<JournalBurst> BurstAsync(int trial, int position, JournalVariant variant, int perEntity, CancellationToken cancellationToken)
+    /// <summary>One burst of <see cref="Entities"/> × <paramref name="perEntity"/> events on a fresh file (also run by the recovery benchmark).</summary>
+    public async Task<JournalBurst> BurstAsync(int trial, int position, JournalVariant variant, int perEntity, CancellationToken cancellationToken)
     {
         var dir = workspace.Dir($"trial-{trial}-{position}");
         var database = Path.Combine(dir, SqliteJournal.FileName);
@@ -221,7 +222,8 @@ public sealed class JournalBenchmark(BenchmarkOptions options, Workspace workspa
         return (long)command.ExecuteScalar()!;
     }
 
-    private static Config Config(string database)
+    /// <summary>A local actor system's configuration with the master's journal on <paramref name="database"/> (also used by the recovery benchmark).</summary>
+    public static Config Config(string database)
     {
         var bindings = string.Join(Environment.NewLine, ProtocolSerializer.BoundTypes.Select(t => $"\"{Qualified(t)}\" = pandafuzz"));
         return ConfigurationFactory.ParseString($$"""

@@ -35,11 +35,16 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    /// <summary>When the process was started (a monotonic <see cref="Stopwatch"/> timestamp).</summary>
+    public long StartedAt { get; private set; }
+
     /// <summary>
     /// Copies the node build in <paramref name="buildDir"/> to <paramref name="root"/>/node-bin (so a rebuild of src/ by
     /// someone else cannot swap files under the running node) and starts it pinned to <paramref name="cores"/>.
     /// </summary>
-    public static NodeProcess Start(string buildDir, string root, IReadOnlyCollection<int> cores)
+    /// <param name="roles">PANDAFUZZ_ROLES: all-in-one by default; <c>master</c> for a master-only node.</param>
+    /// <param name="dataDir">PANDAFUZZ_DATA_DIR: <paramref name="root"/>/node/data by default.</param>
+    public static NodeProcess Start(string buildDir, string root, IReadOnlyCollection<int> cores, string roles = "master,bot", string? dataDir = null)
     {
         var sourceDll = Path.Combine(buildDir, "pandafuzz.dll");
         if (!File.Exists(sourceDll))
@@ -53,15 +58,16 @@ public sealed class NodeProcess : IAsyncDisposable
         var binDir = Path.Combine(root, "node-bin");
         CopyDirectory(buildDir, binDir);
         var dll = Path.Combine(binDir, "pandafuzz.dll");
-        var dataDir = Path.Combine(root, "node", "data");
+        dataDir ??= Path.Combine(root, "node", "data");
         var logPath = Path.Combine(root, "node", "node.log");
         Directory.CreateDirectory(dataDir);
+        Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
 
         var httpPort = FreePort.Next();
         var remotePort = FreePort.Next();
         var environment = new Dictionary<string, string>
         {
-            ["PANDAFUZZ_ROLES"] = "master,bot",
+            ["PANDAFUZZ_ROLES"] = roles,
             ["PANDAFUZZ_DATA_DIR"] = dataDir,
             ["PANDAFUZZ_HTTP"] = $"127.0.0.1:{httpPort.ToString(CultureInfo.InvariantCulture)}",
             ["PANDAFUZZ_REMOTE"] = $"127.0.0.1:{remotePort.ToString(CultureInfo.InvariantCulture)}",
@@ -79,6 +85,7 @@ public sealed class NodeProcess : IAsyncDisposable
         var node = new NodeProcess(process, log, dataDir, logPath, httpPort, command);
         process.OutputDataReceived += (_, e) => node.WriteLog("out", e.Data);
         process.ErrorDataReceived += (_, e) => node.WriteLog("err", e.Data);
+        node.StartedAt = Stopwatch.GetTimestamp();
         if (!process.Start())
         {
             log.Dispose();
@@ -192,11 +199,38 @@ public sealed class NodeProcess : IAsyncDisposable
         _process.Dispose();
     }
 
+    private readonly List<(Func<string, bool> Matches, TaskCompletionSource<(string Line, TimeSpan At)> Seen)> _watches = [];
+
+    /// <summary>
+    /// Completes with the first output line from now on that <paramref name="matches"/>, and when it arrived (since the
+    /// process started).
+    /// </summary>
+    public Task<(string Line, TimeSpan At)> WaitForLineAsync(Func<string, bool> matches)
+    {
+        var seen = new TaskCompletionSource<(string, TimeSpan)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_logGate)
+        {
+            _watches.Add((matches, seen));
+        }
+
+        return seen.Task;
+    }
+
     private void WriteLog(string stream, string? line)
     {
         if (line is null)
         {
             return;
+        }
+
+        var at = Stopwatch.GetElapsedTime(StartedAt);
+        lock (_logGate)
+        {
+            foreach (var watch in _watches.Where(w => w.Matches(line)).ToList())
+            {
+                watch.Seen.TrySetResult((line, at));
+                _watches.Remove(watch);
+            }
         }
 
         lock (_logGate)

@@ -27,6 +27,7 @@ public sealed record BenchmarkOptions(
     public const string Ensemble = "ensemble";
     public const string Dedup = "dedup";
     public const string Journal = "journal";
+    public const string Recovery = "recovery";
 
     public static readonly string Usage =
         """
@@ -41,16 +42,21 @@ public sealed record BenchmarkOptions(
                      journal events/s in the same run (goal: median >= 10,000 reports/s)
           journal    journal events persisted per second under each set of SQLite pragmas (the shipped
                      synchronous=FULL + busy_timeout vs NORMAL and vs SQLite's defaults), A/B interleaved
+          recovery   master-only node restart on a generated journal of ~1M events vs. an empty one, interleaved: time to
+                     /health/ready (goal: median <= 10 s) and until every campaign answers with its expected state; RSS;
+                     journal events/s at the shipped settings; read-model projection lag at 500 events/s (goal: p99 <= 1 s)
 
         Options:
           --quick               overhead: 5 pairs x 20 s; ensemble: 2 pairs x 60 s; dedup: 3 rounds x 5,000 reports;
-                                journal: 5 trials x 2,000 events
+                                journal: 5 trials x 2,000 events; recovery: 3 trials on ~200,000 events, lag for 30 s
           --full                overhead: 10 pairs x 60 s; ensemble: 5 pairs x 300 s; dedup: 5 rounds x 20,000 reports;
-                                journal: 7 trials x 4,000 events (the default)
+                                journal: 7 trials x 4,000 events; recovery: 5 trials on ~1,000,000 events, lag for 60 s
+                                (the default)
           --pairs N             pairs of runs (overrides the mode)
-          --seconds N           length of each run in seconds (overrides the mode)
-          --rounds N            dedup: rounds, each on a new campaign; journal: trials (overrides the mode)
-          --reports N           dedup: crash reports per round, at least 100; journal: events per burst (overrides the mode)
+          --seconds N           length of each run in seconds; recovery: of the projection-lag load (overrides the mode)
+          --rounds N            dedup: rounds, each on a new campaign; journal, recovery: trials (overrides the mode)
+          --reports N           dedup: crash reports per round, at least 100; journal: events per burst;
+                                recovery: events in the generated journal (overrides the mode)
           --set KEY=VALUE       dedup: a HOCON setting over the shipped hocon/ files, e.g.
                                 --set pandafuzz.master.crash-samples=1 (repeatable; the mode becomes custom)
           --engines LIST        overhead: libfuzzer,aflplusplus (default both)
@@ -75,7 +81,7 @@ public sealed record BenchmarkOptions(
         }
 
         var benchmark = args[0];
-        if (benchmark is not (Overhead or Ensemble or Dedup or Journal))
+        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery))
         {
             throw new UsageException($"Unknown benchmark '{benchmark}'.");
         }
@@ -150,6 +156,8 @@ public sealed record BenchmarkOptions(
         {
             (Overhead, true) => (5, 20),
             (Overhead, false) => (10, 60),
+            (Recovery, true) => (0, 30),
+            (Recovery, false) => (0, 60),
             (_, true) => (2, 60),
             _ => (5, 300),
         };
@@ -157,10 +165,12 @@ public sealed record BenchmarkOptions(
         {
             (Journal, true) => (5, 2_000),
             (Journal, false) => (7, 4_000),
+            (Recovery, true) => (3, 200_000),
+            (Recovery, false) => (5, 1_000_000),
             (_, true) => (3, 5_000),
             _ => (5, 20_000),
         };
-        var overridden = benchmark is Dedup or Journal ? rounds is not null || reports is not null || overrides.Count > 0 : pairs is not null || seconds is not null;
+        var overridden = benchmark is Dedup or Journal or Recovery ? rounds is not null || reports is not null || overrides.Count > 0 || (benchmark == Recovery && seconds is not null) : pairs is not null || seconds is not null;
         var mode = overridden ? $"custom ({(isQuick ? "quick" : "full")} with overrides)" : isQuick ? "quick" : "full";
         var options = new BenchmarkOptions(benchmark, mode, pairs ?? defaultPairs, seconds ?? defaultSeconds, engines, core, parkCore, cores,
             target, output, nodeDir, keep, rounds ?? defaultRounds, reports ?? defaultReports, overrides);

@@ -36,6 +36,7 @@ try
         BenchmarkOptions.Overhead => await new OverheadBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Ensemble => await new EnsembleBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Journal => await new JournalBenchmark(options, workspace).RunAsync(cancel.Token),
+        BenchmarkOptions.Recovery => await new RecoveryBenchmark(options, workspace).RunAsync(cancel.Token),
         _ => await new DedupBenchmark(options, workspace).RunAsync(cancel.Token),
     };
 }

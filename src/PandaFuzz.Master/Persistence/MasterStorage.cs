@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Akka.Configuration;
+using Akka.Persistence.Sql.Config;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using PandaFuzz.Master.Configuration;
@@ -31,6 +32,12 @@ public sealed record MasterStorage(StorageSettings Settings, string DataDir)
             SqliteJournal.EnableWriteAheadLog(file);
         }
     }
+
+    /// <summary>
+    /// The connection options every SQL plugin of the actor system opens its connections with (per-connection pragmas,
+    /// <see cref="TagQueryInterceptor"/>), or null where the HOCON connection string is used as it is.
+    /// </summary>
+    public DataOptionsSetup? Setup() => JournalFile is { } file ? SqliteJournal.Setup(file) : null;
 
     /// <summary>The journal, snapshot store and read journal settings (provider and connection) for the actor system.</summary>
     public Config Persistence() => Settings.Provider == StorageProvider.PostgreSql

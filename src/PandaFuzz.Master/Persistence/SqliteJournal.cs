@@ -43,8 +43,11 @@ public static class SqliteJournal
         DataOptions(databasePath, new SqlitePragmaInterceptor(pragmas ?? SqlitePragmas.Journal));
 
     /// <inheritdoc cref="DataOptions(string, SqlitePragmas?)"/>
+    /// <remarks>With <see cref="TagQueryInterceptor"/>, so that reading an event's tags does not scan the whole tags table.</remarks>
     public static DataOptions DataOptions(string databasePath, SqlitePragmaInterceptor interceptor) =>
-        new DataOptions().UseConnectionString(ProviderName.SQLiteMS, ConnectionString(databasePath)).UseInterceptor(interceptor);
+        new DataOptions().UseConnectionString(ProviderName.SQLiteMS, ConnectionString(databasePath))
+            .UseInterceptor(interceptor)
+            .UseInterceptor(TagQueryInterceptor.Instance);
 
     /// <summary>
     /// The actor-system setup that makes Akka.Persistence.Sql open its connections with <see cref="DataOptions(string, SqlitePragmas?)"/>

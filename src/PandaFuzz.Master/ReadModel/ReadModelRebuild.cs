@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Configuration;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql;
@@ -61,9 +62,10 @@ public static class ReadModelRebuild
 
     /// <summary>
     /// An actor system that only reads the journal <paramref name="persistence"/> names (<see cref="MasterStorage.Persistence"/>):
-    /// local (no cluster, no remoting), with the protocol serializer and the node's persistence settings from <paramref name="nodeConfig"/>.
+    /// local (no cluster, no remoting), with the protocol serializer and the node's persistence settings from <paramref name="nodeConfig"/>,
+    /// and the connection options of <paramref name="dataOptions"/> (<see cref="MasterStorage.Setup"/>) when given.
     /// </summary>
-    public static ActorSystem OfflineJournalReader(Config persistence, Config nodeConfig)
+    public static ActorSystem OfflineJournalReader(Config persistence, Config nodeConfig, Setup? dataOptions = null)
     {
         var bindings = string.Join(Environment.NewLine, ProtocolSerializer.BoundTypes.Select(t => $"\"{QualifiedName(t)}\" = pandafuzz"));
         var config = ConfigurationFactory.ParseString($$"""
@@ -83,7 +85,8 @@ public static class ReadModelRebuild
             .WithFallback(persistence)
             .WithFallback(nodeConfig)
             .WithFallback(SqlPersistence.DefaultConfiguration);
-        return ActorSystem.Create("pandafuzz-rebuild", config);
+        var bootstrap = BootstrapSetup.Create().WithConfig(config);
+        return ActorSystem.Create("pandafuzz-rebuild", dataOptions is null ? ActorSystemSetup.Create(bootstrap) : ActorSystemSetup.Create(bootstrap, dataOptions));
     }
 
     private static string QualifiedName(Type type) => $"{type.FullName}, {type.Assembly.GetName().Name}";
