@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.OpenApi;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Master;
 using PandaFuzz.Master.Configuration;
@@ -27,7 +28,7 @@ public static class ApiEndpoints
         const string Archive = "application/zip";
 
         Describe(api.MapPost("/targets", UploadTarget), "uploadTarget", "Upload a target binary", "targets", 400, 413)
-            .Accepts<byte[]>(Binary);
+            .BinaryBody("The target binary, as built", Binary);
         Describe(api.MapPost("/campaigns", CreateCampaign), "createCampaign", "Create a campaign and queue its jobs", "campaigns", 400, 404);
         Describe(api.MapGet("/campaigns", ListCampaigns), "listCampaigns", "List campaigns (read model, paged)", "campaigns", 400);
         Describe(api.MapGet("/campaigns/{id}", GetCampaign), "getCampaign", "A campaign with its jobs, stats and unique crashes", "campaigns", 404);
@@ -57,15 +58,31 @@ public static class ApiEndpoints
             "resumeBot", "Put a drained bot back to work", "bots", 404);
         Describe(api.MapGet("/queue", GetQueue), "getQueue", "Pending jobs in order, with positions and ETAs", "jobs", 400);
         Describe(api.MapPost("/corpora", UploadCorpus), "uploadCorpus", "Upload a seed corpus archive (zip, tar, tar.gz)", "corpora", 400, 413)
-            .Accepts<byte[]>(Archive, "application/x-tar", "application/gzip");
+            .BinaryBody("A zip, tar or tar.gz archive of inputs", Archive, "application/x-tar", "application/gzip");
         Describe(api.MapPost("/campaigns/{id}/corpus", AddToCorpus), "addToCorpus", "Add an archive's inputs to a campaign's corpus", "corpora", 400, 404, 413)
-            .Accepts<byte[]>(Archive, "application/x-tar", "application/gzip");
+            .BinaryBody("A zip, tar or tar.gz archive of inputs", Archive, "application/x-tar", "application/gzip");
         Describe(api.MapGet("/campaigns/{id}/corpus", GetCorpus), "getCorpus", "A campaign's corpus versions", "corpora", 404);
         Describe(api.MapGet("/campaigns/{id}/corpus/archive", DownloadCorpus), "downloadCorpus", "A campaign's current corpus as a zip", "corpora", 404)
             .Produces(StatusCodes.Status200OK, contentType: Archive);
         Describe(api.MapPost("/campaigns/{id}/corpus/minimize", MinimizeCorpus), "minimizeCorpus", "Minimize a campaign's corpus on a bot", "corpora", 400, 404, 409);
         return app;
     }
+
+    /// <summary>
+    /// Documents a raw request body. Only in the document: <c>Accepts</c> would also make routing refuse any other
+    /// content type with 415, and <c>curl --data-binary</c> sends its form type by default.
+    /// </summary>
+    private static RouteHandlerBuilder BinaryBody(this RouteHandlerBuilder route, string description, params string[] mediaTypes) =>
+        route.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Description = description,
+                Content = mediaTypes.ToDictionary(m => m, _ => new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } }),
+            };
+            return Task.CompletedTask;
+        });
 
     /// <summary>Names an operation for the OpenAPI document (operationId, summary, tag) and lists the problems it may answer with.</summary>
     private static RouteHandlerBuilder Describe(RouteHandlerBuilder route, string operationId, string summary, string tag, params int[] problems)

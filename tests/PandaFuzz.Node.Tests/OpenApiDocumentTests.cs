@@ -95,6 +95,21 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Raw_bodies_are_documented_without_refusing_other_content_types()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_app!.Urls.Single()) };
+        using var document = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json"));
+        var body = document.RootElement.GetProperty("paths").GetProperty("/api/v1/targets").GetProperty("post").GetProperty("requestBody");
+        body.GetProperty("content").GetProperty("application/octet-stream").GetProperty("schema").GetProperty("format").GetString().Should().Be("binary");
+
+        // curl --data-binary sends application/x-www-form-urlencoded: the upload still goes through.
+        using var form = new ByteArrayContent("\u007fELF not really"u8.ToArray());
+        form.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-www-form-urlencoded");
+        using var uploaded = await http.PostAsync("/api/v1/targets?name=curl-style", form);
+        uploaded.StatusCode.Should().Be(System.Net.HttpStatusCode.Created);
+    }
+
+    [Fact]
     public async Task The_document_passes_redocly_lint_with_the_shipped_rules()
     {
         var redocly = Environment.GetEnvironmentVariable("PANDAFUZZ_REDOCLY");
