@@ -37,8 +37,10 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         // The handlers' services, as the node registers them; no request reaches a handler here.
         builder.Services.AddSingleton<IRequiredActor<GatewayActor>>(new NoGateway());
         builder.Services.AddSingleton(new ContentAddressedStore(Path.Combine(_dir, "blobs")));
-        builder.Services.AddSingleton(MasterSettings.From(NodeConfiguration.Load(new NodeSettings(
-            new HashSet<string> { "master" }, _dir, new HostPort("127.0.0.1", 0), new HostPort("127.0.0.1", 0), []))));
+        // The shipped master.conf read directly: NodeConfiguration.Load follows PANDAFUZZ_HOCON_DIR and PANDAFUZZ_POSTGRES,
+        // which other test classes running at the same time set.
+        builder.Services.AddSingleton(MasterSettings.From(Akka.Configuration.ConfigurationFactory.ParseString(
+            File.ReadAllText(Path.Combine(ShippedConfigurationTests.RepositoryRoot, "hocon", "master.conf")))));
         builder.Services.AddSingleton(new ReadModelQueries(ReadModelDatabase.In(_dir)));
         builder.Services.AddSingleton(_system);
         builder.Services.AddHealthChecks();
