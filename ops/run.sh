@@ -31,9 +31,16 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
+# Writes need a bearer token: the first of PANDAFUZZ_API_TOKENS, else the one the master made in its data dir.
+token="${PANDAFUZZ_API_TOKENS:-}"
+token="${token%%,*}"
+[ -n "$token" ] || [ -z "${PANDAFUZZ_API_TOKEN_FILE:-}" ] || token=$(grep -v "^#" "$PANDAFUZZ_API_TOKEN_FILE" | grep -m1 .)
+[ -n "$token" ] || token=$(cat "$PANDAFUZZ_DATA_DIR/api-token")
+auth=(-H "Authorization: Bearer $token")
+
 echo "==> Uploading the target and starting a demo campaign"
-target_id=$(curl -fsS -X POST --data-binary @"$target" "$api/targets?name=packet-parser" | jq -r .id)
-campaign=$(curl -fsS -X POST -H 'Content-Type: application/json' "$api/campaigns" \
+target_id=$(curl -fsS "${auth[@]}" -X POST --data-binary @"$target" "$api/targets?name=packet-parser" | jq -r .id)
+campaign=$(curl -fsS "${auth[@]}" -X POST -H 'Content-Type: application/json' "$api/campaigns" \
   -d "{\"name\":\"demo\",\"targetId\":\"$target_id\",\"engine\":\"libfuzzer\",\"jobs\":1,\"durationSeconds\":300,\"memoryLimitMb\":2048,\"timeoutMs\":1000}" | jq -r .id)
 echo "    campaign $campaign: $api/campaigns/$campaign"
 
@@ -52,4 +59,5 @@ else
   echo
 fi
 echo "PandaFuzz is running; try: curl -s $api/campaigns/$campaign | jq .   (Ctrl-C stops it)"
+echo "Writes need the API token: curl -H \"Authorization: Bearer \$(cat $PANDAFUZZ_DATA_DIR/api-token)\" ..."
 wait $node

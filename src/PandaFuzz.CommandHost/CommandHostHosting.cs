@@ -8,7 +8,7 @@ namespace PandaFuzz.CommandHost;
 public static class CommandHostHosting
 {
     /// <param name="masterApi">This master's own HTTP API (<c>http://host:port/api/v1/</c>), or null on a bot-only node.</param>
-    public static IServiceCollection AddCommandHost(this IServiceCollection services, CommandHostSettings settings, Uri? masterApi)
+    public static IServiceCollection AddCommandHost(this IServiceCollection services, CommandHostSettings settings, Uri? masterApi, string? apiToken = null)
     {
         services.AddSingleton(settings);
         services.AddSingleton(RecentLog.Instance);
@@ -18,7 +18,7 @@ public static class CommandHostHosting
         services.AddSingleton<ICommandPalette>(sp => new LogPalette(sp.GetRequiredService<RecentLog>()));
         if (masterApi is not null)
         {
-            services.AddSingleton(new GatewayClient(masterApi));
+            services.AddSingleton(new GatewayClient(masterApi, apiToken ?? ""));
             services.AddSingleton<ICommandPalette>(sp => new CampaignPalette(sp.GetRequiredService<GatewayClient>()));
             services.AddSingleton<ICommandPalette>(sp => new JobPalette(sp.GetRequiredService<GatewayClient>()));
             services.AddSingleton<ICommandPalette>(sp => new BotPalette(sp.GetRequiredService<GatewayClient>()));

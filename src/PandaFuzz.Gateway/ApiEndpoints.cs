@@ -7,6 +7,8 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.OpenApi;
+using Microsoft.Extensions.DependencyInjection;
+using PandaFuzz.Gateway.Access;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Master;
 using PandaFuzz.Master.Configuration;
@@ -23,13 +25,14 @@ public static class ApiEndpoints
     public static IEndpointRouteBuilder MapPandaFuzzApi(this IEndpointRouteBuilder app)
     {
         app.MapOpenApi();
-        var api = app.MapGroup("/api/v1").ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        var access = app.ServiceProvider.GetRequiredService<ApiAccess>();
+        var api = app.MapGroup("/api/v1").ProducesProblem(StatusCodes.Status503ServiceUnavailable).RequireApiToken(access);
         const string Binary = "application/octet-stream";
         const string Archive = "application/zip";
 
         Describe(api.MapPost("/targets", UploadTarget), "uploadTarget", "Upload a target binary", "targets", 400, 413)
             .BinaryBody("The target binary, as built", Binary);
-        Describe(api.MapPost("/campaigns", CreateCampaign), "createCampaign", "Create a campaign and queue its jobs", "campaigns", 400, 404);
+        Describe(api.MapPost("/campaigns", CreateCampaign), "createCampaign", "Create a campaign and queue its jobs", "campaigns", 400, 404, 413);
         Describe(api.MapGet("/campaigns", ListCampaigns), "listCampaigns", "List campaigns (read model, paged)", "campaigns", 400);
         Describe(api.MapGet("/campaigns/{id}", GetCampaign), "getCampaign", "A campaign with its jobs, stats and unique crashes", "campaigns", 404);
         Describe(api.MapPost("/campaigns/{id}/stop", StopCampaign), "stopCampaign", "Stop a campaign", "campaigns", 404, 409);
@@ -127,7 +130,7 @@ public static class ApiEndpoints
     }
 
     private static async Task<Results<Created<CampaignResponse>, ProblemHttpResult, ValidationProblem>> CreateCampaign(
-        HttpRequest request, ContentAddressedStore blobs, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+        HttpRequest request, ContentAddressedStore blobs, IRequiredActor<GatewayActor> gateway, MasterSettings settings, CancellationToken ct)
     {
         CreateCampaignRequest? body;
         try
@@ -137,6 +140,10 @@ public static class ApiEndpoints
         catch (JsonException e)
         {
             return Problems.Invalid("body", $"the body is not a valid campaign request: {e.Message}");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Problems.TooLarge($"a campaign request may be at most {settings.MaxJsonBytes} bytes (pandafuzz.master.api.max-json-size)");
         }
 
         if (body is null)

@@ -69,6 +69,7 @@ public static class CorpusArchive
                 var isDirectory = entry.FullName.EndsWith('/');
                 // Unix mode bits in the upper half of ExternalAttributes: S_IFLNK entries are links.
                 var isLink = (entry.ExternalAttributes >> 16 & 0xF000) == 0xA000;
+                RefuseEscapingName(entry.FullName);
                 if (isDirectory)
                 {
                     continue;
@@ -83,7 +84,7 @@ public static class CorpusArchive
                 await Add(content, entry.Length);
             }
 
-            return entries;
+            return NotEmpty(entries);
         }
 
         Stream tarStream = read >= 2 && magic[0] == 0x1f && magic[1] == 0x8b ? new GZipStream(file, CompressionMode.Decompress) : file;
@@ -94,6 +95,7 @@ public static class CorpusArchive
             {
                 while (await tar.GetNextEntryAsync(copyData: false, ct) is { } entry)
                 {
+                    RefuseEscapingName(entry.Name);
                     switch (entry.EntryType)
                     {
                         case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
@@ -116,7 +118,24 @@ public static class CorpusArchive
             }
         }
 
-        return entries;
+        return NotEmpty(entries);
+    }
+
+    // Random bytes after a gzip magic read as an empty tar: an archive without one input is refused, not taken as nothing.
+    private static List<CorpusEntry> NotEmpty(List<CorpusEntry> entries) =>
+        entries.Count > 0 ? entries : throw new InvalidDataException("the archive holds no input: expected a zip, tar or tar.gz with at least one non-empty regular file");
+
+    /// <summary>
+    /// An entry named with an absolute path or a <c>..</c> step aims outside wherever it is unpacked: names are never
+    /// used as paths here, but such an archive is hostile or broken, and is refused whole.
+    /// </summary>
+    private static void RefuseEscapingName(string name)
+    {
+        var normalized = name.Replace('\\', '/');
+        if (normalized.StartsWith('/') || normalized.Split('/').Contains("..") || normalized.Contains('\0') || (normalized.Length > 1 && normalized[1] == ':'))
+        {
+            throw new InvalidDataException($"the archive holds an entry that escapes its root ('{(name.Length > 100 ? name[..100] + "…" : name)}')");
+        }
     }
 
     /// <summary>Writes the inputs as a zip, each named by its sha256.</summary>

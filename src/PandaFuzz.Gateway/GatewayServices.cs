@@ -2,7 +2,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.OpenApi;
+using PandaFuzz.Gateway.Access;
 
 namespace PandaFuzz.Gateway;
 
@@ -26,7 +28,9 @@ public static class GatewayServices
     {
         // States read as words ("running"), as the API documents them.
         services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
-        services.AddProblemDetails();
+        // Problems the framework writes itself (unknown route, wrong method, unreadable parameters, failures) get the
+        // type of their kind like the API's own.
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = context => ApiErrors.Complete(context.ProblemDetails));
         // The API's contract at /openapi/v1.json, from the routes' typed results and the metadata they declare.
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
@@ -38,6 +42,24 @@ public static class GatewayServices
                               + "Errors are application/problem+json with a stable type per kind.",
             };
             document.Tags = new HashSet<OpenApiTag>(Tags.Select(t => new OpenApiTag { Name = t.Name, Description = t.Description }));
+            document.Components ??= new OpenApiComponents();
+            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+            document.Components.SecuritySchemes[BearerTokenHandler.SchemeName] = new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.Http,
+                Scheme = "bearer",
+                Description = "A token from PANDAFUZZ_API_TOKENS, PANDAFUZZ_API_TOKEN_FILE or the master's api-token file. "
+                              + "Every write needs one; reads too when PANDAFUZZ_API_READS_REQUIRE_TOKEN is set.",
+            };
+            return Task.CompletedTask;
+        }).AddOperationTransformer((operation, context, _) =>
+        {
+            // Operations that need a token say so, and list the 401 they answer without one.
+            if (context.Description.ActionDescriptor.EndpointMetadata.OfType<IAuthorizeData>().Any())
+            {
+                operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(BearerTokenHandler.SchemeName, context.Document)] = [] }];
+            }
+
             return Task.CompletedTask;
         }));
         return services;

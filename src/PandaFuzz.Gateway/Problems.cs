@@ -4,35 +4,27 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Gateway;
 
-/// <summary>The error kinds of the API, each with a stable problem type, rendered as application/problem+json.</summary>
+/// <summary>The API's refusals as problems; the kinds, statuses and types are <see cref="ApiErrors"/>'.</summary>
 public static class Problems
 {
-    public const string InvalidType = "https://pandafuzz.dev/problems/invalid-request";
-    public const string NotFoundType = "https://pandafuzz.dev/problems/not-found";
-    public const string ConflictType = "https://pandafuzz.dev/problems/conflict";
-    public const string TooLargeType = "https://pandafuzz.dev/problems/too-large";
-    public const string UnavailableType = "https://pandafuzz.dev/problems/unavailable";
+    public static readonly string InvalidType = ApiErrors.TypeOf(ApiErrorKind.InvalidRequest);
 
     public static ProblemHttpResult Invalid(string field, string detail) =>
-        TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "The request is invalid", type: InvalidType,
-            extensions: new Dictionary<string, object?> { ["errors"] = new Dictionary<string, string[]> { [field] = [detail] } });
+        ApiErrors.Result(ApiErrorKind.InvalidRequest, detail, errors: new Dictionary<string, string[]> { [field] = [detail] });
 
     public static ProblemHttpResult NotFound(string what, string id) =>
-        TypedResults.Problem($"no {what} with id '{Truncate(id)}'", statusCode: StatusCodes.Status404NotFound, title: $"Unknown {what}", type: NotFoundType);
+        ApiErrors.Result(ApiErrorKind.NotFound, $"no {what} with id '{Truncate(id)}'", title: $"Unknown {what}");
 
-    public static ProblemHttpResult TooLarge(string detail) =>
-        TypedResults.Problem(detail, statusCode: StatusCodes.Status413PayloadTooLarge, title: "The body is too large", type: TooLargeType);
+    public static ProblemHttpResult TooLarge(string detail) => ApiErrors.Result(ApiErrorKind.TooLarge, detail);
 
-    /// <summary>Maps an entity's refusal (or a missing answer) to its status.</summary>
+    /// <summary>Maps an entity's refusal (or a missing answer) to its kind.</summary>
     public static ProblemHttpResult From(object reply, string? what = null, string? id = null) => reply switch
     {
-        CommandRejected { Kind: RejectionKind.NotFound } r => what is null
-            ? TypedResults.Problem(r.Reason, statusCode: StatusCodes.Status404NotFound, title: "Not found", type: NotFoundType)
-            : NotFound(what, id ?? ""),
-        CommandRejected { Kind: RejectionKind.Conflict } r => TypedResults.Problem(r.Reason, statusCode: StatusCodes.Status409Conflict, title: "Conflict", type: ConflictType),
-        CommandRejected r => TypedResults.Problem(r.Reason, statusCode: StatusCodes.Status400BadRequest, title: "The request is invalid", type: InvalidType),
-        ApiEndpoints.Unavailable u => TypedResults.Problem(u.Reason, statusCode: StatusCodes.Status503ServiceUnavailable, title: "The master is unavailable", type: UnavailableType),
-        _ => TypedResults.Problem($"unexpected answer {reply.GetType().Name}", statusCode: StatusCodes.Status500InternalServerError),
+        CommandRejected { Kind: RejectionKind.NotFound } r => what is null ? ApiErrors.Result(ApiErrorKind.NotFound, r.Reason) : NotFound(what, id ?? ""),
+        CommandRejected { Kind: RejectionKind.Conflict } r => ApiErrors.Result(ApiErrorKind.Conflict, r.Reason),
+        CommandRejected r => ApiErrors.Result(ApiErrorKind.InvalidRequest, r.Reason),
+        ApiEndpoints.Unavailable u => ApiErrors.Result(ApiErrorKind.Unavailable, u.Reason),
+        _ => ApiErrors.Result(ApiErrorKind.Internal, $"unexpected answer {reply.GetType().Name}"),
     };
 
     private static string Truncate(string id) => id.Length <= 80 ? id : id[..80] + "…";

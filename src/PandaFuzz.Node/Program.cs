@@ -16,6 +16,7 @@ using PandaFuzz.Bot.Agent;
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.CommandHost;
 using PandaFuzz.Gateway;
+using PandaFuzz.Gateway.Access;
 using PandaFuzz.ReadModel;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Cluster;
@@ -36,6 +37,7 @@ MasterSettings? masterSettings = null;
 BotSettings? botSettings = null;
 CommandHostSettings commandHost;
 ObservabilitySettings observability;
+ApiAccess? apiAccess = null;
 try
 {
     node = NodeSettings.FromEnvironment(Environment.GetEnvironmentVariable);
@@ -45,6 +47,7 @@ try
     botSettings = node.IsBot ? BotSettings.From(config) : null;
     commandHost = CommandHostSettings.From(config, Environment.GetEnvironmentVariable);
     observability = ObservabilitySettings.From(config, Environment.GetEnvironmentVariable);
+    apiAccess = node.IsMaster ? ApiAccess.From(config, Environment.GetEnvironmentVariable, node.DataDir) : null;
     Log.Logger = NodeLogging.Create(observability.Logging);
 }
 catch (Exception e) when (e is NodeConfigurationException or ConfigurationException)
@@ -64,6 +67,14 @@ if (await ReadModelCommands.RunAsync(args, node, config, masterSettings, Console
 Log.Information("PandaFuzz node starting: roles {Roles}, data {DataDir}, remote {Remote}, seeds {Seeds}, http {Http}",
     string.Join(",", node.Roles), node.DataDir, node.Remote, node.Seeds.Count == 0 ? "(founds the cluster)" : string.Join(",", node.Seeds),
     node.IsMaster ? node.Http.ToString() : "(none: bot only)");
+if (apiAccess is not null)
+{
+    Log.Information("API tokens: {Source}; writes need one, reads {Reads}", apiAccess.Source, apiAccess.ReadsRequireToken ? "too" : "do not");
+    if (apiAccess.ExposureWarning(node.Http.Host, NodeSettings.HttpVariable) is { } warning)
+    {
+        Log.Warning("{Warning}", warning);
+    }
+}
 
 try
 {
@@ -113,10 +124,11 @@ IHost BuildHost()
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.WebHost.UseUrls($"http://{node.Http}");
+        // Every body is bounded; the upload routes raise the bound to their own limit for their request.
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = masterSettings!.MaxJsonBytes);
         Compose(builder.Services);
         var app = builder.Build();
-        app.MapStartupHealth().MapNodeObservability().MapLogLevelsAdmin();
-        app.MapPandaFuzzApi();
+        app.UseMasterHttp(apiAccess!);
         return app;
     }
 
@@ -145,7 +157,7 @@ IEnumerable<string> RememberedSeeds()
 void Compose(IServiceCollection services)
 {
     services.AddSerilog();
-    services.AddCommandHost(commandHost, node.IsMaster ? new Uri($"http://{LoopbackFor(node.Http)}/api/v1/") : null);
+    services.AddCommandHost(commandHost, node.IsMaster ? new Uri($"http://{LoopbackFor(node.Http)}/api/v1/") : null, apiAccess?.ClientToken);
     ContentAddressedStore? masterBlobs = null;
     MasterStorage? storage = null;
     Config? persistence = null;
@@ -160,6 +172,7 @@ void Compose(IServiceCollection services)
         services.AddSingleton(sp => new EntityDirectory(sp.GetRequiredService<ActorSystem>()));
         services.AddSingleton(new ReadModelQueries(storage.ReadModel));
         services.AddPandaFuzzApi();
+        services.AddApiAuthorization(apiAccess!);
     }
 
     services.AddNodeObservability(observability, node, storage);

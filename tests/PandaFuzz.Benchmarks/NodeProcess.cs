@@ -72,6 +72,7 @@ public sealed class NodeProcess : IAsyncDisposable
             ["PANDAFUZZ_HTTP"] = $"127.0.0.1:{httpPort.ToString(CultureInfo.InvariantCulture)}",
             ["PANDAFUZZ_REMOTE"] = $"127.0.0.1:{remotePort.ToString(CultureInfo.InvariantCulture)}",
             ["PANDAFUZZ_SEEDS"] = "",
+            ["PANDAFUZZ_API_TOKENS"] = ApiClient.TestToken,
             ["DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE"] = "false",
         };
         string[] arguments = ["-c", Cpu.Format(cores), RepoLayout.DotnetHost, dll];

@@ -202,7 +202,7 @@ public sealed class RecoveryBenchmark(BenchmarkOptions options, Workspace worksp
     /// </summary>
     private async Task ReadModelAsync(string dataDir, CancellationToken cancellationToken)
     {
-        var environment = new Dictionary<string, string> { ["PANDAFUZZ_ROLES"] = "master", ["PANDAFUZZ_DATA_DIR"] = dataDir };
+        var environment = new Dictionary<string, string> { ["PANDAFUZZ_ROLES"] = "master", ["PANDAFUZZ_DATA_DIR"] = dataDir, ["PANDAFUZZ_API_TOKENS"] = ApiClient.TestToken };
         var dll = Path.Combine(options.NodeBuildDir, "pandafuzz.dll");
         foreach (var command in new[] { "migrate", "rebuild-read-model" })
         {

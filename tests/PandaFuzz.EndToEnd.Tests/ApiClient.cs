@@ -17,11 +17,15 @@ public sealed class ApiClient : IDisposable
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly HttpClient _http;
 
-    public ApiClient(Uri baseAddress)
+    /// <summary>The API token every test node is started with (PANDAFUZZ_API_TOKENS); writes need it.</summary>
+    public const string TestToken = "pandafuzz-test-token-0123456789abcdef";
+
+    public ApiClient(Uri baseAddress, string? token = null)
     {
         // No proxy: a CI proxy variable must not route loopback calls elsewhere.
         var handler = new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(5) };
         _http = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token ?? TestToken);
     }
 
     public Uri BaseAddress => _http.BaseAddress!;

@@ -128,6 +128,7 @@ public sealed class NodeProcess : IAsyncDisposable
         startInfo.Environment["PANDAFUZZ_REMOTE"] = options.RemoteEndpoint;
         startInfo.Environment["PANDAFUZZ_SEEDS"] = options.Seeds;
         startInfo.Environment["DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE"] = "false";
+        startInfo.Environment["PANDAFUZZ_API_TOKENS"] = ApiClient.TestToken;
         if (options.Webhooks is { } webhooks)
         {
             startInfo.Environment["PANDAFUZZ_WEBHOOKS"] = webhooks;

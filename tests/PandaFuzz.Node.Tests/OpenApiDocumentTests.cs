@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using PandaFuzz.Gateway;
+using PandaFuzz.Gateway.Access;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Node.Observability;
@@ -26,6 +27,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "pandafuzz-openapi-" + Guid.NewGuid().ToString("N"));
     private readonly ActorSystem _system = ActorSystem.Create("openapi-test");
+    private const string Token = "openapi-test-token-0123456789";
     private WebApplication? _app;
 
     public async Task InitializeAsync()
@@ -34,6 +36,8 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddPandaFuzzApi();
+        builder.Services.AddApiAuthorization(ApiAccess.From(Akka.Configuration.ConfigurationFactory.ParseString(
+            $"pandafuzz.master.api {{ tokens = [\"{Token}\"], reads-require-token = off }}"), _ => null, _dir));
         // The handlers' services, as the node registers them; no request reaches a handler here.
         builder.Services.AddSingleton<IRequiredActor<GatewayActor>>(new NoGateway());
         builder.Services.AddSingleton(new ContentAddressedStore(Path.Combine(_dir, "blobs")));
@@ -46,8 +50,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         builder.Services.AddHealthChecks();
         _app = builder.Build();
         // Every route a master maps, as Program.cs maps them.
-        _app.MapStartupHealth().MapNodeObservability().MapLogLevelsAdmin();
-        _app.MapPandaFuzzApi();
+        _app.UseMasterHttp(_app.Services.GetRequiredService<ApiAccess>());
         await _app.StartAsync();
     }
 
@@ -107,8 +110,79 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         // curl --data-binary sends application/x-www-form-urlencoded: the upload still goes through.
         using var form = new ByteArrayContent("\u007fELF not really"u8.ToArray());
         form.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-www-form-urlencoded");
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
         using var uploaded = await http.PostAsync("/api/v1/targets?name=curl-style", form);
         uploaded.StatusCode.Should().Be(System.Net.HttpStatusCode.Created);
+    }
+
+    [Fact]
+    public async Task Writes_need_a_token_and_say_so_in_the_document_and_framework_errors_are_problems_too()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_app!.Urls.Single()) };
+        using var document = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json"));
+        var paths = document.RootElement.GetProperty("paths");
+        document.RootElement.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString().Should().Be("bearer");
+        foreach (var path in paths.EnumerateObject())
+        {
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var secured = operation.Value.TryGetProperty("security", out _);
+                secured.Should().Be(operation.Name is not ("get" or "head"), "{0} {1}: writes need a token, reads (by default) do not", operation.Name, path.Name);
+                operation.Value.GetProperty("responses").TryGetProperty("401", out _).Should().Be(secured, "{0} {1} answers 401 exactly when it needs a token", operation.Name, path.Name);
+            }
+        }
+
+        async Task<JsonElement> Problem(HttpResponseMessage response, int status, string kind)
+        {
+            ((int)response.StatusCode).Should().Be(status);
+            response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+            problem.GetProperty("type").GetString().Should().Be("https://pandafuzz.dev/problems/" + kind);
+            problem.GetProperty("detail").GetString().Should().NotBeNullOrEmpty();
+            return problem;
+        }
+
+        var target = () => new ByteArrayContent("\u007fELF not really"u8.ToArray());
+        using (var anonymous = await http.PostAsync("/api/v1/targets?name=t", target()))
+        {
+            await Problem(anonymous, 401, "unauthorized");
+            anonymous.Headers.WwwAuthenticate.ToString().Should().StartWith("Bearer");
+        }
+
+        using (var wrong = new HttpRequestMessage(HttpMethod.Post, "/api/v1/targets?name=t") { Content = target() })
+        {
+            wrong.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token + "x");
+            using var refused = await http.SendAsync(wrong);
+            await Problem(refused, 401, "unauthorized");
+            refused.Headers.WwwAuthenticate.ToString().Should().Contain("invalid_token");
+        }
+
+        using (var logLevels = await http.PutAsJsonAsync("/api/v1/admin/log-levels", new { @default = "debug" }))
+        {
+            await Problem(logLevels, 401, "unauthorized");
+        }
+
+        using (var read = await http.GetAsync("/api/v1/admin/log-levels"))
+        {
+            read.StatusCode.Should().Be(System.Net.HttpStatusCode.OK, "reads need no token unless configured");
+        }
+
+        using (var right = new HttpRequestMessage(HttpMethod.Post, "/api/v1/targets?name=t") { Content = target() })
+        {
+            right.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+            using var accepted = await http.SendAsync(right);
+            accepted.StatusCode.Should().Be(System.Net.HttpStatusCode.Created);
+        }
+
+        using (var unknown = await http.GetAsync("/api/v1/no-such-thing"))
+        {
+            await Problem(unknown, 404, "not-found");
+        }
+
+        using (var wrongMethod = await http.DeleteAsync("/api/v1/queue"))
+        {
+            await Problem(wrongMethod, 405, "method-not-allowed");
+        }
     }
 
     [Fact]

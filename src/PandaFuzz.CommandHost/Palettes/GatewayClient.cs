@@ -8,9 +8,14 @@ namespace PandaFuzz.CommandHost.Palettes;
 /// The fuzzing palettes read and act through this master's own HTTP API on loopback, so the CLI shows exactly what
 /// the API shows and goes through the same validation. A refusal (4xx/5xx) becomes the problem's detail.
 /// </summary>
-public sealed class GatewayClient(Uri apiBase) : IDisposable
+public sealed class GatewayClient(Uri apiBase, string apiToken) : IDisposable
 {
-    private readonly HttpClient _http = new() { BaseAddress = apiBase, Timeout = TimeSpan.FromSeconds(30) };
+    private readonly HttpClient _http = new()
+    {
+        BaseAddress = apiBase,
+        Timeout = TimeSpan.FromSeconds(30),
+        DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", apiToken) },
+    };
 
     public async Task<JsonElement> GetAsync(string path, CancellationToken ct) => await SendAsync(HttpMethod.Get, path, ct);
 

@@ -34,6 +34,9 @@ public sealed record MasterSettings(
     /// <summary>Where the journal, snapshots and read model live.</summary>
     public StorageSettings Storage { get; init; } = StorageSettings.Sqlite;
 
+    /// <summary>The largest JSON body (or any body of a route without its own limit) the API reads.</summary>
+    public long MaxJsonBytes { get; init; } = 256 * 1024;
+
     /// <summary>Reads and validates the section; an invalid value names its key.</summary>
     public static MasterSettings From(Config config)
     {
@@ -69,6 +72,7 @@ public sealed record MasterSettings(
                 r.Int("read-model.batch-size", 1, 100_000),
                 r.PositiveDuration("read-model.batch-window")),
             Storage = StorageSettings.From(config),
+            MaxJsonBytes = r.Bytes("api.max-json-size", 1024),
         };
     }
 }

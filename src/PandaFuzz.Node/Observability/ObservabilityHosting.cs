@@ -95,7 +95,7 @@ public static class ObservabilityHosting
     /// A PUT body is <c>{ "default": "information", "levels": { "PandaFuzz.Bot": "debug", "Microsoft": null } }</c>
     /// (null drops a namespace's level); both fields are optional.
     /// </summary>
-    public static IEndpointRouteBuilder MapLogLevelsAdmin(this IEndpointRouteBuilder app)
+    public static RouteGroupBuilder MapLogLevelsAdmin(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/admin/log-levels");
         group.MapGet("", () => TypedResults.Ok(View(NodeLogging.Levels)))
@@ -140,7 +140,7 @@ public static class ObservabilityHosting
             return Results.Ok(View(NodeLogging.Levels));
         }).WithName("setLogLevels").WithSummary("Change minimum log levels without a restart").WithTags("admin")
             .Produces(StatusCodes.Status200OK).ProducesValidationProblem();
-        return app;
+        return group;
     }
 
     /// <summary>
