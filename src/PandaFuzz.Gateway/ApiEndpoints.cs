@@ -22,6 +22,9 @@ public static class ApiEndpoints
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>Request bodies as the document describes them: numbers are numbers ("3" is refused, not read as 3).</summary>
+    private static readonly JsonSerializerOptions StrictJson = new(JsonSerializerOptions.Web) { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict };
+
     public static IEndpointRouteBuilder MapPandaFuzzApi(this IEndpointRouteBuilder app)
     {
         app.MapOpenApi();
@@ -135,7 +138,7 @@ public static class ApiEndpoints
         CreateCampaignRequest? body;
         try
         {
-            body = await JsonSerializer.DeserializeAsync<CreateCampaignRequest>(request.Body, JsonSerializerOptions.Web, ct);
+            body = await JsonSerializer.DeserializeAsync<CreateCampaignRequest>(request.Body, StrictJson, ct);
         }
         catch (JsonException e)
         {

@@ -80,6 +80,12 @@ public static partial class CampaignRequestValidator
             errors["engine"] = [$"engine {request.Engine} has no build in targets"];
         }
 
+        if (request.Engines is { } listed && listed.Any(string.IsNullOrWhiteSpace))
+        {
+            errors["engines"] = ["engines must list engine names, none of them null or empty"];
+            return [];
+        }
+
         var order = request.Engines ?? [.. EngineNames.Known.Where(builds.ContainsKey), .. builds.Keys.Where(k => !EngineNames.Known.Contains(k))];
         if (request.Engine is not null && order.Contains(request.Engine))
         {

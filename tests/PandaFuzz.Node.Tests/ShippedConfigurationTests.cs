@@ -130,6 +130,7 @@ public sealed class ShippedConfigurationTests : IDisposable
         {
             ["Microsoft"] = LogEventLevel.Warning,
             ["Microsoft.Hosting.Lifetime"] = LogEventLevel.Information,
+            ["PandaFuzz.Gateway.Access"] = LogEventLevel.Warning,
         });
     }
 
