@@ -70,5 +70,5 @@ VOLUME /data
 # /healthz, /readyz.
 EXPOSE 8080 4053 9464
 # Liveness (/healthz: the actor system answers); a cold start with a journal to replay takes a while.
-HEALTHCHECK --interval=15s --timeout=5s --start-period=90s --retries=3 CMD ["pandafuzz-healthcheck"]
+HEALTHCHECK --interval=15s --timeout=5s --start-period=90s --retries=3 CMD ["/usr/local/bin/pandafuzz-healthcheck"]
 ENTRYPOINT ["dotnet", "pandafuzz.dll"]

@@ -2,7 +2,7 @@
 # The image's HEALTHCHECK: GET /healthz (liveness) where this node serves it: a master on PANDAFUZZ_HTTP, a bot-only
 # node on PANDAFUZZ_METRICS (the image sets 0.0.0.0:9464). Exit 0 when it answers 200, else 1.
 set -eu
-case ",$(echo "${PANDAFUZZ_ROLES:-master,bot}" | tr -d ' ' | tr 'A-Z' 'a-z')," in
+case ",$(echo "${PANDAFUZZ_ROLES:-master,bot}" | tr -d ' ' | tr '[:upper:]' '[:lower:]')," in
   *,master,*) endpoint=${PANDAFUZZ_HTTP:-127.0.0.1:8080} ;;
   *) endpoint=${PANDAFUZZ_METRICS:-off} ;;
 esac
