@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The container files: Dockerfile and docker-compose.yml.
 #   ops/containers.sh check   validate docker-compose.yml (docker-compose config), lint the Dockerfile (dockerfile-utils;
-#                             hadolint too when it is on PATH), check the Prometheus config (promtool, when installed).
+#                             hadolint too when it is on PATH; every COPY source must exist), check the Prometheus config
+#                             (promtool, when installed).
 #                             Installs docker-compose (Debian package) and dockerfile-utils (npm, cached) when missing.
 #   ops/containers.sh smoke   where a container engine runs (docker info, or podman info with its Docker-compatible
 #                             socket): build the image, start the compose cluster, wait for the master to be healthy and
@@ -66,6 +67,15 @@ check() {
     echo "$lint" >&2
     status=1
   fi
+
+  # The linter does not look at the build context: every COPY from it must name files that exist.
+  local source
+  while read -r source; do
+    if ! compgen -G "$source" >/dev/null; then
+      say "Dockerfile: COPY source $source is not in the build context"
+      status=1
+    fi
+  done < <(awk '$1 == "COPY" && $2 !~ /^--from=/ { for (i = 2; i < NF; i++) if ($i !~ /^--/) print $i }' Dockerfile)
 
   if command -v hadolint >/dev/null 2>&1; then
     if hadolint Dockerfile; then say "Dockerfile: hadolint clean"; else say "Dockerfile: hadolint found problems"; status=1; fi
