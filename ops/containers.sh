@@ -93,11 +93,14 @@ check() {
   return "$status"
 }
 
-# Picks an engine docker-compose can drive: a running Docker engine, or podman's Docker-compatible API socket.
+# Picks an engine docker-compose can drive (sets engine_name): a running Docker engine, or podman's
+# Docker-compatible API socket. Runs in this shell, not a subshell: it exports DOCKER_HOST and starts helpers.
+engine_name=""
 podman_service=""
+podman_ticker=""
 engine() {
   if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-    echo docker
+    engine_name=docker
     return 0
   fi
   if command -v podman >/dev/null 2>&1 && podman info >/dev/null 2>&1; then
@@ -108,7 +111,14 @@ engine() {
     podman_service=$!
     export DOCKER_HOST="unix://$socket"
     for _ in $(seq 1 50); do [ -S "$socket" ] && break; sleep 0.1; done
-    echo podman
+    # Without systemd podman schedules no HEALTHCHECK runs (it uses systemd timers): run them every 5 s here, so
+    # depends_on: service_healthy and the waits below see a status.
+    (while :; do
+      podman ps -q --filter "label=com.docker.compose.project=$project" | xargs -r -n 1 podman healthcheck run >/dev/null 2>&1
+      sleep 5
+    done) >/dev/null 2>&1 &
+    podman_ticker=$!
+    engine_name=podman
     return 0
   fi
   return 1
@@ -116,15 +126,18 @@ engine() {
 
 compose() { docker-compose -f "$compose_file" -p "$project" "$@"; }
 
-# A container's health ("starting", "healthy", "unhealthy"), through whichever client is installed.
+# A container's health ("starting", "healthy", "unhealthy"), through the engine's own client.
 health() {
   local client=docker
-  command -v docker >/dev/null 2>&1 || client=podman
+  [ "$engine_name" = podman ] && client=podman
   "$client" inspect -f '{{.State.Health.Status}}' "$1" 2>/dev/null || echo none
 }
 
 teardown() {
   compose down --volumes --remove-orphans >/dev/null 2>&1 || true
+  if [ -n "$podman_ticker" ]; then
+    kill "$podman_ticker" 2>/dev/null || true
+  fi
   if [ -n "$podman_service" ]; then
     kill "$podman_service" 2>/dev/null || true
     wait "$podman_service" 2>/dev/null || true
@@ -132,19 +145,19 @@ teardown() {
 }
 
 smoke() {
-  local which
-  if ! which=$(engine); then
+  if ! engine; then
     say "no container engine runs here (docker info and podman info both fail): image build and cluster smoke test skipped"
     return 0
   fi
   ensure_docker_compose
   command -v jq >/dev/null 2>&1 || install_apt jq
-  say "engine: $which; building the image"
+  say "engine: $engine_name; building the image"
   trap teardown EXIT
   # The smoke cluster needs a token only if the API requires one; one is made up for the run.
   export PANDAFUZZ_API_TOKENS="${PANDAFUZZ_API_TOKENS:-smoke-$RANDOM$RANDOM}"
   local token="${PANDAFUZZ_API_TOKENS%%,*}"
-  compose build
+  # LLVM_VERSION (the Dockerfile's build argument, 18 on noble) when the base images are another distribution's.
+  compose build ${LLVM_VERSION:+--build-arg "LLVM_VERSION=$LLVM_VERSION"}
   compose up -d
   local api=http://127.0.0.1:8080
 
