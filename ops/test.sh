@@ -43,6 +43,11 @@ if ! command -v promtool >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v a
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 
+# The container files: docker-compose.yml through `docker-compose config` (Debian package), the Dockerfile through
+# dockerfile-utils (npm, pinned in ops/containers.sh). A failure fails the run, after the tests.
+containers_status=0
+bash ops/containers.sh check || containers_status=$?
+
 # The persistence and read-model tests run on PostgreSQL too, against a throwaway server started here.
 source ops/test-postgres.sh
 pandafuzz_start_test_postgres
@@ -64,4 +69,8 @@ awk '/(Passed|Failed)!  - Failed:/ {
        for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1));
          if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
      END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+if [ "$containers_status" -ne 0 ]; then
+  echo "ops/containers.sh check failed (see its output above)" >&2
+  status=1
+fi
 exit "$status"

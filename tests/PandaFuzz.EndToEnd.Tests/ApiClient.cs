@@ -71,6 +71,19 @@ public sealed class ApiClient : IDisposable
     public Task<IReadOnlyList<CampaignSummary>> ListCampaignsAsync(CancellationToken cancellationToken) =>
         GetAsync<IReadOnlyList<CampaignSummary>>("api/v1/campaigns", cancellationToken);
 
+    /// <summary>One page of <c>GET /api/v1/campaigns?limit=L&amp;offset=O</c> and the <c>X-Total-Count</c> header.</summary>
+    public async Task<(IReadOnlyList<CampaignSummary> Campaigns, int Total)> ListCampaignsPageAsync(int limit, int offset, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync(
+            $"api/v1/campaigns?limit={limit.ToString(System.Globalization.CultureInfo.InvariantCulture)}&offset={offset.ToString(System.Globalization.CultureInfo.InvariantCulture)}",
+            cancellationToken);
+        var campaigns = await ReadAsync<IReadOnlyList<CampaignSummary>>(response, HttpStatusCode.OK, cancellationToken);
+        var total = response.Headers.TryGetValues("X-Total-Count", out var values) && int.TryParse(values.FirstOrDefault(), out var parsed)
+            ? parsed
+            : throw new ApiException($"{Describe(response)} has no X-Total-Count header.", response.StatusCode);
+        return (campaigns, total);
+    }
+
     public Task<CampaignDetail> GetCampaignAsync(string campaignId, CancellationToken cancellationToken) =>
         GetAsync<CampaignDetail>($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}", cancellationToken);
 
