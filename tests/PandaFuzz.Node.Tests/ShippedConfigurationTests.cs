@@ -176,7 +176,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => ObservabilitySettings.From(config, _ => null);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.logging.format must be text or json (is 'xml')");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.logging.format='xml' is invalid: expected text or json");
     }
 
     [Fact]
@@ -186,7 +186,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.read-model.migrate-on-start must be on or off*");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.read-model.migrate-on-start='sometimes' is invalid: expected on or off");
     }
 
     [Fact]
@@ -322,7 +322,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.storage.postgresql.connection-string is empty*");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.storage.postgresql.connection-string is missing: expected*");
     }
 
     [Fact]
@@ -332,7 +332,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.storage.provider must be sqlite or postgresql (is 'mysql')");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.storage.provider='mysql' is invalid: expected sqlite or postgresql");
     }
 
     [Fact]
@@ -345,7 +345,7 @@ public sealed class ShippedConfigurationTests : IDisposable
         var act = () => MasterSettings.From(config);
 
         act.Should().Throw<ConfigurationException>()
-            .WithMessage("pandafuzz.master.storage.postgresql.connection-string is not a valid Npgsql connection string*")
+            .WithMessage("pandafuzz.master.storage.postgresql.connection-string is invalid: expected an Npgsql connection string such as*")
             .Which.Message.Should().NotContain("hunter2");
     }
 
@@ -375,7 +375,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.job-start-timeout *");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.job-start-timeout='banana' is invalid: expected a positive duration such as 5s*");
     }
 
     [Fact]
@@ -385,7 +385,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.job-silence-timeout must be a positive duration");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.job-silence-timeout='0s' is invalid: expected a positive duration such as 5s*");
     }
 
     [Fact]
@@ -395,7 +395,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => DowningSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.cluster.downing.stable-after is not a duration*");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.cluster.downing.stable-after='soon' is invalid: expected a positive duration such as 5s*");
     }
 
     [Fact]
@@ -405,7 +405,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => BotSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.bot.slots must be between 0 and 1024*");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.bot.slots='-3' is invalid: expected a whole number from 0 to 1024");
     }
 
     [Fact]
