@@ -20,7 +20,8 @@ public sealed record NodeStartupSettings(
     BotSettings? Bot,
     CommandHostSettings CommandHost,
     ObservabilitySettings Observability,
-    RemoteTlsSettings? RemoteTls)
+    RemoteTlsSettings? RemoteTls,
+    TimeSpan ReloadPollInterval)
 {
     public static NodeStartupSettings Load(IReadOnlyDictionary<string, string> environment)
     {
@@ -41,6 +42,7 @@ public sealed record NodeStartupSettings(
             node.IsBot ? BotSettings.From(config) : null,
             CommandHostSettings.From(config, Env),
             ObservabilitySettings.From(config, Env),
-            RemoteTlsSettings.From(config, Env));
+            RemoteTlsSettings.From(config, Env),
+            new PandaFuzz.Infrastructure.Configuration.HoconReader(config, ConfigurationReloader.Section).PositiveDuration("poll-interval"));
     }
 }

@@ -31,9 +31,10 @@ NodeMetrics.SuppressDefaults();
 Log.Logger = NodeLogging.Bootstrap();
 
 NodeStartupSettings startup;
+var environment = NodeConfiguration.ProcessEnvironment();
 try
 {
-    startup = NodeStartupSettings.Load(NodeConfiguration.ProcessEnvironment());
+    startup = NodeStartupSettings.Load(environment);
     Log.Logger = NodeLogging.Create(startup.Observability.Logging);
 }
 catch (Exception e) when (e is NodeConfigurationException or ConfigurationException)
@@ -152,6 +153,7 @@ IEnumerable<string> RememberedSeeds()
 void Compose(IServiceCollection services)
 {
     services.AddSerilog();
+    services.AddConfigurationReloader(startup, environment);
     services.AddCommandHost(commandHost, node.IsMaster ? new Uri($"http://{LoopbackFor(node.Http)}/api/v1/") : null);
     ContentAddressedStore? masterBlobs = null;
     MasterStorage? storage = null;
