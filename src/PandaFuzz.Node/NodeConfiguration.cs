@@ -83,20 +83,117 @@ public static class NodeConfiguration
         return config;
     }
 
+    /// <summary>Longest a HOCON file may take to parse: Akka's parser loops for ever on some malformed text ("a = [4 }").</summary>
+    private static readonly TimeSpan ParseLimit = TimeSpan.FromSeconds(5);
+
     private static Config Parse(string path, string? variable)
     {
+        var named = $"configuration file {path}{(variable is null ? "" : $" ({variable})")}";
         try
         {
-            return ConfigurationFactory.ParseString(File.ReadAllText(path));
+            var text = File.ReadAllText(path);
+            if (UnbalancedBracket(text) is { } problem)
+            {
+                throw new ConfigurationException($"{named} is not valid HOCON: {problem}");
+            }
+
+            var parse = Task.Run(() => ConfigurationFactory.ParseString(text));
+            return parse.Wait(ParseLimit)
+                ? parse.Result
+                : throw new ConfigurationException($"{named} is not valid HOCON: the parser did not finish within {ParseLimit.TotalSeconds:0} s");
+        }
+        catch (AggregateException e) when (e.InnerException is { } inner)
+        {
+            throw new ConfigurationException($"{named} is not valid HOCON: {inner.Message}");
+        }
+        catch (ConfigurationException)
+        {
+            throw;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigurationException($"configuration file {path}{(variable is null ? "" : $" ({variable})")} cannot be read: {e.Message}");
+            throw new ConfigurationException($"{named} cannot be read: {e.Message}");
         }
         catch (Exception e)
         {
-            throw new ConfigurationException($"configuration file {path}{(variable is null ? "" : $" ({variable})")} is not valid HOCON: {e.Message}");
+            throw new ConfigurationException($"{named} is not valid HOCON: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// The first bracket that does not match, outside strings and comments, or null. Akka's parser accepts some unbalanced
+    /// text silently ("a {{ b = 1") and never returns on other ("a = [4 }"), so the brackets are checked first.
+    /// </summary>
+    public static string? UnbalancedBracket(string text)
+    {
+        var open = new Stack<(char Bracket, int Line)>();
+        var line = 1;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == '\n')
+            {
+                line++;
+            }
+            else if (c == '#' || c == '/' && i + 1 < text.Length && text[i + 1] == '/')
+            {
+                while (i + 1 < text.Length && text[i + 1] != '\n')
+                {
+                    i++;
+                }
+            }
+            else if (c == '"')
+            {
+                var triple = i + 2 < text.Length && text[i + 1] == '"' && text[i + 2] == '"';
+                var end = triple ? text.IndexOf("\"\"\"", i + 3, StringComparison.Ordinal) : ClosingQuote(text, i + 1);
+                if (end < 0)
+                {
+                    return $"a string opened on line {line} is not closed";
+                }
+
+                line += text.AsSpan(i, end - i).Count('\n');
+                i = triple ? end + 2 : end;
+            }
+            else if (c is '{' or '[')
+            {
+                open.Push((c, line));
+            }
+            else if (c is '}' or ']')
+            {
+                var expected = c == '}' ? '{' : '[';
+                if (open.Count == 0 || open.Peek().Bracket != expected)
+                {
+                    return open.Count == 0
+                        ? $"'{c}' on line {line} closes nothing"
+                        : $"'{c}' on line {line} does not close the '{open.Peek().Bracket}' opened on line {open.Peek().Line}";
+                }
+
+                open.Pop();
+            }
+        }
+
+        return open.Count == 0 ? null : $"the '{open.Peek().Bracket}' opened on line {open.Peek().Line} is not closed";
+    }
+
+    private static int ClosingQuote(string text, int from)
+    {
+        for (var i = from; i < text.Length; i++)
+        {
+            if (text[i] == '\\')
+            {
+                i++;
+            }
+            else if (text[i] == '"')
+            {
+                return i;
+            }
+            else if (text[i] == '\n')
+            {
+                return -1;
+            }
+        }
+
+        return -1;
     }
 
     public const string PostgreSqlVariable = "PANDAFUZZ_POSTGRES";
@@ -166,6 +263,11 @@ public static class EnvironmentOverrides
             var path = PathOf(config, name, value);
             var text = value.Trim();
             var hocon = text.StartsWith('[') || text.StartsWith('{') ? text : NodeConfiguration.Quote(text);
+            if (NodeConfiguration.UnbalancedBracket(hocon) is { } problem)
+            {
+                throw new NodeConfigurationException(name, value, $"a value for {path}: one string, or a HOCON list [...] or object {{...}} ({problem})");
+            }
+
             try
             {
                 result = ConfigurationFactory.ParseString($"{path} = {hocon}").WithFallback(result);
