@@ -89,6 +89,10 @@ public sealed class RemoteTransportTests(TargetBuilder targets) : IAsyncLifetime
             bots.Select(b => b.Address).Should().NotContain(plain.Options.RemoteEndpoint, "a node without TLS cannot talk to a TLS cluster")
                 .And.NotContain(other.Options.RemoteEndpoint, "a certificate the cluster does not pin is refused");
             bots.Should().ContainSingle();
+            var log = ConfigurationTests.ReadLog(master.Options.LogPath);
+            log.Should().Contain("not an SSL/TLS record", "the plain node's handshake reached the master and was refused");
+            log.Should().Contain($"Certificate pinning failed for", "the stranger's certificate was refused by pinning")
+                .And.Contain(stranger.Thumbprint);
         });
 
     private static async Task<bool> CanConnectAsync(IPAddress address, int port, CancellationToken ct)
@@ -139,7 +143,7 @@ public sealed class RemoteTransportTests(TargetBuilder targets) : IAsyncLifetime
     {
         using var client = new TcpClient();
         await client.ConnectAsync(IPAddress.Loopback, port, ct);
-        await using var tls = new SslStream(client.GetStream(), leaveInnerStreamOpen: false, (_, _, _, _) => true);
+        await using var tls = new SslStream(client.GetStream(), leaveInnerStreamOpen: false);
         await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
         {
             TargetHost = "pandafuzz-cluster",
