@@ -66,8 +66,10 @@ public sealed class ConfigurationTests(TargetBuilder targets) : IAsyncLifetime
                 pandafuzz.logging.levels { Akka = debug }
                 pandafuzz.master.webhooks.urls = ["{{webhook.Url}}"]
                 pandafuzz.master.job-start-timeout = 45s
+                pandafuzz.master.scheduler.campaign-weights { 3f2a9c1b0d4e = 3 }
                 """, ct);
             await WaitForLogAsync(node, "pandafuzz.master.job-start-timeout changed; needs a restart", ct);
+            await WaitForLogAsync(node, "Campaign weights are now 3f2a9c1b0d4e=3", ct);
             await WaitForLogAsync(node, $"Crash webhooks are now {webhook.Url}", ct);
             var levels = await api.GetRawAsync("api/v1/admin/log-levels", ct);
             JsonDocument.Parse(levels.Body).RootElement.GetProperty("levels").GetProperty("Akka").GetString().Should().Be("debug");
