@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
@@ -124,10 +123,15 @@ public sealed class ConfigurationReloader(
 
         if (NodeConfiguration.OperatorFile(Env) is { } file)
         {
-            _fingerprint = Fingerprint(file);
+            _fingerprint = NodeStartupSettings.Fingerprint(file);
             var interval = _started.ReloadPollInterval;
             _poll = new Timer(_ => Poll(file), null, interval, interval);
             log.LogInformation("Watching {ConfigFile} for configuration changes every {Interval}", file, interval);
+            if (_fingerprint != _started.OperatorFileFingerprint)
+            {
+                // Changed since start-up, and this host is new (the node was downed and started again): catch up.
+                Reload();
+            }
         }
 
         return Task.CompletedTask;
@@ -212,7 +216,7 @@ public sealed class ConfigurationReloader(
 
     private void Poll(string file)
     {
-        var now = Fingerprint(file);
+        var now = NodeStartupSettings.Fingerprint(file);
         if (now is null || now == _fingerprint)
         {
             return;
@@ -221,19 +225,6 @@ public sealed class ConfigurationReloader(
         _fingerprint = now;
         log.LogInformation("{ConfigFile} changed: reloading the configuration", file);
         Reload();
-    }
-
-    // The content's hash: an editor's save, a copy over it and a Kubernetes ConfigMap's symlink swap all change it.
-    private static string? Fingerprint(string file)
-    {
-        try
-        {
-            return Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file)));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 
     private string? Env(string name) => environment.TryGetValue(name, out var v) && v.Length > 0 ? v : null;

@@ -23,6 +23,9 @@ public sealed record NodeStartupSettings(
     RemoteTlsSettings? RemoteTls,
     TimeSpan ReloadPollInterval)
 {
+    /// <summary>The operator's file's content hash when these settings were read (null: no file); a reload compares with it.</summary>
+    public string? OperatorFileFingerprint { get; init; }
+
     public static NodeStartupSettings Load(IReadOnlyDictionary<string, string> environment)
     {
         string? Env(string name) => environment.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
@@ -33,6 +36,7 @@ public sealed record NodeStartupSettings(
     public static NodeStartupSettings Load(NodeSettings node, IReadOnlyDictionary<string, string> environment)
     {
         string? Env(string name) => environment.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
+        var fingerprint = NodeConfiguration.OperatorFile(Env) is { } file ? Fingerprint(file) : null;
         var config = NodeConfiguration.Load(node, environment);
         return new NodeStartupSettings(
             node,
@@ -43,6 +47,22 @@ public sealed record NodeStartupSettings(
             CommandHostSettings.From(config, Env),
             ObservabilitySettings.From(config, Env),
             RemoteTlsSettings.From(config, Env),
-            new PandaFuzz.Infrastructure.Configuration.HoconReader(config, ConfigurationReloader.Section).PositiveDuration("poll-interval"));
+            new PandaFuzz.Infrastructure.Configuration.HoconReader(config, ConfigurationReloader.Section).PositiveDuration("poll-interval"))
+        {
+            OperatorFileFingerprint = fingerprint,
+        };
+    }
+
+    /// <summary>The content hash of a file (null when it cannot be read): an editor's save, a copy over it and a symlink swap all change it.</summary>
+    public static string? Fingerprint(string file)
+    {
+        try
+        {
+            return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 }

@@ -153,7 +153,6 @@ IEnumerable<string> RememberedSeeds()
 void Compose(IServiceCollection services)
 {
     services.AddSerilog();
-    services.AddConfigurationReloader(startup, environment);
     services.AddCommandHost(commandHost, node.IsMaster ? new Uri($"http://{LoopbackFor(node.Http)}/api/v1/") : null);
     ContentAddressedStore? masterBlobs = null;
     MasterStorage? storage = null;
@@ -205,5 +204,8 @@ void Compose(IServiceCollection services)
             akka.AddBotRole(botSettings!, botStorage!, masterInThisNode: node.IsMaster);
         }
     });
+
+    // After AddAkka: hosted services start in order, and a reload reaches actors the actor system has started.
+    services.AddConfigurationReloader(startup, environment);
 }
 

@@ -166,7 +166,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => ObservabilitySettings.From(config, _ => null);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.logging.levels.\"Microsoft\" must be one of*");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.logging.levels.\"Microsoft\"='loud' is invalid: expected one of verbose, debug*");
     }
 
     [Fact]
@@ -415,7 +415,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.snapshot-every *");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.snapshot-every='0' is invalid: expected a whole number from 1 to 100000");
     }
 
     [Fact]
@@ -425,7 +425,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.webhooks.urls holds 'ftp://files.example/b'*");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.webhooks.urls='ftp://files.example/b' is invalid: expected a list of absolute http or https URLs*");
     }
 
     [Fact]
@@ -443,7 +443,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.max-target-size *");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.max-target-size='lots' is invalid: expected a size of at least 1 bytes*");
     }
 
     [Fact]
