@@ -95,6 +95,51 @@ public sealed class RemoteTransportTests(TargetBuilder targets) : IAsyncLifetime
                 .And.Contain(stranger.Thumbprint);
         });
 
+    [Fact]
+    public Task With_chain_validation_nodes_holding_certificates_from_a_trusted_ca_join_and_others_do_not() =>
+        _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        {
+            // Arrange: a CA the nodes trust (OpenSSL's SSL_CERT_FILE, which .NET on Linux reads), a certificate from it per
+            // node, and a self-signed one.
+            using var ca = CertificateAuthority();
+            var caFile = Path.Combine(_env.Root, "ca.pem");
+            await File.WriteAllTextAsync(caFile, ca.ExportCertificatePem(), ct);
+            Dictionary<string, string> Chain(X509Certificate2 certificate, string name) => new()
+            {
+                ["PANDAFUZZ_REMOTE_TLS_CERT"] = WritePkcs12(certificate, Path.Combine(_env.Root, name + ".pfx")),
+                ["PANDAFUZZ_REMOTE_TLS_PASSWORD"] = Password,
+                ["PANDAFUZZ__PANDAFUZZ__REMOTE__TLS__PEER_VALIDATION"] = "chain",
+                ["SSL_CERT_FILE"] = caFile,
+            };
+
+            using var masterCertificate = IssuedBy(ca, "CN=master");
+            using var botCertificate = IssuedBy(ca, "CN=bot");
+            using var selfSigned = SelfSigned("CN=self-signed");
+            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master") with { Environment = Chain(masterCertificate, "master") }, ct);
+
+            // Act
+            var bot = _env.StartNode(_env.NewNodeOptions("bot", "bot", master.Options.RemoteEndpoint) with { Environment = Chain(botCertificate, "bot") });
+            var outsider = _env.StartNode(_env.NewNodeOptions("outsider", "bot", master.Options.RemoteEndpoint) with { Environment = Chain(selfSigned, "outsider") });
+            using var api = new ApiClient(master.Options.BaseAddress);
+
+            // Assert
+            await Eventually.SatisfyAsync(
+                "the bot with a certificate from the CA is online",
+                Timeouts.BotOnline,
+                api.GetBotsAsync,
+                bots => bots.Any(b => b.Address == bot.Options.RemoteEndpoint && States.Is(b.State, "online")),
+                ct,
+                master.EnsureRunning);
+            await Eventually.SatisfyAsync(
+                "the master refuses the self-signed certificate",
+                TimeSpan.FromSeconds(30),
+                _ => Task.FromResult(ConfigurationTests.ReadLog(master.Options.LogPath)),
+                log => log.Contains("TLS handshake failed", StringComparison.Ordinal),
+                ct,
+                master.EnsureRunning);
+            (await api.GetBotsAsync(ct)).Select(b => b.Address).Should().NotContain(outsider.Options.RemoteEndpoint);
+        });
+
     private static async Task<bool> CanConnectAsync(IPAddress address, int port, CancellationToken ct)
     {
         using var client = new TcpClient(address.AddressFamily);
@@ -152,6 +197,27 @@ public sealed class RemoteTransportTests(TargetBuilder targets) : IAsyncLifetime
             RemoteCertificateValidationCallback = (_, _, _, _) => true,
         }, ct);
         return new X509Certificate2(tls.RemoteCertificate!);
+    }
+
+    private static X509Certificate2 CertificateAuthority()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=pandafuzz-test-ca", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2));
+    }
+
+    private static X509Certificate2 IssuedBy(X509Certificate2 ca, string subject)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
+            [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], false));
+        using var issued = request.Create(ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
+        return issued.CopyWithPrivateKey(key);
     }
 
     private static X509Certificate2 SelfSigned(string subject)
