@@ -164,6 +164,12 @@ public sealed class ConfigurationReloader(
                 log.LogError("Configuration reload refused, the running settings stay: {Problem}", e.Message);
                 return null;
             }
+            catch (Exception e)
+            {
+                // A reload runs on a timer or a signal: nothing may escape and end the node.
+                log.LogError(e, "Configuration reload failed, the running settings stay");
+                return null;
+            }
 
             var plan = ReloadPlan.Between(_applied, _started, reloaded);
             Apply(plan);
