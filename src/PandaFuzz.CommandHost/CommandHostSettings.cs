@@ -28,7 +28,7 @@ public sealed record CommandHostSettings(bool Enabled, IPAddress Address, int Po
         if (colon <= 0 || !IPAddress.TryParse(endpoint[..colon].Trim('[', ']'), out var address)
             || !int.TryParse(endpoint.AsSpan(colon + 1), out var port) || port is < 0 or > 65535)
         {
-            throw new ConfigurationException($"{endpointKey} must be an IP address and port such as 127.0.0.1:9110, or off (is '{endpoint}')");
+            throw new ConfigurationException($"{endpointKey}='{endpoint}' is invalid: expected an IP address and port such as 127.0.0.1:9110, or off");
         }
 
         if (!IPAddress.IsLoopback(address) && string.IsNullOrEmpty(token))

@@ -31,24 +31,17 @@ using Serilog;
 NodeMetrics.SuppressDefaults();
 Log.Logger = NodeLogging.Bootstrap();
 
-NodeSettings node;
-Config config;
-MasterSettings? masterSettings = null;
-BotSettings? botSettings = null;
-CommandHostSettings commandHost;
-ObservabilitySettings observability;
-ApiAccess? apiAccess = null;
+NodeStartupSettings startup;
+ApiAccess? apiAccess;
+var environment = NodeConfiguration.ProcessEnvironment();
 try
 {
-    node = NodeSettings.FromEnvironment(Environment.GetEnvironmentVariable);
-    config = NodeConfiguration.Load(node);
-    _ = DowningSettings.From(config);
-    masterSettings = node.IsMaster ? MasterSettings.From(config) : null;
-    botSettings = node.IsBot ? BotSettings.From(config) : null;
-    commandHost = CommandHostSettings.From(config, Environment.GetEnvironmentVariable);
-    observability = ObservabilitySettings.From(config, Environment.GetEnvironmentVariable);
-    apiAccess = node.IsMaster ? ApiAccess.From(config, Environment.GetEnvironmentVariable, node.DataDir) : null;
-    Log.Logger = NodeLogging.Create(observability.Logging);
+    startup = NodeStartupSettings.Load(environment);
+    // The API's tokens (a master makes one in its data dir when none is configured), validated with the rest.
+    apiAccess = startup.Node.IsMaster
+        ? ApiAccess.From(startup.Config, name => environment.TryGetValue(name, out var value) ? value : null, startup.Node.DataDir)
+        : null;
+    Log.Logger = NodeLogging.Create(startup.Observability.Logging);
 }
 catch (Exception e) when (e is NodeConfigurationException or ConfigurationException)
 {
@@ -56,6 +49,15 @@ catch (Exception e) when (e is NodeConfigurationException or ConfigurationExcept
     await Log.CloseAndFlushAsync();
     return 2;
 }
+
+var node = startup.Node;
+// Akka names a TLS transport's addresses akka.ssl.tcp://…: seed nodes must say the same.
+var akkaScheme = startup.RemoteTls is null ? "akka.tcp" : "akka.ssl.tcp";
+var config = startup.Config;
+var masterSettings = startup.Master;
+var botSettings = startup.Bot;
+var commandHost = startup.CommandHost;
+var observability = startup.Observability;
 
 // `pandafuzz db …` runs one read-model command and exits; a master first checks (and migrates) its read-model schema.
 if (await ReadModelCommands.RunAsync(args, node, config, masterSettings, Console.Out) is { } readModelExit)
@@ -74,6 +76,11 @@ if (apiAccess is not null)
     {
         Log.Warning("{Warning}", warning);
     }
+}
+
+if (startup.RemoteTls is { } tls)
+{
+    Log.Information("Akka.Remote uses TLS: {RemoteTls}", tls.ToString());
 }
 
 try
@@ -135,6 +142,11 @@ IHost BuildHost()
     return ObservabilityHosting.BuildBotHost(args, observability, Compose);
 }
 
+// Remoting binds the configured host only (Akka binds its hostname; public-hostname is what others are told), with TLS when configured.
+static RemoteOptions RemoteOptionsFor(NodeSettings node, RemoteTlsSettings? tls) => tls is null
+    ? new RemoteOptions { HostName = node.Remote.Host, Port = node.Remote.Port }
+    : new RemoteOptions { HostName = node.Remote.Host, Port = node.Remote.Port, EnableSsl = true, Ssl = tls.ToSslOptions() };
+
 // The command host reaches this master's API on loopback when the API listens on every interface.
 static string LoopbackFor(HostPort http) =>
     http.Host is "0.0.0.0" or "::" or "*" or "+" ? $"127.0.0.1:{http.Port}" : http.ToString();
@@ -151,7 +163,7 @@ IEnumerable<string> RememberedSeeds()
 
     return remembered
         .Where(e => HostPort.TryParse(e, out var endpoint) && endpoint.Port > 0 && endpoint != node.Remote)
-        .Select(e => $"akka.tcp://pandafuzz@{e}");
+        .Select(e => $"{akkaScheme}://pandafuzz@{e}");
 }
 
 void Compose(IServiceCollection services)
@@ -177,15 +189,15 @@ void Compose(IServiceCollection services)
 
     services.AddNodeObservability(observability, node, storage);
     var botStorage = node.IsBot ? new BotStorage(node.DataDir) : null;
-    var selfSeed = $"akka.tcp://pandafuzz@{node.Remote}";
+    var selfSeed = $"{akkaScheme}://pandafuzz@{node.Remote}";
     var seeds = node.Seeds.Count == 0
         ? [selfSeed, .. RememberedSeeds()]
-        : node.Seeds.Select(s => $"akka.tcp://pandafuzz@{s}").ToArray();
+        : node.Seeds.Select(s => $"{akkaScheme}://pandafuzz@{s}").ToArray();
 
     services.AddAkka("pandafuzz", (akka, _) =>
     {
         akka.AddHocon(config, HoconAddMode.Prepend)
-            .WithRemoting(new RemoteOptions { HostName = node.Remote.Host, Port = node.Remote.Port })
+            .WithRemoting(RemoteOptionsFor(node, startup.RemoteTls))
             .WithClustering(new ClusterOptions { Roles = [.. node.Roles], SeedNodes = seeds })
             .WithCustomSerializer("pandafuzz", ProtocolSerializer.BoundTypes, system => new ProtocolSerializer(system));
         if (node.IsMaster)
@@ -209,5 +221,8 @@ void Compose(IServiceCollection services)
             akka.AddBotRole(botSettings!, botStorage!, masterInThisNode: node.IsMaster);
         }
     });
+
+    // After AddAkka: hosted services start in order, and a reload reaches actors the actor system has started.
+    services.AddConfigurationReloader(startup, environment);
 }
 

@@ -19,6 +19,12 @@ public static class SchedulerMessages
 
     public sealed record AssignmentRejected(JobId JobId, BotId BotId, string Reason) : IProtocolMessage;
 
+    /// <summary>
+    /// The campaigns' scheduling weights (campaign id → weight ≥ 1), from <c>pandafuzz.master.scheduler.campaign-weights</c>;
+    /// sent again when the configuration is reloaded. Empty: first come, first served.
+    /// </summary>
+    public sealed record SetCampaignWeights(IReadOnlyDictionary<string, int> Weights) : IProtocolMessage;
+
     public sealed record GetQueue : IProtocolMessage
     {
         public static readonly GetQueue Instance = new();

@@ -136,6 +136,30 @@ public sealed class SchedulerActorTests(ITestOutputHelper output) : Akka.TestKit
         AskQueue(scheduler).Pending.Should().Equal(First);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Campaign_weights_sent_at_run_time_decide_which_campaign_gets_a_free_slot(bool weighted)
+    {
+        // Campaign A's job waits longer; each campaign already runs one job on the bot, which has one slot left.
+        var (scheduler, jobs) = StartScheduler(TestData.Settings);
+        var olderA = new JobId("aaaaaaaaaaaa-0");
+        var newerB = new JobId("bbbbbbbbbbbb-0");
+        if (weighted)
+        {
+            scheduler.Tell(new SetCampaignWeights(new Dictionary<string, int> { ["bbbbbbbbbbbb"] = 3 }));
+        }
+
+        scheduler.Tell(new JobPending(olderA, EngineNames.LibFuzzer, DateTimeOffset.UtcNow.AddSeconds(-10)));
+        scheduler.Tell(new JobPending(newerB, EngineNames.LibFuzzer, DateTimeOffset.UtcNow));
+
+        scheduler.Tell(new BotAvailable(Bot, "agent", TestData.LibFuzzerBot(slots: 3), [new JobId("aaaaaaaaaaaa-9"), new JobId("bbbbbbbbbbbb-9")]));
+
+        // First come, first served gives the slot to A; weight 3 puts B (1 slot per 3) below A (1 slot per 1).
+        jobs.ExpectMsg<AssignJob>().JobId.Should().Be(weighted ? newerB : olderA);
+        jobs.ExpectNoMsg(Quiet);
+    }
+
     private (IActorRef Scheduler, TestProbe Jobs) StartScheduler(MasterSettings settings)
     {
         var jobs = CreateTestProbe("job-region");

@@ -45,7 +45,7 @@ public sealed class CommandHostTests
     {
         var act = () => CommandHostSettings.From(Shipped, name => name == CommandHostSettings.EndpointVariable ? endpoint : null);
 
-        act.Should().Throw<ConfigurationException>().WithMessage($"PANDAFUZZ_CMD must be an IP address and port*'{endpoint}'*");
+        act.Should().Throw<ConfigurationException>().WithMessage($"PANDAFUZZ_CMD='{endpoint}' is invalid: expected an IP address and port such as 127.0.0.1:9110, or off");
     }
 
     [Fact]

@@ -167,7 +167,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => ObservabilitySettings.From(config, _ => null);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.logging.levels.\"Microsoft\" must be one of*");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.logging.levels.\"Microsoft\"='loud' is invalid: expected one of verbose, debug*");
     }
 
     [Fact]
@@ -177,7 +177,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => ObservabilitySettings.From(config, _ => null);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.logging.format must be text or json (is 'xml')");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.logging.format='xml' is invalid: expected text or json");
     }
 
     [Fact]
@@ -187,7 +187,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.read-model.migrate-on-start must be on or off*");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.read-model.migrate-on-start='sometimes' is invalid: expected on or off");
     }
 
     [Fact]
@@ -323,7 +323,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.storage.postgresql.connection-string is empty*");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.storage.postgresql.connection-string is missing: expected*");
     }
 
     [Fact]
@@ -333,7 +333,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.storage.provider must be sqlite or postgresql (is 'mysql')");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.storage.provider='mysql' is invalid: expected sqlite or postgresql");
     }
 
     [Fact]
@@ -346,7 +346,7 @@ public sealed class ShippedConfigurationTests : IDisposable
         var act = () => MasterSettings.From(config);
 
         act.Should().Throw<ConfigurationException>()
-            .WithMessage("pandafuzz.master.storage.postgresql.connection-string is not a valid Npgsql connection string*")
+            .WithMessage("pandafuzz.master.storage.postgresql.connection-string is invalid: expected an Npgsql connection string such as*")
             .Which.Message.Should().NotContain("hunter2");
     }
 
@@ -376,7 +376,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.job-start-timeout *");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.job-start-timeout='banana' is invalid: expected a positive duration such as 5s*");
     }
 
     [Fact]
@@ -386,7 +386,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.job-silence-timeout must be a positive duration");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.job-silence-timeout='0s' is invalid: expected a positive duration such as 5s*");
     }
 
     [Fact]
@@ -396,7 +396,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => DowningSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.cluster.downing.stable-after is not a duration*");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.cluster.downing.stable-after='soon' is invalid: expected a positive duration such as 5s*");
     }
 
     [Fact]
@@ -406,7 +406,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => BotSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.bot.slots must be between 0 and 1024*");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.bot.slots='-3' is invalid: expected a whole number from 0 to 1024");
     }
 
     [Fact]
@@ -416,7 +416,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.snapshot-every *");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.snapshot-every='0' is invalid: expected a whole number from 1 to 100000");
     }
 
     [Fact]
@@ -426,7 +426,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.webhooks.urls holds 'ftp://files.example/b'*");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.webhooks.urls='ftp://files.example/b' is invalid: expected a list of absolute http or https URLs*");
     }
 
     [Fact]
@@ -444,7 +444,7 @@ public sealed class ShippedConfigurationTests : IDisposable
 
         var act = () => MasterSettings.From(config);
 
-        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.max-target-size *");
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.max-target-size='lots' is invalid: expected a size of at least 1 bytes*");
     }
 
     [Fact]

@@ -20,6 +20,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
     private readonly Dictionary<JobId, (Offer Offer, PendingJob Job)> _offers = [];
     private readonly Dictionary<BotId, BotSlots> _bots = [];
     private readonly HashSet<BotId> _unreachable = [];
+    private IReadOnlyDictionary<string, int> _weights = new Dictionary<string, int>();
 
     public int PendingCount => _pending.Count;
 
@@ -140,31 +141,97 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
         Slots(bot)?.Held.Remove(job);
     }
 
+    /// <summary>The campaigns' weights (campaign id → weight ≥ 1; unlisted campaigns weigh 1). Empty: first come, first served.</summary>
+    public IReadOnlyDictionary<string, int> Weights => _weights;
+
+    /// <summary>
+    /// Sets the campaigns' weights. With any weight set, each free slot goes to the campaign holding the fewest slots per
+    /// unit of weight (a campaign of weight 3 gets three slots to another's one while both wait), its oldest job first.
+    /// </summary>
+    public void SetWeights(IReadOnlyDictionary<string, int> weights) =>
+        _weights = weights.Where(w => w.Value >= 1).ToDictionary(w => w.Key, w => w.Value, StringComparer.Ordinal);
+
+    /// <summary>The campaign a job belongs to: its id up to the last dash ("3f2a9c1b0d4e-0" → "3f2a9c1b0d4e").</summary>
+    public static string CampaignOf(JobId job) => job.Value.LastIndexOf('-') is > 0 and var dash ? job.Value[..dash] : job.Value;
+
     /// <summary>Matches pending jobs, oldest first, to bots with the engine and a free slot, spreading over the emptiest bots.</summary>
-    public IReadOnlyList<Offer> NextOffers(DateTimeOffset now)
+    public IReadOnlyList<Offer> NextOffers(DateTimeOffset now) => _weights.Count == 0 ? NextOffersInArrivalOrder(now) : NextOffersByWeight(now);
+
+    private IReadOnlyList<Offer> NextOffersByWeight(DateTimeOffset now)
+    {
+        var offers = new List<Offer>();
+        var held = _bots.Values.SelectMany(b => b.Held.Keys).GroupBy(CampaignOf).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        while (_pending.Count > 0)
+        {
+            // Campaigns with pending jobs, the one furthest below its share first; ties go to the one waiting longest.
+            var campaigns = _pending
+                .GroupBy(p => CampaignOf(p.JobId))
+                .Select(g => (Campaign: g.Key, Jobs: g.ToList()))
+                .OrderBy(c => (double)held.GetValueOrDefault(c.Campaign) / _weights.GetValueOrDefault(c.Campaign, 1))
+                .ThenBy(c => c.Jobs[0].Since);
+            Offer? offer = null;
+            foreach (var (campaign, jobs) in campaigns)
+            {
+                foreach (var job in jobs)
+                {
+                    if (BestBotFor(job) is { } best)
+                    {
+                        offer = Place(job, best, now);
+                        held[campaign] = held.GetValueOrDefault(campaign) + 1;
+                        break;
+                    }
+                }
+
+                if (offer is not null)
+                {
+                    break;
+                }
+            }
+
+            if (offer is null)
+            {
+                break;
+            }
+
+            offers.Add(offer);
+        }
+
+        return offers;
+    }
+
+    private BotSlots? BestBotFor(PendingJob job)
+    {
+        BotSlots? best = null;
+        foreach (var bot in _bots.Values)
+        {
+            if (bot.Free > 0 && !_unreachable.Contains(bot.BotId) && bot.Capabilities.Supports(job.Engine) && (best is null || bot.Free > best.Free))
+            {
+                best = bot;
+            }
+        }
+
+        return best;
+    }
+
+    private Offer Place(PendingJob job, BotSlots bot, DateTimeOffset now)
+    {
+        var offer = new Offer(job.JobId, bot.BotId, bot.AgentPath, now);
+        RemovePending(job.JobId);
+        _offers[job.JobId] = (offer, job);
+        bot.Held[job.JobId] = now;
+        return offer;
+    }
+
+    private List<Offer> NextOffersInArrivalOrder(DateTimeOffset now)
     {
         var offers = new List<Offer>();
         var node = _pending.First;
         while (node is not null && _bots.Count > 0)
         {
             var next = node.Next;
-            var job = node.Value;
-            BotSlots? best = null;
-            foreach (var bot in _bots.Values)
+            if (BestBotFor(node.Value) is { } best)
             {
-                if (bot.Free > 0 && !_unreachable.Contains(bot.BotId) && bot.Capabilities.Supports(job.Engine) && (best is null || bot.Free > best.Free))
-                {
-                    best = bot;
-                }
-            }
-
-            if (best is not null)
-            {
-                var offer = new Offer(job.JobId, best.BotId, best.AgentPath, now);
-                RemovePending(job.JobId);
-                _offers[job.JobId] = (offer, job);
-                best.Held[job.JobId] = now;
-                offers.Add(offer);
+                offers.Add(Place(node.Value, best, now));
             }
 
             node = next;

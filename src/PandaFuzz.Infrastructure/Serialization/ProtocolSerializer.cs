@@ -98,6 +98,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(SchedulerMessages.AssignmentAccepted)] = "AssignmentAccepted",
         [typeof(SchedulerMessages.AssignmentRejected)] = "AssignmentRejected",
         [typeof(SchedulerMessages.GetQueue)] = "GetQueue",
+        [typeof(SchedulerMessages.SetCampaignWeights)] = "SetCampaignWeights",
         [typeof(SchedulerMessages.QueueView)] = "QueueView",
         [typeof(AgentCommands.StartJob)] = "StartJob",
         [typeof(AgentCommands.StopJob)] = "StopJob",

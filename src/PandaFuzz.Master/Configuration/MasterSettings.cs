@@ -36,6 +36,8 @@ public sealed record MasterSettings(
 
     /// <summary>The largest JSON body (or any body of a route without its own limit) the API reads.</summary>
     public long MaxJsonBytes { get; init; } = 256 * 1024;
+    /// <summary>How the scheduler shares slots between campaigns.</summary>
+    public SchedulerSettings Scheduler { get; init; } = SchedulerSettings.FirstComeFirstServed;
 
     /// <summary>Reads and validates the section; an invalid value names its key.</summary>
     public static MasterSettings From(Config config)
@@ -73,6 +75,7 @@ public sealed record MasterSettings(
                 r.PositiveDuration("read-model.batch-window")),
             Storage = StorageSettings.From(config),
             MaxJsonBytes = r.Bytes("api.max-json-size", 1024),
+            Scheduler = SchedulerSettings.From(config),
         };
     }
 }
@@ -96,4 +99,55 @@ public sealed record WebhookSettings(IReadOnlyList<Uri> Urls, TimeSpan Timeout, 
         other is not null && Urls.SequenceEqual(other.Urls) && Timeout == other.Timeout && MaxAttempts == other.MaxAttempts && FirstRetry == other.FirstRetry;
 
     public override int GetHashCode() => HashCode.Combine(Urls.Count, Timeout, MaxAttempts, FirstRetry);
+}
+
+/// <summary>
+/// <c>pandafuzz.master.scheduler</c>: campaign id → weight (1 to 1000). With any weight set, free slots go to the campaign
+/// holding the fewest slots per unit of weight; unlisted campaigns weigh 1. Empty: first come, first served.
+/// Reloaded at run time from the operator's configuration file.
+/// </summary>
+public sealed record SchedulerSettings(IReadOnlyDictionary<string, int> CampaignWeights)
+{
+    public const string Section = "pandafuzz.master.scheduler";
+
+    public static readonly SchedulerSettings FirstComeFirstServed = new(new Dictionary<string, int>());
+
+    public static SchedulerSettings From(Config config)
+    {
+        var weights = new Dictionary<string, int>(StringComparer.Ordinal);
+        var key = $"{Section}.campaign-weights";
+        if (!config.HasPath(key))
+        {
+            return FirstComeFirstServed;
+        }
+
+        var section = config.GetConfig(key);
+        if (section is null || section.IsEmpty)
+        {
+            return FirstComeFirstServed;
+        }
+
+        foreach (var (name, value) in section.AsEnumerable())
+        {
+            var campaign = name.Trim('"');
+            if (!PandaFuzz.Protocol.CampaignId.TryParse(campaign, out _))
+            {
+                throw HoconReader.Invalid($"{key}.{campaign}", value.ToString(), "a campaign id (12 lowercase hex digits, as the API lists it) as the key");
+            }
+
+            weights[campaign] = value.IsString() && int.TryParse(value.GetString(), System.Globalization.NumberStyles.Integer,
+                System.Globalization.CultureInfo.InvariantCulture, out var weight) && weight is >= 1 and <= 1000
+                ? weight
+                : throw HoconReader.Invalid($"{key}.{campaign}", value.ToString(), "a whole number from 1 to 1000");
+        }
+
+        return new SchedulerSettings(weights);
+    }
+
+    // Records compare dictionaries by reference; settings compare by content.
+    public bool Equals(SchedulerSettings? other) =>
+        other is not null && CampaignWeights.Count == other.CampaignWeights.Count
+        && CampaignWeights.All(w => other.CampaignWeights.TryGetValue(w.Key, out var v) && v == w.Value);
+
+    public override int GetHashCode() => CampaignWeights.Count;
 }

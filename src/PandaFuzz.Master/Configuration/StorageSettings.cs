@@ -35,7 +35,7 @@ public sealed record StorageSettings(StorageProvider Provider, string? PostgreSq
                 if (connection.Length == 0)
                 {
                     throw new ConfigurationException(
-                        $"{Section}.postgresql.connection-string is empty: provider postgresql needs an Npgsql connection string " +
+                        $"{Section}.postgresql.connection-string is missing: expected, with provider postgresql, an Npgsql connection string " +
                         "such as Host=db;Database=pandafuzz;Username=pandafuzz (PANDAFUZZ_POSTGRES sets it)");
                 }
 
@@ -50,12 +50,13 @@ public sealed record StorageSettings(StorageProvider Provider, string? PostgreSq
                 catch (ArgumentException e)
                 {
                     // The message names the key, never the value: it may hold a password.
-                    throw new ConfigurationException($"{Section}.postgresql.connection-string is not a valid Npgsql connection string: {e.Message}");
+                    throw new ConfigurationException(
+                        $"{Section}.postgresql.connection-string is invalid: expected an Npgsql connection string such as Host=db;Database=pandafuzz;Username=pandafuzz ({e.Message})");
                 }
 
                 return new StorageSettings(StorageProvider.PostgreSql, connection);
             default:
-                throw new ConfigurationException($"{Section}.provider must be sqlite or postgresql (is '{provider}')");
+                throw PandaFuzz.Infrastructure.Configuration.HoconReader.Invalid($"{Section}.provider", provider, "sqlite or postgresql");
         }
     }
 }

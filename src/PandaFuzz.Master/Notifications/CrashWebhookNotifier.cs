@@ -55,9 +55,9 @@ public sealed class CrashWebhookNotifier : ReceiveActor
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly WebhookSettings _settings;
     private readonly HttpClient _http;
-    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private WebhookSettings _settings;
+    private ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly CancellationTokenSource _stopping = new();
     private int _inFlight;
 
@@ -65,23 +65,16 @@ public sealed class CrashWebhookNotifier : ReceiveActor
     {
         _settings = settings;
         _http = http;
-        _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage>()
-            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
-            {
-                MaxRetryAttempts = Math.Max(0, settings.MaxAttempts - 1),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = settings.FirstRetry,
-                MaxDelay = TimeSpan.FromMinutes(5),
-                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
-                    .Handle<HttpRequestException>()
-                    .Handle<TimeoutRejectedException>()
-                    .HandleResult(r => !r.IsSuccessStatusCode),
-            })
-            .AddTimeout(settings.Timeout)
-            .Build();
+        _pipeline = Pipeline(settings);
 
         Receive<NewUniqueCrash>(Announce);
+        // A configuration reload: announcements from now on go to the new targets; those under way finish as they started.
+        Receive<WebhookSettings>(changed =>
+        {
+            _settings = changed;
+            _pipeline = Pipeline(changed);
+            _log.Info("Crash webhooks are now {Webhooks}", changed.Urls.Count == 0 ? "none" : string.Join(", ", changed.Urls));
+        });
         Receive<Delivered>(delivered =>
         {
             _inFlight--;
@@ -98,6 +91,23 @@ public sealed class CrashWebhookNotifier : ReceiveActor
     }
 
     protected override void PostStop() => _stopping.Cancel();
+
+    private static ResiliencePipeline<HttpResponseMessage> Pipeline(WebhookSettings settings) =>
+        new ResiliencePipelineBuilder<HttpResponseMessage>()
+            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                MaxRetryAttempts = Math.Max(0, settings.MaxAttempts - 1),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = settings.FirstRetry,
+                MaxDelay = TimeSpan.FromMinutes(5),
+                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
+                    .Handle<HttpRequestException>()
+                    .Handle<TimeoutRejectedException>()
+                    .HandleResult(r => !r.IsSuccessStatusCode),
+            })
+            .AddTimeout(settings.Timeout)
+            .Build();
 
     private void Announce(NewUniqueCrash found)
     {

@@ -33,6 +33,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         _jobs = registry.Get<JobRegion>();
         _bots = registry.Get<BotRegion>();
         _queue = new AssignmentQueue(settings.JobStartTimeout + settings.SchedulerOfferTimeout);
+        _queue.SetWeights(settings.Scheduler.CampaignWeights);
 
         Receive<JobPending>(p =>
         {
@@ -68,6 +69,14 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         {
             _log.Debug("Job {JobId} refused bot {BotId}: {Reason}", r.JobId, r.BotId, r.Reason);
             _queue.Rejected(r.JobId, r.BotId);
+            Dispatch();
+        });
+        Receive<SetCampaignWeights>(w =>
+        {
+            _queue.SetWeights(w.Weights);
+            _log.Info("Campaign weights are now {Weights}", w.Weights.Count == 0
+                ? "none (first come, first served)"
+                : string.Join(", ", w.Weights.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")));
             Dispatch();
         });
         Receive<GetQueue>(_ => Sender.Tell(new QueueView([.. _queue.Pending], _queue.BotCount, _queue.FreeSlots, _queue.OldestPendingSince)));

@@ -23,14 +23,12 @@ public sealed record LoggingSettings(LogFormat Format, LogEventLevel Default, IR
     public static LoggingSettings From(Config config, Func<string, string?> env)
     {
         var r = new HoconReader(config, Section);
-        var formatText = env(FormatVariable) is { Length: > 0 } fromEnv ? fromEnv.Trim() : r.String("format");
-        var format = formatText.ToLowerInvariant() switch
+        var formatText = env(FormatVariable) is { Length: > 0 } fromEnv ? fromEnv.Trim().ToLowerInvariant() : r.Choice("format", "text", "json");
+        var format = formatText switch
         {
             "text" => LogFormat.Text,
             "json" => LogFormat.Json,
-            _ => throw new ConfigurationException(env(FormatVariable) is { Length: > 0 }
-                ? $"{FormatVariable}='{formatText}' is invalid: expected text or json"
-                : $"{Section}.format must be text or json (is '{formatText}')"),
+            _ => throw HoconReader.Invalid(FormatVariable, formatText, "text or json"),
         };
 
         var levels = new Dictionary<string, LogEventLevel>(StringComparer.Ordinal);
@@ -41,8 +39,8 @@ public sealed record LoggingSettings(LogFormat Format, LogEventLevel Default, IR
             foreach (var (key, value) in levelsConfig.AsEnumerable())
             {
                 var name = key.Trim('"');
-                var level = ParseLevel(value.GetString()) ?? throw new ConfigurationException(
-                    $"{Section}.levels.\"{name}\" must be one of verbose, debug, information, warning, error, fatal (is '{value.GetString()}')");
+                var level = (value.IsString() ? ParseLevel(value.GetString()) : null) ?? throw HoconReader.Invalid(
+                    $"{Section}.levels.\"{name}\"", value.ToString(), "one of verbose, debug, information, warning, error, fatal");
                 if (name == "default")
                 {
                     defaultLevel = level;

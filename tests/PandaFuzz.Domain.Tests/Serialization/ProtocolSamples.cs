@@ -133,6 +133,7 @@ internal static class ProtocolSamples
         new SchedulerMessages.AssignmentRejected(Job(0), BotA, "job 3f2a9c1b0d4e-0 is running, not pending"),
         SchedulerMessages.GetQueue.Instance,
         new SchedulerMessages.QueueView([Job(0), Job(2)], 3, 5),
+        new SchedulerMessages.SetCampaignWeights(new Dictionary<string, int> { ["3f2a9c1b0d4e"] = 3 }),
         new AgentCommands.StartJob(Job(0), Campaign, JobSpec(), "akka.tcp://pandafuzz@10.0.0.1:4053/user/blobs", At),
         new AgentCommands.StopJob(Job(0), "campaign stopped"),
         new CampaignCommands.MinimizeCorpus(Campaign, 600),
