@@ -97,6 +97,12 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        // Once per start, so an operator reading the log knows what confines the targets here, not what was asked for.
+        foreach (var measure in _capabilities.Sandbox?.Measures ?? [])
+        {
+            _log.Info("Sandbox {Measure} ({Mode}): {State} - {Detail}", measure.Name, measure.Mode, measure.Enforced ? "enforced" : "NOT enforced", measure.Detail);
+        }
+
         var killed = _storage.KillLeftovers();
         if (killed > 0)
         {

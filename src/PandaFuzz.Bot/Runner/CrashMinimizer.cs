@@ -2,6 +2,7 @@ using Akka.Actor;
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Processes;
+using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
@@ -50,7 +51,8 @@ public sealed class CrashMinimizer(
         var originalSize = new FileInfo(originalPath).Length;
 
         var limit = TimeSpan.FromSeconds(job.Spec.DurationSeconds);
-        var (exitCode, output) = await OneShotRun.RunAsync(engine.MinimizeCrash(job.Spec, dir, originalPath, minimizedPath, limit), limit + settings.ReproduceGrace, settings.MaxReportBytes, ct);
+        var (exitCode, output) = await OneShotRun.RunAsync(engine.MinimizeCrash(job.Spec, dir, originalPath, minimizedPath, limit), limit + settings.ReproduceGrace, settings.MaxReportBytes, ct,
+            Sandbox.Of(settings.Sandbox), job.Spec.MemoryLimitMb);
         if (!File.Exists(minimizedPath) || new FileInfo(minimizedPath).Length == 0)
         {
             var last = output.Split('\n').LastOrDefault(l => l.Length > 0) ?? string.Empty;

@@ -71,6 +71,28 @@ public sealed class HoconReader(Config root, string section)
 
     public string String(string key) => _section.GetString(key, "") ?? "";
 
+    /// <summary>One of <paramref name="allowed"/> (compared without case), returned in lower case.</summary>
+    public string OneOf(string key, params string[] allowed)
+    {
+        var value = String(key).Trim().ToLowerInvariant();
+        return allowed.Contains(value)
+            ? value
+            : throw new ConfigurationException($"{section}.{key} must be one of {string.Join(", ", allowed)} (is '{value}')");
+    }
+
+    /// <summary>A list of strings (an empty list when the key is absent).</summary>
+    public IReadOnlyList<string> Strings(string key)
+    {
+        try
+        {
+            return _section.HasPath(key) ? [.. _section.GetStringList(key)] : [];
+        }
+        catch (Exception e)
+        {
+            throw new ConfigurationException($"{section}.{key} is not a list of strings: {e.Message}");
+        }
+    }
+
     /// <summary>A list of absolute http(s) URLs (an empty list when the key is absent).</summary>
     public IReadOnlyList<Uri> HttpUrls(string key)
     {

@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using Akka.Configuration;
+using PandaFuzz.Bot.Engines;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Bot.Sandboxing;
+
+/// <summary>
+/// The sandbox of this bot: the plan decided once from the settings and the machine's probe, and the preparation of each
+/// run (its work dir handed to the sandbox user, its memory cgroup, its command line). Fuzzing runs, reproductions and
+/// minimizations all go through <see cref="Prepare"/>.
+/// </summary>
+public sealed partial class Sandbox
+{
+    // The probe describes this machine, which does not change under a running bot: once per process and settings.
+    private static readonly ConcurrentDictionary<SandboxSettings, Lazy<Sandbox>> Known = new();
+    private static int _runs;
+
+    private Sandbox(SandboxSettings settings, SandboxPlan plan)
+    {
+        Settings = settings;
+        Plan = plan;
+    }
+
+    public SandboxSettings Settings { get; }
+
+    public SandboxPlan Plan { get; }
+
+    public SandboxReport Report => Plan.Report;
+
+    /// <summary>The sandbox for <paramref name="settings"/> on this machine, probed on first use.</summary>
+    public static Sandbox Of(SandboxSettings settings) =>
+        Known.GetOrAdd(settings, s => new Lazy<Sandbox>(() => new Sandbox(s, SandboxPlan.Decide(s, s.Enabled ? SandboxProbe.Run(s) : Unprobed())))).Value;
+
+    /// <summary>As <see cref="Of"/>, for the bot's start: a required measure that cannot be enforced stops the start, naming its key.</summary>
+    public static Sandbox Start(SandboxSettings settings)
+    {
+        var sandbox = Of(settings);
+        return sandbox.Plan.Errors.Count == 0 ? sandbox : throw new ConfigurationException(string.Join(Environment.NewLine, sandbox.Plan.Errors));
+    }
+
+    /// <summary>
+    /// Prepares one run of <paramref name="launch"/> (whose working directory is the job's work dir) limited to
+    /// <paramref name="timeLimit"/> of CPU (plus the slack) and, through a cgroup, the job's <paramref name="memoryLimitMb"/>
+    /// plus the headroom. Dispose the result once the run's process group is gone.
+    /// </summary>
+    public SandboxedRun Prepare(FuzzerLaunch launch, int memoryLimitMb, TimeSpan timeLimit)
+    {
+        if (Plan.RunAs is { } user)
+        {
+            HandOver(launch.WorkingDirectory, user);
+        }
+
+        string? cgroupDir = null;
+        string? procs = null;
+        if (Plan.Cgroup is { } cgroup && memoryLimitMb > 0)
+        {
+            var name = $"{Environment.ProcessId}-{Interlocked.Increment(ref _runs)}";
+            try
+            {
+                procs = Cgroups.Create(cgroup, name, Plan.CgroupLimitBytes(memoryLimitMb));
+                cgroupDir = Path.GetDirectoryName(procs);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                if (Settings.Memory.Mode == SandboxMode.Required)
+                {
+                    throw new IOException($"the run's memory cgroup could not be made under {cgroup.Parent}: {e.Message}", e);
+                }
+            }
+        }
+
+        var cpuSeconds = (long)Math.Ceiling((timeLimit + Settings.Rlimits.CpuTimeSlack).TotalSeconds);
+        return new SandboxedRun(this, Plan.Wrap(launch, new SandboxRun(procs, cpuSeconds)), cgroupDir, memoryLimitMb, cpuSeconds);
+    }
+
+    /// <summary>Makes the work dir and everything in it the sandbox user's, so the target can write its findings, corpus and output.</summary>
+    private static void HandOver(string workDir, SandboxUser user)
+    {
+        if (!Directory.Exists(workDir))
+        {
+            return;
+        }
+
+        Chown(workDir, user.Uid, user.Gid);
+        foreach (var entry in Directory.EnumerateFileSystemEntries(workDir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true }))
+        {
+            Chown(entry, user.Uid, user.Gid);
+        }
+    }
+
+    /// <summary>A plan that enforces nothing, for a disabled sandbox (no probe needed).</summary>
+    private static SandboxHost Unprobed() => new(0, null, "disabled", "disabled", "disabled", "disabled", "disabled", null, "disabled");
+
+    // lchown: a symlink the target planted is changed itself, never what it points to.
+    private static void Chown(string path, int uid, int gid) => _ = LChown(path, uid, gid);
+
+    [LibraryImport("libc", EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int LChown(string path, int uid, int gid);
+}
+
+/// <summary>One prepared run: the command line to start, and after the run, what the sandbox did to it.</summary>
+public sealed class SandboxedRun(Sandbox sandbox, FuzzerLaunch launch, string? cgroupDir, int memoryLimitMb, long cpuSeconds) : IDisposable
+{
+    private const int SignalBase = 128;
+    private const int SigXcpu = 24;
+    private const int SigXfsz = 25;
+
+    /// <summary>A run outside any sandbox (tests of engine command lines, tools that need none).</summary>
+    public static SandboxedRun None(FuzzerLaunch launch) => new(Sandbox.Of(SandboxSettings.Off), launch, null, 0, 0);
+
+    public FuzzerLaunch Launch { get; } = launch;
+
+    /// <summary>
+    /// Why the run ended, when it was the sandbox that ended it: the memory cgroup's OOM killer, the CPU time or file size
+    /// limit; null when the exit was the run's own.
+    /// </summary>
+    public string? Explain(int exitCode)
+    {
+        if (cgroupDir is not null && sandbox.Plan.Cgroup is { } cgroup && Cgroups.OomKills(cgroup, cgroupDir) > 0)
+        {
+            var limit = sandbox.Plan.CgroupLimitBytes(memoryLimitMb) / (1024 * 1024);
+            return $"killed by the sandbox's memory cgroup (limit {limit} MiB: the job's {memoryLimitMb} MiB + {sandbox.Settings.Memory.HeadroomMb} MiB headroom)";
+        }
+
+        if (sandbox.Plan.Rlimits is { } r)
+        {
+            switch (exitCode - SignalBase)
+            {
+                case SigXcpu:
+                    return $"killed by the sandbox's CPU time limit (RLIMIT_CPU {cpuSeconds} s)";
+                case SigXfsz:
+                    return $"killed by the sandbox's file size limit (RLIMIT_FSIZE {r.FileSizeBytes} bytes)";
+            }
+        }
+
+        return exitCode == 125 && cgroupDir is not null ? "the sandbox could not move the run into its memory cgroup" : null;
+    }
+
+    /// <summary>Removes the run's cgroup (call once its processes are gone).</summary>
+    public void Dispose()
+    {
+        if (cgroupDir is not null)
+        {
+            Cgroups.Remove(cgroupDir);
+        }
+    }
+}
