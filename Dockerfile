@@ -8,9 +8,11 @@ RUN dotnet publish src/PandaFuzz.Node/PandaFuzz.Node.csproj -c Release -o /app -
     && dotnet publish src/PandaFuzz.Cmd/PandaFuzz.Cmd.csproj -c Release -o /app/cmd --nologo
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
-# llvm-symbolizer turns sanitizer stacks into function names; util-linux gives setsid for process groups.
+# llvm-symbolizer turns sanitizer stacks into function names; util-linux gives setsid for process groups and prlimit for
+# the sandbox's rlimits; bubblewrap its network and filesystem isolation where the container allows user namespaces
+# (the bot reports what holds: see ops/sandbox.md).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends llvm util-linux \
+    && apt-get install -y --no-install-recommends llvm util-linux bubblewrap \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --create-home pandafuzz \
     && mkdir /data && chown pandafuzz /data
