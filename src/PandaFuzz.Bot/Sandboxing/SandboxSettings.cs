@@ -106,4 +106,9 @@ public sealed record FilesystemSandbox(SandboxMode Mode, IReadOnlyList<string> R
         "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
         "/etc/alternatives", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/localtime",
     ];
+
+    // By the paths, not the list instance: settings read from the same configuration are equal (and share one probe).
+    public bool Equals(FilesystemSandbox? other) => other is not null && Mode == other.Mode && ReadOnlyPaths.SequenceEqual(other.ReadOnlyPaths);
+
+    public override int GetHashCode() => HashCode.Combine(Mode, ReadOnlyPaths.Count);
 }
