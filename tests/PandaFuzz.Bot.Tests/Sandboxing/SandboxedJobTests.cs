@@ -24,6 +24,7 @@ namespace PandaFuzz.Bot.Tests.Sandboxing;
 /// where this machine's probe enforces them (the report is printed), so a laptop without bwrap runs what it can.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Collection(HostileTargets.Name)]
 public sealed class SandboxedJobTests : Akka.TestKit.Xunit2.TestKit, IDisposable,
     IClassFixture<NetConnectFixture>, IClassFixture<FsEscapeFixture>, IClassFixture<ForkBombFixture>, IClassFixture<MemoryHogFixture>,
     IClassFixture<PlantedBugFixture>, IClassFixture<AflTargetFixture>
@@ -128,17 +129,20 @@ public sealed class SandboxedJobTests : Akka.TestKit.Xunit2.TestKit, IDisposable
     public async Task A_target_that_allocates_past_its_memory_limit_is_killed_by_the_cgroup_and_the_job_says_so()
     {
         RequireEnforced("memory");
+        // A small headroom: libFuzzer's own RSS check (once a second, at the job's 128 MiB) would report an ordinary OOM
+        // only if it looked in the few milliseconds the target takes from 128 to 144 MiB. A long per-input timeout: near
+        // the cgroup's limit the kernel reclaims the target's code pages first, which slows it down before the kill.
         var settings = BotTestConfig.Fast() with
         {
             Engine = new EngineSupervisionSettings(TimeSpan.FromSeconds(1), 1, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60)),
-            Sandbox = SandboxSettings.Default with { Memory = SandboxSettings.Default.Memory with { HeadroomMb = 64 } },
+            Sandbox = SandboxSettings.Default with { Memory = SandboxSettings.Default.Memory with { HeadroomMb = 16 } },
         };
 
-        var (messages, finished) = await RunJobAsync(new LibFuzzerEngine(), _memoryHog.Binary, settings, 4, durationSeconds: 30, memoryLimitMb: 128);
+        var (messages, finished) = await RunJobAsync(new LibFuzzerEngine(), _memoryHog.Binary, settings, 4, durationSeconds: 30, memoryLimitMb: 128, timeoutMs: 20_000);
 
         Crashes(messages).Should().BeEmpty("the target aborts only when it got its whole GiB");
         finished.Succeeded.Should().BeFalse();
-        finished.FailureReason.Should().Contain("killed by the sandbox's memory cgroup (limit 192 MiB: the job's 128 MiB + 64 MiB headroom)");
+        finished.FailureReason.Should().Contain("killed by the sandbox's memory cgroup (limit 144 MiB: the job's 128 MiB + 16 MiB headroom)");
     }
 
     [Fact]
@@ -240,4 +244,14 @@ public sealed class SandboxedJobTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         public MasterWithoutCorpus() =>
             ReceiveAny(_ => Sender.Tell(new CommandRejected("no corpus in this test", RejectionKind.NotFound)));
     }
+}
+
+/// <summary>
+/// The hostile targets fork hundreds of processes and drive a cgroup into its OOM killer: they run alone, after the other
+/// tests, so neither slows the other's real engines past their timeouts.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class HostileTargets
+{
+    public const string Name = "hostile targets";
 }
