@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Akka.Configuration;
 using PandaFuzz.Bot.Engines;
+using PandaFuzz.Domain.Crashes;
 using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Sandboxing;
@@ -121,7 +122,7 @@ public sealed class SandboxedRun(Sandbox sandbox, FuzzerLaunch launch, string? c
         if (cgroupDir is not null && sandbox.Plan.Cgroup is { } cgroup && Cgroups.OomKills(cgroup, cgroupDir) > 0)
         {
             var limit = sandbox.Plan.CgroupLimitBytes(memoryLimitMb) / (1024 * 1024);
-            return $"killed by the sandbox's memory cgroup (limit {limit} MiB: the job's {memoryLimitMb} MiB + {sandbox.Settings.Memory.HeadroomMb} MiB headroom)";
+            return $"{CrashAnalyzer.SandboxMemoryKill} (limit {limit} MiB: the job's {memoryLimitMb} MiB + {sandbox.Settings.Memory.HeadroomMb} MiB headroom)";
         }
 
         if (sandbox.Plan.Rlimits is { } r)

@@ -27,7 +27,7 @@ namespace PandaFuzz.Bot.Tests.Sandboxing;
 [Collection(HostileTargets.Name)]
 public sealed class SandboxedJobTests : Akka.TestKit.Xunit2.TestKit, IDisposable,
     IClassFixture<NetConnectFixture>, IClassFixture<FsEscapeFixture>, IClassFixture<ForkBombFixture>, IClassFixture<MemoryHogFixture>,
-    IClassFixture<PlantedBugFixture>, IClassFixture<AflTargetFixture>
+    IClassFixture<PlantedBugFixture>, IClassFixture<AflTargetFixture>, IClassFixture<AflMemoryHogFixture>
 {
     private static readonly TimeSpan JobEndTimeout = TimeSpan.FromSeconds(60);
 
@@ -37,12 +37,13 @@ public sealed class SandboxedJobTests : Akka.TestKit.Xunit2.TestKit, IDisposable
     private readonly MemoryHogFixture _memoryHog;
     private readonly PlantedBugFixture _plantedBug;
     private readonly AflTargetFixture _afl;
+    private readonly AflMemoryHogFixture _aflMemoryHog;
     private readonly ITestOutputHelper _output;
     private readonly string _root = Path.Combine(Path.GetTempPath(), "pandafuzz-sandbox-tests-" + Guid.NewGuid().ToString("N")[..12]);
     private readonly BotStorage _storage;
 
     public SandboxedJobTests(NetConnectFixture netConnect, FsEscapeFixture fsEscape, ForkBombFixture forkBomb, MemoryHogFixture memoryHog,
-        PlantedBugFixture plantedBug, AflTargetFixture afl, ITestOutputHelper output)
+        PlantedBugFixture plantedBug, AflTargetFixture afl, AflMemoryHogFixture aflMemoryHog, ITestOutputHelper output)
         : base(BotTestConfig.Hocon(), "bot", output)
     {
         _netConnect = netConnect;
@@ -51,6 +52,7 @@ public sealed class SandboxedJobTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         _memoryHog = memoryHog;
         _plantedBug = plantedBug;
         _afl = afl;
+        _aflMemoryHog = aflMemoryHog;
         _output = output;
         _storage = new BotStorage(_root);
     }
@@ -143,6 +145,22 @@ public sealed class SandboxedJobTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         Crashes(messages).Should().BeEmpty("the target aborts only when it got its whole GiB");
         finished.Succeeded.Should().BeFalse();
         finished.FailureReason.Should().Contain("killed by the sandbox's memory cgroup (limit 144 MiB: the job's 128 MiB + 16 MiB headroom)");
+    }
+
+    [Fact]
+    public async Task An_afl_target_that_allocates_past_its_memory_limit_is_killed_by_the_cgroup_and_reported_out_of_memory()
+    {
+        RequireEnforced("memory");
+        // afl-fuzz runs ASan targets without a memory limit of its own (-m none): only the cgroup stops this one.
+        var settings = BotTestConfig.Fast() with { Sandbox = SandboxSettings.Default with { Memory = SandboxSettings.Default.Memory with { HeadroomMb = 16 } } };
+
+        var (messages, _) = await RunJobAsync(new AflPlusPlusEngine(), _aflMemoryHog.Binary, settings, 7, durationSeconds: 60, memoryLimitMb: 128, untilCrash: true,
+            timeoutMs: 20_000);
+
+        var crash = messages.OfType<CampaignCommands.ReportCrash>().Single().Finding;
+        crash.Kind.Should().Be("Out-of-memory", "the reproduction was killed by the cgroup too, and said so: {0}", crash.Output);
+        crash.Output.Should().Contain("killed by the sandbox's memory cgroup (limit 144 MiB: the job's 128 MiB + 16 MiB headroom)");
+        crash.Output.Should().NotContain("nothing bounds the memory");
     }
 
     [Fact]
