@@ -46,7 +46,7 @@ public sealed class CrashMinimizer(
         await BlobFetcher.FetchAsync(masterBlobs, original, targets, settings.BlobChunkTimeout, ct);
         var originalPath = Path.Combine(dir.Root, "crash-input");
         var minimizedPath = Path.Combine(dir.Root, "crash-minimized");
-        File.Copy(targets.PathOf(original), originalPath, overwrite: true);
+        WorkDirFiles.CopyIn(targets.PathOf(original), originalPath);
         File.Delete(minimizedPath);
         var originalSize = new FileInfo(originalPath).Length;
 

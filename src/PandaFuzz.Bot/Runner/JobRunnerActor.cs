@@ -205,7 +205,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     private void Prepare()
     {
-        File.Copy(_targets.PathOf(_job.Spec.Target), _dir.Target, overwrite: true);
+        // The work dir may hold what a sandboxed target of an earlier run of this job left: copy in without following it.
+        WorkDirFiles.CopyIn(_targets.PathOf(_job.Spec.Target), _dir.Target);
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(_dir.Target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
@@ -213,6 +214,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
         if (_job.Spec.Dictionary is { } dictionary)
         {
+            WorkDirFiles.RemovePlantedLink(_dir.Dictionary);
             File.WriteAllText(_dir.Dictionary, dictionary);
         }
 
@@ -247,7 +249,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         var limit = TimeSpan.FromSeconds(_job.Spec.DurationSeconds);
         var sandbox = Sandbox.Of(_settings.Sandbox);
         var original = _dir.Corpus;
-        var minimized = Path.Combine(_dir.Root, "minimized");
+        var minimized = Path.Combine(_dir.Root, Sandbox.MinimizedFolder);
+        WorkDirFiles.RemovePlantedLink(minimized);
         if (Directory.Exists(minimized))
         {
             Directory.Delete(minimized, recursive: true);

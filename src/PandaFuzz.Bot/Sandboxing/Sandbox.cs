@@ -76,7 +76,12 @@ public sealed partial class Sandbox
         return new SandboxedRun(this, Plan.Wrap(launch, new SandboxRun(procs, cpuSeconds)), cgroupDir, memoryLimitMb, cpuSeconds);
     }
 
-    /// <summary>Makes the work dir and everything in it the sandbox user's, so the target can write its findings, corpus and output.</summary>
+    /// <summary>
+    /// Lets the sandbox user write in the work dir without handing it anything of the bot's: the work dir and the bot's
+    /// folders in it become root's with the user's group and mode 1770 (sticky, like /tmp), the target executable the
+    /// group's. The target then makes files of its own (findings, corpus, AFL++'s output) but cannot rename or remove the
+    /// bot's entries, so none of them can be swapped for a link the bot would follow. Nothing is done recursively.
+    /// </summary>
     private static void HandOver(string workDir, SandboxUser user)
     {
         if (!Directory.Exists(workDir))
@@ -84,18 +89,39 @@ public sealed partial class Sandbox
             return;
         }
 
-        Chown(workDir, user.Uid, user.Gid);
-        foreach (var entry in Directory.EnumerateFileSystemEntries(workDir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true }))
+        var dir = new JobWorkDir(workDir);
+        Share(workDir, user.Gid, Shared);
+        foreach (var folder in new[] { dir.Corpus, dir.Artifacts, dir.Output, Path.Combine(workDir, MinimizedFolder) })
         {
-            Chown(entry, user.Uid, user.Gid);
+            Share(folder, user.Gid, Shared);
         }
+
+        Share(dir.Target, user.Gid, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+    }
+
+    /// <summary>The folder a corpus minimization writes into (see JobRunnerActor).</summary>
+    public const string MinimizedFolder = "minimized";
+
+    private const UnixFileMode Shared = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.StickyBit;
+
+    /// <summary>
+    /// Makes <paramref name="path"/> root's with group <paramref name="gid"/>, then sets its mode. lchown first: once the
+    /// entry is root's in a sticky root folder the target cannot swap it, so the check for a link and the chmod (which
+    /// follows links) see the same entry. A link (planted, or the target's own) keeps its mode.
+    /// </summary>
+    private static void Share(string path, int gid, UnixFileMode mode)
+    {
+        if (OperatingSystem.IsWindows() || LChown(path, 0, gid) != 0 || new FileInfo(path).LinkTarget is not null)
+        {
+            return;
+        }
+
+        File.SetUnixFileMode(path, mode);
     }
 
     /// <summary>A plan that enforces nothing, for a disabled sandbox (no probe needed).</summary>
     private static SandboxHost Unprobed() => new(0, null, "disabled", "disabled", "disabled", "disabled", "disabled", null, "disabled");
-
-    // lchown: a symlink the target planted is changed itself, never what it points to.
-    private static void Chown(string path, int uid, int gid) => _ = LChown(path, uid, gid);
 
     [LibraryImport("libc", EntryPoint = "lchown", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int LChown(string path, int uid, int gid);
