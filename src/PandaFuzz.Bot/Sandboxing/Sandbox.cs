@@ -99,6 +99,37 @@ public sealed partial class Sandbox
         Share(dir.Target, user.Gid, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
     }
 
+    /// <summary>
+    /// The first folder from the root down to <paramref name="path"/> that others cannot search (no o+x), or null: bwrap,
+    /// started as the sandbox user, must reach a work dir by its real path to bind it.
+    /// </summary>
+    public static string? UnreachableFolder(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return null;
+        }
+
+        var full = Path.GetFullPath(path);
+        for (var current = Path.GetPathRoot(full); current is not null; )
+        {
+            if (Directory.Exists(current) && !File.GetUnixFileMode(current).HasFlag(UnixFileMode.OtherExecute))
+            {
+                return current;
+            }
+
+            if (current.TrimEnd(Path.DirectorySeparatorChar) == full.TrimEnd(Path.DirectorySeparatorChar))
+            {
+                return null;
+            }
+
+            var rest = Path.GetRelativePath(current, full).Split(Path.DirectorySeparatorChar)[0];
+            current = Path.Combine(current, rest);
+        }
+
+        return null;
+    }
+
     /// <summary>The folder a corpus minimization writes into (see JobRunnerActor).</summary>
     public const string MinimizedFolder = "minimized";
 

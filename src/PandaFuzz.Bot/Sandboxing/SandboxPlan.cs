@@ -191,6 +191,10 @@ public sealed record SandboxPlan(
 
         if (UsesBwrap)
         {
+            // bwrap's outer process would die of the SIGTERM a stop sends the group, and its --die-with-parent would then
+            // SIGKILL the engine before it saved its state: bwrap ignores SIGTERM (and waits for the engine), the engines
+            // install their own handlers (afl-fuzz and libFuzzer end cleanly on it; what afl-fuzz starts gets the default back).
+            command.AddRange(["sh", "-c", "trap '' TERM; exec \"$@\"", "pandafuzz-sandbox"]);
             command.AddRange(BwrapArguments(launch.WorkingDirectory));
         }
 

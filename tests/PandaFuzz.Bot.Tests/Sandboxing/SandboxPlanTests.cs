@@ -33,6 +33,7 @@ public sealed class SandboxPlanTests(ITestOutputHelper output)
         command.Should().ContainInOrder("/sys/fs/cgroup/memory/pandafuzz/1-1/cgroup.procs", "prlimit", "--cpu=400:400", "--nofile=4096:4096",
             $"--fsize={1024L * 1024 * 1024}:{1024L * 1024 * 1024}", "--core=0:0", "--nproc=1024:1024", "--",
             "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+            "sh", "-c", "trap '' TERM; exec \"$@\"", "pandafuzz-sandbox",
             "bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-net");
         command.Should().ContainInOrder("--ro-bind-try", "/usr", "/usr").And.ContainInOrder("--tmpfs", "/tmp", "--bind", "/jobs/a", "/jobs/a", "--chdir", "/jobs/a", "--");
         command.Should().EndWith(["--", "/jobs/a/target", "-runs=1", "/jobs/a/corpus"]);
@@ -49,7 +50,7 @@ public sealed class SandboxPlanTests(ITestOutputHelper output)
 
         var command = Command(plan.Wrap(Launch, new SandboxRun(null, 60)));
 
-        command.Should().ContainInOrder("unshare", "--net", "--", "setpriv").And.NotContain("bwrap").And.NotContain("sh");
+        command.Should().ContainInOrder("unshare", "--net", "--", "setpriv").And.NotContain("bwrap").And.NotContain("sh", "nothing to keep alive: the engine itself gets the stop's SIGTERM");
         Measure(plan, "network").Enforced.Should().BeTrue();
         Measure(plan, "filesystem").Should().Match<PandaFuzz.Protocol.SandboxMeasure>(m => !m.Enforced && m.Detail.Contains("bwrap is not installed"));
         plan.Errors.Should().BeEmpty("best effort: a machine without bwrap still fuzzes");

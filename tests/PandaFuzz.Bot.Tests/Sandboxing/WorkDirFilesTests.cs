@@ -58,6 +58,18 @@ public sealed class WorkDirFilesTests : IDisposable
     }
 
     [Fact]
+    public void A_folder_others_cannot_search_on_the_way_to_the_work_dirs_is_named()
+    {
+        var closed = Path.Combine(_outside, "closed");
+        var jobs = Path.Combine(closed, "data", "jobs");
+        Directory.CreateDirectory(jobs);
+        File.SetUnixFileMode(closed, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        Sandbox.UnreachableFolder(jobs).Should().Be(closed);
+        Sandbox.UnreachableFolder(_outside).Should().BeNull("the temp folder is searchable by everyone");
+    }
+
+    [Fact]
     public void Handing_the_work_dir_to_the_sandbox_user_shares_the_bot_s_folders_and_follows_no_planted_link()
     {
         var sandbox = Sandbox.Of(SandboxSettings.Default);
