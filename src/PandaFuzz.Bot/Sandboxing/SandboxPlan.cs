@@ -191,9 +191,9 @@ public sealed record SandboxPlan(
 
         if (UsesBwrap)
         {
-            // bwrap's outer process would die of the SIGTERM a stop sends the group, and its --die-with-parent would then
-            // SIGKILL the engine before it saved its state: bwrap ignores SIGTERM (and waits for the engine), the engines
-            // install their own handlers (afl-fuzz and libFuzzer end cleanly on it; what afl-fuzz starts gets the default back).
+            // bwrap's outer process would die of the SIGTERM a stop sends the group and leave the engine finishing unwatched:
+            // bwrap ignores SIGTERM (and waits for the engine), the engines install their own handlers (afl-fuzz and
+            // libFuzzer end cleanly on it; what afl-fuzz starts gets the default back).
             command.AddRange(["sh", "-c", "trap '' TERM; exec \"$@\"", "pandafuzz-sandbox"]);
             command.AddRange(BwrapArguments(launch.WorkingDirectory));
         }
@@ -211,7 +211,10 @@ public sealed record SandboxPlan(
     /// <summary>bwrap's part of the command line, ending with <c>--</c>.</summary>
     public IReadOnlyList<string> BwrapArguments(string workDir)
     {
-        var args = new List<string> { "bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc" };
+        // No --die-with-parent: its signal comes when the bot's *thread* that started the run ends (a .NET pool thread
+        // retires after some idle seconds), which killed healthy runs. The process group, its kill with the job and the
+        // dead man's switch (ProcessGroups) already end a run with its bot; the pid namespace ends all of it with bwrap.
+        var args = new List<string> { "bwrap", "--unshare-pid", "--unshare-ipc" };
         if (NetworkVia == Bwrap)
         {
             args.Add("--unshare-net");

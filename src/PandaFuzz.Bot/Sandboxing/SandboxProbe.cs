@@ -19,7 +19,7 @@ public static partial class SandboxProbe
         var setpriv = uid != 0 ? "not needed" : user is null ? "no user to switch to" : Try("setpriv", $"--reuid={user.Uid}", $"--regid={user.Gid}", "--clear-groups", "--", "true");
         var prlimit = Try("prlimit", "--core=0:0", "--nofile=256:256", "--", "true");
         // bwrap is tried the way runs use it: as the sandbox user when the bot switches to one (then unprivileged, in a user namespace).
-        string[] bwrap = ["bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--", "true"];
+        string[] bwrap = ["bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--", "true"];
         var bwrapError = uid == 0 && user is not null && setpriv is null
             ? Try(["setpriv", $"--reuid={user.Uid}", $"--regid={user.Gid}", "--clear-groups", "--", .. bwrap])
             : Try(bwrap);
