@@ -175,7 +175,9 @@ public sealed record SandboxPlan(
 
         if (Rlimits is { } r)
         {
-            command.AddRange(["prlimit", Limit("cpu", run.CpuSeconds), Limit("nofile", r.OpenFiles), Limit("fsize", r.FileSizeBytes),
+            // The CPU limit's hard value is a little above its soft one: at the soft limit the kernel sends SIGXCPU, which
+            // says why the run ended; with both equal it would send SIGKILL, which says nothing.
+            command.AddRange(["prlimit", Limit("cpu", run.CpuSeconds, run.CpuSeconds + CpuHardMarginSeconds), Limit("nofile", r.OpenFiles), Limit("fsize", r.FileSizeBytes),
                 Limit("core", r.CoreDumpBytes), Limit("nproc", r.Processes), "--"]);
         }
 
@@ -238,9 +240,10 @@ public sealed record SandboxPlan(
         return args;
     }
 
-    private static string Limit(string name, long value)
-    {
-        var text = value.ToString(CultureInfo.InvariantCulture);
-        return $"--{name}={text}:{text}";
-    }
+    private const long CpuHardMarginSeconds = 10;
+
+    private static string Limit(string name, long value) => Limit(name, value, value);
+
+    private static string Limit(string name, long soft, long hard) =>
+        $"--{name}={soft.ToString(CultureInfo.InvariantCulture)}:{hard.ToString(CultureInfo.InvariantCulture)}";
 }

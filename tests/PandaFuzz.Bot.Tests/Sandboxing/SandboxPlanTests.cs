@@ -30,7 +30,7 @@ public sealed class SandboxPlanTests(ITestOutputHelper output)
         plan.Report.Measures.Should().OnlyContain(m => m.Enforced);
         var command = new[] { wrapped.Program }.Concat(wrapped.Arguments).ToList();
         command[0].Should().Be("sh");
-        command.Should().ContainInOrder("/sys/fs/cgroup/memory/pandafuzz/1-1/cgroup.procs", "prlimit", "--cpu=400:400", "--nofile=4096:4096",
+        command.Should().ContainInOrder("/sys/fs/cgroup/memory/pandafuzz/1-1/cgroup.procs", "prlimit", "--cpu=400:410", "--nofile=4096:4096",
             $"--fsize={1024L * 1024 * 1024}:{1024L * 1024 * 1024}", "--core=0:0", "--nproc=1024:1024", "--",
             "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
             "sh", "-c", "trap '' TERM; exec \"$@\"", "pandafuzz-sandbox",
