@@ -18,6 +18,10 @@ pandafuzz_missing_packages() {
   fi
   command -v llvm-symbolizer >/dev/null 2>&1 || missing+=(llvm)
   command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
+  # The bot's sandbox: bwrap cuts the network and limits the filesystem targets see; prlimit and setpriv (util-linux) set
+  # rlimits and drop to an unprivileged user. The bot runs without them, and reports what it cannot enforce.
+  command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+  { command -v prlimit >/dev/null 2>&1 && command -v setpriv >/dev/null 2>&1; } || missing+=(util-linux)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   command -v jq >/dev/null 2>&1 || missing+=(jq)
   echo "${missing[@]+"${missing[@]}"}"

@@ -6,6 +6,7 @@ using PandaFuzz.Bot.Agent;
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Outbox;
+using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Protocol;
@@ -37,10 +38,13 @@ public static class BotHosting
             .Where(e => e.Version is not null)
             .ToList();
         var engines = installed.Select(e => e.Engine).ToList();
+        // Probed before anything runs: a required measure this machine cannot enforce stops the start here.
+        var sandbox = Sandbox.Start(settings.Sandbox);
         var capabilities = new BotCapabilities(
             [.. installed.Select(e => new EngineCapability(e.Engine.Name, e.Version!))],
             settings.Slots,
-            GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024));
+            GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024),
+            sandbox.Report);
 
         return builder
             .AddBlobServer<BotBlobServer>(storage.Outbox, BlobServerActor.BotName)

@@ -248,12 +248,14 @@ public sealed record BotResponse(
     DateTimeOffset? LastSeenAt,
     string? OfflineReason,
     DateTimeOffset? OfflineSince,
-    bool Draining)
+    bool Draining,
+    SandboxResponse? Sandbox = null)
 {
     public static BotResponse From(BotQueries.BotView v) =>
         new(v.Id.Value, v.Address, v.Hostname, v.Status,
             new CapabilitiesResponse([.. v.Capabilities.Engines.Select(e => new EngineResponse(e.Name, e.Version))], v.Capabilities.Slots, v.Capabilities.MemoryMb),
-            [.. v.CurrentJobs.Select(j => j.Value)], v.RegisteredAt, v.LastSeenAt, v.OfflineReason, v.OfflineSince, v.Draining);
+            [.. v.CurrentJobs.Select(j => j.Value)], v.RegisteredAt, v.LastSeenAt, v.OfflineReason, v.OfflineSince, v.Draining,
+            SandboxResponse.From(v.Capabilities.Sandbox));
 
     /// <summary>
     /// A bot from the read model. <c>lastSeenAt</c> is its last journaled check-in (the latest registration): routine
@@ -274,6 +276,19 @@ public sealed record QueueResponse(IReadOnlyList<QueueEntryResponse> Pending, in
 public sealed record QueueEntryResponse(int Position, string JobId, string? CampaignId, string? Engine, DateTimeOffset? WaitingSince, DateTimeOffset? Eta);
 
 public sealed record CapabilitiesResponse(IReadOnlyList<EngineResponse> Engines, int Slots, long MemoryMb);
+
+/// <summary>
+/// What the bot's sandbox enforces on its machine, as the bot probed it at start: one entry per measure (user, session, rlimits,
+/// memory, network, filesystem) with its configured mode, whether it holds there, and how or why not. Null for a bot that
+/// did not report one (an older bot, or a bot known only from the read model).
+/// </summary>
+public sealed record SandboxResponse(bool Enabled, IReadOnlyList<SandboxMeasureResponse> Measures)
+{
+    public static SandboxResponse? From(SandboxReport? report) =>
+        report is null ? null : new(report.Enabled, [.. report.Measures.Select(m => new SandboxMeasureResponse(m.Name, m.Mode, m.Enforced, m.Detail))]);
+}
+
+public sealed record SandboxMeasureResponse(string Name, string Mode, bool Enforced, string Detail);
 
 public sealed record EngineResponse(string Name, string Version);
 

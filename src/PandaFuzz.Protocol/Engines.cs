@@ -14,11 +14,31 @@ public static class EngineNames
 /// <summary>One engine installed on a bot.</summary>
 public sealed record EngineCapability(string Name, string Version);
 
-/// <summary>What a bot can do: its engines, how many jobs at once, its memory.</summary>
-public sealed record BotCapabilities(IReadOnlyList<EngineCapability> Engines, int Slots, long MemoryMb)
+/// <summary>
+/// What a bot can do: its engines, how many jobs at once, its memory, and what its sandbox enforces (null from bots
+/// that predate the sandbox, and in events written before it).
+/// </summary>
+public sealed record BotCapabilities(IReadOnlyList<EngineCapability> Engines, int Slots, long MemoryMb, SandboxReport? Sandbox = null)
 {
     public bool Supports(string engine) => Engines.Any(e => e.Name == engine);
 }
+
+/// <summary>
+/// What confines the targets a bot runs, as its start-up probe found the machine: one entry per measure, enforced or not.
+/// <paramref name="Enabled"/> is the operator's switch for the whole sandbox.
+/// </summary>
+public sealed record SandboxReport(bool Enabled, IReadOnlyList<SandboxMeasure> Measures)
+{
+    /// <summary>Equal when every measure is (records compare lists by reference).</summary>
+    public bool SameAs(SandboxReport? other) => other is not null && Enabled == other.Enabled && Measures.SequenceEqual(other.Measures);
+}
+
+/// <summary>
+/// One measure of a bot's sandbox (<c>user</c>, <c>session</c>, <c>rlimits</c>, <c>memory</c>, <c>network</c>,
+/// <c>filesystem</c>): the configured <paramref name="Mode"/> (off, best-effort, required), whether it is
+/// <paramref name="Enforced"/> on the bot's machine, and how, or why not.
+/// </summary>
+public sealed record SandboxMeasure(string Name, string Mode, bool Enforced, string Detail);
 
 /// <summary>
 /// Live progress of one fuzzer; kept in memory, not persisted per tick. Coverage is libFuzzer's cov or

@@ -33,6 +33,13 @@ internal static class Samples
     public static BotCapabilities Capabilities(int slots = 4, params string[] engines) =>
         new([.. (engines.Length == 0 ? new[] { EngineNames.LibFuzzer } : engines).Select(e => new EngineCapability(e, "18.1.3"))], slots, 16_384);
 
+    /// <summary>What a bot without bwrap reports of its sandbox.</summary>
+    public static SandboxReport Sandboxed() =>
+        new(true, [
+            new SandboxMeasure("user", "best-effort", true, "setpriv: uid 65534 (nobody), gid 65534, no supplementary groups"),
+            new SandboxMeasure("filesystem", "required", false, "bwrap not usable: bwrap is not installed"),
+        ]);
+
     public static FuzzerStats Stats(DateTimeOffset at) => new(2_379_984, 264_442, 7, 100, 44, 16_384, 476, at);
 
     public const string Signature = "9c1f0e2d3b4a5968";

@@ -118,6 +118,9 @@ public sealed class ApiClient : IDisposable
     public Task<IReadOnlyList<BotInfo>> GetBotsAsync(CancellationToken cancellationToken) =>
         GetAsync<IReadOnlyList<BotInfo>>("api/v1/bots", cancellationToken);
 
+    public Task<BotInfo> GetBotAsync(string botId, CancellationToken cancellationToken) =>
+        GetAsync<BotInfo>($"api/v1/bots/{Uri.EscapeDataString(botId)}", cancellationToken);
+
     /// <summary>A GET whose answer is returned as is, whatever its status.</summary>
     public async Task<RawResponse> GetRawAsync(string path, CancellationToken cancellationToken)
     {

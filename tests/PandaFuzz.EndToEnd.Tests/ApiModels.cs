@@ -145,7 +145,13 @@ public sealed record BotInfo(
     BotCapabilities? Capabilities,
     JsonElement? CurrentJobs,
     string? OfflineReason = null,
-    DateTimeOffset? OfflineSince = null);
+    DateTimeOffset? OfflineSince = null,
+    SandboxInfo? Sandbox = null);
+
+/// <summary>What a bot's sandbox enforces on its machine, one entry per measure.</summary>
+public sealed record SandboxInfo(bool Enabled, IReadOnlyList<SandboxMeasureInfo> Measures);
+
+public sealed record SandboxMeasureInfo(string Name, string Mode, bool Enforced, string Detail);
 
 /// <summary>What a bot says it can run.</summary>
 public sealed record BotCapabilities(IReadOnlyList<EngineInfo>? Engines, int? Slots, long? MemoryMb);

@@ -43,6 +43,14 @@ public sealed class MasterAndBotTests(TargetBuilder targets) : IAsyncLifetime
             botInfo.Capabilities!.Engines.Should().NotBeNull()
                 .And.Contain(e => string.Equals(e.Name, "libfuzzer", StringComparison.OrdinalIgnoreCase), "the bot can run libFuzzer");
 
+            // The bot reports what its sandbox enforces on its machine, as its probe found it.
+            var sandbox = (await api.GetBotAsync(botInfo.Id, ct)).Sandbox;
+            sandbox.Should().NotBeNull("GET /api/v1/bots/{id} carries the bot's sandbox report");
+            sandbox!.Enabled.Should().BeTrue("the shipped bot.conf enables the sandbox");
+            sandbox.Measures.Select(m => m.Name).Should().BeEquivalentTo(["session", "user", "rlimits", "memory", "network", "filesystem"]);
+            sandbox.Measures.Should().OnlyContain(m => m.Mode.Length > 0 && m.Detail.Length > 0);
+            sandbox.Measures.Single(m => m.Name == "session").Enforced.Should().BeTrue();
+
             // Act
             var target = await FuzzingFlow.UploadAsync(api, plantedBug, ct);
             var campaign = await FuzzingFlow.StartCampaignAsync(api, "planted-bug-on-bot", target, ct);

@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using FluentAssertions;
 using PandaFuzz.Bot.Configuration;
+using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Bot.Runner;
 using PandaFuzz.Infrastructure.Cluster;
 using PandaFuzz.Master.Configuration;
@@ -445,6 +446,27 @@ public sealed class ShippedConfigurationTests : IDisposable
         var act = () => MasterSettings.From(config);
 
         act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.master.max-target-size='lots' is invalid: expected a size of at least 1 bytes*");
+    }
+
+    [Fact]
+    public void The_shipped_sandbox_settings_are_the_defaults_with_every_measure_best_effort()
+    {
+        var sandbox = BotSettings.From(NodeConfiguration.Load(Node())).Sandbox;
+
+        sandbox.Should().Be(SandboxSettings.Default);
+        new[] { sandbox.User.Mode, sandbox.Rlimits.Mode, sandbox.Memory.Mode, sandbox.Network.Mode, sandbox.Filesystem.Mode }
+            .Should().OnlyContain(m => m == SandboxMode.BestEffort, "a machine without bwrap or cgroups must still fuzz, and say what it lacks");
+        sandbox.Rlimits.CoreDumpBytes.Should().Be(0);
+    }
+
+    [Fact]
+    public void A_sandbox_mode_that_is_not_a_mode_names_its_full_key()
+    {
+        var config = LoadBroken("bot.conf", "isolation = auto", "isolation = maybe");
+
+        var act = () => BotSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>().WithMessage("pandafuzz.bot.sandbox.network.isolation='maybe' is invalid: expected one of auto, bwrap, unshare");
     }
 
     [Fact]

@@ -7,6 +7,7 @@ using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Runner;
 using PandaFuzz.Bot.Salvage;
+using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Protocol;
@@ -97,6 +98,18 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        // Once per start, so an operator reading the log knows what confines the targets here, not what was asked for.
+        foreach (var measure in _capabilities.Sandbox?.Measures ?? [])
+        {
+            _log.Info("Sandbox {Measure} ({Mode}): {State} - {Detail}", measure.Name, measure.Mode, measure.Enforced ? "enforced" : "NOT enforced", measure.Detail);
+        }
+
+        if (Sandbox.Of(_settings.Sandbox).Plan.RunAs is { } user && Sandbox.UnreachableFolder(_storage.JobsRoot) is { } closed)
+        {
+            _log.Warning("The sandbox user {User} cannot reach the job work dirs under {JobsRoot}: {Folder} is not searchable by others (chmod o+x it), so sandboxed runs will fail to start",
+                user.Name, _storage.JobsRoot, closed);
+        }
+
         var killed = _storage.KillLeftovers();
         if (killed > 0)
         {

@@ -37,6 +37,9 @@ public sealed class BotStorage
     public BotIdentity Identity { get; }
 
     /// <summary>The work dir of a job; the id is validated, so it never escapes the jobs folder.</summary>
+    /// <summary>The folder the job work dirs are in.</summary>
+    public string JobsRoot => _jobsRoot;
+
     public JobWorkDir WorkDirOf(JobId job)
     {
         if (!JobId.TryParse(job.Value, out _))

@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using PandaFuzz.Bot.Runner;
+using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Infrastructure.Configuration;
 
 namespace PandaFuzz.Bot.Configuration;
@@ -33,6 +34,9 @@ public sealed record BotSettings(
 
     /// <summary>How engine processes that fail or hang are restarted, and when a job gives up on them.</summary>
     public EngineSupervisionSettings Engine { get; init; } = EngineSupervisionSettings.Default;
+
+    /// <summary>What confines the targets and engines this bot runs (user, rlimits, memory cgroup, network, filesystem).</summary>
+    public SandboxSettings Sandbox { get; init; } = SandboxSettings.Default;
 
     /// <summary>Reads and validates the section; slots = 0 means one per core.</summary>
     public static BotSettings From(Config config)
@@ -72,6 +76,7 @@ public sealed record BotSettings(
                 r.Int("engine-max-failures", 1, 1000),
                 r.PositiveDuration("engine-healthy-run"),
                 r.PositiveDuration("engine-stall-timeout")),
+            Sandbox = SandboxSettings.From(config),
         };
     }
 }

@@ -109,7 +109,10 @@ public static class OutboxFile
     public static void WriteAtomically(string path, byte[] bytes)
     {
         var temp = path + TempExtension;
-        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        // Created anew, never opened through whatever is there: the job's message is written into a work dir a sandboxed
+        // target can write in too, and O_EXCL refuses a link it planted.
+        File.Delete(temp);
+        using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
         {
             file.Write(bytes);
             file.Flush(flushToDisk: true);

@@ -3,6 +3,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.Event;
 using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Processes;
@@ -19,7 +20,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
 
     private readonly IFuzzingEngine _engine;
     private readonly JobWorkDir _dir;
-    private readonly FuzzerLaunch _launch;
+    private readonly SandboxedRun _run;
     private readonly int _maxReportBytes;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Queue<string> _tail = new();
@@ -37,11 +38,11 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public FuzzerProcessActor(IFuzzingEngine engine, JobWorkDir dir, FuzzerLaunch launch, int maxReportBytes, TimeSpan pollInterval, TimeSpan stallTimeout)
+    public FuzzerProcessActor(IFuzzingEngine engine, JobWorkDir dir, SandboxedRun run, int maxReportBytes, TimeSpan pollInterval, TimeSpan stallTimeout)
     {
         _engine = engine;
         _dir = dir;
-        _launch = launch;
+        _run = run;
         _maxReportBytes = maxReportBytes;
         _pollInterval = pollInterval;
         _stallTimeout = stallTimeout;
@@ -73,7 +74,13 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
             }
 
             File.Delete(_dir.PidFile);
-            Context.Parent.Tell(new FuzzerExited(exited.Code, string.Join('\n', _tail), _stalled));
+            var sandboxKill = _run.Explain(exited.Code);
+            if (sandboxKill is not null)
+            {
+                _log.Warning("{Engine} in {WorkDir} was {SandboxKill}", _engine.Name, _dir.Root, sandboxKill);
+            }
+
+            Context.Parent.Tell(new FuzzerExited(exited.Code, string.Join('\n', _tail), _stalled, sandboxKill));
             _process = null;
             Context.Stop(Self);
         });
@@ -81,7 +88,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        var info = ProcessGroups.StartInfo(_launch);
+        var info = ProcessGroups.StartInfo(_run.Launch);
 
         var self = Self;
         var process = new Process { StartInfo = info };
@@ -94,7 +101,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
-        _log.Info("Started {Engine} pid {Pid} in {WorkDir}: {Arguments}", _engine.Name, process.Id, _dir.Root, string.Join(' ', _launch.Arguments));
+        _log.Info("Started {Engine} pid {Pid} in {WorkDir}: {Arguments}", _engine.Name, process.Id, _dir.Root, string.Join(' ', _run.Launch.Arguments));
 
         // WaitForExitAsync completes after both output streams reached their end, so every line arrives first.
         process.WaitForExitAsync().PipeTo(self, success: () => new Exited(process.ExitCode));
@@ -118,6 +125,8 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
             _log.Info("Killed the process group {Pid} of {Engine}", process.Id, _engine.Name);
             File.Delete(_dir.PidFile);
         }
+
+        _run.Dispose();
     }
 
     private void Read(string line)
@@ -266,6 +275,9 @@ public sealed record StopFuzzer(TimeSpan Grace);
 /// <summary>A finding the fuzzer wrote: the file, its kind and the report printed with it.</summary>
 public sealed record ArtifactFound(string Path, string Kind, string Report, DateTimeOffset At);
 
-/// <summary>The fuzzer process ended, with its exit code and the last lines it printed; <paramref name="Stalled"/> when the watchdog killed it.</summary>
-public sealed record FuzzerExited(int ExitCode, string Tail, bool Stalled = false);
+/// <summary>
+/// The fuzzer process ended, with its exit code and the last lines it printed; <paramref name="Stalled"/> when the watchdog killed it,
+/// <paramref name="SandboxKill"/> when the sandbox did (its memory cgroup, an rlimit), and how.
+/// </summary>
+public sealed record FuzzerExited(int ExitCode, string Tail, bool Stalled = false, string? SandboxKill = null);
 

@@ -1,16 +1,23 @@
 using System.Diagnostics;
 using System.Text;
 using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Sandboxing;
 
 namespace PandaFuzz.Bot.Processes;
 
 /// <summary>Runs a short command (a reproduction, a merge) in its own process group, bounded in time and output.</summary>
 public static class OneShotRun
 {
-    /// <summary>The exit code (null when it was killed at the time limit) and the combined output, cut at <paramref name="maxOutputChars"/>.</summary>
-    public static async Task<(int? ExitCode, string Output)> RunAsync(FuzzerLaunch launch, TimeSpan timeLimit, int maxOutputChars, CancellationToken ct = default)
+    /// <summary>
+    /// The exit code (null when it was killed at the time limit) and the combined output, cut at <paramref name="maxOutputChars"/>.
+    /// With a <paramref name="sandbox"/>, the run is confined by it (its cgroup limited to the job's <paramref name="memoryLimitMb"/>
+    /// plus headroom), and a run the sandbox killed says so at the end of the output.
+    /// </summary>
+    public static async Task<(int? ExitCode, string Output)> RunAsync(FuzzerLaunch launch, TimeSpan timeLimit, int maxOutputChars, CancellationToken ct = default,
+        Sandbox? sandbox = null, int memoryLimitMb = 0)
     {
-        var info = ProcessGroups.StartInfo(launch);
+        using var run = sandbox?.Prepare(launch, memoryLimitMb, timeLimit) ?? SandboxedRun.None(launch);
+        var info = ProcessGroups.StartInfo(run.Launch);
 
         var output = new StringBuilder();
         void Collect(string? line)
@@ -54,6 +61,11 @@ public static class OneShotRun
         {
             // Whatever the target forked dies with it.
             ProcessGroups.KillGroup(process.Id);
+        }
+
+        if (exitCode is { } code && run.Explain(code) is { } why)
+        {
+            Collect($"pandafuzz: {why}");
         }
 
         lock (output)

@@ -2,6 +2,7 @@ using Akka.Actor;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
+using PandaFuzz.Bot.Sandboxing;
 
 namespace PandaFuzz.Bot.Runner;
 
@@ -144,7 +145,8 @@ public sealed class CorpusSync(
         }
 
         _cursor = page.From + page.Entries.Count;
-        Directory.CreateDirectory(into);
+        // The engine's folders are writable by a sandboxed target: a link planted on the way is not followed.
+        WorkDirFiles.EnsureDirectory(dir.Root, into);
         foreach (var entry in page.Entries)
         {
             _pulled[entry.Input] = entry;
@@ -157,7 +159,8 @@ public sealed class CorpusSync(
             var target = Path.Combine(into, engine.ImportFileName(entry.Input, _importSequence++));
             // The engine must never see half a file: it is copied beside the job dir, then moved in whole.
             var temp = Path.Combine(dir.Root, "import.tmp");
-            File.Copy(downloads.PathOf(entry.Input), temp, overwrite: true);
+            WorkDirFiles.CopyIn(downloads.PathOf(entry.Input), temp);
+            // A rename replaces whatever is at the target (a planted link too) and never follows it.
             File.Move(temp, target, overwrite: true);
             _seenFiles.Add(Path.GetFullPath(target));
             Imported++;

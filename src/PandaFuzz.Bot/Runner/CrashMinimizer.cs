@@ -2,6 +2,7 @@ using Akka.Actor;
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Processes;
+using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
@@ -45,12 +46,13 @@ public sealed class CrashMinimizer(
         await BlobFetcher.FetchAsync(masterBlobs, original, targets, settings.BlobChunkTimeout, ct);
         var originalPath = Path.Combine(dir.Root, "crash-input");
         var minimizedPath = Path.Combine(dir.Root, "crash-minimized");
-        File.Copy(targets.PathOf(original), originalPath, overwrite: true);
+        WorkDirFiles.CopyIn(targets.PathOf(original), originalPath);
         File.Delete(minimizedPath);
         var originalSize = new FileInfo(originalPath).Length;
 
         var limit = TimeSpan.FromSeconds(job.Spec.DurationSeconds);
-        var (exitCode, output) = await OneShotRun.RunAsync(engine.MinimizeCrash(job.Spec, dir, originalPath, minimizedPath, limit), limit + settings.ReproduceGrace, settings.MaxReportBytes, ct);
+        var (exitCode, output) = await OneShotRun.RunAsync(engine.MinimizeCrash(job.Spec, dir, originalPath, minimizedPath, limit), limit + settings.ReproduceGrace, settings.MaxReportBytes, ct,
+            Sandbox.Of(settings.Sandbox), job.Spec.MemoryLimitMb);
         if (!File.Exists(minimizedPath) || new FileInfo(minimizedPath).Length == 0)
         {
             var last = output.Split('\n').LastOrDefault(l => l.Length > 0) ?? string.Empty;

@@ -1,6 +1,7 @@
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Processes;
+using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Domain.Crashes;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Infrastructure.Blobs;
@@ -29,7 +30,7 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
         string? reproducedReport = null;
         for (var attempt = 0; attempt < attempts; attempt++)
         {
-            var (exitCode, output) = await OneShotRun.RunAsync(launch, limit, settings.MaxReportBytes);
+            var (exitCode, output) = await OneShotRun.RunAsync(launch, limit, settings.MaxReportBytes, default, Sandbox.Of(settings.Sandbox), spec.MemoryLimitMb);
 
             // A hang that outlives the limit reproduced; anything else did when the target failed.
             var crashed = exitCode is null ? found.Kind == CrashKinds.Timeout : exitCode != 0;

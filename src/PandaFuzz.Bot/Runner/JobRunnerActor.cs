@@ -4,6 +4,7 @@ using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Processes;
+using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Bot.Salvage;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Infrastructure.Blobs;
@@ -204,7 +205,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     private void Prepare()
     {
-        File.Copy(_targets.PathOf(_job.Spec.Target), _dir.Target, overwrite: true);
+        // The work dir may hold what a sandboxed target of an earlier run of this job left: copy in without following it.
+        WorkDirFiles.CopyIn(_targets.PathOf(_job.Spec.Target), _dir.Target);
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(_dir.Target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
@@ -212,6 +214,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
         if (_job.Spec.Dictionary is { } dictionary)
         {
+            WorkDirFiles.RemovePlantedLink(_dir.Dictionary);
             File.WriteAllText(_dir.Dictionary, dictionary);
         }
 
@@ -244,8 +247,10 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     {
         var sync = _sync!;
         var limit = TimeSpan.FromSeconds(_job.Spec.DurationSeconds);
+        var sandbox = Sandbox.Of(_settings.Sandbox);
         var original = _dir.Corpus;
-        var minimized = Path.Combine(_dir.Root, "minimized");
+        var minimized = Path.Combine(_dir.Root, Sandbox.MinimizedFolder);
+        WorkDirFiles.RemovePlantedLink(minimized);
         if (Directory.Exists(minimized))
         {
             Directory.Delete(minimized, recursive: true);
@@ -258,14 +263,14 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             return new Minimized(false, "the campaign corpus is empty: nothing to minimize");
         }
 
-        var (code, output) = await OneShotRun.RunAsync(_engine.MinimizeCorpus(_job.Spec, _dir, original, minimized), limit, _settings.MaxReportBytes, _stopping.Token);
+        var (code, output) = await OneShotRun.RunAsync(_engine.MinimizeCorpus(_job.Spec, _dir, original, minimized), limit, _settings.MaxReportBytes, _stopping.Token, sandbox, _job.Spec.MemoryLimitMb);
         if (code is null)
         {
             return new Minimized(false, $"minimization did not finish within {limit.TotalSeconds:0} s");
         }
 
-        var coverageBefore = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(_job.Spec, _dir, original), limit, 1 << 20, _stopping.Token)).Output);
-        var coverageAfter = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(_job.Spec, _dir, minimized), limit, 1 << 20, _stopping.Token)).Output);
+        var coverageBefore = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(_job.Spec, _dir, original), limit, 1 << 20, _stopping.Token, sandbox, _job.Spec.MemoryLimitMb)).Output);
+        var coverageAfter = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(_job.Spec, _dir, minimized), limit, 1 << 20, _stopping.Token, sandbox, _job.Spec.MemoryLimitMb)).Output);
         if (coverageBefore is null || coverageAfter is null || coverageAfter != coverageBefore)
         {
             return new Minimized(false, $"the minimized corpus reaches {coverageAfter?.ToString() ?? "unknown coverage"}, the original {coverageBefore?.ToString() ?? "unknown coverage"}: corpus kept ({code}: {output.Split('\n').LastOrDefault(l => l.Length > 0)})");
@@ -318,9 +323,9 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _runs++;
         _findingsThisRun = 0;
         _runStarted = DateTimeOffset.UtcNow;
-        var launch = _engine.Launch(_job.Spec, _dir, remaining);
+        var run = Sandbox.Of(_settings.Sandbox).Prepare(_engine.Launch(_job.Spec, _dir, remaining), _job.Spec.MemoryLimitMb, remaining);
         _fuzzer = Context.ActorOf(
-            Props.Create(() => new FuzzerProcessActor(_engine, _dir, launch, _settings.MaxReportBytes, _settings.PollInterval, _settings.Engine.StallTimeout)),
+            Props.Create(() => new FuzzerProcessActor(_engine, _dir, run, _settings.MaxReportBytes, _settings.PollInterval, _settings.Engine.StallTimeout)),
             $"fuzzer-{_runs}");
         Context.Watch(_fuzzer);
     }
@@ -423,9 +428,12 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         EndFuzzing(false, $"{_engine.Name} failed {decision.ConsecutiveFailures} runs in a row, the last {How(exited, ranFor)}{hint}: {EngineFailure.Summarize(exited.Tail)}");
     }
 
-    private static string How(FuzzerExited exited, TimeSpan ranFor) => exited.Stalled
-        ? $"hung (no CPU progress) and killed after {ranFor.TotalSeconds:0.#} s"
-        : $"exited with code {exited.ExitCode} after {ranFor.TotalSeconds:0.#} s";
+    private static string How(FuzzerExited exited, TimeSpan ranFor) => exited switch
+    {
+        { Stalled: true } => $"hung (no CPU progress) and killed after {ranFor.TotalSeconds:0.#} s",
+        { SandboxKill: { } kill } => $"{kill} after {ranFor.TotalSeconds:0.#} s (exit code {exited.ExitCode})",
+        _ => $"exited with code {exited.ExitCode} after {ranFor.TotalSeconds:0.#} s",
+    };
 
     private void EndFuzzing(bool succeeded, string? reason)
     {

@@ -56,5 +56,6 @@ public sealed record BotState(
         Status == BotStatus.Online ? [new BotWentOffline(Id, reason, now)] : [];
 
     private static bool SameCapabilities(BotCapabilities a, BotCapabilities b) =>
-        a.Slots == b.Slots && a.MemoryMb == b.MemoryMb && a.Engines.SequenceEqual(b.Engines);
+        a.Slots == b.Slots && a.MemoryMb == b.MemoryMb && a.Engines.SequenceEqual(b.Engines)
+        && (a.Sandbox is null ? b.Sandbox is null : a.Sandbox.SameAs(b.Sandbox));
 }

@@ -81,6 +81,12 @@ public static partial class CrashAnalyzer
         @"/sanitizer_common/|/compiler-rt/|/asan/|/lsan/|/ubsan/|/fuzzer/Fuzzer|/libc/|/glibc-|csu/|sysdeps/|libc\.so|libc-[0-9.]+\.so|libstdc\+\+\.so|libc\+\+|libm\.so|ld-linux",
         RegexOptions.CultureInvariant);
 
+    /// <summary>
+    /// What the bot's sandbox says when its memory cgroup killed a run: a run with no sanitizer report that says so ran
+    /// out of memory (an AFL++ target killed by the cgroup is saved as a crash of signal 9).
+    /// </summary>
+    public const string SandboxMemoryKill = "killed by the sandbox's memory cgroup";
+
     public static CrashAnalysis Analyze(string output, string? findingKind, string targetName)
     {
         var lines = output.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
@@ -145,6 +151,11 @@ public static partial class CrashAnalyzer
                 var space = type.IndexOf(' ');
                 return space < 0 ? (type, null, i) : (type[..space], type[(space + 1)..], i);
             }
+        }
+
+        if (lines.Any(l => l.Contains(SandboxMemoryKill, StringComparison.Ordinal)))
+        {
+            return ("Out-of-memory", null, -1);
         }
 
         // No report at all (a target without sanitizers that died of a signal, or an engine's own artifact name).

@@ -93,6 +93,19 @@ public sealed class HoconReader
         return choices.Contains(text) ? text : throw Invalid(Key(key), text, expected);
     }
 
+    /// <summary>A list of strings (an empty list when the key is absent).</summary>
+    public IReadOnlyList<string> Strings(string key)
+    {
+        try
+        {
+            return _section.HasPath(key) ? [.. _section.GetStringList(key)] : [];
+        }
+        catch (Exception e)
+        {
+            throw Invalid(Key(key), _section.GetValue(key)?.ToString(), $"a list of strings such as [\"a\", \"b\"] ({e.Message})");
+        }
+    }
+
     /// <summary>A list of absolute http(s) URLs (an empty list when the key is absent).</summary>
     public IReadOnlyList<Uri> HttpUrls(string key)
     {

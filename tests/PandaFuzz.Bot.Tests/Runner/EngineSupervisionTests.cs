@@ -52,11 +52,12 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
     [Fact]
     public async Task A_target_that_cannot_start_is_restarted_with_backoff_then_fails_the_job_with_its_error()
     {
-        var starts = Path.Combine(_root, "starts");
+        // In the work dir (the script's working directory): the sandbox lets the target write nowhere else.
+        var starts = Path.Combine(_storage.WorkDirOf(BotTestConfig.Job(1)).Root, "starts");
         var script = Path.Combine(_root, "not-a-fuzzer.sh");
         await File.WriteAllTextAsync(script, $"""
             #!/bin/sh
-            date +%s%N >> {starts}
+            date +%s%N >> starts
             echo "INFO: pretending to be a fuzz target"
             echo "$0: error while loading shared libraries: libpfmissing.so: cannot open shared object file: No such file or directory" >&2
             exit 127
@@ -103,11 +104,13 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
         var (runner, dir, _) = await StartJobAsync(new LibFuzzerEngine(), _noBug.Binary, settings, 3);
         var stopped = await RunningPidAsync(dir);
 
-        (await ExternalTool.RunAsync("kill", ["-STOP", stopped.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10))).ExitCode.Should().Be(0);
+        // The whole group: in the sandbox the group's leader is bwrap, and libFuzzer runs in a process of its own below it.
+        (await ExternalTool.RunAsync("kill", ["-STOP", "--", "-" + stopped.ToString(CultureInfo.InvariantCulture)], TimeSpan.FromSeconds(10))).ExitCode.Should().Be(0);
 
         var restarted = await RunningPidAsync(dir, except: stopped);
         Directory.Exists($"/proc/{stopped}").Should().BeFalse("the stopped engine was killed (SIGKILL reaches a stopped process)");
-        ProcessGroups.IsAlive(stopped).Should().BeFalse();
+        // The sandboxed engine's processes below bwrap are reaped a moment after the group's leader.
+        await AwaitConditionAsync(() => Task.FromResult(!ProcessGroups.IsAlive(stopped)), TimeSpan.FromSeconds(10));
         ProcessGroups.IsAlive(restarted).Should().BeTrue();
 
         Watch(runner);

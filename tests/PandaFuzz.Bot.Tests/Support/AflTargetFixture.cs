@@ -2,11 +2,21 @@ using Xunit;
 
 namespace PandaFuzz.Bot.Tests.Support;
 
+/// <summary>tests/targets/planted_bug.c as AFL++ runs it.</summary>
+public sealed class AflTargetFixture() : AflBuildFixture("planted_bug")
+{
+    /// <summary>The planted_bug executable built with afl-clang-fast and ASan.</summary>
+    public string PlantedBug => Binary;
+}
+
+/// <summary>tests/targets/memory_hog.c as AFL++ runs it.</summary>
+public sealed class AflMemoryHogFixture() : AflBuildFixture("memory_hog");
+
 /// <summary>
-/// Builds tests/targets/planted_bug.c once with <c>AFL_USE_ASAN=1 afl-clang-fast -g -O1 -fsanitize=fuzzer</c> (the AFL++
+/// Builds one C target of tests/targets once with <c>AFL_USE_ASAN=1 afl-clang-fast -g -O1 -fsanitize=fuzzer</c> (the AFL++
 /// build the bot runs) into a temp dir. A missing compiler or a failed build is reported by the test that asks for it.
 /// </summary>
-public sealed class AflTargetFixture : IAsyncLifetime
+public abstract class AflBuildFixture(string name) : IAsyncLifetime
 {
     private const string Compiler = "afl-clang-fast";
 
@@ -18,9 +28,9 @@ public sealed class AflTargetFixture : IAsyncLifetime
     public string OutputDir { get; } =
         Path.Combine(Path.GetTempPath(), "pandafuzz-bot-targets-" + Guid.NewGuid().ToString("N")[..12]);
 
-    /// <summary>The planted_bug executable built with afl-clang-fast and ASan.</summary>
-    public string PlantedBug => _error is null
-        ? Path.Combine(OutputDir, "planted_bug")
+    /// <summary>The executable built with afl-clang-fast and ASan.</summary>
+    public string Binary => _error is null
+        ? Path.Combine(OutputDir, name)
         : throw new InvalidOperationException(_error);
 
     public async Task InitializeAsync()
@@ -28,12 +38,12 @@ public sealed class AflTargetFixture : IAsyncLifetime
         Directory.CreateDirectory(OutputDir);
         if (ExternalTool.FindOnPath(Compiler) is not { } compiler)
         {
-            _error = $"{Compiler} was not found on PATH, so tests/targets/planted_bug.c cannot be built. {Hint}";
+            _error = $"{Compiler} was not found on PATH, so tests/targets/{name}.c cannot be built. {Hint}";
             return;
         }
 
-        var source = Path.Combine(RepoLayout.TargetSources, "planted_bug.c");
-        var output = Path.Combine(OutputDir, "planted_bug");
+        var source = Path.Combine(RepoLayout.TargetSources, name + ".c");
+        var output = Path.Combine(OutputDir, name);
         string[] args = ["-g", "-O1", "-fsanitize=fuzzer", source, "-o", output];
         var (exitCode, text) = await ExternalTool.RunAsync(
             compiler, args, TimeSpan.FromMinutes(2), new Dictionary<string, string> { ["AFL_USE_ASAN"] = "1" });

@@ -50,3 +50,15 @@ public sealed class PlantedBugFixture() : LibFuzzerTargetFixture("planted_bug", 
 
 /// <summary>tests/targets/no_bug.c without sanitizers: a fuzzer that keeps running.</summary>
 public sealed class NoBugFixture() : LibFuzzerTargetFixture("no_bug", "fuzzer");
+
+/// <summary>tests/targets/net_connect.c with ASan: connects to 127.0.0.1 and aborts when it can.</summary>
+public sealed class NetConnectFixture() : LibFuzzerTargetFixture("net_connect", "fuzzer,address");
+
+/// <summary>tests/targets/fs_escape.c with ASan: writes outside its work dir and aborts when it sees outside.</summary>
+public sealed class FsEscapeFixture() : LibFuzzerTargetFixture("fs_escape", "fuzzer,address");
+
+/// <summary>tests/targets/fork_bomb.c with ASan: forks until denied, aborts when nothing denies it.</summary>
+public sealed class ForkBombFixture() : LibFuzzerTargetFixture("fork_bomb", "fuzzer,address");
+
+/// <summary>tests/targets/memory_hog.c with ASan: touches 1 GiB faster than libFuzzer's RSS check, aborts when it gets it.</summary>
+public sealed class MemoryHogFixture() : LibFuzzerTargetFixture("memory_hog", "fuzzer,address");

@@ -45,6 +45,15 @@ public sealed class BotStateTests
     }
 
     [Fact]
+    public void Check_in_with_an_equal_but_distinct_sandbox_report_persists_nothing()
+    {
+        var state = BotState.Registered(new BotRegistered(BotA, AgentPathA, "10.0.0.5:4053", "fuzz-box-1",
+            Capabilities(slots: 4) with { Sandbox = Samples.Sandboxed() }, T0));
+
+        BotState.CheckIn(state, CheckIn(T0.AddSeconds(5), Capabilities(slots: 4) with { Sandbox = Samples.Sandboxed() })).Should().BeEmpty();
+    }
+
+    [Fact]
     public void Check_in_with_equal_but_distinct_capabilities_persists_nothing()
     {
         var copy = new BotCapabilities([.. Capabilities(slots: 4).Engines.Select(e => new EngineCapability(e.Name, e.Version))], 4, 16_384);
@@ -59,6 +68,7 @@ public sealed class BotStateTests
     [InlineData("slots")]
     [InlineData("memory")]
     [InlineData("engine-version")]
+    [InlineData("sandbox")]
     public void Check_in_that_changes_what_is_known_is_persisted(string change)
     {
         var at = T0.AddSeconds(5);
@@ -74,6 +84,7 @@ public sealed class BotStateTests
             {
                 Capabilities = Capabilities(slots: 4) with { Engines = [new EngineCapability(EngineNames.LibFuzzer, "19.1.0")] },
             },
+            "sandbox" => checkIn with { Capabilities = Capabilities(slots: 4) with { Sandbox = Samples.Sandboxed() } },
             _ => throw new ArgumentOutOfRangeException(nameof(change)),
         };
 

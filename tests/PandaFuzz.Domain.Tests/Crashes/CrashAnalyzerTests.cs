@@ -84,6 +84,15 @@ public sealed class CrashAnalyzerTests
     }
 
     [Fact]
+    public void A_run_the_sandbox_s_memory_cgroup_killed_is_out_of_memory_in_the_target()
+    {
+        var output = "[*] Fuzzing test case #2\npandafuzz: killed by the sandbox's memory cgroup (limit 144 MiB: the job's 128 MiB + 16 MiB headroom)\n";
+
+        CrashAnalyzer.Analyze(output, CrashKinds.Crash, "memory_hog")
+            .Should().Match<CrashAnalysis>(a => a.Type == "Out-of-memory" && a.State == "memory_hog" && !a.Security);
+    }
+
+    [Fact]
     public void Accesses_wider_than_16_bytes_share_one_bucket()
     {
         const string report = """

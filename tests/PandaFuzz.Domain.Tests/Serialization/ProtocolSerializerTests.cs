@@ -113,6 +113,18 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
     }
 
     [Fact]
+    public void A_bot_registered_before_the_sandbox_existed_reads_with_no_sandbox_report()
+    {
+        var registered = new BotEvents.BotRegistered(Samples.BotA, "akka://pandafuzz/user/bot-agent", "10.0.0.5:4053", "fuzz-box-1", Samples.Capabilities(8), DateTimeOffset.UnixEpoch);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(_serializer.ToBinary(registered))!;
+        json["Capabilities"]!.AsObject().Remove("Sandbox").Should().BeTrue("today's shape writes the field");
+
+        var back = _serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()), "BotRegistered.v1");
+
+        back.Should().BeOfType<BotEvents.BotRegistered>().Which.Capabilities.Sandbox.Should().BeNull();
+    }
+
+    [Fact]
     public void A_crash_recorded_before_deduplication_is_upcast_to_a_report_whose_input_was_kept()
     {
         var record = new CrashRecord(CrashId.For(Samples.Campaign, Samples.CrashInput), Samples.Campaign, Samples.Job(0), Samples.BotA,

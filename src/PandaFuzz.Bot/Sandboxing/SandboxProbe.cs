@@ -1,0 +1,146 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace PandaFuzz.Bot.Sandboxing;
+
+/// <summary>
+/// Finds out what this machine allows, by trying: each tool is run once on <c>true</c> in the form the plan uses, the
+/// sandbox user is looked up, and a memory cgroup is made and removed. Runs once per bot start (a few short processes).
+/// </summary>
+public static partial class SandboxProbe
+{
+    private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(10);
+
+    public static SandboxHost Run(SandboxSettings settings)
+    {
+        var uid = (int)GetUid();
+        var (user, userError) = ResolveUser(settings.User.Name);
+        var setpriv = uid != 0 ? "not needed" : user is null ? "no user to switch to" : Try("setpriv", $"--reuid={user.Uid}", $"--regid={user.Gid}", "--clear-groups", "--", "true");
+        var prlimit = Try("prlimit", "--core=0:0", "--nofile=256:256", "--", "true");
+        // bwrap is tried the way runs use it: as the sandbox user when the bot switches to one (then unprivileged, in a user namespace).
+        string[] bwrap = ["bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-net", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--", "true"];
+        var bwrapError = uid == 0 && user is not null && setpriv is null
+            ? Try(["setpriv", $"--reuid={user.Uid}", $"--regid={user.Gid}", "--clear-groups", "--", .. bwrap])
+            : Try(bwrap);
+        var unshare = uid == 0 ? Try("unshare", "--net", "--", "true") : Try("unshare", "--user", "--map-current-user", "--net", "--", "true");
+        var (cgroup, cgroupError) = settings.Memory.Mode == SandboxMode.Off ? (null, "off") : FindCgroup(settings.Memory);
+        return new SandboxHost(uid, user, userError, setpriv, prlimit, bwrapError, unshare, cgroup, cgroupError);
+    }
+
+    /// <summary>A user name or uid from /etc/passwd; a bare uid missing there is taken as is, with the same gid.</summary>
+    public static (SandboxUser? User, string? Error) ResolveUser(string nameOrUid)
+    {
+        var lines = File.Exists("/etc/passwd") ? File.ReadAllLines("/etc/passwd") : [];
+        foreach (var line in lines)
+        {
+            var fields = line.Split(':');
+            if (fields.Length >= 4 && (fields[0] == nameOrUid || fields[2] == nameOrUid)
+                && int.TryParse(fields[2], CultureInfo.InvariantCulture, out var uid) && int.TryParse(fields[3], CultureInfo.InvariantCulture, out var gid))
+            {
+                return uid == 0 ? (null, "it is root") : (new SandboxUser(fields[0], uid, gid), null);
+            }
+        }
+
+        return int.TryParse(nameOrUid, CultureInfo.InvariantCulture, out var bare) && bare > 0
+            ? (new SandboxUser(nameOrUid, bare, bare), null)
+            : (null, "no such user in /etc/passwd");
+    }
+
+    /// <summary>
+    /// A writable parent for per-run memory cgroups: v2 when <c>memory</c> is an available controller (enabled for the
+    /// children of the parent), else v1's memory hierarchy; a cgroup is made, limited and removed to be sure.
+    /// </summary>
+    private static (CgroupHost?, string?) FindCgroup(MemorySandbox memory)
+    {
+        var errors = new List<string>();
+        if (memory.Cgroup is "auto" or "v2")
+        {
+            var root = "/sys/fs/cgroup";
+            if (File.Exists(Path.Combine(root, "cgroup.controllers")) && File.ReadAllText(Path.Combine(root, "cgroup.controllers")).Split(' ', '\n').Contains("memory"))
+            {
+                var parent = memory.CgroupParent.Length > 0 ? memory.CgroupParent : Path.Combine(root, "pandafuzz");
+                if (TryCgroup(new CgroupHost(2, parent), errors))
+                {
+                    return (new CgroupHost(2, parent), null);
+                }
+            }
+            else
+            {
+                errors.Add("v2: no memory controller in /sys/fs/cgroup/cgroup.controllers");
+            }
+        }
+
+        if (memory.Cgroup is "auto" or "v1")
+        {
+            var root = "/sys/fs/cgroup/memory";
+            if (File.Exists(Path.Combine(root, "memory.limit_in_bytes")))
+            {
+                var parent = memory.CgroupParent.Length > 0 ? memory.CgroupParent : Path.Combine(root, "pandafuzz");
+                if (TryCgroup(new CgroupHost(1, parent), errors))
+                {
+                    return (new CgroupHost(1, parent), null);
+                }
+            }
+            else
+            {
+                errors.Add("v1: no memory hierarchy at /sys/fs/cgroup/memory");
+            }
+        }
+
+        return (null, string.Join("; ", errors));
+    }
+
+    private static bool TryCgroup(CgroupHost host, List<string> errors)
+    {
+        var probe = Path.Combine(host.Parent, $"{Environment.ProcessId}-probe");
+        try
+        {
+            Cgroups.PrepareParent(host);
+            Cgroups.RemoveLeftovers(host);
+            Directory.CreateDirectory(probe);
+            File.WriteAllText(Path.Combine(probe, host.LimitFile), (64L * 1024 * 1024).ToString(CultureInfo.InvariantCulture));
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            errors.Add($"v{host.Version}: cannot make a limited cgroup under {host.Parent}: {e.Message}");
+            return false;
+        }
+        finally
+        {
+            Cgroups.Remove(probe);
+        }
+    }
+
+    private static string? Try(params string[] command)
+    {
+        try
+        {
+            var info = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var arg in command.Skip(1))
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            using var process = Process.Start(info)!;
+            var error = process.StandardError.ReadToEndAsync();
+            _ = process.StandardOutput.ReadToEndAsync();
+            if (!process.WaitForExit(ToolTimeout))
+            {
+                process.Kill(entireProcessTree: true);
+                return $"`{command[0]}` did not finish within {ToolTimeout.TotalSeconds:0} s";
+            }
+
+            var text = error.Result.Trim().Split('\n').FirstOrDefault(l => l.Length > 0);
+            return process.ExitCode == 0 ? null : $"`{string.Join(' ', command)}` failed with exit code {process.ExitCode}{(text is null ? "" : ": " + text)}";
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return $"{command[0]} is not installed";
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "getuid")]
+    private static partial uint GetUid();
+}
