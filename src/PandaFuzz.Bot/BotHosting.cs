@@ -24,6 +24,7 @@ public static class BotHosting
 
     public static AkkaConfigurationBuilder AddBotRole(this AkkaConfigurationBuilder builder, BotSettings settings, BotStorage storage, bool masterInThisNode)
     {
+        settings = settings with { Sandbox = settings.Sandbox with { WorkRoot = storage.JobsRoot } };
         if (!masterInThisNode)
         {
             builder

@@ -16,6 +16,13 @@ public static partial class SandboxProbe
     {
         var uid = (int)GetUid();
         var (user, userError) = ResolveUser(settings.User.Name);
+        // bwrap runs as the sandbox user and binds the work dir by its real path: a data dir under a folder others cannot
+        // search (say /root) makes every run fail, so such a user is not usable here (the report says why).
+        if (user is not null && uid == 0 && settings.WorkRoot is { } workRoot && Sandbox.UnreachableFolder(workRoot) is { } closed)
+        {
+            (user, userError) = (null, $"it cannot reach the job work dirs under {workRoot}: {closed} is not searchable by others (chmod o+x it, or keep the data dir elsewhere)");
+        }
+
         var setpriv = uid != 0 ? "not needed" : user is null ? "no user to switch to" : Try("setpriv", $"--reuid={user.Uid}", $"--regid={user.Gid}", "--clear-groups", "--", "true");
         var prlimit = Try("prlimit", "--core=0:0", "--nofile=256:256", "--", "true");
         // bwrap is tried the way runs use it: as the sandbox user when the bot switches to one (then unprivileged, in a user namespace).

@@ -26,6 +26,9 @@ public sealed record SandboxSettings(
     NetworkSandbox Network,
     FilesystemSandbox Filesystem)
 {
+    /// <summary>Where the bot keeps the job work dirs (set by the bot's hosting): the sandbox user must be able to reach them.</summary>
+    public string? WorkRoot { get; init; }
+
     public const string Section = "pandafuzz.bot.sandbox";
 
     public static readonly SandboxSettings Default = new(

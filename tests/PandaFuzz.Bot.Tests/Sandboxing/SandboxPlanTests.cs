@@ -120,4 +120,35 @@ public sealed class SandboxPlanTests(ITestOutputHelper output)
     private static PandaFuzz.Protocol.SandboxMeasure Measure(SandboxPlan plan, string name) => Measure(plan.Report, name);
 
     private static PandaFuzz.Protocol.SandboxMeasure Measure(PandaFuzz.Protocol.SandboxReport report, string name) => report.Measures.Single(m => m.Name == name);
+
+    [Fact]
+    public void A_root_bot_whose_work_dirs_the_sandbox_user_cannot_reach_does_not_switch_to_it_and_says_why()
+    {
+        if (OperatingSystem.IsWindows() || Environment.UserName != "root")
+        {
+            output.WriteLine("not root: the bot does not switch users, nothing to check");
+            return;
+        }
+
+        var closed = Path.Combine(Path.GetTempPath(), "pandafuzz-closed-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(closed, "data", "bot", "jobs"));
+        try
+        {
+            File.SetUnixFileMode(closed, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var host = SandboxProbe.Run(SandboxSettings.Default with { WorkRoot = Path.Combine(closed, "data", "bot", "jobs") });
+
+            host.TargetUser.Should().BeNull();
+            host.TargetUserError.Should().Contain(closed).And.Contain("not searchable by others");
+            var plan = SandboxPlan.Decide(SandboxSettings.Default, host);
+            plan.RunAs.Should().BeNull("runs stay as the bot's user rather than fail to start");
+            plan.Report.Measures.Single(m => m.Name == "user").Enforced.Should().BeFalse();
+
+            File.SetUnixFileMode(closed, File.GetUnixFileMode(closed) | UnixFileMode.OtherExecute);
+            SandboxProbe.Run(SandboxSettings.Default with { WorkRoot = Path.Combine(closed, "data", "bot", "jobs") }).TargetUser.Should().NotBeNull();
+        }
+        finally
+        {
+            Directory.Delete(closed, recursive: true);
+        }
+    }
 }
