@@ -552,21 +552,28 @@ public static class ApiEndpoints
             return Problems.Invalid("name", "the query parameter name is required: 1-100 characters of letters, digits, space, '.', '_' or '-'");
         }
 
-        var stored = await StoreBody(request, blobs, settings.MaxTargetBytes, ct);
-        if (stored is not (BlobId archive, long size))
+        // The archive is read from a file of this request's own: a blob of the store may be shared by a concurrent upload
+        // of the same bytes, so it is never read half-checked nor deleted because this request's copy was refused.
+        var received = await ReceiveBody(request, blobs, settings.MaxTargetBytes, ct);
+        if (received is not (string temp, long size))
         {
-            return (ProblemHttpResult)stored;
+            return (ProblemHttpResult)received;
         }
 
         try
         {
-            var entries = await CorpusArchive.ImportAsync(blobs.PathOf(archive), blobs, "upload", CorpusArchive.Default, ct);
+            var entries = await CorpusArchive.ImportAsync(temp, blobs, "upload", CorpusArchive.Default, ct);
+            await using var archiveFile = File.OpenRead(temp);
+            var (archive, _) = await blobs.PutAsync(archiveFile, settings.MaxTargetBytes, ct);
             return TypedResults.Created($"/api/v1/corpora/{archive}", new CorpusArchiveResponse(archive.Sha256, name!, size, entries.Count));
         }
         catch (InvalidDataException e)
         {
-            blobs.Delete(archive);
             return Problems.Invalid("body", e.Message);
+        }
+        finally
+        {
+            File.Delete(temp);
         }
     }
 
@@ -578,14 +585,22 @@ public static class ApiEndpoints
             return Problems.NotFound("campaign", id);
         }
 
-        var stored = await StoreBody(request, blobs, settings.MaxTargetBytes, ct);
-        if (stored is not (BlobId archive, long _))
+        var received = await ReceiveBody(request, blobs, settings.MaxTargetBytes, ct);
+        if (received is not (string temp, long _))
         {
-            return (ProblemHttpResult)stored;
+            return (ProblemHttpResult)received;
         }
 
-        var changed = await ImportArchive(blobs.PathOf(archive), campaignId, "upload", blobs, gateway, ct);
-        blobs.Delete(archive);
+        object changed;
+        try
+        {
+            changed = await ImportArchive(temp, campaignId, "upload", blobs, gateway, ct);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+
         if (changed is not CorpusCommands.CorpusChanged)
         {
             return changed as ProblemHttpResult ?? Problems.From(changed);
@@ -663,22 +678,51 @@ public static class ApiEndpoints
             : Problems.From(reply, "campaign", id);
     }
 
-    /// <summary>Stores a request body in the blob store: the blob's id and size, or the problem.</summary>
-    private static async Task<object> StoreBody(HttpRequest request, ContentAddressedStore blobs, long limit, CancellationToken ct)
+    /// <summary>Writes a request body to a temporary file of its own (at most <paramref name="limit"/> bytes): its path and size, or the problem.</summary>
+    private static async Task<object> ReceiveBody(HttpRequest request, ContentAddressedStore blobs, long limit, CancellationToken ct)
     {
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
         {
             feature.MaxRequestBodySize = limit;
         }
 
+        var temp = blobs.NewTempFile();
         try
         {
-            var (blob, size) = await blobs.PutAsync(request.Body, limit, ct);
-            return size == 0 ? Problems.Invalid("body", "the body is empty") : (blob, size);
+            long size = 0;
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true))
+            {
+                var buffer = new byte[64 * 1024];
+                int read;
+                while ((read = await request.Body.ReadAsync(buffer, ct)) > 0)
+                {
+                    size += read;
+                    if (size > limit)
+                    {
+                        throw new BlobTooLargeException(limit);
+                    }
+
+                    await file.WriteAsync(buffer.AsMemory(0, read), ct);
+                }
+            }
+
+            if (size == 0)
+            {
+                File.Delete(temp);
+                return Problems.Invalid("body", "the body is empty");
+            }
+
+            return (temp, size);
         }
         catch (Exception e) when (e is BlobTooLargeException or BadHttpRequestException)
         {
+            File.Delete(temp);
             return Problems.TooLarge($"the body may be at most {limit} bytes");
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
         }
     }
 
