@@ -46,6 +46,10 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private readonly Dictionary<string, string> _artifactsByKey = [];
     private readonly EngineRestartPolicy _restarts;
     private readonly DateTimeOffset _deadline;
+
+    // A target fetch is tried this many times in all (each waits up to blob-chunk-timeout per chunk).
+    private const int TargetFetchAttempts = 3;
+    private int _targetFetches;
     private IActorRef? _fuzzer;
     private FuzzerStats? _latest;
     private long _runExecs;
@@ -89,7 +93,21 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _restarts = new EngineRestartPolicy(settings.RestartDelay, settings.Engine.MaxRestartDelay, settings.Engine.MaxFailures, settings.Engine.HealthyRun);
 
         Receive<TargetReady>(_ => Prepare());
-        Receive<TargetFailed>(failed => EndFuzzing(false, $"could not fetch target {job.Spec.Target}: {failed.Reason}"));
+        Receive<TargetFailed>(failed =>
+        {
+            // The master that started the job may die mid-fetch, still counted up until the cluster sees it gone: the
+            // fetch is tried again (from a master up by then) before the job gives up on its target.
+            if (++_targetFetches < TargetFetchAttempts && DateTimeOffset.UtcNow < _deadline)
+            {
+                _log.Warning("Job {JobId} could not fetch target {Target} (attempt {Attempt} of {Attempts}): {Reason}; trying again",
+                    job.JobId, job.Spec.Target, _targetFetches, TargetFetchAttempts, failed.Reason);
+                Timers.StartSingleTimer(FetchTarget.Instance, FetchTarget.Instance, settings.RetryInterval);
+                return;
+            }
+
+            EndFuzzing(false, $"could not fetch target {job.Spec.Target}: {failed.Reason}");
+        });
+        Receive<FetchTarget>(_ => StartTargetFetch());
         Receive<RunAgain>(_ => StartRun());
         Receive<InitialSyncDone>(done =>
         {
@@ -199,9 +217,12 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
 
         Timers.StartPeriodicTimer(StatsTick.Instance, StatsTick.Instance, _settings.StatsInterval);
+        StartTargetFetch();
+    }
+
+    private void StartTargetFetch() =>
         BlobFetcher.FetchAsync(MasterBlobSource.Resolve(Context.System, _job.BlobSourcePath), _job.Spec.Target, _targets, _settings.BlobChunkTimeout)
             .PipeTo(Self, success: () => TargetReady.Instance, failure: e => new TargetFailed(e.Message));
-    }
 
     private void Prepare()
     {
@@ -567,6 +588,11 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     }
 
     private sealed record TargetFailed(string Reason);
+
+    private sealed record FetchTarget
+    {
+        public static readonly FetchTarget Instance = new();
+    }
 
     private sealed record FindingLost(string Path, string Reason);
 

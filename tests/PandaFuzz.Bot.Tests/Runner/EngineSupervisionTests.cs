@@ -133,6 +133,37 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
         File.Exists(dir.PidFile).Should().BeFalse();
     }
 
+    [Fact]
+    public async Task A_target_fetch_that_times_out_is_tried_again_from_a_fresh_source_and_the_job_runs()
+    {
+        // The master's blob store, not the bot's cache: the runner must fetch the target, and the first ask goes unanswered
+        // (the master that started the job died mid-fetch).
+        var masterBlobs = new PandaFuzz.Infrastructure.Blobs.ContentAddressedStore(Path.Combine(_root, "master-blobs"));
+        BlobId id;
+        await using (var file = File.OpenRead(_noBug.Binary))
+        {
+            (id, _) = await masterBlobs.PutAsync(file, long.MaxValue);
+        }
+
+        var server = Sys.ActorOf(Props.Create(() => new PandaFuzz.Infrastructure.Blobs.BlobServerActor(masterBlobs)));
+        var flaky = Sys.ActorOf(Props.Create(() => new SilentAtFirst(server)), "flaky-master-blobs");
+        var job = BotTestConfig.Job(7);
+        var start = new AgentCommands.StartJob(job, BotTestConfig.Campaign, new JobSpec(id, "libfuzzer", 600, 2048, 1500, null),
+            "akka://bot/user/flaky-master-blobs", DateTimeOffset.UtcNow);
+        var settings = BotTestConfig.Fast() with { BlobChunkTimeout = TimeSpan.FromSeconds(1) };
+        var dir = _storage.WorkDirOf(job);
+        var corpora = Sys.ActorOf(Props.Create(() => new MasterWithoutCorpus()));
+        var runner = Sys.ActorOf(Props.Create(() => new JobRunnerActor(start, new BotId("bot-test"), new LibFuzzerEngine(), settings, dir, _storage.Targets,
+            _storage.Outbox, "akka://bot/user/bot-blobs", CreateTestProbe(), CreateTestProbe(), corpora)), "job-7");
+
+        await RunningPidAsync(dir);
+
+        (await flaky.Ask<int>(SilentAtFirst.HowManyDropped.Instance, TimeSpan.FromSeconds(5))).Should().Be(1);
+        Watch(runner);
+        Sys.Stop(runner);
+        ExpectTerminated(runner);
+    }
+
     private async Task<(IActorRef Runner, JobWorkDir Dir, TestProbe Outbox)> StartJobAsync(IFuzzingEngine engine, string target, BotSettings settings, int index)
     {
         BlobId id;
@@ -174,6 +205,31 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
             return Task.FromResult(pid > 0 && pid != except && Directory.Exists($"/proc/{pid}"));
         }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
         return pid;
+    }
+
+    /// <summary>A master's blob server that dies mid-answer: the first request is never answered, the rest are.</summary>
+    private sealed class SilentAtFirst : ReceiveActor
+    {
+        public sealed record HowManyDropped
+        {
+            public static readonly HowManyDropped Instance = new();
+        }
+
+        public SilentAtFirst(IActorRef server)
+        {
+            var dropped = 0;
+            Receive<HowManyDropped>(_ => Sender.Tell(dropped));
+            ReceiveAny(message =>
+            {
+                if (dropped == 0)
+                {
+                    dropped = 1;
+                    return;
+                }
+
+                server.Forward(message);
+            });
+        }
     }
 
     /// <summary>The master's corpus region as a new campaign has it: no corpus to pull, nothing taken.</summary>
