@@ -121,26 +121,26 @@ public sealed class RandomKillTests(TargetBuilder targets, ITestOutputHelper out
             // A job can end on the master (its deadline passed) while a bot's outbox still holds reports of it in backoff
             // after the master's restart: they arrive within the outbox's longest retry delay (60 s) plus its breaker's
             // open time (30 s), so the count is awaited that long, not read once.
-            var lost = new List<string>();
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
-            do
-            {
-                lost.Clear();
-                foreach (var input in found)
+            var lost = await Eventually.SatisfyAsync(
+                "every crash input a fuzzer wrote is counted by the master",
+                TimeSpan.FromSeconds(120),
+                async token =>
                 {
-                    if ((await api.GetRawAsync($"api/v1/campaigns/{campaign.Id}/crash-inputs/{input}", ct)).StatusCode != 200)
+                    var missing = new List<string>();
+                    foreach (var input in found)
                     {
-                        lost.Add(input);
+                        if ((await api.GetRawAsync($"api/v1/campaigns/{campaign.Id}/crash-inputs/{input}", token)).StatusCode != 200)
+                        {
+                            missing.Add(input);
+                        }
                     }
-                }
 
-                if (lost.Count > 0)
-                {
-                    AllRunning();
-                    await Task.Delay(TimeSpan.FromSeconds(2), ct);
-                }
-            }
-            while (lost.Count > 0 && DateTime.UtcNow < deadline);
+                    return missing;
+                },
+                missing => missing.Count == 0,
+                ct,
+                AllRunning,
+                TimeSpan.FromSeconds(2));
 
             lost.Should().BeEmpty("every crash input a fuzzer wrote reaches the master, whoever was killed when");
 

@@ -104,12 +104,6 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
             _log.Info("Sandbox {Measure} ({Mode}): {State} - {Detail}", measure.Name, measure.Mode, measure.Enforced ? "enforced" : "NOT enforced", measure.Detail);
         }
 
-        if (Sandbox.Of(_settings.Sandbox).Plan.RunAs is { } user && Sandbox.UnreachableFolder(_storage.JobsRoot) is { } closed)
-        {
-            _log.Warning("The sandbox user {User} cannot reach the job work dirs under {JobsRoot}: {Folder} is not searchable by others (chmod o+x it), so sandboxed runs will fail to start",
-                user.Name, _storage.JobsRoot, closed);
-        }
-
         var killed = _storage.KillLeftovers();
         if (killed > 0)
         {
