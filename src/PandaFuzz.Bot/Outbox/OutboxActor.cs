@@ -69,7 +69,9 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
 
             Pump();
         });
-        Receive<BreakerChanged>(changed => BreakerMoved(changed.State));
+        // The callbacks' tells come from different threads and may arrive out of order (a half-open after the close
+        // that followed it): the breaker's own state now is the truth, the message only says it may have moved.
+        Receive<BreakerChanged>(_ => BreakerMoved(BreakerNow()));
         Receive<OutboxQueries.GetBacklog>(_ =>
         {
             var oldest = _pending.Values.Select(p => p.EnqueuedAt).DefaultIfEmpty(DateTimeOffset.UtcNow).Min();
@@ -84,9 +86,9 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
         var self = Self;
         _breaker = new CircuitBreaker(Context.System.Scheduler, _settings.FailuresBeforeOpen, _settings.AskTimeout, _settings.OpenDuration);
         // The callbacks run on the breaker's threads: they only tell the actor.
-        _breaker.OnOpen(() => self.Tell(new BreakerChanged(OutboxBreakerState.Open)));
-        _breaker.OnHalfOpen(() => self.Tell(new BreakerChanged(OutboxBreakerState.HalfOpen)));
-        _breaker.OnClose(() => self.Tell(new BreakerChanged(OutboxBreakerState.Closed)));
+        _breaker.OnOpen(() => self.Tell(BreakerChanged.Instance));
+        _breaker.OnHalfOpen(() => self.Tell(BreakerChanged.Instance));
+        _breaker.OnClose(() => self.Tell(BreakerChanged.Instance));
 
         Directory.CreateDirectory(_directory);
         Load();
@@ -261,6 +263,9 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
         Timers.StartSingleTimer(pending.Key, new Retry(pending.Key, pending.Sequence), delay);
     }
 
+    private OutboxBreakerState BreakerNow() =>
+        _breaker.IsOpen ? OutboxBreakerState.Open : _breaker.IsHalfOpen ? OutboxBreakerState.HalfOpen : OutboxBreakerState.Closed;
+
     /// <summary>Logged once per change, not per message; a closing breaker sends everything at once, a half-open one the oldest.</summary>
     private void BreakerMoved(OutboxBreakerState state)
     {
@@ -322,7 +327,10 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
 
     private sealed record Retry(string Key, long Sequence);
 
-    private sealed record BreakerChanged(OutboxBreakerState State);
+    private sealed record BreakerChanged
+    {
+        public static readonly BreakerChanged Instance = new();
+    }
 }
 
 /// <summary>Hosting of the outbox.</summary>
