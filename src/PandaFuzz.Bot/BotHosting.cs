@@ -7,6 +7,7 @@ using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Sandboxing;
+using PandaFuzz.Bot.Simulation;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Protocol;
@@ -20,7 +21,14 @@ namespace PandaFuzz.Bot;
 public static class BotHosting
 {
     /// <summary>The engines this build knows; the ones that can run here become the bot's capabilities.</summary>
-    public static IReadOnlyList<IFuzzingEngine> KnownEngines() => [new LibFuzzerEngine(), new AflPlusPlusEngine()];
+    public static IReadOnlyList<IFuzzingEngine> KnownEngines(SimulationSettings simulation) =>
+        simulation switch
+        {
+            // Many bots in one node would share the cores: only the simulated engine, which uses none, is offered then.
+            { Enabled: true, Bots: > 1 } => [new SimulatedEngine()],
+            { Enabled: true } => [new LibFuzzerEngine(), new AflPlusPlusEngine(), new SimulatedEngine()],
+            _ => [new LibFuzzerEngine(), new AflPlusPlusEngine()],
+        };
 
     public static AkkaConfigurationBuilder AddBotRole(this AkkaConfigurationBuilder builder, BotSettings settings, BotStorage storage, bool masterInThisNode)
     {
@@ -34,7 +42,7 @@ public static class BotHosting
                 .WithShardRegionProxy<CorpusRegion>(ShardNames.Corpus, ShardNames.MasterRole, new CorpusMessageExtractor(ShardNames.MaxShards));
         }
 
-        var installed = KnownEngines()
+        var installed = KnownEngines(settings.Simulation)
             .Select(engine => (Engine: engine, Version: engine.DetectVersion()))
             .Where(e => e.Version is not null)
             .ToList();
@@ -52,7 +60,15 @@ public static class BotHosting
             .AddBotOutbox(settings.Outbox, storage)
             .WithActors((system, registry) =>
             {
-                var agent = system.ActorOf(Props.Create(() => new BotAgentActor(storage.Identity, settings, engines, capabilities, storage, registry)), BotAgentActor.Name);
+                // One agent per bot: the node's own, or each of its simulated bots with its own id and work dirs.
+                var agents = Enumerable.Range(0, settings.Simulation.Bots).Select(index =>
+                {
+                    var botStorage = storage.ForSimulatedBot(index);
+                    var botSettings = settings with { Sandbox = settings.Sandbox with { WorkRoot = botStorage.JobsRoot } };
+                    return system.ActorOf(
+                        Props.Create(() => new BotAgentActor(botStorage.Identity, botSettings, engines, capabilities, botStorage, registry)),
+                        index == 0 ? BotAgentActor.Name : $"{BotAgentActor.Name}-{index}");
+                }).ToList();
 
                 // Fuzzing stops first whenever the node shuts down: a node downed or dropped by the master must not keep a
                 // copy of a job that now runs elsewhere while the cluster phases of the shutdown time out.
@@ -60,7 +76,7 @@ public static class BotHosting
                 {
                     try
                     {
-                        await agent.GracefulStop(settings.StopGrace + settings.StopGrace + TimeSpan.FromSeconds(5));
+                        await Task.WhenAll(agents.Select(agent => agent.GracefulStop(settings.StopGrace + settings.StopGrace + TimeSpan.FromSeconds(5))));
                     }
                     catch (TaskCanceledException)
                     {

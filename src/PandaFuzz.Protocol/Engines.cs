@@ -7,8 +7,14 @@ public static class EngineNames
 
     public const string AflPlusPlus = "aflplusplus";
 
+    /// <summary>
+    /// A stand-in fuzzer for tests and benchmarks: reports stats and finds crashes at a set rate without running a target
+    /// or burning CPU. Only bots started with <c>pandafuzz.bot.simulation.enabled = on</c> offer it.
+    /// </summary>
+    public const string Simulated = "simulated";
+
     /// <summary>Engines this build can run.</summary>
-    public static readonly IReadOnlyList<string> Known = [LibFuzzer, AflPlusPlus];
+    public static readonly IReadOnlyList<string> Known = [LibFuzzer, AflPlusPlus, Simulated];
 }
 
 /// <summary>One engine installed on a bot.</summary>

@@ -14,18 +14,33 @@ public sealed class BotStorage
     private readonly string _jobsRoot;
     private readonly string _salvageRoot;
 
+    private readonly string _root;
+
     public BotStorage(string dataDir)
+        : this(Path.Combine(Path.GetFullPath(dataDir), "bot"), null)
     {
-        var root = Path.Combine(Path.GetFullPath(dataDir), "bot");
+    }
+
+    private BotStorage(string root, BotStorage? node)
+    {
+        _root = root;
         _jobsRoot = Path.Combine(root, "jobs");
         _salvageRoot = Path.Combine(root, "salvage");
         Directory.CreateDirectory(_jobsRoot);
         Directory.CreateDirectory(_salvageRoot);
         Targets = new ContentAddressedStore(Path.Combine(root, "targets"));
-        Outbox = new ContentAddressedStore(Path.Combine(root, "outbox"));
-        OutboxMessages = Path.Combine(root, "outbox-messages");
+        // The outbox is the node's: one per process, whichever of its bots reported.
+        Outbox = node?.Outbox ?? new ContentAddressedStore(Path.Combine(root, "outbox"));
+        OutboxMessages = node?.OutboxMessages ?? Path.Combine(root, "outbox-messages");
         Identity = BotIdentity.LoadOrCreate(Path.Combine(root, "bot-id"));
     }
+
+    /// <summary>
+    /// The storage of the <paramref name="index"/>-th of several simulated bots in this node: its own id, targets and job dirs
+    /// under <c>bot/simulated/N</c>, the node's outbox. Bot 0 is the node's own storage, so one bot stays where it always was.
+    /// </summary>
+    public BotStorage ForSimulatedBot(int index) =>
+        index == 0 ? this : new BotStorage(Path.Combine(_root, "simulated", index.ToString(System.Globalization.CultureInfo.InvariantCulture)), this);
 
     public ContentAddressedStore Targets { get; }
 

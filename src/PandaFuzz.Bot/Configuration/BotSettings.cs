@@ -38,6 +38,9 @@ public sealed record BotSettings(
     /// <summary>What confines the targets and engines this bot runs (user, rlimits, memory cgroup, network, filesystem).</summary>
     public SandboxSettings Sandbox { get; init; } = SandboxSettings.Default;
 
+    /// <summary>The simulated engine and simulated bots, for tests and benchmarks of the control plane.</summary>
+    public SimulationSettings Simulation { get; init; } = SimulationSettings.Default;
+
     /// <summary>Reads and validates the section; slots = 0 means one per core.</summary>
     public static BotSettings From(Config config)
     {
@@ -77,7 +80,35 @@ public sealed record BotSettings(
                 r.PositiveDuration("engine-healthy-run"),
                 r.PositiveDuration("engine-stall-timeout")),
             Sandbox = SandboxSettings.From(config),
+            Simulation = SimulationSettings.From(r),
         };
+    }
+}
+
+/// <summary>
+/// For tests and benchmarks: <see cref="Enabled"/> offers the "simulated" engine; <see cref="Bots"/> is how many bots this node
+/// holds, each with its own id, slots and work dirs (more than one only with the simulated engine alone, since real fuzzers
+/// would share the cores).
+/// </summary>
+public sealed record SimulationSettings(bool Enabled, int Bots)
+{
+    private const string Section = BotSettings.Section;
+
+    public const int MaxBots = 10_000;
+
+    public static readonly SimulationSettings Default = new(false, 1);
+
+    public static SimulationSettings From(HoconReader r)
+    {
+        var enabled = r.Bool("simulation.enabled");
+        var bots = r.Int("simulation.bots", 1, MaxBots);
+        if (bots > 1 && !enabled)
+        {
+            throw HoconReader.Invalid($"{Section}.simulation.bots", bots.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                $"1 while {Section}.simulation.enabled is off: more bots per node are for the simulated engine alone");
+        }
+
+        return new SimulationSettings(enabled, bots);
     }
 }
 

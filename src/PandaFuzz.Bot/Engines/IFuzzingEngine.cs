@@ -114,3 +114,13 @@ public sealed record JobWorkDir(string Root)
         Directory.CreateDirectory(Output);
     }
 }
+
+/// <summary>
+/// An engine whose fuzzing runs inside the bot as an actor rather than as a process (the simulated engine): the actor
+/// speaks the fuzzer process actor's protocol to its parent (<see cref="FuzzerStats"/>, <c>ArtifactFound</c>,
+/// <c>FuzzerExited</c>, and it takes <c>StopFuzzer</c>). Reproduction and minimization still run as processes.
+/// </summary>
+public interface IInProcessEngine
+{
+    Akka.Actor.Props Run(JobSpec spec, JobWorkDir dir, TimeSpan runFor);
+}

@@ -344,10 +344,18 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _runs++;
         _findingsThisRun = 0;
         _runStarted = DateTimeOffset.UtcNow;
-        var run = Sandbox.Of(_settings.Sandbox).Prepare(_engine.Launch(_job.Spec, _dir, remaining), _job.Spec.MemoryLimitMb, remaining);
-        _fuzzer = Context.ActorOf(
-            Props.Create(() => new FuzzerProcessActor(_engine, _dir, run, _settings.MaxReportBytes, _settings.PollInterval, _settings.Engine.StallTimeout)),
-            $"fuzzer-{_runs}");
+        Props props;
+        if (_engine is IInProcessEngine inProcess)
+        {
+            props = inProcess.Run(_job.Spec, _dir, remaining);
+        }
+        else
+        {
+            var run = Sandbox.Of(_settings.Sandbox).Prepare(_engine.Launch(_job.Spec, _dir, remaining), _job.Spec.MemoryLimitMb, remaining);
+            props = Props.Create(() => new FuzzerProcessActor(_engine, _dir, run, _settings.MaxReportBytes, _settings.PollInterval, _settings.Engine.StallTimeout));
+        }
+
+        _fuzzer = Context.ActorOf(props, $"fuzzer-{_runs}");
         Context.Watch(_fuzzer);
     }
 

@@ -4,6 +4,7 @@ using Akka.Cluster.Hosting;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
+using PandaFuzz.Master.Observability;
 using PandaFuzz.Domain.Campaigns;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Sharding;
@@ -144,6 +145,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
 
         if (_state.HasCounted(finding.Input))
         {
+            ControlPlaneMetrics.CrashReports.Add(1, new KeyValuePair<string, object?>("outcome", "repeated"));
             Sender.Tell(new CrashAccepted(_state.Id, CrashId.ForSignature(_state.Id, finding.SignatureOrFallback), finding.Input));
             return;
         }
@@ -209,6 +211,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         PersistAheadThen(events, Apply, _ =>
         {
             _countingAhead.Remove(finding.Input);
+            ControlPlaneMetrics.CrashReports.Add(1, new KeyValuePair<string, object?>("outcome", isNew ? "new" : "known"));
             replyTo.Tell(new CrashAccepted(state.Id, crashId, finding.Input));
             if (isNew)
             {

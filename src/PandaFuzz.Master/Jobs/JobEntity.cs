@@ -4,6 +4,7 @@ using Akka.Cluster.Hosting;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
+using PandaFuzz.Master.Observability;
 using PandaFuzz.Domain;
 using PandaFuzz.Domain.Jobs;
 using PandaFuzz.Infrastructure.Blobs;
@@ -126,6 +127,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         PersistAndApply(decision.Events, sender =>
         {
             Log.Info("Job {JobId} assigned to bot {BotId}", assign.JobId, assign.BotId);
+            ControlPlaneMetrics.Assignments.Add(1);
             sender.Tell(new AssignmentAccepted(assign.JobId, assign.BotId));
         });
     }
@@ -139,6 +141,8 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         }
 
         _stats = report.Stats;
+        ControlPlaneMetrics.StatsUpdates.Add(1);
+        ControlPlaneMetrics.StatsLag.Record(Math.Max(0, (Now - report.Stats.At).TotalSeconds));
         Sample(report.Stats);
         if (_state.Status == JobStatus.Assigned)
         {

@@ -32,6 +32,22 @@ public static class MeterBridge
         "Engine processes started again within a job, by engine and reason (finding: it stopped at a finding; failure: it failed or hung).",
         "engine", "reason");
 
+    private static readonly Counter Assignments = Metrics.CreateCounter(
+        "pandafuzz_job_assignments_total", "Jobs assigned to a bot, counted once the assignment is durable.");
+
+    private static readonly Counter StatsUpdates = Metrics.CreateCounter(
+        "pandafuzz_job_stats_updates_total", "Stats updates taken in by job entities from their bots.");
+
+    private static readonly Histogram StatsLag = Metrics.CreateHistogram(
+        "pandafuzz_job_stats_lag_seconds",
+        "Age of a stats update when its job entity takes it in (the bot's clock at reading vs. the master's).",
+        new HistogramConfiguration { Buckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] });
+
+    private static readonly Counter CrashReports = Metrics.CreateCounter(
+        "pandafuzz_crash_reports_total",
+        "Crash reports acknowledged to bots, by outcome (new: a new signature; known: a known one; repeated: the same input again).",
+        "outcome");
+
     private static readonly object Gate = new();
     private static MeterListener? _listener;
 
@@ -46,11 +62,16 @@ public static class MeterBridge
                 {
                     JournalFailures.WithLabels(entity);
                 }
+
+                foreach (var outcome in new[] { "new", "known", "repeated" })
+                {
+                    CrashReports.WithLabels(outcome);
+                }
             }
 
             if (bot)
             {
-                foreach (var engine in new[] { "libfuzzer", "aflplusplus" })
+                foreach (var engine in PandaFuzz.Protocol.EngineNames.Known)
                 {
                     EngineRestarts.WithLabels(engine, "finding");
                     EngineRestarts.WithLabels(engine, "failure");
@@ -78,6 +99,10 @@ public static class MeterBridge
                 {
                     JournalWrites.WithLabels(Tag(tags, "entity")).Observe(value);
                 }
+                else if (instrument == ControlPlaneMetrics.StatsLag)
+                {
+                    StatsLag.Observe(value);
+                }
             });
             _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
             {
@@ -88,6 +113,18 @@ public static class MeterBridge
                 else if (instrument == EngineMetrics.Restarts)
                 {
                     EngineRestarts.WithLabels(Tag(tags, "engine"), Tag(tags, "reason")).Inc(value);
+                }
+                else if (instrument == ControlPlaneMetrics.Assignments)
+                {
+                    Assignments.Inc(value);
+                }
+                else if (instrument == ControlPlaneMetrics.StatsUpdates)
+                {
+                    StatsUpdates.Inc(value);
+                }
+                else if (instrument == ControlPlaneMetrics.CrashReports)
+                {
+                    CrashReports.WithLabels(Tag(tags, "outcome")).Inc(value);
                 }
             });
             _listener.Start();

@@ -145,14 +145,15 @@ public sealed partial class EntityIdEnricher : ILogEventEnricher
 
         var (property, id) = match.Groups["type"].Value switch
         {
-            "job" or "bot-agent/job-" => ("JobId", match.Groups["id"].Value),
+            "job" or "job-" => ("JobId", match.Groups["id"].Value),
             "bot" => ("BotId", match.Groups["id"].Value),
             _ => ("CampaignId", match.Groups["id"].Value),
         };
         logEvent.AddPropertyIfAbsent(propertyFactory.CreateProperty(property, Uri.UnescapeDataString(id)));
     }
 
-    // Sharded entities live at /system/sharding/<type>/<shard>/<id>; a bot's job runners at /user/bot-agent/job-<id>.
-    [GeneratedRegex("/(?:system/sharding/(?<type>campaign|job|bot|corpus)/[^/]+/|user/(?<type>bot-agent/job-))(?<id>[^/]+)")]
+    // Sharded entities live at /system/sharding/<type>/<shard>/<id>; a bot's job runners at /user/bot-agent/job-<id>
+    // (/user/bot-agent-<n>/job-<id> for the simulated bots of a node that holds several).
+    [GeneratedRegex("/(?:system/sharding/(?<type>campaign|job|bot|corpus)/[^/]+/|user/bot-agent(?:-[0-9]+)?/(?<type>job-))(?<id>[^/]+)")]
     private static partial Regex EntityPath();
 }

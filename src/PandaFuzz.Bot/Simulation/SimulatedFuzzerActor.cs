@@ -1,0 +1,123 @@
+using System.Security.Cryptography;
+using System.Text;
+using Akka.Actor;
+using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Processes;
+using PandaFuzz.Domain.Engines.LibFuzzer;
+using PandaFuzz.Protocol;
+
+namespace PandaFuzz.Bot.Simulation;
+
+/// <summary>
+/// One run of the simulated engine, in place of a fuzzer process: on every tick it reports stats as a fuzzer's status line
+/// would, writes the crash inputs and corpus inputs due by then into the work dir (so findings take the real path), and
+/// it ends with exit code 0 when its time is up, or at once when stopped. It uses no CPU between ticks.
+/// </summary>
+public sealed class SimulatedFuzzerActor : ReceiveActor, IWithTimers
+{
+    private readonly JobWorkDir _dir;
+    private readonly TimeSpan _runFor;
+    private SimulatedTarget _target = SimulatedTarget.Default;
+    private DateTimeOffset _started;
+    private double _crashesDue;
+    private double _inputsDue;
+    private long _crashes;
+    private long _inputs;
+    private DateTimeOffset? _lastFind;
+
+    public SimulatedFuzzerActor(JobWorkDir dir, TimeSpan runFor)
+    {
+        _dir = dir;
+        _runFor = runFor;
+        Receive<Tick>(_ => OnTick());
+        Receive<TimeUp>(_ => Exit(0, $"simulated fuzzing ended after {_runFor.TotalSeconds:0} s"));
+        Receive<StopFuzzer>(_ => Exit(0, "simulated fuzzing stopped"));
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart()
+    {
+        var (target, error) = File.Exists(_dir.Target)
+            ? SimulatedTarget.Parse(File.ReadAllText(_dir.Target))
+            : (null, "the target file is missing");
+        if (target is null)
+        {
+            Exit(1, $"simulated: {error}");
+            return;
+        }
+
+        _target = target;
+        _started = DateTimeOffset.UtcNow;
+        Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, target.Tick);
+        Timers.StartSingleTimer(TimeUp.Instance, TimeUp.Instance, _runFor);
+    }
+
+    private void OnTick()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var seconds = _target.Tick.TotalSeconds;
+        _crashesDue += _target.CrashesPerMinute * seconds / 60;
+        _inputsDue += _target.InputsPerMinute * seconds / 60;
+        for (; _inputsDue >= 1; _inputsDue--)
+        {
+            var input = Encoding.UTF8.GetBytes($"simulated input {Guid.NewGuid():N}\n");
+            File.WriteAllBytes(Path.Combine(_dir.Corpus, Convert.ToHexStringLower(SHA1.HashData(input))), input);
+            _inputs++;
+        }
+
+        for (; _crashesDue >= 1; _crashesDue--)
+        {
+            Crash(now);
+        }
+
+        var elapsed = (now - _started).TotalSeconds;
+        Context.Parent.Tell(new FuzzerStats(
+            (long)(_target.ExecsPerSecond * elapsed),
+            _target.ExecsPerSecond,
+            Coverage: 10 + (long)(20 * Math.Log(1 + elapsed)) + _inputs,
+            Features: 20 + (long)(40 * Math.Log(1 + elapsed)) + _inputs,
+            CorpusUnits: 1 + _inputs,
+            CorpusBytes: 1 + 50 * _inputs,
+            RssMb: 0,
+            now,
+            Crashes: _crashes,
+            LastFindAt: _lastFind));
+    }
+
+    /// <summary>Writes a crash input naming one of the target's bugs, as libFuzzer writes its artifact, and announces it.</summary>
+    private void Crash(DateTimeOffset now)
+    {
+        var bug = Random.Shared.Next(_target.Signatures);
+        var input = Encoding.UTF8.GetBytes($"{SimulatedEngine.CrashMagic} {bug} {Guid.NewGuid():N}\n");
+        var path = Path.Combine(_dir.Artifacts, "crash-" + Convert.ToHexStringLower(SHA1.HashData(input)));
+        File.WriteAllBytes(path, input);
+        _crashes++;
+        _lastFind = now;
+        var report =
+            $"""
+            ==1==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000000010 at pc 0x1 bp 0x2 sp 0x3
+            READ of size 1 at 0x602000000010 thread T0
+                #0 0x1 in simulated_bug_{bug} /pandafuzz/simulated/target.c:{bug}:3
+                #1 0x2 in LLVMFuzzerTestOneInput /pandafuzz/simulated/target.c:1000000:3
+            SUMMARY: AddressSanitizer: heap-buffer-overflow /pandafuzz/simulated/target.c:{bug}:3 in simulated_bug_{bug}
+            """;
+        Context.Parent.Tell(new ArtifactFound(path, CrashKinds.Crash, report, now));
+    }
+
+    private void Exit(int code, string tail)
+    {
+        Context.Parent.Tell(new FuzzerExited(code, tail));
+        Context.Stop(Self);
+    }
+
+    private sealed record Tick
+    {
+        public static readonly Tick Instance = new();
+    }
+
+    private sealed record TimeUp
+    {
+        public static readonly TimeUp Instance = new();
+    }
+}
