@@ -124,6 +124,16 @@ public sealed class ApiClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
+    /// <summary>GET of a path whose body is text (such as /metrics); 200 expected.</summary>
+    public async Task<string> GetTextAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync(path, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        return response.StatusCode == HttpStatusCode.OK
+            ? body
+            : throw new ApiException($"{Describe(response)} returned {(int)response.StatusCode}: {Truncate(body)}");
+    }
+
     /// <summary>GET of any API path, the body read as <typeparamref name="T"/> (200 expected).</summary>
     public Task<T> GetJsonAsync<T>(string path, CancellationToken cancellationToken) => GetAsync<T>(path, cancellationToken);
 

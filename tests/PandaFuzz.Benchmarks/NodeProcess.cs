@@ -14,8 +14,9 @@ public sealed class NodeProcess : IAsyncDisposable
     private readonly Lock _logGate = new();
     private bool _logClosed;
 
-    private NodeProcess(Process process, StreamWriter log, string dataDir, string logPath, int httpPort, string command)
+    private NodeProcess(Process process, StreamWriter log, string dataDir, string logPath, int httpPort, string command, string remote)
     {
+        Remote = remote;
         _process = process;
         _log = log;
         DataDir = dataDir;
@@ -25,6 +26,9 @@ public sealed class NodeProcess : IAsyncDisposable
     }
 
     public string DataDir { get; }
+
+    /// <summary>The node's Akka.Remote endpoint (host:port), what other nodes name in PANDAFUZZ_SEEDS.</summary>
+    public string Remote { get; }
 
     public string LogPath { get; }
 
@@ -44,7 +48,9 @@ public sealed class NodeProcess : IAsyncDisposable
     /// </summary>
     /// <param name="roles">PANDAFUZZ_ROLES: all-in-one by default; <c>master</c> for a master-only node.</param>
     /// <param name="dataDir">PANDAFUZZ_DATA_DIR: <paramref name="root"/>/node/data by default.</param>
-    public static NodeProcess Start(string buildDir, string root, IReadOnlyCollection<int> cores, string roles = "master,bot", string? dataDir = null)
+    /// <param name="environment">More variables, over the defaults (e.g. PANDAFUZZ_SEEDS, PANDAFUZZ__… overrides).</param>
+    public static NodeProcess Start(string buildDir, string root, IReadOnlyCollection<int> cores, string roles = "master,bot", string? dataDir = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         var sourceDll = Path.Combine(buildDir, "pandafuzz.dll");
         if (!File.Exists(sourceDll))
@@ -65,7 +71,7 @@ public sealed class NodeProcess : IAsyncDisposable
 
         var httpPort = FreePort.Next();
         var remotePort = FreePort.Next();
-        var environment = new Dictionary<string, string>
+        var variables = new Dictionary<string, string>
         {
             ["PANDAFUZZ_ROLES"] = roles,
             ["PANDAFUZZ_DATA_DIR"] = dataDir,
@@ -75,15 +81,20 @@ public sealed class NodeProcess : IAsyncDisposable
             ["PANDAFUZZ_API_TOKENS"] = ApiClient.TestToken,
             ["DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE"] = "false",
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            variables[name] = value;
+        }
+
         string[] arguments = ["-c", Cpu.Format(cores), RepoLayout.DotnetHost, dll];
-        var command = string.Join(' ', environment.Select(kv => $"{kv.Key}={ProcessRunner.Quote(kv.Value)}")) + " " +
+        var command = string.Join(' ', variables.Select(kv => $"{kv.Key}={ProcessRunner.Quote(kv.Value)}")) + " " +
                       ProcessRunner.Describe("taskset", arguments);
-        var info = ProcessRunner.StartInfo("taskset", arguments, Path.Combine(root, "node"), environment);
+        var info = ProcessRunner.StartInfo("taskset", arguments, Path.Combine(root, "node"), variables);
 
         var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete)) { AutoFlush = true };
         log.WriteLine($"# {DateTimeOffset.UtcNow:O} {command}");
         var process = new Process { StartInfo = info };
-        var node = new NodeProcess(process, log, dataDir, logPath, httpPort, command);
+        var node = new NodeProcess(process, log, dataDir, logPath, httpPort, command, $"127.0.0.1:{remotePort.ToString(CultureInfo.InvariantCulture)}");
         process.OutputDataReceived += (_, e) => node.WriteLog("out", e.Data);
         process.ErrorDataReceived += (_, e) => node.WriteLog("err", e.Data);
         node.StartedAt = Stopwatch.GetTimestamp();

@@ -28,6 +28,16 @@ public sealed record BenchmarkOptions(
     public const string Dedup = "dedup";
     public const string Journal = "journal";
     public const string Recovery = "recovery";
+    public const string Scale = "scale";
+
+    /// <summary>scale: simulated bots in all, the bot-only node processes they are spread over, slots per bot, queued jobs.</summary>
+    public int Bots { get; init; }
+
+    public int BotProcesses { get; init; }
+
+    public int Slots { get; init; }
+
+    public int Jobs { get; init; }
 
     public static readonly string Usage =
         """
@@ -45,6 +55,9 @@ public sealed record BenchmarkOptions(
           recovery   master-only node restart on a generated journal of ~1M events vs. an empty one, interleaved: time to
                      /health/ready (goal: median <= 10 s) and until every campaign answers with its expected state; RSS;
                      journal events/s at the shipped settings; read-model projection lag at 500 events/s (goal: p99 <= 1 s)
+          scale      control plane with the simulated engine: a master-only node, simulated bots in bot-only node processes,
+                     a queue of simulated jobs; assignments/s while the bots fill their slots (goal: >= 1,000/s), stats
+                     updates/s and their lag (goal: p99 <= 10 s), crash reports/s, master RSS (goal: <= 1 GiB)
 
         Options:
           --quick               overhead: 5 pairs x 20 s; ensemble: 2 pairs x 60 s; dedup: 3 rounds x 5,000 reports;
@@ -57,6 +70,10 @@ public sealed record BenchmarkOptions(
           --rounds N            dedup: rounds, each on a new campaign; journal, recovery: trials (overrides the mode)
           --reports N           dedup: crash reports per round, at least 100; journal: events per burst;
                                 recovery: events in the generated journal (overrides the mode)
+          --bots N              scale: simulated bots (quick 200, full 1,000)
+          --bot-processes N     scale: bot-only node processes they are spread over (quick 2, full 4)
+          --slots N             scale: slots per simulated bot (default 4)
+          --jobs N              scale: queued jobs (quick 5,000, full 100,000)
           --set KEY=VALUE       dedup: a HOCON setting over the shipped hocon/ files, e.g.
                                 --set pandafuzz.master.crash-samples=1 (repeatable; the mode becomes custom)
           --engines LIST        overhead: libfuzzer,aflplusplus (default both)
@@ -81,13 +98,13 @@ public sealed record BenchmarkOptions(
         }
 
         var benchmark = args[0];
-        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery))
+        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery or Scale))
         {
             throw new UsageException($"Unknown benchmark '{benchmark}'.");
         }
 
         bool? quick = null;
-        int? pairs = null, seconds = null, rounds = null, reports = null;
+        int? pairs = null, seconds = null, rounds = null, reports = null, bots = null, botProcesses = null, slots = null, jobs = null;
         IReadOnlyList<string> engines = ["libfuzzer", "aflplusplus"];
         var core = 1;
         int? parkCore = 0;
@@ -109,6 +126,10 @@ public sealed record BenchmarkOptions(
                 case "--seconds": seconds = Positive(arg, Value()); break;
                 case "--rounds": rounds = Positive(arg, Value()); break;
                 case "--reports": reports = Positive(arg, Value()); break;
+                case "--bots": bots = Positive(arg, Value()); break;
+                case "--bot-processes": botProcesses = Positive(arg, Value()); break;
+                case "--slots": slots = Positive(arg, Value()); break;
+                case "--jobs": jobs = Positive(arg, Value()); break;
                 case "--engines":
                     engines = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                     if (engines.Count == 0 || engines.Any(e => e is not ("libfuzzer" or "aflplusplus")))
@@ -156,8 +177,8 @@ public sealed record BenchmarkOptions(
         {
             (Overhead, true) => (5, 20),
             (Overhead, false) => (10, 60),
-            (Recovery, true) => (0, 30),
-            (Recovery, false) => (0, 60),
+            (Recovery or Scale, true) => (0, 30),
+            (Recovery or Scale, false) => (0, 60),
             (_, true) => (2, 60),
             _ => (5, 300),
         };
@@ -170,10 +191,22 @@ public sealed record BenchmarkOptions(
             (_, true) => (3, 5_000),
             _ => (5, 20_000),
         };
-        var overridden = benchmark is Dedup or Journal or Recovery ? rounds is not null || reports is not null || overrides.Count > 0 || (benchmark == Recovery && seconds is not null) : pairs is not null || seconds is not null;
+        var scaleOverridden = bots is not null || botProcesses is not null || slots is not null || jobs is not null || (benchmark == Scale && seconds is not null);
+        var overridden = benchmark == Scale ? scaleOverridden : benchmark is Dedup or Journal or Recovery ? rounds is not null || reports is not null || overrides.Count > 0 || (benchmark == Recovery && seconds is not null) : pairs is not null || seconds is not null;
         var mode = overridden ? $"custom ({(isQuick ? "quick" : "full")} with overrides)" : isQuick ? "quick" : "full";
         var options = new BenchmarkOptions(benchmark, mode, pairs ?? defaultPairs, seconds ?? defaultSeconds, engines, core, parkCore, cores,
-            target, output, nodeDir, keep, rounds ?? defaultRounds, reports ?? defaultReports, overrides);
+            target, output, nodeDir, keep, rounds ?? defaultRounds, reports ?? defaultReports, overrides)
+        {
+            Bots = bots ?? (isQuick ? 200 : 1_000),
+            BotProcesses = botProcesses ?? (isQuick ? 2 : 4),
+            Slots = slots ?? 4,
+            Jobs = jobs ?? (isQuick ? 5_000 : 100_000),
+        };
+        if (options.BotProcesses > options.Bots)
+        {
+            throw new UsageException("--bot-processes must not exceed --bots.");
+        }
+
         if (options.Seconds < 5)
         {
             throw new UsageException("--seconds must be at least 5.");

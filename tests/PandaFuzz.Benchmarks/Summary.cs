@@ -21,7 +21,11 @@ public sealed record MeasureSummary(
     IReadOnlyList<double> PairRatios,
     double? Goal,
     bool? GoalMet,
-    string Note);
+    string Note)
+{
+    /// <summary>The goal is an upper bound (a latency, a memory size) rather than a floor.</summary>
+    public bool AtMost { get; init; }
+}
 
 public static class Summary
 {
@@ -68,6 +72,18 @@ public static class Summary
             note);
     }
 
+    /// <summary>
+    /// A measure judged against an absolute goal (no baseline can run without PandaFuzz: the control plane's rates, a
+    /// restart's time): one trial, the figure in the PandaFuzz column, the goal as a bound (<paramref name="atLeast"/>: the
+    /// figure must reach it; otherwise it must stay at or under it).
+    /// </summary>
+    public static MeasureSummary Absolute(string measure, string unit, double value, double? goal, bool atLeast, string note) =>
+        new(measure, unit, 1, double.NaN, value, double.NaN, double.NaN, double.NaN, double.NaN, [], goal,
+            goal is null || double.IsNaN(value) ? (goal is null ? null : false) : atLeast ? value >= goal : value <= goal, note)
+        {
+            AtMost = !atLeast,
+        };
+
     /// <summary>A fixed-width table of the summaries.</summary>
     public static string Table(IReadOnlyList<MeasureSummary> rows)
     {
@@ -82,7 +98,7 @@ public static class Summary
             Ratio(r.MedianPairRatio),
             Ratio(r.MinPairRatio),
             Ratio(r.MaxPairRatio),
-            r.Goal is { } goal ? $">= {goal.ToString("0.00", CultureInfo.InvariantCulture)} {(r.GoalMet == true ? "MET" : "MISSED")}" : "-",
+            r.Goal is { } goal ? $"{(r.AtMost ? "<=" : ">=")} {Number(goal)} {(r.GoalMet == true ? "MET" : "MISSED")}" : "-",
         }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, cells.Count == 0 ? 0 : cells.Max(c => c[i].Length))).ToArray();
         var text = new StringBuilder();

@@ -49,6 +49,9 @@ public sealed class SimulatedFuzzerActor : ReceiveActor, IWithTimers
 
         _target = target;
         _started = DateTimeOffset.UtcNow;
+        // A random phase, so jobs started together do not all find their first crash in the same tick.
+        _crashesDue = Random.Shared.NextDouble();
+        _inputsDue = Random.Shared.NextDouble();
         Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, target.Tick);
         Timers.StartSingleTimer(TimeUp.Instance, TimeUp.Instance, _runFor);
     }

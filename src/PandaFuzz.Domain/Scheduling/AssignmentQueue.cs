@@ -13,14 +13,26 @@ public sealed record Offer(JobId JobId, BotId BotId, string AgentPath, DateTimeO
 /// offers; the job entity decides, so a job can never be assigned twice. Rebuilt from re-announcements and
 /// check-ins after a restart, so nothing here is persisted. Time is passed in.
 /// </summary>
+/// <remarks>
+/// The scheduler asks for offers on every message it gets (a check-in, an acceptance, a new job), so the cost of that
+/// question must not grow with the queue: pending jobs are also kept per engine and per campaign, and the reachable bots
+/// with a free slot in a set ordered emptiest first. An offer then costs about log(bots), whatever the queue holds; a
+/// queue of 100,000 jobs with every slot taken costs nothing to ask.
+/// </remarks>
 public sealed class AssignmentQueue(TimeSpan holdGrace)
 {
     private readonly LinkedList<PendingJob> _pending = new();
-    private readonly Dictionary<JobId, LinkedListNode<PendingJob>> _pendingIndex = [];
+    private readonly Dictionary<JobId, PendingJob> _pendingIndex = [];
+    private readonly Dictionary<string, LinkedList<PendingJob>> _pendingByEngine = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LinkedList<PendingJob>> _pendingByCampaign = new(StringComparer.Ordinal);
     private readonly Dictionary<JobId, (Offer Offer, PendingJob Job)> _offers = [];
     private readonly Dictionary<BotId, BotSlots> _bots = [];
     private readonly HashSet<BotId> _unreachable = [];
+
+    // Reachable bots with a free slot, the emptiest first (ties by id, so the order is stable).
+    private readonly SortedSet<BotSlots> _free = new(EmptiestFirst.Instance);
     private IReadOnlyDictionary<string, int> _weights = new Dictionary<string, int>();
+    private long _sequence;
 
     public int PendingCount => _pending.Count;
 
@@ -31,7 +43,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
     /// <summary>Since when the longest-waiting pending job has waited (null: none pending).</summary>
     public DateTimeOffset? OldestPendingSince => _pending.Count == 0 ? null : _pending.Min(p => p.Since);
 
-    public int FreeSlots => _bots.Values.Where(b => !_unreachable.Contains(b.BotId)).Sum(b => b.Free);
+    public int FreeSlots => _free.Sum(b => b.Free);
 
     /// <summary>Every bot known, with the jobs that hold its slots.</summary>
     public IEnumerable<KnownBot> Bots => _bots.Values.Select(b => new KnownBot(b.BotId, b.AgentPath, b.NodeUid, [.. b.Held.Keys]));
@@ -44,7 +56,11 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
             return false;
         }
 
-        _pendingIndex[job] = _pending.AddLast(new PendingJob(job, engine, since));
+        var pending = new PendingJob(job, engine, since, ++_sequence, CampaignOf(job));
+        pending.InArrival = _pending.AddLast(pending);
+        pending.InEngine = ListOf(_pendingByEngine, engine).AddLast(pending);
+        pending.InCampaign = ListOf(_pendingByCampaign, pending.Campaign).AddLast(pending);
+        _pendingIndex[job] = pending;
         return true;
     }
 
@@ -54,18 +70,18 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
         RemovePending(job);
         if (_offers.Remove(job, out var offered))
         {
-            Slots(offered.Offer.BotId)?.Held.Remove(job);
+            Drop(offered.Offer.BotId, job);
         }
 
         if (bot is not null)
         {
-            Slots(bot)?.Held.Remove(job);
+            Drop(bot, job);
             return;
         }
 
-        foreach (var slots in _bots.Values)
+        foreach (var slots in _bots.Values.Where(b => b.Held.ContainsKey(job)).ToList())
         {
-            slots.Held.Remove(job);
+            Change(slots, held => held.Remove(job));
         }
     }
 
@@ -73,8 +89,9 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
     public void UpsertBot(BotId bot, string agentPath, BotCapabilities capabilities, IReadOnlyList<JobId> running, DateTimeOffset now, long nodeUid = 0)
     {
         var held = new Dictionary<JobId, DateTimeOffset>();
-        if (_bots.TryGetValue(bot, out var known))
+        if (_bots.Remove(bot, out var known))
         {
+            _free.Remove(known);
             foreach (var (job, at) in known.Held)
             {
                 if (now - at < holdGrace || _offers.ContainsKey(job))
@@ -89,7 +106,9 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
             held.TryAdd(job, now);
         }
 
-        _bots[bot] = new BotSlots(bot, agentPath, capabilities, held, nodeUid);
+        var slots = new BotSlots(bot, agentPath, capabilities, held, nodeUid);
+        _bots[bot] = slots;
+        Index(slots);
     }
 
     /// <summary>Forgets the bot; returns the jobs that held its slots (offers to it are withdrawn and queued again).</summary>
@@ -101,6 +120,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
             return [];
         }
 
+        _free.Remove(slots);
         foreach (var (offer, job) in _offers.Values.Where(o => o.Offer.BotId == bot).ToList())
         {
             _offers.Remove(offer.JobId);
@@ -113,14 +133,23 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
     /// <summary>An unreachable bot gets no offers until it is reachable again (or removed).</summary>
     public void SetReachable(BotId bot, bool reachable)
     {
+        if (!_bots.TryGetValue(bot, out var slots))
+        {
+            _unreachable.Remove(bot);
+            return;
+        }
+
+        _free.Remove(slots);
         if (reachable)
         {
             _unreachable.Remove(bot);
         }
-        else if (_bots.ContainsKey(bot))
+        else
         {
             _unreachable.Add(bot);
         }
+
+        Index(slots);
     }
 
     /// <summary>The job took the bot; an acceptance that arrives after its offer expired also takes it out of the queue.</summary>
@@ -130,7 +159,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
         RemovePending(job);
         if (Slots(bot) is { } slots)
         {
-            slots.Held[job] = now;
+            Change(slots, held => held[job] = now);
         }
     }
 
@@ -138,7 +167,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
     public void Rejected(JobId job, BotId bot)
     {
         _offers.Remove(job);
-        Slots(bot)?.Held.Remove(job);
+        Drop(bot, job);
     }
 
     /// <summary>The campaigns' weights (campaign id → weight ≥ 1; unlisted campaigns weigh 1). Empty: first come, first served.</summary>
@@ -157,28 +186,71 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
     /// <summary>Matches pending jobs, oldest first, to bots with the engine and a free slot, spreading over the emptiest bots.</summary>
     public IReadOnlyList<Offer> NextOffers(DateTimeOffset now) => _weights.Count == 0 ? NextOffersInArrivalOrder(now) : NextOffersByWeight(now);
 
-    private IReadOnlyList<Offer> NextOffersByWeight(DateTimeOffset now)
+    private List<Offer> NextOffersInArrivalOrder(DateTimeOffset now)
+    {
+        var offers = new List<Offer>();
+        // Engines no free bot runs: their jobs wait, the others go on (each engine's queue is in arrival order).
+        var stuck = new HashSet<string>(StringComparer.Ordinal);
+        while (_free.Count > 0)
+        {
+            PendingJob? oldest = null;
+            foreach (var (engine, jobs) in _pendingByEngine)
+            {
+                if (jobs.First is { } head && !stuck.Contains(engine) && (oldest is null || head.Value.Sequence < oldest.Sequence))
+                {
+                    oldest = head.Value;
+                }
+            }
+
+            if (oldest is null)
+            {
+                break;
+            }
+
+            if (BestBotFor(oldest.Engine) is { } best)
+            {
+                offers.Add(Place(oldest, best, now));
+            }
+            else
+            {
+                stuck.Add(oldest.Engine);
+            }
+        }
+
+        return offers;
+    }
+
+    private List<Offer> NextOffersByWeight(DateTimeOffset now)
     {
         var offers = new List<Offer>();
         var held = _bots.Values.SelectMany(b => b.Held.Keys).GroupBy(CampaignOf).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        while (_pending.Count > 0)
+        var stuck = new HashSet<string>(StringComparer.Ordinal);
+        while (_free.Count > 0)
         {
             // Campaigns with pending jobs, the one furthest below its share first; ties go to the one waiting longest.
-            var campaigns = _pending
-                .GroupBy(p => CampaignOf(p.JobId))
-                .Select(g => (Campaign: g.Key, Jobs: g.ToList()))
-                .OrderBy(c => (double)held.GetValueOrDefault(c.Campaign) / _weights.GetValueOrDefault(c.Campaign, 1))
-                .ThenBy(c => c.Jobs[0].Since);
+            var campaigns = _pendingByCampaign
+                .Where(c => c.Value.Count > 0)
+                .OrderBy(c => (double)held.GetValueOrDefault(c.Key) / _weights.GetValueOrDefault(c.Key, 1))
+                .ThenBy(c => c.Value.First!.Value.Since)
+                .ThenBy(c => c.Value.First!.Value.Sequence);
             Offer? offer = null;
             foreach (var (campaign, jobs) in campaigns)
             {
-                foreach (var job in jobs)
+                for (var node = jobs.First; node is not null && offer is null; node = node.Next)
                 {
-                    if (BestBotFor(job) is { } best)
+                    if (stuck.Contains(node.Value.Engine))
                     {
-                        offer = Place(job, best, now);
+                        continue;
+                    }
+
+                    if (BestBotFor(node.Value.Engine) is { } best)
+                    {
+                        offer = Place(node.Value, best, now);
                         held[campaign] = held.GetValueOrDefault(campaign) + 1;
-                        break;
+                    }
+                    else
+                    {
+                        stuck.Add(node.Value.Engine);
                     }
                 }
 
@@ -199,18 +271,18 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
         return offers;
     }
 
-    private BotSlots? BestBotFor(PendingJob job)
+    /// <summary>The emptiest reachable bot with a free slot that runs <paramref name="engine"/>.</summary>
+    private BotSlots? BestBotFor(string engine)
     {
-        BotSlots? best = null;
-        foreach (var bot in _bots.Values)
+        foreach (var bot in _free)
         {
-            if (bot.Free > 0 && !_unreachable.Contains(bot.BotId) && bot.Capabilities.Supports(job.Engine) && (best is null || bot.Free > best.Free))
+            if (bot.Capabilities.Supports(engine))
             {
-                best = bot;
+                return bot;
             }
         }
 
-        return best;
+        return null;
     }
 
     private Offer Place(PendingJob job, BotSlots bot, DateTimeOffset now)
@@ -218,26 +290,8 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
         var offer = new Offer(job.JobId, bot.BotId, bot.AgentPath, now);
         RemovePending(job.JobId);
         _offers[job.JobId] = (offer, job);
-        bot.Held[job.JobId] = now;
+        Change(bot, held => held[job.JobId] = now);
         return offer;
-    }
-
-    private List<Offer> NextOffersInArrivalOrder(DateTimeOffset now)
-    {
-        var offers = new List<Offer>();
-        var node = _pending.First;
-        while (node is not null && _bots.Count > 0)
-        {
-            var next = node.Next;
-            if (BestBotFor(node.Value) is { } best)
-            {
-                offers.Add(Place(node.Value, best, now));
-            }
-
-            node = next;
-        }
-
-        return offers;
     }
 
     /// <summary>Offers nobody answered (the job entity was unreachable) go back to the end of the queue.</summary>
@@ -247,7 +301,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
         foreach (var (offer, job) in expired)
         {
             _offers.Remove(offer.JobId);
-            Slots(offer.BotId)?.Held.Remove(offer.JobId);
+            Drop(offer.BotId, offer.JobId);
             Enqueue(job.JobId, job.Engine, job.Since);
         }
 
@@ -258,18 +312,96 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
 
     private BotSlots? Slots(BotId bot) => _bots.GetValueOrDefault(bot);
 
-    private void RemovePending(JobId job)
+    private void Drop(BotId bot, JobId job)
     {
-        if (_pendingIndex.Remove(job, out var node))
+        if (Slots(bot) is { } slots && slots.Held.ContainsKey(job))
         {
-            _pending.Remove(node);
+            Change(slots, held => held.Remove(job));
         }
     }
 
-    private sealed record PendingJob(JobId JobId, string Engine, DateTimeOffset Since);
+    /// <summary>Changes a bot's held jobs; the free set is ordered by them, so the bot leaves it first and comes back after.</summary>
+    private void Change(BotSlots bot, Action<Dictionary<JobId, DateTimeOffset>> change)
+    {
+        _free.Remove(bot);
+        change(bot.Held);
+        Index(bot);
+    }
+
+    private void Index(BotSlots bot)
+    {
+        if (bot.Free > 0 && !_unreachable.Contains(bot.BotId))
+        {
+            _free.Add(bot);
+        }
+    }
+
+    private void RemovePending(JobId job)
+    {
+        if (_pendingIndex.Remove(job, out var pending))
+        {
+            _pending.Remove(pending.InArrival!);
+            Unlink(_pendingByEngine, pending.Engine, pending.InEngine!);
+            Unlink(_pendingByCampaign, pending.Campaign, pending.InCampaign!);
+        }
+    }
+
+    private static LinkedList<PendingJob> ListOf(Dictionary<string, LinkedList<PendingJob>> lists, string key)
+    {
+        if (!lists.TryGetValue(key, out var list))
+        {
+            list = new LinkedList<PendingJob>();
+            lists[key] = list;
+        }
+
+        return list;
+    }
+
+    private static void Unlink(Dictionary<string, LinkedList<PendingJob>> lists, string key, LinkedListNode<PendingJob> node)
+    {
+        var list = lists[key];
+        list.Remove(node);
+        if (list.Count == 0)
+        {
+            lists.Remove(key);
+        }
+    }
+
+    private sealed class PendingJob(JobId jobId, string engine, DateTimeOffset since, long sequence, string campaign)
+    {
+        public JobId JobId { get; } = jobId;
+
+        public string Engine { get; } = engine;
+
+        public DateTimeOffset Since { get; } = since;
+
+        /// <summary>Arrival order across the per-engine and per-campaign lists.</summary>
+        public long Sequence { get; } = sequence;
+
+        public string Campaign { get; } = campaign;
+
+        public LinkedListNode<PendingJob>? InArrival { get; set; }
+
+        public LinkedListNode<PendingJob>? InEngine { get; set; }
+
+        public LinkedListNode<PendingJob>? InCampaign { get; set; }
+    }
 
     private sealed record BotSlots(BotId BotId, string AgentPath, BotCapabilities Capabilities, Dictionary<JobId, DateTimeOffset> Held, long NodeUid)
     {
         public int Free => Math.Max(0, Capabilities.Slots - Held.Count);
+    }
+
+    /// <summary>The bot with the most free slots first; the same count by id. Reads <see cref="BotSlots.Free"/>: change a bot only out of the set.</summary>
+    private sealed class EmptiestFirst : IComparer<BotSlots>
+    {
+        public static readonly EmptiestFirst Instance = new();
+
+        public int Compare(BotSlots? x, BotSlots? y) =>
+            ReferenceEquals(x, y) ? 0
+            : x is null ? -1
+            : y is null ? 1
+            : y.Free.CompareTo(x.Free) is var byFree and not 0 ? byFree
+            : string.CompareOrdinal(x.BotId.Value, y.BotId.Value);
     }
 }

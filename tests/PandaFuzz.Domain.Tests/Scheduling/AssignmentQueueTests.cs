@@ -77,6 +77,29 @@ public sealed class AssignmentQueueTests
     }
 
     [Fact]
+    public void A_long_queue_of_one_engine_holds_back_neither_another_engine_s_job_nor_the_order_across_engines()
+    {
+        for (var i = 0; i < 10_000; i++)
+        {
+            _queue.Enqueue(Job(i), EngineNames.LibFuzzer, T0).Should().BeTrue();
+        }
+
+        _queue.Enqueue(Job(10_000), EngineNames.AflPlusPlus, T0).Should().BeTrue();
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2, EngineNames.LibFuzzer), [], T0);
+        _queue.UpsertBot(BotB, AgentPathB, Capabilities(slots: 1, EngineNames.AflPlusPlus), [], T0);
+
+        _queue.NextOffers(T0).Select(o => (o.JobId, o.BotId)).Should().Equal((Job(0), BotA), (Job(1), BotA), (Job(10_000), BotB));
+        // Every slot taken: asking again offers nothing and leaves the queue as it was.
+        _queue.NextOffers(T0).Should().BeEmpty();
+        _queue.PendingCount.Should().Be(9_998);
+
+        // A bot that runs both engines takes jobs in arrival order across them.
+        _queue.Enqueue(Job(20_000), EngineNames.AflPlusPlus, T0).Should().BeTrue();
+        _queue.UpsertBot(BotC, AgentPathA + "-c", Capabilities(slots: 3, EngineNames.AflPlusPlus, EngineNames.LibFuzzer), [], T0);
+        _queue.NextOffers(T0).Select(o => o.JobId).Should().Equal(Job(2), Job(3), Job(4));
+    }
+
+    [Fact]
     public void A_bot_is_offered_no_more_jobs_than_its_slots()
     {
         _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);

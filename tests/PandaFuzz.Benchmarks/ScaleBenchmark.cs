@@ -1,0 +1,309 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace PandaFuzz.Benchmarks;
+
+/// <summary>One look at the master while the simulated bots work.</summary>
+public sealed record ScaleSample(
+    double At, double Assignments, double StatsUpdates, double CrashReports, double PendingJobs, double Bots, double MasterRssMb, double MasterCpuSeconds);
+
+/// <summary>What one scale run measured; rates are per second over the phase named.</summary>
+public sealed record ScaleFigures(
+    int Bots,
+    int BotProcesses,
+    int SlotsPerBot,
+    int Jobs,
+    double SubmitSeconds,
+    double JobsCreatedPerSecond,
+    double BotsOnlineSeconds,
+    double FillAssignments,
+    double FillSeconds,
+    double AssignmentsPerSecond,
+    double PeakAssignmentsPerSecond,
+    double SteadySeconds,
+    double StatsUpdatesPerSecond,
+    double StatsLagP50Seconds,
+    double StatsLagP99Seconds,
+    double? ApiStatsAgeMedianSeconds,
+    double CrashReportsPerSecond,
+    double MasterRssPeakMb,
+    double MasterCpuPercent);
+
+/// <summary>
+/// Control-plane scale: a master-only node, simulated bots spread over a few bot-only node processes (the simulated engine
+/// uses no CPU, so what is measured is the master and the cluster), and a queue of simulated jobs. The jobs are queued
+/// before the bots start, so the bots' arrival is a burst of assignments as fast as the master can make them; then the
+/// running jobs' stats and crash reports flow for a steady window. Figures come from the master's own counters
+/// (/metrics), its /proc entry, and the API.
+/// </summary>
+public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace)
+{
+    public const double GoalAssignmentsPerSecond = 1000;
+    public const double GoalStatsLagSeconds = 10;
+    public const double GoalMasterRssMb = 1024;
+
+    /// <summary>The most jobs one campaign may have (the API's bound).</summary>
+    private const int JobsPerCampaign = 256;
+
+    private static readonly TimeSpan ReadyLimit = TimeSpan.FromMinutes(3);
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var startedAt = DateTimeOffset.UtcNow;
+        var machine = await MachineInfo.CollectAsync(options.NodeBuildDir, cancellationToken);
+        var (bots, processes, slots, jobs) = (options.Bots, options.BotProcesses, options.Slots, options.Jobs);
+        var capacity = bots * slots;
+        // Long enough that no job ends before every slot was filled once and the steady window is over.
+        var jobSeconds = 600 + options.Seconds;
+        Console.WriteLine($"scale: {bots:N0} simulated bots in {processes} processes x {slots} slots, {jobs:N0} queued jobs of {jobSeconds} s, " +
+                          $"steady window {options.Seconds} s ({options.Mode})");
+        Console.WriteLine(machine);
+
+        var cores = Cpu.Online();
+        var master = NodeProcess.Start(options.NodeBuildDir, workspace.Dir("master"), cores, roles: "master");
+        var botNodes = new List<NodeProcess>();
+        try
+        {
+            using var api = new ApiClient(master.BaseAddress);
+            await WaitAsync(() => api.IsReadyAsync(cancellationToken), ReadyLimit, "the master to be ready", master, cancellationToken);
+
+            // Each simulated job claims execs and finds a crash a minute among 100 bugs per campaign.
+            var target = Encoding.UTF8.GetBytes("pandafuzz-simulated-target\nexecs-per-second = 1000\ncrashes-per-minute = 1\nsignatures = 100\n");
+            var targetId = await api.UploadTargetAsync("simulated", target, cancellationToken);
+
+            // 1. The queue.
+            var submit = Stopwatch.StartNew();
+            var campaigns = await SubmitAsync(api, targetId, jobs, jobSeconds, cancellationToken);
+            var submitSeconds = submit.Elapsed.TotalSeconds;
+            Console.WriteLine($"  {jobs:N0} jobs in {campaigns.Count} campaigns submitted in {submitSeconds:0.0} s ({jobs / submitSeconds:N0} jobs/s)");
+            await WaitAsync(async () => (await ScrapeAsync(api, master, 0, cancellationToken)).PendingJobs >= jobs,
+                TimeSpan.FromMinutes(10), $"the scheduler to hold {jobs:N0} pending jobs", master, cancellationToken);
+
+            // 2. The bots, all at once.
+            var clock = Stopwatch.StartNew();
+            var before = await ScrapeAsync(api, master, 0, cancellationToken);
+            for (var p = 0; p < processes; p++)
+            {
+                var share = bots / processes + (p < bots % processes ? 1 : 0);
+                botNodes.Add(NodeProcess.Start(options.NodeBuildDir, workspace.Dir($"bots-{p + 1}"), cores, roles: "bot", environment: new Dictionary<string, string>
+                {
+                    ["PANDAFUZZ_SEEDS"] = master.Remote,
+                    ["PANDAFUZZ__pandafuzz__bot__simulation__enabled"] = "on",
+                    ["PANDAFUZZ__pandafuzz__bot__simulation__bots"] = share.ToString(CultureInfo.InvariantCulture),
+                    ["PANDAFUZZ__pandafuzz__bot__slots"] = slots.ToString(CultureInfo.InvariantCulture),
+                    ["PANDAFUZZ__pandafuzz__bot__reproduce-attempts"] = "1",
+                    ["PANDAFUZZ__pandafuzz__logging__levels__default"] = "warning",
+                }));
+            }
+
+            var samples = new List<ScaleSample> { before with { At = 0 } };
+            var fillTarget = Math.Min(jobs, capacity);
+            double? botsOnline = null, filledAt = null, firstAssignmentAt = null;
+            var fillLimit = TimeSpan.FromMinutes(10);
+            while (filledAt is null)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                foreach (var node in botNodes.Append(master))
+                {
+                    node.EnsureRunning();
+                }
+
+                var sample = await ScrapeAsync(api, master, clock.Elapsed.TotalSeconds, cancellationToken);
+                samples.Add(sample);
+                var assigned = sample.Assignments - before.Assignments;
+                firstAssignmentAt ??= assigned > 0 ? sample.At : null;
+                botsOnline ??= sample.Bots >= bots ? sample.At : null;
+                if (assigned >= fillTarget)
+                {
+                    filledAt = sample.At;
+                }
+
+                Console.Write($"\r  t={sample.At,5:0}s bots {sample.Bots,6:N0}/{bots:N0}  assigned {assigned,8:N0}/{fillTarget:N0}  master RSS {sample.MasterRssMb,6:N0} MB   ");
+                if (clock.Elapsed > fillLimit)
+                {
+                    Console.WriteLine();
+                    throw new TimeoutException($"only {assigned:N0} of {fillTarget:N0} slots were filled in {fillLimit.TotalMinutes:0} minutes");
+                }
+            }
+
+            Console.WriteLine();
+            var fill = samples.Where(s => s.At >= firstAssignmentAt!.Value - 1).ToList();
+            var fillSeconds = filledAt.Value - (firstAssignmentAt!.Value - 1);
+            var peak = fill.Zip(fill.Skip(5), (a, b) => (b.Assignments - a.Assignments) / (b.At - a.At)).DefaultIfEmpty(fillTarget / fillSeconds).Max();
+
+            // 3. The steady window: every slot busy, stats and crashes flowing.
+            var steadyStart = samples[^1];
+            var lagBefore = await ScrapeTextAsync(api, cancellationToken);
+            var steadyClock = Stopwatch.StartNew();
+            var apiAges = new List<double>();
+            while (steadyClock.Elapsed.TotalSeconds < options.Seconds)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                samples.Add(await ScrapeAsync(api, master, clock.Elapsed.TotalSeconds, cancellationToken));
+                if (samples.Count % 10 == 0)
+                {
+                    apiAges.AddRange(await ApiStatsAgesAsync(api, campaigns[Random.Shared.Next(Math.Min(campaigns.Count, Math.Max(1, capacity / JobsPerCampaign)))], cancellationToken));
+                }
+            }
+
+            var steadyEnd = samples[^1];
+            var lagAfter = await ScrapeTextAsync(api, cancellationToken);
+            var steadySeconds = steadyEnd.At - steadyStart.At;
+            var lagBuckets = (lagBefore.Buckets("pandafuzz_job_stats_lag_seconds"), lagAfter.Buckets("pandafuzz_job_stats_lag_seconds"));
+
+            var figures = new ScaleFigures(
+                bots, processes, slots, jobs,
+                submitSeconds, jobs / submitSeconds,
+                botsOnline ?? double.NaN,
+                fillTarget, fillSeconds, fillTarget / fillSeconds, peak,
+                steadySeconds,
+                (steadyEnd.StatsUpdates - steadyStart.StatsUpdates) / steadySeconds,
+                PrometheusText.Quantile(lagBuckets.Item1, lagBuckets.Item2, 0.5),
+                PrometheusText.Quantile(lagBuckets.Item1, lagBuckets.Item2, 0.99),
+                apiAges.Count > 0 ? Summary.Median(apiAges) : null,
+                (steadyEnd.CrashReports - steadyStart.CrashReports) / steadySeconds,
+                samples.Max(s => s.MasterRssMb),
+                100 * (steadyEnd.MasterCpuSeconds - steadyStart.MasterCpuSeconds) / steadySeconds);
+
+            var rows = Rows(figures);
+            Console.WriteLine();
+            Console.WriteLine(Summary.Table(rows));
+            Console.WriteLine($"  submit: {figures.JobsCreatedPerSecond:N0} jobs created/s; all {bots:N0} bots online after {figures.BotsOnlineSeconds:0.0} s; " +
+                              $"fill: {fillTarget:N0} assignments in {fillSeconds:0.0} s (peak 5-s rate {peak:N0}/s)");
+            Console.WriteLine($"  steady {steadySeconds:0} s: {figures.StatsUpdatesPerSecond:N0} stats updates/s (lag p50 <= {figures.StatsLagP50Seconds} s, p99 <= {figures.StatsLagP99Seconds} s; " +
+                              $"API stats age median {figures.ApiStatsAgeMedianSeconds?.ToString("0.0", CultureInfo.InvariantCulture) ?? "n/a"} s), " +
+                              $"{figures.CrashReportsPerSecond:N1} crash reports/s, master CPU {figures.MasterCpuPercent:0}% of a core, RSS peak {figures.MasterRssPeakMb:N0} MB");
+
+            var path = Summary.WriteJson(new
+            {
+                benchmark = BenchmarkOptions.Scale,
+                mode = options.Mode,
+                startedAt,
+                machine,
+                settings = new { bots, processes, slots, jobs, jobSeconds, steadySeconds = options.Seconds, target = Encoding.UTF8.GetString(target) },
+                commands = new { master = master.Command, bots = botNodes.Select(b => b.Command) },
+                figures,
+                samples,
+                summary = rows,
+            }, options.OutputDir, BenchmarkOptions.Scale, startedAt);
+            Console.WriteLine($"Results: {path}");
+            return rows.All(r => r.GoalMet != false) ? 0 : 1;
+        }
+        catch
+        {
+            workspace.Failed = true;
+            Console.Error.WriteLine("master log tail:");
+            Console.Error.WriteLine(master.LogTail(60));
+            foreach (var node in botNodes)
+            {
+                Console.Error.WriteLine($"bot node log tail ({node.LogPath}):");
+                Console.Error.WriteLine(node.LogTail(20));
+            }
+
+            throw;
+        }
+        finally
+        {
+            foreach (var node in botNodes)
+            {
+                await node.DisposeAsync();
+            }
+
+            await master.DisposeAsync();
+            workspace.KillLeftovers();
+        }
+    }
+
+    /// <summary>The goals as table rows: the measured figure against the goal (an absolute goal: no baseline to compare with).</summary>
+    public static IReadOnlyList<MeasureSummary> Rows(ScaleFigures f) =>
+    [
+        Summary.Absolute("scale: assignments/s (fill)", "/s", f.AssignmentsPerSecond, GoalAssignmentsPerSecond, atLeast: true,
+            $"{f.FillAssignments:N0} slots of {f.Bots:N0} bots filled from a queue of {f.Jobs:N0} jobs; peak 5-s rate {f.PeakAssignmentsPerSecond:N0}/s"),
+        Summary.Absolute("scale: stats lag p99", "s", f.StatsLagP99Seconds, GoalStatsLagSeconds, atLeast: false,
+            $"{f.StatsUpdatesPerSecond:N0} stats updates/s ingested; p50 <= {f.StatsLagP50Seconds} s (bucket bounds)"),
+        Summary.Absolute("scale: master RSS peak", "MB", f.MasterRssPeakMb, GoalMasterRssMb, atLeast: false,
+            $"with {f.Jobs:N0} jobs and {f.Bots:N0} bots; master CPU {f.MasterCpuPercent:0}% of a core in the steady window"),
+        Summary.Absolute("scale: crash reports/s", "/s", f.CrashReportsPerSecond, null, atLeast: true, "informational: the rate the simulated bots found crashes at"),
+    ];
+
+    private async Task<List<string>> SubmitAsync(ApiClient api, string targetId, int jobs, int jobSeconds, CancellationToken cancellationToken)
+    {
+        var sizes = new List<int>();
+        for (var left = jobs; left > 0; left -= JobsPerCampaign)
+        {
+            sizes.Add(Math.Min(JobsPerCampaign, left));
+        }
+
+        var ids = new string[sizes.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, sizes.Count), new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken },
+            async (i, ct) =>
+            {
+                ids[i] = await api.CreateCampaignAsync(new
+                {
+                    name = $"scale-{i + 1}",
+                    targetId,
+                    engine = "simulated",
+                    jobs = sizes[i],
+                    durationSeconds = jobSeconds,
+                    memoryLimitMb = 2048,
+                    timeoutMs = 1000,
+                }, ct);
+            });
+        return [.. ids];
+    }
+
+    private static async Task<ScaleSample> ScrapeAsync(ApiClient api, NodeProcess master, double at, CancellationToken cancellationToken)
+    {
+        var metrics = await ScrapeTextAsync(api, cancellationToken);
+        return new ScaleSample(
+            at,
+            metrics.Sum("pandafuzz_job_assignments_total"),
+            metrics.Sum("pandafuzz_job_stats_updates_total"),
+            metrics.Sum("pandafuzz_crash_reports_total"),
+            metrics.Sum("pandafuzz_scheduler_pending_jobs"),
+            metrics.Sum("pandafuzz_scheduler_bots"),
+            RssMb(master.Pid),
+            Cpu.CpuSeconds(master.Pid) ?? double.NaN);
+    }
+
+    private static async Task<PrometheusText> ScrapeTextAsync(ApiClient api, CancellationToken cancellationToken) =>
+        PrometheusText.Parse(await api.GetTextAsync("metrics", cancellationToken));
+
+    /// <summary>How old each running job's stats are as the API shows them (the stats interval plus the way through the master).</summary>
+    private static async Task<IEnumerable<double>> ApiStatsAgesAsync(ApiClient api, string campaignId, CancellationToken cancellationToken)
+    {
+        var campaign = await api.GetCampaignAsync(campaignId, cancellationToken);
+        var now = DateTimeOffset.UtcNow;
+        return (campaign.Jobs ?? []).Where(j => j.State == "running" && j.Stats?.UpdatedAt is not null)
+            .Select(j => (now - j.Stats!.UpdatedAt!.Value).TotalSeconds);
+    }
+
+    private static double RssMb(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line is null ? double.NaN : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+        }
+        catch (IOException)
+        {
+            return double.NaN;
+        }
+    }
+
+    private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan limit, string what, NodeProcess node, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            node.EnsureRunning();
+            if (clock.Elapsed > limit)
+            {
+                throw new TimeoutException($"waited {limit.TotalSeconds:0} s for {what}");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+        }
+    }
+}
