@@ -104,10 +104,15 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
             _log.Info("Sandbox {Measure} ({Mode}): {State} - {Detail}", measure.Name, measure.Mode, measure.Enforced ? "enforced" : "NOT enforced", measure.Detail);
         }
 
-        var killed = _storage.KillLeftovers();
-        if (killed > 0)
+        // Engines that run in the bot (the simulated one) leave no fuzzer processes behind: no look through /proc, which a
+        // node of many simulated bots would otherwise take once per bot.
+        if (_engines.Values.Any(e => e is not IInProcessEngine))
         {
-            _log.Warning("Killed {Count} fuzzer process groups left by an earlier run of this bot", killed);
+            var killed = _storage.KillLeftovers();
+            if (killed > 0)
+            {
+                _log.Warning("Killed {Count} fuzzer process groups left by an earlier run of this bot", killed);
+            }
         }
 
         // Before the first check-in, so no job of this life starts in a dir whose findings are still owed (see HandOver).
