@@ -28,6 +28,7 @@ public sealed record BenchmarkOptions(
     public const string Dedup = "dedup";
     public const string Journal = "journal";
     public const string Recovery = "recovery";
+    public const string Failover = "failover";
 
     public static readonly string Usage =
         """
@@ -45,20 +46,26 @@ public sealed record BenchmarkOptions(
           recovery   master-only node restart on a generated journal of ~1M events vs. an empty one, interleaved: time to
                      /health/ready (goal: median <= 10 s) and until every campaign answers with its expected state; RSS;
                      journal events/s at the shipped settings; read-model projection lag at 500 events/s (goal: p99 <= 1 s)
+          failover   a master-only node and two bot-only nodes; the bot running a long libFuzzer job is SIGKILLed with its
+                     fuzzer: time until the job's fuzzer runs on the other bot, with the shipped failure-detector and
+                     downing settings (goal: median <= 15 s) and with shorter ones (--set), phases from the node logs
 
         Options:
           --quick               overhead: 5 pairs x 20 s; ensemble: 2 pairs x 60 s; dedup: 3 rounds x 5,000 reports;
-                                journal: 5 trials x 2,000 events; recovery: 3 trials on ~200,000 events, lag for 30 s
+                                journal: 5 trials x 2,000 events; recovery: 3 trials on ~200,000 events, lag for 30 s;
+                                failover: 3 trials per settings
           --full                overhead: 10 pairs x 60 s; ensemble: 5 pairs x 300 s; dedup: 5 rounds x 20,000 reports;
-                                journal: 7 trials x 4,000 events; recovery: 5 trials on ~1,000,000 events, lag for 60 s
-                                (the default)
+                                journal: 7 trials x 4,000 events; recovery: 5 trials on ~1,000,000 events, lag for 60 s;
+                                failover: 10 trials per settings (the default)
           --pairs N             pairs of runs (overrides the mode)
           --seconds N           length of each run in seconds; recovery: of the projection-lag load (overrides the mode)
-          --rounds N            dedup: rounds, each on a new campaign; journal, recovery: trials (overrides the mode)
+          --rounds N            dedup: rounds, each on a new campaign; journal, recovery, failover: trials (overrides the mode)
           --reports N           dedup: crash reports per round, at least 100; journal: events per burst;
                                 recovery: events in the generated journal (overrides the mode)
           --set KEY=VALUE       dedup: a HOCON setting over the shipped hocon/ files, e.g.
-                                --set pandafuzz.master.crash-samples=1 (repeatable; the mode becomes custom)
+                                --set pandafuzz.master.crash-samples=1 (repeatable; the mode becomes custom); failover: the
+                                settings of its second series, given to every node in a PANDAFUZZ_CONFIG file (default
+                                akka.cluster.failure-detector.acceptable-heartbeat-pause=2s, pandafuzz.cluster.downing.stable-after=2s)
           --engines LIST        overhead: libfuzzer,aflplusplus (default both)
           --core N              overhead: the core the fuzzer (and the node during PandaFuzz runs) is pinned to (default 1)
           --park-core N|none    overhead: where this program, and the idle node during standalone runs, are kept (default 0);
@@ -81,7 +88,7 @@ public sealed record BenchmarkOptions(
         }
 
         var benchmark = args[0];
-        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery))
+        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery or Failover))
         {
             throw new UsageException($"Unknown benchmark '{benchmark}'.");
         }
@@ -167,10 +174,12 @@ public sealed record BenchmarkOptions(
             (Journal, false) => (7, 4_000),
             (Recovery, true) => (3, 200_000),
             (Recovery, false) => (5, 1_000_000),
+            (Failover, true) => (3, 5_000),
+            (Failover, false) => (10, 5_000),
             (_, true) => (3, 5_000),
             _ => (5, 20_000),
         };
-        var overridden = benchmark is Dedup or Journal or Recovery ? rounds is not null || reports is not null || overrides.Count > 0 || (benchmark == Recovery && seconds is not null) : pairs is not null || seconds is not null;
+        var overridden = benchmark is Dedup or Journal or Recovery or Failover ? rounds is not null || reports is not null || overrides.Count > 0 || (benchmark == Recovery && seconds is not null) : pairs is not null || seconds is not null;
         var mode = overridden ? $"custom ({(isQuick ? "quick" : "full")} with overrides)" : isQuick ? "quick" : "full";
         var options = new BenchmarkOptions(benchmark, mode, pairs ?? defaultPairs, seconds ?? defaultSeconds, engines, core, parkCore, cores,
             target, output, nodeDir, keep, rounds ?? defaultRounds, reports ?? defaultReports, overrides);

@@ -37,6 +37,7 @@ try
         BenchmarkOptions.Ensemble => await new EnsembleBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Journal => await new JournalBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Recovery => await new RecoveryBenchmark(options, workspace).RunAsync(cancel.Token),
+        BenchmarkOptions.Failover => await new FailoverBenchmark(options, workspace).RunAsync(cancel.Token),
         _ => await new DedupBenchmark(options, workspace).RunAsync(cancel.Token),
     };
 }
