@@ -34,6 +34,10 @@ public sealed record FailoverTrial(
     bool SurvivorRanJobsBefore,
     string? Error);
 
+/// <summary>A bot's node frozen for <paramref name="PauseSeconds"/>: whether the master marked it unreachable, and downed it.</summary>
+/// <param name="BackOnlineSeconds">For a downed bot: from the end of the freeze until it was online again (a fresh actor system).</param>
+public sealed record PauseProbe(string Series, int PauseSeconds, bool Unreachable, bool Downed, double? BackOnlineSeconds);
+
 /// <summary>
 /// Failover of a lost bot: a master-only node and two bot-only nodes (separate processes on 127.0.0.1), one campaign per
 /// trial with one long libFuzzer job; the bot running it dies as a machine does (its node process and its fuzzer's
@@ -54,7 +58,10 @@ public sealed class FailoverBenchmark(BenchmarkOptions options, Workspace worksp
 
     /// <summary>The phases read from the node logs, in order.</summary>
     public static readonly IReadOnlyList<string> PhaseNames =
-        ["unreachable", "downed", "bot lost", "job requeued", "job assigned", "job started on bot", "fuzzer process", "job running (API)"];
+        ["unreachable", "downed", "bot lost", "job requeued", "job assigned", "job started on bot", "fuzzer process", "job running (API)", "member removed"];
+
+    /// <summary>How long a bot's node is frozen (SIGSTOP, then SIGCONT) to see whether the master downs it: a GC pause or a starved VM.</summary>
+    public static readonly IReadOnlyList<int> PauseSeconds = [4, 8];
 
     private const int JobDurationSeconds = 3600;
     private static readonly TimeSpan StartLimit = TimeSpan.FromSeconds(120);
@@ -66,6 +73,7 @@ public sealed class FailoverBenchmark(BenchmarkOptions options, Workspace worksp
     private string _binDir = "";
     private int _botsStarted;
     private readonly HashSet<string> _botsThatRanJobs = [];
+    private readonly List<PauseProbe> _pauses = [];
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -128,6 +136,15 @@ public sealed class FailoverBenchmark(BenchmarkOptions options, Workspace worksp
             Console.WriteLine($"{s.Name}: {string.Join("; ", s.Settings)}");
         }
 
+        Console.WriteLine();
+        Console.WriteLine("a bot's node frozen (SIGSTOP/SIGCONT, its fuzzer running on): was it downed?");
+        PrintTable(["frozen for", .. series.Select(s => s.Name)],
+        [
+            .. PauseSeconds.Select(p => new[] { $"{p} s" }.Concat(series.Select(s => _pauses.FirstOrDefault(x => x.Series == s.Name && x.PauseSeconds == p) is { } probe
+                ? probe.Downed ? "DOWNED" : probe.Unreachable ? "unreachable, not downed" : "reachable"
+                : "n/a")).ToArray()),
+        ]);
+
         var median = Summary.Median(Values(trials, "shipped", measures[0]));
         var met = median <= GoalSeconds;
         var path = Summary.WriteJson(new
@@ -150,6 +167,7 @@ public sealed class FailoverBenchmark(BenchmarkOptions options, Workspace worksp
             commands,
             summary,
             trials,
+            pauses = _pauses,
             problems = workspace.Problems,
         }, options.OutputDir, BenchmarkOptions.Failover, startedAt);
         Console.WriteLine($"goal: median failover with the shipped settings <= {GoalSeconds:0} s: {Summary.Number(median)} s, {(met ? "MET" : "MISSED")}");
@@ -210,8 +228,18 @@ public sealed class FailoverBenchmark(BenchmarkOptions options, Workspace worksp
                 {
                     workspace.Failed = true;
                     workspace.Problem($"{series.Name} trial {trial}: {result.Error}");
-                    break;
+                    return trials;
                 }
+            }
+
+            foreach (var (pause, index) in PauseSeconds.Select((p, i) => (p, i)))
+            {
+                // Each freeze on another bot: the phi accrual detector learns from the intervals it saw, so a bot frozen once
+                // before is given more slack the next time.
+                var probe = await PauseAsync(series, pause, master, api, bots, bots[index % bots.Count], cancellationToken);
+                _pauses.Add(probe);
+                Console.WriteLine($"  bot node frozen {pause} s: {(probe.Unreachable ? "marked unreachable" : "stayed reachable")}, " +
+                                  (probe.Downed ? $"DOWNED (its jobs stopped and moved; back online {Show(probe.BackOnlineSeconds)} s after the freeze ended)" : "not downed"));
             }
         }
         finally
@@ -223,6 +251,52 @@ public sealed class FailoverBenchmark(BenchmarkOptions options, Workspace worksp
         }
 
         return trials;
+    }
+
+    /// <summary>
+    /// The price of short settings: a bot's node frozen for <paramref name="pause"/> (SIGSTOP, SIGCONT; its fuzzer runs on, as
+    /// in a long GC pause or on a starved VM), then whether the master marked it unreachable and whether it downed it. A downed
+    /// bot stops its jobs and joins again with a fresh actor system; the probe waits for it to be back online.
+    /// </summary>
+    private static async Task<PauseProbe> PauseAsync(
+        FailoverSeries series, int pause, NodeProcess master, ApiClient api, List<NodeProcess> bots, NodeProcess frozen, CancellationToken cancellationToken)
+    {
+        void AllRunning()
+        {
+            master.EnsureRunning();
+            foreach (var bot in bots)
+            {
+                bot.EnsureRunning();
+            }
+        }
+
+        await OnlineBotsAsync(api, bots, AllRunning, cancellationToken);
+        var from = LogLength(master);
+        var pid = frozen.Pid.ToString(CultureInfo.InvariantCulture);
+        await ProcessRunner.RunAsync("kill", ["-STOP", pid], TimeSpan.FromSeconds(10), cancellationToken);
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(pause), cancellationToken);
+        }
+        finally
+        {
+            await ProcessRunner.RunAsync("kill", ["-CONT", pid], TimeSpan.FromSeconds(10), CancellationToken.None);
+        }
+
+        // Heartbeats resume within a second or two; a downing decided before that shows within this wait.
+        await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
+        var lines = LogSince(master, from);
+        var unreachable = lines.Any(l => l.Contains("Marking node(s) as UNREACHABLE", StringComparison.Ordinal) && l.Contains(frozen.RemoteEndpoint, StringComparison.Ordinal));
+        var downed = lines.Any(l => l.Contains("Downing ", StringComparison.Ordinal) && l.Contains(frozen.RemoteEndpoint, StringComparison.Ordinal));
+        double? back = null;
+        if (downed)
+        {
+            var clock = Stopwatch.StartNew();
+            await OnlineBotsAsync(api, bots, AllRunning, cancellationToken);
+            back = Math.Round(clock.Elapsed.TotalSeconds + 5, 1);
+        }
+
+        return new PauseProbe(series.Name, pause, unreachable, downed, back);
     }
 
     private NodeProcess StartBot(FailoverSeries series, NodeProcess master, Dictionary<string, string> environment, IReadOnlyCollection<int> cores)
@@ -349,15 +423,16 @@ public sealed class FailoverBenchmark(BenchmarkOptions options, Workspace worksp
 
             var fuzzerSeconds = fuzzer.StartedBootSeconds - killedBoot;
             _botsThatRanJobs.Add(survivorBot.Id);
-            var phases = Phases(master, masterLogFrom, survivor, survivorLogFrom, killedAt, victim.RemoteEndpoint, victimBot.Id, survivorBot.Id, jobId);
-            phases["fuzzer process"] = Math.Round(fuzzerSeconds, 3);
-            phases["job running (API)"] = Math.Round(apiRunning.Value, 3);
-
             // Clean up for the next trial: the campaign stopped (its fuzzer ends), the dead bot's leftovers gone, a fresh bot in its place.
             await api.StopCampaignAsync(campaignId, cancellationToken);
             bots.Add(StartBot(series, master, environment, cores));
             await UntilAsync("the stopped job's fuzzer ends", TimeSpan.FromSeconds(60), AllRunning,
                 () => Task.FromResult(Fuzzers(survivor.DataDir).Count == 0 ? "" : null), cancellationToken);
+
+            // Read once the cluster has also removed the dead node (about a second after it was downed).
+            var phases = Phases(master, masterLogFrom, survivor, survivorLogFrom, killedAt, victim.RemoteEndpoint, victimBot.Id, survivorBot.Id, jobId);
+            phases["fuzzer process"] = Math.Round(fuzzerSeconds, 3);
+            phases["job running (API)"] = Math.Round(apiRunning.Value, 3);
             return new FailoverTrial(series.Name, trial, jobId, victimBot.Id, survivorBot.Id, killedAt.ToUniversalTime(), doomed.Count, Math.Round(fuzzerSeconds, 3),
                 fuzzer.Pid, Math.Round(apiRunning.Value, 3), jobStarted is { } s ? Math.Round(s, 3) : null, phases, survivorRanJobs, null);
         }
@@ -405,12 +480,14 @@ public sealed class FailoverBenchmark(BenchmarkOptions options, Workspace worksp
         return new Dictionary<string, double?>
         {
             // The scheduler logs the reachability event as it arrives; the downing actor logs it at its next tick.
-            ["unreachable"] = First(masterLines, l => Has(l, victimBot, "is unreachable")),
+            ["unreachable"] = First(masterLines, l => Has(l, "Marking node(s) as UNREACHABLE", victimAddress)),
             ["downed"] = First(masterLines, l => Has(l, "Downing", victimAddress)),
             ["bot lost"] = First(masterLines, l => Has(l, victimBot, "is lost")),
             ["job requeued"] = First(masterLines, l => Has(l, jobId, "back to pending")),
             ["job assigned"] = First(masterLines, l => Has(l, jobId, "assigned to bot", survivorBot)),
             ["job started on bot"] = First(survivorLines, l => Has(l, jobId) && (l.Contains(" starts from ", StringComparison.Ordinal) || l.Contains("starts without", StringComparison.Ordinal))),
+            // Not on the job's path (the scheduler moves jobs when the member is downed): when the cluster has forgotten the node.
+            ["member removed"] = First(masterLines, l => Has(l, "Member removed [", victimAddress)),
         };
     }
 
