@@ -239,7 +239,7 @@ public sealed class FailoverBenchmark(BenchmarkOptions options, Workspace worksp
                 var probe = await PauseAsync(series, pause, master, api, bots, bots[index % bots.Count], cancellationToken);
                 _pauses.Add(probe);
                 Console.WriteLine($"  bot node frozen {pause} s: {(probe.Unreachable ? "marked unreachable" : "stayed reachable")}, " +
-                                  (probe.Downed ? $"DOWNED (its jobs stopped and moved; back online {Show(probe.BackOnlineSeconds)} s after the freeze ended)" : "not downed"));
+                                  (probe.Downed ? $"DOWNED (it restarted its actor system: online again {Show(probe.BackOnlineSeconds)} s after the freeze ended)" : "not downed"));
             }
         }
         finally
