@@ -18,6 +18,9 @@ public static class Cpu
         }
     });
 
+    /// <summary>Clock ticks per second (<c>getconf CLK_TCK</c>), the unit of /proc/&lt;pid&gt;/stat's times.</summary>
+    public static double ClockTicks => LazyClockTicks.Value;
+
     /// <summary>"0-1,3" → {0, 1, 3}.</summary>
     public static SortedSet<int> ParseList(string list)
     {

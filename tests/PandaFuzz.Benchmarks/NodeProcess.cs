@@ -4,7 +4,7 @@ using System.Globalization;
 namespace PandaFuzz.Benchmarks;
 
 /// <summary>
-/// One all-in-one pandafuzz node (master and bot) started as <c>taskset -c CORES dotnet pandafuzz.dll</c> from a private
+/// One pandafuzz node (all-in-one, master and bot, unless other roles are asked for) started as <c>taskset -c CORES dotnet pandafuzz.dll</c> from a private
 /// copy of the node's build output, on free loopback ports, its output in a log file (adapted from the end-to-end tests).
 /// </summary>
 public sealed class NodeProcess : IAsyncDisposable
@@ -14,30 +14,32 @@ public sealed class NodeProcess : IAsyncDisposable
     private readonly Lock _logGate = new();
     private bool _logClosed;
 
-    private NodeProcess(Process process, StreamWriter log, string dataDir, string logPath, int httpPort, string command, string remote)
+    private NodeProcess(Process process, StreamWriter log, string dataDir, string logPath, int httpPort, int remotePort, string command)
     {
-        Remote = remote;
         _process = process;
         _log = log;
         DataDir = dataDir;
         LogPath = logPath;
         BaseAddress = new Uri($"http://127.0.0.1:{httpPort.ToString(CultureInfo.InvariantCulture)}/");
+        RemoteEndpoint = $"127.0.0.1:{remotePort.ToString(CultureInfo.InvariantCulture)}";
         Command = command;
     }
 
     public string DataDir { get; }
 
-    /// <summary>The node's Akka.Remote endpoint (host:port), what other nodes name in PANDAFUZZ_SEEDS.</summary>
-    public string Remote { get; }
-
     public string LogPath { get; }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>PANDAFUZZ_REMOTE (Akka.Remote), host:port: what other nodes name as their seed, and a bot's address in the API.</summary>
+    public string RemoteEndpoint { get; }
 
     /// <summary>The command line the node was started with (environment first).</summary>
     public string Command { get; }
 
     public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
 
     /// <summary>When the process was started (a monotonic <see cref="Stopwatch"/> timestamp).</summary>
     public long StartedAt { get; private set; }
@@ -48,9 +50,13 @@ public sealed class NodeProcess : IAsyncDisposable
     /// </summary>
     /// <param name="roles">PANDAFUZZ_ROLES: all-in-one by default; <c>master</c> for a master-only node.</param>
     /// <param name="dataDir">PANDAFUZZ_DATA_DIR: <paramref name="root"/>/node/data by default.</param>
-    /// <param name="environment">More variables, over the defaults (e.g. PANDAFUZZ_SEEDS, PANDAFUZZ__… overrides).</param>
-    public static NodeProcess Start(string buildDir, string root, IReadOnlyCollection<int> cores, string roles = "master,bot", string? dataDir = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="seeds">PANDAFUZZ_SEEDS: empty to found a cluster, or a master's <see cref="RemoteEndpoint"/> to join it.</param>
+    /// <param name="environment">More variables for the node (e.g. PANDAFUZZ_CONFIG), set last.</param>
+    /// <param name="binDir">Where the copy of the build goes: <paramref name="root"/>/node-bin by default; a given dir is copied
+    /// to only once, so several nodes can run from one copy.</param>
+    public static NodeProcess Start(
+        string buildDir, string root, IReadOnlyCollection<int> cores, string roles = "master,bot", string? dataDir = null, string seeds = "",
+        IReadOnlyDictionary<string, string>? environment = null, string? binDir = null)
     {
         var sourceDll = Path.Combine(buildDir, "pandafuzz.dll");
         if (!File.Exists(sourceDll))
@@ -61,9 +67,14 @@ public sealed class NodeProcess : IAsyncDisposable
                 sourceDll);
         }
 
-        var binDir = Path.Combine(root, "node-bin");
-        CopyDirectory(buildDir, binDir);
+        var shared = binDir is not null;
+        binDir ??= Path.Combine(root, "node-bin");
         var dll = Path.Combine(binDir, "pandafuzz.dll");
+        if (!shared || !File.Exists(dll))
+        {
+            CopyDirectory(buildDir, binDir);
+        }
+
         dataDir ??= Path.Combine(root, "node", "data");
         var logPath = Path.Combine(root, "node", "node.log");
         Directory.CreateDirectory(dataDir);
@@ -77,7 +88,7 @@ public sealed class NodeProcess : IAsyncDisposable
             ["PANDAFUZZ_DATA_DIR"] = dataDir,
             ["PANDAFUZZ_HTTP"] = $"127.0.0.1:{httpPort.ToString(CultureInfo.InvariantCulture)}",
             ["PANDAFUZZ_REMOTE"] = $"127.0.0.1:{remotePort.ToString(CultureInfo.InvariantCulture)}",
-            ["PANDAFUZZ_SEEDS"] = "",
+            ["PANDAFUZZ_SEEDS"] = seeds,
             ["PANDAFUZZ_API_TOKENS"] = ApiClient.TestToken,
             ["DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE"] = "false",
         };
@@ -85,7 +96,6 @@ public sealed class NodeProcess : IAsyncDisposable
         {
             variables[name] = value;
         }
-
         string[] arguments = ["-c", Cpu.Format(cores), RepoLayout.DotnetHost, dll];
         var command = string.Join(' ', variables.Select(kv => $"{kv.Key}={ProcessRunner.Quote(kv.Value)}")) + " " +
                       ProcessRunner.Describe("taskset", arguments);
@@ -94,7 +104,7 @@ public sealed class NodeProcess : IAsyncDisposable
         var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete)) { AutoFlush = true };
         log.WriteLine($"# {DateTimeOffset.UtcNow:O} {command}");
         var process = new Process { StartInfo = info };
-        var node = new NodeProcess(process, log, dataDir, logPath, httpPort, command, $"127.0.0.1:{remotePort.ToString(CultureInfo.InvariantCulture)}");
+        var node = new NodeProcess(process, log, dataDir, logPath, httpPort, remotePort, command);
         process.OutputDataReceived += (_, e) => node.WriteLog("out", e.Data);
         process.ErrorDataReceived += (_, e) => node.WriteLog("err", e.Data);
         node.StartedAt = Stopwatch.GetTimestamp();

@@ -29,6 +29,7 @@ public sealed record BenchmarkOptions(
     public const string Journal = "journal";
     public const string Recovery = "recovery";
     public const string Scale = "scale";
+    public const string Failover = "failover";
 
     /// <summary>scale: simulated bots in all, the bot-only node processes they are spread over, slots per bot, queued jobs.</summary>
     public int Bots { get; init; }
@@ -58,16 +59,20 @@ public sealed record BenchmarkOptions(
           scale      control plane with the simulated engine: a master-only node, simulated bots in bot-only node processes,
                      a queue of simulated jobs; assignments/s while the bots fill their slots (goal: >= 1,000/s), stats
                      updates/s and their lag (goal: p99 <= 10 s), crash reports/s, master RSS (goal: <= 1 GiB)
+          failover   a master-only node and two bot-only nodes; the bot running a long libFuzzer job is SIGKILLed with its
+                     fuzzer: time until the job's fuzzer runs on the other bot, with the shipped failure-detector and
+                     downing settings (goal: median <= 15 s) and with shorter ones (--set), phases from the node logs
 
         Options:
           --quick               overhead: 5 pairs x 20 s; ensemble: 2 pairs x 60 s; dedup: 3 rounds x 5,000 reports;
-                                journal: 5 trials x 2,000 events; recovery: 3 trials on ~200,000 events, lag for 30 s
+                                journal: 5 trials x 2,000 events; recovery: 3 trials on ~200,000 events, lag for 30 s;
+                                failover: 3 trials per settings
           --full                overhead: 10 pairs x 60 s; ensemble: 5 pairs x 300 s; dedup: 5 rounds x 20,000 reports;
-                                journal: 7 trials x 4,000 events; recovery: 5 trials on ~1,000,000 events, lag for 60 s
-                                (the default)
+                                journal: 7 trials x 4,000 events; recovery: 5 trials on ~1,000,000 events, lag for 60 s;
+                                failover: 10 trials per settings (the default)
           --pairs N             pairs of runs (overrides the mode)
           --seconds N           length of each run in seconds; recovery: of the projection-lag load (overrides the mode)
-          --rounds N            dedup: rounds, each on a new campaign; journal, recovery: trials (overrides the mode)
+          --rounds N            dedup: rounds, each on a new campaign; journal, recovery, failover: trials (overrides the mode)
           --reports N           dedup: crash reports per round, at least 100; journal: events per burst;
                                 recovery: events in the generated journal (overrides the mode)
           --bots N              scale: simulated bots (quick 200, full 1,000)
@@ -75,7 +80,9 @@ public sealed record BenchmarkOptions(
           --slots N             scale: slots per simulated bot (default 4)
           --jobs N              scale: queued jobs (quick 5,000, full 100,000)
           --set KEY=VALUE       dedup: a HOCON setting over the shipped hocon/ files, e.g.
-                                --set pandafuzz.master.crash-samples=1 (repeatable; the mode becomes custom)
+                                --set pandafuzz.master.crash-samples=1 (repeatable; the mode becomes custom); failover: the
+                                settings of its second series, given to every node in a PANDAFUZZ_CONFIG file (default
+                                akka.cluster.failure-detector.acceptable-heartbeat-pause=2s, pandafuzz.cluster.downing.stable-after=2s)
           --engines LIST        overhead: libfuzzer,aflplusplus (default both)
           --core N              overhead: the core the fuzzer (and the node during PandaFuzz runs) is pinned to (default 1)
           --park-core N|none    overhead: where this program, and the idle node during standalone runs, are kept (default 0);
@@ -98,7 +105,7 @@ public sealed record BenchmarkOptions(
         }
 
         var benchmark = args[0];
-        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery or Scale))
+        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery or Scale or Failover))
         {
             throw new UsageException($"Unknown benchmark '{benchmark}'.");
         }
@@ -188,11 +195,13 @@ public sealed record BenchmarkOptions(
             (Journal, false) => (7, 4_000),
             (Recovery, true) => (3, 200_000),
             (Recovery, false) => (5, 1_000_000),
+            (Failover, true) => (3, 5_000),
+            (Failover, false) => (10, 5_000),
             (_, true) => (3, 5_000),
             _ => (5, 20_000),
         };
         var scaleOverridden = bots is not null || botProcesses is not null || slots is not null || jobs is not null || (benchmark == Scale && seconds is not null);
-        var overridden = benchmark == Scale ? scaleOverridden : benchmark is Dedup or Journal or Recovery ? rounds is not null || reports is not null || overrides.Count > 0 || (benchmark == Recovery && seconds is not null) : pairs is not null || seconds is not null;
+        var overridden = benchmark == Scale ? scaleOverridden : benchmark is Dedup or Journal or Recovery or Failover ? rounds is not null || reports is not null || overrides.Count > 0 || (benchmark == Recovery && seconds is not null) : pairs is not null || seconds is not null;
         var mode = overridden ? $"custom ({(isQuick ? "quick" : "full")} with overrides)" : isQuick ? "quick" : "full";
         var options = new BenchmarkOptions(benchmark, mode, pairs ?? defaultPairs, seconds ?? defaultSeconds, engines, core, parkCore, cores,
             target, output, nodeDir, keep, rounds ?? defaultRounds, reports ?? defaultReports, overrides)

@@ -61,7 +61,9 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
         Console.WriteLine(machine);
 
         var cores = Cpu.Online();
-        var master = NodeProcess.Start(options.NodeBuildDir, workspace.Dir("master"), cores, roles: "master");
+        // No command host (PANDAFUZZ_CMD=off): the nodes would all want port 9110.
+        var master = NodeProcess.Start(options.NodeBuildDir, workspace.Dir("master"), cores, roles: "master",
+            environment: new Dictionary<string, string> { ["PANDAFUZZ_CMD"] = "off" });
         var botNodes = new List<NodeProcess>();
         try
         {
@@ -86,14 +88,14 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
             for (var p = 0; p < processes; p++)
             {
                 var share = bots / processes + (p < bots % processes ? 1 : 0);
-                botNodes.Add(NodeProcess.Start(options.NodeBuildDir, workspace.Dir($"bots-{p + 1}"), cores, roles: "bot", environment: new Dictionary<string, string>
+                botNodes.Add(NodeProcess.Start(options.NodeBuildDir, workspace.Dir($"bots-{p + 1}"), cores, roles: "bot", seeds: master.RemoteEndpoint, environment: new Dictionary<string, string>
                 {
-                    ["PANDAFUZZ_SEEDS"] = master.Remote,
-                    ["PANDAFUZZ__pandafuzz__bot__simulation__enabled"] = "on",
+                                        ["PANDAFUZZ__pandafuzz__bot__simulation__enabled"] = "on",
                     ["PANDAFUZZ__pandafuzz__bot__simulation__bots"] = share.ToString(CultureInfo.InvariantCulture),
                     ["PANDAFUZZ__pandafuzz__bot__slots"] = slots.ToString(CultureInfo.InvariantCulture),
                     ["PANDAFUZZ__pandafuzz__bot__reproduce-attempts"] = "1",
                     ["PANDAFUZZ__pandafuzz__logging__levels__default"] = "warning",
+                    ["PANDAFUZZ_CMD"] = "off",
                 }));
             }
 
