@@ -203,6 +203,7 @@ public sealed class DedupBenchmark(BenchmarkOptions options, Workspace workspace
             master = masterInfo,
             eventBytes,
             summary = summaries,
+            measures = summaries,
             goal = new { reportsPerSecond = GoalReportsPerSecond, medianReportsPerSecond = median, met = goalMet },
             rounds,
             problems = workspace.Problems,

@@ -144,6 +144,7 @@ public sealed class EnsembleBenchmark(BenchmarkOptions options, Workspace worksp
             commands = new { build = targets.Commands, node = nodeCommand },
             idleNodeCpuSecondsDuringStandalone = idleNodeCpu,
             summary = summaries,
+            measures = summaries,
             pairs,
             problems = workspace.Problems,
         };

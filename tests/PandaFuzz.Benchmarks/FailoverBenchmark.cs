@@ -166,6 +166,9 @@ public sealed class FailoverBenchmark(BenchmarkOptions options, Workspace worksp
             loadAverageAfter = LoadAverage(),
             commands,
             summary,
+            // The suite's rows: failover with the shipped settings judged on its goal; the other series beside it.
+            measures = series.Select(x => Summary.Bounded($"failover: kill -9 -> job fuzzing on another bot ({x.Name})", "s", Values(trials, x.Name, measures[0]), null,
+                x.Name == "shipped" ? GoalSeconds : null, atMost: true, x.Settings.Count == 0 ? "shipped failure-detector and downing settings" : string.Join("; ", x.Settings))),
             trials,
             pauses = _pauses,
             problems = workspace.Problems,

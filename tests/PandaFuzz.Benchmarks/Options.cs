@@ -30,6 +30,12 @@ public sealed record BenchmarkOptions(
     public const string Recovery = "recovery";
     public const string Scale = "scale";
     public const string Failover = "failover";
+    public const string FirstCrash = "first-crash";
+    public const string Scheduling = "scheduling";
+    public const string Suite = "suite";
+
+    /// <summary>suite: the benchmarks to run (empty: all of them).</summary>
+    public IReadOnlyList<string> Only { get; init; } = [];
 
     /// <summary>scale: simulated bots in all, the bot-only node processes they are spread over, slots per bot, queued jobs.</summary>
     public int Bots { get; init; }
@@ -45,6 +51,8 @@ public sealed record BenchmarkOptions(
         Usage: dotnet run -c Release --project tests/PandaFuzz.Benchmarks -- <benchmark> [options]
 
         Benchmarks:
+          suite      every measure below (but journal) in one run, each benchmark in its own process, one after the other;
+                     one table and one JSON; --quick: shortened runs (about half an hour in all), --full: each one's full mode
           overhead   fuzzer exec/s under a PandaFuzz bot vs. the same fuzzer command standalone, A/B interleaved,
                      libFuzzer and AFL++, one core (goal: median ratio >= 0.98)
           ensemble   edges after a fixed time: 2-job PandaFuzz ensemble (libFuzzer + AFL++) vs. afl-fuzz -M + -S,
@@ -75,6 +83,7 @@ public sealed record BenchmarkOptions(
           --rounds N            dedup: rounds, each on a new campaign; journal, recovery, failover: trials (overrides the mode)
           --reports N           dedup: crash reports per round, at least 100; journal: events per burst;
                                 recovery: events in the generated journal (overrides the mode)
+          --only LIST           suite: only these benchmarks, comma-separated
           --bots N              scale: simulated bots (quick 200, full 1,000)
           --bot-processes N     scale: bot-only node processes they are spread over (quick 2, full 4)
           --slots N             scale: slots per simulated bot (default 4)
@@ -105,7 +114,7 @@ public sealed record BenchmarkOptions(
         }
 
         var benchmark = args[0];
-        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery or Scale or Failover))
+        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery or Scale or Failover or Suite))
         {
             throw new UsageException($"Unknown benchmark '{benchmark}'.");
         }
@@ -120,6 +129,7 @@ public sealed record BenchmarkOptions(
         var output = Path.Combine(Environment.CurrentDirectory, "benchmark-results");
         var nodeDir = RepoLayout.NodeBuildDir;
         var keep = false;
+        IReadOnlyList<string> only = [];
         var overrides = new List<string>();
         for (var i = 1; i < args.Count; i++)
         {
@@ -137,6 +147,7 @@ public sealed record BenchmarkOptions(
                 case "--bot-processes": botProcesses = Positive(arg, Value()); break;
                 case "--slots": slots = Positive(arg, Value()); break;
                 case "--jobs": jobs = Positive(arg, Value()); break;
+                case "--only": only = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
                 case "--engines":
                     engines = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                     if (engines.Count == 0 || engines.Any(e => e is not ("libfuzzer" or "aflplusplus")))
@@ -210,7 +221,13 @@ public sealed record BenchmarkOptions(
             BotProcesses = botProcesses ?? (isQuick ? 2 : 4),
             Slots = slots ?? 4,
             Jobs = jobs ?? (isQuick ? 5_000 : 100_000),
+            Only = only,
         };
+        if (only.FirstOrDefault(o => SuiteBenchmark.Steps.All(s => s.Benchmark != o)) is { } unknown)
+        {
+            throw new UsageException($"--only: '{unknown}' is not one of {string.Join(", ", SuiteBenchmark.Steps.Select(s => s.Benchmark))}.");
+        }
+
         if (options.BotProcesses > options.Bots)
         {
             throw new UsageException("--bot-processes must not exceed --bots.");

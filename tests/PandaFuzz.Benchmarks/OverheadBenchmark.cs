@@ -202,6 +202,7 @@ public sealed class OverheadBenchmark(BenchmarkOptions options, Workspace worksp
             pinning,
             commands = new { build = targets.Commands, node = nodeCommand },
             summary = summaries,
+            measures = summaries,
             pairs,
             problems = workspace.Problems,
         };

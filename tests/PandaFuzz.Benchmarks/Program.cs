@@ -38,6 +38,7 @@ try
         BenchmarkOptions.Journal => await new JournalBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Recovery => await new RecoveryBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Scale => await new ScaleBenchmark(options, workspace).RunAsync(cancel.Token),
+        BenchmarkOptions.Suite => await new SuiteBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Failover => await new FailoverBenchmark(options, workspace).RunAsync(cancel.Token),
         _ => await new DedupBenchmark(options, workspace).RunAsync(cancel.Token),
     };

@@ -187,7 +187,7 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
                 commands = new { master = master.Command, bots = botNodes.Select(b => b.Command) },
                 figures,
                 samples,
-                summary = rows,
+                measures = rows,
             }, options.OutputDir, BenchmarkOptions.Scale, startedAt);
             Console.WriteLine($"Results: {path}");
             return rows.All(r => r.GoalMet != false) ? 0 : 1;
@@ -220,13 +220,13 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
     /// <summary>The goals as table rows: the measured figure against the goal (an absolute goal: no baseline to compare with).</summary>
     public static IReadOnlyList<MeasureSummary> Rows(ScaleFigures f) =>
     [
-        Summary.Absolute("scale: assignments/s (fill)", "/s", f.AssignmentsPerSecond, GoalAssignmentsPerSecond, atLeast: true,
+        Summary.Bounded("scale: assignments/s (fill)", "/s", [f.AssignmentsPerSecond], null, GoalAssignmentsPerSecond, atMost: false,
             $"{f.FillAssignments:N0} slots of {f.Bots:N0} bots filled from a queue of {f.Jobs:N0} jobs; peak 5-s rate {f.PeakAssignmentsPerSecond:N0}/s"),
-        Summary.Absolute("scale: stats lag p99", "s", f.StatsLagP99Seconds, GoalStatsLagSeconds, atLeast: false,
+        Summary.Bounded("scale: stats lag p99", "s", [f.StatsLagP99Seconds], null, GoalStatsLagSeconds, atMost: true,
             $"{f.StatsUpdatesPerSecond:N0} stats updates/s ingested; p50 <= {f.StatsLagP50Seconds} s (bucket bounds)"),
-        Summary.Absolute("scale: master RSS peak", "MB", f.MasterRssPeakMb, GoalMasterRssMb, atLeast: false,
+        Summary.Bounded("scale: master RSS peak", "MB", [f.MasterRssPeakMb], null, GoalMasterRssMb, atMost: true,
             $"with {f.Jobs:N0} jobs and {f.Bots:N0} bots; master CPU {f.MasterCpuPercent:0}% of a core in the steady window"),
-        Summary.Absolute("scale: crash reports/s", "/s", f.CrashReportsPerSecond, null, atLeast: true, "informational: the rate the simulated bots found crashes at"),
+        Summary.Bounded("scale: crash reports/s", "/s", [f.CrashReportsPerSecond], null, null, atMost: false, "informational: the rate the simulated bots found crashes at"),
     ];
 
     private async Task<List<string>> SubmitAsync(ApiClient api, string targetId, int jobs, int jobSeconds, CancellationToken cancellationToken)

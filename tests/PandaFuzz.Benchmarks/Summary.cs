@@ -25,6 +25,11 @@ public sealed record MeasureSummary(
 {
     /// <summary>The goal is an upper bound (a latency, a memory size) rather than a floor.</summary>
     public bool AtMost { get; init; }
+
+    /// <summary>For a measure judged on its own figure (<see cref="Summary.Bounded"/>): the smallest and largest trial.</summary>
+    public double? Min { get; init; }
+
+    public double? Max { get; init; }
 }
 
 public static class Summary
@@ -73,16 +78,24 @@ public static class Summary
     }
 
     /// <summary>
-    /// A measure judged against an absolute goal (no baseline can run without PandaFuzz: the control plane's rates, a
-    /// restart's time): one trial, the figure in the PandaFuzz column, the goal as a bound (<paramref name="atLeast"/>: the
-    /// figure must reach it; otherwise it must stay at or under it).
+    /// A measure judged against an absolute goal (the control plane's rates, a restart's or a failover's time: nothing runs
+    /// without PandaFuzz to compare with, or the comparison is informational): the median of <paramref name="values"/> in the
+    /// PandaFuzz column with their min and max, the median of <paramref name="baseline"/> (measured in the same run) if
+    /// any, and the goal as a bound on the median (<paramref name="atMost"/>: at or under it; otherwise at least it).
     /// </summary>
-    public static MeasureSummary Absolute(string measure, string unit, double value, double? goal, bool atLeast, string note) =>
-        new(measure, unit, 1, double.NaN, value, double.NaN, double.NaN, double.NaN, double.NaN, [], goal,
-            goal is null || double.IsNaN(value) ? (goal is null ? null : false) : atLeast ? value >= goal : value <= goal, note)
+    public static MeasureSummary Bounded(string measure, string unit, IReadOnlyList<double> values, IReadOnlyList<double>? baseline, double? goal, bool atMost, string note)
+    {
+        var median = Median(values);
+        var baselineMedian = baseline is null ? double.NaN : Median(baseline);
+        return new MeasureSummary(measure, unit, values.Count, baselineMedian, median, baselineMedian > 0 ? median / baselineMedian : double.NaN,
+            double.NaN, double.NaN, double.NaN, [], goal,
+            goal is null ? null : !double.IsNaN(median) && (atMost ? median <= goal : median >= goal), note)
         {
-            AtMost = !atLeast,
+            AtMost = atMost,
+            Min = values.Count == 0 ? double.NaN : values.Min(),
+            Max = values.Count == 0 ? double.NaN : values.Max(),
         };
+    }
 
     /// <summary>A fixed-width table of the summaries.</summary>
     public static string Table(IReadOnlyList<MeasureSummary> rows)
@@ -93,7 +106,7 @@ public static class Summary
             r.Measure,
             r.Pairs.ToString(CultureInfo.InvariantCulture),
             Number(r.BaselineMedian) + " " + r.Unit,
-            Number(r.PandaFuzzMedian) + " " + r.Unit,
+            Number(r.PandaFuzzMedian) + " " + r.Unit + (r.Min is { } min && r.Max is { } max && r.Pairs > 1 ? $" ({Number(min)}-{Number(max)})" : ""),
             Ratio(r.RatioOfMedians),
             Ratio(r.MedianPairRatio),
             Ratio(r.MinPairRatio),
