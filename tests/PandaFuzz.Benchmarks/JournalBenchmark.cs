@@ -40,7 +40,8 @@ public sealed class JournalBenchmark(BenchmarkOptions options, Workspace workspa
         new("chosen again (A/A control)", SqlitePragmas.Journal),
         new("synchronous=NORMAL, busy_timeout=5s", SqlitePragmas.Journal with { Synchronous = SqliteSynchronous.Normal }),
         new("SQLite defaults: FULL, busy_timeout=0", SqlitePragmas.Journal with { BusyTimeout = TimeSpan.Zero }),
-        new("chosen pragmas, 3 concurrent write batches", SqlitePragmas.Journal, "akka.persistence.journal.sql.parallelism = 3"),
+        new("chosen, 1 write batch at a time of up to 500", SqlitePragmas.Journal, "akka.persistence.journal.sql { parallelism = 1, batch-size = 500 }"),
+        new("chosen, reads in deferred transactions", SqlitePragmas.Journal, "akka.persistence.journal.sql.read-isolation-level = read-uncommitted"),
     ];
 
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);

@@ -19,7 +19,7 @@ public sealed record Offer(JobId JobId, BotId BotId, string AgentPath, DateTimeO
 /// with a free slot in a set ordered emptiest first. An offer then costs about log(bots), whatever the queue holds; a
 /// queue of 100,000 jobs with every slot taken costs nothing to ask.
 /// </remarks>
-public sealed class AssignmentQueue(TimeSpan holdGrace)
+public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxValue)
 {
     private readonly LinkedList<PendingJob> _pending = new();
     private readonly Dictionary<JobId, PendingJob> _pendingIndex = [];
@@ -183,7 +183,10 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
     /// <summary>The campaign a job belongs to: its id up to the last dash ("3f2a9c1b0d4e-0" → "3f2a9c1b0d4e").</summary>
     public static string CampaignOf(JobId job) => job.Value.LastIndexOf('-') is > 0 and var dash ? job.Value[..dash] : job.Value;
 
-    /// <summary>Matches pending jobs, oldest first, to bots with the engine and a free slot, spreading over the emptiest bots.</summary>
+    /// <summary>
+    /// Matches pending jobs, oldest first, to bots with the engine and a free slot, spreading over the emptiest bots; no more
+    /// than the most offers out at once (the rest wait for answers, so the job entities' journal sets the pace).
+    /// </summary>
     public IReadOnlyList<Offer> NextOffers(DateTimeOffset now) => _weights.Count == 0 ? NextOffersInArrivalOrder(now) : NextOffersByWeight(now);
 
     private List<Offer> NextOffersInArrivalOrder(DateTimeOffset now)
@@ -191,7 +194,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
         var offers = new List<Offer>();
         // Engines no free bot runs: their jobs wait, the others go on (each engine's queue is in arrival order).
         var stuck = new HashSet<string>(StringComparer.Ordinal);
-        while (_free.Count > 0)
+        while (_free.Count > 0 && _offers.Count < maxOffers)
         {
             PendingJob? oldest = null;
             foreach (var (engine, jobs) in _pendingByEngine)
@@ -225,7 +228,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace)
         var offers = new List<Offer>();
         var held = _bots.Values.SelectMany(b => b.Held.Keys).GroupBy(CampaignOf).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var stuck = new HashSet<string>(StringComparer.Ordinal);
-        while (_free.Count > 0)
+        while (_free.Count > 0 && _offers.Count < maxOffers)
         {
             // Campaigns with pending jobs, the one furthest below its share first; ties go to the one waiting longest.
             var campaigns = _pendingByCampaign

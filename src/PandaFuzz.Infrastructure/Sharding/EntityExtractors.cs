@@ -37,6 +37,20 @@ public static class ShardNames
     public const string Bot = "bot";
     public const string Corpus = "corpus";
     public const int MaxShards = 50;
+
+    /// <summary>
+    /// How the master hosts every entity type: on master nodes, entities not remembered, and the coordinators' state (which
+    /// region holds which shard) in distributed data rather than in the journal. In the journal, the coordinators'
+    /// writes (one per region or proxy that registers) queued behind the entities' events: under a burst of job events
+    /// (a thousand bots arriving to a queue of thousands of jobs) they timed out, and no bot's proxy could register,
+    /// so nothing reached any entity. The state is rebuilt from the regions when a master starts.
+    /// </summary>
+    public static Akka.Cluster.Hosting.ShardOptions MasterEntities() => new()
+    {
+        Role = MasterRole,
+        RememberEntities = false,
+        StateStoreMode = StateStoreMode.DData,
+    };
 }
 
 /// <summary>Registry key of the campaign shard region (or its proxy on a bot-only node).</summary>

@@ -166,5 +166,5 @@ public static class BotEntityHosting
             ShardNames.Bot,
             (_, registry, _) => id => Props.Create(() => new BotEntity(id, settings, registry)),
             new BotMessageExtractor(ShardNames.MaxShards),
-            new ShardOptions { Role = ShardNames.MasterRole, RememberEntities = false });
+            ShardNames.MasterEntities());
 }

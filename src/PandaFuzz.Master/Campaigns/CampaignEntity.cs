@@ -367,5 +367,5 @@ public static class CampaignEntityHosting
             ShardNames.Campaign,
             (_, registry, _) => id => Props.Create(() => new CampaignEntity(id, settings, blobs, registry)),
             new CampaignMessageExtractor(ShardNames.MaxShards),
-            new ShardOptions { Role = ShardNames.MasterRole, RememberEntities = false });
+            ShardNames.MasterEntities());
 }

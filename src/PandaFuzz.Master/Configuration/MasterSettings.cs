@@ -39,6 +39,9 @@ public sealed record MasterSettings(
     /// <summary>How the scheduler shares slots between campaigns.</summary>
     public SchedulerSettings Scheduler { get; init; } = SchedulerSettings.FirstComeFirstServed;
 
+    /// <summary>Offers the scheduler has out at once (see master.conf's scheduler-max-offers).</summary>
+    public int SchedulerMaxOffers { get; init; } = 256;
+
     /// <summary>Reads and validates the section; an invalid value names its key.</summary>
     public static MasterSettings From(Config config)
     {
@@ -76,6 +79,7 @@ public sealed record MasterSettings(
             Storage = StorageSettings.From(config),
             MaxJsonBytes = r.Bytes("api.max-json-size", 1024),
             Scheduler = SchedulerSettings.From(config),
+            SchedulerMaxOffers = r.Int("scheduler-max-offers", 1, 100_000),
         };
     }
 }

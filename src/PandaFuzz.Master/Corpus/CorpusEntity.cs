@@ -128,5 +128,5 @@ public static class CorpusEntityHosting
             ShardNames.Corpus,
             (_, _, _) => id => Props.Create(() => new CorpusEntity(id, settings, blobs)),
             new CorpusMessageExtractor(ShardNames.MaxShards),
-            new ShardOptions { Role = ShardNames.MasterRole, RememberEntities = false });
+            ShardNames.MasterEntities());
 }

@@ -395,5 +395,5 @@ public static class JobEntityHosting
             ShardNames.Job,
             (_, registry, _) => id => Props.Create(() => new JobEntity(id, settings, registry)),
             new JobMessageExtractor(ShardNames.MaxShards),
-            new ShardOptions { Role = ShardNames.MasterRole, RememberEntities = false });
+            ShardNames.MasterEntities());
 }

@@ -22,25 +22,15 @@ public static class SqliteJournal
     public static string ConnectionString(string databasePath) =>
         new SqliteConnectionStringBuilder { DataSource = databasePath, DefaultTimeout = 30, Pooling = true }.ToString();
 
-    /// <summary>
-    /// Points the journal, snapshot store and read journal at <paramref name="databasePath"/>. Their reads run in deferred
-    /// transactions: Microsoft.Data.Sqlite starts every other transaction with BEGIN IMMEDIATE, which takes the file's one
-    /// write lock, so each recovery's sequence-number and snapshot look-up and each projection poll queued behind the
-    /// writers and behind one another (the scale benchmark's master spent its time in BEGIN). "read-uncommitted" is how
-    /// a deferred BEGIN is asked for; in WAL mode without a shared cache a reader still sees only committed
-    /// transactions, as of its first read. Writes keep BEGIN IMMEDIATE, so a write never fails to upgrade a read lock.
-    /// </summary>
+    /// <summary>Points the journal, snapshot store and read journal at <paramref name="databasePath"/>.</summary>
     public static Config Persistence(string databasePath)
     {
         var connection = ConnectionString(databasePath);
         var quoted = "\"" + connection.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
         return ConfigurationFactory.ParseString($"""
             akka.persistence.journal.sql.connection-string = {quoted}
-            akka.persistence.journal.sql.read-isolation-level = read-uncommitted
             akka.persistence.snapshot-store.sql.connection-string = {quoted}
-            akka.persistence.snapshot-store.sql.read-isolation-level = read-uncommitted
             akka.persistence.query.journal.sql.connection-string = {quoted}
-            akka.persistence.query.journal.sql.read-isolation-level = read-uncommitted
             """);
     }
 

@@ -32,7 +32,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         _settings = settings;
         _jobs = registry.Get<JobRegion>();
         _bots = registry.Get<BotRegion>();
-        _queue = new AssignmentQueue(settings.JobStartTimeout + settings.SchedulerOfferTimeout);
+        _queue = new AssignmentQueue(settings.JobStartTimeout + settings.SchedulerOfferTimeout, settings.SchedulerMaxOffers);
         _queue.SetWeights(settings.Scheduler.CampaignWeights);
 
         Receive<JobPending>(p =>
@@ -64,7 +64,12 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
             ? $"its node {Endpoint(e.Member)} was downed and removed from the cluster"
             : $"its node {Endpoint(e.Member)} left the cluster"));
         Receive<ClusterEvent.IClusterDomainEvent>(_ => { });
-        Receive<AssignmentAccepted>(a => _queue.Accepted(a.JobId, a.BotId, DateTimeOffset.UtcNow));
+        Receive<AssignmentAccepted>(a =>
+        {
+            _queue.Accepted(a.JobId, a.BotId, DateTimeOffset.UtcNow);
+            // An answer frees a place among the offers out at once.
+            Dispatch();
+        });
         Receive<AssignmentRejected>(r =>
         {
             _log.Debug("Job {JobId} refused bot {BotId}: {Reason}", r.JobId, r.BotId, r.Reason);

@@ -100,6 +100,25 @@ public sealed class AssignmentQueueTests
     }
 
     [Fact]
+    public void No_more_offers_are_out_at_once_than_the_most_allowed_and_each_answer_lets_one_more_go()
+    {
+        var queue = new AssignmentQueue(Grace, maxOffers: 3);
+        queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 100), [], T0);
+        for (var i = 0; i < 10; i++)
+        {
+            queue.Enqueue(Job(i), EngineNames.LibFuzzer, T0.AddSeconds(i));
+        }
+
+        queue.NextOffers(T0).Select(o => o.JobId).Should().Equal(Job(0), Job(1), Job(2));
+        queue.NextOffers(T0).Should().BeEmpty("three offers wait for their answers");
+
+        queue.Accepted(Job(0), BotA, T0);
+        queue.Rejected(Job(1), BotA);
+        queue.NextOffers(T0).Select(o => o.JobId).Should().Equal(Job(3), Job(4));
+        queue.PendingCount.Should().Be(5);
+    }
+
+    [Fact]
     public void A_bot_is_offered_no_more_jobs_than_its_slots()
     {
         _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);
