@@ -124,6 +124,16 @@ public sealed class ApiClient : IDisposable
 
     public void Dispose() => _http.Dispose();
 
+    /// <summary>POST without a body (drain, resume, stop); any 2xx is success.</summary>
+    public async Task PostEmptyAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsync(path, content: null, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new ApiException($"{Describe(response)} returned {(int)response.StatusCode}: {Truncate(await response.Content.ReadAsStringAsync(cancellationToken))}");
+        }
+    }
+
     /// <summary>GET of a path whose body is text (such as /metrics); 200 expected.</summary>
     public async Task<string> GetTextAsync(string path, CancellationToken cancellationToken)
     {

@@ -62,8 +62,15 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
 
         var cores = Cpu.Online();
         // No command host (PANDAFUZZ_CMD=off): the nodes would all want port 9110.
-        var master = NodeProcess.Start(options.NodeBuildDir, workspace.Dir("master"), cores, roles: "master",
-            environment: new Dictionary<string, string> { ["PANDAFUZZ_CMD"] = "off" });
+        // --set KEY=VALUE reaches the master as the node's generic override PANDAFUZZ__a__b=value.
+        var masterEnvironment = new Dictionary<string, string> { ["PANDAFUZZ_CMD"] = "off" };
+        foreach (var setting in options.ConfigOverrides)
+        {
+            var equals = setting.IndexOf('=', StringComparison.Ordinal);
+            masterEnvironment["PANDAFUZZ__" + setting[..equals].Trim().Replace(".", "__", StringComparison.Ordinal)] = setting[(equals + 1)..].Trim();
+        }
+
+        var master = NodeProcess.Start(options.NodeBuildDir, workspace.Dir("master"), cores, roles: "master", environment: masterEnvironment);
         var botNodes = new List<NodeProcess>();
         try
         {
@@ -75,23 +82,15 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
             var target = Encoding.UTF8.GetBytes("pandafuzz-simulated-target\nexecs-per-second = 1000\ncrashes-per-minute = 0.2\nsignatures = 100\n");
             var targetId = await api.UploadTargetAsync("simulated", target, cancellationToken);
 
-            // 1. The queue.
-            var submit = Stopwatch.StartNew();
-            var campaigns = await SubmitAsync(api, targetId, jobs, jobSeconds, cancellationToken);
-            var submitSeconds = submit.Elapsed.TotalSeconds;
-            Console.WriteLine($"  {jobs:N0} jobs in {campaigns.Count} campaigns submitted in {submitSeconds:0.0} s ({jobs / submitSeconds:N0} jobs/s)");
-            await WaitAsync(async () => (await ScrapeAsync(api, master, 0, cancellationToken)).PendingJobs >= jobs,
-                TimeSpan.FromMinutes(10), $"the scheduler to hold {jobs:N0} pending jobs", master, cancellationToken);
-
-            // 2. The bots, all at once.
+            // 1. The bots, all at once, then held back (drained) while the queue fills, so that what is measured next is
+            // the master assigning, not the bot processes starting.
             var clock = Stopwatch.StartNew();
-            var before = await ScrapeAsync(api, master, 0, cancellationToken);
             for (var p = 0; p < processes; p++)
             {
                 var share = bots / processes + (p < bots % processes ? 1 : 0);
                 botNodes.Add(NodeProcess.Start(options.NodeBuildDir, workspace.Dir($"bots-{p + 1}"), cores, roles: "bot", seeds: master.RemoteEndpoint, environment: new Dictionary<string, string>
                 {
-                                        ["PANDAFUZZ__pandafuzz__bot__simulation__enabled"] = "on",
+                    ["PANDAFUZZ__pandafuzz__bot__simulation__enabled"] = "on",
                     ["PANDAFUZZ__pandafuzz__bot__simulation__bots"] = share.ToString(CultureInfo.InvariantCulture),
                     ["PANDAFUZZ__pandafuzz__bot__slots"] = slots.ToString(CultureInfo.InvariantCulture),
                     ["PANDAFUZZ__pandafuzz__bot__reproduce-attempts"] = "1",
@@ -103,13 +102,40 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
                 }));
             }
 
+            var botIds = new List<string>();
+            await WaitAsync(async () =>
+            {
+                foreach (var node in botNodes)
+                {
+                    node.EnsureRunning();
+                }
+
+                botIds = await OnlineBotsAsync(api, cancellationToken);
+                return botIds.Count >= bots;
+            }, TimeSpan.FromMinutes(5), $"{bots:N0} bots online", master, cancellationToken);
+            var botsOnline = clock.Elapsed.TotalSeconds;
+            Console.WriteLine($"  {bots:N0} bots online after {botsOnline:0.0} s; draining them while the queue fills");
+            await ForEachBotAsync(api, botIds, "drain", cancellationToken);
+
+            // 2. The queue.
+            var submit = Stopwatch.StartNew();
+            var campaigns = await SubmitAsync(api, targetId, jobs, jobSeconds, cancellationToken);
+            var submitSeconds = submit.Elapsed.TotalSeconds;
+            Console.WriteLine($"  {jobs:N0} jobs in {campaigns.Count} campaigns submitted in {submitSeconds:0.0} s ({jobs / submitSeconds:N0} jobs/s)");
+            await WaitAsync(async () => (await ScrapeAsync(api, master, 0, cancellationToken)).PendingJobs >= jobs,
+                TimeSpan.FromMinutes(10), $"the scheduler to hold {jobs:N0} pending jobs", master, cancellationToken);
+
+            // 3. Every bot back to work at once: the burst of assignments.
+            clock.Restart();
+            var before = await ScrapeAsync(api, master, 0, cancellationToken);
+            var resuming = ForEachBotAsync(api, botIds, "resume", cancellationToken);
             var samples = new List<ScaleSample> { before with { At = 0 } };
             var fillTarget = Math.Min(jobs, capacity);
-            double? botsOnline = null, filledAt = null, firstAssignmentAt = null;
+            double? filledAt = null, firstAssignmentAt = null;
             var fillLimit = TimeSpan.FromMinutes(10);
             while (filledAt is null)
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
                 foreach (var node in botNodes.Append(master))
                 {
                     node.EnsureRunning();
@@ -119,7 +145,6 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
                 samples.Add(sample);
                 var assigned = sample.Assignments - before.Assignments;
                 firstAssignmentAt ??= assigned > 0 ? sample.At : null;
-                botsOnline ??= sample.Bots >= bots ? sample.At : null;
                 if (assigned >= fillTarget)
                 {
                     filledAt = sample.At;
@@ -134,9 +159,11 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
             }
 
             Console.WriteLine();
-            var fill = samples.Where(s => s.At >= firstAssignmentAt!.Value - 1).ToList();
-            var fillSeconds = filledAt.Value - (firstAssignmentAt!.Value - 1);
-            var peak = fill.Zip(fill.Skip(5), (a, b) => (b.Assignments - a.Assignments) / (b.At - a.At)).DefaultIfEmpty(fillTarget / fillSeconds).Max();
+            await resuming;
+            // From the first resume (clock zero) to the last slot filled.
+            var fill = samples.ToList();
+            var fillSeconds = filledAt.Value;
+            var peak = fill.Zip(fill.Skip(4), (a, b) => (b.Assignments - a.Assignments) / (b.At - a.At)).DefaultIfEmpty(fillTarget / fillSeconds).Max();
 
             // 3. The steady window: every slot busy, stats and crashes flowing.
             var steadyStart = samples[^1];
@@ -161,7 +188,7 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
             var figures = new ScaleFigures(
                 bots, processes, slots, jobs,
                 submitSeconds, jobs / submitSeconds,
-                botsOnline ?? double.NaN,
+                botsOnline,
                 fillTarget, fillSeconds, fillTarget / fillSeconds, peak,
                 steadySeconds,
                 (steadyEnd.StatsUpdates - steadyStart.StatsUpdates) / steadySeconds,
@@ -176,7 +203,7 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
             Console.WriteLine();
             Console.WriteLine(Summary.Table(rows));
             Console.WriteLine($"  submit: {figures.JobsCreatedPerSecond:N0} jobs created/s; all {bots:N0} bots online after {figures.BotsOnlineSeconds:0.0} s; " +
-                              $"fill: {fillTarget:N0} assignments in {fillSeconds:0.0} s (peak 5-s rate {peak:N0}/s)");
+                              $"fill: {fillTarget:N0} assignments in {fillSeconds:0.0} s (peak 1-s rate {peak:N0}/s)");
             Console.WriteLine($"  steady {steadySeconds:0} s: {figures.StatsUpdatesPerSecond:N0} stats updates/s (lag p50 <= {figures.StatsLagP50Seconds} s, p99 <= {figures.StatsLagP99Seconds} s; " +
                               $"API stats age median {figures.ApiStatsAgeMedianSeconds?.ToString("0.0", CultureInfo.InvariantCulture) ?? "n/a"} s), " +
                               $"{figures.CrashReportsPerSecond:N1} crash reports/s, master CPU {figures.MasterCpuPercent:0}% of a core, RSS peak {figures.MasterRssPeakMb:N0} MB");
@@ -187,7 +214,7 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
                 mode = options.Mode,
                 startedAt,
                 machine,
-                settings = new { bots, processes, slots, jobs, jobSeconds, steadySeconds = options.Seconds, target = Encoding.UTF8.GetString(target) },
+                settings = new { bots, processes, slots, jobs, jobSeconds, steadySeconds = options.Seconds, target = Encoding.UTF8.GetString(target), masterOverrides = options.ConfigOverrides },
                 commands = new { master = master.Command, bots = botNodes.Select(b => b.Command) },
                 figures,
                 samples,
@@ -225,13 +252,33 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
     public static IReadOnlyList<MeasureSummary> Rows(ScaleFigures f) =>
     [
         Summary.Bounded("scale: assignments/s (fill)", "/s", [f.AssignmentsPerSecond], null, GoalAssignmentsPerSecond, atMost: false,
-            $"{f.FillAssignments:N0} slots of {f.Bots:N0} bots filled from a queue of {f.Jobs:N0} jobs; peak 5-s rate {f.PeakAssignmentsPerSecond:N0}/s"),
+            $"{f.FillAssignments:N0} slots of {f.Bots:N0} bots filled from a queue of {f.Jobs:N0} jobs; peak 1-s rate {f.PeakAssignmentsPerSecond:N0}/s"),
         Summary.Bounded("scale: stats lag p99", "s", [f.StatsLagP99Seconds], null, GoalStatsLagSeconds, atMost: true,
             $"{f.StatsUpdatesPerSecond:N0} stats updates/s ingested; p50 <= {f.StatsLagP50Seconds} s (bucket bounds)"),
         Summary.Bounded("scale: master RSS peak", "MB", [f.MasterRssPeakMb], null, GoalMasterRssMb, atMost: true,
             $"with {f.Jobs:N0} jobs and {f.Bots:N0} bots; master CPU {f.MasterCpuPercent:0}% of a core in the steady window"),
         Summary.Bounded("scale: crash reports/s", "/s", [f.CrashReportsPerSecond], null, null, atMost: false, "informational: the rate the simulated bots found crashes at"),
     ];
+
+    /// <summary>The ids of the bots the API lists online (pages of 1,000).</summary>
+    private static async Task<List<string>> OnlineBotsAsync(ApiClient api, CancellationToken cancellationToken)
+    {
+        var ids = new List<string>();
+        for (var offset = 0; ; offset += 1000)
+        {
+            var page = await api.GetJsonAsync<List<BotView>>($"api/v1/bots?status=online&limit=1000&offset={offset}", cancellationToken);
+            ids.AddRange(page.Select(b => b.Id));
+            if (page.Count < 1000)
+            {
+                return ids;
+            }
+        }
+    }
+
+    /// <summary>POST /api/v1/bots/{id}/drain or /resume for every bot, 32 at a time.</summary>
+    private static Task ForEachBotAsync(ApiClient api, IReadOnlyList<string> ids, string action, CancellationToken cancellationToken) =>
+        Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
+            async (id, ct) => await api.PostEmptyAsync($"api/v1/bots/{Uri.EscapeDataString(id)}/{action}", ct));
 
     private async Task<List<string>> SubmitAsync(ApiClient api, string targetId, int jobs, int jobSeconds, CancellationToken cancellationToken)
     {

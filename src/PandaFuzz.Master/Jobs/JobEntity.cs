@@ -104,7 +104,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
 
         PersistAndApply([new JobEvents.JobCreated(create.JobId, create.CampaignId, create.Index, create.Spec, Now)], sender =>
         {
-            Log.Info("Job {JobId} of campaign {CampaignId} created", create.JobId, create.CampaignId);
+            Log.Debug("Job {JobId} of campaign {CampaignId} created", create.JobId, create.CampaignId);
             sender.Tell(new JobCommandAccepted(create.JobId));
         });
     }
