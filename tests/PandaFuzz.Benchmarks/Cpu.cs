@@ -18,6 +18,9 @@ public static class Cpu
         }
     });
 
+    /// <summary>Clock ticks per second of the times in /proc (<c>getconf CLK_TCK</c>, 100 when unknown).</summary>
+    public static double ClockTicks => LazyClockTicks.Value;
+
     /// <summary>"0-1,3" → {0, 1, 3}.</summary>
     public static SortedSet<int> ParseList(string list)
     {

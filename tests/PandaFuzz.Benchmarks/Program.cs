@@ -37,6 +37,8 @@ try
         BenchmarkOptions.Ensemble => await new EnsembleBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Journal => await new JournalBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Recovery => await new RecoveryBenchmark(options, workspace).RunAsync(cancel.Token),
+        BenchmarkOptions.FirstCrash => await new FirstCrashBenchmark(options, workspace).RunAsync(cancel.Token),
+        BenchmarkOptions.Scheduling => await new SchedulingBenchmark(options, workspace).RunAsync(cancel.Token),
         _ => await new DedupBenchmark(options, workspace).RunAsync(cancel.Token),
     };
 }

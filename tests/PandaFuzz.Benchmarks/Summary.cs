@@ -8,6 +8,7 @@ namespace PandaFuzz.Benchmarks;
 
 /// <summary>One measure over all successful pairs: medians of each side, the ratio of the medians and the per-pair ratios.</summary>
 /// <param name="Goal">The minimum ratio wanted (judged on <see cref="MedianPairRatio"/>), or null for an informational row.</param>
+/// <param name="GoalIsMaximum">The goal is a maximum ratio instead (lower is better, e.g. a time).</param>
 public sealed record MeasureSummary(
     string Measure,
     string Unit,
@@ -21,7 +22,8 @@ public sealed record MeasureSummary(
     IReadOnlyList<double> PairRatios,
     double? Goal,
     bool? GoalMet,
-    string Note);
+    string Note,
+    bool GoalIsMaximum = false);
 
 public static class Summary
 {
@@ -46,7 +48,7 @@ public static class Summary
     }
 
     /// <summary>Summarizes (baseline, pandafuzz) pairs; the goal, if any, is met when the median of per-pair ratios reaches it.</summary>
-    public static MeasureSummary Of(string measure, string unit, IReadOnlyList<(double Baseline, double PandaFuzz)> pairs, double? goal, string note)
+    public static MeasureSummary Of(string measure, string unit, IReadOnlyList<(double Baseline, double PandaFuzz)> pairs, double? goal, string note, bool goalIsMaximum = false)
     {
         var ratios = pairs.Select(p => p.Baseline > 0 ? p.PandaFuzz / p.Baseline : double.NaN).ToList();
         var baseline = Median([.. pairs.Select(p => p.Baseline)]);
@@ -64,8 +66,9 @@ public static class Summary
             ratios.Count == 0 ? double.NaN : ratios.Max(),
             [.. ratios.Select(r => Math.Round(r, 4))],
             goal,
-            goal is null || pairs.Count == 0 ? null : medianRatio >= goal,
-            note);
+            goal is null || pairs.Count == 0 ? null : goalIsMaximum ? medianRatio <= goal : medianRatio >= goal,
+            note,
+            goalIsMaximum);
     }
 
     /// <summary>A fixed-width table of the summaries.</summary>
@@ -82,7 +85,7 @@ public static class Summary
             Ratio(r.MedianPairRatio),
             Ratio(r.MinPairRatio),
             Ratio(r.MaxPairRatio),
-            r.Goal is { } goal ? $">= {goal.ToString("0.00", CultureInfo.InvariantCulture)} {(r.GoalMet == true ? "MET" : "MISSED")}" : "-",
+            r.Goal is { } goal ? $"{(r.GoalIsMaximum ? "<=" : ">=")} {goal.ToString("0.00", CultureInfo.InvariantCulture)} {(r.GoalMet == true ? "MET" : "MISSED")}" : "-",
         }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, cells.Count == 0 ? 0 : cells.Max(c => c[i].Length))).ToArray();
         var text = new StringBuilder();
