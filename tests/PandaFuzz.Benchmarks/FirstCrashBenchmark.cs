@@ -35,7 +35,7 @@ public sealed class FirstCrashBenchmark(BenchmarkOptions options, Workspace work
     public static readonly IReadOnlyDictionary<string, (int Stages, int Work)> Difficulty = new Dictionary<string, (int, int)>
     {
         ["libfuzzer"] = (12, 2000),
-        ["aflplusplus"] = (5, 200),
+        ["aflplusplus"] = (6, 200),
     };
 
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
