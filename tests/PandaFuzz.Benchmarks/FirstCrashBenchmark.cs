@@ -11,15 +11,19 @@ public sealed record CrashView(string Id, string? JobId, string? Kind, DateTimeO
 
 /// <summary>The standalone side of one first-crash pair.</summary>
 /// <param name="Seconds">Process start → the crash artifact's mtime; the run's limit when nothing was found (then <see cref="Found"/> is false).</param>
-public sealed record StandaloneCrash(int Seed, bool Found, double Seconds, string? Artifact, double WallSeconds, string Command, string Log);
+/// <param name="FuzzerCpuShare">libFuzzer only: the fuzzer's CPU seconds / its wall seconds; well below 1, another process had its core.</param>
+public sealed record StandaloneCrash(int Seed, bool Found, double Seconds, string? Artifact, double WallSeconds, double? FuzzerCpuShare, string Command, string Log);
 
 /// <summary>The PandaFuzz side of one first-crash pair; times in seconds after the moment just before the POST.</summary>
 /// <param name="Seconds">→ the crash's firstSeen (listed by the API from then on): the measure; the run's limit when nothing was found.</param>
 /// <param name="ArtifactSeconds">→ the crash's foundAt: the bot saw the artifact on its disk.</param>
 /// <param name="PolledSeconds">→ this program's poll of the crashes list first answered with it (every 250 ms; a check).</param>
 /// <param name="JobStartedSeconds">→ jobs[0].startedAt.</param>
+/// <param name="FuzzerCpuShare">libFuzzer only: CPU seconds of the node's ended children (fuzzer runs, reproductions) / submit → campaign ended.</param>
+/// <param name="NodeCpuShare">The node's own CPU seconds / the same time: what PandaFuzz took of the shared core.</param>
 public sealed record PandaFuzzCrash(
-    string CampaignId, bool Found, double Seconds, double? ArtifactSeconds, double? PolledSeconds, double? JobStartedSeconds, string? CrashKind, string? CrashId);
+    string CampaignId, bool Found, double Seconds, double? ArtifactSeconds, double? PolledSeconds, double? JobStartedSeconds, string? CrashKind, string? CrashId,
+    double? FuzzerCpuShare, double? NodeCpuShare);
 
 public sealed record FirstCrashPair(int Pair, string Engine, StandaloneCrash? Standalone, PandaFuzzCrash? PandaFuzz, double? Ratio, string? Error);
 
@@ -224,7 +228,12 @@ public sealed class FirstCrashBenchmark(BenchmarkOptions options, Workspace work
             }
 
             standalone = await RunStandaloneAsync(pair, engine, target, core, seed, seconds, cancellationToken);
-            Console.WriteLine($"{prefix} standalone: {Found(standalone.Found, standalone.Seconds)} (seed {seed})");
+            Console.WriteLine($"{prefix} standalone: {Found(standalone.Found, standalone.Seconds)} (seed {seed}{CpuNote("fuzzer", standalone.FuzzerCpuShare)})");
+            if (standalone.FuzzerCpuShare < DisturbedBelow)
+            {
+                workspace.Problem($"{PairName(pair)} {engine} standalone: the fuzzer got only {standalone.FuzzerCpuShare:P0} of core {options.Core}; another process ran on it");
+            }
+
             if (!standalone.Found)
             {
                 workspace.Problem($"{PairName(pair)} {engine} standalone: no crash within {seconds} s; counted as {seconds} s (a lower bound)");
@@ -246,7 +255,12 @@ public sealed class FirstCrashBenchmark(BenchmarkOptions options, Workspace work
 
             pandaFuzz = await RunPandaFuzzAsync(pair, engine, node, api, botId, targetId, seconds, cancellationToken);
             Console.WriteLine($"{prefix} pandafuzz:  {Found(pandaFuzz.Found, pandaFuzz.Seconds)} (job started {pandaFuzz.JobStartedSeconds:0.000} s, crash file seen " +
-                              $"{pandaFuzz.ArtifactSeconds:0.000} s, poll saw it {pandaFuzz.PolledSeconds:0.000} s)  ratio {pandaFuzz.Seconds / standalone.Seconds:0.000}");
+                              $"{pandaFuzz.ArtifactSeconds:0.000} s, poll saw it {pandaFuzz.PolledSeconds:0.000} s{CpuNote("fuzzer", pandaFuzz.FuzzerCpuShare)}{CpuNote("node", pandaFuzz.NodeCpuShare)})  ratio {pandaFuzz.Seconds / standalone.Seconds:0.000}");
+            if (pandaFuzz.FuzzerCpuShare + pandaFuzz.NodeCpuShare < DisturbedBelow)
+            {
+                workspace.Problem($"{PairName(pair)} {engine} PandaFuzz: fuzzer and node together got only {pandaFuzz.FuzzerCpuShare + pandaFuzz.NodeCpuShare:P0} of core {options.Core}; another process ran on it");
+            }
+
             if (!pandaFuzz.Found)
             {
                 workspace.Problem($"{PairName(pair)} {engine} PandaFuzz: no crash listed within {seconds} s; counted as {seconds} s (a lower bound)");
@@ -306,6 +320,8 @@ public sealed class FirstCrashBenchmark(BenchmarkOptions options, Workspace work
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { if (lines.Count < 20_000) { lines.Add(e.Data); } } } };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (gate) { if (lines.Count < 20_000) { lines.Add(e.Data); } } } };
         var limit = TimeSpan.FromSeconds(seconds);
+        // The fuzzer is this program's only child meanwhile: its CPU time is the growth of our waited-for children's.
+        var childrenBefore = Cpu.ChildrenCpuSeconds(Environment.ProcessId);
         var started = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
         if (!process.Start())
@@ -356,6 +372,7 @@ public sealed class FirstCrashBenchmark(BenchmarkOptions options, Workspace work
         }
 
         var wall = clock.Elapsed.TotalSeconds;
+        var cpuShare = engine == "libfuzzer" && wall > 0 ? (Cpu.ChildrenCpuSeconds(Environment.ProcessId) - childrenBefore) / wall : null;
         string output;
         lock (gate)
         {
@@ -370,11 +387,11 @@ public sealed class FirstCrashBenchmark(BenchmarkOptions options, Workspace work
                 throw new InvalidOperationException($"`{command}` exited with {process.ExitCode} after {wall:0.0} s without a crash; log {log}:\n{Toolchain.StripAnsi(string.Join('\n', lines.TakeLast(20)))}");
             }
 
-            return new StandaloneCrash(seed, false, seconds, null, wall, command, log);
+            return new StandaloneCrash(seed, false, seconds, null, wall, cpuShare, command, log);
         }
 
         var at = (File.GetLastWriteTimeUtc(artifact) - started).TotalSeconds;
-        return new StandaloneCrash(seed, true, at, artifact, wall, command, log);
+        return new StandaloneCrash(seed, true, at, artifact, wall, cpuShare, command, log);
     }
 
     private async Task<PandaFuzzCrash> RunPandaFuzzAsync(int pair, string engine, NodeProcess node, ApiClient api, string botId, string targetId, int seconds, CancellationToken cancellationToken)
@@ -389,6 +406,8 @@ public sealed class FirstCrashBenchmark(BenchmarkOptions options, Workspace work
             memoryLimitMb = Standalone.MemoryLimitMb,
             timeoutMs = Standalone.TimeoutMs,
         };
+        var nodeCpuBefore = Cpu.CpuSeconds(node.Pid);
+        var childrenBefore = Cpu.ChildrenCpuSeconds(node.Pid);
         var submitted = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
         var created = await api.CreateCampaignViewAsync(request, cancellationToken);
@@ -427,12 +446,15 @@ public sealed class FirstCrashBenchmark(BenchmarkOptions options, Workspace work
             await StopAndWaitAsync(node, api, botId, id, cancellationToken);
         }
 
+        var ranFor = clock.Elapsed.TotalSeconds;
+        var fuzzerShare = engine == "libfuzzer" ? (Cpu.ChildrenCpuSeconds(node.Pid) - childrenBefore) / ranFor : null;
+        var nodeShare = (Cpu.CpuSeconds(node.Pid) - nodeCpuBefore) / ranFor;
         var view = await api.GetCampaignAsync(id, cancellationToken);
         var job = view.Jobs?.FirstOrDefault(j => j.Index == 0);
         double? Since(DateTimeOffset? at) => at is { } value ? (value - submitted).TotalSeconds : null;
         if (first is null)
         {
-            return new PandaFuzzCrash(id, false, seconds, null, null, Since(job?.StartedAt), null, null);
+            return new PandaFuzzCrash(id, false, seconds, null, null, Since(job?.StartedAt), null, null, fuzzerShare, nodeShare);
         }
 
         if (first.FirstSeen is null)
@@ -440,7 +462,7 @@ public sealed class FirstCrashBenchmark(BenchmarkOptions options, Workspace work
             throw new InvalidOperationException($"Crash {first.Id} of campaign {id} has no firstSeen.");
         }
 
-        return new PandaFuzzCrash(id, true, Since(first.FirstSeen)!.Value, Since(first.FoundAt), polled, Since(job?.StartedAt), first.Kind, first.Id);
+        return new PandaFuzzCrash(id, true, Since(first.FirstSeen)!.Value, Since(first.FoundAt), polled, Since(job?.StartedAt), first.Kind, first.Id, fuzzerShare, nodeShare);
     }
 
     /// <summary>Stops the campaign and waits until it has ended and none of its processes is left (bounded).</summary>
@@ -498,6 +520,11 @@ public sealed class FirstCrashBenchmark(BenchmarkOptions options, Workspace work
     }
 
     private static string Found(bool found, double seconds) => found ? $"{seconds,8:0.000} s to the first crash" : $"no crash within {seconds:0} s";
+
+    /// <summary>Below this share of its core, a libFuzzer run was disturbed by another process (a noisy machine).</summary>
+    private const double DisturbedBelow = 0.9;
+
+    private static string CpuNote(string what, double? share) => share is { } value ? $", {what} CPU {value:P0}" : "";
 
     private static string PairName(int pair) => pair == 0 ? "warm-up" : $"pair {pair}";
 }
