@@ -15,8 +15,10 @@ namespace PandaFuzz.Benchmarks;
 /// <param name="LauncherStartMs">Start of the first process of the job's launch chain (setsid/cgroup/prlimit/setpriv/bwrap), /proc starttime.</param>
 /// <param name="FuzzerStartMs">Start of the fuzzer itself (argv[0] = the job's target), /proc starttime: the measure.</param>
 /// <param name="SeenMs">When this program's /proc scan first saw the fuzzer (an upper bound, depends on the scan interval).</param>
+/// <param name="NewTarget">The campaign's target was uploaded just before (out of the clock) and never ran on the bot: the bot fetches it from the master.</param>
 public sealed record SchedulingSample(
     int Submission,
+    bool NewTarget,
     string CampaignId,
     string JobId,
     double PostMs,
@@ -79,12 +81,19 @@ public sealed class SchedulingBenchmark(BenchmarkOptions options, Workspace work
             using var api = new ApiClient(node.BaseAddress);
             var bot = await node.WaitReadyAsync(api, ["libfuzzer"], 1, TimeSpan.FromSeconds(120), cancellationToken);
             Console.WriteLine($"node: pid {node.Pid}, {node.BaseAddress}, bot {bot.Id} with {bot.Capabilities?.Slots} slot(s); log {node.LogPath}");
-            var targetId = await api.UploadTargetAsync("scheduling-no-bug", await File.ReadAllBytesAsync(target, cancellationToken), cancellationToken);
+            var binary = await File.ReadAllBytesAsync(target, cancellationToken);
+            var targetId = await api.UploadTargetAsync("scheduling-no-bug", binary, cancellationToken);
 
             for (var i = 1 - WarmUps; i <= options.Rounds; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var sample = await SubmitOnceAsync(i, node, api, bot.Id, targetId, cancellationToken);
+                // Every other submission runs a target the bot has never seen (the same binary with a distinct tail, which the
+                // loader ignores; uploaded before the clock starts), so the bot's target fetch from the master is measured too.
+                var newTarget = i % 2 == 0;
+                var id = newTarget
+                    ? await api.UploadTargetAsync($"scheduling-no-bug-{i.ToString(CultureInfo.InvariantCulture)}", [.. binary, .. BitConverter.GetBytes((long)i)], cancellationToken)
+                    : targetId;
+                var sample = await SubmitOnceAsync(i, newTarget, node, api, bot.Id, id, cancellationToken);
                 if (i <= 0)
                 {
                     if (sample.Error is not null)
@@ -112,13 +121,19 @@ public sealed class SchedulingBenchmark(BenchmarkOptions options, Workspace work
         List<LatencySummary> summaries =
         [
             Summarize("submit → fuzzer process started", done.Select(s => s.FuzzerStartMs), GoalP50Ms, GoalP99Ms,
-                "the measure: /proc starttime of the process whose argv[0] is the job's target (10 ms resolution)"),
+                "the measure, over all submissions: /proc starttime of the process whose argv[0] is the job's target (10 ms resolution)"),
+            Summarize("  … target cached on the bot", done.Where(s => !s.NewTarget).Select(s => s.FuzzerStartMs), null, null, "odd submissions"),
+            Summarize("  … new target (fetched from the master)", done.Where(s => s.NewTarget).Select(s => s.FuzzerStartMs), null, null, "even submissions"),
             Summarize("submit → POST answered", done.Select(s => (double?)s.PostMs), null, null, "201 received"),
             Summarize("submit → campaign createdAt", done.Select(s => s.CreatedMs), null, null, "master's clock"),
             Summarize("submit → job assignedAt", done.Select(s => s.AssignedMs), null, null, "the scheduler gave the job to the bot"),
             Summarize("submit → job startedAt", done.Select(s => s.StartedMs), null, null, "the bot confirmed the start"),
             Summarize("submit → launcher process started", done.Select(s => s.LauncherStartMs), null, null,
                 "first process of the sandboxed launch chain (/proc starttime)"),
+            Summarize("job startedAt → launcher started, new target", done.Where(s => s.NewTarget).Select(s => s.LauncherStartMs - s.StartedMs), null, null,
+                "target fetch, work dir, initial corpus sync"),
+            Summarize("job startedAt → launcher started, cached target", done.Where(s => !s.NewTarget).Select(s => s.LauncherStartMs - s.StartedMs), null, null,
+                "work dir, initial corpus sync"),
             Summarize("launcher → fuzzer started", done.Select(s => s.FuzzerStartMs - s.LauncherStartMs), null, null, "sandbox set-up (setsid, cgroup, prlimit, setpriv, bwrap)"),
             Summarize("submit → fuzzer seen by the /proc scan", done.Select(s => s.SeenMs), null, null,
                 $"upper bound, scan every {ScanInterval.TotalMilliseconds:0} ms"),
@@ -136,6 +151,7 @@ public sealed class SchedulingBenchmark(BenchmarkOptions options, Workspace work
             settings = new
             {
                 submissions = options.Rounds,
+                newTargetEvery = 2,
                 warmUps = WarmUps,
                 options.Cores,
                 harness = source,
@@ -163,7 +179,7 @@ public sealed class SchedulingBenchmark(BenchmarkOptions options, Workspace work
         return summaries[0].GoalMet == true ? 0 : 1;
     }
 
-    private async Task<SchedulingSample> SubmitOnceAsync(int submission, NodeProcess node, ApiClient api, string botId, string targetId, CancellationToken cancellationToken)
+    private async Task<SchedulingSample> SubmitOnceAsync(int submission, bool newTarget, NodeProcess node, ApiClient api, string botId, string targetId, CancellationToken cancellationToken)
     {
         var jobsDir = Path.Combine(node.DataDir, "bot", "jobs");
         await WaitIdleAsync(node, api, botId, jobsDir, cancellationToken);
@@ -185,7 +201,7 @@ public sealed class SchedulingBenchmark(BenchmarkOptions options, Workspace work
         var postMs = clock.Elapsed.TotalMilliseconds;
         if (created.Jobs is not [var job])
         {
-            return new SchedulingSample(submission, created.Id, "", postMs, null, null, null, null, null, null, null, $"campaign {created.Id} was created with {created.Jobs?.Count ?? 0} jobs");
+            return new SchedulingSample(submission, newTarget, created.Id, "", postMs, null, null, null, null, null, null, null, $"campaign {created.Id} was created with {created.Jobs?.Count ?? 0} jobs");
         }
 
         var jobDir = Path.Combine(jobsDir, job.Id);
@@ -245,7 +261,7 @@ public sealed class SchedulingBenchmark(BenchmarkOptions options, Workspace work
         var viewed = view?.Jobs?.FirstOrDefault(j => j.Id == job.Id);
         double? Wall(DateTimeOffset? at) => at is { } value ? (value - wallAt).TotalMilliseconds : null;
         double? Boot(TimeSpan? at) => at is { } value ? (value - bootAt).TotalMilliseconds : null;
-        return new SchedulingSample(submission, created.Id, job.Id, postMs, Wall(view?.CreatedAt ?? created.CreatedAt), Wall(viewed?.AssignedAt), Wall(viewed?.StartedAt),
+        return new SchedulingSample(submission, newTarget, created.Id, job.Id, postMs, Wall(view?.CreatedAt ?? created.CreatedAt), Wall(viewed?.AssignedAt), Wall(viewed?.StartedAt),
             Boot(launcherStart), Boot(fuzzerStart), seenMs, pid, error);
     }
 
