@@ -88,6 +88,13 @@ public sealed class ApiClient : IDisposable
         return body.GetProperty("id").GetString() ?? throw new ApiException("POST /api/v1/campaigns answered without an id.");
     }
 
+    /// <summary><c>POST /api/v1/campaigns</c> with <paramref name="request"/>; returns the created campaign as answered (its jobs' ids included).</summary>
+    public async Task<CampaignView> CreateCampaignViewAsync(object request, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsJsonAsync("api/v1/campaigns", request, Json, cancellationToken);
+        return await ReadAsync<CampaignView>(response, HttpStatusCode.Created, cancellationToken);
+    }
+
     public Task<CampaignView> GetCampaignAsync(string campaignId, CancellationToken cancellationToken) =>
         GetAsync<CampaignView>($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}", cancellationToken);
 

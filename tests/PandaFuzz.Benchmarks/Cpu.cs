@@ -18,7 +18,7 @@ public static class Cpu
         }
     });
 
-    /// <summary>Clock ticks per second (<c>getconf CLK_TCK</c>), the unit of /proc/&lt;pid&gt;/stat's times.</summary>
+    /// <summary>Clock ticks per second of the times in /proc (<c>getconf CLK_TCK</c>, 100 when unknown).</summary>
     public static double ClockTicks => LazyClockTicks.Value;
 
     /// <summary>"0-1,3" → {0, 1, 3}.</summary>

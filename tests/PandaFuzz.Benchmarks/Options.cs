@@ -70,17 +70,26 @@ public sealed record BenchmarkOptions(
           failover   a master-only node and two bot-only nodes; the bot running a long libFuzzer job is SIGKILLed with its
                      fuzzer: time until the job's fuzzer runs on the other bot, with the shipped failure-detector and
                      downing settings (goal: median <= 15 s) and with shorter ones (--set), phases from the node logs
+          first-crash time to the first crash of a planted bug: a 1-job PandaFuzz campaign (HTTP submit -> crash listed by
+                     the API) vs. the bot's fuzzer command standalone (start -> crash artifact written), A/B interleaved
+                     pairs with different seeds, fuzzer on one core (goal: median ratio <= 1.1)
+          scheduling HTTP submit of a 1-job campaign -> its fuzzer process started on the bot (start time from
+                     /proc/<pid>/stat), one submission at a time into a free slot (goals: p50 <= 100 ms, p99 <= 500 ms)
 
         Options:
           --quick               overhead: 5 pairs x 20 s; ensemble: 2 pairs x 60 s; dedup: 3 rounds x 5,000 reports;
                                 journal: 5 trials x 2,000 events; recovery: 3 trials on ~200,000 events, lag for 30 s;
-                                failover: 3 trials per settings
+                                failover: 3 trials per settings; first-crash: 5 pairs per engine, each run limited to 120 s;
+                                scheduling: 50 submissions
           --full                overhead: 10 pairs x 60 s; ensemble: 5 pairs x 300 s; dedup: 5 rounds x 20,000 reports;
                                 journal: 7 trials x 4,000 events; recovery: 5 trials on ~1,000,000 events, lag for 60 s;
-                                failover: 10 trials per settings (the default)
+                                failover: 10 trials per settings; first-crash: 20 pairs per engine, each run limited to 180 s;
+                                scheduling: 200 submissions (the default)
           --pairs N             pairs of runs (overrides the mode)
-          --seconds N           length of each run in seconds; recovery: of the projection-lag load (overrides the mode)
-          --rounds N            dedup: rounds, each on a new campaign; journal, recovery, failover: trials (overrides the mode)
+          --seconds N           length of each run in seconds; recovery: of the projection-lag load; first-crash: the time
+                                limit of each run (overrides the mode)
+          --rounds N            dedup: rounds, each on a new campaign; journal, recovery, failover: trials; scheduling:
+                                submissions (overrides the mode)
           --reports N           dedup: crash reports per round, at least 100; journal: events per burst;
                                 recovery: events in the generated journal (overrides the mode)
           --only LIST           suite: only these benchmarks, comma-separated
@@ -92,13 +101,14 @@ public sealed record BenchmarkOptions(
                                 --set pandafuzz.master.crash-samples=1 (repeatable; the mode becomes custom); failover: the
                                 settings of its second series, given to every node in a PANDAFUZZ_CONFIG file (default
                                 akka.cluster.failure-detector.acceptable-heartbeat-pause=2s, pandafuzz.cluster.downing.stable-after=2s)
-          --engines LIST        overhead: libfuzzer,aflplusplus (default both)
-          --core N              overhead: the core the fuzzer (and the node during PandaFuzz runs) is pinned to (default 1)
-          --park-core N|none    overhead: where this program, and the idle node during standalone runs, are kept (default 0);
+          --engines LIST        overhead, first-crash: libfuzzer,aflplusplus (default both)
+          --core N              overhead, first-crash: the core the fuzzer (and the node during PandaFuzz runs) is pinned to (default 1)
+          --park-core N|none    overhead, first-crash: where this program, and the idle node during standalone runs, are kept (default 0);
                                 none leaves the idle node on --core during standalone runs
-          --cores LIST          ensemble: the cores both sides share (default 0,1)
-          --target FILE.c       the harness (default: overhead tests/targets/no_bug.c, ensemble
-                                tests/PandaFuzz.Benchmarks/targets/bench_parser.c)
+          --cores LIST          ensemble: the cores both sides share (default 0,1); scheduling: the node's cores
+          --target FILE.c       the harness (default: overhead and scheduling tests/targets/no_bug.c, ensemble
+                                tests/PandaFuzz.Benchmarks/targets/bench_parser.c, first-crash
+                                tests/PandaFuzz.Benchmarks/targets/staged_bug.c)
           --out DIR             where the JSON result goes (default ./benchmark-results)
           --node-dir DIR        the node build output holding pandafuzz.dll (default src/PandaFuzz.Node/bin/<configuration>/net10.0)
           --keep-work           keep the temporary work dir (logs, corpora) even when everything succeeded
@@ -114,7 +124,7 @@ public sealed record BenchmarkOptions(
         }
 
         var benchmark = args[0];
-        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery or Scale or Failover or Suite))
+        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery or Scale or Failover or Suite or FirstCrash or Scheduling))
         {
             throw new UsageException($"Unknown benchmark '{benchmark}'.");
         }
@@ -197,6 +207,8 @@ public sealed record BenchmarkOptions(
             (Overhead, false) => (10, 60),
             (Recovery or Scale, true) => (0, 30),
             (Recovery or Scale, false) => (0, 60),
+            (FirstCrash, true) => (5, 120),
+            (FirstCrash, false) => (20, 180),
             (_, true) => (2, 60),
             _ => (5, 300),
         };
@@ -208,11 +220,13 @@ public sealed record BenchmarkOptions(
             (Recovery, false) => (5, 1_000_000),
             (Failover, true) => (3, 5_000),
             (Failover, false) => (10, 5_000),
+            (Scheduling, true) => (50, 5_000),
+            (Scheduling, false) => (200, 20_000),
             (_, true) => (3, 5_000),
             _ => (5, 20_000),
         };
         var scaleOverridden = bots is not null || botProcesses is not null || slots is not null || jobs is not null || (benchmark == Scale && seconds is not null);
-        var overridden = benchmark == Scale ? scaleOverridden : benchmark is Dedup or Journal or Recovery or Failover ? rounds is not null || reports is not null || overrides.Count > 0 || (benchmark == Recovery && seconds is not null) : pairs is not null || seconds is not null;
+        var overridden = benchmark == Scale ? scaleOverridden : benchmark is Dedup or Journal or Recovery or Failover or Scheduling ? rounds is not null || reports is not null || overrides.Count > 0 || (benchmark == Recovery && seconds is not null) : pairs is not null || seconds is not null;
         var mode = overridden ? $"custom ({(isQuick ? "quick" : "full")} with overrides)" : isQuick ? "quick" : "full";
         var options = new BenchmarkOptions(benchmark, mode, pairs ?? defaultPairs, seconds ?? defaultSeconds, engines, core, parkCore, cores,
             target, output, nodeDir, keep, rounds ?? defaultRounds, reports ?? defaultReports, overrides)
@@ -243,7 +257,7 @@ public sealed record BenchmarkOptions(
             throw new UsageException($"--reports must be at least {DedupBenchmark.UniqueEvery} (1 % of them bring a new signature).");
         }
 
-        if (benchmark == Overhead && parkCore == core)
+        if (benchmark is Overhead or FirstCrash && parkCore == core)
         {
             throw new UsageException("--park-core must differ from --core (or be none).");
         }

@@ -40,6 +40,8 @@ try
         BenchmarkOptions.Scale => await new ScaleBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Suite => await new SuiteBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Failover => await new FailoverBenchmark(options, workspace).RunAsync(cancel.Token),
+        BenchmarkOptions.FirstCrash => await new FirstCrashBenchmark(options, workspace).RunAsync(cancel.Token),
+        BenchmarkOptions.Scheduling => await new SchedulingBenchmark(options, workspace).RunAsync(cancel.Token),
         _ => await new DedupBenchmark(options, workspace).RunAsync(cancel.Token),
     };
 }

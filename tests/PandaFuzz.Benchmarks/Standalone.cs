@@ -52,11 +52,11 @@ public static partial class Standalone
         corpusDir,
     ];
 
-    /// <summary>LibFuzzerEngine's environment (no effect without sanitizers, kept for sameness).</summary>
+    /// <summary>LibFuzzerEngine's environment (no effect without sanitizers, kept for sameness; first-crash's ASan builds use it).</summary>
     public static Dictionary<string, string> LibFuzzerEnvironment() => new()
     {
-        ["ASAN_OPTIONS"] = "symbolize=1:disable_coredump=1:detect_leaks=1",
-        ["UBSAN_OPTIONS"] = "print_stacktrace=1",
+        ["ASAN_OPTIONS"] = "symbolize=1:disable_coredump=1:detect_leaks=1:handle_abort=1",
+        ["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1",
     };
 
     /// <summary>AflPlusPlusEngine.Launch's flags for a target without ASan; <paramref name="role"/> is "-S" or "-M".</summary>

@@ -8,6 +8,7 @@ namespace PandaFuzz.Benchmarks;
 
 /// <summary>One measure over all successful pairs: medians of each side, the ratio of the medians and the per-pair ratios.</summary>
 /// <param name="Goal">The minimum ratio wanted (judged on <see cref="MedianPairRatio"/>), or null for an informational row.</param>
+/// <param name="GoalIsMaximum">The goal is a maximum ratio instead (lower is better, e.g. a time).</param>
 public sealed record MeasureSummary(
     string Measure,
     string Unit,
@@ -21,11 +22,9 @@ public sealed record MeasureSummary(
     IReadOnlyList<double> PairRatios,
     double? Goal,
     bool? GoalMet,
-    string Note)
+    string Note,
+    bool GoalIsMaximum = false)
 {
-    /// <summary>The goal is an upper bound (a latency, a memory size) rather than a floor.</summary>
-    public bool AtMost { get; init; }
-
     /// <summary>For a measure judged on its own figure (<see cref="Summary.Bounded"/>): the smallest and largest trial.</summary>
     public double? Min { get; init; }
 
@@ -55,7 +54,7 @@ public static class Summary
     }
 
     /// <summary>Summarizes (baseline, pandafuzz) pairs; the goal, if any, is met when the median of per-pair ratios reaches it.</summary>
-    public static MeasureSummary Of(string measure, string unit, IReadOnlyList<(double Baseline, double PandaFuzz)> pairs, double? goal, string note)
+    public static MeasureSummary Of(string measure, string unit, IReadOnlyList<(double Baseline, double PandaFuzz)> pairs, double? goal, string note, bool goalIsMaximum = false)
     {
         var ratios = pairs.Select(p => p.Baseline > 0 ? p.PandaFuzz / p.Baseline : double.NaN).ToList();
         var baseline = Median([.. pairs.Select(p => p.Baseline)]);
@@ -73,8 +72,9 @@ public static class Summary
             ratios.Count == 0 ? double.NaN : ratios.Max(),
             [.. ratios.Select(r => Math.Round(r, 4))],
             goal,
-            goal is null || pairs.Count == 0 ? null : medianRatio >= goal,
-            note);
+            goal is null || pairs.Count == 0 ? null : goalIsMaximum ? medianRatio <= goal : medianRatio >= goal,
+            note,
+            goalIsMaximum);
     }
 
     /// <summary>
@@ -89,9 +89,8 @@ public static class Summary
         var baselineMedian = baseline is null ? double.NaN : Median(baseline);
         return new MeasureSummary(measure, unit, values.Count, baselineMedian, median, baselineMedian > 0 ? median / baselineMedian : double.NaN,
             double.NaN, double.NaN, double.NaN, [], goal,
-            goal is null ? null : !double.IsNaN(median) && (atMost ? median <= goal : median >= goal), note)
+            goal is null ? null : !double.IsNaN(median) && (atMost ? median <= goal : median >= goal), note, GoalIsMaximum: atMost)
         {
-            AtMost = atMost,
             Min = values.Count == 0 ? double.NaN : values.Min(),
             Max = values.Count == 0 ? double.NaN : values.Max(),
         };
@@ -111,7 +110,7 @@ public static class Summary
             Ratio(r.MedianPairRatio),
             Ratio(r.MinPairRatio),
             Ratio(r.MaxPairRatio),
-            r.Goal is { } goal ? $"{(r.AtMost ? "<=" : ">=")} {Number(goal)} {(r.GoalMet == true ? "MET" : "MISSED")}" : "-",
+            r.Goal is { } goal ? $"{(r.GoalIsMaximum ? "<=" : ">=")} {Number(goal)} {(r.GoalMet == true ? "MET" : "MISSED")}" : "-",
         }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, cells.Count == 0 ? 0 : cells.Max(c => c[i].Length))).ToArray();
         var text = new StringBuilder();
