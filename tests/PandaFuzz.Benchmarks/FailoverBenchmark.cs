@@ -662,16 +662,5 @@ public sealed class FailoverBenchmark(BenchmarkOptions options, Workspace worksp
 
     private static string Show(double? value) => value is { } v ? v.ToString("0.00", CultureInfo.InvariantCulture) : "n/a";
 
-    private static void PrintTable(string[] header, List<string[]> rows)
-    {
-        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
-        void Line(string[] values) =>
-            Console.WriteLine(string.Join(" | ", values.Select((v, i) => i == 0 ? v.PadRight(widths[i]) : v.PadLeft(widths[i]))).TrimEnd());
-        Line(header);
-        Console.WriteLine(string.Join("-+-", widths.Select(w => new string('-', w))));
-        foreach (var row in rows)
-        {
-            Line(row);
-        }
-    }
+    private static void PrintTable(string[] header, List<string[]> rows) => Console.Write(Summary.FixedWidth(header, rows));
 }

@@ -574,16 +574,5 @@ public sealed class RecoveryBenchmark(BenchmarkOptions options, Workspace worksp
 
     private static string Seconds(double value) => double.IsInfinity(value) ? "never" : value.ToString("0.000 s", CultureInfo.InvariantCulture);
 
-    private static void PrintTable(string[] header, List<string[]> rows)
-    {
-        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
-        void Line(string[] values) =>
-            Console.WriteLine(string.Join(" | ", values.Select((v, i) => i == 0 ? v.PadRight(widths[i]) : v.PadLeft(widths[i]))).TrimEnd());
-        Line(header);
-        Console.WriteLine(string.Join("-+-", widths.Select(w => new string('-', w))));
-        foreach (var row in rows)
-        {
-            Line(row);
-        }
-    }
+    private static void PrintTable(string[] header, List<string[]> rows) => Console.Write(Summary.FixedWidth(header, rows));
 }

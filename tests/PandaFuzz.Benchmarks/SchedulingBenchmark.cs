@@ -337,18 +337,7 @@ public sealed class SchedulingBenchmark(BenchmarkOptions options, Workspace work
             Ms(r.P50), Ms(r.P90), Ms(r.P99), Ms(r.Max),
             r.GoalMet is null ? "-" : $"p50 <= {r.GoalP50:0} ms, p99 <= {r.GoalP99:0} ms {(r.GoalMet == true ? "MET" : "MISSED")}",
         }).ToList();
-        var widths = header.Select((h, i) => Math.Max(h.Length, cells.Count == 0 ? 0 : cells.Max(c => c[i].Length))).ToArray();
-        var text = new StringBuilder();
-        void Line(string[] values) =>
-            text.AppendLine(string.Join(" | ", values.Select((v, i) => i == 0 ? v.PadRight(widths[i]) : v.PadLeft(widths[i]))).TrimEnd());
-        Line(header);
-        text.AppendLine(string.Join("-+-", widths.Select(w => new string('-', w))));
-        foreach (var row in cells)
-        {
-            Line(row);
-        }
-
-        return text.ToString();
+        return Summary.FixedWidth(header, cells);
     }
 
     private static string Ms(double value) => double.IsNaN(value) ? "n/a" : value.ToString("0", CultureInfo.InvariantCulture) + " ms";

@@ -112,13 +112,19 @@ public static class Summary
             Ratio(r.MaxPairRatio),
             r.Goal is { } goal ? $"{(r.GoalIsMaximum ? "<=" : ">=")} {Number(goal)} {(r.GoalMet == true ? "MET" : "MISSED")}" : "-",
         }).ToList();
-        var widths = header.Select((h, i) => Math.Max(h.Length, cells.Count == 0 ? 0 : cells.Max(c => c[i].Length))).ToArray();
+        return FixedWidth(header, cells);
+    }
+
+    /// <summary>Any table as fixed-width text: the first column left-aligned, the others right-aligned, a rule under the header.</summary>
+    public static string FixedWidth(IReadOnlyList<string> header, IReadOnlyList<string[]> rows)
+    {
+        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
         var text = new StringBuilder();
-        void Line(string[] values) =>
+        void Line(IReadOnlyList<string> values) =>
             text.AppendLine(string.Join(" | ", values.Select((v, i) => i == 0 ? v.PadRight(widths[i]) : v.PadLeft(widths[i]))).TrimEnd());
         Line(header);
         text.AppendLine(string.Join("-+-", widths.Select(w => new string('-', w))));
-        foreach (var row in cells)
+        foreach (var row in rows)
         {
             Line(row);
         }
