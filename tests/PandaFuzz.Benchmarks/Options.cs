@@ -34,6 +34,9 @@ public sealed record BenchmarkOptions(
     public const string Scheduling = "scheduling";
     public const string Suite = "suite";
 
+    /// <summary>overhead: a master-only node on the park core and a bot-only node on the fuzzer's core, instead of one all-in-one node.</summary>
+    public bool Split { get; init; }
+
     /// <summary>suite: the benchmarks to run (empty: all of them).</summary>
     public IReadOnlyList<string> Only { get; init; } = [];
 
@@ -93,6 +96,8 @@ public sealed record BenchmarkOptions(
           --reports N           dedup: crash reports per round, at least 100; journal: events per burst;
                                 recovery: events in the generated journal (overrides the mode)
           --only LIST           suite: only these benchmarks, comma-separated
+          --split               overhead: the master in a node of its own on the park core, a bot-only node on the fuzzer's
+                                core (as a fuzzing machine runs it); default: one all-in-one node on the fuzzer's core
           --bots N              scale: simulated bots (quick 200, full 1,000)
           --bot-processes N     scale: bot-only node processes they are spread over (quick 2, full 4)
           --slots N             scale: slots per simulated bot (default 4)
@@ -140,6 +145,7 @@ public sealed record BenchmarkOptions(
         var nodeDir = RepoLayout.NodeBuildDir;
         var keep = false;
         IReadOnlyList<string> only = [];
+        var split = false;
         var overrides = new List<string>();
         for (var i = 1; i < args.Count; i++)
         {
@@ -186,6 +192,7 @@ public sealed record BenchmarkOptions(
                 case "--out": output = Path.GetFullPath(Value()); break;
                 case "--node-dir": nodeDir = Path.GetFullPath(Value()); break;
                 case "--keep-work": keep = true; break;
+                case "--split": split = true; break;
                 case "--set":
                     var setting = Value();
                     var equals = setting.IndexOf('=', StringComparison.Ordinal);
@@ -236,6 +243,7 @@ public sealed record BenchmarkOptions(
             Slots = slots ?? 4,
             Jobs = jobs ?? (isQuick ? 5_000 : 100_000),
             Only = only,
+            Split = split,
         };
         if (only.FirstOrDefault(o => SuiteBenchmark.Steps.All(s => s.Benchmark != o)) is { } unknown)
         {

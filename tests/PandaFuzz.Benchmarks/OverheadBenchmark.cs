@@ -98,10 +98,18 @@ public sealed class OverheadBenchmark(BenchmarkOptions options, Workspace worksp
 
         var pairs = new List<OverheadPair>();
         string nodeCommand;
-        await using (var node = NodeProcess.Start(options.NodeBuildDir, workspace.Root, core))
+        // --split: the master in a node of its own on the park core, a bot-only node on the fuzzer's core (a fuzzing machine
+        // as deployed); by default one all-in-one node on the fuzzer's core, whose master work the fuzzer then shares.
+        var noCommandHost = new Dictionary<string, string> { ["PANDAFUZZ_CMD"] = "off" };
+        await using var master = options.Split
+            ? NodeProcess.Start(options.NodeBuildDir, workspace.Dir("master"), park ?? core, roles: "master", environment: noCommandHost)
+            : null;
+        await using (var node = master is null
+                         ? NodeProcess.Start(options.NodeBuildDir, workspace.Root, core)
+                         : NodeProcess.Start(options.NodeBuildDir, workspace.Dir("bot"), core, roles: "bot", seeds: master.RemoteEndpoint, environment: noCommandHost))
         {
-            nodeCommand = node.Command;
-            using var api = new ApiClient(node.BaseAddress);
+            nodeCommand = master is null ? node.Command : $"{master.Command}\n{node.Command}";
+            using var api = new ApiClient((master ?? node).BaseAddress);
             var bot = await node.WaitReadyAsync(api, options.Engines, 1, TimeSpan.FromSeconds(120), cancellationToken);
             Console.WriteLine($"node: pid {node.Pid}, {node.BaseAddress}, bot {bot.Id} with {bot.Capabilities?.Slots} slot(s); log {node.LogPath}");
             var targetIds = new Dictionary<string, string>
@@ -197,7 +205,7 @@ public sealed class OverheadBenchmark(BenchmarkOptions options, Workspace worksp
             mode = options.Mode,
             startedAt,
             finishedAt = DateTimeOffset.UtcNow,
-            settings = new { options.Pairs, options.Seconds, options.Engines, options.Core, options.ParkCore, harness = source, goal = Goal, warmUpSeconds = WarmUpSeconds },
+            settings = new { options.Pairs, options.Seconds, options.Engines, options.Core, options.ParkCore, options.Split, harness = source, goal = Goal, warmUpSeconds = WarmUpSeconds },
             machine,
             pinning,
             commands = new { build = targets.Commands, node = nodeCommand },
