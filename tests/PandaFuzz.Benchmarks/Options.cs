@@ -55,7 +55,7 @@ public sealed record BenchmarkOptions(
 
         Benchmarks:
           suite      every measure below (but journal) in one run, each benchmark in its own process, one after the other;
-                     one table and one JSON; --quick: shortened runs (about half an hour in all), --full: each one's full mode
+                     one table and one JSON; --quick: shortened runs (roughly half an hour in all), --full: each one's full mode
           overhead   fuzzer exec/s under a PandaFuzz bot vs. the same fuzzer command standalone, A/B interleaved,
                      libFuzzer and AFL++, one core (goal: median ratio >= 0.98)
           ensemble   edges after a fixed time: 2-job PandaFuzz ensemble (libFuzzer + AFL++) vs. afl-fuzz -M + -S,
