@@ -31,6 +31,16 @@ public sealed class SimulatedEngine : IFuzzingEngine, IInProcessEngine
         exit 1
         """;
 
+    /// <summary>The sanitizer report of simulated bug <paramref name="bug"/>: what the reproduction script prints for it, line for line.</summary>
+    public static string Report(int bug) =>
+        $"""
+        ==1==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000000010 at pc 0x1 bp 0x2 sp 0x3
+        READ of size 1 at 0x602000000010 thread T0
+            #0 0x1 in simulated_bug_{bug} /pandafuzz/simulated/target.c:{bug}:3
+            #1 0x2 in LLVMFuzzerTestOneInput /pandafuzz/simulated/target.c:1000000:3
+        SUMMARY: AddressSanitizer: heap-buffer-overflow /pandafuzz/simulated/target.c:{bug}:3 in simulated_bug_{bug}
+        """;
+
     public string Name => EngineNames.Simulated;
 
     public bool AnnouncesFindings => true;

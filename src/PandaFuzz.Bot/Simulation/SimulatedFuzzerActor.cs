@@ -97,14 +97,7 @@ public sealed class SimulatedFuzzerActor : ReceiveActor, IWithTimers
         File.WriteAllBytes(path, input);
         _crashes++;
         _lastFind = now;
-        var report =
-            $"""
-            ==1==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000000010 at pc 0x1 bp 0x2 sp 0x3
-            READ of size 1 at 0x602000000010 thread T0
-                #0 0x1 in simulated_bug_{bug} /pandafuzz/simulated/target.c:{bug}:3
-                #1 0x2 in LLVMFuzzerTestOneInput /pandafuzz/simulated/target.c:1000000:3
-            SUMMARY: AddressSanitizer: heap-buffer-overflow /pandafuzz/simulated/target.c:{bug}:3 in simulated_bug_{bug}
-            """;
+        var report = SimulatedEngine.Report(bug);
         Context.Parent.Tell(new ArtifactFound(path, CrashKinds.Crash, report, now));
     }
 
