@@ -13,7 +13,7 @@ using PandaFuzz.Protocol;
 namespace PandaFuzz.Benchmarks;
 
 /// <summary>One set of per-connection pragmas under test, and journal settings over the shipped ones (HOCON, or empty).</summary>
-public sealed record JournalVariant(string Name, SqlitePragmas Pragmas, string Hocon = "");
+public sealed record JournalVariant(string Name, SqlitePragmas Pragmas, string Hocon = "", bool SynchronousWrites = false);
 
 /// <summary>One burst on one variant: <paramref name="Events"/> persisted in <paramref name="Seconds"/>.</summary>
 public sealed record JournalBurst(int Trial, string Variant, int Position, int Events, double Seconds, double EventsPerSecond, long JournalRows);
@@ -36,12 +36,16 @@ public sealed class JournalBenchmark(BenchmarkOptions options, Workspace workspa
     /// </summary>
     public static readonly IReadOnlyList<JournalVariant> Variants =
     [
-        new("chosen: synchronous=FULL, busy_timeout=5s", SqlitePragmas.Journal),
+        new("chosen: FULL, busy_timeout=5s, 1 batch of <= 500 at a time", SqlitePragmas.Journal),
         new("chosen again (A/A control)", SqlitePragmas.Journal),
-        new("synchronous=NORMAL, busy_timeout=5s", SqlitePragmas.Journal with { Synchronous = SqliteSynchronous.Normal }),
-        new("SQLite defaults: FULL, busy_timeout=0", SqlitePragmas.Journal with { BusyTimeout = TimeSpan.Zero }),
-        new("chosen, 1 write batch at a time of up to 500", SqlitePragmas.Journal, "akka.persistence.journal.sql { parallelism = 1, batch-size = 500 }"),
-        new("chosen, reads in deferred transactions", SqlitePragmas.Journal, "akka.persistence.journal.sql.read-isolation-level = read-uncommitted"),
+        new("synchronous=NORMAL", SqlitePragmas.Journal with { Synchronous = SqliteSynchronous.Normal }),
+        new("busy_timeout=0 (SQLite's default)", SqlitePragmas.Journal with { BusyTimeout = TimeSpan.Zero }),
+        new("writes done synchronously (no yield on open)", SqlitePragmas.Journal, SynchronousWrites: true),
+        new("library defaults: 3 batches of <= 100 at a time", SqlitePragmas.Journal, "akka.persistence.journal.sql { parallelism = 3, batch-size = 100 }"),
+        new("library defaults, writes done synchronously (before 27 Nov)", SqlitePragmas.Journal,
+            "akka.persistence.journal.sql { parallelism = 3, batch-size = 100 }", SynchronousWrites: true),
+        new("a batch's events in one INSERT ... RETURNING (inline)", SqlitePragmas.Journal, "akka.persistence.journal.sql.tagtable-asqueryable-insert-mode = inline"),
+        new("reads in deferred transactions", SqlitePragmas.Journal, "akka.persistence.journal.sql.read-isolation-level = read-uncommitted"),
     ];
 
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
@@ -149,7 +153,7 @@ public sealed class JournalBenchmark(BenchmarkOptions options, Workspace workspa
         SqliteJournal.EnableWriteAheadLog(database);
         var system = ActorSystem.Create("journal-bench", ActorSystemSetup.Create(
             BootstrapSetup.Create().WithConfig(ConfigurationFactory.ParseString(variant.Hocon).WithFallback(Config(database))),
-            SqliteJournal.Setup(database, variant.Pragmas)));
+            SqliteJournal.Setup(database, new SqlitePragmaInterceptor(variant.Pragmas, yieldOnAsyncOpen: !variant.SynchronousWrites))));
         try
         {
             var campaign = CampaignId.New();

@@ -22,12 +22,21 @@ public static class SqliteJournal
     public static string ConnectionString(string databasePath) =>
         new SqliteConnectionStringBuilder { DataSource = databasePath, DefaultTimeout = 30, Pooling = true }.ToString();
 
-    /// <summary>Points the journal, snapshot store and read journal at <paramref name="databasePath"/>.</summary>
+    /// <summary>
+    /// Points the journal, snapshot store and read journal at <paramref name="databasePath"/>, and writes the journal
+    /// the way SQLite can take it: one write transaction at a time (a file has one writer; concurrent batches only
+    /// waited for each other in the busy handler), holding every write queued meanwhile, up to 500 events. With
+    /// <see cref="SqlitePragmaInterceptor"/>'s yield, <c>pandafuzz-bench journal</c> measured 100 entities persisting
+    /// at once at 9,024 events/s median against 1,066 for the library's defaults without the yield (3 batches of up
+    /// to 100 at a time: 3,313).
+    /// </summary>
     public static Config Persistence(string databasePath)
     {
         var connection = ConnectionString(databasePath);
         var quoted = "\"" + connection.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
         return ConfigurationFactory.ParseString($"""
+            akka.persistence.journal.sql.parallelism = 1
+            akka.persistence.journal.sql.batch-size = 500
             akka.persistence.journal.sql.connection-string = {quoted}
             akka.persistence.snapshot-store.sql.connection-string = {quoted}
             akka.persistence.query.journal.sql.connection-string = {quoted}
@@ -122,12 +131,25 @@ public sealed record SqlitePragmas(SqliteSynchronous Synchronous, TimeSpan BusyT
         $"PRAGMA synchronous={(int)Synchronous}; PRAGMA busy_timeout={(long)BusyTimeout.TotalMilliseconds};");
 }
 
-/// <summary>Applies <see cref="SqlitePragmas"/> to each connection linq2db opens, before its first statement.</summary>
-public sealed class SqlitePragmaInterceptor(SqlitePragmas pragmas) : ConnectionInterceptor
+/// <summary>
+/// Applies <see cref="SqlitePragmas"/> to each connection linq2db opens, before its first statement, and makes the
+/// journal's writes asynchronous (<paramref name="yieldOnAsyncOpen"/>).
+/// </summary>
+/// <param name="yieldOnAsyncOpen">
+/// Microsoft.Data.Sqlite runs its "async" methods synchronously. The SQL journal writes through a stream stage that
+/// batches the writes queued while earlier ones are in flight; with every write done by the time its task is returned,
+/// none ever was, so each entity's write became a transaction (and an fsync) of its own, one after another on the
+/// stream's thread: about 1,500 events/s in <c>pandafuzz-bench journal</c> however many entities wrote at once.
+/// Yielding when a connection opens for an asynchronous call moves the rest of the work to the thread pool: the writes
+/// that arrive meanwhile queue up and go into the next transaction together.
+/// </param>
+public sealed class SqlitePragmaInterceptor(SqlitePragmas pragmas, bool yieldOnAsyncOpen = true) : ConnectionInterceptor
 {
     private long _applied;
 
     public SqlitePragmas Pragmas { get; } = pragmas;
+
+    public bool YieldsOnAsyncOpen { get; } = yieldOnAsyncOpen;
 
     /// <summary>How many connection opens the pragmas were applied to (a test's proof that the journal uses them).</summary>
     public long Applied => Interlocked.Read(ref _applied);
@@ -142,6 +164,11 @@ public sealed class SqlitePragmaInterceptor(SqlitePragmas pragmas) : ConnectionI
 
     public override async Task ConnectionOpenedAsync(ConnectionEventData eventData, DbConnection connection, CancellationToken cancellationToken)
     {
+        if (YieldsOnAsyncOpen)
+        {
+            await Task.Yield();
+        }
+
         await using var command = connection.CreateCommand();
         command.CommandText = Pragmas.Statements;
         await command.ExecuteNonQueryAsync(cancellationToken);
