@@ -39,9 +39,10 @@ public sealed class PrometheusText
         _series.Where(s => s.Key == name || s.Key.StartsWith(name + "{", StringComparison.Ordinal)).Sum(s => s.Value);
 
     /// <summary>A histogram's cumulative buckets: upper bound to count, in order (+Inf last).</summary>
-    public IReadOnlyList<(double UpperBound, double Count)> Buckets(string histogram)
+    /// <param name="labels">The series' other labels as exposed before <c>le</c>, e.g. <c>entity="job"</c>; null: none.</param>
+    public IReadOnlyList<(double UpperBound, double Count)> Buckets(string histogram, string? labels = null)
     {
-        var prefix = histogram + "_bucket{le=\"";
+        var prefix = histogram + "_bucket{" + (labels is null ? "" : labels + ",") + "le=\"";
         return [.. _series
             .Where(s => s.Key.StartsWith(prefix, StringComparison.Ordinal))
             .Select(s =>

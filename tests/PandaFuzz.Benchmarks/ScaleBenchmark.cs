@@ -28,7 +28,11 @@ public sealed record ScaleFigures(
     double? ApiStatsAgeMedianSeconds,
     double CrashReportsPerSecond,
     double MasterRssPeakMb,
-    double MasterCpuPercent);
+    double MasterCpuPercent,
+    double FillMasterCpuPercent,
+    double FillBotNodesCpuPercent,
+    double FillJobJournalWriteP50Seconds,
+    double FillJobJournalWriteP99Seconds);
 
 /// <summary>
 /// Control-plane scale: a master-only node, simulated bots spread over a few bot-only node processes (the simulated engine
@@ -127,6 +131,8 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
 
             // 3. Every bot back to work at once: the burst of assignments.
             clock.Restart();
+            var journalBefore = await ScrapeTextAsync(api, cancellationToken);
+            var botCpuBefore = BotNodesCpuSeconds(botNodes);
             var before = await ScrapeAsync(api, master, 0, cancellationToken);
             var resuming = ForEachBotAsync(api, botIds, "resume", cancellationToken);
             var samples = new List<ScaleSample> { before with { At = 0 } };
@@ -159,6 +165,10 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
             }
 
             Console.WriteLine();
+            // Where the fill's time went: the machine's CPU (master and bot nodes) and the job entities' journal writes.
+            var fillBotCpuSeconds = BotNodesCpuSeconds(botNodes) - botCpuBefore;
+            var journalAfter = await ScrapeTextAsync(api, cancellationToken);
+            var jobWrites = (journalBefore.Buckets(JournalWriteHistogram, JobEntityLabel), journalAfter.Buckets(JournalWriteHistogram, JobEntityLabel));
             await resuming;
             // From the first resume (clock zero) to the last slot filled.
             var fill = samples.ToList();
@@ -197,13 +207,19 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
                 apiAges.Count > 0 ? Summary.Median(apiAges) : null,
                 (steadyEnd.CrashReports - steadyStart.CrashReports) / steadySeconds,
                 samples.Max(s => s.MasterRssMb),
-                100 * (steadyEnd.MasterCpuSeconds - steadyStart.MasterCpuSeconds) / steadySeconds);
+                100 * (steadyEnd.MasterCpuSeconds - steadyStart.MasterCpuSeconds) / steadySeconds,
+                100 * (fill[^1].MasterCpuSeconds - before.MasterCpuSeconds) / fillSeconds,
+                100 * fillBotCpuSeconds / fillSeconds,
+                PrometheusText.Quantile(jobWrites.Item1, jobWrites.Item2, 0.5),
+                PrometheusText.Quantile(jobWrites.Item1, jobWrites.Item2, 0.99));
 
             var rows = Rows(figures);
             Console.WriteLine();
             Console.WriteLine(Summary.Table(rows));
             Console.WriteLine($"  submit: {figures.JobsCreatedPerSecond:N0} jobs created/s; all {bots:N0} bots online after {figures.BotsOnlineSeconds:0.0} s; " +
                               $"fill: {fillTarget:N0} assignments in {fillSeconds:0.0} s (peak 1-s rate {peak:N0}/s)");
+            Console.WriteLine($"  during the fill: master CPU {figures.FillMasterCpuPercent:0}% of a core, bot nodes {figures.FillBotNodesCpuPercent:0}% (of {Environment.ProcessorCount} cores); " +
+                              $"job entities' journal writes p50 <= {figures.FillJobJournalWriteP50Seconds} s, p99 <= {figures.FillJobJournalWriteP99Seconds} s (bucket bounds)");
             Console.WriteLine($"  steady {steadySeconds:0} s: {figures.StatsUpdatesPerSecond:N0} stats updates/s (lag p50 <= {figures.StatsLagP50Seconds} s, p99 <= {figures.StatsLagP99Seconds} s; " +
                               $"API stats age median {figures.ApiStatsAgeMedianSeconds?.ToString("0.0", CultureInfo.InvariantCulture) ?? "n/a"} s), " +
                               $"{figures.CrashReportsPerSecond:N1} crash reports/s, master CPU {figures.MasterCpuPercent:0}% of a core, RSS peak {figures.MasterRssPeakMb:N0} MB");
@@ -319,6 +335,14 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
             RssMb(master.Pid),
             Cpu.CpuSeconds(master.Pid) ?? double.NaN);
     }
+
+    /// <summary>The master's histogram of persist-to-durable times, by entity type (src/PandaFuzz.Master/Observability/JournalMetrics.cs).</summary>
+    private const string JournalWriteHistogram = "pandafuzz_journal_write_duration_seconds";
+
+    private const string JobEntityLabel = "entity=\"job\"";
+
+    /// <summary>The bot nodes' CPU time so far, added up.</summary>
+    private static double BotNodesCpuSeconds(IEnumerable<NodeProcess> nodes) => nodes.Sum(n => Cpu.CpuSeconds(n.Pid) ?? 0);
 
     private static async Task<PrometheusText> ScrapeTextAsync(ApiClient api, CancellationToken cancellationToken) =>
         PrometheusText.Parse(await api.GetTextAsync("metrics", cancellationToken));
