@@ -2,7 +2,10 @@ namespace PandaFuzz.Benchmarks;
 
 /// <summary>A campaign run to its end on the benchmark's node.</summary>
 /// <param name="NodeCpuSeconds">CPU time the node process's own threads used from submission to the end (fuzzers not included).</param>
-/// <param name="FuzzerCpuSeconds">CPU time of the node's children that ended meanwhile: the fuzzers (and any one-shot runs) of the campaign.</param>
+/// <param name="FuzzerCpuSeconds">CPU time of the processes started under the node's job dirs (the fuzzers, any one-shot runs),
+/// from their own <c>/proc/&lt;pid&gt;/stat</c> sampled every <see cref="CampaignRunner.SampleInterval"/> while they ran: the
+/// sandbox (bwrap's pid namespace) keeps them out of the node's counters of ended children. Up to one interval of each
+/// process's last CPU is missed.</param>
 /// <param name="FuzzerCores">The distinct core sets the node's fuzzer processes were allowed on, sampled while they ran.</param>
 /// <param name="FuzzerCommands">The distinct command lines of those processes.</param>
 public sealed record CampaignOutcome(
@@ -20,22 +23,30 @@ public static class CampaignRunner
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
+    /// <summary>How often the fuzzers' CPU time and cores are read (the API is asked every <see cref="PollInterval"/>).</summary>
+    public static readonly TimeSpan SampleInterval = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Beyond its duration, a campaign gets this long (scheduling, target fetch, corpus sync, the end) before it is stopped.</summary>
     public static readonly TimeSpan EndGrace = TimeSpan.FromSeconds(180);
 
     public static async Task<CampaignOutcome> RunAsync(NodeProcess node, ApiClient api, object request, int seconds, CancellationToken cancellationToken)
     {
         var cpuBefore = Cpu.CpuSeconds(node.Pid);
-        var childrenBefore = Cpu.ChildrenCpuSeconds(node.Pid);
         var submitted = DateTimeOffset.UtcNow;
         var id = await api.CreateCampaignAsync(request, cancellationToken);
         var deadline = submitted + TimeSpan.FromSeconds(seconds) + EndGrace;
         var cores = new SortedSet<string>(StringComparer.Ordinal);
         var commands = new SortedSet<string>(StringComparer.Ordinal);
+        var fuzzerCpu = new Dictionary<int, double>();
         while (true)
         {
             node.EnsureRunning();
-            SampleFuzzers(node.DataDir, cores, commands);
+            for (var sampled = TimeSpan.Zero; sampled < PollInterval; sampled += SampleInterval)
+            {
+                SampleFuzzers(node.DataDir, cores, commands, fuzzerCpu);
+                await Task.Delay(SampleInterval, cancellationToken);
+            }
+
             CampaignView campaign;
             try
             {
@@ -44,15 +55,14 @@ public static class CampaignRunner
             catch (Exception ex) when (ex is HttpRequestException or ApiException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 Console.WriteLine($"    (GET campaign {id} failed, retrying: {ex.Message})");
-                await Task.Delay(PollInterval, cancellationToken);
                 continue;
             }
 
             if (campaign.Status is { } status && status is "completed" or "stopped")
             {
                 var cpuAfter = Cpu.CpuSeconds(node.Pid);
-                var childrenAfter = Cpu.ChildrenCpuSeconds(node.Pid);
-                return new CampaignOutcome(id, campaign, submitted, DateTimeOffset.UtcNow, cpuAfter - cpuBefore, childrenAfter - childrenBefore, [.. cores], [.. commands]);
+                return new CampaignOutcome(id, campaign, submitted, DateTimeOffset.UtcNow, cpuAfter - cpuBefore, fuzzerCpu.Count > 0 ? fuzzerCpu.Values.Sum() : null,
+                    [.. cores], [.. commands]);
             }
 
             if (DateTimeOffset.UtcNow > deadline)
@@ -71,12 +81,10 @@ public static class CampaignRunner
                     $"Campaign {id} was still '{campaign.Status}' {(DateTimeOffset.UtcNow - submitted).TotalSeconds:0} s after submission " +
                     $"(duration {seconds} s + {EndGrace.TotalSeconds:0} s grace); it was stopped. Jobs: {jobs}.\n{node.LogTail()}");
             }
-
-            await Task.Delay(PollInterval, cancellationToken);
         }
     }
 
-    private static void SampleFuzzers(string dataDir, SortedSet<string> cores, SortedSet<string> commands)
+    private static void SampleFuzzers(string dataDir, SortedSet<string> cores, SortedSet<string> commands, Dictionary<int, double> cpu)
     {
         foreach (var (pid, commandLine) in Cpu.FindByCommandLine(dataDir))
         {
@@ -84,6 +92,12 @@ public static class CampaignRunner
             {
                 cores.Add(Cpu.Format(allowed));
                 commands.Add(commandLine.Length <= 400 ? commandLine : commandLine[..400] + " …");
+            }
+
+            // The processes that run the job's programs (bwrap and the shell wrappers only wait, so they add ~0).
+            if (Cpu.CpuSeconds(pid) is { } seconds)
+            {
+                cpu[pid] = Math.Max(seconds, cpu.GetValueOrDefault(pid));
             }
         }
     }
