@@ -24,16 +24,17 @@ export function lineChart({ key, title, points, describe }) {
   const titleId = `${key}-title`;
   const descId = `${key}-desc`;
   const latest = points.length ? points[points.length - 1].v : null;
+  const max = Math.max(0, ...points.map((p) => p.v));
   const svg = s('svg', {
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', 'aria-labelledby': `${titleId} ${descId}`,
-    class: 'plot', 'data-points': points.length, 'data-key': key,
+    class: 'plot', 'data-points': points.length, 'data-max': max, 'data-key': key,
   },
   s('title', { id: titleId }, title),
   s('desc', { id: descId }, points.length ? describe(latest, points) : 'No samples yet.'));
 
   const innerWidth = WIDTH - PAD.left - PAD.right;
   const innerHeight = HEIGHT - PAD.top - PAD.bottom;
-  const top = niceCeiling(Math.max(0, ...points.map((p) => p.v)));
+  const top = niceCeiling(max);
   const y = (v) => PAD.top + innerHeight - (v / top) * innerHeight;
   for (let i = 0; i <= 4; i += 1) {
     const value = (top * i) / 4;

@@ -97,7 +97,7 @@ export function render({ crash, input, minimizedInput }, id) {
         h('h2', { id: 'stack-heading' }, 'Stack'),
         crash.stack.length === 0
           ? h('p', { class: 'empty' }, 'The report has no stack.')
-          : h('ol', { class: 'stack', start: 0 }, crash.stack.map((frame, i) => h('li', { 'data-key': String(i) }, h('code', null, frame)))))),
+          : h('ul', { class: 'stack' }, crash.stack.map((frame, i) => h('li', { 'data-key': String(i) }, h('code', null, frame)))))),
     h('section', { 'aria-labelledby': 'inputs-heading' },
       h('h2', { id: 'inputs-heading' }, 'Inputs'),
       h('div', { class: 'columns' },

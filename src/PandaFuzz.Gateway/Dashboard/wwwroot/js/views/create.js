@@ -32,7 +32,7 @@ function field(name, label, control, help) {
     h('p', { class: 'field-error', id: `${name}-error` }));
 }
 
-const number = (placeholder) => h('input', { type: 'number', inputmode: 'numeric', placeholder });
+const number = () => h('input', { type: 'number', inputmode: 'numeric' });
 
 function engineFields() {
   return h('fieldset', { class: 'engines' },
@@ -59,13 +59,13 @@ function build() {
       field('name', 'Name', h('input', { type: 'text', required: true, autocomplete: 'off' }), 'Letters, digits, space, ".", "_" or "-".'),
       engineFields(),
       h('div', { class: 'row' },
-        field('jobs', 'Jobs', number('1'), 'Fuzzing jobs run in parallel on the bots.'),
-        field('durationSeconds', 'Duration (seconds)', number('3600'), 'How long each job fuzzes.')),
+        field('jobs', 'Jobs', number(), 'Fuzzing jobs run in parallel on the bots.'),
+        field('durationSeconds', 'Duration (seconds)', number(), 'How long each job fuzzes.')),
       h('details', { class: 'limits' },
         h('summary', null, 'Limits, dictionary and seed corpus'),
         h('div', { class: 'row' },
-          field('memoryLimitMb', 'Memory limit (MB)', number('2048'), 'Per fuzzer process; empty: 2048.'),
-          field('timeoutMs', 'Timeout per input (ms)', number('1000'), 'Empty: 1000.')),
+          field('memoryLimitMb', 'Memory limit (MB)', number(), 'Per fuzzer process; empty: 2048.'),
+          field('timeoutMs', 'Timeout per input (ms)', number(), 'Empty: 1000.')),
         field('dictionary', 'Dictionary', h('textarea', { rows: 3, spellcheck: 'false', placeholder: 'kw="FUZ"' }), 'AFL/libFuzzer dictionary lines; optional.'),
         field('seedCorpus', 'Seed corpus', h('input', { type: 'file', accept: '.zip,.tar,.tgz,.tar.gz' }), 'A zip, tar or tar.gz of inputs; optional.'))),
     h('div', { class: 'buttons' },

@@ -79,11 +79,11 @@ function botRow(bot) {
     timeCell(bot.lastSeenAt));
 }
 
-function queueRow(entry) {
+function queueRow(entry, names) {
   return h('tr', { 'data-key': entry.jobId },
     h('td', { class: 'num' }, String(entry.position)),
-    h('th', { scope: 'row' }, h('code', { title: entry.jobId }, short(entry.jobId, 16))),
-    h('td', null, entry.campaignId ? h('a', { href: `#/campaigns/${encodeURIComponent(entry.campaignId)}` }, short(entry.campaignId, 16)) : '–'),
+    h('th', { scope: 'row' }, h('code', { class: 'nowrap', title: entry.jobId }, short(entry.jobId, 16))),
+    h('td', null, entry.campaignId ? h('a', { href: `#/campaigns/${encodeURIComponent(entry.campaignId)}` }, names.get(entry.campaignId) ?? short(entry.campaignId, 16)) : '–'),
     h('td', null, entry.engine ?? '–'),
     timeCell(entry.waitingSince),
     h('td', null, entry.eta ? h('time', { datetime: entry.eta, title: when(entry.eta) }, ago(entry.eta)) : 'after the running jobs'));
@@ -96,6 +96,7 @@ export function render({ campaigns, total, bots, queue }) {
   const online = bots.filter((b) => b.state === 'online');
   const slots = online.reduce((sum, b) => sum + b.capabilities.slots, 0);
   const used = online.reduce((sum, b) => sum + b.currentJobs.length, 0);
+  const names = new Map(campaigns.map((c) => [c.summary.id, c.summary.name]));
 
   return h('div', { class: 'view', 'data-view': 'overview' },
     h('div', { class: 'heading' },
@@ -126,5 +127,5 @@ export function render({ campaigns, total, bots, queue }) {
         queue.pending.length === 0
           ? h('p', { class: 'empty' }, 'No job is waiting for a slot.')
           : table('queue', 'Pending jobs in the order they get slots',
-            ['#', 'Job', 'Campaign', 'Engine', 'Waiting since', 'Expected start'], queue.pending.map(queueRow), [0]))));
+            ['#', 'Job', 'Campaign', 'Engine', 'Waiting', 'Starts'], queue.pending.map((entry) => queueRow(entry, names)), [0]))));
 }
