@@ -241,9 +241,9 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
             {
                 await page.GotoAsync(route);
                 await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync(heading);
-                var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth");
-                overflow.Should().BeLessThanOrEqualTo(0, "{0} at {1} px wide scrolls only inside its tables, not the whole page", heading, width);
                 await dashboard.ScreenshotAsync(page, $"{name}-{label}");
+                var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth");
+                overflow.Should().BeLessThanOrEqualTo(0, "{0} at {1} px wide scrolls only inside its tables, not the whole page; too wide: {2}", heading, width, await TooWide(page));
                 if (width > 1000)
                 {
                     var axe = await page.RunAxe();
@@ -254,6 +254,14 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
             }
         }
     }
+
+    /// <summary>The outermost elements reaching past the viewport's right edge, for the failure message.</summary>
+    private static Task<string> TooWide(IPage page) => page.EvaluateAsync<string>("""
+        () => [...document.querySelectorAll('body *')]
+          .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+          .filter(e => !e.parentElement || e.parentElement.getBoundingClientRect().right <= document.documentElement.clientWidth + 1)
+          .slice(0, 5).map(e => `${e.tagName.toLowerCase()}.${e.className} (${Math.round(e.getBoundingClientRect().width)} px)`).join(', ')
+        """);
 
     /// <summary>The problem detail the API answers a read of <paramref name="path"/> with, for <paramref name="token"/>.</summary>
     private async Task<string> Problem(string path, string? token)

@@ -51,6 +51,7 @@ function askForToken(error) {
   generation += 1;
   setLive(error ? 'error' : 'idle', error ? 'Signed out' : 'Sign in');
   showSessionControls();
+  for (const link of document.querySelectorAll('[data-nav]')) link.removeAttribute('aria-current');
   document.title = 'Sign in · PandaFuzz';
   main.replaceChildren(signIn(error, (value) => {
     token.set(value);
