@@ -21,9 +21,12 @@ export function size(bytes) {
 
 export const percent = (rate) => `${Math.round(rate * 100)} %`;
 
+/** Times the API sends as a default value (0001-01-01) rather than a real moment; shown as unknown. */
+const known = (iso) => Boolean(iso) && Date.parse(iso) > 0;
+
 /** "12 s ago", "in 3 min": relative to now. */
 export function ago(iso) {
-  if (!iso) return '–';
+  if (!known(iso)) return '–';
   const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
   const abs = Math.abs(seconds);
   const [value, unit] = abs < 60 ? [abs, 's'] : abs < 3600 ? [Math.round(abs / 60), 'min'] : abs < 86400 ? [Math.round(abs / 3600), 'h'] : [Math.round(abs / 86400), 'd'];
@@ -32,7 +35,7 @@ export function ago(iso) {
 }
 
 /** The local date and time, for title attributes and <time> elements. */
-export const when = (iso) => (iso ? new Date(iso).toLocaleString() : '');
+export const when = (iso) => (known(iso) ? new Date(iso).toLocaleString() : '–');
 
 export function duration(seconds) {
   if (seconds < 120) return `${seconds} s`;
