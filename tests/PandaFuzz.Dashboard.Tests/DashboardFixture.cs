@@ -40,6 +40,8 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // Pages refresh every 3 s and the read model trails the entities by about a second; a busy CI machine is slower.
+        Assertions.SetDefaultExpectTimeout(15_000);
         Directory.CreateDirectory(Screenshots);
         if (!File.Exists(ChromiumPath))
         {
@@ -82,9 +84,9 @@ public sealed class DashboardFixture : IAsyncLifetime
     }
 
     /// <summary>
-    /// A fresh browser tab at <paramref name="width"/>×<paramref name="height"/>; signed in (the token in its
-    /// sessionStorage, as the sign-in form leaves it) unless <paramref name="signedIn"/> is false. Script errors on
-    /// the page land in <paramref name="errors"/>.
+    /// A fresh browser tab in a context of its own at <paramref name="width"/>×<paramref name="height"/>; signed in
+    /// (the token in its sessionStorage, as the sign-in form leaves it) unless <paramref name="signedIn"/> is false.
+    /// Script errors on the page land in <paramref name="errors"/>. Close its context when done (it keeps polling).
     /// </summary>
     public async Task<IPage> NewPageAsync(List<string> errors, bool signedIn = true, int width = 1280, int height = 800)
     {

@@ -22,21 +22,34 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
     private static readonly TimeSpan CrashShown = TimeSpan.FromSeconds(60);
 
     private readonly List<string> _pageErrors = [];
+    private readonly List<IBrowserContext> _contexts = [];
     private readonly CancellationTokenSource _budget = new(TimeSpan.FromSeconds(90));
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         _budget.Dispose();
+        foreach (var context in _contexts)
+        {
+            await context.CloseAsync();
+        }
+
         _pageErrors.Should().BeEmpty("the dashboard's scripts run without errors");
-        return Task.CompletedTask;
+    }
+
+    /// <summary>A new tab (see <see cref="DashboardFixture.NewPageAsync"/>), closed when the test ends.</summary>
+    private async Task<IPage> OpenAsync(bool signedIn = true, int width = 1280, int height = 800)
+    {
+        var page = await dashboard.NewPageAsync(_pageErrors, signedIn, width, height);
+        _contexts.Add(page.Context);
+        return page;
     }
 
     [Fact]
     public async Task Sign_in_shows_the_APIs_refusal_refuses_a_wrong_token_and_accepts_the_right_one()
     {
-        var page = await dashboard.NewPageAsync(_pageErrors, signedIn: false);
+        var page = await OpenAsync(signedIn: false);
         await page.GotoAsync("");
 
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in" })).ToBeVisibleAsync();
@@ -83,7 +96,7 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
     [Fact]
     public async Task The_overview_lists_the_campaign_the_bot_and_its_slots()
     {
-        var page = await dashboard.NewPageAsync(_pageErrors);
+        var page = await OpenAsync();
         await page.GotoAsync("");
 
         var row = page.Locator("#campaigns-table tbody tr", new() { Has = page.GetByRole(AriaRole.Link, new() { Name = DashboardFixture.CampaignName }) });
@@ -101,7 +114,7 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
     [Fact]
     public async Task The_campaign_page_plots_exec_per_second_and_coverage_with_data()
     {
-        var page = await dashboard.NewPageAsync(_pageErrors);
+        var page = await OpenAsync();
         await page.GotoAsync($"#/campaigns/{dashboard.Campaign.Id}");
 
         await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync(DashboardFixture.CampaignName);
@@ -131,7 +144,7 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
         try
         {
             campaign = await FuzzingFlow.CreateCampaignAsync(dashboard.Api, new CampaignRequest("live-crash", dashboard.Target.Id, DurationSeconds: 30), ct);
-            page = await dashboard.NewPageAsync(_pageErrors);
+            page = await OpenAsync();
             await page.GotoAsync($"#/campaigns/{campaign.Id}");
             await Expect(page.Locator("#no-crashes")).ToBeVisibleAsync();
             await Expect(page.Locator("#jobs-table tbody tr").First).ToContainTextAsync("pending");
@@ -169,7 +182,7 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
     public async Task The_create_form_shows_the_APIs_message_for_bad_input_and_creates_a_campaign_from_good_input()
     {
         var ct = _budget.Token;
-        var page = await dashboard.NewPageAsync(_pageErrors);
+        var page = await OpenAsync();
         await page.GotoAsync("#/new");
         await page.GetByLabel("Name").FillAsync("form made");
         await page.GetByLabel("libFuzzer build of the target").SetInputFilesAsync(dashboard.PlantedBug.Path);
@@ -204,7 +217,7 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
     [Fact]
     public async Task The_keyboard_reaches_the_navigation_and_the_campaigns_buttons()
     {
-        var page = await dashboard.NewPageAsync(_pageErrors);
+        var page = await OpenAsync();
         await page.GotoAsync($"#/campaigns/{dashboard.Campaign.Id}");
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" })).ToBeVisibleAsync();
 
@@ -236,7 +249,7 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
         };
         foreach (var (width, label) in new[] { (1280, "wide"), (400, "narrow") })
         {
-            var page = await dashboard.NewPageAsync(_pageErrors, width: width, height: 800);
+            var page = await OpenAsync(width: width);
             foreach (var (route, heading, name) in pages)
             {
                 await page.GotoAsync(route);
