@@ -28,13 +28,18 @@ async function campaignDetails(summary) {
 
 export const title = () => 'Overview';
 
-export async function load() {
-  let page = await list(`/campaigns?limit=${SHOWN}&offset=${Math.max(0, knownTotal - SHOWN)}`);
-  if (page.total > knownTotal + page.items.length || page.total < knownTotal) {
-    knownTotal = page.total;
-    page = await list(`/campaigns?limit=${SHOWN}&offset=${Math.max(0, knownTotal - SHOWN)}`);
-  }
+/** The newest campaigns: the last page of the list, found from the total the previous refresh saw (one call, usually). */
+async function newest() {
+  const tailOf = (total) => Math.max(0, total - SHOWN);
+  const offset = tailOf(knownTotal);
+  let page = await list(`/campaigns?limit=${SHOWN}&offset=${offset}`);
+  if (tailOf(page.total) !== offset) page = await list(`/campaigns?limit=${SHOWN}&offset=${tailOf(page.total)}`);
   knownTotal = page.total;
+  return page;
+}
+
+export async function load() {
+  const page = await newest();
   const [details, bots, queue] = await Promise.all([
     Promise.allSettled(page.items.map(campaignDetails)),
     list('/bots?limit=1000'),
