@@ -33,6 +33,9 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     public CampaignDetail Campaign { get; private set; } = null!;
 
+    /// <summary>The node's own bot, online.</summary>
+    public BotInfo Bot { get; private set; } = null!;
+
     /// <summary>Where each page's screenshot goes: <c>screenshots/</c> beside the test assembly.</summary>
     public string Screenshots { get; } = Path.Combine(AppContext.BaseDirectory, "screenshots");
 
@@ -68,6 +71,11 @@ public sealed class DashboardFixture : IAsyncLifetime
         Api = new ApiClient(Node.Options.BaseAddress);
         Target = await FuzzingFlow.UploadAsync(Api, PlantedBug, startup.Token);
         Campaign = await FuzzingFlow.CreateCampaignAsync(Api, new CampaignRequest(CampaignName, Target.Id, DurationSeconds: 240), startup.Token);
+        // The bot list is the read model's: the bot is listed a moment after it registered.
+        var bots = await Eventually.SatisfyAsync(
+            "GET /api/v1/bots lists the node's bot online", Timeouts.BotOnline, Api.GetBotsAsync,
+            listed => listed.Any(b => b.State == "online"), startup.Token, Node.EnsureRunning);
+        Bot = bots.Single();
         Browser = await browser;
     }
 
