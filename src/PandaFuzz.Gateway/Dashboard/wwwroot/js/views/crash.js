@@ -100,7 +100,7 @@ export function render({ crash, input, minimizedInput }, id) {
           : h('ul', { class: 'stack' }, crash.stack.map((frame, i) => h('li', { 'data-key': String(i) }, h('code', null, frame)))))),
     h('section', { 'aria-labelledby': 'inputs-heading' },
       h('h2', { id: 'inputs-heading' }, 'Inputs'),
-      h('div', { class: 'columns' },
+      h('div', { class: 'inputs' },
         inputCard('Original input', 'original', crash.inputSha256, crash.inputSize, input, `${crashPath}/input`, crash.artifactName),
         minimization?.inputSha256
           ? inputCard('Minimized input', 'minimized', minimization.inputSha256, minimization.size, minimizedInput, `${crashPath}/input/minimized`, `minimized-${crash.signature}`)
