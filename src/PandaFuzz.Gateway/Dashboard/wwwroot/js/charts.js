@@ -9,11 +9,15 @@ const WIDTH = 640;
 const HEIGHT = 220;
 const PAD = { top: 14, right: 16, bottom: 26, left: 58 };
 
-/** The smallest 1, 2 or 5 times a power of ten at or above `max`: the top of the y axis. */
-function niceCeiling(max) {
-  if (max <= 0) return 1;
-  const power = 10 ** Math.floor(Math.log10(max));
-  return [1, 2, 5, 10].map((step) => step * power).find((top) => top >= max);
+/**
+ * The top of the y axis and how many steps up to it: the smallest 1, 2 or 5 times a power of ten at or above `max`
+ * (at least 5, for the counts plotted here), in steps that are whole numbers (5 steps of 1 or 2, 4 steps of 5).
+ */
+function yAxis(max) {
+  const least = Math.max(max, 5);
+  const power = 10 ** Math.floor(Math.log10(least));
+  const top = [1, 2, 5, 10].map((step) => step * power).find((candidate) => candidate >= least);
+  return { top, steps: top / power === 2 ? 4 : 5 };
 }
 
 /**
@@ -34,10 +38,10 @@ export function lineChart({ key, title, points, describe }) {
 
   const innerWidth = WIDTH - PAD.left - PAD.right;
   const innerHeight = HEIGHT - PAD.top - PAD.bottom;
-  const top = niceCeiling(max);
+  const { top, steps } = yAxis(max);
   const y = (v) => PAD.top + innerHeight - (v / top) * innerHeight;
-  for (let i = 0; i <= 4; i += 1) {
-    const value = (top * i) / 4;
+  for (let i = 0; i <= steps; i += 1) {
+    const value = (top * i) / steps;
     svg.append(
       s('line', { class: 'grid', x1: PAD.left, x2: WIDTH - PAD.right, y1: y(value), y2: y(value) }),
       s('text', { class: 'tick', x: PAD.left - 8, y: y(value) + 4, 'text-anchor': 'end' }, count(value)));
