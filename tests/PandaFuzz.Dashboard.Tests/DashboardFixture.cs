@@ -6,8 +6,9 @@ namespace PandaFuzz.Dashboard.Tests;
 
 /// <summary>
 /// One real all-in-one node for the whole test class, started with reads requiring the token (the stricter setting:
-/// the dashboard must sign in before it shows anything), a libFuzzer campaign on planted_bug running on it, and one
-/// headless Chromium (Debian's, through Playwright's ExecutablePath) to open pages in.
+/// the dashboard must sign in before it shows anything), a libFuzzer campaign on planted_bug running on it; a
+/// master-only node with the default open reads (no bot: nothing fuzzes there); and one headless Chromium (Debian's,
+/// through Playwright's ExecutablePath) to open pages in.
 /// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
 {
@@ -41,6 +42,13 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     public Uri Dashboard => new(Node.Options.BaseAddress, "ui/");
 
+    /// <summary>The master-only node whose reads need no token (writes still do).</summary>
+    public NodeProcess OpenNode { get; private set; } = null!;
+
+    public ApiClient OpenApi { get; private set; } = null!;
+
+    public Uri OpenDashboard => new(OpenNode.Options.BaseAddress, "ui/");
+
     public async Task InitializeAsync()
     {
         // Pages refresh every 3 s and the read model trails the entities by about a second; a busy CI machine is slower.
@@ -67,8 +75,12 @@ public sealed class DashboardFixture : IAsyncLifetime
                 ["PANDAFUZZ__PANDAFUZZ__BOT__SLOTS"] = "3",
             },
         };
-        Node = await _environment.StartReadyNodeAsync(options, startup.Token);
+        var nodes = await Task.WhenAll(
+            _environment.StartReadyNodeAsync(options, startup.Token),
+            _environment.StartReadyNodeAsync(_environment.NewNodeOptions("open-reads", "master"), startup.Token));
+        (Node, OpenNode) = (nodes[0], nodes[1]);
         Api = new ApiClient(Node.Options.BaseAddress);
+        OpenApi = new ApiClient(OpenNode.Options.BaseAddress);
         Target = await FuzzingFlow.UploadAsync(Api, PlantedBug, startup.Token);
         Campaign = await FuzzingFlow.CreateCampaignAsync(Api, new CampaignRequest(CampaignName, Target.Id, DurationSeconds: 240), startup.Token);
         // The bot list is the read model's: the bot is listed a moment after it registered.
@@ -95,13 +107,14 @@ public sealed class DashboardFixture : IAsyncLifetime
     /// A fresh browser tab in a context of its own at <paramref name="width"/>×<paramref name="height"/>; signed in
     /// (the token in its sessionStorage, as the sign-in form leaves it) unless <paramref name="signedIn"/> is false.
     /// Script errors on the page land in <paramref name="errors"/>. Close its context when done (it keeps polling).
+    /// Pages are on <see cref="Dashboard"/> unless <paramref name="site"/> names another.
     /// </summary>
-    public async Task<IPage> NewPageAsync(List<string> errors, bool signedIn = true, int width = 1280, int height = 800)
+    public async Task<IPage> NewPageAsync(List<string> errors, bool signedIn = true, int width = 1280, int height = 800, Uri? site = null)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
             ViewportSize = new ViewportSize { Width = width, Height = height },
-            BaseURL = Dashboard.ToString(),
+            BaseURL = (site ?? Dashboard).ToString(),
             AcceptDownloads = true,
         });
         context.SetDefaultTimeout(15_000);
@@ -136,6 +149,7 @@ public sealed class DashboardFixture : IAsyncLifetime
 
         _playwright?.Dispose();
         Api?.Dispose();
+        OpenApi?.Dispose();
         if (_environment is not null)
         {
             await _environment.DisposeAsync();

@@ -39,9 +39,9 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
     }
 
     /// <summary>A new tab (see <see cref="DashboardFixture.NewPageAsync"/>), closed when the test ends.</summary>
-    private async Task<IPage> OpenAsync(bool signedIn = true, int width = 1280, int height = 800)
+    private async Task<IPage> OpenAsync(bool signedIn = true, int width = 1280, int height = 800, Uri? site = null)
     {
-        var page = await dashboard.NewPageAsync(_pageErrors, signedIn, width, height);
+        var page = await dashboard.NewPageAsync(_pageErrors, signedIn, width, height, site);
         _contexts.Add(page.Context);
         return page;
     }
@@ -67,6 +67,30 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
         await signIn.ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = DashboardFixture.CampaignName })).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task With_open_reads_a_page_shows_without_a_token_and_its_stop_button_asks_for_one()
+    {
+        var ct = _budget.Token;
+        var target = await FuzzingFlow.UploadAsync(dashboard.OpenApi, dashboard.PlantedBug, ct);
+        var campaign = await FuzzingFlow.CreateCampaignAsync(dashboard.OpenApi, new CampaignRequest("open-reads", target.Id), ct);
+        var page = await OpenAsync(signedIn: false, site: dashboard.OpenDashboard);
+        page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await page.GotoAsync($"#/campaigns/{campaign.Id}");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync("open-reads");
+        await Expect(page.Locator("#jobs-table tbody tr").First).ToContainTextAsync("pending");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" }).ClickAsync();
+        var refusal = await Refusal(dashboard.OpenNode, HttpMethod.Post, $"api/v1/campaigns/{campaign.Id}/stop", token: null);
+        await Expect(page.Locator("form.signin [role=alert]")).ToContainTextAsync(refusal);
+        (await dashboard.OpenApi.GetCampaignAsync(campaign.Id, ct)).Status.Should().Be("running", "nothing was stopped without the token");
+
+        await page.GetByLabel("API token").FillAsync(ApiClient.TestToken);
+        await page.Locator("form.signin").GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Stopping");
+        (await dashboard.OpenApi.GetCampaignAsync(campaign.Id, ct)).Status.Should().BeOneOf("stopping", "stopped");
     }
 
     [Fact]
@@ -277,15 +301,19 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
         """);
 
     /// <summary>The problem detail the API answers a read of <paramref name="path"/> with, for <paramref name="token"/>.</summary>
-    private async Task<string> Problem(string path, string? token)
+    private Task<string> Problem(string path, string? token) => Refusal(dashboard.Node, HttpMethod.Get, path, token);
+
+    /// <summary>The detail of the 401 problem <paramref name="node"/>'s API answers this request with.</summary>
+    private static async Task<string> Refusal(NodeProcess node, HttpMethod method, string path, string? token)
     {
-        using var http = new HttpClient(new HttpClientHandler { UseProxy = false }) { BaseAddress = dashboard.Node.Options.BaseAddress };
+        using var http = new HttpClient(new HttpClientHandler { UseProxy = false }) { BaseAddress = node.Options.BaseAddress };
+        using var request = new HttpRequestMessage(method, path);
         if (token is not null)
         {
-            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         }
 
-        using var response = await http.GetAsync(path);
+        using var response = await http.SendAsync(request);
         response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString()!;
     }
