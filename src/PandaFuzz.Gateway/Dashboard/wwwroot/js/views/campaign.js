@@ -1,10 +1,10 @@
 // A campaign: its figures, exec/s and coverage plots, jobs and where they run, unique crashes, corpus versions,
 // and the buttons to stop it and to minimize its corpus.
-import { ApiError, api, download } from '../api.js';
+import { api } from '../api.js';
 import { h } from '../dom.js';
 import { lineChart } from '../charts.js';
-import { count, duration, exact, percent, short, size, when } from '../format.js';
-import { badge, facts, notice, table, tile, timeCell } from './parts.js';
+import { count, duration, exact, percent, short, size } from '../format.js';
+import { act, at, badge, downloadInput, facts, notice, table, tile, timeCell } from './parts.js';
 
 /** The last action's outcome per campaign, shown until the next one. */
 const messages = new Map();
@@ -20,30 +20,19 @@ export async function load(id) {
   return { campaign, points: stats.points, corpus };
 }
 
-async function act(id, work) {
-  try {
-    messages.set(id, { text: await work() });
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 401) messages.set(id, { error: true, text: error.message });
-  }
-}
-
 export const actions = {
   stop: (button, id) => {
     if (!window.confirm(`Stop campaign ${button.dataset.name}? Its jobs are cancelled and their fuzzers killed.`)) return Promise.resolve();
-    return act(id, async () => {
+    return act(messages, id, async () => {
       await api(`${path(id)}/stop`, { method: 'POST' });
       return 'Stopping: its jobs are being cancelled.';
     });
   },
-  minimize: (_, id) => act(id, async () => {
+  minimize: (_, id) => act(messages, id, async () => {
     const started = await api(`${path(id)}/corpus/minimize`, { method: 'POST' });
     return `Corpus minimization queued as job ${started.jobId}; its result becomes a new corpus version.`;
   }),
-  download: (button, id) => act(id, async () => {
-    await download(button.dataset.path, button.dataset.file);
-    return `Downloaded ${button.dataset.file}.`;
-  }),
+  download: downloadInput(messages),
 };
 
 function jobRow(job) {
@@ -143,7 +132,7 @@ export function render({ campaign, points, corpus }, id) {
           ['Memory limit', `${campaign.memoryLimitMb} MB`],
           ['Timeout per input', `${campaign.timeoutMs} ms`],
           ['Dictionary', campaign.dictionary ? `${campaign.dictionary.split('\n').filter(Boolean).length} entries` : 'none'],
-          ['Created', h('time', { datetime: campaign.createdAt }, when(campaign.createdAt))],
-          campaign.finishedAt ? ['Finished', h('time', { datetime: campaign.finishedAt }, when(campaign.finishedAt))] : null,
+          ['Created', at(campaign.createdAt)],
+          campaign.finishedAt ? ['Finished', at(campaign.finishedAt)] : null,
         ]))));
 }

@@ -1,9 +1,9 @@
 // A unique crash: the report with its stack, the signature, how often it reproduces, and its inputs with a hex
 // preview of their first bytes.
-import { ApiError, api, bytes, download } from '../api.js';
+import { api, bytes } from '../api.js';
 import { h } from '../dom.js';
-import { count, exact, percent, short, size, when } from '../format.js';
-import { badge, facts, notice } from './parts.js';
+import { count, exact, percent, short, size } from '../format.js';
+import { at, badge, downloadInput, facts, notice } from './parts.js';
 
 /** Bytes shown of each input. */
 const PREVIEW = 256;
@@ -35,14 +35,7 @@ export async function load(id) {
 }
 
 export const actions = {
-  download: async (button, id) => {
-    try {
-      await download(button.dataset.path, button.dataset.file);
-      messages.set(id, { text: `Downloaded ${button.dataset.file}.` });
-    } catch (error) {
-      if (!(error instanceof ApiError) || error.status !== 401) messages.set(id, { error: true, text: error.message });
-    }
-  },
+  download: downloadInput(messages),
 };
 
 /** Offset, hex and printable characters, 16 bytes a line, as xxd shows them. */
@@ -88,8 +81,8 @@ export function render({ crash, input, minimizedInput }, id) {
           ['Security', crash.security ? 'yes: memory safety' : 'no'],
           ['Reproduces', `${percent(crash.reproducibleRate)} (${exact(crash.reproduced)} of ${exact(crash.reproduceAttempts)} runs)`],
           ['Reports', count(crash.count)],
-          ['First seen', h('time', { datetime: crash.firstSeen }, when(crash.firstSeen))],
-          ['Last seen', h('time', { datetime: crash.lastSeen }, when(crash.lastSeen))],
+          ['First seen', at(crash.firstSeen)],
+          ['Last seen', at(crash.lastSeen)],
           ['Found by', h('span', null, `${crash.jobs.length} job${crash.jobs.length === 1 ? '' : 's'} on ${crash.bots.length} bot${crash.bots.length === 1 ? '' : 's'}; first `, h('code', { title: crash.jobId }, short(crash.jobId, 16)))],
           ['Artifact', h('code', null, crash.artifactName)],
         ])),

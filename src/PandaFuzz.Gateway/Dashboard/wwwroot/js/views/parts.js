@@ -1,4 +1,5 @@
 // Pieces the pages share: status badges, tables, figure tiles, times, notices.
+import { ApiError, download } from '../api.js';
 import { h } from '../dom.js';
 import { ago, when } from '../format.js';
 
@@ -21,6 +22,9 @@ export function table(key, caption, headers, rows, numeric = []) {
 export const tile = (label, value, sub) =>
   h('li', { class: 'tile' }, h('span', { class: 'tile-label' }, label), h('span', { class: 'tile-value' }, value), sub ? h('span', { class: 'sub' }, sub) : null);
 
+/** A moment as the local date and time. */
+export const at = (iso) => h('time', { datetime: iso }, when(iso));
+
 /** A time as "3 min ago", the exact time on hover. */
 export const timeCell = (iso) => h('td', null, iso ? h('time', { datetime: iso, title: when(iso) }, ago(iso)) : '–');
 
@@ -34,3 +38,21 @@ export function notice(message) {
   return h('div', { class: 'notice-slot' },
     h('p', { class: message.error ? 'problem' : 'done', role: message.error ? 'alert' : 'status' }, message.text));
 }
+
+/**
+ * Runs a button's action and keeps its outcome in `messages` under the page's `id` for `notice`: what `work` says it
+ * did, or the API's refusal. A 401 is left to the sign-in form.
+ */
+export async function act(messages, id, work) {
+  try {
+    messages.set(id, { text: await work() });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 401) messages.set(id, { error: true, text: error.message });
+  }
+}
+
+/** The action of a button naming an input route and a file name (data-path, data-file): saves the input. */
+export const downloadInput = (messages) => (button, id) => act(messages, id, async () => {
+  await download(button.dataset.path, button.dataset.file);
+  return `Downloaded ${button.dataset.file}.`;
+});
