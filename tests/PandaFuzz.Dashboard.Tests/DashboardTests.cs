@@ -226,6 +226,7 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
         await page.GetByRole(AriaRole.Button, new() { Name = "Create campaign" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("#/campaigns/[0-9a-f]+$"));
         await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync("form made");
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Campaign created");
         var id = page.Url[(page.Url.LastIndexOf('/') + 1)..];
         var created = await dashboard.Api.GetCampaignAsync(id, ct);
         created.Name.Should().Be("form made");

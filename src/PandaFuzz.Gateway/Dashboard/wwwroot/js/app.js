@@ -158,6 +158,7 @@ session.addEventListener('click', () => {
 
 window.addEventListener('hashchange', () => show(true));
 create.onCreated((id) => {
+  campaign.created(id);
   location.hash = `#/campaigns/${encodeURIComponent(id)}`;
 });
 show(false);

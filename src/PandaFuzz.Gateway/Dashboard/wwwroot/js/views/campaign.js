@@ -1,6 +1,6 @@
 // A campaign: its figures, exec/s and coverage plots, jobs and where they run, unique crashes, corpus versions,
 // and the buttons to stop it and to minimize its corpus.
-import { api } from '../api.js';
+import { api, list } from '../api.js';
 import { h } from '../dom.js';
 import { lineChart } from '../charts.js';
 import { count, duration, exact, percent, short, size } from '../format.js';
@@ -16,9 +16,14 @@ const path = (id) => `/campaigns/${encodeURIComponent(id)}`;
 export const title = (id, data) => (data ? data.campaign.name : `Campaign ${id}`);
 
 export async function load(id) {
-  const [campaign, stats, corpus] = await Promise.all([api(path(id)), api(`${path(id)}/stats`), api(`${path(id)}/corpus`)]);
-  return { campaign, points: stats.points, corpus };
+  const [campaign, stats, corpus, bots] = await Promise.all([
+    api(path(id)), api(`${path(id)}/stats`), api(`${path(id)}/corpus`), list('/bots?limit=1000'),
+  ]);
+  return { campaign, points: stats.points, corpus, hosts: new Map(bots.items.map((b) => [b.id, b.hostname || b.address])) };
 }
+
+/** Says on the campaign's page that it was just made (the create form goes there). */
+export const created = (id) => messages.set(id, { text: 'Campaign created: its jobs are queued for the bots.' });
 
 export const actions = {
   stop: (button, id) => {
@@ -35,12 +40,14 @@ export const actions = {
   download: downloadInput(messages),
 };
 
-function jobRow(job) {
+function jobRow(job, hosts) {
   const stats = job.stats;
   return h('tr', { 'data-key': job.id },
     h('th', { scope: 'row' }, h('code', { title: job.id }, `#${job.index}`), h('span', { class: 'sub' }, `${tasks[job.task] ?? job.task} · ${job.engine}`)),
     h('td', null, badge(job.state), job.failureReason ? h('span', { class: 'sub' }, job.failureReason) : null),
-    h('td', null, job.botId ? h('code', { title: job.botId }, short(job.botId, 16)) : 'not assigned'),
+    h('td', null, job.botId
+      ? [hosts.get(job.botId) ?? 'unknown bot', h('code', { class: 'sub', title: job.botId }, short(job.botId, 16))]
+      : 'not assigned'),
     h('td', { class: 'num', title: exact(stats?.execsPerSecond) }, count(stats?.execsPerSecond)),
     h('td', { class: 'num' }, count(stats?.coverage)),
     h('td', { class: 'num' }, count(stats?.corpusUnits)),
@@ -78,7 +85,7 @@ const versionRow = (version) => h('tr', { 'data-key': String(version.version) },
   h('td', null, version.reason),
   timeCell(version.since));
 
-export function render({ campaign, points, corpus }, id) {
+export function render({ campaign, points, corpus, hosts }, id) {
   const stats = campaign.stats;
   const running = campaign.status === 'running';
   const series = (pick) => points.map((p) => ({ t: Date.parse(p.updatedAt), v: pick(p) }));
@@ -114,7 +121,7 @@ export function render({ campaign, points, corpus }, id) {
     h('section', { 'aria-labelledby': 'jobs-heading' },
       h('h2', { id: 'jobs-heading' }, 'Jobs'),
       table('jobs', 'Jobs and the bots they run on',
-        ['Job', 'State', 'Bot', 'Exec/s', 'Coverage', 'Corpus', 'Started', 'Finished'], campaign.jobs.map(jobRow), [3, 4, 5])),
+        ['Job', 'State', 'Bot', 'Exec/s', 'Coverage', 'Corpus', 'Started', 'Finished'], campaign.jobs.map((job) => jobRow(job, hosts)), [3, 4, 5])),
     h('div', { class: 'columns' },
       h('section', { 'aria-labelledby': 'corpus-heading' },
         h('h2', { id: 'corpus-heading' }, 'Corpus versions'),
