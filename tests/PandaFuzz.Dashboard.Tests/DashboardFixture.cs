@@ -73,6 +73,10 @@ public sealed class DashboardFixture : IAsyncLifetime
                 ["PANDAFUZZ__PANDAFUZZ__BOT__STATS_INTERVAL"] = "1s",
                 // The fixture's job, crash minimizations and the tests' own campaigns fit at once.
                 ["PANDAFUZZ__PANDAFUZZ__BOT__SLOTS"] = "3",
+                // planted_bug crashes at once, every run: fewer restarts and reproductions leave the CPU to the other
+                // test assemblies running beside these tests.
+                ["PANDAFUZZ__PANDAFUZZ__BOT__RESTART_DELAY"] = "3s",
+                ["PANDAFUZZ__PANDAFUZZ__BOT__REPRODUCE_ATTEMPTS"] = "1",
             },
         };
         var nodes = await Task.WhenAll(
