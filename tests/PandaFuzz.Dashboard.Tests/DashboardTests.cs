@@ -240,7 +240,7 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
     }
 
     [Fact]
-    public async Task The_keyboard_reaches_the_navigation_and_the_campaigns_buttons()
+    public async Task The_keyboard_reaches_the_navigation_and_the_campaigns_buttons_and_keeps_its_place_across_refreshes()
     {
         var page = await OpenAsync();
         await page.GotoAsync($"#/campaigns/{dashboard.Campaign.Id}");
@@ -258,6 +258,15 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
         reached.Should().Contain(["Minimize corpus", "Stop campaign"]);
         var outline = await page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineStyle");
         outline.Should().NotBe("none", "the focused element shows it has focus");
+
+        // A refresh patches the page in place: the focused button stays the focused element.
+        var stop = page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" });
+        await stop.FocusAsync();
+        await page.EvaluateAsync("() => { window.focusedBefore = document.activeElement; }");
+        var shown = await page.Locator("#live").TextContentAsync();
+        await page.WaitForFunctionAsync("shown => document.getElementById('live').textContent !== shown", shown);
+        (await page.EvaluateAsync<bool>("() => document.activeElement === window.focusedBefore && document.activeElement.isConnected"))
+            .Should().BeTrue("the page refreshed without losing the keyboard's place");
     }
 
     [Fact]
