@@ -58,6 +58,7 @@ else
   echo "  input:   $api/crashes/$crash/input"
   echo
 fi
-echo "PandaFuzz is running; try: curl -s $api/campaigns/$campaign | jq .   (Ctrl-C stops it)"
+echo "PandaFuzz is running; the dashboard is at http://$PANDAFUZZ_HTTP/ (campaign: http://$PANDAFUZZ_HTTP/ui/#/campaigns/$campaign)"
+echo "or try: curl -s $api/campaigns/$campaign | jq .   (Ctrl-C stops it)"
 echo "Writes need the API token: curl -H \"Authorization: Bearer \$(cat $PANDAFUZZ_DATA_DIR/api-token)\" ..."
 wait $node

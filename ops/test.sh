@@ -43,6 +43,17 @@ if ! command -v promtool >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v a
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 fi
 
+# The dashboard's browser tests (tests/PandaFuzz.Dashboard.Tests) drive Debian's chromium through Playwright; Playwright's
+# own browser download is never used (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD keeps it from trying).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+if command -v chromium >/dev/null 2>&1; then
+  export PANDAFUZZ_CHROMIUM="${PANDAFUZZ_CHROMIUM:-$(command -v chromium)}"
+fi
+
 # The container files: docker-compose.yml through `docker-compose config` (Debian package), the Dockerfile through
 # dockerfile-utils (npm, pinned in ops/containers.sh). A failure fails the run, after the tests.
 containers_status=0

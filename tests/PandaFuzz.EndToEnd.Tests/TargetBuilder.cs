@@ -69,11 +69,17 @@ public sealed class TargetBuilder : IAsyncLifetime
     /// <summary>no_bug built for AFL++ (<c>AFL_USE_ASAN=1 afl-clang-fast -g -O1 -fsanitize=fuzzer</c>): fuzzes without ever crashing.</summary>
     public BuiltTarget NoBugAfl => Get(NoBugAflName);
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync() =>
+        BuildAsync([PlantedBugName, NoBugName, TwoBugsName, FlakyName], [PlantedBugAflName, NoBugAflName]);
+
+    /// <summary>Builds only these libFuzzer targets (no AFL++ builds): for a fixture that needs one target, not the whole set.</summary>
+    public Task BuildOnlyAsync(params string[] names) => BuildAsync(names, []);
+
+    private async Task BuildAsync(IReadOnlyList<string> names, IReadOnlyList<string> aflNames)
     {
         Directory.CreateDirectory(OutputDir);
         var clang = FindOnPath("clang");
-        foreach (var name in new[] { PlantedBugName, NoBugName, TwoBugsName, FlakyName })
+        foreach (var name in names)
         {
             if (clang is null)
             {
@@ -85,8 +91,8 @@ public sealed class TargetBuilder : IAsyncLifetime
         }
 
         // The AFL++ builds: a missing afl-clang-fast fails only the tests that ask for them.
-        var aflClang = FindOnPath("afl-clang-fast");
-        foreach (var name in new[] { PlantedBugAflName, NoBugAflName })
+        var aflClang = aflNames.Count > 0 ? FindOnPath("afl-clang-fast") : null;
+        foreach (var name in aflNames)
         {
             if (aflClang is null)
             {

@@ -1,0 +1,58 @@
+// Pieces the pages share: status badges, tables, figure tiles, times, notices.
+import { ApiError, download } from '../api.js';
+import { h } from '../dom.js';
+import { ago, when } from '../format.js';
+
+/** A state as a coloured label (the word itself is the meaning; colour only helps). */
+export const badge = (state) => h('span', { class: `badge badge-${String(state).toLowerCase()}` }, String(state));
+
+/**
+ * A table with a caption and column headers, in a region that scrolls sideways on narrow screens (focusable, so
+ * the keyboard can scroll it too). `numeric` lists the columns aligned right.
+ */
+export function table(key, caption, headers, rows, numeric = []) {
+  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: 0, 'data-key': key },
+    h('table', { id: `${key}-table` },
+      h('caption', { class: 'visually-hidden' }, caption),
+      h('thead', null, h('tr', null, headers.map((header, i) => h('th', { scope: 'col', class: numeric.includes(i) ? 'num' : null }, header)))),
+      h('tbody', null, rows)));
+}
+
+/** One figure with its label: an item of a `ul.tiles`. */
+export const tile = (label, value, sub) =>
+  h('li', { class: 'tile' }, h('span', { class: 'tile-label' }, label), h('span', { class: 'tile-value' }, value), sub ? h('span', { class: 'sub' }, sub) : null);
+
+/** A moment as the local date and time. */
+export const at = (iso) => h('time', { datetime: iso }, when(iso));
+
+/** A time as "3 min ago", the exact time on hover. */
+export const timeCell = (iso) => h('td', null, iso ? h('time', { datetime: iso, title: when(iso) }, ago(iso)) : '–');
+
+/** Terms and their values. */
+export const facts = (pairs) =>
+  h('dl', { class: 'facts' }, pairs.filter(Boolean).map(([term, value]) => h('div', null, h('dt', null, term), h('dd', null, value))));
+
+/** The message of the last action on a page: done (status) or refused (alert, with the API's words). */
+export function notice(message) {
+  if (!message) return h('div', { class: 'notice-slot' });
+  return h('div', { class: 'notice-slot' },
+    h('p', { class: message.error ? 'problem' : 'done', role: message.error ? 'alert' : 'status' }, message.text));
+}
+
+/**
+ * Runs a button's action and keeps its outcome in `messages` under the page's `id` for `notice`: what `work` says it
+ * did, or the API's refusal. A 401 is left to the sign-in form.
+ */
+export async function act(messages, id, work) {
+  try {
+    messages.set(id, { text: await work() });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 401) messages.set(id, { error: true, text: error.message });
+  }
+}
+
+/** The action of a button naming an input route and a file name (data-path, data-file): saves the input. */
+export const downloadInput = (messages) => (button, id) => act(messages, id, async () => {
+  await download(button.dataset.path, button.dataset.file);
+  return `Downloaded ${button.dataset.file}.`;
+});

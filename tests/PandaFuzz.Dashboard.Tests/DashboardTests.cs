@@ -1,0 +1,330 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Deque.AxeCore.Playwright;
+using FluentAssertions;
+using Microsoft.Playwright;
+using PandaFuzz.EndToEnd.Tests;
+using Xunit;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace PandaFuzz.Dashboard.Tests;
+
+/// <summary>
+/// The dashboard in headless Chromium against a real node fuzzing planted_bug: sign-in with the API's message, the
+/// overview, the campaign's plots, a crash appearing while the page is open, the create form with the API's
+/// validation, keyboard reach and axe's serious violations. Each page's screenshot is saved under screenshots/.
+/// </summary>
+public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper output) : IClassFixture<DashboardFixture>, IAsyncLifetime
+{
+    /// <summary>From campaign creation (or the page opening) to the planted crash shown.</summary>
+    private static readonly TimeSpan CrashShown = TimeSpan.FromSeconds(60);
+
+    private readonly List<string> _pageErrors = [];
+    private readonly List<IBrowserContext> _contexts = [];
+    private readonly CancellationTokenSource _budget = new(TimeSpan.FromSeconds(90));
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _budget.Dispose();
+        foreach (var context in _contexts)
+        {
+            await context.CloseAsync();
+        }
+
+        _pageErrors.Should().BeEmpty("the dashboard's scripts run without errors");
+    }
+
+    /// <summary>A new tab (see <see cref="DashboardFixture.NewPageAsync"/>), closed when the test ends.</summary>
+    private async Task<IPage> OpenAsync(bool signedIn = true, int width = 1280, int height = 800, Uri? site = null)
+    {
+        var page = await dashboard.NewPageAsync(_pageErrors, signedIn, width, height, site);
+        _contexts.Add(page.Context);
+        return page;
+    }
+
+    [Fact]
+    public async Task Sign_in_shows_the_APIs_refusal_refuses_a_wrong_token_and_accepts_the_right_one()
+    {
+        var page = await OpenAsync(signedIn: false);
+        await page.GotoAsync("");
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in" })).ToBeVisibleAsync();
+        var refusal = await Problem("api/v1/campaigns", token: null);
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync(refusal);
+        await Expect(page.Locator("#campaigns-table")).ToHaveCountAsync(0);
+        await dashboard.ScreenshotAsync(page, "sign-in");
+
+        var signIn = page.Locator("form.signin").GetByRole(AriaRole.Button, new() { Name = "Sign in" });
+        await page.GetByLabel("API token").FillAsync("not-the-token-0123456789");
+        await signIn.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync(await Problem("api/v1/campaigns", "not-the-token-0123456789"));
+
+        await page.GetByLabel("API token").FillAsync(ApiClient.TestToken);
+        await signIn.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = DashboardFixture.CampaignName })).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task With_open_reads_a_page_shows_without_a_token_and_its_stop_button_asks_for_one()
+    {
+        var ct = _budget.Token;
+        var target = await FuzzingFlow.UploadAsync(dashboard.OpenApi, dashboard.PlantedBug, ct);
+        var campaign = await FuzzingFlow.CreateCampaignAsync(dashboard.OpenApi, new CampaignRequest("open-reads", target.Id), ct);
+        var page = await OpenAsync(signedIn: false, site: dashboard.OpenDashboard);
+        page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await page.GotoAsync($"#/campaigns/{campaign.Id}");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync("open-reads");
+        await Expect(page.Locator("#jobs-table tbody tr").First).ToContainTextAsync("pending");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" }).ClickAsync();
+        var refusal = await Refusal(dashboard.OpenNode, HttpMethod.Post, $"api/v1/campaigns/{campaign.Id}/stop", token: null);
+        await Expect(page.Locator("form.signin [role=alert]")).ToContainTextAsync(refusal);
+        (await dashboard.OpenApi.GetCampaignAsync(campaign.Id, ct)).Status.Should().Be("running", "nothing was stopped without the token");
+
+        await page.GetByLabel("API token").FillAsync(ApiClient.TestToken);
+        await page.Locator("form.signin").GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Stopping");
+        (await dashboard.OpenApi.GetCampaignAsync(campaign.Id, ct)).Status.Should().BeOneOf("stopping", "stopped");
+    }
+
+    [Fact]
+    public async Task The_files_need_no_token_and_carry_their_types_and_cache_headers_while_the_API_still_does()
+    {
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseProxy = false }) { BaseAddress = dashboard.Node.Options.BaseAddress };
+        using (var root = await http.GetAsync("/"))
+        {
+            root.StatusCode.Should().Be(HttpStatusCode.Redirect);
+            root.Headers.Location!.OriginalString.Should().Be("/ui/");
+        }
+
+        foreach (var (path, type) in new[] { ("/ui/", "text/html"), ("/ui/app.css", "text/css"), ("/ui/js/app.js", "text/javascript"), ("/ui/icon.svg", "image/svg+xml") })
+        {
+            using var file = await http.GetAsync(path);
+            file.StatusCode.Should().Be(HttpStatusCode.OK, path);
+            file.Content.Headers.ContentType!.MediaType.Should().Be(type, path);
+            file.Headers.CacheControl!.NoCache.Should().BeTrue(path);
+            file.Headers.ETag.Should().NotBeNull(path);
+            file.Headers.GetValues("X-Content-Type-Options").Should().Equal("nosniff");
+        }
+
+        using var data = await http.GetAsync("/api/v1/campaigns");
+        data.StatusCode.Should().Be(HttpStatusCode.Unauthorized, "the node's reads require the token, the dashboard or not");
+    }
+
+    [Fact]
+    public async Task The_overview_lists_the_campaign_the_bot_and_its_slots()
+    {
+        var page = await OpenAsync();
+        await page.GotoAsync("");
+
+        var row = page.Locator("#campaigns-table tbody tr", new() { Has = page.GetByRole(AriaRole.Link, new() { Name = DashboardFixture.CampaignName }) });
+        await Expect(row).ToBeVisibleAsync();
+        await Expect(row.Locator(".badge")).ToHaveTextAsync(new Regex("running|completed"));
+        await Expect(page.Locator("#bots-table tbody tr").First).ToContainTextAsync("online");
+        await Expect(page.Locator("#bots-table tbody tr").First).ToContainTextAsync(new Regex(@"\d of 3 in use"));
+        await Expect(row.Locator("svg.spark")).Not.ToHaveAttributeAsync("data-points", "0", new() { Timeout = 30_000 });
+        await dashboard.ScreenshotAsync(page, "overview");
+
+        await row.GetByRole(AriaRole.Link).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync(DashboardFixture.CampaignName);
+    }
+
+    [Fact]
+    public async Task The_campaign_page_plots_exec_per_second_and_coverage_with_data()
+    {
+        var page = await OpenAsync();
+        await page.GotoAsync($"#/campaigns/{dashboard.Campaign.Id}");
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync(DashboardFixture.CampaignName);
+        foreach (var plot in new[] { "plot-execs", "plot-coverage" })
+        {
+            // Samples come a second apart: two make a line.
+            await Expect(page.Locator($"svg[data-key={plot}]")).ToHaveAttributeAsync("data-points", new Regex("^([2-9]|[1-9][0-9]+)$"), new() { Timeout = 30_000 });
+            (await page.Locator($"svg[data-key={plot}] path.line").GetAttributeAsync("d")).Should().Contain("L", "{0} draws a line through its samples", plot);
+        }
+
+        var coverage = await page.Locator("svg[data-key=plot-coverage]").GetAttributeAsync("data-max");
+        double.Parse(coverage!, System.Globalization.CultureInfo.InvariantCulture).Should().BePositive("planted_bug has coverage as soon as it runs");
+        await Expect(page.Locator("#jobs-table tbody tr").First).ToContainTextAsync("bot-");
+        await Expect(page.Locator("#corpus-table tbody tr").First).ToBeVisibleAsync();
+        await dashboard.ScreenshotAsync(page, "campaign");
+    }
+
+    [Fact]
+    public async Task A_crash_the_fuzzer_finds_appears_on_the_open_campaign_page_without_a_reload()
+    {
+        var ct = _budget.Token;
+        var bot = dashboard.Bot;
+        // The bot takes no new job until the page is open: the campaign's crash cannot be found before the page looks.
+        (await dashboard.Api.PostEmptyRawAsync($"api/v1/bots/{bot.Id}/drain", ct)).StatusCode.Should().Be(200);
+        CampaignDetail campaign;
+        IPage page;
+        try
+        {
+            campaign = await FuzzingFlow.CreateCampaignAsync(dashboard.Api, new CampaignRequest("live-crash", dashboard.Target.Id, DurationSeconds: 30), ct);
+            page = await OpenAsync();
+            await page.GotoAsync($"#/campaigns/{campaign.Id}");
+            await Expect(page.Locator("#no-crashes")).ToBeVisibleAsync();
+            await Expect(page.Locator("#jobs-table tbody tr").First).ToContainTextAsync("pending");
+            await page.EvaluateAsync("() => { window.sameDocument = true; }");
+        }
+        finally
+        {
+            (await dashboard.Api.PostEmptyRawAsync($"api/v1/bots/{bot.Id}/resume", ct)).StatusCode.Should().Be(200);
+        }
+
+        var crashLink = page.Locator("#crashes-table tbody tr th a").First;
+        await Expect(crashLink).ToBeVisibleAsync(new() { Timeout = (float)CrashShown.TotalMilliseconds });
+        (await page.EvaluateAsync<bool>("() => window.sameDocument === true")).Should().BeTrue("the crash appeared in the page that was open, not in a reloaded one");
+        await Expect(crashLink).ToHaveTextAsync(new Regex("^Heap-buffer-overflow"));
+        await dashboard.ScreenshotAsync(page, "campaign-with-crash");
+
+        await crashLink.ClickAsync();
+        var crash = (await dashboard.Api.GetCampaignCrashesAsync(campaign.Id, ct)).First();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync("Heap-buffer-overflow");
+        await Expect(page.Locator(".facts")).ToContainTextAsync(crash.Signature!);
+        await Expect(page.Locator(".stack li").First).ToContainTextAsync("LLVMFuzzerTestOneInput");
+        await Expect(page.Locator("pre.report")).ToContainTextAsync("AddressSanitizer: heap-buffer-overflow");
+        // planted_bug's crashing inputs start with "FUZ".
+        await Expect(page.Locator("[data-testid=original-hex]")).ToContainTextAsync("46 55 5a");
+        await dashboard.ScreenshotAsync(page, "crash");
+
+        var download = await page.RunAndWaitForDownloadAsync(() => page.Locator("section.input", new() { HasText = "Original input" }).GetByRole(AriaRole.Button).ClickAsync());
+        var saved = Path.Combine(dashboard.Screenshots, "..", $"download-{Guid.NewGuid():N}");
+        await download.SaveAsAsync(saved);
+        (await File.ReadAllBytesAsync(saved, ct)).Should().Equal(await dashboard.Api.GetCrashInputAsync(crash.Id, ct), "the download is the crash input's bytes");
+        File.Delete(saved);
+    }
+
+    [Fact]
+    public async Task The_create_form_shows_the_APIs_message_for_bad_input_and_creates_a_campaign_from_good_input()
+    {
+        var ct = _budget.Token;
+        var page = await OpenAsync();
+        await page.GotoAsync("#/new");
+        await page.GetByLabel("Name").FillAsync("form made");
+        await page.GetByLabel("libFuzzer build of the target").SetInputFilesAsync(dashboard.PlantedBug.Path);
+        await page.GetByLabel("Jobs").FillAsync("0");
+        await page.GetByLabel("Duration (seconds)").FillAsync("15");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create campaign" }).ClickAsync();
+
+        var refused = await dashboard.Api.PostJsonRawAsync("api/v1/campaigns", new { name = "form made", targetId = dashboard.Target.Id, engine = "libfuzzer", jobs = 0, durationSeconds = 15 }, ct);
+        refused.StatusCode.Should().Be(400);
+        var apiMessage = JsonDocument.Parse(refused.Body).RootElement.GetProperty("errors").GetProperty("jobs")[0].GetString()!;
+        await Expect(page.Locator("[data-field=jobs] .field-error")).ToHaveTextAsync(apiMessage);
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync(apiMessage);
+        await Expect(page.GetByLabel("Jobs")).ToHaveAttributeAsync("aria-invalid", "true");
+        await dashboard.ScreenshotAsync(page, "create-form-refused");
+
+        await page.GetByLabel("Jobs").FillAsync("1");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create campaign" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("#/campaigns/[0-9a-f]+$"));
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync("form made");
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Campaign created");
+        var id = page.Url[(page.Url.LastIndexOf('/') + 1)..];
+        var created = await dashboard.Api.GetCampaignAsync(id, ct);
+        created.Name.Should().Be("form made");
+        created.TargetId.Should().Be(dashboard.Target.Id);
+
+        // Its stop button, after the browser's confirmation.
+        page.Dialog += (_, dialog) => dialog.AcceptAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Stopping");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 }).Locator(".badge")).ToHaveTextAsync(new Regex("stopping|stopped"));
+    }
+
+    [Fact]
+    public async Task The_keyboard_reaches_the_navigation_and_the_campaigns_buttons_and_keeps_its_place_across_refreshes()
+    {
+        var page = await OpenAsync();
+        await page.GotoAsync($"#/campaigns/{dashboard.Campaign.Id}");
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" })).ToBeVisibleAsync();
+
+        var reached = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            await page.Keyboard.PressAsync("Tab");
+            reached.Add(await page.EvaluateAsync<string>("() => document.activeElement?.textContent?.trim() ?? ''"));
+        }
+
+        output.WriteLine("Tab order: " + string.Join(" | ", reached));
+        reached.Should().ContainInOrder("Skip to content", "Overview", "New campaign");
+        reached.Should().Contain(["Minimize corpus", "Stop campaign"]);
+        var outline = await page.EvaluateAsync<string>("() => getComputedStyle(document.activeElement).outlineStyle");
+        outline.Should().NotBe("none", "the focused element shows it has focus");
+
+        // A refresh patches the page in place: the focused button stays the focused element.
+        var stop = page.GetByRole(AriaRole.Button, new() { Name = "Stop campaign" });
+        await stop.FocusAsync();
+        await page.EvaluateAsync("() => { window.focusedBefore = document.activeElement; }");
+        var shown = await page.Locator("#live").TextContentAsync();
+        await page.WaitForFunctionAsync("shown => document.getElementById('live').textContent !== shown", shown);
+        (await page.EvaluateAsync<bool>("() => document.activeElement === window.focusedBefore && document.activeElement.isConnected"))
+            .Should().BeTrue("the page refreshed without losing the keyboard's place");
+    }
+
+    [Fact]
+    public async Task Pages_have_no_serious_accessibility_violations_and_fit_a_narrow_screen()
+    {
+        var ct = _budget.Token;
+        var crashes = await FuzzingFlow.WaitForCrashesAsync(dashboard.Api, dashboard.Campaign.Id, dashboard.Node.EnsureRunning, ct);
+        var pages = new[]
+        {
+            ("", "Overview", "overview"),
+            ($"#/campaigns/{dashboard.Campaign.Id}", DashboardFixture.CampaignName, "campaign"),
+            ($"#/crashes/{crashes[0].Id}", "Heap-buffer-overflow", "crash"),
+            ("#/new", "New campaign", "create-form"),
+        };
+        foreach (var (width, label) in new[] { (1280, "wide"), (400, "narrow") })
+        {
+            var page = await OpenAsync(width: width);
+            foreach (var (route, heading, name) in pages)
+            {
+                await page.GotoAsync(route);
+                await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync(heading);
+                await dashboard.ScreenshotAsync(page, $"{name}-{label}");
+                var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth");
+                overflow.Should().BeLessThanOrEqualTo(0, "{0} at {1} px wide scrolls only inside its tables, not the whole page; too wide: {2}", heading, width, await TooWide(page));
+                if (width > 1000)
+                {
+                    var axe = await page.RunAxe();
+                    axe.Violations.Where(v => v.Impact is "serious" or "critical")
+                        .Select(v => $"{v.Id}: {v.Help} ({string.Join(", ", v.Nodes.Select(n => n.Html))})")
+                        .Should().BeEmpty("{0} has no serious accessibility violations", heading);
+                }
+            }
+        }
+    }
+
+    /// <summary>The outermost elements reaching past the viewport's right edge, for the failure message.</summary>
+    private static Task<string> TooWide(IPage page) => page.EvaluateAsync<string>("""
+        () => [...document.querySelectorAll('body *')]
+          .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+          .filter(e => !e.parentElement || e.parentElement.getBoundingClientRect().right <= document.documentElement.clientWidth + 1)
+          .slice(0, 5).map(e => `${e.tagName.toLowerCase()}.${e.className} (${Math.round(e.getBoundingClientRect().width)} px)`).join(', ')
+        """);
+
+    /// <summary>The problem detail the API answers a read of <paramref name="path"/> with, for <paramref name="token"/>.</summary>
+    private Task<string> Problem(string path, string? token) => Refusal(dashboard.Node, HttpMethod.Get, path, token);
+
+    /// <summary>The detail of the 401 problem <paramref name="node"/>'s API answers this request with.</summary>
+    private static async Task<string> Refusal(NodeProcess node, HttpMethod method, string path, string? token)
+    {
+        using var http = new HttpClient(new HttpClientHandler { UseProxy = false }) { BaseAddress = node.Options.BaseAddress };
+        using var request = new HttpRequestMessage(method, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+
+        using var response = await http.SendAsync(request);
+        response.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("detail").GetString()!;
+    }
+}
