@@ -11,6 +11,7 @@ using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Protocol;
+using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Bot.Agent;
 
@@ -157,7 +158,7 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         var dir = _storage.WorkDirOf(start.JobId);
         var outboxPath = OutboxBlobPath;
         var runner = Context.ActorOf(
-            Props.Create(() => new JobRunnerActor(start, _identity.Id, engine, _settings, dir, _storage.Targets, _storage.Outbox, outboxPath, _jobs, _outbox, _corpora)),
+            ActorProps.Of(() => new JobRunnerActor(start, _identity.Id, engine, _settings, dir, _storage.Targets, _storage.Outbox, outboxPath, _jobs, _outbox, _corpora)),
             "job-" + start.JobId.Value);
         Context.Watch(runner);
         _runners[start.JobId] = runner;

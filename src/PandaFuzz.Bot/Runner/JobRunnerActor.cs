@@ -10,6 +10,7 @@ using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
 using PandaFuzz.Bot.Observability;
+using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Bot.Runner;
 
@@ -352,7 +353,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         else
         {
             var run = Sandbox.Of(_settings.Sandbox).Prepare(_engine.Launch(_job.Spec, _dir, remaining), _job.Spec.MemoryLimitMb, remaining);
-            props = Props.Create(() => new FuzzerProcessActor(_engine, _dir, run, _settings.MaxReportBytes, _settings.PollInterval, _settings.Engine.StallTimeout));
+            props = ActorProps.Of(() => new FuzzerProcessActor(_engine, _dir, run, _settings.MaxReportBytes, _settings.PollInterval, _settings.Engine.StallTimeout));
         }
 
         _fuzzer = Context.ActorOf(props, $"fuzzer-{_runs}");

@@ -3,6 +3,7 @@ using Akka.Actor;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Protocol;
+using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Bot.Simulation;
 
@@ -47,7 +48,7 @@ public sealed class SimulatedEngine : IFuzzingEngine, IInProcessEngine
 
     public string? DetectVersion() => "pandafuzz-simulated-1";
 
-    public Props Run(JobSpec spec, JobWorkDir dir, TimeSpan runFor) => Props.Create(() => new SimulatedFuzzerActor(dir, runFor));
+    public Props Run(JobSpec spec, JobWorkDir dir, TimeSpan runFor) => ActorProps.Of(() => new SimulatedFuzzerActor(dir, runFor));
 
     /// <summary>Never started: <see cref="Run"/> takes its place; this is what a process run would look like, for logs.</summary>
     public FuzzerLaunch Launch(JobSpec spec, JobWorkDir dir, TimeSpan runFor) =>

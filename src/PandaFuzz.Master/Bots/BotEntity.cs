@@ -8,6 +8,7 @@ using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Protocol.BotCommands;
+using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Master.Bots;
 
@@ -164,7 +165,7 @@ public static class BotEntityHosting
     public static AkkaConfigurationBuilder AddBotEntities(this AkkaConfigurationBuilder builder, MasterSettings settings) =>
         builder.WithShardRegion<BotRegion>(
             ShardNames.Bot,
-            (_, registry, _) => id => Props.Create(() => new BotEntity(id, settings, registry)),
+            (_, registry, _) => id => ActorProps.Of(() => new BotEntity(id, settings, registry)),
             new BotMessageExtractor(ShardNames.MaxShards),
             ShardNames.MasterEntities());
 }

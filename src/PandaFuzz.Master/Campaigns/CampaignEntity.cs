@@ -12,6 +12,7 @@ using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Protocol.CampaignCommands;
 using static PandaFuzz.Protocol.CampaignQueries;
+using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Master.Campaigns;
 
@@ -365,7 +366,7 @@ public static class CampaignEntityHosting
     public static AkkaConfigurationBuilder AddCampaignEntities(this AkkaConfigurationBuilder builder, MasterSettings settings, ContentAddressedStore blobs) =>
         builder.WithShardRegion<CampaignRegion>(
             ShardNames.Campaign,
-            (_, registry, _) => id => Props.Create(() => new CampaignEntity(id, settings, blobs, registry)),
+            (_, registry, _) => id => ActorProps.Of(() => new CampaignEntity(id, settings, blobs, registry)),
             new CampaignMessageExtractor(ShardNames.MaxShards),
             ShardNames.MasterEntities());
 }

@@ -10,6 +10,7 @@ using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Protocol.CorpusCommands;
 using static PandaFuzz.Protocol.CorpusQueries;
+using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Master.Corpus;
 
@@ -126,7 +127,7 @@ public static class CorpusEntityHosting
     public static AkkaConfigurationBuilder AddCorpusEntities(this AkkaConfigurationBuilder builder, MasterSettings settings, ContentAddressedStore blobs) =>
         builder.WithShardRegion<CorpusRegion>(
             ShardNames.Corpus,
-            (_, _, _) => id => Props.Create(() => new CorpusEntity(id, settings, blobs)),
+            (_, _, _) => id => ActorProps.Of(() => new CorpusEntity(id, settings, blobs)),
             new CorpusMessageExtractor(ShardNames.MaxShards),
             ShardNames.MasterEntities());
 }

@@ -13,6 +13,7 @@ using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Protocol.JobCommands;
 using static PandaFuzz.Protocol.SchedulerMessages;
+using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Master.Jobs;
 
@@ -393,7 +394,7 @@ public static class JobEntityHosting
     public static AkkaConfigurationBuilder AddJobEntities(this AkkaConfigurationBuilder builder, MasterSettings settings) =>
         builder.WithShardRegion<JobRegion>(
             ShardNames.Job,
-            (_, registry, _) => id => Props.Create(() => new JobEntity(id, settings, registry)),
+            (_, registry, _) => id => ActorProps.Of(() => new JobEntity(id, settings, registry)),
             new JobMessageExtractor(ShardNames.MaxShards),
             ShardNames.MasterEntities());
 }
