@@ -381,6 +381,17 @@ public sealed class ShippedConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void Job_entities_that_would_leave_memory_before_their_own_timers_fire_stop_start_up()
+    {
+        var config = LoadBroken("master.conf", "job-passivate-after = 45s", "job-passivate-after = 20s");
+
+        var act = () => MasterSettings.From(config);
+
+        act.Should().Throw<ConfigurationException>().WithMessage(
+            "pandafuzz.master.job-passivate-after='20s' is invalid: expected a duration longer than job-start-timeout (30 s) and job-silence-timeout (30 s)");
+    }
+
+    [Fact]
     public void A_zero_duration_names_its_full_key()
     {
         var config = LoadBroken("master.conf", "job-silence-timeout = 30s", "job-silence-timeout = 0s");

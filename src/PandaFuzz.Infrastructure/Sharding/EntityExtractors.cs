@@ -44,10 +44,13 @@ public static class ShardNames
     /// events there) and broke the bots' proxies after a master restart (the random-kill chaos test: no bot message
     /// reached any entity for 5 minutes), so it is back out until that is understood.
     /// </summary>
-    public static Akka.Cluster.Hosting.ShardOptions MasterEntities() => new()
+    /// <param name="passivateIdleAfter">How long an entity that received nothing stays in memory; null: the cluster's
+    /// <c>akka.cluster.sharding.passivate-idle-entity-after</c>.</param>
+    public static Akka.Cluster.Hosting.ShardOptions MasterEntities(TimeSpan? passivateIdleAfter = null) => new()
     {
         Role = MasterRole,
         RememberEntities = false,
+        PassivateIdleEntityAfter = passivateIdleAfter,
     };
 }
 

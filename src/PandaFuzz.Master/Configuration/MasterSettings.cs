@@ -42,11 +42,14 @@ public sealed record MasterSettings(
     /// <summary>Offers the scheduler has out at once (see master.conf's scheduler-max-offers).</summary>
     public int SchedulerMaxOffers { get; init; } = 256;
 
+    /// <summary>How long a job entity with no message stays in memory (see master.conf's job-passivate-after).</summary>
+    public TimeSpan JobPassivateAfter { get; init; } = TimeSpan.FromSeconds(45);
+
     /// <summary>Reads and validates the section; an invalid value names its key.</summary>
     public static MasterSettings From(Config config)
     {
         var r = new HoconReader(config, Section);
-        return new MasterSettings(
+        var settings = new MasterSettings(
             r.PositiveDuration("job-start-timeout"),
             r.PositiveDuration("job-silence-timeout"),
             r.Int("job-max-attempts", 1, 1000),
@@ -80,7 +83,16 @@ public sealed record MasterSettings(
             MaxJsonBytes = r.Bytes("api.max-json-size", 1024),
             Scheduler = SchedulerSettings.From(config),
             SchedulerMaxOffers = r.Int("scheduler-max-offers", 1, 100_000),
+            JobPassivateAfter = r.PositiveDuration("job-passivate-after"),
         };
+        if (settings.JobPassivateAfter <= settings.JobStartTimeout || settings.JobPassivateAfter <= settings.JobSilenceTimeout)
+        {
+            // A job's start and silence timers live in its entity: passivated first, a job would wait for them forever.
+            throw HoconReader.Invalid($"{Section}.job-passivate-after", config.GetString($"{Section}.job-passivate-after"),
+                $"a duration longer than job-start-timeout ({settings.JobStartTimeout.TotalSeconds:0} s) and job-silence-timeout ({settings.JobSilenceTimeout.TotalSeconds:0} s)");
+        }
+
+        return settings;
     }
 }
 

@@ -396,5 +396,5 @@ public static class JobEntityHosting
             ShardNames.Job,
             (_, registry, _) => id => ActorProps.Of(() => new JobEntity(id, settings, registry)),
             new JobMessageExtractor(ShardNames.MaxShards),
-            ShardNames.MasterEntities());
+            ShardNames.MasterEntities(settings.JobPassivateAfter));
 }
