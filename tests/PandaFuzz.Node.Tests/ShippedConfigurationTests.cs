@@ -381,14 +381,15 @@ public sealed class ShippedConfigurationTests : IDisposable
     }
 
     [Fact]
-    public void Job_entities_that_would_leave_memory_before_their_own_timers_fire_stop_start_up()
+    public void Job_entities_never_leave_memory_before_their_own_timers_could_fire()
     {
-        var config = LoadBroken("master.conf", "job-passivate-after = 45s", "job-passivate-after = 20s");
+        var shipped = MasterSettings.From(LoadBroken("master.conf", "job-passivate-after = 45s", "job-passivate-after = 45s"));
+        var shorter = MasterSettings.From(LoadBroken("master.conf", "job-passivate-after = 45s", "job-passivate-after = 10s"));
+        var longerStart = MasterSettings.From(LoadBroken("master.conf", "job-start-timeout = 30s", "job-start-timeout = 60s"));
 
-        var act = () => MasterSettings.From(config);
-
-        act.Should().Throw<ConfigurationException>().WithMessage(
-            "pandafuzz.master.job-passivate-after='20s' is invalid: expected a duration longer than job-start-timeout (30 s) and job-silence-timeout (30 s)");
+        shipped.JobPassivateAfter.Should().Be(TimeSpan.FromSeconds(45));
+        shorter.JobPassivateAfter.Should().Be(TimeSpan.FromSeconds(45), "1.5 x the 30 s start and silence timeouts");
+        longerStart.JobPassivateAfter.Should().Be(TimeSpan.FromSeconds(90), "1.5 x a 60 s start timeout");
     }
 
     [Fact]

@@ -42,7 +42,10 @@ public sealed record MasterSettings(
     /// <summary>Offers the scheduler has out at once (see master.conf's scheduler-max-offers).</summary>
     public int SchedulerMaxOffers { get; init; } = 256;
 
-    /// <summary>How long a job entity with no message stays in memory (see master.conf's job-passivate-after).</summary>
+    /// <summary>
+    /// How long a job entity with no message stays in memory (see master.conf's job-passivate-after): never less than
+    /// 1.5 × the longer of <see cref="JobStartTimeout"/> and <see cref="JobSilenceTimeout"/>, whose timers it holds.
+    /// </summary>
     public TimeSpan JobPassivateAfter { get; init; } = TimeSpan.FromSeconds(45);
 
     /// <summary>Reads and validates the section; an invalid value names its key.</summary>
@@ -85,11 +88,11 @@ public sealed record MasterSettings(
             SchedulerMaxOffers = r.Int("scheduler-max-offers", 1, 100_000),
             JobPassivateAfter = r.PositiveDuration("job-passivate-after"),
         };
-        if (settings.JobPassivateAfter <= settings.JobStartTimeout || settings.JobPassivateAfter <= settings.JobSilenceTimeout)
+        // A job's start and silence timers live in its entity: passivated first, a job would wait for them forever.
+        var floor = (settings.JobStartTimeout > settings.JobSilenceTimeout ? settings.JobStartTimeout : settings.JobSilenceTimeout) * 1.5;
+        if (settings.JobPassivateAfter < floor)
         {
-            // A job's start and silence timers live in its entity: passivated first, a job would wait for them forever.
-            throw HoconReader.Invalid($"{Section}.job-passivate-after", config.GetString($"{Section}.job-passivate-after"),
-                $"a duration longer than job-start-timeout ({settings.JobStartTimeout.TotalSeconds:0} s) and job-silence-timeout ({settings.JobSilenceTimeout.TotalSeconds:0} s)");
+            settings = settings with { JobPassivateAfter = floor };
         }
 
         return settings;
