@@ -59,6 +59,8 @@ public sealed class ReadModelWriter
             applied++;
         }
 
+        applier.Flush();
+
         foreach (var tag in batch.Select(e => e.Tag).Distinct())
         {
             Execute(connection, transaction, """
@@ -123,6 +125,9 @@ public sealed class ReadModelWriter
     private sealed class Applier(DbConnection connection, DbTransaction transaction) : IDisposable
     {
         private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+
+        // The batch's new occurrences per unique crash, added to the crash's row by Flush.
+        private readonly Dictionary<(string Campaign, string Signature), CrashCounts> _crashCounts = new();
 
         // A job that is not finished has no end; set with every earlier state, so a replayed history passes the
         // table's checks on its way to the state it had.
@@ -198,37 +203,75 @@ public sealed class ReadModelWriter
                 ("at", Time(c.At)));
         }
 
+        /// <summary>
+        /// A report counted into its unique crash: the crash's row is made by its first report (counters at zero), the
+        /// report's occurrence row is added unless the input was counted before (a replayed event), and the counters
+        /// of the batch's new occurrences are added to each crash's row once, by <see cref="Flush"/>. One statement per
+        /// repeated report instead of three: a burst of reports of known bugs is most of what the projection reads.
+        /// </summary>
         private void CrashReported(CampaignId campaign, CrashRecord crash, bool sampled, DateTimeOffset at)
         {
             var finding = crash.Finding;
             var signature = finding.SignatureOrFallback;
             var input = finding.Input.Sha256;
-            if (Scalar("SELECT COUNT(*) FROM crash_occurrences WHERE campaign_id = @campaign AND input_sha256 = @input",
-                    ("campaign", campaign.Value), ("input", input)) > 0)
+            var key = (campaign.Value, signature);
+            if (!_crashCounts.TryGetValue(key, out var counts))
+            {
+                Run("""
+                    INSERT INTO crashes (campaign_id, signature, id, kind, state, security, occurrences, reproduce_attempts, reproduced,
+                                         first_job_id, first_bot_id, first_input, first_seen, last_seen, summary, found_at)
+                    VALUES (@campaign, @signature, @id, @kind, @state, @security, 0, 0, 0, @job, @bot, @input, @at, @at, @summary, @found)
+                    ON CONFLICT (campaign_id, signature) DO NOTHING
+                    """,
+                    ("campaign", campaign.Value), ("signature", signature), ("id", CrashId.ForSignature(campaign, signature).Value),
+                    ("kind", finding.Kind), ("state", finding.State ?? ""), ("security", finding.Security ? 1 : 0),
+                    ("job", crash.JobId.Value), ("bot", crash.BotId.Value), ("input", input), ("at", Time(at)), ("summary", finding.Summary),
+                    ("found", Time(finding.FoundAt)));
+                counts = new CrashCounts();
+                _crashCounts.Add(key, counts);
+            }
+
+            var added = Prepared("""
+                INSERT INTO crash_occurrences (campaign_id, signature, input_sha256, input_size, job_id, bot_id, sampled, reported_at)
+                VALUES (@campaign, @signature, @input, @size, @job, @bot, @sampled, @at)
+                ON CONFLICT (campaign_id, input_sha256) DO NOTHING
+                """,
+                [("campaign", campaign.Value), ("signature", signature), ("input", input), ("size", finding.InputSize), ("job", crash.JobId.Value),
+                 ("bot", crash.BotId.Value), ("sampled", sampled ? 1 : 0), ("at", Time(at))]).ExecuteNonQuery();
+            if (added == 0)
             {
                 return;
             }
 
-            Run("""
-                INSERT INTO crashes (campaign_id, signature, id, kind, state, security, occurrences, reproduce_attempts, reproduced,
-                                     first_job_id, first_bot_id, first_input, first_seen, last_seen, summary, found_at)
-                VALUES (@campaign, @signature, @id, @kind, @state, @security, 1, @attempts, @reproduced, @job, @bot, @input, @at, @at, @summary, @found)
-                ON CONFLICT (campaign_id, signature) DO UPDATE SET
-                    occurrences = crashes.occurrences + 1,
-                    reproduce_attempts = crashes.reproduce_attempts + excluded.reproduce_attempts,
-                    reproduced = crashes.reproduced + excluded.reproduced,
-                    last_seen = CASE WHEN excluded.last_seen > crashes.last_seen THEN excluded.last_seen ELSE crashes.last_seen END
-                """,
-                ("campaign", campaign.Value), ("signature", signature), ("id", CrashId.ForSignature(campaign, signature).Value),
-                ("kind", finding.Kind), ("state", finding.State ?? ""), ("security", finding.Security ? 1 : 0),
-                ("attempts", finding.ReproduceAttempts), ("reproduced", finding.Reproduced), ("job", crash.JobId.Value), ("bot", crash.BotId.Value),
-                ("input", input), ("at", Time(at)), ("summary", finding.Summary), ("found", Time(finding.FoundAt)));
-            Run("""
-                INSERT INTO crash_occurrences (campaign_id, signature, input_sha256, input_size, job_id, bot_id, sampled, reported_at)
-                VALUES (@campaign, @signature, @input, @size, @job, @bot, @sampled, @at)
-                """,
-                ("campaign", campaign.Value), ("signature", signature), ("input", input), ("size", finding.InputSize), ("job", crash.JobId.Value),
-                ("bot", crash.BotId.Value), ("sampled", sampled ? 1 : 0), ("at", Time(at)));
+            counts.Occurrences++;
+            counts.ReproduceAttempts += finding.ReproduceAttempts;
+            counts.Reproduced += finding.Reproduced;
+            counts.LastSeen = counts.LastSeen is { } last && last >= at ? last : at;
+        }
+
+        /// <summary>Adds the batch's crash counters to their rows; runs once, after the batch's last event.</summary>
+        public void Flush()
+        {
+            foreach (var ((campaign, signature), counts) in _crashCounts)
+            {
+                if (counts.Occurrences == 0)
+                {
+                    continue;
+                }
+
+                Run("""
+                    UPDATE crashes SET
+                        occurrences = occurrences + @occurrences,
+                        reproduce_attempts = reproduce_attempts + @attempts,
+                        reproduced = reproduced + @reproduced,
+                        last_seen = CASE WHEN @last > last_seen THEN @last ELSE last_seen END
+                    WHERE campaign_id = @campaign AND signature = @signature
+                    """,
+                    ("campaign", campaign), ("signature", signature), ("occurrences", counts.Occurrences), ("attempts", counts.ReproduceAttempts),
+                    ("reproduced", counts.Reproduced), ("last", Time(counts.LastSeen!.Value)));
+            }
+
+            _crashCounts.Clear();
         }
 
         private void JobCreated(JobCreated j)
@@ -350,6 +393,17 @@ public sealed class ReadModelWriter
         }
 
         private static string Name(CampaignStatus status) => status.ToString().ToLowerInvariant();
+
+        private sealed class CrashCounts
+        {
+            public long Occurrences { get; set; }
+
+            public long ReproduceAttempts { get; set; }
+
+            public long Reproduced { get; set; }
+
+            public DateTimeOffset? LastSeen { get; set; }
+        }
 
         private static string Name(JobTask task) => task switch
         {

@@ -95,6 +95,24 @@ public abstract class ReadModelWriterTests : IDisposable
     }
 
     [Fact]
+    public void A_report_delivered_twice_in_one_batch_is_counted_once_and_its_crash_keeps_its_first_sighting()
+    {
+        var spec = new CampaignSpec("parser", Target, EngineNames.LibFuzzer, 2, 3600, 2048, 1000, "dict.txt", TargetName: "parser");
+        Write([new ProjectedEvent("campaign", 1, new CampaignCreated(Campaign, spec, [Job0, Job1], T0), T0)]);
+
+        Write([
+            new ProjectedEvent("campaign", 2, new CrashReported(Campaign, Crash("one", "00000000000000aa", 3, 2), true, T0.AddSeconds(3)), T0),
+            new ProjectedEvent("campaign", 3, new CrashReported(Campaign, Crash("one", "00000000000000aa", 3, 2), true, T0.AddSeconds(4)), T0),
+            new ProjectedEvent("campaign", 4, new CrashReported(Campaign, Crash("two", "00000000000000aa", 3, 1), false, T0.AddSeconds(5)), T0),
+        ]);
+        Write([new ProjectedEvent("campaign", 5, new CrashReported(Campaign, Crash("two", "00000000000000aa", 3, 1), false, T0.AddSeconds(6)), T0)]);
+
+        _file.Strings("SELECT occurrences || ',' || reproduce_attempts || ',' || reproduced || ',' || first_seen || ',' || last_seen || ',' || first_input FROM crashes")
+            .Should().Equal($"2,6,3,2026-11-26T10:00:03.0000000Z,2026-11-26T10:00:05.0000000Z,{BlobId.Of("one"u8).Sha256}");
+        _file.Strings("SELECT COUNT(*) FROM crash_occurrences").Should().Equal("2");
+    }
+
+    [Fact]
     public void A_batch_written_again_changes_nothing()
     {
         Write(History());
