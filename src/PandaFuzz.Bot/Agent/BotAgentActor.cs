@@ -8,10 +8,10 @@ using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Runner;
 using PandaFuzz.Bot.Salvage;
 using PandaFuzz.Bot.Sandboxing;
+using PandaFuzz.Infrastructure.Actors;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Protocol;
-using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Bot.Agent;
 

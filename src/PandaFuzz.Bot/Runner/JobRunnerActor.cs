@@ -7,10 +7,10 @@ using PandaFuzz.Bot.Processes;
 using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Bot.Salvage;
 using PandaFuzz.Domain.Engines.LibFuzzer;
+using PandaFuzz.Infrastructure.Actors;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
 using PandaFuzz.Bot.Observability;
-using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Bot.Runner;
 

@@ -1,9 +1,9 @@
+using PandaFuzz.Infrastructure.Actors;
 using System.Globalization;
 using Akka.Actor;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Protocol;
-using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Bot.Simulation;
 

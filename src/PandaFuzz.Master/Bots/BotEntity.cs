@@ -4,11 +4,11 @@ using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
 using PandaFuzz.Domain.Bots;
+using PandaFuzz.Infrastructure.Actors;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Protocol.BotCommands;
-using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Master.Bots;
 

@@ -1,3 +1,4 @@
+using PandaFuzz.Infrastructure.Actors;
 using PandaFuzz.Master.Notifications;
 using Akka.Actor;
 using Akka.Cluster.Hosting;
@@ -12,7 +13,6 @@ using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Protocol.CampaignCommands;
 using static PandaFuzz.Protocol.CampaignQueries;
-using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Master.Campaigns;
 

@@ -4,13 +4,13 @@ using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
 using PandaFuzz.Domain.Corpus;
+using PandaFuzz.Infrastructure.Actors;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Protocol.CorpusCommands;
 using static PandaFuzz.Protocol.CorpusQueries;
-using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Master.Corpus;
 

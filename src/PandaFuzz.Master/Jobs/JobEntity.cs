@@ -4,6 +4,7 @@ using Akka.Cluster.Hosting;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
+using PandaFuzz.Infrastructure.Actors;
 using PandaFuzz.Master.Observability;
 using PandaFuzz.Domain;
 using PandaFuzz.Domain.Jobs;
@@ -13,7 +14,6 @@ using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Protocol.JobCommands;
 using static PandaFuzz.Protocol.SchedulerMessages;
-using PandaFuzz.Infrastructure.Actors;
 
 namespace PandaFuzz.Master.Jobs;
 
