@@ -32,7 +32,7 @@ public sealed class SchedulerActorTests(ITestOutputHelper output) : Akka.TestKit
     {
         // Arrange
         var (scheduler, jobs) = StartScheduler(TestData.Settings);
-        var agentPath = "akka.tcp://pandafuzz@10.0.0.7:4053/user/agent";
+        var agentPath = "akka.tcp://pandafuzz@127.0.0.7:1/user/agent";
 
         // Act: one pending job, then a libFuzzer bot with one slot, then a second pending job.
         scheduler.Tell(new JobPending(First, EngineNames.LibFuzzer, DateTimeOffset.UtcNow.AddSeconds(-2)));

@@ -264,7 +264,9 @@ public static class RecoveryJournal
             for (var b = 0; b < bots; b++)
             {
                 var id = new BotId($"bot-{Hex(5)}");
-                var agent = $"akka.tcp://pandafuzz@10.0.{b / 250}.{(b % 250) + 1}:4053/user/bot-agent";
+                // Loopback addresses on port 1, where nothing listens: a restarted master tells these long-gone bots to
+                // stop their jobs, and those attempts must stay on this machine and fail at once.
+                var agent = $"akka.tcp://pandafuzz@127.1.{b / 250}.{(b % 250) + 1}:1/user/bot-agent";
                 var registered = Register(id, agent);
                 _bots.Add((id, agent, BotState.Registered(registered)));
             }
