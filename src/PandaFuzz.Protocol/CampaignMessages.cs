@@ -136,8 +136,12 @@ public static class CampaignCommands
 
     public sealed record JobAdded(CampaignId CampaignId, JobId JobId) : IWithCampaignId;
 
-    /// <summary>Starts the entity after a master restart so that it wakes its unfinished jobs.</summary>
-    public sealed record WakeCampaign(CampaignId CampaignId) : IWithCampaignId;
+    /// <summary>
+    /// Starts the entity after a master restart so that it wakes its unfinished jobs. With <paramref name="RetellJobs"/> a
+    /// campaign already in memory tells its unfinished jobs again too: the scheduler restarted or moved, and queued jobs
+    /// that left memory must announce themselves to it.
+    /// </summary>
+    public sealed record WakeCampaign(CampaignId CampaignId, bool RetellJobs = false) : IWithCampaignId;
 }
 
 /// <summary>Events a campaign entity persists.</summary>

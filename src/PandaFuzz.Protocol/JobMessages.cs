@@ -62,6 +62,9 @@ public static class JobCommands
     /// <summary>The bot the job runs on is gone from the cluster: the job goes back to pending at once.</summary>
     public sealed record BotLost(JobId JobId, BotId BotId, string Reason) : IWithJobId;
 
+    /// <summary>The scheduler brings a queued job that left memory back before its turn comes: it announces itself again.</summary>
+    public sealed record WakeJob(JobId JobId) : IWithJobId;
+
     /// <summary>The job's answer to <see cref="CreateJob"/> and <see cref="CancelJob"/>.</summary>
     public sealed record JobCommandAccepted(JobId JobId) : IWithJobId;
 

@@ -6,6 +6,13 @@ public static class SchedulerMessages
     /// <summary>A job entity is pending and wants a bot.</summary>
     public sealed record JobPending(JobId JobId, string Engine, DateTimeOffset Since) : IProtocolMessage;
 
+    /// <summary>
+    /// The scheduler's answer to <see cref="JobPending"/>: the job is queued. Only the jobs nearest the head of a long queue
+    /// stay in memory (<c>pandafuzz.master.pending-jobs-in-memory</c>); the others leave it and the journal keeps them until the
+    /// scheduler wakes them (<see cref="JobCommands.WakeJob"/>) or offers them a bot.
+    /// </summary>
+    public sealed record JobQueued(JobId JobId, bool StayInMemory) : IProtocolMessage;
+
     /// <summary>A job no longer wants a bot, or no longer holds the slot it had.</summary>
     public sealed record JobReleased(JobId JobId, BotId? BotId) : IProtocolMessage;
 

@@ -170,9 +170,43 @@ public sealed class SchedulerActorTests(ITestOutputHelper output) : Akka.TestKit
         return (scheduler, jobs);
     }
 
+    [Fact]
+    public void Only_the_oldest_queued_jobs_stay_in_memory_and_the_next_are_woken_as_they_are_assigned()
+    {
+        // Arrange: room in memory for 2 queued jobs; 4 are queued with no bot yet.
+        var (scheduler, jobs) = StartScheduler(TestData.Settings with { PendingJobsInMemory = 2, PendingJobsWokenPerSecond = 4 });
+        var entity = CreateTestProbe("job-entity");
+        var queued = Enumerable.Range(0, 4).Select(i => new JobId($"0123456789ab-{i}")).ToList();
+        var since = DateTimeOffset.UtcNow.AddMinutes(-1);
+
+        // Act
+        for (var i = 0; i < queued.Count; i++)
+        {
+            scheduler.Tell(new JobPending(queued[i], EngineNames.LibFuzzer, since.AddSeconds(i)), entity.Ref);
+        }
+
+        // Assert: the two oldest stay, the others leave memory; nothing is woken while the two wait.
+        queued.Select(_ => entity.ExpectMsg<JobQueued>()).Should().Equal(
+            new JobQueued(queued[0], true), new JobQueued(queued[1], true), new JobQueued(queued[2], false), new JobQueued(queued[3], false));
+        jobs.ExpectNoMsg(Quiet);
+
+        // Act: a bot with one slot takes the oldest.
+        scheduler.Tell(new BotAvailable(Bot, "agent", TestData.LibFuzzerBot(slots: 1), []));
+        jobs.ExpectMsg<AssignJob>().JobId.Should().Be(queued[0]);
+        scheduler.Tell(new AssignmentAccepted(queued[0], Bot), jobs.Ref);
+
+        // Assert: the oldest job out of memory is woken (once), and when it announces itself it is told to stay.
+        jobs.ExpectMsg<WakeJob>().JobId.Should().Be(queued[2]);
+        jobs.ExpectNoMsg(Quiet);
+        scheduler.Tell(new JobPending(queued[2], EngineNames.LibFuzzer, since.AddSeconds(2)), entity.Ref);
+        entity.ExpectMsg<JobQueued>().Should().Be(new JobQueued(queued[2], true));
+        AskQueue(scheduler).Pending.Should().Equal(queued[1], queued[2], queued[3]);
+    }
+
     private QueueView AskQueue(IActorRef scheduler)
     {
-        scheduler.Tell(GetQueue.Instance, TestActor);
-        return ExpectMsg<QueueView>();
+        var asker = CreateTestProbe();
+        scheduler.Tell(GetQueue.Instance, asker.Ref);
+        return asker.ExpectMsg<QueueView>();
     }
 }

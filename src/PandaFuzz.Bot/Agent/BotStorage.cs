@@ -28,16 +28,17 @@ public sealed class BotStorage
         _salvageRoot = Path.Combine(root, "salvage");
         Directory.CreateDirectory(_jobsRoot);
         Directory.CreateDirectory(_salvageRoot);
-        Targets = new ContentAddressedStore(Path.Combine(root, "targets"));
-        // The outbox is the node's: one per process, whichever of its bots reported.
+        // The target cache and the outbox are the node's: one per process, whichever of its bots fetched or reported (a
+        // target is fetched once per node, not once per simulated bot).
+        Targets = node?.Targets ?? new ContentAddressedStore(Path.Combine(root, "targets"));
         Outbox = node?.Outbox ?? new ContentAddressedStore(Path.Combine(root, "outbox"));
         OutboxMessages = node?.OutboxMessages ?? Path.Combine(root, "outbox-messages");
         Identity = BotIdentity.LoadOrCreate(Path.Combine(root, "bot-id"));
     }
 
     /// <summary>
-    /// The storage of the <paramref name="index"/>-th of several simulated bots in this node: its own id, targets and job dirs
-    /// under <c>bot/simulated/N</c>, the node's outbox. Bot 0 is the node's own storage, so one bot stays where it always was.
+    /// The storage of the <paramref name="index"/>-th of several simulated bots in this node: its own id and job dirs under
+    /// <c>bot/simulated/N</c>, the node's target cache and outbox. Bot 0 is the node's own storage, so one bot stays where it always was.
     /// </summary>
     public BotStorage ForSimulatedBot(int index) =>
         index == 0 ? this : new BotStorage(Path.Combine(_root, "simulated", index.ToString(System.Globalization.CultureInfo.InvariantCulture)), this);

@@ -19,7 +19,12 @@ public sealed record Offer(JobId JobId, BotId BotId, string AgentPath, DateTimeO
 /// with a free slot in a set ordered emptiest first. An offer then costs about log(bots), whatever the queue holds; a
 /// queue of 100,000 jobs with every slot taken costs nothing to ask.
 /// </remarks>
-public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxValue)
+/// <remarks>
+/// Only the <c>inMemoryLimit</c> queued jobs nearest the head (in arrival order, as they are woken) are kept in memory by their
+/// entities; the queue tracks which, so a long queue costs the master its ids here, not an entity each. An offer to a job that
+/// left memory still works: its entity comes back from the journal first, which is slower.
+/// </remarks>
+public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxValue, int inMemoryLimit = int.MaxValue)
 {
     private readonly LinkedList<PendingJob> _pending = new();
     private readonly Dictionary<JobId, PendingJob> _pendingIndex = [];
@@ -33,8 +38,12 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
     private readonly SortedSet<BotSlots> _free = new(EmptiestFirst.Instance);
     private IReadOnlyDictionary<string, int> _weights = new Dictionary<string, int>();
     private long _sequence;
+    private int _inMemory;
 
     public int PendingCount => _pending.Count;
+
+    /// <summary>Queued jobs whose entities were told to stay in memory (or are being woken).</summary>
+    public int InMemoryCount => _inMemory;
 
     public IEnumerable<JobId> Pending => _pending.Select(p => p.JobId);
 
@@ -45,18 +54,64 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
 
     public int FreeSlots => _free.Sum(b => b.Free);
 
+    /// <summary>Some reachable bot has a free slot.</summary>
+    public bool HasFreeSlots => _free.Count > 0;
+
     /// <summary>Every bot known, with the jobs that hold its slots.</summary>
     public IEnumerable<KnownBot> Bots => _bots.Values.Select(b => new KnownBot(b.BotId, b.AgentPath, b.NodeUid, [.. b.Held.Keys]));
 
     /// <summary>Adds a pending job unless it is already queued or on offer.</summary>
-    public bool Enqueue(JobId job, string engine, DateTimeOffset since)
+    public bool Enqueue(JobId job, string engine, DateTimeOffset since) => Enqueue(job, engine, since, inMemory: false);
+
+    /// <summary>
+    /// Whether a queued job's entity stays in memory: yes while fewer than the limit are, or when it already counts as one of
+    /// them (on offer, or woken); no otherwise: it leaves memory and waits in the journal for <see cref="Wake"/>.
+    /// </summary>
+    public bool KeepInMemory(JobId job)
+    {
+        if (!_pendingIndex.TryGetValue(job, out var pending))
+        {
+            return true;
+        }
+
+        if (!pending.InMemory && _inMemory < inMemoryLimit)
+        {
+            pending.InMemory = true;
+            _inMemory++;
+        }
+
+        return pending.InMemory;
+    }
+
+    /// <summary>
+    /// The oldest queued jobs out of memory, at most <paramref name="max"/> and no more than the limit leaves room for; they count
+    /// as in memory from now on (the caller wakes them).
+    /// </summary>
+    public IReadOnlyList<JobId> Wake(int max)
+    {
+        var woken = new List<JobId>();
+        for (var node = _pending.First; node is not null && woken.Count < max && _inMemory < inMemoryLimit; node = node.Next)
+        {
+            if (!node.Value.InMemory)
+            {
+                node.Value.InMemory = true;
+                _inMemory++;
+                woken.Add(node.Value.JobId);
+            }
+        }
+
+        return woken;
+    }
+
+    private bool Enqueue(JobId job, string engine, DateTimeOffset since, bool inMemory)
     {
         if (_pendingIndex.ContainsKey(job) || _offers.ContainsKey(job))
         {
             return false;
         }
 
-        var pending = new PendingJob(job, engine, since, ++_sequence, CampaignOf(job));
+        var pending = new PendingJob(job, engine, since, ++_sequence, CampaignOf(job)) { InMemory = inMemory };
+        _inMemory += inMemory ? 1 : 0;
         pending.InArrival = _pending.AddLast(pending);
         pending.InEngine = ListOf(_pendingByEngine, engine).AddLast(pending);
         pending.InCampaign = ListOf(_pendingByCampaign, pending.Campaign).AddLast(pending);
@@ -124,7 +179,8 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         foreach (var (offer, job) in _offers.Values.Where(o => o.Offer.BotId == bot).ToList())
         {
             _offers.Remove(offer.JobId);
-            Enqueue(job.JobId, job.Engine, job.Since);
+            // The offer brought its entity into memory.
+            Enqueue(job.JobId, job.Engine, job.Since, inMemory: true);
         }
 
         return [.. slots.Held.Keys];
@@ -305,7 +361,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         {
             _offers.Remove(offer.JobId);
             Drop(offer.BotId, offer.JobId);
-            Enqueue(job.JobId, job.Engine, job.Since);
+            Enqueue(job.JobId, job.Engine, job.Since, inMemory: true);
         }
 
         return expired.Select(o => o.Offer.JobId).ToList();
@@ -343,6 +399,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
     {
         if (_pendingIndex.Remove(job, out var pending))
         {
+            _inMemory -= pending.InMemory ? 1 : 0;
             _pending.Remove(pending.InArrival!);
             Unlink(_pendingByEngine, pending.Engine, pending.InEngine!);
             Unlink(_pendingByCampaign, pending.Campaign, pending.InCampaign!);
@@ -382,6 +439,9 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         public long Sequence { get; } = sequence;
 
         public string Campaign { get; } = campaign;
+
+        /// <summary>Its entity was told to stay in memory, or is being woken.</summary>
+        public bool InMemory { get; set; }
 
         public LinkedListNode<PendingJob>? InArrival { get; set; }
 

@@ -44,13 +44,13 @@ public static class ShardNames
     /// events there) and broke the bots' proxies after a master restart (the random-kill chaos test: no bot message
     /// reached any entity for 5 minutes), so it is back out until that is understood.
     /// </summary>
-    /// <param name="passivateIdleAfter">How long an entity that received nothing stays in memory; null: the cluster's
-    /// <c>akka.cluster.sharding.passivate-idle-entity-after</c>.</param>
-    public static Akka.Cluster.Hosting.ShardOptions MasterEntities(TimeSpan? passivateIdleAfter = null) => new()
+    /// <param name="passivatesItself">The entity decides when it leaves memory (it asks its shard to passivate it); otherwise
+    /// the shard passivates it after the cluster's <c>akka.cluster.sharding.passivate-idle-entity-after</c> without a message.</param>
+    public static Akka.Cluster.Hosting.ShardOptions MasterEntities(bool passivatesItself = false) => new()
     {
         Role = MasterRole,
         RememberEntities = false,
-        PassivateIdleEntityAfter = passivateIdleAfter,
+        ShouldPassivateIdleEntities = passivatesItself ? false : null,
     };
 }
 

@@ -94,7 +94,15 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         Command<JobsTick>(_ => RetryUnconfirmedJobs());
         Command<JobCommands.JobCommandAccepted>(accepted => _unconfirmedJobs.Remove(accepted.JobId));
         Command<CommandRejected>(rejected => Log.Warning("Campaign {CampaignId}: a job refused a command: {Reason}", EntityId, rejected.Reason));
-        Command<WakeCampaign>(_ => Sender.Tell(Ack.Instance));
+        Command<WakeCampaign>(wake =>
+        {
+            if (wake.RetellJobs)
+            {
+                TellJobs();
+            }
+
+            Sender.Tell(Ack.Instance);
+        });
         Command<GetCampaign>(_ => WhenExists(state => Sender.Tell(View(state))));
         Command<GetCampaignCrashes>(_ => WhenExists(state => Sender.Tell(new CampaignCrashes(state.Id, [.. state.UniqueCrashes], state.CrashReports))));
         Command<GetCrashInput>(get => WhenExists(state => Sender.Tell(new CrashInputStatus(state.Id, get.Input, state.HasCounted(get.Input)))));

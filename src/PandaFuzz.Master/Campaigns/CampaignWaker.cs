@@ -3,6 +3,7 @@ using Akka.Cluster;
 using Akka.Event;
 using Akka.Hosting;
 using PandaFuzz.Infrastructure.Sharding;
+using PandaFuzz.Master.Scheduling;
 using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Master.Campaigns;
@@ -12,7 +13,9 @@ namespace PandaFuzz.Master.Campaigns;
 /// jobs, and pending jobs announce themselves to the scheduler. Nothing is remembered outside the journal.
 /// With several masters (PostgreSQL), the entities of a master that is gone restart on the others only when a
 /// message reaches them: so when another master leaves the cluster, every campaign is woken again (waking is
-/// idempotent), and its shards' campaigns and jobs come back on the masters that remain.
+/// idempotent), and its shards' campaigns and jobs come back on the masters that remain. Then, and when the scheduler
+/// restarted after a failure, campaigns also tell their unfinished jobs again: queued jobs that left memory (see
+/// <c>pending-jobs-in-memory</c>) announce themselves only when told, and the scheduler that knew them is new.
 /// </summary>
 public sealed class CampaignWaker : ReceiveActor
 {
@@ -26,7 +29,7 @@ public sealed class CampaignWaker : ReceiveActor
             var ids = await directory.IdsAsync("campaign-");
             foreach (var id in ids)
             {
-                campaigns.Tell(new CampaignCommands.WakeCampaign(new CampaignId(id)));
+                campaigns.Tell(new CampaignCommands.WakeCampaign(new CampaignId(id), start.RetellJobs));
             }
 
             log.Info("Woke {Count} campaigns from the journal{Why}", ids.Count, start.Why);
@@ -35,9 +38,11 @@ public sealed class CampaignWaker : ReceiveActor
         {
             if (removed.Member.HasRole(ShardNames.MasterRole) && !removed.Member.Address.Equals(cluster.SelfAddress))
             {
-                Self.Tell(new Start($": the master {removed.Member.Address} left, its entities move here"));
+                Self.Tell(new Start($": the master {removed.Member.Address} left, its entities (and perhaps the scheduler) move here", RetellJobs: true));
             }
         });
+        Receive<SchedulerRestarted>(restarted =>
+            Self.Tell(new Start($": the scheduler restarted after a failure ({restarted.Reason}) and relearns the queue", RetellJobs: true)));
         Receive<ClusterEvent.IClusterDomainEvent>(_ => { });
     }
 
@@ -45,11 +50,16 @@ public sealed class CampaignWaker : ReceiveActor
     {
         Self.Tell(new Start(""));
         Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents, typeof(ClusterEvent.MemberRemoved));
+        Context.System.EventStream.Subscribe<SchedulerRestarted>(Self);
     }
 
-    protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
+    protected override void PostStop()
+    {
+        Cluster.Get(Context.System).Unsubscribe(Self);
+        Context.System.EventStream.Unsubscribe(Self);
+    }
 
-    private sealed record Start(string Why);
+    private sealed record Start(string Why, bool RetellJobs = false);
 }
 
 /// <summary>Hosting for the campaign waker.</summary>

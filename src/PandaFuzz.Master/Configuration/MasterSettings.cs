@@ -48,6 +48,12 @@ public sealed record MasterSettings(
     /// </summary>
     public TimeSpan JobPassivateAfter { get; init; } = TimeSpan.FromSeconds(45);
 
+    /// <summary>Queued jobs kept in memory, the oldest first; the rest wait in the journal (see master.conf's pending-jobs-in-memory).</summary>
+    public int PendingJobsInMemory { get; init; } = 5000;
+
+    /// <summary>Queued jobs brought back into memory per second as those in memory are assigned (see master.conf).</summary>
+    public int PendingJobsWokenPerSecond { get; init; } = 100;
+
     /// <summary>Reads and validates the section; an invalid value names its key.</summary>
     public static MasterSettings From(Config config)
     {
@@ -87,6 +93,8 @@ public sealed record MasterSettings(
             Scheduler = SchedulerSettings.From(config),
             SchedulerMaxOffers = r.Int("scheduler-max-offers", 1, 100_000),
             JobPassivateAfter = r.PositiveDuration("job-passivate-after"),
+            PendingJobsInMemory = r.Int("pending-jobs-in-memory", 1, 10_000_000),
+            PendingJobsWokenPerSecond = r.Int("pending-jobs-woken-per-second", 1, 100_000),
         };
         // A job's start and silence timers live in its entity: passivated first, a job would wait for them forever.
         var floor = (settings.JobStartTimeout > settings.JobSilenceTimeout ? settings.JobStartTimeout : settings.JobSilenceTimeout) * 1.5;

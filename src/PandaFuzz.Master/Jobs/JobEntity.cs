@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Hosting;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
@@ -32,6 +33,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
     private readonly Queue<FuzzerStats> _series = new();
     private DateTimeOffset? _lastSample;
     private bool _endAcknowledged;
+    private bool _stayInMemory;
 
     public JobEntity(string entityId, MasterSettings settings, IActorRegistry registry)
         : base("job-" + entityId, settings.SnapshotEvery)
@@ -85,6 +87,39 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         });
         Command<Reannounce>(_ => Announce());
         Command<RetryEnd>(_ => ReportEnd());
+        Command<WakeJob>(_ => Announce());
+        Command<JobQueued>(queued =>
+        {
+            if (_state is not { Status: JobStatus.Pending })
+            {
+                return;
+            }
+
+            _stayInMemory = queued.StayInMemory;
+            if (!_stayInMemory)
+            {
+                // Far down a long queue: the journal keeps it until the scheduler wakes it or offers it a bot.
+                Timers.Cancel(Reannounce.Instance);
+                LeaveMemory();
+            }
+        });
+        Command<ReceiveTimeout>(_ =>
+        {
+            if (_state is { Status: JobStatus.Pending } && _stayInMemory)
+            {
+                return;
+            }
+
+            LeaveMemory();
+        });
+    }
+
+    protected override void PreStart()
+    {
+        base.PreStart();
+        // The shard does not passivate jobs: a queued job the scheduler keeps in memory must stay however long it waits.
+        // Timer messages do not count as activity (INotInfluenceReceiveTimeout).
+        Context.SetReceiveTimeout(_settings.JobPassivateAfter);
     }
 
     protected override object? SnapshotState => _state;
@@ -94,6 +129,13 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
     private string EntityId => PersistenceId["job-".Length..];
 
     private static DateTimeOffset Now => DateTimeOffset.UtcNow;
+
+    /// <summary>Asks the shard to stop this entity; messages that arrive meanwhile bring it back from the journal.</summary>
+    private void LeaveMemory()
+    {
+        Context.SetReceiveTimeout(null);
+        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+    }
 
     private void Create(CreateJob create)
     {
@@ -362,27 +404,27 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         new(s.Id, s.CampaignId, s.Index, s.Status, s.BotId, s.FailureReason, s.CreatedAt, s.AssignedAt, s.StartedAt, s.FinishedAt, _stats ?? s.FinalStats,
             s.Spec.Engine, s.Spec.Task);
 
-    private sealed record StartTimedOut
+    private sealed record StartTimedOut : INotInfluenceReceiveTimeout
     {
         public static readonly StartTimedOut Instance = new();
     }
 
-    private sealed record SilenceTimedOut
+    private sealed record SilenceTimedOut : INotInfluenceReceiveTimeout
     {
         public static readonly SilenceTimedOut Instance = new();
     }
 
-    private sealed record DeadlinePassed
+    private sealed record DeadlinePassed : INotInfluenceReceiveTimeout
     {
         public static readonly DeadlinePassed Instance = new();
     }
 
-    private sealed record Reannounce
+    private sealed record Reannounce : INotInfluenceReceiveTimeout
     {
         public static readonly Reannounce Instance = new();
     }
 
-    private sealed record RetryEnd
+    private sealed record RetryEnd : INotInfluenceReceiveTimeout
     {
         public static readonly RetryEnd Instance = new();
     }
@@ -396,5 +438,5 @@ public static class JobEntityHosting
             ShardNames.Job,
             (_, registry, _) => id => ActorProps.Of(() => new JobEntity(id, settings, registry)),
             new JobMessageExtractor(ShardNames.MaxShards),
-            ShardNames.MasterEntities(settings.JobPassivateAfter));
+            ShardNames.MasterEntities(passivatesItself: true));
 }

@@ -32,7 +32,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
         _settings = settings;
         _jobs = registry.Get<JobRegion>();
         _bots = registry.Get<BotRegion>();
-        _queue = new AssignmentQueue(settings.JobStartTimeout + settings.SchedulerOfferTimeout, settings.SchedulerMaxOffers);
+        _queue = new AssignmentQueue(settings.JobStartTimeout + settings.SchedulerOfferTimeout, settings.SchedulerMaxOffers, settings.PendingJobsInMemory);
         _queue.SetWeights(settings.Scheduler.CampaignWeights);
 
         Receive<JobPending>(p =>
@@ -41,6 +41,9 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
             {
                 Dispatch();
             }
+
+            // After the dispatch: a job offered a bot at once stays in memory for the offer.
+            Sender.Tell(new JobQueued(p.JobId, _queue.KeepInMemory(p.JobId)));
         });
         Receive<JobReleased>(r =>
         {
@@ -85,6 +88,21 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
             Dispatch();
         });
         Receive<GetQueue>(_ => Sender.Tell(new QueueView([.. _queue.Pending], _queue.BotCount, _queue.FreeSlots, _queue.OldestPendingSince)));
+        Receive<WakeTick>(_ =>
+        {
+            // Queued jobs near the head come back into memory ahead of their turn, a bounded number per tick, and only while
+            // every slot is taken: reading them back from the journal must not slow down the offers that free slots bring
+            // (a job out of memory that is offered a bot comes back for the offer anyway).
+            if (_queue.HasFreeSlots)
+            {
+                return;
+            }
+
+            foreach (var job in _queue.Wake(Math.Max(1, _settings.PendingJobsWokenPerSecond / 4)))
+            {
+                _jobs.Tell(new JobCommands.WakeJob(job));
+            }
+        });
         Receive<Tick>(_ =>
         {
             var expired = _queue.ExpireOffers(DateTimeOffset.UtcNow, _settings.SchedulerOfferTimeout);
@@ -101,11 +119,22 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
     protected override void PreStart()
     {
         Timers.StartPeriodicTimer(Tick.Instance, Tick.Instance, _settings.SchedulerOfferTimeout);
+        Timers.StartPeriodicTimer(WakeTick.Instance, WakeTick.Instance, TimeSpan.FromMilliseconds(250));
         Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.IReachabilityEvent), typeof(ClusterEvent.MemberDowned), typeof(ClusterEvent.MemberRemoved));
     }
 
     protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
+
+    /// <summary>
+    /// A scheduler that failed and restarted has an empty queue: the queued jobs in memory announce themselves again on their
+    /// own, the others only when their campaign tells them to (see <c>CampaignWaker</c>).
+    /// </summary>
+    protected override void PostRestart(Exception reason)
+    {
+        base.PostRestart(reason);
+        Context.System.EventStream.Publish(new SchedulerRestarted(reason.Message));
+    }
 
     private static string Endpoint(Member member) => $"{member.Address.Host}:{member.Address.Port}";
 
@@ -157,7 +186,15 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
     {
         public static readonly Tick Instance = new();
     }
+
+    private sealed record WakeTick
+    {
+        public static readonly WakeTick Instance = new();
+    }
 }
+
+/// <summary>Published on the scheduler's node when it restarted after a failure, with an empty queue.</summary>
+public sealed record SchedulerRestarted(string Reason);
 
 /// <summary>Hosting for the scheduler singleton and its proxy.</summary>
 public static class SchedulerHosting

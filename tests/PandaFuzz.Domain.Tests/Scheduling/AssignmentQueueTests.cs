@@ -54,6 +54,57 @@ public sealed class AssignmentQueueTests
     }
 
     [Fact]
+    public void Queued_jobs_stay_in_memory_up_to_the_limit_and_the_oldest_out_of_it_are_woken_as_room_appears()
+    {
+        var queue = new AssignmentQueue(Grace, inMemoryLimit: 2);
+        for (var i = 0; i < 5; i++)
+        {
+            queue.Enqueue(Job(i), EngineNames.LibFuzzer, T0.AddSeconds(i));
+        }
+
+        // The first two asked stay; the rest leave memory; asking again does not change the answer.
+        Enumerable.Range(0, 5).Select(i => queue.KeepInMemory(Job(i))).Should().Equal(true, true, false, false, false);
+        queue.KeepInMemory(Job(1)).Should().BeTrue();
+        queue.KeepInMemory(Job(3)).Should().BeFalse();
+        queue.Wake(10).Should().BeEmpty("the limit is reached");
+
+        // One in memory is assigned: room for one, the oldest out of memory is woken, and it then stays.
+        queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 1), [], T0);
+        queue.NextOffers(T0).Select(o => o.JobId).Should().Equal(Job(0));
+        queue.Accepted(Job(0), BotA, T0);
+        queue.InMemoryCount.Should().Be(1);
+        queue.Wake(10).Should().Equal(Job(2));
+        queue.KeepInMemory(Job(2)).Should().BeTrue();
+        queue.InMemoryCount.Should().Be(2);
+
+        // A job that leaves the queue gives its place back; the cap per call holds.
+        queue.Release(Job(1), null);
+        queue.Release(Job(2), null);
+        queue.Wake(1).Should().Equal(Job(3));
+        queue.Wake(1).Should().Equal(Job(4));
+        queue.InMemoryCount.Should().Be(2);
+    }
+
+    [Fact]
+    public void A_job_whose_offer_expired_is_queued_again_as_in_memory()
+    {
+        var queue = new AssignmentQueue(Grace, inMemoryLimit: 1);
+        queue.Enqueue(Job(0), EngineNames.LibFuzzer, T0);
+        queue.Enqueue(Job(1), EngineNames.LibFuzzer, T0.AddSeconds(1));
+        queue.KeepInMemory(Job(0)).Should().BeTrue();
+        queue.KeepInMemory(Job(1)).Should().BeFalse();
+        queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 1), [], T0);
+        queue.NextOffers(T0).Select(o => o.JobId).Should().Equal(Job(0));
+        queue.KeepInMemory(Job(0)).Should().BeTrue("a job on offer stays for its offer");
+
+        queue.ExpireOffers(T0.Add(OfferTimeout), OfferTimeout);
+
+        // The offer brought the entity into memory: it counts, so nothing else is woken.
+        queue.InMemoryCount.Should().Be(1);
+        queue.Wake(10).Should().BeEmpty();
+    }
+
+    [Fact]
     public void Nothing_is_offered_without_bots()
     {
         Enqueue(0, 1);
