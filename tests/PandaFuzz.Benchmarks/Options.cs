@@ -49,6 +49,12 @@ public sealed record BenchmarkOptions(
 
     public int Jobs { get; init; }
 
+    /// <summary>scale: the simulated bots' data dirs on disk (under the work dir) instead of tmpfs (/dev/shm).</summary>
+    public bool BotDataOnDisk { get; init; }
+
+    /// <summary>scale: no warm-up fill before the measured one (every bot resumed at once into cold processes).</summary>
+    public bool ScaleCold { get; init; }
+
     public static readonly string Usage =
         """
         Usage: dotnet run -c Release --project tests/PandaFuzz.Benchmarks -- <benchmark> [options]
@@ -102,6 +108,8 @@ public sealed record BenchmarkOptions(
           --bot-processes N     scale: bot-only node processes they are spread over (quick 2, full 4)
           --slots N             scale: slots per simulated bot (default 4)
           --jobs N              scale: queued jobs (quick 5,000, full 100,000)
+          --bot-data disk|tmpfs scale: where the simulated bots' data dirs are (default tmpfs, /dev/shm; the master's are on disk)
+          --cold                scale: no warm-up (by default a quarter of the bots is resumed and filled first, unmeasured)
           --set KEY=VALUE       dedup: a HOCON setting over the shipped hocon/ files, e.g.
                                 --set pandafuzz.master.crash-samples=1 (repeatable; the mode becomes custom); failover: the
                                 settings of its second series, given to every node in a PANDAFUZZ_CONFIG file (default
@@ -146,6 +154,8 @@ public sealed record BenchmarkOptions(
         var keep = false;
         IReadOnlyList<string> only = [];
         var split = false;
+        var botDataOnDisk = false;
+        var cold = false;
         var overrides = new List<string>();
         for (var i = 1; i < args.Count; i++)
         {
@@ -193,6 +203,15 @@ public sealed record BenchmarkOptions(
                 case "--node-dir": nodeDir = Path.GetFullPath(Value()); break;
                 case "--keep-work": keep = true; break;
                 case "--split": split = true; break;
+                case "--cold": cold = true; break;
+                case "--bot-data":
+                    botDataOnDisk = Value() switch
+                    {
+                        "disk" => true,
+                        "tmpfs" => false,
+                        _ => throw new UsageException("--bot-data takes disk or tmpfs."),
+                    };
+                    break;
                 case "--set":
                     var setting = Value();
                     var equals = setting.IndexOf('=', StringComparison.Ordinal);
@@ -244,6 +263,8 @@ public sealed record BenchmarkOptions(
             Jobs = jobs ?? (isQuick ? 5_000 : 100_000),
             Only = only,
             Split = split,
+            BotDataOnDisk = botDataOnDisk,
+            ScaleCold = cold,
         };
         if (only.FirstOrDefault(o => SuiteBenchmark.Steps.All(s => s.Benchmark != o)) is { } unknown)
         {

@@ -32,7 +32,10 @@ public sealed record ScaleFigures(
     double FillMasterCpuPercent,
     double FillBotNodesCpuPercent,
     double FillJobJournalWriteP50Seconds,
-    double FillJobJournalWriteP99Seconds);
+    double FillJobJournalWriteP99Seconds,
+    double ResumeSeconds,
+    int WarmUpAssignments,
+    double? WarmUpSeconds);
 
 /// <summary>
 /// Control-plane scale: a master-only node, simulated bots spread over a few bot-only node processes (the simulated engine
@@ -51,6 +54,13 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
     private const int JobsPerCampaign = 256;
 
     private static readonly TimeSpan ReadyLimit = TimeSpan.FromMinutes(3);
+
+    /// <summary>
+    /// Drain and resume requests in flight at once. Each is a bot entity's journal write; 32 at a time took 6 s for 1,000
+    /// bots and the fill ended 0.2 s after the last resume, so the fill measured the API's resumes, not the assignments.
+    /// With 256 the last resume is answered in about 2 s, well before the fill ends.
+    /// </summary>
+    private const int ResumeParallelism = 256;
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -87,12 +97,15 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
             var targetId = await api.UploadTargetAsync("simulated", target, cancellationToken);
 
             // 1. The bots, all at once, then held back (drained) while the queue fills, so that what is measured next is
-            // the master assigning, not the bot processes starting.
+            // the master assigning, not the bot processes starting. Their data dirs are on tmpfs unless --bot-data disk: each
+            // job start makes a work dir of four folders and two files, and this machine's root file system (ext4 without a
+            // journal) takes ~0.3 ms of CPU per new inode, which on 2 shared cores took the master's share (see the README).
             var clock = Stopwatch.StartNew();
             for (var p = 0; p < processes; p++)
             {
                 var share = bots / processes + (p < bots % processes ? 1 : 0);
-                botNodes.Add(NodeProcess.Start(options.NodeBuildDir, workspace.Dir($"bots-{p + 1}"), cores, roles: "bot", seeds: master.RemoteEndpoint, environment: new Dictionary<string, string>
+                botNodes.Add(NodeProcess.Start(options.NodeBuildDir, workspace.Dir($"bots-{p + 1}"), cores, roles: "bot",
+                    dataDir: options.BotDataOnDisk ? null : workspace.MemoryDir($"bots-{p + 1}", "data"), seeds: master.RemoteEndpoint, environment: new Dictionary<string, string>
                 {
                     ["PANDAFUZZ__pandafuzz__bot__simulation__enabled"] = "on",
                     ["PANDAFUZZ__pandafuzz__bot__simulation__bots"] = share.ToString(CultureInfo.InvariantCulture),
@@ -129,14 +142,35 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
             await WaitAsync(async () => (await ScrapeAsync(api, master, 0, cancellationToken)).PendingJobs >= jobs,
                 TimeSpan.FromMinutes(10), $"the scheduler to hold {jobs:N0} pending jobs", master, cancellationToken);
 
-            // 3. Every bot back to work at once: the burst of assignments.
+            // 3. A quarter of the bots back to work first, unless --cold: the master and every bot node run the assignment and
+            // job start paths once before the measured fill, as a master and bots that have been up for a while have. Fresh
+            // processes spend much of a first burst in the JIT (a third of the bot nodes' CPU in a profiled cold fill).
+            var warmUpBots = options.ScaleCold ? [] : botIds.Take(Math.Max(1, botIds.Count / 4)).ToList();
+            var measuredBots = botIds.Skip(warmUpBots.Count).ToList();
+            var warmUpTarget = Math.Min(jobs, warmUpBots.Count * slots);
+            double? warmUpSeconds = null;
+            if (warmUpBots.Count > 0)
+            {
+                var warmUpFrom = (await ScrapeAsync(api, master, 0, cancellationToken)).Assignments;
+                var warmUp = Stopwatch.StartNew();
+                await ForEachBotAsync(api, warmUpBots, "resume", cancellationToken);
+                await WaitAsync(async () => (await ScrapeAsync(api, master, 0, cancellationToken)).Assignments - warmUpFrom >= warmUpTarget,
+                    TimeSpan.FromMinutes(10), $"the warm-up's {warmUpTarget:N0} assignments", master, cancellationToken);
+                warmUpSeconds = warmUp.Elapsed.TotalSeconds;
+                Console.WriteLine($"  warm-up: {warmUpBots.Count:N0} bots resumed, {warmUpTarget:N0} assignments in {warmUpSeconds:0.0} s " +
+                                  $"({warmUpTarget / warmUpSeconds:N0}/s, cold); the other {measuredBots.Count:N0} bots are the measured fill");
+            }
+
+            // 4. The (other) bots back to work at once: the burst of assignments.
             clock.Restart();
             var journalBefore = await ScrapeTextAsync(api, cancellationToken);
             var botCpuBefore = BotNodesCpuSeconds(botNodes);
             var before = await ScrapeAsync(api, master, 0, cancellationToken);
-            var resuming = ForEachBotAsync(api, botIds, "resume", cancellationToken);
+            double? resumedAt = null;
+            var resuming = ForEachBotAsync(api, measuredBots, "resume", cancellationToken).ContinueWith(
+                t => { resumedAt = clock.Elapsed.TotalSeconds; t.GetAwaiter().GetResult(); }, TaskScheduler.Default);
             var samples = new List<ScaleSample> { before with { At = 0 } };
-            var fillTarget = Math.Min(jobs, capacity);
+            var fillTarget = Math.Min(jobs - warmUpTarget, measuredBots.Count * slots);
             double? filledAt = null, firstAssignmentAt = null;
             var fillLimit = TimeSpan.FromMinutes(10);
             while (filledAt is null)
@@ -211,13 +245,16 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
                 100 * (fill[^1].MasterCpuSeconds - before.MasterCpuSeconds) / fillSeconds,
                 100 * fillBotCpuSeconds / fillSeconds,
                 PrometheusText.Quantile(jobWrites.Item1, jobWrites.Item2, 0.5),
-                PrometheusText.Quantile(jobWrites.Item1, jobWrites.Item2, 0.99));
+                PrometheusText.Quantile(jobWrites.Item1, jobWrites.Item2, 0.99),
+                resumedAt ?? double.NaN,
+                warmUpTarget,
+                warmUpSeconds);
 
             var rows = Rows(figures);
             Console.WriteLine();
             Console.WriteLine(Summary.Table(rows));
             Console.WriteLine($"  submit: {figures.JobsCreatedPerSecond:N0} jobs created/s; all {bots:N0} bots online after {figures.BotsOnlineSeconds:0.0} s; " +
-                              $"fill: {fillTarget:N0} assignments in {fillSeconds:0.0} s (peak 1-s rate {peak:N0}/s)");
+                              $"fill: {fillTarget:N0} assignments in {fillSeconds:0.0} s (peak 1-s rate {peak:N0}/s; the last of the API's resumes answered at {figures.ResumeSeconds:0.0} s)");
             Console.WriteLine($"  during the fill: master CPU {figures.FillMasterCpuPercent:0}% of a core, bot nodes {figures.FillBotNodesCpuPercent:0}% (of {Environment.ProcessorCount} cores); " +
                               $"job entities' journal writes p50 <= {figures.FillJobJournalWriteP50Seconds} s, p99 <= {figures.FillJobJournalWriteP99Seconds} s (bucket bounds)");
             Console.WriteLine($"  steady {steadySeconds:0} s: {figures.StatsUpdatesPerSecond:N0} stats updates/s (lag p50 <= {figures.StatsLagP50Seconds} s, p99 <= {figures.StatsLagP99Seconds} s; " +
@@ -230,7 +267,7 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
                 mode = options.Mode,
                 startedAt,
                 machine,
-                settings = new { bots, processes, slots, jobs, jobSeconds, steadySeconds = options.Seconds, target = Encoding.UTF8.GetString(target), masterOverrides = options.ConfigOverrides },
+                settings = new { bots, processes, slots, jobs, jobSeconds, steadySeconds = options.Seconds, target = Encoding.UTF8.GetString(target), masterOverrides = options.ConfigOverrides, botData = options.BotDataOnDisk ? "disk" : "tmpfs", resumeParallelism = ResumeParallelism, warmUp = !options.ScaleCold },
                 commands = new { master = master.Command, bots = botNodes.Select(b => b.Command) },
                 figures,
                 samples,
@@ -293,7 +330,7 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
 
     /// <summary>POST /api/v1/bots/{id}/drain or /resume for every bot, 32 at a time.</summary>
     private static Task ForEachBotAsync(ApiClient api, IReadOnlyList<string> ids, string action, CancellationToken cancellationToken) =>
-        Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
+        Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = ResumeParallelism, CancellationToken = cancellationToken },
             async (id, ct) => await api.PostEmptyAsync($"api/v1/bots/{Uri.EscapeDataString(id)}/{action}", ct));
 
     private async Task<List<string>> SubmitAsync(ApiClient api, string targetId, int jobs, int jobSeconds, CancellationToken cancellationToken)

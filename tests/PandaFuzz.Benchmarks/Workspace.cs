@@ -11,6 +11,8 @@ public sealed class Workspace : IDisposable
 {
     private readonly bool _keep;
 
+    private string? _memoryRoot;
+
     public Workspace(string benchmark, bool keep)
     {
         _keep = keep;
@@ -19,6 +21,23 @@ public sealed class Workspace : IDisposable
     }
 
     public string Root { get; }
+
+    /// <summary>
+    /// A dir in memory (tmpfs, /dev/shm) named like <see cref="Root"/>, deleted with it; under <see cref="Root"/> where there is no
+    /// /dev/shm.
+    /// </summary>
+    public string MemoryDir(params string[] parts)
+    {
+        if (_memoryRoot is null)
+        {
+            _memoryRoot = Directory.Exists("/dev/shm") ? Path.Combine("/dev/shm", Path.GetFileName(Root)) : Path.Combine(Root, "memory");
+            Directory.CreateDirectory(_memoryRoot);
+        }
+
+        var path = Path.Combine([_memoryRoot, .. parts]);
+        Directory.CreateDirectory(path);
+        return path;
+    }
 
     /// <summary>Problems seen during the run, printed at the end and written to the JSON.</summary>
     public List<string> Problems { get; } = [];
@@ -58,12 +77,17 @@ public sealed class Workspace : IDisposable
         KillLeftovers();
         if (Failed || _keep)
         {
-            Console.WriteLine($"Work dir kept: {Root}");
+            Console.WriteLine($"Work dir kept: {Root}{(_memoryRoot is null ? "" : $" (and {_memoryRoot})")}");
             return;
         }
 
         try
         {
+            if (_memoryRoot is not null && Directory.Exists(_memoryRoot))
+            {
+                Directory.Delete(_memoryRoot, recursive: true);
+            }
+
             Directory.Delete(Root, recursive: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
