@@ -47,6 +47,32 @@ public sealed class JobMemoryTests(ITestOutputHelper output) : MasterTestKit(out
     }
 
     [Fact]
+    public async Task An_offer_taken_while_the_job_leaves_memory_is_answered_and_its_start_timeout_still_runs()
+    {
+        // Arrange: starts must be confirmed within 1 s.
+        var master = await StartMasterAsync(TestData.Settings with { JobStartTimeout = TimeSpan.FromSeconds(1) });
+        var campaignId = CampaignId.New();
+        await AskFor<CampaignView>(master.Campaigns, new CreateCampaign(campaignId, TestData.Spec(jobs: 1)));
+        var job = JobId.For(campaignId, 0);
+        master.Scheduler.ExpectMsg<JobPending>();
+        var entity = master.Scheduler.LastSender;
+        var watcher = CreateTestProbe(master.System);
+        watcher.Watch(entity);
+        var agent = CreateTestProbe(master.System, "agent");
+
+        // Act: told to leave memory, and offered a bot before its shard stops it.
+        entity.Tell(new JobQueued(job, StayInMemory: false), master.Scheduler.Ref);
+        entity.Tell(new AssignJob(job, Bot, master.PathOf(agent.Ref)), master.Scheduler.Ref);
+
+        // Assert: the offer is taken and the bot told; the entity still leaves, comes back, and its start timeout releases the
+        // job when the bot never confirms.
+        master.Scheduler.ExpectMsg<AssignmentAccepted>(TimeSpan.FromSeconds(5)).Should().Be(new AssignmentAccepted(job, Bot));
+        agent.ExpectMsg<AgentCommands.StartJob>().JobId.Should().Be(job);
+        watcher.ExpectTerminated(entity, TimeSpan.FromSeconds(5));
+        master.Scheduler.FishForMessage(m => m is JobReleased, TimeSpan.FromSeconds(10)).Should().Be(new JobReleased(job, Bot));
+    }
+
+    [Fact]
     public async Task Queued_jobs_out_of_memory_announce_themselves_again_when_their_campaign_retells_them()
     {
         // Arrange: both jobs of a campaign queued and out of memory, as after a scheduler that knew them restarted.

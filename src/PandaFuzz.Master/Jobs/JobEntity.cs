@@ -28,6 +28,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
     private readonly MasterSettings _settings;
     private readonly IActorRef _campaigns;
     private readonly IActorRef _scheduler;
+    private readonly IActorRef _jobs;
     private JobState? _state;
     private FuzzerStats? _stats;
     private readonly Queue<FuzzerStats> _series = new();
@@ -41,6 +42,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         _settings = settings;
         _campaigns = registry.Get<CampaignRegion>();
         _scheduler = registry.Get<SchedulerProxy>();
+        _jobs = registry.Get<JobRegion>();
 
         Recover<SnapshotOffer>(offer => _state = (JobState)offer.Snapshot);
         Recover<JobEvents.JobCreated>(e => _state = JobState.Created(e));
@@ -103,6 +105,16 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
                 LeaveMemory();
             }
         });
+        Command<Stop>(_ =>
+        {
+            if (_state is { Status: JobStatus.Assigned or JobStatus.Running })
+            {
+                // An offer was taken after this entity asked to leave memory: it comes straight back, so its timers run.
+                _jobs.Tell(new WakeJob(_state.Id));
+            }
+
+            Context.Stop(Self);
+        });
         Command<ReceiveTimeout>(_ =>
         {
             if (_state is { Status: JobStatus.Pending } && _stayInMemory)
@@ -130,11 +142,14 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
 
     private static DateTimeOffset Now => DateTimeOffset.UtcNow;
 
-    /// <summary>Asks the shard to stop this entity; messages that arrive meanwhile bring it back from the journal.</summary>
+    /// <summary>
+    /// Asks the shard to stop this entity; messages that arrive meanwhile bring it back from the journal. The stop message is a
+    /// command, not a PoisonPill: a write in flight (an offer that arrived just before) is finished and answered first.
+    /// </summary>
     private void LeaveMemory()
     {
         Context.SetReceiveTimeout(null);
-        Context.Parent.Tell(new Passivate(PoisonPill.Instance));
+        Context.Parent.Tell(new Passivate(Stop.Instance));
     }
 
     private void Create(CreateJob create)
@@ -427,6 +442,12 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
     private sealed record RetryEnd : INotInfluenceReceiveTimeout
     {
         public static readonly RetryEnd Instance = new();
+    }
+
+    /// <summary>The shard's stop message when this entity leaves memory (see <see cref="LeaveMemory"/>).</summary>
+    private sealed record Stop
+    {
+        public static readonly Stop Instance = new();
     }
 }
 
