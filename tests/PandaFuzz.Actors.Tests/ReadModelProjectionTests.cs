@@ -145,8 +145,29 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
         Output.WriteLine($"lock released -> campaign projected: {released.Elapsed.TotalMilliseconds:0} ms");
     }
 
-    private IActorRef StartProjection(ActorSystem system, ReadModelDatabase database) =>
-        system.ActorOf(ReadModelProjection.SupervisedProps(database, Settings), ReadModelProjectionHosting.Name);
+    [Fact]
+    public async Task An_idle_projection_polls_rarely_but_takes_in_this_masters_next_event_at_once()
+    {
+        // Arrange: a projection that, idle, asks the journal only once a minute; it has caught up and gone idle.
+        var master = await StartMasterAsync(TestData.Settings);
+        var projection = StartProjection(master.System, ReadModel, Settings with { IdlePollInterval = TimeSpan.FromMinutes(1) });
+        await AskFor<CampaignView>(master.Campaigns, new CreateCampaign(CampaignId.New(), TestData.Spec(jobs: 1)));
+        await AwaitProjectedAsync(projection);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        // Act
+        var clock = Stopwatch.StartNew();
+        var second = CampaignId.New();
+        await AskFor<CampaignView>(master.Campaigns, new CreateCampaign(second, TestData.Spec(jobs: 1)));
+        await AwaitAssertAsync(() => Rows("SELECT COUNT(*) FROM campaigns WHERE id = '" + second.Value + "'").Should().Equal("1"), TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+
+        // Assert: the write woke it; waiting for the idle poll would take a minute.
+        Output.WriteLine($"idle projection took in the next campaign after {clock.Elapsed.TotalMilliseconds:0} ms");
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
+    }
+
+    private IActorRef StartProjection(ActorSystem system, ReadModelDatabase database, ReadModelSettings? settings = null) =>
+        system.ActorOf(ReadModelProjection.SupervisedProps(database, settings ?? Settings), ReadModelProjectionHosting.Name);
 
     /// <summary>Waits until every tagged event in the journal is in the read model.</summary>
     private async Task<ProjectionStatus> AwaitProjectedAsync(IActorRef projection, Action? also = null)

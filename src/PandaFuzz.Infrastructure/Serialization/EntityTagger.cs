@@ -13,12 +13,16 @@ public sealed class EntityTagger : IWriteEventAdapter
 
     public string Manifest(object evt) => string.Empty;
 
-    public object ToJournal(object evt) => evt switch
+    public object ToJournal(object evt)
     {
-        IWithCampaignId => new Tagged(evt, [CampaignTag]),
-        IWithJobId => new Tagged(evt, [JobTag]),
-        IWithBotId => new Tagged(evt, [BotTag]),
-        IWithCorpusId => new Tagged(evt, [CorpusTag]),
-        _ => evt,
-    };
+        JournalActivity.Writing();
+        return evt switch
+        {
+            IWithCampaignId => new Tagged(evt, [CampaignTag]),
+            IWithJobId => new Tagged(evt, [JobTag]),
+            IWithBotId => new Tagged(evt, [BotTag]),
+            IWithCorpusId => new Tagged(evt, [CorpusTag]),
+            _ => evt,
+        };
+    }
 }

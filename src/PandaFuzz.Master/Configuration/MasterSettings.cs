@@ -87,7 +87,11 @@ public sealed record MasterSettings(
             ReadModel = new ReadModelSettings(
                 r.Bool("read-model.migrate-on-start"),
                 r.Int("read-model.batch-size", 1, 100_000),
-                r.PositiveDuration("read-model.batch-window")),
+                r.PositiveDuration("read-model.batch-window"))
+            {
+                PollInterval = r.PositiveDuration("read-model.poll-interval"),
+                IdlePollInterval = r.PositiveDuration("read-model.idle-poll-interval"),
+            },
             Storage = StorageSettings.From(config),
             MaxJsonBytes = r.Bytes("api.max-json-size", 1024),
             Scheduler = SchedulerSettings.From(config),
@@ -114,6 +118,12 @@ public sealed record MasterSettings(
 public sealed record ReadModelSettings(bool MigrateOnStart, int BatchSize, TimeSpan BatchWindow)
 {
     public static readonly ReadModelSettings Default = new(true, 500, TimeSpan.FromMilliseconds(50));
+
+    /// <summary>How often the projection asks the journal for a tag's new events while events come (see master.conf).</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How often it asks when nothing was written for a while and this process writes nothing (see master.conf).</summary>
+    public TimeSpan IdlePollInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Where new unique crashes are announced, and how hard each POST is tried.</summary>

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Akka;
 using Akka.Actor;
 using Akka.Event;
 using Akka.Hosting;
@@ -7,6 +8,7 @@ using Akka.Persistence.Query;
 using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Akka.Util;
 using Microsoft.Data.Sqlite;
 using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Master.Configuration;
@@ -26,6 +28,12 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
 {
     /// <summary>How often a projection whose read model another master writes tries for its lock.</summary>
     public static readonly TimeSpan LockRetryInterval = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// How long after the last event seen or written the projection still polls at the poll interval: a write is signalled
+    /// before its transaction commits, and the read journal's gap-free ordering trails it by its query-delay.
+    /// </summary>
+    private static readonly TimeSpan BusyFor = TimeSpan.FromSeconds(1);
 
     /// <summary>The tags the projection follows, as <see cref="EntityTagger"/> writes them.</summary>
     public static readonly IReadOnlyList<string> Tags = [EntityTagger.CampaignTag, EntityTagger.JobTag, EntityTagger.BotTag, EntityTagger.CorpusTag];
@@ -151,17 +159,53 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
         var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
         var self = Self;
         var database = _database;
+        var materializer = Context.Materializer();
         var (killSwitch, done) = Tags
-            .Select(tag => journal.EventsByTag(tag, Offset.Sequence(_offsets.GetValueOrDefault(tag))).Select(e => ToProjected(tag, e)))
+            .Select(tag => Follow(journal, materializer, tag, _offsets.GetValueOrDefault(tag), _settings).Select(e => ToProjected(tag, e)))
             .Aggregate((a, b) => a.Merge(b))
             .ViaMaterialized(KillSwitches.Single<ProjectedEvent>(), Keep.Right)
             .GroupedWithin(_settings.BatchSize, _settings.BatchWindow)
             .SelectAsync(1, batch => Task.Run(() => Write(database, [.. batch])))
             .ToMaterialized(Sink.ForEach<BatchProjected>(b => self.Tell(b)), Keep.Both)
-            .Run(Context.Materializer());
+            .Run(materializer);
         _killSwitch = killSwitch;
         done.PipeTo(self, success: _ => StreamCompleted.Instance, failure: e => new StreamFailed(e));
         return true;
+    }
+
+    /// <summary>
+    /// A tag's events after <paramref name="from"/>, live: pages of the journal's current events, the next at once after a full
+    /// page, after the poll interval while events come (or this process wrote one within the last second), and otherwise
+    /// after the idle interval or at this process's next write, whichever comes first. The read journal's own live query
+    /// polls every tag at one fixed interval, busy or not.
+    /// </summary>
+    public static Source<EventEnvelope, NotUsed> Follow(SqlReadJournal journal, IMaterializer materializer, string tag, long from, ReadModelSettings settings)
+    {
+        const int page = 1000;
+        return Source.UnfoldAsync<TagCursor, IImmutableList<EventEnvelope>>(new TagCursor(from, FullPage: true, LastEventsAt: 0), async cursor =>
+            {
+                if (!cursor.FullPage)
+                {
+                    var nextWrite = JournalActivity.NextWrite();
+                    var busy = JournalActivity.SinceLastWrite < BusyFor
+                               || TimeSpan.FromMilliseconds(Environment.TickCount64 - cursor.LastEventsAt) < BusyFor;
+                    if (busy)
+                    {
+                        await Task.Delay(settings.PollInterval);
+                    }
+                    else
+                    {
+                        await Task.WhenAny(nextWrite, Task.Delay(settings.IdlePollInterval));
+                    }
+                }
+
+                var events = await journal.CurrentEventsByTag(tag, Offset.Sequence(cursor.Offset)).Take(page).RunWith(Sink.Seq<EventEnvelope>(), materializer);
+                var next = events.Count == 0
+                    ? cursor with { FullPage = false }
+                    : new TagCursor(((Sequence)events[^1].Offset).Value, events.Count == page, Environment.TickCount64);
+                return Option<(TagCursor, IImmutableList<EventEnvelope>)>.Create((next, events));
+            })
+            .SelectMany(events => events);
     }
 
     protected override void PostStop()
@@ -261,3 +305,6 @@ public static class ReadModelProjectionHosting
             registry.Register<ReadModelProjectionActor>(system.ActorOf(ReadModelProjection.SupervisedProps(database, settings), Name));
         });
 }
+
+/// <summary>Where a tag's live query is: the last offset read, whether that page was full, when it last saw events (TickCount64).</summary>
+internal sealed record TagCursor(long Offset, bool FullPage, long LastEventsAt);
