@@ -24,14 +24,7 @@ public sealed class JobMemoryTests(ITestOutputHelper output) : MasterTestKit(out
     public async Task A_queued_job_told_to_leave_memory_does_and_an_offer_brings_it_back_from_the_journal()
     {
         // Arrange
-        var master = await StartMasterAsync(TestData.Settings);
-        var campaignId = CampaignId.New();
-        await AskFor<CampaignView>(master.Campaigns, new CreateCampaign(campaignId, TestData.Spec(jobs: 1)));
-        var job = JobId.For(campaignId, 0);
-        master.Scheduler.ExpectMsg<JobPending>().JobId.Should().Be(job);
-        var entity = master.Scheduler.LastSender;
-        var watcher = CreateTestProbe(master.System);
-        watcher.Watch(entity);
+        var (master, job, entity, watcher) = await QueuedJobAsync(TestData.Settings);
 
         // Act
         master.Scheduler.Reply(new JobQueued(job, StayInMemory: false));
@@ -50,14 +43,7 @@ public sealed class JobMemoryTests(ITestOutputHelper output) : MasterTestKit(out
     public async Task An_offer_taken_while_the_job_leaves_memory_is_answered_and_its_start_timeout_still_runs()
     {
         // Arrange: starts must be confirmed within 1 s.
-        var master = await StartMasterAsync(TestData.Settings with { JobStartTimeout = TimeSpan.FromSeconds(1) });
-        var campaignId = CampaignId.New();
-        await AskFor<CampaignView>(master.Campaigns, new CreateCampaign(campaignId, TestData.Spec(jobs: 1)));
-        var job = JobId.For(campaignId, 0);
-        master.Scheduler.ExpectMsg<JobPending>();
-        var entity = master.Scheduler.LastSender;
-        var watcher = CreateTestProbe(master.System);
-        watcher.Watch(entity);
+        var (master, job, entity, watcher) = await QueuedJobAsync(TestData.Settings with { JobStartTimeout = TimeSpan.FromSeconds(1) });
         var agent = CreateTestProbe(master.System, "agent");
 
         // Act: told to leave memory, and offered a bot before its shard stops it.
@@ -104,14 +90,7 @@ public sealed class JobMemoryTests(ITestOutputHelper output) : MasterTestKit(out
     public async Task A_queued_job_told_to_stay_outlives_the_idle_time_and_leaves_memory_once_it_has_ended()
     {
         // Arrange: entities that hear nothing for 1 s leave memory.
-        var master = await StartMasterAsync(TestData.Settings with { JobPassivateAfter = TimeSpan.FromSeconds(1) });
-        var campaignId = CampaignId.New();
-        await AskFor<CampaignView>(master.Campaigns, new CreateCampaign(campaignId, TestData.Spec(jobs: 1)));
-        var job = JobId.For(campaignId, 0);
-        master.Scheduler.ExpectMsg<JobPending>();
-        var entity = master.Scheduler.LastSender;
-        var watcher = CreateTestProbe(master.System);
-        watcher.Watch(entity);
+        var (master, job, entity, watcher) = await QueuedJobAsync(TestData.Settings with { JobPassivateAfter = TimeSpan.FromSeconds(1) });
 
         // Act + assert: told to stay, it waits in memory well past the idle time.
         master.Scheduler.Reply(new JobQueued(job, StayInMemory: true));
@@ -121,5 +100,19 @@ public sealed class JobMemoryTests(ITestOutputHelper output) : MasterTestKit(out
         (await AskFor<JobCommandAccepted>(master.Jobs, new CancelJob(job, "test"))).JobId.Should().Be(job);
         watcher.ExpectTerminated(entity, TimeSpan.FromSeconds(10));
         (await AskFor<JobView>(master.Jobs, new GetJob(job))).Status.Should().Be(JobStatus.Cancelled);
+    }
+
+    /// <summary>A master with a one-job campaign whose job announced itself; its entity (the announcement's sender) watched.</summary>
+    private async Task<(MasterNode Master, JobId Job, IActorRef Entity, Akka.TestKit.TestProbe Watcher)> QueuedJobAsync(Master.Configuration.MasterSettings settings)
+    {
+        var master = await StartMasterAsync(settings);
+        var campaignId = CampaignId.New();
+        await AskFor<CampaignView>(master.Campaigns, new CreateCampaign(campaignId, TestData.Spec(jobs: 1)));
+        var job = JobId.For(campaignId, 0);
+        master.Scheduler.ExpectMsg<JobPending>().JobId.Should().Be(job);
+        var entity = master.Scheduler.LastSender;
+        var watcher = CreateTestProbe(master.System);
+        watcher.Watch(entity);
+        return (master, job, entity, watcher);
     }
 }
