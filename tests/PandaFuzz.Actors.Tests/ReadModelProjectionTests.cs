@@ -1,8 +1,12 @@
 using System.Diagnostics;
 using Akka.Actor;
+using Akka.Persistence.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
 using FluentAssertions;
 using PandaFuzz.Actors.Tests.Fixtures;
 using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Master.ReadModel;
 using PandaFuzz.Protocol;
@@ -164,6 +168,36 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
         // Assert: the write woke it; waiting for the idle poll would take a minute.
         Output.WriteLine($"idle projection took in the next campaign after {clock.Elapsed.TotalMilliseconds:0} ms");
         clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_projection_in_a_process_that_has_written_nothing_yet_follows_the_journal()
+    {
+        // Arrange: a campaign in the journal, read back a page at a time; and the write activity of a process that has
+        // written nothing (a master restarted on its old journal, before its first event).
+        var master = await StartMasterAsync(TestData.Settings);
+        var first = CampaignId.New();
+        await AskFor<CampaignView>(master.Campaigns, new CreateCampaign(first, TestData.Spec(jobs: 1)));
+        var pages = TaggedEventReader.For(master.System);
+        var page = await pages(EntityTagger.CampaignTag, 0, 1000);
+        page.Should().NotBeEmpty().And.OnlyContain(e => e.PersistenceId == "campaign-" + first.Value);
+        page.Select(e => ((Sequence)e.Offset).Value).Should().BeInAscendingOrder();
+        (await pages(EntityTagger.CampaignTag, ((Sequence)page[^1].Offset).Value, 1000)).Should().BeEmpty();
+        var quiet = new JournalActivity();
+
+        // Act: follow the tag from after the first campaign: the first page is empty, so the next poll asks how long ago
+        // the process wrote; then a second campaign, a write the quiet activity does not see.
+        var followed = ReadModelProjection.Follow(pages, EntityTagger.CampaignTag, ((Sequence)page[^1].Offset).Value, Settings, quiet)
+            .Take(1)
+            .RunWith(Sink.First<EventEnvelope>(), master.System.Materializer());
+        await Task.Delay(Settings.PollInterval * 3);
+        var second = CampaignId.New();
+        await AskFor<CampaignView>(master.Campaigns, new CreateCampaign(second, TestData.Spec(jobs: 1)));
+
+        // Assert: the idle poll found it.
+        var next = await followed.WaitAsync(TimeSpan.FromSeconds(20));
+        next.PersistenceId.Should().Be("campaign-" + second.Value);
+        quiet.SinceLastWrite.Should().Be(TimeSpan.MaxValue);
     }
 
     private IActorRef StartProjection(ActorSystem system, ReadModelDatabase database, ReadModelSettings? settings = null) =>

@@ -15,7 +15,7 @@ public sealed class EntityTagger : IWriteEventAdapter
 
     public object ToJournal(object evt)
     {
-        JournalActivity.Writing();
+        JournalActivity.OfProcess.Writing();
         return evt switch
         {
             IWithCampaignId => new Tagged(evt, [CampaignTag]),

@@ -5,7 +5,6 @@ using Akka.Event;
 using Akka.Hosting;
 using Akka.Pattern;
 using Akka.Persistence.Query;
-using Akka.Persistence.Sql.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Util;
@@ -156,12 +155,12 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
         }
 
         _log.Info("Read-model projection starts from offsets {Offsets}", string.Join(", ", Tags.Select(t => $"{t}={_offsets.GetValueOrDefault(t)}")));
-        var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
+        var pages = TaggedEventReader.For(Context.System);
         var self = Self;
         var database = _database;
         var materializer = Context.Materializer();
         var (killSwitch, done) = Tags
-            .Select(tag => Follow(journal, materializer, tag, _offsets.GetValueOrDefault(tag), _settings).Select(e => ToProjected(tag, e)))
+            .Select(tag => Follow(pages, tag, _offsets.GetValueOrDefault(tag), _settings, JournalActivity.OfProcess).Select(e => ToProjected(tag, e)))
             .Aggregate((a, b) => a.Merge(b))
             .ViaMaterialized(KillSwitches.Single<ProjectedEvent>(), Keep.Right)
             .GroupedWithin(_settings.BatchSize, _settings.BatchWindow)
@@ -175,19 +174,19 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
 
     /// <summary>
     /// A tag's events after <paramref name="from"/>, live: pages of the journal's current events, the next at once after a full
-    /// page, after the poll interval while events come (or this process wrote one within the last second), and otherwise
-    /// after the idle interval or at this process's next write, whichever comes first. The read journal's own live query
-    /// polls every tag at one fixed interval, busy or not.
+    /// page, after the poll interval while events come (or <paramref name="activity"/> saw a write within the last second),
+    /// and otherwise after the idle interval or at the next write <paramref name="activity"/> sees, whichever comes first.
+    /// The read journal's own live query polls every tag at one fixed interval, busy or not.
     /// </summary>
-    public static Source<EventEnvelope, NotUsed> Follow(SqlReadJournal journal, IMaterializer materializer, string tag, long from, ReadModelSettings settings)
+    public static Source<EventEnvelope, NotUsed> Follow(TaggedEventPages pages, string tag, long from, ReadModelSettings settings, JournalActivity activity)
     {
         const int page = 1000;
         return Source.UnfoldAsync<TagCursor, IImmutableList<EventEnvelope>>(new TagCursor(from, FullPage: true, LastEventsAt: 0), async cursor =>
             {
                 if (!cursor.FullPage)
                 {
-                    var nextWrite = JournalActivity.NextWrite();
-                    var busy = JournalActivity.SinceLastWrite < BusyFor
+                    var nextWrite = activity.NextWrite();
+                    var busy = activity.SinceLastWrite < BusyFor
                                || TimeSpan.FromMilliseconds(Environment.TickCount64 - cursor.LastEventsAt) < BusyFor;
                     if (busy)
                     {
@@ -199,7 +198,7 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
                     }
                 }
 
-                var events = await journal.CurrentEventsByTag(tag, Offset.Sequence(cursor.Offset)).Take(page).RunWith(Sink.Seq<EventEnvelope>(), materializer);
+                var events = await pages(tag, cursor.Offset, page);
                 var next = events.Count == 0
                     ? cursor with { FullPage = false }
                     : new TagCursor(((Sequence)events[^1].Offset).Value, events.Count == page, Environment.TickCount64);

@@ -4,9 +4,6 @@ using Akka.Actor.Setup;
 using Akka.Configuration;
 using Akka.Persistence.Query;
 using Akka.Persistence.Sql;
-using Akka.Persistence.Sql.Query;
-using Akka.Streams;
-using Akka.Streams.Dsl;
 using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Master.Persistence;
 using PandaFuzz.ReadModel;
@@ -39,21 +36,29 @@ public static class ReadModelRebuild
             ReadModelWriter.Reset(connection);
         }
 
-        var journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
-        var materializer = system.Materializer();
+        var pages = TaggedEventReader.For(system);
         var counts = new Dictionary<string, long>();
         foreach (var tag in ReadModelProjection.Tags)
         {
             long applied = 0;
-            await journal.CurrentEventsByTag(tag, Offset.NoOffset())
-                .Select(e => ReadModelProjection.ToProjected(tag, e))
-                .Grouped(batchSize)
-                .RunForeach(batch =>
+            long offset = 0;
+            while (true)
+            {
+                ct.ThrowIfCancellationRequested();
+                var page = await pages(tag, offset, batchSize);
+                if (page.Count == 0)
                 {
-                    using var connection = database.Open();
-                    applied += ReadModelWriter.Write(connection, [.. batch], DateTimeOffset.UtcNow);
-                }, materializer)
-                .WaitAsync(ct);
+                    break;
+                }
+
+                using (var connection = database.Open())
+                {
+                    applied += ReadModelWriter.Write(connection, [.. page.Select(e => ReadModelProjection.ToProjected(tag, e))], DateTimeOffset.UtcNow);
+                }
+
+                offset = ((Sequence)page[^1].Offset).Value;
+            }
+
             counts[tag] = applied;
         }
 
