@@ -9,14 +9,17 @@ using PandaFuzz.Protocol;
 namespace PandaFuzz.Bot.Processes;
 
 /// <summary>
-/// Runs one fuzzer process in its own process group and watches it. Output is read on .NET's reader threads
-/// and handed over as messages, so the fuzzer never waits on us; the actor keeps the latest stats and the
+/// Runs one fuzzer process in its own process group and watches it. Output is read in batches off the actor
+/// (<see cref="OutputPump"/>) and handed over as messages, so the fuzzer never waits on us; the actor keeps the latest stats and the
 /// text of each crash report, and kills the whole group when it stops. A watchdog kills the group when it
 /// makes no CPU progress for the stall timeout (a stopped or deadlocked engine), and says so when it reports the exit.
 /// </summary>
 public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
 {
     private const int TailLines = 200;
+
+    /// <summary>How often the fuzzer's output is read: a crash report arrives this much later, its artifact is in a file anyway.</summary>
+    private static readonly TimeSpan OutputInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly IFuzzingEngine _engine;
     private readonly JobWorkDir _dir;
@@ -47,7 +50,13 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
         _pollInterval = pollInterval;
         _stallTimeout = stallTimeout;
 
-        Receive<OutputLine>(line => Read(line.Text));
+        Receive<OutputLines>(output =>
+        {
+            foreach (var line in output.Lines)
+            {
+                Read(line);
+            }
+        });
         Receive<Poll>(_ =>
         {
             PollFiles();
@@ -92,19 +101,17 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
 
         var self = Self;
         var process = new Process { StartInfo = info };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) self.Tell(new OutputLine(e.Data)); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) self.Tell(new OutputLine(e.Data)); };
         process.Start();
         process.StandardInput.Close();
         File.WriteAllText(_dir.PidFile, process.Id.ToString());
         ProcessGroups.KillWithThisProcess(process.Id);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var output = OutputPump.RunAsync(process.StandardOutput.BaseStream, lines => self.Tell(new OutputLines(lines)), OutputInterval);
+        var errors = OutputPump.RunAsync(process.StandardError.BaseStream, lines => self.Tell(new OutputLines(lines)), OutputInterval);
         _process = process;
         _log.Info("Started {Engine} pid {Pid} in {WorkDir}: {Arguments}", _engine.Name, process.Id, _dir.Root, string.Join(' ', _run.Launch.Arguments));
 
-        // WaitForExitAsync completes after both output streams reached their end, so every line arrives first.
-        process.WaitForExitAsync().PipeTo(self, success: () => new Exited(process.ExitCode));
+        // Exited after both output streams reached their end, so every line arrives first.
+        Task.WhenAll(process.WaitForExitAsync(), output, errors).PipeTo(self, success: () => new Exited(process.ExitCode));
         _lastProgress = DateTimeOffset.UtcNow;
         Timers.StartPeriodicTimer(Poll.Instance, Poll.Instance, _pollInterval);
     }
@@ -254,7 +261,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
         Context.Parent.Tell(new ArtifactFound(full, kind, report, DateTimeOffset.UtcNow));
     }
 
-    private sealed record OutputLine(string Text);
+    private sealed record OutputLines(IReadOnlyList<string> Lines);
 
     private sealed record Exited(int Code);
 

@@ -1,0 +1,100 @@
+using System.Text;
+
+namespace PandaFuzz.Bot.Processes;
+
+/// <summary>
+/// Reads a process's output stream in batches of lines, at most one batch per interval. AFL++ without its UI writes a
+/// line for every queue entry it fuzzes (~80 a second on a small target), each flushed alone; read as it came, each woke
+/// the node on the core the fuzzer shares with it on a one-machine install. Whatever arrives in an interval waits in the
+/// pipe (64 KiB on Linux; a writer that fills it waits for the next read), so no line is lost and none is split.
+/// Lines end at <c>\n</c>, <c>\r</c> or <c>\r\n</c>, as <see cref="StreamReader.ReadLine"/> has them; bytes are UTF-8, invalid
+/// ones replaced.
+/// </summary>
+public static class OutputPump
+{
+    /// <summary>Hands every line of <paramref name="stream"/> to <paramref name="lines"/> until the stream ends (or fails: a killed process).</summary>
+    public static async Task RunAsync(Stream stream, Action<IReadOnlyList<string>> lines, TimeSpan interval)
+    {
+        var splitter = new LineSplitter();
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                var read = await stream.ReadAsync(buffer);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                if (splitter.Add(buffer.AsSpan(0, read)) is { Count: > 0 } complete)
+                {
+                    lines(complete);
+                }
+
+                await Task.Delay(interval);
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            // The pipe broke with the process: what was read is handed on below.
+        }
+
+        if (splitter.Finish() is { } last)
+        {
+            lines([last]);
+        }
+    }
+
+    /// <summary>Cuts decoded text into lines across reads: a multi-byte character or a <c>\r\n</c> may straddle two reads.</summary>
+    public sealed class LineSplitter
+    {
+        private readonly Decoder _decoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false).GetDecoder();
+        private readonly StringBuilder _line = new();
+        private char[] _chars = new char[1024];
+        private bool _afterCarriageReturn;
+
+        /// <summary>The lines the bytes complete.</summary>
+        public IReadOnlyList<string> Add(ReadOnlySpan<byte> bytes)
+        {
+            var needed = _decoder.GetCharCount(bytes, flush: false);
+            if (needed > _chars.Length)
+            {
+                _chars = new char[needed];
+            }
+
+            var count = _decoder.GetChars(bytes, _chars, flush: false);
+            var complete = new List<string>();
+            foreach (var c in _chars.AsSpan(0, count))
+            {
+                if (c == '\n' && _afterCarriageReturn)
+                {
+                    _afterCarriageReturn = false;
+                    continue;
+                }
+
+                _afterCarriageReturn = c == '\r';
+                if (c is '\n' or '\r')
+                {
+                    complete.Add(_line.ToString());
+                    _line.Clear();
+                }
+                else
+                {
+                    _line.Append(c);
+                }
+            }
+
+            return complete;
+        }
+
+        /// <summary>The last line when the stream ended without a line break, else null.</summary>
+        public string? Finish()
+        {
+            var rest = new char[4];
+            var count = _decoder.GetChars([], rest, flush: true);
+            _line.Append(rest, 0, count);
+            return _line.Length > 0 ? _line.ToString() : null;
+        }
+    }
+}
