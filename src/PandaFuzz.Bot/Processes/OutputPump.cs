@@ -12,8 +12,35 @@ namespace PandaFuzz.Bot.Processes;
 /// </summary>
 public static class OutputPump
 {
-    /// <summary>Hands every line of <paramref name="stream"/> to <paramref name="lines"/> until the stream ends (or fails: a killed process).</summary>
-    public static async Task RunAsync(Stream stream, Action<IReadOnlyList<string>> lines, TimeSpan interval)
+    /// <summary>
+    /// Hands every line of <paramref name="stream"/> to <paramref name="lines"/> until the stream ends (or fails: a killed
+    /// process). Reads block on a thread of their own: an asynchronous read of a pipe is .NET's socket engine, which
+    /// wakes at every write to the pipe even while no read waits.
+    /// </summary>
+    public static Task RunAsync(Stream stream, Action<IReadOnlyList<string>> lines, TimeSpan interval)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Run(stream, lines, interval);
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "fuzzer output",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private static void Run(Stream stream, Action<IReadOnlyList<string>> lines, TimeSpan interval)
     {
         var splitter = new LineSplitter();
         var buffer = new byte[64 * 1024];
@@ -21,7 +48,7 @@ public static class OutputPump
         {
             while (true)
             {
-                var read = await stream.ReadAsync(buffer);
+                var read = stream.Read(buffer);
                 if (read == 0)
                 {
                     break;
@@ -32,7 +59,7 @@ public static class OutputPump
                     lines(complete);
                 }
 
-                await Task.Delay(interval);
+                Thread.Sleep(interval);
             }
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)

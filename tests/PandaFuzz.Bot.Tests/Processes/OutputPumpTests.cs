@@ -37,7 +37,6 @@ public sealed class OutputPumpTests
             await Task.Delay(30);
         }
 
-        server.DisposeLocalCopyOfClientHandle();
         server.Dispose();
         await pump.WaitAsync(TimeSpan.FromSeconds(10));
 
