@@ -83,8 +83,8 @@ internal sealed class SqliteTaggedEvents(ActorSystem system, string connectionSt
             var timestamp = reader.GetInt64(3);
             var manifest = reader.IsDBNull(4) ? string.Empty : reader.GetString(4);
             var message = (byte[])reader.GetValue(6);
-            var payload = reader.IsDBNull(5)
-                ? _serialization.FindSerializerForType(Type.GetType(manifest, throwOnError: true)!).FromBinary(message, Type.GetType(manifest, throwOnError: true))
+            var payload = reader.IsDBNull(5) && Type.GetType(manifest, throwOnError: true)! is var type
+                ? _serialization.FindSerializerForType(type).FromBinary(message, type)
                 : _serialization.Deserialize(message, reader.GetInt32(5), manifest);
             foreach (var adapted in _adapters.Get(payload.GetType()).FromJournal(payload, manifest).Events)
             {
