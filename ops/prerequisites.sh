@@ -17,6 +17,8 @@ pandafuzz_missing_packages() {
     missing+=(libclang-rt-14-dev)
   fi
   command -v llvm-symbolizer >/dev/null 2>&1 || missing+=(llvm)
+  # The AFL++ engine: afl-fuzz runs jobs, afl-clang-fast builds the AFL++ targets of the tests and the example.
+  { command -v afl-fuzz >/dev/null 2>&1 && command -v afl-clang-fast >/dev/null 2>&1; } || missing+=(afl++)
   command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
   # The bot's sandbox: bwrap cuts the network and limits the filesystem targets see; prlimit and setpriv (util-linux) set
   # rlimits and drop to an unprivileged user. The bot runs without them, and reports what it cannot enforce.
