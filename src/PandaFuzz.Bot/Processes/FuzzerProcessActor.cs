@@ -32,6 +32,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
     private readonly TimeSpan _pollInterval;
     private readonly TimeSpan _stallTimeout;
     private Process? _process;
+    private DeadMansSwitch? _deadMansSwitch;
     private long _cpuTicks = -1;
     private DateTimeOffset _lastProgress;
     private DateTimeOffset _lastCpuLook;
@@ -89,6 +90,14 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
                 _log.Warning("{Engine} in {WorkDir} was {SandboxKill}", _engine.Name, _dir.Root, sandboxKill);
             }
 
+            // What the engine left in its group (a target it forked and never reaped) goes with it; then nothing of the
+            // job runs, so its dead man's switch stands down.
+            if (_process is { } ended)
+            {
+                ProcessGroups.KillGroup(ended.Id);
+            }
+
+            _deadMansSwitch?.Release();
             Context.Parent.Tell(new FuzzerExited(exited.Code, string.Join('\n', _tail), _stalled, sandboxKill));
             _process = null;
             Context.Stop(Self);
@@ -104,7 +113,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
         process.Start();
         process.StandardInput.Close();
         File.WriteAllText(_dir.PidFile, process.Id.ToString());
-        ProcessGroups.KillWithThisProcess(process.Id);
+        _deadMansSwitch = DeadMansSwitch.Arm(process.Id);
         var output = OutputPump.RunAsync(process.StandardOutput.BaseStream, lines => self.Tell(new OutputLines(lines)), OutputInterval);
         var errors = OutputPump.RunAsync(process.StandardError.BaseStream, lines => self.Tell(new OutputLines(lines)), OutputInterval);
         _process = process;
@@ -133,6 +142,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
             File.Delete(_dir.PidFile);
         }
 
+        _deadMansSwitch?.Release();
         _run.Dispose();
     }
 

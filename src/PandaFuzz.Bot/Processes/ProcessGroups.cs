@@ -42,27 +42,6 @@ public static partial class ProcessGroups
         return info;
     }
 
-    /// <summary>
-    /// Starts a dead man's switch for the group <paramref name="pgid"/>: a detached shell loop that kills the group once
-    /// this process is gone (a bot killed with SIGKILL runs no cleanup), and ends by itself once the group has. It
-    /// checks once a second from a second after the start; the shell that starts it exits at once, so the loop belongs
-    /// to init, not to us.
-    /// </summary>
-    public static void KillWithThisProcess(int pgid)
-    {
-        var info = new ProcessStartInfo("sh") { UseShellExecute = false };
-        info.ArgumentList.Add("-c");
-        // The first look waits a second: setsid may not have made the group yet, and a loop that found no group and
-        // then killed it would kill the fuzzer it guards. Only a gone owner kills; a gone group ends the loop.
-        info.ArgumentList.Add("owner=$1; group=$2; (sleep 1; while kill -0 \"$owner\" 2>/dev/null; do " +
-            "kill -0 -\"$group\" 2>/dev/null || exit 0; sleep 1; done; kill -9 -\"$group\" 2>/dev/null) </dev/null >/dev/null 2>&1 &");
-        info.ArgumentList.Add("pandafuzz-fuzzer-watch");
-        info.ArgumentList.Add(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        info.ArgumentList.Add(pgid.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        using var starter = Process.Start(info);
-        starter?.WaitForExit(TimeSpan.FromSeconds(5));
-    }
-
     public static void Terminate(int pgid) => _ = Kill(-pgid, SigTerm);
 
     public static void KillGroup(int pgid) => _ = Kill(-pgid, SigKill);
