@@ -72,7 +72,8 @@ if [ $# -gt 0 ]; then
 else
   dotnet test PandaFuzz.sln -c Release --filter "Category!=Chaos" 2>&1 | tee "$log" || status=$?
   # The chaos tests kill, cut off and restart node processes and time how fast work moves: they run alone, after the rest.
-  dotnet test tests/PandaFuzz.Chaos.Tests -c Release --no-build 2>&1 | tee -a "$log" || status=$?
+  # Normal verbosity lists each chaos test with its duration: they are few and long, and the run's time is budgeted.
+  dotnet test tests/PandaFuzz.Chaos.Tests -c Release --no-build --logger "console;verbosity=normal" 2>&1 | tee -a "$log" || status=$?
 fi
 
 # One closing line for the whole run, summed over the test assemblies.
