@@ -134,7 +134,7 @@ public sealed class InProcessMaster : IAsyncDisposable
         """
         akka {
           loggers = ["Akka.Event.DefaultLogger, Akka"]
-          logger-formatter = "Akka.Event.DefaultLogMessageFormatter, Akka"
+          logger-formatter = "Akka.Event.SemanticLogMessageFormatter, Akka"
           loglevel = WARNING
           stdout-loglevel = WARNING
           coordinated-shutdown.run-by-clr-shutdown-hook = off
