@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Pattern;
@@ -69,6 +70,9 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
 
             Pump();
         });
+        Receive<ClusterEvent.MemberUp>(up => MasterSeen(up.Member));
+        Receive<ClusterEvent.ReachableMember>(reachable => MasterSeen(reachable.Member));
+        Receive<OutboxCommands.MasterAvailable>(available => MasterAvailable(available.Address));
         // The callbacks' tells come from different threads and may arrive out of order (a half-open after the close
         // that followed it): the breaker's own state now is the truth, the message only says it may have moved.
         Receive<BreakerChanged>(_ => BreakerMoved(BreakerNow()));
@@ -83,15 +87,74 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
-        var self = Self;
-        _breaker = new CircuitBreaker(Context.System.Scheduler, _settings.FailuresBeforeOpen, _settings.AskTimeout, _settings.OpenDuration);
-        // The callbacks run on the breaker's threads: they only tell the actor.
-        _breaker.OnOpen(() => self.Tell(BreakerChanged.Instance));
-        _breaker.OnHalfOpen(() => self.Tell(BreakerChanged.Instance));
-        _breaker.OnClose(() => self.Tell(BreakerChanged.Instance));
-
+        _breaker = NewBreaker();
         Directory.CreateDirectory(_directory);
         Load();
+        Pump();
+
+        // A master's return is an event of the cluster: waiting out a minute of backoff after it would leave a bot's
+        // findings and job ends of an outage undelivered for that long. (An actor system without a cluster has no masters
+        // to see: the tests tell MasterAvailable themselves.)
+        if (((ExtendedActorSystem)Context.System).Provider is ClusterActorRefProvider)
+        {
+            Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+                typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.ReachableMember));
+        }
+    }
+
+    protected override void PostStop()
+    {
+        if (((ExtendedActorSystem)Context.System).Provider is ClusterActorRefProvider)
+        {
+            Cluster.Get(Context.System).Unsubscribe(Self);
+        }
+    }
+
+    private CircuitBreaker NewBreaker()
+    {
+        var self = Self;
+        var breaker = new CircuitBreaker(Context.System.Scheduler, _settings.FailuresBeforeOpen, _settings.AskTimeout, _settings.OpenDuration);
+        // The callbacks run on the breaker's threads: they only tell the actor. The state is read from the breaker in
+        // use, so a replaced breaker's late callbacks change nothing.
+        breaker.OnOpen(() => self.Tell(BreakerChanged.Instance));
+        breaker.OnHalfOpen(() => self.Tell(BreakerChanged.Instance));
+        breaker.OnClose(() => self.Tell(BreakerChanged.Instance));
+        return breaker;
+    }
+
+    private void MasterSeen(Member member)
+    {
+        if (member.HasRole(ShardNames.MasterRole))
+        {
+            MasterAvailable(member.Address.ToString());
+        }
+    }
+
+    /// <summary>
+    /// A master is there again: the backoff timers and an open breaker were guesses about a master that was away, so every
+    /// message not in flight is due now, behind a fresh breaker. Attempt counts stay: should this master not answer
+    /// either, the backoff resumes where it was.
+    /// </summary>
+    private void MasterAvailable(string address)
+    {
+        var waiting = _pending.Values.Where(p => !p.InFlight).ToList();
+        if (waiting.Count == 0)
+        {
+            return;
+        }
+
+        _log.Info("A master is available at {Address}: outbox sends its {Count} waiting messages now", address, waiting.Count);
+        if (_breaker.IsOpen || _breaker.IsHalfOpen)
+        {
+            _breaker = NewBreaker();
+            _breakerState = OutboxBreakerState.Closed;
+        }
+
+        foreach (var pending in waiting)
+        {
+            MakeDue(pending);
+        }
+
         Pump();
     }
 

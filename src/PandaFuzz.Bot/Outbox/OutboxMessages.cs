@@ -16,6 +16,12 @@ public static class OutboxCommands
 
     /// <summary>The message could not be kept (disk error, a kind the outbox does not deliver); the sender may offer it again.</summary>
     public sealed record NotKept(string Key, string Reason);
+
+    /// <summary>
+    /// A master came up, or became reachable again, at <paramref name="Address"/>: whatever waits out a backoff or an open
+    /// breaker is sent now. The outbox tells itself this from cluster events; the bot may tell it too.
+    /// </summary>
+    public sealed record MasterAvailable(string Address);
 }
 
 /// <summary>What the outbox tells about itself.</summary>

@@ -241,6 +241,60 @@ public sealed class OutboxActorTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         (await BacklogAsync(outbox)).Count.Should().Be(0);
     }
 
+    [Theory]
+    [InlineData(1)] // the one unanswered attempt opened the breaker: it would hold everything back for a minute
+    [InlineData(5)] // the breaker stays closed: the message waits out a backoff of 10–20 s
+    public async Task A_master_that_is_available_again_gets_the_waiting_messages_at_once(int failuresBeforeOpen)
+    {
+        // Arrange: a master that does not answer at first; long waits after one unanswered attempt.
+        var slow = Quick with
+        {
+            FirstRetryDelay = TimeSpan.FromSeconds(20),
+            MaxRetryDelay = TimeSpan.FromSeconds(60),
+            FailuresBeforeOpen = failuresBeforeOpen,
+            OpenDuration = TimeSpan.FromSeconds(60),
+        };
+        var input = "waiting"u8.ToArray();
+        await PutBlob(input);
+        var attempts = 0;
+        var answering = false;
+        var campaigns = CreateTestProbe();
+        campaigns.SetAutoPilot(new DelegateAutoPilot((sender, message) =>
+        {
+            if (message is CampaignCommands.ReportCrash report)
+            {
+                Interlocked.Increment(ref attempts);
+                if (Volatile.Read(ref answering))
+                {
+                    sender.Tell(new CampaignCommands.CrashAccepted(report.CampaignId, new CrashId("crash-1"), report.Finding.Input));
+                }
+            }
+
+            return AutoPilot.KeepRunning;
+        }));
+        var outbox = Sys.ActorOf(Props.Create(() => new OutboxActor(Messages, _blobs, slow, campaigns, CreateTestProbe())));
+        outbox.Tell(new OutboxCommands.Put(BotTestConfig.Crash(BotTestConfig.Job(6), input)), TestActor);
+        ExpectMsg<OutboxCommands.Kept>();
+        await AwaitAssertAsync(async () =>
+        {
+            var backlog = await BacklogAsync(outbox);
+            backlog.InFlight.Should().Be(0, "the first attempt went unanswered");
+            backlog.Breaker.Should().Be(failuresBeforeOpen == 1 ? OutboxBreakerState.Open : OutboxBreakerState.Closed);
+        }, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(50));
+        Volatile.Read(ref attempts).Should().Be(1);
+
+        // Act: the master is back.
+        Volatile.Write(ref answering, true);
+        outbox.Tell(new OutboxCommands.MasterAvailable("akka.tcp://pandafuzz@127.0.0.1:1"));
+
+        // Assert: delivered in seconds, not after the backoff or the open breaker.
+        await AwaitConditionAsync(() => Task.FromResult(Files.Length == 0), TimeSpan.FromSeconds(5));
+        var after = await BacklogAsync(outbox);
+        after.Count.Should().Be(0);
+        after.Breaker.Should().Be(OutboxBreakerState.Closed);
+        Volatile.Read(ref attempts).Should().Be(2);
+    }
+
     private static Task<OutboxQueries.Backlog> BacklogAsync(IActorRef outbox) =>
         outbox.Ask<OutboxQueries.Backlog>(OutboxQueries.GetBacklog.Instance, TimeSpan.FromSeconds(5));
 
