@@ -80,6 +80,12 @@ fi
 awk '/(Passed|Failed)!  - Failed:/ {
        for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1));
          if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
+     # The chaos run at normal verbosity sums up in a block instead: "Total tests: N", then "  Passed: N" and so on.
+     /^Total tests: / { block = 1; next }
+     block && /^ +Passed: [0-9]+$/ { p += $2 }
+     block && /^ +Failed: [0-9]+$/ { f += $2 }
+     block && /^ +Skipped: [0-9]+$/ { s += $2 }
+     /Total time:/ { block = 0 }
      END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 if [ "$containers_status" -ne 0 ]; then
   echo "ops/containers.sh check failed (see its output above)" >&2
