@@ -35,6 +35,7 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
     private readonly Dictionary<string, Pending> _pending = [];
     private readonly SortedDictionary<long, string> _due = [];
     private CircuitBreaker _breaker = null!;
+    private Cluster? _cluster;
     private OutboxBreakerState _breakerState = OutboxBreakerState.Closed;
     private long _sequence;
     private int _inFlight;
@@ -95,20 +96,12 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
         // A master's return is an event of the cluster: waiting out a minute of backoff after it would leave a bot's
         // findings and job ends of an outage undelivered for that long. (An actor system without a cluster has no masters
         // to see: the tests tell MasterAvailable themselves.)
-        if (((ExtendedActorSystem)Context.System).Provider is ClusterActorRefProvider)
-        {
-            Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
-                typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.ReachableMember));
-        }
+        _cluster = ((ExtendedActorSystem)Context.System).Provider is ClusterActorRefProvider ? Cluster.Get(Context.System) : null;
+        _cluster?.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.ReachableMember));
     }
 
-    protected override void PostStop()
-    {
-        if (((ExtendedActorSystem)Context.System).Provider is ClusterActorRefProvider)
-        {
-            Cluster.Get(Context.System).Unsubscribe(Self);
-        }
-    }
+    protected override void PostStop() => _cluster?.Unsubscribe(Self);
 
     private CircuitBreaker NewBreaker()
     {
