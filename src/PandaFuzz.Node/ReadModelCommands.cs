@@ -109,7 +109,7 @@ public static class ReadModelCommands
             {
                 var result = await ReadModelRebuild.RunAsync(system, database, master.ReadModel.BatchSize, ct);
                 await output.WriteLineAsync(
-                    $"rebuilt {database.Name} from {journal}: {result.Events} events ({string.Join(", ", result.EventsByTag.Select(t => $"{t.Key} {t.Value}"))}) " +
+                    $"rebuilt {database.Name} from {journal}: {result.Events} events ({string.Join(", ", result.EventsByKind.Select(t => $"{t.Key} {t.Value}"))}) " +
                     $"in {result.Took.TotalSeconds:0.0} s");
                 return 0;
             }

@@ -41,7 +41,16 @@ public sealed class ReadModelWriter
     }
 
     /// <summary>Applies a batch and its offsets in one transaction; returns how many events were new.</summary>
-    public static int Write(DbConnection connection, IReadOnlyList<ProjectedEvent> batch, DateTimeOffset now)
+    public static int Write(DbConnection connection, IReadOnlyList<ProjectedEvent> batch, DateTimeOffset now) =>
+        Write(connection, batch, now, null);
+
+    /// <summary>
+    /// Applies a batch and its offsets in one transaction; returns how many events were new. <paramref name="readThrough"/>:
+    /// the journal was read in order through this ordering for each of these tags, so each tag's offset moves up to it even
+    /// where the batch holds none of its events (no offset moves back). A projection that reads the whole journal in order
+    /// then restarts where it stopped for every tag, not where a rare tag's last event was.
+    /// </summary>
+    public static int Write(DbConnection connection, IReadOnlyList<ProjectedEvent> batch, DateTimeOffset now, (long Offset, IReadOnlyList<string> Tags)? readThrough)
     {
         using var transaction = connection.BeginTransaction();
         var offsets = Offsets(connection, transaction).ToDictionary();
@@ -61,7 +70,17 @@ public sealed class ReadModelWriter
 
         applier.Flush();
 
-        foreach (var tag in batch.Select(e => e.Tag).Distinct())
+        var moved = batch.Select(e => e.Tag).ToHashSet();
+        if (readThrough is var (through, tags))
+        {
+            foreach (var tag in tags.Where(t => offsets.GetValueOrDefault(t) < through))
+            {
+                offsets[tag] = through;
+                moved.Add(tag);
+            }
+        }
+
+        foreach (var tag in moved)
         {
             Execute(connection, transaction, """
                 INSERT INTO projection_offsets (projection, tag, journal_offset, updated_at) VALUES (@p, @tag, @offset, @now)

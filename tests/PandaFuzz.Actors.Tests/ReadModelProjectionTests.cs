@@ -83,8 +83,10 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
         // cut off), three counted inputs (the repeated one is not counted again).
         var status = await AwaitProjectedAsync(projection, () =>
         {
+            // Every job is created: the 102 planned and those the campaigns added (minimization), so no JobCreated comes
+            // after this and before the rebuild below.
             var created = JournalCount("JobCreated.v1");
-            created.Should().BeGreaterThanOrEqualTo(102);
+            created.Should().Be(102 + JournalCount("CampaignJobAdded.v1"));
             Rows("SELECT COUNT(*) FROM jobs").Should().Equal(created.ToString(System.Globalization.CultureInfo.InvariantCulture));
         });
         Output.WriteLine($"offsets when stopped: {string.Join(", ", offsetsAtStop.Select(o => $"{o.Key}={o.Value}"))}");
@@ -93,13 +95,14 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
         Rows("SELECT COUNT(*) FROM crash_occurrences").Should().Equal("3");
         Rows("SELECT occurrences FROM crashes").Should().Equal("3");
         Rows("SELECT COUNT(*) FROM campaigns").Should().Equal("2");
-        status.Tags.Should().OnlyContain(t => t.ProjectedOffset == t.JournalOffset);
+        // (The journal's end can be further on: the sharding coordinators persist their own events, which no kind has.)
+        status.Tags.Should().OnlyContain(t => t.ProjectedOffset >= t.JournalOffset, "every kind's newest event is projected");
         status.EventsProjected.Should().Be(
-            ReadModelProjection.Tags.Sum(tag => TaggedAfter(tag, offsetsAtStop.GetValueOrDefault(tag))),
+            ReadModelProjection.Tags.Sum(tag => KindAfter(tag, offsetsAtStop.GetValueOrDefault(tag))),
             "the restarted projection applies exactly the events after its stored offsets");
 
         // Assert: measured in the databases (what /readyz and the metrics use), the projected read model trails by nothing,
-        // and an empty one by every tagged event, the oldest as old as the test.
+        // and an empty one by every entity event, the oldest as old as the test.
         // (Eventually: an entity may persist one more event, a timer's, just after the projection reported itself caught up.)
         await AwaitAssertAsync(
             () => ReadModelBacklog.Measure(restarted.System.Settings.Config, database, DateTimeOffset.UtcNow).Should().Be(ReadModelBacklog.None),
@@ -110,7 +113,7 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
         var rebuilt = AnotherReadModel("rebuilt");
         new ReadModelSchema(rebuilt).MigrateUp();
         var empty = ReadModelBacklog.Measure(restarted.System.Settings.Config, rebuilt, DateTimeOffset.UtcNow);
-        empty.PendingEvents.Should().Be(ReadModelProjection.Tags.Sum(tag => TaggedAfter(tag, 0)));
+        empty.PendingEvents.Should().Be(ReadModelProjection.Tags.Sum(tag => KindAfter(tag, 0)));
         empty.Lag.Should().BeGreaterThan(clock.Elapsed, "the first events were written before the restart");
         var result = await ReadModelRebuild.RunAsync(restarted.System, rebuilt, batchSize: 7);
         Output.WriteLine($"rebuild: {result.Events} events in {result.Took.TotalMilliseconds:0} ms ({result.Events / result.Took.TotalSeconds:0} events/s)");
@@ -178,16 +181,19 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
         var master = await StartMasterAsync(TestData.Settings);
         var first = CampaignId.New();
         await AskFor<CampaignView>(master.Campaigns, new CreateCampaign(first, TestData.Spec(jobs: 1)));
-        var pages = TaggedEventReader.For(master.System);
-        var page = await pages(EntityTagger.CampaignTag, 0, 1000);
-        page.Should().NotBeEmpty().And.OnlyContain(e => e.PersistenceId == "campaign-" + first.Value);
+        // (Its job's JobCreated is the last event it causes without a bot: wait for it, so the journal's end stands still.)
+        await AwaitAssertAsync(() => JournalCount("JobCreated.v1").Should().Be(1), TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(50));
+        var pages = JournalEventReader.For(master.System);
+        var page = await pages(0, 1000);
+        page.Should().NotBeEmpty().And.Contain(e => e.PersistenceId == "campaign-" + first.Value);
         page.Select(e => ((Sequence)e.Offset).Value).Should().BeInAscendingOrder();
-        (await pages(EntityTagger.CampaignTag, ((Sequence)page[^1].Offset).Value, 1000)).Should().BeEmpty();
+        (await pages(((Sequence)page[^1].Offset).Value, 1000)).Should().BeEmpty();
         var quiet = new JournalActivity();
 
-        // Act: follow the tag from after the first campaign: the first page is empty, so the next poll asks how long ago
+        // Act: follow the journal from after the first campaign: the first page is empty, so the next poll asks how long ago
         // the process wrote; then a second campaign, a write the quiet activity does not see.
-        var followed = ReadModelProjection.Follow(pages, EntityTagger.CampaignTag, ((Sequence)page[^1].Offset).Value, Settings, quiet)
+        var followed = ReadModelProjection.Follow(pages, ((Sequence)page[^1].Offset).Value, Settings, quiet)
+            .Where(e => e.PersistenceId.StartsWith("campaign-", StringComparison.Ordinal))
             .Take(1)
             .RunWith(Sink.First<EventEnvelope>(), master.System.Materializer());
         await Task.Delay(Settings.PollInterval * 3);
@@ -246,8 +252,10 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
 
     private long JournalCount(string manifest) => JournalScalar("SELECT COUNT(*) FROM journal WHERE manifest = @manifest", ("manifest", manifest));
 
-    private long TaggedAfter(string tag, long offset) =>
-        JournalScalar("SELECT COUNT(*) FROM tags WHERE tag = @tag AND ordering_id > @offset", ("tag", tag), ("offset", offset));
+    /// <summary>A kind's events in the journal after <paramref name="offset"/>, by their entities' persistence ids.</summary>
+    private long KindAfter(string kind, long offset) =>
+        JournalScalar("SELECT COUNT(*) FROM journal WHERE persistence_id LIKE @prefix AND ordering > @offset",
+            ("prefix", EntityKinds.PersistenceIdPrefix(kind) + "%"), ("offset", offset));
 
     private static IReadOnlyDictionary<string, long> Offsets(ReadModelDatabase database)
     {

@@ -40,8 +40,8 @@ public sealed record GeneratedJournal(
 /// events), crash minimization jobs, corpus entries and bot registrations. Every event comes from the domain's own
 /// decisions (<see cref="CampaignState"/>, <see cref="CorpusState"/>, <see cref="BotState"/>) and is serialized by
 /// the real <see cref="ProtocolSerializer"/>; the rows go straight into the tables Akka.Persistence.Sql created
-/// (journal and tags in its TagTable layout: ordering, created as UTC ticks, serializer id and string manifest,
-/// one writer uuid per master incarnation), which is ~50 times faster than persisting them one actor write at a time.
+/// (the journal table as an untagged write leaves it: ordering, created as UTC ticks, serializer id and string
+/// manifest, one writer uuid per master incarnation), which is ~50 times faster than persisting them one actor write at a time.
 /// Snapshots are saved through the real SQL snapshot store at the entities' cadence (master.conf snapshot-every and
 /// campaign-snapshot-every; only the latest is kept, as the entities delete the older ones).
 /// </summary>
@@ -126,14 +126,13 @@ public static class RecoveryJournal
         }
     }
 
-    /// <summary>Inserts journal and tag rows exactly as Akka.Persistence.Sql's SQLite journal writes them (TagTable mode).</summary>
+    /// <summary>Inserts journal rows exactly as Akka.Persistence.Sql's SQLite journal writes untagged events (TagTable mode, no tag rows).</summary>
     private sealed class Writer
     {
         private const int RowsPerTransaction = 20_000;
 
         private readonly SqliteConnection _connection;
         private readonly SqliteCommand _journal;
-        private readonly SqliteCommand _tags;
         private readonly Serialization _serialization;
         private readonly Dictionary<string, long> _sequenceNrs = [];
         private SqliteTransaction _transaction;
@@ -159,13 +158,6 @@ public static class RecoveryJournal
             foreach (var name in new[] { "$ordering", "$created", "$pid", "$seq", "$message", "$manifest", "$identifier", "$writer" })
             {
                 _journal.Parameters.Add(new SqliteParameter { ParameterName = name });
-            }
-
-            _tags = _connection.CreateCommand();
-            _tags.CommandText = "INSERT INTO tags (ordering_id, tag, sequence_nr, persistence_id) VALUES ($ordering, $tag, $seq, $pid)";
-            foreach (var name in new[] { "$ordering", "$tag", "$seq", "$pid" })
-            {
-                _tags.Parameters.Add(new SqliteParameter { ParameterName = name });
             }
         }
 
@@ -194,12 +186,6 @@ public static class RecoveryJournal
             _journal.Parameters[6].Value = serializer.Identifier;
             _journal.Parameters[7].Value = WriterUuid;
             _journal.ExecuteNonQuery();
-            _tags.Transaction = _transaction;
-            _tags.Parameters[0].Value = ordering;
-            _tags.Parameters[1].Value = TagOf(e);
-            _tags.Parameters[2].Value = sequenceNr;
-            _tags.Parameters[3].Value = persistenceId;
-            _tags.ExecuteNonQuery();
             if (++_inTransaction >= RowsPerTransaction)
             {
                 _transaction.Commit();
@@ -222,15 +208,8 @@ public static class RecoveryJournal
             }
 
             _journal.Dispose();
-            _tags.Dispose();
             _connection.Dispose();
         }
-
-        /// <summary>The tag <see cref="EntityTagger"/> gives the event (every persisted event has exactly one).</summary>
-        private static string TagOf(IPersistedEvent e) =>
-            new EntityTagger().ToJournal(e) is Akka.Persistence.Journal.Tagged tagged
-                ? (string)tagged.Tags.Single()
-                : throw new InvalidOperationException($"{e.GetType().Name} is not tagged");
     }
 
     /// <summary>The simulated history: campaigns in waves, their entities' events interleaved, bots coming and going.</summary>

@@ -159,6 +159,52 @@ public abstract class ReadModelWriterTests : IDisposable
     }
 
     [Fact]
+    public void A_projection_in_journal_order_resumes_from_per_tag_offsets_without_loss_or_doubles_and_moves_every_tag_along()
+    {
+        // Arrange: what a projection that followed each tag on its own left (before events went untagged): the campaign
+        // tag projected through 9, the job tag only through 5, the others through their last event before 5.
+        var all = History();
+        Write(all.Where(e => e.Tag == "campaign" && e.Offset <= 9));
+        Write(all.Where(e => e.Tag != "campaign" && e.Offset <= 5));
+        _file.Strings("SELECT tag || '=' || journal_offset FROM projection_offsets ORDER BY tag").Should().Equal("bot=4", "campaign=9", "job=5");
+
+        // Act: the journal read in order from the lowest offset (0: the corpus tag has none), in batches, each read
+        // through its last ordering.
+        var applied = 0;
+        foreach (var batch in all.Chunk(3))
+        {
+            using var connection = _file.Database.Open();
+            applied += ReadModelWriter.Write(connection, batch, T0.AddMinutes(1), (batch[^1].Offset, ["campaign", "job", "bot", "corpus"]));
+        }
+
+        // Assert: each event applied once: 17 less the 8 already in (campaign 1, 7, 8, 9; job 2, 3, 5; bot 4); every
+        // tag's offset at the journal's end; and the same rows as one pass over the history.
+        applied.Should().Be(9);
+        _file.Strings("SELECT tag || '=' || journal_offset FROM projection_offsets ORDER BY tag").Should().Equal("bot=17", "campaign=17", "corpus=17", "job=17");
+        var resumed = Snapshot();
+        _file.Execute("DELETE FROM projection_offsets");
+        foreach (var table in ReadModelWriter.ProjectedTables)
+        {
+            _file.Execute($"DELETE FROM {table}");
+        }
+
+        Write(all);
+        resumed.Should().BeEquivalentTo(Snapshot());
+    }
+
+    [Fact]
+    public void A_batch_read_through_an_ordering_moves_no_tag_back()
+    {
+        Write(History());
+        using (var connection = _file.Database.Open())
+        {
+            ReadModelWriter.Write(connection, [], T0.AddMinutes(2), (15, ["campaign", "job", "bot", "corpus"]));
+        }
+
+        _file.Strings("SELECT tag || '=' || journal_offset FROM projection_offsets ORDER BY tag").Should().Equal("bot=17", "campaign=16", "corpus=15", "job=15");
+    }
+
+    [Fact]
     public void A_batch_that_fails_leaves_neither_its_rows_nor_its_offsets()
     {
         var history = History();

@@ -3,7 +3,7 @@ namespace PandaFuzz.Infrastructure.Serialization;
 /// <summary>
 /// When this process last handed an event to the journal, and a wait for the next one: lets the read-model projection poll
 /// the journal often only while events are written, and sleep otherwise. <see cref="OfProcess"/> is fed by
-/// <see cref="EntityTagger"/>, which sees every tagged event on its way to the journal (before it is committed, so a
+/// <see cref="JournalWriteSignal"/>, which sees every event on its way to the journal (before it is committed, so a
 /// reader polls on for a while).
 /// </summary>
 public sealed class JournalActivity

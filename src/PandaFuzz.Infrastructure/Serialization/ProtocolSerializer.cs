@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Runtime.Serialization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Akka.Actor;
 using Akka.Serialization;
 using PandaFuzz.Domain.Bots;
@@ -131,6 +132,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         DefaultIgnoreCondition = JsonIgnoreCondition.Never,
         RespectRequiredConstructorParameters = true,
         RespectNullableAnnotations = true,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { WriteStateOnly } },
     };
 
     public override int Identifier => SerializerId;
@@ -159,6 +161,28 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
 
     /// <summary>Writes <paramref name="legacy"/> as an older build did, for the tests of <see cref="Upcasters"/>.</summary>
     public static byte[] ToLegacyBinary(object legacy) => JsonSerializer.SerializeToUtf8Bytes(legacy, legacy.GetType(), Options);
+
+    /// <summary>
+    /// Leaves out what is derived from the rest (get-only properties that no constructor parameter sets, such as
+    /// <c>UniqueCrashes</c> or <c>SignatureOrFallback</c>): never read back, and written they cost bytes in every event
+    /// and snapshot; a campaign snapshot held each crash twice. Reading is unchanged: older bytes that have them still
+    /// read, as unknown members are skipped.
+    /// </summary>
+    private static void WriteStateOnly(JsonTypeInfo info)
+    {
+        if (info.Kind != JsonTypeInfoKind.Object)
+        {
+            return;
+        }
+
+        for (var i = info.Properties.Count - 1; i >= 0; i--)
+        {
+            if (info.Properties[i] is { Set: null, AssociatedParameter: null })
+            {
+                info.Properties.RemoveAt(i);
+            }
+        }
+    }
 
     private static object Deserialize(byte[] bytes, Type type, string manifest)
     {

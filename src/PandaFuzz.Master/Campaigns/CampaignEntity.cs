@@ -249,12 +249,19 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
             return;
         }
 
+        // Applied ahead of the journal, as the crash reports are: a stashing write here held every report behind it
+        // until the journal answered, once per new bug, in the middle of the burst that found it. The job is created
+        // only once the event is durable.
         var added = (CampaignEvents.CampaignJobAdded)events[0];
-        PersistThen(events, _ =>
+        PersistAheadThen(events, Apply, _ =>
         {
             Log.Info("Campaign {CampaignId} minimizes crash {Signature} in job {JobId}", added.CampaignId, signature, added.JobId);
             _unconfirmedJobs.Add(added.JobId);
-            RetryUnconfirmedJobs();
+            TellJob(added.JobId);
+            if (!Timers.IsTimerActive(JobsTick.Instance))
+            {
+                Timers.StartSingleTimer(JobsTick.Instance, JobsTick.Instance, _settings.RetryInterval);
+            }
         });
     }
 
@@ -316,15 +323,20 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
 
         foreach (var job in _unconfirmedJobs)
         {
-            // Only a stopping campaign cancels; otherwise an unfinished job is created (a minimization job can be
-            // added after the campaign finished).
-            object command = _state.Status == CampaignStatus.Stopping
-                ? new JobCommands.CancelJob(job, "campaign stopped")
-                : new JobCommands.CreateJob(job, _state.Id, _state.JobIds.IndexOf(job), _state.SpecOf(job));
-            _jobs.Tell(command, Self);
+            TellJob(job);
         }
 
         Timers.StartSingleTimer(JobsTick.Instance, JobsTick.Instance, _settings.RetryInterval);
+    }
+
+    private void TellJob(JobId job)
+    {
+        // Only a stopping campaign cancels; otherwise an unfinished job is created (a minimization job can be added
+        // after the campaign finished).
+        object command = _state!.Status == CampaignStatus.Stopping
+            ? new JobCommands.CancelJob(job, "campaign stopped")
+            : new JobCommands.CreateJob(job, _state.Id, _state.JobIds.IndexOf(job), _state.SpecOf(job));
+        _jobs.Tell(command, Self);
     }
 
     private void WhenExists(Action<CampaignState> handle)

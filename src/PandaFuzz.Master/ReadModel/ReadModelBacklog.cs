@@ -5,8 +5,8 @@ using PandaFuzz.ReadModel;
 namespace PandaFuzz.Master.ReadModel;
 
 /// <summary>
-/// How far the read model trails the journal, measured in the databases themselves: the journal's tagged events past the
-/// offsets the read model has stored, and how old the oldest of them is. Whichever master projects (several share one
+/// How far the read model trails the journal, measured in the databases themselves: the journal's entity events past the
+/// offsets the read model has stored for their kinds, and how old the oldest of them is. Whichever master projects (several share one
 /// PostgreSQL read model), every master sees the same answer, and a projection that is down shows as a growing lag.
 /// </summary>
 public sealed record ReadModelBacklog(long PendingEvents, TimeSpan Lag)
@@ -36,9 +36,9 @@ public sealed record ReadModelBacklog(long PendingEvents, TimeSpan Lag)
         foreach (var tag in ReadModelProjection.Tags)
         {
             using var command = ReadModelWriter.Command(journal, null, """
-                SELECT COUNT(*), MIN(j.created) FROM tags t JOIN journal j ON j.ordering = t.ordering_id
-                WHERE t.tag = @tag AND t.ordering_id > @offset
-                """, ("tag", tag), ("offset", offsets.GetValueOrDefault(tag)));
+                SELECT COUNT(*), MIN(created) FROM journal
+                WHERE ordering > @offset AND persistence_id LIKE @prefix
+                """, ("prefix", Infrastructure.Serialization.EntityKinds.PersistenceIdPrefix(tag) + "%"), ("offset", offsets.GetValueOrDefault(tag)));
             using var reader = command.ExecuteReader();
             reader.Read();
             pending += Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);

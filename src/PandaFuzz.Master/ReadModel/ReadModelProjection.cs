@@ -18,10 +18,11 @@ using static PandaFuzz.Master.ReadModel.ReadModelQueries;
 namespace PandaFuzz.Master.ReadModel;
 
 /// <summary>
-/// Follows the journal by tag (campaign, job, bot, corpus) and writes the read model's tables. The four live
-/// streams are merged and cut into batches; each batch is one transaction that also stores each tag's offset, so
-/// after a crash or restart the projection resumes from its stored offsets and nothing is lost or applied twice.
-/// The projection holds the read model's lock while it runs, so an offline rebuild cannot write beside it.
+/// Follows the journal in ordering order and writes the read model's tables, keeping an offset per entity kind
+/// (campaign, job, bot, corpus: the tags of journals written before events went untagged). The live stream is cut
+/// into batches; each batch is one transaction that also stores the offsets, so after a crash or restart the
+/// projection resumes from the lowest stored offset, skips what each kind has already applied, and nothing is lost or
+/// applied twice. The projection holds the read model's lock while it runs, so an offline rebuild cannot write beside it.
 /// </summary>
 public sealed class ReadModelProjection : ReceiveActor, IWithTimers
 {
@@ -34,8 +35,8 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
     /// </summary>
     private static readonly TimeSpan BusyFor = TimeSpan.FromSeconds(1);
 
-    /// <summary>The tags the projection follows, as <see cref="EntityTagger"/> writes them.</summary>
-    public static readonly IReadOnlyList<string> Tags = [EntityTagger.CampaignTag, EntityTagger.JobTag, EntityTagger.BotTag, EntityTagger.CorpusTag];
+    /// <summary>The entity kinds the projection keeps an offset for (<see cref="EntityKinds"/>), named as tags were.</summary>
+    public static readonly IReadOnlyList<string> Tags = EntityKinds.All;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ReadModelDatabase _database;
@@ -58,7 +59,7 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
 
         Receive<BatchProjected>(b =>
         {
-            _offsets = _offsets.SetItems(b.Offsets);
+            _offsets = _offsets.SetItems(b.Offsets.Where(o => o.Value > _offsets.GetValueOrDefault(o.Key)));
             _lastLag = _lastLag.SetItems(b.Lags);
             var worst = b.Lags.Values.DefaultIfEmpty(TimeSpan.Zero).Max();
             _maxLag = _maxLag is { } max && max > worst ? max : worst;
@@ -155,14 +156,13 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
         }
 
         _log.Info("Read-model projection starts from offsets {Offsets}", string.Join(", ", Tags.Select(t => $"{t}={_offsets.GetValueOrDefault(t)}")));
-        var pages = TaggedEventReader.For(Context.System);
+        var pages = JournalEventReader.For(Context.System);
         var self = Self;
         var database = _database;
         var materializer = Context.Materializer();
-        var (killSwitch, done) = Tags
-            .Select(tag => Follow(pages, tag, _offsets.GetValueOrDefault(tag), _settings, JournalActivity.OfProcess).Select(e => ToProjected(tag, e)))
-            .Aggregate((a, b) => a.Merge(b))
-            .ViaMaterialized(KillSwitches.Single<ProjectedEvent>(), Keep.Right)
+        var (killSwitch, done) = Follow(pages, Tags.Min(tag => _offsets.GetValueOrDefault(tag)), _settings, JournalActivity.OfProcess)
+            .Select(Read)
+            .ViaMaterialized(KillSwitches.Single<JournalRead>(), Keep.Right)
             .GroupedWithin(_settings.BatchSize, _settings.BatchWindow)
             .SelectAsync(1, batch => Task.Run(() => Write(database, [.. batch])))
             .ToMaterialized(Sink.ForEach<BatchProjected>(b => self.Tell(b)), Keep.Both)
@@ -173,12 +173,12 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// A tag's events after <paramref name="from"/>, live: pages of the journal's current events, the next at once after a full
-    /// page, after the poll interval while events come (or <paramref name="activity"/> saw a write within the last second),
+    /// The journal's events after <paramref name="from"/>, live: pages of the journal's current events, the next at once after a
+    /// full page, after the poll interval while events come (or <paramref name="activity"/> saw a write within the last second),
     /// and otherwise after the idle interval or at the next write <paramref name="activity"/> sees, whichever comes first.
-    /// The read journal's own live query polls every tag at one fixed interval, busy or not.
+    /// The read journal's own live query polls at one fixed interval, busy or not.
     /// </summary>
-    public static Source<EventEnvelope, NotUsed> Follow(TaggedEventPages pages, string tag, long from, ReadModelSettings settings, JournalActivity activity)
+    public static Source<EventEnvelope, NotUsed> Follow(JournalEventPages pages, long from, ReadModelSettings settings, JournalActivity activity)
     {
         const int page = 1000;
         return Source.UnfoldAsync<TagCursor, IImmutableList<EventEnvelope>>(new TagCursor(from, FullPage: true, LastEventsAt: 0), async cursor =>
@@ -198,7 +198,7 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
                     }
                 }
 
-                var events = await pages(tag, cursor.Offset, page);
+                var events = await pages(cursor.Offset, page);
                 var next = events.Count == 0
                     ? cursor with { FullPage = false }
                     : new TagCursor(((Sequence)events[^1].Offset).Value, events.Count == page, Environment.TickCount64);
@@ -213,22 +213,31 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
         _lock?.Dispose();
     }
 
-    /// <summary>Writes one batch; its offsets and how long its last event per tag waited since the journal took it.</summary>
-    private static BatchProjected Write(ReadModelDatabase database, IReadOnlyList<ProjectedEvent> batch)
+    /// <summary>
+    /// Writes one batch, read in order through its last ordering for every kind; its offsets and how long its last event
+    /// per kind waited since the journal took it.
+    /// </summary>
+    private static BatchProjected Write(ReadModelDatabase database, IReadOnlyList<JournalRead> batch)
     {
+        var through = batch.Max(r => r.Offset);
+        var events = batch.Where(r => r.Event is not null).Select(r => r.Event!).ToList();
         int applied;
         using (var connection = database.Open())
         {
-            applied = ReadModelWriter.Write(connection, batch, DateTimeOffset.UtcNow);
+            applied = ReadModelWriter.Write(connection, events, DateTimeOffset.UtcNow, (through, Tags));
         }
 
         var now = DateTimeOffset.UtcNow;
-        var last = batch.GroupBy(e => e.Tag).Select(g => g.MaxBy(e => e.Offset)!).ToList();
+        var last = events.GroupBy(e => e.Tag).Select(g => g.MaxBy(e => e.Offset)!).ToList();
         return new BatchProjected(
             applied,
-            last.ToDictionary(e => e.Tag, e => e.Offset),
+            Tags.ToDictionary(tag => tag, _ => through),
             last.ToDictionary(e => e.Tag, e => now - e.WrittenAt));
     }
+
+    /// <summary>An event as read from the journal: its ordering, and what the writer needs of it when it is an entity's event.</summary>
+    public static JournalRead Read(EventEnvelope envelope) =>
+        new(((Sequence)envelope.Offset).Value, EntityKinds.Of(envelope.Event) is { } kind ? ToProjected(kind, envelope) : null);
 
     /// <summary>Journal ordering and timestamp into what the writer needs.</summary>
     public static ProjectedEvent ToProjected(string tag, EventEnvelope envelope) =>
@@ -240,7 +249,10 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
             ? new DateTimeOffset(timestamp, TimeSpan.Zero)
             : DateTimeOffset.FromUnixTimeMilliseconds(timestamp);
 
-    /// <summary>How far the journal is ahead of the projection for one tag, read from the journal's tag table.</summary>
+    /// <summary>
+    /// How far the journal is ahead of the projection for one kind: the newest of the kind's events, and how many of them
+    /// are past the projection (by their entities' persistence ids; the sharding coordinators' own events have no kind).
+    /// </summary>
     private static TagProgress Progress(System.Data.Common.DbConnection? journal, string tag, long projected, TimeSpan? lastLag)
     {
         if (journal is null)
@@ -248,14 +260,14 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
             return new TagProgress(tag, projected, projected, 0, lastLag);
         }
 
-        // Two range reads on the tags (tag, ordering_id) index: the newest event of the tag, and only the events past the
-        // projection; counting over every row of the tag cost a scan of the whole tag per status (924k rows at 1M events).
+        // Reads on the journal's primary key (ordering): back from its end to the kind's newest event (the first row read,
+        // but for a kind with few events), and only the rows past the projection.
         using var command = ReadModelWriter.Command(journal, null,
             """
-            SELECT COALESCE((SELECT MAX(ordering_id) FROM tags WHERE tag = @tag), 0),
-                   (SELECT COUNT(*) FROM tags WHERE tag = @tag AND ordering_id > @projected)
+            SELECT COALESCE((SELECT ordering FROM journal WHERE persistence_id LIKE @prefix ORDER BY ordering DESC LIMIT 1), 0),
+                   (SELECT COUNT(*) FROM journal WHERE ordering > @projected AND persistence_id LIKE @prefix)
             """,
-            ("projected", projected), ("tag", tag));
+            ("projected", projected), ("prefix", EntityKinds.PersistenceIdPrefix(tag) + "%"));
         using var reader = command.ExecuteReader();
         reader.Read();
         return new TagProgress(tag, projected, reader.GetInt64(0), reader.GetInt64(1), lastLag);
@@ -305,5 +317,8 @@ public static class ReadModelProjectionHosting
         });
 }
 
-/// <summary>Where a tag's live query is: the last offset read, whether that page was full, when it last saw events (TickCount64).</summary>
+/// <summary>An event as the projection reads it: its journal ordering, and what the writer applies (none: not an entity's event).</summary>
+public sealed record JournalRead(long Offset, ProjectedEvent? Event);
+
+/// <summary>Where the live query is: the last offset read, whether that page was full, when it last saw events (TickCount64).</summary>
 internal sealed record TagCursor(long Offset, bool FullPage, long LastEventsAt);

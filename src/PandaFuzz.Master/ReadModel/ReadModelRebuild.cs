@@ -10,15 +10,15 @@ using PandaFuzz.ReadModel;
 
 namespace PandaFuzz.Master.ReadModel;
 
-/// <summary>What a rebuild did: the events applied per tag and how long it took.</summary>
-public sealed record RebuildResult(IReadOnlyDictionary<string, long> EventsByTag, TimeSpan Took)
+/// <summary>What a rebuild did: the events applied per entity kind and how long it took.</summary>
+public sealed record RebuildResult(IReadOnlyDictionary<string, long> EventsByKind, TimeSpan Took)
 {
-    public long Events => EventsByTag.Values.Sum();
+    public long Events => EventsByKind.Values.Sum();
 }
 
 /// <summary>
 /// Rebuilds the read model from the journal while the master is stopped: empties the projected tables and offsets,
-/// then projects every tag's events from the start, in batches with their offsets as the live projection does. A
+/// then projects the journal's events from the start, in batches with their offsets as the live projection does. A
 /// master that starts afterwards resumes from the rebuilt offsets.
 /// </summary>
 public static class ReadModelRebuild
@@ -36,30 +36,29 @@ public static class ReadModelRebuild
             ReadModelWriter.Reset(connection);
         }
 
-        var pages = TaggedEventReader.For(system);
-        var counts = new Dictionary<string, long>();
-        foreach (var tag in ReadModelProjection.Tags)
+        var pages = JournalEventReader.For(system);
+        var counts = ReadModelProjection.Tags.ToDictionary(kind => kind, _ => 0L);
+        long offset = 0;
+        while (true)
         {
-            long applied = 0;
-            long offset = 0;
-            while (true)
+            ct.ThrowIfCancellationRequested();
+            var page = await pages(offset, batchSize);
+            if (page.Count == 0)
             {
-                ct.ThrowIfCancellationRequested();
-                var page = await pages(tag, offset, batchSize);
-                if (page.Count == 0)
-                {
-                    break;
-                }
-
-                using (var connection = database.Open())
-                {
-                    applied += ReadModelWriter.Write(connection, [.. page.Select(e => ReadModelProjection.ToProjected(tag, e))], DateTimeOffset.UtcNow);
-                }
-
-                offset = ((Sequence)page[^1].Offset).Value;
+                break;
             }
 
-            counts[tag] = applied;
+            offset = ((Sequence)page[^1].Offset).Value;
+            var events = page.Select(ReadModelProjection.Read).Where(r => r.Event is not null).Select(r => r.Event!).ToList();
+            using (var connection = database.Open())
+            {
+                ReadModelWriter.Write(connection, events, DateTimeOffset.UtcNow, (offset, ReadModelProjection.Tags));
+            }
+
+            foreach (var e in events)
+            {
+                counts[e.Tag]++;
+            }
         }
 
         return new RebuildResult(counts, clock.Elapsed);

@@ -101,6 +101,33 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
     }
 
     [Fact]
+    public void A_campaign_snapshot_holds_each_crash_once_and_nothing_derived()
+    {
+        var snapshot = ProtocolSamples.CampaignSnapshot();
+        var output = snapshot.Crashes[Samples.Signature].First.Finding.Output;
+
+        var json = System.Text.Encoding.UTF8.GetString(_serializer.ToBinary(snapshot));
+
+        // Derived, get-only properties (the crashes again, oldest first; a finding's fallback signature) are not written.
+        json.Should().NotContainAny("\"UniqueCrashes\"", "\"UnfinishedJobs\"", "\"SignatureOrFallback\"", "\"IsReproducible\"", "\"ReproducibleRate\"");
+        output.Should().NotBeNullOrEmpty();
+        json.Split(System.Text.Json.JsonEncodedText.Encode(output).ToString()).Should().HaveCount(2, "the first report's output is stored once");
+    }
+
+    [Fact]
+    public void An_event_written_with_its_derived_properties_by_an_older_build_still_reads()
+    {
+        var reported = (CampaignEvents.CrashReported)ProtocolSamples.All[typeof(CampaignEvents.CrashReported)];
+        var json = System.Text.Json.Nodes.JsonNode.Parse(_serializer.ToBinary(reported))!.AsObject();
+        json["Crash"]!["Finding"]!.AsObject().Add("SignatureOrFallback", reported.Crash.Finding.SignatureOrFallback);
+        json["Crash"]!["Finding"]!.AsObject().Add("IsReproducible", reported.Crash.Finding.IsReproducible);
+
+        var back = _serializer.FromBinary(System.Text.Encoding.UTF8.GetBytes(json.ToJsonString()), "CrashReported.v1");
+
+        back.Should().BeEquivalentTo(reported, o => o.ComparingRecordsByMembers());
+    }
+
+    [Fact]
     public void A_snapshot_from_before_deduplication_still_reads_and_becomes_unique_crashes()
     {
         var old = ProtocolSamples.CampaignSnapshotV1();

@@ -12,68 +12,66 @@ using PandaFuzz.Master.Persistence;
 namespace PandaFuzz.Master.ReadModel;
 
 /// <summary>
-/// One page of a tag's events after an offset (the journal's ordering), in journal order: at most
+/// One page of the journal's events after an offset (the journal's ordering), in journal order: at most
 /// <paramref name="max"/>, none when no newer one is committed yet. What the read-model projection and its rebuild read.
 /// </summary>
-public delegate Task<IImmutableList<EventEnvelope>> TaggedEventPages(string tag, long after, int max);
+public delegate Task<IImmutableList<EventEnvelope>> JournalEventPages(long after, int max);
 
-/// <summary>Where the pages of tagged events come from, for the journal an actor system is configured with.</summary>
-public static class TaggedEventReader
+/// <summary>Where the pages of events come from, for the journal an actor system is configured with.</summary>
+public static class JournalEventReader
 {
     /// <summary>
-    /// A SQLite journal's pages straight from its tables; a PostgreSQL journal's from the read journal's current query.
+    /// A SQLite journal's pages straight from its table; a PostgreSQL journal's from the read journal's current query.
     /// </summary>
-    public static TaggedEventPages For(ActorSystem system) =>
+    public static JournalEventPages For(ActorSystem system) =>
         SqliteJournal.DatabasePathFrom(system.Settings.Config) is not null
-            ? new SqliteTaggedEvents(system, system.Settings.Config.GetString("akka.persistence.journal.sql.connection-string")).ReadAsync
+            ? new SqliteJournalEvents(system, system.Settings.Config.GetString("akka.persistence.journal.sql.connection-string")).ReadAsync
             : ReadJournal(system);
 
     /// <summary>
-    /// Through the read journal's <c>CurrentEventsByTag</c>, which reads no further than the journal's gap-free max ordering:
+    /// Through the read journal's <c>CurrentAllEvents</c>, which reads no further than the journal's gap-free max ordering:
     /// with PostgreSQL a later transaction can commit a higher ordering before an earlier one commits its lower one, and a
     /// reader that went past the gap would never see that event. That max is polled by the plugin every query-delay.
     /// </summary>
-    public static TaggedEventPages ReadJournal(ActorSystem system)
+    public static JournalEventPages ReadJournal(ActorSystem system)
     {
         var journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
         var materializer = system.Materializer();
-        return async (tag, after, max) =>
-            await journal.CurrentEventsByTag(tag, Offset.Sequence(after)).Take(max).RunWith(Sink.Seq<EventEnvelope>(), materializer);
+        return async (after, max) =>
+            await journal.CurrentAllEvents(Offset.Sequence(after)).Take(max).RunWith(Sink.Seq<EventEnvelope>(), materializer);
     }
 }
 
 /// <summary>
-/// A tag's events read from a SQLite journal's <c>tags</c> and <c>journal</c> tables with one indexed query, deserialized as
+/// Events read from a SQLite journal's <c>journal</c> table with one query on its primary key, deserialized as
 /// Akka.Persistence.Sql writes them. A SQLite file has one writer at a time, so orderings commit in order and a reader
 /// never sees a later one before an earlier one: no gap to wait for, unlike PostgreSQL
-/// (<see cref="TaggedEventReader.ReadJournal"/>). The read journal's query cost ~2 ms of CPU per poll even when it found
-/// nothing (its SQL is built anew each time, with a second query for the tags and streams materialized for each), which
-/// on a one-machine install is taken from the fuzzer sharing the core (pandafuzz-bench overhead).
+/// (<see cref="JournalEventReader.ReadJournal"/>). The read journal's query cost ~2 ms of CPU per poll even when it found
+/// nothing (its SQL is built anew each time, and streams are materialized for each), which on a one-machine install is
+/// taken from the fuzzer sharing the core (pandafuzz-bench overhead).
 /// </summary>
-internal sealed class SqliteTaggedEvents(ActorSystem system, string connectionString)
+internal sealed class SqliteJournalEvents(ActorSystem system, string connectionString)
 {
     private const string Query = """
-        SELECT j.ordering, j.persistence_id, j.sequence_number, j.created, j.manifest, j.identifier, j.message
-        FROM tags t JOIN journal j ON j.ordering = t.ordering_id
-        WHERE t.tag = $tag AND t.ordering_id > $after AND j.deleted = 0
-        ORDER BY t.ordering_id
+        SELECT ordering, persistence_id, sequence_number, created, manifest, identifier, message
+        FROM journal
+        WHERE ordering > $after AND deleted = 0
+        ORDER BY ordering
         LIMIT $max
         """;
 
     private readonly Akka.Serialization.Serialization _serialization = system.Serialization;
     private readonly EventAdapters _adapters = Akka.Persistence.Persistence.Instance.Apply(system).AdaptersFor("akka.persistence.journal.sql");
 
-    public Task<IImmutableList<EventEnvelope>> ReadAsync(string tag, long after, int max)
+    public Task<IImmutableList<EventEnvelope>> ReadAsync(long after, int max)
     {
         using var connection = new SqliteConnection(connectionString);
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = Query;
-        command.Parameters.AddWithValue("$tag", tag);
         command.Parameters.AddWithValue("$after", after);
         command.Parameters.AddWithValue("$max", max);
         using var reader = command.ExecuteReader();
-        string[] tags = [tag];
         var page = ImmutableList.CreateBuilder<EventEnvelope>();
         while (reader.Read())
         {
@@ -88,7 +86,7 @@ internal sealed class SqliteTaggedEvents(ActorSystem system, string connectionSt
                 : _serialization.Deserialize(message, reader.GetInt32(5), manifest);
             foreach (var adapted in _adapters.Get(payload.GetType()).FromJournal(payload, manifest).Events)
             {
-                page.Add(new EventEnvelope(new Sequence(ordering), persistenceId, sequenceNr, adapted, timestamp, tags));
+                page.Add(new EventEnvelope(new Sequence(ordering), persistenceId, sequenceNr, adapted, timestamp, []));
             }
         }
 
