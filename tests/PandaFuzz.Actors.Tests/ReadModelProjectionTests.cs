@@ -96,7 +96,7 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
         Rows("SELECT occurrences FROM crashes").Should().Equal("3");
         Rows("SELECT COUNT(*) FROM campaigns").Should().Equal("2");
         // (The journal's end can be further on: the sharding coordinators persist their own events, which no kind has.)
-        status.Tags.Should().OnlyContain(t => t.ProjectedOffset >= t.JournalOffset, "every kind's newest event is projected");
+        status.Tags.Should().OnlyContain(t => t.ProjectedOffset == t.JournalOffset, "no kind has an event past the projection");
         status.EventsProjected.Should().Be(
             ReadModelProjection.Tags.Sum(tag => KindAfter(tag, offsetsAtStop.GetValueOrDefault(tag))),
             "the restarted projection applies exactly the events after its stored offsets");

@@ -14,8 +14,8 @@ public static class ReadModelQueries
 
     /// <summary>
     /// One entity kind's progress (<see cref="Infrastructure.Serialization.EntityKinds"/>, named as the tags of older journals):
-    /// the journal ordering projected and the kind's newest event in the journal, how many of the kind's events wait, and how
-    /// long the last projected event took from the journal to the read model.
+    /// the journal ordering projected and the kind's newest event past it in the journal (the projected ordering when none
+    /// waits), how many of the kind's events wait, and how long the last projected event took from the journal to the read model.
     /// </summary>
     public sealed record TagProgress(string Tag, long ProjectedOffset, long JournalOffset, long PendingEvents, TimeSpan? LastLag);
 

@@ -250,8 +250,9 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
             : DateTimeOffset.FromUnixTimeMilliseconds(timestamp);
 
     /// <summary>
-    /// How far the journal is ahead of the projection for one kind: the newest of the kind's events, and how many of them
-    /// are past the projection (by their entities' persistence ids; the sharding coordinators' own events have no kind).
+    /// How far the journal is ahead of the projection for one kind: the newest of the kind's events past the projection
+    /// (the projected offset when none is), and how many of them there are (by their entities' persistence ids; the
+    /// sharding coordinators' own events have no kind).
     /// </summary>
     private static TagProgress Progress(System.Data.Common.DbConnection? journal, string tag, long projected, TimeSpan? lastLag)
     {
@@ -260,12 +261,10 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
             return new TagProgress(tag, projected, projected, 0, lastLag);
         }
 
-        // Reads on the journal's primary key (ordering): back from its end to the kind's newest event (the first row read,
-        // but for a kind with few events), and only the rows past the projection.
+        // One range read on the journal's primary key (ordering): only the rows past the projection, however long the journal.
         using var command = ReadModelWriter.Command(journal, null,
             """
-            SELECT COALESCE((SELECT ordering FROM journal WHERE persistence_id LIKE @prefix ORDER BY ordering DESC LIMIT 1), 0),
-                   (SELECT COUNT(*) FROM journal WHERE ordering > @projected AND persistence_id LIKE @prefix)
+            SELECT COALESCE(MAX(ordering), @projected), COUNT(*) FROM journal WHERE ordering > @projected AND persistence_id LIKE @prefix
             """,
             ("projected", projected), ("prefix", EntityKinds.PersistenceIdPrefix(tag) + "%"));
         using var reader = command.ExecuteReader();
