@@ -71,11 +71,11 @@ public sealed class ReadModelWriter
         applier.Flush();
 
         var moved = batch.Select(e => e.Tag).ToHashSet();
-        if (readThrough is var (through, tags))
+        if (readThrough is { } read)
         {
-            foreach (var tag in tags.Where(t => offsets.GetValueOrDefault(t) < through))
+            foreach (var tag in read.Tags.Where(t => offsets.GetValueOrDefault(t) < read.Offset))
             {
-                offsets[tag] = through;
+                offsets[tag] = read.Offset;
                 moved.Add(tag);
             }
         }
