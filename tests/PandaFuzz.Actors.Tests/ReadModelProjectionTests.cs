@@ -98,7 +98,7 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
         // (The journal's end can be further on: the sharding coordinators persist their own events, which no kind has.)
         status.Tags.Should().OnlyContain(t => t.ProjectedOffset == t.JournalOffset, "no kind has an event past the projection");
         status.EventsProjected.Should().Be(
-            ReadModelProjection.Tags.Sum(tag => KindAfter(tag, offsetsAtStop.GetValueOrDefault(tag))),
+            EntityKinds.All.Sum(tag => KindAfter(tag, offsetsAtStop.GetValueOrDefault(tag))),
             "the restarted projection applies exactly the events after its stored offsets");
 
         // Assert: measured in the databases (what /readyz and the metrics use), the projected read model trails by nothing,
@@ -113,7 +113,7 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
         var rebuilt = AnotherReadModel("rebuilt");
         new ReadModelSchema(rebuilt).MigrateUp();
         var empty = ReadModelBacklog.Measure(restarted.System.Settings.Config, rebuilt, DateTimeOffset.UtcNow);
-        empty.PendingEvents.Should().Be(ReadModelProjection.Tags.Sum(tag => KindAfter(tag, 0)));
+        empty.PendingEvents.Should().Be(EntityKinds.All.Sum(tag => KindAfter(tag, 0)));
         empty.Lag.Should().BeGreaterThan(clock.Elapsed, "the first events were written before the restart");
         var result = await ReadModelRebuild.RunAsync(restarted.System, rebuilt, batchSize: 7);
         Output.WriteLine($"rebuild: {result.Events} events in {result.Took.TotalMilliseconds:0} ms ({result.Events / result.Took.TotalSeconds:0} events/s)");
@@ -255,7 +255,7 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
     /// <summary>A kind's events in the journal after <paramref name="offset"/>, by their entities' persistence ids.</summary>
     private long KindAfter(string kind, long offset) =>
         JournalScalar("SELECT COUNT(*) FROM journal WHERE persistence_id LIKE @prefix AND ordering > @offset",
-            ("prefix", EntityKinds.PersistenceIdPrefix(kind) + "%"), ("offset", offset));
+            ("prefix", EntityKinds.PersistenceIdLike(kind)), ("offset", offset));
 
     private static IReadOnlyDictionary<string, long> Offsets(ReadModelDatabase database)
     {

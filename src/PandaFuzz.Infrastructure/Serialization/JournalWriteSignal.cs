@@ -1,5 +1,4 @@
 using Akka.Persistence.Journal;
-using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Infrastructure.Serialization;
 
@@ -7,7 +6,7 @@ namespace PandaFuzz.Infrastructure.Serialization;
 /// Sees every event on its way to the journal and tells <see cref="JournalActivity"/>, so that an idle read-model
 /// projection polls at once. Events are written untagged: the SQL journal inserts tagged rows one at a time (it needs
 /// each row's ordering for the tag table) and untagged ones in one multi-row insert per batch, and the projection reads
-/// the journal in ordering order, finding each event's kind with <see cref="EntityKinds.Of"/>. Measured with
+/// the journal in ordering order, finding each event's kind with <see cref="EntityKinds.OfPersistenceId"/>. Measured with
 /// pandafuzz-bench dedup: raw journal 18,000 → 70,000+ events/s.
 /// </summary>
 public sealed class JournalWriteSignal : IWriteEventAdapter
@@ -22,8 +21,10 @@ public sealed class JournalWriteSignal : IWriteEventAdapter
 }
 
 /// <summary>
-/// The kind of entity an event belongs to ("campaign", "job", "bot", "corpus"): the read-model projection keeps an offset
-/// per kind. Journals written before events went untagged carry the same names as tags.
+/// The kind of entity a journal row belongs to ("campaign", "job", "bot", "corpus"), from its persistence id
+/// ("campaign-…"): the read-model projection keeps an offset per kind, and its backlog counts rows by the same prefix.
+/// Each entity persists only events of its own kind, so journals written before events went untagged carry the same
+/// names as tags. Rows of other persistent actors (the sharding coordinators) have none.
 /// </summary>
 public static class EntityKinds
 {
@@ -34,16 +35,11 @@ public static class EntityKinds
 
     public static readonly IReadOnlyList<string> All = [Campaign, Job, Bot, Corpus];
 
-    /// <summary>The kind of <paramref name="evt"/>; null for anything that is not an entity's event.</summary>
-    public static string? Of(object evt) => evt switch
-    {
-        IWithCampaignId => Campaign,
-        IWithJobId => Job,
-        IWithBotId => Bot,
-        IWithCorpusId => Corpus,
-        _ => null,
-    };
+    /// <summary>The kind of the entity that persisted a row; null for any other persistent actor.</summary>
+    public static string? OfPersistenceId(string persistenceId) =>
+        All.FirstOrDefault(kind => persistenceId.Length > kind.Length && persistenceId[kind.Length] == '-'
+                                   && persistenceId.StartsWith(kind, StringComparison.Ordinal));
 
-    /// <summary>The persistence ids of a kind's entities start with this ("campaign-…").</summary>
-    public static string PersistenceIdPrefix(string kind) => kind + "-";
+    /// <summary>A SQL LIKE pattern for the persistence ids of a kind's entities ("campaign-%").</summary>
+    public static string PersistenceIdLike(string kind) => kind + "-%";
 }

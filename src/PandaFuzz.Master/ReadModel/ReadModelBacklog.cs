@@ -33,12 +33,12 @@ public sealed record ReadModelBacklog(long PendingEvents, TimeSpan Lag)
 
         long pending = 0;
         DateTimeOffset? oldest = null;
-        foreach (var tag in ReadModelProjection.Tags)
+        foreach (var tag in Infrastructure.Serialization.EntityKinds.All)
         {
             using var command = ReadModelWriter.Command(journal, null, """
                 SELECT COUNT(*), MIN(created) FROM journal
                 WHERE ordering > @offset AND persistence_id LIKE @prefix
-                """, ("prefix", Infrastructure.Serialization.EntityKinds.PersistenceIdPrefix(tag) + "%"), ("offset", offsets.GetValueOrDefault(tag)));
+                """, ("prefix", Infrastructure.Serialization.EntityKinds.PersistenceIdLike(tag)), ("offset", offsets.GetValueOrDefault(tag)));
             using var reader = command.ExecuteReader();
             reader.Read();
             pending += Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);

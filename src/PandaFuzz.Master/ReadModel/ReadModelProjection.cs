@@ -35,9 +35,6 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
     /// </summary>
     private static readonly TimeSpan BusyFor = TimeSpan.FromSeconds(1);
 
-    /// <summary>The entity kinds the projection keeps an offset for (<see cref="EntityKinds"/>), named as tags were.</summary>
-    public static readonly IReadOnlyList<string> Tags = EntityKinds.All;
-
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ReadModelDatabase _database;
     private readonly ReadModelSettings _settings;
@@ -85,7 +82,7 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
                 {
                     using var journal = ConfiguredStorage.OpenJournal(journalConfig);
                     return new ProjectionStatus(
-                        [.. Tags.Select(tag => Progress(journal, tag, offsets.GetValueOrDefault(tag), lags.TryGetValue(tag, out var lag) ? lag : null))],
+                        [.. EntityKinds.All.Select(tag => Progress(journal, tag, offsets.GetValueOrDefault(tag), lags.TryGetValue(tag, out var lag) ? lag : null))],
                         status.events, status.batches, status.maxLag, status.running);
                 })
                 .PipeTo(Sender);
@@ -155,12 +152,12 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
             throw;
         }
 
-        _log.Info("Read-model projection starts from offsets {Offsets}", string.Join(", ", Tags.Select(t => $"{t}={_offsets.GetValueOrDefault(t)}")));
+        _log.Info("Read-model projection starts from offsets {Offsets}", string.Join(", ", EntityKinds.All.Select(t => $"{t}={_offsets.GetValueOrDefault(t)}")));
         var pages = JournalEventReader.For(Context.System);
         var self = Self;
         var database = _database;
         var materializer = Context.Materializer();
-        var (killSwitch, done) = Follow(pages, Tags.Min(tag => _offsets.GetValueOrDefault(tag)), _settings, JournalActivity.OfProcess)
+        var (killSwitch, done) = Follow(pages, EntityKinds.All.Min(tag => _offsets.GetValueOrDefault(tag)), _settings, JournalActivity.OfProcess)
             .Select(Read)
             .ViaMaterialized(KillSwitches.Single<JournalRead>(), Keep.Right)
             .GroupedWithin(_settings.BatchSize, _settings.BatchWindow)
@@ -224,20 +221,20 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
         int applied;
         using (var connection = database.Open())
         {
-            applied = ReadModelWriter.Write(connection, events, DateTimeOffset.UtcNow, (through, Tags));
+            applied = ReadModelWriter.Write(connection, events, DateTimeOffset.UtcNow, (through, EntityKinds.All));
         }
 
         var now = DateTimeOffset.UtcNow;
         var last = events.GroupBy(e => e.Tag).Select(g => g.MaxBy(e => e.Offset)!).ToList();
         return new BatchProjected(
             applied,
-            Tags.ToDictionary(tag => tag, _ => through),
+            EntityKinds.All.ToDictionary(tag => tag, _ => through),
             last.ToDictionary(e => e.Tag, e => now - e.WrittenAt));
     }
 
     /// <summary>An event as read from the journal: its ordering, and what the writer needs of it when it is an entity's event.</summary>
     public static JournalRead Read(EventEnvelope envelope) =>
-        new(((Sequence)envelope.Offset).Value, EntityKinds.Of(envelope.Event) is { } kind ? ToProjected(kind, envelope) : null);
+        new(((Sequence)envelope.Offset).Value, EntityKinds.OfPersistenceId(envelope.PersistenceId) is { } kind ? ToProjected(kind, envelope) : null);
 
     /// <summary>Journal ordering and timestamp into what the writer needs.</summary>
     public static ProjectedEvent ToProjected(string tag, EventEnvelope envelope) =>
@@ -266,7 +263,7 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
             """
             SELECT COALESCE(MAX(ordering), @projected), COUNT(*) FROM journal WHERE ordering > @projected AND persistence_id LIKE @prefix
             """,
-            ("projected", projected), ("prefix", EntityKinds.PersistenceIdPrefix(tag) + "%"));
+            ("projected", projected), ("prefix", EntityKinds.PersistenceIdLike(tag)));
         using var reader = command.ExecuteReader();
         reader.Read();
         return new TagProgress(tag, projected, reader.GetInt64(0), reader.GetInt64(1), lastLag);

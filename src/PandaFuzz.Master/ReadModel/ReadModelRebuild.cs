@@ -37,7 +37,7 @@ public static class ReadModelRebuild
         }
 
         var pages = JournalEventReader.For(system);
-        var counts = ReadModelProjection.Tags.ToDictionary(kind => kind, _ => 0L);
+        var counts = EntityKinds.All.ToDictionary(kind => kind, _ => 0L);
         long offset = 0;
         while (true)
         {
@@ -52,7 +52,7 @@ public static class ReadModelRebuild
             var events = page.Select(ReadModelProjection.Read).Where(r => r.Event is not null).Select(r => r.Event!).ToList();
             using (var connection = database.Open())
             {
-                ReadModelWriter.Write(connection, events, DateTimeOffset.UtcNow, (offset, ReadModelProjection.Tags));
+                ReadModelWriter.Write(connection, events, DateTimeOffset.UtcNow, (offset, EntityKinds.All));
             }
 
             foreach (var e in events)
