@@ -362,12 +362,15 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     private void Found(ArtifactFound found)
     {
+        // The run found something either way. libFuzzer names an artifact by its input's hash, so a run that finds an input
+        // again while the first report of it is still being stored writes the same file: one report, but not a failed run
+        // (counted as one, a shallow bug found on every start would fail the job after a few restarts).
+        _findingsThisRun++;
         if (!_pendingArtifacts.Add(found.Path))
         {
             return;
         }
 
-        _findingsThisRun++;
         if (found.Kind == CrashKinds.Timeout)
         {
             _hangs++;

@@ -20,19 +20,21 @@ namespace PandaFuzz.Bot.Tests.Runner;
 /// corpus: engines that fail are restarted with backoff and then fail the job with their own words; a hung engine is
 /// killed by the watchdog and restarted; a stopped runner leaves no process behind.
 /// </summary>
-public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClassFixture<NoBugFixture>, IDisposable
+public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClassFixture<NoBugFixture>, IClassFixture<AlwaysCrashFixture>, IDisposable
 {
     private static readonly TimeSpan JobEndTimeout = TimeSpan.FromSeconds(60);
 
     private readonly NoBugFixture _noBug;
+    private readonly AlwaysCrashFixture _alwaysCrash;
     private readonly ITestOutputHelper _output;
     private readonly string _root = Path.Combine(Path.GetTempPath(), "pandafuzz-runner-tests-" + Guid.NewGuid().ToString("N")[..12]);
     private readonly BotStorage _storage;
 
-    public EngineSupervisionTests(NoBugFixture noBug, ITestOutputHelper output)
+    public EngineSupervisionTests(NoBugFixture noBug, AlwaysCrashFixture alwaysCrash, ITestOutputHelper output)
         : base(BotTestConfig.Hocon(), "bot", output)
     {
         _noBug = noBug;
+        _alwaysCrash = alwaysCrash;
         _output = output;
         _storage = new BotStorage(_root);
     }
@@ -95,6 +97,36 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
         finished.Succeeded.Should().BeFalse();
         finished.FailureReason.Should().Contain("failed 2 runs in a row").And.EndWith("[-] PROGRAM ABORT : No instrumentation detected");
         await StopsOnceKeptAsync(runner, outbox, finished);
+    }
+
+    [Fact]
+    public async Task A_run_that_finds_an_input_whose_report_is_still_pending_was_fuzzing_and_is_restarted_not_counted_as_failed()
+    {
+        // libFuzzer names an artifact by its input's hash, so a run that finds the same input again writes the same file.
+        // The outbox here never says Kept, so the first report's artifact stays pending for the whole test.
+        var settings = BotTestConfig.Fast() with { Engine = new EngineSupervisionSettings(TimeSpan.FromSeconds(1), 2, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60)) };
+        var (runner, dir, outbox) = await StartJobAsync(new LibFuzzerEngine(), _alwaysCrash.Binary, settings, 8);
+
+        var report = (CampaignCommands.ReportCrash)outbox.FishForMessage<OutboxCommands.Put>(put => put.Message is CampaignCommands.ReportCrash, JobEndTimeout).Message;
+        var artifact = Directory.EnumerateFiles(dir.Artifacts).Should().ContainSingle().Subject;
+        var firstWrite = File.GetLastWriteTimeUtc(artifact);
+
+        // Two runs in a row that "found nothing" would fail this job (max failures 2, 200 ms apart); each later run finds
+        // the pending input again, which is a finding.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (outbox.ReceiveOne(deadline - DateTime.UtcNow) is OutboxCommands.Put { Message: JobCommands.ReportJobFinished finished })
+            {
+                throw new Xunit.Sdk.XunitException($"the job ended while its engine kept finding the same input: {finished.FailureReason}");
+            }
+        }
+
+        File.GetLastWriteTimeUtc(artifact).Should().BeAfter(firstWrite, "later runs found the same input again and wrote it anew");
+        report.Finding.ArtifactName.Should().Be(Path.GetFileName(artifact));
+        Watch(runner);
+        Sys.Stop(runner);
+        ExpectTerminated(runner);
     }
 
     [Fact]

@@ -45,6 +45,9 @@ public abstract class LibFuzzerTargetFixture(string name, string sanitizers) : I
     }
 }
 
+/// <summary>tests/targets/always_crash.c: every run of it stops at once on the same input.</summary>
+public sealed class AlwaysCrashFixture() : LibFuzzerTargetFixture("always_crash", "fuzzer");
+
 /// <summary>tests/targets/planted_bug.c with ASan, the build the bot runs.</summary>
 public sealed class PlantedBugFixture() : LibFuzzerTargetFixture("planted_bug", "fuzzer,address");
 
