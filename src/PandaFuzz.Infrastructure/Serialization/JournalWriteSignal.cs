@@ -40,6 +40,15 @@ public static class EntityKinds
         All.FirstOrDefault(kind => persistenceId.Length > kind.Length && persistenceId[kind.Length] == '-'
                                    && persistenceId.StartsWith(kind, StringComparison.Ordinal));
 
+    /// <summary>What every persistence id of a kind's entities starts with ("campaign-").</summary>
+    public static string PersistenceIdPrefix(string kind) => kind + "-";
+
+    /// <summary>The persistence id of one entity of a kind ("campaign-" + its id); stable, as the journal keeps it.</summary>
+    public static string PersistenceId(string kind, string entityId) => PersistenceIdPrefix(kind) + entityId;
+
+    /// <summary>The entity id in a persistence id of a kind's entity.</summary>
+    public static string EntityId(string kind, string persistenceId) => persistenceId[PersistenceIdPrefix(kind).Length..];
+
     /// <summary>A SQL LIKE pattern for the persistence ids of a kind's entities ("campaign-%").</summary>
-    public static string PersistenceIdLike(string kind) => kind + "-%";
+    public static string PersistenceIdLike(string kind) => PersistenceIdPrefix(kind) + "%";
 }

@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Akka.Persistence;
 using PandaFuzz.Domain.Bots;
 using PandaFuzz.Infrastructure.Actors;
+using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
@@ -27,7 +28,7 @@ public sealed class BotEntity : EventSourcedEntity, IWithTimers
     private DateTimeOffset? _lastSeen;
 
     public BotEntity(string entityId, MasterSettings settings, IActorRegistry registry)
-        : base("bot-" + entityId, settings.SnapshotEvery)
+        : base(EntityKinds.PersistenceId(EntityKinds.Bot, entityId), settings.SnapshotEvery)
     {
         _settings = settings;
         _scheduler = registry.Get<SchedulerProxy>();
@@ -68,7 +69,7 @@ public sealed class BotEntity : EventSourcedEntity, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private string EntityId => PersistenceId["bot-".Length..];
+    private string EntityId => EntityKinds.EntityId(EntityKinds.Bot, PersistenceId);
 
     private void CheckIn(CheckIn checkIn)
     {

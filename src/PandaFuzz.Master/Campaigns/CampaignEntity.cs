@@ -1,15 +1,16 @@
-using PandaFuzz.Infrastructure.Actors;
-using PandaFuzz.Master.Notifications;
 using Akka.Actor;
 using Akka.Cluster.Hosting;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
-using PandaFuzz.Master.Observability;
 using PandaFuzz.Domain.Campaigns;
+using PandaFuzz.Infrastructure.Actors;
 using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Master.Configuration;
+using PandaFuzz.Master.Notifications;
+using PandaFuzz.Master.Observability;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Protocol.CampaignCommands;
 using static PandaFuzz.Protocol.CampaignQueries;
@@ -34,7 +35,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
     private CampaignState? _state;
 
     public CampaignEntity(string entityId, MasterSettings settings, ContentAddressedStore blobs, IActorRegistry registry)
-        : base("campaign-" + entityId, settings.CampaignSnapshotEvery)
+        : base(EntityKinds.PersistenceId(EntityKinds.Campaign, entityId), settings.CampaignSnapshotEvery)
     {
         _settings = settings;
         _blobs = blobs;
@@ -116,7 +117,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private string EntityId => PersistenceId["campaign-".Length..];
+    private string EntityId => EntityKinds.EntityId(EntityKinds.Campaign, PersistenceId);
 
     private static DateTimeOffset Now => DateTimeOffset.UtcNow;
 

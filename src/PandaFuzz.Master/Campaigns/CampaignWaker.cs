@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
 using Akka.Hosting;
+using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Master.Scheduling;
 using PandaFuzz.Protocol;
@@ -26,7 +27,7 @@ public sealed class CampaignWaker : ReceiveActor
         var cluster = Cluster.Get(Context.System);
         ReceiveAsync<Start>(async start =>
         {
-            var ids = await directory.IdsAsync("campaign-");
+            var ids = await directory.IdsAsync(EntityKinds.PersistenceIdPrefix(EntityKinds.Campaign));
             foreach (var id in ids)
             {
                 campaigns.Tell(new CampaignCommands.WakeCampaign(new CampaignId(id), start.RetellJobs));

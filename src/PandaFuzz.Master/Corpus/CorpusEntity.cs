@@ -6,6 +6,7 @@ using Akka.Persistence;
 using PandaFuzz.Domain.Corpus;
 using PandaFuzz.Infrastructure.Actors;
 using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
@@ -26,7 +27,7 @@ public sealed class CorpusEntity : EventSourcedEntity
     private CorpusState _state;
 
     public CorpusEntity(string entityId, MasterSettings settings, ContentAddressedStore blobs)
-        : base("corpus-" + entityId, settings.SnapshotEvery)
+        : base(EntityKinds.PersistenceId(EntityKinds.Corpus, entityId), settings.SnapshotEvery)
     {
         _settings = settings;
         _blobs = blobs;

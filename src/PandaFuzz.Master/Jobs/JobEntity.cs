@@ -5,13 +5,14 @@ using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
-using PandaFuzz.Infrastructure.Actors;
-using PandaFuzz.Master.Observability;
 using PandaFuzz.Domain;
 using PandaFuzz.Domain.Jobs;
+using PandaFuzz.Infrastructure.Actors;
 using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Master.Configuration;
+using PandaFuzz.Master.Observability;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Protocol.JobCommands;
 using static PandaFuzz.Protocol.SchedulerMessages;
@@ -37,7 +38,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
     private bool _stayInMemory;
 
     public JobEntity(string entityId, MasterSettings settings, IActorRegistry registry)
-        : base("job-" + entityId, settings.SnapshotEvery)
+        : base(EntityKinds.PersistenceId(EntityKinds.Job, entityId), settings.SnapshotEvery)
     {
         _settings = settings;
         _campaigns = registry.Get<CampaignRegion>();
@@ -138,7 +139,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private string EntityId => PersistenceId["job-".Length..];
+    private string EntityId => EntityKinds.EntityId(EntityKinds.Job, PersistenceId);
 
     private static DateTimeOffset Now => DateTimeOffset.UtcNow;
 
