@@ -256,15 +256,21 @@ public sealed class NodeProcess : IAsyncDisposable
         KillHard();
     }
 
+    /// <summary>This node's whole log so far (its standard output and error).</summary>
+    public string Log()
+    {
+        using var stream = new FileStream(Options.LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
     /// <summary>The last lines of this node's log, for failure messages.</summary>
     public string LogTail(int lines = 80)
     {
         string[] all;
         try
         {
-            using var stream = new FileStream(Options.LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream);
-            all = reader.ReadToEnd().Split('\n');
+            all = Log().Split('\n');
         }
         catch (IOException ex)
         {

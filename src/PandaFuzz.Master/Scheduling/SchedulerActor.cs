@@ -203,6 +203,14 @@ public static class SchedulerHosting
         builder.WithSingleton<SchedulerProxy>(
             SchedulerActor.Name,
             (_, registry, _) => Props.Create(() => new SchedulerActor(settings, registry)),
-            new ClusterSingletonOptions { Role = ShardNames.MasterRole },
+            new ClusterSingletonOptions
+            {
+                Role = ShardNames.MasterRole,
+                // Akka.NET 1.5.73's proxy logs "failed to find an associated singleton … after 30 seconds" the moment it
+                // starts looking, at every start and every oldest-member change (akkadotnet/akka.net#8568): a warning of a
+                // failure that has not happened. The proxy lives only on master nodes, beside the singleton's manager, with
+                // the role fixed in code, so the misconfiguration the warning is for cannot arise here.
+                LogSingletonIdentificationFailure = false,
+            },
             createProxyToo: true);
 }
