@@ -132,11 +132,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
             // Stopped without a StopFuzzer (the node shuts down): still give the engine a moment to end its
             // children (AFL++'s forkserver leaves its own group), then kill whatever is left.
             ProcessGroups.Terminate(process.Id);
-            if (!process.WaitForExit(TimeSpan.FromSeconds(2)))
-            {
-                ProcessGroups.KillGroup(process.Id);
-            }
-
+            process.WaitForExit(TimeSpan.FromSeconds(2));
             ProcessGroups.KillGroup(process.Id);
             _log.Info("Killed the process group {Pid} of {Engine}", process.Id, _engine.Name);
             File.Delete(_dir.PidFile);

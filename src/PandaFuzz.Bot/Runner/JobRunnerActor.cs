@@ -45,6 +45,9 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     // in between leaves them for the next start to salvage, and a restarted engine's rescan does not count them twice.
     private readonly HashSet<string> _pendingArtifacts = [];
     private readonly Dictionary<string, string> _artifactsByKey = [];
+
+    // Artifacts deleted once their report was kept: a libFuzzer run that finds the same input again writes the same path.
+    private readonly HashSet<string> _keptArtifacts = [];
     private readonly EngineRestartPolicy _restarts;
     private readonly DateTimeOffset _deadline;
 
@@ -362,10 +365,25 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     private void Found(ArtifactFound found)
     {
-        // The run found something either way. libFuzzer names an artifact by its input's hash, so a run that finds an input
-        // again while the first report of it is still being stored writes the same file: one report, but not a failed run
-        // (counted as one, a shallow bug found on every start would fail the job after a few restarts).
-        _findingsThisRun++;
+        var onDisk = File.Exists(found.Path);
+        var known = _pendingArtifacts.Contains(found.Path) || _keptArtifacts.Contains(found.Path);
+
+        // libFuzzer names an artifact by its input's hash, so a run that finds an input again writes the same path: a
+        // finding of this run, even while the first report of it is still on its way (counted as a failed run, a shallow
+        // bug found at every start would fail the job after a few restarts). A file that an earlier run left, still
+        // waiting for its report to be kept, is not this run's finding.
+        if (!known || onDisk && WrittenDuringThisRun(found.Path))
+        {
+            _findingsThisRun++;
+        }
+
+        if (!onDisk && _keptArtifacts.Contains(found.Path))
+        {
+            // Written again and then deleted, before this message came, with the kept report of the same input.
+            _log.Info("Job {JobId} found {Artifact} again; the report of that input is kept already", _job.JobId, found.Path);
+            return;
+        }
+
         if (!_pendingArtifacts.Add(found.Path))
         {
             return;
@@ -383,6 +401,13 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _storing++;
         StoreFindingAsync(found).PipeTo(Self, failure: e => new FindingLost(found.Path, e.Message));
     }
+
+    /// <summary>
+    /// Whether the file was written after this run started (less a little: file times come from the kernel's coarse clock).
+    /// A run starts at least a restart delay after the one before it ended.
+    /// </summary>
+    private bool WrittenDuringThisRun(string path) =>
+        File.GetLastWriteTimeUtc(path) >= _runStarted.UtcDateTime - TimeSpan.FromMilliseconds(10);
 
     /// <summary>Triages the artifact, puts its input into the outbox's blob store and builds its report.</summary>
     private async Task<FindingStored> StoreFindingAsync(ArtifactFound found) =>
@@ -416,6 +441,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
 
         _pendingArtifacts.Remove(artifact);
+        _keptArtifacts.Add(artifact);
     }
 
     /// <summary>

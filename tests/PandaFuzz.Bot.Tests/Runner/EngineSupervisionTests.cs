@@ -130,6 +130,70 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
     }
 
     [Fact]
+    public async Task A_run_that_fails_beside_an_earlier_runs_artifact_still_waiting_for_its_report_counts_as_failed()
+    {
+        // The first run writes a crash artifact and says so, as libFuzzer does; every later run fails to start. The outbox
+        // never says Kept, so the artifact stays in the artifacts dir, and each failed run's exit scan sees it again.
+        var starts = Path.Combine(_storage.WorkDirOf(BotTestConfig.Job(10)).Root, "starts");
+        var script = Path.Combine(_root, "crashes-once.sh");
+        await File.WriteAllTextAsync(script, """
+            #!/bin/sh
+            prefix=""
+            for a in "$@"; do case "$a" in -artifact_prefix=*) prefix="${a#-artifact_prefix=}";; esac; done
+            [ -n "$prefix" ] && date +%s%N >> starts
+            if [ -n "$prefix" ] && [ ! -e crashed-once ]; then
+              touch crashed-once
+              printf 'BUG' > "${prefix}crash-0123456789abcdef0123456789abcdef01234567"
+              echo "==1== ERROR: libFuzzer: deadly signal" >&2
+              echo "artifact_prefix='$prefix'; Test unit written to ${prefix}crash-0123456789abcdef0123456789abcdef01234567" >&2
+              exit 77
+            fi
+            echo "$0: error while loading shared libraries: libpfmissing.so: cannot open shared object file: No such file or directory" >&2
+            exit 127
+
+            """);
+        var settings = BotTestConfig.Fast() with { Engine = new EngineSupervisionSettings(TimeSpan.FromMilliseconds(800), 3, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60)) };
+
+        var (runner, _, outbox) = await StartJobAsync(new LibFuzzerEngine(), script, settings, 10);
+
+        outbox.FishForMessage<OutboxCommands.Put>(put => put.Message is CampaignCommands.ReportCrash, JobEndTimeout);
+        var finished = ExpectFinished(outbox);
+        finished.Succeeded.Should().BeFalse();
+        finished.FailureReason.Should().Contain("failed 3 runs in a row").And.Contain("libpfmissing.so");
+        (await File.ReadAllLinesAsync(starts)).Should().HaveCount(4, "the run that found the crash and three failed runs");
+        Watch(runner);
+        Sys.Stop(runner);
+        ExpectTerminated(runner);
+    }
+
+    [Fact]
+    public async Task A_finding_whose_file_went_with_the_kept_report_of_the_same_input_is_not_called_lost()
+    {
+        // One run only in this test: the next would start a minute after the finding.
+        var settings = BotTestConfig.Fast() with { RestartDelay = TimeSpan.FromMinutes(1) };
+        var (runner, dir, outbox) = await StartJobAsync(new LibFuzzerEngine(), _alwaysCrash.Binary, settings, 11);
+        var report = (CampaignCommands.ReportCrash)outbox.FishForMessage<OutboxCommands.Put>(put => put.Message is CampaignCommands.ReportCrash, JobEndTimeout).Message;
+        var artifact = Directory.EnumerateFiles(dir.Artifacts).Should().ContainSingle().Subject;
+        var errors = CreateTestProbe();
+        Sys.EventStream.Subscribe(errors.Ref, typeof(Akka.Event.Error));
+
+        // The report is on disk in the outbox: the runner deletes the artifact.
+        outbox.Reply(new OutboxCommands.Kept(OutboxEntry.Of(report)!.Key));
+        await AwaitConditionAsync(() => Task.FromResult(!File.Exists(artifact)), TimeSpan.FromSeconds(10));
+
+        // Act: what a later run says of the same input when its message comes after that delete.
+        runner.Tell(new ArtifactFound(artifact, "crash", "==1== ERROR: libFuzzer: deadly signal", DateTimeOffset.UtcNow));
+
+        // Assert: no "could not keep the finding" error, and no second report of the input.
+        errors.ExpectNoMsg(TimeSpan.FromSeconds(2));
+        outbox.ReceiveWhile(TimeSpan.FromSeconds(1), m => m).OfType<OutboxCommands.Put>()
+            .Should().NotContain(put => put.Message is CampaignCommands.ReportCrash);
+        Watch(runner);
+        Sys.Stop(runner);
+        ExpectTerminated(runner);
+    }
+
+    [Fact]
     public async Task A_stopped_engine_is_killed_by_the_watchdog_and_restarted()
     {
         var settings = BotTestConfig.Fast() with { Engine = new EngineSupervisionSettings(TimeSpan.FromSeconds(1), 3, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(3)) };
