@@ -63,10 +63,18 @@ internal sealed class SqliteJournalEvents(ActorSystem system, string connectionS
     private readonly Akka.Serialization.Serialization _serialization = system.Serialization;
     private readonly EventAdapters _adapters = Akka.Persistence.Persistence.Instance.Apply(system).AdaptersFor("akka.persistence.journal.sql");
 
+    private bool _tableSeen;
+
     public Task<IImmutableList<EventEnvelope>> ReadAsync(long after, int max)
     {
         using var connection = new SqliteConnection(connectionString);
         connection.Open();
+        if (!_tableSeen && !(_tableSeen = JournalTable.Exists(connection)))
+        {
+            // A new data dir whose journal has not made its tables yet: nothing written, nothing to read.
+            return Task.FromResult<IImmutableList<EventEnvelope>>(ImmutableList<EventEnvelope>.Empty);
+        }
+
         using var command = connection.CreateCommand();
         command.CommandText = Query;
         command.Parameters.AddWithValue("$after", after);

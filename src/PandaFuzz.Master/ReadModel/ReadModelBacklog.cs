@@ -30,6 +30,10 @@ public sealed record ReadModelBacklog(long PendingEvents, TimeSpan Lag)
 
         using var journal = ConfiguredStorage.OpenJournal(config)
             ?? throw new InvalidOperationException("the configuration names a read model but no journal");
+        if (!JournalTable.Exists(journal))
+        {
+            return None;
+        }
 
         long pending = 0;
         DateTimeOffset? oldest = null;

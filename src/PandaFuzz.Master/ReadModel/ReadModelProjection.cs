@@ -81,8 +81,9 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
             Task.Run(() =>
                 {
                     using var journal = ConfiguredStorage.OpenJournal(journalConfig);
+                    var readable = journal is not null && JournalTable.Exists(journal) ? journal : null;
                     return new ProjectionStatus(
-                        [.. EntityKinds.All.Select(tag => Progress(journal, tag, offsets.GetValueOrDefault(tag), lags.TryGetValue(tag, out var lag) ? lag : null))],
+                        [.. EntityKinds.All.Select(tag => Progress(readable, tag, offsets.GetValueOrDefault(tag), lags.TryGetValue(tag, out var lag) ? lag : null))],
                         status.events, status.batches, status.maxLag, status.running);
                 })
                 .PipeTo(Sender);
