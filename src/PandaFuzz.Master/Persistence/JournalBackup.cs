@@ -125,9 +125,7 @@ public static class JournalBackup
 
     private static (long Events, long LastOrdering) JournalExtent(SqliteConnection connection)
     {
-        using var exists = connection.CreateCommand();
-        exists.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal';";
-        if ((long)exists.ExecuteScalar()! == 0)
+        if (!JournalTable.Exists(connection))
         {
             return (0, 0);
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Master.Persistence;
 using PandaFuzz.ReadModel;
 
@@ -6,8 +7,9 @@ namespace PandaFuzz.Master.ReadModel;
 
 /// <summary>
 /// How far the read model trails the journal, measured in the databases themselves: the journal's entity events past the
-/// offsets the read model has stored for their kinds, and how old the oldest of them is. Whichever master projects (several share one
-/// PostgreSQL read model), every master sees the same answer, and a projection that is down shows as a growing lag.
+/// offsets the read model has stored for their kinds, and how old the oldest of them is. Whichever master projects
+/// (several share one PostgreSQL read model), every master sees the same answer, and a projection that is down shows as
+/// a growing lag.
 /// </summary>
 public sealed record ReadModelBacklog(long PendingEvents, TimeSpan Lag)
 {
@@ -37,12 +39,12 @@ public sealed record ReadModelBacklog(long PendingEvents, TimeSpan Lag)
 
         long pending = 0;
         DateTimeOffset? oldest = null;
-        foreach (var tag in Infrastructure.Serialization.EntityKinds.All)
+        foreach (var tag in EntityKinds.All)
         {
             using var command = ReadModelWriter.Command(journal, null, """
                 SELECT COUNT(*), MIN(created) FROM journal
                 WHERE ordering > @offset AND persistence_id LIKE @prefix
-                """, ("prefix", Infrastructure.Serialization.EntityKinds.PersistenceIdLike(tag)), ("offset", offsets.GetValueOrDefault(tag)));
+                """, ("prefix", EntityKinds.PersistenceIdLike(tag)), ("offset", offsets.GetValueOrDefault(tag)));
             using var reader = command.ExecuteReader();
             reader.Read();
             pending += Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
