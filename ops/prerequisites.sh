@@ -29,6 +29,8 @@ pandafuzz_missing_packages() {
   echo "${missing[@]+"${missing[@]}"}"
 }
 
+# Installs what is missing of PandaFuzz's packages and of the packages named as arguments (ops/test.sh names the test
+# tools), with one `apt-get update` for all of them.
 pandafuzz_install_prerequisites() {
   if ! command -v dotnet >/dev/null 2>&1; then
     echo "PandaFuzz needs the .NET 10 SDK (dotnet) on PATH: https://learn.microsoft.com/dotnet/core/install/linux" >&2
@@ -36,19 +38,20 @@ pandafuzz_install_prerequisites() {
   fi
   local missing
   missing=$(pandafuzz_missing_packages)
-  if [ -z "$missing" ]; then
+  if [ -z "$missing" ] && [ $# -eq 0 ]; then
     return 0
   fi
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing: $missing" >&2
+    echo "Installing: $missing $*" >&2
     apt-get update -qq >/dev/null
     # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing "$@" >/dev/null
     missing=$(pandafuzz_missing_packages)
     [ -z "$missing" ] && return 0
     echo "Still missing after installing: $missing" >&2
     return 1
   fi
+  [ -n "$missing" ] || return 0
   echo "PandaFuzz needs these packages; install them and run this again:" >&2
   echo "  sudo apt-get install -y $missing" >&2
   return 1

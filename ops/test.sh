@@ -4,7 +4,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source ops/prerequisites.sh
-pandafuzz_install_prerequisites
+source ops/test-postgres.sh
+
+# Where the time goes: each phase prints its seconds, and the slowest tests are listed at the end.
+phase_started=$SECONDS
+phase_done() {
+  echo "ops/test.sh: $1 took $((SECONDS - phase_started)) s (run so far $SECONDS s)" >&2
+  phase_started=$SECONDS
+}
+
+# The test tools Debian packages, installed with PandaFuzz's own in one apt pass; each step below still installs its
+# own when run alone.
+test_packages=()
+command -v npm >/dev/null 2>&1 || test_packages+=(nodejs npm)
+command -v ip >/dev/null 2>&1 || test_packages+=(iproute2)
+command -v promtool >/dev/null 2>&1 || test_packages+=(prometheus)
+command -v chromium >/dev/null 2>&1 || test_packages+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || test_packages+=(docker-compose)
+pandafuzz_postgres_bin >/dev/null 2>&1 || test_packages+=(postgresql)
+pandafuzz_install_prerequisites "${test_packages[@]+"${test_packages[@]}"}"
 
 # The SARIF multitool (npm @microsoft/sarif-multitool) validates the SARIF export in the end-to-end tests.
 sarif_version=5.7.0
@@ -60,21 +78,42 @@ containers_status=0
 bash ops/containers.sh check || containers_status=$?
 
 # The persistence and read-model tests run on PostgreSQL too, against a throwaway server started here.
-source ops/test-postgres.sh
 pandafuzz_start_test_postgres
+phase_done "installing and starting the test tools"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE=false
 log=$(mktemp)
-trap 'rm -f "$log"; pandafuzz_stop_test_postgres' EXIT
+results=$(mktemp -d)
+trap '[ -z "${e2e_pid:-}" ] || kill "$e2e_pid" 2>/dev/null; rm -rf "$log" "$results"; pandafuzz_stop_test_postgres' EXIT
 status=0
-if [ $# -gt 0 ]; then
-  dotnet test PandaFuzz.sln -c Release "$@" 2>&1 | tee "$log" || status=$?
+dotnet build PandaFuzz.sln -c Release -nologo -v quiet 2>&1 | tee "$log" || status=$?
+phase_done "building"
+trx=(--logger "trx;LogFilePrefix=results" --results-directory "$results")
+if [ "$status" -ne 0 ]; then
+  echo "ops/test.sh: the build failed; no test was run" >&2
+elif [ $# -gt 0 ]; then
+  dotnet test PandaFuzz.sln -c Release --no-build "${trx[@]}" "$@" 2>&1 | tee -a "$log" || status=$?
+  phase_done "the tests"
 else
-  dotnet test PandaFuzz.sln -c Release --filter "Category!=Chaos" 2>&1 | tee "$log" || status=$?
+  # Two streams on the two cores: the end-to-end assembly, the longest, starts at once beside the other assemblies, which
+  # run one at a time; the chaos tests run alone after both.
+  e2e_log=$(mktemp)
+  dotnet test tests/PandaFuzz.EndToEnd.Tests -c Release --no-build "${trx[@]}" >"$e2e_log" 2>&1 &
+  e2e_pid=$!
+  dotnet test PandaFuzz.sln -c Release --no-build -m:1 "${trx[@]}" \
+    --filter "Category!=Chaos&FullyQualifiedName!~PandaFuzz.EndToEnd.Tests" 2>&1 | tee -a "$log" || status=$?
+  phase_done "the unit, actor and dashboard tests (beside the end-to-end tests)"
+  wait "$e2e_pid" || status=$?
+  tee -a "$log" <"$e2e_log"
+  rm -f "$e2e_log"
+  phase_done "the end-to-end tests (after the others)"
   # The chaos tests kill, cut off and restart node processes and time how fast work moves: they run alone, after the rest.
   # Normal verbosity lists each chaos test with its duration: they are few and long, and the run's time is budgeted.
-  dotnet test tests/PandaFuzz.Chaos.Tests -c Release --no-build --logger "console;verbosity=normal" 2>&1 | tee -a "$log" || status=$?
+  dotnet test tests/PandaFuzz.Chaos.Tests -c Release --no-build "${trx[@]}" --logger "console;verbosity=normal" 2>&1 \
+    | tee -a "$log" || status=$?
+  phase_done "the chaos tests"
 fi
+python3 ops/test-durations.py "$results" 15 || true
 
 # One closing line for the whole run, summed over the test assemblies.
 awk '/(Passed|Failed)!  - Failed:/ {
