@@ -63,5 +63,5 @@ public sealed class FsEscapeFixture() : LibFuzzerTargetFixture("fs_escape", "fuz
 /// <summary>tests/targets/fork_bomb.c with ASan: forks until denied, aborts when nothing denies it.</summary>
 public sealed class ForkBombFixture() : LibFuzzerTargetFixture("fork_bomb", "fuzzer,address");
 
-/// <summary>tests/targets/memory_hog.c with ASan: touches 1 GiB faster than libFuzzer's RSS check, aborts when it gets it.</summary>
+/// <summary>tests/targets/memory_hog.c with ASan: writes 1 GiB into a memfd (outside its RSS), aborts when it gets it.</summary>
 public sealed class MemoryHogFixture() : LibFuzzerTargetFixture("memory_hog", "fuzzer,address");
