@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit, actor and end-to-end tests (real libFuzzer targets, real processes).
-# Installs the fuzzing toolchain first when it is missing. Usage: ops/test.sh [extra dotnet test args]
+# Installs the fuzzing toolchain first when it is missing. Usage: ops/test.sh [--long] [extra dotnet test args]
+# --long runs the long versions of the chaos and hostile-input scenarios (PANDAFUZZ_TEST_PROFILE=long) instead of CI's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = "--long" ]; then
+  shift
+  export PANDAFUZZ_TEST_PROFILE=long
+fi
 source ops/prerequisites.sh
 source ops/test-postgres.sh
 

@@ -12,16 +12,20 @@ namespace PandaFuzz.Chaos.Tests;
 /// A master and two bots fuzz a campaign while bots and the master are killed with SIGKILL at random moments and
 /// started again. At the end nothing is lost or stuck: every crash input a fuzzer wrote is counted by the master,
 /// every job ended, no job ran on two bots for long, and the SQLite journal is intact. The randomness is seeded;
-/// the seed is printed, and <c>PANDAFUZZ_CHAOS_SEED</c> replays it. The CI profile makes <see cref="CiKills"/> kills;
-/// <c>PANDAFUZZ_CHAOS_KILLS</c> asks for a longer run.
+/// the seed is printed, and <c>PANDAFUZZ_CHAOS_SEED</c> replays it. The CI profile makes 4 kills, the long profile
+/// (<see cref="TestProfile"/>) 16; <c>PANDAFUZZ_CHAOS_KILLS</c> asks for any number.
 /// </summary>
 [Collection(ChaosCollection.Name)]
 [Trait("Category", "Chaos")]
 public sealed class RandomKillTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
 {
-    private const int CiKills = 4;
     private const int Jobs = 3;
-    private const int JobSeconds = 45;
+
+    private static readonly int Kills =
+        int.TryParse(Environment.GetEnvironmentVariable("PANDAFUZZ_CHAOS_KILLS"), out var kills) ? kills : TestProfile.Pick(ci: 4, longRun: 16);
+
+    // The jobs run through most of the kills: one comes every 13.5 s on average (3 to 12 s apart, then down 2 to 10 s).
+    private static readonly int JobSeconds = Math.Max(45, 12 * Kills);
 
     private readonly EndToEndEnvironment _env = new();
 
@@ -31,10 +35,10 @@ public sealed class RandomKillTests(TargetBuilder targets, ITestOutputHelper out
 
     [Fact]
     public Task Killing_bots_and_the_master_at_random_loses_no_crash_and_leaves_every_job_ended() =>
-        _env.RunAsync(TimeSpan.FromMinutes(9), async ct =>
+        _env.RunAsync(TimeSpan.FromMinutes(7) + TimeSpan.FromSeconds(30) * Kills, async ct =>
         {
             var seed = int.TryParse(Environment.GetEnvironmentVariable("PANDAFUZZ_CHAOS_SEED"), out var s) ? s : Random.Shared.Next();
-            var kills = int.TryParse(Environment.GetEnvironmentVariable("PANDAFUZZ_CHAOS_KILLS"), out var k) ? k : CiKills;
+            var kills = Kills;
             output.WriteLine($"chaos seed {seed} (replay with PANDAFUZZ_CHAOS_SEED={seed}), {kills} kills");
             var random = new Random(seed);
 

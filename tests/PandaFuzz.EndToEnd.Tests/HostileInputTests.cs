@@ -23,7 +23,7 @@ namespace PandaFuzz.EndToEnd.Tests;
 [Trait("Category", "EndToEnd")]
 public sealed class HostileInputTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
 {
-    private const int Requests = 3000;
+    private static readonly int Requests = TestProfile.Pick(ci: 3000, longRun: 20_000);
     private const int Concurrency = 32;
     private const long MaxTargetBytes = 8 * 1024 * 1024;
     private const string ProblemBase = "https://pandafuzz.dev/problems/";

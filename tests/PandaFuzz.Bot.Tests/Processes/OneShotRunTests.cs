@@ -24,7 +24,7 @@ public sealed class OneShotRunTests : IDisposable
 
         var (exitCode, _) = await OneShotRun.RunAsync(launch, TimeSpan.FromMilliseconds(300), 10_000);
 
-        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10), "the run ends at its limit, not when sleep would");
+        clock.Elapsed.Should().BeLessThan(SleepEnds, "the run ends at its limit, not when sleep would");
         exitCode.Should().BeNull();
         (await SleepersOf(duration)).Should().BeEmpty("the killed sleep must not be left running");
     }
@@ -39,7 +39,7 @@ public sealed class OneShotRunTests : IDisposable
 
         var (exitCode, _) = await OneShotRun.RunAsync(launch, TimeSpan.FromMilliseconds(500), 10_000);
 
-        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(10));
+        clock.Elapsed.Should().BeLessThan(SleepEnds, "the run ends at its limit, not when its children would");
         exitCode.Should().BeNull();
         (await SleepersOf(duration)).Should().BeEmpty("the children of the killed program are in its process group");
     }
@@ -59,6 +59,9 @@ public sealed class OneShotRunTests : IDisposable
 
     // "30.<random>" seconds: 30 s as the brief asks, and a command line unique to this test.
     private static string UniqueSleepDuration() => "30." + Random.Shared.Next(100_000, 999_999);
+
+    /// <summary>Before the 30 s sleeps end: a run that took longer was not killed at its limit, however loaded the machine.</summary>
+    private static readonly TimeSpan SleepEnds = TimeSpan.FromSeconds(29);
 
     /// <summary>The pids of running <c>sleep</c> processes whose command line is exactly <c>sleep duration</c>.</summary>
     private static async Task<IReadOnlyList<string>> SleepersOf(string duration)

@@ -223,8 +223,6 @@ public sealed class SalvageTests : Akka.TestKit.Xunit2.TestKit, IClassFixture<Pl
         outbox.HasMessages.Should().BeFalse("one report per finding");
         _storage.JobDirs().Should().BeEmpty();
         _storage.SalvageDirs().Should().BeEmpty();
-        // The agent's first check-in waits for the hand-over only: a generous bound for a loaded machine.
-        handOver.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
     }
 
     /// <summary>
