@@ -25,8 +25,11 @@ namespace PandaFuzz.Actors.Tests.Fixtures;
 /// </summary>
 public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
 {
-    protected static readonly TimeSpan SystemStartTimeout = TimeSpan.FromSeconds(20);
-    protected static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+    // Deadlines for a machine whose cores are all busy (CI runs the end-to-end tests beside these): a sharded entity's
+    // first answer waits for its coordinator to recover from the journal, which took over 10 s on a loaded machine.
+    // They cost nothing when things go well.
+    protected static readonly TimeSpan SystemStartTimeout = TimeSpan.FromSeconds(60);
+    protected static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
 
     private readonly List<ActorSystem> _restarted = [];
 

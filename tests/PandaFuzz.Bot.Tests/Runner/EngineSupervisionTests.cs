@@ -291,14 +291,16 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
         await Task.CompletedTask;
     }
 
-    /// <summary>The pid in the job's pid file once that process runs (and is not <paramref name="except"/>).</summary>
+    /// <summary>The pid in the job's pid file once that process leads its group (and is not <paramref name="except"/>).</summary>
     private async Task<int> RunningPidAsync(JobWorkDir dir, int except = 0)
     {
         var pid = 0;
         await AwaitConditionAsync(() =>
         {
             pid = File.Exists(dir.PidFile) && int.TryParse(File.ReadAllText(dir.PidFile).Trim(), out var read) ? read : 0;
-            return Task.FromResult(pid > 0 && pid != except && Directory.Exists($"/proc/{pid}"));
+            // The group exists once setsid has run in the new process, a moment after the process itself (on a loaded
+            // machine, long enough for a test to see the process but not yet its group).
+            return Task.FromResult(pid > 0 && pid != except && Directory.Exists($"/proc/{pid}") && ProcessGroups.IsAlive(pid));
         }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(50));
         return pid;
     }
