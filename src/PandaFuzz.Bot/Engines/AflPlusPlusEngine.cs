@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using PandaFuzz.Domain.Engines.AflPlusPlus;
+using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Protocol;
 
@@ -18,6 +19,9 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
 
     /// <summary>The foreign instance whose queue holds inputs from other jobs.</summary>
     public const string ImportInstanceName = "pandafuzz";
+
+    /// <summary>fuzzer_stats is about 1.5 KiB; a larger one is not AFL++'s.</summary>
+    private const long MaxStatsFileBytes = 1 << 20;
 
     public string Name => EngineNames.AflPlusPlus;
 
@@ -100,13 +104,14 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
     {
         var instance = Path.Combine(dir.Output, InstanceName);
         var statsFile = Path.Combine(instance, "fuzzer_stats");
-        if (!File.Exists(statsFile) || !AflFuzzerStatsParser.TryParse(ReadShared(statsFile), out var stats))
+        // afl-fuzz runs in the sandbox, beside the target: its files are the target's to replace (Sandboxing/UntrustedFiles.cs).
+        if (ReadShared(dir, statsFile) is not { } statsText || !AflFuzzerStatsParser.TryParse(statsText, out var stats))
         {
             return null;
         }
 
         var plotFile = Path.Combine(instance, "plot_data");
-        var plot = File.Exists(plotFile) ? AflPlotDataParser.ParseLast(ReadHeaderAndTail(plotFile)) : null;
+        var plot = ReadHeaderAndTail(dir, plotFile) is { } plotText ? AflPlotDataParser.ParseLast(plotText) : null;
         var newer = plot is not null && plot.RelativeTimeSeconds > stats.RunTimeSeconds;
         var queue = CountFiles(Path.Combine(instance, AflArtifactNames.QueueDirectory), AflArtifactNames.IsQueueEntry);
         var crashes = CountFiles(Path.Combine(instance, AflArtifactNames.CrashesDirectory), AflArtifactNames.IsCrash);
@@ -222,10 +227,17 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
     /// plot_data grows by a row every 5 s for the whole run; a poll every second needs only its header and last rows,
     /// not the whole file.
     /// </summary>
-    private static string ReadHeaderAndTail(string path, int tailBytes = 4096)
+    private static string? ReadHeaderAndTail(JobWorkDir dir, string path, int tailBytes = 4096)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        if (stream.Length <= 2 * tailBytes)
+        // plot_data grows by a row every 5 s for the whole job: only its header and tail are read, whatever its size.
+        using var file = UntrustedFiles.Open(dir.Root, path, long.MaxValue, out _);
+        if (file is null)
+        {
+            return null;
+        }
+
+        var stream = file.Stream;
+        if (file.Length <= 2 * tailBytes)
         {
             using var whole = new StreamReader(stream, Encoding.UTF8);
             return whole.ReadToEnd();
@@ -241,10 +253,15 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
         return firstNewline < 0 ? header + "\n" : header + "\n" + tail[(firstNewline + 1)..];
     }
 
-    private static string ReadShared(string path)
+    private static string? ReadShared(JobWorkDir dir, string path)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
+        using var file = UntrustedFiles.Open(dir.Root, path, MaxStatsFileBytes, out _);
+        if (file is null)
+        {
+            return null;
+        }
+
+        using var reader = new StreamReader(file.Stream, Encoding.UTF8);
         return reader.ReadToEnd();
     }
 

@@ -258,10 +258,27 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
     {
         var full = Path.GetFullPath(path, _dir.Root);
         var kind = _engine.FindingKind(full);
-        if (kind is null || !File.Exists(full) || !_reported.Add(full))
+        if (kind is null || _reported.Contains(full))
         {
             return;
         }
+
+        // The target can plant links, FIFOs and hard links among its findings: only a regular file of its own is one.
+        using (var file = UntrustedFiles.Open(_dir.Root, full, long.MaxValue, out var refusal))
+        {
+            if (file is null)
+            {
+                if (refusal != "is not found")
+                {
+                    _reported.Add(full);
+                    _log.Warning("{Engine} in {WorkDir}: {Artifact} is not taken as a finding: {Refusal}", _engine.Name, _dir.Root, full, refusal);
+                }
+
+                return;
+            }
+        }
+
+        _reported.Add(full);
 
         var report = _report.Length > 0 ? _report.ToString() : string.Join('\n', _tail);
         Context.Parent.Tell(new ArtifactFound(full, kind, report, DateTimeOffset.UtcNow));

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
@@ -21,7 +22,8 @@ public sealed class CorpusSync(
     string outboxPath,
     IActorRef corpora,
     Func<ActorSelection> masterBlobs,
-    CorpusSyncLimits limits)
+    CorpusSyncLimits limits,
+    ILoggingAdapter log)
 {
     private readonly HashSet<string> _seenFiles = [];
     private readonly HashSet<BlobId> _known = [];
@@ -92,14 +94,24 @@ public sealed class CorpusSync(
                     continue;
                 }
 
-                var size = new FileInfo(path).Length;
-                if (size == 0 || size > limits.MaxEntryBytes)
+                // The engine's corpus dir is the target's to write: only a regular file of its own is an input.
+                using var entry = UntrustedFiles.Open(dir.Root, path, limits.MaxEntryBytes, out var refusal);
+                if (entry is null)
+                {
+                    if (refusal != "is not found" && !refusal!.StartsWith("it holds", StringComparison.Ordinal))
+                    {
+                        log.Warning("Job {JobId}: {Path} is not offered to the campaign's corpus: {Refusal}", job.JobId, path, refusal);
+                    }
+
+                    continue;
+                }
+
+                if (entry.Length == 0)
                 {
                     continue;
                 }
 
-                await using var stream = File.OpenRead(path);
-                var (input, stored) = await outbox.PutAsync(stream, limits.MaxEntryBytes, ct);
+                var (input, stored) = await outbox.PutAsync(entry.Stream, limits.MaxEntryBytes, ct);
                 if (_known.Add(input))
                 {
                     _unaccepted[input] = new CorpusEntry(input, stored, job.JobId.Value);

@@ -48,21 +48,29 @@ public sealed class CrashMinimizer(
         var minimizedPath = Path.Combine(dir.Root, "crash-minimized");
         WorkDirFiles.CopyIn(targets.PathOf(original), originalPath);
         File.Delete(minimizedPath);
-        var originalSize = new FileInfo(originalPath).Length;
+        var originalSize = new FileInfo(targets.PathOf(original)).Length;
 
         var limit = TimeSpan.FromSeconds(job.Spec.DurationSeconds);
         var (exitCode, output) = await OneShotRun.RunAsync(engine.MinimizeCrash(job.Spec, dir, originalPath, minimizedPath, limit), limit + settings.ReproduceGrace, settings.MaxReportBytes, ct,
             Sandbox.Of(settings.Sandbox), job.Spec.MemoryLimitMb);
-        if (!File.Exists(minimizedPath) || new FileInfo(minimizedPath).Length == 0)
+        // The engine ran in the sandbox: the file it left is the target's, taken only as a regular file of its own.
+        byte[]? minimized;
+        string? refusal;
+        using (var file = UntrustedFiles.Open(dir.Root, minimizedPath, long.MaxValue, out refusal))
         {
-            var last = output.Split('\n').LastOrDefault(l => l.Length > 0) ?? string.Empty;
-            return (null, null, $"{engine.Name} wrote no minimized input (exit {exitCode?.ToString() ?? "killed at the time limit"}): {last}");
+            if (file is not null && file.Length > originalSize)
+            {
+                return (null, null, $"the minimized input ({file.Length} bytes) is larger than the original ({originalSize} bytes)");
+            }
+
+            minimized = file is null || file.Length == 0 ? null : await file.ReadAllAsync(ct);
         }
 
-        var minimizedSize = new FileInfo(minimizedPath).Length;
-        if (minimizedSize > originalSize)
+        if (minimized is null)
         {
-            return (null, null, $"the minimized input ({minimizedSize} bytes) is larger than the original ({originalSize} bytes)");
+            var last = output.Split('\n').LastOrDefault(l => l.Length > 0) ?? string.Empty;
+            var why = refusal is null or "is not found" ? "wrote no minimized input" : $"left no minimized input it may read ({refusal})";
+            return (null, null, $"{engine.Name} {why} (exit {exitCode?.ToString() ?? "killed at the time limit"}): {last}");
         }
 
         // The smaller input must still be the same bug, checked the way every crash is triaged.
@@ -77,8 +85,9 @@ public sealed class CrashMinimizer(
             return (null, null, $"the minimized input crashes differently: {triage.Analysis.Kind} in {triage.Analysis.State.Replace('\n', ' ')} (signature {triage.Analysis.Signature})");
         }
 
-        await using var file = File.OpenRead(minimizedPath);
-        var (id, size) = await outbox.PutAsync(file, long.MaxValue, ct);
+        // The bytes read before the triage: the target may have replaced the file since.
+        using var stream = new MemoryStream(minimized, writable: false);
+        var (id, size) = await outbox.PutAsync(stream, long.MaxValue, ct);
         return (id, size, null);
     }
 }

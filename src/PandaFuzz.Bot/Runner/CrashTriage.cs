@@ -16,6 +16,12 @@ namespace PandaFuzz.Bot.Runner;
 public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string Report, int Attempts, int Reproduced)
 {
     /// <summary>
+    /// The largest crash input the bot takes from a work dir. Far above what the engines write (AFL++ caps a test case at
+    /// 1 MiB, libFuzzer at its -max_len), and a bound on what a target can make the bot copy.
+    /// </summary>
+    public const long MaxInputBytes = 16L << 20;
+
+    /// <summary>
     /// Runs <paramref name="found"/>'s input <see cref="BotSettings.ReproduceAttempts"/> times, each in a fresh process with the
     /// job's limits, and analyzes the first report that names a bug (the fuzzer's own report when no run crashed). When the
     /// target is gone from the work dir there is no attempt: the finding is still reported, from the fuzzer's report, unreproduced.
@@ -49,19 +55,27 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
     }
 
     /// <summary>
-    /// Triages <paramref name="found"/>, copies its input into the outbox's blob store and builds the report for the master, the
-    /// same for a live finding and one salvaged after a restart; the artifact stays (the caller deletes it when it may).
+    /// Copies <paramref name="found"/>'s input into the outbox's blob store, triages it and builds the report for the master,
+    /// the same for a live finding and one salvaged after a restart; the artifact stays (the caller deletes it when it may).
+    /// The input is what the target left in its work dir: it is taken only as a regular file of its own
+    /// (<see cref="UntrustedFiles"/>), else this fails with the reason and nothing is reported.
     /// </summary>
     public static async Task<CampaignCommands.ReportCrash> ReportAsync(IFuzzingEngine engine, AgentCommands.StartJob job, BotId botId, JobWorkDir dir,
         ArtifactFound found, BotSettings settings, ContentAddressedStore outbox, string outboxPath)
     {
-        var triage = await RunAsync(engine, job.Spec, dir, found, settings);
         BlobId input;
         long size;
-        await using (var file = File.OpenRead(found.Path))
+        using (var file = UntrustedFiles.Open(dir.Root, found.Path, MaxInputBytes, out var refusal))
         {
-            (input, size) = await outbox.PutAsync(file, long.MaxValue);
+            if (file is null)
+            {
+                throw new InvalidDataException($"{Path.GetFileName(found.Path)} is no finding: {refusal}");
+            }
+
+            (input, size) = await outbox.PutAsync(file.Stream, MaxInputBytes);
         }
+
+        var triage = await RunAsync(engine, job.Spec, dir, found, settings);
 
         var finding = triage.ToFinding(input, size, Path.GetFileName(found.Path), found.At);
         return new CampaignCommands.ReportCrash(job.CampaignId, job.JobId, botId, finding, outboxPath);

@@ -257,7 +257,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         var system = Context.System;
         var blobSource = _job.BlobSourcePath;
         _sync = new CorpusSync(_job, _engine, _dir, _targets, _outboxStore, _outboxPath, _corpora,
-            () => MasterBlobSource.Resolve(system, blobSource), _settings.SyncLimits);
+            () => MasterBlobSource.Resolve(system, blobSource), _settings.SyncLimits, _log);
         _stopping.CancelAfter(_settings.InitialSyncTimeout);
         _sync.InitialAsync(_stopping.Token).PipeTo(Self,
             success: () => new InitialSyncDone(null),
@@ -304,7 +304,13 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         var after = new List<CorpusEntry>();
         foreach (var file in Directory.EnumerateFiles(minimized))
         {
-            var input = BlobId.Of(await File.ReadAllBytesAsync(file, _stopping.Token));
+            // The merge ran in the sandbox: what it left is the target's, and only a regular file of its own is read.
+            if (await UntrustedFiles.ReadAllBytesAsync(_dir.Root, file, _settings.SyncLimits.MaxEntryBytes, _stopping.Token) is not { } bytes)
+            {
+                continue;
+            }
+
+            var input = BlobId.Of(bytes);
             if (sync.Pulled.TryGetValue(input, out var entry))
             {
                 after.Add(entry);
@@ -365,7 +371,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     private void Found(ArtifactFound found)
     {
-        var onDisk = File.Exists(found.Path);
+        var onDisk = UntrustedFiles.IsRegularFile(_dir.Root, found.Path);
         var known = _pendingArtifacts.Contains(found.Path) || _keptArtifacts.Contains(found.Path);
 
         // libFuzzer names an artifact by its input's hash, so a run that finds an input again writes the same path: a

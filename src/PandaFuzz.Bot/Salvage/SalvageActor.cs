@@ -7,6 +7,7 @@ using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Processes;
 using PandaFuzz.Bot.Runner;
+using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Salvage;
@@ -142,7 +143,8 @@ public sealed class SalvageActor : ReceiveActor, IWithTimers
             .SelectMany(directory => Directory.EnumerateFiles(directory).Order(StringComparer.Ordinal))
             .Select(file => Path.GetFullPath(file))
             .Select(file => (File: file, Kind: engine.FindingKind(file)))
-            .Where(f => f.Kind is not null)
+            // Only regular files of the target's own: links, FIFOs and hard links it planted are no findings.
+            .Where(f => f.Kind is not null && UntrustedFiles.IsRegularFile(dir.Root, f.File))
             .Select(f => new ArtifactFound(f.File, f.Kind!,
                 $"Salvaged after a restart of the bot: the fuzzer's own report of this {f.Kind} was lost with the bot's earlier run.",
                 File.GetLastWriteTimeUtc(f.File))),

@@ -27,7 +27,7 @@ namespace PandaFuzz.Bot.Tests.Sandboxing;
 [Collection(HostileTargets.Name)]
 public sealed class SandboxedJobTests : Akka.TestKit.Xunit2.TestKit, IDisposable,
     IClassFixture<NetConnectFixture>, IClassFixture<FsEscapeFixture>, IClassFixture<ForkBombFixture>, IClassFixture<MemoryHogFixture>,
-    IClassFixture<PlantedBugFixture>, IClassFixture<AflTargetFixture>, IClassFixture<AflMemoryHogFixture>
+    IClassFixture<PlantedBugFixture>, IClassFixture<AflTargetFixture>, IClassFixture<AflMemoryHogFixture>, IClassFixture<LinkPlanterFixture>
 {
     private static readonly TimeSpan JobEndTimeout = TimeSpan.FromSeconds(60);
 
@@ -38,12 +38,13 @@ public sealed class SandboxedJobTests : Akka.TestKit.Xunit2.TestKit, IDisposable
     private readonly PlantedBugFixture _plantedBug;
     private readonly AflTargetFixture _afl;
     private readonly AflMemoryHogFixture _aflMemoryHog;
+    private readonly LinkPlanterFixture _linkPlanter;
     private readonly ITestOutputHelper _output;
     private readonly string _root = Path.Combine(Path.GetTempPath(), "pandafuzz-sandbox-tests-" + Guid.NewGuid().ToString("N")[..12]);
     private readonly BotStorage _storage;
 
     public SandboxedJobTests(NetConnectFixture netConnect, FsEscapeFixture fsEscape, ForkBombFixture forkBomb, MemoryHogFixture memoryHog,
-        PlantedBugFixture plantedBug, AflTargetFixture afl, AflMemoryHogFixture aflMemoryHog, ITestOutputHelper output)
+        PlantedBugFixture plantedBug, AflTargetFixture afl, AflMemoryHogFixture aflMemoryHog, LinkPlanterFixture linkPlanter, ITestOutputHelper output)
         : base(BotTestConfig.Hocon(), "bot", output)
     {
         _netConnect = netConnect;
@@ -53,6 +54,7 @@ public sealed class SandboxedJobTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         _plantedBug = plantedBug;
         _afl = afl;
         _aflMemoryHog = aflMemoryHog;
+        _linkPlanter = linkPlanter;
         _output = output;
         _storage = new BotStorage(_root);
     }
@@ -88,6 +90,27 @@ public sealed class SandboxedJobTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         Crashes(messages).Should().BeEmpty("the target aborts only when its connection succeeds");
         finished.Succeeded.Should().BeTrue(finished.FailureReason);
         finished.FinalStats!.Execs.Should().BeGreaterThan(0, "the target ran, and tried to connect on every input");
+    }
+
+    [Fact]
+    public async Task Links_and_a_fifo_a_target_plants_among_its_findings_and_corpus_are_no_crash_and_no_input()
+    {
+        // A root-only secret outside the work dir (the master's API token, say): the target cannot read it, the bot can.
+        const string secret = "pandafuzz-secret-token-5f0c9d";
+        var secretPath = Path.Combine(_root, "api-token");
+        Directory.CreateDirectory(_root);
+        await File.WriteAllTextAsync(secretPath, secret);
+        File.SetUnixFileMode(secretPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var dir = _storage.WorkDirOf(BotTestConfig.Job(8));
+        Directory.CreateDirectory(dir.Root);
+        await File.WriteAllTextAsync(Path.Combine(dir.Root, "secret-path"), secretPath);
+
+        var (messages, finished) = await RunJobAsync(new LibFuzzerEngine(), _linkPlanter.Binary, BotTestConfig.Fast(), 8, durationSeconds: 4);
+
+        File.Exists(Path.Combine(dir.Artifacts, "crash-planted-link")).Should().BeTrue("the target planted its link (else this test shows nothing)");
+        Crashes(messages).Should().BeEmpty("a planted link or FIFO is no finding");
+        finished.Succeeded.Should().BeTrue(finished.FailureReason);
+        _storage.Outbox.Contains(BlobId.Of(System.Text.Encoding.UTF8.GetBytes(secret))).Should().BeFalse("the secret's bytes never reach the outbox's blobs");
     }
 
     [Fact]

@@ -65,3 +65,6 @@ public sealed class ForkBombFixture() : LibFuzzerTargetFixture("fork_bomb", "fuz
 
 /// <summary>tests/targets/memory_hog.c with ASan: writes 1 GiB into a memfd (outside its RSS), aborts when it gets it.</summary>
 public sealed class MemoryHogFixture() : LibFuzzerTargetFixture("memory_hog", "fuzzer,address");
+
+/// <summary>tests/targets/link_planter.c: plants links to a secret and a FIFO among its findings and corpus.</summary>
+public sealed class LinkPlanterFixture() : LibFuzzerTargetFixture("link_planter", "fuzzer");
