@@ -9,7 +9,8 @@ const string Usage = """
     usage: pandafuzz-cmd [HOST:PORT] [--json] [--token TOKEN] [<palette> <command> [-switch value]...]
       HOST:PORT      a node's command host (default 127.0.0.1:9110)
       --json         results as JSON, one document per line (for scripts)
-      --token TOKEN  the command host's token (default: PANDAFUZZ_CMD_TOKEN)
+      --token TOKEN  the command host's token (default: PANDAFUZZ_CMD_TOKEN, else the file PANDAFUZZ_CMD_TOKEN_FILE
+                     names, else the cmd-token a node on this machine made in PANDAFUZZ_DATA_DIR or ./data)
     Without a command it opens a prompt; 'help' lists the palettes (cluster, actor, cluster-sharding, log, and on a
     master campaign, job, bot, crash, queue); 'exit' leaves.
     """;
@@ -45,6 +46,8 @@ for (var i = 0; i < args.Length; i++)
             break;
     }
 }
+
+token ??= LocalToken.Read(Environment.GetEnvironmentVariable);
 
 using var cancel = new CancellationTokenSource();
 if (words.Count > 0)

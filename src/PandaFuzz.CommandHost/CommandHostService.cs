@@ -45,7 +45,8 @@ public sealed class CommandHostService(CommandHostSettings settings, CommandPale
         }
 
         _listening.TrySetResult((IPEndPoint)listener.LocalEndpoint);
-        Log.Information("Command host listening on {Endpoint} (pandafuzz-cmd {Endpoint})", listener.LocalEndpoint, listener.LocalEndpoint);
+        Log.Information("Command host listening on {Endpoint} (pandafuzz-cmd {Endpoint}); token: {TokenSource}",
+            listener.LocalEndpoint, listener.LocalEndpoint, settings.TokenSource);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -80,12 +81,18 @@ public sealed class CommandHostService(CommandHostSettings settings, CommandPale
                 return;
             }
 
+            var who = PeerIdentity.Describe(connection.Client.RemoteEndPoint as IPEndPoint);
             if (!Authorized(request.Token))
             {
-                await session.OutAsync($"this command host wants a token: pass --token or set {CommandHostSettings.TokenVariable}");
+                Log.Warning("Command host refused {Command} from {Peer}: no valid token", string.Join(' ', request.Args), who);
+                await session.OutAsync(
+                    $"this command host wants a token: pass --token, set {CommandHostSettings.TokenVariable}, or run as a user who can read the node's {CommandHostSettings.GeneratedTokenFile} file");
                 await session.SendAsync(CommandFrame.Exit(3));
                 return;
             }
+
+            // Who asked what: the commands can down nodes, drain bots and stop campaigns.
+            Log.Information("Command {Command} from {Peer}", string.Join(' ', request.Args), who);
 
             // The client sends nothing after its request: a read that ends means it hung up (Ctrl-C).
             _ = WatchHangUpAsync(stream, hungUp);
@@ -102,7 +109,8 @@ public sealed class CommandHostService(CommandHostSettings settings, CommandPale
     {
         if (settings.Token is null)
         {
-            return true;
+            // A host without a token (a node always gives it one: WithLocalToken) takes no command.
+            return false;
         }
 
         var expected = Encoding.UTF8.GetBytes(settings.Token);

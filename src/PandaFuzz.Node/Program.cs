@@ -33,6 +33,7 @@ Log.Logger = NodeLogging.Bootstrap();
 
 NodeStartupSettings startup;
 ApiAccess? apiAccess;
+CommandHostSettings commandHost;
 var environment = NodeConfiguration.ProcessEnvironment();
 try
 {
@@ -41,6 +42,8 @@ try
     apiAccess = startup.Node.IsMaster
         ? ApiAccess.From(startup.Config, name => environment.TryGetValue(name, out var value) ? value : null, startup.Node.DataDir)
         : null;
+    // The command host always wants a token: with none configured, the one this node keeps in its data dir.
+    commandHost = startup.CommandHost.WithLocalToken(startup.Node.DataDir);
     Log.Logger = NodeLogging.Create(startup.Observability.Logging);
 }
 catch (Exception e) when (e is NodeConfigurationException or ConfigurationException)
@@ -56,7 +59,6 @@ var akkaScheme = startup.RemoteTls is null ? "akka.tcp" : "akka.ssl.tcp";
 var config = startup.Config;
 var masterSettings = startup.Master;
 var botSettings = startup.Bot;
-var commandHost = startup.CommandHost;
 var observability = startup.Observability;
 
 // `pandafuzz db …` runs one read-model command and exits; a master first checks (and migrates) its read-model schema.

@@ -146,7 +146,8 @@ public sealed record BotInfo(
     JsonElement? CurrentJobs,
     string? OfflineReason = null,
     DateTimeOffset? OfflineSince = null,
-    SandboxInfo? Sandbox = null);
+    SandboxInfo? Sandbox = null,
+    bool? Draining = null);
 
 /// <summary>What a bot's sandbox enforces on its machine, one entry per measure.</summary>
 public sealed record SandboxInfo(bool Enabled, IReadOnlyList<SandboxMeasureInfo> Measures);

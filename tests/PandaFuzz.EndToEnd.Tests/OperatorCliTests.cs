@@ -43,6 +43,13 @@ public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper ou
                 j => States.Is(j.State, States.Running), ct, BothRunning);
             Task<ProcessResult> OnMaster(params string[] args) => Cli(master, ct, args);
 
+            // No command without the token: a client that cannot read the node's data dir gets nothing done.
+            var stranger = await ProcessTools.RunAsync(RepoLayout.DotnetHost, [RepoLayout.CmdDll, $"127.0.0.1:{master.Options.CommandPort}", "bot", "drain", botInfo.Id],
+                TimeSpan.FromSeconds(90), ct, workingDirectory: _env.Root);
+            stranger.ExitCode.Should().Be(3, stranger.StandardOutput + stranger.StandardError);
+            stranger.StandardOutput.Should().Contain("wants a token");
+            (await api.GetBotsAsync(ct)).Single().Draining.Should().Be(false, "a command without the token changes nothing");
+
             // cluster show: both members with their roles, up, and the count.
             var show = await OnMaster("cluster", "show");
             show.ExitCode.Should().Be(0, show.StandardError);
@@ -95,7 +102,9 @@ public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper ou
         });
 
     private static Task<ProcessResult> Cli(NodeProcess node, CancellationToken ct, params string[] args) =>
-        ProcessTools.RunAsync(RepoLayout.DotnetHost, [RepoLayout.CmdDll, $"127.0.0.1:{node.Options.CommandPort}", .. args], TimeSpan.FromSeconds(90), ct);
+        // The client finds the token the node made in its data dir by itself, as an operator's shell on that machine would.
+        ProcessTools.RunAsync(RepoLayout.DotnetHost, [RepoLayout.CmdDll, $"127.0.0.1:{node.Options.CommandPort}", .. args], TimeSpan.FromSeconds(90), ct,
+            environment: new Dictionary<string, string> { ["PANDAFUZZ_DATA_DIR"] = node.Options.DataDir });
 
     private static string Escape(string text) => System.Text.RegularExpressions.Regex.Escape(text);
 }

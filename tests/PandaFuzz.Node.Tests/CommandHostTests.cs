@@ -86,4 +86,70 @@ public sealed class CommandHostTests
 
         await host.StopAsync(CancellationToken.None);
     }
+
+    [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void Without_a_configured_token_a_node_makes_one_in_its_data_dir_for_its_owner_only_and_keeps_it()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "pandafuzz-cmd-token-" + Guid.NewGuid().ToString("N")[..12]);
+        try
+        {
+            var configured = CommandHostSettings.From(Shipped, _ => null);
+
+            var first = configured.WithLocalToken(dataDir);
+            var second = configured.WithLocalToken(dataDir);
+
+            first.Token.Should().NotBeNullOrEmpty().And.HaveLength(43, "32 random bytes, base64url");
+            second.Token.Should().Be(first.Token, "a restarted node keeps its token");
+            var file = Path.Combine(dataDir, CommandHostSettings.GeneratedTokenFile);
+            File.GetUnixFileMode(file).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            first.TokenSource.Should().Be($"generated, in {file}").And.NotContain(first.Token!);
+            (configured with { Token = "s3cret-configured" }).WithLocalToken(dataDir).Token.Should().Be("s3cret-configured");
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_host_without_a_token_given_refuses_every_command_and_the_client_finds_the_nodes_token_by_itself()
+    {
+        // Arrange: a host whose token the node made (none configured), and what a client finds in that data dir.
+        var dataDir = Path.Combine(Path.GetTempPath(), "pandafuzz-cmd-token-" + Guid.NewGuid().ToString("N")[..12]);
+        var log = new RecentLog();
+        log.Emit(new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Warning, null, new MessageTemplateParser().Parse("bot lost: bot-7"), []));
+        var settings = new CommandHostSettings(true, System.Net.IPAddress.Loopback, 0, null).WithLocalToken(dataDir);
+        using var host = new CommandHostService(settings, new CommandPalettes([new LogPalette(log)]));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await host.StartAsync(stop.Token);
+        var endpoint = (await host.Listening.WaitAsync(stop.Token))!;
+
+        async Task<(int Code, string Output)> Run(string? token, params string[] args)
+        {
+            var output = new StringWriter();
+            var code = await new CommandClient("127.0.0.1", endpoint.Port, token, json: false, output, output).RunAsync(args, stop.Token);
+            return (code, output.ToString());
+        }
+
+        try
+        {
+            // Act and assert: no token, no command; the token the client reads from the node's data dir works.
+            var refused = await Run(null, "log", "peek");
+            refused.Code.Should().Be(3);
+            refused.Output.Should().Contain("wants a token").And.NotContain("bot lost");
+            LocalToken.Read(name => name == LocalToken.DataDirVariable ? Path.Combine(dataDir, "elsewhere") : null)
+                .Should().BeNull("no token file is there");
+            var found = LocalToken.Read(name => name == LocalToken.DataDirVariable ? dataDir : null);
+            found.Should().Be(settings.Token);
+            var peek = await Run(found, "log", "peek", "-n", "5");
+            peek.Code.Should().Be(0, peek.Output);
+            peek.Output.Should().Contain("WRN bot lost: bot-7");
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
 }

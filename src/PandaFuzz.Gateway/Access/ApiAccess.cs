@@ -130,38 +130,10 @@ public sealed partial class ApiAccess
         return new ApiAccess([GeneratedToken(path)], readsRequireToken, $"generated, in {path}", generated: true);
     }
 
-    /// <summary>The token kept at <paramref name="path"/>, made (32 random bytes, base64url) and written whole when there is none.</summary>
-    private static string GeneratedToken(string path)
-    {
-        if (File.Exists(path))
-        {
-            var kept = File.ReadAllText(path).Trim();
-            if (TokenShape().IsMatch(kept))
-            {
-                return kept;
-            }
-
-            throw new ConfigurationException($"{path} is invalid: expected the token this master generated ({TokenForm}); delete it to make a new one");
-        }
-
-        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        using (var stream = new FileStream(temp, options))
-        {
-            stream.Write(Encoding.ASCII.GetBytes(token + "\n"));
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, path, overwrite: false);
-        return token;
-    }
+    /// <summary>The token kept at <paramref name="path"/>, made and written (mode 0600) when there is none.</summary>
+    private static string GeneratedToken(string path) =>
+        Infrastructure.Configuration.GeneratedToken.ReadOrCreate(path, TokenShape().IsMatch)
+        ?? throw new ConfigurationException($"{path} is invalid: expected the token this master generated ({TokenForm}); delete it to make a new one");
 
     private static IEnumerable<string> Checked(IReadOnlyList<string> tokens, string key)
     {
