@@ -48,9 +48,13 @@ public sealed record BotState(
     public IReadOnlyList<IPersistedEvent> SetDraining(bool draining, DateTimeOffset now) =>
         Draining == draining ? [] : [new BotDrainingChanged(Id, draining, now)];
 
-    /// <summary>What the scheduler may use: a draining bot offers no free slot (its capacity is the jobs it runs).</summary>
+    /// <summary>
+    /// What the scheduler may use: a draining bot offers no slot at all. Its running jobs keep theirs (the queue holds a
+    /// bot's running jobs whatever its capacity), and a slot a finishing job frees is not filled again: a capacity of the
+    /// jobs it ran when drained would be refilled as each of them ended.
+    /// </summary>
     public BotCapabilities Offered(BotCapabilities reported, int running) =>
-        Draining ? reported with { Slots = Math.Min(reported.Slots, running) } : reported;
+        Draining ? reported with { Slots = 0 } : reported;
 
     public IReadOnlyList<IPersistedEvent> GoOffline(string reason, DateTimeOffset now) =>
         Status == BotStatus.Online ? [new BotWentOffline(Id, reason, now)] : [];

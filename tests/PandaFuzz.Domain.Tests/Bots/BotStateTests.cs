@@ -138,7 +138,7 @@ public sealed class BotStateTests
 
         events.Should().Equal(new BotDrainingChanged(BotA, true, T0.AddMinutes(1)));
         drained.SetDraining(true, T0.AddMinutes(2)).Should().BeEmpty("draining twice changes nothing");
-        drained.Offered(caps with { Slots = 4 }, running: 1).Slots.Should().Be(1, "its running job keeps its slot, no other is free");
+        drained.Offered(caps with { Slots = 4 }, running: 1).Slots.Should().Be(0, "its running job keeps its slot in the queue; no slot is offered");
         drained.Offered(caps with { Slots = 4 }, running: 0).Slots.Should().Be(0);
         drained.Apply(new BotRegistered(BotA, "akka.tcp://x/user/agent2", "10.0.0.9:4053", "box", caps, T0.AddMinutes(3))).Draining.Should().BeTrue();
 

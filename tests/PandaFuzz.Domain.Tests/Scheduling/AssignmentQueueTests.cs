@@ -1,4 +1,5 @@
 using FluentAssertions;
+using PandaFuzz.Domain.Bots;
 using PandaFuzz.Domain.Scheduling;
 using PandaFuzz.Protocol;
 using Xunit;
@@ -243,6 +244,32 @@ public sealed class AssignmentQueueTests
         _queue.PendingCount.Should().Be(0);
         _queue.NextOffers(T0.AddSeconds(1)).Should().BeEmpty();
         _queue.ExpireOffers(T0.AddMinutes(10), OfferTimeout).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_draining_busy_bot_gets_nothing_new_while_jobs_wait_not_even_the_slot_a_finished_job_frees()
+    {
+        // Arrange: a bot of two slots runs two jobs, two more wait; then it is drained (its entity offers what BotState says).
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);
+        Enqueue(0, 1, 2, 3);
+        _queue.NextOffers(T0).Select(o => o.JobId).Should().Equal(Job(0), Job(1));
+        _queue.Accepted(Job(0), BotA, T0);
+        _queue.Accepted(Job(1), BotA, T0);
+        var drained = new BotState(BotA, AgentPathA, "10.0.0.1:4053", "box-a", Capabilities(slots: 2), BotStatus.Online, T0, null, null, Draining: true);
+        _queue.UpsertBot(BotA, AgentPathA, drained.Offered(Capabilities(slots: 2), running: 2), [Job(0), Job(1)], T0.AddSeconds(1));
+
+        // Act: one of its jobs ends.
+        _queue.Release(Job(0), BotA);
+
+        // Assert: its slot is not offered again; the queue waits for another bot.
+        _queue.FreeSlots.Should().Be(0);
+        _queue.NextOffers(T0.AddSeconds(2)).Should().BeEmpty();
+        _queue.Pending.Should().Equal(Job(2), Job(3));
+        _queue.Bots.Single().HeldJobs.Should().Equal(Job(1));
+
+        // Resumed, it takes jobs again.
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [Job(1)], T0.AddSeconds(3));
+        _queue.NextOffers(T0.AddSeconds(3)).Select(o => o.JobId).Should().Equal(Job(2));
     }
 
     [Fact]
