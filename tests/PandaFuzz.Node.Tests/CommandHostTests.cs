@@ -56,35 +56,20 @@ public sealed class CommandHostTests
     public async Task A_host_with_a_token_refuses_a_wrong_one_answers_the_right_one_and_gives_usage_for_a_bad_command()
     {
         // Arrange: a host on a free loopback port with the log palette, and a line in its log.
-        var log = new RecentLog();
-        log.Emit(new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Warning, null, new MessageTemplateParser().Parse("bot lost: bot-7"), []));
-        var settings = new CommandHostSettings(true, System.Net.IPAddress.Loopback, 0, "s3cret");
-        using var host = new CommandHostService(settings, new CommandPalettes([new LogPalette(log)]));
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await host.StartAsync(stop.Token);
-        var endpoint = (await host.Listening.WaitAsync(stop.Token))!;
-
-        async Task<(int Code, string Output)> Run(string? token, params string[] args)
-        {
-            var output = new StringWriter();
-            var code = await new CommandClient("127.0.0.1", endpoint.Port, token, json: false, output, output).RunAsync(args, stop.Token);
-            return (code, output.ToString());
-        }
+        await using var host = await LogHost.StartAsync(new CommandHostSettings(true, System.Net.IPAddress.Loopback, 0, "s3cret"));
 
         // Act and assert
-        var refused = await Run("wrong", "log", "peek");
+        var refused = await host.Run("wrong", "log", "peek");
         refused.Code.Should().Be(3);
         refused.Output.Should().Contain("wants a token").And.NotContain("bot lost");
 
-        var peek = await Run("s3cret", "log", "peek", "-n", "5");
+        var peek = await host.Run("s3cret", "log", "peek", "-n", "5");
         peek.Code.Should().Be(0);
         peek.Output.Should().Contain("WRN bot lost: bot-7");
 
-        var bad = await Run("s3cret", "log", "explode");
+        var bad = await host.Run("s3cret", "log", "explode");
         bad.Code.Should().Be(1);
         bad.Output.Should().Contain("Usage:").And.Contain("peek").And.NotContain("   at ");
-
-        await host.StopAsync(CancellationToken.None);
     }
 
     [Fact]
@@ -117,39 +102,64 @@ public sealed class CommandHostTests
     {
         // Arrange: a host whose token the node made (none configured), and what a client finds in that data dir.
         var dataDir = Path.Combine(Path.GetTempPath(), "pandafuzz-cmd-token-" + Guid.NewGuid().ToString("N")[..12]);
-        var log = new RecentLog();
-        log.Emit(new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Warning, null, new MessageTemplateParser().Parse("bot lost: bot-7"), []));
         var settings = new CommandHostSettings(true, System.Net.IPAddress.Loopback, 0, null).WithLocalToken(dataDir);
-        using var host = new CommandHostService(settings, new CommandPalettes([new LogPalette(log)]));
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await host.StartAsync(stop.Token);
-        var endpoint = (await host.Listening.WaitAsync(stop.Token))!;
-
-        async Task<(int Code, string Output)> Run(string? token, params string[] args)
-        {
-            var output = new StringWriter();
-            var code = await new CommandClient("127.0.0.1", endpoint.Port, token, json: false, output, output).RunAsync(args, stop.Token);
-            return (code, output.ToString());
-        }
+        await using var host = await LogHost.StartAsync(settings);
 
         try
         {
             // Act and assert: no token, no command; the token the client reads from the node's data dir works.
-            var refused = await Run(null, "log", "peek");
+            var refused = await host.Run(null, "log", "peek");
             refused.Code.Should().Be(3);
             refused.Output.Should().Contain("wants a token").And.NotContain("bot lost");
             LocalToken.Read(name => name == LocalToken.DataDirVariable ? Path.Combine(dataDir, "elsewhere") : null)
                 .Should().BeNull("no token file is there");
             var found = LocalToken.Read(name => name == LocalToken.DataDirVariable ? dataDir : null);
             found.Should().Be(settings.Token);
-            var peek = await Run(found, "log", "peek", "-n", "5");
+            var peek = await host.Run(found, "log", "peek", "-n", "5");
             peek.Code.Should().Be(0, peek.Output);
             peek.Output.Should().Contain("WRN bot lost: bot-7");
         }
         finally
         {
-            await host.StopAsync(CancellationToken.None);
             Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    /// <summary>A real command host on a free loopback port with the log palette (one warning in its log), and the real client.</summary>
+    private sealed class LogHost : IAsyncDisposable
+    {
+        private readonly CommandHostService _host;
+        private readonly CancellationTokenSource _stop = new(TimeSpan.FromSeconds(30));
+        private int _port;
+
+        private LogHost(CommandHostSettings settings)
+        {
+            var log = new RecentLog();
+            log.Emit(new LogEvent(DateTimeOffset.UtcNow, LogEventLevel.Warning, null, new MessageTemplateParser().Parse("bot lost: bot-7"), []));
+            _host = new CommandHostService(settings, new CommandPalettes([new LogPalette(log)]));
+        }
+
+        public static async Task<LogHost> StartAsync(CommandHostSettings settings)
+        {
+            var host = new LogHost(settings);
+            await host._host.StartAsync(host._stop.Token);
+            host._port = (await host._host.Listening.WaitAsync(host._stop.Token))!.Port;
+            return host;
+        }
+
+        /// <summary>Runs one command through pandafuzz-cmd's client: its exit code and everything it printed.</summary>
+        public async Task<(int Code, string Output)> Run(string? token, params string[] args)
+        {
+            var output = new StringWriter();
+            var code = await new CommandClient("127.0.0.1", _port, token, json: false, output, output).RunAsync(args, _stop.Token);
+            return (code, output.ToString());
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _host.StopAsync(CancellationToken.None);
+            _host.Dispose();
+            _stop.Dispose();
         }
     }
 }
