@@ -20,17 +20,19 @@ public sealed record MemberView(string Address, bool IsMaster, int Age, bool Rea
 /// cut off by a partition learns it was downed when the partition heals and stops its copy of the work.
 /// Akka's split-brain resolver strategies cannot say this: every one of them makes a side without the
 /// master (or without a majority) down itself, which would kill healthy fuzzing on every master restart.
+/// One case speaks for a master that is not a member yet: a restarted master asks to join, its old incarnation is marked
+/// down for it, and its removal waits for every unreachable member to be down. A bot the master had downed just before
+/// it died, where that news never reached the others, would then block the new master for good: nobody left may down
+/// it. With a master down and none reachable, the oldest reachable member downs the unreachable ones, as the master
+/// would right after joining.
 /// </summary>
 public static class MasterDecidesDowning
 {
     /// <summary>The members the node at <paramref name="self"/> should down now, given the members it sees.</summary>
     public static IReadOnlyList<string> Decide(string self, IReadOnlyCollection<MemberView> members)
     {
-        var decider = members
-            .Where(m => m.IsMaster && m.Reachable && !m.Down)
-            .OrderBy(m => m.Age)
-            .ThenBy(m => m.Address, StringComparer.Ordinal)
-            .FirstOrDefault();
+        var decider = Oldest(members.Where(m => m.IsMaster && m.Reachable && !m.Down))
+            ?? (members.Any(m => m.IsMaster && m.Down) ? Oldest(members.Where(m => m.Reachable && !m.Down)) : null);
         if (decider?.Address != self)
         {
             return [];
@@ -38,6 +40,9 @@ public static class MasterDecidesDowning
 
         return [.. members.Where(m => !m.Reachable && !m.Down).Select(m => m.Address)];
     }
+
+    private static MemberView? Oldest(IEnumerable<MemberView> members) =>
+        members.OrderBy(m => m.Age).ThenBy(m => m.Address, StringComparer.Ordinal).FirstOrDefault();
 }
 
 /// <summary>How long unreachability must be stable before the master downs (<c>pandafuzz.cluster.downing</c>).</summary>
@@ -50,7 +55,8 @@ public sealed record DowningSettings(TimeSpan StableAfter)
 
 /// <summary>
 /// Enabled with <c>akka.cluster.downing-provider-class = "PandaFuzz.Infrastructure.Cluster.MasterDecidesDowningProvider, PandaFuzz.Infrastructure"</c>.
-/// Master-role nodes run the downing actor; other nodes run the actor that restarts them once a master has given up on them.
+/// Master-role nodes run the downing actor; other nodes run the actor that restarts them once a master has given up on
+/// them, with the downing actor beside it for the one case where a bot speaks for a rejoining master.
 /// </summary>
 public sealed class MasterDecidesDowningProvider(ActorSystem system, AkkaCluster cluster) : Akka.Cluster.IDowningProvider
 {
@@ -62,7 +68,7 @@ public sealed class MasterDecidesDowningProvider(ActorSystem system, AkkaCluster
     public Props DowningActorProps =>
         cluster.SelfRoles.Contains(ShardNames.MasterRole)
             ? Props.Create(() => new MasterDecidesDowningActor(cluster, _settings.StableAfter))
-            : Props.Create(() => new RestartWhenDroppedByMasterActor(cluster));
+            : Props.Create(() => new RestartWhenDroppedByMasterActor(cluster, _settings.StableAfter));
 }
 
 /// <summary>Looks at the membership every tick and downs what the rule says once the unreachable set has been stable.</summary>
@@ -107,7 +113,8 @@ internal sealed class MasterDecidesDowningActor : ReceiveActor, IWithTimers
         {
             _unreachable = unreachable;
             _stableSince = DateTime.UtcNow;
-            if (unreachable.Count > 0)
+            // A bot downs only for a rejoining master: during a master's outage it would say so for nothing.
+            if (unreachable.Count > 0 && _cluster.SelfRoles.Contains(ShardNames.MasterRole))
             {
                 _log.Warning("Unreachable: {Members}; they are downed if that lasts {StableAfter}", string.Join(", ", unreachable), _stableAfter);
             }
@@ -124,7 +131,8 @@ internal sealed class MasterDecidesDowningActor : ReceiveActor, IWithTimers
         foreach (var address in MasterDecidesDowning.Decide(self, members))
         {
             var member = state.Members.First(m => m.Address.ToString() == address);
-            _log.Warning("Downing {Member} (roles {Roles}): unreachable for {Seconds:0.#} s", address, string.Join(",", member.Roles), (DateTime.UtcNow - _stableSince).TotalSeconds);
+            _log.Warning("Downing {Member} (roles {Roles}): unreachable for {Seconds:0.#} s{ForWhom}", address, string.Join(",", member.Roles),
+                (DateTime.UtcNow - _stableSince).TotalSeconds, _cluster.SelfRoles.Contains(ShardNames.MasterRole) ? "" : ", for a master that is rejoining");
             _cluster.Down(member.Address);
         }
     }
@@ -143,8 +151,10 @@ internal sealed class MasterDecidesDowningActor : ReceiveActor, IWithTimers
 /// </summary>
 internal sealed class RestartWhenDroppedByMasterActor : ReceiveActor
 {
-    public RestartWhenDroppedByMasterActor(AkkaCluster cluster)
+    public RestartWhenDroppedByMasterActor(AkkaCluster cluster, TimeSpan stableAfter)
     {
+        // The rule is the same on every node; on a bot it acts only for a master that is rejoining (MasterDecidesDowning).
+        Context.ActorOf(Props.Create(() => new MasterDecidesDowningActor(cluster, stableAfter)), "downing");
         var log = Context.GetLogger();
         Receive<Akka.Remote.ThisActorSystemQuarantinedEvent>(e =>
         {

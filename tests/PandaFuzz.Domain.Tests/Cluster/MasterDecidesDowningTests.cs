@@ -33,6 +33,25 @@ public sealed class MasterDecidesDowningTests
     }
 
     [Fact]
+    public void A_bot_speaks_for_a_rejoining_master_whose_old_incarnation_is_down_and_downs_what_blocks_its_removal()
+    {
+        // The master downed bot B and died before bot A heard it; restarted, it asks to join: its old self is down.
+        var blocked = new[] { M(Master, 0, reachable: false, master: true, down: true), M(BotA, 1), M(BotB, 2, reachable: false) };
+
+        MasterDecidesDowning.Decide(BotA, blocked).Should().Equal(BotB);
+        MasterDecidesDowning.Decide(BotB, blocked).Should().BeEmpty("only the oldest reachable member decides");
+    }
+
+    [Fact]
+    public void A_reachable_master_still_decides_alone_when_another_master_is_down()
+    {
+        var members = new[] { M(Master, 0, reachable: false, master: true, down: true), M(SecondMaster, 1, master: true), M(BotA, 2), M(BotB, 3, reachable: false) };
+
+        MasterDecidesDowning.Decide(SecondMaster, members).Should().Equal(BotB);
+        MasterDecidesDowning.Decide(BotA, members).Should().BeEmpty();
+    }
+
+    [Fact]
     public void A_master_cut_off_from_every_bot_keeps_running_and_downs_them()
     {
         var members = new[] { M(Master, 0, master: true), M(BotA, 1, reachable: false), M(BotB, 2, reachable: false) };
