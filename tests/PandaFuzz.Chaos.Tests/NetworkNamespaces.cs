@@ -200,6 +200,11 @@ public sealed partial class NetworkNamespaces : IAsyncDisposable
                 await IpAsync(CancellationToken.None, "link", "delete", name);
             }
         }
+        catch (InvalidOperationException ex) when (ex.Message.Contains("Cannot find device", StringComparison.Ordinal))
+        {
+            // Deleting its namespace took the veth's root end with it, a moment after the check (the kernel tears a
+            // namespace's links down in the background, later on a loaded machine).
+        }
         catch (InvalidOperationException ex)
         {
             problems.Add(ex.Message);

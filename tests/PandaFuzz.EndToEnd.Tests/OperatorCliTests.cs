@@ -24,7 +24,7 @@ public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper ou
     public Task The_cli_shows_the_cluster_its_actors_and_shards_watches_a_campaign_to_its_end_and_drains_a_bot() =>
         _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
-            // Arrange: a master and a bot, each with a command host; one 15 s job running on the bot.
+            // Arrange: a master and a bot, each with a command host; one job running on the bot.
             var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master") with { CommandPort = FreePort.Next() }, ct);
             var bot = _env.StartNode(_env.NewNodeOptions("bot", "bot", seeds: master.Options.RemoteEndpoint) with { CommandPort = FreePort.Next() });
             void BothRunning()
@@ -37,7 +37,7 @@ public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper ou
             var botInfo = (await Eventually.SatisfyAsync("the bot is online", Timeouts.BotOnline, api.GetBotsAsync,
                 list => list.Count == 1 && States.Is(list[0].State, States.Online), ct, BothRunning))[0];
             var target = await FuzzingFlow.UploadAsync(api, targets.NoBug, ct);
-            var campaign = await FuzzingFlow.CreateCampaignAsync(api, new CampaignRequest("cli", target.Id, Jobs: 1, DurationSeconds: 15), ct);
+            var campaign = await FuzzingFlow.CreateCampaignAsync(api, new CampaignRequest("cli", target.Id, Jobs: 1, DurationSeconds: 600), ct);
             var jobId = campaign.Jobs!.Single().Id;
             await Eventually.SatisfyAsync("the job runs", Timeouts.JobStats, c => api.GetJobAsync(jobId, c),
                 j => States.Is(j.State, States.Running), ct, BothRunning);
@@ -76,14 +76,11 @@ public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper ou
 
             (await OnMaster("cluster-sharding", "region-stats", "-r", "job")).StandardOutput.Should().MatchRegex(@"Total: [1-9][0-9]* entities in [1-9][0-9]* shards");
 
-            // campaign watch: refreshes while the campaign runs and ends by itself when it completes.
-            var watch = await OnMaster("campaign", "watch", campaign.Id);
-            output.WriteLine(watch.StandardOutput);
-            watch.ExitCode.Should().Be(0, watch.StandardError);
-            watch.StandardOutput.Should().Contain($"campaign {campaign.Id} (cli): running").And.Contain($"campaign {campaign.Id} completed at ");
-            States.Is((await api.GetCampaignAsync(campaign.Id, ct)).Status, States.Completed).Should().BeTrue();
-
-            // bot drain: a new job waits in the queue at position 1 while the bot is drained, and runs once it is resumed.
+            // bot drain: with its slot free again (the first campaign stopped), a new job waits in the queue at position 1
+            // while the bot is drained.
+            await api.StopCampaignAsync(campaign.Id, ct);
+            await Eventually.SatisfyAsync("the first campaign's job has ended", Timeouts.JobState, c => api.GetJobAsync(jobId, c),
+                j => !States.Is(j.State, States.Running), ct, BothRunning);
             (await OnMaster("bot", "drain", botInfo.Id)).StandardOutput.Should().Contain($"bot {botInfo.Id} is draining");
             var later = await FuzzingFlow.CreateCampaignAsync(api, new CampaignRequest("cli-drained", target.Id, Jobs: 1, DurationSeconds: 5), ct);
             var laterJob = later.Jobs!.Single().Id;
@@ -91,9 +88,20 @@ public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper ou
             States.Is((await api.GetJobAsync(laterJob, ct)).State, States.Pending).Should().BeTrue("a drained bot takes no new job");
             var queue = await OnMaster("queue", "show");
             queue.StandardOutput.Should().MatchRegex($@"\n1 +{Escape(laterJob)} +{later.Id} +libfuzzer ");
+
+            // campaign watch: refreshes while the campaign runs and ends by itself when it completes. It starts while the
+            // campaign's job waits on the drained bot (the command host logs each command as it starts it), so it sees the
+            // campaign running however slow the machine; the bot is resumed, the job runs its 5 s, and the watch ends.
+            var watching = OnMaster("campaign", "watch", later.Id);
+            await Eventually.SatisfyAsync("the command host runs the watch", Timeouts.JobState, () => master.Log(),
+                log => log.Contains($"Command campaign watch {later.Id} from ", StringComparison.Ordinal), ct, BothRunning);
             (await OnMaster("bot", "drain", botInfo.Id, "--resume")).StandardOutput.Should().Contain($"bot {botInfo.Id} takes jobs");
-            await Eventually.SatisfyAsync("the job runs once the bot is resumed", Timeouts.JobStats, c => api.GetJobAsync(laterJob, c),
-                j => j.BotId == botInfo.Id, ct, BothRunning);
+            var watch = await watching;
+            output.WriteLine(watch.StandardOutput);
+            watch.ExitCode.Should().Be(0, watch.StandardError);
+            watch.StandardOutput.Should().Contain($"campaign {later.Id} (cli-drained): running").And.Contain($"campaign {later.Id} completed at ");
+            States.Is((await api.GetCampaignAsync(later.Id, ct)).Status, States.Completed).Should().BeTrue();
+            (await api.GetJobAsync(laterJob, ct)).BotId.Should().Be(botInfo.Id, "the job ran once the bot was resumed");
 
             // A wrong command: non-zero, with the usage and no stack trace.
             var wrong = await OnMaster("cluster", "explode");
