@@ -89,7 +89,8 @@ phase_done "installing and starting the test tools"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE=false
 log=$(mktemp)
 results=$(mktemp -d)
-trap '[ -z "${e2e_pid:-}" ] || kill "$e2e_pid" 2>/dev/null; rm -rf "$log" "$results"; pandafuzz_stop_test_postgres' EXIT
+# (Under set -e a failing command in the trap would become the script's exit code: the kill of a finished run fails.)
+trap '[ -z "${e2e_pid:-}" ] || kill "$e2e_pid" 2>/dev/null || true; rm -rf "$log" "$results"; pandafuzz_stop_test_postgres' EXIT
 status=0
 dotnet build PandaFuzz.sln -c Release -nologo -v quiet 2>&1 | tee "$log" || status=$?
 phase_done "building"
@@ -109,6 +110,7 @@ else
     --filter "Category!=Chaos&FullyQualifiedName!~PandaFuzz.EndToEnd.Tests" 2>&1 | tee -a "$log" || status=$?
   phase_done "the unit, actor and dashboard tests (beside the end-to-end tests)"
   wait "$e2e_pid" || status=$?
+  e2e_pid=
   tee -a "$log" <"$e2e_log"
   rm -f "$e2e_log"
   phase_done "the end-to-end tests (after the others)"
