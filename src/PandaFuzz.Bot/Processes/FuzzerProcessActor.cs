@@ -268,7 +268,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
         {
             if (file is null)
             {
-                if (refusal != "is not found")
+                if (refusal != UntrustedFiles.NotFound)
                 {
                     _reported.Add(full);
                     _log.Warning("{Engine} in {WorkDir}: {Artifact} is not taken as a finding: {Refusal}", _engine.Name, _dir.Root, full, refusal);

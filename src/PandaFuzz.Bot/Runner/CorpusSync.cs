@@ -98,7 +98,7 @@ public sealed class CorpusSync(
                 using var entry = UntrustedFiles.Open(dir.Root, path, limits.MaxEntryBytes, out var refusal);
                 if (entry is null)
                 {
-                    if (refusal != "is not found" && !refusal!.StartsWith("it holds", StringComparison.Ordinal))
+                    if (!UntrustedFiles.IsOrdinary(refusal))
                     {
                         log.Warning("Job {JobId}: {Path} is not offered to the campaign's corpus: {Refusal}", job.JobId, path, refusal);
                     }

@@ -69,7 +69,7 @@ public sealed class CrashMinimizer(
         if (minimized is null)
         {
             var last = output.Split('\n').LastOrDefault(l => l.Length > 0) ?? string.Empty;
-            var why = refusal is null or "is not found" ? "wrote no minimized input" : $"left no minimized input it may read ({refusal})";
+            var why = refusal is null or UntrustedFiles.NotFound ? "wrote no minimized input" : $"left no minimized input it may read ({refusal})";
             return (null, null, $"{engine.Name} {why} (exit {exitCode?.ToString() ?? "killed at the time limit"}): {last}");
         }
 

@@ -14,6 +14,15 @@ namespace PandaFuzz.Bot.Sandboxing;
 /// </summary>
 public static class UntrustedFiles
 {
+    /// <summary>The refusal of a file that is not there (the target may delete its files at any moment): no attack.</summary>
+    public const string NotFound = "is not found";
+
+    /// <summary>Whether a refusal says only that the file was gone or too large: nothing to warn about.</summary>
+    public static bool IsOrdinary(string? refusal) =>
+        refusal is null or NotFound || refusal.StartsWith(TooLargePrefix, StringComparison.Ordinal);
+
+    private const string TooLargePrefix = "it holds ";
+
     /// <summary>
     /// Opens <paramref name="path"/>, which must lie below <paramref name="root"/> (a directory the bot made, such as the
     /// job's work dir). Returns the open file, or null with the reason it was refused; a file that is not there is
@@ -63,7 +72,7 @@ public static class UntrustedFiles
             var (kind, links, size) = Stat(fd);
             refusal = kind != (uint)S_IFREG ? "it is " + KindName(kind)
                 : links != 1 ? $"it is a hard link ({links} names): its data may be another file's"
-                : size > maxBytes ? $"it holds {size} bytes, more than the {maxBytes} allowed"
+                : size > maxBytes ? $"{TooLargePrefix}{size} bytes, more than the {maxBytes} allowed"
                 : null;
             if (refusal is not null)
             {
@@ -131,7 +140,7 @@ public static class UntrustedFiles
     private static string Describe(int error) => error switch
     {
         _ when error == ELOOP => "is a symbolic link",
-        _ when error == ENOENT => "is not found",
+        _ when error == ENOENT => NotFound,
         _ when error == ENOTDIR => "is not a directory",
         _ when error == ENXIO => "is a socket or a device",
         _ when error == EACCES => "cannot be read",
