@@ -9,8 +9,12 @@ using MemberStatus = Akka.Cluster.MemberStatus;
 
 namespace PandaFuzz.Infrastructure.Cluster;
 
-/// <summary>A member as the downing rule sees it; <see cref="Age"/> orders members, lower is older.</summary>
-public sealed record MemberView(string Address, bool IsMaster, int Age, bool Reachable, bool Down);
+/// <summary>
+/// A member as the downing rule sees it; <see cref="Age"/> orders members, lower is older. <see cref="Down"/>: down or
+/// on its way out (leaving, exiting, removed); <see cref="Downed"/>: marked down, as a restarted master's old incarnation
+/// is, never by leaving.
+/// </summary>
+public sealed record MemberView(string Address, bool IsMaster, int Age, bool Reachable, bool Down, bool Downed = false);
 
 /// <summary>
 /// The downing rule of a master-and-bots cluster: the master decides. The oldest master a node can reach
@@ -23,8 +27,8 @@ public sealed record MemberView(string Address, bool IsMaster, int Age, bool Rea
 /// One case speaks for a master that is not a member yet: a restarted master asks to join, its old incarnation is marked
 /// down for it, and its removal waits for every unreachable member to be down. A bot the master had downed just before
 /// it died, where that news never reached the others, would then block the new master for good: nobody left may down
-/// it. With a master down and none reachable, the oldest reachable member downs the unreachable ones, as the master
-/// would right after joining.
+/// it. With a master marked down (not one leaving) and none reachable, the oldest reachable member downs the unreachable
+/// ones, as the master would right after joining.
 /// </summary>
 public static class MasterDecidesDowning
 {
@@ -32,7 +36,7 @@ public static class MasterDecidesDowning
     public static IReadOnlyList<string> Decide(string self, IReadOnlyCollection<MemberView> members)
     {
         var decider = Oldest(members.Where(m => m.IsMaster && m.Reachable && !m.Down))
-            ?? (members.Any(m => m.IsMaster && m.Down) ? Oldest(members.Where(m => m.Reachable && !m.Down)) : null);
+            ?? (members.Any(m => m.IsMaster && m.Downed) ? Oldest(members.Where(m => m.Reachable && !m.Down)) : null);
         if (decider?.Address != self)
         {
             return [];
@@ -106,7 +110,8 @@ internal sealed class MasterDecidesDowningActor : ReceiveActor, IWithTimers
                 m.HasRole(ShardNames.MasterRole),
                 age,
                 !unreachableMembers.Contains(m),
-                m.Status is MemberStatus.Down or MemberStatus.Exiting or MemberStatus.Removed))
+                m.Status is MemberStatus.Down or MemberStatus.Exiting or MemberStatus.Removed,
+                m.Status is MemberStatus.Down))
             .ToList();
         var unreachable = members.Where(m => !m.Reachable && !m.Down).Select(m => m.Address).ToHashSet();
         if (!unreachable.SetEquals(_unreachable))

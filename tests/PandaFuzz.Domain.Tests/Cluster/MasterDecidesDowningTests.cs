@@ -11,8 +11,8 @@ public sealed class MasterDecidesDowningTests
     private const string BotA = "akka.tcp://pandafuzz@10.0.0.5:4053";
     private const string BotB = "akka.tcp://pandafuzz@10.0.0.6:4053";
 
-    private static MemberView M(string address, int age, bool reachable = true, bool master = false, bool down = false) =>
-        new(address, master, age, reachable, down);
+    private static MemberView M(string address, int age, bool reachable = true, bool master = false, bool down = false, bool downed = false) =>
+        new(address, master, age, reachable, down || downed, downed);
 
     [Fact]
     public void The_master_downs_an_unreachable_bot()
@@ -36,16 +36,20 @@ public sealed class MasterDecidesDowningTests
     public void A_bot_speaks_for_a_rejoining_master_whose_old_incarnation_is_down_and_downs_what_blocks_its_removal()
     {
         // The master downed bot B and died before bot A heard it; restarted, it asks to join: its old self is down.
-        var blocked = new[] { M(Master, 0, reachable: false, master: true, down: true), M(BotA, 1), M(BotB, 2, reachable: false) };
+        var blocked = new[] { M(Master, 0, reachable: false, master: true, downed: true), M(BotA, 1), M(BotB, 2, reachable: false) };
 
         MasterDecidesDowning.Decide(BotA, blocked).Should().Equal(BotB);
         MasterDecidesDowning.Decide(BotB, blocked).Should().BeEmpty("only the oldest reachable member decides");
+
+        // A master that leaves (an upgrade) is on its way out, not marked down: the bots still down no one.
+        var leaving = new[] { M(Master, 0, master: true, down: true), M(BotA, 1), M(BotB, 2, reachable: false) };
+        MasterDecidesDowning.Decide(BotA, leaving).Should().BeEmpty();
     }
 
     [Fact]
     public void A_reachable_master_still_decides_alone_when_another_master_is_down()
     {
-        var members = new[] { M(Master, 0, reachable: false, master: true, down: true), M(SecondMaster, 1, master: true), M(BotA, 2), M(BotB, 3, reachable: false) };
+        var members = new[] { M(Master, 0, reachable: false, master: true, downed: true), M(SecondMaster, 1, master: true), M(BotA, 2), M(BotB, 3, reachable: false) };
 
         MasterDecidesDowning.Decide(SecondMaster, members).Should().Equal(BotB);
         MasterDecidesDowning.Decide(BotA, members).Should().BeEmpty();
