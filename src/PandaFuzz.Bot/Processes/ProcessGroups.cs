@@ -120,7 +120,9 @@ public static partial class ProcessGroups
     /// <summary>Kills the group recorded in <paramref name="pidFile"/> if its leader still runs the program under <paramref name="workDir"/>.</summary>
     public static bool KillLeftover(string pidFile, string workDir)
     {
-        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), out var pgid) || pgid <= 1)
+        // The pid file sits in the work dir, the target's to replace: read as a small regular file of its own only.
+        if (Sandboxing.UntrustedFiles.ReadAllBytes(workDir, pidFile, 64) is not { } pidText
+            || !int.TryParse(System.Text.Encoding.ASCII.GetString(pidText).Trim(), out var pgid) || pgid <= 1)
         {
             return false;
         }

@@ -14,23 +14,22 @@ public static class JobMessageFile
     public static void Write(Akka.Serialization.Serialization serialization, JobWorkDir dir, AgentCommands.StartJob job) =>
         OutboxFile.WriteAtomically(dir.JobMessage, OutboxFile.Encode(serialization, job, DateTimeOffset.UtcNow));
 
+    /// <summary>A job message is a few KiB (the start command); far more is not one.</summary>
+    private const long MaxBytes = 16L << 20;
+
     /// <summary>The job whose dir <paramref name="dir"/> is, or why it cannot be known (no file, a damaged one, another message).</summary>
     public static (AgentCommands.StartJob? Job, string? Problem) Read(Akka.Serialization.Serialization serialization, JobWorkDir dir)
     {
-        byte[] bytes;
-        try
+        // In the work dir, the target's to replace: a link or a FIFO there must not be followed or waited on.
+        using var file = Sandboxing.UntrustedFiles.Open(dir.Root, dir.JobMessage, MaxBytes, out var refusal);
+        if (file is null)
         {
-            bytes = File.ReadAllBytes(dir.JobMessage);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return (null, $"it has no {Path.GetFileName(dir.JobMessage)}");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return (null, $"its {Path.GetFileName(dir.JobMessage)} cannot be read: {e.Message}");
+            return (null, refusal == Sandboxing.UntrustedFiles.NotFound
+                ? $"it has no {Path.GetFileName(dir.JobMessage)}"
+                : $"its {Path.GetFileName(dir.JobMessage)} cannot be read: {refusal}");
         }
 
+        var bytes = file.ReadAllAsync(CancellationToken.None).GetAwaiter().GetResult();
         var (message, _, problem) = OutboxFile.Read(serialization, bytes);
         return message switch
         {

@@ -98,6 +98,13 @@ public static class UntrustedFiles
         return file is null ? null : await file.ReadAllAsync(ct);
     }
 
+    /// <summary>The whole of a file <see cref="Open"/> accepts, read at once (small files: a pid, a job message), or null.</summary>
+    public static byte[]? ReadAllBytes(string root, string path, long maxBytes)
+    {
+        using var file = Open(root, path, maxBytes, out _);
+        return file?.ReadAllAsync(CancellationToken.None).GetAwaiter().GetResult();
+    }
+
     /// <summary>Whether a regular file with one name is at <paramref name="path"/> (below <paramref name="root"/>), without following links.</summary>
     public static bool IsRegularFile(string root, string path)
     {
