@@ -30,7 +30,32 @@ public static class BotHosting
             _ => [new LibFuzzerEngine(), new AflPlusPlusEngine()],
         };
 
-    public static AkkaConfigurationBuilder AddBotRole(this AkkaConfigurationBuilder builder, BotSettings settings, BotStorage storage, bool masterInThisNode)
+    /// <summary>
+    /// What this bot offers, found once at start: the known engines installed here and what its sandbox enforces. The probe
+    /// runs before anything else: a required measure this machine cannot enforce stops the start here. A bot that cannot
+    /// isolate its targets (and has no opt-out) refuses jobs, unless it only offers engines that run no target.
+    /// </summary>
+    public static BotCapabilities Capabilities(BotSettings settings, BotStorage storage)
+    {
+        var installed = KnownEngines(settings.Simulation)
+            .Select(engine => (Engine: engine, Version: engine.DetectVersion()))
+            .Where(e => e.Version is not null)
+            .ToList();
+        var report = Sandbox.Start(settings.Sandbox with { WorkRoot = storage.JobsRoot }).Report;
+        if (installed.All(e => e.Engine is IInProcessEngine))
+        {
+            report = report with { RefusesJobs = null };
+        }
+
+        return new BotCapabilities(
+            [.. installed.Select(e => new EngineCapability(e.Engine.Name, e.Version!))],
+            settings.Slots,
+            GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024),
+            report);
+    }
+
+    /// <param name="capabilities">From <see cref="Capabilities"/>, for the same settings and storage.</param>
+    public static AkkaConfigurationBuilder AddBotRole(this AkkaConfigurationBuilder builder, BotSettings settings, BotStorage storage, BotCapabilities capabilities, bool masterInThisNode)
     {
         settings = settings with { Sandbox = settings.Sandbox with { WorkRoot = storage.JobsRoot } };
         if (!masterInThisNode)
@@ -42,18 +67,7 @@ public static class BotHosting
                 .WithShardRegionProxy<CorpusRegion>(ShardNames.Corpus, ShardNames.MasterRole, new CorpusMessageExtractor(ShardNames.MaxShards));
         }
 
-        var installed = KnownEngines(settings.Simulation)
-            .Select(engine => (Engine: engine, Version: engine.DetectVersion()))
-            .Where(e => e.Version is not null)
-            .ToList();
-        var engines = installed.Select(e => e.Engine).ToList();
-        // Probed before anything runs: a required measure this machine cannot enforce stops the start here.
-        var sandbox = Sandbox.Start(settings.Sandbox);
-        var capabilities = new BotCapabilities(
-            [.. installed.Select(e => new EngineCapability(e.Engine.Name, e.Version!))],
-            settings.Slots,
-            GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024),
-            sandbox.Report);
+        var engines = KnownEngines(settings.Simulation).Where(engine => capabilities.Supports(engine.Name)).ToList();
 
         return builder
             .AddBlobServer<BotBlobServer>(storage.Outbox, BlobServerActor.BotName)

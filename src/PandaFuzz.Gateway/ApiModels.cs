@@ -280,12 +280,17 @@ public sealed record CapabilitiesResponse(IReadOnlyList<EngineResponse> Engines,
 /// <summary>
 /// What the bot's sandbox enforces on its machine, as the bot probed it at start: one entry per measure (user, session, rlimits,
 /// memory, network, filesystem) with its configured mode, whether it holds there, and how or why not. Null for a bot that
-/// did not report one (an older bot, or a bot known only from the read model).
+/// did not report one (an older bot, or a bot known only from the read model). <c>isolated</c>: network and filesystem
+/// isolation both hold; <c>allowUnisolated</c>: the operator let the bot run targets without them; <c>refusesJobs</c>: why
+/// the bot takes no job at all (it cannot isolate and has no opt-out), else null.
 /// </summary>
-public sealed record SandboxResponse(bool Enabled, IReadOnlyList<SandboxMeasureResponse> Measures)
+public sealed record SandboxResponse(bool Enabled, IReadOnlyList<SandboxMeasureResponse> Measures, bool Isolated = false, bool AllowUnisolated = false, string? RefusesJobs = null)
 {
     public static SandboxResponse? From(SandboxReport? report) =>
-        report is null ? null : new(report.Enabled, [.. report.Measures.Select(m => new SandboxMeasureResponse(m.Name, m.Mode, m.Enforced, m.Detail))]);
+        report is null
+            ? null
+            : new(report.Enabled, [.. report.Measures.Select(m => new SandboxMeasureResponse(m.Name, m.Mode, m.Enforced, m.Detail))],
+                report.Isolated, report.AllowUnisolated, report.RefusesJobs);
 }
 
 public sealed record SandboxMeasureResponse(string Name, string Mode, bool Enforced, string Detail);

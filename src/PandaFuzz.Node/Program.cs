@@ -189,8 +189,9 @@ void Compose(IServiceCollection services)
         services.AddApiAuthorization(apiAccess!);
     }
 
-    services.AddNodeObservability(observability, node, storage);
     var botStorage = node.IsBot ? new BotStorage(node.DataDir) : null;
+    var botCapabilities = node.IsBot ? BotHosting.Capabilities(botSettings!, botStorage!) : null;
+    services.AddNodeObservability(observability, node, storage, botCapabilities?.Sandbox);
     var selfSeed = $"{akkaScheme}://pandafuzz@{node.Remote}";
     var seeds = node.Seeds.Count == 0
         ? [selfSeed, .. RememberedSeeds()]
@@ -220,7 +221,7 @@ void Compose(IServiceCollection services)
 
         if (node.IsBot)
         {
-            akka.AddBotRole(botSettings!, botStorage!, masterInThisNode: node.IsMaster);
+            akka.AddBotRole(botSettings!, botStorage!, botCapabilities!, masterInThisNode: node.IsMaster);
         }
     });
 

@@ -31,12 +31,23 @@ public sealed record BotCapabilities(IReadOnlyList<EngineCapability> Engines, in
 
 /// <summary>
 /// What confines the targets a bot runs, as its start-up probe found the machine: one entry per measure, enforced or not.
-/// <paramref name="Enabled"/> is the operator's switch for the whole sandbox.
+/// <paramref name="Enabled"/> is the operator's switch for the whole sandbox. <paramref name="Isolated"/>: targets run
+/// without the network and see only their work dir (both measures enforced). <paramref name="AllowUnisolated"/>: the
+/// operator's opt-out (<c>pandafuzz.bot.sandbox.allow-unisolated</c>) lets the bot run targets without that.
+/// <paramref name="RefusesJobs"/>: why the bot takes no job (it cannot isolate and has no opt-out), or null. Reports of
+/// bots from before these fields read as not isolated, without opt-out, taking jobs.
 /// </summary>
-public sealed record SandboxReport(bool Enabled, IReadOnlyList<SandboxMeasure> Measures)
+public sealed record SandboxReport(
+    bool Enabled,
+    IReadOnlyList<SandboxMeasure> Measures,
+    bool Isolated = false,
+    bool AllowUnisolated = false,
+    string? RefusesJobs = null)
 {
     /// <summary>Equal when every measure is (records compare lists by reference).</summary>
-    public bool SameAs(SandboxReport? other) => other is not null && Enabled == other.Enabled && Measures.SequenceEqual(other.Measures);
+    public bool SameAs(SandboxReport? other) =>
+        other is not null && Enabled == other.Enabled && Measures.SequenceEqual(other.Measures) && Isolated == other.Isolated
+        && AllowUnisolated == other.AllowUnisolated && RefusesJobs == other.RefusesJobs;
 }
 
 /// <summary>

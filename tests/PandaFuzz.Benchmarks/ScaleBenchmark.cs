@@ -114,6 +114,7 @@ public sealed class ScaleBenchmark(BenchmarkOptions options, Workspace workspace
                     // The bot side is not what is measured: reproductions run without the sandbox's bwrap, prlimit and
                     // cgroup per run, which would take most of this machine's CPU from the master at these crash rates.
                     ["PANDAFUZZ__pandafuzz__bot__sandbox__enabled"] = "off",
+                    ["PANDAFUZZ__pandafuzz__bot__sandbox__allow-unisolated"] = "on",
                     ["PANDAFUZZ__pandafuzz__logging__levels__default"] = "warning",
                     ["PANDAFUZZ_CMD"] = "off",
                 }));

@@ -150,7 +150,7 @@ public sealed record BotInfo(
     bool? Draining = null);
 
 /// <summary>What a bot's sandbox enforces on its machine, one entry per measure.</summary>
-public sealed record SandboxInfo(bool Enabled, IReadOnlyList<SandboxMeasureInfo> Measures);
+public sealed record SandboxInfo(bool Enabled, IReadOnlyList<SandboxMeasureInfo> Measures, bool Isolated = false, bool AllowUnisolated = false, string? RefusesJobs = null);
 
 public sealed record SandboxMeasureInfo(string Name, string Mode, bool Enforced, string Detail);
 

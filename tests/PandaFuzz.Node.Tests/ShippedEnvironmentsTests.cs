@@ -97,6 +97,22 @@ public sealed partial class ShippedEnvironmentsTests : IDisposable
     }
 
     [Fact]
+    public void Each_docker_compose_bot_may_isolate_its_targets_without_opting_out()
+    {
+        var bots = ComposeServices(Path.Combine(Root, "docker-compose.yml"))
+            .Where(s => s.Environment.TryGetValue(NodeSettings.RolesVariable, out var roles) ? roles.Contains("bot") : s.Builds)
+            .ToList();
+
+        bots.Should().NotBeEmpty();
+        foreach (var bot in bots)
+        {
+            // bwrap in the container: namespaces (seccomp), mounts in them (AppArmor), a fresh /proc (no masked paths).
+            bot.SecurityOptions.Should().Contain(["seccomp=unconfined", "apparmor=unconfined", "systempaths=unconfined"], $"service {bot.Name} runs targets in bwrap");
+            bot.Environment.Keys.Should().NotContain(k => k.Contains("allow-unisolated", StringComparison.Ordinal), $"service {bot.Name} must isolate, not opt out");
+        }
+    }
+
+    [Fact]
     public void The_compose_reader_takes_maps_lists_and_defaults_of_interpolations()
     {
         var file = Path.Combine(_temp, "compose.yml");
@@ -128,6 +144,9 @@ public sealed partial class ShippedEnvironmentsTests : IDisposable
     /// <summary>A compose service: its name, whether it builds this repository's image, its environment and volumes.</summary>
     public sealed record ComposeService(string Name, bool Builds, IReadOnlyDictionary<string, string> Environment, IReadOnlyList<string> Volumes)
     {
+        /// <summary>Its <c>security_opt:</c> entries.</summary>
+        public IReadOnlyList<string> SecurityOptions { get; init; } = [];
+
         /// <summary>A path inside the container as a path in the repository, through a bind mount of it; unchanged otherwise.</summary>
         public string HostPath(string containerPath, string root)
         {
@@ -190,7 +209,13 @@ public sealed partial class ShippedEnvironmentsTests : IDisposable
             var volumes = service.Children.TryGetValue(new YamlScalarNode("volumes"), out var v) && v is YamlSequenceNode vs
                 ? vs.Children.OfType<YamlScalarNode>().Select(n => n.Value ?? "").ToList()
                 : [];
-            services.Add(new ComposeService(((YamlScalarNode)nameNode).Value!, service.Children.ContainsKey(new YamlScalarNode("build")), env, volumes));
+            var securityOptions = service.Children.TryGetValue(new YamlScalarNode("security_opt"), out var so) && so is YamlSequenceNode sos
+                ? sos.Children.OfType<YamlScalarNode>().Select(n => n.Value ?? "").ToList()
+                : [];
+            services.Add(new ComposeService(((YamlScalarNode)nameNode).Value!, service.Children.ContainsKey(new YamlScalarNode("build")), env, volumes)
+            {
+                SecurityOptions = securityOptions,
+            });
         }
 
         return services;

@@ -105,6 +105,11 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
             _log.Info("Sandbox {Measure} ({Mode}): {State} - {Detail}", measure.Name, measure.Mode, measure.Enforced ? "enforced" : "NOT enforced", measure.Detail);
         }
 
+        if (_capabilities.Sandbox?.RefusesJobs is { } refusal)
+        {
+            _log.Warning("This bot takes no job: {Reason}", refusal);
+        }
+
         // Engines that run in the bot (the simulated one) leave no fuzzer processes behind: no look through /proc, which a
         // node of many simulated bots would otherwise take once per bot.
         if (_engines.Values.Any(e => e is not IInProcessEngine))
@@ -149,6 +154,14 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
             return;
         }
 
+        // The master offers no slot of a bot that cannot isolate; this holds even against a master that predates that.
+        var runsTarget = engine is not IInProcessEngine;
+        if (runsTarget && _capabilities.Sandbox?.RefusesJobs is { } refusal)
+        {
+            Sender.Tell(new JobCommands.RefuseJob(start.JobId, _identity.Id, $"this bot takes no job: {refusal}"));
+            return;
+        }
+
         if (_fuzzing.Count >= _capabilities.Slots)
         {
             Sender.Tell(new JobCommands.RefuseJob(start.JobId, _identity.Id, $"all {_capabilities.Slots} slots are busy"));
@@ -164,6 +177,11 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         _runners[start.JobId] = runner;
         _fuzzing.Add(start.JobId);
         _log.Info("Bot {BotId} starts job {JobId} of campaign {CampaignId}", _identity.Id, start.JobId, start.CampaignId);
+        if (runsTarget && _capabilities.Sandbox is { Isolated: false })
+        {
+            _log.Warning("Job {JobId} runs its target WITHOUT network and filesystem isolation: it can reach this node's files and ports " +
+                "(pandafuzz.bot.sandbox.allow-unisolated = on)", start.JobId);
+        }
         Sender.Tell(new JobCommands.ConfirmJobStarted(start.JobId, _identity.Id, DateTimeOffset.UtcNow));
     }
 

@@ -43,7 +43,7 @@ public sealed record SandboxPlan(
                 measures.Add(new SandboxMeasure(name, "off", false, "the sandbox is disabled (pandafuzz.bot.sandbox.enabled = off)"));
             }
 
-            return new SandboxPlan(new SandboxReport(false, measures), null, null, null, 0, null, false, [], host.IsRoot, errors);
+            return new SandboxPlan(Isolation(settings, measures, false), null, null, null, 0, null, false, [], host.IsRoot, errors);
         }
 
         // User: a root bot switches to the configured user; any other bot already is unprivileged.
@@ -52,7 +52,8 @@ public sealed record SandboxPlan(
         {
             if (!host.IsRoot)
             {
-                return (true, $"the bot itself runs as uid {host.BotUid} (not root): targets run as that user");
+                // The bot's own uid is no isolation: a target could read and write whatever the bot can.
+                return (false, $"the bot itself runs as uid {host.BotUid} (not root), so targets run as the bot's own user: no user isolation");
             }
 
             if (host.TargetUser is null)
@@ -135,8 +136,8 @@ public sealed record SandboxPlan(
             return (true, $"bwrap: the job's work dir read-write, {string.Join(", ", settings.Filesystem.ReadOnlyPaths)} read-only (where present), a private /tmp, /dev and /proc");
         });
 
-        return new SandboxPlan(new SandboxReport(true, measures), runAs, rlimits, cgroup, settings.Memory.HeadroomMb, networkVia, filesystem,
-            settings.Filesystem.ReadOnlyPaths, host.IsRoot, errors);
+        return new SandboxPlan(Isolation(settings, measures, networkVia is not null && filesystem), runAs, rlimits, cgroup, settings.Memory.HeadroomMb,
+            networkVia, filesystem, settings.Filesystem.ReadOnlyPaths, host.IsRoot, errors);
 
         void Measure(string name, SandboxMode mode, Func<(bool Enforced, string Detail)> decide)
         {
@@ -154,6 +155,23 @@ public sealed record SandboxPlan(
                 errors.Add($"pandafuzz.bot.sandbox.{name}.mode = required, but it cannot be enforced on this machine: {detail}");
             }
         }
+    }
+
+    /// <summary>
+    /// The report with the isolation verdict: a bot whose targets would keep the network or the whole filesystem takes no
+    /// job unless the operator opted out (<c>allow-unisolated</c>); the refusal names what is missing and how to fix it.
+    /// </summary>
+    private static SandboxReport Isolation(SandboxSettings settings, List<SandboxMeasure> measures, bool isolated)
+    {
+        string? refusal = null;
+        if (!isolated && !settings.AllowUnisolated)
+        {
+            var missing = measures.Where(m => m.Name is "network" or "filesystem" && !m.Enforced).Select(m => $"{m.Name}: {m.Detail}");
+            refusal = $"targets would run without isolation ({string.Join("; ", missing)}); install bubblewrap and let the bot make user " +
+                $"namespaces, or set {SandboxSettings.Section}.allow-unisolated = on to run them anyway";
+        }
+
+        return new SandboxReport(settings.Enabled, measures, isolated, settings.AllowUnisolated, refusal);
     }
 
     /// <summary>The memory limit of a run's cgroup, in bytes.</summary>

@@ -29,6 +29,12 @@ public sealed record SandboxSettings(
     /// <summary>Where the bot keeps the job work dirs (set by the bot's hosting): the sandbox user must be able to reach them.</summary>
     public string? WorkRoot { get; init; }
 
+    /// <summary>
+    /// The operator's opt-out (<c>allow-unisolated</c>): without it a bot whose targets would run with the network or the
+    /// whole filesystem in reach takes no job; with it, it runs them and warns at every job start.
+    /// </summary>
+    public bool AllowUnisolated { get; init; }
+
     public const string Section = "pandafuzz.bot.sandbox";
 
     public static readonly SandboxSettings Default = new(
@@ -39,8 +45,11 @@ public sealed record SandboxSettings(
         new NetworkSandbox(SandboxMode.BestEffort, "auto"),
         new FilesystemSandbox(SandboxMode.BestEffort, FilesystemSandbox.DefaultReadOnlyPaths));
 
-    /// <summary>No measure at all: the engines run as the bot does (only in their own session and process group).</summary>
-    public static readonly SandboxSettings Off = Default with { Enabled = false };
+    /// <summary>
+    /// No measure at all: the engines run as the bot does (only in their own session and process group), which the
+    /// opt-out allows (tools and tests that run no untrusted target).
+    /// </summary>
+    public static readonly SandboxSettings Off = Default with { Enabled = false, AllowUnisolated = true };
 
     public static SandboxSettings From(Config config)
     {
@@ -61,7 +70,10 @@ public sealed record SandboxSettings(
                 r.Bytes("memory.headroom", 0) / (1024 * 1024),
                 r.String("memory.cgroup-parent").Trim()),
             new NetworkSandbox(Mode(r, "network.mode"), r.Choice("network.isolation", "auto", "bwrap", "unshare")),
-            new FilesystemSandbox(Mode(r, "filesystem.mode"), ReadOnlyPaths(r)));
+            new FilesystemSandbox(Mode(r, "filesystem.mode"), ReadOnlyPaths(r)))
+        {
+            AllowUnisolated = r.Bool("allow-unisolated"),
+        };
     }
 
     private static SandboxMode Mode(HoconReader r, string key) => r.Choice(key, "off", "best-effort", "required") switch

@@ -51,10 +51,11 @@ public sealed record BotState(
     /// <summary>
     /// What the scheduler may use: a draining bot offers no slot at all. Its running jobs keep theirs (the queue holds a
     /// bot's running jobs whatever its capacity), and a slot a finishing job frees is not filled again: a capacity of the
-    /// jobs it ran when drained would be refilled as each of them ended.
+    /// jobs it ran when drained would be refilled as each of them ended. A bot that cannot isolate its targets (and has no
+    /// opt-out) offers none either.
     /// </summary>
     public BotCapabilities Offered(BotCapabilities reported, int running) =>
-        Draining ? reported with { Slots = 0 } : reported;
+        Draining || reported.Sandbox?.RefusesJobs is not null ? reported with { Slots = 0 } : reported;
 
     public IReadOnlyList<IPersistedEvent> GoOffline(string reason, DateTimeOffset now) =>
         Status == BotStatus.Online ? [new BotWentOffline(Id, reason, now)] : [];

@@ -3,6 +3,7 @@ using Akka.Cluster;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using PandaFuzz.Master.Persistence;
 using PandaFuzz.Master.ReadModel;
+using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Node.Observability;
 
@@ -84,4 +85,19 @@ public sealed class ReadModelCaughtUpCheck(ActorSystem system, ObservabilitySett
             : $"{backlog.PendingEvents} events to project, the oldest {backlog.Lag.TotalSeconds:0.###} s old (bound {settings.ReadModelMaxLag.TotalSeconds:0.#} s)";
         return backlog.Lag <= settings.ReadModelMaxLag ? HealthCheckResult.Healthy(detail) : HealthCheckResult.Unhealthy(detail);
     }
+}
+
+/// <summary>
+/// Readiness of a bot: its targets run isolated (no network, only their work dir). A bot that cannot isolate them takes no
+/// job (unhealthy, with the reason); one that runs them anyway by the operator's opt-out is degraded, which still answers 200.
+/// </summary>
+public sealed class SandboxIsolationCheck(SandboxReport sandbox) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(sandbox switch
+        {
+            { RefusesJobs: { } why } => HealthCheckResult.Unhealthy($"this bot takes no job: {why}"),
+            { Isolated: true } => HealthCheckResult.Healthy("targets run isolated: no network, only their work dir"),
+            _ => HealthCheckResult.Degraded("targets run WITHOUT network and filesystem isolation (pandafuzz.bot.sandbox.allow-unisolated = on)"),
+        });
 }

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using PandaFuzz.Master.Persistence;
+using PandaFuzz.Protocol;
 using Prometheus;
 using Serilog.Events;
 
@@ -24,7 +25,9 @@ public static class ObservabilityHosting
     private const string Live = "live";
     private const string Ready = "ready";
 
-    public static IServiceCollection AddNodeObservability(this IServiceCollection services, ObservabilitySettings settings, NodeSettings node, MasterStorage? storage)
+    /// <param name="sandbox">A bot's sandbox report: <c>/readyz</c> then says whether the bot isolates its targets.</param>
+    public static IServiceCollection AddNodeObservability(this IServiceCollection services, ObservabilitySettings settings, NodeSettings node, MasterStorage? storage,
+        SandboxReport? sandbox = null)
     {
         MeterBridge.Start(node.IsMaster, node.IsBot);
         services.AddSingleton(settings);
@@ -39,6 +42,11 @@ public static class ObservabilityHosting
             services.AddSingleton(storage);
             checks.AddCheck<JournalWritableCheck>("journal", tags: [Ready])
                 .AddCheck<ReadModelCaughtUpCheck>("read-model", tags: [Ready]);
+        }
+
+        if (sandbox is not null)
+        {
+            checks.Add(new HealthCheckRegistration("sandbox", new SandboxIsolationCheck(sandbox), HealthStatus.Unhealthy, [Ready]));
         }
 
         return services;
@@ -61,7 +69,7 @@ public static class ObservabilityHosting
             .WithName("liveness").WithSummary("Liveness: the actor system runs and answers").WithTags("health")
             .Produces<HealthResponse>(StatusCodes.Status200OK).Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
         app.MapGet("/readyz", (HealthCheckService health, CancellationToken ct) => ReportAsync(health, Ready, ct))
-            .WithName("readiness").WithSummary("Readiness: member Up, journal writable, read model caught up").WithTags("health")
+            .WithName("readiness").WithSummary("Readiness: member Up, journal writable, read model caught up, a bot's targets isolated").WithTags("health")
             .Produces<HealthResponse>(StatusCodes.Status200OK).Produces<HealthResponse>(StatusCodes.Status503ServiceUnavailable);
         return app;
     }

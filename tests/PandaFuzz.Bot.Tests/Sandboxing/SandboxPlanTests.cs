@@ -75,9 +75,57 @@ public sealed class SandboxPlanTests(ITestOutputHelper output)
 
         var command = Command(plan.Wrap(Launch, new SandboxRun(null, 60)));
 
-        Measure(plan, "user").Should().Match<PandaFuzz.Protocol.SandboxMeasure>(m => m.Enforced && m.Detail.Contains("uid 1000 (not root)"));
+        Measure(plan, "user").Should().Match<PandaFuzz.Protocol.SandboxMeasure>(m => !m.Enforced && m.Detail.Contains("uid 1000 (not root)") && m.Detail.Contains("no user isolation"),
+            "the bot's own uid is no isolation");
         Measure(plan, "memory").Should().Match<PandaFuzz.Protocol.SandboxMeasure>(m => !m.Enforced && m.Detail.Contains("-rss_limit_mb"));
         command.Should().NotContain("setpriv").And.ContainInOrder("unshare", "--user", "--map-current-user", "--net", "--", "bwrap");
+    }
+
+    [Fact]
+    public void A_bot_with_network_and_filesystem_isolation_takes_jobs()
+    {
+        var report = SandboxPlan.Decide(SandboxSettings.Default, Everything).Report;
+
+        report.Should().Match<PandaFuzz.Protocol.SandboxReport>(r => r.Isolated && !r.AllowUnisolated && r.RefusesJobs == null);
+    }
+
+    [Fact]
+    public void A_bot_without_bwrap_refuses_jobs_naming_what_is_missing_and_the_opt_out()
+    {
+        var report = SandboxPlan.Decide(SandboxSettings.Default, Everything with { BwrapError = "bwrap is not installed" }).Report;
+
+        report.Isolated.Should().BeFalse("unshare cuts the network, but the target still sees the whole filesystem");
+        report.RefusesJobs.Should().Contain("filesystem: bwrap not usable: bwrap is not installed")
+            .And.Contain("pandafuzz.bot.sandbox.allow-unisolated = on").And.NotContain("network:", "the network is isolated");
+    }
+
+    [Fact]
+    public void The_opt_out_lets_a_bot_that_cannot_isolate_take_jobs_and_says_so()
+    {
+        var settings = SandboxSettings.Default with { AllowUnisolated = true };
+
+        var report = SandboxPlan.Decide(settings, Everything with { BwrapError = "bwrap is not installed", UnshareError = "unshare is not installed" }).Report;
+
+        report.Should().Match<PandaFuzz.Protocol.SandboxReport>(r => !r.Isolated && r.AllowUnisolated && r.RefusesJobs == null);
+    }
+
+    [Fact]
+    public void A_disabled_sandbox_is_no_isolation_and_needs_the_opt_out_too()
+    {
+        var settings = SandboxSettings.Default with { Enabled = false };
+
+        SandboxPlan.Decide(settings, Everything).Report.RefusesJobs.Should().Contain("network: the sandbox is disabled").And.Contain("filesystem: the sandbox is disabled");
+        SandboxPlan.Decide(settings with { AllowUnisolated = true }, Everything).Report.RefusesJobs.Should().BeNull();
+    }
+
+    [Fact]
+    public void A_required_user_measure_stops_a_bot_that_is_not_root()
+    {
+        var settings = SandboxSettings.Default with { User = SandboxSettings.Default.User with { Mode = SandboxMode.Required } };
+
+        var plan = SandboxPlan.Decide(settings, Everything with { BotUid = 1000 });
+
+        plan.Errors.Should().ContainSingle().Which.Should().StartWith("pandafuzz.bot.sandbox.user.mode = required");
     }
 
     [Fact]

@@ -148,6 +148,18 @@ public sealed class BotStateTests
     }
 
     [Fact]
+    public void A_bot_that_cannot_isolate_its_targets_offers_no_slot()
+    {
+        var caps = Online().Capabilities with { Slots = 4 };
+        var refusing = caps with { Sandbox = Samples.Sandboxed() with { RefusesJobs = "targets would run without isolation" } };
+        var allowed = caps with { Sandbox = Samples.Sandboxed() with { AllowUnisolated = true } };
+
+        Online().Offered(refusing, running: 0).Slots.Should().Be(0);
+        Online().Offered(allowed, running: 0).Slots.Should().Be(4, "the operator's opt-out lets it run targets unisolated");
+        Online().Offered(caps with { Sandbox = null }, running: 0).Slots.Should().Be(4, "a bot from before the sandbox reported nothing to refuse on");
+    }
+
+    [Fact]
     public void Apply_of_another_entity_event_throws()
     {
         var act = () => Online().Apply(new JobEvents.JobStarted(Job(0), BotA, T0));
