@@ -7,8 +7,9 @@ using Xunit.Abstractions;
 namespace PandaFuzz.Chaos.Tests;
 
 /// <summary>
-/// A bot node killed with SIGKILL while it fuzzes: its fuzzer dies with it, the master downs it, shows it offline with
-/// the reason, and its job runs on the other bot within seconds (not after the job's silence timeout).
+/// A bot node killed with its whole process group (<c>kill -9 -PGID</c>, as a service manager or an operator may) while it
+/// fuzzes: its fuzzer dies with it, the master downs it, shows it offline with the reason, and its job runs on the other
+/// bot within seconds (not after the job's silence timeout).
 /// </summary>
 [Collection(ChaosCollection.Name)]
 [Trait("Category", "Chaos")]
@@ -28,8 +29,8 @@ public sealed class LostBotTests(TargetBuilder targets, ITestOutputHelper output
             var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master"), ct);
             var bots = new[]
             {
-                _env.StartNode(_env.NewNodeOptions("bot-a", "bot", seeds: master.Options.RemoteEndpoint)),
-                _env.StartNode(_env.NewNodeOptions("bot-b", "bot", seeds: master.Options.RemoteEndpoint)),
+                _env.StartNode(_env.NewNodeOptions("bot-a", "bot", seeds: master.Options.RemoteEndpoint) with { OwnProcessGroup = true }),
+                _env.StartNode(_env.NewNodeOptions("bot-b", "bot", seeds: master.Options.RemoteEndpoint) with { OwnProcessGroup = true }),
             };
             void AllRunning()
             {
@@ -48,15 +49,17 @@ public sealed class LostBotTests(TargetBuilder targets, ITestOutputHelper output
             var victim = bots.Single(n => victimBot.Address == n.Options.RemoteEndpoint);
             var survivor = bots.Single(n => n != victim);
 
-            // Act: SIGKILL the bot's own process only, as the OOM killer would: it runs no cleanup.
+            // Act: SIGKILL the bot's whole process group: the node runs no cleanup, and whatever shares its group dies with it.
             var sinceKill = Stopwatch.StartNew();
             using (var process = Process.GetProcessById(victim.Pid))
             {
-                process.Kill(entireProcessTree: false);
+                var kill = await ProcessTools.RunAsync("kill", ["-KILL", "--", $"-{victim.Pid}"], TimeSpan.FromSeconds(10), ct);
+                kill.ExitCode.Should().Be(0, kill.StandardError);
                 await process.WaitForExitAsync(ct);
             }
 
-            // Its fuzzer does not outlive it: the fuzzer's dead man's switch kills the group within about a second.
+            // Its fuzzer does not outlive it: the fuzzer's dead man's switch (in a session of its own) kills the fuzzer's
+            // group within about a second.
             await FuzzingFlow.WaitForNoFuzzerAsync(victim.Options.DataDir, ct);
             output.WriteLine($"bot SIGKILL -> its fuzzer gone: {sinceKill.Elapsed.TotalSeconds:0.0} s");
             sinceKill.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5), "a killed bot leaves no fuzzer running");

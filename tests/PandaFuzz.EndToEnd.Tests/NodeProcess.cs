@@ -20,6 +20,8 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <param name="Arguments">Command-line arguments after the dll, e.g. <c>db backup --to FILE</c> (none: the node starts).</param>
 /// <param name="Metrics">PANDAFUZZ_METRICS, when set: where a bot-only node serves /metrics, /healthz and /readyz.</param>
 /// <param name="Environment">More variables for the node, e.g. PANDAFUZZ_LOG_FORMAT.</param>
+/// <param name="OwnProcessGroup">Start the node in a session and process group of its own (through <c>setsid</c>), as a
+/// service manager does, so a test can kill the whole group (<c>kill -9 -PGID</c>) without killing itself.</param>
 public sealed record NodeOptions(
     string Name,
     string Roles,
@@ -36,7 +38,8 @@ public sealed record NodeOptions(
     IReadOnlyList<string>? Arguments = null,
     int? CommandPort = null,
     string? Metrics = null,
-    IReadOnlyDictionary<string, string>? Environment = null)
+    IReadOnlyDictionary<string, string>? Environment = null,
+    bool OwnProcessGroup = false)
 {
     public const string Loopback = "127.0.0.1";
 
@@ -95,7 +98,8 @@ public sealed class NodeProcess : IAsyncDisposable
         Directory.CreateDirectory(options.DataDir);
         Directory.CreateDirectory(Path.GetDirectoryName(options.LogPath)!);
 
-        var startInfo = new ProcessStartInfo(options.NetworkNamespace is null ? RepoLayout.DotnetHost : "ip")
+        // setsid execs the rest in place (a child of the test never leads a group), so Pid stays the node's.
+        var startInfo = new ProcessStartInfo(options.OwnProcessGroup ? "setsid" : options.NetworkNamespace is null ? RepoLayout.DotnetHost : "ip")
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -103,6 +107,11 @@ public sealed class NodeProcess : IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = Path.GetDirectoryName(options.DataDir)!,
         };
+        if (options.OwnProcessGroup)
+        {
+            startInfo.ArgumentList.Add(options.NetworkNamespace is null ? RepoLayout.DotnetHost : "ip");
+        }
+
         if (options.NetworkNamespace is { } networkNamespace)
         {
             foreach (var argument in new[] { "netns", "exec", networkNamespace, RepoLayout.DotnetHost })

@@ -8,7 +8,9 @@ namespace PandaFuzz.Bot.Processes;
 /// killer) runs no cleanup of its own. A small shell, started with this process holding the only write end of its stdin,
 /// waits in a blocking read. <see cref="Release"/> tells it the group was looked after and it exits; this process's death
 /// closes the pipe instead, the read ends with nothing, and the shell kills the group. It sleeps in the kernel until
-/// then: no polling, so nothing wakes on the fuzzer's core while it runs.
+/// then: no polling, so nothing wakes on the fuzzer's core while it runs. The shell leads a session of its own (through
+/// <c>setsid</c>): a service manager or an operator that kills the node's whole process group (<c>kill -9 -PGID</c>)
+/// kills the node but not its switches, which then kill the fuzzers.
 /// </summary>
 public sealed class DeadMansSwitch : IDisposable
 {
@@ -32,6 +34,9 @@ public sealed class DeadMansSwitch : IDisposable
     /// <summary>The process group this switch guards.</summary>
     public int Group { get; }
 
+    /// <summary>The switch's own shell.</summary>
+    public int Pid => _shell.Id;
+
     /// <summary>Completes once the switch's shell has exited (after a release or a trip), having done what it does.</summary>
     public Task Ended { get; private set; } = Task.CompletedTask;
 
@@ -39,12 +44,14 @@ public sealed class DeadMansSwitch : IDisposable
     public static DeadMansSwitch Arm(int pgid)
     {
         // .NET opens its pipes close-on-exec, so no other child keeps the write end (and the shell alive) after we die.
-        var info = new ProcessStartInfo("sh") { UseShellExecute = false, RedirectStandardInput = true };
+        // setsid execs sh in place (a child of .NET never leads a group, so it does not fork): the pid is the shell's.
+        var info = new ProcessStartInfo("setsid") { UseShellExecute = false, RedirectStandardInput = true };
+        info.ArgumentList.Add("sh");
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add(Script);
         info.ArgumentList.Add("pandafuzz-fuzzer-watch");
         info.ArgumentList.Add(pgid.ToString(CultureInfo.InvariantCulture));
-        var shell = Process.Start(info) ?? throw new InvalidOperationException("sh did not start");
+        var shell = Process.Start(info) ?? throw new InvalidOperationException("setsid sh did not start");
         return new DeadMansSwitch(shell, pgid);
     }
 

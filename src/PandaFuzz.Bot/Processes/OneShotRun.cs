@@ -40,6 +40,8 @@ public static class OneShotRun
         process.OutputDataReceived += (_, e) => Collect(e.Data);
         process.ErrorDataReceived += (_, e) => Collect(e.Data);
         process.Start();
+        // A reproduction or a minimization may run for minutes: it dies with the bot too, however the bot dies.
+        using var deadMansSwitch = DeadMansSwitch.Arm(process.Id);
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();

@@ -67,6 +67,29 @@ public sealed class DeadMansSwitchTests
         Members(group.Id).Should().Be(0);
     }
 
+    [Fact]
+    public async Task A_switch_leads_a_session_of_its_own_so_a_kill_of_its_owners_process_group_spares_it()
+    {
+        // Arrange
+        using var group = StartGroup();
+        using var theSwitch = DeadMansSwitch.Arm(group.Id);
+
+        // Assert: the shell leads its own session and group, not ours (kill -9 -<our group> must leave it to act).
+        await WaitForAsync(() => SessionAndGroup(theSwitch.Pid) == (theSwitch.Pid, theSwitch.Pid), "the switch's shell leads its own session");
+        SessionAndGroup(Environment.ProcessId).Group.Should().NotBe(theSwitch.Pid);
+        theSwitch.Trip();
+        await group.WaitForExitAsync().WaitAsync(Wait);
+        await theSwitch.Ended.WaitAsync(Wait);
+    }
+
+    /// <summary>The session and process group of a process, from its <c>/proc/PID/stat</c> (fields 6 and 5).</summary>
+    private static (int Session, int Group) SessionAndGroup(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (int.Parse(fields[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>A new process group led by a shell that forks a sleeping child and waits for it.</summary>
     private static Process StartGroup(string command = "sleep 60 & wait") =>
         Process.Start(new ProcessStartInfo("setsid", ["sh", "-c", command]) { UseShellExecute = false })!;
