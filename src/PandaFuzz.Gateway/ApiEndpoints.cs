@@ -62,7 +62,7 @@ public static class ApiEndpoints
             "drainBot", "Drain a bot: no new job, its running jobs finish", "bots", 404);
         Describe(api.MapPost("/bots/{id}/resume", (string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct) => SetDraining(id, false, gateway, ct)),
             "resumeBot", "Put a drained bot back to work", "bots", 404);
-        Describe(api.MapGet("/queue", GetQueue), "getQueue", "Pending jobs in order, with positions and ETAs", "jobs", 400);
+        Describe(api.MapGet("/queue", GetQueue), "getQueue", "Pending jobs in order, with positions and ETAs (paged)", "jobs", 400);
         Describe(api.MapPost("/corpora", UploadCorpus), "uploadCorpus", "Upload a seed corpus archive (zip, tar, tar.gz)", "corpora", 400, 413)
             .BinaryBody("A zip, tar or tar.gz archive of inputs", Archive, "application/x-tar", "application/gzip");
         Describe(api.MapPost("/campaigns/{id}/corpus", AddToCorpus), "addToCorpus", "Add an archive's inputs to a campaign's corpus", "corpora", 400, 404, 413)
@@ -133,7 +133,7 @@ public static class ApiEndpoints
     }
 
     private static async Task<Results<Created<CampaignResponse>, ProblemHttpResult, ValidationProblem>> CreateCampaign(
-        HttpRequest request, ContentAddressedStore blobs, IRequiredActor<GatewayActor> gateway, MasterSettings settings, CancellationToken ct)
+        HttpRequest request, ContentAddressedStore blobs, IRequiredActor<GatewayActor> gateway, ReadModelQueries queries, MasterSettings settings, CancellationToken ct)
     {
         CreateCampaignRequest? body;
         try
@@ -183,7 +183,7 @@ public static class ApiEndpoints
             return Problems.From(reply);
         }
 
-        var campaign = await Describe(gateway, view, ct);
+        var campaign = await Describe(gateway, queries, view, new Page(), ct);
         return TypedResults.Created($"/api/v1/campaigns/{id}", campaign);
     }
 
@@ -204,15 +204,26 @@ public static class ApiEndpoints
         return ReadList(context, page, () => queries.Campaigns(new CampaignFilter(byStatus, byEngine, bySince), page), CampaignSummaryResponse.From);
     }
 
-    private static async Task<Results<Ok<CampaignResponse>, ProblemHttpResult>> GetCampaign(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    /// <summary>
+    /// A campaign with a page of its jobs (<c>jobsLimit</c>, default 100, <c>jobsOffset</c>; <c>jobsTotal</c> counts them
+    /// all), its first <see cref="DetailCrashes"/> unique crashes (<c>crashesTotal</c>; the rest on its crashes route) and
+    /// its stats summed over its running and completed jobs.
+    /// </summary>
+    private static async Task<Results<Ok<CampaignResponse>, ProblemHttpResult>> GetCampaign(
+        string id, IRequiredActor<GatewayActor> gateway, ReadModelQueries queries, string? jobsLimit, string? jobsOffset, CancellationToken ct)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
             return Problems.NotFound("campaign", id);
         }
 
+        if (ListParameters.TryPage(jobsLimit, jobsOffset, out var jobsPage, limitName: "jobsLimit", offsetName: "jobsOffset") is { } problem)
+        {
+            return problem;
+        }
+
         var reply = await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct);
-        return reply is CampaignQueries.CampaignView view ? TypedResults.Ok(await Describe(gateway, view, ct)) : Problems.From(reply);
+        return reply is CampaignQueries.CampaignView view ? TypedResults.Ok(await Describe(gateway, queries, view, jobsPage, ct)) : Problems.From(reply);
     }
 
     private static async Task<Results<Accepted<CampaignSummaryResponse>, ProblemHttpResult>> StopCampaign(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
@@ -228,17 +239,28 @@ public static class ApiEndpoints
             : Problems.From(reply);
     }
 
-    private static async Task<Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult>> ListCrashes(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    /// <summary>A page of the campaign's unique crashes, first seen first (<c>limit</c>, <c>offset</c>, <c>X-Total-Count</c>, <c>Link</c>).</summary>
+    private static async Task<Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult>> ListCrashes(
+        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
             return Problems.NotFound("campaign", id);
         }
 
-        var reply = await Ask(gateway, new CampaignQueries.GetCampaignCrashes(campaignId), ct);
-        return reply is CampaignQueries.CampaignCrashes crashes
-            ? TypedResults.Ok(crashes.Crashes.Select(CrashSummaryResponse.From).ToList())
-            : Problems.From(reply);
+        if (ListParameters.TryPage(limit, offset, out var page) is { } problem)
+        {
+            return problem;
+        }
+
+        var reply = await Ask(gateway, new CampaignQueries.GetCampaignCrashes(campaignId, page.Offset, page.Limit), ct);
+        if (reply is not CampaignQueries.CampaignCrashes crashes)
+        {
+            return Problems.From(reply);
+        }
+
+        PageHeaders(context, page, crashes.Crashes.Count, crashes.Total);
+        return TypedResults.Ok(crashes.Crashes.Select(CrashSummaryResponse.From).ToList());
     }
 
     /// <summary>Whether the campaign counted a crash input: lets an operator check that a file a fuzzer wrote was reported.</summary>
@@ -264,12 +286,21 @@ public static class ApiEndpoints
         };
     }
 
-    /// <summary>The campaign's unique crashes as SARIF 2.1.0, for SARIF viewers and code-scanning uploads.</summary>
-    private static async Task<IResult> ExportCrashesAsSarif(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    /// <summary>
+    /// The campaign's unique crashes as SARIF 2.1.0, for SARIF viewers and code-scanning uploads: up to 1,000 a document
+    /// (<c>limit</c>, default and most 1,000, <c>offset</c>; <c>X-Total-Count</c> and <c>Link</c> as every list).
+    /// </summary>
+    private static async Task<IResult> ExportCrashesAsSarif(
+        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
             return Problems.NotFound("campaign", id);
+        }
+
+        if (ListParameters.TryPage(limit, offset, out var page, defaultLimit: Page.MaxLimit) is { } problem)
+        {
+            return problem;
         }
 
         var campaign = await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct);
@@ -278,10 +309,14 @@ public static class ApiEndpoints
             return Problems.From(campaign);
         }
 
-        var reply = await Ask(gateway, new CampaignQueries.GetCampaignCrashes(campaignId), ct);
-        return reply is CampaignQueries.CampaignCrashes crashes
-            ? TypedResults.Text(CrashSarif.Build(view, crashes.Crashes).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), CrashSarif.MediaType)
-            : Problems.From(reply);
+        var reply = await Ask(gateway, new CampaignQueries.GetCampaignCrashes(campaignId, page.Offset, page.Limit), ct);
+        if (reply is not CampaignQueries.CampaignCrashes crashes)
+        {
+            return Problems.From(reply);
+        }
+
+        PageHeaders(context, page, crashes.Crashes.Count, crashes.Total);
+        return TypedResults.Text(CrashSarif.Build(view, crashes.Crashes).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), CrashSarif.MediaType);
     }
 
     private static async Task<Results<Ok<CrashResponse>, ProblemHttpResult>> GetCrash(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
@@ -434,29 +469,55 @@ public static class ApiEndpoints
     }
 
     /// <summary>
-    /// The scheduler's queue in order, each pending job with its position and an estimate of when a slot frees up for
-    /// it: now while bots have free slots, else the planned ends of the running jobs, earliest first.
+    /// A page of the scheduler's queue in order (<c>limit</c>, default 100, and <c>offset</c>, as every list), each pending
+    /// job with its position and an estimate of when a slot frees up for it: now while bots have free slots, else the
+    /// planned ends of the running jobs, earliest first. The jobs' details come from the read model in one query; only a
+    /// job it does not hold yet (created within the last second or so) is asked of its entity.
     /// </summary>
-    private static async Task<Results<Ok<QueueResponse>, ProblemHttpResult>> GetQueue(IRequiredActor<GatewayActor> gateway, ReadModelQueries queries, CancellationToken ct)
+    private static async Task<Results<Ok<QueueResponse>, ProblemHttpResult>> GetQueue(
+        HttpContext context, IRequiredActor<GatewayActor> gateway, ReadModelQueries queries, string? limit, string? offset, CancellationToken ct)
     {
-        if (await Ask(gateway, SchedulerMessages.GetQueue.Instance, ct) is not SchedulerMessages.QueueView queue)
+        if (ListParameters.TryPage(limit, offset, out var page) is { } problem)
+        {
+            return problem;
+        }
+
+        if (await Ask(gateway, new SchedulerMessages.GetQueue(page.Offset, page.Limit), ct) is not SchedulerMessages.QueueView queue)
         {
             return Problems.From(new Unavailable("the scheduler did not answer in time"));
         }
 
         var now = DateTimeOffset.UtcNow;
-        var views = await Task.WhenAll(queue.Pending.Select(j => Ask(gateway, new JobQueries.GetJob(j), ct)));
-        var running = queries.RunningJobEnds(now);
+        IReadOnlyDictionary<JobId, JobRow> rows;
+        IReadOnlyList<DateTimeOffset> running;
+        try
+        {
+            rows = queries.JobsById(queue.Pending);
+            running = queries.RunningJobEnds(now);
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            return Problems.From(new Unavailable($"the read model cannot be read: {e.Message}"));
+        }
+
+        var missing = queue.Pending.Where(j => !rows.ContainsKey(j)).ToList();
+        var asked = (await Task.WhenAll(missing.Select(j => Ask(gateway, new JobQueries.GetJob(j), ct)))).OfType<JobQueries.JobView>().ToDictionary(v => v.Id);
         var entries = new List<QueueEntryResponse>();
         for (var i = 0; i < queue.Pending.Count; i++)
         {
-            var view = views[i] as JobQueries.JobView;
-            var slotsAhead = i - queue.FreeSlots;
+            var job = queue.Pending[i];
+            var position = page.Offset + i;
+            var slotsAhead = position - queue.FreeSlots;
             DateTimeOffset? eta = slotsAhead < 0 ? now : slotsAhead < running.Count ? running[slotsAhead] : null;
-            entries.Add(new QueueEntryResponse(i + 1, queue.Pending[i].Value, view?.CampaignId.Value, view?.Engine, view?.CreatedAt, eta));
+            entries.Add(rows.TryGetValue(job, out var row)
+                ? new QueueEntryResponse(position + 1, job.Value, row.CampaignId.Value, row.Engine, row.CreatedAt, eta)
+                : asked.TryGetValue(job, out var view)
+                    ? new QueueEntryResponse(position + 1, job.Value, view.CampaignId.Value, view.Engine, view.CreatedAt, eta)
+                    : new QueueEntryResponse(position + 1, job.Value, null, null, null, eta));
         }
 
-        return TypedResults.Ok(new QueueResponse(entries, queue.BotsKnown, queue.FreeSlots));
+        PageHeaders(context, page, entries.Count, queue.Total);
+        return TypedResults.Ok(new QueueResponse(entries, queue.BotsKnown, queue.FreeSlots, queue.Total));
     }
 
     /// <summary>Jobs from the read model, oldest first, filtered and paged; live stats are on <c>GET /api/v1/jobs/{id}</c>.</summary>
@@ -513,10 +574,18 @@ public static class ApiEndpoints
             return Problems.From(new Unavailable($"the read model cannot be read: {e.Message}"));
         }
 
+        PageHeaders(context, page, rows.Items.Count, rows.Total);
+
+        return TypedResults.Ok(rows.Items.Select(map).ToList());
+    }
+
+    /// <summary>A page's <c>X-Total-Count</c> and its <c>Link</c> to the next and previous pages, as every paged list has.</summary>
+    private static void PageHeaders(HttpContext context, Page page, int count, long total)
+    {
         var headers = context.Response.Headers;
-        headers["X-Total-Count"] = rows.Total.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        headers["X-Total-Count"] = total.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var links = new List<string>();
-        if (page.Offset + rows.Items.Count < rows.Total)
+        if (page.Offset + count < total)
         {
             links.Add($"<{PageLink(context.Request, page.Limit, page.Offset + page.Limit)}>; rel=\"next\"");
         }
@@ -530,8 +599,6 @@ public static class ApiEndpoints
         {
             headers.Link = string.Join(", ", links);
         }
-
-        return TypedResults.Ok(rows.Items.Select(map).ToList());
     }
 
     private static string PageLink(HttpRequest request, int limit, int offset)
@@ -748,19 +815,55 @@ public static class ApiEndpoints
             : new CommandRejected($"crash {id} not found", RejectionKind.NotFound);
 
     /// <summary>A campaign with the live view of each of its jobs.</summary>
-    private static async Task<CampaignResponse> Describe(IRequiredActor<GatewayActor> gateway, CampaignQueries.CampaignView view, CancellationToken ct)
+    /// <summary>How many unique crashes a campaign's own answer lists; its crashes route pages through all of them.</summary>
+    private const int DetailCrashes = 100;
+
+    /// <summary>
+    /// A campaign's answer. Its jobs are read from the read model in one query; only the jobs it says are not pending (a
+    /// campaign has at most a few hundred, and a bot runs few at once) and those it does not hold yet are asked of their
+    /// entities, for their live state and stats: a campaign whose jobs wait in a long queue costs no ask per waiting job.
+    /// </summary>
+    private static async Task<CampaignResponse> Describe(
+        IRequiredActor<GatewayActor> gateway, ReadModelQueries queries, CampaignQueries.CampaignView view, Page jobsPage, CancellationToken ct)
     {
-        var jobsTask = Task.WhenAll(view.JobIds.Select(j => Ask(gateway, new JobQueries.GetJob(j), ct)));
-        var crashesTask = Ask(gateway, new CampaignQueries.GetCampaignCrashes(view.Id), ct);
-        var jobs = (await jobsTask).OfType<JobQueries.JobView>().ToList();
+        var pageIds = view.JobIds.Skip(jobsPage.Offset).Take(jobsPage.Limit).ToList();
+        var onPage = pageIds.ToHashSet();
+        var rows = new Dictionary<JobId, JobRow>();
+        try
+        {
+            foreach (var chunk in view.JobIds.Chunk(Page.MaxLimit))
+            {
+                foreach (var (job, row) in queries.JobsById(chunk))
+                {
+                    rows[job] = row;
+                }
+            }
+        }
+        catch (System.Data.Common.DbException)
+        {
+            // The read model cannot be read: the page's jobs are asked of their entities, as a job it lacks is.
+        }
+
+        var toAsk = view.JobIds.Where(j => rows.TryGetValue(j, out var row) ? row.Status != JobStatus.Pending : onPage.Contains(j)).ToList();
+        var jobsTask = Task.WhenAll(toAsk.Select(j => Ask(gateway, new JobQueries.GetJob(j), ct)));
+        var crashesTask = Ask(gateway, new CampaignQueries.GetCampaignCrashes(view.Id, 0, DetailCrashes), ct);
+        var views = (await jobsTask).OfType<JobQueries.JobView>().ToDictionary(v => v.Id);
         var crashes = await crashesTask as CampaignQueries.CampaignCrashes;
+        var jobs = pageIds
+            .Select(j => views.TryGetValue(j, out var live) ? JobResponse.From(live) : rows.TryGetValue(j, out var row) ? JobResponse.From(row) : null)
+            .OfType<JobResponse>()
+            .ToList();
         var spec = view.Spec;
         return new CampaignResponse(view.Id.Value, spec.Name, spec.Target.Sha256, spec.Engine,
             spec.Engines.ToDictionary(e => e.Engine, e => e.Target.Sha256), spec.Jobs, spec.DurationSeconds, spec.MemoryLimitMb,
             spec.TimeoutMs, spec.Dictionary, view.Status, view.CreatedAt, view.FinishedAt,
-            [.. jobs.Select(JobResponse.From)],
-            StatsResponse.Aggregate(jobs.Where(j => j.Status is JobStatus.Running or JobStatus.Completed).Select(j => j.Stats)),
-            [.. (crashes?.Crashes ?? []).Select(CrashSummaryResponse.From)]);
+            jobs,
+            StatsResponse.Aggregate(views.Values.Where(j => j.Status is JobStatus.Running or JobStatus.Completed).Select(j => j.Stats)),
+            [.. (crashes?.Crashes ?? []).Select(CrashSummaryResponse.From)])
+        {
+            JobsTotal = view.JobIds.Count,
+            CrashesTotal = crashes?.Total ?? 0,
+        };
     }
 
     /// <summary>Asks through the gateway actor; an unreachable master becomes a rejection the edge maps to 503.</summary>

@@ -217,7 +217,10 @@ public sealed record CampaignSummaryResponse(
         new(r.Id.Value, r.Name, r.Target, r.Engine, r.Status, r.PlannedJobs, r.CrashCount, r.CreatedAt, r.FinishedAt);
 }
 
-/// <summary>A campaign with its jobs, aggregated stats and crashes.</summary>
+/// <summary>
+/// A campaign with a page of its jobs (<c>jobsTotal</c> in all), its stats summed over its running and completed jobs,
+/// and its first unique crashes (<c>crashesTotal</c> in all).
+/// </summary>
 public sealed record CampaignResponse(
     string Id,
     string Name,
@@ -234,7 +237,14 @@ public sealed record CampaignResponse(
     DateTimeOffset? FinishedAt,
     IReadOnlyList<JobResponse> Jobs,
     StatsResponse Stats,
-    IReadOnlyList<CrashSummaryResponse> Crashes);
+    IReadOnlyList<CrashSummaryResponse> Crashes)
+{
+    /// <summary>Every job of the campaign; <c>jobs</c> holds the asked page of them (<c>jobsLimit</c>, <c>jobsOffset</c>).</summary>
+    public int JobsTotal { get; init; }
+
+    /// <summary>Every unique crash of the campaign; <c>crashes</c> holds the first 100 (all on its crashes route).</summary>
+    public int CrashesTotal { get; init; }
+}
 
 /// <summary>A bot as the API shows it.</summary>
 public sealed record BotResponse(
@@ -271,7 +281,8 @@ public sealed record BotResponse(
 /// <c>GET /api/v1/queue</c>: pending jobs in the order the scheduler offers them. <c>eta</c> estimates when a slot
 /// frees up for the job (now, or the planned end of a running job); null when more jobs wait than run.
 /// </summary>
-public sealed record QueueResponse(IReadOnlyList<QueueEntryResponse> Pending, int BotsKnown, int FreeSlots);
+/// <summary>A page of the queue (<c>limit</c>, <c>offset</c>); <c>total</c> counts every pending job (also <c>X-Total-Count</c>).</summary>
+public sealed record QueueResponse(IReadOnlyList<QueueEntryResponse> Pending, int BotsKnown, int FreeSlots, int Total);
 
 public sealed record QueueEntryResponse(int Position, string JobId, string? CampaignId, string? Engine, DateTimeOffset? WaitingSince, DateTimeOffset? Eta);
 

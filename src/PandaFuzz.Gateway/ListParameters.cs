@@ -12,19 +12,23 @@ namespace PandaFuzz.Gateway;
 public static class ListParameters
 {
     /// <summary><c>limit</c> (1-1000, default 100) and <c>offset</c> (0 or more, default 0).</summary>
-    public static ProblemHttpResult? TryPage(string? limit, string? offset, out Page page)
+    /// <param name="defaultLimit">The page size when no limit is given.</param>
+    /// <param name="limitName">The limit's parameter name (another list in the same answer names its own).</param>
+    /// <param name="offsetName">The offset's parameter name.</param>
+    public static ProblemHttpResult? TryPage(string? limit, string? offset, out Page page,
+        int defaultLimit = Page.DefaultLimit, string limitName = "limit", string offsetName = "offset")
     {
         page = new Page();
-        var size = Page.DefaultLimit;
+        var size = defaultLimit;
         if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size is < 1 or > Page.MaxLimit))
         {
-            return Problems.Invalid("limit", $"limit must be a whole number from 1 to {Page.MaxLimit}");
+            return Problems.Invalid(limitName, $"{limitName} must be a whole number from 1 to {Page.MaxLimit}");
         }
 
         var skip = 0;
         if (offset is not null && !int.TryParse(offset, NumberStyles.None, CultureInfo.InvariantCulture, out skip))
         {
-            return Problems.Invalid("offset", "offset must be a whole number, 0 or more");
+            return Problems.Invalid(offsetName, $"{offsetName} must be a whole number, 0 or more");
         }
 
         page = new Page(size, skip);

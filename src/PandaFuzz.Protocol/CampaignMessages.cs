@@ -175,7 +175,8 @@ public static class CampaignQueries
 {
     public sealed record GetCampaign(CampaignId CampaignId) : IWithCampaignId;
 
-    public sealed record GetCampaignCrashes(CampaignId CampaignId) : IWithCampaignId;
+    /// <summary>The campaign's unique crashes, first seen first: <paramref name="Limit"/> of them after <paramref name="Offset"/> (all by default).</summary>
+    public sealed record GetCampaignCrashes(CampaignId CampaignId, int Offset = 0, int Limit = int.MaxValue) : IWithCampaignId;
 
     public sealed record GetCrash(CampaignId CampaignId, CrashId CrashId) : IWithCampaignId;
 
@@ -194,7 +195,8 @@ public static class CampaignQueries
         DateTimeOffset CreatedAt,
         DateTimeOffset? FinishedAt) : IProtocolMessage;
 
-    public sealed record CampaignCrashes(CampaignId CampaignId, IReadOnlyList<UniqueCrash> Crashes, long Reports) : IProtocolMessage;
+    /// <summary>The asked page of a campaign's unique crashes; <paramref name="Total"/> unique crashes in all, <paramref name="Reports"/> reports.</summary>
+    public sealed record CampaignCrashes(CampaignId CampaignId, IReadOnlyList<UniqueCrash> Crashes, long Reports, int Total = 0) : IProtocolMessage;
 
     public sealed record CrashView(UniqueCrash Crash) : IProtocolMessage;
 }

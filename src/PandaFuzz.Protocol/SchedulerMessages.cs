@@ -32,11 +32,20 @@ public static class SchedulerMessages
     /// </summary>
     public sealed record SetCampaignWeights(IReadOnlyDictionary<string, int> Weights) : IProtocolMessage;
 
-    public sealed record GetQueue : IProtocolMessage
+    /// <summary>
+    /// The queue: <paramref name="Limit"/> pending jobs in order after skipping <paramref name="Offset"/> (the whole queue by
+    /// default). A queue of thousands of jobs is asked for a page, and for counts only (<see cref="CountsOnly"/>).
+    /// </summary>
+    public sealed record GetQueue(int Offset = 0, int Limit = int.MaxValue) : IProtocolMessage
     {
         public static readonly GetQueue Instance = new();
+
+        public static readonly GetQueue CountsOnly = new(0, 0);
     }
 
-    /// <summary>The queue as the scheduler sees it; <c>OldestPendingSince</c> is when the longest-waiting job became pending.</summary>
-    public sealed record QueueView(IReadOnlyList<JobId> Pending, int BotsKnown, int FreeSlots, DateTimeOffset? OldestPendingSince = null) : IProtocolMessage;
+    /// <summary>
+    /// The queue as the scheduler sees it: the asked page of pending jobs in order, <c>Total</c> pending in all;
+    /// <c>OldestPendingSince</c> is when the longest-waiting job became pending.
+    /// </summary>
+    public sealed record QueueView(IReadOnlyList<JobId> Pending, int BotsKnown, int FreeSlots, DateTimeOffset? OldestPendingSince = null, int Total = 0) : IProtocolMessage;
 }

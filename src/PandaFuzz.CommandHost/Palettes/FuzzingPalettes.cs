@@ -115,7 +115,7 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
     private static string Describe(JsonElement c) => Fuzzing.Fields(
         ("id", c.S("id")), ("name", c.S("name")), ("status", c.S("status")), ("engine", c.S("engine")), ("target", c.S("targetId")),
         ("jobs", c.S("jobCount")), ("duration", c.S("durationSeconds") + " s"), ("created", c.Time("createdAt")), ("finished", c.Time("finishedAt")),
-        ("unique crashes", c.P("crashes").Items().Count().ToString(CultureInfo.InvariantCulture)));
+        ("unique crashes", c.S("crashesTotal")));
 
     private static string Progress(JsonElement c)
     {
@@ -289,7 +289,10 @@ public sealed class QueuePalette(GatewayClient api) : ICommandPalette
                 ["POS", "JOB", "CAMPAIGN", "ENGINE", "WAITING", "ETA"],
                 queue.P("pending").Items().Select(e => (IReadOnlyList<string>)[e.S("position"), e.S("jobId"), e.S("campaignId"), e.S("engine"),
                     Since(e.S("waitingSince"), now), Eta(e.S("eta"), now)]));
-            await Fuzzing.ShowAsync(session, queue, $"{table}\nbots: {queue.S("botsKnown")}, free slots: {queue.S("freeSlots")}");
+            // The API answers the queue's first page: say how much of it this is.
+            var shown = queue.P("pending").Items().Count();
+            await Fuzzing.ShowAsync(session, queue,
+                $"{table}\n{shown} of {queue.S("total")} pending shown; bots: {queue.S("botsKnown")}, free slots: {queue.S("freeSlots")}");
         });
         return new Command("queue", "The job queue") { show };
     }

@@ -105,7 +105,8 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
             Sender.Tell(Ack.Instance);
         });
         Command<GetCampaign>(_ => WhenExists(state => Sender.Tell(View(state))));
-        Command<GetCampaignCrashes>(_ => WhenExists(state => Sender.Tell(new CampaignCrashes(state.Id, [.. state.UniqueCrashes], state.CrashReports))));
+        Command<GetCampaignCrashes>(q => WhenExists(state => Sender.Tell(
+            new CampaignCrashes(state.Id, [.. state.UniqueCrashes.Skip(q.Offset).Take(q.Limit)], state.CrashReports, state.Crashes.Count))));
         Command<GetCrashInput>(get => WhenExists(state => Sender.Tell(new CrashInputStatus(state.Id, get.Input, state.HasCounted(get.Input)))));
         Command<GetCrash>(get => WhenExists(state =>
             Sender.Tell(state.FindCrash(get.CrashId) is { } crash

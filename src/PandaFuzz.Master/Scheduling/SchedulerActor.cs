@@ -87,7 +87,8 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
                 : string.Join(", ", w.Weights.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")));
             Dispatch();
         });
-        Receive<GetQueue>(_ => Sender.Tell(new QueueView([.. _queue.Pending], _queue.BotCount, _queue.FreeSlots, _queue.OldestPendingSince)));
+        Receive<GetQueue>(q => Sender.Tell(new QueueView([.. _queue.Pending.Skip(q.Offset).Take(q.Limit)], _queue.BotCount, _queue.FreeSlots,
+            _queue.OldestPendingSince, _queue.PendingCount)));
         Receive<WakeTick>(_ =>
         {
             // Queued jobs near the head come back into memory ahead of their turn, a bounded number per tick, and only while

@@ -188,8 +188,8 @@ public sealed class NodeMetrics(IServiceProvider services, ObservabilitySettings
 
     private async Task SchedulerAsync(IActorRef scheduler, CancellationToken cancellationToken)
     {
-        var queue = await scheduler.Ask<SchedulerMessages.QueueView>(SchedulerMessages.GetQueue.Instance, settings.CheckTimeout, cancellationToken);
-        QueueLength.Set(queue.Pending.Count);
+        var queue = await scheduler.Ask<SchedulerMessages.QueueView>(SchedulerMessages.GetQueue.CountsOnly, settings.CheckTimeout, cancellationToken);
+        QueueLength.Set(queue.Total);
         OldestWait.Set(queue.OldestPendingSince is { } since ? Math.Max(0, (DateTimeOffset.UtcNow - since).TotalSeconds) : 0);
         FreeSlots.Set(queue.FreeSlots);
         SchedulerBots.Set(queue.BotsKnown);

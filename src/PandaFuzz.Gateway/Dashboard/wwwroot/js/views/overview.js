@@ -64,7 +64,7 @@ function campaignRow({ summary, detail, points }) {
     h('td', { class: 'num', title: exact(stats?.execsPerSecond) }, count(stats?.execsPerSecond)),
     h('td', { class: 'num', title: exact(stats?.coverage) }, count(stats?.coverage)),
     h('td', { class: 'num' }, count(stats?.corpusUnits), h('span', { class: 'sub' }, size(stats?.corpusBytes))),
-    h('td', { class: 'num' }, detail ? count(detail.crashes.length) : count(summary.crashCount)),
+    h('td', { class: 'num' }, detail ? count(detail.crashesTotal ?? detail.crashes.length) : count(summary.crashCount)),
     h('td', null, sparkline(coverage, coverage.length
       ? `Coverage of ${summary.name} over ${coverage.length} samples: from ${exact(coverage[0])} to ${exact(coverage[coverage.length - 1])}`
       : `No coverage samples of ${summary.name} yet`)));
@@ -97,7 +97,7 @@ function queueRow(entry, names) {
 export function render({ campaigns, total, bots, queue }) {
   const running = campaigns.filter((c) => (c.detail?.status ?? c.summary.status) === 'running');
   const execs = running.reduce((sum, c) => sum + (c.detail?.stats.execsPerSecond ?? 0), 0);
-  const crashes = campaigns.reduce((sum, c) => sum + (c.detail?.crashes.length ?? c.summary.crashCount), 0);
+  const crashes = campaigns.reduce((sum, c) => sum + (c.detail?.crashesTotal ?? c.detail?.crashes.length ?? c.summary.crashCount), 0);
   const online = bots.filter((b) => b.state === 'online');
   const slots = online.reduce((sum, b) => sum + b.capabilities.slots, 0);
   const used = online.reduce((sum, b) => sum + b.currentJobs.length, 0);
@@ -112,7 +112,7 @@ export function render({ campaigns, total, bots, queue }) {
       tile('Executions per second', count(execs), 'running campaigns'),
       tile('Unique crashes', count(crashes), campaigns.length < total ? `newest ${campaigns.length} campaigns` : 'all campaigns'),
       tile('Bots online', `${online.length} of ${bots.length}`, `${used} of ${slots} slots in use`),
-      tile('Queued jobs', count(queue.pending.length), `${queue.freeSlots} free slots`)),
+      tile('Queued jobs', count(queue.total ?? queue.pending.length), `${queue.freeSlots} free slots`)),
     h('section', { 'aria-labelledby': 'campaigns-heading' },
       h('h2', { id: 'campaigns-heading' }, 'Campaigns'),
       campaigns.length === 0
