@@ -687,22 +687,44 @@ public static class ApiEndpoints
         return reply is CorpusQueries.CorpusSummary summary ? TypedResults.Ok(CorpusResponse.From(summary)) : Problems.From(reply);
     }
 
-    private static async Task<IResult> DownloadCorpus(string id, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct)
+    /// <summary>
+    /// The campaign's current corpus as a zip: built once per corpus state and kept (<see cref="CorpusArchiveCache"/>), so
+    /// a GET, which needs no token where reads are open, costs a summary ask and a file read.
+    /// </summary>
+    private static async Task<IResult> DownloadCorpus(string id, IRequiredActor<GatewayActor> gateway, CorpusArchiveCache archives, CancellationToken ct)
     {
         if (!CampaignId.TryParse(id, out var campaignId) || await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct) is not CampaignQueries.CampaignView)
         {
             return Problems.NotFound("campaign", id);
         }
 
-        // One version, read page by page, so a corpus replaced meanwhile is not mixed with the old one.
+        if (await Ask(gateway, new CorpusQueries.GetCorpusSummary(campaignId), ct) is not CorpusQueries.CorpusSummary summary)
+        {
+            return Problems.From(new Unavailable("the corpus did not answer in time"));
+        }
+
+        try
+        {
+            // The read serves every request waiting for this build, not only this one: each of its asks has its own timeout.
+            var (zip, version) = await archives.OpenAsync(campaignId, summary.Version, summary.Count, () => ReadCorpusAsync(gateway, campaignId, CancellationToken.None));
+            return TypedResults.File(zip, "application/zip", $"corpus-{campaignId}-v{version}.zip");
+        }
+        catch (InvalidOperationException e)
+        {
+            return Problems.From(new Unavailable(e.Message));
+        }
+    }
+
+    /// <summary>One version of a corpus, read page by page, so a corpus replaced meanwhile is not mixed with the old one.</summary>
+    private static async Task<(int Version, IReadOnlyList<CorpusEntry> Entries)?> ReadCorpusAsync(IRequiredActor<GatewayActor> gateway, CampaignId campaignId, CancellationToken ct)
+    {
         var entries = new List<CorpusEntry>();
         var version = 0;
         while (true)
         {
-            var reply = await Ask(gateway, new CorpusQueries.GetCorpusPage(campaignId, version, entries.Count, 500), ct);
-            if (reply is not CorpusQueries.CorpusPage page)
+            if (await Ask(gateway, new CorpusQueries.GetCorpusPage(campaignId, version, entries.Count, 500), ct) is not CorpusQueries.CorpusPage page)
             {
-                return Problems.From(reply);
+                return null;
             }
 
             if (page.Version != version)
@@ -714,16 +736,9 @@ public static class ApiEndpoints
             entries.AddRange(page.Entries);
             if (page.Entries.Count == 0 || entries.Count >= page.Total)
             {
-                break;
+                return (version, entries);
             }
         }
-
-        // Built in a temporary file first: the zip writer finishes with synchronous writes the response body refuses.
-        var temp = blobs.NewTempFile();
-        var zip = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 64 * 1024, FileOptions.DeleteOnClose | FileOptions.Asynchronous);
-        await CorpusArchive.WriteZipAsync(zip, entries, blobs, ct);
-        zip.Position = 0;
-        return TypedResults.File(zip, "application/zip", $"corpus-{campaignId}-v{version}.zip");
     }
 
     private static async Task<Results<Accepted<MinimizationResponse>, ProblemHttpResult>> MinimizeCorpus(

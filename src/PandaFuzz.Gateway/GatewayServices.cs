@@ -26,6 +26,7 @@ public static class GatewayServices
 
     public static IServiceCollection AddPandaFuzzApi(this IServiceCollection services)
     {
+        services.AddSingleton<CorpusArchiveCache>();
         // States read as words ("running"), as the API documents them.
         services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
         // Problems the framework writes itself (unknown route, wrong method, unreadable parameters, failures) get the

@@ -101,6 +101,16 @@ public sealed class CorpusTests(TargetBuilder targets) : IAsyncLifetime
                 ct,
                 TimeSpan.FromSeconds(60));
             node.EnsureRunning();
+
+            // Assert: the archive of a corpus that no longer changes is built once and kept; anyone's GET reads that file.
+            var first = await api.DownloadCorpusArchiveAsync(campaign.Id, ct);
+            var kept = Directory.GetFiles(Path.Combine(node.Options.DataDir, "blobs", "corpus-archives"), $"{campaign.Id}-*.zip").Should().ContainSingle().Subject;
+            var builtAt = File.GetLastWriteTimeUtc(kept);
+            var again = await api.DownloadCorpusArchiveAsync(campaign.Id, ct);
+            again.Should().Equal(first, "the same corpus state is the same archive");
+            Directory.GetFiles(Path.Combine(node.Options.DataDir, "blobs", "corpus-archives"), $"{campaign.Id}-*.zip").Should().Equal(kept);
+            File.GetLastWriteTimeUtc(kept).Should().Be(builtAt, "the kept archive was served, not built again");
+            MissingSeeds(CorpusFiles.ReadZip(again), seedHashes).Should().BeEmpty();
         });
 
     /// <summary>The seed hashes not among <paramref name="files"/>.</summary>
