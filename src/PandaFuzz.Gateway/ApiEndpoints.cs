@@ -627,12 +627,18 @@ public static class ApiEndpoints
             return (ProblemHttpResult)received;
         }
 
+        int entries;
         try
         {
-            var entries = await CorpusArchive.ImportAsync(temp, blobs, "upload", CorpusArchive.Default, ct);
+            // Checked whole, its inputs staged and dropped: only the archive is kept (a campaign seeded with it imports them).
+            using (var staged = await CorpusArchive.ImportAsync(temp, blobs, "upload", CorpusArchive.Default, ct))
+            {
+                entries = staged.Entries.Count;
+            }
+
             await using var archiveFile = File.OpenRead(temp);
             var (archive, _) = await blobs.PutAsync(archiveFile, settings.MaxTargetBytes, ct);
-            return TypedResults.Created($"/api/v1/corpora/{archive}", new CorpusArchiveResponse(archive.Sha256, name!, size, entries.Count));
+            return TypedResults.Created($"/api/v1/corpora/{archive}", new CorpusArchiveResponse(archive.Sha256, name!, size, entries));
         }
         catch (InvalidDataException e)
         {
@@ -811,17 +817,22 @@ public static class ApiEndpoints
     /// <summary>Reads an archive into the blob store and adds its inputs to the campaign's corpus.</summary>
     private static async Task<object> ImportArchive(string path, CampaignId campaign, string source, ContentAddressedStore blobs, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
     {
-        IReadOnlyList<CorpusEntry> entries;
+        CorpusArchive.StagedCorpus staged;
         try
         {
-            entries = await CorpusArchive.ImportAsync(path, blobs, source, CorpusArchive.Default, ct);
+            staged = await CorpusArchive.ImportAsync(path, blobs, source, CorpusArchive.Default, ct);
         }
         catch (InvalidDataException e)
         {
             return Problems.Invalid("body", e.Message);
         }
 
-        return await Ask(gateway, new CorpusCommands.AddCorpusEntries(campaign, entries), ct);
+        using (staged)
+        {
+            // Blobs first, then the entries that refer to them.
+            staged.Commit();
+            return await Ask(gateway, new CorpusCommands.AddCorpusEntries(campaign, staged.Entries), ct);
+        }
     }
 
     private static async Task<object> FindCrash(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct) =>
@@ -829,7 +840,6 @@ public static class ApiEndpoints
             ? await Ask(gateway, new CampaignQueries.GetCrash(crashId.Campaign, crashId), ct)
             : new CommandRejected($"crash {id} not found", RejectionKind.NotFound);
 
-    /// <summary>A campaign with the live view of each of its jobs.</summary>
     /// <summary>How many unique crashes a campaign's own answer lists; its crashes route pages through all of them.</summary>
     private const int DetailCrashes = 100;
 

@@ -16,44 +16,89 @@ public static class CorpusArchive
 
     public static readonly Limits Default = new(100_000, 1024 * 1024, 1024L * 1024 * 1024, 200);
 
-    /// <summary>Stores every regular file of the archive; throws <see cref="InvalidDataException"/> naming what is wrong.</summary>
-    public static async Task<IReadOnlyList<CorpusEntry>> ImportAsync(string archivePath, ContentAddressedStore blobs, string source, Limits limits, CancellationToken ct)
+    /// <summary>
+    /// Stages every regular file of the archive in the blob store (<see cref="ContentAddressedStore.StageAsync"/>); throws
+    /// <see cref="InvalidDataException"/> naming what is wrong, having removed what it staged. Nothing becomes a blob until
+    /// the caller commits the result: a refused archive leaves the store as it was. Every entry counts against the entry
+    /// limit, directories and empty files too (they are not stored).
+    /// </summary>
+    public static async Task<StagedCorpus> ImportAsync(string archivePath, ContentAddressedStore blobs, string source, Limits limits, CancellationToken ct)
+    {
+        var staged = new List<StagedBlob>();
+        try
+        {
+            var entries = await ReadAsync(archivePath, blobs, source, limits, staged, ct);
+            return new StagedCorpus(blobs, staged, entries);
+        }
+        catch
+        {
+            foreach (var blob in staged)
+            {
+                blob.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    private static async Task<IReadOnlyList<CorpusEntry>> ReadAsync(
+        string archivePath, ContentAddressedStore blobs, string source, Limits limits, List<StagedBlob> staged, CancellationToken ct)
     {
         var compressed = new FileInfo(archivePath).Length;
         var entries = new List<CorpusEntry>();
+        var stored = new HashSet<BlobId>();
+        var seen = 0;
         long total = 0;
+
+        void Count()
+        {
+            if (++seen > limits.MaxEntries)
+            {
+                throw new InvalidDataException($"the archive has more than {limits.MaxEntries} entries");
+            }
+        }
 
         async Task Add(Stream content, long? declared)
         {
-            if (entries.Count >= limits.MaxEntries)
-            {
-                throw new InvalidDataException($"the archive has more than {limits.MaxEntries} files");
-            }
-
             if (declared > limits.MaxEntryBytes)
             {
                 throw new InvalidDataException($"an archive entry is larger than {limits.MaxEntryBytes} bytes");
             }
 
-            (BlobId id, long size) stored;
+            if (declared == 0)
+            {
+                return;
+            }
+
+            StagedBlob blob;
             try
             {
-                stored = await blobs.PutAsync(content, limits.MaxEntryBytes, ct);
+                blob = await blobs.StageAsync(content, limits.MaxEntryBytes, flushToDisk: false, ct);
             }
             catch (BlobTooLargeException)
             {
                 throw new InvalidDataException($"an archive entry is larger than {limits.MaxEntryBytes} bytes");
             }
 
-            total += stored.size;
+            if (blob.Size == 0 || !stored.Add(blob.Id))
+            {
+                // Empty, or the same bytes as an entry before it: nothing more to keep.
+                blob.Dispose();
+            }
+            else
+            {
+                staged.Add(blob);
+            }
+
+            total += blob.Size;
             if (total > limits.MaxTotalBytes || total > Math.Max(compressed, 1) * limits.MaxRatio + limits.MaxEntryBytes)
             {
                 throw new InvalidDataException("the archive expands to more than allowed (size or compression ratio)");
             }
 
-            if (stored.size > 0)
+            if (blob.Size > 0)
             {
-                entries.Add(new CorpusEntry(stored.id, stored.size, source));
+                entries.Add(new CorpusEntry(blob.Id, blob.Size, source));
             }
         }
 
@@ -66,6 +111,7 @@ public static class CorpusArchive
             using var zip = new ZipArchive(file, ZipArchiveMode.Read);
             foreach (var entry in zip.Entries)
             {
+                Count();
                 var isDirectory = entry.FullName.EndsWith('/');
                 // Unix mode bits in the upper half of ExternalAttributes: S_IFLNK entries are links.
                 var isLink = (entry.ExternalAttributes >> 16 & 0xF000) == 0xA000;
@@ -95,6 +141,7 @@ public static class CorpusArchive
             {
                 while (await tar.GetNextEntryAsync(copyData: false, ct) is { } entry)
                 {
+                    Count();
                     RefuseEscapingName(entry.Name);
                     switch (entry.EntryType)
                     {
@@ -119,6 +166,36 @@ public static class CorpusArchive
         }
 
         return NotEmpty(entries);
+    }
+
+    /// <summary>
+    /// An archive's inputs, staged in the blob store: <see cref="Commit"/> makes them blobs (before anything refers to
+    /// them); disposing without a commit removes them.
+    /// </summary>
+    public sealed class StagedCorpus(ContentAddressedStore blobs, IReadOnlyList<StagedBlob> staged, IReadOnlyList<CorpusEntry> entries) : IDisposable
+    {
+        public IReadOnlyList<CorpusEntry> Entries { get; } = entries;
+
+        public void Commit()
+        {
+            if (staged.Count > 0)
+            {
+                blobs.FlushStaged(staged[0]);
+            }
+
+            foreach (var blob in staged)
+            {
+                blobs.Commit(blob);
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var blob in staged)
+            {
+                blob.Dispose();
+            }
+        }
     }
 
     // Random bytes after a gzip magic read as an empty tar: an archive without one input is refused, not taken as nothing.

@@ -49,8 +49,70 @@ public sealed class CorpusArchiveTests : IDisposable
 
     private static PaxTarEntry File(string name, byte[] content) => new(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content) };
 
-    private Task<IReadOnlyList<PandaFuzz.Protocol.CorpusEntry>> Import(string path, CorpusArchive.Limits? limits = null) =>
-        CorpusArchive.ImportAsync(path, _blobs, "test", limits ?? CorpusArchive.Default, CancellationToken.None);
+    /// <summary>Imports and commits, as adding to a corpus does: the entries.</summary>
+    private async Task<IReadOnlyList<PandaFuzz.Protocol.CorpusEntry>> Import(string path, CorpusArchive.Limits? limits = null)
+    {
+        using var staged = await CorpusArchive.ImportAsync(path, _blobs, "test", limits ?? CorpusArchive.Default, CancellationToken.None);
+        staged.Commit();
+        return staged.Entries;
+    }
+
+    /// <summary>Every file under the blob store's root, with its size: what an import may have left.</summary>
+    private List<string> StoreFiles() =>
+        [.. Directory.EnumerateFiles(_blobs.Root, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Select(f => $"{f} {new FileInfo(f).Length}")];
+
+    [Fact]
+    public async Task A_refused_archive_leaves_the_blob_store_as_it_was()
+    {
+        // Arrange: a stored blob, and an archive of three 900 KB inputs and then one over the entry limit.
+        await Import(Zip(("kept", [7, 7, 7])));
+        var before = StoreFiles();
+        var random = new Random(23);
+        byte[] Input(int size)
+        {
+            var bytes = new byte[size];
+            random.NextBytes(bytes);
+            return bytes;
+        }
+
+        var refused = Zip(("a", Input(900 * 1024)), ("b", Input(900 * 1024)), ("c", Input(900 * 1024)), ("too-big", Input(2 * 1024 * 1024)));
+
+        // Act
+        var import = () => Import(refused);
+
+        // Assert
+        await import.Should().ThrowAsync<InvalidDataException>().WithMessage("*larger than*");
+        StoreFiles().Should().Equal(before, "nothing of a refused archive stays in the store");
+    }
+
+    [Fact]
+    public async Task Staged_inputs_become_blobs_only_when_committed()
+    {
+        var archive = Zip(("a", [1, 2, 3]), ("same-as-a", [1, 2, 3]), ("b", [4]));
+
+        using (var dropped = await CorpusArchive.ImportAsync(archive, _blobs, "test", CorpusArchive.Default, CancellationToken.None))
+        {
+            dropped.Entries.Should().HaveCount(3);
+            dropped.Entries.Should().OnlyContain(e => !_blobs.Contains(e.Input));
+        }
+
+        StoreFiles().Should().BeEmpty("an import not committed leaves nothing");
+        var entries = await Import(archive);
+        entries.Should().OnlyContain(e => _blobs.Contains(e.Input));
+        StoreFiles().Should().HaveCount(2, "two distinct inputs are two blobs");
+    }
+
+    [Fact]
+    public async Task Empty_entries_and_directories_count_against_the_entry_limit()
+    {
+        var limits = CorpusArchive.Default with { MaxEntries = 10 };
+        var empties = () => Import(Zip([.. Enumerable.Range(0, 10).Select(i => ($"empty{i}", Array.Empty<byte>())), ("one", [1])]), limits);
+        await empties.Should().ThrowAsync<InvalidDataException>().WithMessage("*more than 10 entries*");
+
+        var folders = () => Import(Tar([.. Enumerable.Range(0, 11).Select(i => (TarEntry)new PaxTarEntry(TarEntryType.Directory, $"d{i}/"))]), limits);
+        await folders.Should().ThrowAsync<InvalidDataException>().WithMessage("*more than 10 entries*");
+        StoreFiles().Should().BeEmpty();
+    }
 
     [Fact]
     public async Task Regular_files_of_zip_and_tar_are_taken_by_content()
@@ -98,7 +160,7 @@ public sealed class CorpusArchiveTests : IDisposable
         await big.Should().ThrowAsync<InvalidDataException>().WithMessage("*larger than*");
 
         var many = () => Import(Zip([.. Enumerable.Range(0, 11).Select(i => ($"f{i}", new[] { (byte)i }))]), CorpusArchive.Default with { MaxEntries = 10 });
-        await many.Should().ThrowAsync<InvalidDataException>().WithMessage("*more than 10 files*");
+        await many.Should().ThrowAsync<InvalidDataException>().WithMessage("*more than 10 entries*");
 
         var garbage = Path.Combine(_dir, "garbage");
         await System.IO.File.WriteAllBytesAsync(garbage, [0x1f, 0x8b, 1, 2, 3, 4, 5]);
