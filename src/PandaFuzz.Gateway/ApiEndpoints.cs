@@ -142,7 +142,9 @@ public static class ApiEndpoints
         }
         catch (JsonException e)
         {
-            return Problems.Invalid("body", $"the body is not a valid campaign request: {e.Message}");
+            // By the field's path, never the exception's text (it names .NET types).
+            var (field, message) = ApiErrors.JsonField(e);
+            return Problems.Invalid(field, $"the body is not a valid campaign request: {message}");
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

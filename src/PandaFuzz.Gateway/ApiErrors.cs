@@ -17,12 +17,14 @@ public enum ApiErrorKind
     MethodNotAllowed,
     Conflict,
     TooLarge,
+    UriTooLong,
+    HeadersTooLarge,
     UnsupportedMediaType,
     Unavailable,
     Internal,
 }
 
-public static class ApiErrors
+public static partial class ApiErrors
 {
     public const string TypeBase = "https://pandafuzz.dev/problems/";
 
@@ -34,6 +36,8 @@ public static class ApiErrors
         [ApiErrorKind.MethodNotAllowed] = (StatusCodes.Status405MethodNotAllowed, "method-not-allowed", "The method is not allowed here"),
         [ApiErrorKind.Conflict] = (StatusCodes.Status409Conflict, "conflict", "Conflict"),
         [ApiErrorKind.TooLarge] = (StatusCodes.Status413PayloadTooLarge, "too-large", "The body is too large"),
+        [ApiErrorKind.UriTooLong] = (StatusCodes.Status414UriTooLong, "uri-too-long", "The request's path and query are too long"),
+        [ApiErrorKind.HeadersTooLarge] = (StatusCodes.Status431RequestHeaderFieldsTooLarge, "headers-too-large", "The request's headers are too large"),
         [ApiErrorKind.UnsupportedMediaType] = (StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "The body's media type is not accepted"),
         [ApiErrorKind.Unavailable] = (StatusCodes.Status503ServiceUnavailable, "unavailable", "The master is unavailable"),
         [ApiErrorKind.Internal] = (StatusCodes.Status500InternalServerError, "internal", "An unexpected error"),
@@ -52,7 +56,9 @@ public static class ApiErrors
         405 => ApiErrorKind.MethodNotAllowed,
         409 => ApiErrorKind.Conflict,
         413 => ApiErrorKind.TooLarge,
+        414 => ApiErrorKind.UriTooLong,
         415 => ApiErrorKind.UnsupportedMediaType,
+        431 => ApiErrorKind.HeadersTooLarge,
         503 => ApiErrorKind.Unavailable,
         >= 500 => ApiErrorKind.Internal,
         _ => ApiErrorKind.InvalidRequest,
@@ -69,7 +75,8 @@ public static class ApiErrors
     /// Gives every problem the framework writes (status code pages, the exception handler) the type and title of its
     /// kind; problems the API wrote keep theirs.
     /// </summary>
-    public static void Complete(ProblemDetails problem)
+    /// <param name="exception">What the framework failed on, if anything: a request it could not bind names the field.</param>
+    public static void Complete(ProblemDetails problem, Exception? exception = null)
     {
         var kind = KindOf(problem.Status ?? StatusCodes.Status500InternalServerError);
         if (problem.Type is null || !problem.Type.StartsWith(TypeBase, StringComparison.Ordinal))
@@ -78,15 +85,68 @@ public static class ApiErrors
             problem.Title = Kinds[kind].Title;
         }
 
+        if (kind == ApiErrorKind.InvalidRequest && Unbound(exception) is var (field, message))
+        {
+            problem.Detail = message;
+            problem.Extensions["errors"] = new Dictionary<string, string[]> { [field] = [message] };
+        }
+
         problem.Detail ??= kind switch
         {
             ApiErrorKind.NotFound => "no route matches this path",
             ApiErrorKind.MethodNotAllowed => "this path does not take this method",
             ApiErrorKind.UnsupportedMediaType => "this route takes another content type",
             ApiErrorKind.TooLarge => "the body is larger than this route takes",
+            ApiErrorKind.UriTooLong => "the path and query are longer than the API takes",
+            ApiErrorKind.HeadersTooLarge => "the headers are larger, or more, than the API takes",
             ApiErrorKind.InvalidRequest => "the request could not be read: check its parameters, headers and body",
             ApiErrorKind.Internal => "the master failed on this request; it is logged",
             _ => null,
         };
     }
+
+    /// <summary>
+    /// The field of a request the framework could not bind, and a message that names it without the .NET types the
+    /// framework's own message carries: a body's JSON by its path (<c>$.targetId</c> is <c>targetId</c>), a parameter by
+    /// its name.
+    /// </summary>
+    public static (string Field, string Message)? Unbound(Exception? exception)
+    {
+        if (exception is not BadHttpRequestException bad)
+        {
+            return null;
+        }
+
+        for (var inner = bad.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is System.Text.Json.JsonException json)
+            {
+                return JsonField(json);
+            }
+        }
+
+        var parameter = BoundParameter().Match(bad.Message);
+        if (!parameter.Success)
+        {
+            return null;
+        }
+
+        var name = parameter.Groups["name"].Value;
+        return bad.Message.Contains("was not provided", StringComparison.Ordinal)
+            ? (name, $"{name} is required")
+            : (name, $"{name} has a value this route cannot read");
+    }
+
+    /// <summary>The field a JSON body failed at, and what is wrong there, without .NET type names.</summary>
+    public static (string Field, string Message) JsonField(System.Text.Json.JsonException json)
+    {
+        var path = json.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : null;
+        return path is null
+            ? ("body", "the body is not JSON of the shape this route takes")
+            : (path, $"{path}: not valid JSON, or not of the type this route takes there");
+    }
+
+    // 'Failed to bind parameter "int? timeLimitSeconds" from "abc".', 'Required parameter "string name" was not provided ...'
+    [System.Text.RegularExpressions.GeneratedRegex("parameter \"(?:[^\"]* )?(?<name>[A-Za-z_][A-Za-z0-9_]*)\"")]
+    private static partial System.Text.RegularExpressions.Regex BoundParameter();
 }

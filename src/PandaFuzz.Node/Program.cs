@@ -134,7 +134,13 @@ IHost BuildHost()
         var builder = WebApplication.CreateBuilder(args);
         builder.WebHost.UseUrls($"http://{node.Http}");
         // Every body is bounded; the upload routes raise the bound to their own limit for their request.
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = masterSettings!.MaxJsonBytes);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = masterSettings!.MaxJsonBytes;
+            kestrel.Limits.MaxRequestLineSize = MasterHttpPipeline.KestrelRequestLineBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = MasterHttpPipeline.KestrelHeaderBytes;
+            kestrel.Limits.MaxRequestHeaderCount = MasterHttpPipeline.KestrelHeaderCount;
+        });
         Compose(builder.Services);
         var app = builder.Build();
         app.UseMasterHttp(apiAccess!);

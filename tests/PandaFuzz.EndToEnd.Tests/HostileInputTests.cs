@@ -21,7 +21,7 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class HostileInputTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+public sealed partial class HostileInputTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly int Requests = TestProfile.Pick(ci: 3000, longRun: 20_000);
     private const int Concurrency = 32;
@@ -37,6 +37,9 @@ public sealed class HostileInputTests(TargetBuilder targets, ITestOutputHelper o
     /// <summary>One request of the barrage and the status class it must get (any 4xx unless <see cref="Status"/> says which).</summary>
     public sealed record HostileRequest(string What, HttpMethod Method, string Path, byte[]? Body, string? ContentType, bool Token = true, int? Status = null)
     {
+        /// <summary>More headers to send: name and value.</summary>
+        public IReadOnlyList<(string Name, string Value)> Headers { get; init; } = [];
+
         public override string ToString() =>
             $"{What}: {Method} {(Path.Length > 200 ? Path[..200] + "…" : Path)} ({Body?.Length ?? 0} bytes{(Token ? "" : ", no token")})";
     }
@@ -91,7 +94,7 @@ public sealed class HostileInputTests(TargetBuilder targets, ITestOutputHelper o
             // Assert: only problems, the node up and ready, and what it held unchanged.
             output.WriteLine($"{barrage.Length} requests; statuses: " + string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{s.Key}×{s.Value}")));
             failures.Should().BeEmpty("every hostile request gets a 4xx problem (seed {0}); the first ones:\n{1}", seed, string.Join("\n", failures.Take(10)));
-            statuses.Keys.Should().Contain([400, 401, 404, 405, 413], "the barrage reaches every kind of refusal");
+            statuses.Keys.Should().Contain([400, 401, 404, 405, 413, 414, 431], "the barrage reaches every kind of refusal");
             node.EnsureRunning();
             using (var ready = await http.GetAsync("readyz", ct))
             {
@@ -138,6 +141,11 @@ public sealed class HostileInputTests(TargetBuilder targets, ITestOutputHelper o
             message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiClient.TestToken);
         }
 
+        foreach (var (name, value) in request.Headers)
+        {
+            message.Headers.TryAddWithoutValidation(name, value);
+        }
+
         using var response = await http.SendAsync(message, ct);
         var text = await response.Content.ReadAsStringAsync(ct);
         JsonElement? problem = null;
@@ -166,6 +174,12 @@ public sealed class HostileInputTests(TargetBuilder targets, ITestOutputHelper o
             || !p.TryGetProperty("status", out var s) || s.GetInt32() != status)
         {
             return $"{request} → {status} without a problem body of a PandaFuzz type";
+        }
+
+        // A problem names fields, never the .NET types behind them.
+        if (DotNetTypeName().Match(p.GetRawText()) is { Success: true } leak)
+        {
+            return $"{request} → {status} with a .NET type name in its problem: {leak.Value}";
         }
 
         return null;
@@ -213,7 +227,26 @@ public sealed class HostileInputTests(TargetBuilder targets, ITestOutputHelper o
             (10, UnknownIdWrites()),
             (5, WithoutToken(targetId, campaignId)),
             (5, WrongRoutesAndMethods()),
-            (5, BadLogLevels()));
+            (5, BadLogLevels()),
+            (3, Oversized()));
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(PandaFuzz|System|Microsoft)\.[A-Z][A-Za-z]+")]
+    private static partial System.Text.RegularExpressions.Regex DotNetTypeName();
+
+    /// <summary>A path and query, or headers, past the API's limits (not Kestrel's, far above): 414 and 431 problems.</summary>
+    private static Gen<HostileRequest> Oversized()
+    {
+        var longQuery = Gen.Choose(9_000, 60_000).Select(n => new HostileRequest($"a query of {n} characters", HttpMethod.Get, "api/v1/campaigns?name=" + new string('q', n), null, null, Status: 414));
+        var bigHeader = Gen.Choose(33_000, 60_000).Select(n => new HostileRequest($"a header of {n} bytes", HttpMethod.Get, "api/v1/campaigns", null, null, Status: 431)
+        {
+            Headers = [("X-Padding", new string('h', n))],
+        });
+        var manyHeaders = Gen.Choose(101, 190).Select(n => new HostileRequest($"{n} headers", HttpMethod.Get, "api/v1/jobs", null, null, Status: 431)
+        {
+            Headers = [.. Enumerable.Range(0, n).Select(i => ($"X-H{i}", "v"))],
+        });
+        return Gen.OneOf(longQuery, bigHeader, manyHeaders);
+    }
 
     private static HostileRequest Json(string what, string path, string json, int? status = null) =>
         new(what, HttpMethod.Post, path, Encoding.UTF8.GetBytes(json), "application/json", Status: status);
