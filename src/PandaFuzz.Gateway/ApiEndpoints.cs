@@ -35,7 +35,20 @@ public static class ApiEndpoints
 
         Describe(api.MapPost("/targets", UploadTarget), "uploadTarget", "Upload a target binary", "targets", 400, 413)
             .BinaryBody("The target binary, as built", Binary);
-        Describe(api.MapPost("/campaigns", CreateCampaign), "createCampaign", "Create a campaign and queue its jobs", "campaigns", 400, 404, 413);
+        Describe(api.MapPost("/campaigns", CreateCampaign), "createCampaign", "Create a campaign and queue its jobs (Idempotency-Key makes retries safe)", "campaigns", 400, 404, 409, 413)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.Parameters ??= [];
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = IdempotencyKeyHeader,
+                    In = ParameterLocation.Header,
+                    Required = false,
+                    Description = "1-200 visible ASCII characters, e.g. a UUID: a retry with the same key and request answers the campaign the first made (Idempotent-Replayed: true); with another request, 409",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 200 },
+                });
+                return Task.CompletedTask;
+            });
         Describe(api.MapGet("/campaigns", ListCampaigns), "listCampaigns", "List campaigns (read model, paged)", "campaigns", 400);
         Describe(api.MapGet("/campaigns/{id}", GetCampaign), "getCampaign", "A campaign with its jobs, stats and unique crashes", "campaigns", 404);
         Describe(api.MapPost("/campaigns/{id}/stop", StopCampaign), "stopCampaign", "Stop a campaign", "campaigns", 404, 409);
@@ -135,6 +148,19 @@ public static class ApiEndpoints
     private static async Task<Results<Created<CampaignResponse>, ProblemHttpResult, ValidationProblem>> CreateCampaign(
         HttpRequest request, ContentAddressedStore blobs, IRequiredActor<GatewayActor> gateway, ReadModelQueries queries, MasterSettings settings, CancellationToken ct)
     {
+        // Idempotency-Key: the same key names the same campaign (CampaignId.ForIdempotencyKey), so a retry of a submit
+        // whose answer was lost gets that campaign again (201, Idempotent-Replayed: true), never a second one; the key
+        // with another request is a 409.
+        string? idempotencyKey = null;
+        if (request.Headers.TryGetValue(IdempotencyKeyHeader, out var keys))
+        {
+            idempotencyKey = keys.Count == 1 ? keys[0] : null;
+            if (idempotencyKey is null || !IsIdempotencyKey(idempotencyKey))
+            {
+                return Problems.Invalid(IdempotencyKeyHeader, "the Idempotency-Key header must be one value of 1-200 visible ASCII characters (a UUID, say)");
+            }
+        }
+
         CreateCampaignRequest? body;
         try
         {
@@ -163,7 +189,23 @@ public static class ApiEndpoints
         }
 
         spec = spec with { TargetName = TargetNames.Find(blobs, spec.Target) };
-        var id = CampaignId.New();
+        var id = idempotencyKey is null ? CampaignId.New() : CampaignId.ForIdempotencyKey(idempotencyKey);
+        if (idempotencyKey is not null && await Ask(gateway, new CampaignQueries.GetCampaign(id), ct) is CampaignQueries.CampaignView)
+        {
+            // A retry: the campaign answers for itself (its spec must be this request's); nothing is seeded twice.
+            var again = await Ask(gateway, new CampaignCommands.CreateCampaign(id, spec), ct);
+            if (again is not CampaignQueries.CampaignView existing)
+            {
+                return again is CommandRejected { Kind: RejectionKind.Conflict }
+                    ? ApiErrors.Result(ApiErrorKind.Conflict, $"the Idempotency-Key was used for another campaign request (campaign {id})",
+                        errors: new Dictionary<string, string[]> { [IdempotencyKeyHeader] = ["used for another campaign request"] })
+                    : Problems.From(again);
+            }
+
+            request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
+            return TypedResults.Created($"/api/v1/campaigns/{id}", await Describe(gateway, queries, existing, new Page(), ct));
+        }
+
         if (body.SeedCorpusId is { } seedCorpus)
         {
             // The seeds are in the campaign's corpus before its first job starts.
@@ -182,12 +224,19 @@ public static class ApiEndpoints
         var reply = await Ask(gateway, new CampaignCommands.CreateCampaign(id, spec), ct);
         if (reply is not CampaignQueries.CampaignView view)
         {
-            return Problems.From(reply);
+            return idempotencyKey is not null && reply is CommandRejected { Kind: RejectionKind.Conflict }
+                ? ApiErrors.Result(ApiErrorKind.Conflict, $"the Idempotency-Key was used for another campaign request (campaign {id})",
+                    errors: new Dictionary<string, string[]> { [IdempotencyKeyHeader] = ["used for another campaign request"] })
+                : Problems.From(reply);
         }
 
         var campaign = await Describe(gateway, queries, view, new Page(), ct);
         return TypedResults.Created($"/api/v1/campaigns/{id}", campaign);
     }
+
+    private const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    private static bool IsIdempotencyKey(string key) => key.Length is >= 1 and <= 200 && key.All(c => c is >= '!' and <= '~');
 
     /// <summary>Campaigns from the read model (about a second behind the entities), oldest first, filtered and paged.</summary>
     private static Results<Ok<List<CampaignSummaryResponse>>, ProblemHttpResult> ListCampaigns(

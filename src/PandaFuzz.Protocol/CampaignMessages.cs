@@ -19,6 +19,10 @@ public sealed record CampaignSpec(
     IReadOnlyList<EngineTarget>? Ensemble = null,
     string? TargetName = null)
 {
+    /// <summary>Equal field by field, the ensemble by its entries (records compare lists by reference).</summary>
+    public bool SameAs(CampaignSpec other) =>
+        this with { Ensemble = null } == other with { Ensemble = null } && Engines.SequenceEqual(other.Engines);
+
     /// <summary>The engines and builds jobs take in turn.</summary>
     public IReadOnlyList<EngineTarget> Engines => Ensemble is { Count: > 0 } ensemble ? ensemble : [new EngineTarget(Engine, Target)];
 

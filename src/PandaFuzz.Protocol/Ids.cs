@@ -8,6 +8,13 @@ public sealed partial record CampaignId(string Value)
 {
     public static CampaignId New() => new(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)));
 
+    /// <summary>
+    /// The campaign a submission with this <c>Idempotency-Key</c> creates: the same key always names the same campaign,
+    /// whose one entity creates it once, so a retried submit (a lost answer, a client's retry loop) never makes two.
+    /// </summary>
+    public static CampaignId ForIdempotencyKey(string key) =>
+        new(Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("pandafuzz campaign idempotency key\n" + key)).AsSpan(0, 6)));
+
     public static bool TryParse(string? text, out CampaignId id)
     {
         id = new CampaignId(text ?? "");

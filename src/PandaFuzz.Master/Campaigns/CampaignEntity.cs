@@ -126,7 +126,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
     {
         if (_state is not null)
         {
-            Sender.Tell(_state.Spec == create.Spec
+            Sender.Tell(_state.Spec.SameAs(create.Spec)
                 ? View(_state)
                 : new CommandRejected($"campaign {create.CampaignId} exists with another spec", RejectionKind.Conflict));
             return;
