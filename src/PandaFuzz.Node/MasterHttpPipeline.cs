@@ -25,9 +25,18 @@ public static class MasterHttpPipeline
     public const int KestrelHeaderBytes = 64 * 1024;
     public const int KestrelHeaderCount = 200;
 
-    public static WebApplication UseMasterHttp(this WebApplication app, ApiAccess access)
+    /// <param name="boundHost">The host the API listens on (PANDAFUZZ_HTTP's).</param>
+    public static WebApplication UseMasterHttp(this WebApplication app, ApiAccess access, string boundHost)
     {
         app.Use(RefuseOversizedRequests);
+        if (access.HostsAnswered(boundHost, Environment.MachineName) is { } hosts)
+        {
+            // Reads need no token: a request naming another host is refused, so DNS rebinding cannot read through a browser.
+            app.Use((context, next) => ApiAccess.IsAnswered(context.Request.Host.Host, hosts) || !context.Request.Host.HasValue
+                ? next()
+                : Refuse(context, ApiErrorKind.InvalidRequest,
+                    $"this API does not answer to the host '{Clip(context.Request.Host.Host)}': add it to {ApiAccess.HostsVariable} (or pandafuzz.master.api.allowed-hosts), or require tokens for reads"));
+        }
         // Failures and requests Kestrel could not read (its own status) become problems, as do empty error answers
         // (unknown route, wrong method, unreadable parameters).
         app.UseExceptionHandler(new ExceptionHandlerOptions
@@ -77,6 +86,8 @@ public static class MasterHttpPipeline
 
         await next();
     }
+
+    private static string Clip(string text) => text.Length > 100 ? text[..100] + "…" : text;
 
     private static Task Refuse(HttpContext context, ApiErrorKind kind, string detail)
     {

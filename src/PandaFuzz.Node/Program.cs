@@ -61,6 +61,19 @@ var masterSettings = startup.Master;
 var botSettings = startup.Bot;
 var observability = startup.Observability;
 
+// The journal, read model and blob store are the node's user's only, from before anything writes to them.
+if (node.IsMaster)
+{
+    try
+    {
+        new MasterStorage(masterSettings!.Storage, node.DataDir).MakePrivate(node.BlobDir);
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+    {
+        Log.Warning("The journal, read model or blob store could not be made private to this user: {Problem}", e.Message);
+    }
+}
+
 // `pandafuzz db …` runs one read-model command and exits; a master first checks (and migrates) its read-model schema.
 if (await ReadModelCommands.RunAsync(args, node, config, masterSettings, Console.Out) is { } readModelExit)
 {
@@ -143,7 +156,7 @@ IHost BuildHost()
         });
         Compose(builder.Services);
         var app = builder.Build();
-        app.UseMasterHttp(apiAccess!);
+        app.UseMasterHttp(apiAccess!, node.Http.Host);
         return app;
     }
 

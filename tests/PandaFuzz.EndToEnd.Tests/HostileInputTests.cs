@@ -245,7 +245,13 @@ public sealed partial class HostileInputTests(TargetBuilder targets, ITestOutput
         {
             Headers = [.. Enumerable.Range(0, n).Select(i => ($"X-H{i}", "v"))],
         });
-        return Gen.OneOf(longQuery, bigHeader, manyHeaders);
+        // Reads need no token here: a Host the API does not answer to (a DNS-rebinding page's) is refused.
+        var rebound = Gen.Elements("rebound.example", "evil.example:8080", "127.0.0.1.nip.io")
+            .Select(host => new HostileRequest($"a request for host {host}", HttpMethod.Get, "api/v1/campaigns", null, null, Status: 400)
+            {
+                Headers = [("Host", host)],
+            });
+        return Gen.OneOf(longQuery, bigHeader, manyHeaders, rebound);
     }
 
     private static HostileRequest Json(string what, string path, string json, int? status = null) =>

@@ -30,6 +30,18 @@ public sealed class MasterAndBotTests(TargetBuilder targets) : IAsyncLifetime
                 bot.EnsureRunning();
             }
 
+            // The master's journal, read model (with SQLite's companion files) and blob store are its user's only.
+            var data = master.Options.DataDir;
+            if (!OperatingSystem.IsWindows())
+            {
+                foreach (var file in new[] { "pandafuzz.db", "pandafuzz.db-wal", "readmodel.db" }.Select(f => Path.Combine(data, f)))
+                {
+                    File.GetUnixFileMode(file).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite, "{0} holds every campaign's data", file);
+                }
+
+                File.GetUnixFileMode(Path.Combine(data, "blobs")).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+
             var bots = await Eventually.SatisfyAsync(
                 "GET /api/v1/bots lists exactly one bot, online (the master-only node is no bot)",
                 Timeouts.BotOnline,

@@ -122,4 +122,35 @@ public sealed class ApiAccessTests : IDisposable
             warning.Should().BeNull();
         }
     }
+
+    [Fact]
+    public void While_reads_are_open_the_api_answers_only_its_own_and_the_configured_host_names()
+    {
+        var access = ApiAccess.From(Hocon("pandafuzz.master.api.allowed-hosts = [\"fuzz.example.org\", \"*.corp.example\"]"), Env(), _dir);
+
+        var answered = access.HostsAnswered("0.0.0.0", "fuzz-box")!;
+
+        foreach (var host in new[] { "localhost", "127.0.0.1", "[::1]", "fuzz-box", "FUZZ.example.org", "ci.corp.example" })
+        {
+            ApiAccess.IsAnswered(host, answered).Should().BeTrue(host);
+        }
+
+        foreach (var host in new[] { "evil.example", "0.0.0.0", "corp.example", "xcorp.example", "fuzz.example.org.evil.example" })
+        {
+            ApiAccess.IsAnswered(host, answered).Should().BeFalse(host);
+        }
+
+        ApiAccess.IsAnswered("10.1.2.3", access.HostsAnswered("10.1.2.3", "fuzz-box")!).Should().BeTrue("the address it listens on");
+        var fromEnv = ApiAccess.From(Hocon(""), Env((ApiAccess.HostsVariable, "a.example, b.example")), _dir);
+        fromEnv.AllowedHosts.Should().Equal("a.example", "b.example");
+    }
+
+    [Fact]
+    public void With_reads_behind_a_token_any_host_is_answered_and_a_bad_host_name_stops_start_up()
+    {
+        ApiAccess.From(Hocon("pandafuzz.master.api.reads-require-token = on"), Env(), _dir).HostsAnswered("0.0.0.0", "fuzz-box").Should().BeNull();
+
+        var bad = () => ApiAccess.From(Hocon(""), Env((ApiAccess.HostsVariable, "good.example,bad host")), _dir);
+        bad.Should().Throw<ConfigurationException>().Where(e => e.Message.Contains(ApiAccess.HostsVariable) && e.Message.Contains("bad host"));
+    }
 }

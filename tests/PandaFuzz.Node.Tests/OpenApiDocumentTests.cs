@@ -50,7 +50,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         builder.Services.AddHealthChecks();
         _app = builder.Build();
         // Every route a master maps, as Program.cs maps them.
-        _app.UseMasterHttp(_app.Services.GetRequiredService<ApiAccess>());
+        _app.UseMasterHttp(_app.Services.GetRequiredService<ApiAccess>(), "127.0.0.1");
         await _app.StartAsync();
     }
 

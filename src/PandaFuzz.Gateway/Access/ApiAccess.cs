@@ -17,6 +17,7 @@ public sealed partial class ApiAccess
     public const string TokensVariable = "PANDAFUZZ_API_TOKENS";
     public const string TokenFileVariable = "PANDAFUZZ_API_TOKEN_FILE";
     public const string ReadsRequireTokenVariable = "PANDAFUZZ_API_READS_REQUIRE_TOKEN";
+    public const string HostsVariable = "PANDAFUZZ_API_HOSTS";
     public const string GeneratedTokenFile = "api-token";
     public const int MinTokenLength = 16;
     public const int MaxTokenLength = 512;
@@ -35,6 +36,14 @@ public sealed partial class ApiAccess
 
     /// <summary>Whether GET and HEAD need a token as well.</summary>
     public bool ReadsRequireToken { get; }
+
+    /// <summary>
+    /// The names (or addresses, or <c>*.domain</c>) the API answers to beyond this machine's own while reads need no
+    /// token: a page in a browser that rebinds its DNS name to the API's address sends its own name as Host, and is
+    /// refused, so it cannot read crashes through the browser. Empty: loopback names, the bound address and this
+    /// machine's name only.
+    /// </summary>
+    public IReadOnlyList<string> AllowedHosts { get; private init; } = [];
 
     /// <summary>Where the tokens came from, for the start-up log (never the tokens themselves).</summary>
     public string Source { get; }
@@ -121,14 +130,42 @@ public sealed partial class ApiAccess
             sources.Add($"{lines.Count} from {file}");
         }
 
+        IReadOnlyList<string> hosts = env(HostsVariable) is { Length: > 0 } hostList
+            ? Hosts(hostList.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), HostsVariable)
+            : Hosts(config.HasPath($"{Section}.allowed-hosts") ? [.. config.GetStringList($"{Section}.allowed-hosts") ?? []] : [], $"{Section}.allowed-hosts");
         if (tokens.Count > 0)
         {
-            return new ApiAccess(tokens, readsRequireToken, string.Join(", ", sources), generated: false);
+            return new ApiAccess(tokens, readsRequireToken, string.Join(", ", sources), generated: false) { AllowedHosts = hosts };
         }
 
         var path = Path.Combine(dataDir, GeneratedTokenFile);
-        return new ApiAccess([GeneratedToken(path)], readsRequireToken, $"generated, in {path}", generated: true);
+        return new ApiAccess([GeneratedToken(path)], readsRequireToken, $"generated, in {path}", generated: true) { AllowedHosts = hosts };
     }
+
+    /// <summary>
+    /// The Host names a request may carry, or null for any (reads need a token, which a rebinding page cannot send):
+    /// loopback's, <paramref name="boundHost"/> (unless a wildcard), <paramref name="machineName"/> and the configured ones.
+    /// </summary>
+    public IReadOnlyList<string>? HostsAnswered(string boundHost, string machineName) => ReadsRequireToken
+        ? null
+        : [.. new[] { "localhost", "127.0.0.1", "[::1]", "::1", machineName }
+            .Concat(boundHost is "0.0.0.0" or "::" or "[::]" or "*" or "+" ? [] : [boundHost])
+            .Concat(AllowedHosts)
+            .Distinct(StringComparer.OrdinalIgnoreCase)];
+
+    /// <summary>Whether <paramref name="host"/> (a Host header's name, without port) is among <paramref name="answered"/> (<c>*.domain</c> takes subdomains).</summary>
+    public static bool IsAnswered(string host, IReadOnlyList<string> answered) =>
+        answered.Any(a => a.StartsWith("*.", StringComparison.Ordinal)
+            ? host.EndsWith(a[1..], StringComparison.OrdinalIgnoreCase) && host.Length > a.Length - 1
+            : string.Equals(host, a, StringComparison.OrdinalIgnoreCase));
+
+    private static IReadOnlyList<string> Hosts(IReadOnlyList<string> hosts, string key) =>
+        hosts.FirstOrDefault(h => !HostShape().IsMatch(h)) is { } bad
+            ? throw new ConfigurationException($"{key} holds '{bad}', which is not a host name, an IP address or *.domain")
+            : hosts;
+
+    [GeneratedRegex(@"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,252})?$|^\[?[0-9A-Fa-f:.]+\]?$")]
+    private static partial Regex HostShape();
 
     /// <summary>The token kept at <paramref name="path"/>, made and written (mode 0600) when there is none.</summary>
     private static string GeneratedToken(string path) =>

@@ -3,6 +3,7 @@ using Akka.Configuration;
 using Akka.Persistence.Sql.Config;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using PandaFuzz.Infrastructure.Files;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.ReadModel;
 
@@ -23,6 +24,21 @@ public sealed record MasterStorage(StorageSettings Settings, string DataDir)
 
     /// <summary>What an operator reads in a message: the journal's file, or its PostgreSQL database.</summary>
     public string JournalName => JournalFile ?? ReadModel.Name;
+
+    /// <summary>
+    /// First of all, before the read model is migrated or the journal opened: the SQLite files (mode 0600) and the blob
+    /// store <paramref name="blobDir"/> (0700) are the node's user's only.
+    /// </summary>
+    public void MakePrivate(string blobDir)
+    {
+        if (JournalFile is { } journal)
+        {
+            PrivateFiles.DatabaseFile(journal);
+            PrivateFiles.DatabaseFile(Path.Combine(DataDir, ReadModelDatabase.FileName));
+        }
+
+        PrivateFiles.Folder(blobDir);
+    }
 
     /// <summary>Before the actor system starts: a SQLite journal is switched to WAL once.</summary>
     public void Prepare()
