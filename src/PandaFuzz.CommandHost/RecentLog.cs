@@ -26,7 +26,7 @@ public sealed class RecentLog : ILogEventSink
     public void Emit(LogEvent logEvent)
     {
         var line = $"{logEvent.Timestamp.UtcDateTime:HH:mm:ss.fff} {Level(logEvent.Level)} {logEvent.RenderMessage()}"
-                   + (logEvent.Exception is { } e ? $" ({e.GetType().Name}: {e.Message})" : "");
+                   + (logEvent.Exception is { } e ? $" ({e.GetType().Name}: {PandaFuzz.Infrastructure.Logging.SecretUrls.Redact(e.Message)})" : "");
         lock (_gate)
         {
             _lines.Enqueue(line);

@@ -1,3 +1,4 @@
+using PandaFuzz.Infrastructure.Logging;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Akka.Actor;
@@ -73,19 +74,19 @@ public sealed class CrashWebhookNotifier : ReceiveActor
         {
             _settings = changed;
             _pipeline = Pipeline(changed);
-            _log.Info("Crash webhooks are now {Webhooks}", changed.Urls.Count == 0 ? "none" : string.Join(", ", changed.Urls));
+            _log.Info("Crash webhooks are now {Webhooks}", changed.Urls.Count == 0 ? "none" : string.Join(", ", changed.Urls.Select(SecretUrls.Display)));
         });
         Receive<Delivered>(delivered =>
         {
             _inFlight--;
             if (delivered.Error is null)
             {
-                _log.Info("Announced crash {CrashId} to {Webhook}", delivered.CrashId, delivered.Url);
+                _log.Info("Announced crash {CrashId} to {Webhook}", delivered.CrashId, SecretUrls.Display(delivered.Url));
             }
             else
             {
                 _log.Warning("Could not announce crash {CrashId} to {Webhook} after {Attempts} attempts: {Reason}",
-                    delivered.CrashId, delivered.Url, _settings.MaxAttempts, delivered.Error);
+                    delivered.CrashId, SecretUrls.Display(delivered.Url), _settings.MaxAttempts, delivered.Error);
             }
         });
     }
@@ -116,7 +117,7 @@ public sealed class CrashWebhookNotifier : ReceiveActor
         {
             if (_inFlight >= MaxInFlight)
             {
-                _log.Warning("{Count} webhook announcements are pending; crash {CrashId} is not announced to {Webhook}", _inFlight, payload.CrashId, url);
+                _log.Warning("{Count} webhook announcements are pending; crash {CrashId} is not announced to {Webhook}", _inFlight, payload.CrashId, SecretUrls.Display(url));
                 continue;
             }
 

@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Text.RegularExpressions;
 using Serilog;
 using Serilog.Core;
+using PandaFuzz.Infrastructure.Logging;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
 
@@ -115,6 +116,8 @@ public static class NodeLogging
             .Filter.ByIncludingOnly(levels.IsEnabled)
             .Enrich.FromLogContext()
             .Enrich.With<EntityIdEnricher>()
+            // Last: whatever a property carries, a URL's user info and secret query values never reach a sink.
+            .Enrich.With<SecretRedactingEnricher>()
             // The command host's log peek and log tail read the same lines.
             .WriteTo.Sink(PandaFuzz.CommandHost.RecentLog.Instance);
         return (settings.Format == LogFormat.Json
@@ -156,4 +159,42 @@ public sealed partial class EntityIdEnricher : ILogEventEnricher
     // (/user/bot-agent-<n>/job-<id> for the simulated bots of a node that holds several).
     [GeneratedRegex("/(?:system/sharding/(?<type>campaign|job|bot|corpus)/[^/]+/|user/bot-agent(?:-[0-9]+)?/(?<type>job-))(?<id>[^/]+)")]
     private static partial Regex EntityPath();
+}
+
+/// <summary>
+/// Masks secrets in URLs (user info, token and key query values: <see cref="SecretUrls.Redact"/>) in every string a log
+/// event carries, so a webhook, proxy or connection URL with credentials is never written to the console, a log file
+/// or the command host's log peek.
+/// </summary>
+public sealed class SecretRedactingEnricher : ILogEventEnricher
+{
+    public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+    {
+        foreach (var (name, value) in logEvent.Properties.ToList())
+        {
+            if (Redact(value) is { } redacted)
+            {
+                logEvent.AddOrUpdateProperty(new LogEventProperty(name, redacted));
+            }
+        }
+    }
+
+    /// <summary>The value with its strings redacted, or null when nothing in it changed.</summary>
+    private static LogEventPropertyValue? Redact(LogEventPropertyValue value)
+    {
+        switch (value)
+        {
+            case ScalarValue { Value: string text }:
+                var redacted = SecretUrls.Redact(text);
+                return ReferenceEquals(redacted, text) || redacted == text ? null : new ScalarValue(redacted);
+            case ScalarValue { Value: Uri uri }:
+                var shown = SecretUrls.Redact(uri.OriginalString);
+                return shown == uri.OriginalString ? null : new ScalarValue(shown);
+            case SequenceValue sequence:
+                var items = sequence.Elements.Select(e => Redact(e) ?? e).ToList();
+                return items.SequenceEqual(sequence.Elements) ? null : new SequenceValue(items);
+            default:
+                return null;
+        }
+    }
 }
