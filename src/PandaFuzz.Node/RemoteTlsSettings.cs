@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Akka.Configuration;
+using Akka.Event;
 using Akka.Remote.Hosting;
 using Akka.Remote.Transport.DotNetty;
 using PandaFuzz.Infrastructure.Configuration;
@@ -25,6 +26,12 @@ public enum PeerValidation
 /// </summary>
 public sealed record RemoteTlsSettings(X509Certificate2 Certificate, string CertificatePath, PeerValidation Validation, IReadOnlyList<string> PinnedThumbprints)
 {
+    /// <summary>In chain mode: the names (subject CN or SAN DNS names and addresses, <c>*.domain</c> allowed) a peer's certificate must carry; empty: any.</summary>
+    public IReadOnlyList<string> PeerNames { get; init; } = [];
+
+    /// <summary>In chain mode: the one CA a peer's certificate must chain to (instead of any this machine trusts), or null.</summary>
+    public X509Certificate2? CaCertificate { get; init; }
+
     public const string Section = "pandafuzz.remote.tls";
     public const string CertificateVariable = "PANDAFUZZ_REMOTE_TLS_CERT";
     public const string PasswordVariable = "PANDAFUZZ_REMOTE_TLS_PASSWORD";
@@ -84,8 +91,84 @@ public sealed record RemoteTlsSettings(X509Certificate2 Certificate, string Cert
             throw HoconReader.Invalid(pathKey, path, $"{expected}, still valid (it expired {certificate.NotAfter:u})");
         }
 
-        return new RemoteTlsSettings(certificate, full, validation, [certificate.Thumbprint.ToUpperInvariant(), .. pinned]);
+        var peerNames = config.HasPath($"{Section}.peer-names") ? config.GetStringList($"{Section}.peer-names").Select(n => n.Trim()).Where(n => n.Length > 0).ToList() : [];
+        var caPath = r.String("ca-certificate").Trim();
+        X509Certificate2? ca = null;
+        if (caPath.Length > 0)
+        {
+            try
+            {
+                ca = X509CertificateLoader.LoadCertificateFromFile(Path.GetFullPath(caPath));
+            }
+            catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
+            {
+                throw HoconReader.Invalid(r.Key("ca-certificate"), caPath, $"a CA certificate file (PEM or DER) ({e.Message.Trim()})");
+            }
+        }
+
+        // A chain to any CA the machine trusts lets in a certificate anyone got from that CA: chain mode names its peers.
+        if (validation == PeerValidation.Chain && peerNames.Count == 0 && ca is null)
+        {
+            throw HoconReader.Invalid(r.Key("peer-validation"), "chain",
+                $"chain with {r.Key("peer-names")} (the names peers' certificates carry) or {r.Key("ca-certificate")} (the one CA they come from): " +
+                "any certificate a trusted CA signed for anyone would be let in");
+        }
+
+        return new RemoteTlsSettings(certificate, full, validation, [certificate.Thumbprint.ToUpperInvariant(), .. pinned]) { PeerNames = peerNames, CaCertificate = ca };
     }
+
+    /// <summary>
+    /// Chain mode's check of a peer's certificate: it chains to <see cref="CaCertificate"/> (when set) or, with
+    /// <paramref name="errors"/> free of chain errors, to a CA this machine trusts; and it carries one of
+    /// <see cref="PeerNames"/> (when set). Host names of addresses are not compared: nodes are reached by address.
+    /// </summary>
+    public bool AcceptsPeer(X509Certificate2 certificate, System.Net.Security.SslPolicyErrors errors)
+    {
+        if (CaCertificate is { } ca)
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            if (!chain.Build(certificate))
+            {
+                return false;
+            }
+        }
+        else if (errors.HasFlag(System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) || errors.HasFlag(System.Net.Security.SslPolicyErrors.RemoteCertificateNotAvailable))
+        {
+            return false;
+        }
+
+        return PeerNames.Count == 0 || NamesOf(certificate).Any(name => PeerNames.Any(pattern => Matches(pattern, name)));
+    }
+
+    /// <summary>A certificate's subject common name and its SAN DNS names and addresses.</summary>
+    public static IEnumerable<string> NamesOf(X509Certificate2 certificate)
+    {
+        if (certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false) is { Length: > 0 } commonName)
+        {
+            yield return commonName;
+        }
+
+        foreach (var san in certificate.Extensions.OfType<X509SubjectAlternativeNameExtension>())
+        {
+            foreach (var dns in san.EnumerateDnsNames())
+            {
+                yield return dns;
+            }
+
+            foreach (var address in san.EnumerateIPAddresses())
+            {
+                yield return address.ToString();
+            }
+        }
+    }
+
+    private static bool Matches(string pattern, string name) =>
+        pattern.StartsWith("*.", StringComparison.Ordinal)
+            ? name.Length > pattern.Length - 1 && name.EndsWith(pattern[1..], StringComparison.OrdinalIgnoreCase)
+            : string.Equals(pattern, name, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Akka.Remote's TLS options: mutual authentication, and the peer checked by <see cref="Validation"/>.</summary>
     public SslOptions ToSslOptions() => new()
@@ -94,11 +177,26 @@ public sealed record RemoteTlsSettings(X509Certificate2 Certificate, string Cert
         SuppressValidation = false,
         RequireMutualAuthentication = true,
         ValidateCertificateHostname = false,
-        CustomValidator = Validation == PeerValidation.Pinned ? CertificateValidation.PinnedCertificate([.. PinnedThumbprints]) : null,
+        CustomValidator = Validation == PeerValidation.Pinned
+            ? CertificateValidation.PinnedCertificate([.. PinnedThumbprints])
+            : (certificate, _, remotePeer, errors, log) =>
+            {
+                var accepted = certificate is not null && AcceptsPeer(certificate, errors);
+                if (!accepted)
+                {
+                    log?.Warning("TLS peer {0} refused: its certificate ({1}) {2}", remotePeer, certificate?.Subject ?? "none",
+                        CaCertificate is null ? $"does not chain to a trusted CA or carries none of {string.Join(", ", PeerNames)}" : $"does not chain to {CaCertificate.Subject} or carries none of the peer names");
+                }
+
+                return accepted;
+            },
     };
 
     public override string ToString() =>
-        $"certificate {CertificatePath} ({Certificate.Subject}, thumbprint {Certificate.Thumbprint}), peer validation {Validation.ToString().ToLowerInvariant()}";
+        $"certificate {CertificatePath} ({Certificate.Subject}, thumbprint {Certificate.Thumbprint}), peer validation {Validation.ToString().ToLowerInvariant()}" +
+        (Validation == PeerValidation.Chain
+            ? $" (CA {CaCertificate?.Subject ?? "any this machine trusts"}, peer names {(PeerNames.Count == 0 ? "any" : string.Join(", ", PeerNames))})"
+            : "");
 
     private static string? Password(HoconReader r, Func<string, string?> env)
     {

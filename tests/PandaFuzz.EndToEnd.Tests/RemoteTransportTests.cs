@@ -96,7 +96,7 @@ public sealed class RemoteTransportTests(TargetBuilder targets) : IAsyncLifetime
         });
 
     [Fact]
-    public Task With_chain_validation_nodes_holding_certificates_from_a_trusted_ca_join_and_others_do_not() =>
+    public Task With_chain_validation_nodes_holding_certificates_from_a_trusted_ca_for_a_member_name_join_and_others_do_not() =>
         _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
         {
             // Arrange: a CA the nodes trust (OpenSSL's SSL_CERT_FILE, which .NET on Linux reads), a certificate from it per
@@ -109,17 +109,21 @@ public sealed class RemoteTransportTests(TargetBuilder targets) : IAsyncLifetime
                 ["PANDAFUZZ_REMOTE_TLS_CERT"] = WritePkcs12(certificate, Path.Combine(_env.Root, name + ".pfx")),
                 ["PANDAFUZZ_REMOTE_TLS_PASSWORD"] = Password,
                 ["PANDAFUZZ__PANDAFUZZ__REMOTE__TLS__PEER_VALIDATION"] = "chain",
+                // Not just any certificate the trusted CA signed: one for a cluster member's name.
+                ["PANDAFUZZ__PANDAFUZZ__REMOTE__TLS__PEER_NAMES"] = "[\"master\", \"bot\"]",
                 ["SSL_CERT_FILE"] = caFile,
             };
 
             using var masterCertificate = IssuedBy(ca, "CN=master");
             using var botCertificate = IssuedBy(ca, "CN=bot");
             using var selfSigned = SelfSigned("CN=self-signed");
+            using var intruderCertificate = IssuedBy(ca, "CN=intruder");
             var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master") with { Environment = Chain(masterCertificate, "master") }, ct);
 
             // Act
             var bot = _env.StartNode(_env.NewNodeOptions("bot", "bot", master.Options.RemoteEndpoint) with { Environment = Chain(botCertificate, "bot") });
             var outsider = _env.StartNode(_env.NewNodeOptions("outsider", "bot", master.Options.RemoteEndpoint) with { Environment = Chain(selfSigned, "outsider") });
+            var intruder = _env.StartNode(_env.NewNodeOptions("intruder", "bot", master.Options.RemoteEndpoint) with { Environment = Chain(intruderCertificate, "intruder") });
             using var api = new ApiClient(master.Options.BaseAddress);
 
             // Assert
@@ -137,7 +141,14 @@ public sealed class RemoteTransportTests(TargetBuilder targets) : IAsyncLifetime
                 log => log.Contains("TLS handshake failed", StringComparison.Ordinal),
                 ct,
                 master.EnsureRunning);
-            (await api.GetBotsAsync(ct)).Select(b => b.Address).Should().NotContain(outsider.Options.RemoteEndpoint);
+            await Eventually.SatisfyAsync(
+                "the master refuses the certificate the trusted CA signed for another name",
+                TimeSpan.FromSeconds(30),
+                _ => Task.FromResult(ConfigurationTests.ReadLog(master.Options.LogPath)),
+                log => log.Contains("certificate (CN=intruder)", StringComparison.Ordinal),
+                ct,
+                master.EnsureRunning);
+            (await api.GetBotsAsync(ct)).Select(b => b.Address).Should().NotContain([outsider.Options.RemoteEndpoint, intruder.Options.RemoteEndpoint]);
         });
 
     private static async Task<bool> CanConnectAsync(IPAddress address, int port, CancellationToken ct)

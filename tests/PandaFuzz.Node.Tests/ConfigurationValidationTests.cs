@@ -180,6 +180,43 @@ public sealed class ConfigurationValidationTests : IDisposable
     }
 
     [Fact]
+    public void Chain_validation_needs_peer_names_or_a_ca_and_then_refuses_certificates_of_other_names_or_cas()
+    {
+        using var ca = TestCertificates.CertificateAuthority();
+        using var otherCa = TestCertificates.CertificateAuthority("CN=another-ca");
+        using var node = TestCertificates.IssuedBy(ca, "CN=bot-7", "bot-7.fuzz.example");
+        var path = TestCertificates.WritePkcs12(node, Path.Combine(_temp, "node.pfx"), "pw");
+        var caFile = Path.Combine(_temp, "ca.pem");
+        File.WriteAllText(caFile, ca.ExportCertificatePem());
+        (string, string) Chain = ("PANDAFUZZ__PANDAFUZZ__REMOTE__TLS__PEER_VALIDATION", "chain");
+
+        // Any certificate a trusted CA signed for anyone is not enough.
+        var anyone = () => NodeStartupSettings.Load(Env("bot", ("PANDAFUZZ_REMOTE_TLS_CERT", path), ("PANDAFUZZ_REMOTE_TLS_PASSWORD", "pw"), Chain));
+        anyone.Should().Throw<Exception>().Where(e => e.Message.Contains("pandafuzz.remote.tls.peer-names") && e.Message.Contains("pandafuzz.remote.tls.ca-certificate"));
+
+        // Pinned CA and names: a certificate from the CA with an accepted name passes; another name or another CA does not.
+        var settings = NodeStartupSettings.Load(Env("bot", ("PANDAFUZZ_REMOTE_TLS_CERT", path), ("PANDAFUZZ_REMOTE_TLS_PASSWORD", "pw"), Chain,
+            ("PANDAFUZZ__PANDAFUZZ__REMOTE__TLS__CA_CERTIFICATE", caFile), ("PANDAFUZZ__PANDAFUZZ__REMOTE__TLS__PEER_NAMES", "[\"*.fuzz.example\", \"master\"]"))).RemoteTls!;
+        using var master = TestCertificates.IssuedBy(ca, "CN=master");
+        using var intruder = TestCertificates.IssuedBy(ca, "CN=intruder", "intruder.evil.example");
+        using var foreign = TestCertificates.IssuedBy(otherCa, "CN=master");
+        using var selfSigned = TestCertificates.SelfSigned("CN=master");
+
+        settings.CaCertificate!.Thumbprint.Should().Be(ca.Thumbprint);
+        settings.AcceptsPeer(node, System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors).Should().BeTrue("it chains to the pinned CA (not trusted by this machine) and has a SAN under *.fuzz.example");
+        settings.AcceptsPeer(master, System.Net.Security.SslPolicyErrors.None).Should().BeTrue("its CN is a peer name");
+        settings.AcceptsPeer(intruder, System.Net.Security.SslPolicyErrors.None).Should().BeFalse("the CA signed it, but for another name");
+        settings.AcceptsPeer(foreign, System.Net.Security.SslPolicyErrors.None).Should().BeFalse("another CA signed it");
+        settings.AcceptsPeer(selfSigned, System.Net.Security.SslPolicyErrors.None).Should().BeFalse();
+
+        // Names alone: the machine's trust decides the chain (its errors), the names the rest.
+        var byName = settings with { CaCertificate = null };
+        byName.AcceptsPeer(master, System.Net.Security.SslPolicyErrors.None).Should().BeTrue();
+        byName.AcceptsPeer(master, System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors).Should().BeFalse();
+        byName.AcceptsPeer(intruder, System.Net.Security.SslPolicyErrors.None).Should().BeFalse();
+    }
+
+    [Fact]
     public void Remote_tls_loads_a_pkcs12_file_and_pins_its_certificate()
     {
         using var certificate = TestCertificates.SelfSigned();
