@@ -24,6 +24,7 @@ public sealed class TargetBuilder : IAsyncLifetime
     public const string NoBugName = "no_bug";
     public const string TwoBugsName = "two_bugs";
     public const string FlakyName = "flaky";
+    public const string HostileZooName = "hostile_zoo";
 
     /// <summary>The AFL++ build of planted_bug (also the name it is uploaded under).</summary>
     public const string PlantedBugAflName = "planted_bug_afl";
@@ -60,6 +61,9 @@ public sealed class TargetBuilder : IAsyncLifetime
     /// <summary>flaky: a crash on input "FLK" that happens on every third execution only.</summary>
     public BuiltTarget Flaky => Get(FlakyName);
 
+    /// <summary>hostile_zoo: links, FIFOs, connects, forks, a full disk or writes outside, as its dictionary says (see its header).</summary>
+    public BuiltTarget HostileZoo => Get(HostileZooName);
+
     /// <summary>
     /// planted_bug built for AFL++: <c>AFL_USE_ASAN=1 afl-clang-fast -g -O1 -fsanitize=fuzzer</c>. From an empty seed
     /// AFL++ needs the dictionary <c>kw="FUZ"</c> to find the overflow quickly.
@@ -70,7 +74,7 @@ public sealed class TargetBuilder : IAsyncLifetime
     public BuiltTarget NoBugAfl => Get(NoBugAflName);
 
     public Task InitializeAsync() =>
-        BuildAsync([PlantedBugName, NoBugName, TwoBugsName, FlakyName], [PlantedBugAflName, NoBugAflName]);
+        BuildAsync([PlantedBugName, NoBugName, TwoBugsName, FlakyName, HostileZooName], [PlantedBugAflName, NoBugAflName]);
 
     /// <summary>Builds only these libFuzzer targets (no AFL++ builds): for a fixture that needs one target, not the whole set.</summary>
     public Task BuildOnlyAsync(params string[] names) => BuildAsync(names, []);

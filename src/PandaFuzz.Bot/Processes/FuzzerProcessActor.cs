@@ -119,8 +119,10 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
         _process = process;
         _log.Info("Started {Engine} pid {Pid} in {WorkDir}: {Arguments}", _engine.Name, process.Id, _dir.Root, string.Join(' ', _run.Launch.Arguments));
 
-        // Exited after both output streams reached their end, so every line arrives first.
-        Task.WhenAll(process.WaitForExitAsync(), output, errors).PipeTo(self, success: () => new Exited(process.ExitCode));
+        // Exited after both output streams reached their end, so every line arrives first. What the engine leaves in its
+        // group when it ends (a target's forked children) would hold those streams open: it is killed as the engine ends.
+        var ended = process.WaitForExitAsync().ContinueWith(_ => ProcessGroups.KillGroup(process.Id), TaskScheduler.Default);
+        Task.WhenAll(ended, output, errors).PipeTo(self, success: () => new Exited(process.ExitCode));
         _lastProgress = DateTimeOffset.UtcNow;
         Timers.StartPeriodicTimer(Poll.Instance, Poll.Instance, _pollInterval);
     }

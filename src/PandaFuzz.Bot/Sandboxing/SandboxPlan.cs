@@ -228,7 +228,7 @@ public sealed record SandboxPlan(
         return launch with { Program = command[0], Arguments = command[1..] };
     }
 
-    /// <summary>bwrap's part of the command line, ending with <c>--</c>.</summary>
+    /// <summary>bwrap's part of the command line, ending with the shell that runs the engine inside it.</summary>
     public IReadOnlyList<string> BwrapArguments(string workDir)
     {
         // No --die-with-parent: its signal comes when the bot's *thread* that started the run ends (a .NET pool thread
@@ -254,11 +254,18 @@ public sealed record SandboxPlan(
             args.AddRange(["--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc"]);
         }
 
-        args.AddRange(["--chdir", workDir, "--"]);
+        // bwrap's init in the pid namespace outlives the engine while anything the target forked still runs (it reaps
+        // until no child is left), which kept a finished run's children, its output pipes and its slot for a minute: a
+        // shell runs the engine and, when it ends, kills everything else in the namespace (kill -1 spares the shell and
+        // init), so the run ends with its engine. Its exit status is the engine's.
+        args.AddRange(["--chdir", workDir, "--", "sh", "-c", RunThenEmptyNamespace, "pandafuzz-run"]);
         return args;
     }
 
     private const long CpuHardMarginSeconds = 10;
+
+    /// <summary>Inside the sandbox: run the engine, then SIGKILL every other process of the pid namespace, exit as the engine did.</summary>
+    public const string RunThenEmptyNamespace = "\"$@\"; status=$?; kill -KILL -1 2>/dev/null; exit $status";
 
     private static string Limit(string name, long value) => Limit(name, value, value);
 

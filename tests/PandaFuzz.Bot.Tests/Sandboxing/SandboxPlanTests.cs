@@ -36,7 +36,7 @@ public sealed class SandboxPlanTests(ITestOutputHelper output)
             "sh", "-c", "trap '' TERM; exec \"$@\"", "pandafuzz-sandbox",
             "bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-net");
         command.Should().ContainInOrder("--ro-bind-try", "/usr", "/usr").And.ContainInOrder("--tmpfs", "/tmp", "--bind", "/jobs/a", "/jobs/a", "--chdir", "/jobs/a", "--");
-        command.Should().EndWith(["--", "/jobs/a/target", "-runs=1", "/jobs/a/corpus"]);
+        command.Should().EndWith(["--", "sh", "-c", SandboxPlan.RunThenEmptyNamespace, "pandafuzz-run", "/jobs/a/target", "-runs=1", "/jobs/a/corpus"]);
         command.Should().NotContain(a => a.StartsWith("--as", StringComparison.Ordinal), "an address-space limit breaks ASan");
         command.Should().NotContain("--new-session", "a second session would take the target out of the process group the bot kills");
         command.Should().NotContain("--die-with-parent", "its signal follows the bot's thread that started the run, not the bot");
