@@ -201,6 +201,11 @@ void Compose(IServiceCollection services)
         storage.Prepare();
         persistence = storage.Persistence();
         services.AddSingleton(masterBlobs);
+        if (masterSettings!.BlobGc.Enabled)
+        {
+            services.AddHostedService(_ => new BlobSweepService(masterSettings.BlobGc, storage, masterBlobs));
+        }
+
         services.AddSingleton(masterSettings!);
         services.AddSingleton(sp => new EntityDirectory(sp.GetRequiredService<ActorSystem>()));
         services.AddSingleton(new ReadModelQueries(storage.ReadModel));

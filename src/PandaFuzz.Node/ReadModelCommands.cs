@@ -131,6 +131,7 @@ public static class ReadModelCommands
         db.Subcommands.Add(rollback);
         db.Subcommands.Add(rebuild);
         db.Subcommands.Add(Backup(node, master, output));
+        db.Subcommands.Add(Gc(node, master, output));
         var root = new RootCommand("PandaFuzz: without arguments the node starts with the roles of " + NodeSettings.RolesVariable);
         root.Subcommands.Add(db);
         return root;
@@ -147,6 +148,30 @@ public static class ReadModelCommands
     /// the journal copy include every blob the copied journal keeps. The read model is not copied:
     /// <c>rebuild-read-model</c> makes it again from the journal.
     /// </summary>
+    /// <summary><c>pandafuzz db gc [--dry-run] [--grace-hours N]</c>: one sweep of the blob store, while the master runs or not.</summary>
+    private static Command Gc(NodeSettings node, MasterSettings master, TextWriter output)
+    {
+        var dryRun = new Option<bool>("--dry-run") { Description = "Count what would be deleted, delete nothing" };
+        var graceHours = new Option<double?>("--grace-hours") { Description = "Keep unreferenced blobs younger than this (default pandafuzz.master.blob-gc.grace)" };
+        var gc = new Command("gc", "Delete the blobs that no event names, no uploaded target is and that are older than the grace period");
+        gc.Options.Add(dryRun);
+        gc.Options.Add(graceHours);
+        gc.SetAction(parse =>
+        {
+            var grace = parse.GetValue(graceHours) is { } hours ? TimeSpan.FromHours(hours) : master.BlobGc.Grace;
+            if (grace < TimeSpan.Zero)
+            {
+                output.WriteLine("--grace-hours must be 0 or more");
+                return Refused;
+            }
+
+            var collection = BlobSweep.Run(new MasterStorage(master.Storage, node.DataDir), new ContentAddressedStore(node.BlobDir), grace, parse.GetValue(dryRun));
+            output.WriteLine($"{node.BlobDir}: {BlobSweep.Describe(collection)}");
+            return 0;
+        });
+        return gc;
+    }
+
     private static Command Backup(NodeSettings node, MasterSettings master, TextWriter output)
     {
         var to = new Option<FileInfo>("--to") { Description = "The file to write the copy of the journal to", Required = true };

@@ -168,6 +168,8 @@ public sealed partial class ContentAddressedStore
         Directory.CreateDirectory(Path.GetDirectoryName(final)!);
         if (File.Exists(final))
         {
+            // The same bytes stored again are in use again: young, so a collection running now does not take them.
+            File.SetLastWriteTimeUtc(final, DateTime.UtcNow);
             File.Delete(temp);
             return;
         }

@@ -42,6 +42,9 @@ public sealed record MasterSettings(
     /// <summary>Offers the scheduler has out at once (see master.conf's scheduler-max-offers).</summary>
     public int SchedulerMaxOffers { get; init; } = 256;
 
+    /// <summary>How often the blob store is swept of blobs nothing refers to, and how old an unreferenced blob must be (<c>blob-gc</c>).</summary>
+    public BlobGcSettings BlobGc { get; init; } = BlobGcSettings.Default;
+
     /// <summary>
     /// How long a job entity with no message stays in memory (see master.conf's job-passivate-after): never less than
     /// 1.5 × the longer of <see cref="JobStartTimeout"/> and <see cref="JobSilenceTimeout"/>, whose timers it holds.
@@ -99,6 +102,7 @@ public sealed record MasterSettings(
             JobPassivateAfter = r.PositiveDuration("job-passivate-after"),
             PendingJobsInMemory = r.Int("pending-jobs-in-memory", 1, 10_000_000),
             PendingJobsWokenPerSecond = r.Int("pending-jobs-woken-per-second", 1, 100_000),
+            BlobGc = new BlobGcSettings(r.Bool("blob-gc.enabled"), r.PositiveDuration("blob-gc.interval"), r.PositiveDuration("blob-gc.grace")),
         };
         // A job's start and silence timers live in its entity: passivated first, a job would wait for them forever.
         var floor = (settings.JobStartTimeout > settings.JobSilenceTimeout ? settings.JobStartTimeout : settings.JobSilenceTimeout) * 1.5;
@@ -187,4 +191,10 @@ public sealed record SchedulerSettings(IReadOnlyDictionary<string, int> Campaign
         && CampaignWeights.All(w => other.CampaignWeights.TryGetValue(w.Key, out var v) && v == w.Value);
 
     public override int GetHashCode() => CampaignWeights.Count;
+}
+
+/// <summary>The periodic sweep of the blob store (<c>pandafuzz.master.blob-gc</c>; <c>pandafuzz db gc</c> runs one at once).</summary>
+public sealed record BlobGcSettings(bool Enabled, TimeSpan Interval, TimeSpan Grace)
+{
+    public static readonly BlobGcSettings Default = new(true, TimeSpan.FromHours(6), TimeSpan.FromDays(7));
 }

@@ -40,6 +40,16 @@ public sealed record MasterStorage(StorageSettings Settings, string DataDir)
         PrivateFiles.Folder(blobDir);
     }
 
+    /// <summary>An open connection to the journal's database for reading its tables (a SQLite file read-only).</summary>
+    public DbConnection OpenJournalForReading()
+    {
+        DbConnection connection = JournalFile is { } file
+            ? new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Mode = SqliteOpenMode.ReadOnly }.ToString())
+            : new NpgsqlConnection(Settings.PostgreSqlConnectionString);
+        connection.Open();
+        return connection;
+    }
+
     /// <summary>Before the actor system starts: a SQLite journal is switched to WAL once.</summary>
     public void Prepare()
     {
