@@ -50,6 +50,21 @@ public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper ou
             stranger.StandardOutput.Should().Contain("wants a token");
             (await api.GetBotsAsync(ct)).Single().Draining.Should().Be(false, "a command without the token changes nothing");
 
+            // Every palette refuses a request without the token (or with a wrong one) before it runs, spoken on the wire.
+            string[][] everyPalette =
+            [
+                ["cluster", "show"], ["actor", "hierarchy"], ["cluster-sharding", "regions"], ["campaign", "list"], ["job", "list"],
+                ["bot", "list"], ["crash", "list"], ["queue", "show"], ["log", "peek"], ["cluster", "down-unreachable"],
+            ];
+            foreach (var command in everyPalette)
+            {
+                foreach (var token in new[] { null, "not-the-token" })
+                {
+                    var answer = await RawCommandAsync(master.Options.CommandPort!.Value, command, token, ct);
+                    answer.Should().Contain("wants a token", "{0} without the token", string.Join(' ', command)).And.NotContain("akka.tcp://");
+                }
+            }
+
             // cluster show: both members with their roles, up, and the count.
             var show = await OnMaster("cluster", "show");
             show.ExitCode.Should().Be(0, show.StandardError);
@@ -115,4 +130,18 @@ public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper ou
             environment: new Dictionary<string, string> { ["PANDAFUZZ_DATA_DIR"] = node.Options.DataDir });
 
     private static string Escape(string text) => System.Text.RegularExpressions.Regex.Escape(text);
+
+    /// <summary>One command request as pandafuzz-cmd sends it (a JSON line), and everything the host answers until it hangs up.</summary>
+    private static async Task<string> RawCommandAsync(int port, string[] args, string? token, CancellationToken ct)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(System.Net.IPAddress.Loopback, port, ct);
+        var stream = client.GetStream();
+        var request = System.Text.Json.JsonSerializer.Serialize(new { args, token }) + "\n";
+        await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(request), ct);
+        using var reader = new StreamReader(stream);
+        using var bound = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        bound.CancelAfter(TimeSpan.FromSeconds(30));
+        return await reader.ReadToEndAsync(bound.Token);
+    }
 }
