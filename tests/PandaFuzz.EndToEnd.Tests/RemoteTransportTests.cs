@@ -134,20 +134,16 @@ public sealed class RemoteTransportTests(TargetBuilder targets) : IAsyncLifetime
                 bots => bots.Any(b => b.Address == bot.Options.RemoteEndpoint && States.Is(b.State, "online")),
                 ct,
                 master.EnsureRunning);
-            await Eventually.SatisfyAsync(
-                "the master refuses the self-signed certificate",
-                TimeSpan.FromSeconds(30),
-                _ => Task.FromResult(ConfigurationTests.ReadLog(master.Options.LogPath)),
-                log => log.Contains("TLS handshake failed", StringComparison.Ordinal),
-                ct,
-                master.EnsureRunning);
-            await Eventually.SatisfyAsync(
-                "the master refuses the certificate the trusted CA signed for another name",
-                TimeSpan.FromSeconds(30),
-                _ => Task.FromResult(ConfigurationTests.ReadLog(master.Options.LogPath)),
-                log => log.Contains("certificate (CN=intruder)", StringComparison.Ordinal),
-                ct,
-                master.EnsureRunning);
+            foreach (var (refusal, logged) in new[]
+                     {
+                         ("the self-signed certificate", "TLS handshake failed"),
+                         ("the certificate the trusted CA signed for another name", "certificate (CN=intruder)"),
+                     })
+            {
+                await Eventually.SatisfyAsync($"the master refuses {refusal}", TimeSpan.FromSeconds(30),
+                    _ => Task.FromResult(ConfigurationTests.ReadLog(master.Options.LogPath)), log => log.Contains(logged, StringComparison.Ordinal), ct, master.EnsureRunning);
+            }
+
             (await api.GetBotsAsync(ct)).Select(b => b.Address).Should().NotContain([outsider.Options.RemoteEndpoint, intruder.Options.RemoteEndpoint]);
         });
 
