@@ -208,7 +208,7 @@ public sealed class ConfigurationReloader(
         if (plan.Webhooks is { } webhooks && registry.TryGet<CrashNotifier>(out var notifier))
         {
             notifier.Tell(webhooks);
-            log.LogInformation("Webhook targets reloaded: {Webhooks}", webhooks.Urls.Count == 0 ? "none" : string.Join(", ", webhooks.Urls));
+            log.LogInformation("Webhook targets reloaded: {Webhooks}", webhooks.Urls.Count == 0 ? "none" : string.Join(", ", webhooks.Urls.Select(PandaFuzz.Infrastructure.Logging.SecretUrls.Display)));
         }
 
         if (plan.Scheduler is { } scheduler && registry.TryGet<SchedulerProxy>(out var proxy))

@@ -70,7 +70,9 @@ public sealed class ConfigurationTests(TargetBuilder targets) : IAsyncLifetime
                 """, ct);
             await WaitForLogAsync(node, "pandafuzz.master.job-start-timeout changed; needs a restart", ct);
             await WaitForLogAsync(node, "Campaign weights are now 3f2a9c1b0d4e=3", ct);
-            await WaitForLogAsync(node, $"Crash webhooks are now {webhook.Url}", ct);
+            // A webhook is logged by where it goes only: its path may be its key.
+            await WaitForLogAsync(node, $"Crash webhooks are now {new Uri(webhook.Url).GetLeftPart(UriPartial.Authority)}/***", ct);
+            ReadLog(options.LogPath).Should().NotContain("/hooks/crashes/", "no log line shows the webhook's path");
             var levels = await api.GetRawAsync("api/v1/admin/log-levels", ct);
             JsonDocument.Parse(levels.Body).RootElement.GetProperty("levels").GetProperty("Akka").GetString().Should().Be("debug");
             ReadLog(options.LogPath).Should().NotContain("webhooks.urls changed; needs a restart");
