@@ -1,0 +1,243 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.OpenApi;
+using Microsoft.Extensions.DependencyInjection;
+using PandaFuzz.Gateway.Access;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Master;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.Protocol;
+using PandaFuzz.ReadModel;
+
+namespace PandaFuzz.Gateway;
+
+/// <summary>The HTTP API's campaigns: create (with Idempotency-Key), list, one campaign with a page of its jobs, stop, stats.</summary>
+public static partial class ApiEndpoints
+{
+    private static async Task<Results<Created<CampaignResponse>, ProblemHttpResult, ValidationProblem>> CreateCampaign(
+        HttpRequest request, ContentAddressedStore blobs, IRequiredActor<GatewayActor> gateway, ReadModelQueries queries, MasterSettings settings, CancellationToken ct)
+    {
+        // Idempotency-Key: the same key names the same campaign (CampaignId.ForIdempotencyKey), so a retry of a submit
+        // whose answer was lost gets that campaign again (201, Idempotent-Replayed: true), never a second one; the key
+        // with another request is a 409.
+        string? idempotencyKey = null;
+        if (request.Headers.TryGetValue(IdempotencyKeyHeader, out var keys))
+        {
+            idempotencyKey = keys.Count == 1 ? keys[0] : null;
+            if (idempotencyKey is null || !IsIdempotencyKey(idempotencyKey))
+            {
+                return Problems.Invalid(IdempotencyKeyHeader, "the Idempotency-Key header must be one value of 1-200 visible ASCII characters (a UUID, say)");
+            }
+        }
+
+        CreateCampaignRequest? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<CreateCampaignRequest>(request.Body, StrictJson, ct);
+        }
+        catch (JsonException e)
+        {
+            // By the field's path, never the exception's text (it names .NET types).
+            var (field, message) = ApiErrors.JsonField(e);
+            return Problems.Invalid(field, $"the body is not a valid campaign request: {message}");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Problems.TooLarge($"a campaign request may be at most {settings.MaxJsonBytes} bytes (pandafuzz.master.api.max-json-size)");
+        }
+
+        if (body is null)
+        {
+            return Problems.Invalid("body", "the body must be a JSON object");
+        }
+
+        var (spec, errors) = CampaignRequestValidator.Validate(body, blobs.Contains);
+        if (spec is null)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The campaign request is invalid", type: Problems.InvalidType);
+        }
+
+        spec = spec with { TargetName = TargetNames.Find(blobs, spec.Target) };
+        var id = idempotencyKey is null ? CampaignId.New() : CampaignId.ForIdempotencyKey(idempotencyKey);
+        if (idempotencyKey is not null && await Ask(gateway, new CampaignQueries.GetCampaign(id), ct) is CampaignQueries.CampaignView)
+        {
+            // A retry: the campaign answers for itself (its spec must be this request's); nothing is seeded twice.
+            var again = await Ask(gateway, new CampaignCommands.CreateCampaign(id, spec), ct);
+            if (again is not CampaignQueries.CampaignView existing)
+            {
+                return again is CommandRejected { Kind: RejectionKind.Conflict }
+                    ? ApiErrors.Result(ApiErrorKind.Conflict, $"the Idempotency-Key was used for another campaign request (campaign {id})",
+                        errors: new Dictionary<string, string[]> { [IdempotencyKeyHeader] = ["used for another campaign request"] })
+                    : Problems.From(again);
+            }
+
+            request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
+            return TypedResults.Created($"/api/v1/campaigns/{id}", await Describe(gateway, queries, existing, new Page(), ct));
+        }
+
+        if (body.SeedCorpusId is { } seedCorpus)
+        {
+            // The seeds are in the campaign's corpus before its first job starts.
+            if (!BlobId.TryParse(seedCorpus, out var archive) || !blobs.Contains(archive))
+            {
+                return Problems.Invalid("seedCorpusId", $"no corpus archive {seedCorpus} has been uploaded (POST /api/v1/corpora)");
+            }
+
+            var seeded = await ImportArchive(blobs.PathOf(archive), id, "seed corpus", blobs, gateway, ct);
+            if (seeded is not CorpusCommands.CorpusChanged)
+            {
+                return seeded as ProblemHttpResult ?? Problems.From(seeded);
+            }
+        }
+
+        var reply = await Ask(gateway, new CampaignCommands.CreateCampaign(id, spec), ct);
+        if (reply is not CampaignQueries.CampaignView view)
+        {
+            return idempotencyKey is not null && reply is CommandRejected { Kind: RejectionKind.Conflict }
+                ? ApiErrors.Result(ApiErrorKind.Conflict, $"the Idempotency-Key was used for another campaign request (campaign {id})",
+                    errors: new Dictionary<string, string[]> { [IdempotencyKeyHeader] = ["used for another campaign request"] })
+                : Problems.From(reply);
+        }
+
+        var campaign = await Describe(gateway, queries, view, new Page(), ct);
+        return TypedResults.Created($"/api/v1/campaigns/{id}", campaign);
+    }
+
+    private const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    private static bool IsIdempotencyKey(string key) => key.Length is >= 1 and <= 200 && key.All(c => c is >= '!' and <= '~');
+
+    /// <summary>Campaigns from the read model (about a second behind the entities), oldest first, filtered and paged.</summary>
+    private static Results<Ok<List<CampaignSummaryResponse>>, ProblemHttpResult> ListCampaigns(
+        HttpContext context, ReadModelQueries queries, string? status, string? engine, string? since, string? limit, string? offset)
+    {
+        var problem = ListParameters.First(
+            ListParameters.TryStatus<CampaignStatus>(status, out var byStatus),
+            ListParameters.TryEngine(engine, out var byEngine),
+            ListParameters.TrySince(since, out var bySince),
+            ListParameters.TryPage(limit, offset, out var page));
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        return ReadList(context, page, () => queries.Campaigns(new CampaignFilter(byStatus, byEngine, bySince), page), CampaignSummaryResponse.From);
+    }
+
+    /// <summary>
+    /// A campaign with a page of its jobs (<c>jobsLimit</c>, default 100, <c>jobsOffset</c>; <c>jobsTotal</c> counts them
+    /// all), its first <see cref="DetailCrashes"/> unique crashes (<c>crashesTotal</c>; the rest on its crashes route) and
+    /// its stats summed over its running and completed jobs.
+    /// </summary>
+    private static async Task<Results<Ok<CampaignResponse>, ProblemHttpResult>> GetCampaign(
+        string id, IRequiredActor<GatewayActor> gateway, ReadModelQueries queries, string? jobsLimit, string? jobsOffset, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        if (ListParameters.TryPage(jobsLimit, jobsOffset, out var jobsPage, limitName: "jobsLimit", offsetName: "jobsOffset") is { } problem)
+        {
+            return problem;
+        }
+
+        var reply = await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct);
+        return reply is CampaignQueries.CampaignView view ? TypedResults.Ok(await Describe(gateway, queries, view, jobsPage, ct)) : Problems.From(reply);
+    }
+
+    private static async Task<Results<Accepted<CampaignSummaryResponse>, ProblemHttpResult>> StopCampaign(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        var reply = await Ask(gateway, new CampaignCommands.StopCampaign(campaignId), ct);
+        return reply is CampaignQueries.CampaignView view
+            ? TypedResults.Accepted($"/api/v1/campaigns/{id}", CampaignSummaryResponse.From(view))
+            : Problems.From(reply);
+    }
+
+    /// <summary>The campaign's jobs' series summed per interval: what a plot of the whole campaign needs.</summary>
+    private static async Task<Results<Ok<StatsSeriesResponse>, ProblemHttpResult>> GetCampaignStats(
+        string id, IRequiredActor<GatewayActor> gateway, MasterSettings settings, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        if (await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct) is not CampaignQueries.CampaignView view)
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        var replies = await Task.WhenAll(view.JobIds.Select(j => Ask(gateway, new JobQueries.GetJobStatsSeries(j), ct)));
+        var bucket = settings.StatsSeriesInterval.Ticks;
+        var points = replies.OfType<JobQueries.JobStatsSeries>()
+            .SelectMany(s => s.Points)
+            .GroupBy(p => p.At.UtcTicks / bucket)
+            .OrderBy(g => g.Key)
+            .Select(g => StatsResponse.Aggregate(g) with { UpdatedAt = new DateTimeOffset(g.Key * bucket, TimeSpan.Zero) })
+            .ToList();
+        return TypedResults.Ok(new StatsSeriesResponse(id, points));
+    }
+
+    /// <summary>How many unique crashes a campaign's own answer lists; its crashes route pages through all of them.</summary>
+    private const int DetailCrashes = 100;
+
+    /// <summary>
+    /// A campaign's answer. Its jobs are read from the read model in one query; only the jobs it says are not pending (a
+    /// campaign has at most a few hundred, and a bot runs few at once) and those it does not hold yet are asked of their
+    /// entities, for their live state and stats: a campaign whose jobs wait in a long queue costs no ask per waiting job.
+    /// </summary>
+    private static async Task<CampaignResponse> Describe(
+        IRequiredActor<GatewayActor> gateway, ReadModelQueries queries, CampaignQueries.CampaignView view, Page jobsPage, CancellationToken ct)
+    {
+        var pageIds = view.JobIds.Skip(jobsPage.Offset).Take(jobsPage.Limit).ToList();
+        var onPage = pageIds.ToHashSet();
+        var rows = new Dictionary<JobId, JobRow>();
+        try
+        {
+            foreach (var chunk in view.JobIds.Chunk(Page.MaxLimit))
+            {
+                foreach (var (job, row) in queries.JobsById(chunk))
+                {
+                    rows[job] = row;
+                }
+            }
+        }
+        catch (System.Data.Common.DbException)
+        {
+            // The read model cannot be read: the page's jobs are asked of their entities, as a job it lacks is.
+        }
+
+        var toAsk = view.JobIds.Where(j => rows.TryGetValue(j, out var row) ? row.Status != JobStatus.Pending : onPage.Contains(j)).ToList();
+        var jobsTask = Task.WhenAll(toAsk.Select(j => Ask(gateway, new JobQueries.GetJob(j), ct)));
+        var crashesTask = Ask(gateway, new CampaignQueries.GetCampaignCrashes(view.Id, 0, DetailCrashes), ct);
+        var views = (await jobsTask).OfType<JobQueries.JobView>().ToDictionary(v => v.Id);
+        var crashes = await crashesTask as CampaignQueries.CampaignCrashes;
+        var jobs = pageIds
+            .Select(j => views.TryGetValue(j, out var live) ? JobResponse.From(live) : rows.TryGetValue(j, out var row) ? JobResponse.From(row) : null)
+            .OfType<JobResponse>()
+            .ToList();
+        var spec = view.Spec;
+        return new CampaignResponse(view.Id.Value, spec.Name, spec.Target.Sha256, spec.Engine,
+            spec.Engines.ToDictionary(e => e.Engine, e => e.Target.Sha256), spec.Jobs, spec.DurationSeconds, spec.MemoryLimitMb,
+            spec.TimeoutMs, spec.Dictionary, view.Status, view.CreatedAt, view.FinishedAt,
+            jobs,
+            StatsResponse.Aggregate(views.Values.Where(j => j.Status is JobStatus.Running or JobStatus.Completed).Select(j => j.Stats)),
+            [.. (crashes?.Crashes ?? []).Select(CrashSummaryResponse.From)])
+        {
+            JobsTotal = view.JobIds.Count,
+            CrashesTotal = crashes?.Total ?? 0,
+        };
+    }
+}

@@ -1,0 +1,153 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.OpenApi;
+using Microsoft.Extensions.DependencyInjection;
+using PandaFuzz.Gateway.Access;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Master;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.Protocol;
+using PandaFuzz.ReadModel;
+
+namespace PandaFuzz.Gateway;
+
+/// <summary>The HTTP API's crashes: a campaign's unique crashes, SARIF, one crash and its inputs, every campaign's crashes.</summary>
+public static partial class ApiEndpoints
+{
+    /// <summary>A page of the campaign's unique crashes, first seen first (<c>limit</c>, <c>offset</c>, <c>X-Total-Count</c>, <c>Link</c>).</summary>
+    private static async Task<Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult>> ListCrashes(
+        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        if (ListParameters.TryPage(limit, offset, out var page) is { } problem)
+        {
+            return problem;
+        }
+
+        var reply = await Ask(gateway, new CampaignQueries.GetCampaignCrashes(campaignId, page.Offset, page.Limit), ct);
+        if (reply is not CampaignQueries.CampaignCrashes crashes)
+        {
+            return Problems.From(reply);
+        }
+
+        PageHeaders(context, page, crashes.Crashes.Count, crashes.Total);
+        return TypedResults.Ok(crashes.Crashes.Select(CrashSummaryResponse.From).ToList());
+    }
+
+    /// <summary>Whether the campaign counted a crash input: lets an operator check that a file a fuzzer wrote was reported.</summary>
+    private static async Task<Results<Ok<CrashInputResponse>, ProblemHttpResult>> GetCrashInputStatus(
+        string id, string sha256, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        if (!BlobId.TryParse(sha256, out var input))
+        {
+            return Problems.Invalid("sha256", "the crash input's SHA-256, 64 lowercase hex digits");
+        }
+
+        var reply = await Ask(gateway, new CampaignQueries.GetCrashInput(campaignId, input), ct);
+        return reply switch
+        {
+            CampaignQueries.CrashInputStatus { Counted: true } status => TypedResults.Ok(new CrashInputResponse(status.Input.Sha256, true)),
+            CampaignQueries.CrashInputStatus => Problems.NotFound("crash input", sha256),
+            _ => Problems.From(reply),
+        };
+    }
+
+    /// <summary>
+    /// The campaign's unique crashes as SARIF 2.1.0, for SARIF viewers and code-scanning uploads: up to 1,000 a document
+    /// (<c>limit</c>, default and most 1,000, <c>offset</c>; <c>X-Total-Count</c> and <c>Link</c> as every list).
+    /// </summary>
+    private static async Task<IResult> ExportCrashesAsSarif(
+        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        if (ListParameters.TryPage(limit, offset, out var page, defaultLimit: Page.MaxLimit) is { } problem)
+        {
+            return problem;
+        }
+
+        var campaign = await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct);
+        if (campaign is not CampaignQueries.CampaignView view)
+        {
+            return Problems.From(campaign);
+        }
+
+        var reply = await Ask(gateway, new CampaignQueries.GetCampaignCrashes(campaignId, page.Offset, page.Limit), ct);
+        if (reply is not CampaignQueries.CampaignCrashes crashes)
+        {
+            return Problems.From(reply);
+        }
+
+        PageHeaders(context, page, crashes.Crashes.Count, crashes.Total);
+        return TypedResults.Text(CrashSarif.Build(view, crashes.Crashes).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), CrashSarif.MediaType);
+    }
+
+    private static async Task<Results<Ok<CrashResponse>, ProblemHttpResult>> GetCrash(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        var crash = await FindCrash(id, gateway, ct);
+        return crash is CampaignQueries.CrashView view ? TypedResults.Ok(CrashResponse.From(view.Crash)) : Problems.From(crash, "crash", id);
+    }
+
+    /// <summary>The first sample input of a unique crash, or its minimized input (404 until minimization succeeded).</summary>
+    private static async Task<IResult> GetCrashInput(string id, bool minimized, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct)
+    {
+        var crash = await FindCrash(id, gateway, ct);
+        if (crash is not CampaignQueries.CrashView view)
+        {
+            return Problems.From(crash, "crash", id);
+        }
+
+        var unique = view.Crash;
+        var input = minimized ? unique.Minimization?.Input : unique.Samples.Count > 0 ? unique.Samples[0] : null;
+        if (input is null)
+        {
+            return Problems.NotFound(minimized ? "minimized crash input" : "crash input", id);
+        }
+
+        var name = minimized ? $"minimized-{unique.Signature}" : unique.First.Finding.ArtifactName;
+        return blobs.Contains(input)
+            ? TypedResults.File(blobs.OpenRead(input), "application/octet-stream", name)
+            : Problems.NotFound("crash input", input.Sha256);
+    }
+
+    /// <summary>Unique crashes of every campaign from the read model, by first report, filtered and paged.</summary>
+    private static Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult> ListAllCrashes(
+        HttpContext context, ReadModelQueries queries, string? campaign, string? kind, string? security, string? since, string? limit, string? offset)
+    {
+        var problem = ListParameters.First(
+            ListParameters.TryId<CampaignId>("campaign", campaign, CampaignId.TryParse, out var byCampaign),
+            ListParameters.TryKind(kind, out var byKind),
+            ListParameters.TryFlag("security", security, out var bySecurity),
+            ListParameters.TrySince(since, out var bySince),
+            ListParameters.TryPage(limit, offset, out var page));
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        return ReadList(context, page, () => queries.Crashes(new CrashFilter(byCampaign, byKind, bySecurity, bySince), page), CrashSummaryResponse.From);
+    }
+
+    private static async Task<object> FindCrash(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct) =>
+        CrashId.TryParse(id, out var crashId)
+            ? await Ask(gateway, new CampaignQueries.GetCrash(crashId.Campaign, crashId), ct)
+            : new CommandRejected($"crash {id} not found", RejectionKind.NotFound);
+}
