@@ -184,7 +184,7 @@ public sealed record RemoteTlsSettings(X509Certificate2 Certificate, string Cert
                 var accepted = certificate is not null && AcceptsPeer(certificate, errors);
                 if (!accepted)
                 {
-                    log?.Warning("TLS peer {0} refused: its certificate ({1}) {2}", remotePeer, certificate?.Subject ?? "none",
+                    log?.Warning("TLS peer {RemotePeer} refused: its certificate ({Subject}) {Why}", remotePeer, certificate?.Subject ?? "none",
                         CaCertificate is null ? $"does not chain to a trusted CA or carries none of {string.Join(", ", PeerNames)}" : $"does not chain to {CaCertificate.Subject} or carries none of the peer names");
                 }
 

@@ -90,13 +90,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
                 _log.Warning("{Engine} in {WorkDir} was {SandboxKill}", _engine.Name, _dir.Root, sandboxKill);
             }
 
-            // What the engine left in its group (a target it forked and never reaped) goes with it; then nothing of the
-            // job runs, so its dead man's switch stands down.
-            if (_process is { } ended)
-            {
-                ProcessGroups.KillGroup(ended.Id);
-            }
-
+            // The group was killed as its leader ended (PreStart): nothing of the job runs, so its dead man's switch stands down.
             _deadMansSwitch?.Release();
             Context.Parent.Tell(new FuzzerExited(exited.Code, string.Join('\n', _tail), _stalled, sandboxKill));
             _process = null;
