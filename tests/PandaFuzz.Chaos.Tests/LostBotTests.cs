@@ -13,24 +13,18 @@ namespace PandaFuzz.Chaos.Tests;
 /// </summary>
 [Collection(ChaosCollection.Name)]
 [Trait("Category", "Chaos")]
-public sealed class LostBotTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+public sealed class LostBotTests(TargetBuilder targets, ITestOutputHelper output) : EndToEndTest
 {
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task A_killed_bots_job_runs_on_another_bot_within_seconds_and_the_bot_shows_offline_with_the_reason() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange: a master and two bots; one job that fuzzes a target without bugs (it never stops by itself).
-            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master"), ct);
+            var master = await Env.StartReadyNodeAsync(Env.NewNodeOptions("master", "master"), ct);
             var bots = new[]
             {
-                _env.StartNode(_env.NewNodeOptions("bot-a", "bot", seeds: master.Options.RemoteEndpoint) with { OwnProcessGroup = true }),
-                _env.StartNode(_env.NewNodeOptions("bot-b", "bot", seeds: master.Options.RemoteEndpoint) with { OwnProcessGroup = true }),
+                Env.StartNode(Env.NewNodeOptions("bot-a", "bot", seeds: master.Options.RemoteEndpoint) with { OwnProcessGroup = true }),
+                Env.StartNode(Env.NewNodeOptions("bot-b", "bot", seeds: master.Options.RemoteEndpoint) with { OwnProcessGroup = true }),
             };
             void AllRunning()
             {

@@ -11,24 +11,18 @@ namespace PandaFuzz.Chaos.Tests;
 /// </summary>
 [Collection(ChaosCollection.Name)]
 [Trait("Category", "Chaos")]
-public sealed class MasterOutageTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+public sealed class MasterOutageTests(TargetBuilder targets, ITestOutputHelper output) : EndToEndTest
 {
     private const int JobSeconds = 60;
 
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task A_master_outage_never_kills_healthy_work_and_everything_buffered_arrives_when_it_is_back() =>
-        _env.RunAsync(TimeSpan.FromMinutes(5), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(5), async ct =>
         {
             // Arrange: a master and a bot fuzzing the planted bug; the first crash is recorded.
-            var masterOptions = _env.NewNodeOptions("master", "master");
-            var master = await _env.StartReadyNodeAsync(masterOptions, ct);
-            var bot = _env.StartNode(_env.NewNodeOptions("bot", "bot", seeds: master.Options.RemoteEndpoint));
+            var masterOptions = Env.NewNodeOptions("master", "master");
+            var master = await Env.StartReadyNodeAsync(masterOptions, ct);
+            var bot = Env.StartNode(Env.NewNodeOptions("bot", "bot", seeds: master.Options.RemoteEndpoint));
             var api = new ApiClient(master.Options.BaseAddress);
             var botInfo = (await ChaosFlow.WaitForOnlineBotsAsync(api, 1, bot.EnsureRunning, ct))[0];
             var target = await FuzzingFlow.UploadAsync(api, targets.PlantedBug, ct);
@@ -58,8 +52,8 @@ public sealed class MasterOutageTests(TargetBuilder targets, ITestOutputHelper o
 
             // The master comes back on the same data dir and ports.
             var sinceRestart = System.Diagnostics.Stopwatch.StartNew();
-            var restarted = await _env.StartReadyNodeAsync(
-                masterOptions with { Name = "master-restarted", LogPath = Path.Combine(_env.Root, "master-restarted.log") }, ct);
+            var restarted = await Env.StartReadyNodeAsync(
+                masterOptions with { Name = "master-restarted", LogPath = Path.Combine(Env.Root, "master-restarted.log") }, ct);
             output.WriteLine($"master started again -> ready (joined the bot's cluster): {sinceRestart.Elapsed.TotalSeconds:0.0} s");
             using var restartedApi = new ApiClient(restarted.Options.BaseAddress);
             void BothRunning()

@@ -15,23 +15,17 @@ namespace PandaFuzz.Chaos.Tests;
 /// </summary>
 [Collection(ChaosCollection.Name)]
 [Trait("Category", "Chaos")]
-public sealed class MasterRejoinTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+public sealed class MasterRejoinTests(TargetBuilder targets, ITestOutputHelper output) : EndToEndTest
 {
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task A_master_restarted_while_a_bot_is_also_gone_rejoins_the_bot_that_kept_the_cluster() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange: a master and two bots, one job fuzzing on one of them.
-            var masterOptions = _env.NewNodeOptions("master", "master");
-            var master = await _env.StartReadyNodeAsync(masterOptions, ct);
-            var survivor = _env.StartNode(_env.NewNodeOptions("bot-a", "bot", seeds: masterOptions.RemoteEndpoint));
-            var lost = _env.StartNode(_env.NewNodeOptions("bot-b", "bot", seeds: masterOptions.RemoteEndpoint));
+            var masterOptions = Env.NewNodeOptions("master", "master");
+            var master = await Env.StartReadyNodeAsync(masterOptions, ct);
+            var survivor = Env.StartNode(Env.NewNodeOptions("bot-a", "bot", seeds: masterOptions.RemoteEndpoint));
+            var lost = Env.StartNode(Env.NewNodeOptions("bot-b", "bot", seeds: masterOptions.RemoteEndpoint));
             using (var api = new ApiClient(masterOptions.BaseAddress))
             {
                 await ChaosFlow.WaitForOnlineBotsAsync(api, 2, () => { master.EnsureRunning(); survivor.EnsureRunning(); lost.EnsureRunning(); }, ct);
@@ -42,8 +36,8 @@ public sealed class MasterRejoinTests(TargetBuilder targets, ITestOutputHelper o
             lost.KillHard();
             master.KillHard();
             var sinceRestart = System.Diagnostics.Stopwatch.StartNew();
-            var restarted = await _env.StartReadyNodeAsync(
-                masterOptions with { Name = "master-2", LogPath = Path.Combine(_env.Root, "master-2.log") }, ct);
+            var restarted = await Env.StartReadyNodeAsync(
+                masterOptions with { Name = "master-2", LogPath = Path.Combine(Env.Root, "master-2.log") }, ct);
             output.WriteLine($"master started again -> ready (joined bot A's cluster): {sinceRestart.Elapsed.TotalSeconds:0.0} s");
 
             // Assert: bot A works for the restarted master; bot B shows offline.

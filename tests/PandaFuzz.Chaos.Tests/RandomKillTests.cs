@@ -17,7 +17,7 @@ namespace PandaFuzz.Chaos.Tests;
 /// </summary>
 [Collection(ChaosCollection.Name)]
 [Trait("Category", "Chaos")]
-public sealed class RandomKillTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+public sealed class RandomKillTests(TargetBuilder targets, ITestOutputHelper output) : EndToEndTest
 {
     private const int Jobs = 3;
 
@@ -27,15 +27,9 @@ public sealed class RandomKillTests(TargetBuilder targets, ITestOutputHelper out
     // The jobs run through most of the kills: one comes every 13.5 s on average (3 to 12 s apart, then down 2 to 10 s).
     private static readonly int JobSeconds = Math.Max(45, 12 * Kills);
 
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task Killing_bots_and_the_master_at_random_loses_no_crash_and_leaves_every_job_ended() =>
-        _env.RunAsync(TimeSpan.FromMinutes(7) + TimeSpan.FromSeconds(30) * Kills, async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(7) + TimeSpan.FromSeconds(30) * Kills, async ct =>
         {
             var seed = int.TryParse(Environment.GetEnvironmentVariable("PANDAFUZZ_CHAOS_SEED"), out var s) ? s : Random.Shared.Next();
             var kills = Kills;
@@ -43,12 +37,12 @@ public sealed class RandomKillTests(TargetBuilder targets, ITestOutputHelper out
             var random = new Random(seed);
 
             // Arrange: a master, two bots, a campaign of three planted-bug jobs.
-            var masterOptions = _env.NewNodeOptions("master", "master");
-            var nodes = new Dictionary<string, NodeProcess> { ["master"] = await _env.StartReadyNodeAsync(masterOptions, ct) };
-            var botOptions = new[] { "bot-a", "bot-b" }.ToDictionary(n => n, n => _env.NewNodeOptions(n, "bot", seeds: masterOptions.RemoteEndpoint));
+            var masterOptions = Env.NewNodeOptions("master", "master");
+            var nodes = new Dictionary<string, NodeProcess> { ["master"] = await Env.StartReadyNodeAsync(masterOptions, ct) };
+            var botOptions = new[] { "bot-a", "bot-b" }.ToDictionary(n => n, n => Env.NewNodeOptions(n, "bot", seeds: masterOptions.RemoteEndpoint));
             foreach (var (name, options) in botOptions)
             {
-                nodes[name] = _env.StartNode(options);
+                nodes[name] = Env.StartNode(options);
             }
 
             void AllRunning()
@@ -96,7 +90,7 @@ public sealed class RandomKillTests(TargetBuilder targets, ITestOutputHelper out
                 var options = victim == "master" ? masterOptions : botOptions[victim];
                 var again = options with { Name = $"{victim}-{i + 1}" };
                 var sinceStart = Stopwatch.StartNew();
-                nodes[victim] = victim == "master" ? await _env.StartReadyNodeAsync(again, ct) : _env.StartNode(again);
+                nodes[victim] = victim == "master" ? await Env.StartReadyNodeAsync(again, ct) : Env.StartNode(again);
                 if (victim == "master")
                 {
                     log.Add(string.Create(CultureInfo.InvariantCulture, $"  master ready {sinceStart.Elapsed.TotalSeconds:0.0} s after its start"));
@@ -153,8 +147,8 @@ public sealed class RandomKillTests(TargetBuilder targets, ITestOutputHelper out
             observer.LongestDoubleRun.Should().BeLessThan(TimeSpan.FromSeconds(30));
 
             // No fuzzer is left, and the journal is intact after a final SIGKILL of the master.
-            await FuzzingFlow.WaitForNoFuzzerAsync(Path.Combine(_env.Root, "bot-a"), ct);
-            await FuzzingFlow.WaitForNoFuzzerAsync(Path.Combine(_env.Root, "bot-b"), ct);
+            await FuzzingFlow.WaitForNoFuzzerAsync(Path.Combine(Env.Root, "bot-a"), ct);
+            await FuzzingFlow.WaitForNoFuzzerAsync(Path.Combine(Env.Root, "bot-b"), ct);
             api.Dispose();
             nodes["master"].KillHard();
             IntegrityCheck(Path.Combine(masterOptions.DataDir, "pandafuzz.db")).Should().Be("ok");

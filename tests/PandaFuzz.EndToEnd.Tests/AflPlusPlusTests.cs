@@ -7,23 +7,17 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <summary>One node with both roles runs an AFL++ campaign: the bot announces AFL++, afl-fuzz finds the planted overflow.</summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed partial class AflPlusPlusTests(TargetBuilder targets) : IAsyncLifetime
+public sealed partial class AflPlusPlusTests(TargetBuilder targets) : EndToEndTest
 {
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task An_aflplusplus_campaign_finds_the_planted_crash() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange: both builds of planted_bug; the libFuzzer one is the independent judge of the crash input.
             var aflBuild = targets.PlantedBugAfl;
             var libFuzzerBuild = targets.PlantedBug;
             var installedVersion = await InstalledAflVersionAsync(ct);
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot"), ct);
             using var api = new ApiClient(node.Options.BaseAddress);
 
             // Assert: the bot says it has AFL++, with the installed version.
@@ -67,7 +61,7 @@ public sealed partial class AflPlusPlusTests(TargetBuilder targets) : IAsyncLife
             var input = await api.GetCrashInputAsync(crash.Id, ct);
             input.Should().NotBeEmpty();
             FuzzingFlow.Sha256Hex(input).Should().BeEquivalentTo(crash.InputSha256);
-            var reproduction = await FuzzingFlow.ReproduceAsync(libFuzzerBuild, input, Path.Combine(_env.Root, "repro"), ct);
+            var reproduction = await FuzzingFlow.ReproduceAsync(libFuzzerBuild, input, Path.Combine(Env.Root, "repro"), ct);
             reproduction.ExitCode.Should().NotBe(0, "AFL++'s crash input must crash the libFuzzer build too; stderr:\n{0}", reproduction.StandardError);
             reproduction.StandardError.Should().Contain("heap-buffer-overflow");
 
@@ -99,11 +93,11 @@ public sealed partial class AflPlusPlusTests(TargetBuilder targets) : IAsyncLife
 
     [Fact]
     public Task An_aflplusplus_jobs_stats_count_the_crashes_it_reported() =>
-        _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
         {
             // Arrange
             var aflBuild = targets.PlantedBugAfl;
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot"), ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, aflBuild, ct);
             var campaign = await FuzzingFlow.CreateCampaignAsync(
@@ -131,13 +125,13 @@ public sealed partial class AflPlusPlusTests(TargetBuilder targets) : IAsyncLife
 
     [Fact]
     public Task Stopping_an_aflplusplus_campaign_lets_afl_fuzz_exit_cleanly() =>
-        _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
         {
             // Arrange: two AFL++ jobs (one per slot of a 2-core bot) without the dictionary, so they fuzz without crashing.
             // Two jobs are two chances to catch a stop that is not graceful, which depends on the timing of each job's end.
             Environment.ProcessorCount.Should().BeGreaterThanOrEqualTo(2, "the bot of this test must run both jobs at once");
             var aflBuild = targets.PlantedBugAfl;
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot"), ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, aflBuild, ct);
             var campaign = await FuzzingFlow.CreateCampaignAsync(

@@ -6,23 +6,17 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <summary>One node with both roles (master,bot): the whole loop from upload to a reproduced crash, the API's errors, and stop.</summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class AllInOneTests(TargetBuilder targets) : IAsyncLifetime
+public sealed class AllInOneTests(TargetBuilder targets) : EndToEndTest
 {
     private const string ProblemJson = "application/problem+json";
 
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task Planted_bug_is_found_reproduced_and_its_campaign_stopped() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange
             var plantedBug = targets.PlantedBug;
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot"), ct);
             using var api = new ApiClient(node.Options.BaseAddress);
 
             // Act
@@ -52,7 +46,7 @@ public sealed class AllInOneTests(TargetBuilder targets) : IAsyncLifetime
             input.Should().NotBeEmpty();
             FuzzingFlow.Sha256Hex(input).Should().BeEquivalentTo(crash.InputSha256, "inputSha256 names the input's bytes");
             crash.InputSize.Should().Be(input.LongLength);
-            var reproduction = await FuzzingFlow.ReproduceAsync(plantedBug, input, Path.Combine(_env.Root, "repro"), ct);
+            var reproduction = await FuzzingFlow.ReproduceAsync(plantedBug, input, Path.Combine(Env.Root, "repro"), ct);
             reproduction.ExitCode.Should().NotBe(0, "the crash input must crash the target again; stderr:\n{0}", reproduction.StandardError);
             reproduction.StandardError.Should().Contain("AddressSanitizer");
 
@@ -92,11 +86,11 @@ public sealed class AllInOneTests(TargetBuilder targets) : IAsyncLifetime
 
     [Fact]
     public Task Stopping_a_campaign_cancels_its_running_job_and_ends_the_fuzzer() =>
-        _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
         {
             // Arrange: a target without a bug keeps its job running for the whole 120 s duration.
             var noBug = targets.NoBug;
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot"), ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, noBug, ct);
             var campaign = await FuzzingFlow.StartCampaignAsync(api, "no-bug", target, ct);
@@ -127,11 +121,11 @@ public sealed class AllInOneTests(TargetBuilder targets) : IAsyncLifetime
 
     [Fact]
     public Task Api_answers_problem_details_for_unknown_ids_and_invalid_bodies() =>
-        _env.RunAsync(TimeSpan.FromMinutes(2), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(2), async ct =>
         {
             // Arrange
             var plantedBug = targets.PlantedBug;
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot"), ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, plantedBug, ct);
             var unknownId = Guid.NewGuid().ToString("N");

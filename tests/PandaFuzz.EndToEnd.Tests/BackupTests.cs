@@ -15,23 +15,17 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class BackupTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class BackupTests(ITestOutputHelper output) : EndToEndTest
 {
     private static readonly TimeSpan BackupTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task A_backup_taken_under_write_load_restores_every_campaign_confirmed_before_it() =>
-        _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
         {
             // Arrange: a master, and a writer creating campaigns (each with its own target blob) until told to stop.
-            var options = _env.NewNodeOptions("master", "master");
-            var master = await _env.StartReadyNodeAsync(options, ct);
+            var options = Env.NewNodeOptions("master", "master");
+            var master = await Env.StartReadyNodeAsync(options, ct);
             var confirmed = new ConcurrentQueue<(string CampaignId, string Name, string TargetId)>();
             using var stopWriting = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var writer = Task.Run(async () =>
@@ -49,13 +43,13 @@ public sealed class BackupTests(ITestOutputHelper output) : IAsyncLifetime
 
             // Act: the backup, as a separate process on the running master's data dir, while campaigns keep coming.
             var before = confirmed.ToArray();
-            var backupDir = Path.Combine(_env.Root, "backup");
+            var backupDir = Path.Combine(Env.Root, "backup");
             var backupFile = Path.Combine(backupDir, "pandafuzz.db");
             var backupBlobs = Path.Combine(backupDir, "blobs");
-            var backup = _env.StartNode(options with
+            var backup = Env.StartNode(options with
             {
                 Name = "backup",
-                LogPath = Path.Combine(_env.Root, "backup.log"),
+                LogPath = Path.Combine(Env.Root, "backup.log"),
                 Arguments = ["db", "backup", "--to", backupFile, "--blobs", backupBlobs],
             });
             var exit = await backup.WaitForExitAsync(BackupTimeout, ct);
@@ -89,11 +83,11 @@ public sealed class BackupTests(ITestOutputHelper output) : IAsyncLifetime
                 check.ExecuteScalar().Should().Be("ok");
             }
 
-            var restored = _env.NewNodeOptions("restored", "master");
+            var restored = Env.NewNodeOptions("restored", "master");
             Directory.CreateDirectory(restored.DataDir);
             File.Copy(backupFile, Path.Combine(restored.DataDir, "pandafuzz.db"));
             Directory.Move(backupBlobs, Path.Combine(restored.DataDir, "blobs"));
-            await _env.StartReadyNodeAsync(restored, ct);
+            await Env.StartReadyNodeAsync(restored, ct);
             using var restoredApi = new ApiClient(restored.BaseAddress);
             foreach (var (campaignId, name, targetId) in before)
             {

@@ -11,22 +11,16 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class BlobGcTests(TargetBuilder targets) : IAsyncLifetime
+public sealed class BlobGcTests(TargetBuilder targets) : EndToEndTest
 {
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task Gc_deletes_old_unreferenced_blobs_and_keeps_referenced_uploaded_and_young_ones() =>
-        _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
         {
             // Arrange: a target, a seed archive and a campaign seeded with it (its inputs are corpus entries), two blobs
             // nothing names (one written long ago, one just now); every blob but the young one made 10 days old.
-            var options = _env.NewNodeOptions("master", "master");
-            var master = await _env.StartReadyNodeAsync(options, ct);
+            var options = Env.NewNodeOptions("master", "master");
+            var master = await Env.StartReadyNodeAsync(options, ct);
             using var api = new ApiClient(master.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, targets.NoBug, ct);
             var seeds = new Dictionary<string, byte[]> { ["a"] = Encoding.ASCII.GetBytes("seed-alpha"), ["b"] = Encoding.ASCII.GetBytes("seed-bravo") };
@@ -61,8 +55,8 @@ public sealed class BlobGcTests(TargetBuilder targets) : IAsyncLifetime
 
     private async Task<string> RunGcAsync(NodeOptions options, string[] arguments, CancellationToken ct)
     {
-        var log = Path.Combine(_env.Root, $"gc-{Guid.NewGuid():N}.log");
-        var gc = _env.StartNode(options with { Name = "gc", LogPath = log, Arguments = ["db", "gc", .. arguments] });
+        var log = Path.Combine(Env.Root, $"gc-{Guid.NewGuid():N}.log");
+        var gc = Env.StartNode(options with { Name = "gc", LogPath = log, Arguments = ["db", "gc", .. arguments] });
         var exit = await gc.WaitForExitAsync(TimeSpan.FromSeconds(60), ct);
         var output = await File.ReadAllTextAsync(log, ct);
         exit.Should().Be(0, output);

@@ -14,25 +14,19 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class BoundedAnswersTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+public sealed class BoundedAnswersTests(TargetBuilder targets, ITestOutputHelper output) : EndToEndTest
 {
     private const int Campaigns = 40;
     private const int JobsEach = 250;
     private const int PendingJobs = Campaigns * JobsEach;
     private const int MaxPageBytes = 100 * 1024;
 
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task Queue_and_campaign_answers_with_ten_thousand_pending_jobs_are_pages_under_100_KB() =>
-        _env.RunAsync(TimeSpan.FromMinutes(8), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(8), async ct =>
         {
             // Arrange: 10,000 jobs wait, for no bot is there to run them.
-            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master"), ct);
+            var master = await Env.StartReadyNodeAsync(Env.NewNodeOptions("master", "master"), ct);
             using var api = new ApiClient(master.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, targets.NoBug, ct);
             var clock = Stopwatch.StartNew();

@@ -17,7 +17,7 @@ namespace PandaFuzz.EndToEnd.Tests;
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
 [Trait("Category", "Load")]
-public sealed class CampaignSubmissionLoadTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+public sealed class CampaignSubmissionLoadTests(TargetBuilder targets, ITestOutputHelper output) : EndToEndTest
 {
     private const int Submissions = 1_000;
     private const int InFlight = 100;
@@ -30,19 +30,13 @@ public sealed class CampaignSubmissionLoadTests(TargetBuilder targets, ITestOutp
     // The list reads the read model, which trails the entities by about a second plus its backlog.
     private static readonly TimeSpan ListedBound = TimeSpan.FromSeconds(60);
 
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task A_thousand_concurrent_campaign_submissions_all_succeed_and_all_campaigns_are_present() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange: a master with no bot, so the jobs queue and no fuzzer competes for the CPU; one campaign first
             // so the measured ones do not pay for the first request's JIT and entity start-up.
-            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master"), ct);
+            var master = await Env.StartReadyNodeAsync(Env.NewNodeOptions("master", "master"), ct);
             using var api = new ApiClient(master.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, targets.NoBug, ct);
             var (warmUp, _) = await api.CreateCampaignAsync(new CampaignRequest("load-warm-up", target.Id, DurationSeconds: 60), ct);

@@ -11,24 +11,18 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class ConfigurationTests(TargetBuilder targets) : IAsyncLifetime
+public sealed class ConfigurationTests(TargetBuilder targets) : EndToEndTest
 {
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task A_bad_value_stops_the_node_with_exit_code_2_and_a_message_naming_the_key() =>
-        _env.RunAsync(TimeSpan.FromMinutes(1), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(1), async ct =>
         {
-            var options = _env.NewNodeOptions("bad", "master,bot") with
+            var options = Env.NewNodeOptions("bad", "master,bot") with
             {
                 Environment = new Dictionary<string, string> { ["PANDAFUZZ__PANDAFUZZ__BOT__STATS_INTERVAL"] = "soon" },
             };
 
-            var node = _env.StartNode(options);
+            var node = Env.StartNode(options);
             var exit = await node.WaitForExitAsync(TimeSpan.FromSeconds(30), ct);
 
             exit.Should().Be(2);
@@ -37,13 +31,13 @@ public sealed class ConfigurationTests(TargetBuilder targets) : IAsyncLifetime
 
     [Fact]
     public Task A_running_node_reloads_its_operator_file_refusing_bad_values_and_naming_changes_that_need_a_restart() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange: a node whose operator file sends no webhooks, and a receiver it does not know yet.
             await using var webhook = new WebhookReceiver(failFirst: 0);
-            var file = Path.Combine(_env.Root, "operator.conf");
+            var file = Path.Combine(Env.Root, "operator.conf");
             await File.WriteAllTextAsync(file, "pandafuzz.logging.levels { Akka = warning }\n", ct);
-            var options = _env.NewNodeOptions("node", "master,bot") with
+            var options = Env.NewNodeOptions("node", "master,bot") with
             {
                 Environment = new Dictionary<string, string>
                 {
@@ -51,7 +45,7 @@ public sealed class ConfigurationTests(TargetBuilder targets) : IAsyncLifetime
                     ["PANDAFUZZ__PANDAFUZZ__CONFIG_RELOAD__POLL_INTERVAL"] = "500ms",
                 },
             };
-            var node = await _env.StartReadyNodeAsync(options, ct);
+            var node = await Env.StartReadyNodeAsync(options, ct);
             using var api = new ApiClient(node.Options.BaseAddress);
 
             // Act 1: a bad value. The reload is refused whole, naming the key; the node runs on.

@@ -7,23 +7,17 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <summary>The jobs of a campaign share their inputs through the master: what one engine finds, the other takes in.</summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class CorpusSharingTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+public sealed class CorpusSharingTests(TargetBuilder targets, ITestOutputHelper output) : EndToEndTest
 {
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task An_input_found_by_the_libfuzzer_job_reaches_the_aflplusplus_job() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange: an ensemble on no_bug (nothing to crash, so both fuzzers run the whole time); 2 jobs need 2 slots.
             Environment.ProcessorCount.Should().BeGreaterThanOrEqualTo(2, "the bot of this test must run both jobs at once");
             var libFuzzerBuild = targets.NoBug;
             var aflBuild = targets.NoBugAfl;
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot"), ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var libFuzzerTarget = await FuzzingFlow.UploadAsync(api, libFuzzerBuild, ct);
             var aflTarget = await FuzzingFlow.UploadAsync(api, aflBuild, ct);

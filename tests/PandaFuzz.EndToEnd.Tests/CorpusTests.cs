@@ -7,19 +7,13 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <summary>Seed corpora: uploaded as an archive, given to a campaign, found in its job's corpus and in the corpus download.</summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class CorpusTests(TargetBuilder targets) : IAsyncLifetime
+public sealed class CorpusTests(TargetBuilder targets) : EndToEndTest
 {
     private const string ProblemJson = "application/problem+json";
 
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task A_seed_corpus_round_trips_and_the_job_starts_from_it() =>
-        _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
         {
             // Arrange: five distinct small inputs.
             var seeds = new Dictionary<string, byte[]>
@@ -33,7 +27,7 @@ public sealed class CorpusTests(TargetBuilder targets) : IAsyncLifetime
             var seedHashes = seeds.Values.Select(FuzzingFlow.Sha256Hex).ToHashSet();
             seedHashes.Should().HaveCount(5, "the seeds are distinct");
             var noBug = targets.NoBug;
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot"), ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, noBug, ct);
 

@@ -9,22 +9,16 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class CrashTriageTests(TargetBuilder targets) : IAsyncLifetime
+public sealed class CrashTriageTests(TargetBuilder targets) : EndToEndTest
 {
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task Two_bugs_are_two_unique_crashes_each_reproducible_and_minimized_to_the_same_bug() =>
-        _env.RunAsync(TimeSpan.FromMinutes(5), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(5), async ct =>
         {
             // Arrange: a webhook receiver that refuses the first two POSTs (the node must retry them).
             var twoBugs = targets.TwoBugs;
             await using var webhook = new WebhookReceiver(failFirst: 2);
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot") with { Webhooks = webhook.Url }, ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot") with { Webhooks = webhook.Url }, ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, twoBugs, ct);
 
@@ -59,7 +53,7 @@ public sealed class CrashTriageTests(TargetBuilder targets) : IAsyncLifetime
                 var minimized = await api.GetMinimizedCrashInputAsync(crash.Id, ct);
                 FuzzingFlow.Sha256Hex(minimized).Should().Be(crash.Minimized.InputSha256);
                 minimized.Length.Should().BeLessThanOrEqualTo(original.Length);
-                var run = await FuzzingFlow.ReproduceAsync(twoBugs, minimized, Path.Combine(_env.Root, "repro-" + crash.Signature), ct);
+                var run = await FuzzingFlow.ReproduceAsync(twoBugs, minimized, Path.Combine(Env.Root, "repro-" + crash.Signature), ct);
                 run.ExitCode.Should().NotBe(0);
                 run.StandardError.Should().Contain(crash.Kind!.Split(' ')[0].ToLowerInvariant()).And.Contain($"in {crash.State} ");
 
@@ -98,17 +92,17 @@ public sealed class CrashTriageTests(TargetBuilder targets) : IAsyncLifetime
                     .GetProperty("artifactLocation").GetProperty("uri").GetString()!.EndsWith("two_bugs.c", StringComparison.Ordinal));
             }
 
-            var sarifFile = Path.Combine(_env.Root, "crashes.sarif");
+            var sarifFile = Path.Combine(Env.Root, "crashes.sarif");
             await File.WriteAllTextAsync(sarifFile, sarif.Body, ct);
-            var (validation, errors) = await SarifMultitool.ValidateAsync(sarifFile, Path.Combine(_env.Root, "validation.sarif"), ct);
+            var (validation, errors) = await SarifMultitool.ValidateAsync(sarifFile, Path.Combine(Env.Root, "validation.sarif"), ct);
             errors.Should().BeEmpty("sarif-multitool validate must accept the export; it said:\n{0}", validation.StandardOutput);
         });
 
     [Fact]
     public Task A_flaky_crash_is_kept_and_marked_with_its_reproduction_rate() =>
-        _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
         {
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot"), ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, targets.Flaky, ct);
 

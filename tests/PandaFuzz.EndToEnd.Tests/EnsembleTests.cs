@@ -6,23 +6,17 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <summary>An ensemble campaign: one build per engine, the jobs take the engines in turn.</summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class EnsembleTests(TargetBuilder targets) : IAsyncLifetime
+public sealed class EnsembleTests(TargetBuilder targets) : EndToEndTest
 {
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task An_ensemble_campaign_runs_one_job_per_engine() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange: one node with both roles; the bot has one slot per core, so it needs 2 cores for 2 jobs.
             Environment.ProcessorCount.Should().BeGreaterThanOrEqualTo(2, "the bot of this test must run both jobs at once");
             var libFuzzerBuild = targets.PlantedBug;
             var aflBuild = targets.PlantedBugAfl;
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot"), ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var libFuzzerTarget = await FuzzingFlow.UploadAsync(api, libFuzzerBuild, ct);
             var aflTarget = await FuzzingFlow.UploadAsync(api, aflBuild, ct);

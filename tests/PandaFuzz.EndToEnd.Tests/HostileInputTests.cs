@@ -21,18 +21,12 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed partial class HostileInputTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+public sealed partial class HostileInputTests(TargetBuilder targets, ITestOutputHelper output) : EndToEndTest
 {
     private static readonly int Requests = TestProfile.Pick(ci: 3000, longRun: 20_000);
     private const int Concurrency = 32;
     private const long MaxTargetBytes = 8 * 1024 * 1024;
     private const string ProblemBase = "https://pandafuzz.dev/problems/";
-
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
 
     /// <summary>One request of the barrage and the status class it must get (any 4xx unless <see cref="Status"/> says which).</summary>
     public sealed record HostileRequest(string What, HttpMethod Method, string Path, byte[]? Body, string? ContentType, bool Token = true, int? Status = null)
@@ -46,10 +40,10 @@ public sealed partial class HostileInputTests(TargetBuilder targets, ITestOutput
 
     [Fact]
     public Task A_barrage_of_hostile_requests_gets_only_problems_and_loses_nothing() =>
-        _env.RunAsync(TimeSpan.FromMinutes(5), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(5), async ct =>
         {
             // Arrange: a node with a small target limit (so oversized uploads are cheap) holding a finished campaign with a crash.
-            var hocon = Path.Combine(_env.Root, "hocon");
+            var hocon = Path.Combine(Env.Root, "hocon");
             Directory.CreateDirectory(hocon);
             foreach (var file in Directory.GetFiles(Path.Combine(RepoLayout.Root, "hocon"), "*.conf"))
             {
@@ -57,11 +51,11 @@ public sealed partial class HostileInputTests(TargetBuilder targets, ITestOutput
             }
 
             File.AppendAllText(Path.Combine(hocon, "master.conf"), $"\npandafuzz.master.max-target-size = {MaxTargetBytes}\n");
-            var options = _env.NewNodeOptions("node", "master,bot") with
+            var options = Env.NewNodeOptions("node", "master,bot") with
             {
                 Environment = new Dictionary<string, string> { ["PANDAFUZZ_HOCON_DIR"] = hocon },
             };
-            var node = await _env.StartReadyNodeAsync(options, ct);
+            var node = await Env.StartReadyNodeAsync(options, ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, targets.PlantedBug, ct);
             var campaign = await FuzzingFlow.CreateCampaignAsync(api, new CampaignRequest("kept", target.Id, Engine: "libfuzzer", Jobs: 1, DurationSeconds: 8), ct);

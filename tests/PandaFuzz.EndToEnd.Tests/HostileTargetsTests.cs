@@ -16,24 +16,18 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class HostileTargetsTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+public sealed class HostileTargetsTests(TargetBuilder targets, ITestOutputHelper output) : EndToEndTest
 {
     private static readonly string[] Modes = ["links", "connect", "fork", "disk", "escape"];
 
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task A_zoo_of_hostile_targets_ends_and_reaches_nothing_of_the_node() =>
-        _env.RunAsync(TimeSpan.FromMinutes(5), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(5), async ct =>
         {
             // Arrange: a secret only root may read; a node whose API token is its own (in its data dir), with a command
             // host, a slot per campaign and a small file size limit.
             var secretText = "PANDAFUZZ-ZOO-SECRET-" + Guid.NewGuid().ToString("N");
-            var secret = Path.Combine(_env.Root, "secret.txt");
+            var secret = Path.Combine(Env.Root, "secret.txt");
             await File.WriteAllTextAsync(secret, secretText, ct);
             if (!OperatingSystem.IsWindows())
             {
@@ -41,7 +35,7 @@ public sealed class HostileTargetsTests(TargetBuilder targets, ITestOutputHelper
             }
 
             var outside = Path.Combine(Path.GetTempPath(), "pandafuzz-zoo-escaped-" + Guid.NewGuid().ToString("N")[..12]);
-            var options = _env.NewNodeOptions("node", "master,bot") with
+            var options = Env.NewNodeOptions("node", "master,bot") with
             {
                 CommandPort = FreePort.Next(),
                 Environment = new Dictionary<string, string>
@@ -51,7 +45,7 @@ public sealed class HostileTargetsTests(TargetBuilder targets, ITestOutputHelper
                     ["PANDAFUZZ__PANDAFUZZ__BOT__SANDBOX__RLIMITS__FILE_SIZE"] = "8MiB",
                 },
             };
-            var node = await _env.StartReadyNodeAsync(options, ct);
+            var node = await Env.StartReadyNodeAsync(options, ct);
             var tokenFile = Path.Combine(node.Options.DataDir, "api-token");
             var token = (await File.ReadAllTextAsync(tokenFile, ct)).Trim();
             using var api = new ApiClient(node.Options.BaseAddress, token);

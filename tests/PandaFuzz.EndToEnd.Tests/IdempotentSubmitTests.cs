@@ -13,22 +13,16 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class IdempotentSubmitTests(TargetBuilder targets) : IAsyncLifetime
+public sealed class IdempotentSubmitTests(TargetBuilder targets) : EndToEndTest
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task Retried_submits_with_one_key_make_one_campaign() =>
-        _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
         {
             // Arrange: a master without bots, so the campaigns only queue.
-            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master"), ct);
+            var master = await Env.StartReadyNodeAsync(Env.NewNodeOptions("master", "master"), ct);
             using var api = new ApiClient(master.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, targets.NoBug, ct);
             using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = master.Options.BaseAddress };

@@ -12,23 +12,17 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class IsolationTests(TargetBuilder targets) : IAsyncLifetime
+public sealed class IsolationTests(TargetBuilder targets) : EndToEndTest
 {
     private const string SandboxOff = "PANDAFUZZ__pandafuzz__bot__sandbox__enabled";
     private const string OptOut = "PANDAFUZZ__pandafuzz__bot__sandbox__allow-unisolated";
 
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task A_bot_that_cannot_isolate_takes_no_job_unless_the_operator_opts_out() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange: an all-in-one node whose bot cannot isolate, and a campaign for it.
-            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master,bot") with
+            var master = await Env.StartReadyNodeAsync(Env.NewNodeOptions("master", "master,bot") with
             {
                 Environment = new Dictionary<string, string> { [SandboxOff] = "off" },
             }, ct);
@@ -52,7 +46,7 @@ public sealed class IsolationTests(TargetBuilder targets) : IAsyncLifetime
                 token => api.GetRawAsync("api/v1/queue", token), queue => queue.StatusCode == 200 && QueuedJobs(queue.Body) == 1, ct, master.EnsureRunning);
 
             // Act: a bot with the opt-out joins.
-            var allowed = _env.StartNode(_env.NewNodeOptions("allowed", "bot", seeds: master.Options.RemoteEndpoint) with
+            var allowed = Env.StartNode(Env.NewNodeOptions("allowed", "bot", seeds: master.Options.RemoteEndpoint) with
             {
                 Metrics = $"{NodeOptions.Loopback}:{FreePort.Next().ToString(CultureInfo.InvariantCulture)}",
                 Environment = new Dictionary<string, string> { [SandboxOff] = "off", [OptOut] = "on" },

@@ -6,22 +6,16 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <summary>A master-only node and a separate bot-only node joined to it: the bot runs the job and reports the crash.</summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class MasterAndBotTests(TargetBuilder targets) : IAsyncLifetime
+public sealed class MasterAndBotTests(TargetBuilder targets) : EndToEndTest
 {
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task Bot_node_joins_the_master_and_finds_the_planted_crash() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange: the master founds the cluster; the bot seeds from the master's remote endpoint.
             var plantedBug = targets.PlantedBug;
-            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master"), ct);
-            var bot = _env.StartNode(_env.NewNodeOptions("bot", "bot", seeds: master.Options.RemoteEndpoint));
+            var master = await Env.StartReadyNodeAsync(Env.NewNodeOptions("master", "master"), ct);
+            var bot = Env.StartNode(Env.NewNodeOptions("bot", "bot", seeds: master.Options.RemoteEndpoint));
             using var api = new ApiClient(master.Options.BaseAddress);
 
             void BothRunning()

@@ -6,22 +6,16 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <summary>SIGKILL of an all-in-one node loses nothing recorded: a new node on the same data dir serves it all.</summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class MasterKill9Tests(TargetBuilder targets) : IAsyncLifetime
+public sealed class MasterKill9Tests(TargetBuilder targets) : EndToEndTest
 {
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task Campaign_jobs_and_crash_survive_a_SIGKILL_of_the_node() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange: fuzz until a crash is recorded, and remember what the node said.
             var plantedBug = targets.PlantedBug;
-            var firstOptions = _env.NewNodeOptions("node", "master,bot");
-            var first = await _env.StartReadyNodeAsync(firstOptions, ct);
+            var firstOptions = Env.NewNodeOptions("node", "master,bot");
+            var first = await Env.StartReadyNodeAsync(firstOptions, ct);
             CampaignDetail before;
             CrashSummary crash;
             string inputSha256;
@@ -37,12 +31,12 @@ public sealed class MasterKill9Tests(TargetBuilder targets) : IAsyncLifetime
 
             // Act: SIGKILL, no orphan left, then a new node on the same data dir and ports.
             first.KillHard();
-            _env.KillOrphans();
+            Env.KillOrphans();
             first.HasExited.Should().BeTrue();
-            await FuzzingFlow.WaitForNoFuzzerAsync(_env.Root, ct);
+            await FuzzingFlow.WaitForNoFuzzerAsync(Env.Root, ct);
 
-            var second = await _env.StartReadyNodeAsync(
-                firstOptions with { Name = "node-restarted", LogPath = Path.Combine(_env.Root, "node-restarted.log") },
+            var second = await Env.StartReadyNodeAsync(
+                firstOptions with { Name = "node-restarted", LogPath = Path.Combine(Env.Root, "node-restarted.log") },
                 ct);
             using var restartedApi = new ApiClient(second.Options.BaseAddress);
 

@@ -9,26 +9,20 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// <summary>Corpus minimization: a job on a bot shrinks the campaign's corpus into a new version that keeps its coverage.</summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class MinimizationTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+public sealed class MinimizationTests(TargetBuilder targets, ITestOutputHelper output) : EndToEndTest
 {
     private const string ProblemJson = "application/problem+json";
 
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task Minimization_shrinks_a_redundant_seed_corpus_and_keeps_its_coverage() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange: 30 seeds no_bug treats alike (same length, no "PF"): a redundant corpus.
             var seeds = Enumerable.Range(1, 30).ToDictionary(
                 i => $"seed-{i:D3}",
                 i => Encoding.ASCII.GetBytes("x" + i.ToString("D3", CultureInfo.InvariantCulture)));
             var noBug = targets.NoBug;
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("node", "master,bot"), ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot"), ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, noBug, ct);
             var seedCorpus = await api.UploadCorpusAsync("redundant", CorpusFiles.Zip(seeds), ct);
@@ -55,7 +49,7 @@ public sealed class MinimizationTests(TargetBuilder targets, ITestOutputHelper o
             var before = await api.GetCorpusAsync(campaign.Id, ct);
             before.Version.Should().Be(1, "nothing has replaced the seeded corpus yet");
             before.Count.Should().BeGreaterThanOrEqualTo(30, "the corpus holds the 30 seeds (and what the job found)");
-            var original = Path.Combine(_env.Root, "corpus-v1");
+            var original = Path.Combine(Env.Root, "corpus-v1");
             var originalFiles = CorpusFiles.ExtractZip(await api.DownloadCorpusArchiveAsync(campaign.Id, ct), original);
             originalFiles.Should().HaveCount(before.Count, "the archive holds version 1 of the corpus");
 
@@ -97,15 +91,15 @@ public sealed class MinimizationTests(TargetBuilder targets, ITestOutputHelper o
             versionTwo.Count.Should().Be(after.Count).And.BeLessThan(versionOne.Count);
             versionTwo.Reason.Should().Contain("minimized");
 
-            var minimized = Path.Combine(_env.Root, "corpus-v2");
+            var minimized = Path.Combine(Env.Root, "corpus-v2");
             var minimizedFiles = CorpusFiles.ExtractZip(await api.DownloadCorpusArchiveAsync(campaign.Id, ct), minimized);
             minimizedFiles.Should().HaveCount(after.Count, "the archive holds version 2 of the corpus");
             minimizedFiles.Select(f => f.Sha256).Should().BeSubsetOf(
                 originalFiles.Select(f => f.Sha256), "minimizing keeps a subset of the original inputs");
 
             // Assert: the same libFuzzer build reaches the same coverage from both versions.
-            var coverageBefore = await CorpusFiles.LibFuzzerCoverageAsync(noBug, original, Path.Combine(_env.Root, "measure-v1"), ct);
-            var coverageAfter = await CorpusFiles.LibFuzzerCoverageAsync(noBug, minimized, Path.Combine(_env.Root, "measure-v2"), ct);
+            var coverageBefore = await CorpusFiles.LibFuzzerCoverageAsync(noBug, original, Path.Combine(Env.Root, "measure-v1"), ct);
+            var coverageAfter = await CorpusFiles.LibFuzzerCoverageAsync(noBug, minimized, Path.Combine(Env.Root, "measure-v2"), ct);
             output.WriteLine($"version 1: {versionOne.Count} inputs, {versionOne.Bytes} bytes, '{coverageBefore.Output}'");
             output.WriteLine($"version 2: {versionTwo.Count} inputs, {versionTwo.Bytes} bytes, '{coverageAfter.Output}'; reason: {versionTwo.Reason}");
             (coverageAfter.Cov, coverageAfter.Ft).Should().Be(

@@ -14,22 +14,16 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class ObservabilityTests(TargetBuilder targets) : IAsyncLifetime
+public sealed class ObservabilityTests(TargetBuilder targets) : EndToEndTest
 {
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task Metrics_pass_promtool_and_readiness_follows_the_journal() =>
-        _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
         {
             // Arrange: a master, a bot with its own metrics endpoint, a campaign whose job keeps running (no bug to find).
-            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master"), ct);
+            var master = await Env.StartReadyNodeAsync(Env.NewNodeOptions("master", "master"), ct);
             var botMetrics = $"{NodeOptions.Loopback}:{FreePort.Next().ToString(CultureInfo.InvariantCulture)}";
-            var bot = _env.StartNode(_env.NewNodeOptions("bot", "bot", seeds: master.Options.RemoteEndpoint) with { Metrics = botMetrics });
+            var bot = Env.StartNode(Env.NewNodeOptions("bot", "bot", seeds: master.Options.RemoteEndpoint) with { Metrics = botMetrics });
             using var api = new ApiClient(master.Options.BaseAddress);
             using var botHttp = new ApiClient(new Uri($"http://{botMetrics}/"));
 
@@ -108,7 +102,7 @@ public sealed class ObservabilityTests(TargetBuilder targets) : IAsyncLifetime
 
     [Fact]
     public Task The_postgres_password_is_never_logged() =>
-        _env.RunAsync(TimeSpan.FromMinutes(2), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(2), async ct =>
         {
             // Arrange: a PostgreSQL connection string with a password nothing should print. The test server trusts loopback
             // and ignores the password, so the master runs on it; without a test server the master fails to start, the
@@ -119,14 +113,14 @@ public sealed class ObservabilityTests(TargetBuilder targets) : IAsyncLifetime
             var connection = database is not null
                 ? new NpgsqlConnectionStringBuilder(database.ConnectionString) { Password = Password }.ConnectionString
                 : $"Host=127.0.0.1;Port={FreePort.Next().ToString(CultureInfo.InvariantCulture)};Database=pandafuzz;Username=pandafuzz;Password={Password};Timeout=2";
-            var options = _env.NewNodeOptions("master", "master") with
+            var options = Env.NewNodeOptions("master", "master") with
             {
                 Postgres = connection,
                 Environment = new Dictionary<string, string> { ["PANDAFUZZ_LOG_FORMAT"] = "json" },
             };
 
             // Act
-            var node = _env.StartNode(options);
+            var node = Env.StartNode(options);
             if (database is not null)
             {
                 await node.WaitReadyAsync(Timeouts.NodeReady, ct);
@@ -157,7 +151,7 @@ public sealed class ObservabilityTests(TargetBuilder targets) : IAsyncLifetime
 
     private async Task ShouldPassPromtoolAsync(Scrape scrape, string name, CancellationToken cancellationToken)
     {
-        var file = Path.Combine(_env.Root, name + "-metrics.txt");
+        var file = Path.Combine(Env.Root, name + "-metrics.txt");
         await File.WriteAllTextAsync(file, scrape.Text, cancellationToken);
         var check = await Promtool.CheckMetricsAsync(file, cancellationToken);
         check.ExitCode.Should().Be(0, "promtool check metrics must pass the {0}'s scrape ({1}): {2}{3}", name, file, check.StandardOutput, check.StandardError);

@@ -12,21 +12,15 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper output) : IAsyncLifetime
+public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper output) : EndToEndTest
 {
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task The_cli_shows_the_cluster_its_actors_and_shards_watches_a_campaign_to_its_end_and_drains_a_bot() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange: a master and a bot, each with a command host; one job running on the bot.
-            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master") with { CommandPort = FreePort.Next() }, ct);
-            var bot = _env.StartNode(_env.NewNodeOptions("bot", "bot", seeds: master.Options.RemoteEndpoint) with { CommandPort = FreePort.Next() });
+            var master = await Env.StartReadyNodeAsync(Env.NewNodeOptions("master", "master") with { CommandPort = FreePort.Next() }, ct);
+            var bot = Env.StartNode(Env.NewNodeOptions("bot", "bot", seeds: master.Options.RemoteEndpoint) with { CommandPort = FreePort.Next() });
             void BothRunning()
             {
                 master.EnsureRunning();
@@ -45,7 +39,7 @@ public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper ou
 
             // No command without the token: a client that cannot read the node's data dir gets nothing done.
             var stranger = await ProcessTools.RunAsync(RepoLayout.DotnetHost, [RepoLayout.CmdDll, $"127.0.0.1:{master.Options.CommandPort}", "bot", "drain", botInfo.Id],
-                TimeSpan.FromSeconds(90), ct, workingDirectory: _env.Root);
+                TimeSpan.FromSeconds(90), ct, workingDirectory: Env.Root);
             stranger.ExitCode.Should().Be(3, stranger.StandardOutput + stranger.StandardError);
             stranger.StandardOutput.Should().Contain("wants a token");
             (await api.GetBotsAsync(ct)).Single().Draining.Should().Be(false, "a command without the token changes nothing");

@@ -17,22 +17,16 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class RemoteTransportTests(TargetBuilder targets) : IAsyncLifetime
+public sealed class RemoteTransportTests(TargetBuilder targets) : EndToEndTest
 {
     private const string Password = "cluster-secret";
 
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task Remoting_listens_only_on_the_configured_address() =>
-        _env.RunAsync(TimeSpan.FromMinutes(2), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(2), async ct =>
         {
             // 127.0.0.2 is loopback too on Linux, but a different address: a wildcard bind would answer on 127.0.0.1.
-            var node = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master", host: "127.0.0.2"), ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("master", "master", host: "127.0.0.2"), ct);
             var port = node.Options.RemotePort;
 
             (await CanConnectAsync(IPAddress.Parse("127.0.0.2"), port, ct)).Should().BeTrue("remoting listens on the configured address");
@@ -43,14 +37,14 @@ public sealed class RemoteTransportTests(TargetBuilder targets) : IAsyncLifetime
 
     [Fact]
     public Task With_tls_the_cluster_forms_and_runs_a_job_and_nodes_without_the_clusters_certificate_cannot_join() =>
-        _env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
         {
             // Arrange: one self-signed certificate for the cluster (pinned validation), and another one.
             using var cluster = SelfSigned("CN=pandafuzz-cluster");
             using var stranger = SelfSigned("CN=pandafuzz-stranger");
-            var clusterPfx = WritePkcs12(cluster, Path.Combine(_env.Root, "cluster.pfx"));
-            var strangerPfx = WritePkcs12(stranger, Path.Combine(_env.Root, "stranger.pfx"));
-            var passwordFile = Path.Combine(_env.Root, "tls-password");
+            var clusterPfx = WritePkcs12(cluster, Path.Combine(Env.Root, "cluster.pfx"));
+            var strangerPfx = WritePkcs12(stranger, Path.Combine(Env.Root, "stranger.pfx"));
+            var passwordFile = Path.Combine(Env.Root, "tls-password");
             await File.WriteAllTextAsync(passwordFile, Password + "\n", ct);
             Dictionary<string, string> Tls(string pfx) => new()
             {
@@ -58,13 +52,13 @@ public sealed class RemoteTransportTests(TargetBuilder targets) : IAsyncLifetime
                 ["PANDAFUZZ_REMOTE_TLS_PASSWORD_FILE"] = passwordFile,
             };
 
-            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master") with { Environment = Tls(clusterPfx) }, ct);
+            var master = await Env.StartReadyNodeAsync(Env.NewNodeOptions("master", "master") with { Environment = Tls(clusterPfx) }, ct);
             var seeds = master.Options.RemoteEndpoint;
 
             // Act: a bot with the cluster's certificate, one without TLS, one with another certificate.
-            var bot = _env.StartNode(_env.NewNodeOptions("bot", "bot", seeds) with { Environment = Tls(clusterPfx) });
-            var plain = _env.StartNode(_env.NewNodeOptions("plain", "bot", seeds));
-            var other = _env.StartNode(_env.NewNodeOptions("other", "bot", seeds) with { Environment = Tls(strangerPfx) });
+            var bot = Env.StartNode(Env.NewNodeOptions("bot", "bot", seeds) with { Environment = Tls(clusterPfx) });
+            var plain = Env.StartNode(Env.NewNodeOptions("plain", "bot", seeds));
+            var other = Env.StartNode(Env.NewNodeOptions("other", "bot", seeds) with { Environment = Tls(strangerPfx) });
             using var api = new ApiClient(master.Options.BaseAddress);
 
             // Assert: the TLS bot joins and runs a job to its crash.
@@ -97,16 +91,16 @@ public sealed class RemoteTransportTests(TargetBuilder targets) : IAsyncLifetime
 
     [Fact]
     public Task With_chain_validation_nodes_holding_certificates_from_a_trusted_ca_for_a_member_name_join_and_others_do_not() =>
-        _env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
         {
             // Arrange: a CA the nodes trust (OpenSSL's SSL_CERT_FILE, which .NET on Linux reads), a certificate from it per
             // node, and a self-signed one.
             using var ca = CertificateAuthority();
-            var caFile = Path.Combine(_env.Root, "ca.pem");
+            var caFile = Path.Combine(Env.Root, "ca.pem");
             await File.WriteAllTextAsync(caFile, ca.ExportCertificatePem(), ct);
             Dictionary<string, string> Chain(X509Certificate2 certificate, string name) => new()
             {
-                ["PANDAFUZZ_REMOTE_TLS_CERT"] = WritePkcs12(certificate, Path.Combine(_env.Root, name + ".pfx")),
+                ["PANDAFUZZ_REMOTE_TLS_CERT"] = WritePkcs12(certificate, Path.Combine(Env.Root, name + ".pfx")),
                 ["PANDAFUZZ_REMOTE_TLS_PASSWORD"] = Password,
                 ["PANDAFUZZ__PANDAFUZZ__REMOTE__TLS__PEER_VALIDATION"] = "chain",
                 // Not just any certificate the trusted CA signed: one for a cluster member's name.
@@ -118,12 +112,12 @@ public sealed class RemoteTransportTests(TargetBuilder targets) : IAsyncLifetime
             using var botCertificate = IssuedBy(ca, "CN=bot");
             using var selfSigned = SelfSigned("CN=self-signed");
             using var intruderCertificate = IssuedBy(ca, "CN=intruder");
-            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master") with { Environment = Chain(masterCertificate, "master") }, ct);
+            var master = await Env.StartReadyNodeAsync(Env.NewNodeOptions("master", "master") with { Environment = Chain(masterCertificate, "master") }, ct);
 
             // Act
-            var bot = _env.StartNode(_env.NewNodeOptions("bot", "bot", master.Options.RemoteEndpoint) with { Environment = Chain(botCertificate, "bot") });
-            var outsider = _env.StartNode(_env.NewNodeOptions("outsider", "bot", master.Options.RemoteEndpoint) with { Environment = Chain(selfSigned, "outsider") });
-            var intruder = _env.StartNode(_env.NewNodeOptions("intruder", "bot", master.Options.RemoteEndpoint) with { Environment = Chain(intruderCertificate, "intruder") });
+            var bot = Env.StartNode(Env.NewNodeOptions("bot", "bot", master.Options.RemoteEndpoint) with { Environment = Chain(botCertificate, "bot") });
+            var outsider = Env.StartNode(Env.NewNodeOptions("outsider", "bot", master.Options.RemoteEndpoint) with { Environment = Chain(selfSigned, "outsider") });
+            var intruder = Env.StartNode(Env.NewNodeOptions("intruder", "bot", master.Options.RemoteEndpoint) with { Environment = Chain(intruderCertificate, "intruder") });
             using var api = new ApiClient(master.Options.BaseAddress);
 
             // Assert

@@ -9,7 +9,7 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed class RestartTests(TargetBuilder targets) : IAsyncLifetime
+public sealed class RestartTests(TargetBuilder targets) : EndToEndTest
 {
     /// <summary>The master's default <c>job-silence-timeout</c> (hocon/master.conf).</summary>
     private static readonly TimeSpan JobSilenceTimeout = TimeSpan.FromSeconds(60);
@@ -17,20 +17,14 @@ public sealed class RestartTests(TargetBuilder targets) : IAsyncLifetime
     /// <summary>Silence timeout, plus the restart, the new assignment and the fuzzer's start.</summary>
     private static readonly TimeSpan JobResumed = JobSilenceTimeout + TimeSpan.FromSeconds(90);
 
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task A_restarted_node_keeps_earlier_crashes_and_the_job_resumes() =>
-        _env.RunAsync(TimeSpan.FromMinutes(6), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(6), async ct =>
         {
             // Arrange: a 300 s libFuzzer campaign whose job outlives the restart; fuzz until a crash is recorded.
             var plantedBug = targets.PlantedBug;
-            var options = _env.NewNodeOptions("node", "master,bot");
-            var first = await _env.StartReadyNodeAsync(options, ct);
+            var options = Env.NewNodeOptions("node", "master,bot");
+            var first = await Env.StartReadyNodeAsync(options, ct);
             string campaignId;
             JobSummary jobBefore;
             HashSet<string> crashIdsBefore;
@@ -57,13 +51,13 @@ public sealed class RestartTests(TargetBuilder targets) : IAsyncLifetime
 
             // Act: SIGKILL the node and its fuzzers, then start a node on the same data dir and ports.
             first.KillHard();
-            _env.KillOrphans();
+            Env.KillOrphans();
             first.HasExited.Should().BeTrue();
-            await FuzzingFlow.WaitForNoFuzzerAsync(_env.Root, ct);
+            await FuzzingFlow.WaitForNoFuzzerAsync(Env.Root, ct);
             var killedAt = DateTimeOffset.UtcNow;
 
-            var second = await _env.StartReadyNodeAsync(
-                options with { Name = "node-restarted", LogPath = Path.Combine(_env.Root, "node-restarted.log") },
+            var second = await Env.StartReadyNodeAsync(
+                options with { Name = "node-restarted", LogPath = Path.Combine(Env.Root, "node-restarted.log") },
                 ct);
             using var restartedApi = new ApiClient(second.Options.BaseAddress);
 

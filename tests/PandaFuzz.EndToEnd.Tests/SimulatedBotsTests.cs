@@ -12,26 +12,20 @@ namespace PandaFuzz.EndToEnd.Tests;
 /// </summary>
 [Collection(EndToEndCollection.Name)]
 [Trait("Category", "EndToEnd")]
-public sealed partial class SimulatedBotsTests : IAsyncLifetime
+public sealed partial class SimulatedBotsTests : EndToEndTest
 {
-    private readonly EndToEndEnvironment _env = new();
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public Task DisposeAsync() => _env.DisposeAsync().AsTask();
-
     [Fact]
     public Task Three_simulated_bots_in_one_node_share_the_jobs_and_their_crashes_are_one_per_bug() =>
-        _env.RunAsync(TimeSpan.FromMinutes(6), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(6), async ct =>
         {
             // Failure detection is not under test here: on a machine whose cores are all taken (load 17 on 2 cores) the bots'
             // node once went 5 s without sending a heartbeat, was downed, and its jobs were pending at the deadline.
             const string heartbeatPause = "PANDAFUZZ__akka__cluster__failure_detector__acceptable_heartbeat_pause";
-            var master = await _env.StartReadyNodeAsync(_env.NewNodeOptions("master", "master") with
+            var master = await Env.StartReadyNodeAsync(Env.NewNodeOptions("master", "master") with
             {
                 Environment = new Dictionary<string, string> { [heartbeatPause] = "30s" },
             }, ct);
-            var bots = _env.StartNode(_env.NewNodeOptions("bots", "bot", seeds: master.Options.RemoteEndpoint) with
+            var bots = Env.StartNode(Env.NewNodeOptions("bots", "bot", seeds: master.Options.RemoteEndpoint) with
             {
                 Environment = new Dictionary<string, string>
                 {
