@@ -21,13 +21,13 @@ namespace PandaFuzz.Bot;
 public static class BotHosting
 {
     /// <summary>The engines this build knows; the ones that can run here become the bot's capabilities.</summary>
-    public static IReadOnlyList<IFuzzingEngine> KnownEngines(SimulationSettings simulation) =>
+    public static IReadOnlyList<IFuzzingEngine> KnownEngines(SimulationSettings simulation, bool libFuzzerFork = true) =>
         simulation switch
         {
             // Many bots in one node would share the cores: only the simulated engine, which uses none, is offered then.
             { Enabled: true, Bots: > 1 } => [new SimulatedEngine()],
-            { Enabled: true } => [new LibFuzzerEngine(), new AflPlusPlusEngine(), new SimulatedEngine()],
-            _ => [new LibFuzzerEngine(), new AflPlusPlusEngine()],
+            { Enabled: true } => [new LibFuzzerEngine(libFuzzerFork), new AflPlusPlusEngine(), new SimulatedEngine()],
+            _ => [new LibFuzzerEngine(libFuzzerFork), new AflPlusPlusEngine()],
         };
 
     /// <summary>
@@ -37,7 +37,7 @@ public static class BotHosting
     /// </summary>
     public static BotCapabilities Capabilities(BotSettings settings, BotStorage storage)
     {
-        var installed = KnownEngines(settings.Simulation)
+        var installed = KnownEngines(settings.Simulation, settings.LibFuzzerFork)
             .Select(engine => (Engine: engine, Version: engine.DetectVersion()))
             .Where(e => e.Version is not null)
             .ToList();
@@ -67,7 +67,7 @@ public static class BotHosting
                 .WithShardRegionProxy<CorpusRegion>(ShardNames.Corpus, ShardNames.MasterRole, new CorpusMessageExtractor(ShardNames.MaxShards));
         }
 
-        var engines = KnownEngines(settings.Simulation).Where(engine => capabilities.Supports(engine.Name)).ToList();
+        var engines = KnownEngines(settings.Simulation, settings.LibFuzzerFork).Where(engine => capabilities.Supports(engine.Name)).ToList();
 
         return builder
             .AddBlobServer<BotBlobServer>(storage.Outbox, BlobServerActor.BotName)

@@ -22,6 +22,7 @@ public static class CommandHostHosting
             services.AddSingleton<ICommandPalette>(sp => new CampaignPalette(sp.GetRequiredService<GatewayClient>()));
             services.AddSingleton<ICommandPalette>(sp => new JobPalette(sp.GetRequiredService<GatewayClient>()));
             services.AddSingleton<ICommandPalette>(sp => new BotPalette(sp.GetRequiredService<GatewayClient>()));
+            services.AddSingleton<ICommandPalette>(sp => new BugPalette(sp.GetRequiredService<GatewayClient>()));
             services.AddSingleton<ICommandPalette>(sp => new CrashPalette(sp.GetRequiredService<GatewayClient>()));
             services.AddSingleton<ICommandPalette>(sp => new QueuePalette(sp.GetRequiredService<GatewayClient>()));
         }

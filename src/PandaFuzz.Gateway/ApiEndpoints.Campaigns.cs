@@ -222,8 +222,10 @@ public static partial class ApiEndpoints
         var toAsk = view.JobIds.Where(j => rows.TryGetValue(j, out var row) ? row.Status != JobStatus.Pending : onPage.Contains(j)).ToList();
         var jobsTask = Task.WhenAll(toAsk.Select(j => Ask(gateway, new JobQueries.GetJob(j), ct)));
         var crashesTask = Ask(gateway, new CampaignQueries.GetCampaignCrashes(view.Id, 0, DetailCrashes), ct);
+        var bugsTask = Ask(gateway, new CampaignQueries.GetCampaignBugs(view.Id, 0, DetailCrashes), ct);
         var views = (await jobsTask).OfType<JobQueries.JobView>().ToDictionary(v => v.Id);
         var crashes = await crashesTask as CampaignQueries.CampaignCrashes;
+        var bugs = await bugsTask as CampaignQueries.CampaignBugs;
         var jobs = pageIds
             .Select(j => views.TryGetValue(j, out var live) ? JobResponse.From(live) : rows.TryGetValue(j, out var row) ? JobResponse.From(row) : null)
             .OfType<JobResponse>()
@@ -234,10 +236,12 @@ public static partial class ApiEndpoints
             spec.TimeoutMs, spec.Dictionary, view.Status, view.CreatedAt, view.FinishedAt,
             jobs,
             StatsResponse.Aggregate(views.Values.Where(j => j.Status is JobStatus.Running or JobStatus.Completed).Select(j => j.Stats)),
-            [.. (crashes?.Crashes ?? []).Select(CrashSummaryResponse.From)])
+            crashes is null ? [] : [.. crashes.Crashes.Select((c, i) => CrashSummaryResponse.From(c, crashes.BugIds?[i]))])
         {
             JobsTotal = view.JobIds.Count,
             CrashesTotal = crashes?.Total ?? 0,
+            Bugs = [.. (bugs?.Bugs ?? []).Select(BugResponse.From)],
+            BugsTotal = bugs?.Total ?? 0,
         };
     }
 }

@@ -41,7 +41,40 @@ public static partial class ApiEndpoints
         }
 
         PageHeaders(context, page, crashes.Crashes.Count, crashes.Total);
-        return TypedResults.Ok(crashes.Crashes.Select(CrashSummaryResponse.From).ToList());
+        return TypedResults.Ok(crashes.Crashes.Select((c, i) => CrashSummaryResponse.From(c, crashes.BugIds?[i])).ToList());
+    }
+
+    /// <summary>A page of the campaign's bugs, first seen first, each with its crashes (<c>limit</c>, <c>offset</c>, <c>X-Total-Count</c>, <c>Link</c>).</summary>
+    private static async Task<Results<Ok<List<BugResponse>>, ProblemHttpResult>> ListBugs(
+        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        if (ListParameters.TryPage(limit, offset, out var page) is { } problem)
+        {
+            return problem;
+        }
+
+        var reply = await Ask(gateway, new CampaignQueries.GetCampaignBugs(campaignId, page.Offset, page.Limit), ct);
+        if (reply is not CampaignQueries.CampaignBugs bugs)
+        {
+            return Problems.From(reply);
+        }
+
+        PageHeaders(context, page, bugs.Bugs.Count, bugs.Total);
+        return TypedResults.Ok(bugs.Bugs.Select(BugResponse.From).ToList());
+    }
+
+    /// <summary>One bug with its crashes; the id of a group that merged into another answers with the group it is part of.</summary>
+    private static async Task<Results<Ok<BugResponse>, ProblemHttpResult>> GetBug(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    {
+        var reply = BugId.TryParse(id, out var bugId)
+            ? await Ask(gateway, new CampaignQueries.GetBug(bugId.Campaign, bugId), ct)
+            : new CommandRejected($"bug {id} not found", RejectionKind.NotFound);
+        return reply is CampaignQueries.BugView view ? TypedResults.Ok(BugResponse.From(view.Bug)) : Problems.From(reply, "bug", id);
     }
 
     /// <summary>Whether the campaign counted a crash input: lets an operator check that a file a fuzzer wrote was reported.</summary>
@@ -103,7 +136,7 @@ public static partial class ApiEndpoints
     private static async Task<Results<Ok<CrashResponse>, ProblemHttpResult>> GetCrash(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
     {
         var crash = await FindCrash(id, gateway, ct);
-        return crash is CampaignQueries.CrashView view ? TypedResults.Ok(CrashResponse.From(view.Crash)) : Problems.From(crash, "crash", id);
+        return crash is CampaignQueries.CrashView view ? TypedResults.Ok(CrashResponse.From(view.Crash, view.BugId)) : Problems.From(crash, "crash", id);
     }
 
     /// <summary>The first sample input of a unique crash, or its minimized input (404 until minimization succeeded).</summary>

@@ -52,6 +52,8 @@ public static partial class ApiEndpoints
         Describe(api.MapGet("/campaigns", ListCampaigns), "listCampaigns", "List campaigns (read model, paged)", "campaigns", 400);
         Describe(api.MapGet("/campaigns/{id}", GetCampaign), "getCampaign", "A campaign with its jobs, stats and unique crashes", "campaigns", 404);
         Describe(api.MapPost("/campaigns/{id}/stop", StopCampaign), "stopCampaign", "Stop a campaign", "campaigns", 404, 409);
+        Describe(api.MapGet("/campaigns/{id}/bugs", ListBugs), "listCampaignBugs", "A campaign's bugs (unique crashes grouped), each with its crashes", "bugs", 404);
+        Describe(api.MapGet("/bugs/{id}", GetBug), "getBug", "A bug with its crashes", "bugs", 404);
         Describe(api.MapGet("/campaigns/{id}/crashes", ListCrashes), "listCampaignCrashes", "A campaign's unique crashes", "crashes", 404);
         Describe(api.MapGet("/campaigns/{id}/crashes.sarif", ExportCrashesAsSarif), "exportCampaignCrashesAsSarif", "A campaign's unique crashes as SARIF 2.1.0", "crashes", 404)
             .Produces(StatusCodes.Status200OK, contentType: CrashSarif.MediaType);

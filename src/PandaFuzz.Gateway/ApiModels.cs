@@ -137,12 +137,28 @@ public sealed record CrashSummaryResponse(
     DateTimeOffset LastSeen,
     CrashMinimizationResponse? Minimized)
 {
-    public static CrashSummaryResponse From(UniqueCrash c)
+    /// <summary>The bug group the crash is part of (<c>GET /bugs/{bugId}</c>).</summary>
+    public string? BugId { get; init; }
+
+    /// <summary>Every access size its reports named (<c>2–16</c>); <c>kind</c> names the first report's.</summary>
+    public string? AccessSizes { get; init; }
+
+    /// <summary>The file name and line of the frame that crashed (<c>target.c:57</c>), when symbolized.</summary>
+    public string? Location { get; init; }
+
+    public static CrashSummaryResponse From(UniqueCrash c) => From(c, null);
+
+    public static CrashSummaryResponse From(UniqueCrash c, BugId? bug)
     {
         var first = c.First.Finding;
         return new(c.Id.Value, c.First.CampaignId.Value, c.First.JobId.Value, c.First.BotId.Value, c.Kind, first.Summary, first.FoundAt,
             first.Input.Sha256, first.InputSize, c.Signature, c.State, c.Security, c.IsReproducible, Math.Round(c.ReproducibleRate, 4), c.Count,
-            c.FirstSeen, c.LastSeen, CrashMinimizationResponse.From(c.Minimization));
+            c.FirstSeen, c.LastSeen, CrashMinimizationResponse.From(c.Minimization))
+        {
+            BugId = bug?.Value,
+            AccessSizes = c.AccessSizeRange,
+            Location = Domain.Crashes.BugGrouping.LocationOf(c),
+        };
     }
 
     public static CrashSummaryResponse From(CrashRow c) =>
@@ -187,14 +203,66 @@ public sealed record CrashResponse(
     IReadOnlyList<string> Samples,
     CrashMinimizationResponse? Minimized)
 {
-    public static CrashResponse From(UniqueCrash c)
+    /// <summary>The bug group the crash is part of (<c>GET /bugs/{bugId}</c>).</summary>
+    public string? BugId { get; init; }
+
+    /// <summary>Every access size its reports named (<c>2–16</c>); <c>kind</c> names the first report's.</summary>
+    public string? AccessSizes { get; init; }
+
+    /// <summary>The file name and line of the frame that crashed (<c>target.c:57</c>), when symbolized.</summary>
+    public string? Location { get; init; }
+
+    public static CrashResponse From(UniqueCrash c, BugId? bug = null)
     {
         var first = c.First.Finding;
         return new(c.Id.Value, c.First.CampaignId.Value, c.First.JobId.Value, c.First.BotId.Value, c.Kind, first.Summary, first.FoundAt,
             first.Input.Sha256, first.InputSize, first.ArtifactName, first.Stack, first.Output, c.Signature, c.State, c.Security,
             c.IsReproducible, Math.Round(c.ReproducibleRate, 4), c.ReproduceAttempts, c.Reproduced, c.Count, c.FirstSeen, c.LastSeen,
             [.. c.Jobs.Select(j => j.Value)], [.. c.Bots.Select(b => b.Value)], [.. c.Samples.Select(b => b.Sha256)],
-            CrashMinimizationResponse.From(c.Minimization));
+            CrashMinimizationResponse.From(c.Minimization))
+        {
+            BugId = bug?.Value,
+            AccessSizes = c.AccessSizeRange,
+            Location = Domain.Crashes.BugGrouping.LocationOf(c),
+        };
+    }
+}
+
+/// <summary>
+/// A bug: unique crashes that are one bug (the same frame crashed, at the same line), led by the first seen. <c>kind</c>
+/// is the leader's without the access size (<c>Heap-buffer-overflow WRITE</c>), <c>accessSizes</c> every size its reports
+/// named (<c>2–16</c>); <c>count</c> adds up every report of every member; <c>crashes</c> lists the members, leader first.
+/// A bug no rerun reproduced has <c>reproducible: false</c> and is never grouped with reproducible ones.
+/// </summary>
+public sealed record BugResponse(
+    string Id,
+    string CampaignId,
+    string Kind,
+    string? AccessSizes,
+    string State,
+    string? Location,
+    bool Security,
+    bool Reproducible,
+    double ReproducibleRate,
+    long ReproduceAttempts,
+    long Reproduced,
+    long Count,
+    int CrashCount,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset LastSeen,
+    string LeaderCrashId,
+    string Summary,
+    IReadOnlyList<string> Jobs,
+    CrashMinimizationResponse? Minimized,
+    IReadOnlyList<CrashSummaryResponse> Crashes)
+{
+    public static BugResponse From(BugGroup bug)
+    {
+        var leader = bug.Leader;
+        return new(bug.Id.Value, leader.First.CampaignId.Value, leader.Identity, bug.AccessSizeRange, leader.State, Domain.Crashes.BugGrouping.LocationOf(leader),
+            bug.Security, bug.IsReproducible, Math.Round(bug.ReproducibleRate, 4), bug.ReproduceAttempts, bug.Reproduced, bug.Count, bug.Members.Count,
+            bug.FirstSeen, bug.LastSeen, leader.Id.Value, leader.First.Finding.Summary, [.. bug.Jobs.Select(j => j.Value)],
+            CrashMinimizationResponse.From(bug.Minimization), [.. bug.Members.Select(m => CrashSummaryResponse.From(m, bug.Id))]);
     }
 }
 
@@ -244,6 +312,12 @@ public sealed record CampaignResponse(
 
     /// <summary>Every unique crash of the campaign; <c>crashes</c> holds the first 100 (all on its crashes route).</summary>
     public int CrashesTotal { get; init; }
+
+    /// <summary>The campaign's bugs, first seen first: the first 100 (all on its bugs route), each with its crashes.</summary>
+    public IReadOnlyList<BugResponse> Bugs { get; init; } = [];
+
+    /// <summary>Every bug of the campaign.</summary>
+    public int BugsTotal { get; init; }
 }
 
 /// <summary>A bot as the API shows it.</summary>

@@ -46,7 +46,8 @@ public enum CampaignStatus
 /// <summary>
 /// A crash as the bot found and triaged it: the input's address, the kind users know (<c>Heap-buffer-overflow WRITE 4</c>),
 /// the symbolized stack, the crash state (top frames that hold the bug, one per line), the security flag, the
-/// signature (a hash of kind and state that de-duplicates), and how many of the reproduction runs crashed again.
+/// signature (a hash of the kind without its access size and the state, <see cref="CrashIdentity"/>), how many of the
+/// reproduction runs crashed again, and where the frame that crashed is (<paramref name="Location"/>, <c>target.c:57</c>).
 /// </summary>
 public sealed record CrashFinding(
     BlobId Input,
@@ -61,10 +62,21 @@ public sealed record CrashFinding(
     string? State = null,
     bool Security = false,
     int ReproduceAttempts = 0,
-    int Reproduced = 0)
+    int Reproduced = 0,
+    string? Location = null)
 {
-    /// <summary>The signature; findings from before triage existed are grouped by kind and input.</summary>
-    public string SignatureOrFallback => Signature ?? Input.Sha256[..16];
+    /// <summary>
+    /// The signature the campaign counts this finding under. Findings from before triage existed go by their input; a
+    /// finding of an earlier release whose signature still counts its access size is re-keyed to the signature without it.
+    /// </summary>
+    public string SignatureOrFallback =>
+        Signature is null ? Input.Sha256[..16]
+        : State is not null && CrashIdentity.AccessSize(Kind) is not null && Signature == CrashIdentity.SizedSignature(Kind, State)
+            ? CrashIdentity.Signature(Kind, State)
+            : Signature;
+
+    /// <summary>The signature the finding was sent with, when the campaign counts it under another (an earlier release's).</summary>
+    public string? FormerSignature => Signature is { } sent && sent != SignatureOrFallback ? sent : null;
 
     public bool IsReproducible => Reproduced > 0;
 }
@@ -94,12 +106,58 @@ public sealed record UniqueCrash(
     IReadOnlyList<BlobId> Samples,
     long ReproduceAttempts,
     long Reproduced,
-    CrashMinimization? Minimization = null)
+    CrashMinimization? Minimization = null,
+    IReadOnlyList<string>? AccessSizes = null,
+    string? Location = null)
 {
     public bool IsReproducible => Reproduced > 0;
 
+    /// <summary>The kind without the access size: <c>Heap-buffer-overflow WRITE</c>.</summary>
+    public string Identity => CrashIdentity.WithoutSize(Kind);
+
+    /// <summary>The access sizes its reports named, as users read them (<c>2–16</c>), or null.</summary>
+    public string? AccessSizeRange => CrashIdentity.SizeRange(AccessSizes ?? (CrashIdentity.AccessSize(Kind) is { } size ? [size] : []));
+
     /// <summary>The share of reproduction runs that crashed again, 0 to 1.</summary>
     public double ReproducibleRate => ReproduceAttempts == 0 ? 0 : (double)Reproduced / ReproduceAttempts;
+}
+
+/// <summary>
+/// One bug of a campaign: unique crashes that are the same bug (the same frame crashed, at the same line where
+/// symbolized, with the same security flag and reproducibility), led by the first one seen. Counts and times are
+/// those of all its members; its kind, state and samples are its leader's.
+/// </summary>
+/// <param name="Members">Every member, the leader first, then by first seen.</param>
+public sealed record BugGroup(BugId Id, UniqueCrash Leader, IReadOnlyList<UniqueCrash> Members)
+{
+    public long Count => Members.Sum(m => m.Count);
+
+    public DateTimeOffset FirstSeen => Members.Min(m => m.FirstSeen);
+
+    public DateTimeOffset LastSeen => Members.Max(m => m.LastSeen);
+
+    public bool Security => Leader.Security;
+
+    public long ReproduceAttempts => Members.Sum(m => m.ReproduceAttempts);
+
+    public long Reproduced => Members.Sum(m => m.Reproduced);
+
+    /// <summary>False when no rerun of any of its inputs crashed again: kept, flagged, and grouped only with its like.</summary>
+    public bool IsReproducible => Reproduced > 0;
+
+    /// <summary>Reruns that crashed again, 0 to 1: under 1 is a flaky bug.</summary>
+    public double ReproducibleRate => ReproduceAttempts == 0 ? 0 : (double)Reproduced / ReproduceAttempts;
+
+    /// <summary>Every access size its reports named, as users read them (<c>2–16</c>), or null.</summary>
+    public string? AccessSizeRange =>
+        CrashIdentity.SizeRange(Members.SelectMany(m => m.AccessSizes ?? (CrashIdentity.AccessSize(m.Kind) is { } size ? [size] : [])));
+
+    /// <summary>The minimization of the group: its leader's, else the first member's that succeeded.</summary>
+    public CrashMinimization? Minimization =>
+        Leader.Minimization is { Input: not null } lead ? lead
+        : Members.Select(m => m.Minimization).FirstOrDefault(m => m is { Input: not null }) ?? Leader.Minimization;
+
+    public IReadOnlyList<JobId> Jobs => [.. Members.SelectMany(m => m.Jobs).Distinct()];
 }
 
 /// <summary>
@@ -184,6 +242,16 @@ public static class CampaignQueries
 
     public sealed record GetCrash(CampaignId CampaignId, CrashId CrashId) : IWithCampaignId;
 
+    /// <summary>The campaign's bug groups, first seen first: <paramref name="Limit"/> of them after <paramref name="Offset"/>.</summary>
+    public sealed record GetCampaignBugs(CampaignId CampaignId, int Offset = 0, int Limit = int.MaxValue) : IWithCampaignId;
+
+    /// <summary>The bug group that holds the crash <paramref name="BugId"/> names (its leader, or a member it absorbed).</summary>
+    public sealed record GetBug(CampaignId CampaignId, BugId BugId) : IWithCampaignId;
+
+    public sealed record CampaignBugs(CampaignId CampaignId, IReadOnlyList<BugGroup> Bugs, int Total) : IProtocolMessage;
+
+    public sealed record BugView(BugGroup Bug) : IProtocolMessage;
+
     /// <summary>Whether a crash input (by its sha256) was reported to the campaign and counted into a unique crash.</summary>
     public sealed record GetCrashInput(CampaignId CampaignId, BlobId Input) : IWithCampaignId;
 
@@ -200,7 +268,10 @@ public static class CampaignQueries
         DateTimeOffset? FinishedAt) : IProtocolMessage;
 
     /// <summary>The asked page of a campaign's unique crashes; <paramref name="Total"/> unique crashes in all, <paramref name="Reports"/> reports.</summary>
-    public sealed record CampaignCrashes(CampaignId CampaignId, IReadOnlyList<UniqueCrash> Crashes, long Reports, int Total = 0) : IProtocolMessage;
+    /// <summary>A page of unique crashes; <paramref name="BugIds"/> holds the bug group of each, in the same order.</summary>
+    public sealed record CampaignCrashes(CampaignId CampaignId, IReadOnlyList<UniqueCrash> Crashes, long Reports, int Total = 0, IReadOnlyList<BugId>? BugIds = null)
+        : IProtocolMessage;
 
-    public sealed record CrashView(UniqueCrash Crash) : IProtocolMessage;
+    /// <summary>One unique crash and the bug group it is part of.</summary>
+    public sealed record CrashView(UniqueCrash Crash, BugId? BugId = null) : IProtocolMessage;
 }

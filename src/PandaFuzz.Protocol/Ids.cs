@@ -102,3 +102,28 @@ public sealed partial record CrashId(string Value)
     [GeneratedRegex("^[0-9a-f]{12}-[0-9a-f]{16}\\z")]
     private static partial Regex Shape();
 }
+
+/// <summary>
+/// Identifies a bug group of a campaign: the campaign and the signature of the unique crash that leads it
+/// (<c>3f2a…-bug-9c1e…</c>). Any member's signature in its place finds the same group.
+/// </summary>
+public sealed partial record BugId(string Value)
+{
+    public static BugId ForLeader(CampaignId campaign, string signature) => new($"{campaign.Value}-bug-{signature}");
+
+    public CampaignId Campaign => new(Value[..12]);
+
+    /// <summary>The signature of the crash the id names.</summary>
+    public string Signature => Value[(Value.LastIndexOf('-') + 1)..];
+
+    public static bool TryParse(string? text, out BugId id)
+    {
+        id = new BugId(text ?? "");
+        return text is not null && Shape().IsMatch(text);
+    }
+
+    public override string ToString() => Value;
+
+    [GeneratedRegex("^[0-9a-f]{12}-bug-[0-9a-f]{16}\\z")]
+    private static partial Regex Shape();
+}

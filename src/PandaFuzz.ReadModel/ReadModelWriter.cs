@@ -24,7 +24,7 @@ public sealed class ReadModelWriter
 
     /// <summary>The tables the projection fills, children before parents (the order to empty them in).</summary>
     public static readonly IReadOnlyList<string> ProjectedTables =
-        ["corpus_entries", "corpus_versions", "crash_occurrences", "crashes", "bot_capabilities", "bots", "jobs", "campaigns"];
+        ["corpus_entries", "corpus_versions", "crash_former_signatures", "crash_occurrences", "crashes", "bot_capabilities", "bots", "jobs", "campaigns"];
 
     /// <summary>The stored offset of each tag (tags never projected are absent).</summary>
     public static IReadOnlyDictionary<string, long> Offsets(DbConnection connection, DbTransaction? transaction = null)
@@ -166,10 +166,14 @@ public sealed class ReadModelWriter
                     break;
                 case CrashReported r: CrashReported(r.CampaignId, r.Crash, r.Sampled, r.At); break;
                 case CrashMinimized m:
+                    // An earlier release's minimization names the signature its crash had; a success is not undone by a
+                    // failure of another crash that became the same one.
                     Run("""
                         UPDATE crashes SET minimized_input = @input, minimized_size = @size, minimization_failure = @failure, minimized_at = @at,
                                            minimization_job_id = @job
-                        WHERE campaign_id = @campaign AND signature = @signature
+                        WHERE campaign_id = @campaign
+                          AND signature = COALESCE((SELECT f.signature FROM crash_former_signatures f WHERE f.campaign_id = @campaign AND f.former = @signature), @signature)
+                          AND (minimized_input IS NULL OR @input IS NOT NULL)
                         """,
                         ("campaign", m.CampaignId.Value), ("signature", m.Signature), ("input", m.Outcome.Input?.Sha256), ("job", m.Outcome.JobId.Value),
                         ("size", m.Outcome.Size), ("failure", m.Outcome.Failure), ("at", Time(m.Outcome.At)));
@@ -248,6 +252,12 @@ public sealed class ReadModelWriter
                     ("found", Time(finding.FoundAt)));
                 counts = new CrashCounts();
                 _crashCounts.Add(key, counts);
+            }
+
+            if (finding.FormerSignature is { } former)
+            {
+                Run("INSERT INTO crash_former_signatures (campaign_id, former, signature) VALUES (@campaign, @former, @signature) ON CONFLICT DO NOTHING",
+                    ("campaign", campaign.Value), ("former", former), ("signature", signature));
             }
 
             var added = Prepared("""

@@ -13,8 +13,9 @@ namespace PandaFuzz.Dashboard.Tests;
 
 /// <summary>
 /// The dashboard in headless Chromium against a real node fuzzing planted_bug: sign-in with the API's message, the
-/// overview, the campaign's plots, a crash appearing while the page is open, the create form with the API's
-/// validation, keyboard reach and axe's serious violations. Each page's screenshot is saved under screenshots/.
+/// overview, the campaign's plots, a bug appearing while the page is open, the bug page listing its crashes, the create
+/// form with the API's validation, keyboard reach and axe's serious violations. Each page's screenshot is saved under
+/// screenshots/.
 /// </summary>
 public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper output) : IClassFixture<DashboardFixture>, IAsyncLifetime
 {
@@ -157,7 +158,7 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
     }
 
     [Fact]
-    public async Task A_crash_the_fuzzer_finds_appears_on_the_open_campaign_page_without_a_reload()
+    public async Task A_crash_the_fuzzer_finds_appears_as_a_bug_on_the_open_campaign_page_without_a_reload()
     {
         var ct = _budget.Token;
         var bot = dashboard.Bot;
@@ -170,7 +171,7 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
             campaign = await FuzzingFlow.CreateCampaignAsync(dashboard.Api, new CampaignRequest("live-crash", dashboard.Target.Id, DurationSeconds: 30), ct);
             page = await OpenAsync();
             await page.GotoAsync($"#/campaigns/{campaign.Id}");
-            await Expect(page.Locator("#no-crashes")).ToBeVisibleAsync();
+            await Expect(page.Locator("#no-bugs")).ToBeVisibleAsync();
             await Expect(page.Locator("#jobs-table tbody tr").First).ToContainTextAsync("pending");
             await page.EvaluateAsync("() => { window.sameDocument = true; }");
         }
@@ -179,14 +180,17 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
             (await dashboard.Api.PostEmptyRawAsync($"api/v1/bots/{bot.Id}/resume", ct)).StatusCode.Should().Be(200);
         }
 
-        var crashLink = page.Locator("#crashes-table tbody tr th a").First;
-        await Expect(crashLink).ToBeVisibleAsync(new() { Timeout = (float)CrashShown.TotalMilliseconds });
-        (await page.EvaluateAsync<bool>("() => window.sameDocument === true")).Should().BeTrue("the crash appeared in the page that was open, not in a reloaded one");
-        await Expect(crashLink).ToHaveTextAsync(new Regex("^Heap-buffer-overflow"));
+        var bugLink = page.Locator("#bugs-table tbody tr th a").First;
+        await Expect(bugLink).ToBeVisibleAsync(new() { Timeout = (float)CrashShown.TotalMilliseconds });
+        (await page.EvaluateAsync<bool>("() => window.sameDocument === true")).Should().BeTrue("the bug appeared in the page that was open, not in a reloaded one");
+        await Expect(bugLink).ToHaveTextAsync(new Regex("^Heap-buffer-overflow"));
         await dashboard.ScreenshotAsync(page, "campaign-with-crash");
 
-        await crashLink.ClickAsync();
+        await bugLink.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync("Heap-buffer-overflow");
+        await page.Locator("#bug-crashes-table tbody tr th a").First.ClickAsync();
         var crash = (await dashboard.Api.GetCampaignCrashesAsync(campaign.Id, ct)).First();
+        await Expect(page).ToHaveURLAsync(new Regex($"#/crashes/{Regex.Escape(crash.Id)}$"));
         await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync("Heap-buffer-overflow");
         await Expect(page.Locator(".facts")).ToContainTextAsync(crash.Signature!);
         await Expect(page.Locator(".stack li").First).ToContainTextAsync("LLVMFuzzerTestOneInput");
@@ -200,6 +204,53 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
         await download.SaveAsAsync(saved);
         (await File.ReadAllBytesAsync(saved, ct)).Should().Equal(await dashboard.Api.GetCrashInputAsync(crash.Id, ct), "the download is the crash input's bytes");
         File.Delete(saved);
+    }
+
+    [Fact]
+    public async Task The_campaign_page_leads_with_its_bugs_each_linking_to_a_bug_page_that_lists_its_crashes()
+    {
+        var ct = _budget.Token;
+        var crash = (await FuzzingFlow.WaitForCrashesAsync(dashboard.Api, dashboard.Campaign.Id, dashboard.Node.EnsureRunning, ct))[0];
+        var bugId = await BugOfAsync(crash.Id, ct);
+        var page = await OpenAsync();
+        await page.GotoAsync($"#/campaigns/{dashboard.Campaign.Id}");
+
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 2, Name = "Bugs" })).ToBeVisibleAsync();
+        await Expect(page.Locator(".tile", new() { HasText = "Bugs" }).Locator(".tile-value")).Not.ToHaveTextAsync("0");
+        var bugRow = page.Locator($"#bugs-table tbody tr[data-key='{bugId}']");
+        var bugLink = bugRow.Locator("th a");
+        // planted_bug writes one byte past its buffer: the bug's kind carries no size, its access sizes say 1.
+        await Expect(bugLink).ToHaveTextAsync(new Regex("^Heap-buffer-overflow WRITE 1$"));
+        await Expect(bugRow).ToContainTextAsync("LLVMFuzzerTestOneInput");
+        // Its inputs are its leader crash's: the original, and the minimized one once the bot made it.
+        var leader = JsonDocument.Parse((await dashboard.Api.GetRawAsync($"api/v1/bugs/{bugId}", ct)).Body).RootElement;
+        var leaderPath = $"/crashes/{leader.GetProperty("leaderCrashId").GetString()}/input";
+        await Expect(bugRow.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Input of bug") })).ToHaveAttributeAsync("data-path", leaderPath);
+        if (leader.GetProperty("minimized") is { ValueKind: JsonValueKind.Object } minimized && minimized.GetProperty("inputSha256").ValueKind == JsonValueKind.String)
+        {
+            await Expect(bugRow.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("^Minimized input of bug") })).ToHaveAttributeAsync("data-path", leaderPath + "/minimized");
+        }
+
+        // The unique crashes are folded away under the bugs, each naming its bug.
+        await Expect(page.Locator("#crashes-table")).Not.ToBeVisibleAsync();
+        await page.Locator("details.crashes > summary").ClickAsync();
+        var crashRow = page.Locator($"#crashes-table tbody tr[data-key='{crash.Id}']");
+        await Expect(crashRow).ToBeVisibleAsync();
+        await Expect(crashRow.Locator($"a[href='#/bugs/{bugId}']")).ToBeVisibleAsync();
+        await dashboard.ScreenshotAsync(page, "campaign-bugs");
+
+        await bugLink.ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex($"#/bugs/{Regex.Escape(bugId)}$"));
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync("Heap-buffer-overflow WRITE 1");
+        await Expect(page.Locator(".facts")).ToContainTextAsync(bugId);
+        var listed = page.Locator($"#bug-crashes-table tbody tr[data-key='{crash.Id}'] th a");
+        await Expect(listed).ToHaveTextAsync(crash.Kind!);
+        await dashboard.ScreenshotAsync(page, "bug");
+
+        await listed.ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex($"#/crashes/{Regex.Escape(crash.Id)}$"));
+        await Expect(page.GetByTestId("bug-link")).ToHaveTextAsync(bugId);
+        await Expect(page.Locator(".facts")).ToContainTextAsync("Access sizes");
     }
 
     [Fact]
@@ -274,12 +325,15 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
     {
         var ct = _budget.Token;
         var crashes = await FuzzingFlow.WaitForCrashesAsync(dashboard.Api, dashboard.Campaign.Id, dashboard.Node.EnsureRunning, ct);
+        var bugId = await BugOfAsync(crashes[0].Id, ct);
         var pages = new[]
         {
             ("", "Overview", "overview"),
             ($"#/campaigns/{dashboard.Campaign.Id}", DashboardFixture.CampaignName, "campaign"),
-            ($"#/crashes/{crashes[0].Id}", "Heap-buffer-overflow", "crash"),
+            ($"#/bugs/{bugId}", "Heap-buffer-overflow", "bug"),
+            // Not right after the bug page: its heading would match the crash page's before the crash page is shown.
             ("#/new", "New campaign", "create-form"),
+            ($"#/crashes/{crashes[0].Id}", "Heap-buffer-overflow", "crash"),
         };
         foreach (var (width, label) in new[] { (1280, "wide"), (400, "narrow") })
         {
@@ -300,6 +354,17 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
                 }
             }
         }
+    }
+
+    /// <summary>The id of the bug the crash is part of (<c>bugId</c> of <c>GET /api/v1/crashes/{id}</c>), once it is grouped.</summary>
+    private async Task<string> BugOfAsync(string crashId, CancellationToken ct)
+    {
+        var crash = await Eventually.SatisfyAsync(
+            $"GET /api/v1/crashes/{crashId} names its bug", Timeouts.FirstCrash,
+            token => dashboard.Api.GetRawAsync($"api/v1/crashes/{crashId}", token),
+            raw => raw.StatusCode == 200 && JsonDocument.Parse(raw.Body).RootElement.TryGetProperty("bugId", out var id) && id.ValueKind == JsonValueKind.String,
+            ct, dashboard.Node.EnsureRunning);
+        return JsonDocument.Parse(crash.Body).RootElement.GetProperty("bugId").GetString()!;
     }
 
     /// <summary>The outermost elements reaching past the viewport's right edge, for the failure message.</summary>

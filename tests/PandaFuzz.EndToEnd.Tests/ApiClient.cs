@@ -96,6 +96,12 @@ public sealed class ApiClient : IDisposable
     public Task<IReadOnlyList<CrashSummary>> GetCampaignCrashesAsync(string campaignId, CancellationToken cancellationToken) =>
         GetAsync<IReadOnlyList<CrashSummary>>($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/crashes", cancellationToken);
 
+    public Task<IReadOnlyList<BugSummary>> GetCampaignBugsAsync(string campaignId, CancellationToken cancellationToken) =>
+        GetAsync<IReadOnlyList<BugSummary>>($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/bugs", cancellationToken);
+
+    public Task<BugSummary> GetBugAsync(string bugId, CancellationToken cancellationToken) =>
+        GetAsync<BugSummary>($"api/v1/bugs/{Uri.EscapeDataString(bugId)}", cancellationToken);
+
     public Task<CrashDetail> GetCrashAsync(string crashId, CancellationToken cancellationToken) =>
         GetAsync<CrashDetail>($"api/v1/crashes/{Uri.EscapeDataString(crashId)}", cancellationToken);
 

@@ -110,7 +110,29 @@ public sealed record CrashSummary(
     long? Count = null,
     DateTimeOffset? FirstSeen = null,
     DateTimeOffset? LastSeen = null,
-    CrashMinimization? Minimized = null);
+    CrashMinimization? Minimized = null,
+    string? BugId = null,
+    string? AccessSizes = null,
+    string? Location = null);
+
+/// <summary>A bug: <c>GET /api/v1/campaigns/{id}/bugs</c> and <c>GET /api/v1/bugs/{id}</c>.</summary>
+public sealed record BugSummary(
+    string Id,
+    string CampaignId,
+    string Kind,
+    string? AccessSizes,
+    string State,
+    string? Location,
+    bool Security,
+    bool Reproducible,
+    double ReproducibleRate,
+    long ReproduceAttempts,
+    long Reproduced,
+    long Count,
+    int CrashCount,
+    string LeaderCrashId,
+    CrashMinimization? Minimized,
+    IReadOnlyList<CrashSummary> Crashes);
 
 /// <summary>The <c>minimized</c> field of a crash.</summary>
 public sealed record CrashMinimization(string JobId, string? InputSha256, long? Size, string? Failure);
@@ -134,7 +156,9 @@ public sealed record CrashDetail(
     long? Reproduced = null,
     long? Count = null,
     IReadOnlyList<string>? Samples = null,
-    CrashMinimization? Minimized = null);
+    CrashMinimization? Minimized = null,
+    string? BugId = null,
+    string? AccessSizes = null);
 
 /// <summary>An item of <c>GET /api/v1/bots</c>.</summary>
 public sealed record BotInfo(

@@ -47,20 +47,20 @@ public sealed class ReadModelCommandsTests : IDisposable
     {
         var (exit, fresh) = await Run("db", "status");
         exit.Should().Be(0);
-        fresh.Should().Contain("schema version: 0 (latest known to this build: 4)").And.Contain("pending: 1 ").And.Contain("; 2 ").And.Contain("; 3 ").And.Contain("; 4 ");
+        fresh.Should().Contain("schema version: 0 (latest known to this build: 5)").And.Contain("pending: 1 ").And.Contain("; 2 ").And.Contain("; 3 ").And.Contain("; 4 ").And.Contain("; 5 ");
 
         (exit, var migrated) = await Run("db", "migrate");
         exit.Should().Be(0);
-        migrated.Should().Contain("from version 0 to 4");
-        (await Run("db", "status")).Output.Should().Contain("schema version: 4 (latest known to this build: 4)").And.Contain("pending: none");
+        migrated.Should().Contain("from version 0 to 5");
+        (await Run("db", "status")).Output.Should().Contain("schema version: 5 (latest known to this build: 5)").And.Contain("pending: none");
 
         (exit, var back) = await Run("db", "rollback");
         exit.Should().Be(0);
-        back.Should().Contain("back from version 4 to 3");
+        back.Should().Contain("back from version 5 to 4");
 
         (exit, back) = await Run("db", "rollback", "--to", "0");
         exit.Should().Be(0);
-        back.Should().Contain("back from version 3 to 0");
+        back.Should().Contain("back from version 4 to 0");
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class ReadModelCommandsTests : IDisposable
         var (exit, _) = await Run();
 
         exit.Should().BeNull("the node goes on to start");
-        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(4);
+        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(5);
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public sealed class ReadModelCommandsTests : IDisposable
 
         start.Should().Be(ReadModelCommands.Refused);
         migrate.Should().Be(ReadModelCommands.Refused);
-        refusal.Should().Contain("schema version 7, newer than this build knows (latest 4");
+        refusal.Should().Contain("schema version 7, newer than this build knows (latest 5");
         status.Should().Be(0);
         report.Should().Contain("unknown to this build: 7");
     }
@@ -118,7 +118,7 @@ public sealed class ReadModelCommandsTests : IDisposable
         refusal.Should().Contain("stop the master before 'pandafuzz db rollback'");
         migrate.Should().Be(ReadModelCommands.Refused);
         status.Should().Be(0, "status only reads");
-        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(4);
+        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(5);
     }
 
     [Fact]

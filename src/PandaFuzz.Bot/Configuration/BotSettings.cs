@@ -35,6 +35,12 @@ public sealed record BotSettings(
     /// <summary>How engine processes that fail or hang are restarted, and when a job gives up on them.</summary>
     public EngineSupervisionSettings Engine { get; init; } = EngineSupervisionSettings.Default;
 
+    /// <summary>
+    /// libFuzzer jobs fuzz with <c>-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1</c>, going on past the
+    /// bugs they found; off, libFuzzer stops at each finding and the job starts it again.
+    /// </summary>
+    public bool LibFuzzerFork { get; init; } = true;
+
     /// <summary>What confines the targets and engines this bot runs (user, rlimits, memory cgroup, network, filesystem).</summary>
     public SandboxSettings Sandbox { get; init; } = SandboxSettings.Default;
 
@@ -79,6 +85,7 @@ public sealed record BotSettings(
                 r.Int("engine-max-failures", 1, 1000),
                 r.PositiveDuration("engine-healthy-run"),
                 r.PositiveDuration("engine-stall-timeout")),
+            LibFuzzerFork = r.Bool("libfuzzer-fork"),
             Sandbox = SandboxSettings.From(config),
             Simulation = SimulationSettings.From(r),
         };

@@ -3,12 +3,23 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Engines;
 
-/// <summary>libFuzzer: the engine is linked into the target, so running it is running the target with flags.</summary>
-public sealed class LibFuzzerEngine : IFuzzingEngine
+/// <summary>
+/// libFuzzer: the engine is linked into the target, so running it is running the target with flags. A job fuzzes with
+/// <c>-fork=1</c> and <c>-ignore_crashes -ignore_timeouts -ignore_ooms</c>: the target runs in a child process that the
+/// engine replaces when it crashes, so a job keeps fuzzing past the bugs it found (a plain run stops at each one, and
+/// finds the shallow bug again at every restart instead of the next one). The children write their findings into the
+/// artifact dir, which the bot scans; the engine prints a line with the executions of all children as each one ends.
+/// </summary>
+/// <param name="fork">Off: a plain run, which stops at its first finding (<c>pandafuzz.bot.libfuzzer-fork</c>).</param>
+public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
 {
     public string Name => EngineNames.LibFuzzer;
 
-    public bool AnnouncesFindings => true;
+    /// <summary>A -fork run does not print its children's "Test unit written to" lines: the artifact dir is scanned.</summary>
+    public bool AnnouncesFindings => !fork;
+
+    /// <summary>The flags that keep a run fuzzing past crashes, timeouts and OOMs, each child in its own process.</summary>
+    public static readonly IReadOnlyList<string> ForkFlags = ["-fork=1", "-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"];
 
     /// <summary>libFuzzer ships inside each target; the clang on the bot (if any) tells the version people will recognise.</summary>
     public string? DetectVersion()
@@ -20,7 +31,7 @@ public sealed class LibFuzzerEngine : IFuzzingEngine
 
     public FuzzerLaunch Launch(JobSpec spec, JobWorkDir dir, TimeSpan runFor)
     {
-        var args = new List<string>
+        var args = new List<string>(fork ? ForkFlags : [])
         {
             $"-max_total_time={Math.Max(1, (int)runFor.TotalSeconds)}",
             $"-rss_limit_mb={spec.MemoryLimitMb}",
@@ -53,6 +64,9 @@ public sealed class LibFuzzerEngine : IFuzzingEngine
                 status.CorpusBytes ?? 0,
                 status.RssMb ?? 0,
                 DateTimeOffset.UtcNow,
+                // A -fork run counts its children that crashed (an OOM is a crash too) and timed out.
+                Crashes: status.Failures is { } failed ? failed.Crashes + failed.Ooms : 0,
+                Hangs: status.Failures?.Timeouts ?? 0,
                 // A RELOAD line means inputs other jobs put in the corpus dir added coverage: one import event.
                 Imported: status.Kind == LibFuzzerStatusKind.Reload ? 1 : 0));
         }

@@ -25,8 +25,11 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
     /// Runs <paramref name="found"/>'s input <see cref="BotSettings.ReproduceAttempts"/> times, each in a fresh process with the
     /// job's limits, and analyzes the first report that names a bug (the fuzzer's own report when no run crashed). When the
     /// target is gone from the work dir there is no attempt: the finding is still reported, from the fuzzer's report, unreproduced.
+    /// A first run that crashes with a signature in <paramref name="known"/> (a bug this job reported already, found again by a
+    /// fuzzer that goes on past crashes) ends the triage: one rerun, not the whole set, for a bug whose reproducibility is known.
     /// </summary>
-    public static async Task<CrashTriage> RunAsync(IFuzzingEngine engine, JobSpec spec, JobWorkDir dir, ArtifactFound found, BotSettings settings)
+    public static async Task<CrashTriage> RunAsync(IFuzzingEngine engine, JobSpec spec, JobWorkDir dir, ArtifactFound found, BotSettings settings,
+        IReadOnlySet<string>? known = null)
     {
         var limit = TimeSpan.FromMilliseconds(spec.TimeoutMs) + settings.ReproduceGrace;
         var launch = engine.Reproduce(spec, dir, found.Path);
@@ -38,12 +41,15 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
         {
             var (exitCode, output) = await OneShotRun.RunAsync(launch, limit, settings.MaxReportBytes, default, Sandbox.Of(settings.Sandbox), spec.MemoryLimitMb);
 
-            // A hang that outlives the limit reproduced; anything else did when the target failed.
-            var crashed = exitCode is null ? found.Kind == CrashKinds.Timeout : exitCode != 0;
-            if (crashed)
+            if (Crashed(exitCode, output, found.Kind))
             {
                 reproduced++;
                 reproducedReport ??= output;
+                if (attempt == 0 && known is { Count: > 0 } && known.Contains(CrashAnalyzer.Analyze(output, found.Kind, spec.TargetLabel).Signature))
+                {
+                    attempts = 1;
+                    break;
+                }
             }
         }
 
@@ -55,13 +61,38 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
     }
 
     /// <summary>
+    /// Whether one reproduction run crashed: a hang that outlived the limit when the finding was a timeout, else a run that
+    /// printed a crash report (a sanitizer's, or libFuzzer's own for deadly signals, timeouts, OOMs and leaks), was killed
+    /// by the sandbox's memory cgroup, or died of a signal. A run that merely failed (the engine's usage error, a missing
+    /// library, a sandbox that would not start: exit 1 and no report) reproduced nothing.
+    /// </summary>
+    public static bool Crashed(int? exitCode, string output, string findingKind)
+    {
+        if (exitCode is not { } code)
+        {
+            return findingKind == CrashKinds.Timeout;
+        }
+
+        if (code == 0)
+        {
+            return false;
+        }
+
+        // 128 + the signal: a shell's (the sandbox runs the target under one) and .NET's way to tell a signal death.
+        const int SignalDeath = 128;
+        return code > SignalDeath
+            || output.Contains(CrashAnalyzer.SandboxMemoryKill, StringComparison.Ordinal)
+            || output.Split('\n').Any(LibFuzzerOutputParser.IsCrashReportStart);
+    }
+
+    /// <summary>
     /// Copies <paramref name="found"/>'s input into the outbox's blob store, triages it and builds the report for the master,
     /// the same for a live finding and one salvaged after a restart; the artifact stays (the caller deletes it when it may).
     /// The input is what the target left in its work dir: it is taken only as a regular file of its own
     /// (<see cref="UntrustedFiles"/>), else this fails with the reason and nothing is reported.
     /// </summary>
     public static async Task<CampaignCommands.ReportCrash> ReportAsync(IFuzzingEngine engine, AgentCommands.StartJob job, BotId botId, JobWorkDir dir,
-        ArtifactFound found, BotSettings settings, ContentAddressedStore outbox, string outboxPath)
+        ArtifactFound found, BotSettings settings, ContentAddressedStore outbox, string outboxPath, IReadOnlySet<string>? known = null)
     {
         BlobId input;
         long size;
@@ -75,7 +106,7 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
             (input, size) = await outbox.PutAsync(file.Stream, MaxInputBytes);
         }
 
-        var triage = await RunAsync(engine, job.Spec, dir, found, settings);
+        var triage = await RunAsync(engine, job.Spec, dir, found, settings, known);
 
         var finding = triage.ToFinding(input, size, Path.GetFileName(found.Path), found.At);
         return new CampaignCommands.ReportCrash(job.CampaignId, job.JobId, botId, finding, outboxPath);
@@ -83,7 +114,7 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
 
     public CrashFinding ToFinding(BlobId input, long size, string artifactName, DateTimeOffset foundAt) =>
         new(input, size, artifactName, Analysis.Kind, Summary, [.. Analysis.Frames.Select(Describe)], Report, foundAt,
-            Analysis.Signature, Analysis.State, Analysis.Security, Attempts, Reproduced);
+            Analysis.Signature, Analysis.State, Analysis.Security, Attempts, Reproduced, Analysis.Location);
 
     private static string Describe(StackFrame frame)
     {

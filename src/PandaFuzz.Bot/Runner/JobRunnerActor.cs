@@ -48,6 +48,12 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     // Artifacts deleted once their report was kept: a libFuzzer run that finds the same input again writes the same path.
     private readonly HashSet<string> _keptArtifacts = [];
+
+    // Findings waiting for triage, one at a time, and the signatures this job reported as reproducible (found again,
+    // they are rerun once, not the whole set).
+    private readonly Queue<ArtifactFound> _triageQueue = new();
+    private readonly HashSet<string> _reportedSignatures = new(StringComparer.Ordinal);
+    private bool _triaging;
     private readonly EngineRestartPolicy _restarts;
     private readonly DateTimeOffset _deadline;
 
@@ -167,6 +173,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         Receive<FindingLost>(lost =>
         {
             _storing--;
+            _triaging = false;
+            TriageNext();
             _log.Error("Job {JobId} could not keep the finding {Artifact}: {Reason}", _job.JobId, lost.Path, lost.Reason);
             HandOverFinish();
             StopWhenDone();
@@ -405,6 +413,22 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
 
         _storing++;
+        _triageQueue.Enqueue(found);
+        TriageNext();
+    }
+
+    /// <summary>
+    /// Findings are triaged one at a time: a fuzzer that goes on past crashes finds a shallow bug again every second or
+    /// so, and reproductions running side by side would take the cores the fuzzing needs.
+    /// </summary>
+    private void TriageNext()
+    {
+        if (_triaging || !_triageQueue.TryDequeue(out var found))
+        {
+            return;
+        }
+
+        _triaging = true;
         StoreFindingAsync(found).PipeTo(Self, failure: e => new FindingLost(found.Path, e.Message));
     }
 
@@ -417,12 +441,20 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     /// <summary>Triages the artifact, puts its input into the outbox's blob store and builds its report.</summary>
     private async Task<FindingStored> StoreFindingAsync(ArtifactFound found) =>
-        new(await CrashTriage.ReportAsync(_engine, _job, _botId, _dir, found, _settings, _outbox, _outboxPath), found.Path);
+        new(await CrashTriage.ReportAsync(_engine, _job, _botId, _dir, found, _settings, _outbox, _outboxPath, _reportedSignatures.ToHashSet()), found.Path);
 
     private void Stored(FindingStored stored)
     {
         _storing--;
+        _triaging = false;
         var finding = stored.Report.Finding;
+        if (finding.Signature is { } signature && finding.Reproduced > 0)
+        {
+            _reportedSignatures.Add(signature);
+        }
+
+        TriageNext();
+
         _log.Info("Job {JobId} found {CrashKind} {Input} ({Size} bytes)", _job.JobId, finding.Kind, finding.Input, finding.InputSize);
         _artifactsByKey[OutboxEntry.Of(stored.Report)!.Key] = stored.Artifact;
         HandOver(stored.Report);
@@ -468,7 +500,10 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
         var ranFor = DateTimeOffset.UtcNow - _runStarted;
         var atTheEnd = _deadline - DateTimeOffset.UtcNow <= _settings.MinimumRun + _settings.MinimumRun;
-        if (_findingsThisRun == 0 && !exited.Stalled && exited.ExitCode == 0 && atTheEnd)
+
+        // An engine that goes on past crashes (libFuzzer -fork) ends its run at the job's end with the exit code of its last
+        // child, a crash it reported like the others: that is the end of the run too, not a failure.
+        if (!exited.Stalled && atTheEnd && (exited.ExitCode == 0 || _findingsThisRun > 0))
         {
             EndFuzzing(true, null);
             return;

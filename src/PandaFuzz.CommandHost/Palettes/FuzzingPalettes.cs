@@ -115,7 +115,7 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
     private static string Describe(JsonElement c) => Fuzzing.Fields(
         ("id", c.S("id")), ("name", c.S("name")), ("status", c.S("status")), ("engine", c.S("engine")), ("target", c.S("targetId")),
         ("jobs", c.S("jobCount")), ("duration", c.S("durationSeconds") + " s"), ("created", c.Time("createdAt")), ("finished", c.Time("finishedAt")),
-        ("unique crashes", c.S("crashesTotal")));
+        ("bugs", c.S("bugsTotal")), ("unique crashes", c.S("crashesTotal")));
 
     private static string Progress(JsonElement c)
     {
@@ -123,7 +123,7 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
         var jobs = c.P("jobs").Items().ToList();
         var text = new StringBuilder();
         text.AppendLine($"campaign {c.S("id")} ({c.S("name")}): {c.S("status")}, {DateTimeOffset.UtcNow:HH:mm:ss}");
-        text.AppendLine($"  exec/s {stats.S("execsPerSecond")}  execs {stats.S("execs")}  coverage {stats.S("coverage")}  corpus {stats.S("corpusUnits")}  unique crashes {c.P("crashes").Items().Count()}");
+        text.AppendLine($"  exec/s {stats.S("execsPerSecond")}  execs {stats.S("execs")}  coverage {stats.S("coverage")}  corpus {stats.S("corpusUnits")}  bugs {c.S("bugsTotal")}  unique crashes {c.S("crashesTotal")}");
         text.Append($"  jobs: {string.Join(", ", jobs.GroupBy(j => j.S("state")).Select(g => $"{g.Count()} {g.Key}"))}");
         return text.ToString();
     }
@@ -225,6 +225,42 @@ public sealed class BotPalette(GatewayClient api) : ICommandPalette
         ("last seen", b.Time("lastSeenAt")), ("offline since", b.Time("offlineSince")), ("offline reason", b.S("offlineReason")));
 }
 
+/// <summary><c>bug list -c CAMPAIGN | show ID</c>: a campaign's bugs (unique crashes grouped), and one bug with its crashes.</summary>
+public sealed class BugPalette(GatewayClient api) : ICommandPalette
+{
+    public Command Build(CommandSession session)
+    {
+        var palette = new Command("bug", "Bugs (unique crashes that are one bug): list, show");
+        var campaign = new Option<string>("-c", "--campaign") { Description = "The campaign whose bugs to list", Required = true };
+        var list = new Command("list", "A campaign's bugs, first seen first") { campaign };
+        list.SetAction(async (parse, ct) =>
+        {
+            var bugs = await api.GetAsync($"campaigns/{Uri.EscapeDataString(parse.GetValue(campaign)!)}/bugs?limit=1000", ct);
+            await Fuzzing.ShowAsync(session, bugs, Table.Render(
+                ["ID", "KIND", "SIZES", "SECURITY", "CRASHES", "COUNT", "REPRO", "LAST SEEN", "WHERE"],
+                bugs.Items().Select(x => (IReadOnlyList<string>)[x.S("id"), x.S("kind"), x.S("accessSizes"), x.S("security"), x.S("crashCount"), x.S("count"),
+                    x.S("reproducibleRate"), x.Time("lastSeen"), x.S("location") is not "-" and var at ? at : x.S("state").Split('\n')[0]])));
+        });
+        palette.Subcommands.Add(list);
+
+        var showId = Fuzzing.Id("bug");
+        var show = new Command("show", "One bug: kind, where, counts, reproduction, and its crashes") { showId };
+        show.SetAction(async (parse, ct) =>
+        {
+            var x = await api.GetAsync($"bugs/{Uri.EscapeDataString(parse.GetValue(showId)!)}", ct);
+            await Fuzzing.ShowAsync(session, x, Fuzzing.Fields(
+                ("id", x.S("id")), ("campaign", x.S("campaignId")), ("kind", x.S("accessSizes") is not "-" and var sizes ? $"{x.S("kind")} {sizes}" : x.S("kind")), ("security", x.S("security")),
+                ("where", x.S("location")), ("state", x.S("state").Replace('\n', ' ')), ("count", x.S("count")),
+                ("reproduced", $"{x.S("reproduced")} of {x.S("reproduceAttempts")}"), ("first seen", x.Time("firstSeen")), ("last seen", x.Time("lastSeen")),
+                ("minimized", x.P("minimized").S("inputSha256")), ("summary", x.S("summary")))
+                + "\n\n" + Table.Render(["CRASH", "KIND", "COUNT", "STATE"],
+                    x.P("crashes").Items().Select(c => (IReadOnlyList<string>)[c.S("id"), c.S("kind"), c.S("count"), c.S("state").Replace('\n', ' ')])));
+        });
+        palette.Subcommands.Add(show);
+        return palette;
+    }
+}
+
 /// <summary><c>crash list [-c CAMPAIGN] | show ID | get ID -o FILE [--minimized]</c>.</summary>
 public sealed class CrashPalette(GatewayClient api) : ICommandPalette
 {
@@ -238,8 +274,8 @@ public sealed class CrashPalette(GatewayClient api) : ICommandPalette
             var query = "crashes?limit=1000" + (parse.GetValue(campaign) is { } c ? $"&campaign={Uri.EscapeDataString(c)}" : "");
             var crashes = await api.GetAsync(query, ct);
             await Fuzzing.ShowAsync(session, crashes, Table.Render(
-                ["ID", "KIND", "SECURITY", "COUNT", "REPRO", "LAST SEEN", "STATE"],
-                crashes.Items().Select(x => (IReadOnlyList<string>)[x.S("id"), x.S("kind"), x.S("security"), x.S("count"), x.S("reproducibleRate"), x.Time("lastSeen"),
+                ["ID", "BUG", "KIND", "SECURITY", "COUNT", "REPRO", "LAST SEEN", "STATE"],
+                crashes.Items().Select(x => (IReadOnlyList<string>)[x.S("id"), x.S("bugId"), x.S("kind"), x.S("security"), x.S("count"), x.S("reproducibleRate"), x.Time("lastSeen"),
                     x.S("state").Replace('\n', ' ')])));
         });
         palette.Subcommands.Add(list);
@@ -250,7 +286,8 @@ public sealed class CrashPalette(GatewayClient api) : ICommandPalette
         {
             var x = await api.GetAsync($"crashes/{Uri.EscapeDataString(parse.GetValue(showId)!)}", ct);
             await Fuzzing.ShowAsync(session, x, Fuzzing.Fields(
-                ("id", x.S("id")), ("campaign", x.S("campaignId")), ("kind", x.S("kind")), ("security", x.S("security")), ("signature", x.S("signature")),
+                ("id", x.S("id")), ("bug", x.S("bugId")), ("campaign", x.S("campaignId")), ("kind", x.S("kind")), ("access sizes", x.S("accessSizes")),
+                ("security", x.S("security")), ("signature", x.S("signature")),
                 ("count", x.S("count")), ("reproduced", $"{x.S("reproduced")} of {x.S("reproduceAttempts")}"), ("first seen", x.Time("firstSeen")),
                 ("last seen", x.Time("lastSeen")), ("input", $"{x.S("inputSha256")} ({x.S("inputSize")} bytes)"),
                 ("minimized", x.P("minimized").S("inputSha256")), ("summary", x.S("summary")))

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using PandaFuzz.Domain.Crashes;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Protocol.CampaignEvents;
 
@@ -20,7 +21,8 @@ public sealed record CampaignState(
     DateTimeOffset? FinishedAt,
     ImmutableDictionary<string, JobSpec>? AddedJobs = null,
     ImmutableHashSet<string>? SeenInputs = null,
-    long CrashReports = 0)
+    long CrashReports = 0,
+    ImmutableDictionary<string, string>? FormerSignatures = null)
 {
     public bool IsFinished => Status is CampaignStatus.Completed or CampaignStatus.Stopped;
 
@@ -46,9 +48,13 @@ public sealed record CampaignState(
         CampaignJobEnded j => this with { EndedJobs = EndedJobs.SetItem(j.JobId.Value, j.Status) },
         CampaignFinished f => this with { Status = f.Status, FinishedAt = f.At },
         CrashReported r => Count(r.Crash, r.Sampled, r.At),
-        CrashMinimized m when Crashes.TryGetValue(m.Signature, out var crash) => this with
+        // A success stays when another crash that became the same one failed (an earlier release's size-split crashes).
+        CrashMinimized m when Crashes.TryGetValue(Resolve(m.Signature), out var crash) => this with
         {
-            Crashes = Crashes.SetItem(m.Signature, crash with { Minimization = m.Outcome }),
+            Crashes = Crashes.SetItem(crash.Signature, crash with
+            {
+                Minimization = crash.Minimization is { Input: not null } && m.Outcome.Input is null ? crash.Minimization : m.Outcome,
+            }),
         },
         CrashMinimized => this,
         CampaignCreated => this,
@@ -109,15 +115,50 @@ public sealed record CampaignState(
     /// <summary>The unique crashes, oldest first.</summary>
     public IEnumerable<UniqueCrash> UniqueCrashes => Crashes.Values.OrderBy(c => c.FirstSeen).ThenBy(c => c.Signature, StringComparer.Ordinal);
 
+    /// <summary>A unique crash by its id, or by the id an earlier release gave it (before access sizes stopped counting).</summary>
     public UniqueCrash? FindCrash(CrashId id) =>
-        id.Campaign == Id && Crashes.TryGetValue(id.Value[(Id.Value.Length + 1)..], out var crash) ? crash : null;
+        id.Campaign == Id && Crashes.TryGetValue(Resolve(id.Value[(Id.Value.Length + 1)..]), out var crash) ? crash : null;
+
+    /// <summary>The signature a crash is kept under: itself, or what a former signature became.</summary>
+    public string Resolve(string signature) =>
+        !Crashes.ContainsKey(signature) && FormerSignatures is not null && FormerSignatures.TryGetValue(signature, out var now) ? now : signature;
+
+    /// <summary>The campaign's bugs: its unique crashes grouped (<see cref="BugGrouping"/>), first seen first.</summary>
+    public IReadOnlyList<BugGroup> Bugs() => BugGrouping.Group(Id, Crashes.Values);
+
+    /// <summary>
+    /// The state with every unique crash under the signature its first report counts under today: a snapshot taken by
+    /// an earlier release keeps crashes split by access size, merged here (events are re-keyed as they are read).
+    /// </summary>
+    public CampaignState Rekeyed()
+    {
+        if (Crashes.Values.All(c => c.First.Finding.SignatureOrFallback == c.Signature))
+        {
+            return this;
+        }
+
+        var crashes = ImmutableDictionary<string, UniqueCrash>.Empty;
+        var former = FormerSignatures ?? ImmutableDictionary<string, string>.Empty;
+        foreach (var crash in Crashes.Values.OrderBy(c => c.FirstSeen).ThenBy(c => c.Signature, StringComparer.Ordinal))
+        {
+            var signature = crash.First.Finding.SignatureOrFallback;
+            var moved = crash with { Id = CrashId.ForSignature(Id, signature), Signature = signature, AccessSizes = SizesOf(crash) };
+            crashes = crashes.SetItem(signature, crashes.TryGetValue(signature, out var kept) ? Merge(kept, moved) : moved);
+            if (crash.Signature != signature)
+            {
+                former = former.SetItem(crash.Signature, signature);
+            }
+        }
+
+        return this with { Crashes = crashes, FormerSignatures = former };
+    }
 
     /// <summary>Whether a report of this input was counted already (a re-delivery).</summary>
     public bool HasCounted(BlobId input) => SeenInputs?.Contains(InputKey(input)) == true;
 
     /// <summary>Whether a report with this signature should have its input stored as a sample.</summary>
     public bool WantsSample(string signature, int maxSamples, int samplesOnTheirWay) =>
-        (Crashes.TryGetValue(signature, out var crash) ? crash.Samples.Count : 0) + samplesOnTheirWay < maxSamples;
+        (Crashes.TryGetValue(Resolve(signature), out var crash) ? crash.Samples.Count : 0) + samplesOnTheirWay < maxSamples;
 
     /// <summary>
     /// Counts one crash report into its unique crash, once per input; late crashes of a finished campaign count too.
@@ -138,16 +179,29 @@ public sealed record CampaignState(
     }
 
     /// <summary>
-    /// A minimization job for a new unique crash, on the engine and build of the job that found it. None while the
-    /// campaign stops, and none for a crash that already has one.
+    /// A minimization job for a new bug, on the engine and build of the job that found its leader: one per bug group, of
+    /// its leader (a crash that joins a group minimized already, or being minimized, adds none). None while the campaign
+    /// stops, and none before a member has a stored input.
     /// </summary>
     public IReadOnlyList<IPersistedEvent> AddCrashMinimization(string signature, int timeLimitSeconds, DateTimeOffset now)
     {
-        if (Status == CampaignStatus.Stopping || !Crashes.TryGetValue(signature, out var crash) || crash.Samples.Count == 0
-            || AddedJobs?.Values.Any(j => j.Task == JobTask.MinimizeCrash && j.CrashSignature == signature) == true)
+        signature = Resolve(signature);
+        var group = Crashes.ContainsKey(signature) ? Bugs().FirstOrDefault(b => b.Members.Any(m => m.Signature == signature)) : null;
+        if (Status == CampaignStatus.Stopping || group is null)
         {
             return [];
         }
+
+        // The leader, unless its first report came without a stored input (under load): then the first member with one.
+        var crash = group.Members.FirstOrDefault(m => m.Samples.Count > 0);
+        var minimizing = (AddedJobs?.Values ?? []).Where(j => j.Task == JobTask.MinimizeCrash && j.CrashSignature is not null)
+            .Select(j => Resolve(j.CrashSignature!)).ToHashSet(StringComparer.Ordinal);
+        if (crash is null || group.Members.Any(m => minimizing.Contains(m.Signature)))
+        {
+            return [];
+        }
+
+        signature = crash.Signature;
 
         var finder = JobIds.Contains(crash.First.JobId) ? SpecOf(crash.First.JobId) : Spec.ToJobSpec(0);
         var spec = finder with
@@ -168,9 +222,14 @@ public sealed record CampaignState(
         var finding = report.Finding;
         var signature = finding.SignatureOrFallback;
         var seen = (SeenInputs ?? ImmutableHashSet<string>.Empty).Add(InputKey(finding.Input));
+        var formers = finding.FormerSignature is { } former
+            ? (FormerSignatures ?? ImmutableDictionary<string, string>.Empty).SetItem(former, signature)
+            : FormerSignatures;
+        var size = CrashIdentity.AccessSize(finding.Kind);
         var crash = Crashes.TryGetValue(signature, out var existing)
             ? existing with
             {
+                AccessSizes = size is null || SizesOf(existing).Contains(size) ? existing.AccessSizes : [.. SizesOf(existing), size],
                 Count = existing.Count + 1,
                 LastSeen = at > existing.LastSeen ? at : existing.LastSeen,
                 Jobs = existing.Jobs.Contains(report.JobId) ? existing.Jobs : [.. existing.Jobs, report.JobId],
@@ -182,9 +241,28 @@ public sealed record CampaignState(
             : new UniqueCrash(
                 CrashId.ForSignature(Id, signature), signature, finding.Kind, finding.State ?? string.Empty, finding.Security, 1, at, at,
                 [report.JobId], [report.BotId], report with { Id = CrashId.ForSignature(Id, signature) }, sampled ? [finding.Input] : [],
-                finding.ReproduceAttempts, finding.Reproduced);
-        return this with { Crashes = Crashes.SetItem(signature, crash), SeenInputs = seen, CrashReports = CrashReports + 1 };
+                finding.ReproduceAttempts, finding.Reproduced, AccessSizes: size is null ? null : [size], Location: finding.Location);
+        return this with { Crashes = Crashes.SetItem(signature, crash), SeenInputs = seen, CrashReports = CrashReports + 1, FormerSignatures = formers };
     }
+
+    private static IReadOnlyList<string> SizesOf(UniqueCrash crash) =>
+        crash.AccessSizes ?? (CrashIdentity.AccessSize(crash.Kind) is { } size ? [size] : []);
+
+    /// <summary>Two unique crashes that turned out to be one: the first seen leads, counts and samples add up.</summary>
+    private static UniqueCrash Merge(UniqueCrash first, UniqueCrash second) =>
+        first with
+        {
+            Count = first.Count + second.Count,
+            FirstSeen = first.FirstSeen < second.FirstSeen ? first.FirstSeen : second.FirstSeen,
+            LastSeen = first.LastSeen > second.LastSeen ? first.LastSeen : second.LastSeen,
+            Jobs = [.. first.Jobs.Union(second.Jobs)],
+            Bots = [.. first.Bots.Union(second.Bots)],
+            Samples = [.. first.Samples.Union(second.Samples)],
+            ReproduceAttempts = first.ReproduceAttempts + second.ReproduceAttempts,
+            Reproduced = first.Reproduced + second.Reproduced,
+            Minimization = first.Minimization is { Input: not null } ? first.Minimization : second.Minimization ?? first.Minimization,
+            AccessSizes = [.. SizesOf(first).Union(SizesOf(second))],
+        };
 }
 
 /// <summary>

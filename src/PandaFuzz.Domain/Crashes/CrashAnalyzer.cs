@@ -92,8 +92,19 @@ public static partial class CrashAnalyzer
         var lines = output.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
         var (type, access, errorLine) = Classify(lines, findingKind);
         var frames = StackAfter(lines, errorLine);
-        var state = type is "Timeout" or "Out-of-memory" ? targetName : StateOf(frames);
-        return new CrashAnalysis(type, access, frames, state, SecurityTypes.Contains(type));
+        var byTarget = type is "Timeout" or "Out-of-memory";
+        var state = byTarget ? targetName : StateOf(frames);
+        return new CrashAnalysis(type, access, frames, state, SecurityTypes.Contains(type), byTarget ? null : LocationOf(frames));
+    }
+
+    /// <summary>
+    /// Where the state's first frame is: its file name (not the directory, which differs between builds) and line,
+    /// or null when that frame is not symbolized to a line.
+    /// </summary>
+    public static string? LocationOf(IReadOnlyList<StackFrame> frames)
+    {
+        var top = frames.FirstOrDefault(f => !IsIgnored(f)) ?? frames.FirstOrDefault(f => f.Function is "LLVMFuzzerTestOneInput");
+        return top is { File: { } file, Line: { } line } ? $"{Path.GetFileName(file)}:{line.ToString(CultureInfo.InvariantCulture)}" : null;
     }
 
     /// <summary>The top <see cref="StateFrames"/> frames that may hold the bug, one function per line.</summary>

@@ -42,7 +42,8 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         _jobs = registry.Get<JobRegion>();
         _notifier = registry.TryGet<CrashNotifier>(out var notifier) ? notifier : ActorRefs.Nobody;
 
-        Recover<SnapshotOffer>(offer => _state = (CampaignState)offer.Snapshot);
+        // A snapshot of an earlier release may keep crashes split by access size: re-keyed as events are.
+        Recover<SnapshotOffer>(offer => _state = ((CampaignState)offer.Snapshot).Rekeyed());
         Recover<CampaignEvents.CampaignCreated>(e => _state = CampaignState.Created(e));
         Recover<IPersistedEvent>(e => _state = _state?.Apply(e));
         Recover<RecoveryCompleted>(_ => TellJobs());
@@ -105,14 +106,43 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
             Sender.Tell(Ack.Instance);
         });
         Command<GetCampaign>(_ => WhenExists(state => Sender.Tell(View(state))));
-        Command<GetCampaignCrashes>(q => WhenExists(state => Sender.Tell(
-            new CampaignCrashes(state.Id, [.. state.UniqueCrashes.Skip(q.Offset).Take(q.Limit)], state.CrashReports, state.Crashes.Count))));
+        Command<GetCampaignCrashes>(q => WhenExists(state =>
+        {
+            var page = state.UniqueCrashes.Skip(q.Offset).Take(q.Limit).ToList();
+            var bugs = BugsOf(state);
+            Sender.Tell(new CampaignCrashes(state.Id, page, state.CrashReports, state.Crashes.Count, [.. page.Select(c => bugs.ByCrash[c.Signature].Id)]));
+        }));
         Command<GetCrashInput>(get => WhenExists(state => Sender.Tell(new CrashInputStatus(state.Id, get.Input, state.HasCounted(get.Input)))));
         Command<GetCrash>(get => WhenExists(state =>
             Sender.Tell(state.FindCrash(get.CrashId) is { } crash
-                ? new CrashView(crash)
+                ? new CrashView(crash, BugsOf(state).ByCrash[crash.Signature].Id)
                 : new CommandRejected($"crash {get.CrashId} not found", RejectionKind.NotFound))));
+        Command<GetCampaignBugs>(q => WhenExists(state =>
+        {
+            var bugs = BugsOf(state).Groups;
+            Sender.Tell(new CampaignBugs(state.Id, [.. bugs.Skip(q.Offset).Take(q.Limit)], bugs.Count));
+        }));
+        Command<GetBug>(get => WhenExists(state =>
+            Sender.Tell(get.BugId.Campaign == state.Id && BugsOf(state).ByCrash.TryGetValue(state.Resolve(get.BugId.Signature), out var bug)
+                ? new BugView(bug)
+                : new CommandRejected($"bug {get.BugId} not found", RejectionKind.NotFound))));
     }
+
+    /// <summary>The campaign's bug groups, computed once per state (queries in a row ask for the same).</summary>
+    private (IReadOnlyList<BugGroup> Groups, IReadOnlyDictionary<string, BugGroup> ByCrash) BugsOf(CampaignState state)
+    {
+        if (!ReferenceEquals(_bugsOf, state))
+        {
+            var groups = state.Bugs();
+            _bugs = (groups, groups.SelectMany(g => g.Members.Select(m => (m.Signature, Group: g))).ToDictionary(p => p.Signature, p => p.Group, StringComparer.Ordinal));
+            _bugsOf = state;
+        }
+
+        return _bugs;
+    }
+
+    private CampaignState? _bugsOf;
+    private (IReadOnlyList<BugGroup> Groups, IReadOnlyDictionary<string, BugGroup> ByCrash) _bugs;
 
     protected override object? SnapshotState => _state;
 
@@ -230,7 +260,8 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
                     crashId, finding.Kind, finding.State?.Replace('\n', ' ') ?? "", $"{finding.Reproduced}/{finding.ReproduceAttempts}", report.JobId, report.BotId);
                 if (_state!.Crashes.TryGetValue(signature, out var unique))
                 {
-                    _notifier.Tell(new NewUniqueCrash(state.Id, state.Spec.Name, unique));
+                    var bug = BugsOf(_state).ByCrash[signature];
+                    _notifier.Tell(new NewUniqueCrash(state.Id, state.Spec.Name, unique, bug.Id, NewBug: bug.Members.Count == 1));
                 }
             }
 
@@ -269,7 +300,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
 
     private void ReceiveMinimized(ReportCrashMinimized report)
     {
-        if (_state is null || !_state.Crashes.TryGetValue(report.Signature, out var crash))
+        if (_state is null || !_state.Crashes.TryGetValue(_state.Resolve(report.Signature), out var crash))
         {
             Sender.Tell(new CommandRejected($"crash {report.Signature} not found in campaign {report.CampaignId}", RejectionKind.NotFound));
             return;

@@ -12,10 +12,16 @@ using Polly.Timeout;
 
 namespace PandaFuzz.Master.Notifications;
 
-/// <summary>A campaign found a new unique crash (sent by the campaign entity once the crash is durable).</summary>
-public sealed record NewUniqueCrash(CampaignId CampaignId, string CampaignName, UniqueCrash Crash);
+/// <summary>
+/// A campaign found a new unique crash (sent by the campaign entity once the crash is durable), part of bug
+/// <paramref name="BugId"/>; <paramref name="NewBug"/> when it is the first crash of that bug.
+/// </summary>
+public sealed record NewUniqueCrash(CampaignId CampaignId, string CampaignName, UniqueCrash Crash, BugId? BugId = null, bool NewBug = true);
 
-/// <summary>The body of a webhook POST for a new unique crash.</summary>
+/// <summary>
+/// The body of a webhook POST: <c>bug.new</c> for the first crash of a new bug, and <c>crash.new</c> for every new unique
+/// crash (the first one of a bug too), each naming its bug.
+/// </summary>
 public sealed record CrashWebhookPayload(
     string Event,
     string CampaignId,
@@ -31,16 +37,22 @@ public sealed record CrashWebhookPayload(
     string BotId,
     DateTimeOffset FirstSeen,
     string CrashPath,
-    string InputPath)
+    string InputPath,
+    string? BugId = null,
+    string? BugPath = null,
+    bool NewBug = false)
 {
     public const string NewCrashEvent = "crash.new";
 
-    public static CrashWebhookPayload From(NewUniqueCrash found)
+    public const string NewBugEvent = "bug.new";
+
+    public static CrashWebhookPayload From(NewUniqueCrash found, string @event = NewCrashEvent)
     {
         var crash = found.Crash;
-        return new(NewCrashEvent, found.CampaignId.Value, found.CampaignName, crash.Id.Value, crash.Signature, crash.Kind, crash.State,
+        return new(@event, found.CampaignId.Value, found.CampaignName, crash.Id.Value, crash.Signature, crash.Kind, crash.State,
             crash.Security, crash.IsReproducible, Math.Round(crash.ReproducibleRate, 4), crash.First.JobId.Value, crash.First.BotId.Value,
-            crash.FirstSeen, $"/api/v1/crashes/{crash.Id.Value}", $"/api/v1/crashes/{crash.Id.Value}/input");
+            crash.FirstSeen, $"/api/v1/crashes/{crash.Id.Value}", $"/api/v1/crashes/{crash.Id.Value}/input",
+            found.BugId?.Value, found.BugId is { } bug ? $"/api/v1/bugs/{bug.Value}" : null, found.NewBug);
     }
 }
 
@@ -112,7 +124,17 @@ public sealed class CrashWebhookNotifier : ReceiveActor
 
     private void Announce(NewUniqueCrash found)
     {
-        var payload = CrashWebhookPayload.From(found);
+        // A new bug first, so a receiver that follows bugs hears of it before its crash.
+        if (found.NewBug && found.BugId is not null)
+        {
+            Post(CrashWebhookPayload.From(found, CrashWebhookPayload.NewBugEvent));
+        }
+
+        Post(CrashWebhookPayload.From(found));
+    }
+
+    private void Post(CrashWebhookPayload payload)
+    {
         foreach (var url in _settings.Urls)
         {
             if (_inFlight >= MaxInFlight)

@@ -213,10 +213,32 @@ public sealed class LibFuzzerEngineTests : IDisposable
     }
 
     [Fact]
-    public void Finding_directories_are_the_artifacts_dir_and_findings_are_announced()
+    public void Finding_directories_are_the_artifacts_dir_scanned_because_a_fork_run_does_not_announce_them()
     {
         _engine.FindingDirectories(Dir).Should().Equal(Dir.Artifacts);
-        _engine.AnnouncesFindings.Should().BeTrue();
+        _engine.AnnouncesFindings.Should().BeFalse();
         _engine.ReadStatsFiles(Dir).Should().BeNull();
+    }
+
+    [Fact]
+    public void Launch_keeps_fuzzing_past_crashes_timeouts_and_ooms_in_child_processes()
+    {
+        var launch = _engine.Launch(Specs.LibFuzzer(), Dir, TimeSpan.FromMinutes(5));
+
+        launch.Arguments.Should().Contain(["-fork=1", "-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"]);
+    }
+
+    [Theory]
+    // libFuzzer 14 prints "exec/s 0" (no colon); a child that crashed before its final stats says 0: the run's average stands.
+    [InlineData("#442785: cov: 29 ft: 46 corp: 28 exec/s 0 oom/timeout/crash: 1/2/42 time: 20s job: 43 dft_time: 0", 442785, 22139)]
+    [InlineData("#1024: cov: 29 ft: 46 corp: 28 exec/s: 3500 oom/timeout/crash: 1/2/42 time: 20s job: 43 dft_time: 0", 1024, 3500)]
+    public void Read_gives_the_executions_coverage_and_failures_of_a_fork_line(string line, long execs, long execsPerSecond)
+    {
+        var stats = _engine.Read(line).Should().BeOfType<EngineLine.Stats>().Subject.Value;
+
+        stats.Should().BeEquivalentTo(
+            new FuzzerStats(Execs: execs, ExecsPerSecond: execsPerSecond, Coverage: 29, Features: 46, CorpusUnits: 28, CorpusBytes: 0, RssMb: 0, At: default,
+                Crashes: 43, Hangs: 2),
+            options => options.Excluding(s => s.At));
     }
 }

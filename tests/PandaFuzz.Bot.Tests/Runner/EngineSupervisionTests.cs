@@ -105,7 +105,8 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
         // libFuzzer names an artifact by its input's hash, so a run that finds the same input again writes the same file.
         // The outbox here never says Kept, so the first report's artifact stays pending for the whole test.
         var settings = BotTestConfig.Fast() with { Engine = new EngineSupervisionSettings(TimeSpan.FromSeconds(1), 2, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60)) };
-        var (runner, dir, outbox) = await StartJobAsync(new LibFuzzerEngine(), _alwaysCrash.Binary, settings, 8);
+        // A plain run (no -fork), which stops at its finding: what this test is about.
+        var (runner, dir, outbox) = await StartJobAsync(new LibFuzzerEngine(fork: false), _alwaysCrash.Binary, settings, 8);
 
         var report = (CampaignCommands.ReportCrash)outbox.FishForMessage<OutboxCommands.Put>(put => put.Message is CampaignCommands.ReportCrash, JobEndTimeout).Message;
         var artifact = Directory.EnumerateFiles(dir.Artifacts).Should().ContainSingle().Subject;
@@ -171,7 +172,7 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
     {
         // One run only in this test: the next would start a minute after the finding.
         var settings = BotTestConfig.Fast() with { RestartDelay = TimeSpan.FromMinutes(1) };
-        var (runner, dir, outbox) = await StartJobAsync(new LibFuzzerEngine(), _alwaysCrash.Binary, settings, 11);
+        var (runner, dir, outbox) = await StartJobAsync(new LibFuzzerEngine(fork: false), _alwaysCrash.Binary, settings, 11);
         var report = (CampaignCommands.ReportCrash)outbox.FishForMessage<OutboxCommands.Put>(put => put.Message is CampaignCommands.ReportCrash, JobEndTimeout).Message;
         var artifact = Directory.EnumerateFiles(dir.Artifacts).Should().ContainSingle().Subject;
         var errors = CreateTestProbe();

@@ -1,3 +1,4 @@
+using PandaFuzz.Protocol;
 using FluentAssertions;
 using PandaFuzz.Domain.Crashes;
 using PandaFuzz.Domain.Engines.LibFuzzer;
@@ -109,13 +110,55 @@ public sealed class CrashAnalyzerTests
     }
 
     [Fact]
-    public void The_signature_depends_on_kind_and_state_only()
+    public void The_signature_depends_on_type_direction_and_state_not_on_the_access_size()
     {
-        var signature = CrashAnalysis.SignatureOf("Heap-buffer-overflow READ 1", "f\ng");
+        var signature = CrashIdentity.Signature("Heap-buffer-overflow READ 1", "f\ng");
 
         signature.Should().MatchRegex("^[0-9a-f]{16}$");
         new CrashAnalysis("Heap-buffer-overflow", "READ 1", [], "f\ng", true).Signature.Should().Be(signature);
-        CrashAnalysis.SignatureOf("Heap-buffer-overflow READ 2", "f\ng").Should().NotBe(signature);
-        CrashAnalysis.SignatureOf("Heap-buffer-overflow READ 1", "f\nh").Should().NotBe(signature);
+        CrashIdentity.Signature("Heap-buffer-overflow READ 2", "f\ng").Should().Be(signature, "the size is a detail of one report");
+        CrashIdentity.Signature("Heap-buffer-overflow READ {*}", "f\ng").Should().Be(signature);
+        CrashIdentity.Signature("Heap-buffer-overflow WRITE 1", "f\ng").Should().NotBe(signature, "the direction is part of the identity");
+        CrashIdentity.Signature("Heap-buffer-overflow READ 1", "f\nh").Should().NotBe(signature);
+        CrashIdentity.Signature("Stack-buffer-overflow READ 1", "f\ng").Should().NotBe(signature);
+    }
+
+    [Theory]
+    [InlineData("Heap-buffer-overflow WRITE 4", "Heap-buffer-overflow WRITE", "4")]
+    [InlineData("Heap-buffer-overflow READ {*}", "Heap-buffer-overflow READ", "{*}")]
+    [InlineData("Null-dereference READ", "Null-dereference READ", null)]
+    [InlineData("Deadly signal", "Deadly signal", null)]
+    [InlineData("Timeout", "Timeout", null)]
+    [InlineData("Integer-overflow 4", "Integer-overflow 4", null)]
+    public void The_access_size_comes_off_the_kind(string kind, string identity, string? size)
+    {
+        CrashIdentity.WithoutSize(kind).Should().Be(identity);
+        CrashIdentity.AccessSize(kind).Should().Be(size);
+    }
+
+    [Fact]
+    public void Sizes_read_as_a_range()
+    {
+        CrashIdentity.SizeRange(["9", "2", "16", "3"]).Should().Be("2–16");
+        CrashIdentity.SizeRange(["4"]).Should().Be("4");
+        CrashIdentity.SizeRange(["2", "{*}", "8"]).Should().Be("2–8, {*}");
+        CrashIdentity.SizeRange([]).Should().BeNull();
+    }
+
+    [Fact]
+    public void The_location_is_the_file_name_and_line_of_the_frame_that_crashed()
+    {
+        const string report = """
+            ==1==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x6 at pc 0x5 bp 0x7 sp 0x7
+            WRITE of size 9 at 0x6 thread T0
+                #0 0x55 in __asan_memcpy (/t+0xde)
+                #1 0x55 in handle_record /build/one/target.c:57:5
+                #2 0x55 in parse_packet /build/one/target.c:80:3
+            """;
+
+        var analysis = CrashAnalyzer.Analyze(report, CrashKinds.Crash, "t");
+
+        analysis.Location.Should().Be("target.c:57");
+        analysis.Signature.Should().Be(CrashIdentity.Signature("Heap-buffer-overflow WRITE", "handle_record\nparse_packet"));
     }
 }

@@ -20,6 +20,11 @@ public static class LibFuzzerOutputParser
 
         var pos = 0;
         var execsToken = NextToken(s, ref pos);
+        if (execsToken.EndsWith(":"))
+        {
+            return TryParseForkStatus(s, execsToken, ref pos, out status);
+        }
+
         if (!TryParseCount(execsToken.Slice(1), out var execs))
         {
             return false;
@@ -72,6 +77,81 @@ public static class LibFuzzerOutputParser
         }
 
         status = new LibFuzzerStatusLine(kind, execs, cov, ft, corpUnits, corpBytes, execsPerSec, rss, units);
+        return true;
+    }
+
+    /// <summary>
+    /// A <c>-fork</c> run's line, printed as each child process ends:
+    /// <c>#1024: cov: 46 ft: 60 corp: 12 exec/s: 3500 oom/timeout/crash: 0/1/3 time: 12s job: 5 dft_time: 0</c>.
+    /// </summary>
+    private static bool TryParseForkStatus(ReadOnlySpan<char> s, ReadOnlySpan<char> execsToken, ref int pos, [NotNullWhen(true)] out LibFuzzerStatusLine? status)
+    {
+        status = null;
+        if (!TryParseCount(execsToken[1..^1], out var execs))
+        {
+            return false;
+        }
+
+        long? cov = null, ft = null, corpUnits = null, execsPerSec = null, seconds = null;
+        (long, long, long)? failures = null;
+        while (true)
+        {
+            var key = NextToken(s, ref pos);
+            if (key.IsEmpty)
+            {
+                break;
+            }
+
+            var value = NextToken(s, ref pos);
+            var ok = true;
+            switch (key)
+            {
+                case "cov:": ok = TryParseCount(value, out var c); cov = c; break;
+                case "ft:": ok = TryParseCount(value, out var f); ft = f; break;
+                case "corp:": ok = TryParseCount(value, out var u); corpUnits = u; break;
+                // libFuzzer 14 prints "exec/s 0" without its colon.
+                case "exec/s:" or "exec/s": ok = TryParseCount(value, out var e); execsPerSec = e; break;
+                case "time:":
+                {
+                    long t = 0;
+                    ok = value.EndsWith("s") && TryParseCount(value[..^1], out t);
+                    seconds = t;
+                    break;
+                }
+
+                case "oom/timeout/crash:":
+                {
+                    var first = value.IndexOf('/');
+                    var last = value.LastIndexOf('/');
+                    long ooms = 0, timeouts = 0, crashes = 0;
+                    ok = first > 0 && last > first
+                        && TryParseCount(value[..first], out ooms) && TryParseCount(value[(first + 1)..last], out timeouts)
+                        && TryParseCount(value[(last + 1)..], out crashes);
+                    failures = (ooms, timeouts, crashes);
+                    break;
+                }
+
+                default: break; // time:, job:, dft_time: and keys newer versions may add
+            }
+
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        if (cov is null)
+        {
+            return false;
+        }
+
+        // The rate is the last child's, 0 when it crashed before printing it: then the run's average stands for it.
+        if (execsPerSec is null or 0 && seconds is > 0)
+        {
+            execsPerSec = execs / seconds;
+        }
+
+        status = new LibFuzzerStatusLine(LibFuzzerStatusKind.Fork, execs, cov, ft, corpUnits, null, execsPerSec, null, null, failures);
         return true;
     }
 

@@ -23,6 +23,12 @@ public enum LibFuzzerStatusKind
 
     /// <summary><c>READ</c>: corpus units read (older libFuzzer versions).</summary>
     ReadUnits,
+
+    /// <summary>
+    /// <c>#N: cov: … oom/timeout/crash: a/b/c time: Ts job: J</c>: a <c>-fork</c> run's line after each of its child
+    /// processes ended, with the executions of all of them.
+    /// </summary>
+    Fork,
 }
 
 /// <summary>One parsed libFuzzer status line; a field is null when the line does not carry it.</summary>
@@ -30,6 +36,7 @@ public enum LibFuzzerStatusKind
 /// Corpus size in bytes. libFuzzer prints Kb/Mb rounded down, so those sizes are exact only to the unit.
 /// </param>
 /// <param name="Units">The <c>units:</c> count of READ/RELOAD lines.</param>
+/// <param name="Failures">A fork line's child processes that ended in an OOM, a timeout and a crash, in all.</param>
 public sealed record LibFuzzerStatusLine(
     LibFuzzerStatusKind Kind,
     long Execs,
@@ -39,4 +46,5 @@ public sealed record LibFuzzerStatusLine(
     long? CorpusBytes,
     long? ExecsPerSecond,
     long? RssMb,
-    long? Units);
+    long? Units,
+    (long Ooms, long Timeouts, long Crashes)? Failures = null);

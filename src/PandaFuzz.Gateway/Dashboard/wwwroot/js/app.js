@@ -5,6 +5,7 @@ import { h, morph } from './dom.js';
 import { clock } from './format.js';
 import * as overview from './views/overview.js';
 import * as campaign from './views/campaign.js';
+import * as bug from './views/bug.js';
 import * as crash from './views/crash.js';
 import * as create from './views/create.js';
 import { signIn } from './views/signin.js';
@@ -15,6 +16,7 @@ const REFRESH_MS = 3000;
 const routes = [
   [/^#?\/?$/, overview, 'overview'],
   [/^#\/campaigns\/([^/]+)$/, campaign, 'overview'],
+  [/^#\/bugs\/([^/]+)$/, bug, 'overview'],
   [/^#\/crashes\/([^/]+)$/, crash, 'overview'],
   [/^#\/new$/, create, 'new'],
 ];

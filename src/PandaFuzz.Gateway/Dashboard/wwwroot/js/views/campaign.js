@@ -1,10 +1,13 @@
-// A campaign: its figures, exec/s and coverage plots, jobs and where they run, unique crashes, corpus versions,
-// and the buttons to stop it and to minimize its corpus.
+// A campaign: its figures, exec/s and coverage plots, its bugs (unique crashes grouped, each linking to its page) with
+// every unique crash under them, jobs and where they run, corpus versions, and the buttons to stop it and to minimize
+// its corpus.
 import { api, list } from '../api.js';
 import { h } from '../dom.js';
 import { lineChart } from '../charts.js';
-import { count, duration, exact, percent, short, size } from '../format.js';
-import { act, at, badge, downloadInput, facts, notice, table, tile, timeCell } from './parts.js';
+import { count, duration, exact, short, size } from '../format.js';
+import {
+  act, at, badge, downloadInput, facts, inputButtons, kindWithSizes, notice, reproduction, table, tile, timeCell, where,
+} from './parts.js';
 
 /** The last action's outcome per campaign, shown until the next one. */
 const messages = new Map();
@@ -55,27 +58,75 @@ function jobRow(job, hosts) {
     timeCell(job.finishedAt));
 }
 
-function inputButtons(crash) {
-  const crashPath = `/crashes/${encodeURIComponent(crash.id)}`;
+const bugLink = (bug) => `#/bugs/${encodeURIComponent(bug.id)}`;
+
+/** The bug's inputs are its leader's (the first crash seen): the original and, once made, the minimized one. */
+function bugInputs(bug) {
+  const leader = bug.crashes.find((c) => c.id === bug.leaderCrashId) ?? bug.crashes[0];
+  const label = `bug ${kindWithSizes(bug)} at ${where(bug)}`;
   return h('td', { class: 'actions' },
-    h('button', { type: 'button', class: 'small', 'data-action': 'download', 'data-path': `${crashPath}/input`, 'data-file': `crash-${crash.inputSha256.slice(0, 12)}` },
-      'Input', h('span', { class: 'visually-hidden' }, ` of ${crash.kind} ${crash.signature}`)),
-    crash.minimized?.inputSha256
-      ? h('button', { type: 'button', class: 'small', 'data-action': 'download', 'data-path': `${crashPath}/input/minimized`, 'data-file': `minimized-${crash.signature}` },
-        'Minimized', h('span', { class: 'visually-hidden' }, ` input of ${crash.kind} ${crash.signature}`))
-      : null);
+    leader ? inputButtons(bug.leaderCrashId, leader.inputSha256, bug.minimized, label, leader.signature) : null,
+    bug.minimized?.inputSha256 ? null : h('span', { class: 'sub' }, bug.minimized?.failure ? 'minimization failed' : 'not minimized yet'));
 }
 
-function crashRow(crash) {
+function bugRow(bug) {
+  return h('tr', { 'data-key': bug.id },
+    h('th', { scope: 'row' }, h('a', { href: bugLink(bug) }, kindWithSizes(bug))),
+    h('td', null, h('code', null, where(bug)), h('span', { class: 'sub state' }, bug.state.split('\n').join(' › '))),
+    h('td', null, bug.security ? badge('security') : h('span', { class: 'sub' }, 'no')),
+    h('td', null, reproduction(bug)),
+    h('td', { class: 'num' }, count(bug.crashCount)),
+    h('td', { class: 'num', title: exact(bug.count) }, count(bug.count)),
+    timeCell(bug.firstSeen),
+    timeCell(bug.lastSeen),
+    bugInputs(bug));
+}
+
+function crashRow(crash, bugs) {
+  const bug = crash.bugId ? bugs.get(crash.bugId) : null;
+  const label = `${crash.kind} ${crash.signature}`;
   return h('tr', { 'data-key': crash.id },
     h('th', { scope: 'row' }, h('a', { href: `#/crashes/${encodeURIComponent(crash.id)}` }, crash.kind), h('span', { class: 'sub' }, crash.signature)),
+    h('td', null, crash.bugId
+      ? h('a', { href: bugLink({ id: crash.bugId }), title: bug ? kindWithSizes(bug) : null }, bug ? where(bug) : `bug ${short(crash.bugId.slice(crash.bugId.lastIndexOf('-') + 1), 8)}`)
+      : '–'),
     h('td', null, h('span', { class: 'state' }, crash.state.split('\n').join(' › '))),
     h('td', null, crash.security ? badge('security') : h('span', { class: 'sub' }, 'no')),
-    h('td', null, crash.reproducible ? percent(crash.reproducibleRate) : badge('unreproducible')),
+    h('td', null, reproduction(crash)),
     h('td', { class: 'num' }, count(crash.count)),
     timeCell(crash.firstSeen),
     timeCell(crash.lastSeen),
-    inputButtons(crash));
+    h('td', { class: 'actions' }, inputButtons(crash.id, crash.inputSha256, crash.minimized, label, crash.signature)));
+}
+
+/** The campaign's bugs, then every unique crash in a table folded away (its <details> stays open across refreshes). */
+function bugsSection(campaign, running) {
+  const bugs = campaign.bugs ?? [];
+  const bugsTotal = campaign.bugsTotal ?? bugs.length;
+  const crashesTotal = campaign.crashesTotal ?? campaign.crashes.length;
+  const byId = new Map(bugs.map((bug) => [bug.id, bug]));
+  return h('section', { 'aria-labelledby': 'bugs-heading' },
+    h('h2', { id: 'bugs-heading' }, 'Bugs'),
+    bugs.length === 0 && campaign.crashes.length === 0
+      ? h('p', { class: 'empty', id: 'no-bugs' }, running ? 'No crash found yet. New bugs appear here as the fuzzers find them.' : 'No crash was found.')
+      : [
+        h('p', { class: 'help' }, `${count(bugsTotal)} bug${bugsTotal === 1 ? '' : 's'} from ${count(crashesTotal)} unique crash${crashesTotal === 1 ? '' : 'es'}: `,
+          'crashes that crashed in the same frame, at the same line, are one bug.'),
+        table('bugs', 'Bugs, first seen first',
+          ['Bug', 'Where', 'Security', 'Reproducible', 'Crashes', 'Reports', 'First seen', 'Last seen', 'Inputs'],
+          bugs.map(bugRow), [4, 5]),
+        bugsTotal > bugs.length ? h('p', { class: 'help' }, `The first ${bugs.length} of ${count(bugsTotal)} bugs.`) : null,
+        campaign.crashes.length === 0
+          ? null
+          : h('details', { class: 'crashes', 'data-key': 'all-crashes' },
+            h('summary', null, `All unique crashes (${count(crashesTotal)})`),
+            table('crashes', 'Unique crashes, one per signature, with their bug',
+              ['Kind', 'Bug', 'Crash state', 'Security', 'Reproducible', 'Count', 'First seen', 'Last seen', 'Inputs'],
+              campaign.crashes.map((crash) => crashRow(crash, byId)), [5]),
+            crashesTotal > campaign.crashes.length
+              ? h('p', { class: 'help' }, `The first ${campaign.crashes.length} of ${count(crashesTotal)} unique crashes.`)
+              : null),
+      ]);
 }
 
 const versionRow = (version) => h('tr', { 'data-key': String(version.version) },
@@ -90,6 +141,9 @@ export function render({ campaign, points, corpus, hosts }, id) {
   const running = campaign.status === 'running';
   const series = (pick) => points.map((p) => ({ t: Date.parse(p.updatedAt), v: pick(p) }));
   const engines = Object.entries(campaign.targets);
+  const bugs = campaign.bugs ?? [];
+  const bugsTotal = campaign.bugsTotal ?? bugs.length;
+  const security = bugs.filter((bug) => bug.security).length;
   return h('div', { class: 'view', 'data-view': `campaign-${id}` },
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Overview'), ' / campaign'),
     h('div', { class: 'heading' },
@@ -102,6 +156,9 @@ export function render({ campaign, points, corpus, hosts }, id) {
       tile('Executions per second', count(stats.execsPerSecond), `${count(stats.execs)} in all`),
       tile('Coverage', count(stats.coverage), stats.totalEdges ? `of ${count(stats.totalEdges)} edges` : `${count(stats.features)} features`),
       tile('Corpus', count(stats.corpusUnits), size(stats.corpusBytes)),
+      tile('Bugs', count(bugsTotal), bugsTotal > bugs.length
+        ? `${count(security)} security in the first ${bugs.length}`
+        : `${count(security)} security`),
       tile('Unique crashes', count(campaign.crashesTotal ?? campaign.crashes.length), `${count(stats.crashes)} reports`),
       tile('Jobs', count(campaign.jobsTotal ?? campaign.jobs.length), `${campaign.jobs.filter((j) => j.state === 'running').length} running`)),
     h('div', { class: 'plots' },
@@ -111,13 +168,7 @@ export function render({ campaign, points, corpus, hosts }, id) {
       h('figure', { class: 'card' }, h('figcaption', null, 'Coverage'),
         lineChart({ key: 'plot-coverage', title: 'Coverage over time', points: series((p) => p.coverage),
           describe: (latest, all) => `${all.length} samples; latest coverage ${exact(latest)}.` }))),
-    h('section', { 'aria-labelledby': 'crashes-heading' },
-      h('h2', { id: 'crashes-heading' }, 'Unique crashes'),
-      campaign.crashes.length === 0
-        ? h('p', { class: 'empty', id: 'no-crashes' }, running ? 'No crash found yet. New ones appear here as the fuzzers find them.' : 'No crash was found.')
-        : table('crashes', 'Unique crashes, one per signature',
-          ['Kind', 'Crash state', 'Security', 'Reproducible', 'Count', 'First seen', 'Last seen', 'Inputs'],
-          campaign.crashes.map(crashRow), [4])),
+    bugsSection(campaign, running),
     h('section', { 'aria-labelledby': 'jobs-heading' },
       h('h2', { id: 'jobs-heading' }, 'Jobs'),
       table('jobs', 'Jobs and the bots they run on',

@@ -1,9 +1,9 @@
-// A unique crash: the report with its stack, the signature, how often it reproduces, and its inputs with a hex
-// preview of their first bytes.
+// A unique crash: the report with its stack, the signature, the bug it is part of, its access sizes, how often it
+// reproduces, and its inputs with a hex preview of their first bytes.
 import { api, bytes } from '../api.js';
 import { h } from '../dom.js';
 import { count, exact, percent, short, size } from '../format.js';
-import { at, badge, downloadInput, facts, notice } from './parts.js';
+import { at, badge, downloadInput, facts, notice, reproductionFlag } from './parts.js';
 
 /** Bytes shown of each input. */
 const PREVIEW = 256;
@@ -13,6 +13,7 @@ const previews = new Map();
 const messages = new Map();
 
 const path = (id) => `/crashes/${encodeURIComponent(id)}`;
+const bugLink = (bugId) => `#/bugs/${encodeURIComponent(bugId)}`;
 
 async function preview(sha256, route) {
   if (!previews.has(sha256)) {
@@ -67,16 +68,22 @@ export function render({ crash, input, minimizedInput }, id) {
   const minimization = crash.minimized;
   return h('div', { class: 'view', 'data-view': `crash-${id}` },
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Overview'), ' / ',
-      h('a', { href: `#/campaigns/${encodeURIComponent(crash.campaignId)}` }, 'campaign'), ' / crash'),
+      h('a', { href: `#/campaigns/${encodeURIComponent(crash.campaignId)}` }, 'campaign'), ' / ',
+      crash.bugId ? [h('a', { href: bugLink(crash.bugId) }, 'bug'), ' / '] : null, 'crash'),
     h('div', { class: 'heading' },
-      h('h1', null, crash.kind, ' ', crash.security ? badge('security') : null, crash.reproducible ? null : badge('unreproducible'))),
+      h('h1', null, crash.kind, ' ', crash.security ? badge('security') : null, reproductionFlag(crash))),
     notice(messages.get(id)),
     h('p', { class: 'summary' }, crash.summary),
     h('div', { class: 'columns' },
       h('section', { 'aria-labelledby': 'facts-heading' },
         h('h2', { id: 'facts-heading' }, 'Signature'),
         facts([
+          ['Bug', crash.bugId
+            ? h('a', { href: bugLink(crash.bugId), 'data-testid': 'bug-link' }, h('code', null, crash.bugId))
+            : 'not grouped yet'],
           ['Signature', h('code', null, crash.signature)],
+          ['Access sizes', crash.accessSizes ?? 'none named'],
+          crash.location ? ['Where', h('code', null, crash.location)] : null,
           ['Crash state', h('ol', { class: 'frames' }, crash.state.split('\n').filter(Boolean).map((frame) => h('li', null, h('code', null, frame))))],
           ['Security', crash.security ? 'yes: memory safety' : 'no'],
           ['Reproduces', `${percent(crash.reproducibleRate)} (${exact(crash.reproduced)} of ${exact(crash.reproduceAttempts)} runs)`],

@@ -1,4 +1,4 @@
-// The overview: campaigns with their live figures and a coverage trend, bots and their slots, the job queue.
+// The overview: campaigns with their live figures, bugs and a coverage trend, bots and their slots, the job queue.
 import { api, list } from '../api.js';
 import { h } from '../dom.js';
 import { sparkline } from '../charts.js';
@@ -64,6 +64,7 @@ function campaignRow({ summary, detail, points }) {
     h('td', { class: 'num', title: exact(stats?.execsPerSecond) }, count(stats?.execsPerSecond)),
     h('td', { class: 'num', title: exact(stats?.coverage) }, count(stats?.coverage)),
     h('td', { class: 'num' }, count(stats?.corpusUnits), h('span', { class: 'sub' }, size(stats?.corpusBytes))),
+    h('td', { class: 'num' }, detail ? count(detail.bugsTotal ?? (detail.bugs ?? []).length) : '–'),
     h('td', { class: 'num' }, detail ? count(detail.crashesTotal ?? detail.crashes.length) : count(summary.crashCount)),
     h('td', null, sparkline(coverage, coverage.length
       ? `Coverage of ${summary.name} over ${coverage.length} samples: from ${exact(coverage[0])} to ${exact(coverage[coverage.length - 1])}`
@@ -98,6 +99,8 @@ export function render({ campaigns, total, bots, queue }) {
   const running = campaigns.filter((c) => (c.detail?.status ?? c.summary.status) === 'running');
   const execs = running.reduce((sum, c) => sum + (c.detail?.stats.execsPerSecond ?? 0), 0);
   const crashes = campaigns.reduce((sum, c) => sum + (c.detail?.crashesTotal ?? c.detail?.crashes.length ?? c.summary.crashCount), 0);
+  // Bugs come with a campaign's details only (the list carries no bug count); a campaign whose details failed adds none.
+  const bugs = campaigns.reduce((sum, c) => sum + (c.detail?.bugsTotal ?? c.detail?.bugs?.length ?? 0), 0);
   const online = bots.filter((b) => b.state === 'online');
   const slots = online.reduce((sum, b) => sum + b.capabilities.slots, 0);
   const used = online.reduce((sum, b) => sum + b.currentJobs.length, 0);
@@ -110,7 +113,7 @@ export function render({ campaigns, total, bots, queue }) {
     h('ul', { class: 'tiles', 'aria-label': 'Totals' },
       tile('Running campaigns', count(running.length), `${count(total)} in all`),
       tile('Executions per second', count(execs), 'running campaigns'),
-      tile('Unique crashes', count(crashes), campaigns.length < total ? `newest ${campaigns.length} campaigns` : 'all campaigns'),
+      tile('Bugs', count(bugs), `${count(crashes)} unique crashes · ${campaigns.length < total ? `newest ${campaigns.length} campaigns` : 'all campaigns'}`),
       tile('Bots online', `${online.length} of ${bots.length}`, `${used} of ${slots} slots in use`),
       tile('Queued jobs', count(queue.total ?? queue.pending.length), `${queue.freeSlots} free slots`)),
     h('section', { 'aria-labelledby': 'campaigns-heading' },
@@ -118,8 +121,8 @@ export function render({ campaigns, total, bots, queue }) {
       campaigns.length === 0
         ? h('p', { class: 'empty' }, 'No campaigns yet. ', h('a', { href: '#/new' }, 'Create the first one'), '.')
         : table('campaigns', 'Campaigns, newest first',
-          ['Campaign', 'Status', 'Exec/s', 'Coverage', 'Corpus', 'Unique crashes', 'Coverage trend'],
-          campaigns.map(campaignRow), [2, 3, 4, 5]),
+          ['Campaign', 'Status', 'Exec/s', 'Coverage', 'Corpus', 'Bugs', 'Unique crashes', 'Coverage trend'],
+          campaigns.map(campaignRow), [2, 3, 4, 5, 6]),
       total > campaigns.length ? h('p', { class: 'help' }, `The newest ${campaigns.length} of ${total} campaigns.`) : null),
     h('div', { class: 'columns' },
       h('section', { 'aria-labelledby': 'bots-heading' },

@@ -1,7 +1,7 @@
-// Pieces the pages share: status badges, tables, figure tiles, times, notices.
+// Pieces the pages share: status badges, tables, figure tiles, times, notices, reproducibility flags, input buttons.
 import { ApiError, download } from '../api.js';
 import { h } from '../dom.js';
-import { ago, when } from '../format.js';
+import { ago, exact, percent, when } from '../format.js';
 
 /** A state as a coloured label (the word itself is the meaning; colour only helps). */
 export const badge = (state) => h('span', { class: `badge badge-${String(state).toLowerCase()}` }, String(state));
@@ -56,3 +56,49 @@ export const downloadInput = (messages) => (button, id) => act(messages, id, asy
   await download(button.dataset.path, button.dataset.file);
   return `Downloaded ${button.dataset.file}.`;
 });
+
+/**
+ * A bug's or crash's flag when reruns do not always reproduce it: "not reproducible" when none did (or none ran yet),
+ * "flaky (N %)" when some did; null when every rerun did.
+ */
+export function reproductionFlag(item) {
+  if (!item.reproducible) return h('span', { class: 'badge badge-unreproducible' }, 'not reproducible');
+  if (item.reproducibleRate < 1) {
+    // Never "flaky (100 %)" nor "flaky (0 %)": rounding must not hide that it is flaky.
+    const shown = Math.min(99, Math.max(1, Math.round(item.reproducibleRate * 100)));
+    return h('span', { class: 'badge badge-flaky' }, `flaky (${shown} %)`);
+  }
+  return null;
+}
+
+/** How often reruns reproduced it, for a table cell: the flag, if any, over the rate and the reruns (when known). */
+export function reproduction(item) {
+  const runs = item.reproduceAttempts === undefined
+    ? null
+    : item.reproduceAttempts === 0 ? 'no rerun yet' : `${exact(item.reproduced)} of ${exact(item.reproduceAttempts)} reruns`;
+  const flag = reproductionFlag(item);
+  if (!flag) return [percent(item.reproducibleRate), runs ? h('span', { class: 'sub' }, runs) : null];
+  return [flag, h('span', { class: 'sub' }, [percent(item.reproducibleRate), runs].filter(Boolean).join(' · '))];
+}
+
+/** Where a bug or crash crashed: the file and line when symbolized, else the top frame of its crash state. */
+export const where = (item) => item.location || item.state.split('\n').find(Boolean) || 'unknown frame';
+
+/** A kind with its access sizes as ClusterFuzz names bugs: "Heap-buffer-overflow WRITE 2–16". */
+export const kindWithSizes = (item) => (item.accessSizes ? `${item.kind} ${item.accessSizes}` : item.kind);
+
+/**
+ * Buttons saving a crash's input and, once there is one, its minimized input; `label` names what they belong to for
+ * screen readers, `stem` the minimized file.
+ */
+export function inputButtons(crashId, inputSha256, minimized, label, stem) {
+  const crashPath = `/crashes/${encodeURIComponent(crashId)}`;
+  return [
+    h('button', { type: 'button', class: 'small', 'data-action': 'download', 'data-path': `${crashPath}/input`, 'data-file': `crash-${inputSha256.slice(0, 12)}` },
+      'Input', h('span', { class: 'visually-hidden' }, ` of ${label}`)),
+    minimized?.inputSha256
+      ? h('button', { type: 'button', class: 'small', 'data-action': 'download', 'data-path': `${crashPath}/input/minimized`, 'data-file': `minimized-${stem}` },
+        'Minimized', h('span', { class: 'visually-hidden' }, ` input of ${label}`))
+      : null,
+  ];
+}
