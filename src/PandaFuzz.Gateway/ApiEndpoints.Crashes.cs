@@ -130,7 +130,38 @@ public static partial class ApiEndpoints
         }
 
         PageHeaders(context, page, crashes.Crashes.Count, crashes.Total);
-        return TypedResults.Text(CrashSarif.Build(view, crashes.Crashes).ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), CrashSarif.MediaType);
+        return TypedResults.Text(CrashSarif.Build(view, crashes.Crashes, crashes.BugIds).ToJsonString(SarifJson), CrashSarif.MediaType);
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions SarifJson = new() { WriteIndented = true };
+
+    /// <summary>The campaign's bugs as SARIF 2.1.0, one result per bug, paged like <c>crashes.sarif</c>.</summary>
+    private static async Task<IResult> ExportBugsAsSarif(
+        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        if (ListParameters.TryPage(limit, offset, out var page, defaultLimit: Page.MaxLimit) is { } problem)
+        {
+            return problem;
+        }
+
+        if (await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct) is not CampaignQueries.CampaignView view)
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        var reply = await Ask(gateway, new CampaignQueries.GetCampaignBugs(campaignId, page.Offset, page.Limit), ct);
+        if (reply is not CampaignQueries.CampaignBugs bugs)
+        {
+            return Problems.From(reply);
+        }
+
+        PageHeaders(context, page, bugs.Bugs.Count, bugs.Total);
+        return TypedResults.Text(CrashSarif.Build(view, bugs.Bugs).ToJsonString(SarifJson), CrashSarif.MediaType);
     }
 
     private static async Task<Results<Ok<CrashResponse>, ProblemHttpResult>> GetCrash(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)

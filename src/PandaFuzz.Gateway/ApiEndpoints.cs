@@ -54,6 +54,8 @@ public static partial class ApiEndpoints
         Describe(api.MapPost("/campaigns/{id}/stop", StopCampaign), "stopCampaign", "Stop a campaign", "campaigns", 404, 409);
         Describe(api.MapGet("/campaigns/{id}/bugs", ListBugs), "listCampaignBugs", "A campaign's bugs (unique crashes grouped), each with its crashes", "bugs", 404);
         Describe(api.MapGet("/bugs/{id}", GetBug), "getBug", "A bug with its crashes", "bugs", 404);
+        Describe(api.MapGet("/campaigns/{id}/bugs.sarif", ExportBugsAsSarif), "exportCampaignBugsAsSarif", "A campaign's bugs as SARIF 2.1.0, one result per bug", "bugs", 404)
+            .Produces(StatusCodes.Status200OK, contentType: CrashSarif.MediaType);
         Describe(api.MapGet("/campaigns/{id}/crashes", ListCrashes), "listCampaignCrashes", "A campaign's unique crashes", "crashes", 404);
         Describe(api.MapGet("/campaigns/{id}/crashes.sarif", ExportCrashesAsSarif), "exportCampaignCrashesAsSarif", "A campaign's unique crashes as SARIF 2.1.0", "crashes", 404)
             .Produces(StatusCodes.Status200OK, contentType: CrashSarif.MediaType);

@@ -7,9 +7,10 @@ using PandaFuzz.Protocol;
 namespace PandaFuzz.Gateway;
 
 /// <summary>
-/// A campaign's unique crashes as SARIF 2.1.0 (<c>GET /api/v1/campaigns/{id}/crashes.sarif</c>): one rule per crash
-/// type, one result per unique crash located at the top frame of its crash state, its stack as a SARIF stack, and the
-/// signature as a partial fingerprint so viewers and code-scanning services keep one alert per bug across uploads.
+/// A campaign's bugs or unique crashes as SARIF 2.1.0 (<c>GET /api/v1/campaigns/{id}/bugs.sarif</c>, <c>…/crashes.sarif</c>):
+/// one rule per crash type, one result per bug (or unique crash) located at the top frame of its crash state, its stack
+/// as a SARIF stack, and the bug's id (or the crash's signature) as a partial fingerprint so viewers and code-scanning
+/// services keep one alert per bug across uploads.
 /// </summary>
 public static partial class CrashSarif
 {
@@ -17,11 +18,22 @@ public static partial class CrashSarif
 
     private const string Schema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
-    public static JsonObject Build(CampaignQueries.CampaignView campaign, IReadOnlyList<UniqueCrash> crashes)
+    /// <summary>One result per unique crash; <paramref name="bugs"/>, when given, names each one's bug (same order).</summary>
+    public static JsonObject Build(CampaignQueries.CampaignView campaign, IReadOnlyList<UniqueCrash> crashes, IReadOnlyList<BugId>? bugs = null) =>
+        Document(campaign, [.. crashes.Select((c, i) => (c, bugs?[i], (BugGroup?)null))]);
+
+    /// <summary>
+    /// One result per bug (<c>GET /api/v1/campaigns/{id}/bugs.sarif</c>): its leader's kind, state and stack, the counts of
+    /// all its crashes, and the bug's id as the partial fingerprint, so an upload keeps one alert per bug.
+    /// </summary>
+    public static JsonObject Build(CampaignQueries.CampaignView campaign, IReadOnlyList<BugGroup> bugs) =>
+        Document(campaign, [.. bugs.Select(b => (b.Leader, (BugId?)b.Id, (BugGroup?)b))]);
+
+    private static JsonObject Document(CampaignQueries.CampaignView campaign, IReadOnlyList<(UniqueCrash Crash, BugId? Bug, BugGroup? Group)> items)
     {
-        var types = crashes.Select(c => TypeOf(c.Kind)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var types = items.Select(c => TypeOf(c.Crash.Kind)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var rules = new JsonArray([.. types.Select(Rule)]);
-        var results = new JsonArray([.. crashes.Select(c => Result(c, types.IndexOf(TypeOf(c.Kind))))]);
+        var results = new JsonArray([.. items.Select(c => Result(c.Crash, types.IndexOf(TypeOf(c.Crash.Kind)), c.Bug, c.Group))]);
         var version = typeof(CrashSarif).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
         return new JsonObject
         {
@@ -67,33 +79,42 @@ public static partial class CrashSarif
         },
     };
 
-    private static JsonObject Result(UniqueCrash crash, int ruleIndex)
+    private static JsonObject Result(UniqueCrash crash, int ruleIndex, BugId? bug, BugGroup? group)
     {
         var frames = crash.First.Finding.Stack.Select(ParseFrame).Where(f => f is not null).Select(f => f!).ToList();
         var states = crash.State.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var top = frames.FirstOrDefault(f => states.Length > 0 && f.Function == states[0] && f.File is not null)
                   ?? frames.FirstOrDefault(f => f.File is not null);
-        var message = $"{crash.Kind} in {(states.Length == 0 ? "an unknown function" : string.Join(" < ", states))}: " +
-                      $"{crash.Count} report(s), reproduced {crash.Reproduced} of {crash.ReproduceAttempts} run(s).";
+        var (count, reproduced, attempts) = group is null ? (crash.Count, crash.Reproduced, crash.ReproduceAttempts) : (group.Count, group.Reproduced, group.ReproduceAttempts);
+        var sizes = group?.AccessSizeRange ?? crash.AccessSizeRange;
+        var kind = group is null ? crash.Kind : sizes is null ? crash.Identity : $"{crash.Identity} {sizes}";
+        var message = $"{kind} in {(states.Length == 0 ? "an unknown function" : string.Join(" < ", states))}: " +
+                      $"{count} report(s){(group is null ? "" : $" of {group.Members.Count} unique crash(es)")}, reproduced {reproduced} of {attempts} run(s).";
+        var fingerprints = group is not null
+            ? new JsonObject { ["pandafuzzBug/v1"] = bug!.Value }
+            : new JsonObject { ["pandafuzzCrashSignature/v1"] = crash.Signature };
         var result = new JsonObject
         {
             ["ruleId"] = TypeOf(crash.Kind),
             ["ruleIndex"] = ruleIndex,
             ["level"] = crash.Security ? "error" : "warning",
             ["message"] = new JsonObject { ["text"] = message },
-            ["partialFingerprints"] = new JsonObject { ["pandafuzzCrashSignature/v1"] = crash.Signature },
+            ["partialFingerprints"] = fingerprints,
             ["properties"] = new JsonObject
             {
+                ["bugId"] = bug?.Value,
                 ["crashId"] = crash.Id.Value,
                 ["kind"] = crash.Kind,
+                ["accessSizes"] = sizes,
                 ["crashState"] = crash.State,
                 ["security"] = crash.Security,
-                ["count"] = crash.Count,
-                ["reproducibleRate"] = Math.Round(crash.ReproducibleRate, 4),
-                ["firstSeen"] = crash.FirstSeen.ToString("O", CultureInfo.InvariantCulture),
-                ["lastSeen"] = crash.LastSeen.ToString("O", CultureInfo.InvariantCulture),
+                ["count"] = count,
+                ["uniqueCrashes"] = group?.Members.Count ?? 1,
+                ["reproducibleRate"] = Math.Round(group?.ReproducibleRate ?? crash.ReproducibleRate, 4),
+                ["firstSeen"] = (group?.FirstSeen ?? crash.FirstSeen).ToString("O", CultureInfo.InvariantCulture),
+                ["lastSeen"] = (group?.LastSeen ?? crash.LastSeen).ToString("O", CultureInfo.InvariantCulture),
                 ["input"] = crash.Samples.Count > 0 ? crash.Samples[0].Sha256 : null,
-                ["minimizedInput"] = crash.Minimization?.Input?.Sha256,
+                ["minimizedInput"] = (group?.Minimization ?? crash.Minimization)?.Input?.Sha256,
             },
         };
         if (top is not null)

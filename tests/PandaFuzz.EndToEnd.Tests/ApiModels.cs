@@ -204,6 +204,7 @@ public static class JobTasks
 {
     public const string Fuzz = "fuzz";
     public const string MinimizeCorpus = "minimizeCorpus";
+    public const string MinimizeCrash = "minimizeCrash";
 }
 
 /// <summary>A reply read without interpretation, for the tests of error answers.</summary>

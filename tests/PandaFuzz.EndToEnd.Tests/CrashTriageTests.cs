@@ -63,18 +63,35 @@ public sealed class CrashTriageTests(TargetBuilder targets) : EndToEndTest
                 detail.Stack.Should().Contain(f => f.Contains(crash.State!, StringComparison.Ordinal));
             }
 
-            // Assert: each unique crash was announced once to the webhook, despite the refused first attempts.
-            var announced = await Eventually.SatisfyAsync(
-                "the webhook received one crash.new per unique crash",
+            // Assert: each unique crash was announced once to the webhook, despite the refused first attempts, and each
+            // of the two bugs once as a new bug (its first crash), naming the bug the API shows.
+            var bugs = await api.GetCampaignBugsAsync(campaign.Id, ct);
+            bugs.Should().HaveCount(2, "two bugs in two functions");
+            var announcedAll = await Eventually.SatisfyAsync(
+                "the webhook received one crash.new per unique crash and one bug.new per bug",
                 TimeSpan.FromSeconds(60),
                 () => webhook.Accepted.ToList(),
-                list => list.Count >= crashes.Count,
+                list => list.Count >= crashes.Count + bugs.Count,
                 ct,
                 node.EnsureRunning);
-            announced.Select(a => a.GetProperty("event").GetString()).Should().OnlyContain(e => e == "crash.new");
+            var announced = announcedAll.Where(a => a.GetProperty("event").GetString() == "crash.new").ToList();
+            announcedAll.Select(a => a.GetProperty("event").GetString()).Should().OnlyContain(e => e == "crash.new" || e == "bug.new");
             announced.Select(a => a.GetProperty("crashId").GetString()).Should().BeEquivalentTo(crashes.Select(c => c.Id));
             announced.Select(a => a.GetProperty("kind").GetString()).Should().BeEquivalentTo(crashes.Select(c => c.Kind));
-            webhook.Requests.Should().BeGreaterThanOrEqualTo(crashes.Count + 2, "the two refused POSTs were retried");
+            announced.Select(a => a.GetProperty("bugId").GetString()).Should().BeEquivalentTo(crashes.Select(c => c.BugId));
+            announcedAll.Where(a => a.GetProperty("event").GetString() == "bug.new").Select(a => a.GetProperty("bugId").GetString())
+                .Should().BeEquivalentTo(bugs.Select(b => b.Id));
+            webhook.Requests.Should().BeGreaterThanOrEqualTo(crashes.Count + bugs.Count + 2, "the two refused POSTs were retried");
+
+            // The bugs' SARIF: one result per bug, the bug's id as its fingerprint.
+            var bugSarif = await api.GetRawAsync($"api/v1/campaigns/{campaign.Id}/bugs.sarif", ct);
+            bugSarif.StatusCode.Should().Be(200);
+            using (var document = System.Text.Json.JsonDocument.Parse(bugSarif.Body))
+            {
+                document.RootElement.GetProperty("runs")[0].GetProperty("results").EnumerateArray()
+                    .Select(r => r.GetProperty("partialFingerprints").GetProperty("pandafuzzBug/v1").GetString())
+                    .Should().BeEquivalentTo(bugs.Select(b => b.Id));
+            }
 
             // Assert: the SARIF export has one result per unique crash and passes the SARIF multitool's validation.
             var sarif = await api.GetRawAsync($"api/v1/campaigns/{campaign.Id}/crashes.sarif", ct);

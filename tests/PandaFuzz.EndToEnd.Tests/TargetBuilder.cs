@@ -25,6 +25,7 @@ public sealed class TargetBuilder : IAsyncLifetime
     public const string TwoBugsName = "two_bugs";
     public const string FlakyName = "flaky";
     public const string HostileZooName = "hostile_zoo";
+    public const string BugFarmName = "bug_farm";
 
     /// <summary>The AFL++ build of planted_bug (also the name it is uploaded under).</summary>
     public const string PlantedBugAflName = "planted_bug_afl";
@@ -61,6 +62,9 @@ public sealed class TargetBuilder : IAsyncLifetime
     /// <summary>flaky: a crash on input "FLK" that happens on every third execution only.</summary>
     public BuiltTarget Flaky => Get(FlakyName);
 
+    /// <summary>bug_farm: eight known bugs of different kinds behind their own prefixes (see its header and bug_farm.dict).</summary>
+    public BuiltTarget BugFarm => Get(BugFarmName);
+
     /// <summary>hostile_zoo: links, FIFOs, connects, forks, a full disk or writes outside, as its dictionary says (see its header).</summary>
     public BuiltTarget HostileZoo => Get(HostileZooName);
 
@@ -74,7 +78,7 @@ public sealed class TargetBuilder : IAsyncLifetime
     public BuiltTarget NoBugAfl => Get(NoBugAflName);
 
     public Task InitializeAsync() =>
-        BuildAsync([PlantedBugName, NoBugName, TwoBugsName, FlakyName, HostileZooName], [PlantedBugAflName, NoBugAflName]);
+        BuildAsync([PlantedBugName, NoBugName, TwoBugsName, FlakyName, HostileZooName, BugFarmName], [PlantedBugAflName, NoBugAflName]);
 
     /// <summary>Builds only these libFuzzer targets (no AFL++ builds): for a fixture that needs one target, not the whole set.</summary>
     public Task BuildOnlyAsync(params string[] names) => BuildAsync(names, []);

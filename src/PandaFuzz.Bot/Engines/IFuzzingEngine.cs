@@ -39,6 +39,13 @@ public interface IFuzzingEngine
     /// <summary>The kind of a finding file ("crash", "timeout", "out-of-memory", "leak"), or null if the file is not one.</summary>
     string? FindingKind(string path);
 
+    /// <summary>
+    /// The report of a finding kept in files beside it (a libFuzzer -fork run's children write theirs to sanitizer log
+    /// files), empty when the engine keeps them so but has none for this finding, or null when the engine prints its
+    /// reports on its output (the process actor then takes what it captured there).
+    /// </summary>
+    string? FindingReport(JobWorkDir dir, string artifact, int maxBytes) => null;
+
     /// <summary>Where the engine puts the new interesting inputs it finds.</summary>
     string CorpusDirectory(JobWorkDir dir);
 
@@ -104,6 +111,9 @@ public sealed record JobWorkDir(string Root)
 
     public string PidFile => Path.Combine(Root, "fuzzer.pid");
 
+    /// <summary>Where sanitizers write their reports in runs that keep them in files (<c>log_path</c>).</summary>
+    public string SanitizerLogs => Path.Combine(Root, "sanitizer-logs");
+
     /// <summary>The job's start message, written when the job starts, so a restarted bot knows whose findings the dir holds.</summary>
     public string JobMessage => Path.Combine(Root, "job.msg");
 
@@ -112,6 +122,7 @@ public sealed record JobWorkDir(string Root)
         Directory.CreateDirectory(Corpus);
         Directory.CreateDirectory(Artifacts);
         Directory.CreateDirectory(Output);
+        Directory.CreateDirectory(SanitizerLogs);
     }
 }
 

@@ -45,7 +45,56 @@ public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
         }
 
         args.Add(dir.Corpus);
-        return new FuzzerLaunch(dir.Target, args, dir.Root, SanitizerEnvironment);
+        return new FuzzerLaunch(dir.Target, args, dir.Root, fork ? ForkEnvironment(dir) : SanitizerEnvironment);
+    }
+
+    /// <summary>
+    /// A -fork run relays only the ERROR line of each child's report: the sanitizers write the whole report of each child
+    /// to a file of its own (<c>report.PID</c> in <see cref="JobWorkDir.SanitizerLogs"/>), read with the child's finding.
+    /// Reproductions still print theirs.
+    /// </summary>
+    private static Dictionary<string, string> ForkEnvironment(JobWorkDir dir)
+    {
+        var logPath = Path.Combine(dir.SanitizerLogs, ReportFilePrefix);
+        return SanitizerEnvironment.ToDictionary(e => e.Key, e => $"{e.Value}:log_path={logPath}");
+    }
+
+    private const string ReportFilePrefix = "report";
+
+    // Reports older than this were paired with their findings long ago (the artifact dir is scanned every second).
+    private static readonly TimeSpan ReportFileLifetime = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// The sanitizer report of the child that wrote <paramref name="artifact"/>: a -fork=1 run has one child at a time, and a
+    /// child writes its report before its finding, so it is the newest report file written no later than the finding. Report
+    /// files are the target's: read only as regular files of its own, and deleted once old.
+    /// </summary>
+    public string? FindingReport(JobWorkDir dir, string artifact, int maxBytes)
+    {
+        if (!fork || !Directory.Exists(dir.SanitizerLogs))
+        {
+            return fork ? string.Empty : null;
+        }
+
+        var now = DateTime.UtcNow;
+        var written = File.GetLastWriteTimeUtc(artifact);
+        string? newest = null;
+        var newestAt = DateTime.MinValue;
+        foreach (var file in Directory.EnumerateFiles(dir.SanitizerLogs, ReportFilePrefix + ".*"))
+        {
+            var at = File.GetLastWriteTimeUtc(file);
+            if (now - at > ReportFileLifetime)
+            {
+                File.Delete(file);
+            }
+            else if (at <= written && at > newestAt)
+            {
+                (newest, newestAt) = (file, at);
+            }
+        }
+
+        var bytes = newest is null ? null : Sandboxing.UntrustedFiles.ReadAllBytes(dir.Root, newest, maxBytes);
+        return bytes is null ? string.Empty : System.Text.Encoding.UTF8.GetString(bytes);
     }
 
     public FuzzerLaunch Reproduce(JobSpec spec, JobWorkDir dir, string input) =>

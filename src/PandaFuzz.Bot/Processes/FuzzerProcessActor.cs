@@ -276,7 +276,8 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
 
         _reported.Add(full);
 
-        var report = _report.Length > 0 ? _report.ToString() : string.Join('\n', _tail);
+        // An engine that keeps reports in files gives this finding's own; the lines captured from the output may be another's.
+        var report = _engine.FindingReport(_dir, full, _maxReportBytes) ?? (_report.Length > 0 ? _report.ToString() : string.Join('\n', _tail));
         Context.Parent.Tell(new ArtifactFound(full, kind, report, DateTimeOffset.UtcNow));
     }
 
