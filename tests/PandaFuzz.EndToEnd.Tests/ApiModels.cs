@@ -132,7 +132,8 @@ public sealed record BugSummary(
     int CrashCount,
     string LeaderCrashId,
     CrashMinimization? Minimized,
-    IReadOnlyList<CrashSummary> Crashes);
+    IReadOnlyList<CrashSummary> Crashes,
+    IReadOnlyList<string>? Jobs = null);
 
 /// <summary>The <c>minimized</c> field of a crash.</summary>
 public sealed record CrashMinimization(string JobId, string? InputSha256, long? Size, string? Failure);

@@ -86,6 +86,15 @@ public sealed class EnsembleTests(TargetBuilder targets) : EndToEndTest
             crashes[0].JobId.Should().BeOneOf(libFuzzerJob.Id, aflJob.Id);
             (await api.GetCrashAsync(crashes[0].Id, ct)).Kind.Should().Be("Heap-buffer-overflow WRITE 1");
 
+            // Assert: the planted bug found by libFuzzer and by AFL++ (their builds' stacks differ in the driver's frames)
+            // is one bug, reported by both jobs.
+            var bugs = await Eventually.SatisfyAsync("both engines reported the planted bug", Timeouts.AflFirstCrash,
+                token => api.GetCampaignBugsAsync(created.Id, token),
+                list => list.SelectMany(b => b.Jobs ?? []).Distinct().Count() == 2, ct, node.EnsureRunning);
+            var bug = bugs.Should().ContainSingle("one bug, whichever engine found it").Subject;
+            bug.Jobs.Should().BeEquivalentTo([libFuzzerJob.Id, aflJob.Id]);
+            bug.Location.Should().Be("planted_bug.c:21", "the write of tests/targets/planted_bug.c");
+
             // Act
             await api.StopCampaignAsync(created.Id, ct);
 
