@@ -3,8 +3,11 @@ namespace PandaFuzz.Protocol;
 /// <summary>What the scheduler singleton is told, and what it tells.</summary>
 public static class SchedulerMessages
 {
-    /// <summary>A job entity is pending and wants a bot.</summary>
-    public sealed record JobPending(JobId JobId, string Engine, DateTimeOffset Since) : IProtocolMessage;
+    /// <summary>
+    /// A job entity is pending and wants a bot. <paramref name="Minimization"/>: it minimizes a crash or a corpus, and a
+    /// campaign runs one of those at a time, so they never hold more than one of the slots its fuzzing could use.
+    /// </summary>
+    public sealed record JobPending(JobId JobId, string Engine, DateTimeOffset Since, bool Minimization = false) : IProtocolMessage;
 
     /// <summary>
     /// The scheduler's answer to <see cref="JobPending"/>: the job is queued. Only the jobs nearest the head of a long queue

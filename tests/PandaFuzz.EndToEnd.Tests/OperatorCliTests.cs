@@ -48,7 +48,8 @@ public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper ou
             string[][] everyPalette =
             [
                 ["cluster", "show"], ["actor", "hierarchy"], ["cluster-sharding", "regions"], ["campaign", "list"], ["job", "list"],
-                ["bot", "list"], ["crash", "list"], ["queue", "show"], ["log", "peek"], ["cluster", "down-unreachable"],
+                ["bot", "list"], ["crash", "list"], ["bug", "list", "-c", "000000000000"], ["queue", "show"], ["log", "peek"],
+                ["cluster", "down-unreachable"],
             ];
             foreach (var command in everyPalette)
             {

@@ -60,8 +60,21 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
     /// <summary>Every bot known, with the jobs that hold its slots.</summary>
     public IEnumerable<KnownBot> Bots => _bots.Values.Select(b => new KnownBot(b.BotId, b.AgentPath, b.NodeUid, [.. b.Held.Keys]));
 
-    /// <summary>Adds a pending job unless it is already queued or on offer.</summary>
-    public bool Enqueue(JobId job, string engine, DateTimeOffset since) => Enqueue(job, engine, since, inMemory: false);
+    /// <summary>
+    /// Adds a pending job unless it is already queued or on offer. A <paramref name="minimization"/> job waits while another
+    /// of its campaign's is on offer or running: a campaign's minimizations take one slot at a time, the others go to fuzzing.
+    /// </summary>
+    public bool Enqueue(JobId job, string engine, DateTimeOffset since, bool minimization = false) =>
+        Enqueue(job, engine, since, inMemory: false, minimization);
+
+    // Minimization jobs known to the queue (pending, on offer or holding a slot) until released.
+    private readonly HashSet<JobId> _minimizations = [];
+
+    /// <summary>The campaigns with a minimization on offer or holding a slot.</summary>
+    private HashSet<string> MinimizingCampaigns() =>
+        _minimizations.Where(j => !_pendingIndex.ContainsKey(j)).Select(CampaignOf).ToHashSet(StringComparer.Ordinal);
+
+    private static bool Waits(PendingJob job, HashSet<string> minimizing) => job.Minimization && minimizing.Contains(job.Campaign);
 
     /// <summary>
     /// Whether a queued job's entity stays in memory: yes while fewer than the limit are, or when it already counts as one of
@@ -103,14 +116,19 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         return woken;
     }
 
-    private bool Enqueue(JobId job, string engine, DateTimeOffset since, bool inMemory)
+    private bool Enqueue(JobId job, string engine, DateTimeOffset since, bool inMemory, bool minimization)
     {
         if (_pendingIndex.ContainsKey(job) || _offers.ContainsKey(job))
         {
             return false;
         }
 
-        var pending = new PendingJob(job, engine, since, ++_sequence, CampaignOf(job)) { InMemory = inMemory };
+        if (minimization)
+        {
+            _minimizations.Add(job);
+        }
+
+        var pending = new PendingJob(job, engine, since, ++_sequence, CampaignOf(job)) { InMemory = inMemory, Minimization = minimization };
         _inMemory += inMemory ? 1 : 0;
         pending.InArrival = _pending.AddLast(pending);
         pending.InEngine = ListOf(_pendingByEngine, engine).AddLast(pending);
@@ -123,6 +141,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
     public void Release(JobId job, BotId? bot)
     {
         RemovePending(job);
+        _minimizations.Remove(job);
         if (_offers.Remove(job, out var offered))
         {
             Drop(offered.Offer.BotId, job);
@@ -180,7 +199,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         {
             _offers.Remove(offer.JobId);
             // The offer brought its entity into memory.
-            Enqueue(job.JobId, job.Engine, job.Since, inMemory: true);
+            Enqueue(job.JobId, job.Engine, job.Since, inMemory: true, job.Minimization);
         }
 
         return [.. slots.Held.Keys];
@@ -250,12 +269,20 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         var offers = new List<Offer>();
         // Engines no free bot runs: their jobs wait, the others go on (each engine's queue is in arrival order).
         var stuck = new HashSet<string>(StringComparer.Ordinal);
+        var minimizing = MinimizingCampaigns();
         while (_free.Count > 0 && _offers.Count < maxOffers)
         {
             PendingJob? oldest = null;
             foreach (var (engine, jobs) in _pendingByEngine)
             {
-                if (jobs.First is { } head && !stuck.Contains(engine) && (oldest is null || head.Value.Sequence < oldest.Sequence))
+                // The engine's oldest job that may run: a minimization whose campaign runs one already waits.
+                var head = jobs.First;
+                while (head is not null && Waits(head.Value, minimizing))
+                {
+                    head = head.Next;
+                }
+
+                if (head is not null && !stuck.Contains(engine) && (oldest is null || head.Value.Sequence < oldest.Sequence))
                 {
                     oldest = head.Value;
                 }
@@ -268,6 +295,11 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
 
             if (BestBotFor(oldest.Engine) is { } best)
             {
+                if (oldest.Minimization)
+                {
+                    minimizing.Add(oldest.Campaign);
+                }
+
                 offers.Add(Place(oldest, best, now));
             }
             else
@@ -284,6 +316,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         var offers = new List<Offer>();
         var held = _bots.Values.SelectMany(b => b.Held.Keys).GroupBy(CampaignOf).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         var stuck = new HashSet<string>(StringComparer.Ordinal);
+        var minimizing = MinimizingCampaigns();
         while (_free.Count > 0 && _offers.Count < maxOffers)
         {
             // Campaigns with pending jobs, the one furthest below its share first; ties go to the one waiting longest.
@@ -297,13 +330,18 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
             {
                 for (var node = jobs.First; node is not null && offer is null; node = node.Next)
                 {
-                    if (stuck.Contains(node.Value.Engine))
+                    if (stuck.Contains(node.Value.Engine) || Waits(node.Value, minimizing))
                     {
                         continue;
                     }
 
                     if (BestBotFor(node.Value.Engine) is { } best)
                     {
+                        if (node.Value.Minimization)
+                        {
+                            minimizing.Add(campaign);
+                        }
+
                         offer = Place(node.Value, best, now);
                         held[campaign] = held.GetValueOrDefault(campaign) + 1;
                     }
@@ -361,7 +399,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         {
             _offers.Remove(offer.JobId);
             Drop(offer.BotId, offer.JobId);
-            Enqueue(job.JobId, job.Engine, job.Since, inMemory: true);
+            Enqueue(job.JobId, job.Engine, job.Since, inMemory: true, job.Minimization);
         }
 
         return expired.Select(o => o.Offer.JobId).ToList();
@@ -439,6 +477,9 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         public long Sequence { get; } = sequence;
 
         public string Campaign { get; } = campaign;
+
+        /// <summary>A crash or corpus minimization: one of its campaign's at a time.</summary>
+        public bool Minimization { get; init; }
 
         /// <summary>Its entity was told to stay in memory, or is being woken.</summary>
         public bool InMemory { get; set; }

@@ -400,7 +400,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
             return;
         }
 
-        _scheduler.Tell(new JobPending(_state.Id, _state.Spec.Engine, _state.CreatedAt));
+        _scheduler.Tell(new JobPending(_state.Id, _state.Spec.Engine, _state.CreatedAt, _state.Spec.Task != JobTask.Fuzz));
         Timers.StartSingleTimer(Reannounce.Instance, Reannounce.Instance, _settings.PendingReannounceInterval);
     }
 

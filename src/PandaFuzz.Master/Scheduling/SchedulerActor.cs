@@ -37,7 +37,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
 
         Receive<JobPending>(p =>
         {
-            if (_queue.Enqueue(p.JobId, p.Engine, p.Since))
+            if (_queue.Enqueue(p.JobId, p.Engine, p.Since, p.Minimization))
             {
                 Dispatch();
             }

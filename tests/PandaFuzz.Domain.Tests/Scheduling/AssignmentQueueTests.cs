@@ -41,6 +41,44 @@ public sealed class AssignmentQueueTests
     }
 
     [Fact]
+    public void A_campaign_runs_one_minimization_at_a_time_and_its_fuzzing_takes_the_other_slots()
+    {
+        // Three crash minimizations queued before a fuzzing job (a requeued one, or one of a later campaign's).
+        var other = new CampaignId("0a0b0c0d0e0f");
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 3), [], T0);
+        foreach (var i in new[] { 3, 4, 5 })
+        {
+            _queue.Enqueue(Job(i), EngineNames.LibFuzzer, T0.AddSeconds(i), minimization: true).Should().BeTrue();
+        }
+
+        _queue.Enqueue(Job(0), EngineNames.LibFuzzer, T0.AddSeconds(10)).Should().BeTrue();
+        _queue.Enqueue(JobId.For(other, 7), EngineNames.LibFuzzer, T0.AddSeconds(11), minimization: true).Should().BeTrue();
+
+        var offers = _queue.NextOffers(T0.AddSeconds(20));
+
+        offers.Select(o => o.JobId).Should().Equal([Job(3), Job(0), JobId.For(other, 7)],
+            "one minimization of the campaign, its fuzzing job, and another campaign's minimization");
+        _queue.Pending.Should().Equal(Job(4), Job(5));
+
+        // The running minimization ends: the next one takes its slot.
+        _queue.Accepted(Job(3), BotA, T0.AddSeconds(21));
+        _queue.Release(Job(3), BotA);
+        _queue.NextOffers(T0.AddSeconds(30)).Select(o => o.JobId).Should().Equal(Job(4));
+    }
+
+    [Fact]
+    public void With_weights_too_a_campaign_runs_one_minimization_at_a_time()
+    {
+        _queue.SetWeights(new Dictionary<string, int> { [Campaign.Value] = 2 });
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 3), [], T0);
+        _queue.Enqueue(Job(3), EngineNames.LibFuzzer, T0, minimization: true);
+        _queue.Enqueue(Job(4), EngineNames.LibFuzzer, T0.AddSeconds(1), minimization: true);
+        _queue.Enqueue(Job(0), EngineNames.LibFuzzer, T0.AddSeconds(2));
+
+        _queue.NextOffers(T0.AddSeconds(5)).Select(o => o.JobId).Should().Equal(Job(3), Job(0));
+    }
+
+    [Fact]
     public void A_freed_slot_goes_to_the_next_job_in_line()
     {
         _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 1), [], T0);
