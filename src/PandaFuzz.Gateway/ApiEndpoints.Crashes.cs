@@ -21,32 +21,22 @@ namespace PandaFuzz.Gateway;
 public static partial class ApiEndpoints
 {
     /// <summary>A page of the campaign's unique crashes, first seen first (<c>limit</c>, <c>offset</c>, <c>X-Total-Count</c>, <c>Link</c>).</summary>
-    private static async Task<Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult>> ListCrashes(
-        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct)
-    {
-        if (!CampaignId.TryParse(id, out var campaignId))
-        {
-            return Problems.NotFound("campaign", id);
-        }
-
-        if (ListParameters.TryPage(limit, offset, out var page) is { } problem)
-        {
-            return problem;
-        }
-
-        var reply = await Ask(gateway, new CampaignQueries.GetCampaignCrashes(campaignId, page.Offset, page.Limit), ct);
-        if (reply is not CampaignQueries.CampaignCrashes crashes)
-        {
-            return Problems.From(reply);
-        }
-
-        PageHeaders(context, page, crashes.Crashes.Count, crashes.Total);
-        return TypedResults.Ok(crashes.Crashes.Select((c, i) => CrashSummaryResponse.From(c, crashes.BugIds?[i])).ToList());
-    }
+    private static Task<Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult>> ListCrashes(
+        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct) =>
+        CampaignPage(context, id, gateway, limit, offset, (campaign, page) => new CampaignQueries.GetCampaignCrashes(campaign, page.Offset, page.Limit),
+            (CampaignQueries.CampaignCrashes crashes) =>
+                (crashes.Crashes.Select((c, i) => CrashSummaryResponse.From(c, crashes.BugIds?[i])).ToList(), crashes.Total), ct);
 
     /// <summary>A page of the campaign's bugs, first seen first, each with its crashes (<c>limit</c>, <c>offset</c>, <c>X-Total-Count</c>, <c>Link</c>).</summary>
-    private static async Task<Results<Ok<List<BugResponse>>, ProblemHttpResult>> ListBugs(
-        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct)
+    private static Task<Results<Ok<List<BugResponse>>, ProblemHttpResult>> ListBugs(
+        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct) =>
+        CampaignPage(context, id, gateway, limit, offset, (campaign, page) => new CampaignQueries.GetCampaignBugs(campaign, page.Offset, page.Limit),
+            (CampaignQueries.CampaignBugs bugs) => (bugs.Bugs.Select(BugResponse.From).ToList(), bugs.Total), ct);
+
+    /// <summary>One page of a list a campaign entity answers: the id and page checked, the entity asked, the page headers set.</summary>
+    private static async Task<Results<Ok<List<TItem>>, ProblemHttpResult>> CampaignPage<TReply, TItem>(
+        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset,
+        Func<CampaignId, Page, object> query, Func<TReply, (List<TItem> Items, int Total)> read, CancellationToken ct)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
@@ -58,14 +48,15 @@ public static partial class ApiEndpoints
             return problem;
         }
 
-        var reply = await Ask(gateway, new CampaignQueries.GetCampaignBugs(campaignId, page.Offset, page.Limit), ct);
-        if (reply is not CampaignQueries.CampaignBugs bugs)
+        var reply = await Ask(gateway, query(campaignId, page), ct);
+        if (reply is not TReply answer)
         {
             return Problems.From(reply);
         }
 
-        PageHeaders(context, page, bugs.Bugs.Count, bugs.Total);
-        return TypedResults.Ok(bugs.Bugs.Select(BugResponse.From).ToList());
+        var (items, total) = read(answer);
+        PageHeaders(context, page, items.Count, total);
+        return TypedResults.Ok(items);
     }
 
     /// <summary>One bug with its crashes; the id of a group that merged into another answers with the group it is part of.</summary>
