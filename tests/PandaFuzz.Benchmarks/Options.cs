@@ -32,6 +32,7 @@ public sealed record BenchmarkOptions(
     public const string Failover = "failover";
     public const string FirstCrash = "first-crash";
     public const string Scheduling = "scheduling";
+    public const string Bugs = "bugs";
     public const string Suite = "suite";
 
     /// <summary>overhead: a master-only node on the park core and a bot-only node on the fuzzer's core, instead of one all-in-one node.</summary>
@@ -84,21 +85,25 @@ public sealed record BenchmarkOptions(
                      pairs with different seeds, fuzzer on one core (goal: median ratio <= 1.1)
           scheduling HTTP submit of a 1-job campaign -> its fuzzer process started on the bot (start time from
                      /proc/<pid>/stat), one submission at a time into a free slot (goals: p50 <= 100 ms, p99 <= 500 ms)
+          bugs       distinct known bugs found on multi-bug targets (tests/targets/bug_farm.c, bug_pair.c) in the same time on the
+                     same cores: PandaFuzz libFuzzer, AFL++ and ensemble campaigns vs. libFuzzer -fork=N and afl-fuzz -M/-S, and
+                     how PandaFuzz groups them (goals: bugs >= 1.0 x the best standalone side; groups = bugs found, no split or
+                     merge; every group's reproducible flag right)
 
         Options:
           --quick               overhead: 5 pairs x 20 s; ensemble: 2 pairs x 60 s; dedup: 3 rounds x 5,000 reports;
                                 journal: 5 trials x 2,000 events; recovery: 3 trials on ~200,000 events, lag for 30 s;
                                 failover: 3 trials per settings; first-crash: 5 pairs per engine, each run limited to 120 s;
-                                scheduling: 50 submissions
+                                scheduling: 50 submissions; bugs: 2 rounds x 45 s per side and target
           --full                overhead: 10 pairs x 60 s; ensemble: 5 pairs x 300 s; dedup: 5 rounds x 20,000 reports;
                                 journal: 7 trials x 4,000 events; recovery: 5 trials on ~1,000,000 events, lag for 60 s;
                                 failover: 10 trials per settings; first-crash: 20 pairs per engine, each run limited to 180 s;
-                                scheduling: 200 submissions (the default)
+                                scheduling: 200 submissions (the default); bugs: 5 rounds x 120 s per side and target
           --pairs N             pairs of runs (overrides the mode)
           --seconds N           length of each run in seconds; recovery: of the projection-lag load; first-crash: the time
-                                limit of each run (overrides the mode)
+                                limit of each run; bugs: each side's run (overrides the mode)
           --rounds N            dedup: rounds, each on a new campaign; journal, recovery, failover: trials; scheduling:
-                                submissions (overrides the mode)
+                                submissions; bugs: rounds, each running every side on each target (overrides the mode)
           --reports N           dedup: crash reports per round, at least 100; journal: events per burst;
                                 recovery: events in the generated journal (overrides the mode)
           --only LIST           suite: only these benchmarks, comma-separated
@@ -118,7 +123,8 @@ public sealed record BenchmarkOptions(
           --core N              overhead, first-crash: the core the fuzzer (and the node during PandaFuzz runs) is pinned to (default 1)
           --park-core N|none    overhead, first-crash: where this program, and the idle node during standalone runs, are kept (default 0);
                                 none leaves the idle node on --core during standalone runs
-          --cores LIST          ensemble: the cores both sides share (default 0,1); scheduling: the node's cores
+          --cores LIST          ensemble: the cores both sides share (default 0,1); scheduling: the node's cores; bugs: the
+                                cores every side shares, one job / instance per core (--cores 1: one, and no ensemble side)
           --target FILE.c       the harness (default: overhead and scheduling tests/targets/no_bug.c, ensemble
                                 tests/PandaFuzz.Benchmarks/targets/bench_parser.c, first-crash
                                 tests/PandaFuzz.Benchmarks/targets/staged_bug.c)
@@ -137,7 +143,7 @@ public sealed record BenchmarkOptions(
         }
 
         var benchmark = args[0];
-        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery or Scale or Failover or Suite or FirstCrash or Scheduling))
+        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery or Scale or Failover or Suite or FirstCrash or Scheduling or Bugs))
         {
             throw new UsageException($"Unknown benchmark '{benchmark}'.");
         }
@@ -234,6 +240,8 @@ public sealed record BenchmarkOptions(
             (Recovery or Scale, true) => (0, 30),
             (Recovery or Scale, false) => (0, 60),
             (FirstCrash, true) => (5, 120),
+            (Bugs, true) => (0, 45),
+            (Bugs, false) => (0, 120),
             (FirstCrash, false) => (20, 180),
             (_, true) => (2, 60),
             _ => (5, 300),
@@ -247,12 +255,14 @@ public sealed record BenchmarkOptions(
             (Failover, true) => (3, 5_000),
             (Failover, false) => (10, 5_000),
             (Scheduling, true) => (50, 5_000),
+            (Bugs, true) => (2, 5_000),
+            (Bugs, false) => (5, 20_000),
             (Scheduling, false) => (200, 20_000),
             (_, true) => (3, 5_000),
             _ => (5, 20_000),
         };
         var scaleOverridden = bots is not null || botProcesses is not null || slots is not null || jobs is not null || (benchmark == Scale && seconds is not null);
-        var overridden = benchmark == Scale ? scaleOverridden : benchmark is Dedup or Journal or Recovery or Failover or Scheduling ? rounds is not null || reports is not null || overrides.Count > 0 || (benchmark == Recovery && seconds is not null) : pairs is not null || seconds is not null;
+        var overridden = benchmark == Scale ? scaleOverridden : benchmark == Bugs ? rounds is not null || seconds is not null : benchmark is Dedup or Journal or Recovery or Failover or Scheduling ? rounds is not null || reports is not null || overrides.Count > 0 || (benchmark == Recovery && seconds is not null) : pairs is not null || seconds is not null;
         var mode = overridden ? $"custom ({(isQuick ? "quick" : "full")} with overrides)" : isQuick ? "quick" : "full";
         var options = new BenchmarkOptions(benchmark, mode, pairs ?? defaultPairs, seconds ?? defaultSeconds, engines, core, parkCore, cores,
             target, output, nodeDir, keep, rounds ?? defaultRounds, reports ?? defaultReports, overrides)

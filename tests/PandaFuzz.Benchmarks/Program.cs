@@ -42,6 +42,7 @@ try
         BenchmarkOptions.Failover => await new FailoverBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.FirstCrash => await new FirstCrashBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Scheduling => await new SchedulingBenchmark(options, workspace).RunAsync(cancel.Token),
+        BenchmarkOptions.Bugs => await new BugsBenchmark(options, workspace).RunAsync(cancel.Token),
         _ => await new DedupBenchmark(options, workspace).RunAsync(cancel.Token),
     };
 }

@@ -53,7 +53,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     // they are rerun once, not the whole set).
     private readonly Queue<ArtifactFound> _triageQueue = new();
     private readonly HashSet<string> _reportedSignatures = new(StringComparer.Ordinal);
-    private bool _triaging;
+    // The finding the queue is triaging (null: none); timeouts are triaged beside it, not in it.
+    private string? _triaging;
     private readonly EngineRestartPolicy _restarts;
     private readonly DateTimeOffset _deadline;
 
@@ -173,8 +174,12 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         Receive<FindingLost>(lost =>
         {
             _storing--;
-            _triaging = false;
-            TriageNext();
+            if (_triaging == lost.Path)
+            {
+                _triaging = null;
+                TriageNext();
+            }
+
             _log.Error("Job {JobId} could not keep the finding {Artifact}: {Reason}", _job.JobId, lost.Path, lost.Reason);
             HandOverFinish();
             StopWhenDone();
@@ -413,24 +418,34 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
 
         _storing++;
+        if (found.Kind == CrashKinds.Timeout)
+        {
+            // A hang's reruns each wait out the time limit: in the queue, they would hold back every crash found after it.
+            Triage(found);
+            return;
+        }
+
         _triageQueue.Enqueue(found);
         TriageNext();
     }
 
     /// <summary>
-    /// Findings are triaged one at a time: a fuzzer that goes on past crashes finds a shallow bug again every second or
+    /// Crashes are triaged one at a time: a fuzzer that goes on past crashes finds a shallow bug again every second or
     /// so, and reproductions running side by side would take the cores the fuzzing needs.
     /// </summary>
     private void TriageNext()
     {
-        if (_triaging || !_triageQueue.TryDequeue(out var found))
+        if (_triaging is not null || !_triageQueue.TryDequeue(out var found))
         {
             return;
         }
 
-        _triaging = true;
-        StoreFindingAsync(found).PipeTo(Self, failure: e => new FindingLost(found.Path, e.Message));
+        _triaging = found.Path;
+        Triage(found);
     }
+
+    private void Triage(ArtifactFound found) =>
+        StoreFindingAsync(found).PipeTo(Self, failure: e => new FindingLost(found.Path, e.Message));
 
     /// <summary>
     /// Whether the file was written after this run started (less a little: file times come from the kernel's coarse clock).
@@ -446,14 +461,17 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private void Stored(FindingStored stored)
     {
         _storing--;
-        _triaging = false;
         var finding = stored.Report.Finding;
         if (finding.Signature is { } signature && finding.Reproduced > 0)
         {
             _reportedSignatures.Add(signature);
         }
 
-        TriageNext();
+        if (_triaging == stored.Artifact)
+        {
+            _triaging = null;
+            TriageNext();
+        }
 
         _log.Info("Job {JobId} found {CrashKind} {Input} ({Size} bytes)", _job.JobId, finding.Kind, finding.Input, finding.InputSize);
         _artifactsByKey[OutboxEntry.Of(stored.Report)!.Key] = stored.Artifact;

@@ -181,13 +181,14 @@ public sealed record CampaignState(
     /// <summary>
     /// A minimization job for a new bug, on the engine and build of the job that found its leader: one per bug group, of
     /// its leader (a crash that joins a group minimized already, or being minimized, adds none). None while the campaign
-    /// stops, and none before a member has a stored input.
+    /// stops or once it was stopped, and none before a member has a stored input.
     /// </summary>
     public IReadOnlyList<IPersistedEvent> AddCrashMinimization(string signature, int timeLimitSeconds, DateTimeOffset now)
     {
         signature = Resolve(signature);
         var group = Crashes.ContainsKey(signature) ? Bugs().FirstOrDefault(b => b.Members.Any(m => m.Signature == signature)) : null;
-        if (Status == CampaignStatus.Stopping || group is null)
+        // A stopped campaign takes none either: a finding that was on its way when the user stopped it is counted, not worked on.
+        if (Status is CampaignStatus.Stopping or CampaignStatus.Stopped || group is null)
         {
             return [];
         }

@@ -250,6 +250,19 @@ public sealed class CampaignStateTests
     }
 
     [Fact]
+    public void A_crash_reported_after_the_campaign_was_stopped_is_counted_but_not_minimized()
+    {
+        var stopped = ApplyAll(Running(jobs: 1), Running(jobs: 1).Stop(T0));
+        stopped = ApplyAll(stopped, stopped.JobEnded(Job(0), JobStatus.Cancelled, T0));
+        stopped.Status.Should().Be(CampaignStatus.Stopped);
+
+        var state = ApplyAll(stopped, stopped.ReportCrash(Job(0), BotA, Finding(CrashInput, T0.AddSeconds(5)), true, T0.AddSeconds(5)));
+
+        state.UniqueCrashes.Should().ContainSingle("a late finding still counts");
+        state.AddCrashMinimization(Signature, 120, T0.AddSeconds(5)).Should().BeEmpty("the user stopped the campaign");
+    }
+
+    [Fact]
     public void A_crash_without_a_stored_sample_waits_for_one_before_it_is_minimized()
     {
         var state = ApplyAll(Running(), Running().ReportCrash(Job(1), BotA, Finding(CrashInput, T0), sampled: false, T0));
