@@ -120,6 +120,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         });
         Receive<FetchTarget>(_ => StartTargetFetch());
         Receive<RunAgain>(_ => StartRun());
+        Receive<DeadlineReached>(_ => StopAtDeadline());
         Receive<InitialSyncDone>(done =>
         {
             // The time limit was for the first pull only; later rounds stop when the job does.
@@ -380,6 +381,26 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
         _fuzzer = Context.ActorOf(props, $"fuzzer-{_runs}");
         Context.Watch(_fuzzer);
+        _stoppedAtDeadline = false;
+
+        // libFuzzer -fork wraps up at -max_total_time only once its running child ends, which it lets run for up to
+        // min(300, child number) seconds: the job's deadline is kept here.
+        Timers.StartSingleTimer(DeadlineReached.Instance, DeadlineReached.Instance, remaining + DeadlineSlack);
+    }
+
+    // What an engine gets past its time limit to end by itself before the runner stops it.
+    private static readonly TimeSpan DeadlineSlack = TimeSpan.FromSeconds(1);
+
+    private bool _stoppedAtDeadline;
+
+    private void StopAtDeadline()
+    {
+        if (_fuzzing && _fuzzer is { } fuzzer)
+        {
+            _log.Info("Job {JobId} reached its deadline with its engine still running: stopping it", _job.JobId);
+            _stoppedAtDeadline = true;
+            fuzzer.Tell(new Processes.StopFuzzer(_settings.StopGrace));
+        }
     }
 
     private void Found(ArtifactFound found)
@@ -521,7 +542,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
         // An engine that goes on past crashes (libFuzzer -fork) ends its run at the job's end with the exit code of its last
         // child, a crash it reported like the others: that is the end of the run too, not a failure.
-        if (!exited.Stalled && atTheEnd && (exited.ExitCode == 0 || _findingsThisRun > 0))
+        if (_stoppedAtDeadline || !exited.Stalled && atTheEnd && (exited.ExitCode == 0 || _findingsThisRun > 0))
         {
             EndFuzzing(true, null);
             return;
@@ -696,6 +717,11 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private sealed record RunAgain
     {
         public static readonly RunAgain Instance = new();
+    }
+
+    private sealed record DeadlineReached
+    {
+        public static readonly DeadlineReached Instance = new();
     }
 
     private sealed record StatsTick
