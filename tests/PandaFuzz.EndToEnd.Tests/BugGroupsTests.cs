@@ -34,7 +34,11 @@ public sealed class BugGroupsTests(TargetBuilder targets, ITestOutputHelper outp
             // Arrange: one fuzzing job, so the node's other slot runs minimizations while it fuzzes.
             var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot") with
             {
-                Environment = new Dictionary<string, string> { ["PANDAFUZZ__PANDAFUZZ__MASTER__CRASH_MINIMIZATION_TIME"] = "8s" },
+                Environment = new Dictionary<string, string>
+                {
+                    ["PANDAFUZZ__PANDAFUZZ__MASTER__CRASH_MINIMIZATION_TIME"] = "8s",
+                    [NodeProcess.LibFuzzerFork] = "on",
+                },
             }, ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, targets.BugFarm, ct);

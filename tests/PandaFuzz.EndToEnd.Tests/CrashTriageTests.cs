@@ -123,7 +123,7 @@ public sealed class CrashTriageTests(TargetBuilder targets) : EndToEndTest
             // crash, so no fuzzing counts along while the three reruns do, and exactly one of them crashes.
             var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot") with
             {
-                Environment = new Dictionary<string, string> { ["PANDAFUZZ__PANDAFUZZ__BOT__LIBFUZZER_FORK"] = "off" },
+                Environment = new Dictionary<string, string> { [NodeProcess.LibFuzzerFork] = "off" },
             }, ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, targets.Flaky, ct);

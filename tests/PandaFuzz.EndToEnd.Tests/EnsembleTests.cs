@@ -16,7 +16,11 @@ public sealed class EnsembleTests(TargetBuilder targets) : EndToEndTest
             Environment.ProcessorCount.Should().BeGreaterThanOrEqualTo(2, "the bot of this test must run both jobs at once");
             var libFuzzerBuild = targets.PlantedBug;
             var aflBuild = targets.PlantedBugAfl;
-            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot"), ct);
+            // libFuzzer as the bot runs it by default, -fork, beside afl-fuzz.
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot") with
+            {
+                Environment = new Dictionary<string, string> { [NodeProcess.LibFuzzerFork] = "on" },
+            }, ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var libFuzzerTarget = await FuzzingFlow.UploadAsync(api, libFuzzerBuild, ct);
             var aflTarget = await FuzzingFlow.UploadAsync(api, aflBuild, ct);

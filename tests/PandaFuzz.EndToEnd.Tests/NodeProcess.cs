@@ -57,6 +57,9 @@ public sealed record NodeOptions(
 /// </summary>
 public sealed class NodeProcess : IAsyncDisposable
 {
+    /// <summary>The variable of <c>pandafuzz.bot.libfuzzer-fork</c>: a test that wants -fork sets it to "on" in its options.</summary>
+    public const string LibFuzzerFork = "PANDAFUZZ__PANDAFUZZ__BOT__LIBFUZZER_FORK";
+
     private static readonly TimeSpan ExitWait = TimeSpan.FromSeconds(10);
 
     // Variables the test host may carry that would change what the node binds or how it runs.
@@ -137,6 +140,10 @@ public sealed class NodeProcess : IAsyncDisposable
         startInfo.Environment["PANDAFUZZ_REMOTE"] = options.RemoteEndpoint;
         startInfo.Environment["PANDAFUZZ_SEEDS"] = options.Seeds;
         startInfo.Environment["DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE"] = "false";
+
+        // Plain libFuzzer runs unless a test asks for -fork (BugGroupsTests, EnsembleTests): on the shallow planted bug most
+        // tests fuzz, -fork keeps both cores busy with children and reruns, and the suite would outgrow its time budget.
+        startInfo.Environment[LibFuzzerFork] = "off";
         startInfo.Environment["PANDAFUZZ_API_TOKENS"] = ApiClient.TestToken;
         if (options.Webhooks is { } webhooks)
         {
