@@ -143,7 +143,11 @@ public sealed class NodeProcess : IAsyncDisposable
 
         // Plain libFuzzer runs unless a test asks for -fork (BugGroupsTests, EnsembleTests): on the shallow planted bug most
         // tests fuzz, -fork keeps both cores busy with children and reruns, and the suite would outgrow its time budget.
-        startInfo.Environment[LibFuzzerFork] = "off";
+        // (A node without the bot role knows no bot setting and would refuse the variable.)
+        if (options.Roles.Split(',').Contains("bot"))
+        {
+            startInfo.Environment[LibFuzzerFork] = "off";
+        }
         startInfo.Environment["PANDAFUZZ_API_TOKENS"] = ApiClient.TestToken;
         if (options.Webhooks is { } webhooks)
         {
