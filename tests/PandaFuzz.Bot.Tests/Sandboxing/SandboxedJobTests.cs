@@ -141,8 +141,10 @@ public sealed class SandboxedJobTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         RequireEnforced("user", "rlimits");
         var settings = BotTestConfig.Fast() with { Sandbox = SandboxSettings.Default with { Rlimits = SandboxSettings.Default.Rlimits with { Processes = 200 } } };
 
-        // Forking an ASan process is slow: the per-input timeout leaves the bomb time to hit the limit.
-        var (messages, finished) = await RunJobAsync(new LibFuzzerEngine(), _forkBomb.Binary, settings, 3, durationSeconds: 4, timeoutMs: 20_000);
+        // Forking an ASan process is slow: the per-input timeout leaves the bomb time to hit the limit. A plain run: under
+        // -fork the engine's own children count against the same 200 processes as the bomb's (once, in run5 of session 15,
+        // the job then did not end within a minute; not yet understood, see the issue 24 note).
+        var (messages, finished) = await RunJobAsync(new LibFuzzerEngine(fork: false), _forkBomb.Binary, settings, 3, durationSeconds: 4, timeoutMs: 20_000);
 
         Crashes(messages).Should().BeEmpty("the target aborts only when all 4000 forks succeed");
         finished.Succeeded.Should().BeTrue(finished.FailureReason);
