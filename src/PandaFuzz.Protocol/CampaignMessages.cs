@@ -115,8 +115,11 @@ public sealed record UniqueCrash(
     /// <summary>The kind without the access size: <c>Heap-buffer-overflow WRITE</c>.</summary>
     public string Identity => CrashIdentity.WithoutSize(Kind);
 
+    /// <summary>The access sizes its reports named (crashes recorded before sizes were kept: its kind's).</summary>
+    public IReadOnlyList<string> SizesSeen => AccessSizes ?? (CrashIdentity.AccessSize(Kind) is { } size ? [size] : []);
+
     /// <summary>The access sizes its reports named, as users read them (<c>2–16</c>), or null.</summary>
-    public string? AccessSizeRange => CrashIdentity.SizeRange(AccessSizes ?? (CrashIdentity.AccessSize(Kind) is { } size ? [size] : []));
+    public string? AccessSizeRange => CrashIdentity.SizeRange(SizesSeen);
 
     /// <summary>The share of reproduction runs that crashed again, 0 to 1.</summary>
     public double ReproducibleRate => ReproduceAttempts == 0 ? 0 : (double)Reproduced / ReproduceAttempts;
@@ -150,7 +153,7 @@ public sealed record BugGroup(BugId Id, UniqueCrash Leader, IReadOnlyList<Unique
 
     /// <summary>Every access size its reports named, as users read them (<c>2–16</c>), or null.</summary>
     public string? AccessSizeRange =>
-        CrashIdentity.SizeRange(Members.SelectMany(m => m.AccessSizes ?? (CrashIdentity.AccessSize(m.Kind) is { } size ? [size] : [])));
+        CrashIdentity.SizeRange(Members.SelectMany(m => m.SizesSeen));
 
     /// <summary>The minimization of the group: its leader's, else the first member's that succeeded.</summary>
     public CrashMinimization? Minimization =>

@@ -71,7 +71,8 @@ public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
     /// </summary>
     public string? FindingReport(JobWorkDir dir, string artifact, int maxBytes)
     {
-        if (!fork || !Directory.Exists(dir.SanitizerLogs))
+        // The folder sits in the target's work dir: one it replaced with a link is not looked into (nor cleaned up).
+        if (!fork || !Directory.Exists(dir.SanitizerLogs) || new DirectoryInfo(dir.SanitizerLogs).LinkTarget is not null)
         {
             return fork ? string.Empty : null;
         }

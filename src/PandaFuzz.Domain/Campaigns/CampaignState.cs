@@ -142,7 +142,7 @@ public sealed record CampaignState(
         foreach (var crash in Crashes.Values.OrderBy(c => c.FirstSeen).ThenBy(c => c.Signature, StringComparer.Ordinal))
         {
             var signature = crash.First.Finding.SignatureOrFallback;
-            var moved = crash with { Id = CrashId.ForSignature(Id, signature), Signature = signature, AccessSizes = SizesOf(crash) };
+            var moved = crash with { Id = CrashId.ForSignature(Id, signature), Signature = signature, AccessSizes = crash.SizesSeen };
             crashes = crashes.SetItem(signature, crashes.TryGetValue(signature, out var kept) ? Merge(kept, moved) : moved);
             if (crash.Signature != signature)
             {
@@ -230,7 +230,7 @@ public sealed record CampaignState(
         var crash = Crashes.TryGetValue(signature, out var existing)
             ? existing with
             {
-                AccessSizes = size is null || SizesOf(existing).Contains(size) ? existing.AccessSizes : [.. SizesOf(existing), size],
+                AccessSizes = size is null || existing.SizesSeen.Contains(size) ? existing.AccessSizes : [.. existing.SizesSeen, size],
                 Count = existing.Count + 1,
                 LastSeen = at > existing.LastSeen ? at : existing.LastSeen,
                 Jobs = existing.Jobs.Contains(report.JobId) ? existing.Jobs : [.. existing.Jobs, report.JobId],
@@ -246,9 +246,6 @@ public sealed record CampaignState(
         return this with { Crashes = Crashes.SetItem(signature, crash), SeenInputs = seen, CrashReports = CrashReports + 1, FormerSignatures = formers };
     }
 
-    private static IReadOnlyList<string> SizesOf(UniqueCrash crash) =>
-        crash.AccessSizes ?? (CrashIdentity.AccessSize(crash.Kind) is { } size ? [size] : []);
-
     /// <summary>Two unique crashes that turned out to be one: the first seen leads, counts and samples add up.</summary>
     private static UniqueCrash Merge(UniqueCrash first, UniqueCrash second) =>
         first with
@@ -262,7 +259,7 @@ public sealed record CampaignState(
             ReproduceAttempts = first.ReproduceAttempts + second.ReproduceAttempts,
             Reproduced = first.Reproduced + second.Reproduced,
             Minimization = first.Minimization is { Input: not null } ? first.Minimization : second.Minimization ?? first.Minimization,
-            AccessSizes = [.. SizesOf(first).Union(SizesOf(second))],
+            AccessSizes = [.. first.SizesSeen.Union(second.SizesSeen)],
         };
 }
 

@@ -221,6 +221,32 @@ public sealed class LibFuzzerEngineTests : IDisposable
     }
 
     [Fact]
+    public void A_finding_s_report_is_read_from_its_child_s_sanitizer_log_and_never_through_a_planted_link()
+    {
+        Directory.CreateDirectory(Dir.Artifacts);
+        Directory.CreateDirectory(Dir.SanitizerLogs);
+        File.WriteAllText(Path.Combine(Dir.SanitizerLogs, "report.41"), "==41==ERROR: AddressSanitizer: heap-use-after-free");
+        var artifact = Path.Combine(Dir.Artifacts, "crash-1");
+        File.WriteAllText(artifact, "input");
+        File.SetLastWriteTimeUtc(artifact, DateTime.UtcNow.AddSeconds(1));
+
+        _engine.FindingReport(Dir, artifact, 1 << 16).Should().Contain("heap-use-after-free");
+
+        // The target replaced the folder with a link to somewhere of the node's: nothing there is read or deleted.
+        var elsewhere = Path.Combine(Path.GetDirectoryName(Dir.Root)!, "elsewhere-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(elsewhere);
+        var old = Path.Combine(elsewhere, "report.7");
+        File.WriteAllText(old, "==7==ERROR: secret");
+        File.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddHours(-1));
+        Directory.Delete(Dir.SanitizerLogs, recursive: true);
+        Directory.CreateSymbolicLink(Dir.SanitizerLogs, elsewhere);
+
+        _engine.FindingReport(Dir, artifact, 1 << 16).Should().BeEmpty();
+        File.Exists(old).Should().BeTrue("an old report through a planted link is not cleaned up");
+        Directory.Delete(elsewhere, recursive: true);
+    }
+
+    [Fact]
     public void Launch_keeps_fuzzing_past_crashes_timeouts_and_ooms_in_child_processes()
     {
         var launch = _engine.Launch(Specs.LibFuzzer(), Dir, TimeSpan.FromMinutes(5));
