@@ -36,6 +36,10 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private readonly IActorRef _corpora;
     private readonly ContentAddressedStore _outboxStore;
     private CancellationTokenSource _stopping = new();
+    // Cancels a minimization's processes when the job is stopped (the sync rounds go on under _stopping).
+    private readonly CancellationTokenSource _stopMinimizing = new();
+    private bool _minimizing;
+    private bool _slotFreed;
     private CorpusSync? _sync;
     private bool _syncing;
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -137,6 +141,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
             if (_job.Spec.Task == JobTask.MinimizeCorpus)
             {
+                _minimizing = true;
                 MinimizeAsync().PipeTo(Self, failure: e => new Minimized(false, e.GetBaseException().Message));
                 return;
             }
@@ -146,6 +151,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         });
         Receive<Minimized>(done =>
         {
+            _minimizing = false;
             if (done.Report is { } report)
             {
                 HandOver(report);
@@ -181,6 +187,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
                 TriageNext();
             }
 
+            FreeSlotWhenIdle();
+
             _log.Error("Job {JobId} could not keep the finding {Artifact}: {Reason}", _job.JobId, lost.Path, lost.Reason);
             HandOverFinish();
             StopWhenDone();
@@ -214,6 +222,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             if (terminated.ActorRef.Equals(_fuzzer))
             {
                 _fuzzer = null;
+                FreeSlotWhenIdle();
                 StopWhenDone();
             }
         });
@@ -261,7 +270,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         {
             var minimizer = new CrashMinimizer(_job, _engine, _dir, _settings, _targets, _outboxStore, _outboxPath,
                 MasterBlobSource.Resolve(Context.System, _job.BlobSourcePath));
-            minimizer.RunAsync(_stopping.Token).PipeTo(Self,
+            _minimizing = true;
+            minimizer.RunAsync(_stopMinimizing.Token).PipeTo(Self,
                 success: r => new Minimized(r.Succeeded, r.Summary, r.Report),
                 failure: e => new Minimized(false, e.GetBaseException().Message));
             return;
@@ -285,6 +295,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private async Task<Minimized> MinimizeAsync()
     {
         var sync = _sync!;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, _stopMinimizing.Token);
         var limit = TimeSpan.FromSeconds(_job.Spec.DurationSeconds);
         var sandbox = Sandbox.Of(_settings.Sandbox);
         var original = _dir.Corpus;
@@ -302,14 +313,14 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             return new Minimized(false, "the campaign corpus is empty: nothing to minimize");
         }
 
-        var (code, output) = await OneShotRun.RunAsync(_engine.MinimizeCorpus(_job.Spec, _dir, original, minimized), limit, _settings.MaxReportBytes, _stopping.Token, sandbox, _job.Spec.MemoryLimitMb);
+        var (code, output) = await OneShotRun.RunAsync(_engine.MinimizeCorpus(_job.Spec, _dir, original, minimized), limit, _settings.MaxReportBytes, stop.Token, sandbox, _job.Spec.MemoryLimitMb);
         if (code is null)
         {
             return new Minimized(false, $"minimization did not finish within {limit.TotalSeconds:0} s");
         }
 
-        var coverageBefore = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(_job.Spec, _dir, original), limit, 1 << 20, _stopping.Token, sandbox, _job.Spec.MemoryLimitMb)).Output);
-        var coverageAfter = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(_job.Spec, _dir, minimized), limit, 1 << 20, _stopping.Token, sandbox, _job.Spec.MemoryLimitMb)).Output);
+        var coverageBefore = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(_job.Spec, _dir, original), limit, 1 << 20, stop.Token, sandbox, _job.Spec.MemoryLimitMb)).Output);
+        var coverageAfter = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(_job.Spec, _dir, minimized), limit, 1 << 20, stop.Token, sandbox, _job.Spec.MemoryLimitMb)).Output);
         if (coverageBefore is null || coverageAfter is null || coverageAfter != coverageBefore)
         {
             return new Minimized(false, $"the minimized corpus reaches {coverageAfter?.ToString() ?? "unknown coverage"}, the original {coverageBefore?.ToString() ?? "unknown coverage"}: corpus kept ({code}: {output.Split('\n').LastOrDefault(l => l.Length > 0)})");
@@ -319,7 +330,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         foreach (var file in Directory.EnumerateFiles(minimized))
         {
             // The merge ran in the sandbox: what it left is the target's, and only a regular file of its own is read.
-            if (await UntrustedFiles.ReadAllBytesAsync(_dir.Root, file, _settings.SyncLimits.MaxEntryBytes, _stopping.Token) is not { } bytes)
+            if (await UntrustedFiles.ReadAllBytesAsync(_dir.Root, file, _settings.SyncLimits.MaxEntryBytes, stop.Token) is not { } bytes)
             {
                 continue;
             }
@@ -332,7 +343,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
 
         var reason = $"minimized by job {_job.JobId}: {before.Count} → {after.Count} inputs, {before.Sum(e => e.Size)} → {after.Sum(e => e.Size)} bytes, coverage {coverageAfter}";
-        var reply = await _corpora.Ask<object>(new CorpusCommands.ReplaceCorpus(_job.CampaignId, sync.Version, after, reason), _settings.SyncLimits.AskTimeout, _stopping.Token);
+        var reply = await _corpora.Ask<object>(new CorpusCommands.ReplaceCorpus(_job.CampaignId, sync.Version, after, reason), _settings.SyncLimits.AskTimeout, stop.Token);
         return reply is CorpusCommands.CorpusChanged
             ? new Minimized(true, reason)
             : new Minimized(false, $"the master kept the corpus: {(reply as CommandRejected)?.Reason ?? reply.GetType().Name}");
@@ -494,6 +505,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             TriageNext();
         }
 
+        FreeSlotWhenIdle();
+
         _log.Info("Job {JobId} found {CrashKind} {Input} ({Size} bytes)", _job.JobId, finding.Kind, finding.Input, finding.InputSize);
         _artifactsByKey[OutboxEntry.Of(stored.Report)!.Key] = stored.Artifact;
         HandOver(stored.Report);
@@ -534,6 +547,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _fuzzer = null;
         if (!_fuzzing)
         {
+            FreeSlotWhenIdle();
             return;
         }
 
@@ -581,9 +595,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             return;
         }
 
-        _fuzzing = false;
         StopFuzzing();
-        Context.Parent.Tell(new FuzzingEnded(_job.JobId));
         if (!succeeded)
         {
             _log.Warning("Job {JobId} failed: {Reason}", _job.JobId, reason);
@@ -598,15 +610,26 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     private void StopFuzzing()
     {
-        if (_fuzzing)
-        {
-            _fuzzing = false;
-            Context.Parent.Tell(new FuzzingEnded(_job.JobId));
-        }
+        _fuzzing = false;
+        _stopMinimizing.Cancel();
 
         // The fuzzer actor stops itself once the process has exited (or been killed after the grace);
         // the runner waits for that, so the engine gets its SIGTERM and time to clean up.
         _fuzzer?.Tell(new Processes.StopFuzzer(_settings.StopGrace));
+        FreeSlotWhenIdle();
+    }
+
+    /// <summary>
+    /// The slot is free once no process of this job runs: the engine has exited, and the findings it left are triaged
+    /// (their reruns take the cores a next job would get). Only the outbox's hand-over may still be under way.
+    /// </summary>
+    private void FreeSlotWhenIdle()
+    {
+        if (!_slotFreed && !_fuzzing && _fuzzer is null && _storing == 0 && !_minimizing)
+        {
+            _slotFreed = true;
+            Context.Parent.Tell(new FuzzingEnded(_job.JobId));
+        }
     }
 
     /// <summary>Sent every interval even when unchanged: the stats are also the job's proof of life to the master.</summary>
@@ -679,6 +702,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     {
         _stopping.Cancel();
         _stopping.Dispose();
+        _stopMinimizing.Cancel();
+        _stopMinimizing.Dispose();
         if (_sync is not null)
         {
             _log.Info("Job {JobId} shared {Offered} inputs and took in {Imported}", _job.JobId, _sync.Offered, _sync.Imported);

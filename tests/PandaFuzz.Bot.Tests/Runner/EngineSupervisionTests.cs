@@ -231,6 +231,58 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
     }
 
     [Fact]
+    public async Task A_stopped_job_frees_its_slot_only_once_the_reruns_of_its_last_finding_have_ended()
+    {
+        // The fuzzing run announces a crash and goes on (as libFuzzer -fork does); the rerun of that crash waits for the
+        // test's word, so the job is stopped while a rerun of its finding is running.
+        var script = Path.Combine(_root, "crash-then-wait.sh");
+        await File.WriteAllTextAsync(script, """
+            #!/bin/sh
+            prefix=""
+            for a in "$@"; do case "$a" in -artifact_prefix=*) prefix="${a#-artifact_prefix=}";; esac; done
+            if [ -n "$prefix" ]; then
+              printf 'BUG' > "${prefix}crash-0123456789abcdef0123456789abcdef01234567"
+              echo "==1== ERROR: libFuzzer: deadly signal" >&2
+              echo "artifact_prefix='$prefix'; Test unit written to ${prefix}crash-0123456789abcdef0123456789abcdef01234567" >&2
+              exec sleep 600
+            fi
+            touch rerun-started
+            while [ ! -e release-rerun ]; do sleep 0.05; done
+            touch rerun-ended
+            echo "==1== ERROR: libFuzzer: deadly signal" >&2
+            exit 77
+
+            """);
+        BlobId id;
+        await using (var file = File.OpenRead(script))
+        {
+            (id, _) = await _storage.Targets.PutAsync(file, long.MaxValue);
+        }
+
+        var job = BotTestConfig.Job(12);
+        var dir = _storage.WorkDirOf(job);
+        // A rerun's time limit is the job's timeout (and a grace): far above how long the test holds it.
+        var start = new AgentCommands.StartJob(job, BotTestConfig.Campaign, new JobSpec(id, "libfuzzer", 600, 2048, 120_000, null),
+            "akka://bot/user/no-master-blobs", DateTimeOffset.UtcNow);
+        var corpora = Sys.ActorOf(Props.Create(() => new MasterWithoutCorpus()));
+        var outbox = CreateTestProbe();
+        var runner = ChildActorOf(Props.Create(() => new JobRunnerActor(start, new BotId("bot-test"), new LibFuzzerEngine(false), BotTestConfig.Fast(), dir,
+            _storage.Targets, _storage.Outbox, "akka://bot/user/bot-blobs", CreateTestProbe(), outbox, corpora)), "job-12");
+        var rerunStarted = Path.Combine(dir.Root, "rerun-started");
+        await AwaitConditionAsync(() => Task.FromResult(File.Exists(rerunStarted)), JobEndTimeout, TimeSpan.FromMilliseconds(50));
+
+        runner.Tell(new AgentCommands.StopJob(job, "the test stops it"));
+
+        // The engine is gone within its stop grace, the rerun is not: the slot stays taken.
+        ExpectNoMsg(TimeSpan.FromSeconds(2));
+        await File.WriteAllTextAsync(Path.Combine(dir.Root, "release-rerun"), "");
+        ExpectMsg<FuzzingEnded>(JobEndTimeout).JobId.Should().Be(job);
+        File.Exists(Path.Combine(dir.Root, "rerun-ended")).Should().BeTrue("the slot was freed after the rerun ended");
+        var report = (CampaignCommands.ReportCrash)outbox.FishForMessage<OutboxCommands.Put>(put => put.Message is CampaignCommands.ReportCrash, JobEndTimeout).Message;
+        report.Finding.Reproduced.Should().Be(1, "the rerun was let finish, not killed by the stop");
+    }
+
+    [Fact]
     public async Task A_target_fetch_that_times_out_is_tried_again_from_a_fresh_source_and_the_job_runs()
     {
         // The master's blob store, not the bot's cache: the runner must fetch the target, and the first ask goes unanswered
