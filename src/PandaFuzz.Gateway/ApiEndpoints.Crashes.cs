@@ -185,10 +185,12 @@ public static partial class ApiEndpoints
 
     /// <summary>Unique crashes of every campaign from the read model, by first report, filtered and paged.</summary>
     private static Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult> ListAllCrashes(
-        HttpContext context, ReadModelQueries queries, string? campaign, string? kind, string? security, string? since, string? limit, string? offset)
+        HttpContext context, ReadModelQueries queries, string? campaign, string? kind, string? security, string? since, string? limit, string? offset,
+        string? bugId)
     {
         var problem = ListParameters.First(
             ListParameters.TryId<CampaignId>("campaign", campaign, CampaignId.TryParse, out var byCampaign),
+            ListParameters.TryId<BugId>("bugId", bugId, BugId.TryParse, out var byBug),
             ListParameters.TryKind(kind, out var byKind),
             ListParameters.TryFlag("security", security, out var bySecurity),
             ListParameters.TrySince(since, out var bySince),
@@ -198,7 +200,7 @@ public static partial class ApiEndpoints
             return problem;
         }
 
-        return ReadList(context, page, () => queries.Crashes(new CrashFilter(byCampaign, byKind, bySecurity, bySince), page), CrashSummaryResponse.From);
+        return ReadList(context, page, () => queries.Crashes(new CrashFilter(byCampaign, byKind, bySecurity, bySince, byBug), page), CrashSummaryResponse.From);
     }
 
     private static async Task<object> FindCrash(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct) =>

@@ -164,7 +164,11 @@ public sealed record CrashSummaryResponse(
     public static CrashSummaryResponse From(CrashRow c) =>
         new(c.Id.Value, c.CampaignId.Value, c.FirstJobId.Value, c.FirstBotId.Value, c.Kind, c.Summary, c.FoundAt, c.FirstInput, c.FirstInputSize,
             c.Signature, c.State, c.Security, c.Reproduced > 0, Math.Round(c.ReproduceAttempts == 0 ? 0 : (double)c.Reproduced / c.ReproduceAttempts, 4),
-            c.Count, c.FirstSeen, c.LastSeen, CrashMinimizationResponse.From(c.Minimization));
+            c.Count, c.FirstSeen, c.LastSeen, CrashMinimizationResponse.From(c.Minimization))
+        {
+            BugId = c.BugId?.Value,
+            Location = c.Location,
+        };
 }
 
 /// <summary>The minimized input of a unique crash (same signature, checked on the bot), or why there is none.</summary>

@@ -23,14 +23,17 @@ public sealed record JobFilter(CampaignId? Campaign = null, JobStatus? Status = 
 /// <summary>Bots by status and by an engine they can run.</summary>
 public sealed record BotFilter(BotStatus? Status = null, string? Engine = null);
 
-/// <summary>Unique crashes by campaign, kind (exact, any case), security flag, last seen at or after <c>Since</c>.</summary>
-public sealed record CrashFilter(CampaignId? Campaign = null, string? Kind = null, bool? Security = null, DateTimeOffset? Since = null);
+/// <summary>
+/// Unique crashes by campaign, kind (exact, any case), security flag, last seen at or after <c>Since</c>, and bug (the
+/// members of the bug whose id names any of them).
+/// </summary>
+public sealed record CrashFilter(CampaignId? Campaign = null, string? Kind = null, bool? Security = null, DateTimeOffset? Since = null, BugId? Bug = null);
 
 /// <summary>A unique crash row: its counts, its first report (job, bot, input, summary, when found), its minimization.</summary>
 public sealed record CrashRow(
     CrashId Id, CampaignId CampaignId, string Signature, string Kind, string State, bool Security, long Count, long ReproduceAttempts, long Reproduced,
     JobId FirstJobId, BotId FirstBotId, string FirstInput, long FirstInputSize, string Summary, DateTimeOffset FoundAt,
-    DateTimeOffset FirstSeen, DateTimeOffset LastSeen, CrashMinimization? Minimization);
+    DateTimeOffset FirstSeen, DateTimeOffset LastSeen, CrashMinimization? Minimization, BugId? BugId = null, string? Location = null);
 
 /// <summary>A campaign row with its count of unique crashes.</summary>
 public sealed record CampaignRow(
@@ -189,12 +192,15 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
         where.Add(filter.Kind is not null, "lower(x.kind) = lower(@kind)", ("kind", filter.Kind));
         where.Add(filter.Security is not null, "x.security = @security", ("security", filter.Security == true ? 1 : 0));
         where.Add(filter.Since is not null, "x.last_seen >= @since", ("since", Time(filter.Since)));
+        where.Add(filter.Bug is not null, "x.bug_id = (SELECT y.bug_id FROM crashes y WHERE y.campaign_id = @bug_campaign AND y.signature = @bug_signature)",
+            ("bug_campaign", filter.Bug?.Campaign.Value), ("bug_signature", filter.Bug?.Signature));
         return Run(where, page, "SELECT COUNT(*) FROM crashes x", """
             SELECT x.id, x.campaign_id, x.signature, x.kind, x.state, x.security, x.occurrences, x.reproduce_attempts, x.reproduced,
                    x.first_job_id, x.first_bot_id, x.first_input,
                    (SELECT o.input_size FROM crash_occurrences o WHERE o.campaign_id = x.campaign_id AND o.input_sha256 = x.first_input),
                    x.summary, x.found_at, x.first_seen, x.last_seen,
-                   x.minimization_job_id, x.minimized_input, x.minimized_size, x.minimization_failure, x.minimized_at
+                   x.minimization_job_id, x.minimized_input, x.minimized_size, x.minimization_failure, x.minimized_at,
+                   x.bug_id, x.location
             FROM crashes x
             """, "ORDER BY x.first_seen, x.campaign_id, x.signature",
             r => new CrashRow(new CrashId(r.GetString(0)), new CampaignId(r.GetString(1)), r.GetString(2), r.GetString(3), r.GetString(4),
@@ -203,7 +209,8 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
                 At(r, 21) is { } minimizedAt
                     ? new CrashMinimization(new JobId(r.IsDBNull(17) ? "" : r.GetString(17)), r.IsDBNull(18) ? null : new BlobId(r.GetString(18)),
                         r.IsDBNull(19) ? null : r.GetInt64(19), r.IsDBNull(20) ? null : r.GetString(20), minimizedAt)
-                    : null));
+                    : null,
+                r.IsDBNull(22) ? null : new BugId(r.GetString(22)), r.IsDBNull(23) ? null : r.GetString(23)));
     }
 
     /// <summary>
@@ -318,12 +325,12 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
 
         public string Sql => _conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", _conditions);
 
-        public void Add(bool when, string condition, (string Name, object? Value) parameter)
+        public void Add(bool when, string condition, params (string Name, object? Value)[] parameters)
         {
             if (when)
             {
                 _conditions.Add(condition);
-                Parameters.Add(parameter);
+                Parameters.AddRange(parameters);
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using PandaFuzz.Domain.Crashes;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Protocol.BotEvents;
 using static PandaFuzz.Protocol.CampaignEvents;
@@ -148,6 +149,9 @@ public sealed class ReadModelWriter
         // The batch's new occurrences per unique crash, added to the crash's row by Flush.
         private readonly Dictionary<(string Campaign, string Signature), CrashCounts> _crashCounts = new();
 
+        // Campaigns whose bugs may have changed in the batch (a new unique crash, one that reproduced): regrouped by Flush.
+        private readonly HashSet<string> _regroup = new(StringComparer.Ordinal);
+
         // A job that is not finished has no end; set with every earlier state, so a replayed history passes the
         // table's checks on its way to the state it had.
         private const string NotEnded = "finished_at = NULL, failure_reason = NULL, final_execs = NULL, final_coverage = NULL";
@@ -240,16 +244,22 @@ public sealed class ReadModelWriter
             var key = (campaign.Value, signature);
             if (!_crashCounts.TryGetValue(key, out var counts))
             {
-                Run("""
+                var state = finding.State ?? "";
+                var inserted = Prepared("""
                     INSERT INTO crashes (campaign_id, signature, id, kind, state, security, occurrences, reproduce_attempts, reproduced,
-                                         first_job_id, first_bot_id, first_input, first_seen, last_seen, summary, found_at)
-                    VALUES (@campaign, @signature, @id, @kind, @state, @security, 0, 0, 0, @job, @bot, @input, @at, @at, @summary, @found)
+                                         first_job_id, first_bot_id, first_input, first_seen, last_seen, summary, found_at, location)
+                    VALUES (@campaign, @signature, @id, @kind, @state, @security, 0, 0, 0, @job, @bot, @input, @at, @at, @summary, @found, @location)
                     ON CONFLICT (campaign_id, signature) DO NOTHING
                     """,
-                    ("campaign", campaign.Value), ("signature", signature), ("id", CrashId.ForSignature(campaign, signature).Value),
-                    ("kind", finding.Kind), ("state", finding.State ?? ""), ("security", finding.Security ? 1 : 0),
-                    ("job", crash.JobId.Value), ("bot", crash.BotId.Value), ("input", input), ("at", Time(at)), ("summary", finding.Summary),
-                    ("found", Time(finding.FoundAt)));
+                    [("campaign", campaign.Value), ("signature", signature), ("id", CrashId.ForSignature(campaign, signature).Value),
+                     ("kind", finding.Kind), ("state", state), ("security", finding.Security ? 1 : 0),
+                     ("job", crash.JobId.Value), ("bot", crash.BotId.Value), ("input", input), ("at", Time(at)), ("summary", finding.Summary),
+                     ("found", Time(finding.FoundAt)), ("location", BugGrouping.LocationOf(finding, state))]).ExecuteNonQuery();
+                if (inserted > 0)
+                {
+                    _regroup.Add(campaign.Value);
+                }
+
                 counts = new CrashCounts();
                 _crashCounts.Add(key, counts);
             }
@@ -275,6 +285,10 @@ public sealed class ReadModelWriter
             counts.Occurrences++;
             counts.ReproduceAttempts += finding.ReproduceAttempts;
             counts.Reproduced += finding.Reproduced;
+            if (finding.Reproduced > 0)
+            {
+                _regroup.Add(campaign.Value);
+            }
             counts.LastSeen = counts.LastSeen is { } last && last >= at ? last : at;
         }
 
@@ -301,6 +315,42 @@ public sealed class ReadModelWriter
             }
 
             _crashCounts.Clear();
+            foreach (var campaign in _regroup)
+            {
+                Regroup(new CampaignId(campaign));
+            }
+
+            _regroup.Clear();
+        }
+
+        /// <summary>
+        /// Gives each of the campaign's crash rows the id of its bug, grouped as the campaign entity groups its crashes
+        /// (<see cref="BugGrouping"/>): a new crash may join a bug, and one that reproduced moves to the reproducible ones.
+        /// </summary>
+        private void Regroup(CampaignId campaign)
+        {
+            var rows = new List<(BugGrouping.Key Key, string? BugId)>();
+            using (var reader = Prepared("""
+                SELECT signature, first_seen, state, security, reproduced, kind, location, bug_id FROM crashes WHERE campaign_id = @campaign
+                """, [("campaign", campaign.Value)]).ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    var key = new BugGrouping.Key(reader.GetString(0), DateTimeOffset.Parse(reader.GetString(1), CultureInfo.InvariantCulture),
+                        reader.GetString(2), reader.GetInt64(3) == 1, reader.GetInt64(4) > 0, CrashIdentity.WithoutSize(reader.GetString(5)),
+                        reader.IsDBNull(6) ? null : reader.GetString(6));
+                    rows.Add((key, reader.IsDBNull(7) ? null : reader.GetString(7)));
+                }
+            }
+
+            foreach (var (bug, members) in BugGrouping.Assign(campaign, rows, r => r.Key))
+            {
+                foreach (var member in members.Where(m => m.BugId != bug.Value))
+                {
+                    Run("UPDATE crashes SET bug_id = @bug WHERE campaign_id = @campaign AND signature = @signature",
+                        ("bug", bug.Value), ("campaign", campaign.Value), ("signature", member.Key.Signature));
+                }
+            }
         }
 
         private void JobCreated(JobCreated j)

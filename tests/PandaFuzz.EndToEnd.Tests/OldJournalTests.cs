@@ -62,6 +62,8 @@ public sealed class OldJournalTests(ITestOutputHelper output) : EndToEndTest
                 async token => JsonDocument.Parse((await api.GetRawAsync($"api/v1/crashes?campaign={Campaign}", token)).Body).RootElement.Clone(),
                 rows => rows.ValueKind == JsonValueKind.Array && rows.GetArrayLength() == 1 && rows[0].GetProperty("count").GetInt64() == crash.Count, ct);
             listed[0].GetProperty("id").GetString().Should().Be(crash.Id);
+            listed[0].GetProperty("bugId").GetString().Should().Be(bug.Id, "the read model groups crashes as the campaign does");
+            listed[0].GetProperty("location").GetString().Should().Be("target.c:57");
         });
 
     private static void Copy(string from, string to)

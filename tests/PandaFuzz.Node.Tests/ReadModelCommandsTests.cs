@@ -47,20 +47,20 @@ public sealed class ReadModelCommandsTests : IDisposable
     {
         var (exit, fresh) = await Run("db", "status");
         exit.Should().Be(0);
-        fresh.Should().Contain("schema version: 0 (latest known to this build: 5)").And.Contain("pending: 1 ").And.Contain("; 2 ").And.Contain("; 3 ").And.Contain("; 4 ").And.Contain("; 5 ");
+        fresh.Should().Contain("schema version: 0 (latest known to this build: 6)").And.Contain("pending: 1 ").And.Contain("; 2 ").And.Contain("; 3 ").And.Contain("; 4 ").And.Contain("; 5 ").And.Contain("; 6 ");
 
         (exit, var migrated) = await Run("db", "migrate");
         exit.Should().Be(0);
-        migrated.Should().Contain("from version 0 to 5");
-        (await Run("db", "status")).Output.Should().Contain("schema version: 5 (latest known to this build: 5)").And.Contain("pending: none");
+        migrated.Should().Contain("from version 0 to 6");
+        (await Run("db", "status")).Output.Should().Contain("schema version: 6 (latest known to this build: 6)").And.Contain("pending: none");
 
         (exit, var back) = await Run("db", "rollback");
         exit.Should().Be(0);
-        back.Should().Contain("back from version 5 to 4");
+        back.Should().Contain("back from version 6 to 5");
 
         (exit, back) = await Run("db", "rollback", "--to", "0");
         exit.Should().Be(0);
-        back.Should().Contain("back from version 4 to 0");
+        back.Should().Contain("back from version 5 to 0");
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class ReadModelCommandsTests : IDisposable
         var (exit, _) = await Run();
 
         exit.Should().BeNull("the node goes on to start");
-        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(5);
+        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(6);
     }
 
     [Fact]
@@ -118,7 +118,7 @@ public sealed class ReadModelCommandsTests : IDisposable
         refusal.Should().Contain("stop the master before 'pandafuzz db rollback'");
         migrate.Should().Be(ReadModelCommands.Refused);
         status.Should().Be(0, "status only reads");
-        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(5);
+        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(6);
     }
 
     [Fact]

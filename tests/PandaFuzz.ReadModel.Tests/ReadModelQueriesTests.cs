@@ -182,7 +182,7 @@ public abstract class ReadModelQueriesTests : IDisposable
         crashes.Items[0].Should().BeEquivalentTo(new CrashRow(
             CrashId.ForSignature(First, "00000000000000aa"), First, "00000000000000aa", "heap-buffer-overflow", "parse_header", true, 2, 0, 0,
             JobId.For(First, 0), BotA, BlobId.Of("a"u8).Sha256, 1, "summary of a", T0.AddSeconds(29), T0.AddSeconds(30), T0.AddSeconds(31),
-            new CrashMinimization(JobId.For(First, 2), BlobId.Of("min"u8), 3, null, T0.AddMinutes(7))));
+            new CrashMinimization(JobId.For(First, 2), BlobId.Of("min"u8), 3, null, T0.AddMinutes(7)), BugId.ForLeader(First, "00000000000000aa")));
         crashes.Items[1].Minimization.Should().BeNull();
     }
 

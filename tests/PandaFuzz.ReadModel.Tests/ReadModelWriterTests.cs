@@ -205,6 +205,42 @@ public abstract class ReadModelWriterTests : IDisposable
     }
 
     [Fact]
+    public void Crash_rows_name_their_bug_and_a_crash_that_reproduces_later_joins_its_bug()
+    {
+        var spec = new CampaignSpec("parser", Target, EngineNames.LibFuzzer, 1, 3600, 2048, 1000, null);
+        CrashReported Report(string input, string signature, string state, string? location, int reproduced, int second, IReadOnlyList<string>? stack = null) =>
+            new(Campaign, new CrashRecord(CrashId.ForSignature(Campaign, signature), Campaign, Job0, Bot, new CrashFinding(
+                BlobId.Of(System.Text.Encoding.ASCII.GetBytes(input)), input.Length, "crash-x", "Heap-buffer-overflow WRITE 4", "summary", stack ?? [], "output",
+                T0, signature, state, Security: true, ReproduceAttempts: 1, Reproduced: reproduced, Location: location)), true, T0.AddSeconds(second));
+        Write([
+            new ProjectedEvent("campaign", 1, new CampaignCreated(Campaign, spec, [Job0], T0), T0),
+            new ProjectedEvent("campaign", 2, Report("a", "00000000000000aa", "handle_record\nparse_packet", "target.c:57", 1, 1), T0),
+            // The same frame through another caller; its location read from its stack (a report recorded before locations were).
+            new ProjectedEvent("campaign", 3, Report("b", "00000000000000bb", "handle_record\nparse_other", null, 1, 2,
+                ["#0 __asan_memcpy (libasan.so)", "#1 handle_record /src/target.c:57", "#2 parse_other /src/target.c:90"]), T0),
+            // The same function, another line: another bug.
+            new ProjectedEvent("campaign", 4, Report("c", "00000000000000cc", "handle_record\nmain", "target.c:80", 1, 3), T0),
+            // Not reproduced: apart, for now.
+            new ProjectedEvent("campaign", 5, Report("d", "00000000000000dd", "handle_record\nrun", "target.c:57", 0, 4), T0),
+        ]);
+        string Bug(string signature) => BugId.ForLeader(Campaign, signature).Value;
+
+        _file.Strings("SELECT signature || ',' || bug_id || ',' || COALESCE(location, '-') FROM crashes ORDER BY signature").Should().Equal(
+            $"00000000000000aa,{Bug("00000000000000aa")},target.c:57", $"00000000000000bb,{Bug("00000000000000aa")},target.c:57",
+            $"00000000000000cc,{Bug("00000000000000cc")},target.c:80", $"00000000000000dd,{Bug("00000000000000dd")},target.c:57");
+
+        // Act: a later report of the flaky crash reproduces.
+        Write([new ProjectedEvent("campaign", 6, Report("d2", "00000000000000dd", "handle_record\nrun", "target.c:57", 1, 5), T0)]);
+
+        _file.Strings("SELECT bug_id FROM crashes WHERE signature = '00000000000000dd'").Should().Equal(Bug("00000000000000aa"));
+        var queries = new ReadModelQueries(_file.Database);
+        queries.Crashes(new CrashFilter(Bug: new BugId(Bug("00000000000000bb"))), new Page()).Items.Select(c => c.Signature)
+            .Should().Equal(["00000000000000aa", "00000000000000bb", "00000000000000dd"], "any member's signature names the bug");
+        queries.Crashes(new CrashFilter(), new Page()).Items.Select(c => c.BugId?.Value).Should().Equal(
+            Bug("00000000000000aa"), Bug("00000000000000aa"), Bug("00000000000000cc"), Bug("00000000000000aa"));
+    }
+
+    [Fact]
     public void A_batch_that_fails_leaves_neither_its_rows_nor_its_offsets()
     {
         var history = History();

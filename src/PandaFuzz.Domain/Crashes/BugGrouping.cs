@@ -17,20 +17,36 @@ namespace PandaFuzz.Domain.Crashes;
 /// </summary>
 public static class BugGrouping
 {
-    public static IReadOnlyList<BugGroup> Group(CampaignId campaign, IEnumerable<UniqueCrash> crashes)
+    /// <summary>What grouping reads of a unique crash: the same for the campaign's state and the read model's rows.</summary>
+    /// <param name="Identity">The kind without the access size (<see cref="CrashIdentity.WithoutSize"/>).</param>
+    /// <param name="Location">The crashing frame's <c>file:line</c>, null where not symbolized.</param>
+    public sealed record Key(string Signature, DateTimeOffset FirstSeen, string State, bool Security, bool Reproducible, string Identity, string? Location);
+
+    public static Key KeyOf(UniqueCrash crash) =>
+        new(crash.Signature, crash.FirstSeen, crash.State, crash.Security, crash.IsReproducible, crash.Identity, LocationOf(crash));
+
+    public static IReadOnlyList<BugGroup> Group(CampaignId campaign, IEnumerable<UniqueCrash> crashes) =>
+        [.. Assign(campaign, crashes, KeyOf).Select(g => new BugGroup(g.Bug, g.Members[0], g.Members))];
+
+    /// <summary>
+    /// The bugs of a campaign's unique crashes, each with its members (the leader first, then by first seen), the bugs in
+    /// the order of their leaders.
+    /// </summary>
+    public static IReadOnlyList<(BugId Bug, IReadOnlyList<T> Members)> Assign<T>(CampaignId campaign, IEnumerable<T> crashes, Func<T, Key> keyOf)
     {
-        var ordered = crashes.OrderBy(c => c.FirstSeen).ThenBy(c => c.Signature, StringComparer.Ordinal).ToList();
+        var ordered = crashes.Select(c => (Crash: c, Key: keyOf(c)))
+            .OrderBy(c => c.Key.FirstSeen).ThenBy(c => c.Key.Signature, StringComparer.Ordinal).ToList();
         var parent = Enumerable.Range(0, ordered.Count).ToArray();
 
         // Only crashes of one bucket can be similar: pairs are compared within a bucket, not across the campaign.
-        foreach (var bucket in Enumerable.Range(0, ordered.Count).GroupBy(i => BucketOf(ordered[i])))
+        foreach (var bucket in Enumerable.Range(0, ordered.Count).GroupBy(i => BucketOf(ordered[i].Key)))
         {
             var members = bucket.ToList();
             for (var a = 0; a < members.Count; a++)
             {
                 for (var b = a + 1; b < members.Count; b++)
                 {
-                    if (AreOneBug(ordered[members[a]], ordered[members[b]]))
+                    if (AreOneBug(ordered[members[a]].Key, ordered[members[b]].Key))
                     {
                         Union(parent, members[a], members[b]);
                     }
@@ -42,16 +58,14 @@ public static class BugGrouping
         return Enumerable.Range(0, ordered.Count)
             .GroupBy(i => Find(parent, i))
             .OrderBy(g => g.Key)
-            .Select(g =>
-            {
-                var leader = ordered[g.Key];
-                return new BugGroup(BugId.ForLeader(campaign, leader.Signature), leader, [.. g.Select(i => ordered[i])]);
-            })
+            .Select(g => (BugId.ForLeader(campaign, ordered[g.Key].Key.Signature), (IReadOnlyList<T>)[.. g.Select(i => ordered[i].Crash)]))
             .ToList();
     }
 
     /// <summary>Whether two unique crashes are one bug (see the type's summary).</summary>
-    public static bool AreOneBug(UniqueCrash a, UniqueCrash b)
+    public static bool AreOneBug(UniqueCrash a, UniqueCrash b) => AreOneBug(KeyOf(a), KeyOf(b));
+
+    private static bool AreOneBug(Key a, Key b)
     {
         if (BucketOf(a) != BucketOf(b))
         {
@@ -63,28 +77,31 @@ public static class BugGrouping
             return false;
         }
 
-        return LocationOf(a) is not { } first || LocationOf(b) is not { } second || first == second;
+        return a.Location is not { } first || b.Location is not { } second || first == second;
     }
 
     /// <summary>
     /// Where the crashing frame is (<c>target.c:57</c>): as the bot recorded it, else read from the first report's stack
     /// (crashes recorded before locations were).
     /// </summary>
-    public static string? LocationOf(UniqueCrash crash)
+    public static string? LocationOf(UniqueCrash crash) => crash.Location ?? LocationOf(crash.First.Finding, crash.State);
+
+    /// <summary>Where a report's crashing frame is: as the bot recorded it, else read from its stack.</summary>
+    public static string? LocationOf(CrashFinding finding, string state)
     {
-        if (crash.Location is { } known)
+        if (finding.Location is { } known)
         {
             return known;
         }
 
-        var top = TopFrame(crash);
+        var top = TopFrame(state);
         if (top.Length == 0)
         {
             return null;
         }
 
         // The bot writes frames as "#3 handle_record /src/target.c:57" or "#3 name (module)".
-        foreach (var frame in crash.First.Finding.Stack)
+        foreach (var frame in finding.Stack)
         {
             var space = frame.IndexOf(' ');
             if (space < 0 || !frame.AsSpan(space + 1).StartsWith(top + " ", StringComparison.Ordinal))
@@ -102,15 +119,15 @@ public static class BugGrouping
         return null;
     }
 
-    private static string TopFrame(UniqueCrash crash)
+    private static string TopFrame(string state)
     {
-        var newline = crash.State.IndexOf('\n');
-        return newline < 0 ? crash.State : crash.State[..newline];
+        var newline = state.IndexOf('\n');
+        return newline < 0 ? state : state[..newline];
     }
 
     // Crashes with no state never group: their bucket is their own signature.
-    private static (bool Security, bool Reproducible, string Top) BucketOf(UniqueCrash crash) =>
-        (crash.Security, crash.IsReproducible, TopFrame(crash) is { Length: > 0 } top ? top : "\0" + crash.Signature);
+    private static (bool Security, bool Reproducible, string Top) BucketOf(Key crash) =>
+        (crash.Security, crash.Reproducible, TopFrame(crash.State) is { Length: > 0 } top ? top : "\0" + crash.Signature);
 
     private static int Find(int[] parent, int i)
     {
