@@ -98,7 +98,7 @@ public sealed class ReadModelCommandsTests : IDisposable
 
         start.Should().Be(ReadModelCommands.Refused);
         migrate.Should().Be(ReadModelCommands.Refused);
-        refusal.Should().Contain("schema version 7, newer than this build knows (latest 5");
+        refusal.Should().Contain("schema version 7, newer than this build knows (latest 6");
         status.Should().Be(0);
         report.Should().Contain("unknown to this build: 7");
     }
