@@ -46,6 +46,13 @@ public interface IFuzzingEngine
     /// </summary>
     string? FindingReport(JobWorkDir dir, string artifact, int maxBytes) => null;
 
+    /// <summary>
+    /// The run's figures now, for an engine whose output lags them (libFuzzer -fork prints a line only as each child
+    /// ends, after up to 300 s): read from its files and added to <paramref name="reported"/>, the last figures it printed.
+    /// Null when there is nothing newer.
+    /// </summary>
+    FuzzerStats? ReadLiveStats(JobWorkDir dir, FuzzerStats? reported) => null;
+
     /// <summary>Where the engine puts the new interesting inputs it finds.</summary>
     string CorpusDirectory(JobWorkDir dir);
 
@@ -114,6 +121,9 @@ public sealed record JobWorkDir(string Root)
     /// <summary>Where sanitizers write their reports in runs that keep them in files (<c>log_path</c>).</summary>
     public string SanitizerLogs => Path.Combine(Root, "sanitizer-logs");
 
+    /// <summary>The engine's temporary folder (<c>TMPDIR</c>) where the bot reads it: libFuzzer -fork keeps its children's logs there.</summary>
+    public string EngineTemp => Path.Combine(Root, "tmp");
+
     /// <summary>The job's start message, written when the job starts, so a restarted bot knows whose findings the dir holds.</summary>
     public string JobMessage => Path.Combine(Root, "job.msg");
 
@@ -123,6 +133,7 @@ public sealed record JobWorkDir(string Root)
         Directory.CreateDirectory(Artifacts);
         Directory.CreateDirectory(Output);
         Directory.CreateDirectory(SanitizerLogs);
+        Directory.CreateDirectory(EngineTemp);
     }
 }
 

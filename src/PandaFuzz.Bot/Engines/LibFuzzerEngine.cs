@@ -56,7 +56,79 @@ public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
     private static Dictionary<string, string> ForkEnvironment(JobWorkDir dir)
     {
         var logPath = Path.Combine(dir.SanitizerLogs, ReportFilePrefix);
-        return SanitizerEnvironment.ToDictionary(e => e.Key, e => $"{e.Value}:log_path={logPath}");
+        var environment = SanitizerEnvironment.ToDictionary(e => e.Key, e => $"{e.Value}:log_path={logPath}");
+        // The children's logs (libFuzzerTemp.FuzzWithFork<pid>.dir/<job>.log) where the bot reads them: ReadLiveStats.
+        environment["TMPDIR"] = dir.EngineTemp;
+        return environment;
+    }
+
+    // How much of a child's log is read for its last status line: a few dozen lines.
+    private const int LiveTailBytes = 8 * 1024;
+
+    /// <summary>
+    /// A -fork run prints its figures as each child ends, and a child runs up to 300 s: in between, the running child's
+    /// last status line (in its log, which is the target's file, read as such) is added to what the run printed last.
+    /// </summary>
+    public FuzzerStats? ReadLiveStats(JobWorkDir dir, FuzzerStats? reported)
+    {
+        if (!fork || !Directory.Exists(dir.EngineTemp) || new DirectoryInfo(dir.EngineTemp).LinkTarget is not null)
+        {
+            return null;
+        }
+
+        FileInfo? newest = null;
+        foreach (var folder in new DirectoryInfo(dir.EngineTemp).EnumerateDirectories("libFuzzerTemp.FuzzWithFork*.dir"))
+        {
+            if (folder.LinkTarget is not null)
+            {
+                continue;
+            }
+
+            foreach (var log in folder.EnumerateFiles("*.log"))
+            {
+                if (newest is null || log.LastWriteTimeUtc > newest.LastWriteTimeUtc)
+                {
+                    newest = log;
+                }
+            }
+        }
+
+        if (newest is null)
+        {
+            return null;
+        }
+
+        using var file = Sandboxing.UntrustedFiles.Open(dir.Root, newest.FullName, long.MaxValue, out _);
+        if (file is null)
+        {
+            return null;
+        }
+
+        var from = Math.Max(0, file.Length - LiveTailBytes);
+        file.Stream.Seek(from, SeekOrigin.Begin);
+        var buffer = new byte[file.Length - from];
+        var read = file.Stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+        var lines = System.Text.Encoding.UTF8.GetString(buffer, 0, read).Split('\n');
+        for (var i = lines.Length - 1; i >= 0; i--)
+        {
+            if (LibFuzzerOutputParser.TryParseStatus(lines[i], out var child) && child.Kind != LibFuzzerStatusKind.Fork)
+            {
+                var before = reported ?? FuzzerStats.Empty(DateTimeOffset.UtcNow);
+                return before with
+                {
+                    Execs = before.Execs + child.Execs,
+                    ExecsPerSecond = child.ExecsPerSecond ?? before.ExecsPerSecond,
+                    Coverage = Math.Max(before.Coverage, child.Coverage ?? 0),
+                    Features = Math.Max(before.Features, child.Features ?? 0),
+                    CorpusUnits = Math.Max(before.CorpusUnits, child.CorpusUnits ?? 0),
+                    CorpusBytes = Math.Max(before.CorpusBytes, child.CorpusBytes ?? 0),
+                    RssMb = child.RssMb ?? before.RssMb,
+                    At = DateTimeOffset.UtcNow,
+                };
+            }
+        }
+
+        return null;
     }
 
     private const string ReportFilePrefix = "report";

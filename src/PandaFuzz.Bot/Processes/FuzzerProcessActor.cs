@@ -39,6 +39,9 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
     private bool _stalled;
     private bool _capturing;
     private long _imported;
+    // The last figures the engine printed, and the most executions sent (see Send).
+    private FuzzerStats? _printed;
+    private long _sentExecs;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -151,7 +154,8 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
             case EngineLine.Stats stats:
                 // Output lines carry one event each; the parent wants the running total of imports.
                 _imported += stats.Value.Imported;
-                Context.Parent.Tell(stats.Value with { Imported = _imported });
+                _printed = stats.Value;
+                Send(stats.Value with { Imported = _imported });
                 break;
             case EngineLine.ReportStarted:
                 // A report has several marker lines (ERROR, SUMMARY); the first one starts the capture.
@@ -179,12 +183,27 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
         }
     }
 
+    /// <summary>
+    /// Live figures (a running child's) are read between printed ones: a child that ended a moment before its run printed
+    /// its line may be counted twice for that moment, so the executions sent never go back.
+    /// </summary>
+    private void Send(FuzzerStats stats)
+    {
+        _sentExecs = Math.Max(_sentExecs, stats.Execs);
+        Context.Parent.Tell(stats with { Execs = _sentExecs });
+    }
+
     /// <summary>Engines that keep progress and findings in files are read here, off the fuzzer's path, on a timer.</summary>
     private void PollFiles()
     {
         if (_engine.ReadStatsFiles(_dir) is { } stats)
         {
             Context.Parent.Tell(stats);
+        }
+
+        if (_engine.ReadLiveStats(_dir, _printed) is { } live)
+        {
+            Send(live with { Imported = _imported });
         }
 
         if (!_engine.AnnouncesFindings)

@@ -386,6 +386,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
         else
         {
+            // A run stopped by a kill leaves its engine's temporary files: the next one's live figures must not read them.
+            WorkDirFiles.EnsureEmptyDirectory(_dir.Root, _dir.EngineTemp);
             var run = Sandbox.Of(_settings.Sandbox).Prepare(_engine.Launch(_job.Spec, _dir, remaining), _job.Spec.MemoryLimitMb, remaining);
             props = ActorProps.Of(() => new FuzzerProcessActor(_engine, _dir, run, _settings.MaxReportBytes, _settings.PollInterval, _settings.Engine.StallTimeout));
         }

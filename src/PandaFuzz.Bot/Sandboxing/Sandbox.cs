@@ -91,7 +91,7 @@ public sealed partial class Sandbox
 
         var dir = new JobWorkDir(workDir);
         Share(workDir, user.Gid, Shared);
-        foreach (var folder in new[] { dir.Corpus, dir.Artifacts, dir.Output, dir.SanitizerLogs, Path.Combine(workDir, MinimizedFolder) })
+        foreach (var folder in new[] { dir.Corpus, dir.Artifacts, dir.Output, dir.SanitizerLogs, dir.EngineTemp, Path.Combine(workDir, MinimizedFolder) })
         {
             Share(folder, user.Gid, Shared);
         }

@@ -31,6 +31,27 @@ public static class WorkDirFiles
         }
     }
 
+    /// <summary>
+    /// Makes <paramref name="path"/> an empty directory (as <see cref="EnsureDirectory"/>), removing what is in it: links
+    /// as links, never what they point to.
+    /// </summary>
+    public static void EnsureEmptyDirectory(string root, string path)
+    {
+        EnsureDirectory(root, path);
+        foreach (var entry in new DirectoryInfo(path).EnumerateFileSystemInfos())
+        {
+            if (entry is DirectoryInfo { LinkTarget: null } folder)
+            {
+                // .NET removes the links inside a tree it deletes without following them.
+                folder.Delete(recursive: true);
+            }
+            else
+            {
+                entry.Delete();
+            }
+        }
+    }
+
     /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> in a work dir: the old entry (or planted link) is removed, the new file created exclusively.</summary>
     public static void CopyIn(string source, string destination)
     {

@@ -267,4 +267,40 @@ public sealed class LibFuzzerEngineTests : IDisposable
                 Crashes: 43, Hangs: 2),
             options => options.Excluding(s => s.At));
     }
+
+    [Fact]
+    public void A_fork_run_s_live_figures_are_its_running_child_s_last_status_line_added_to_what_it_printed_and_never_read_through_a_link()
+    {
+        var launch = _engine.Launch(Specs.LibFuzzer(), Dir, TimeSpan.FromMinutes(5));
+        launch.Environment["TMPDIR"].Should().Be(Dir.EngineTemp);
+        var fork = Path.Combine(Dir.EngineTemp, "libFuzzerTemp.FuzzWithFork7.dir");
+        Directory.CreateDirectory(fork);
+        File.WriteAllText(Path.Combine(fork, "4.log"), """
+            INFO: Seed: 1234
+            #2	INITED cov: 12 ft: 14 corp: 5/20b exec/s: 0 rss: 30Mb
+            #4096	pulse  cov: 40 ft: 52 corp: 9/60b lim: 4 exec/s: 2048 rss: 31Mb
+            #6000	NEW    cov: 41 ft: 53 corp: 10/70b lim: 4 exec/s: 2000 rss: 32Mb L: 3/3 MS: 1 ChangeByte-
+            some target output
+
+            """);
+        var printed = new FuzzerStats(Execs: 100_000, ExecsPerSecond: 1500, Coverage: 38, Features: 60, CorpusUnits: 28, CorpusBytes: 0, RssMb: 0,
+            At: DateTimeOffset.UtcNow, Crashes: 3);
+
+        var live = _engine.ReadLiveStats(Dir, printed);
+
+        live.Should().BeEquivalentTo(printed with { Execs = 106_000, ExecsPerSecond = 2000, Coverage = 41, Features = 60, CorpusUnits = 28, CorpusBytes = 70, RssMb = 32 },
+            options => options.Excluding(s => s.At));
+
+        // The target replaced the folder with a link to somewhere of the node's: nothing is read there.
+        var elsewhere = Path.Combine(Path.GetDirectoryName(Dir.Root)!, "elsewhere-" + Guid.NewGuid().ToString("N"));
+        Directory.Move(fork, elsewhere);
+        Directory.CreateSymbolicLink(fork, elsewhere);
+        _engine.ReadLiveStats(Dir, printed).Should().BeNull();
+        Directory.Delete(fork);
+        Directory.Delete(Dir.EngineTemp);
+        Directory.CreateSymbolicLink(Dir.EngineTemp, Path.GetDirectoryName(elsewhere)!);
+        _engine.ReadLiveStats(Dir, printed).Should().BeNull();
+        new LibFuzzerEngine(fork: false).ReadLiveStats(Dir, printed).Should().BeNull("a plain run prints its figures as it goes");
+        Directory.Delete(elsewhere, recursive: true);
+    }
 }

@@ -283,6 +283,34 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
     }
 
     [Fact]
+    public async Task A_fork_run_s_figures_come_from_its_running_child_s_log_between_the_lines_it_prints()
+    {
+        // The "engine" says where its temporary folder is and goes on running; the test plays a -fork child writing its log there.
+        var script = Path.Combine(_root, "fork-child-log.sh");
+        await File.WriteAllTextAsync(script, """
+            #!/bin/sh
+            echo "$TMPDIR" > tmpdir-seen
+            exec sleep 600
+
+            """);
+        var (runner, dir, _, jobs) = await StartJobWithStatsAsync(new LibFuzzerEngine(), script, 13);
+        var seen = Path.Combine(dir.Root, "tmpdir-seen");
+        await AwaitConditionAsync(() => Task.FromResult(File.Exists(seen) && File.ReadAllText(seen).Trim().Length > 0), JobEndTimeout, TimeSpan.FromMilliseconds(50));
+        File.ReadAllText(seen).Trim().Should().Be(dir.EngineTemp);
+
+        var child = Path.Combine(dir.EngineTemp, "libFuzzerTemp.FuzzWithFork2.dir");
+        Directory.CreateDirectory(child);
+        await File.WriteAllTextAsync(Path.Combine(child, "1.log"), "#5000\tpulse  cov: 7 ft: 9 corp: 3/12b lim: 4 exec/s: 2500 rss: 31Mb\n");
+
+        var stats = ((JobCommands.ReportJobStats)jobs.FishForMessage(m => m is JobCommands.ReportJobStats { Stats.Execs: 5000 }, JobEndTimeout)).Stats;
+        stats.ExecsPerSecond.Should().Be(2500);
+        stats.Coverage.Should().Be(7);
+        Watch(runner);
+        Sys.Stop(runner);
+        ExpectTerminated(runner);
+    }
+
+    [Fact]
     public async Task A_target_fetch_that_times_out_is_tried_again_from_a_fresh_source_and_the_job_runs()
     {
         // The master's blob store, not the bot's cache: the runner must fetch the target, and the first ask goes unanswered
@@ -315,6 +343,14 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
 
     private async Task<(IActorRef Runner, JobWorkDir Dir, TestProbe Outbox)> StartJobAsync(IFuzzingEngine engine, string target, BotSettings settings, int index)
     {
+        var (runner, dir, outbox, _) = await StartJobWithStatsAsync(engine, target, index, settings);
+        return (runner, dir, outbox);
+    }
+
+    /// <summary>A runner of the job with this index, its work dir, and probes as the bot's outbox and the master's job region.</summary>
+    private async Task<(IActorRef Runner, JobWorkDir Dir, TestProbe Outbox, TestProbe Jobs)> StartJobWithStatsAsync(IFuzzingEngine engine, string target, int index,
+        BotSettings? settings = null)
+    {
         BlobId id;
         await using (var file = File.OpenRead(target))
         {
@@ -324,13 +360,12 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
         var job = BotTestConfig.Job(index);
         var start = new AgentCommands.StartJob(job, BotTestConfig.Campaign, new JobSpec(id, engine.Name, 600, 2048, 1500, null),
             "akka://bot/user/no-master-blobs", DateTimeOffset.UtcNow);
-        var outbox = CreateTestProbe();
-        var jobs = CreateTestProbe();
+        var (outbox, jobs) = (CreateTestProbe(), CreateTestProbe());
         var corpora = Sys.ActorOf(Props.Create(() => new MasterWithoutCorpus()));
         var dir = _storage.WorkDirOf(job);
-        var runner = Sys.ActorOf(Props.Create(() => new JobRunnerActor(start, new BotId("bot-test"), engine, settings, dir, _storage.Targets,
+        var runner = Sys.ActorOf(Props.Create(() => new JobRunnerActor(start, new BotId("bot-test"), engine, settings ?? BotTestConfig.Fast(), dir, _storage.Targets,
             _storage.Outbox, "akka://bot/user/bot-blobs", jobs, outbox, corpora)), "job-" + index);
-        return (runner, dir, outbox);
+        return (runner, dir, outbox, jobs);
     }
 
     private static JobCommands.ReportJobFinished ExpectFinished(TestProbe outbox) =>
