@@ -41,6 +41,12 @@ public sealed record BotSettings(
     /// </summary>
     public bool LibFuzzerFork { get; init; } = true;
 
+    /// <summary>
+    /// A -fork run reads its corpus dir only as it starts: one with inputs from other jobs waiting there is restarted after
+    /// it has run this long, so it takes them in (plain runs and AFL++ read them as they go).
+    /// </summary>
+    public TimeSpan LibFuzzerForkReload { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>What confines the targets and engines this bot runs (user, rlimits, memory cgroup, network, filesystem).</summary>
     public SandboxSettings Sandbox { get; init; } = SandboxSettings.Default;
 
@@ -86,6 +92,7 @@ public sealed record BotSettings(
                 r.PositiveDuration("engine-healthy-run"),
                 r.PositiveDuration("engine-stall-timeout")),
             LibFuzzerFork = r.Bool("libfuzzer-fork"),
+            LibFuzzerForkReload = r.PositiveDuration("libfuzzer-fork-reload"),
             Sandbox = SandboxSettings.From(config),
             Simulation = SimulationSettings.From(r),
         };

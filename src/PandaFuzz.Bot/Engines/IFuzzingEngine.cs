@@ -53,6 +53,9 @@ public interface IFuzzingEngine
     /// </summary>
     FuzzerStats? ReadLiveStats(JobWorkDir dir, FuzzerStats? reported) => null;
 
+    /// <summary>Whether a run takes in inputs added to its import directory while it runs (libFuzzer -fork reads it only at its start).</summary>
+    bool ReadsImportsWhileRunning => true;
+
     /// <summary>Where the engine puts the new interesting inputs it finds.</summary>
     string CorpusDirectory(JobWorkDir dir);
 

@@ -18,6 +18,9 @@ public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
     /// <summary>A -fork run does not print its children's "Test unit written to" lines: the artifact dir is scanned.</summary>
     public bool AnnouncesFindings => !fork;
 
+    /// <summary>A plain run reloads its corpus dir (<c>-reload</c>); a -fork run hands its children what it read at its start.</summary>
+    public bool ReadsImportsWhileRunning => !fork;
+
     /// <summary>The flags that keep a run fuzzing past crashes, timeouts and OOMs, each child in its own process.</summary>
     public static readonly IReadOnlyList<string> ForkFlags = ["-fork=1", "-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"];
 

@@ -169,6 +169,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             }
 
             HandOverFinish();
+            ReloadForImports();
             StopWhenDone();
         });
         Receive<FuzzerStats>(stats =>
@@ -395,6 +396,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _fuzzer = Context.ActorOf(props, $"fuzzer-{_runs}");
         Context.Watch(_fuzzer);
         _stoppedAtDeadline = false;
+        _reloading = false;
+        _importedAtRunStart = _sync?.Imported ?? 0;
 
         // libFuzzer -fork wraps up at -max_total_time only once its running child ends, which it lets run for up to
         // min(300, child number) seconds: the job's deadline is kept here.
@@ -405,6 +408,25 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private static readonly TimeSpan DeadlineSlack = TimeSpan.FromSeconds(1);
 
     private bool _stoppedAtDeadline;
+
+    // A run stopped to take in other jobs' inputs, and how many inputs had been imported when the current run started.
+    private bool _reloading;
+    private int _importedAtRunStart;
+
+    /// <summary>
+    /// An engine that reads its corpus only as it starts (libFuzzer -fork) is restarted once it has run
+    /// <see cref="BotSettings.LibFuzzerForkReload"/> with other jobs' inputs waiting, so a long job takes them in.
+    /// </summary>
+    private void ReloadForImports()
+    {
+        if (_fuzzing && !_reloading && !_stoppedAtDeadline && _fuzzer is { } fuzzer && !_engine.ReadsImportsWhileRunning
+            && _sync is { } sync && sync.Imported > _importedAtRunStart && DateTimeOffset.UtcNow - _runStarted >= _settings.LibFuzzerForkReload)
+        {
+            _log.Info("Job {JobId}: restarting {Engine} to take in {Count} inputs of other jobs", _job.JobId, _engine.Name, sync.Imported - _importedAtRunStart);
+            _reloading = true;
+            fuzzer.Tell(new Processes.StopFuzzer(_settings.StopGrace));
+        }
+    }
 
     private void StopAtDeadline()
     {
@@ -561,6 +583,13 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         if (_stoppedAtDeadline || !exited.Stalled && atTheEnd && (exited.ExitCode == 0 || _findingsThisRun > 0))
         {
             EndFuzzing(true, null);
+            return;
+        }
+
+        if (_reloading)
+        {
+            EngineMetrics.Restarts.Add(1, new KeyValuePair<string, object?>("engine", _engine.Name), new KeyValuePair<string, object?>("reason", "reload"));
+            StartRun();
             return;
         }
 

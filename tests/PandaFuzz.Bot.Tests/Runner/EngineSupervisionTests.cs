@@ -311,6 +311,43 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
     }
 
     [Fact]
+    public async Task A_fork_run_with_other_jobs_inputs_waiting_is_restarted_to_take_them_in_and_the_job_goes_on()
+    {
+        // The master's blob store and corpus as a stand-in: the target, and one input another job found, published later.
+        var masterBlobs = new PandaFuzz.Infrastructure.Blobs.ContentAddressedStore(Path.Combine(_root, "master-blobs-14"));
+        BlobId target;
+        await using (var file = File.OpenRead(_noBug.Binary))
+        {
+            (target, _) = await masterBlobs.PutAsync(file, long.MaxValue);
+        }
+
+        var (input, size) = await masterBlobs.PutAsync(new MemoryStream("from another job"u8.ToArray()), long.MaxValue);
+        Sys.ActorOf(Props.Create(() => new PandaFuzz.Infrastructure.Blobs.BlobServerActor(masterBlobs)), "master-blobs-14");
+        var corpora = Sys.ActorOf(Props.Create(() => new MasterWithLateInput(new CorpusEntry(input, size, "other-job"))));
+        var job = BotTestConfig.Job(14);
+        var start = new AgentCommands.StartJob(job, BotTestConfig.Campaign, new JobSpec(target, "libfuzzer", 600, 2048, 1500, null),
+            "akka://bot/user/master-blobs-14", DateTimeOffset.UtcNow);
+        var settings = BotTestConfig.Fast() with { SyncInterval = TimeSpan.FromSeconds(1), LibFuzzerForkReload = TimeSpan.FromSeconds(2) };
+        var dir = _storage.WorkDirOf(job);
+        var outbox = CreateTestProbe();
+        var runner = Sys.ActorOf(Props.Create(() => new JobRunnerActor(start, new BotId("bot-test"), new LibFuzzerEngine(), settings, dir, _storage.Targets,
+            _storage.Outbox, "akka://bot/user/bot-blobs", CreateTestProbe(), outbox, corpora)), "job-14");
+        var first = await RunningPidAsync(dir);
+        var imported = Path.Combine(dir.Corpus, input.Sha256);
+
+        corpora.Tell(MasterWithLateInput.Publish.Instance);
+
+        var second = await RunningPidAsync(dir, except: first);
+        File.Exists(imported).Should().BeTrue("the input was pulled into the corpus dir before the run restarted");
+        outbox.ReceiveWhile(TimeSpan.FromMilliseconds(500), m => m).OfType<OutboxCommands.Put>()
+            .Should().NotContain(put => put.Message is JobCommands.ReportJobFinished, "a reload is no failed run and no end");
+        ProcessGroups.IsAlive(second).Should().BeTrue();
+        Watch(runner);
+        Sys.Stop(runner);
+        ExpectTerminated(runner);
+    }
+
+    [Fact]
     public async Task A_target_fetch_that_times_out_is_tried_again_from_a_fresh_source_and_the_job_runs()
     {
         // The master's blob store, not the bot's cache: the runner must fetch the target, and the first ask goes unanswered
@@ -415,6 +452,24 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
 
                 server.Forward(message);
             });
+        }
+    }
+
+    /// <summary>The master's corpus region with one input that another job finds once the test says so; offers are taken.</summary>
+    private sealed class MasterWithLateInput : ReceiveActor
+    {
+        public sealed record Publish
+        {
+            public static readonly Publish Instance = new();
+        }
+
+        public MasterWithLateInput(CorpusEntry entry)
+        {
+            var published = false;
+            Receive<Publish>(_ => published = true);
+            Receive<CorpusQueries.GetCorpusPage>(get => Sender.Tell(new CorpusQueries.CorpusPage(get.CorpusOf, 1, get.From,
+                published && get.From == 0 ? [entry] : [], published ? 1 : 0)));
+            Receive<CorpusCommands.OfferCorpus>(offer => Sender.Tell(new CorpusCommands.CorpusOfferAccepted(offer.CorpusOf, offer.JobId, [.. offer.Entries.Select(e => e.Input)])));
         }
     }
 
