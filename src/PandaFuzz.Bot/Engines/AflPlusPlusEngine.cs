@@ -78,9 +78,10 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
             ["AFL_SYNC_TIME"] = "1",
             // A shared input that crashes this build must not stop the start.
             ["AFL_SKIP_CRASHES"] = "1",
-            // afl-fuzz insists on these for ASan targets.
-            ["ASAN_OPTIONS"] = "abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1",
-            ["UBSAN_OPTIONS"] = "halt_on_error=1:abort_on_error=1:symbolize=0",
+            // afl-fuzz insists on these for ASan targets. Each crash's report goes to a file of its own (afl-fuzz sends the
+            // target's output nowhere), unsymbolized: triage symbolizes the one of a finding no rerun reproduces.
+            ["ASAN_OPTIONS"] = $"abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1:{SanitizerLogFiles.LogPathOption(dir)}",
+            ["UBSAN_OPTIONS"] = $"halt_on_error=1:abort_on_error=1:symbolize=0:{SanitizerLogFiles.LogPathOption(dir)}",
         };
         return new FuzzerLaunch("afl-fuzz", args, dir.Root, env);
     }
@@ -95,6 +96,10 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
 
     public EngineLine Read(string line) => EngineLine.Other;
 
+    /// <summary>The report the crashing run wrote to its file (<see cref="SanitizerLogFiles"/>); empty for a hang.</summary>
+    public string? FindingReport(JobWorkDir dir, string artifact, int maxBytes) =>
+        FindingKind(artifact) == CrashKinds.Timeout ? string.Empty : SanitizerLogFiles.ReportFor(dir, artifact, maxBytes);
+
     /// <summary>
     /// fuzzer_stats is written at start and then about once a minute headless; plot_data gets a row every 5 s after
     /// the first minute. The newer of the two gives execs and edges; the queue and crash directories give live
@@ -102,6 +107,8 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
     /// </summary>
     public FuzzerStats? ReadStatsFiles(JobWorkDir dir)
     {
+        // Polled every second: the reports of crashes afl-fuzz did not keep (a known bug hit again) go once old.
+        SanitizerLogFiles.Prune(dir);
         var instance = Path.Combine(dir.Output, InstanceName);
         var statsFile = Path.Combine(instance, "fuzzer_stats");
         // afl-fuzz runs in the sandbox, beside the target: its files are the target's to replace (Sandboxing/UntrustedFiles.cs).

@@ -58,8 +58,7 @@ public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
     /// </summary>
     private static Dictionary<string, string> ForkEnvironment(JobWorkDir dir)
     {
-        var logPath = Path.Combine(dir.SanitizerLogs, ReportFilePrefix);
-        var environment = SanitizerEnvironment.ToDictionary(e => e.Key, e => $"{e.Value}:log_path={logPath}");
+        var environment = SanitizerEnvironment.ToDictionary(e => e.Key, e => $"{e.Value}:{SanitizerLogFiles.LogPathOption(dir)}");
         // The children's logs (libFuzzerTemp.FuzzWithFork<pid>.dir/<job>.log) where the bot reads them: ReadLiveStats.
         environment["TMPDIR"] = dir.EngineTemp;
         return environment;
@@ -134,44 +133,9 @@ public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
         return null;
     }
 
-    private const string ReportFilePrefix = "report";
-
-    // Reports older than this were paired with their findings long ago (the artifact dir is scanned every second).
-    private static readonly TimeSpan ReportFileLifetime = TimeSpan.FromMinutes(2);
-
-    /// <summary>
-    /// The sanitizer report of the child that wrote <paramref name="artifact"/>: a -fork=1 run has one child at a time, and a
-    /// child writes its report before its finding, so it is the newest report file written no later than the finding. Report
-    /// files are the target's: read only as regular files of its own, and deleted once old.
-    /// </summary>
-    public string? FindingReport(JobWorkDir dir, string artifact, int maxBytes)
-    {
-        // The folder sits in the target's work dir: one it replaced with a link is not looked into (nor cleaned up).
-        if (!fork || !Directory.Exists(dir.SanitizerLogs) || new DirectoryInfo(dir.SanitizerLogs).LinkTarget is not null)
-        {
-            return fork ? string.Empty : null;
-        }
-
-        var now = DateTime.UtcNow;
-        var written = File.GetLastWriteTimeUtc(artifact);
-        string? newest = null;
-        var newestAt = DateTime.MinValue;
-        foreach (var file in Directory.EnumerateFiles(dir.SanitizerLogs, ReportFilePrefix + ".*"))
-        {
-            var at = File.GetLastWriteTimeUtc(file);
-            if (now - at > ReportFileLifetime)
-            {
-                File.Delete(file);
-            }
-            else if (at <= written && at > newestAt)
-            {
-                (newest, newestAt) = (file, at);
-            }
-        }
-
-        var bytes = newest is null ? null : Sandboxing.UntrustedFiles.ReadAllBytes(dir.Root, newest, maxBytes);
-        return bytes is null ? string.Empty : System.Text.Encoding.UTF8.GetString(bytes);
-    }
+    /// <summary>A -fork run's findings are paired with their children's report files (<see cref="SanitizerLogFiles"/>).</summary>
+    public string? FindingReport(JobWorkDir dir, string artifact, int maxBytes) =>
+        fork ? SanitizerLogFiles.ReportFor(dir, artifact, maxBytes) : null;
 
     public FuzzerLaunch Reproduce(JobSpec spec, JobWorkDir dir, string input) =>
         new(dir.Target, [$"-rss_limit_mb={spec.MemoryLimitMb}", $"-timeout={TimeoutSeconds(spec)}", "-runs=1", input], dir.Root, SanitizerEnvironment);

@@ -54,10 +54,27 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
         }
 
         // The fuzzer's report (libFuzzer prints one with each finding) stands when no run crashed again.
-        var report = reproducedReport ?? found.Report;
+        var report = reproducedReport ?? await SymbolizedAsync(found.Report, spec, dir, settings);
         var analysis = CrashAnalyzer.Analyze(report, found.Kind, spec.TargetLabel);
         var summary = SanitizerReportParser.Parse(report).Summary;
         return new CrashTriage(analysis, summary, report, attempts, reproduced);
+    }
+
+    /// <summary>
+    /// The report with the target's frames symbolized, for a report written without symbols (AFL++'s); as it was when
+    /// there is nothing to symbolize or the symbolizer fails. The symbolizer reads the target's binary: it runs sandboxed.
+    /// </summary>
+    private static async Task<string> SymbolizedAsync(string report, JobSpec spec, JobWorkDir dir, BotSettings settings)
+    {
+        var offsets = OfflineSymbolizer.OffsetsIn(report, dir.Target);
+        if (offsets.Count == 0)
+        {
+            return report;
+        }
+
+        var (exitCode, output) = await OneShotRun.RunAsync(OfflineSymbolizer.Launch(dir.Target, offsets, dir.Root), settings.ReproduceGrace,
+            settings.MaxReportBytes * 4, default, Sandbox.Of(settings.Sandbox), spec.MemoryLimitMb);
+        return exitCode == 0 ? OfflineSymbolizer.Apply(report, dir.Target, offsets, output) : report;
     }
 
     /// <summary>

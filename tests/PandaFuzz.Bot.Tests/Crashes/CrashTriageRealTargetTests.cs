@@ -2,6 +2,7 @@ using System.Text;
 using FluentAssertions;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Processes;
+using PandaFuzz.Bot.Runner;
 using PandaFuzz.Bot.Tests.Support;
 using PandaFuzz.Domain.Crashes;
 using Xunit;
@@ -68,6 +69,64 @@ public sealed class CrashTriageRealTargetTests(CrashZooFixture zoo) : IClassFixt
         var useAfterFree = await ReproduceAsync("u");
 
         new[] { nameOverflow.Signature, headerOverflow.Signature, useAfterFree.Signature }.Should().OnlyHaveUniqueItems();
+    }
+
+    [Theory]
+    [InlineData("u")]
+    [InlineData("pABCDEFGHIJKLMNOP")]
+    [InlineData("d")]
+    public async Task A_report_written_without_symbols_as_AFL_runs_targets_is_symbolized_offline_to_the_same_signature(string input)
+    {
+        var symbolized = await ReproduceAsync(input);
+        using var job = new TempJobDir();
+        File.Copy(zoo.Binary, job.Dir.Target);
+        Directory.CreateDirectory(job.Dir.SanitizerLogs);
+        var inputPath = job.Write("crash-input", Encoding.ASCII.GetBytes(input));
+        // AFL++'s sanitizer options for a fuzzing run: no symbols, the report into a file.
+        var plain = new FuzzerLaunch(job.Dir.Target, ["-runs=1", inputPath], job.Dir.Root, new Dictionary<string, string>
+        {
+            ["ASAN_OPTIONS"] = $"abort_on_error=1:symbolize=0:detect_leaks=0:{SanitizerLogFiles.LogPathOption(job.Dir)}",
+        });
+        (await OneShotRun.RunAsync(plain, TimeSpan.FromSeconds(30), 1 << 16)).ExitCode.Should().NotBe(0);
+        var artifact = job.Write("id:000000,sig:06", Encoding.ASCII.GetBytes(input));
+        var unsymbolized = SanitizerLogFiles.ReportFor(job.Dir, artifact, 1 << 20);
+        unsymbolized.Should().Contain($"({job.Dir.Target}+0x").And.NotMatchRegex(@"#\d+ 0x[0-9a-f]+ in ");
+        CrashAnalyzer.Analyze(unsymbolized, "crash", CrashZooFixture.TargetName).Signature.Should().NotBe(symbolized.Signature);
+
+        var offsets = OfflineSymbolizer.OffsetsIn(unsymbolized, job.Dir.Target);
+        var (exitCode, output) = await OneShotRun.RunAsync(OfflineSymbolizer.Launch(job.Dir.Target, offsets, job.Dir.Root), TimeSpan.FromSeconds(60), 1 << 20);
+        exitCode.Should().Be(0, output);
+        var report = OfflineSymbolizer.Apply(unsymbolized, job.Dir.Target, offsets, output);
+
+        var analysis = CrashAnalyzer.Analyze(report, "crash", CrashZooFixture.TargetName);
+        analysis.Signature.Should().Be(symbolized.Signature, "the offline symbols give the state the sanitizer's own give:\n{0}", report);
+        analysis.Location.Should().Be(symbolized.Location);
+    }
+
+    [Fact]
+    public async Task An_AFL_crash_no_rerun_reproduces_keeps_the_state_of_its_own_report_symbolized_in_the_sandbox()
+    {
+        var symbolized = await ReproduceAsync("u");
+        using var job = new TempJobDir();
+        File.Copy(zoo.Binary, job.Dir.Target);
+        job.Dir.Create();
+        var crashing = job.Write("crashing-input", "u");
+        var plain = new FuzzerLaunch(job.Dir.Target, ["-runs=1", crashing], job.Dir.Root, new Dictionary<string, string>
+        {
+            ["ASAN_OPTIONS"] = $"abort_on_error=1:symbolize=0:detect_leaks=0:{SanitizerLogFiles.LogPathOption(job.Dir)}",
+        });
+        (await OneShotRun.RunAsync(plain, TimeSpan.FromSeconds(30), 1 << 16)).ExitCode.Should().NotBe(0);
+        // What a flaky crash leaves: afl-fuzz kept an input that crashed in its run and that no rerun crashes.
+        var artifact = job.Write(Path.Combine("out", AflPlusPlusEngine.InstanceName, "crashes", "id:000000,sig:06,src:000000,time:1,execs:1,op:havoc,rep:1"), "z");
+        var engine = new AflPlusPlusEngine();
+        var found = new ArtifactFound(artifact, engine.FindingKind(artifact)!, engine.FindingReport(job.Dir, artifact, 1 << 20)!, DateTimeOffset.UtcNow);
+
+        var triage = await CrashTriage.RunAsync(engine, Specs.AflPlusPlus(), job.Dir, found, BotTestConfig.Fast() with { ReproduceAttempts = 2 });
+
+        triage.Reproduced.Should().Be(0);
+        triage.Attempts.Should().Be(2);
+        triage.Analysis.Signature.Should().Be(symbolized.Signature, "its report, symbolized on the bot:\n{0}", triage.Report);
+        triage.Analysis.State.Should().Be("read_after_free");
     }
 
     private async Task<CrashAnalysis> ReproduceAsync(string input)
