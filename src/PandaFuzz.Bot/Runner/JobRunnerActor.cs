@@ -34,7 +34,6 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private readonly IActorRef _jobs;
     private readonly IActorRef _outboxMessages;
     private readonly IActorRef _corpora;
-    private readonly ContentAddressedStore _outboxStore;
     private CancellationTokenSource _stopping = new();
     // Cancels a minimization's processes when the job is stopped (the sync rounds go on under _stopping).
     private readonly CancellationTokenSource _stopMinimizing = new();
@@ -45,13 +44,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IProtocolMessage> _handing = [];
 
-    // Artifacts from their discovery until the outbox keeps their report: only then are they deleted, so a bot killed
-    // in between leaves them for the next start to salvage, and a restarted engine's rescan does not count them twice.
-    private readonly HashSet<string> _pendingArtifacts = [];
-    private readonly Dictionary<string, string> _artifactsByKey = [];
-
-    // Artifacts deleted once their report was kept: a libFuzzer run that finds the same input again writes the same path.
-    private readonly HashSet<string> _keptArtifacts = [];
+    private readonly ArtifactLedger _artifacts = new();
 
     // Findings waiting for triage, one at a time, and the signatures this job reported as reproducible (found again,
     // they are rerun once, not the whole set).
@@ -103,7 +96,6 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _jobs = jobs;
         _outboxMessages = outboxMessages;
         _corpora = corpora;
-        _outboxStore = outbox;
         _deadline = DateTimeOffset.UtcNow.AddSeconds(job.Spec.DurationSeconds);
         _restarts = new EngineRestartPolicy(settings.RestartDelay, settings.Engine.MaxRestartDelay, settings.Engine.MaxFailures, settings.Engine.HealthyRun);
 
@@ -142,7 +134,11 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             if (_job.Spec.Task == JobTask.MinimizeCorpus)
             {
                 _minimizing = true;
-                MinimizeAsync().PipeTo(Self, failure: e => new Minimized(false, e.GetBaseException().Message));
+                var minimizer = new CorpusMinimizer(_job, _engine, _dir, _settings, _sync!, _corpora);
+                var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, _stopMinimizing.Token);
+                minimizer.RunAsync(stop.Token).PipeTo(Self,
+                    success: r => { stop.Dispose(); return new Minimized(r.Succeeded, r.Summary); },
+                    failure: e => { stop.Dispose(); return new Minimized(false, e.GetBaseException().Message); });
                 return;
             }
 
@@ -269,7 +265,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
         if (_job.Spec.Task == JobTask.MinimizeCrash)
         {
-            var minimizer = new CrashMinimizer(_job, _engine, _dir, _settings, _targets, _outboxStore, _outboxPath,
+            var minimizer = new CrashMinimizer(_job, _engine, _dir, _settings, _targets, _outbox, _outboxPath,
                 MasterBlobSource.Resolve(Context.System, _job.BlobSourcePath));
             _minimizing = true;
             minimizer.RunAsync(_stopMinimizing.Token).PipeTo(Self,
@@ -281,73 +277,12 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         // The campaign's corpus first: a job that starts, restarts or moves resumes from it, not from nothing.
         var system = Context.System;
         var blobSource = _job.BlobSourcePath;
-        _sync = new CorpusSync(_job, _engine, _dir, _targets, _outboxStore, _outboxPath, _corpora,
+        _sync = new CorpusSync(_job, _engine, _dir, _targets, _outbox, _outboxPath, _corpora,
             () => MasterBlobSource.Resolve(system, blobSource), _settings.SyncLimits, _log);
         _stopping.CancelAfter(_settings.InitialSyncTimeout);
         _sync.InitialAsync(_stopping.Token).PipeTo(Self,
             success: () => new InitialSyncDone(null),
             failure: e => new InitialSyncDone(e is OperationCanceledException ? "timed out" : e.GetBaseException().Message));
-    }
-
-    /// <summary>
-    /// Minimizes the campaign corpus pulled at the start, checks that the result keeps the original's coverage,
-    /// and only then asks the master to make it the new corpus version (the old one stays until then).
-    /// </summary>
-    private async Task<Minimized> MinimizeAsync()
-    {
-        var sync = _sync!;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, _stopMinimizing.Token);
-        var limit = TimeSpan.FromSeconds(_job.Spec.DurationSeconds);
-        var sandbox = Sandbox.Of(_settings.Sandbox);
-        var original = _dir.Corpus;
-        var minimized = Path.Combine(_dir.Root, Sandbox.MinimizedFolder);
-        WorkDirFiles.RemovePlantedLink(minimized);
-        if (Directory.Exists(minimized))
-        {
-            Directory.Delete(minimized, recursive: true);
-        }
-
-        Directory.CreateDirectory(minimized);
-        var before = sync.Pulled.Values.ToList();
-        if (before.Count == 0)
-        {
-            return new Minimized(false, "the campaign corpus is empty: nothing to minimize");
-        }
-
-        var (code, output) = await OneShotRun.RunAsync(_engine.MinimizeCorpus(_job.Spec, _dir, original, minimized), limit, _settings.MaxReportBytes, stop.Token, sandbox, _job.Spec.MemoryLimitMb);
-        if (code is null)
-        {
-            return new Minimized(false, $"minimization did not finish within {limit.TotalSeconds:0} s");
-        }
-
-        var coverageBefore = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(_job.Spec, _dir, original), limit, 1 << 20, stop.Token, sandbox, _job.Spec.MemoryLimitMb)).Output);
-        var coverageAfter = _engine.ReadCoverage((await OneShotRun.RunAsync(_engine.MeasureCoverage(_job.Spec, _dir, minimized), limit, 1 << 20, stop.Token, sandbox, _job.Spec.MemoryLimitMb)).Output);
-        if (coverageBefore is null || coverageAfter is null || coverageAfter != coverageBefore)
-        {
-            return new Minimized(false, $"the minimized corpus reaches {coverageAfter?.ToString() ?? "unknown coverage"}, the original {coverageBefore?.ToString() ?? "unknown coverage"}: corpus kept ({code}: {output.Split('\n').LastOrDefault(l => l.Length > 0)})");
-        }
-
-        var after = new List<CorpusEntry>();
-        foreach (var file in Directory.EnumerateFiles(minimized))
-        {
-            // The merge ran in the sandbox: what it left is the target's, and only a regular file of its own is read.
-            if (await UntrustedFiles.ReadAllBytesAsync(_dir.Root, file, _settings.SyncLimits.MaxEntryBytes, stop.Token) is not { } bytes)
-            {
-                continue;
-            }
-
-            var input = BlobId.Of(bytes);
-            if (sync.Pulled.TryGetValue(input, out var entry))
-            {
-                after.Add(entry);
-            }
-        }
-
-        var reason = $"minimized by job {_job.JobId}: {before.Count} → {after.Count} inputs, {before.Sum(e => e.Size)} → {after.Sum(e => e.Size)} bytes, coverage {coverageAfter}";
-        var reply = await _corpora.Ask<object>(new CorpusCommands.ReplaceCorpus(_job.CampaignId, sync.Version, after, reason), _settings.SyncLimits.AskTimeout, stop.Token);
-        return reply is CorpusCommands.CorpusChanged
-            ? new Minimized(true, reason)
-            : new Minimized(false, $"the master kept the corpus: {(reply as CommandRejected)?.Reason ?? reply.GetType().Name}");
     }
 
     private void SyncRound()
@@ -441,25 +376,23 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private void Found(ArtifactFound found)
     {
         var onDisk = UntrustedFiles.IsRegularFile(_dir.Root, found.Path);
-        var known = _pendingArtifacts.Contains(found.Path) || _keptArtifacts.Contains(found.Path);
+        var (sighting, ofThisRun) = _artifacts.Sight(found.Path, onDisk, onDisk && WrittenDuringThisRun(found.Path));
 
-        // libFuzzer names an artifact by its input's hash, so a run that finds an input again writes the same path: a
-        // finding of this run, even while the first report of it is still on its way (counted as a failed run, a shallow
-        // bug found at every start would fail the job after a few restarts). A file that an earlier run left, still
-        // waiting for its report to be kept, is not this run's finding.
-        if (!known || onDisk && WrittenDuringThisRun(found.Path))
+        // A run that finds nothing counts as failed: a shallow bug found again at every start (its first report still on its
+        // way) must not fail the job after a few restarts.
+        if (ofThisRun)
         {
             _findingsThisRun++;
         }
 
-        if (!onDisk && _keptArtifacts.Contains(found.Path))
+        if (sighting == ArtifactSighting.AlreadyKept)
         {
             // Written again and then deleted, before this message came, with the kept report of the same input.
             _log.Info("Job {JobId} found {Artifact} again; the report of that input is kept already", _job.JobId, found.Path);
             return;
         }
 
-        if (!_pendingArtifacts.Add(found.Path))
+        if (sighting == ArtifactSighting.Pending)
         {
             return;
         }
@@ -532,7 +465,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         FreeSlotWhenIdle();
 
         _log.Info("Job {JobId} found {CrashKind} {Input} ({Size} bytes)", _job.JobId, finding.Kind, finding.Input, finding.InputSize);
-        _artifactsByKey[OutboxEntry.Of(stored.Report)!.Key] = stored.Artifact;
+        _artifacts.Reported(OutboxEntry.Of(stored.Report)!.Key, stored.Artifact);
         HandOver(stored.Report);
         HandOverFinish();
     }
@@ -540,7 +473,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     /// <summary>The report is on disk in the outbox: the artifact has served its purpose.</summary>
     private void ForgetArtifact(string key)
     {
-        if (!_artifactsByKey.Remove(key, out var artifact))
+        if (_artifacts.Kept(key) is not { } artifact)
         {
             return;
         }
@@ -553,9 +486,6 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         {
             _log.Warning("Job {JobId} could not delete the reported artifact {Artifact}: {Reason}", _job.JobId, artifact, e.Message);
         }
-
-        _pendingArtifacts.Remove(artifact);
-        _keptArtifacts.Add(artifact);
     }
 
     /// <summary>
