@@ -314,16 +314,3 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
         public static readonly ForceKill Instance = new();
     }
 }
-
-/// <summary>Asks the fuzzer to stop: SIGTERM to its group, SIGKILL after <paramref name="Grace"/>.</summary>
-public sealed record StopFuzzer(TimeSpan Grace);
-
-/// <summary>A finding the fuzzer wrote: the file, its kind and the report printed with it.</summary>
-public sealed record ArtifactFound(string Path, string Kind, string Report, DateTimeOffset At);
-
-/// <summary>
-/// The fuzzer process ended, with its exit code and the last lines it printed; <paramref name="Stalled"/> when the watchdog killed it,
-/// <paramref name="SandboxKill"/> when the sandbox did (its memory cgroup, an rlimit), and how.
-/// </summary>
-public sealed record FuzzerExited(int ExitCode, string Tail, bool Stalled = false, string? SandboxKill = null);
-

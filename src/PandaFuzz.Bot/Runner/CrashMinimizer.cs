@@ -1,6 +1,7 @@
 using Akka.Actor;
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Findings;
 using PandaFuzz.Bot.Processes;
 using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Domain.Engines.LibFuzzer;

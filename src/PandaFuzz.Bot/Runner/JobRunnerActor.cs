@@ -5,7 +5,7 @@ using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Processes;
 using PandaFuzz.Bot.Sandboxing;
-using PandaFuzz.Bot.Salvage;
+using PandaFuzz.Bot.Findings;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Infrastructure.Actors;
 using PandaFuzz.Infrastructure.Blobs;
@@ -359,7 +359,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         {
             _log.Info("Job {JobId}: restarting {Engine} to take in {Count} inputs of other jobs", _job.JobId, _engine.Name, sync.Imported - _importedAtRunStart);
             _reloading = true;
-            fuzzer.Tell(new Processes.StopFuzzer(_settings.StopGrace));
+            fuzzer.Tell(new StopFuzzer(_settings.StopGrace));
         }
     }
 
@@ -369,7 +369,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         {
             _log.Info("Job {JobId} reached its deadline with its engine still running: stopping it", _job.JobId);
             _stoppedAtDeadline = true;
-            fuzzer.Tell(new Processes.StopFuzzer(_settings.StopGrace));
+            fuzzer.Tell(new StopFuzzer(_settings.StopGrace));
         }
     }
 
@@ -576,7 +576,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
         // The fuzzer actor stops itself once the process has exited (or been killed after the grace);
         // the runner waits for that, so the engine gets its SIGTERM and time to clean up.
-        _fuzzer?.Tell(new Processes.StopFuzzer(_settings.StopGrace));
+        _fuzzer?.Tell(new StopFuzzer(_settings.StopGrace));
         FreeSlotWhenIdle();
     }
 
@@ -720,6 +720,3 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         public static readonly RetryTick Instance = new();
     }
 }
-
-/// <summary>Tells the agent that a job no longer fuzzes, so its slot is free (findings may still be on their way to the outbox).</summary>
-public sealed record FuzzingEnded(JobId JobId);

@@ -6,7 +6,7 @@ using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Processes;
-using PandaFuzz.Bot.Runner;
+using PandaFuzz.Bot.Findings;
 using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Protocol;
 
@@ -244,6 +244,3 @@ public sealed class SalvageActor : ReceiveActor, IWithTimers
         public static readonly RetryTick Instance = new();
     }
 }
-
-/// <summary>The salvage is over: findings reported, dirs removed, dirs left for a human or the next start.</summary>
-public sealed record SalvageFinished(int Reported, int Removed, int LeftAlone);

@@ -2,7 +2,7 @@ using System.Text;
 using FluentAssertions;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Processes;
-using PandaFuzz.Bot.Runner;
+using PandaFuzz.Bot.Findings;
 using PandaFuzz.Bot.Tests.Support;
 using PandaFuzz.Domain.Crashes;
 using Xunit;

@@ -7,6 +7,7 @@ using FluentAssertions;
 using PandaFuzz.Bot.Agent;
 using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Findings;
 using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Processes;
 using PandaFuzz.Bot.Runner;

@@ -7,7 +7,7 @@ using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
 
-namespace PandaFuzz.Bot.Runner;
+namespace PandaFuzz.Bot.Findings;
 
 /// <summary>
 /// A finding after triage on the bot: reproduced alone several times, analyzed into kind, state and signature.

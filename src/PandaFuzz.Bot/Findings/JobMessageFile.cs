@@ -2,7 +2,7 @@ using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Protocol;
 
-namespace PandaFuzz.Bot.Salvage;
+namespace PandaFuzz.Bot.Findings;
 
 /// <summary>
 /// A job work dir's <c>job.msg</c>: the job's <see cref="AgentCommands.StartJob"/> in the outbox's file format (serializer id,

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using PandaFuzz.Bot.Engines;
 
-namespace PandaFuzz.Bot.Runner;
+namespace PandaFuzz.Bot.Findings;
 
 /// <summary>
 /// Symbolizes the target's frames of a report written without symbols (AFL++ runs targets with <c>symbolize=0</c>) the way
