@@ -31,7 +31,7 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
     public static async Task<CrashTriage> RunAsync(IFuzzingEngine engine, JobSpec spec, JobWorkDir dir, ArtifactFound found, BotSettings settings,
         IReadOnlySet<string>? known = null)
     {
-        var limit = TimeSpan.FromMilliseconds(spec.TimeoutMs) + settings.ReproduceGrace;
+        var limit = RerunLimit(spec, found.Kind, settings);
         var launch = engine.Reproduce(spec, dir, found.Path);
         // setsid would start, fail to run a missing program and exit non-zero: that must not count as a crash.
         var attempts = Path.IsPathRooted(launch.Program) && !File.Exists(launch.Program) ? 0 : settings.ReproduceAttempts;
@@ -58,6 +58,18 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
         var analysis = CrashAnalyzer.Analyze(report, found.Kind, spec.TargetLabel);
         var summary = SanitizerReportParser.Parse(report).Summary;
         return new CrashTriage(analysis, summary, report, attempts, reproduced);
+    }
+
+    /// <summary>
+    /// How long one rerun may take: the job's per-input timeout and the grace for start-up and symbolizing a report. A hang's
+    /// rerun is a hang once it outlives the timeout (twice over, and a second for start-up): an engine without its own
+    /// timeout (AFL++'s driver) would otherwise hold each of its reruns for the whole grace, half a minute.
+    /// </summary>
+    public static TimeSpan RerunLimit(JobSpec spec, string findingKind, BotSettings settings)
+    {
+        var timeout = TimeSpan.FromMilliseconds(spec.TimeoutMs);
+        var crash = timeout + settings.ReproduceGrace;
+        return findingKind == CrashKinds.Timeout ? TimeSpan.FromTicks(Math.Min(crash.Ticks, (timeout * 2 + TimeSpan.FromSeconds(1)).Ticks)) : crash;
     }
 
     /// <summary>

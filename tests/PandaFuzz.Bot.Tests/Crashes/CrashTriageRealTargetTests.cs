@@ -129,6 +129,33 @@ public sealed class CrashTriageRealTargetTests(CrashZooFixture zoo) : IClassFixt
         triage.Analysis.State.Should().Be("read_after_free");
     }
 
+    [Fact]
+    public void A_hang_s_rerun_is_bounded_by_the_timeout_not_by_the_grace_for_symbolizing_a_report()
+    {
+        var settings = BotTestConfig.Fast() with { ReproduceGrace = TimeSpan.FromSeconds(30) };
+
+        CrashTriage.RerunLimit(Specs.AflPlusPlus(timeoutMs: 1000), "timeout", settings).Should().Be(TimeSpan.FromSeconds(3));
+        CrashTriage.RerunLimit(Specs.AflPlusPlus(timeoutMs: 1000), "crash", settings).Should().Be(TimeSpan.FromSeconds(31));
+        CrashTriage.RerunLimit(Specs.AflPlusPlus(timeoutMs: 60_000), "timeout", settings).Should().Be(TimeSpan.FromSeconds(90), "never more than a crash's");
+    }
+
+    [Fact]
+    public async Task An_AFL_hang_whose_driver_has_no_timeout_reproduces_on_each_rerun()
+    {
+        using var job = new TempJobDir();
+        File.Copy(zoo.Binary, job.Dir.Target);
+        job.Dir.Create();
+        var artifact = job.Write(Path.Combine("out", AflPlusPlusEngine.InstanceName, "hangs", "id:000000,src:000000,time:1,execs:1,op:havoc,rep:1"), "t");
+        var engine = new AflPlusPlusEngine();
+        // The libFuzzer build run the way AFL++'s driver runs a file: without -timeout, so only the bot ends the hang.
+        var found = new ArtifactFound(artifact, engine.FindingKind(artifact)!, "", DateTimeOffset.UtcNow);
+
+        var triage = await CrashTriage.RunAsync(engine, Specs.AflPlusPlus(timeoutMs: 1000), job.Dir, found, BotTestConfig.Fast() with { ReproduceAttempts = 2 });
+
+        triage.Reproduced.Should().Be(2);
+        triage.Analysis.Kind.Should().Be("Timeout");
+    }
+
     private async Task<CrashAnalysis> ReproduceAsync(string input)
     {
         using var job = new TempJobDir();
