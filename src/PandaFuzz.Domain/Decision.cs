@@ -1,13 +1,31 @@
+using System.Collections;
+using System.Runtime.CompilerServices;
 using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Domain;
 
-/// <summary>The outcome of a command: events to persist, or a reason to refuse.</summary>
-public sealed record Decision(IReadOnlyList<IPersistedEvent> Events, string? Rejection)
+/// <summary>
+/// The outcome of a command on a state: the events to persist (none when there is nothing to change), or a reason to refuse.
+/// Every state's command methods return one, and every entity persists it the same way. It reads as its list of events,
+/// so a command can <c>return [];</c> or <c>return [started, finished];</c>.
+/// </summary>
+[CollectionBuilder(typeof(Decision), nameof(Of))]
+public sealed record Decision(IReadOnlyList<IPersistedEvent> Events, string? Rejection) : IReadOnlyList<IPersistedEvent>
 {
     public bool Rejected => Rejection is not null;
 
     public static Decision Accept(params IPersistedEvent[] events) => new(events, null);
 
     public static Decision Reject(string reason) => new([], reason);
+
+    /// <summary>An accepted decision of these events (what a collection expression builds).</summary>
+    public static Decision Of(ReadOnlySpan<IPersistedEvent> events) => new(events.ToArray(), null);
+
+    public int Count => Events.Count;
+
+    public IPersistedEvent this[int index] => Events[index];
+
+    public IEnumerator<IPersistedEvent> GetEnumerator() => Events.GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 }

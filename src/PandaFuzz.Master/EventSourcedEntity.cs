@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using System.Diagnostics;
 using Akka.Persistence;
+using PandaFuzz.Domain;
 using PandaFuzz.Master.Observability;
 using PandaFuzz.Protocol;
 
@@ -33,6 +34,30 @@ public abstract class EventSourcedEntity : ReceivePersistentActor
 
     /// <summary>The state a snapshot saves.</summary>
     protected abstract object? SnapshotState { get; }
+
+    /// <summary>
+    /// How entities carry out a command's <see cref="Decision"/>: a refusal goes to <paramref name="onRejected"/> (by default,
+    /// a conflict to the sender); otherwise the events are persisted and applied as in <see cref="PersistThen"/>, and then
+    /// <paramref name="onAccepted"/> runs with the original sender.
+    /// </summary>
+    protected void Decide(Decision decision, Action<IPersistedEvent> apply, Action<IActorRef>? onAccepted = null, Action<IActorRef, string>? onRejected = null)
+    {
+        if (decision.Rejected)
+        {
+            if (onRejected is null)
+            {
+                Sender.Tell(new CommandRejected(decision.Rejection!, RejectionKind.Conflict));
+            }
+            else
+            {
+                onRejected(Sender, decision.Rejection!);
+            }
+
+            return;
+        }
+
+        PersistThen(decision.Events, apply, sender => onAccepted?.Invoke(sender));
+    }
 
     /// <summary>
     /// Persists <paramref name="events"/> (none: runs <paramref name="then"/> at once), calls <paramref name="apply"/>

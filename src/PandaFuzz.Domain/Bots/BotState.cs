@@ -32,7 +32,7 @@ public sealed record BotState(
     };
 
     /// <summary>A check-in is persisted only when it changes what is known: a new or returning bot, a new address or capabilities.</summary>
-    public static IReadOnlyList<IPersistedEvent> CheckIn(BotState? state, BotCommands.CheckIn c)
+    public static Decision CheckIn(BotState? state, BotCommands.CheckIn c)
     {
         var registered = new BotRegistered(c.BotId, c.AgentPath, c.Address, c.Hostname, c.Capabilities, c.At);
         if (state is null || state.Status == BotStatus.Offline || state.AgentPath != c.AgentPath || state.Address != c.Address
@@ -45,7 +45,7 @@ public sealed record BotState(
     }
 
     /// <summary>Drains the bot or puts it back to work; nothing when it already is so. A drained bot stays drained across restarts and re-registrations.</summary>
-    public IReadOnlyList<IPersistedEvent> SetDraining(bool draining, DateTimeOffset now) =>
+    public Decision SetDraining(bool draining, DateTimeOffset now) =>
         Draining == draining ? [] : [new BotDrainingChanged(Id, draining, now)];
 
     /// <summary>
@@ -57,7 +57,7 @@ public sealed record BotState(
     public BotCapabilities Offered(BotCapabilities reported, int running) =>
         Draining || reported.Sandbox?.RefusesJobs is not null ? reported with { Slots = 0 } : reported;
 
-    public IReadOnlyList<IPersistedEvent> GoOffline(string reason, DateTimeOffset now) =>
+    public Decision GoOffline(string reason, DateTimeOffset now) =>
         Status == BotStatus.Online ? [new BotWentOffline(Id, reason, now)] : [];
 
     private static bool SameCapabilities(BotCapabilities a, BotCapabilities b) =>

@@ -61,7 +61,7 @@ public sealed record CampaignState(
         _ => throw new ArgumentException($"Not a campaign event: {e.GetType().Name}", nameof(e)),
     };
 
-    public IReadOnlyList<IPersistedEvent> Stop(DateTimeOffset now)
+    public Decision Stop(DateTimeOffset now)
     {
         if (Status != CampaignStatus.Running)
         {
@@ -74,7 +74,7 @@ public sealed record CampaignState(
     }
 
     /// <summary>Records a job's end once; the last job to end finishes the campaign.</summary>
-    public IReadOnlyList<IPersistedEvent> JobEnded(JobId job, JobStatus status, DateTimeOffset now)
+    public Decision JobEnded(JobId job, JobStatus status, DateTimeOffset now)
     {
         if (!JobIds.Contains(job) || EndedJobs.ContainsKey(job.Value))
         {
@@ -164,7 +164,7 @@ public sealed record CampaignState(
     /// Counts one crash report into its unique crash, once per input; late crashes of a finished campaign count too.
     /// Only a new signature's first report keeps its output; the others are stored without it.
     /// </summary>
-    public IReadOnlyList<IPersistedEvent> ReportCrash(JobId job, BotId bot, CrashFinding finding, bool sampled, DateTimeOffset now)
+    public Decision ReportCrash(JobId job, BotId bot, CrashFinding finding, bool sampled, DateTimeOffset now)
     {
         if (HasCounted(finding.Input))
         {
@@ -183,7 +183,7 @@ public sealed record CampaignState(
     /// its leader (a crash that joins a group minimized already, or being minimized, adds none). None while the campaign
     /// stops or once it was stopped, and none before a member has a stored input.
     /// </summary>
-    public IReadOnlyList<IPersistedEvent> AddCrashMinimization(string signature, int timeLimitSeconds, DateTimeOffset now)
+    public Decision AddCrashMinimization(string signature, int timeLimitSeconds, DateTimeOffset now)
     {
         signature = Resolve(signature);
         var group = Crashes.ContainsKey(signature) ? Bugs().FirstOrDefault(b => b.Members.Any(m => m.Signature == signature)) : null;

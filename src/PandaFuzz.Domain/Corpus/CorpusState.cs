@@ -29,7 +29,7 @@ public sealed record CorpusState(
     };
 
     /// <summary>The event that adds the inputs not yet in the corpus, or none.</summary>
-    public IReadOnlyList<IPersistedEvent> Add(IReadOnlyList<CorpusEntry> entries, DateTimeOffset now)
+    public Decision Add(IReadOnlyList<CorpusEntry> entries, DateTimeOffset now)
     {
         var fresh = entries.Where(x => !Known.Contains(x.Input.Sha256)).DistinctBy(x => x.Input).ToList();
         return fresh.Count == 0 ? [] : [new CorpusEntriesAdded(CampaignId, fresh, now)];

@@ -61,15 +61,9 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         Command<MinimizeCorpus>(minimize => WhenExists(state =>
         {
             var decision = state.AddMinimization(minimize.TimeLimitSeconds, Now);
-            if (decision.Rejected)
+            Decide(decision, Apply, sender =>
             {
-                Sender.Tell(new CommandRejected(decision.Rejection!, RejectionKind.Conflict));
-                return;
-            }
-
-            var added = (CampaignEvents.CampaignJobAdded)decision.Events[0];
-            PersistThen(decision.Events, sender =>
-            {
+                var added = (CampaignEvents.CampaignJobAdded)decision.Events[0];
                 Log.Info("Campaign {CampaignId} minimizes its corpus in job {JobId}", added.CampaignId, added.JobId);
                 _unconfirmedJobs.Add(added.JobId);
                 RetryUnconfirmedJobs();

@@ -42,14 +42,7 @@ public sealed class CorpusEntity : EventSourcedEntity
             sender => sender.Tell(new CorpusChanged(_state.CampaignId, _state.Version, _state.Entries.Count, _state.Bytes))));
         Command<ReplaceCorpus>(replace =>
         {
-            var decision = _state.Replace(replace.BasedOnVersion, replace.Entries, replace.Reason, DateTimeOffset.UtcNow);
-            if (decision.Rejected)
-            {
-                Sender.Tell(new CommandRejected(decision.Rejection!, RejectionKind.Conflict));
-                return;
-            }
-
-            PersistThen(decision.Events, sender =>
+            Decide(_state.Replace(replace.BasedOnVersion, replace.Entries, replace.Reason, DateTimeOffset.UtcNow), e => _state = _state.Apply(e), sender =>
             {
                 Log.Info("Corpus of campaign {CampaignId} replaced by version {Version}: {Count} inputs, {Bytes} bytes ({Reason})",
                     _state.CampaignId, _state.Version, _state.Entries.Count, _state.Bytes, replace.Reason);

@@ -282,19 +282,20 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
     private void Decide(Func<JobState, Decision> decide, Action<IActorRef>? onAccepted = null, Action<IActorRef, string>? onRejected = null)
     {
         var decision = _state is null ? Decision.Reject($"job {EntityId} does not exist") : decide(_state);
-        if (decision.Rejected)
+        var previous = _state;
+        // A job's refusals are answered by each command (or not at all), never as a conflict.
+        Decide(decision, ApplyEvent, sender =>
         {
-            onRejected?.Invoke(Sender, decision.Rejection!);
-        }
-        else if (decision.Events.Count == 0)
-        {
-            onAccepted?.Invoke(Sender);
-        }
-        else
-        {
-            PersistAndApply(decision.Events, sender => onAccepted?.Invoke(sender));
-        }
+            if (decision.Events.Count > 0)
+            {
+                AfterTransition(previous, _state!);
+            }
+
+            onAccepted?.Invoke(sender);
+        }, onRejected ?? ((_, _) => { }));
     }
+
+    private void ApplyEvent(IPersistedEvent e) => _state = e is JobEvents.JobCreated created ? JobState.Created(created) : _state!.Apply(e);
 
     /// <summary>Persists the events; the side effects of the whole transition run once, after the last.</summary>
     private void PersistAndApply(IReadOnlyList<IPersistedEvent> events, Action<IActorRef> afterAll)
@@ -302,7 +303,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         var previous = _state;
         PersistThen(
             events,
-            e => _state = e is JobEvents.JobCreated created ? JobState.Created(created) : _state!.Apply(e),
+            ApplyEvent,
             sender =>
             {
                 AfterTransition(previous, _state!);
