@@ -207,7 +207,6 @@ void Compose(IServiceCollection services)
         }
 
         services.AddSingleton(masterSettings!);
-        services.AddSingleton(sp => new EntityDirectory(sp.GetRequiredService<ActorSystem>()));
         services.AddSingleton(new ReadModelQueries(storage.ReadModel));
         services.AddPandaFuzzApi();
         services.AddApiAuthorization(apiAccess!);

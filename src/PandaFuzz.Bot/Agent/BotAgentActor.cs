@@ -1,3 +1,4 @@
+using Akka;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Event;
@@ -189,4 +190,40 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
     {
         public static readonly CheckInTick Instance = new();
     }
+}
+
+/// <summary>Hosting for the bot agents: the node's own, or one per simulated bot.</summary>
+public static class BotAgentHosting
+{
+    public static AkkaConfigurationBuilder AddBotAgents(this AkkaConfigurationBuilder builder, BotSettings settings, BotStorage storage,
+        BotCapabilities capabilities, IReadOnlyList<IFuzzingEngine> engines) =>
+        builder
+            .WithActors((system, registry) =>
+            {
+                // One agent per bot: the node's own, or each of its simulated bots with its own id and work dirs.
+                var agents = Enumerable.Range(0, settings.Simulation.Bots).Select(index =>
+                {
+                    var botStorage = storage.ForSimulatedBot(index);
+                    var botSettings = settings with { Sandbox = settings.Sandbox with { WorkRoot = botStorage.JobsRoot } };
+                    return system.ActorOf(
+                        Props.Create(() => new BotAgentActor(botStorage.Identity, botSettings, engines, capabilities, botStorage, registry)),
+                        index == 0 ? BotAgentActor.Name : $"{BotAgentActor.Name}-{index}");
+                }).ToList();
+
+                // Fuzzing stops first whenever the node shuts down: a node downed or dropped by the master must not keep a
+                // copy of a job that now runs elsewhere while the cluster phases of the shutdown time out.
+                CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseBeforeServiceUnbind, "stop-fuzzing", async () =>
+                {
+                    try
+                    {
+                        await Task.WhenAll(agents.Select(agent => agent.GracefulStop(settings.StopGrace + settings.StopGrace + TimeSpan.FromSeconds(5))));
+                    }
+                    catch (TaskCanceledException)
+                    {
+                        // The agent's children got their stop; what is still alive dies with the actor system.
+                    }
+
+                    return Done.Instance;
+                });
+            });
 }

@@ -32,10 +32,11 @@ public static class ShardNames
 {
     public const string MasterRole = "master";
     public const string BotRole = "bot";
-    public const string Campaign = "campaign";
-    public const string Job = "job";
-    public const string Bot = "bot";
-    public const string Corpus = "corpus";
+    // A region per entity kind, named as the kind.
+    public const string Campaign = EntityKinds.Campaign;
+    public const string Job = EntityKinds.Job;
+    public const string Bot = EntityKinds.Bot;
+    public const string Corpus = EntityKinds.Corpus;
     public const int MaxShards = 50;
 
     /// <summary>

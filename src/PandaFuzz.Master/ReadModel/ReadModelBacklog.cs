@@ -1,3 +1,4 @@
+using PandaFuzz.Infrastructure.Sharding;
 using System.Globalization;
 using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Master.Persistence;

@@ -1,3 +1,4 @@
+using PandaFuzz.Infrastructure.Sharding;
 using System.Collections.Immutable;
 using Akka;
 using Akka.Actor;

@@ -1,3 +1,4 @@
+using PandaFuzz.Infrastructure.Sharding;
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Actor.Setup;

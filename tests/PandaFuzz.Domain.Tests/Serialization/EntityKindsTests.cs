@@ -1,3 +1,4 @@
+using PandaFuzz.Infrastructure.Sharding;
 using FluentAssertions;
 using PandaFuzz.Infrastructure.Serialization;
 using Xunit;
