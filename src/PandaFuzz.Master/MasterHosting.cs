@@ -7,7 +7,7 @@ using PandaFuzz.Master.Campaigns;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Master.Corpus;
 using PandaFuzz.Master.Jobs;
-using PandaFuzz.Master.ReadModel;
+using PandaFuzz.Master.Projection;
 using PandaFuzz.Master.Scheduling;
 
 namespace PandaFuzz.Master;

@@ -75,7 +75,7 @@ if (node.IsMaster)
 }
 
 // `pandafuzz db …` runs one read-model command and exits; a master first checks (and migrates) its read-model schema.
-if (await ReadModelCommands.RunAsync(args, node, config, masterSettings, Console.Out) is { } readModelExit)
+if (await DatabaseCommands.RunAsync(args, node, config, masterSettings, Console.Out) is { } readModelExit)
 {
     await Log.CloseAndFlushAsync();
     return readModelExit;

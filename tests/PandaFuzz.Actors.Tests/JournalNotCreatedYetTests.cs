@@ -3,7 +3,7 @@ using Akka.Configuration;
 using FluentAssertions;
 using PandaFuzz.Actors.Tests.Fixtures;
 using PandaFuzz.Master.Persistence;
-using PandaFuzz.Master.ReadModel;
+using PandaFuzz.Master.Projection;
 using PandaFuzz.ReadModel;
 using Xunit;
 

@@ -2,7 +2,7 @@ using System.IO.Compression;
 using FluentAssertions;
 using PandaFuzz.Actors.Tests.Fixtures;
 using PandaFuzz.Master.Persistence;
-using PandaFuzz.Master.ReadModel;
+using PandaFuzz.Master.Projection;
 using PandaFuzz.Protocol;
 using PandaFuzz.ReadModel;
 using Xunit;

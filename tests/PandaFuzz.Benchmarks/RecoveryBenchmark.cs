@@ -6,9 +6,9 @@ using Akka.Configuration;
 using Akka.Hosting;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Master.Persistence;
-using PandaFuzz.Master.ReadModel;
+using PandaFuzz.Master.Projection;
 using PandaFuzz.Protocol;
-using static PandaFuzz.Master.ReadModel.ReadModelQueries;
+using static PandaFuzz.Master.Projection.ProjectionProtocol;
 
 namespace PandaFuzz.Benchmarks;
 

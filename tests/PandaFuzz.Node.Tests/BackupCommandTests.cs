@@ -95,7 +95,7 @@ public sealed class BackupCommandTests : IDisposable
 
         var (exit, output) = await Run("db", "backup", "--to", target);
 
-        exit.Should().Be(ReadModelCommands.Refused);
+        exit.Should().Be(DatabaseCommands.Refused);
         output.Should().Contain($"{target} already exists").And.Contain("--force");
         (await File.ReadAllTextAsync(target)).Should().Be("keep me");
 
@@ -111,7 +111,7 @@ public sealed class BackupCommandTests : IDisposable
     {
         var (exit, output) = await Run("db", "backup", "--to", Path.Combine(_root, "b.db"));
 
-        exit.Should().Be(ReadModelCommands.Refused);
+        exit.Should().Be(DatabaseCommands.Refused);
         output.Should().Contain($"no journal at {Journal}");
         File.Exists(Journal).Should().BeFalse("the backup never creates the journal");
     }
@@ -159,7 +159,7 @@ public sealed class BackupCommandTests : IDisposable
     private async Task<(int? Exit, string Output)> Run(params string[] args)
     {
         var output = new StringWriter();
-        var exit = await ReadModelCommands.RunAsync(args, _node, Config.Empty, Master, output);
+        var exit = await DatabaseCommands.RunAsync(args, _node, Config.Empty, Master, output);
         return (exit, output.ToString());
     }
 

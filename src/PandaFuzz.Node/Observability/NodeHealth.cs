@@ -2,7 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using PandaFuzz.Master.Persistence;
-using PandaFuzz.Master.ReadModel;
+using PandaFuzz.Master.Projection;
 using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Node.Observability;

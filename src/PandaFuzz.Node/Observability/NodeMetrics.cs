@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Master.Persistence;
-using ReadModelBacklog = PandaFuzz.Master.ReadModel.ReadModelBacklog;
+using ReadModelBacklog = PandaFuzz.Master.Projection.ReadModelBacklog;
 using PandaFuzz.Protocol;
 using PandaFuzz.ReadModel;
 using Prometheus;

@@ -1,10 +1,11 @@
-using PandaFuzz.Infrastructure.Sharding;
+using System.Data.Common;
 using System.Globalization;
 using PandaFuzz.Infrastructure.Serialization;
+using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Master.Persistence;
 using PandaFuzz.ReadModel;
 
-namespace PandaFuzz.Master.ReadModel;
+namespace PandaFuzz.Master.Projection;
 
 /// <summary>
 /// How far the read model trails the journal, measured in the databases themselves: the journal's entity events past the
@@ -40,17 +41,11 @@ public sealed record ReadModelBacklog(long PendingEvents, TimeSpan Lag)
 
         long pending = 0;
         DateTimeOffset? oldest = null;
-        foreach (var tag in EntityKinds.All)
+        foreach (var kind in EntityKinds.All)
         {
-            using var command = ReadModelWriter.Command(journal, null, """
-                SELECT COUNT(*), MIN(created) FROM journal
-                WHERE ordering > @offset AND persistence_id LIKE @prefix
-                """, ("prefix", EntityKinds.PersistenceIdLike(tag)), ("offset", offsets.GetValueOrDefault(tag)));
-            using var reader = command.ExecuteReader();
-            reader.Read();
-            pending += Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture);
-            if (!reader.IsDBNull(1) && ReadModelProjection.WrittenAt(Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture)) is var at
-                && (oldest is null || at < oldest))
+            var backlog = OfKind(journal, kind, offsets.GetValueOrDefault(kind));
+            pending += backlog.Events;
+            if (backlog.OldestWrittenAt is { } at && (oldest is null || at < oldest))
             {
                 oldest = at;
             }
@@ -58,4 +53,27 @@ public sealed record ReadModelBacklog(long PendingEvents, TimeSpan Lag)
 
         return new ReadModelBacklog(pending, oldest is { } o && o < now ? now - o : TimeSpan.Zero);
     }
+
+    /// <summary>
+    /// The one query of how far the journal is ahead for one entity kind: its events past <paramref name="offset"/> (by
+    /// their entities' persistence ids; the sharding coordinators' own events have no kind), the newest one's ordering
+    /// (<paramref name="offset"/> when none waits) and when the oldest was written.
+    /// </summary>
+    public static KindBacklog OfKind(DbConnection journal, string kind, long offset)
+    {
+        // One range read on the journal's primary key (ordering): only the rows past the offset, however long the journal.
+        using var command = ReadModelWriter.Command(journal, null, """
+            SELECT COUNT(*), COALESCE(MAX(ordering), @offset), MIN(created) FROM journal
+            WHERE ordering > @offset AND persistence_id LIKE @prefix
+            """, ("offset", offset), ("prefix", EntityKinds.PersistenceIdLike(kind)));
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return new KindBacklog(
+            Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture),
+            Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture),
+            reader.IsDBNull(2) ? null : ReadModelProjection.WrittenAt(Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture)));
+    }
 }
+
+/// <summary>One entity kind's events waiting in the journal: how many, the newest one's ordering, when the oldest was written.</summary>
+public sealed record KindBacklog(long Events, long NewestOrdering, DateTimeOffset? OldestWrittenAt);

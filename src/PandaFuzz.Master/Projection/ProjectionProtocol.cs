@@ -1,10 +1,10 @@
-namespace PandaFuzz.Master.ReadModel;
+namespace PandaFuzz.Master.Projection;
 
 /// <summary>
 /// Questions to the read-model projection. Local to the master (the projection runs beside the journal), so they
 /// are plain records outside the protocol's serializer.
 /// </summary>
-public static class ReadModelQueries
+public static class ProjectionProtocol
 {
     /// <summary>Answered with <see cref="ProjectionStatus"/>.</summary>
     public sealed record GetProjectionStatus
@@ -13,7 +13,7 @@ public static class ReadModelQueries
     }
 
     /// <summary>
-    /// One entity kind's progress (<see cref="Infrastructure.Serialization.EntityKinds"/>, named as the tags of older journals):
+    /// One entity kind's progress (<see cref="Infrastructure.Sharding.EntityKinds"/>, named as the tags of older journals):
     /// the journal ordering projected and the kind's newest event past it in the journal (the projected ordering when none
     /// waits), how many of the kind's events wait, and how long the last projected event took from the journal to the read model.
     /// </summary>

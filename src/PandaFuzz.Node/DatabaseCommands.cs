@@ -3,7 +3,7 @@ using Akka.Configuration;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Master.Persistence;
-using PandaFuzz.Master.ReadModel;
+using PandaFuzz.Master.Projection;
 using PandaFuzz.ReadModel;
 using Serilog;
 
@@ -15,7 +15,7 @@ namespace PandaFuzz.Node;
 /// (and the blob store) while a master runs on the same data dir; a master started without them checks its read-model schema (and migrates it when
 /// <c>pandafuzz.master.read-model.migrate-on-start</c> is on), and stops on a schema newer than this build.
 /// </summary>
-public static class ReadModelCommands
+public static class DatabaseCommands
 {
     /// <summary>Exit code of a refused command or start: the read model is not usable as it is.</summary>
     public const int Refused = 2;

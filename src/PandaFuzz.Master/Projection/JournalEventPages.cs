@@ -9,7 +9,7 @@ using Akka.Streams.Dsl;
 using Microsoft.Data.Sqlite;
 using PandaFuzz.Master.Persistence;
 
-namespace PandaFuzz.Master.ReadModel;
+namespace PandaFuzz.Master.Projection;
 
 /// <summary>
 /// One page of the journal's events after an offset (the journal's ordering), in journal order: at most

@@ -7,7 +7,7 @@ using Xunit;
 namespace PandaFuzz.Node.Tests;
 
 /// <summary><c>pandafuzz db …</c> on a real data dir, and the read-model check a starting master makes.</summary>
-public sealed class ReadModelCommandsTests : IDisposable
+public sealed class DatabaseCommandsTests : IDisposable
 {
     private static readonly MasterSettings Master = new(
         TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30), 5, TimeSpan.FromMinutes(3), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30),
@@ -17,7 +17,7 @@ public sealed class ReadModelCommandsTests : IDisposable
     private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "pandafuzz-db-" + Guid.NewGuid().ToString("N"));
     private readonly NodeSettings _node;
 
-    public ReadModelCommandsTests()
+    public DatabaseCommandsTests()
     {
         _node = NodeSettings.FromEnvironment(name => name switch
         {
@@ -38,7 +38,7 @@ public sealed class ReadModelCommandsTests : IDisposable
     private async Task<(int? Exit, string Output)> Run(MasterSettings master, params string[] args)
     {
         var output = new StringWriter();
-        var exit = await ReadModelCommands.RunAsync(args, _node, Config.Empty, master, output);
+        var exit = await DatabaseCommands.RunAsync(args, _node, Config.Empty, master, output);
         return (exit, output.ToString());
     }
 
@@ -77,7 +77,7 @@ public sealed class ReadModelCommandsTests : IDisposable
     {
         var (exit, _) = await Run(Master with { ReadModel = ReadModelSettings.Default with { MigrateOnStart = false } });
 
-        exit.Should().Be(ReadModelCommands.Refused);
+        exit.Should().Be(DatabaseCommands.Refused);
     }
 
     [Fact]
@@ -96,8 +96,8 @@ public sealed class ReadModelCommandsTests : IDisposable
         var (migrate, refusal) = await Run("db", "migrate");
         var (status, report) = await Run("db", "status");
 
-        start.Should().Be(ReadModelCommands.Refused);
-        migrate.Should().Be(ReadModelCommands.Refused);
+        start.Should().Be(DatabaseCommands.Refused);
+        migrate.Should().Be(DatabaseCommands.Refused);
         refusal.Should().Contain("schema version 7, newer than this build knows (latest 6");
         status.Should().Be(0);
         report.Should().Contain("unknown to this build: 7");
@@ -114,9 +114,9 @@ public sealed class ReadModelCommandsTests : IDisposable
         var (migrate, _) = await Run("db", "migrate");
         var (status, _) = await Run("db", "status");
 
-        rollback.Should().Be(ReadModelCommands.Refused);
+        rollback.Should().Be(DatabaseCommands.Refused);
         refusal.Should().Contain("stop the master before 'pandafuzz db rollback'");
-        migrate.Should().Be(ReadModelCommands.Refused);
+        migrate.Should().Be(DatabaseCommands.Refused);
         status.Should().Be(0, "status only reads");
         new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(6);
     }
@@ -126,7 +126,7 @@ public sealed class ReadModelCommandsTests : IDisposable
     {
         var (exit, output) = await Run("db", "rebuild-read-model");
 
-        exit.Should().Be(ReadModelCommands.Refused);
+        exit.Should().Be(DatabaseCommands.Refused);
         output.Should().Contain("no journal");
     }
 

@@ -9,7 +9,7 @@ using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Master.Persistence;
 using PandaFuzz.ReadModel;
 
-namespace PandaFuzz.Master.ReadModel;
+namespace PandaFuzz.Master.Projection;
 
 /// <summary>What a rebuild did: the events applied per entity kind and how long it took.</summary>
 public sealed record RebuildResult(IReadOnlyDictionary<string, long> EventsByKind, TimeSpan Took)

@@ -14,9 +14,9 @@ using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Master.Persistence;
 using PandaFuzz.ReadModel;
-using static PandaFuzz.Master.ReadModel.ReadModelQueries;
+using static PandaFuzz.Master.Projection.ProjectionProtocol;
 
-namespace PandaFuzz.Master.ReadModel;
+namespace PandaFuzz.Master.Projection;
 
 /// <summary>
 /// Follows the journal in ordering order and writes the read model's tables, keeping an offset per entity kind
@@ -248,11 +248,7 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
             ? new DateTimeOffset(timestamp, TimeSpan.Zero)
             : DateTimeOffset.FromUnixTimeMilliseconds(timestamp);
 
-    /// <summary>
-    /// How far the journal is ahead of the projection for one kind: the newest of the kind's events past the projection
-    /// (the projected offset when none is), and how many of them there are (by their entities' persistence ids; the
-    /// sharding coordinators' own events have no kind).
-    /// </summary>
+    /// <summary>How far the journal is ahead of the projection for one kind (none known without a journal to read).</summary>
     private static TagProgress Progress(System.Data.Common.DbConnection? journal, string tag, long projected, TimeSpan? lastLag)
     {
         if (journal is null)
@@ -260,15 +256,8 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
             return new TagProgress(tag, projected, projected, 0, lastLag);
         }
 
-        // One range read on the journal's primary key (ordering): only the rows past the projection, however long the journal.
-        using var command = ReadModelWriter.Command(journal, null,
-            """
-            SELECT COALESCE(MAX(ordering), @projected), COUNT(*) FROM journal WHERE ordering > @projected AND persistence_id LIKE @prefix
-            """,
-            ("projected", projected), ("prefix", EntityKinds.PersistenceIdLike(tag)));
-        using var reader = command.ExecuteReader();
-        reader.Read();
-        return new TagProgress(tag, projected, reader.GetInt64(0), reader.GetInt64(1), lastLag);
+        var backlog = ReadModelBacklog.OfKind(journal, tag, projected);
+        return new TagProgress(tag, projected, backlog.NewestOrdering, backlog.Events, lastLag);
     }
 
     private sealed record BatchProjected(int Applied, IReadOnlyDictionary<string, long> Offsets, IReadOnlyDictionary<string, TimeSpan> Lags);
