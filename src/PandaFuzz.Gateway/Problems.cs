@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using PandaFuzz.Protocol;
 
@@ -23,7 +22,7 @@ public static class Problems
         CommandRejected { Kind: RejectionKind.NotFound } r => what is null ? ApiErrors.Result(ApiErrorKind.NotFound, r.Reason) : NotFound(what, id ?? ""),
         CommandRejected { Kind: RejectionKind.Conflict } r => ApiErrors.Result(ApiErrorKind.Conflict, r.Reason),
         CommandRejected r => ApiErrors.Result(ApiErrorKind.InvalidRequest, r.Reason),
-        ApiEndpoints.Unavailable u => ApiErrors.Result(ApiErrorKind.Unavailable, u.Reason),
+        ApiPlumbing.Unavailable u => ApiErrors.Result(ApiErrorKind.Unavailable, u.Reason),
         _ => ApiErrors.Result(ApiErrorKind.Internal, $"unexpected answer {reply.GetType().Name}"),
     };
 

@@ -1,42 +1,62 @@
-using System.Text.Json;
-using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.OpenApi;
-using Microsoft.Extensions.DependencyInjection;
-using PandaFuzz.Gateway.Access;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Master;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
 using PandaFuzz.ReadModel;
+using static PandaFuzz.Gateway.ApiPlumbing;
 
 namespace PandaFuzz.Gateway;
 
-/// <summary>The HTTP API's crashes: a campaign's unique crashes, SARIF, one crash and its inputs, every campaign's crashes.</summary>
-public static partial class ApiEndpoints
+/// <summary>The HTTP API's bugs and crashes: a campaign's bugs and unique crashes, SARIF, one bug, one crash and its inputs, every campaign's crashes.</summary>
+public static class CrashesApi
 {
+    public static RouteGroupBuilder MapCrashesApi(this RouteGroupBuilder v1)
+    {
+        var bugs = v1.MapGroup("").WithTags("bugs");
+        Describe(bugs.MapGet("/campaigns/{id}/bugs", ListBugs), "listCampaignBugs", "A campaign's bugs (unique crashes grouped), each with its crashes", 404);
+        Describe(bugs.MapGet("/bugs/{id}", GetBug), "getBug", "A bug with its crashes", 404);
+        Describe(bugs.MapGet("/campaigns/{id}/bugs.sarif", ExportBugsAsSarif), "exportCampaignBugsAsSarif", "A campaign's bugs as SARIF 2.1.0, one result per bug", 404)
+            .Produces(StatusCodes.Status200OK, contentType: CrashSarif.MediaType);
+        var crashes = v1.MapGroup("").WithTags("crashes");
+        Describe(crashes.MapGet("/campaigns/{id}/crashes", ListCrashes), "listCampaignCrashes", "A campaign's unique crashes", 404);
+        Describe(crashes.MapGet("/campaigns/{id}/crashes.sarif", ExportCrashesAsSarif), "exportCampaignCrashesAsSarif", "A campaign's unique crashes as SARIF 2.1.0", 404)
+            .Produces(StatusCodes.Status200OK, contentType: CrashSarif.MediaType);
+        Describe(crashes.MapGet("/campaigns/{id}/crash-inputs/{sha256}", GetCrashInputStatus), "getCrashInputStatus", "Whether a campaign counted a crash input", 404);
+        Describe(crashes.MapGet("/crashes", ListAllCrashes), "listCrashes", "List unique crashes of every campaign (read model, paged)", 400);
+        Describe(crashes.MapGet("/crashes/{id}", GetCrash), "getCrash", "A unique crash in full", 404);
+        Describe(crashes.MapGet("/crashes/{id}/input", (string id, [AsParameters] ApiServices api) =>
+            GetCrashInput(id, minimized: false, api)), "getCrashInput", "The first sample input's bytes", 404)
+            .Produces(StatusCodes.Status200OK, contentType: Binary);
+        Describe(crashes.MapGet("/crashes/{id}/input/minimized", (string id, [AsParameters] ApiServices api) =>
+            GetCrashInput(id, minimized: true, api)), "getMinimizedCrashInput", "The minimized input's bytes", 404)
+            .Produces(StatusCodes.Status200OK, contentType: Binary);
+        return v1;
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions SarifJson = new() { WriteIndented = true };
+
     /// <summary>A page of the campaign's unique crashes, first seen first (<c>limit</c>, <c>offset</c>, <c>X-Total-Count</c>, <c>Link</c>).</summary>
     private static Task<Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult>> ListCrashes(
-        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct) =>
-        CampaignPage(context, id, gateway, limit, offset, (campaign, page) => new CampaignQueries.GetCampaignCrashes(campaign, page.Offset, page.Limit),
+        HttpContext context, string id, [AsParameters] ApiServices api, string? limit, string? offset) =>
+        CampaignPage(context, id, api, limit, offset, (campaign, page) => new CampaignQueries.GetCampaignCrashes(campaign, page.Offset, page.Limit),
             (CampaignQueries.CampaignCrashes crashes) =>
-                (crashes.Crashes.Select((c, i) => CrashSummaryResponse.From(c, crashes.BugIds?[i])).ToList(), crashes.Total), ct);
+                (crashes.Crashes.Select((c, i) => CrashSummaryResponse.From(c, crashes.BugIds?[i])).ToList(), crashes.Total));
 
     /// <summary>A page of the campaign's bugs, first seen first, each with its crashes (<c>limit</c>, <c>offset</c>, <c>X-Total-Count</c>, <c>Link</c>).</summary>
     private static Task<Results<Ok<List<BugResponse>>, ProblemHttpResult>> ListBugs(
-        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct) =>
-        CampaignPage(context, id, gateway, limit, offset, (campaign, page) => new CampaignQueries.GetCampaignBugs(campaign, page.Offset, page.Limit),
-            (CampaignQueries.CampaignBugs bugs) => (bugs.Bugs.Select(BugResponse.From).ToList(), bugs.Total), ct);
+        HttpContext context, string id, [AsParameters] ApiServices api, string? limit, string? offset) =>
+        CampaignPage(context, id, api, limit, offset, (campaign, page) => new CampaignQueries.GetCampaignBugs(campaign, page.Offset, page.Limit),
+            (CampaignQueries.CampaignBugs bugs) => (bugs.Bugs.Select(BugResponse.From).ToList(), bugs.Total));
 
     /// <summary>One page of a list a campaign entity answers: the id and page checked, the entity asked, the page headers set.</summary>
     private static async Task<Results<Ok<List<TItem>>, ProblemHttpResult>> CampaignPage<TReply, TItem>(
-        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset,
-        Func<CampaignId, Page, object> query, Func<TReply, (List<TItem> Items, int Total)> read, CancellationToken ct)
+        HttpContext context, string id, ApiServices api, string? limit, string? offset,
+        Func<CampaignId, Page, object> query, Func<TReply, (List<TItem> Items, int Total)> read)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
@@ -48,7 +68,7 @@ public static partial class ApiEndpoints
             return problem;
         }
 
-        var reply = await Ask(gateway, query(campaignId, page), ct);
+        var reply = await Ask(api, query(campaignId, page));
         if (reply is not TReply answer)
         {
             return Problems.From(reply);
@@ -60,17 +80,17 @@ public static partial class ApiEndpoints
     }
 
     /// <summary>One bug with its crashes; the id of a group that merged into another answers with the group it is part of.</summary>
-    private static async Task<Results<Ok<BugResponse>, ProblemHttpResult>> GetBug(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    private static async Task<Results<Ok<BugResponse>, ProblemHttpResult>> GetBug(string id, [AsParameters] ApiServices api)
     {
         var reply = BugId.TryParse(id, out var bugId)
-            ? await Ask(gateway, new CampaignQueries.GetBug(bugId.Campaign, bugId), ct)
+            ? await Ask(api, new CampaignQueries.GetBug(bugId.Campaign, bugId))
             : new CommandRejected($"bug {id} not found", RejectionKind.NotFound);
         return reply is CampaignQueries.BugView view ? TypedResults.Ok(BugResponse.From(view.Bug)) : Problems.From(reply, "bug", id);
     }
 
     /// <summary>Whether the campaign counted a crash input: lets an operator check that a file a fuzzer wrote was reported.</summary>
     private static async Task<Results<Ok<CrashInputResponse>, ProblemHttpResult>> GetCrashInputStatus(
-        string id, string sha256, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+        string id, string sha256, [AsParameters] ApiServices api)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
@@ -82,7 +102,7 @@ public static partial class ApiEndpoints
             return Problems.Invalid("sha256", "the crash input's SHA-256, 64 lowercase hex digits");
         }
 
-        var reply = await Ask(gateway, new CampaignQueries.GetCrashInput(campaignId, input), ct);
+        var reply = await Ask(api, new CampaignQueries.GetCrashInput(campaignId, input));
         return reply switch
         {
             CampaignQueries.CrashInputStatus { Counted: true } status => TypedResults.Ok(new CrashInputResponse(status.Input.Sha256, true)),
@@ -96,7 +116,7 @@ public static partial class ApiEndpoints
     /// (<c>limit</c>, default and most 1,000, <c>offset</c>; <c>X-Total-Count</c> and <c>Link</c> as every list).
     /// </summary>
     private static async Task<IResult> ExportCrashesAsSarif(
-        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct)
+        HttpContext context, string id, [AsParameters] ApiServices api, string? limit, string? offset)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
@@ -108,13 +128,13 @@ public static partial class ApiEndpoints
             return problem;
         }
 
-        var campaign = await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct);
+        var campaign = await Ask(api, new CampaignQueries.GetCampaign(campaignId));
         if (campaign is not CampaignQueries.CampaignView view)
         {
             return Problems.From(campaign);
         }
 
-        var reply = await Ask(gateway, new CampaignQueries.GetCampaignCrashes(campaignId, page.Offset, page.Limit), ct);
+        var reply = await Ask(api, new CampaignQueries.GetCampaignCrashes(campaignId, page.Offset, page.Limit));
         if (reply is not CampaignQueries.CampaignCrashes crashes)
         {
             return Problems.From(reply);
@@ -124,11 +144,9 @@ public static partial class ApiEndpoints
         return TypedResults.Text(CrashSarif.Build(view, crashes.Crashes, crashes.BugIds).ToJsonString(SarifJson), CrashSarif.MediaType);
     }
 
-    private static readonly System.Text.Json.JsonSerializerOptions SarifJson = new() { WriteIndented = true };
-
     /// <summary>The campaign's bugs as SARIF 2.1.0, one result per bug, paged like <c>crashes.sarif</c>.</summary>
     private static async Task<IResult> ExportBugsAsSarif(
-        HttpContext context, string id, IRequiredActor<GatewayActor> gateway, string? limit, string? offset, CancellationToken ct)
+        HttpContext context, string id, [AsParameters] ApiServices api, string? limit, string? offset)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
@@ -140,12 +158,12 @@ public static partial class ApiEndpoints
             return problem;
         }
 
-        if (await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct) is not CampaignQueries.CampaignView view)
+        if (await Ask(api, new CampaignQueries.GetCampaign(campaignId)) is not CampaignQueries.CampaignView view)
         {
             return Problems.NotFound("campaign", id);
         }
 
-        var reply = await Ask(gateway, new CampaignQueries.GetCampaignBugs(campaignId, page.Offset, page.Limit), ct);
+        var reply = await Ask(api, new CampaignQueries.GetCampaignBugs(campaignId, page.Offset, page.Limit));
         if (reply is not CampaignQueries.CampaignBugs bugs)
         {
             return Problems.From(reply);
@@ -155,16 +173,16 @@ public static partial class ApiEndpoints
         return TypedResults.Text(CrashSarif.Build(view, bugs.Bugs).ToJsonString(SarifJson), CrashSarif.MediaType);
     }
 
-    private static async Task<Results<Ok<CrashResponse>, ProblemHttpResult>> GetCrash(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    private static async Task<Results<Ok<CrashResponse>, ProblemHttpResult>> GetCrash(string id, [AsParameters] ApiServices api)
     {
-        var crash = await FindCrash(id, gateway, ct);
+        var crash = await FindCrash(id, api);
         return crash is CampaignQueries.CrashView view ? TypedResults.Ok(CrashResponse.From(view.Crash, view.BugId)) : Problems.From(crash, "crash", id);
     }
 
     /// <summary>The first sample input of a unique crash, or its minimized input (404 until minimization succeeded).</summary>
-    private static async Task<IResult> GetCrashInput(string id, bool minimized, IRequiredActor<GatewayActor> gateway, ContentAddressedStore blobs, CancellationToken ct)
+    private static async Task<IResult> GetCrashInput(string id, bool minimized, ApiServices api)
     {
-        var crash = await FindCrash(id, gateway, ct);
+        var crash = await FindCrash(id, api);
         if (crash is not CampaignQueries.CrashView view)
         {
             return Problems.From(crash, "crash", id);
@@ -178,14 +196,14 @@ public static partial class ApiEndpoints
         }
 
         var name = minimized ? $"minimized-{unique.Signature}" : unique.First.Finding.ArtifactName;
-        return blobs.Contains(input)
-            ? TypedResults.File(blobs.OpenRead(input), "application/octet-stream", name)
+        return api.Blobs.Contains(input)
+            ? TypedResults.File(api.Blobs.OpenRead(input), "application/octet-stream", name)
             : Problems.NotFound("crash input", input.Sha256);
     }
 
     /// <summary>Unique crashes of every campaign from the read model, by first report, filtered and paged.</summary>
     private static Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult> ListAllCrashes(
-        HttpContext context, ReadModelQueries queries, string? campaign, string? kind, string? security, string? since, string? limit, string? offset,
+        HttpContext context, [AsParameters] ApiServices api, string? campaign, string? kind, string? security, string? since, string? limit, string? offset,
         string? bugId)
     {
         var problem = ListParameters.First(
@@ -200,11 +218,11 @@ public static partial class ApiEndpoints
             return problem;
         }
 
-        return ReadList(context, page, () => queries.Crashes(new CrashFilter(byCampaign, byKind, bySecurity, bySince, byBug), page), CrashSummaryResponse.From);
+        return ReadList(context, page, () => api.Queries.Crashes(new CrashFilter(byCampaign, byKind, bySecurity, bySince, byBug), page), CrashSummaryResponse.From);
     }
 
-    private static async Task<object> FindCrash(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct) =>
+    private static async Task<object> FindCrash(string id, ApiServices api) =>
         CrashId.TryParse(id, out var crashId)
-            ? await Ask(gateway, new CampaignQueries.GetCrash(crashId.Campaign, crashId), ct)
+            ? await Ask(api, new CampaignQueries.GetCrash(crashId.Campaign, crashId))
             : new CommandRejected($"crash {id} not found", RejectionKind.NotFound);
 }

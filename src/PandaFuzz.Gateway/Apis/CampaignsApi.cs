@@ -1,27 +1,52 @@
 using System.Text.Json;
-using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.OpenApi;
-using Microsoft.Extensions.DependencyInjection;
-using PandaFuzz.Gateway.Access;
-using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Master;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
 using PandaFuzz.ReadModel;
+using static PandaFuzz.Gateway.ApiPlumbing;
 
 namespace PandaFuzz.Gateway;
 
 /// <summary>The HTTP API's campaigns: create (with Idempotency-Key), list, one campaign with a page of its jobs, stop, stats.</summary>
-public static partial class ApiEndpoints
+public static class CampaignsApi
 {
+    public static RouteGroupBuilder MapCampaignsApi(this RouteGroupBuilder v1)
+    {
+        var campaigns = v1.MapGroup("").WithTags("campaigns");
+        Describe(campaigns.MapPost("/campaigns", CreateCampaign), "createCampaign", "Create a campaign and queue its jobs (Idempotency-Key makes retries safe)", 400, 404, 409, 413)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.Parameters ??= [];
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = IdempotencyKeyHeader,
+                    In = ParameterLocation.Header,
+                    Required = false,
+                    Description = "1-200 visible ASCII characters, e.g. a UUID: a retry with the same key and request answers the campaign the first made (Idempotent-Replayed: true); with another request, 409",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 200 },
+                });
+                return Task.CompletedTask;
+            });
+        Describe(campaigns.MapGet("/campaigns", ListCampaigns), "listCampaigns", "List campaigns (read model, paged)", 400);
+        Describe(campaigns.MapGet("/campaigns/{id}", GetCampaign), "getCampaign", "A campaign with its jobs, stats and unique crashes", 404);
+        Describe(campaigns.MapPost("/campaigns/{id}/stop", StopCampaign), "stopCampaign", "Stop a campaign", 404, 409);
+        Describe(campaigns.MapGet("/campaigns/{id}/stats", GetCampaignStats), "getCampaignStats", "A campaign's stats over time, summed over its jobs", 404);
+        return v1;
+    }
+
+    private const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    /// <summary>How many unique crashes a campaign's own answer lists; its crashes route pages through all of them.</summary>
+    private const int DetailCrashes = 100;
+
     private static async Task<Results<Created<CampaignResponse>, ProblemHttpResult, ValidationProblem>> CreateCampaign(
-        HttpRequest request, ContentAddressedStore blobs, IRequiredActor<GatewayActor> gateway, ReadModelQueries queries, MasterSettings settings, CancellationToken ct)
+        HttpRequest request, [AsParameters] ApiServices api)
     {
         // Idempotency-Key: the same key names the same campaign (CampaignId.ForIdempotencyKey), so a retry of a submit
         // whose answer was lost gets that campaign again (201, Idempotent-Replayed: true), never a second one; the key
@@ -39,7 +64,7 @@ public static partial class ApiEndpoints
         CreateCampaignRequest? body;
         try
         {
-            body = await JsonSerializer.DeserializeAsync<CreateCampaignRequest>(request.Body, StrictJson, ct);
+            body = await JsonSerializer.DeserializeAsync<CreateCampaignRequest>(request.Body, StrictJson, api.Cancellation);
         }
         catch (JsonException e)
         {
@@ -49,7 +74,7 @@ public static partial class ApiEndpoints
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return Problems.TooLarge($"a campaign request may be at most {settings.MaxJsonBytes} bytes (pandafuzz.master.api.max-json-size)");
+            return Problems.TooLarge($"a campaign request may be at most {api.Settings.MaxJsonBytes} bytes (pandafuzz.master.api.max-json-size)");
         }
 
         if (body is null)
@@ -57,18 +82,18 @@ public static partial class ApiEndpoints
             return Problems.Invalid("body", "the body must be a JSON object");
         }
 
-        var (spec, errors) = CampaignRequestValidator.Validate(body, blobs.Contains);
+        var (spec, errors) = CampaignRequestValidator.Validate(body, api.Blobs.Contains);
         if (spec is null)
         {
             return TypedResults.ValidationProblem(errors, title: "The campaign request is invalid", type: Problems.InvalidType);
         }
 
-        spec = spec with { TargetName = TargetNames.Find(blobs, spec.Target) };
+        spec = spec with { TargetName = TargetNames.Find(api.Blobs, spec.Target) };
         var id = idempotencyKey is null ? CampaignId.New() : CampaignId.ForIdempotencyKey(idempotencyKey);
-        if (idempotencyKey is not null && await Ask(gateway, new CampaignQueries.GetCampaign(id), ct) is CampaignQueries.CampaignView)
+        if (idempotencyKey is not null && await Ask(api, new CampaignQueries.GetCampaign(id)) is CampaignQueries.CampaignView)
         {
             // A retry: the campaign answers for itself (its spec must be this request's); nothing is seeded twice.
-            var again = await Ask(gateway, new CampaignCommands.CreateCampaign(id, spec), ct);
+            var again = await Ask(api, new CampaignCommands.CreateCampaign(id, spec));
             if (again is not CampaignQueries.CampaignView existing)
             {
                 return again is CommandRejected { Kind: RejectionKind.Conflict }
@@ -78,25 +103,25 @@ public static partial class ApiEndpoints
             }
 
             request.HttpContext.Response.Headers["Idempotent-Replayed"] = "true";
-            return TypedResults.Created($"/api/v1/campaigns/{id}", await Describe(gateway, queries, existing, new Page(), ct));
+            return TypedResults.Created($"/api/v1/campaigns/{id}", await DescribeCampaign(api, existing, new Page()));
         }
 
         if (body.SeedCorpusId is { } seedCorpus)
         {
             // The seeds are in the campaign's corpus before its first job starts.
-            if (!BlobId.TryParse(seedCorpus, out var archive) || !blobs.Contains(archive))
+            if (!BlobId.TryParse(seedCorpus, out var archive) || !api.Blobs.Contains(archive))
             {
                 return Problems.Invalid("seedCorpusId", $"no corpus archive {seedCorpus} has been uploaded (POST /api/v1/corpora)");
             }
 
-            var seeded = await ImportArchive(blobs.PathOf(archive), id, "seed corpus", blobs, gateway, ct);
+            var seeded = await CorporaApi.ImportArchive(api.Blobs.PathOf(archive), id, "seed corpus", api);
             if (seeded is not CorpusCommands.CorpusChanged)
             {
                 return seeded as ProblemHttpResult ?? Problems.From(seeded);
             }
         }
 
-        var reply = await Ask(gateway, new CampaignCommands.CreateCampaign(id, spec), ct);
+        var reply = await Ask(api, new CampaignCommands.CreateCampaign(id, spec));
         if (reply is not CampaignQueries.CampaignView view)
         {
             return idempotencyKey is not null && reply is CommandRejected { Kind: RejectionKind.Conflict }
@@ -105,17 +130,15 @@ public static partial class ApiEndpoints
                 : Problems.From(reply);
         }
 
-        var campaign = await Describe(gateway, queries, view, new Page(), ct);
+        var campaign = await DescribeCampaign(api, view, new Page());
         return TypedResults.Created($"/api/v1/campaigns/{id}", campaign);
     }
-
-    private const string IdempotencyKeyHeader = "Idempotency-Key";
 
     private static bool IsIdempotencyKey(string key) => key.Length is >= 1 and <= 200 && key.All(c => c is >= '!' and <= '~');
 
     /// <summary>Campaigns from the read model (about a second behind the entities), oldest first, filtered and paged.</summary>
     private static Results<Ok<List<CampaignSummaryResponse>>, ProblemHttpResult> ListCampaigns(
-        HttpContext context, ReadModelQueries queries, string? status, string? engine, string? since, string? limit, string? offset)
+        HttpContext context, [AsParameters] ApiServices api, string? status, string? engine, string? since, string? limit, string? offset)
     {
         var problem = ListParameters.First(
             ListParameters.TryStatus<CampaignStatus>(status, out var byStatus),
@@ -127,7 +150,7 @@ public static partial class ApiEndpoints
             return problem;
         }
 
-        return ReadList(context, page, () => queries.Campaigns(new CampaignFilter(byStatus, byEngine, bySince), page), CampaignSummaryResponse.From);
+        return ReadList(context, page, () => api.Queries.Campaigns(new CampaignFilter(byStatus, byEngine, bySince), page), CampaignSummaryResponse.From);
     }
 
     /// <summary>
@@ -136,7 +159,7 @@ public static partial class ApiEndpoints
     /// its stats summed over its running and completed jobs.
     /// </summary>
     private static async Task<Results<Ok<CampaignResponse>, ProblemHttpResult>> GetCampaign(
-        string id, IRequiredActor<GatewayActor> gateway, ReadModelQueries queries, string? jobsLimit, string? jobsOffset, CancellationToken ct)
+        string id, [AsParameters] ApiServices api, string? jobsLimit, string? jobsOffset)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
@@ -148,18 +171,18 @@ public static partial class ApiEndpoints
             return problem;
         }
 
-        var reply = await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct);
-        return reply is CampaignQueries.CampaignView view ? TypedResults.Ok(await Describe(gateway, queries, view, jobsPage, ct)) : Problems.From(reply);
+        var reply = await Ask(api, new CampaignQueries.GetCampaign(campaignId));
+        return reply is CampaignQueries.CampaignView view ? TypedResults.Ok(await DescribeCampaign(api, view, jobsPage)) : Problems.From(reply);
     }
 
-    private static async Task<Results<Accepted<CampaignSummaryResponse>, ProblemHttpResult>> StopCampaign(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    private static async Task<Results<Accepted<CampaignSummaryResponse>, ProblemHttpResult>> StopCampaign(string id, [AsParameters] ApiServices api)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
             return Problems.NotFound("campaign", id);
         }
 
-        var reply = await Ask(gateway, new CampaignCommands.StopCampaign(campaignId), ct);
+        var reply = await Ask(api, new CampaignCommands.StopCampaign(campaignId));
         return reply is CampaignQueries.CampaignView view
             ? TypedResults.Accepted($"/api/v1/campaigns/{id}", CampaignSummaryResponse.From(view))
             : Problems.From(reply);
@@ -167,20 +190,20 @@ public static partial class ApiEndpoints
 
     /// <summary>The campaign's jobs' series summed per interval: what a plot of the whole campaign needs.</summary>
     private static async Task<Results<Ok<StatsSeriesResponse>, ProblemHttpResult>> GetCampaignStats(
-        string id, IRequiredActor<GatewayActor> gateway, MasterSettings settings, CancellationToken ct)
+        string id, [AsParameters] ApiServices api)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
             return Problems.NotFound("campaign", id);
         }
 
-        if (await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct) is not CampaignQueries.CampaignView view)
+        if (await Ask(api, new CampaignQueries.GetCampaign(campaignId)) is not CampaignQueries.CampaignView view)
         {
             return Problems.NotFound("campaign", id);
         }
 
-        var replies = await Task.WhenAll(view.JobIds.Select(j => Ask(gateway, new JobQueries.GetJobStatsSeries(j), ct)));
-        var bucket = settings.StatsSeriesInterval.Ticks;
+        var replies = await Task.WhenAll(view.JobIds.Select(j => Ask(api, new JobQueries.GetJobStatsSeries(j))));
+        var bucket = api.Settings.StatsSeriesInterval.Ticks;
         var points = replies.OfType<JobQueries.JobStatsSeries>()
             .SelectMany(s => s.Points)
             .GroupBy(p => p.At.UtcTicks / bucket)
@@ -190,16 +213,13 @@ public static partial class ApiEndpoints
         return TypedResults.Ok(new StatsSeriesResponse(id, points));
     }
 
-    /// <summary>How many unique crashes a campaign's own answer lists; its crashes route pages through all of them.</summary>
-    private const int DetailCrashes = 100;
-
     /// <summary>
     /// A campaign's answer. Its jobs are read from the read model in one query; only the jobs it says are not pending (a
     /// campaign has at most a few hundred, and a bot runs few at once) and those it does not hold yet are asked of their
     /// entities, for their live state and stats: a campaign whose jobs wait in a long queue costs no ask per waiting job.
     /// </summary>
-    private static async Task<CampaignResponse> Describe(
-        IRequiredActor<GatewayActor> gateway, ReadModelQueries queries, CampaignQueries.CampaignView view, Page jobsPage, CancellationToken ct)
+    private static async Task<CampaignResponse> DescribeCampaign(
+        ApiServices api, CampaignQueries.CampaignView view, Page jobsPage)
     {
         var pageIds = view.JobIds.Skip(jobsPage.Offset).Take(jobsPage.Limit).ToList();
         var onPage = pageIds.ToHashSet();
@@ -208,7 +228,7 @@ public static partial class ApiEndpoints
         {
             foreach (var chunk in view.JobIds.Chunk(Page.MaxLimit))
             {
-                foreach (var (job, row) in queries.JobsById(chunk))
+                foreach (var (job, row) in api.Queries.JobsById(chunk))
                 {
                     rows[job] = row;
                 }
@@ -220,9 +240,9 @@ public static partial class ApiEndpoints
         }
 
         var toAsk = view.JobIds.Where(j => rows.TryGetValue(j, out var row) ? row.Status != JobStatus.Pending : onPage.Contains(j)).ToList();
-        var jobsTask = Task.WhenAll(toAsk.Select(j => Ask(gateway, new JobQueries.GetJob(j), ct)));
-        var crashesTask = Ask(gateway, new CampaignQueries.GetCampaignCrashes(view.Id, 0, DetailCrashes), ct);
-        var bugsTask = Ask(gateway, new CampaignQueries.GetCampaignBugs(view.Id, 0, DetailCrashes), ct);
+        var jobsTask = Task.WhenAll(toAsk.Select(j => Ask(api, new JobQueries.GetJob(j))));
+        var crashesTask = Ask(api, new CampaignQueries.GetCampaignCrashes(view.Id, 0, DetailCrashes));
+        var bugsTask = Ask(api, new CampaignQueries.GetCampaignBugs(view.Id, 0, DetailCrashes));
         var views = (await jobsTask).OfType<JobQueries.JobView>().ToDictionary(v => v.Id);
         var crashes = await crashesTask as CampaignQueries.CampaignCrashes;
         var bugs = await bugsTask as CampaignQueries.CampaignBugs;

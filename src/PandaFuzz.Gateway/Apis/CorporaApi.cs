@@ -1,27 +1,35 @@
-using System.Text.Json;
-using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.OpenApi;
-using Microsoft.Extensions.DependencyInjection;
-using PandaFuzz.Gateway.Access;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Master;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
-using PandaFuzz.ReadModel;
+using static PandaFuzz.Gateway.ApiPlumbing;
 
 namespace PandaFuzz.Gateway;
 
 /// <summary>The HTTP API's seed corpora and campaign corpora: uploads, versions, the kept archive, minimization.</summary>
-public static partial class ApiEndpoints
+public static class CorporaApi
 {
+    public static RouteGroupBuilder MapCorporaApi(this RouteGroupBuilder v1)
+    {
+        var corpora = v1.MapGroup("").WithTags("corpora");
+        Describe(corpora.MapPost("/corpora", UploadCorpus), "uploadCorpus", "Upload a seed corpus archive (zip, tar, tar.gz)", 400, 413)
+            .BinaryBody("A zip, tar or tar.gz archive of inputs", Archive, "application/x-tar", "application/gzip");
+        Describe(corpora.MapPost("/campaigns/{id}/corpus", AddToCorpus), "addToCorpus", "Add an archive's inputs to a campaign's corpus", 400, 404, 413)
+            .BinaryBody("A zip, tar or tar.gz archive of inputs", Archive, "application/x-tar", "application/gzip");
+        Describe(corpora.MapGet("/campaigns/{id}/corpus", GetCorpus), "getCorpus", "A campaign's corpus versions", 404);
+        Describe(corpora.MapGet("/campaigns/{id}/corpus/archive", DownloadCorpus), "downloadCorpus", "A campaign's current corpus as a zip", 404)
+            .Produces(StatusCodes.Status200OK, contentType: Archive);
+        Describe(corpora.MapPost("/campaigns/{id}/corpus/minimize", MinimizeCorpus), "minimizeCorpus", "Minimize a campaign's corpus on a bot", 400, 404, 409);
+        return v1;
+    }
+
     private static async Task<Results<Created<CorpusArchiveResponse>, ProblemHttpResult>> UploadCorpus(
-        HttpRequest request, string? name, ContentAddressedStore blobs, MasterSettings settings, CancellationToken ct)
+        HttpRequest request, string? name, [AsParameters] ApiServices api)
     {
         if (!CampaignRequestValidator.IsValidTargetName(name))
         {
@@ -30,7 +38,7 @@ public static partial class ApiEndpoints
 
         // The archive is read from a file of this request's own: a blob of the store may be shared by a concurrent upload
         // of the same bytes, so it is never read half-checked nor deleted because this request's copy was refused.
-        var received = await ReceiveBody(request, blobs, settings.MaxTargetBytes, ct);
+        var received = await ReceiveBody(request, api.Blobs, api.Settings.MaxTargetBytes, api.Cancellation);
         if (received is not (string temp, long size))
         {
             return (ProblemHttpResult)received;
@@ -40,13 +48,13 @@ public static partial class ApiEndpoints
         try
         {
             // Checked whole, its inputs staged and dropped: only the archive is kept (a campaign seeded with it imports them).
-            using (var staged = await CorpusArchive.ImportAsync(temp, blobs, "upload", CorpusArchive.Default, ct))
+            using (var staged = await CorpusArchive.ImportAsync(temp, api.Blobs, "upload", CorpusArchive.Default, api.Cancellation))
             {
                 entries = staged.Entries.Count;
             }
 
             await using var archiveFile = File.OpenRead(temp);
-            var (archive, _) = await blobs.PutAsync(archiveFile, settings.MaxTargetBytes, ct);
+            var (archive, _) = await api.Blobs.PutAsync(archiveFile, api.Settings.MaxTargetBytes, api.Cancellation);
             return TypedResults.Created($"/api/v1/corpora/{archive}", new CorpusArchiveResponse(archive.Sha256, name!, size, entries));
         }
         catch (InvalidDataException e)
@@ -60,14 +68,14 @@ public static partial class ApiEndpoints
     }
 
     private static async Task<Results<Ok<CorpusResponse>, ProblemHttpResult>> AddToCorpus(
-        string id, HttpRequest request, ContentAddressedStore blobs, MasterSettings settings, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+        string id, HttpRequest request, [AsParameters] ApiServices api)
     {
-        if (!CampaignId.TryParse(id, out var campaignId) || await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct) is not CampaignQueries.CampaignView)
+        if (!CampaignId.TryParse(id, out var campaignId) || await Ask(api, new CampaignQueries.GetCampaign(campaignId)) is not CampaignQueries.CampaignView)
         {
             return Problems.NotFound("campaign", id);
         }
 
-        var received = await ReceiveBody(request, blobs, settings.MaxTargetBytes, ct);
+        var received = await ReceiveBody(request, api.Blobs, api.Settings.MaxTargetBytes, api.Cancellation);
         if (received is not (string temp, long _))
         {
             return (ProblemHttpResult)received;
@@ -76,7 +84,7 @@ public static partial class ApiEndpoints
         object changed;
         try
         {
-            changed = await ImportArchive(temp, campaignId, "upload", blobs, gateway, ct);
+            changed = await ImportArchive(temp, campaignId, "upload", api);
         }
         finally
         {
@@ -88,17 +96,17 @@ public static partial class ApiEndpoints
             return changed as ProblemHttpResult ?? Problems.From(changed);
         }
 
-        return await GetCorpus(id, gateway, ct);
+        return await GetCorpus(id, api);
     }
 
-    private static async Task<Results<Ok<CorpusResponse>, ProblemHttpResult>> GetCorpus(string id, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    private static async Task<Results<Ok<CorpusResponse>, ProblemHttpResult>> GetCorpus(string id, [AsParameters] ApiServices api)
     {
-        if (!CampaignId.TryParse(id, out var campaignId) || await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct) is not CampaignQueries.CampaignView)
+        if (!CampaignId.TryParse(id, out var campaignId) || await Ask(api, new CampaignQueries.GetCampaign(campaignId)) is not CampaignQueries.CampaignView)
         {
             return Problems.NotFound("campaign", id);
         }
 
-        var reply = await Ask(gateway, new CorpusQueries.GetCorpusSummary(campaignId), ct);
+        var reply = await Ask(api, new CorpusQueries.GetCorpusSummary(campaignId));
         return reply is CorpusQueries.CorpusSummary summary ? TypedResults.Ok(CorpusResponse.From(summary)) : Problems.From(reply);
     }
 
@@ -106,14 +114,14 @@ public static partial class ApiEndpoints
     /// The campaign's current corpus as a zip: built once per corpus state and kept (<see cref="CorpusArchiveCache"/>), so
     /// a GET, which needs no token where reads are open, costs a summary ask and a file read.
     /// </summary>
-    private static async Task<IResult> DownloadCorpus(string id, IRequiredActor<GatewayActor> gateway, CorpusArchiveCache archives, CancellationToken ct)
+    private static async Task<IResult> DownloadCorpus(string id, [AsParameters] ApiServices api)
     {
-        if (!CampaignId.TryParse(id, out var campaignId) || await Ask(gateway, new CampaignQueries.GetCampaign(campaignId), ct) is not CampaignQueries.CampaignView)
+        if (!CampaignId.TryParse(id, out var campaignId) || await Ask(api, new CampaignQueries.GetCampaign(campaignId)) is not CampaignQueries.CampaignView)
         {
             return Problems.NotFound("campaign", id);
         }
 
-        if (await Ask(gateway, new CorpusQueries.GetCorpusSummary(campaignId), ct) is not CorpusQueries.CorpusSummary summary)
+        if (await Ask(api, new CorpusQueries.GetCorpusSummary(campaignId)) is not CorpusQueries.CorpusSummary summary)
         {
             return Problems.From(new Unavailable("the corpus did not answer in time"));
         }
@@ -121,7 +129,7 @@ public static partial class ApiEndpoints
         try
         {
             // The read serves every request waiting for this build, not only this one: each of its asks has its own timeout.
-            var (zip, version) = await archives.OpenAsync(campaignId, summary.Version, summary.Count, () => ReadCorpusAsync(gateway, campaignId, CancellationToken.None));
+            var (zip, version) = await api.Archives.OpenAsync(campaignId, summary.Version, summary.Count, () => ReadCorpusAsync(api with { Cancellation = CancellationToken.None }, campaignId));
             return TypedResults.File(zip, "application/zip", $"corpus-{campaignId}-v{version}.zip");
         }
         catch (InvalidOperationException e)
@@ -131,13 +139,13 @@ public static partial class ApiEndpoints
     }
 
     /// <summary>One version of a corpus, read page by page, so a corpus replaced meanwhile is not mixed with the old one.</summary>
-    private static async Task<(int Version, IReadOnlyList<CorpusEntry> Entries)?> ReadCorpusAsync(IRequiredActor<GatewayActor> gateway, CampaignId campaignId, CancellationToken ct)
+    private static async Task<(int Version, IReadOnlyList<CorpusEntry> Entries)?> ReadCorpusAsync(ApiServices api, CampaignId campaignId)
     {
         var entries = new List<CorpusEntry>();
         var version = 0;
         while (true)
         {
-            if (await Ask(gateway, new CorpusQueries.GetCorpusPage(campaignId, version, entries.Count, 500), ct) is not CorpusQueries.CorpusPage page)
+            if (await Ask(api, new CorpusQueries.GetCorpusPage(campaignId, version, entries.Count, 500)) is not CorpusQueries.CorpusPage page)
             {
                 return null;
             }
@@ -157,7 +165,7 @@ public static partial class ApiEndpoints
     }
 
     private static async Task<Results<Accepted<MinimizationResponse>, ProblemHttpResult>> MinimizeCorpus(
-        string id, int? timeLimitSeconds, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+        string id, int? timeLimitSeconds, [AsParameters] ApiServices api)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
@@ -169,19 +177,19 @@ public static partial class ApiEndpoints
             return Problems.Invalid("timeLimitSeconds", "timeLimitSeconds must be between 10 and 86400");
         }
 
-        var reply = await Ask(gateway, new CampaignCommands.MinimizeCorpus(campaignId, timeLimitSeconds ?? 600), ct);
+        var reply = await Ask(api, new CampaignCommands.MinimizeCorpus(campaignId, timeLimitSeconds ?? 600));
         return reply is CampaignCommands.JobAdded added
             ? TypedResults.Accepted($"/api/v1/jobs/{added.JobId}", new MinimizationResponse(added.CampaignId.Value, added.JobId.Value))
             : Problems.From(reply, "campaign", id);
     }
 
     /// <summary>Reads an archive into the blob store and adds its inputs to the campaign's corpus.</summary>
-    private static async Task<object> ImportArchive(string path, CampaignId campaign, string source, ContentAddressedStore blobs, IRequiredActor<GatewayActor> gateway, CancellationToken ct)
+    internal static async Task<object> ImportArchive(string path, CampaignId campaign, string source, ApiServices api)
     {
         CorpusArchive.StagedCorpus staged;
         try
         {
-            staged = await CorpusArchive.ImportAsync(path, blobs, source, CorpusArchive.Default, ct);
+            staged = await CorpusArchive.ImportAsync(path, api.Blobs, source, CorpusArchive.Default, api.Cancellation);
         }
         catch (InvalidDataException e)
         {
@@ -192,7 +200,7 @@ public static partial class ApiEndpoints
         {
             // Blobs first, then the entries that refer to them.
             staged.Commit();
-            return await Ask(gateway, new CorpusCommands.AddCorpusEntries(campaign, staged.Entries), ct);
+            return await Ask(api, new CorpusCommands.AddCorpusEntries(campaign, staged.Entries));
         }
     }
 }

@@ -1,0 +1,29 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using PandaFuzz.Gateway.Access;
+
+namespace PandaFuzz.Gateway;
+
+/// <summary>
+/// The HTTP API, version 1: minimal APIs that validate, ask the gateway actor, and shape the answer. One group of routes
+/// per resource (<c>Apis/*Api.cs</c>), what they share in <see cref="ApiPlumbing"/>, the services every handler takes in
+/// <see cref="ApiServices"/>.
+/// </summary>
+public static class ApiEndpoints
+{
+    public static IEndpointRouteBuilder MapPandaFuzzApi(this IEndpointRouteBuilder app)
+    {
+        app.MapOpenApi();
+        var access = app.ServiceProvider.GetRequiredService<ApiAccess>();
+        var v1 = app.MapGroup("/api/v1").ProducesProblem(StatusCodes.Status503ServiceUnavailable).RequireApiToken(access);
+        v1.MapTargetsApi();
+        v1.MapCampaignsApi();
+        v1.MapCrashesApi();
+        v1.MapJobsApi();
+        v1.MapBotsApi();
+        v1.MapCorporaApi();
+        return app;
+    }
+}

@@ -1,0 +1,172 @@
+using System.Text.Json;
+using Akka.Actor;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.OpenApi;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.Protocol;
+using PandaFuzz.ReadModel;
+
+namespace PandaFuzz.Gateway;
+
+/// <summary>What the API's handlers share: asking the gateway actor, paged lists, request bodies, the OpenAPI description of a route.</summary>
+internal static class ApiPlumbing
+{
+    internal const string Binary = "application/octet-stream";
+    internal const string Archive = "application/zip";
+
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>Request bodies as the document describes them: numbers are numbers ("3" is refused, not read as 3).</summary>
+    internal static readonly JsonSerializerOptions StrictJson = new(JsonSerializerOptions.Web) { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict };
+
+    /// <summary>Names an operation for the OpenAPI document (operationId, summary; the tag is its resource group's) and lists the problems it may answer with.</summary>
+    internal static RouteHandlerBuilder Describe(RouteHandlerBuilder route, string operationId, string summary, params int[] problems)
+    {
+        route.WithName(operationId).WithSummary(summary);
+        foreach (var status in problems)
+        {
+            route.ProducesProblem(status);
+        }
+
+        return route;
+    }
+
+    /// <summary>
+    /// Documents a raw request body. Only in the document: <c>Accepts</c> would also make routing refuse any other
+    /// content type with 415, and <c>curl --data-binary</c> sends its form type by default.
+    /// </summary>
+    internal static RouteHandlerBuilder BinaryBody(this RouteHandlerBuilder route, string description, params string[] mediaTypes) =>
+        route.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Description = description,
+                Content = mediaTypes.ToDictionary(m => m, _ => new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } }),
+            };
+            return Task.CompletedTask;
+        });
+
+    /// <summary>
+    /// Runs a list query and keeps the body a plain array, as before paging: the total goes in <c>X-Total-Count</c>
+    /// and the neighbouring pages in <c>Link</c> (rel next, prev).
+    /// </summary>
+    internal static Results<Ok<List<TResponse>>, ProblemHttpResult> ReadList<TRow, TResponse>(
+        HttpContext context, Page page, Func<Paged<TRow>> query, Func<TRow, TResponse> map)
+    {
+        Paged<TRow> rows;
+        try
+        {
+            rows = query();
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            return Problems.From(new Unavailable($"the read model cannot be read: {e.Message}"));
+        }
+
+        PageHeaders(context, page, rows.Items.Count, rows.Total);
+
+        return TypedResults.Ok(rows.Items.Select(map).ToList());
+    }
+
+    /// <summary>A page's <c>X-Total-Count</c> and its <c>Link</c> to the next and previous pages, as every paged list has.</summary>
+    internal static void PageHeaders(HttpContext context, Page page, int count, long total)
+    {
+        var headers = context.Response.Headers;
+        headers["X-Total-Count"] = total.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var links = new List<string>();
+        if (page.Offset + count < total)
+        {
+            links.Add($"<{PageLink(context.Request, page.Limit, page.Offset + page.Limit)}>; rel=\"next\"");
+        }
+
+        if (page.Offset > 0)
+        {
+            links.Add($"<{PageLink(context.Request, page.Limit, Math.Max(0, page.Offset - page.Limit))}>; rel=\"prev\"");
+        }
+
+        if (links.Count > 0)
+        {
+            headers.Link = string.Join(", ", links);
+        }
+    }
+
+    internal static string PageLink(HttpRequest request, int limit, int offset)
+    {
+        var query = request.Query
+            .Where(q => q.Key is not ("limit" or "offset"))
+            .SelectMany(q => q.Value.Select(v => new KeyValuePair<string, string?>(q.Key, v)))
+            .Append(new KeyValuePair<string, string?>("limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            .Append(new KeyValuePair<string, string?>("offset", offset.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return request.PathBase + request.Path + QueryString.Create(query);
+    }
+
+    /// <summary>Writes a request body to a temporary file of its own (at most <paramref name="limit"/> bytes): its path and size, or the problem.</summary>
+    internal static async Task<object> ReceiveBody(HttpRequest request, ContentAddressedStore blobs, long limit, CancellationToken ct)
+    {
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = limit;
+        }
+
+        var temp = blobs.NewTempFile();
+        try
+        {
+            long size = 0;
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, useAsync: true))
+            {
+                var buffer = new byte[64 * 1024];
+                int read;
+                while ((read = await request.Body.ReadAsync(buffer, ct)) > 0)
+                {
+                    size += read;
+                    if (size > limit)
+                    {
+                        throw new BlobTooLargeException(limit);
+                    }
+
+                    await file.WriteAsync(buffer.AsMemory(0, read), ct);
+                }
+            }
+
+            if (size == 0)
+            {
+                File.Delete(temp);
+                return Problems.Invalid("body", "the body is empty");
+            }
+
+            return (temp, size);
+        }
+        catch (Exception e) when (e is BlobTooLargeException or BadHttpRequestException)
+        {
+            File.Delete(temp);
+            return Problems.TooLarge($"the body may be at most {limit} bytes");
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Asks through the gateway actor; an unreachable master becomes a rejection the edge maps to 503.</summary>
+    internal static async Task<object> Ask(ApiServices api, object message)
+    {
+        try
+        {
+            var actor = await api.Gateway.GetAsync(api.Cancellation);
+            return await actor.Ask<object>(message, AskTimeout, api.Cancellation);
+        }
+        catch (AskTimeoutException)
+        {
+            return new Unavailable("the master did not answer in time");
+        }
+    }
+
+    /// <summary>An answer that never came.</summary>
+    internal sealed record Unavailable(string Reason);
+}

@@ -1,0 +1,19 @@
+using Akka.Hosting;
+using Microsoft.AspNetCore.Mvc;
+using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Master.Configuration;
+using PandaFuzz.ReadModel;
+
+namespace PandaFuzz.Gateway;
+
+/// <summary>
+/// The services the API's handlers take, bound as one parameter (<c>[AsParameters] ApiServices api</c>) so a handler's
+/// signature shows only what the request carries.
+/// </summary>
+internal sealed record ApiServices(
+    [FromServices] IRequiredActor<GatewayActor> Gateway,
+    [FromServices] ReadModelQueries Queries,
+    [FromServices] ContentAddressedStore Blobs,
+    [FromServices] CorpusArchiveCache Archives,
+    [FromServices] MasterSettings Settings,
+    CancellationToken Cancellation);

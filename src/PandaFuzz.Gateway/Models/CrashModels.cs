@@ -1,0 +1,164 @@
+using PandaFuzz.Protocol;
+using PandaFuzz.ReadModel;
+
+namespace PandaFuzz.Gateway;
+
+/// <summary>
+/// A unique crash in lists: one signature (kind + crash state) with every report of it counted. <c>jobId</c>,
+/// <c>botId</c>, <c>foundAt</c> and <c>inputSha256</c> are the first report's.
+/// </summary>
+public sealed record CrashSummaryResponse(
+    string Id,
+    string CampaignId,
+    string JobId,
+    string BotId,
+    string Kind,
+    string Summary,
+    DateTimeOffset FoundAt,
+    string InputSha256,
+    long InputSize,
+    string Signature,
+    string State,
+    bool Security,
+    bool Reproducible,
+    double ReproducibleRate,
+    long Count,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset LastSeen,
+    CrashMinimizationResponse? Minimized)
+{
+    /// <summary>The bug group the crash is part of (<c>GET /bugs/{bugId}</c>).</summary>
+    public string? BugId { get; init; }
+
+    /// <summary>Every access size its reports named (<c>2–16</c>); <c>kind</c> names the first report's.</summary>
+    public string? AccessSizes { get; init; }
+
+    /// <summary>The file name and line of the frame that crashed (<c>target.c:57</c>), when symbolized.</summary>
+    public string? Location { get; init; }
+
+    public static CrashSummaryResponse From(UniqueCrash c) => From(c, null);
+
+    public static CrashSummaryResponse From(UniqueCrash c, BugId? bug)
+    {
+        var first = c.First.Finding;
+        return new(c.Id.Value, c.First.CampaignId.Value, c.First.JobId.Value, c.First.BotId.Value, c.Kind, first.Summary, first.FoundAt,
+            first.Input.Sha256, first.InputSize, c.Signature, c.State, c.Security, c.IsReproducible, Math.Round(c.ReproducibleRate, 4), c.Count,
+            c.FirstSeen, c.LastSeen, CrashMinimizationResponse.From(c.Minimization))
+        {
+            BugId = bug?.Value,
+            AccessSizes = c.AccessSizeRange,
+            Location = Domain.Crashes.BugGrouping.LocationOf(c),
+        };
+    }
+
+    public static CrashSummaryResponse From(CrashRow c) =>
+        new(c.Id.Value, c.CampaignId.Value, c.FirstJobId.Value, c.FirstBotId.Value, c.Kind, c.Summary, c.FoundAt, c.FirstInput, c.FirstInputSize,
+            c.Signature, c.State, c.Security, c.Reproduced > 0, Math.Round(c.ReproduceAttempts == 0 ? 0 : (double)c.Reproduced / c.ReproduceAttempts, 4),
+            c.Count, c.FirstSeen, c.LastSeen, CrashMinimizationResponse.From(c.Minimization))
+        {
+            BugId = c.BugId?.Value,
+            Location = c.Location,
+        };
+}
+
+/// <summary>The minimized input of a unique crash (same signature, checked on the bot), or why there is none.</summary>
+public sealed record CrashMinimizationResponse(string JobId, string? InputSha256, long? Size, string? Failure, DateTimeOffset At)
+{
+    public static CrashMinimizationResponse? From(CrashMinimization? m) =>
+        m is null ? null : new(m.JobId.Value, m.Input?.Sha256, m.Size, m.Failure, m.At);
+}
+
+/// <summary>A unique crash with its report: the first report's stack and output, counts, sample inputs, minimization.</summary>
+public sealed record CrashResponse(
+    string Id,
+    string CampaignId,
+    string JobId,
+    string BotId,
+    string Kind,
+    string Summary,
+    DateTimeOffset FoundAt,
+    string InputSha256,
+    long InputSize,
+    string ArtifactName,
+    IReadOnlyList<string> Stack,
+    string Output,
+    string Signature,
+    string State,
+    bool Security,
+    bool Reproducible,
+    double ReproducibleRate,
+    long ReproduceAttempts,
+    long Reproduced,
+    long Count,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset LastSeen,
+    IReadOnlyList<string> Jobs,
+    IReadOnlyList<string> Bots,
+    IReadOnlyList<string> Samples,
+    CrashMinimizationResponse? Minimized)
+{
+    /// <summary>The bug group the crash is part of (<c>GET /bugs/{bugId}</c>).</summary>
+    public string? BugId { get; init; }
+
+    /// <summary>Every access size its reports named (<c>2–16</c>); <c>kind</c> names the first report's.</summary>
+    public string? AccessSizes { get; init; }
+
+    /// <summary>The file name and line of the frame that crashed (<c>target.c:57</c>), when symbolized.</summary>
+    public string? Location { get; init; }
+
+    public static CrashResponse From(UniqueCrash c, BugId? bug = null)
+    {
+        var first = c.First.Finding;
+        return new(c.Id.Value, c.First.CampaignId.Value, c.First.JobId.Value, c.First.BotId.Value, c.Kind, first.Summary, first.FoundAt,
+            first.Input.Sha256, first.InputSize, first.ArtifactName, first.Stack, first.Output, c.Signature, c.State, c.Security,
+            c.IsReproducible, Math.Round(c.ReproducibleRate, 4), c.ReproduceAttempts, c.Reproduced, c.Count, c.FirstSeen, c.LastSeen,
+            [.. c.Jobs.Select(j => j.Value)], [.. c.Bots.Select(b => b.Value)], [.. c.Samples.Select(b => b.Sha256)],
+            CrashMinimizationResponse.From(c.Minimization))
+        {
+            BugId = bug?.Value,
+            AccessSizes = c.AccessSizeRange,
+            Location = Domain.Crashes.BugGrouping.LocationOf(c),
+        };
+    }
+}
+
+/// <summary>
+/// A bug: unique crashes that are one bug (the same frame crashed, at the same line), led by the first seen. <c>kind</c>
+/// is the leader's without the access size (<c>Heap-buffer-overflow WRITE</c>), <c>accessSizes</c> every size its reports
+/// named (<c>2–16</c>); <c>count</c> adds up every report of every member; <c>crashes</c> lists the members, leader first.
+/// A bug no rerun reproduced has <c>reproducible: false</c> and is never grouped with reproducible ones.
+/// </summary>
+public sealed record BugResponse(
+    string Id,
+    string CampaignId,
+    string Kind,
+    string? AccessSizes,
+    string State,
+    string? Location,
+    bool Security,
+    bool Reproducible,
+    double ReproducibleRate,
+    long ReproduceAttempts,
+    long Reproduced,
+    long Count,
+    int CrashCount,
+    DateTimeOffset FirstSeen,
+    DateTimeOffset LastSeen,
+    string LeaderCrashId,
+    string Summary,
+    IReadOnlyList<string> Jobs,
+    CrashMinimizationResponse? Minimized,
+    IReadOnlyList<CrashSummaryResponse> Crashes)
+{
+    public static BugResponse From(BugGroup bug)
+    {
+        var leader = bug.Leader;
+        return new(bug.Id.Value, leader.First.CampaignId.Value, leader.Identity, bug.AccessSizeRange, leader.State, Domain.Crashes.BugGrouping.LocationOf(leader),
+            bug.Security, bug.IsReproducible, Math.Round(bug.ReproducibleRate, 4), bug.ReproduceAttempts, bug.Reproduced, bug.Count, bug.Members.Count,
+            bug.FirstSeen, bug.LastSeen, leader.Id.Value, leader.First.Finding.Summary, [.. bug.Jobs.Select(j => j.Value)],
+            CrashMinimizationResponse.From(bug.Minimization), [.. bug.Members.Select(m => CrashSummaryResponse.From(m, bug.Id))]);
+    }
+}
+
+/// <summary>A crash input the campaign counted (<c>GET /api/v1/campaigns/{id}/crash-inputs/{sha256}</c>).</summary>
+public sealed record CrashInputResponse(string Sha256, bool Counted);
