@@ -141,7 +141,7 @@ public static class DatabaseCommands
     /// <c>db backup</c>: the journal first, then the blobs. Every blob the master keeps for an event was stored
     /// (written, flushed and renamed into place) before that event was persisted: targets and corpus archives are
     /// stored by their upload, and a campaign is created only with a target (and seed corpus) already in the store
-    /// (ApiEndpoints.CreateCampaign); the campaign entity fetches a crash sample or a minimized input into the store
+    /// (CampaignsApi.CreateCampaign); the campaign entity fetches a crash sample or a minimized input into the store
     /// before it persists the event naming it (CampaignEntity: CrashInputStored, MinimizedInputStored), and the
     /// corpus entity its entries (CorpusEntity.Fetched). Inputs of crash reports that were only counted are never
     /// in the master's store. Blobs never change, and none that an event keeps is deleted, so the blobs copied after
