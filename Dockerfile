@@ -53,6 +53,7 @@ RUN apt-get update \
 COPY --from=engines /out/afl/bin/ /usr/local/bin/
 COPY --from=example /out/packet-parser /opt/pandafuzz/examples/packet-parser
 COPY ops/container/healthcheck.sh /usr/local/bin/pandafuzz-healthcheck
+COPY ops/container/pandafuzz-cmd.sh /usr/local/bin/pandafuzz-cmd
 WORKDIR /app
 COPY --from=build /app ./
 USER pandafuzz
@@ -64,7 +65,7 @@ ENV PANDAFUZZ_DATA_DIR=/data \
     PANDAFUZZ_METRICS=0.0.0.0:9464 \
     DOTNET_HOSTBUILDER__RELOADCONFIGONCHANGE=false
 # pandafuzz-cmd inside the container talks to the node's command host on loopback:
-#   docker exec -it <container> dotnet cmd/pandafuzz-cmd.dll cluster show
+#   docker exec -it <container> pandafuzz-cmd cluster show
 VOLUME /data
 # 8080: a master's HTTP API (with /metrics, /healthz, /readyz); 4053: Akka.Remote; 9464: a bot-only node's /metrics,
 # /healthz, /readyz.

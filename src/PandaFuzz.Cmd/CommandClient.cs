@@ -8,7 +8,13 @@ namespace PandaFuzz.Cmd;
 /// <summary>Sends one command to a node's command host and prints its answer as it comes.</summary>
 public sealed class CommandClient(string host, int port, string? token, bool json, TextWriter output, TextWriter error)
 {
-    /// <summary>Runs <paramref name="args"/>; returns its exit code (2 when the node cannot be reached).</summary>
+    /// <summary>
+    /// The exit code when the command host cannot be reached or hangs up before the command ends: 2 is
+    /// <c>campaign watch --fail-on-crash</c>'s, 3 the host's refusal without a token.
+    /// </summary>
+    public const int NoAnswer = 4;
+
+    /// <summary>Runs <paramref name="args"/>; returns its exit code (<see cref="NoAnswer"/> when the node does not answer).</summary>
     public async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken ct)
     {
         using var client = new TcpClient();
@@ -19,7 +25,7 @@ public sealed class CommandClient(string host, int port, string? token, bool jso
         catch (SocketException e)
         {
             await error.WriteLineAsync($"cannot reach the command host at {host}:{port}: {e.Message}");
-            return 2;
+            return NoAnswer;
         }
 
         var stream = client.GetStream();
@@ -60,7 +66,7 @@ public sealed class CommandClient(string host, int port, string? token, bool jso
         }
 
         await error.WriteLineAsync("the command host closed the connection before the command ended");
-        return 1;
+        return NoAnswer;
     }
 
     /// <summary>A live view: on a terminal the previous block is overwritten in place; otherwise each block is printed after the last.</summary>

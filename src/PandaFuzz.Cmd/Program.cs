@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Help;
 using System.Globalization;
 using System.Text;
 using PandaFuzz.Cmd;
@@ -5,53 +7,58 @@ using PandaFuzz.Protocol;
 
 // pandafuzz-cmd [HOST:PORT] [--json] [--token TOKEN] [palette command -switch value]
 // With a command: runs it and exits with its code. Without: an interactive prompt (help, history, exit).
-const string Usage = """
-    usage: pandafuzz-cmd [HOST:PORT] [--json] [--token TOKEN] [<palette> <command> [-switch value]...]
-      HOST:PORT      a node's command host (default 127.0.0.1:9110)
-      --json         results as JSON, one document per line (for scripts)
-      --token TOKEN  the command host's token (default: PANDAFUZZ_CMD_TOKEN, else the file PANDAFUZZ_CMD_TOKEN_FILE
-                     names, else the cmd-token a node on this machine made in PANDAFUZZ_DATA_DIR or ./data)
-    Without a command it opens a prompt; 'help' lists the palettes (cluster, actor, cluster-sharding, log, and on a
-    master campaign, job, bot, crash, queue); 'exit' leaves.
-    """;
-
-var host = "127.0.0.1";
-var port = CommandWire.DefaultPort;
-var json = false;
-var token = Environment.GetEnvironmentVariable("PANDAFUZZ_CMD_TOKEN") is { Length: > 0 } t ? t : null;
-var words = new List<string>();
-for (var i = 0; i < args.Length; i++)
+// System.CommandLine takes the client's own options wherever they stand; every other word, in order, is the command
+// for the node's command host, which parses it with its palettes (their switches, its help).
+var jsonOption = new Option<bool>("--json") { Description = "Results as JSON, one document per line (for scripts)" };
+var tokenOption = new Option<string?>("--token")
 {
-    switch (args[i])
+    Description = "The command host's token (default: PANDAFUZZ_CMD_TOKEN, else the file PANDAFUZZ_CMD_TOKEN_FILE names, "
+                  + "else the cmd-token a node on this machine made in PANDAFUZZ_DATA_DIR or ./data)",
+};
+var wordsArgument = new Argument<string[]>("command")
+{
+    Arity = ArgumentArity.ZeroOrMore,
+    Description = "[HOST:PORT] (a node's command host, default 127.0.0.1:9110), then <palette> <command> [-switch value]...; "
+                  + "none opens a prompt. 'pandafuzz-cmd help' lists the palettes (cluster, actor, cluster-sharding, log, and on a "
+                  + "master campaign, job, bot, bug, crash, queue); 'pandafuzz-cmd <palette> --help' explains one.",
+};
+// The root is named as the tool, whatever the process is called; its help is only the client's (-h/--help with no
+// command): after a command, --help goes to the command host, which explains that palette.
+var root = new Command("pandafuzz-cmd", "PandaFuzz's operator CLI: one command to a node's command host, or a prompt.")
+{
+    jsonOption, tokenOption, wordsArgument,
+};
+root.SetAction(async parse =>
+{
+    var words = (parse.GetValue(wordsArgument) ?? []).ToList();
+    if (words is ["-h" or "--help" or "-?"])
     {
-        case "--json" when words.Count == 0:
-            json = true;
-            break;
-        case "--token" when words.Count == 0 && i + 1 < args.Length:
-            token = args[++i];
-            break;
-        case "-h" or "--help" when words.Count == 0:
-            Console.WriteLine(Usage);
-            return 0;
-        default:
-            if (i == 0 && TryEndpoint(args[0], out var h, out var p))
-            {
-                (host, port) = (h, p);
-            }
-            else
-            {
-                words.Add(args[i]);
-            }
-
-            break;
+        new HelpAction().Invoke(parse);
+        return 0;
     }
-}
 
-token ??= LocalToken.Read(Environment.GetEnvironmentVariable);
+    var (host, port) = ("127.0.0.1", CommandWire.DefaultPort);
+    if (words.Count > 0 && TryEndpoint(words[0], out var h, out var p))
+    {
+        (host, port) = (h, p);
+        words.RemoveAt(0);
+    }
 
-using var cancel = new CancellationTokenSource();
-if (words.Count > 0)
+    var json = parse.GetValue(jsonOption);
+    var token = parse.GetValue(tokenOption)
+                ?? (Environment.GetEnvironmentVariable("PANDAFUZZ_CMD_TOKEN") is { Length: > 0 } t ? t : null)
+                ?? LocalToken.Read(Environment.GetEnvironmentVariable);
+    return words.Count > 0 ? await RunOneAsync(host, port, token, json, words) : await PromptAsync(host, port, token, json);
+});
+
+// Response files (@file) and POSIX bundling would rewrite the command's own words, which are the host's to read.
+return await root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null, EnablePosixBundling = false })
+    // Ctrl-C is the client's own: it ends the running command, and at the prompt only that.
+    .InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+
+static async Task<int> RunOneAsync(string host, int port, string? token, bool json, IReadOnlyList<string> words)
 {
+    using var cancel = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) =>
     {
         e.Cancel = true;
@@ -61,48 +68,51 @@ if (words.Count > 0)
 }
 
 // Interactive: one connection per command; Ctrl-C ends the running command, not the prompt.
-var history = new List<string>();
-var editor = new LineEditor(history);
-CancellationTokenSource? running = null;
-Console.CancelKeyPress += (_, e) =>
+static async Task<int> PromptAsync(string host, int port, string? token, bool json)
 {
-    if (running is { } r)
+    var history = new List<string>();
+    var editor = new LineEditor(history);
+    CancellationTokenSource? running = null;
+    Console.CancelKeyPress += (_, e) =>
     {
-        e.Cancel = true;
-        r.Cancel();
-    }
-};
-Console.WriteLine($"pandafuzz-cmd connected to {host}:{port}; 'help' lists the commands, 'exit' leaves");
-var last = 0;
-while (editor.ReadLine($"pandafuzz@{host}:{port}> ") is { } line)
-{
-    var command = Split(line);
-    if (command.Count == 0)
+        if (running is { } r)
+        {
+            e.Cancel = true;
+            r.Cancel();
+        }
+    };
+    Console.WriteLine($"pandafuzz-cmd connected to {host}:{port}; 'help' lists the commands, 'exit' leaves");
+    var last = 0;
+    while (editor.ReadLine($"pandafuzz@{host}:{port}> ") is { } line)
     {
-        continue;
+        var command = Split(line);
+        if (command.Count == 0)
+        {
+            continue;
+        }
+
+        history.Add(line);
+        if (command[0] is "exit" or "quit")
+        {
+            break;
+        }
+
+        if (command[0] == "history")
+        {
+            Console.WriteLine(string.Join('\n', history.Select((h, i) => $"{i + 1,4}  {h}")));
+            continue;
+        }
+
+        using (running = new CancellationTokenSource())
+        {
+            last = await new CommandClient(host, port, token, json, Console.Out, Console.Error).RunAsync(command, running.Token);
+        }
+
+        running = null;
     }
 
-    history.Add(line);
-    if (command[0] is "exit" or "quit")
-    {
-        break;
-    }
-
-    if (command[0] == "history")
-    {
-        Console.WriteLine(string.Join('\n', history.Select((h, i) => $"{i + 1,4}  {h}")));
-        continue;
-    }
-
-    using (running = new CancellationTokenSource())
-    {
-        last = await new CommandClient(host, port, token, json, Console.Out, Console.Error).RunAsync(command, running.Token);
-    }
-
-    running = null;
+    return last;
 }
-
-return last;
 
 static bool TryEndpoint(string text, out string host, out int port)
 {

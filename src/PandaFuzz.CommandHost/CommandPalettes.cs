@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Serilog;
 
 namespace PandaFuzz.CommandHost;
@@ -19,7 +20,11 @@ public sealed class CommandPalettes(IEnumerable<ICommandPalette> palettes)
     /// <summary>Runs <paramref name="args"/>; returns the exit code (0 done, 1 failed or bad usage).</summary>
     public async Task<int> RunAsync(IReadOnlyList<string> args, CommandSession session)
     {
-        var root = new RootCommand("PandaFuzz operator commands: <palette> <command> [-switch value]. 'help' lists them; '<palette> --help' explains one.");
+        // Named as the client the operator types, not as this node's executable (a RootCommand takes the process's name).
+        var root = new Command("pandafuzz-cmd", "PandaFuzz operator commands: <palette> <command> [-switch value]. 'help' lists them; '<palette> --help' explains one.")
+        {
+            new HelpOption(),
+        };
         foreach (var palette in palettes)
         {
             root.Subcommands.Add(palette.Build(session));

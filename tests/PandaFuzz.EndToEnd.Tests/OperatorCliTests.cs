@@ -16,7 +16,7 @@ public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper ou
 {
     [Fact]
     public Task The_cli_shows_the_cluster_its_actors_and_shards_watches_a_campaign_to_its_end_and_drains_a_bot() =>
-        Env.RunAsync(TimeSpan.FromMinutes(4), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(6), async ct =>
         {
             // Arrange: a master and a bot, each with a command host; one job running on the bot.
             var master = await Env.StartReadyNodeAsync(Env.NewNodeOptions("master", "master") with { CommandPort = FreePort.Next() }, ct);
@@ -117,7 +117,72 @@ public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper ou
             var wrong = await OnMaster("cluster", "explode");
             wrong.ExitCode.Should().NotBe(0);
             wrong.StandardOutput.Should().Contain("Usage:").And.Contain("show").And.NotContain("   at ");
+
+            // The client's options go anywhere among the command's words.
+            var jsonAfter = await OnMaster("bot", "list", "--json");
+            jsonAfter.ExitCode.Should().Be(0, jsonAfter.StandardError);
+            JsonDocument.Parse(jsonAfter.StandardOutput.Trim().Split('\n')[0]).RootElement[0].GetProperty("id").GetString().Should().Be(botInfo.Id);
+
+            // Every line of the README's pandafuzz-cmd block, as written: the tool packed and installed (into a folder of
+            // the test's rather than -g), this master's command port for 9110, a campaign with a bug for ID.
+            var buggyTarget = await FuzzingFlow.UploadAsync(api, targets.PlantedBug, ct);
+            var buggy = await FuzzingFlow.CreateCampaignAsync(api, new CampaignRequest("cli-bug", buggyTarget.Id, Jobs: 1, DurationSeconds: 600), ct);
+            var examples = ReadmeCliExamples();
+            examples.Should().HaveCountGreaterThanOrEqualTo(6).And.Contain(e => e.Contains("--fail-on-crash", StringComparison.Ordinal));
+            var tools = Path.Combine(Env.Root, "cli-tool");
+            foreach (var example in examples)
+            {
+                var line = example.Replace("127.0.0.1:9110", $"127.0.0.1:{master.Options.CommandPort}", StringComparison.Ordinal);
+                if (!line.StartsWith("pandafuzz-cmd ", StringComparison.Ordinal))
+                {
+                    line = line.Replace(" -o artifacts", $" -o {tools}/artifacts", StringComparison.Ordinal)
+                        .Replace(" --add-source artifacts", $" --add-source {tools}/artifacts", StringComparison.Ordinal)
+                        .Replace(" -g ", $" --tool-path {tools} ", StringComparison.Ordinal);
+                    var install = await ProcessTools.RunAsync("bash", ["-c", line], TimeSpan.FromMinutes(3), ct, workingDirectory: RepoLayout.Root);
+                    install.ExitCode.Should().Be(0, "{0}: {1}{2}", example, install.StandardOutput, install.StandardError);
+                    continue;
+                }
+
+                var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(w => w == "ID" ? buggy.Id : w).ToList();
+                var prompt = words.Count == 1;
+                var run = await ProcessTools.RunAsync(Path.Combine(tools, "pandafuzz-cmd"), words, TimeSpan.FromMinutes(2), ct,
+                    environment: new Dictionary<string, string> { ["PANDAFUZZ_DATA_DIR"] = master.Options.DataDir },
+                    standardInput: prompt ? "cluster show\nexit\n" : null);
+                output.WriteLine($"{example}\n{run.StandardOutput}");
+                var failOnCrash = words.Contains("--fail-on-crash");
+                run.ExitCode.Should().Be(failOnCrash ? 2 : 0, "{0}: {1}{2}", example, run.StandardOutput, run.StandardError);
+                if (failOnCrash)
+                {
+                    run.StandardOutput.Should().Contain($"campaign {buggy.Id} has 1 bug(s)");
+                }
+                else if (prompt || words.Contains("show"))
+                {
+                    run.StandardOutput.Should().Contain("Count: 2 nodes");
+                }
+                else if (words.Contains("--json"))
+                {
+                    JsonDocument.Parse(run.StandardOutput.Trim().Split('\n')[0]).RootElement[0].GetProperty("id").GetString().Should().Be(botInfo.Id);
+                }
+                else if (words.Contains("help"))
+                {
+                    run.StandardOutput.Should().Contain("pandafuzz-cmd").And.Contain("campaign").And.Contain("crash");
+                }
+            }
+
+            await api.StopCampaignAsync(buggy.Id, ct);
         });
+
+    /// <summary>The command lines of the README's pandafuzz-cmd code block (its first after the section's heading), comments cut.</summary>
+    private static List<string> ReadmeCliExamples()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepoLayout.Root, "README.md"));
+        var section = readme[readme.IndexOf("## Operator CLI", StringComparison.Ordinal)..];
+        var block = section[(section.IndexOf("```bash\n", StringComparison.Ordinal) + 8)..];
+        block = block[..block.IndexOf("```", StringComparison.Ordinal)];
+        return [.. block.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => (l.IndexOf("  #", StringComparison.Ordinal) is var hash and >= 0 ? l[..hash] : l).Trim())
+            .Where(l => l.Length > 0)];
+    }
 
     private static Task<ProcessResult> Cli(NodeProcess node, CancellationToken ct, params string[] args) =>
         // The client finds the token the node made in its data dir by itself, as an operator's shell on that machine would.

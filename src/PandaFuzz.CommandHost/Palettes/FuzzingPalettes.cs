@@ -41,6 +41,9 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
 {
     private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>The exit code of <c>campaign watch --fail-on-crash</c> once the campaign has a bug (1 is a failed command).</summary>
+    public const int FoundABug = 2;
+
     public Command Build(CommandSession session)
     {
         var palette = new Command("campaign", "Campaigns: list, show, stop, watch");
@@ -75,7 +78,14 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
         palette.Subcommands.Add(stop);
 
         var watchId = Fuzzing.Id("campaign");
-        var watch = new Command("watch", "Live progress (exec/s, coverage, corpus, unique crashes), refreshed until the campaign ends or Ctrl-C") { watchId };
+        var failOnCrash = new Option<bool>("--fail-on-crash")
+        {
+            Description = $"Stop watching and exit with {FoundABug} as soon as the campaign lists a bug (the campaign runs on): for scripts and CI",
+        };
+        var watch = new Command("watch", "Live progress (exec/s, coverage, corpus, unique crashes), refreshed until the campaign ends or Ctrl-C")
+        {
+            watchId, failOnCrash,
+        };
         watch.SetAction(async (parse, ct) =>
         {
             var id = Uri.EscapeDataString(parse.GetValue(watchId)!);
@@ -92,10 +102,16 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
                     await session.RefreshAsync(Progress(c));
                 }
 
+                if (parse.GetValue(failOnCrash) && c.TryGetProperty("bugsTotal", out var bugs) && bugs.GetInt32() > 0)
+                {
+                    await session.ResultAsync($"campaign {c.S("id")} has {bugs.GetInt32()} bug(s)", new { id = c.S("id"), status, bugs = bugs.GetInt32() });
+                    return FoundABug;
+                }
+
                 if (status is "completed" or "stopped")
                 {
                     await session.ResultAsync($"campaign {c.S("id")} {status} at {c.Time("finishedAt")}", new { id = c.S("id"), status });
-                    return;
+                    return 0;
                 }
 
                 try
@@ -104,7 +120,7 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
                 }
                 catch (OperationCanceledException)
                 {
-                    return;
+                    return 0;
                 }
             }
         });
