@@ -254,6 +254,51 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
     }
 
     [Fact]
+    public async Task Lists_filter_and_search_fuzzing_jobs_stand_apart_from_minimization_jobs_and_the_stack_folds_runtime_frames()
+    {
+        var ct = _budget.Token;
+        var crash = (await FuzzingFlow.WaitForCrashesAsync(dashboard.Api, dashboard.Campaign.Id, dashboard.Node.EnsureRunning, ct))[0];
+        var bugId = await BugOfAsync(crash.Id, ct);
+        var page = await OpenAsync();
+        await page.GotoAsync($"#/campaigns/{dashboard.Campaign.Id}");
+        var bugRow = page.Locator($"#bugs-table tbody tr[data-key='{bugId}']");
+        await Expect(bugRow).ToBeVisibleAsync();
+
+        // A search that matches nothing empties the list and says so; the kind and security filters pick the bug again.
+        var filters = page.GetByRole(AriaRole.Search, new() { Name = "Filter the bugs" });
+        await filters.GetByLabel("Search").FillAsync("no-such-function");
+        await Expect(bugRow).ToHaveCountAsync(0);
+        await Expect(page.Locator("[data-key=filter-row-bugs]")).ToContainTextAsync("0 of ");
+        await filters.GetByLabel("Search").FillAsync("");
+        await filters.GetByLabel("Kind").SelectOptionAsync(new SelectOptionValue { Index = 1 });
+        await Expect(bugRow).ToBeVisibleAsync();
+        await filters.GetByLabel("Security").SelectOptionAsync("no");
+        await Expect(bugRow).ToHaveCountAsync(0, new() { Timeout = 5_000 });
+        // The choice outlives the page's refresh.
+        var shown = await page.Locator("#live").TextContentAsync();
+        await page.WaitForFunctionAsync("shown => document.getElementById('live').textContent !== shown", shown);
+        await Expect(bugRow).ToHaveCountAsync(0);
+        await filters.GetByLabel("Security").SelectOptionAsync("yes");
+        await Expect(bugRow).ToBeVisibleAsync();
+        await dashboard.ScreenshotAsync(page, "campaign-filtered");
+
+        // The campaign's fuzzing jobs are counted and listed apart from the minimization jobs its bugs started.
+        await Expect(page.Locator(".tile", new() { HasText = "Fuzzing jobs" }).Locator(".tile-value")).ToHaveTextAsync("1");
+        await Expect(page.Locator("#jobs-table tbody tr")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#jobs-table tbody tr").First).ToContainTextAsync("fuzzing ·");
+        await Expect(page.Locator("details.jobs > summary")).ToContainTextAsync("Minimization jobs", new() { Timeout = (float)CrashShown.TotalMilliseconds });
+
+        // The crash page folds each run of runtime frames (sanitizer, libc, the fuzzer's driver) into one line.
+        await page.GotoAsync($"#/crashes/{crash.Id}");
+        await Expect(page.Locator(".stack li").First).ToContainTextAsync("LLVMFuzzerTestOneInput");
+        var folded = page.Locator("[data-testid=stack] > li.folded").First;
+        await Expect(folded.Locator("summary")).ToContainTextAsync("runtime frame");
+        await Expect(folded.Locator("ul.stack")).Not.ToBeVisibleAsync();
+        await folded.Locator("summary").ClickAsync();
+        await Expect(folded.Locator("ul.stack")).ToContainTextAsync("fuzzer::");
+    }
+
+    [Fact]
     public async Task The_create_form_shows_the_APIs_message_for_bad_input_and_creates_a_campaign_from_good_input()
     {
         var ct = _budget.Token;

@@ -142,12 +142,6 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
     }
 
     public CrashFinding ToFinding(BlobId input, long size, string artifactName, DateTimeOffset foundAt) =>
-        new(input, size, artifactName, Analysis.Kind, Summary, [.. Analysis.Frames.Select(Describe)], Report, foundAt,
+        new(input, size, artifactName, Analysis.Kind, Summary, [.. Analysis.Frames.Select(f => f.Describe())], Report, foundAt,
             Analysis.Signature, Analysis.State, Analysis.Security, Attempts, Reproduced, Analysis.Location);
-
-    private static string Describe(StackFrame frame)
-    {
-        var place = frame.File is { } file ? $" {file}:{frame.Line}" : frame.Module is { } module ? $" ({module})" : string.Empty;
-        return $"#{frame.Index} {frame.Name}{place}";
-    }
 }

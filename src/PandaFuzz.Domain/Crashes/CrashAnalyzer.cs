@@ -120,6 +120,20 @@ public static partial class CrashAnalyzer
         return string.Join('\n', kept);
     }
 
+    /// <summary>
+    /// The positions in <paramref name="stack"/> (a crash's frames as kept, or a report's lines) of the frames that never hold the bug: the
+    /// sanitizer runtime, libc, allocators and the fuzzing engine's driver, which the dashboard folds away. The harness's
+    /// entry and a target's own <c>main</c> are the user's code, so they stay, though a crash state skips them.
+    /// </summary>
+    public static IReadOnlyList<int> IgnoredFrames(IReadOnlyList<string> stack) =>
+        [.. stack.Select((line, i) => (line, i))
+            .Where(f => (StackFrame.TryParse(f.line, out var frame) || StackFrame.TryParseDescribed(f.line, out frame)) && IsIgnored(frame) && !IsUsersEntry(frame))
+            .Select(f => f.i)];
+
+    private static bool IsUsersEntry(StackFrame frame) =>
+        frame.Function is "LLVMFuzzerTestOneInput"
+        || frame.Function is "main" && frame.File is { } file && !IgnoredLocation.IsMatch(file);
+
     public static bool IsIgnored(StackFrame frame)
     {
         if (frame.Function is null)

@@ -16,6 +16,43 @@ public sealed record StackFrame(int Index, string? Function, string? File, int? 
     /// <summary>What the crash state shows for this frame: the function, else the module's file name.</summary>
     public string Name => Function ?? (Module is null ? "<unknown>" : Path.GetFileName(Module));
 
+    // What Describe writes: "#3 parse_record /src/p.c:21", "#1 f aflpp_driver.o:", "#7 libc.so.6 (/lib/libc.so.6)".
+    private static readonly System.Text.RegularExpressions.Regex Described = new(
+        @"^#(?<index>[0-9]+) (?<name>.+?)(?: (?<file>\S+):(?<line>[0-9]*)| \((?<module>[^()]+)\))?$",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>How a crash keeps the frame in its stack: the number, the name, then the source place or the module.</summary>
+    public string Describe()
+    {
+        var place = File is { } file ? $" {file}:{Line}" : Module is { } module ? $" ({module})" : string.Empty;
+        return $"#{Index} {Name}{place}";
+    }
+
+    /// <summary>Reads back a frame <see cref="Describe"/> wrote (a crash's stack); false for anything else.</summary>
+    public static bool TryParseDescribed(string line, out StackFrame frame)
+    {
+        frame = null!;
+        var match = Described.Match(line.Trim());
+        if (!match.Success)
+        {
+            return false;
+        }
+
+        var index = int.Parse(match.Groups["index"].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture);
+        var name = match.Groups["name"].Value;
+        if (match.Groups["module"].Success)
+        {
+            var module = match.Groups["module"].Value;
+            frame = new StackFrame(index, name == Path.GetFileName(module) ? null : name, null, null, module);
+            return true;
+        }
+
+        var lineText = match.Groups["line"].Value;
+        frame = new StackFrame(index, name == "<unknown>" ? null : name, match.Groups["file"].Success ? match.Groups["file"].Value : null,
+            lineText.Length > 0 ? int.Parse(lineText, NumberStyles.None, CultureInfo.InvariantCulture) : null, null);
+        return true;
+    }
+
     /// <summary>Reads one frame line; false for anything else.</summary>
     public static bool TryParse(string line, out StackFrame frame)
     {

@@ -106,6 +106,12 @@ public sealed record CrashResponse(
     /// <summary>The file name and line of the frame that crashed (<c>target.c:57</c>), when symbolized.</summary>
     public string? Location { get; init; }
 
+    /// <summary>
+    /// Positions in <c>stack</c> of frames that never hold the bug (sanitizer runtime, libc, allocators, the fuzzing
+    /// engine's driver), as the crash state skips them.
+    /// </summary>
+    public IReadOnlyList<int> IgnoredFrames { get; init; } = [];
+
     public static CrashResponse From(UniqueCrash c, BugId? bug = null)
     {
         var first = c.First.Finding;
@@ -118,6 +124,7 @@ public sealed record CrashResponse(
             BugId = bug?.Value,
             AccessSizes = c.AccessSizeRange,
             Location = Domain.Crashes.BugGrouping.LocationOf(c),
+            IgnoredFrames = Domain.Crashes.CrashAnalyzer.IgnoredFrames(first.Stack),
         };
     }
 }

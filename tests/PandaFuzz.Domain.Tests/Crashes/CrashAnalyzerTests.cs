@@ -38,6 +38,44 @@ public sealed class CrashAnalyzerTests
     public void Other_lines_are_not_frames(string line) => StackFrame.TryParse(line, out _).Should().BeFalse();
 
     [Fact]
+    public void The_frames_to_fold_are_the_runtime_s_and_the_engine_s_not_the_harness_nor_a_target_s_own_main()
+    {
+        string[] stack =
+        [
+            "#0 0x4a in __asan_memcpy /src/llvm/compiler-rt/lib/asan/asan_interceptors_memintrinsics.cpp:63:3",
+            "#1 0x4b in handle_record /src/target.c:57:5",
+            "#2 0x4c in LLVMFuzzerTestOneInput /src/target.c:80:3",
+            "#3 0x4d in fuzzer::Fuzzer::ExecuteCallback(unsigned char const*, unsigned long) /src/llvm/compiler-rt/lib/fuzzer/FuzzerLoop.cpp:614:13",
+            "#4 0x7f2cf3b7a04f  (/lib/x86_64-linux-gnu/libc.so.6+0x3c04f) (BuildId: 93ac61ec)",
+            "#5 0x4e in main /src/llvm/compiler-rt/lib/fuzzer/FuzzerMain.cpp:20:10",
+            "#6 0x4f in main /src/tool.c:12:3",
+            "    freed by thread T0 here:",
+        ];
+
+        CrashAnalyzer.IgnoredFrames(stack).Should().Equal(0, 3, 4, 5);
+        // A crash keeps its frames as StackFrame.Describe writes them: the same frames fold.
+        var kept = stack.Select(line => StackFrame.TryParse(line, out var frame) ? frame.Describe() : line).ToList();
+        kept[4].Should().Be("#4 libc.so.6 (/lib/x86_64-linux-gnu/libc.so.6)");
+        CrashAnalyzer.IgnoredFrames(kept).Should().Equal(0, 3, 4, 5);
+    }
+
+    [Theory]
+    [InlineData("#1 0x55d67e54ca89 in parse_record(char const*, unsigned long) /src/p.cc:21:12")]
+    [InlineData("#3 0x5638 in fuzzer::RunOneTest(fuzzer::Fuzzer*, char const*, unsigned long) (/tmp/zoo+0x2d30f) (BuildId: f2328df8)")]
+    [InlineData("#3 0x7f2cf3b7a04f  (/lib/x86_64-linux-gnu/libc.so.6+0x3c04f) (BuildId: 93ac61ec)")]
+    [InlineData("#1 0x5589 in ExecuteFilesOnyByOne aflpp_driver.o")]
+    [InlineData("#2 0x4a in (anonymous namespace)::Decode+0x1c")]
+    [InlineData("#4 0x4a in std::function<void ()>::operator()() const /usr/include/c++/12/bits/std_function.h:591:9")]
+    public void A_kept_frame_reads_back_as_the_frame_it_was(string line)
+    {
+        StackFrame.TryParse(line, out var frame).Should().BeTrue();
+
+        StackFrame.TryParseDescribed(frame.Describe(), out var back).Should().BeTrue(frame.Describe());
+
+        back.Should().Be(frame with { Line = frame.File is null ? null : frame.Line });
+    }
+
+    [Fact]
     public void A_bug_right_in_the_harness_has_the_harness_as_its_state()
     {
         // planted_bug.c writes past its buffer inside LLVMFuzzerTestOneInput itself.

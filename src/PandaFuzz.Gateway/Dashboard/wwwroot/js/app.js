@@ -2,6 +2,7 @@
 // patching the page in place), the token sign-in and button actions.
 import { ApiError, onUnauthorized, token } from './api.js';
 import { h, morph } from './dom.js';
+import { choose } from './filters.js';
 import { clock } from './format.js';
 import * as overview from './views/overview.js';
 import * as campaign from './views/campaign.js';
@@ -29,6 +30,8 @@ let generation = 0;
 let timer = null;
 let current = null;
 let refused = null;
+/** What the shown page last loaded: a filter redraws from it at once, without asking the API. */
+let loaded = null;
 
 function route() {
   for (const [pattern, view, nav] of routes) {
@@ -94,6 +97,7 @@ async function refresh(mine, fresh) {
   try {
     const data = await view.load(id);
     if (mine !== generation) return;
+    loaded = { view, id, data };
     document.title = `${view.title(id, data)} · PandaFuzz`;
     const next = view.render(data, id);
     const shown = main.firstElementChild;
@@ -147,6 +151,19 @@ main.addEventListener('click', async (event) => {
     button.disabled = false;
   }
   if (!refused && !current.view.once) refresh(generation, false);
+});
+
+// A filter or search box changed: the page is drawn again from what it loaded (filters.js keeps the choice).
+function filtered(event) {
+  if (!choose(event.target) || !loaded || loaded.view !== current?.view || loaded.id !== current.id) return;
+  const shown = main.firstElementChild;
+  const next = loaded.view.render(loaded.data, loaded.id);
+  if (shown && shown.dataset.view === next.dataset.view) morph(shown, next);
+}
+main.addEventListener('input', filtered);
+main.addEventListener('change', filtered);
+main.addEventListener('submit', (event) => {
+  if (event.target.matches('form[data-filters]')) event.preventDefault();
 });
 
 session.addEventListener('click', () => {

@@ -4,6 +4,7 @@
 import { api, list } from '../api.js';
 import { h } from '../dom.js';
 import { lineChart } from '../charts.js';
+import { filterBar, passes } from '../filters.js';
 import { count, duration, exact, short, size } from '../format.js';
 import {
   act, at, badge, downloadInput, facts, inputButtons, kindWithSizes, notice, reproduction, table, tile, timeCell, where,
@@ -99,12 +100,29 @@ function crashRow(crash, bugs) {
     h('td', { class: 'actions' }, inputButtons(crash.id, crash.inputSha256, crash.minimized, label, crash.signature)));
 }
 
+/** A bug's or crash's value for a filter: its kind (without sizes), security, reproducibility. */
+const crashField = (name, item) => ({ kind: item.kind, security: item.security ? 'yes' : 'no', reproducible: reproducibility(item) })[name];
+
+const reproducibility = (item) => (!item.reproducible ? 'never' : item.reproducibleRate < 1 ? 'flaky' : 'always');
+
+/** What the search box looks in: kind, sizes, where, the crash state, signature and id. */
+const crashText = (item) => [item.kind, item.accessSizes, item.location, item.state, item.signature, item.id].filter(Boolean).join(' ');
+
+/** The filters of a bug or crash list: the kinds it holds, security, reproducibility. */
+const crashFilters = (items) => [
+  ['kind', 'Kind', [...new Set(items.map((item) => item.kind))].sort().map((kind) => [kind, kind])],
+  ['security', 'Security', [['yes', 'security'], ['no', 'not security']]],
+  ['reproducible', 'Reproduces', [['always', 'always'], ['flaky', 'flaky'], ['never', 'never']]],
+];
+
 /** The campaign's bugs, then every unique crash in a table folded away (its <details> stays open across refreshes). */
 function bugsSection(campaign, running) {
   const bugs = campaign.bugs ?? [];
   const bugsTotal = campaign.bugsTotal ?? bugs.length;
   const crashesTotal = campaign.crashesTotal ?? campaign.crashes.length;
   const byId = new Map(bugs.map((bug) => [bug.id, bug]));
+  const shownBugs = bugs.filter((bug) => passes('bugs', bug, crashField, crashText));
+  const shownCrashes = campaign.crashes.filter((crash) => passes('crashes', crash, crashField, crashText));
   return h('section', { 'aria-labelledby': 'bugs-heading' },
     h('h2', { id: 'bugs-heading' }, 'Bugs'),
     bugs.length === 0 && campaign.crashes.length === 0
@@ -112,21 +130,57 @@ function bugsSection(campaign, running) {
       : [
         h('p', { class: 'help' }, `${count(bugsTotal)} bug${bugsTotal === 1 ? '' : 's'} from ${count(crashesTotal)} unique crash${crashesTotal === 1 ? '' : 'es'}: `,
           'crashes that crashed in the same frame, at the same line, are one bug.'),
+        filterBar('bugs', 'Filter the bugs', crashFilters(bugs), shownBugs.length, bugs.length),
         table('bugs', 'Bugs, first seen first',
           ['Bug', 'Where', 'Security', 'Reproducible', 'Crashes', 'Reports', 'First seen', 'Last seen', 'Inputs'],
-          bugs.map(bugRow), [4, 5]),
+          shownBugs.map(bugRow), [4, 5]),
         bugsTotal > bugs.length ? h('p', { class: 'help' }, `The first ${bugs.length} of ${count(bugsTotal)} bugs.`) : null,
         campaign.crashes.length === 0
           ? null
           : h('details', { class: 'crashes', 'data-key': 'all-crashes' },
             h('summary', null, `All unique crashes (${count(crashesTotal)})`),
+            filterBar('crashes', 'Filter the unique crashes', crashFilters(campaign.crashes), shownCrashes.length, campaign.crashes.length),
             table('crashes', 'Unique crashes, one per signature, with their bug',
               ['Kind', 'Bug', 'Crash state', 'Security', 'Reproducible', 'Count', 'First seen', 'Last seen', 'Inputs'],
-              campaign.crashes.map((crash) => crashRow(crash, byId)), [5]),
+              shownCrashes.map((crash) => crashRow(crash, byId)), [5]),
             crashesTotal > campaign.crashes.length
               ? h('p', { class: 'help' }, `The first ${campaign.crashes.length} of ${count(crashesTotal)} unique crashes.`)
               : null),
       ]);
+}
+
+/** The fuzzing jobs running, and how many minimization jobs the campaign made besides them. */
+function jobsTile(campaign) {
+  const fuzzing = campaign.jobs.filter((j) => j.task === 'fuzz');
+  const others = Math.max(0, (campaign.jobsTotal ?? campaign.jobs.length) - campaign.jobCount);
+  const running = `${fuzzing.filter((j) => j.state === 'running').length} running`;
+  return others > 0 ? `${running} · ${count(others)} minimization job${others === 1 ? '' : 's'}` : running;
+}
+
+const jobStates = ['pending', 'assigned', 'running', 'completed', 'failed', 'cancelled'];
+
+/** Fuzzing jobs, then the minimization jobs (of crashes and the corpus) in a list of their own, each with a state filter. */
+function jobsSection(campaign, hosts) {
+  const headers = ['Job', 'State', 'Bot', 'Exec/s', 'Coverage', 'Corpus', 'Started', 'Finished'];
+  const byState = (list) => (job) => passes(list, job, (_, j) => j.state, (j) => [j.id, j.engine, j.botId, hosts.get(j.botId), j.failureReason].filter(Boolean).join(' '));
+  const states = [['state', 'State', jobStates.map((state) => [state, state])]];
+  const fuzzing = campaign.jobs.filter((job) => job.task === 'fuzz');
+  const minimizing = campaign.jobs.filter((job) => job.task !== 'fuzz');
+  const shownFuzzing = fuzzing.filter(byState('jobs'));
+  const shownMinimizing = minimizing.filter(byState('minimization-jobs'));
+  return h('section', { 'aria-labelledby': 'jobs-heading' },
+    h('h2', { id: 'jobs-heading' }, 'Fuzzing jobs'),
+    filterBar('jobs', 'Filter the fuzzing jobs', states, shownFuzzing.length, fuzzing.length),
+    table('jobs', 'Fuzzing jobs and the bots they run on', headers, shownFuzzing.map((job) => jobRow(job, hosts)), [3, 4, 5]),
+    minimizing.length === 0
+      ? null
+      : h('details', { class: 'jobs', 'data-key': 'minimization-jobs' },
+        h('summary', null, `Minimization jobs (${count(minimizing.length)})`),
+        filterBar('minimization-jobs', 'Filter the minimization jobs', states, shownMinimizing.length, minimizing.length),
+        table('minimization-jobs', 'Crash and corpus minimization jobs', headers, shownMinimizing.map((job) => jobRow(job, hosts)), [3, 4, 5])),
+    (campaign.jobsTotal ?? campaign.jobs.length) > campaign.jobs.length
+      ? h('p', { class: 'help' }, `The first ${campaign.jobs.length} of ${count(campaign.jobsTotal)} jobs.`)
+      : null);
 }
 
 const versionRow = (version) => h('tr', { 'data-key': String(version.version) },
@@ -160,7 +214,7 @@ export function render({ campaign, points, corpus, hosts }, id) {
         ? `${count(security)} security in the first ${bugs.length}`
         : `${count(security)} security`),
       tile('Unique crashes', count(campaign.crashesTotal ?? campaign.crashes.length), `${count(stats.crashes)} reports`),
-      tile('Jobs', count(campaign.jobsTotal ?? campaign.jobs.length), `${campaign.jobs.filter((j) => j.state === 'running').length} running`)),
+      tile('Fuzzing jobs', count(campaign.jobCount), jobsTile(campaign))),
     h('div', { class: 'plots' },
       h('figure', { class: 'card' }, h('figcaption', null, 'Executions per second'),
         lineChart({ key: 'plot-execs', title: 'Executions per second over time', points: series((p) => p.execsPerSecond),
@@ -169,10 +223,7 @@ export function render({ campaign, points, corpus, hosts }, id) {
         lineChart({ key: 'plot-coverage', title: 'Coverage over time', points: series((p) => p.coverage),
           describe: (latest, all) => `${all.length} samples; latest coverage ${exact(latest)}.` }))),
     bugsSection(campaign, running),
-    h('section', { 'aria-labelledby': 'jobs-heading' },
-      h('h2', { id: 'jobs-heading' }, 'Jobs'),
-      table('jobs', 'Jobs and the bots they run on',
-        ['Job', 'State', 'Bot', 'Exec/s', 'Coverage', 'Corpus', 'Started', 'Finished'], campaign.jobs.map((job) => jobRow(job, hosts)), [3, 4, 5])),
+    jobsSection(campaign, hosts),
     h('div', { class: 'columns' },
       h('section', { 'aria-labelledby': 'corpus-heading' },
         h('h2', { id: 'corpus-heading' }, 'Corpus versions'),

@@ -63,6 +63,29 @@ function inputCard(label, key, sha256, totalSize, data, route, fileName) {
     totalSize > PREVIEW ? h('p', { class: 'help' }, `The first ${PREVIEW} of ${exact(totalSize)} bytes.`) : null);
 }
 
+/**
+ * The stack with each run of frames that never hold the bug (sanitizer runtime, libc, allocators, the fuzzer's driver:
+ * the API's ignoredFrames) folded into one line that opens to show them.
+ */
+function stackList(stack, ignored) {
+  const items = [];
+  for (let i = 0; i < stack.length;) {
+    if (!ignored.has(i)) {
+      items.push(h('li', { 'data-key': String(i) }, h('code', null, stack[i])));
+      i += 1;
+      continue;
+    }
+    const from = i;
+    while (i < stack.length && ignored.has(i)) i += 1;
+    const frames = stack.slice(from, i);
+    items.push(h('li', { 'data-key': `fold-${from}`, class: 'folded' },
+      h('details', { 'data-key': `fold-${from}` },
+        h('summary', null, `${frames.length} runtime frame${frames.length === 1 ? '' : 's'} (sanitizer, libc, fuzzer)`),
+        h('ul', { class: 'stack' }, frames.map((frame, k) => h('li', { 'data-key': String(from + k) }, h('code', null, frame)))))));
+  }
+  return h('ul', { class: 'stack', 'data-testid': 'stack' }, items);
+}
+
 export function render({ crash, input, minimizedInput }, id) {
   const crashPath = path(id);
   const minimization = crash.minimized;
@@ -97,7 +120,7 @@ export function render({ crash, input, minimizedInput }, id) {
         h('h2', { id: 'stack-heading' }, 'Stack'),
         crash.stack.length === 0
           ? h('p', { class: 'empty' }, 'The report has no stack.')
-          : h('ul', { class: 'stack' }, crash.stack.map((frame, i) => h('li', { 'data-key': String(i) }, h('code', null, frame)))))),
+          : stackList(crash.stack, new Set(crash.ignoredFrames ?? [])))),
     h('section', { 'aria-labelledby': 'inputs-heading' },
       h('h2', { id: 'inputs-heading' }, 'Inputs'),
       h('div', { class: 'inputs' },

@@ -2,6 +2,7 @@
 import { api, list } from '../api.js';
 import { h } from '../dom.js';
 import { sparkline } from '../charts.js';
+import { filterBar, passes } from '../filters.js';
 import { ago, count, exact, short, size, when } from '../format.js';
 import { badge, table, tile, timeCell } from './parts.js';
 
@@ -11,6 +12,8 @@ const SHOWN = 50;
 /** Finished campaigns do not change: their details and series are asked for once. */
 const finished = new Map();
 let knownTotal = 0;
+
+const campaignStates = ['running', 'stopping', 'completed', 'stopped'];
 
 const isFinished = (status) => status === 'completed' || status === 'stopped';
 
@@ -105,6 +108,8 @@ export function render({ campaigns, total, bots, queue }) {
   const slots = online.reduce((sum, b) => sum + b.capabilities.slots, 0);
   const used = online.reduce((sum, b) => sum + b.currentJobs.length, 0);
   const names = new Map(campaigns.map((c) => [c.summary.id, c.summary.name]));
+  const shown = campaigns.filter((c) => passes('campaigns', c, () => c.detail?.status ?? c.summary.status,
+    () => [c.summary.name, c.summary.id, c.summary.engine, ...(c.detail ? Object.keys(c.detail.targets) : [])].join(' ')));
 
   return h('div', { class: 'view', 'data-view': 'overview' },
     h('div', { class: 'heading' },
@@ -120,9 +125,12 @@ export function render({ campaigns, total, bots, queue }) {
       h('h2', { id: 'campaigns-heading' }, 'Campaigns'),
       campaigns.length === 0
         ? h('p', { class: 'empty' }, 'No campaigns yet. ', h('a', { href: '#/new' }, 'Create the first one'), '.')
-        : table('campaigns', 'Campaigns, newest first',
-          ['Campaign', 'Status', 'Exec/s', 'Coverage', 'Corpus', 'Bugs', 'Unique crashes', 'Coverage trend'],
-          campaigns.map(campaignRow), [2, 3, 4, 5, 6]),
+        : [
+          filterBar('campaigns', 'Filter the campaigns', [['status', 'Status', campaignStates.map((state) => [state, state])]], shown.length, campaigns.length),
+          table('campaigns', 'Campaigns, newest first',
+            ['Campaign', 'Status', 'Exec/s', 'Coverage', 'Corpus', 'Bugs', 'Unique crashes', 'Coverage trend'],
+            shown.map(campaignRow), [2, 3, 4, 5, 6]),
+        ],
       total > campaigns.length ? h('p', { class: 'help' }, `The newest ${campaigns.length} of ${total} campaigns.`) : null),
     h('div', { class: 'columns' },
       h('section', { 'aria-labelledby': 'bots-heading' },
