@@ -91,7 +91,7 @@ public sealed class FailoverBenchmark(BenchmarkOptions options, Workspace worksp
         Console.WriteLine($"work dir: {workspace.Root}");
         Console.WriteLine($"load average before: {LoadAverage()}");
 
-        var source = options.TargetSource ?? Path.Combine(RepoLayout.TestTargets, "no_bug.c");
+        var source = options.TargetSource ?? Path.Combine(RepoLayout.TargetSources, "no_bug.c");
         var target = Path.Combine(workspace.Dir("targets"), Path.GetFileNameWithoutExtension(source) + "_libfuzzer");
         string[] compile = ["-O1", "-fsanitize=fuzzer", source, "-o", target];
         var build = await ProcessRunner.RunAsync("clang", compile, TimeSpan.FromMinutes(3), cancellationToken, workspace.Dir("targets"));

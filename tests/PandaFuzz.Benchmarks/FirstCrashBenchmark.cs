@@ -74,7 +74,7 @@ public sealed class FirstCrashBenchmark(BenchmarkOptions options, Workspace work
 
         var machine = await MachineInfo.CollectAsync(options.NodeBuildDir, cancellationToken);
         var source = options.TargetSource ?? Path.Combine(RepoLayout.BenchmarkTargets, "staged_bug.c");
-        var warmUpSource = Path.Combine(RepoLayout.TestTargets, "planted_bug.c");
+        var warmUpSource = Path.Combine(RepoLayout.TargetSources, "planted_bug.c");
         Console.WriteLine($"first-crash: {options.Pairs} pairs per engine ({string.Join(", ", options.Engines)}), each run limited to {options.Seconds} s, harness {source}");
         Console.WriteLine($"machine: {machine}");
         Console.WriteLine($"work dir: {workspace.Root}");

@@ -43,9 +43,9 @@ public sealed partial record BugTarget(string Name, IReadOnlyList<KnownBug> Bugs
 
     public static readonly IReadOnlyList<BugTarget> All = [BugFarm, BugPair];
 
-    public string Source => Path.Combine(RepoLayout.TestTargets, Name + ".c");
+    public string Source => Path.Combine(RepoLayout.TargetSources, Name + ".c");
 
-    public string Dictionary => Path.Combine(RepoLayout.TestTargets, Name + ".dict");
+    public string Dictionary => Path.Combine(RepoLayout.TargetSources, Name + ".dict");
 
     public KnownBug? Timeout => Bugs.FirstOrDefault(b => b.IsTimeout);
 

@@ -77,7 +77,7 @@ public sealed class OverheadBenchmark(BenchmarkOptions options, Workspace worksp
         }
 
         var machine = await MachineInfo.CollectAsync(options.NodeBuildDir, cancellationToken);
-        var source = options.TargetSource ?? Path.Combine(RepoLayout.TestTargets, "no_bug.c");
+        var source = options.TargetSource ?? Path.Combine(RepoLayout.TargetSources, "no_bug.c");
         Console.WriteLine($"overhead: {options.Pairs} pairs x {options.Seconds} s per run, engines {string.Join(", ", options.Engines)}, harness {source}");
         Console.WriteLine($"machine: {machine}");
         Console.WriteLine($"work dir: {workspace.Root}");

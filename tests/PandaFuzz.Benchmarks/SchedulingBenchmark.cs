@@ -63,7 +63,7 @@ public sealed class SchedulingBenchmark(BenchmarkOptions options, Workspace work
         }
 
         var machine = await MachineInfo.CollectAsync(options.NodeBuildDir, cancellationToken);
-        var source = options.TargetSource ?? Path.Combine(RepoLayout.TestTargets, "no_bug.c");
+        var source = options.TargetSource ?? Path.Combine(RepoLayout.TargetSources, "no_bug.c");
         Console.WriteLine($"scheduling: {options.Rounds} submissions (+{WarmUps} unmeasured), 1 libFuzzer job each, node on cores {Cpu.Format(options.Cores)}, harness {source}");
         Console.WriteLine($"machine: {machine}");
         Console.WriteLine($"work dir: {workspace.Root}");

@@ -144,7 +144,7 @@ public sealed class ChaosObserver : IAsyncDisposable
             IReadOnlyList<string> processes;
             try
             {
-                processes = EndToEnd.Tests.ProcessTools.FindByCommandLine(Path.Combine(dataDir, "bot", "jobs"));
+                processes = Testing.ProcessTools.FindByCommandLine(Path.Combine(dataDir, "bot", "jobs"));
             }
             catch (Exception e) when (e is InvalidOperationException or TimeoutException)
             {

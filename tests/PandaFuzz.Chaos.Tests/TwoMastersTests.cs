@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using FluentAssertions;
 using PandaFuzz.EndToEnd.Tests;
-using PandaFuzz.Tests.Postgres;
 using Xunit;
 using Xunit.Abstractions;
 

@@ -12,7 +12,6 @@ using PandaFuzz.Master.Configuration;
 using PandaFuzz.Master.Jobs;
 using PandaFuzz.Master.Persistence;
 using PandaFuzz.ReadModel;
-using PandaFuzz.Tests.Postgres;
 using Xunit;
 using Xunit.Abstractions;
 

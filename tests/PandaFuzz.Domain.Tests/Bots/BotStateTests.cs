@@ -2,7 +2,7 @@ using FluentAssertions;
 using PandaFuzz.Domain.Bots;
 using PandaFuzz.Protocol;
 using Xunit;
-using static PandaFuzz.Domain.Tests.Samples;
+using static PandaFuzz.Testing.Samples;
 using static PandaFuzz.Protocol.BotEvents;
 
 namespace PandaFuzz.Domain.Tests.Bots;

@@ -3,7 +3,7 @@ using PandaFuzz.Domain.Campaigns;
 using PandaFuzz.Domain.Crashes;
 using PandaFuzz.Protocol;
 using Xunit;
-using static PandaFuzz.Domain.Tests.Samples;
+using static PandaFuzz.Testing.Samples;
 
 namespace PandaFuzz.Domain.Tests.Crashes;
 

@@ -3,7 +3,7 @@ using PandaFuzz.Domain;
 using PandaFuzz.Domain.Jobs;
 using PandaFuzz.Protocol;
 using Xunit;
-using static PandaFuzz.Domain.Tests.Samples;
+using static PandaFuzz.Testing.Samples;
 using static PandaFuzz.Protocol.JobEvents;
 
 namespace PandaFuzz.Domain.Tests.Jobs;

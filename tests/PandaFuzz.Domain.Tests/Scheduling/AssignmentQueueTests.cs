@@ -3,7 +3,7 @@ using PandaFuzz.Domain.Bots;
 using PandaFuzz.Domain.Scheduling;
 using PandaFuzz.Protocol;
 using Xunit;
-using static PandaFuzz.Domain.Tests.Samples;
+using static PandaFuzz.Testing.Samples;
 
 namespace PandaFuzz.Domain.Tests.Scheduling;
 

@@ -2,7 +2,7 @@ using FluentAssertions;
 using PandaFuzz.Domain.Scheduling;
 using PandaFuzz.Protocol;
 using Xunit;
-using static PandaFuzz.Domain.Tests.Samples;
+using static PandaFuzz.Testing.Samples;
 
 namespace PandaFuzz.Domain.Tests.Scheduling;
 

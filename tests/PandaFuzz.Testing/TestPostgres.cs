@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace PandaFuzz.Tests.Postgres;
+namespace PandaFuzz.Testing;
 
 /// <summary>
 /// A fresh PostgreSQL database for one test, created on the server that <c>PANDAFUZZ_TEST_POSTGRES</c> names and

@@ -2,7 +2,7 @@ using FluentAssertions;
 using PandaFuzz.Infrastructure.Cluster;
 using Xunit;
 
-namespace PandaFuzz.Domain.Tests.Cluster;
+namespace PandaFuzz.Infrastructure.Tests.Cluster;
 
 public sealed class MasterDecidesDowningTests
 {

@@ -4,9 +4,9 @@ using PandaFuzz.Domain.Campaigns;
 using PandaFuzz.Domain.Corpus;
 using PandaFuzz.Domain.Jobs;
 using PandaFuzz.Protocol;
-using static PandaFuzz.Domain.Tests.Samples;
+using static PandaFuzz.Testing.Samples;
 
-namespace PandaFuzz.Domain.Tests.Serialization;
+namespace PandaFuzz.Infrastructure.Tests.Serialization;
 
 /// <summary>One realistic instance of every type the protocol serializer carries, keyed by type.</summary>
 internal static class ProtocolSamples

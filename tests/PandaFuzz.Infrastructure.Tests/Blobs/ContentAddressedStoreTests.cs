@@ -3,7 +3,7 @@ using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
 using Xunit;
 
-namespace PandaFuzz.Domain.Tests.Blobs;
+namespace PandaFuzz.Infrastructure.Tests.Blobs;
 
 public sealed class ContentAddressedStoreTests : IDisposable
 {

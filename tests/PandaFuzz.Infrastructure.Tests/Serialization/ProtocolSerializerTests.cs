@@ -6,7 +6,7 @@ using PandaFuzz.Infrastructure.Serialization;
 using PandaFuzz.Protocol;
 using Xunit;
 
-namespace PandaFuzz.Domain.Tests.Serialization;
+namespace PandaFuzz.Infrastructure.Tests.Serialization;
 
 /// <summary>One actor system for the serializer tests of this class.</summary>
 public sealed class SerializerFixture : IDisposable

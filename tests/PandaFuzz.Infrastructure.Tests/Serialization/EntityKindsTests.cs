@@ -3,7 +3,7 @@ using FluentAssertions;
 using PandaFuzz.Infrastructure.Serialization;
 using Xunit;
 
-namespace PandaFuzz.Domain.Tests.Serialization;
+namespace PandaFuzz.Infrastructure.Tests.Serialization;
 
 /// <summary>
 /// Persistence ids are stored in every journal row: the entities build them, and the projection, backlog and waker read

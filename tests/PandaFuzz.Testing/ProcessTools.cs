@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace PandaFuzz.EndToEnd.Tests;
+namespace PandaFuzz.Testing;
 
 /// <summary>The outcome of a short-lived helper process.</summary>
 public sealed record ProcessResult(int ExitCode, string StandardOutput, string StandardError);

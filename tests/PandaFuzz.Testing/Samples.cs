@@ -1,9 +1,9 @@
 using PandaFuzz.Protocol;
 
-namespace PandaFuzz.Domain.Tests;
+namespace PandaFuzz.Testing;
 
 /// <summary>Realistic ids, specs and findings shared by the domain and serializer tests.</summary>
-internal static class Samples
+public static class Samples
 {
     public static readonly DateTimeOffset T0 = new(2025, 3, 14, 9, 26, 53, TimeSpan.Zero);
 

@@ -1,14 +1,15 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace PandaFuzz.Benchmarks;
+namespace PandaFuzz.Testing;
 
-/// <summary>Hands out free loopback TCP ports, never the same one twice in a run (copied from the end-to-end tests).</summary>
+/// <summary>Hands out free loopback TCP ports, never the same one twice in a test run.</summary>
 public static class FreePort
 {
     private static readonly HashSet<int> HandedOut = [];
     private static readonly Lock Gate = new();
 
+    /// <summary>A port that was free a moment ago: the OS picks it when binding 127.0.0.1:0.</summary>
     public static int Next()
     {
         lock (Gate)
