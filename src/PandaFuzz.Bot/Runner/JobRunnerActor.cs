@@ -216,12 +216,22 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         });
         Receive<Terminated>(terminated =>
         {
-            if (terminated.ActorRef.Equals(_fuzzer))
+            if (!terminated.ActorRef.Equals(_fuzzer))
             {
-                _fuzzer = null;
-                FreeSlotWhenIdle();
-                StopWhenDone();
+                return;
             }
+
+            if (_fuzzing)
+            {
+                // Gone without telling its engine's end: killed once the stop's grace ran out (an engine that took longer
+                // than that to end after SIGTERM at the deadline) or failed. The run is over all the same.
+                Exited(new FuzzerExited(-1, "the engine did not end within its stop grace and its process group was killed"));
+                return;
+            }
+
+            _fuzzer = null;
+            FreeSlotWhenIdle();
+            StopWhenDone();
         });
     }
 

@@ -85,6 +85,27 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
     }
 
     [Fact]
+    public async Task A_job_whose_engine_outlives_its_stop_grace_at_the_deadline_is_killed_and_still_ends()
+    {
+        // An engine that ignores SIGTERM, as a busy -fork parent on a loaded machine can for longer than the grace: at the
+        // deadline its group is killed after the grace, and the job ends as a success instead of waiting forever.
+        var script = Path.Combine(_root, "ignores-term.sh");
+        await File.WriteAllTextAsync(script, """
+            #!/bin/sh
+            trap '' TERM
+            echo "INFO: Seed: 1"
+            while :; do sleep 1; done
+
+            """);
+
+        var (runner, _, outbox) = await StartJobAsync(new LibFuzzerEngine(), script, BotTestConfig.Fast(), 21, durationSeconds: 3);
+
+        var finished = ExpectFinished(outbox);
+        finished.Succeeded.Should().BeTrue(finished.FailureReason);
+        await StopsOnceKeptAsync(runner, outbox, finished);
+    }
+
+    [Fact]
     public async Task Afl_on_a_binary_without_instrumentation_fails_the_job_with_afl_fuzz_s_abort()
     {
         var target = Path.Combine(_root, "true");
@@ -378,15 +399,16 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
         ExpectTerminated(runner);
     }
 
-    private async Task<(IActorRef Runner, JobWorkDir Dir, TestProbe Outbox)> StartJobAsync(IFuzzingEngine engine, string target, BotSettings settings, int index)
+    private async Task<(IActorRef Runner, JobWorkDir Dir, TestProbe Outbox)> StartJobAsync(IFuzzingEngine engine, string target, BotSettings settings, int index,
+        int durationSeconds = 600)
     {
-        var (runner, dir, outbox, _) = await StartJobWithStatsAsync(engine, target, index, settings);
+        var (runner, dir, outbox, _) = await StartJobWithStatsAsync(engine, target, index, settings, durationSeconds);
         return (runner, dir, outbox);
     }
 
     /// <summary>A runner of the job with this index, its work dir, and probes as the bot's outbox and the master's job region.</summary>
     private async Task<(IActorRef Runner, JobWorkDir Dir, TestProbe Outbox, TestProbe Jobs)> StartJobWithStatsAsync(IFuzzingEngine engine, string target, int index,
-        BotSettings? settings = null)
+        BotSettings? settings = null, int durationSeconds = 600)
     {
         BlobId id;
         await using (var file = File.OpenRead(target))
@@ -395,7 +417,7 @@ public sealed class EngineSupervisionTests : Akka.TestKit.Xunit2.TestKit, IClass
         }
 
         var job = BotTestConfig.Job(index);
-        var start = new AgentCommands.StartJob(job, BotTestConfig.Campaign, new JobSpec(id, engine.Name, 600, 2048, 1500, null),
+        var start = new AgentCommands.StartJob(job, BotTestConfig.Campaign, new JobSpec(id, engine.Name, durationSeconds, 2048, 1500, null),
             "akka://bot/user/no-master-blobs", DateTimeOffset.UtcNow);
         var (outbox, jobs) = (CreateTestProbe(), CreateTestProbe());
         var corpora = Sys.ActorOf(Props.Create(() => new MasterWithoutCorpus()));
