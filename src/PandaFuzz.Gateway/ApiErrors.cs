@@ -48,6 +48,8 @@ public static partial class ApiErrors
 
     public static int StatusOf(ApiErrorKind kind) => Kinds[kind].Status;
 
+    public static string TitleOf(ApiErrorKind kind) => Kinds[kind].Title;
+
     /// <summary>The kind a status answered by the framework itself (routing, binding, Kestrel's limits) belongs to.</summary>
     public static ApiErrorKind KindOf(int status) => status switch
     {

@@ -64,7 +64,7 @@ public static class GatewayServices
             }
 
             return Task.CompletedTask;
-        }));
+        }).AddSchemaTransformer(ApiDocument.DescribeCampaignRequest).AddDocumentTransformer(ApiDocument.Complete));
         return services;
     }
 }

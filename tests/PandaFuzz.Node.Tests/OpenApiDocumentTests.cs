@@ -72,7 +72,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         using var document = JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json"));
         var paths = document.RootElement.GetProperty("paths");
         var routes = _app.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
-            .Where(e => !e.RoutePattern.RawText!.StartsWith("/openapi", StringComparison.Ordinal))
+            .Where(e => !e.RoutePattern.RawText!.StartsWith("/openapi", StringComparison.Ordinal) && !e.RoutePattern.RawText!.StartsWith(ApiEndpoints.DocsPath, StringComparison.Ordinal))
             .SelectMany(e => e.Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods.Select(m => (Method: m.ToLowerInvariant(), Path: e.RoutePattern.RawText!.Length > 1 ? e.RoutePattern.RawText!.TrimEnd('/') : e.RoutePattern.RawText!)))
             .ToList();
 
@@ -184,6 +184,164 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             await Problem(wrongMethod, 405, "method-not-allowed");
         }
     }
+
+    [Fact]
+    public async Task Create_campaign_declares_its_json_body_and_the_validation_problem_its_errors()
+    {
+        using var document = await Document();
+        var root = document.RootElement;
+        var body = root.GetProperty("paths").GetProperty("/api/v1/campaigns").GetProperty("post").GetProperty("requestBody");
+        body.GetProperty("required").GetBoolean().Should().BeTrue();
+        var json = body.GetProperty("content").GetProperty("application/json");
+        json.GetProperty("schema").GetProperty("$ref").GetString().Should().Be("#/components/schemas/CreateCampaignRequest");
+        json.GetProperty("example").GetProperty("targetId").GetString().Should().HaveLength(64);
+
+        var schema = root.GetProperty("components").GetProperty("schemas").GetProperty("CreateCampaignRequest");
+        schema.GetProperty("required").EnumerateArray().Select(r => r.GetString()).Should().BeEquivalentTo("name", "jobs", "durationSeconds");
+        var jobs = schema.GetProperty("properties").GetProperty("jobs");
+        jobs.GetProperty("type").EnumerateArray().Select(t => t.GetString()).Should().BeEquivalentTo(["integer", "null"], "numbers in the body are JSON numbers (\"3\" is refused)");
+        jobs.GetProperty("minimum").GetInt32().Should().Be(1);
+        jobs.GetProperty("maximum").GetInt32().Should().Be(CampaignRequestValidator.MaxJobs);
+        foreach (var property in schema.GetProperty("properties").EnumerateObject())
+        {
+            property.Value.GetProperty("description").GetString().Should().NotBeNullOrEmpty(property.Name);
+        }
+
+        // The validation problem: the problem's fields, and errors mapping a field to its messages.
+        var validation = root.GetProperty("components").GetProperty("schemas").GetProperty(ApiDocument.ValidationProblemSchema);
+        validation.GetProperty("allOf")[0].GetProperty("$ref").GetString().Should().Be("#/components/schemas/ProblemDetails");
+        var errors = validation.GetProperty("properties").GetProperty("errors");
+        errors.GetProperty("type").GetString().Should().Be("object");
+        errors.GetProperty("additionalProperties").GetProperty("type").GetString().Should().Be("array");
+        errors.GetProperty("additionalProperties").GetProperty("items").GetProperty("type").GetString().Should().Be("string");
+        foreach (var (method, path, operation) in Operations(root))
+        {
+            if (operation.GetProperty("responses").TryGetProperty("400", out var invalid))
+            {
+                invalid.GetProperty("content").GetProperty("application/problem+json").GetProperty("schema").GetProperty("$ref").GetString()
+                    .Should().Be("#/components/schemas/" + ApiDocument.ValidationProblemSchema, "{0} {1}'s 400 has errors by field", method, path);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Query_parameters_have_types_formats_and_descriptions_and_lists_their_paging_headers()
+    {
+        using var document = await Document();
+        var lists = 0;
+        foreach (var (method, path, operation) in Operations(document.RootElement))
+        {
+            var parameters = operation.TryGetProperty("parameters", out var p) ? p.EnumerateArray().ToDictionary(x => x.GetProperty("name").GetString()!) : [];
+            foreach (var (name, parameter) in parameters.Where(x => x.Value.GetProperty("in").GetString() == "query"))
+            {
+                parameter.GetProperty("description").GetString().Should().NotBeNullOrEmpty("{0} {1} describes ?{2}", method, path, name);
+            }
+
+            if (parameters.TryGetValue("limit", out var limit))
+            {
+                lists++;
+                var schema = limit.GetProperty("schema");
+                schema.GetProperty("type").GetString().Should().Be("integer");
+                schema.GetProperty("minimum").GetInt32().Should().Be(1);
+                schema.GetProperty("maximum").GetInt32().Should().Be(Page.MaxLimit);
+                schema.GetProperty("default").GetInt32().Should().Be(Page.DefaultLimit);
+                var offset = parameters["offset"].GetProperty("schema");
+                offset.GetProperty("type").GetString().Should().Be("integer");
+                offset.GetProperty("minimum").GetInt32().Should().Be(0);
+                offset.TryGetProperty("maximum", out _).Should().BeFalse();
+
+                // A paged list: the total and the neighbouring pages are headers, the body stays an array.
+                var headers = operation.GetProperty("responses").GetProperty("200").GetProperty("headers");
+                headers.GetProperty("X-Total-Count").GetProperty("schema").GetProperty("type").GetString().Should().Be("integer", "{0} {1}", method, path);
+                headers.GetProperty("Link").GetProperty("schema").GetProperty("type").GetString().Should().Be("string");
+                headers.GetProperty("Link").GetProperty("description").GetString().Should().Contain("rel=\"next\"");
+            }
+
+            if (parameters.TryGetValue("since", out var since))
+            {
+                since.GetProperty("schema").GetProperty("format").GetString().Should().Be("date-time");
+            }
+
+            if (parameters.TryGetValue("security", out var security))
+            {
+                security.GetProperty("schema").GetProperty("type").GetString().Should().Be("boolean");
+            }
+        }
+
+        lists.Should().Be(9, "the four read-model lists, the queue, a campaign's bugs and crashes and their two SARIF exports are paged");
+        var crashes = document.RootElement.GetProperty("paths").GetProperty("/api/v1/crashes").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .Select(x => x.GetProperty("name").GetString()).ToList();
+        crashes.Should().Contain(["since", "security", "limit", "offset"]);
+        var status = document.RootElement.GetProperty("paths").GetProperty("/api/v1/campaigns").GetProperty("get").GetProperty("parameters").EnumerateArray()
+            .Single(x => x.GetProperty("name").GetString() == "status").GetProperty("schema");
+        status.GetProperty("enum").EnumerateArray().Select(e => e.GetString()).Should().BeEquivalentTo("running", "stopping", "completed", "stopped");
+    }
+
+    [Fact]
+    public async Task Operations_declare_405_413_415_binary_answers_and_an_example_each()
+    {
+        using var document = await Document();
+        var root = document.RootElement;
+        foreach (var (method, path, operation) in Operations(root))
+        {
+            var responses = operation.GetProperty("responses");
+            responses.TryGetProperty("405", out _).Should().BeTrue("{0} {1}: another method on the path is a 405 problem", method, path);
+            var hasBody = operation.TryGetProperty("requestBody", out var body);
+            responses.TryGetProperty("413", out _).Should().Be(hasBody, "{0} {1}: a body may be too large", method, path);
+            var boundJson = hasBody && body.GetProperty("content").TryGetProperty("application/json", out _) && operation.GetProperty("operationId").GetString() != "createCampaign";
+            responses.TryGetProperty("415", out _).Should().Be(boundJson, "{0} {1}: a JSON body the framework binds refuses other types", method, path);
+
+            var media = (hasBody ? body.GetProperty("content").EnumerateObject() : Enumerable.Empty<JsonProperty>())
+                .Concat(responses.EnumerateObject().SelectMany(r => r.Value.TryGetProperty("content", out var c) ? c.EnumerateObject() : Enumerable.Empty<JsonProperty>()));
+            media.Any(m => m.Value.TryGetProperty("example", out _) || m.Value.TryGetProperty("examples", out _)).Should().BeTrue("{0} {1} has an example", method, path);
+        }
+
+        var paths = root.GetProperty("paths");
+        paths.GetProperty("/api/v1/admin/log-levels").GetProperty("put").GetProperty("responses").TryGetProperty("415", out _).Should().BeTrue();
+        foreach (var (path, mediaType) in new[]
+                 {
+                     ("/api/v1/crashes/{id}/input", "application/octet-stream"), ("/api/v1/crashes/{id}/input/minimized", "application/octet-stream"),
+                     ("/api/v1/campaigns/{id}/corpus/archive", "application/zip"),
+                 })
+        {
+            var schema = paths.GetProperty(path).GetProperty("get").GetProperty("responses").GetProperty("200").GetProperty("content").GetProperty(mediaType).GetProperty("schema");
+            schema.GetProperty("type").GetString().Should().Be("string", path);
+            schema.GetProperty("format").GetString().Should().Be("binary", path);
+        }
+
+        paths.GetProperty("/api/v1/campaigns/{id}/crashes.sarif").GetProperty("get").GetProperty("responses").GetProperty("200").GetProperty("content")
+            .TryGetProperty("application/sarif+json", out _).Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task The_api_reference_page_is_served_and_the_dashboard_links_to_it()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_app!.Urls.Single()) };
+        using var page = await http.GetAsync(ApiEndpoints.DocsPath);
+        page.StatusCode.Should().Be(System.Net.HttpStatusCode.OK);
+        page.Content.Headers.ContentType!.MediaType.Should().Be("text/html");
+        var html = await page.Content.ReadAsStringAsync();
+        html.Should().Contain("\"openapi/v1.json\"", "the page reads the document, from the node's root (its script resolves it there)");
+
+        // Its script is served from the package: the page works offline.
+        var script = System.Text.RegularExpressions.Regex.Match(html, "src=\"(?<src>[^\"]*scalar\\.js)\"").Groups["src"].Value;
+        script.Should().NotBeNullOrEmpty("the page loads Scalar's script");
+        script.Should().NotContain("//", "the script comes from the node, not a CDN");
+        using var js = await http.GetAsync(new Uri(page.RequestMessage!.RequestUri!, script));
+        js.StatusCode.Should().Be(System.Net.HttpStatusCode.OK);
+
+        var dashboard = await http.GetStringAsync("/ui/index.html");
+        dashboard.Should().Contain($"href=\"{ApiEndpoints.DocsPath}\"");
+    }
+
+    private async Task<JsonDocument> Document()
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(_app!.Urls.Single()) };
+        return JsonDocument.Parse(await http.GetStringAsync("/openapi/v1.json"));
+    }
+
+    private static IEnumerable<(string Method, string Path, JsonElement Operation)> Operations(JsonElement document) =>
+        document.GetProperty("paths").EnumerateObject().SelectMany(p => p.Value.EnumerateObject().Select(o => (o.Name, p.Name, o.Value)));
 
     [Fact]
     public async Task The_document_passes_redocly_lint_with_the_shipped_rules()

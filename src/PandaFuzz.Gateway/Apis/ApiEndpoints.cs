@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using PandaFuzz.Gateway.Access;
+using Scalar.AspNetCore;
 
 namespace PandaFuzz.Gateway;
 
@@ -13,9 +14,14 @@ namespace PandaFuzz.Gateway;
 /// </summary>
 public static class ApiEndpoints
 {
+    /// <summary>Where the API reference page is served (the dashboard links to it).</summary>
+    public const string DocsPath = "/api/docs";
+
     public static IEndpointRouteBuilder MapPandaFuzzApi(this IEndpointRouteBuilder app)
     {
         app.MapOpenApi();
+        // A readable reference of that document, for people: Scalar's page, its script served from the package.
+        app.MapScalarApiReference(DocsPath, options => options.WithTitle("PandaFuzz API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
         var access = app.ServiceProvider.GetRequiredService<ApiAccess>();
         var v1 = app.MapGroup("/api/v1").ProducesProblem(StatusCodes.Status503ServiceUnavailable).RequireApiToken(access);
         v1.MapTargetsApi();

@@ -52,6 +52,80 @@ internal static class ApiPlumbing
         });
 
     /// <summary>
+    /// Documents a JSON request body the handler reads itself (so that a bad field is a problem naming it): its schema,
+    /// a component named after <typeparamref name="TBody"/>, and an example. Only in the document, like <see cref="BinaryBody"/>.
+    /// </summary>
+    internal static RouteHandlerBuilder JsonBody<TBody>(this RouteHandlerBuilder route, string description, System.Text.Json.Nodes.JsonNode example) =>
+        route.AddOpenApiOperationTransformer(async (operation, context, ct) =>
+        {
+            var name = typeof(TBody).Name;
+            var schema = await context.GetOrCreateSchemaAsync(typeof(TBody), cancellationToken: ct);
+            context.Document!.AddComponent(name, schema);
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Description = description,
+                Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    ["application/json"] = new() { Schema = new OpenApiSchemaReference(name, context.Document), Example = example },
+                },
+            };
+        });
+
+    /// <summary>Documents what a non-JSON answer's 200 carries: its media type, as bytes (or, for a JSON document of its own type such as SARIF, an object).</summary>
+    internal static RouteHandlerBuilder BinaryAnswer(this RouteHandlerBuilder route, string description, string mediaType, bool bytes = true) =>
+        route.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.Responses ??= [];
+            operation.Responses["200"] = new OpenApiResponse
+            {
+                Description = description,
+                Content = new Dictionary<string, OpenApiMediaType>
+                {
+                    [mediaType] = new() { Schema = bytes ? new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } : new OpenApiSchema { Type = JsonSchemaType.Object, Description = description } },
+                },
+            };
+            return Task.CompletedTask;
+        });
+
+    /// <summary>An example of the operation's success answer (its JSON body).</summary>
+    internal static RouteHandlerBuilder AnswerExample(this RouteHandlerBuilder route, int status, System.Text.Json.Nodes.JsonNode example) =>
+        route.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            if (operation.Responses?.GetValueOrDefault(status.ToString(System.Globalization.CultureInfo.InvariantCulture)) is OpenApiResponse { Content: { } content }
+                && content.TryGetValue("application/json", out var json))
+            {
+                json.Example = example;
+            }
+
+            return Task.CompletedTask;
+        });
+
+    /// <summary>Documents a paged list's headers: <c>X-Total-Count</c> and <c>Link</c> (see <see cref="PageHeaders"/>).</summary>
+    internal static RouteHandlerBuilder Paged(this RouteHandlerBuilder route) =>
+        route.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            if (operation.Responses?.GetValueOrDefault("200") is OpenApiResponse ok)
+            {
+                ok.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                ok.Headers["X-Total-Count"] = new OpenApiHeader
+                {
+                    Description = "How many items match, over all pages",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int64", Minimum = "0" },
+                    Example = 1234,
+                };
+                ok.Headers["Link"] = new OpenApiHeader
+                {
+                    Description = "The next and previous pages (RFC 8288, rel=\"next\" and rel=\"prev\"), when there are any; the same query with another offset",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                    Example = "</api/v1/campaigns?limit=100&offset=200>; rel=\"next\", </api/v1/campaigns?limit=100&offset=0>; rel=\"prev\"",
+                };
+            }
+
+            return Task.CompletedTask;
+        });
+
+    /// <summary>
     /// Runs a list query and keeps the body a plain array, as before paging: the total goes in <c>X-Total-Count</c>
     /// and the neighbouring pages in <c>Link</c> (rel next, prev).
     /// </summary>

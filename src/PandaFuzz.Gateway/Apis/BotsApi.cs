@@ -18,7 +18,7 @@ public static class BotsApi
     public static RouteGroupBuilder MapBotsApi(this RouteGroupBuilder v1)
     {
         var bots = v1.MapGroup("").WithTags("bots");
-        Describe(bots.MapGet("/bots", ListBots), "listBots", "List bots (read model, live fields from each bot)", 400);
+        Describe(bots.MapGet("/bots", ListBots), "listBots", "List bots (read model, live fields from each bot)", 400).Paged();
         Describe(bots.MapGet("/bots/{id}", GetBot), "getBot", "One bot", 404);
         Describe(bots.MapPost("/bots/{id}/drain", (string id, [AsParameters] ApiServices api) => SetDraining(id, true, api)),
             "drainBot", "Drain a bot: no new job, its running jobs finish", 404);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Akka.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -32,8 +33,21 @@ public static class CampaignsApi
                     Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 200 },
                 });
                 return Task.CompletedTask;
-            });
-        Describe(campaigns.MapGet("/campaigns", ListCampaigns), "listCampaigns", "List campaigns (read model, paged)", 400);
+            })
+            .JsonBody<CreateCampaignRequest>(
+                "The campaign: a target (targetId from uploadTarget) and an engine, or targets by engine for an ensemble; jobs, a duration and limits",
+                new JsonObject
+                {
+                    ["name"] = "parser nightly", ["targetId"] = ExampleSha256, ["engine"] = "libfuzzer", ["jobs"] = 2, ["durationSeconds"] = 3600,
+                    ["memoryLimitMb"] = 2048, ["timeoutMs"] = 1000,
+                });
+        Describe(campaigns.MapGet("/campaigns", ListCampaigns), "listCampaigns", "List campaigns (read model, paged)", 400)
+            .Paged()
+            .AnswerExample(StatusCodes.Status200OK, new JsonArray(new JsonObject
+            {
+                ["id"] = ExampleCampaignId, ["name"] = "parser nightly", ["targetId"] = ExampleSha256, ["engine"] = "libfuzzer",
+                ["status"] = "running", ["jobCount"] = 2, ["crashCount"] = 1, ["createdAt"] = "2026-11-26T10:00:00+00:00", ["finishedAt"] = null,
+            }));
         Describe(campaigns.MapGet("/campaigns/{id}", GetCampaign), "getCampaign", "A campaign with its jobs, stats and unique crashes", 404);
         Describe(campaigns.MapPost("/campaigns/{id}/stop", StopCampaign), "stopCampaign", "Stop a campaign", 404, 409);
         Describe(campaigns.MapGet("/campaigns/{id}/stats", GetCampaignStats), "getCampaignStats", "A campaign's stats over time, summed over its jobs", 404);
@@ -41,6 +55,9 @@ public static class CampaignsApi
     }
 
     private const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    private const string ExampleSha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    private const string ExampleCampaignId = "572ec13ff7b8";
 
     /// <summary>How many unique crashes a campaign's own answer lists; its crashes route pages through all of them.</summary>
     private const int DetailCrashes = 100;

@@ -23,7 +23,7 @@ public static class CorporaApi
             .BinaryBody("A zip, tar or tar.gz archive of inputs", Archive, "application/x-tar", "application/gzip");
         Describe(corpora.MapGet("/campaigns/{id}/corpus", GetCorpus), "getCorpus", "A campaign's corpus versions", 404);
         Describe(corpora.MapGet("/campaigns/{id}/corpus/archive", DownloadCorpus), "downloadCorpus", "A campaign's current corpus as a zip", 404)
-            .Produces(StatusCodes.Status200OK, contentType: Archive);
+            .BinaryAnswer("The corpus's inputs, one file each, in a zip", Archive);
         Describe(corpora.MapPost("/campaigns/{id}/corpus/minimize", MinimizeCorpus), "minimizeCorpus", "Minimize a campaign's corpus on a bot", 400, 404, 409);
         return v1;
     }

@@ -18,23 +18,23 @@ public static class CrashesApi
     public static RouteGroupBuilder MapCrashesApi(this RouteGroupBuilder v1)
     {
         var bugs = v1.MapGroup("").WithTags("bugs");
-        Describe(bugs.MapGet("/campaigns/{id}/bugs", ListBugs), "listCampaignBugs", "A campaign's bugs (unique crashes grouped), each with its crashes", 404);
+        Describe(bugs.MapGet("/campaigns/{id}/bugs", ListBugs), "listCampaignBugs", "A campaign's bugs (unique crashes grouped), each with its crashes", 404).Paged();
         Describe(bugs.MapGet("/bugs/{id}", GetBug), "getBug", "A bug with its crashes", 404);
         Describe(bugs.MapGet("/campaigns/{id}/bugs.sarif", ExportBugsAsSarif), "exportCampaignBugsAsSarif", "A campaign's bugs as SARIF 2.1.0, one result per bug", 404)
-            .Produces(StatusCodes.Status200OK, contentType: CrashSarif.MediaType);
+            .BinaryAnswer("A SARIF 2.1.0 log", CrashSarif.MediaType, bytes: false).Paged();
         var crashes = v1.MapGroup("").WithTags("crashes");
-        Describe(crashes.MapGet("/campaigns/{id}/crashes", ListCrashes), "listCampaignCrashes", "A campaign's unique crashes", 404);
+        Describe(crashes.MapGet("/campaigns/{id}/crashes", ListCrashes), "listCampaignCrashes", "A campaign's unique crashes", 404).Paged();
         Describe(crashes.MapGet("/campaigns/{id}/crashes.sarif", ExportCrashesAsSarif), "exportCampaignCrashesAsSarif", "A campaign's unique crashes as SARIF 2.1.0", 404)
-            .Produces(StatusCodes.Status200OK, contentType: CrashSarif.MediaType);
+            .BinaryAnswer("A SARIF 2.1.0 log", CrashSarif.MediaType, bytes: false).Paged();
         Describe(crashes.MapGet("/campaigns/{id}/crash-inputs/{sha256}", GetCrashInputStatus), "getCrashInputStatus", "Whether a campaign counted a crash input", 404);
-        Describe(crashes.MapGet("/crashes", ListAllCrashes), "listCrashes", "List unique crashes of every campaign (read model, paged)", 400);
+        Describe(crashes.MapGet("/crashes", ListAllCrashes), "listCrashes", "List unique crashes of every campaign (read model, paged)", 400).Paged();
         Describe(crashes.MapGet("/crashes/{id}", GetCrash), "getCrash", "A unique crash in full", 404);
         Describe(crashes.MapGet("/crashes/{id}/input", (string id, [AsParameters] ApiServices api) =>
             GetCrashInput(id, minimized: false, api)), "getCrashInput", "The first sample input's bytes", 404)
-            .Produces(StatusCodes.Status200OK, contentType: Binary);
+            .BinaryAnswer("The input's exact bytes", Binary);
         Describe(crashes.MapGet("/crashes/{id}/input/minimized", (string id, [AsParameters] ApiServices api) =>
             GetCrashInput(id, minimized: true, api)), "getMinimizedCrashInput", "The minimized input's bytes", 404)
-            .Produces(StatusCodes.Status200OK, contentType: Binary);
+            .BinaryAnswer("The input's exact bytes", Binary);
         return v1;
     }
 

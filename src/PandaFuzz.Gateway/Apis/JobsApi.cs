@@ -18,11 +18,11 @@ public static class JobsApi
     public static RouteGroupBuilder MapJobsApi(this RouteGroupBuilder v1)
     {
         var jobs = v1.MapGroup("").WithTags("jobs");
-        Describe(jobs.MapGet("/jobs", ListJobs), "listJobs", "List jobs (read model, paged)", 400);
+        Describe(jobs.MapGet("/jobs", ListJobs), "listJobs", "List jobs (read model, paged)", 400).Paged();
         Describe(jobs.MapGet("/jobs/{id}", GetJob), "getJob", "A job with its live stats", 404);
         Describe(jobs.MapGet("/jobs/{id}/stats", GetJobStats), "getJobStats", "A job's stats over time", 404);
         Describe(jobs.MapPost("/jobs/{id}/cancel", CancelJob), "cancelJob", "Cancel a job", 404, 409);
-        Describe(jobs.MapGet("/queue", GetQueue), "getQueue", "Pending jobs in order, with positions and ETAs (paged)", 400);
+        Describe(jobs.MapGet("/queue", GetQueue), "getQueue", "Pending jobs in order, with positions and ETAs (paged)", 400).Paged();
         return v1;
     }
 
