@@ -54,6 +54,18 @@ if [ ! -x "$redocly_dir/node_modules/.bin/redocly" ]; then
 fi
 export PANDAFUZZ_REDOCLY="$redocly_dir/node_modules/.bin/redocly"
 
+# @hey-api/openapi-ts generates a TypeScript client from the API's OpenAPI document, which typescript compiles (with
+# @types/node) for the end-to-end test that creates a campaign with it (GeneratedClientTests). 0.95 is the last release
+# that runs on Node.js 20, which Debian's nodejs is.
+openapi_ts_version=0.95.0
+openapi_ts_dir="${XDG_CACHE_HOME:-$HOME/.cache}/pandafuzz/openapi-ts-$openapi_ts_version"
+if [ ! -x "$openapi_ts_dir/node_modules/.bin/openapi-ts" ] || [ ! -x "$openapi_ts_dir/node_modules/.bin/tsc" ] || [ ! -d "$openapi_ts_dir/node_modules/@types/node" ]; then
+  mkdir -p "$openapi_ts_dir"
+  npm install --prefix "$openapi_ts_dir" --no-audit --no-fund --loglevel=error \
+    "@hey-api/openapi-ts@$openapi_ts_version" typescript@5.9.3 @types/node@20.19.43 >/dev/null
+fi
+export PANDAFUZZ_OPENAPI_TS="$openapi_ts_dir/node_modules/.bin/openapi-ts"
+
 # The partition chaos test builds network namespaces with iproute2's ip (it skips, saying why, without them).
 if ! command -v ip >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq >/dev/null
