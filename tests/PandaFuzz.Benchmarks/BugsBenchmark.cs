@@ -265,7 +265,7 @@ public sealed class BugsBenchmark(BenchmarkOptions options, Workspace workspace)
         var command = ProcessRunner.Describe("taskset", arguments);
         var (seen, wall, result) = await RunScanningAsync(
             () => ProcessRunner.RunAsync("taskset", arguments, TimeSpan.FromSeconds(options.Seconds) + Standalone.KillGrace, cancellationToken, runDir,
-                Standalone.LibFuzzerEnvironment(), Path.Combine(runDir, "libfuzzer.log")),
+                Standalone.LibFuzzer(target.LibFuzzer, options.Seconds, runDir).Environment, Path.Combine(runDir, "libfuzzer.log")),
             [artifacts], file => Path.GetFileName(file) is var f && (f.StartsWith("crash-", StringComparison.Ordinal) || f.StartsWith("leak-", StringComparison.Ordinal) ||
                                  f.StartsWith("timeout-", StringComparison.Ordinal) || f.StartsWith("oom-", StringComparison.Ordinal) || f.StartsWith("slow-unit-", StringComparison.Ordinal)),
             cancellationToken);
@@ -282,25 +282,19 @@ public sealed class BugsBenchmark(BenchmarkOptions options, Workspace workspace)
     private async Task<BugsRun> RunAflAsync(int round, string name, Built target, int[] cores, CancellationToken cancellationToken)
     {
         var runDir = workspace.Dir("runs", name);
-        var seeds = Path.Combine(runDir, "seeds");
-        Standalone.WriteAflSeed(seeds);
         var output = Path.Combine(runDir, "out");
-        Directory.CreateDirectory(output);
         var instances = Enumerable.Range(0, cores.Length).Select(i => i == 0 ? ("-M", "main") : ("-S", $"sec{i}")).ToList();
         var commands = new List<string>();
         var launches = new List<Func<Task<RunResult>>>();
         foreach (var (role, instance) in instances)
         {
-            var flags = Standalone.AflArguments(seeds, output, role, instance, options.Seconds, target.Afl);
-            // An ASan build: no memory limit (as a bot passes for one), and the dictionary.
-            flags[flags.IndexOf("-m") + 1] = "none";
-            flags.InsertRange(flags.IndexOf("--"), ["-x", target.Dictionary]);
-            List<string> arguments = ["-c", Cpu.Format(cores), "afl-fuzz", .. flags];
-            commands.Add(string.Join(' ', Standalone.AflEnvironment().Where(e => e.Key.StartsWith("AFL_", StringComparison.Ordinal)).Select(e => $"{e.Key}={e.Value}")) + " " +
-                         ProcessRunner.Describe("taskset", arguments));
+            // The bot's launch: -m none for this ASan build, the dictionary as -x.
+            var launch = Standalone.Afl(target.Afl, options.Seconds, runDir, role, instance, target.Dictionary);
+            List<string> arguments = ["-c", Cpu.Format(cores), launch.Program, .. launch.Arguments];
+            commands.Add(Standalone.AflPrefix(launch) + ProcessRunner.Describe("taskset", arguments));
             var log = Path.Combine(runDir, $"afl-{instance}.log");
             launches.Add(() => ProcessRunner.RunAsync("taskset", arguments, TimeSpan.FromSeconds(options.Seconds) + Standalone.KillGrace, cancellationToken, runDir,
-                Standalone.AflEnvironment(), log));
+                launch.Environment, log));
         }
 
         List<string> findings = [.. instances.SelectMany(i => new[] { Path.Combine(output, i.Item2, "crashes"), Path.Combine(output, i.Item2, "hangs") })];

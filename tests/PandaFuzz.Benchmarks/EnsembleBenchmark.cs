@@ -164,10 +164,8 @@ public sealed class EnsembleBenchmark(BenchmarkOptions options, Workspace worksp
     private async Task<EnsembleStandaloneSide> RunStandaloneAsync(int pair, string target, int[] cores, CancellationToken cancellationToken)
     {
         var runDir = workspace.Dir("runs", $"pair{pair:D2}-standalone");
-        var seeds = Path.Combine(runDir, "seeds");
-        Standalone.WriteAflSeed(seeds);
+        var instances = await Standalone.RunAflAsync(target, cores, options.Seconds, runDir, [("-M", "main"), ("-S", "sec")], cancellationToken);
         var output = Path.Combine(runDir, "out");
-        var instances = await Standalone.RunAflAsync(target, cores, options.Seconds, seeds, output, [("-M", "main"), ("-S", "sec")], runDir, cancellationToken);
 
         // The union of both queues, each file under a name that keeps the two apart.
         var union = Path.Combine(runDir, "union");

@@ -293,25 +293,20 @@ public sealed class FirstCrashBenchmark(BenchmarkOptions options, Workspace work
         var prefix = "";
         if (engine == "libfuzzer")
         {
-            var corpus = workspace.Dir("runs", $"pair{pair:D2}-{engine}-standalone", "corpus");
-            findings = workspace.Dir("runs", $"pair{pair:D2}-{engine}-standalone", "artifacts");
-            arguments = ["-c", Cpu.Format(core), target, $"-seed={seed.ToString(CultureInfo.InvariantCulture)}", .. Standalone.LibFuzzerArguments(seconds, findings, corpus)];
-            environment = Standalone.LibFuzzerEnvironment();
+            var launch = Standalone.LibFuzzer(target, seconds, runDir);
+            findings = Path.Combine(runDir, "artifacts");
+            arguments = ["-c", Cpu.Format(core), launch.Program, $"-seed={seed.ToString(CultureInfo.InvariantCulture)}", .. launch.Arguments];
+            environment = new Dictionary<string, string>(launch.Environment);
             isCrash = name => name.StartsWith("crash-", StringComparison.Ordinal);
         }
         else
         {
-            var seeds = Path.Combine(runDir, "seeds");
-            Standalone.WriteAflSeed(seeds);
-            var outputDir = Path.Combine(runDir, "out");
-            findings = Path.Combine(outputDir, "job", "crashes");
-            // A bot passes -m none for an ASan build (AflPlusPlusEngine.MemoryArgument).
-            var flags = Standalone.AflArguments(seeds, outputDir, "-S", "job", seconds, target);
-            flags[flags.IndexOf("-m") + 1] = "none";
-            arguments = ["-c", Cpu.Format(core), "afl-fuzz", "-s", seed.ToString(CultureInfo.InvariantCulture), .. flags];
-            environment = Standalone.AflEnvironment();
+            var launch = Standalone.Afl(target, seconds, runDir, "-S", "job");
+            findings = Path.Combine(runDir, "out", "job", "crashes");
+            arguments = ["-c", Cpu.Format(core), launch.Program, "-s", seed.ToString(CultureInfo.InvariantCulture), .. launch.Arguments];
+            environment = new Dictionary<string, string>(launch.Environment);
             isCrash = name => name.StartsWith("id:", StringComparison.Ordinal);
-            prefix = string.Join(' ', environment.Where(e => e.Key.StartsWith("AFL_", StringComparison.Ordinal)).Select(e => $"{e.Key}={e.Value}")) + " ";
+            prefix = Standalone.AflPrefix(launch);
         }
 
         var command = prefix + ProcessRunner.Describe("taskset", arguments);
@@ -355,9 +350,10 @@ public sealed class FirstCrashBenchmark(BenchmarkOptions options, Workspace work
                 }
             }
 
-            if (artifact is not null && engine == "libfuzzer")
+            // A plain libFuzzer run exits by itself after writing the crash; give it a moment so its log is whole. A -fork run
+            // (as bots run it) goes on past its crashes: it is killed at once.
+            if (artifact is not null && engine == "libfuzzer" && !arguments.Any(a => a.StartsWith("-fork=", StringComparison.Ordinal)))
             {
-                // libFuzzer exits by itself after writing the crash; give it a moment so its log is whole.
                 using var exit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 exit.CancelAfter(TimeSpan.FromSeconds(10));
                 try

@@ -211,7 +211,7 @@ public sealed class NodeProcess : IAsyncDisposable
         }
 
         ProcessRunner.KillTree(_process);
-        ProcessRunner.KillByCommandLine(DataDir);
+        ProcessTools.KillByCommandLine(DataDir);
         lock (_logGate)
         {
             _logClosed = true;

@@ -301,9 +301,7 @@ public sealed class OverheadBenchmark(BenchmarkOptions options, Workspace worksp
                 run.Command, run.Log, run);
         }
 
-        var seeds = Path.Combine(runDir, "seeds");
-        Standalone.WriteAflSeed(seeds);
-        var afl = (await Standalone.RunAflAsync(target, core, seconds, seeds, Path.Combine(runDir, "out"), [("-S", "job")], runDir, cancellationToken))[0];
+        var afl = (await Standalone.RunAflAsync(target, core, seconds, runDir, [("-S", "job")], cancellationToken))[0];
         // No CPU share for AFL++: afl-fuzz SIGKILLs its forkserver at exit, so the persistent-mode target process is
         // reaped by init and its CPU time never reaches afl-fuzz's (or our) children's counters.
         return new StandaloneSide(afl.ExecsPerSec, afl.ExecsDone, afl.ExecsPerSec > 0 ? afl.ExecsDone / afl.ExecsPerSec : 0, afl.WallSeconds, afl.WallExecsPerSecond,

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 
 namespace PandaFuzz.Benchmarks;
 
@@ -143,21 +142,6 @@ public static class ProcessRunner
         return new RunResult(timedOut ? -1 : process.ExitCode, timedOut, clock.Elapsed, output);
     }
 
-    /// <summary>SIGKILLs every process whose command line contains <paramref name="literal"/> (<c>pkill -KILL -f</c>).</summary>
-    public static void KillByCommandLine(string literal)
-    {
-        try
-        {
-            using var pkill = Process.Start(StartInfo("pkill", ["-KILL", "-f", EscapeForPattern(literal)], null, null))!;
-            pkill.StandardInput.Close();
-            pkill.WaitForExit(10_000);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            // No pkill: the node and fuzzers were already killed by pid.
-        }
-    }
-
     public static void KillTree(Process process)
     {
         try
@@ -183,23 +167,6 @@ public static class ProcessRunner
         argument.Length > 0 && argument.All(c => char.IsLetterOrDigit(c) || "-_./=:,+@%".Contains(c))
             ? argument
             : "'" + argument.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
-
-    /// <summary>Escapes a literal for the POSIX extended regular expressions pgrep/pkill take.</summary>
-    public static string EscapeForPattern(string literal)
-    {
-        var escaped = new StringBuilder(literal.Length + 8);
-        foreach (var c in literal)
-        {
-            if (@".[]()*+?{}|^$\".Contains(c))
-            {
-                escaped.Append('\\');
-            }
-
-            escaped.Append(c);
-        }
-
-        return escaped.ToString();
-    }
 
     private static bool IsScrubbed(string key) =>
         ScrubbedNames.Contains(key, StringComparer.Ordinal) || ScrubbedPrefixes.Any(p => key.StartsWith(p, StringComparison.Ordinal));

@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using PandaFuzz.Bot.Engines;
+using PandaFuzz.Domain.Engines.LibFuzzer;
+using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Benchmarks;
 
@@ -28,12 +31,14 @@ public sealed record AflResult(
 }
 
 /// <summary>
-/// The fuzzer command lines a PandaFuzz bot runs (src/PandaFuzz.Bot/Engines), reproduced for the standalone side of each
-/// comparison so that only PandaFuzz differs: same flags, same environment, same seeds.
+/// The launches a PandaFuzz bot makes for a job (<see cref="LibFuzzerEngine"/> and <see cref="AflPlusPlusEngine"/>'s own
+/// <c>Launch</c>), run by hand for the standalone side of each comparison so that only PandaFuzz differs: the same flags
+/// (libFuzzer with -fork=1 and the -ignore_* flags, as bots run it), the same environment, the same seed, in a job-like
+/// work dir under the run's folder (<c>corpus/</c>, <c>artifacts/</c>, <c>out/</c>, <c>sanitizer-logs/</c>).
 /// </summary>
 public static partial class Standalone
 {
-    /// <summary>The campaign limits the benchmarks ask for (the API's defaults), mirrored in the standalone flags.</summary>
+    /// <summary>The campaign limits the benchmarks ask for (the API's defaults), given to the engines as the job's.</summary>
     public const int MemoryLimitMb = 2048;
 
     public const int TimeoutMs = 1000;
@@ -41,72 +46,84 @@ public static partial class Standalone
     /// <summary>Extra time a run gets beyond its own limit before it is killed (start-up, calibration, final writes).</summary>
     public static readonly TimeSpan KillGrace = TimeSpan.FromSeconds(60);
 
-    /// <summary>LibFuzzerEngine.Launch's flags.</summary>
-    public static List<string> LibFuzzerArguments(int seconds, string artifactsDir, string corpusDir) =>
-    [
-        $"-max_total_time={seconds}",
-        $"-rss_limit_mb={MemoryLimitMb}",
-        $"-timeout={(TimeoutMs + 999) / 1000}",
-        $"-artifact_prefix={artifactsDir}/",
-        "-print_final_stats=1",
-        corpusDir,
-    ];
+    /// <summary>A benchmark job's spec: the API's default limits, and the dictionary's text when there is one.</summary>
+    private static JobSpec Spec(string engine, int seconds, string? dictionaryFile) =>
+        new(BlobId.Of("standalone"u8), engine, seconds, MemoryLimitMb, TimeoutMs, dictionaryFile is null ? null : File.ReadAllText(dictionaryFile));
 
-    /// <summary>LibFuzzerEngine's environment (no effect without sanitizers, kept for sameness; first-crash's ASan builds use it).</summary>
-    public static Dictionary<string, string> LibFuzzerEnvironment() => new()
+    /// <summary>
+    /// The bot's libFuzzer launch of <paramref name="target"/> for <paramref name="seconds"/> in a work dir at
+    /// <paramref name="runDir"/>: its corpus/ and artifacts/ there, its environment with them.
+    /// </summary>
+    public static FuzzerLaunch LibFuzzer(string target, int seconds, string runDir, string? dictionaryFile = null)
     {
-        ["ASAN_OPTIONS"] = "symbolize=1:disable_coredump=1:detect_leaks=1:handle_abort=1",
-        ["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1",
-    };
-
-    /// <summary>AflPlusPlusEngine.Launch's flags for a target without ASan; <paramref name="role"/> is "-S" or "-M".</summary>
-    public static List<string> AflArguments(string seedsDir, string outputDir, string role, string instance, int seconds, string target) =>
-    [
-        "-i", seedsDir,
-        "-o", outputDir,
-        role, instance,
-        "-V", seconds.ToString(CultureInfo.InvariantCulture),
-        "-t", Math.Max(5, TimeoutMs).ToString(CultureInfo.InvariantCulture),
-        "-m", MemoryLimitMb.ToString(CultureInfo.InvariantCulture),
-        "--", target,
-    ];
-
-    /// <summary>AflPlusPlusEngine.Launch's environment (a superset of AFL_NO_UI, AFL_NO_AFFINITY, AFL_SKIP_CPUFREQ, AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES).</summary>
-    public static Dictionary<string, string> AflEnvironment() => new()
-    {
-        ["AFL_NO_UI"] = "1",
-        ["AFL_AUTORESUME"] = "1",
-        ["AFL_NO_AFFINITY"] = "1",
-        ["AFL_SKIP_CPUFREQ"] = "1",
-        ["AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES"] = "1",
-        ["AFL_SYNC_TIME"] = "1",
-        ["AFL_SKIP_CRASHES"] = "1",
-        ["ASAN_OPTIONS"] = "abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1",
-        ["UBSAN_OPTIONS"] = "halt_on_error=1:abort_on_error=1:symbolize=0",
-    };
-
-    /// <summary>The seed a bot gives afl-fuzz when the campaign has no corpus: one zero byte.</summary>
-    public static void WriteAflSeed(string seedsDir)
-    {
-        Directory.CreateDirectory(seedsDir);
-        File.WriteAllBytes(Path.Combine(seedsDir, "empty-seed"), [0]);
+        var dir = Prepare(runDir, dictionaryFile);
+        return new LibFuzzerEngine().Launch(Spec(EngineNames.LibFuzzer, seconds, dictionaryFile), dir, TimeSpan.FromSeconds(seconds)) with { Program = target };
     }
 
-    /// <summary><c>taskset -c CORES ./target -max_total_time=N ... corpus/</c> in a fresh <paramref name="runDir"/>.</summary>
+    /// <summary>
+    /// The bot's afl-fuzz launch of <paramref name="target"/> as one instance (<paramref name="role"/> -M or -S, named
+    /// <paramref name="instance"/>) of a run whose instances share the work dir at <paramref name="runDir"/>: its seeds in
+    /// corpus/ (the bot's one-zero-byte seed when empty), its sync dir out/. The target is copied into the work dir, where
+    /// the engine reads its build (an ASan build gets <c>-m none</c>).
+    /// </summary>
+    public static FuzzerLaunch Afl(string target, int seconds, string runDir, string role, string instance, string? dictionaryFile = null)
+    {
+        var dir = Prepare(runDir, dictionaryFile);
+        if (!File.Exists(dir.Target))
+        {
+            File.Copy(target, dir.Target);
+        }
+
+        var launch = new AflPlusPlusEngine().Launch(Spec(EngineNames.AflPlusPlus, seconds, dictionaryFile), dir, TimeSpan.FromSeconds(seconds));
+        var arguments = launch.Arguments.ToList();
+        var name = arguments.IndexOf(AflPlusPlusEngine.InstanceName);
+        arguments[name - 1] = role;
+        arguments[name] = instance;
+        return launch with { Arguments = arguments };
+    }
+
+    /// <summary>The job's folders under <paramref name="runDir"/>, with the dictionary where the engines look for it.</summary>
+    private static JobWorkDir Prepare(string runDir, string? dictionaryFile)
+    {
+        var dir = new JobWorkDir(runDir);
+        dir.Create();
+        if (dictionaryFile is not null)
+        {
+            File.Copy(dictionaryFile, dir.Dictionary, overwrite: true);
+        }
+
+        return dir;
+    }
+
+    /// <summary>The AFL_* part of a launch's environment, as a shell prefix for the command shown in reports.</summary>
+    public static string AflPrefix(FuzzerLaunch launch) =>
+        string.Join(' ', launch.Environment.Where(e => e.Key.StartsWith("AFL_", StringComparison.Ordinal)).OrderBy(e => e.Key, StringComparer.Ordinal)
+            .Select(e => $"{e.Key}={e.Value}")) + " ";
+
+    /// <summary>
+    /// <c>taskset -c CORES</c> and the bot's libFuzzer launch in <paramref name="runDir"/>. A -fork run ends with the line
+    /// of its last child (<c>#N: cov: … time: Ts</c>): N executions in all, in T seconds; a plain run with its DONE stats.
+    /// </summary>
     public static async Task<LibFuzzerResult> RunLibFuzzerAsync(string target, IReadOnlyCollection<int> cores, int seconds, string runDir, CancellationToken cancellationToken)
     {
-        var corpus = Path.Combine(runDir, "corpus");
-        var artifacts = Path.Combine(runDir, "artifacts");
-        Directory.CreateDirectory(corpus);
-        Directory.CreateDirectory(artifacts);
-        List<string> arguments = ["-c", Cpu.Format(cores), target, .. LibFuzzerArguments(seconds, artifacts, corpus)];
+        var launch = LibFuzzer(target, seconds, runDir);
+        List<string> arguments = ["-c", Cpu.Format(cores), launch.Program, .. launch.Arguments];
         var command = ProcessRunner.Describe("taskset", arguments);
         var log = Path.Combine(runDir, "libfuzzer.log");
         var result = await ProcessRunner.RunAsync(
-            "taskset", arguments, TimeSpan.FromSeconds(seconds) + KillGrace, cancellationToken, runDir, LibFuzzerEnvironment(), log);
+            "taskset", arguments, TimeSpan.FromSeconds(seconds) + KillGrace, cancellationToken, runDir, launch.Environment, log);
         if (result.TimedOut)
         {
             throw new TimeoutException($"`{command}` was killed after {(TimeSpan.FromSeconds(seconds) + KillGrace).TotalSeconds:0} s; log {log}");
+        }
+
+        var lastFork = result.Output.Split('\n')
+            .Select(line => (Line: line, Parsed: LibFuzzerOutputParser.TryParseStatus(line, out var status) ? status : null))
+            .LastOrDefault(l => l.Parsed is { Kind: LibFuzzerStatusKind.Fork });
+        if (lastFork.Parsed is { } fork && ForkTimePattern().Match(lastFork.Line) is { Success: true } time)
+        {
+            var forkSeconds = long.Parse(time.Groups[1].Value, CultureInfo.InvariantCulture);
+            return new LibFuzzerResult(fork.Execs, forkSeconds, fork.ExecsPerSecond, result.Wall.TotalSeconds, result.ExitCode, command, log);
         }
 
         var done = DonePattern().Match(result.Output);
@@ -128,22 +145,23 @@ public static partial class Standalone
     }
 
     /// <summary>
-    /// Starts one afl-fuzz per (role, instance) in <paramref name="instances"/>, all on <paramref name="cores"/>, sharing
-    /// <paramref name="outputDir"/>, and waits for all; each instance's fuzzer_stats is read at the end.
+    /// Starts the bot's afl-fuzz launch once per (role, instance) in <paramref name="instances"/>, all on
+    /// <paramref name="cores"/>, sharing the work dir at <paramref name="runDir"/> (its out/ the sync dir), and waits for
+    /// all; each instance's fuzzer_stats is read at the end.
     /// </summary>
     public static async Task<IReadOnlyList<AflResult>> RunAflAsync(
-        string target, IReadOnlyCollection<int> cores, int seconds, string seedsDir, string outputDir,
-        IReadOnlyList<(string Role, string Instance)> instances, string logDir, CancellationToken cancellationToken)
+        string target, IReadOnlyCollection<int> cores, int seconds, string runDir,
+        IReadOnlyList<(string Role, string Instance)> instances, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(outputDir);
-        var runs = instances.Select(async i =>
+        var outputDir = new JobWorkDir(runDir).Output;
+        var launches = instances.Select(i => (i.Instance, Launch: Afl(target, seconds, runDir, i.Role, i.Instance))).ToList();
+        var runs = launches.Select(async i =>
         {
-            List<string> arguments = ["-c", Cpu.Format(cores), "afl-fuzz", .. AflArguments(seedsDir, outputDir, i.Role, i.Instance, seconds, target)];
-            var command = "AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_AUTORESUME=1 AFL_SYNC_TIME=1 AFL_SKIP_CRASHES=1 " +
-                          ProcessRunner.Describe("taskset", arguments);
-            var log = Path.Combine(logDir, $"afl-{i.Instance}.log");
+            List<string> arguments = ["-c", Cpu.Format(cores), i.Launch.Program, .. i.Launch.Arguments];
+            var command = AflPrefix(i.Launch) + ProcessRunner.Describe("taskset", arguments);
+            var log = Path.Combine(runDir, $"afl-{i.Instance}.log");
             var result = await ProcessRunner.RunAsync(
-                "taskset", arguments, TimeSpan.FromSeconds(seconds) + KillGrace, cancellationToken, logDir, AflEnvironment(), log);
+                "taskset", arguments, TimeSpan.FromSeconds(seconds) + KillGrace, cancellationToken, runDir, i.Launch.Environment, log);
             return (i.Instance, command, log, result);
         }).ToList();
         var finished = await Task.WhenAll(runs);
@@ -198,34 +216,23 @@ public static partial class Standalone
     }
 
     /// <summary>
-    /// <c>afl-showmap -C -i DIR -o /dev/null -- TARGET</c> over every input in <paramref name="inputDir"/>: the number of
-    /// distinct edge tuples ("Captured N tuples") the AFL++ build reaches with that corpus.
+    /// The bot's coverage measure (<see cref="AflPlusPlusEngine.MeasureCoverage"/>: <c>afl-showmap -C</c>) of every input
+    /// in <paramref name="inputDir"/>: the distinct edge tuples the AFL++ build reaches with that corpus. The target is
+    /// copied into a work dir beside <paramref name="logPath"/>, where the engine reads its build.
     /// </summary>
     public static async Task<(long Tuples, string Command)> CountTuplesAsync(string target, string inputDir, string logPath, CancellationToken cancellationToken)
     {
-        string[] arguments =
-        [
-            "-C", "-i", inputDir, "-o", "/dev/null",
-            "-t", Math.Max(5, TimeoutMs).ToString(CultureInfo.InvariantCulture),
-            "-m", MemoryLimitMb.ToString(CultureInfo.InvariantCulture),
-            "--", target,
-        ];
-        var command = ProcessRunner.Describe("afl-showmap", arguments);
+        var dir = new JobWorkDir(Path.Combine(Path.GetDirectoryName(logPath)!, "showmap"));
+        dir.Create();
+        File.Copy(target, dir.Target, overwrite: true);
+        var engine = new AflPlusPlusEngine();
+        var launch = engine.MeasureCoverage(Spec(EngineNames.AflPlusPlus, 0, null), dir, inputDir);
+        var command = ProcessRunner.Describe(launch.Program, launch.Arguments);
         var result = await ProcessRunner.RunAsync(
-            "afl-showmap", arguments, TimeSpan.FromMinutes(10), cancellationToken, Path.GetDirectoryName(logPath), new Dictionary<string, string>
-            {
-                ["AFL_NO_AFFINITY"] = "1",
-                ["AFL_SKIP_CPUFREQ"] = "1",
-                ["ASAN_OPTIONS"] = "abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1",
-            },
-            logPath);
-        var match = TuplesPattern().Match(result.Output);
-        if (!match.Success)
-        {
-            throw new InvalidOperationException($"`{command}` (exit {result.ExitCode}) printed no \"Captured N tuples\"; log {logPath}:\n{Toolchain.StripAnsi(result.Tail())}");
-        }
-
-        return (long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture), command);
+            launch.Program, launch.Arguments, TimeSpan.FromMinutes(10), cancellationToken, launch.WorkingDirectory, launch.Environment, logPath);
+        return engine.ReadCoverage(result.Output) is { } coverage
+            ? (coverage.Edges, command)
+            : throw new InvalidOperationException($"`{command}` (exit {result.ExitCode}) printed no \"Captured N tuples\"; log {logPath}:\n{Toolchain.StripAnsi(result.Tail())}");
     }
 
     private static long Long(IReadOnlyDictionary<string, string> stats, string key) =>
@@ -240,6 +247,6 @@ public static partial class Standalone
     [GeneratedRegex(@"stat::average_exec_per_sec:\s*(\d+)")]
     private static partial Regex AveragePattern();
 
-    [GeneratedRegex(@"Captured (\d+) tuples")]
-    private static partial Regex TuplesPattern();
+    [GeneratedRegex(@" time: (\d+)s")]
+    private static partial Regex ForkTimePattern();
 }

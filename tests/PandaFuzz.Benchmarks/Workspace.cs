@@ -70,7 +70,7 @@ public sealed class Workspace : IDisposable
         Console.WriteLine($"  problem: {message}");
     }
 
-    public void KillLeftovers() => ProcessRunner.KillByCommandLine(Root);
+    public void KillLeftovers() => ProcessTools.KillByCommandLine(Root);
 
     public void Dispose()
     {
