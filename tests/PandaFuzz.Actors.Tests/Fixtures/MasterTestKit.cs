@@ -1,14 +1,18 @@
 using Akka.Actor;
 using Akka.Cluster;
-using Akka.Cluster.Sharding;
+using Akka.Configuration;
 using Akka.Hosting;
+using Akka.TestKit;
 using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Master;
 using PandaFuzz.Master.Bots;
 using PandaFuzz.Master.Campaigns;
 using PandaFuzz.Master.Configuration;
+using PandaFuzz.Master.Corpus;
 using PandaFuzz.Master.Jobs;
 using PandaFuzz.Master.Persistence;
 using PandaFuzz.ReadModel;
@@ -18,20 +22,21 @@ using Xunit.Abstractions;
 namespace PandaFuzz.Actors.Tests.Fixtures;
 
 /// <summary>
-/// TestKit whose <see cref="Akka.TestKit.TestKitBase.Sys"/> is a master node over a SQLite file in a fresh temp dir.
-/// A test starts the master with <see cref="StartMasterAsync"/> and can stop it and start a new actor system on
-/// the same file with <see cref="RestartAsync"/>, the way a master process comes back after it was stopped.
+/// TestKit that starts masters over a SQLite file (or a PostgreSQL database) in a fresh temp dir, each in its own
+/// host composed with the node's hosting extensions. <see cref="RestartAsync"/> stops a master's host and starts a new
+/// one on the same journal, the way a master process comes back after it was stopped.
 /// </summary>
 public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetime
 {
     // Deadlines for a machine whose cores are all busy (CI runs the end-to-end tests beside these): a sharded entity's
     // first answer waits for its coordinator to recover from the journal, which took over 10 s on a loaded machine.
-    // They cost nothing when things go well.
     protected static readonly TimeSpan SystemStartTimeout = TimeSpan.FromSeconds(60);
     protected static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly List<ActorSystem> _restarted = [];
+    private const string SystemName = "pandafuzz";
 
+    private readonly List<IHost> _hosts = [];
+    private readonly Config _journalConfig;
     private readonly TestPostgresDatabase? _postgres;
     private readonly List<TestPostgresDatabase> _otherDatabases = [];
 
@@ -41,12 +46,13 @@ public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
     }
 
     private MasterTestKit(TestDirectory directory, TestPostgresDatabase? postgres, ITestOutputHelper output)
-        : base(MasterConfig.Build(postgres is null
-            ? SqliteJournal.Persistence(directory.DatabasePath)
-            : PostgreSqlJournal.Persistence(postgres.ConnectionString)), "pandafuzz", output)
+        : base(output: output)
     {
         TestDir = directory;
         _postgres = postgres;
+        _journalConfig = MasterConfig.Build(postgres is null
+            ? SqliteJournal.Persistence(directory.DatabasePath)
+            : PostgreSqlJournal.Persistence(postgres.ConnectionString));
         MasterBlobs = new ContentAddressedStore(directory.PathOf("master-blobs"));
     }
 
@@ -69,7 +75,7 @@ public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
     /// <summary>Reads one number straight from the journal's tables (SQLite or PostgreSQL); parameters are named <c>@name</c>.</summary>
     protected long JournalScalar(string sql, params (string Name, object? Value)[] parameters)
     {
-        using var connection = ConfiguredStorage.OpenJournal(Sys.Settings.Config)!;
+        using var connection = ConfiguredStorage.OpenJournal(_journalConfig)!;
         using var command = ReadModelWriter.Command(connection, null, sql, parameters);
         return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
@@ -79,34 +85,27 @@ public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
     /// <summary>The master's blob store; like the data dir, it outlives a restart.</summary>
     protected ContentAddressedStore MasterBlobs { get; }
 
-    /// <summary>Starts the master role on <see cref="Akka.TestKit.TestKitBase.Sys"/>.</summary>
-    protected Task<MasterNode> StartMasterAsync(MasterSettings settings) => StartOnAsync(Sys, settings, wakeCampaigns: false);
+    /// <summary>Starts a master on the test's journal.</summary>
+    protected Task<MasterNode> StartMasterAsync(MasterSettings settings) => StartOnAsync(_journalConfig, settings, wakeCampaigns: false);
 
     /// <summary>
-    /// Terminates the node's actor system completely and starts a new one with the same configuration on the
-    /// same SQLite file; like the node, the new master wakes the campaigns it finds in the journal.
+    /// Stops the node's host (its actor system ends) and starts a new one on the same journal; like the node, the new
+    /// master wakes the campaigns it finds in the journal.
     /// </summary>
     protected async Task<MasterNode> RestartAsync(MasterNode node, MasterSettings? settings = null)
     {
-        var config = node.System.Settings.Config;
-        await node.System.Terminate().WaitAsync(SystemStartTimeout);
-        var system = ActorSystem.Create(node.System.Name, config);
-        _restarted.Add(system);
-        InitializeLogger(system);
-        return await StartOnAsync(system, settings ?? node.Settings, wakeCampaigns: true);
+        var host = _hosts.Single(h => h.Services.GetRequiredService<ActorSystem>() == node.System);
+        await host.StopAsync().WaitAsync(SystemStartTimeout);
+        await node.System.WhenTerminated.WaitAsync(SystemStartTimeout);
+        return await StartOnAsync(_journalConfig, settings ?? node.Settings, wakeCampaigns: true);
     }
 
     /// <summary>
-    /// Starts a master in a new actor system over another journal file, such as one written by an older build; like
-    /// the node, it wakes the campaigns it finds.
+    /// Starts a master over another journal file, such as one written by an older build; like the node, it wakes the
+    /// campaigns it finds.
     /// </summary>
-    protected async Task<MasterNode> StartMasterOnJournalAsync(string databasePath, MasterSettings settings)
-    {
-        var system = ActorSystem.Create(Sys.Name, MasterConfig.Build(databasePath));
-        _restarted.Add(system);
-        InitializeLogger(system);
-        return await StartOnAsync(system, settings, wakeCampaigns: true);
-    }
+    protected Task<MasterNode> StartMasterOnJournalAsync(string databasePath, MasterSettings settings) =>
+        StartOnAsync(MasterConfig.Build(databasePath), settings, wakeCampaigns: true);
 
     /// <summary>Asks and checks the type of the answer, so a <c>CommandRejected</c> fails with its reason in view.</summary>
     protected static async Task<T> AskFor<T>(IActorRef region, object message)
@@ -119,9 +118,10 @@ public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
 
     public async Task DisposeAsync()
     {
-        foreach (var system in _restarted)
+        foreach (var host in _hosts)
         {
-            await system.Terminate().WaitAsync(SystemStartTimeout);
+            await host.StopAsync().WaitAsync(SystemStartTimeout);
+            host.Dispose();
         }
     }
 
@@ -136,46 +136,51 @@ public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
         }
     }
 
-    private async Task<MasterNode> StartOnAsync(ActorSystem system, MasterSettings settings, bool wakeCampaigns)
+    private async Task<MasterNode> StartOnAsync(Config config, MasterSettings settings, bool wakeCampaigns)
     {
+        // The node's own hosting extensions start the entities, so a test's master has what the node's has; only
+        // the scheduler is a probe, registered before the regions start.
+        TestProbe? scheduler = null;
+        var blobs = MasterBlobs;
+        var host = new HostBuilder()
+            .ConfigureServices(services => services.AddAkka(SystemName, akka =>
+            {
+                akka.AddHocon(config, HoconAddMode.Prepend)
+                    .WithActors((system, registry) =>
+                    {
+                        InitializeLogger(system);
+                        scheduler = CreateTestProbe(system, "scheduler");
+                        registry.Register<SchedulerProxy>(scheduler.Ref);
+                    })
+                    .AddCampaignEntities(settings, blobs)
+                    .AddCorpusEntities(settings, blobs)
+                    .AddJobEntities(settings)
+                    .AddBotEntities(settings)
+                    .AddBlobServer<BlobServer>(blobs, BlobServerActor.MasterName);
+                if (wakeCampaigns)
+                {
+                    akka.AddCampaignWaker();
+                }
+            }))
+            .Build();
+        _hosts.Add(host);
+        await host.StartAsync().WaitAsync(SystemStartTimeout);
+
+        var system = host.Services.GetRequiredService<ActorSystem>();
         var cluster = Cluster.Get(system);
         var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         cluster.RegisterOnMemberUp(() => up.TrySetResult());
         cluster.Join(cluster.SelfAddress);
         await up.Task.WaitAsync(SystemStartTimeout);
 
-        var registry = ActorRegistry.For(system);
-        var scheduler = CreateTestProbe(system, "scheduler");
-        registry.Register<SchedulerProxy>(scheduler.Ref);
-        var blobs = MasterBlobs;
-        registry.Register<BlobServer>(system.ActorOf(Props.Create(() => new BlobServerActor(blobs)), BlobServerActor.MasterName));
-
-        var sharding = ClusterSharding.Get(system);
-        var shardSettings = ClusterShardingSettings.Create(system).WithRole(ShardNames.MasterRole).WithRememberEntities(false);
-        var campaigns = await sharding.StartAsync(
-            ShardNames.Campaign,
-            id => Props.Create(() => new CampaignEntity(id, settings, blobs, registry)),
-            shardSettings,
-            new CampaignMessageExtractor(ShardNames.MaxShards));
-        registry.Register<CampaignRegion>(campaigns);
-        var jobs = await sharding.StartAsync(
-            ShardNames.Job,
-            id => Props.Create(() => new JobEntity(id, settings, registry)),
-            shardSettings,
-            new JobMessageExtractor(ShardNames.MaxShards));
-        registry.Register<JobRegion>(jobs);
-        var bots = await sharding.StartAsync(
-            ShardNames.Bot,
-            id => Props.Create(() => new BotEntity(id, settings, registry)),
-            shardSettings,
-            new BotMessageExtractor(ShardNames.MaxShards));
-        registry.Register<BotRegion>(bots);
-
-        if (wakeCampaigns)
-        {
-            system.ActorOf(Props.Create(() => new CampaignWaker(new EntityDirectory(system), registry)), "campaign-waker");
-        }
-
-        return new MasterNode(system, cluster.SelfAddress, campaigns, jobs, bots, scheduler, settings);
+        var registry = host.Services.GetRequiredService<ActorRegistry>();
+        return new MasterNode(
+            system,
+            cluster.SelfAddress,
+            registry.Get<CampaignRegion>(),
+            registry.Get<JobRegion>(),
+            registry.Get<BotRegion>(),
+            scheduler!,
+            settings);
     }
 }
