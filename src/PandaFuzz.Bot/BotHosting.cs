@@ -14,13 +14,9 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot;
 
-/// <summary>
-/// The bot role as one chain: proxies to the master's regions (when the master is elsewhere), the outbox's blob server,
-/// the outbox of messages for the master, the agent.
-/// </summary>
+/// <summary>The bot role as one chain: region proxies, the outbox's blob server, the outbox, the agents.</summary>
 public static class BotHosting
 {
-    /// <summary>The engines this build knows; the ones that can run here become the bot's capabilities.</summary>
     public static IReadOnlyList<IFuzzingEngine> KnownEngines(SimulationSettings simulation, bool libFuzzerFork = true) =>
         simulation switch
         {
@@ -31,9 +27,8 @@ public static class BotHosting
         };
 
     /// <summary>
-    /// What this bot offers, found once at start: the known engines installed here and what its sandbox enforces. The probe
-    /// runs before anything else: a required measure this machine cannot enforce stops the start here. A bot that cannot
-    /// isolate its targets (and has no opt-out) refuses jobs, unless it only offers engines that run no target.
+    /// Found once at start, before anything else: a required sandbox measure this machine cannot enforce stops the start.
+    /// A bot that offers only engines that run no target takes jobs even without isolation.
     /// </summary>
     public static BotCapabilities Capabilities(BotSettings settings, BotStorage storage)
     {

@@ -16,10 +16,7 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Agent;
 
-/// <summary>
-/// The bot's representative: checks in with the bot entity (registering on first sight, reporting what runs
-/// here on every check-in), accepts jobs while it has free slots, and runs each under a supervised job runner.
-/// </summary>
+/// <summary>The bot's representative: checks in with the bot entity and runs each job it accepts under a job runner.</summary>
 public sealed class BotAgentActor : ReceiveActor, IWithTimers
 {
     public const string Name = "bot-agent";
@@ -95,7 +92,7 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
 
     private string AgentPath => Self.Path.ToStringWithAddress(Cluster.Get(Context.System).SelfAddress);
 
-    /// <summary>Where the master fetches the inputs of this bot's crash reports from (its outbox's blob server).</summary>
+    // Where the master fetches the inputs of this bot's reports.
     private string OutboxBlobPath => (new RootActorPath(Cluster.Get(Context.System).SelfAddress) / "user" / BlobServerActor.BotName).ToString();
 
     protected override void PreStart()
@@ -111,8 +108,7 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
             _log.Warning("This bot takes no job: {Reason}", refusal);
         }
 
-        // Engines that run in the bot (the simulated one) leave no fuzzer processes behind: no look through /proc, which a
-        // node of many simulated bots would otherwise take once per bot.
+        // In-bot engines leave no processes behind: a node of many simulated bots is spared a /proc scan per bot.
         if (_engines.Values.Any(e => e is not IInProcessEngine))
         {
             var killed = _storage.KillLeftovers();
@@ -130,7 +126,7 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         Timers.StartPeriodicTimer(CheckInTick.Instance, CheckInTick.Instance, TimeSpan.Zero, _settings.CheckInInterval);
     }
 
-    /// <summary>Runners that died are restarted by nobody: the job entity notices the silence and requeues the job.</summary>
+    // Runners that died are restarted by nobody: the job entity notices the silence and requeues the job.
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
     private void CheckIn()
@@ -200,7 +196,6 @@ public static class BotAgentHosting
         builder
             .WithActors((system, registry) =>
             {
-                // One agent per bot: the node's own, or each of its simulated bots with its own id and work dirs.
                 var agents = Enumerable.Range(0, settings.Simulation.Bots).Select(index =>
                 {
                     var botStorage = storage.ForSimulatedBot(index);

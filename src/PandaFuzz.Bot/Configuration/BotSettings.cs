@@ -5,11 +5,7 @@ using PandaFuzz.Infrastructure.Configuration;
 
 namespace PandaFuzz.Bot.Configuration;
 
-/// <summary>
-/// Settings of the bot role, from the <c>pandafuzz.bot</c> HOCON section. <see cref="From"/> reads every value from the
-/// configuration; the defaults of <see cref="Outbox"/> and <see cref="Engine"/> equal the shipped bot.conf and only serve
-/// code that builds settings by hand.
-/// </summary>
+/// <summary>The <c>pandafuzz.bot</c> section; the property defaults equal the shipped bot.conf.</summary>
 public sealed record BotSettings(
     int Slots,
     TimeSpan CheckInInterval,
@@ -29,31 +25,21 @@ public sealed record BotSettings(
 {
     public const string Section = "pandafuzz.bot";
 
-    /// <summary>Delivery of the bot's messages for the master (crash reports, minimizations, job ends).</summary>
     public OutboxSettings Outbox { get; init; } = OutboxSettings.Default;
 
-    /// <summary>How engine processes that fail or hang are restarted, and when a job gives up on them.</summary>
     public EngineSupervisionSettings Engine { get; init; } = EngineSupervisionSettings.Default;
 
-    /// <summary>
-    /// libFuzzer jobs fuzz with <c>-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1</c>, going on past the
-    /// bugs they found; off, libFuzzer stops at each finding and the job starts it again.
-    /// </summary>
+    /// <summary>libFuzzer jobs run <c>-fork=1 -ignore_*</c>, going on past the bugs they found.</summary>
     public bool LibFuzzerFork { get; init; } = true;
 
-    /// <summary>
-    /// A -fork run reads its corpus dir only as it starts: one with inputs from other jobs waiting there is restarted after
-    /// it has run this long, so it takes them in (plain runs and AFL++ read them as they go).
-    /// </summary>
+    /// <summary>A -fork run reads its corpus only as it starts: with other jobs' inputs waiting, it restarts after this long.</summary>
     public TimeSpan LibFuzzerForkReload { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>What confines the targets and engines this bot runs (user, rlimits, memory cgroup, network, filesystem).</summary>
     public SandboxSettings Sandbox { get; init; } = SandboxSettings.Default;
 
-    /// <summary>The simulated engine and simulated bots, for tests and benchmarks of the control plane.</summary>
     public SimulationSettings Simulation { get; init; } = SimulationSettings.Default;
 
-    /// <summary>Reads and validates the section; slots = 0 means one per core.</summary>
+    /// <summary>slots = 0 means one per core.</summary>
     public static BotSettings From(Config config)
     {
         var r = new HoconReader(config, Section);
@@ -99,11 +85,7 @@ public sealed record BotSettings(
     }
 }
 
-/// <summary>
-/// For tests and benchmarks: <see cref="Enabled"/> offers the "simulated" engine; <see cref="Bots"/> is how many bots this node
-/// holds, each with its own id, slots and work dirs (more than one only with the simulated engine alone, since real fuzzers
-/// would share the cores).
-/// </summary>
+/// <summary>For tests and benchmarks; more than one bot per node only with the simulated engine, since real fuzzers share the cores.</summary>
 public sealed record SimulationSettings(bool Enabled, int Bots)
 {
     private const string Section = BotSettings.Section;

@@ -7,14 +7,9 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Engines;
 
-/// <summary>
-/// AFL++ (afl-fuzz) headless. Each job is one secondary instance (<c>-S</c>) in its own output (sync) dir;
-/// inputs from other jobs are written as a foreign instance's queue (<c>out/pandafuzz/queue</c>), which
-/// afl-fuzz imports by itself. Progress is read from fuzzer_stats, plot_data and the output directories.
-/// </summary>
+/// <summary>AFL++ headless: a job is one secondary instance (<c>-S</c>); other jobs' inputs go in a foreign instance's queue.</summary>
 public sealed partial class AflPlusPlusEngine : IFuzzingEngine
 {
-    /// <summary>This job's instance name inside its output dir.</summary>
     public const string InstanceName = "job";
 
     /// <summary>The foreign instance whose queue holds inputs from other jobs.</summary>
@@ -54,8 +49,7 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
             "-S", InstanceName,
             "-V", Math.Max(1, (int)runFor.TotalSeconds).ToString(),
             "-t", Math.Max(5, spec.TimeoutMs).ToString(),
-            // ASan reserves terabytes of address space: a memory limit would kill every run; libFuzzer's
-            // -rss_limit_mb is no option here, so memory is left to the sanitizer.
+            // ASan reserves terabytes of address space: a memory limit would kill every run.
             "-m", MemoryArgument(spec, dir),
         };
         if (spec.Dictionary is not null)
@@ -101,9 +95,8 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
         FindingKind(artifact) == CrashKinds.Timeout ? string.Empty : SanitizerLogFiles.ReportFor(dir, artifact, maxBytes);
 
     /// <summary>
-    /// fuzzer_stats is written at start and then about once a minute headless; plot_data gets a row every 5 s after
-    /// the first minute. The newer of the two gives execs and edges; the queue and crash directories give live
-    /// counts. In a run's first minute AFL++ 4.04c publishes nothing newer than its start-up figures.
+    /// fuzzer_stats is written at start and then about once a minute headless, plot_data every 5 s after the first minute:
+    /// the newer gives execs and edges, the queue and crash directories live counts.
     /// </summary>
     public FuzzerStats? ReadStatsFiles(JobWorkDir dir)
     {
@@ -111,7 +104,7 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
         SanitizerLogFiles.Prune(dir);
         var instance = Path.Combine(dir.Output, InstanceName);
         var statsFile = Path.Combine(instance, "fuzzer_stats");
-        // afl-fuzz runs in the sandbox, beside the target: its files are the target's to replace (Sandboxing/UntrustedFiles.cs).
+        // afl-fuzz runs in the sandbox, beside the target: its files are the target's to replace.
         if (ReadShared(dir, statsFile) is not { } statsText || !AflFuzzerStatsParser.TryParse(statsText, out var stats))
         {
             return null;
@@ -229,11 +222,6 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
     private static long CountFiles(string directory, Func<string, bool> isEntry) =>
         Directory.Exists(directory) ? Directory.EnumerateFiles(directory).Count(f => isEntry(Path.GetFileName(f))) : 0;
 
-    /// <summary>afl-fuzz rewrites these files while we read them; share the handle and accept a torn read (the parser skips it).</summary>
-    /// <summary>
-    /// plot_data grows by a row every 5 s for the whole run; a poll every second needs only its header and last rows,
-    /// not the whole file.
-    /// </summary>
     private static string? ReadHeaderAndTail(JobWorkDir dir, string path, int tailBytes = 4096)
     {
         // plot_data grows by a row every 5 s for the whole job: only its header and tail are read, whatever its size.
@@ -260,6 +248,7 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
         return firstNewline < 0 ? header + "\n" : header + "\n" + tail[(firstNewline + 1)..];
     }
 
+    // afl-fuzz rewrites these files while we read them: the parser skips a torn read.
     private static string? ReadShared(JobWorkDir dir, string path)
     {
         using var file = UntrustedFiles.Open(dir.Root, path, MaxStatsFileBytes, out _);

@@ -2,11 +2,7 @@ using System.Text.RegularExpressions;
 
 namespace PandaFuzz.Bot.Engines;
 
-/// <summary>
-/// The engine's own words for why a run failed, from the last lines it printed: the last line with an error marker
-/// (libFuzzer's and the sanitizers' <c>ERROR:</c>, afl-fuzz's <c>PROGRAM ABORT</c>, the loader's missing library),
-/// else the last line, with terminal colours removed.
-/// </summary>
+/// <summary>The engine's own words for why a run failed: its last line with an error marker, else its last line.</summary>
 public static partial class EngineFailure
 {
     private const int MaxLength = 500;
@@ -30,7 +26,7 @@ public static partial class EngineFailure
         return text.Length <= MaxLength ? text : text[..MaxLength] + "…";
     }
 
-    /// <summary>ANSI escape sequences (colours, cursor) and the other control characters afl-fuzz prints.</summary>
+    // ANSI escape sequences and the other control characters afl-fuzz prints.
     [GeneratedRegex(@"\x1B(\[[0-9;?]*[A-Za-z]|\)[0-9A-Za-z]|[()][AB0-9])|[\x00-\x08\x0B-\x1F\x7F]")]
     private static partial Regex Escapes();
 }

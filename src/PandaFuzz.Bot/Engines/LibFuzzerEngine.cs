@@ -3,13 +3,7 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Engines;
 
-/// <summary>
-/// libFuzzer: the engine is linked into the target, so running it is running the target with flags. A job fuzzes with
-/// <c>-fork=1</c> and <c>-ignore_crashes -ignore_timeouts -ignore_ooms</c>: the target runs in a child process that the
-/// engine replaces when it crashes, so a job keeps fuzzing past the bugs it found (a plain run stops at each one, and
-/// finds the shallow bug again at every restart instead of the next one). The children write their findings into the
-/// artifact dir, which the bot scans; the engine prints a line with the executions of all children as each one ends.
-/// </summary>
+/// <summary>libFuzzer with <c>-fork=1 -ignore_*</c>: a plain run stops at each bug and finds the shallow one again at every restart.</summary>
 /// <param name="fork">Off: a plain run, which stops at its first finding (<c>pandafuzz.bot.libfuzzer-fork</c>).</param>
 public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
 {
@@ -21,7 +15,6 @@ public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
     /// <summary>A plain run reloads its corpus dir (<c>-reload</c>); a -fork run hands its children what it read at its start.</summary>
     public bool ReadsImportsWhileRunning => !fork;
 
-    /// <summary>The flags that keep a run fuzzing past crashes, timeouts and OOMs, each child in its own process.</summary>
     public static readonly IReadOnlyList<string> ForkFlags = ["-fork=1", "-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"];
 
     /// <summary>libFuzzer ships inside each target; the clang on the bot (if any) tells the version people will recognise.</summary>
@@ -51,11 +44,7 @@ public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
         return new FuzzerLaunch(dir.Target, args, dir.Root, fork ? ForkEnvironment(dir) : SanitizerEnvironment);
     }
 
-    /// <summary>
-    /// A -fork run relays only the ERROR line of each child's report: the sanitizers write the whole report of each child
-    /// to a file of its own (<c>report.PID</c> in <see cref="JobWorkDir.SanitizerLogs"/>), read with the child's finding.
-    /// Reproductions still print theirs.
-    /// </summary>
+    // A -fork run relays only the ERROR line of each child's report: the sanitizers write whole reports to files of their own.
     private static Dictionary<string, string> ForkEnvironment(JobWorkDir dir)
     {
         var environment = SanitizerEnvironment.ToDictionary(e => e.Key, e => $"{e.Value}:{SanitizerLogFiles.LogPathOption(dir)}");
@@ -64,13 +53,9 @@ public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
         return environment;
     }
 
-    // How much of a child's log is read for its last status line: a few dozen lines.
     private const int LiveTailBytes = 8 * 1024;
 
-    /// <summary>
-    /// A -fork run prints its figures as each child ends, and a child runs up to 300 s: in between, the running child's
-    /// last status line (in its log, which is the target's file, read as such) is added to what the run printed last.
-    /// </summary>
+    /// <summary>A -fork child runs up to 300 s before the run prints; its log (the target's file, read as such) has its last status.</summary>
     public FuzzerStats? ReadLiveStats(JobWorkDir dir, FuzzerStats? reported)
     {
         if (!fork || !Directory.Exists(dir.EngineTemp) || new DirectoryInfo(dir.EngineTemp).LinkTarget is not null)

@@ -3,11 +3,8 @@ using PandaFuzz.Bot.Sandboxing;
 namespace PandaFuzz.Bot.Engines;
 
 /// <summary>
-/// Sanitizer reports kept in files (<c>log_path</c>), one per crashing process, for runs whose output does not carry them:
-/// libFuzzer -fork relays only each child's ERROR line, and AFL++ sends the target's output nowhere. A process writes its
-/// report before it dies and the engine writes the finding after that, so a finding's report is the newest report file
-/// written no later than the finding. The files are the target's: read only as regular files of its own, never through a
-/// folder it replaced with a link, and deleted once old.
+/// Sanitizer reports kept in files (<c>log_path</c>), for runs whose output lacks them (libFuzzer -fork, AFL++). A process
+/// writes its report before it dies and the engine the finding after, so a finding's report is the newest one no later.
 /// </summary>
 public static class SanitizerLogFiles
 {
@@ -16,10 +13,8 @@ public static class SanitizerLogFiles
     // Reports older than this were paired with their findings long ago (finding folders are scanned every second).
     private static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(2);
 
-    /// <summary>The <c>log_path</c> option to add to a sanitizer's options: <c>report.PID</c> files in <see cref="JobWorkDir.SanitizerLogs"/>.</summary>
     public static string LogPathOption(JobWorkDir dir) => $"log_path={Path.Combine(dir.SanitizerLogs, Prefix)}";
 
-    /// <summary>The report of the process that crashed with <paramref name="artifact"/>, or empty when there is none.</summary>
     public static string ReportFor(JobWorkDir dir, string artifact, int maxBytes)
     {
         if (!IsOwnFolder(dir))
@@ -42,7 +37,7 @@ public static class SanitizerLogFiles
         return bytes is null ? string.Empty : System.Text.Encoding.UTF8.GetString(bytes);
     }
 
-    /// <summary>Deletes the old reports (an engine that hits a known bug again and again writes one each time); returns the rest.</summary>
+    /// <summary>An engine that hits a known bug again and again writes a report each time: old ones go.</summary>
     public static IReadOnlyList<(string File, DateTime At)> Prune(JobWorkDir dir)
     {
         if (!IsOwnFolder(dir))

@@ -9,24 +9,16 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Findings;
 
-/// <summary>
-/// A finding after triage on the bot: reproduced alone several times, analyzed into kind, state and signature.
-/// </summary>
-/// <param name="Report">The report the analysis was made from (a reproduction's, else the fuzzer's own).</param>
+/// <summary>A finding after triage on the bot: reproduced alone several times, analyzed into kind, state and signature.</summary>
+/// <param name="Report">A reproduction's report, else the fuzzer's own.</param>
 public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string Report, int Attempts, int Reproduced)
 {
-    /// <summary>
-    /// The largest crash input the bot takes from a work dir. Far above what the engines write (AFL++ caps a test case at
-    /// 1 MiB, libFuzzer at its -max_len), and a bound on what a target can make the bot copy.
-    /// </summary>
+    /// <summary>Far above what the engines write (AFL++ caps a test case at 1 MiB), and a bound on what a target can make the bot copy.</summary>
     public const long MaxInputBytes = 16L << 20;
 
     /// <summary>
-    /// Runs <paramref name="found"/>'s input <see cref="BotSettings.ReproduceAttempts"/> times, each in a fresh process with the
-    /// job's limits, and analyzes the first report that names a bug (the fuzzer's own report when no run crashed). When the
-    /// target is gone from the work dir there is no attempt: the finding is still reported, from the fuzzer's report, unreproduced.
-    /// A first run that crashes with a signature in <paramref name="known"/> (a bug this job reported already, found again by a
-    /// fuzzer that goes on past crashes) ends the triage: one rerun, not the whole set, for a bug whose reproducibility is known.
+    /// Reruns the input in fresh processes with the job's limits and analyzes the first report that names a bug. A first
+    /// run with a signature in <paramref name="known"/> (already reported by this job) ends the triage: its reproducibility is known.
     /// </summary>
     public static async Task<CrashTriage> RunAsync(IFuzzingEngine engine, JobSpec spec, JobWorkDir dir, ArtifactFound found, BotSettings settings,
         IReadOnlySet<string>? known = null)
@@ -61,9 +53,8 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
     }
 
     /// <summary>
-    /// How long one rerun may take: the job's per-input timeout and the grace for start-up and symbolizing a report. A hang's
-    /// rerun is a hang once it outlives the timeout (twice over, and a second for start-up): an engine without its own
-    /// timeout (AFL++'s driver) would otherwise hold each of its reruns for the whole grace, half a minute.
+    /// The per-input timeout plus the grace for start-up and symbolizing. A hang's rerun is cut at twice the timeout: an
+    /// engine without its own timeout (AFL++'s driver) would otherwise hold each rerun for the whole grace.
     /// </summary>
     public static TimeSpan RerunLimit(JobSpec spec, string findingKind, BotSettings settings)
     {
@@ -72,10 +63,7 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
         return findingKind == CrashKinds.Timeout ? TimeSpan.FromTicks(Math.Min(crash.Ticks, (timeout * 2 + TimeSpan.FromSeconds(1)).Ticks)) : crash;
     }
 
-    /// <summary>
-    /// The report with the target's frames symbolized, for a report written without symbols (AFL++'s); as it was when
-    /// there is nothing to symbolize or the symbolizer fails. The symbolizer reads the target's binary: it runs sandboxed.
-    /// </summary>
+    // For a report written without symbols (AFL++'s). The symbolizer reads the target's binary: it runs sandboxed.
     private static async Task<string> SymbolizedAsync(string report, JobSpec spec, JobWorkDir dir, BotSettings settings)
     {
         var offsets = OfflineSymbolizer.OffsetsIn(report, dir.Target);
@@ -90,9 +78,7 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
     }
 
     /// <summary>
-    /// Whether one reproduction run crashed: a hang that outlived the limit when the finding was a timeout, else a run that
-    /// printed a crash report (a sanitizer's, or libFuzzer's own for deadly signals, timeouts, OOMs and leaks), was killed
-    /// by the sandbox's memory cgroup, or died of a signal. A run that merely failed (the engine's usage error, a missing
+    /// A crash report, a memory-cgroup kill or a signal death counts; a run that merely failed (usage error, missing
     /// library, a sandbox that would not start: exit 1 and no report) reproduced nothing.
     /// </summary>
     public static bool Crashed(int? exitCode, string output, string findingKind)
@@ -115,10 +101,8 @@ public sealed record CrashTriage(CrashAnalysis Analysis, string Summary, string 
     }
 
     /// <summary>
-    /// Copies <paramref name="found"/>'s input into the outbox's blob store, triages it and builds the report for the master,
-    /// the same for a live finding and one salvaged after a restart; the artifact stays (the caller deletes it when it may).
-    /// The input is what the target left in its work dir: it is taken only as a regular file of its own
-    /// (<see cref="UntrustedFiles"/>), else this fails with the reason and nothing is reported.
+    /// Stores the input in the outbox, triages it and builds the report, for live and salvaged findings alike. The target
+    /// wrote the input: it is taken only as a regular file of its own (<see cref="UntrustedFiles"/>), else this throws.
     /// </summary>
     public static async Task<CampaignCommands.ReportCrash> ReportAsync(IFuzzingEngine engine, AgentCommands.StartJob job, BotId botId, JobWorkDir dir,
         ArtifactFound found, BotSettings settings, ContentAddressedStore outbox, string outboxPath, IReadOnlySet<string>? known = null)

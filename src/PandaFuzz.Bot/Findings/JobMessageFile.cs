@@ -4,20 +4,15 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Findings;
 
-/// <summary>
-/// A job work dir's <c>job.msg</c>: the job's <see cref="AgentCommands.StartJob"/> in the outbox's file format (serializer id,
-/// manifest, wire bytes, checksum), written atomically when the job starts, so a restarted bot knows whose findings a dir
-/// left by its previous life holds and how to reproduce them.
-/// </summary>
+/// <summary>A work dir's <c>job.msg</c>, so a restarted bot knows whose findings a dir holds and how to reproduce them.</summary>
 public static class JobMessageFile
 {
     public static void Write(Akka.Serialization.Serialization serialization, JobWorkDir dir, AgentCommands.StartJob job) =>
         OutboxFile.WriteAtomically(dir.JobMessage, OutboxFile.Encode(serialization, job, DateTimeOffset.UtcNow));
 
-    /// <summary>A job message is a few KiB (the start command); far more is not one.</summary>
+    // A job message is a few KiB; far more is not one.
     private const long MaxBytes = 16L << 20;
 
-    /// <summary>The job whose dir <paramref name="dir"/> is, or why it cannot be known (no file, a damaged one, another message).</summary>
     public static (AgentCommands.StartJob? Job, string? Problem) Read(Akka.Serialization.Serialization serialization, JobWorkDir dir)
     {
         // In the work dir, the target's to replace: a link or a FIFO there must not be followed or waited on.

@@ -4,26 +4,20 @@ using PandaFuzz.Bot.Engines;
 
 namespace PandaFuzz.Bot.Findings;
 
-/// <summary>
-/// Symbolizes the target's frames of a report written without symbols (AFL++ runs targets with <c>symbolize=0</c>) the way
-/// the sanitizer would have: <c>#3 0x55d1 (/job/target+0x2d30f)</c> becomes <c>#3 0x55d1 in parse_header /src/p.c:42:7</c>,
-/// one line per inlined function. Only needed for a crash no rerun reproduced: a rerun's report is symbolized already.
-/// </summary>
+/// <summary>Symbolizes a report written with <c>symbolize=0</c> (AFL++) as the sanitizer would have, for a crash no rerun reproduced.</summary>
 public static partial class OfflineSymbolizer
 {
-    /// <summary>The most frames symbolized: far more than the frames a crash state reads.</summary>
+    // Far more than the frames a crash state reads.
     private const int MaxFrames = 256;
 
-    /// <summary>The offsets in <paramref name="module"/> of the report's unsymbolized frames, in order, each once.</summary>
     public static IReadOnlyList<string> OffsetsIn(string report, string module) =>
         [.. report.Split('\n').Select(l => Frame().Match(l)).Where(m => m.Success && m.Groups["module"].Value == module)
             .Select(m => m.Groups["offset"].Value).Distinct().Take(MaxFrames)];
 
-    /// <summary>llvm-symbolizer on <paramref name="module"/>'s offsets: for each, function and place lines (inlined ones first), then a blank line.</summary>
+    /// <summary>llvm-symbolizer prints function and place lines per offset (inlined ones first), then a blank line.</summary>
     public static FuzzerLaunch Launch(string module, IReadOnlyList<string> offsets, string workingDirectory) =>
         new("llvm-symbolizer", ["--obj=" + module, "--inlining", "--demangle", .. offsets], workingDirectory, new Dictionary<string, string>());
 
-    /// <summary>The report with the frames of <paramref name="offsets"/> symbolized from llvm-symbolizer's <paramref name="output"/>.</summary>
     public static string Apply(string report, string module, IReadOnlyList<string> offsets, string output)
     {
         var blocks = output.Replace("\r", "", StringComparison.Ordinal).Split("\n\n");
@@ -75,7 +69,7 @@ public static partial class OfflineSymbolizer
     private static string Place(string place, Match frame) =>
         place.StartsWith("??", StringComparison.Ordinal) ? $"({frame.Groups["module"].Value}+{frame.Groups["offset"].Value})" : place;
 
-    /// <summary><c>    #3 0x55809166530f  (/tmp/job/target+0x2d30f) (BuildId: 9e75…)</c>: a frame the sanitizer did not symbolize.</summary>
+    // "    #3 0x55809166530f  (/tmp/job/target+0x2d30f) (BuildId: 9e75…)": a frame the sanitizer did not symbolize.
     [GeneratedRegex(@"^(?<indent>\s*)#(?<n>\d+) (?<pc>0x[0-9a-f]+) +\((?<module>[^()]+)\+(?<offset>0x[0-9a-f]+)\)", RegexOptions.CultureInvariant)]
     private static partial Regex Frame();
 }

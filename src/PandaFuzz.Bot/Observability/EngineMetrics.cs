@@ -9,10 +9,7 @@ public static class EngineMetrics
 
     private static readonly Meter Meter = new(MeterName);
 
-    /// <summary>
-    /// Engine processes started again within a job; tags <c>engine</c> and <c>reason</c>. libFuzzer stops at each finding, so
-    /// restarts after findings are normal; restarts after failures are not.
-    /// </summary>
+    /// <summary>Restarts after findings are normal (plain libFuzzer stops at each); restarts after failures are not.</summary>
     public static readonly Counter<long> Restarts = Meter.CreateCounter<long>(
         "pandafuzz.engine.restarts", null, "Engine processes started again within a job, by engine and reason (finding or failure).");
 }

@@ -12,11 +12,8 @@ using PandaFuzz.Protocol;
 namespace PandaFuzz.Bot.Outbox;
 
 /// <summary>
-/// The bot's durable outbox for the master. A message is written to its own file (the wire format) before the sender
-/// hears <see cref="OutboxCommands.Kept"/>; it is delivered with exponential backoff and jitter behind one circuit
-/// breaker, and its file (and, once nothing else pending names it, its input blob) is deleted only after the master's
-/// acknowledgement. A restarted bot delivers what its files hold. The master's handling is idempotent, so a message
-/// delivered twice (acknowledgement lost, bot killed after delivery) does no harm.
+/// The bot's durable outbox: a message is on disk before the sender hears <see cref="OutboxCommands.Kept"/>, and deleted
+/// only after the master's acknowledgement. The master's handling is idempotent, so delivering twice does no harm.
 /// </summary>
 public sealed class OutboxActor : ReceiveActor, IWithTimers
 {
@@ -74,8 +71,7 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
         Receive<ClusterEvent.MemberUp>(up => MasterSeen(up.Member));
         Receive<ClusterEvent.ReachableMember>(reachable => MasterSeen(reachable.Member));
         Receive<OutboxCommands.MasterAvailable>(available => MasterAvailable(available.Address));
-        // The callbacks' tells come from different threads and may arrive out of order (a half-open after the close
-        // that followed it): the breaker's own state now is the truth, the message only says it may have moved.
+        // The callbacks' tells may arrive out of order: the breaker's own state now is the truth.
         Receive<BreakerChanged>(_ => BreakerMoved(BreakerNow()));
         Receive<OutboxQueries.GetBacklog>(_ =>
         {
@@ -93,9 +89,8 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
         Load();
         Pump();
 
-        // A master's return is an event of the cluster: waiting out a minute of backoff after it would leave a bot's
-        // findings and job ends of an outage undelivered for that long. (An actor system without a cluster has no masters
-        // to see: the tests tell MasterAvailable themselves.)
+        // A master's return is a cluster event: waiting out a minute of backoff after it would delay an outage's findings.
+        // Without a cluster (tests) MasterAvailable is told directly.
         _cluster = ((ExtendedActorSystem)Context.System).Provider is ClusterActorRefProvider ? Cluster.Get(Context.System) : null;
         _cluster?.Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.MemberUp), typeof(ClusterEvent.ReachableMember));
@@ -107,8 +102,7 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
     {
         var self = Self;
         var breaker = new CircuitBreaker(Context.System.Scheduler, _settings.FailuresBeforeOpen, _settings.AskTimeout, _settings.OpenDuration);
-        // The callbacks run on the breaker's threads: they only tell the actor. The state is read from the breaker in
-        // use, so a replaced breaker's late callbacks change nothing.
+        // The callbacks run on the breaker's threads: they only tell the actor; a replaced breaker's late ones change nothing.
         breaker.OnOpen(() => self.Tell(BreakerChanged.Instance));
         breaker.OnHalfOpen(() => self.Tell(BreakerChanged.Instance));
         breaker.OnClose(() => self.Tell(BreakerChanged.Instance));
@@ -123,11 +117,8 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>
-    /// A master is there again: the backoff timers and an open breaker were guesses about a master that was away, so every
-    /// message not in flight is due now, behind a fresh breaker. Attempt counts stay: should this master not answer
-    /// either, the backoff resumes where it was.
-    /// </summary>
+    // The backoff and an open breaker were guesses about a master that was away: everything waiting is due now, behind a
+    // fresh breaker. Attempt counts stay, so the backoff resumes should this master not answer either.
     private void MasterAvailable(string address)
     {
         var waiting = _pending.Values.Where(p => !p.InFlight).ToList();
@@ -185,7 +176,7 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
         Pump();
     }
 
-    /// <summary>Reads the files a previous life of the bot left; what cannot be read is set aside, never fatal.</summary>
+    // What cannot be read is set aside, never fatal.
     private void Load()
     {
         foreach (var temp in Directory.EnumerateFiles(_directory, "*" + OutboxFile.TempExtension))
@@ -250,7 +241,7 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
         _due.Remove(pending.Sequence);
     }
 
-    /// <summary>Sends due messages, oldest first: up to the in-flight limit while closed, one probe when half-open, none when open.</summary>
+    // Up to the in-flight limit while closed, one probe when half-open, none when open.
     private void Pump()
     {
         while (_due.Count > 0 && !_breaker.IsOpen && _inFlight < (_breaker.IsHalfOpen ? 1 : _settings.MaxInFlight))
@@ -300,7 +291,7 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
         Pump();
     }
 
-    /// <summary>Only after the master's answer: the file goes, and the input blob once no other pending message names it.</summary>
+    // The input blob goes once no other pending message names it.
     private void Done(Pending pending)
     {
         _pending.Remove(pending.Key);
@@ -322,7 +313,6 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
     private OutboxBreakerState BreakerNow() =>
         _breaker.IsOpen ? OutboxBreakerState.Open : _breaker.IsHalfOpen ? OutboxBreakerState.HalfOpen : OutboxBreakerState.Closed;
 
-    /// <summary>Logged once per change, not per message; a closing breaker sends everything at once, a half-open one the oldest.</summary>
     private void BreakerMoved(OutboxBreakerState state)
     {
         if (state == _breakerState)
@@ -369,7 +359,7 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
 
         public DateTimeOffset EnqueuedAt { get; } = enqueuedAt;
 
-        /// <summary>Order of arrival; also tells the answers to a replaced message from those to its replacement.</summary>
+        // Also tells the answers to a replaced message from those to its replacement.
         public long Sequence { get; } = sequence;
 
         public int Attempts { get; set; }
@@ -392,7 +382,6 @@ public sealed class OutboxActor : ReceiveActor, IWithTimers
 /// <summary>Hosting of the outbox.</summary>
 public static class OutboxHosting
 {
-    /// <summary>Starts the outbox as <c>/user/bot-outbox</c> over the bot's disk, registered under <see cref="OutboxActor"/>.</summary>
     public static AkkaConfigurationBuilder AddBotOutbox(this AkkaConfigurationBuilder builder, OutboxSettings settings, BotStorage storage) =>
         builder.WithActors((system, registry) =>
         {

@@ -3,15 +3,10 @@ using System.Text;
 
 namespace PandaFuzz.Bot.Outbox;
 
-/// <summary>One kept message as read back from disk: the serializer's id and manifest, and its wire bytes.</summary>
+/// <summary>One kept message as read back from disk, in its wire format.</summary>
 public sealed record OutboxRecord(DateTimeOffset EnqueuedAt, int SerializerId, string Manifest, byte[] Payload);
 
-/// <summary>
-/// The file of one outbox message: a small header, the message exactly as it goes on the wire (serializer id,
-/// manifest, bytes), and a sha256 of all that, so a truncated or damaged file is recognised instead of misread.
-/// Written to a temp file, flushed to disk and renamed, so a killed bot leaves either the whole file or a temp file.
-/// A job's own start message (<c>job.msg</c> in its work dir) is kept in the same format.
-/// </summary>
+/// <summary>An outbox message's file (and <c>job.msg</c>): the wire format plus a sha256, so a damaged file is not misread.</summary>
 public static class OutboxFile
 {
     public const string Extension = ".msg";
@@ -21,7 +16,6 @@ public static class OutboxFile
     private const byte Version = 1;
     private const int HashLength = 32;
 
-    /// <summary>The file of <paramref name="message"/> serialized as it goes on the wire (the serializer Akka binds to its type).</summary>
     public static byte[] Encode(Akka.Serialization.Serialization serialization, object message, DateTimeOffset at)
     {
         var serializer = serialization.FindSerializerFor(message);
@@ -29,7 +23,6 @@ public static class OutboxFile
         return Encode(new OutboxRecord(at, serializer.Identifier, manifest, serializer.ToBinary(message)));
     }
 
-    /// <summary>The message in <paramref name="bytes"/> with the time it was written, or why there is none (damaged file, unknown manifest).</summary>
     public static (object? Message, DateTimeOffset At, string? Problem) Read(Akka.Serialization.Serialization serialization, byte[] bytes)
     {
         var (record, problem) = Decode(bytes);
@@ -66,7 +59,6 @@ public static class OutboxFile
         return [.. body, .. SHA256.HashData(body)];
     }
 
-    /// <summary>The record in <paramref name="bytes"/>, or why there is none.</summary>
     public static (OutboxRecord? Record, string? Problem) Decode(byte[] bytes)
     {
         if (bytes.Length < Magic.Length + 1 + HashLength || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
@@ -105,7 +97,7 @@ public static class OutboxFile
         }
     }
 
-    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> so that a crash at any point leaves the old file or the new one.</summary>
+    /// <summary>A crash at any point leaves the old file or the new one.</summary>
     public static void WriteAtomically(string path, byte[] bytes)
     {
         var temp = path + TempExtension;

@@ -6,7 +6,7 @@ namespace PandaFuzz.Bot.Outbox;
 /// </summary>
 public sealed record RetryBackoff(TimeSpan First, TimeSpan Max)
 {
-    /// <summary>The delay before retry <paramref name="attempt"/> (1 = the first retry); <paramref name="random"/> in [0, 1).</summary>
+    /// <summary><paramref name="attempt"/> 1 is the first retry; <paramref name="random"/> in [0, 1).</summary>
     public TimeSpan Delay(int attempt, double random)
     {
         var doublings = Math.Clamp(attempt - 1, 0, 62);

@@ -8,17 +8,12 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Processes;
 
-/// <summary>
-/// Runs one fuzzer process in its own process group and watches it. Output is read in batches off the actor
-/// (<see cref="OutputPump"/>) and handed over as messages, so the fuzzer never waits on us; the actor keeps the latest stats and the
-/// text of each crash report, and kills the whole group when it stops. A watchdog kills the group when it
-/// makes no CPU progress for the stall timeout (a stopped or deadlocked engine), and says so when it reports the exit.
-/// </summary>
+/// <summary>Runs one fuzzer process in its own group, and kills the group when the actor stops or the fuzzer makes no CPU progress.</summary>
 public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
 {
     private const int TailLines = 200;
 
-    /// <summary>How often the fuzzer's output is read: a crash report arrives this much later, its artifact is in a file anyway.</summary>
+    // A crash report arrives this much later; its artifact is in a file anyway.
     private static readonly TimeSpan OutputInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly IFuzzingEngine _engine;
@@ -39,7 +34,6 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
     private bool _stalled;
     private bool _capturing;
     private long _imported;
-    // The last figures the engine printed, and the most executions sent (see Send).
     private FuzzerStats? _printed;
     private long _sentExecs;
 
@@ -183,17 +177,13 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>
-    /// Live figures (a running child's) are read between printed ones: a child that ended a moment before its run printed
-    /// its line may be counted twice for that moment, so the executions sent never go back.
-    /// </summary>
+    // A child that ended just before its run printed may be counted twice: the executions sent never go back.
     private void Send(FuzzerStats stats)
     {
         _sentExecs = Math.Max(_sentExecs, stats.Execs);
         Context.Parent.Tell(stats with { Execs = _sentExecs });
     }
 
-    /// <summary>Engines that keep progress and findings in files are read here, off the fuzzer's path, on a timer.</summary>
     private void PollFiles()
     {
         if (_engine.ReadStatsFiles(_dir) is { } stats)
@@ -212,10 +202,7 @@ public sealed class FuzzerProcessActor : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>
-    /// Kills the group when its CPU time has not moved for the stall timeout: a fuzzer always computes, so one that does not
-    /// is stopped (SIGSTOP), deadlocked or stuck in the kernel, and would otherwise hold its slot until the job's end.
-    /// </summary>
+    // A fuzzer always computes: one whose CPU time stands still is stopped, deadlocked or stuck in the kernel.
     private void Watch()
     {
         if (_process is not { } process || _stalled)

@@ -8,11 +8,7 @@ namespace PandaFuzz.Bot.Processes;
 /// <summary>Runs a short command (a reproduction, a merge) in its own process group, bounded in time and output.</summary>
 public static class OneShotRun
 {
-    /// <summary>
-    /// The exit code (null when it was killed at the time limit) and the combined output, cut at <paramref name="maxOutputChars"/>.
-    /// With a <paramref name="sandbox"/>, the run is confined by it (its cgroup limited to the job's <paramref name="memoryLimitMb"/>
-    /// plus headroom), and a run the sandbox killed says so at the end of the output.
-    /// </summary>
+    /// <summary>The exit code is null when the run was killed at the time limit; a sandbox kill is named at the output's end.</summary>
     public static async Task<(int? ExitCode, string Output)> RunAsync(FuzzerLaunch launch, TimeSpan timeLimit, int maxOutputChars, CancellationToken ct = default,
         Sandbox? sandbox = null, int memoryLimitMb = 0)
     {

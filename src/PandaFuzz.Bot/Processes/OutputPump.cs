@@ -3,19 +3,14 @@ using System.Text;
 namespace PandaFuzz.Bot.Processes;
 
 /// <summary>
-/// Reads a process's output stream in batches of lines, at most one batch per interval. AFL++ without its UI writes a
-/// line for every queue entry it fuzzes (~80 a second on a small target), each flushed alone; read as it came, each woke
-/// the node on the core the fuzzer shares with it on a one-machine install. Whatever arrives in an interval waits in the
-/// pipe (64 KiB on Linux; a writer that fills it waits for the next read), so no line is lost and none is split.
-/// Lines end at <c>\n</c>, <c>\r</c> or <c>\r\n</c>, as <see cref="StreamReader.ReadLine"/> has them; bytes are UTF-8, invalid
-/// ones replaced.
+/// Reads a process's output in batches of lines, at most one batch per interval: headless AFL++ flushes ~80 lines a second,
+/// and reading each as it came woke the node on the fuzzer's core. Meanwhile lines wait in the pipe; none is lost.
 /// </summary>
 public static class OutputPump
 {
     /// <summary>
-    /// Hands every line of <paramref name="stream"/> to <paramref name="lines"/> until the stream ends (or fails: a killed
-    /// process). Reads block on a thread of their own: an asynchronous read of a pipe is .NET's socket engine, which
-    /// wakes at every write to the pipe even while no read waits.
+    /// Reads block on a thread of their own: an asynchronous read of a pipe is .NET's socket engine, which wakes at every
+    /// write to the pipe even while no read waits.
     /// </summary>
     public static Task RunAsync(Stream stream, Action<IReadOnlyList<string>> lines, TimeSpan interval)
     {
@@ -81,7 +76,6 @@ public static class OutputPump
         private char[] _chars = new char[1024];
         private bool _afterCarriageReturn;
 
-        /// <summary>The lines the bytes complete.</summary>
         public IReadOnlyList<string> Add(ReadOnlySpan<byte> bytes)
         {
             var needed = _decoder.GetCharCount(bytes, flush: false);
@@ -115,7 +109,7 @@ public static class OutputPump
             return complete;
         }
 
-        /// <summary>The last line when the stream ended without a line break, else null.</summary>
+        /// <summary>The last line when the stream ended without a line break.</summary>
         public string? Finish()
         {
             var rest = new char[4];

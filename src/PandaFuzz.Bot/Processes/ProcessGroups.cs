@@ -4,20 +4,13 @@ using PandaFuzz.Bot.Engines;
 
 namespace PandaFuzz.Bot.Processes;
 
-/// <summary>
-/// Fuzzers run as leaders of their own process group (started through <c>setsid</c>), so stopping a job
-/// kills the target and everything it forked, and a bot that restarts after a crash can find and kill the
-/// groups its previous life left behind.
-/// </summary>
+/// <summary>Fuzzers lead their own process group (<c>setsid</c>), so a job's stop or a restarted bot kills all the target forked.</summary>
 public static partial class ProcessGroups
 {
     private const int SigTerm = 15;
     private const int SigKill = 9;
 
-    /// <summary>
-    /// A start of <paramref name="launch"/> through <c>setsid</c>: the program leads a new process group whose id
-    /// is its pid; all output is redirected and stdin closed by the caller.
-    /// </summary>
+    /// <summary>The group's id is the program's pid; the caller closes stdin.</summary>
     public static ProcessStartInfo StartInfo(FuzzerLaunch launch)
     {
         var info = new ProcessStartInfo("setsid")
@@ -46,13 +39,9 @@ public static partial class ProcessGroups
 
     public static void KillGroup(int pgid) => _ = Kill(-pgid, SigKill);
 
-    /// <summary>Whether any process of the group is alive (signal 0 only checks).</summary>
     public static bool IsAlive(int pgid) => Kill(-pgid, 0) == 0;
 
-    /// <summary>
-    /// The CPU time (user + system, in clock ticks, with that of reaped children) of the processes in group
-    /// <paramref name="pgid"/>, from <c>/proc/*/stat</c>; -1 where there is no /proc.
-    /// </summary>
+    /// <summary>User + system clock ticks of the group, with its reaped children's; -1 where there is no /proc.</summary>
     public static long CpuTicks(int pgid)
     {
         if (!Directory.Exists("/proc"))
@@ -84,10 +73,7 @@ public static partial class ProcessGroups
         return total;
     }
 
-    /// <summary>
-    /// The process group and CPU ticks (utime + stime + cutime + cstime) of one <c>/proc/PID/stat</c> line. The command
-    /// name (field 2) may hold spaces and parentheses, so the fields are counted from its last ')'.
-    /// </summary>
+    /// <summary>The command name (field 2) may hold spaces and parentheses: fields are counted from the last ')'.</summary>
     public static (int Group, long Ticks)? ParseStat(string stat)
     {
         var close = stat.LastIndexOf(')');
@@ -117,7 +103,6 @@ public static partial class ProcessGroups
         return (group, ticks);
     }
 
-    /// <summary>Kills the group recorded in <paramref name="pidFile"/> if its leader still runs the program under <paramref name="workDir"/>.</summary>
     public static bool KillLeftover(string pidFile, string workDir)
     {
         // The pid file sits in the work dir, the target's to replace: read as a small regular file of its own only.
@@ -139,7 +124,6 @@ public static partial class ProcessGroups
         return ours;
     }
 
-    /// <summary>Kills every process (other than this one) whose command line contains <paramref name="text"/>.</summary>
     public static int KillProcessesMentioning(string text)
     {
         if (!Directory.Exists("/proc"))

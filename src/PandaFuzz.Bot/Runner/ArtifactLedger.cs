@@ -14,10 +14,8 @@ public enum ArtifactSighting
 }
 
 /// <summary>
-/// The artifacts of one job, from their discovery until the outbox keeps their report: only then is the file deleted, so a
-/// bot killed in between leaves it for the next start to salvage, and a restarted engine's rescan does not count it twice.
-/// Paths whose report was kept are remembered, since libFuzzer names an artifact by its input's hash and a run that finds
-/// an input again writes the same path. Pure bookkeeping: the runner does the file work.
+/// One job's artifacts until the outbox keeps their report (only then does the file go, so a killed bot leaves it to
+/// salvage). Kept paths are remembered: libFuzzer names an artifact by its input's hash, so a rerun writes the same path.
 /// </summary>
 public sealed class ArtifactLedger
 {
@@ -25,11 +23,7 @@ public sealed class ArtifactLedger
     private readonly HashSet<string> _kept = [];
     private readonly Dictionary<string, string> _byReportKey = [];
 
-    /// <summary>
-    /// An artifact the engine announced or a scan saw. <paramref name="onDisk"/>: it is there now; <paramref name="writtenDuringThisRun"/>:
-    /// written since the current engine run started. <c>FindingOfThisRun</c>: the current run found something (a run that
-    /// finds an input again while its first report is on its way found it too; a file an earlier run left did not).
-    /// </summary>
+    /// <summary>A run that finds an input again while its first report is on its way found it too; a file an earlier run left was not.</summary>
     public (ArtifactSighting Sighting, bool FindingOfThisRun) Sight(string path, bool onDisk, bool writtenDuringThisRun)
     {
         var known = _pending.Contains(path) || _kept.Contains(path);
@@ -42,10 +36,9 @@ public sealed class ArtifactLedger
         return (_pending.Add(path) ? ArtifactSighting.New : ArtifactSighting.Pending, ofThisRun);
     }
 
-    /// <summary>The artifact's report went to the outbox under <paramref name="reportKey"/>.</summary>
     public void Reported(string reportKey, string path) => _byReportKey[reportKey] = path;
 
-    /// <summary>The outbox keeps the report of <paramref name="reportKey"/>: the artifact whose file may go now, if it was one.</summary>
+    /// <summary>The artifact whose file may go now, if the report was one.</summary>
     public string? Kept(string reportKey)
     {
         if (!_byReportKey.Remove(reportKey, out var path))

@@ -7,11 +7,7 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Runner;
 
-/// <summary>
-/// A corpus minimization job: minimizes the campaign corpus pulled at the start (libFuzzer <c>-merge=1</c>,
-/// <c>afl-cmin</c>), checks that the result keeps the original's coverage, and only then asks the master to make it the
-/// new corpus version (the old one stays until then).
-/// </summary>
+/// <summary>A corpus minimization job: only a result that keeps the original's coverage becomes the new corpus version.</summary>
 public sealed class CorpusMinimizer(
     AgentCommands.StartJob job,
     IFuzzingEngine engine,
@@ -20,7 +16,6 @@ public sealed class CorpusMinimizer(
     CorpusSync sync,
     IActorRef corpora)
 {
-    /// <summary>Runs the minimization; the result says whether the job succeeded and why.</summary>
     public async Task<(bool Succeeded, string Summary)> RunAsync(CancellationToken ct)
     {
         var limit = TimeSpan.FromSeconds(job.Spec.DurationSeconds);

@@ -7,12 +7,7 @@ using PandaFuzz.Bot.Sandboxing;
 
 namespace PandaFuzz.Bot.Runner;
 
-/// <summary>
-/// Keeps one job's corpus in step with its campaign's: offers the inputs the engine found to the master,
-/// and writes the inputs other jobs found where the engine takes them in. Runs as one round at a time,
-/// started by the job runner, so its state is never touched concurrently; each round is bounded in count
-/// and bytes so syncing never starves the fuzzer.
-/// </summary>
+/// <summary>Keeps a job's corpus in step with its campaign's, one bounded round at a time so syncing never starves the fuzzer.</summary>
 public sealed class CorpusSync(
     AgentCommands.StartJob job,
     IFuzzingEngine engine,
@@ -36,15 +31,12 @@ public sealed class CorpusSync(
 
     public int Offered { get; private set; }
 
-    /// <summary>The corpus version the last page came from.</summary>
     public int Version => _version;
 
-    /// <summary>Every campaign input this job has taken in, by address.</summary>
     public IReadOnlyDictionary<BlobId, CorpusEntry> Pulled => _pulled;
 
     public int Imported { get; private set; }
 
-    /// <summary>Before the first run: the campaign's corpus becomes the engine's starting corpus.</summary>
     public async Task InitialAsync(CancellationToken ct)
     {
         // A job that restarts on this bot already has these files; only newer ones are fetched.
@@ -58,7 +50,6 @@ public sealed class CorpusSync(
         }
     }
 
-    /// <summary>One round: offer what the engine found since the last round, take in what others found.</summary>
     public async Task RoundAsync(CancellationToken ct)
     {
         await OfferAsync(ct);
@@ -140,7 +131,6 @@ public sealed class CorpusSync(
         }
     }
 
-    /// <summary>Fetches one page of the campaign corpus after the cursor and writes the unknown inputs into <paramref name="into"/>.</summary>
     private async Task<int> PullPageAsync(string into, int max, CancellationToken ct)
     {
         var reply = await corpora.Ask<object>(

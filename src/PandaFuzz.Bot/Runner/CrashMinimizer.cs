@@ -10,12 +10,7 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Runner;
 
-/// <summary>
-/// A crash minimization job: fetches the unique crash's input from the master, shrinks it with the engine
-/// (libFuzzer <c>-minimize_crash=1</c>, <c>afl-tmin</c>), checks that the smaller input still crashes with the same
-/// signature, and builds the report of it (or of why there is none) for the campaign, which stores it next to the
-/// original. The runner hands the report to the bot's outbox; its input stays in the outbox store until the master has it.
-/// </summary>
+/// <summary>A crash minimization job: the smaller input must still crash with the same signature.</summary>
 public sealed class CrashMinimizer(
     AgentCommands.StartJob job,
     IFuzzingEngine engine,
@@ -26,7 +21,6 @@ public sealed class CrashMinimizer(
     string outboxPath,
     ActorSelection masterBlobs)
 {
-    /// <summary>Runs the minimization; the result says whether the job succeeded and why, and carries the report for the master.</summary>
     public async Task<(bool Succeeded, string Summary, CampaignCommands.ReportCrashMinimized? Report)> RunAsync(CancellationToken ct)
     {
         var spec = job.Spec;
@@ -74,7 +68,6 @@ public sealed class CrashMinimizer(
             return (null, null, $"{engine.Name} {why} (exit {exitCode?.ToString() ?? "killed at the time limit"}): {last}");
         }
 
-        // The smaller input must still be the same bug, checked the way every crash is triaged.
         var triage = await CrashTriage.RunAsync(engine, job.Spec, dir, new ArtifactFound(minimizedPath, CrashKinds.Crash, string.Empty, DateTimeOffset.UtcNow), settings);
         if (triage.Reproduced == 0)
         {

@@ -14,13 +14,7 @@ using PandaFuzz.Bot.Observability;
 
 namespace PandaFuzz.Bot.Runner;
 
-/// <summary>
-/// Runs one job on this bot: fetches the target from the master, prepares the work dir, keeps a fuzzer
-/// process running until the job's deadline (restarting it after each finding, and after failures with a
-/// backoff until too many in a row fail the job), sends stats at a modest rate and hands every finding and
-/// the job's end to the bot's outbox, which delivers them to the master: once the outbox has them on disk,
-/// they are done as far as the runner is concerned, so the job ends even while the master is away.
-/// </summary>
+/// <summary>Runs one job and hands its findings and end to the outbox: once they are on disk there, the job is done.</summary>
 public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 {
     private readonly AgentCommands.StartJob _job;
@@ -46,16 +40,14 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     private readonly ArtifactLedger _artifacts = new();
 
-    // Findings waiting for triage, one at a time, and the signatures this job reported as reproducible (found again,
-    // they are rerun once, not the whole set).
     private readonly Queue<ArtifactFound> _triageQueue = new();
+    // Signatures this job reported as reproducible: found again, they are rerun once, not the whole set.
     private readonly HashSet<string> _reportedSignatures = new(StringComparer.Ordinal);
-    // The finding the queue is triaging (null: none); timeouts are triaged beside it, not in it.
+    // Timeouts are triaged beside the queue, not in it.
     private string? _triaging;
     private readonly EngineRestartPolicy _restarts;
     private readonly DateTimeOffset _deadline;
 
-    // A target fetch is tried this many times in all (each waits up to blob-chunk-timeout per chunk).
     private const int TargetFetchAttempts = 3;
     private int _targetFetches;
     private IActorRef? _fuzzer;
@@ -102,8 +94,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         Receive<TargetReady>(_ => Prepare());
         Receive<TargetFailed>(failed =>
         {
-            // The master that started the job may die mid-fetch, still counted up until the cluster sees it gone: the
-            // fetch is tried again (from a master up by then) before the job gives up on its target.
+            // The master that started the job may die mid-fetch: the fetch is tried again, from a master up by then.
             if (++_targetFetches < TargetFetchAttempts && DateTimeOffset.UtcNow < _deadline)
             {
                 _log.Warning("Job {JobId} could not fetch target {Target} (attempt {Attempt} of {Attempts}): {Reason}; trying again",
@@ -223,8 +214,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
             if (_fuzzing)
             {
-                // Gone without telling its engine's end: killed once the stop's grace ran out (an engine that took longer
-                // than that to end after SIGTERM at the deadline) or failed. The run is over all the same.
+                // Gone without reporting the engine's end: killed after the stop grace ran out, or failed. The run is over.
                 Exited(new FuzzerExited(-1, "the engine did not end within its stop grace and its process group was killed"));
                 return;
             }
@@ -344,24 +334,18 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _reloading = false;
         _importedAtRunStart = _sync?.Imported ?? 0;
 
-        // libFuzzer -fork wraps up at -max_total_time only once its running child ends, which it lets run for up to
-        // min(300, child number) seconds: the job's deadline is kept here.
+        // libFuzzer -fork ends at -max_total_time only once its child ends, up to 300 s later: the runner keeps the deadline.
         Timers.StartSingleTimer(DeadlineReached.Instance, DeadlineReached.Instance, remaining + DeadlineSlack);
     }
 
-    // What an engine gets past its time limit to end by itself before the runner stops it.
     private static readonly TimeSpan DeadlineSlack = TimeSpan.FromSeconds(1);
 
     private bool _stoppedAtDeadline;
 
-    // A run stopped to take in other jobs' inputs, and how many inputs had been imported when the current run started.
     private bool _reloading;
     private int _importedAtRunStart;
 
-    /// <summary>
-    /// An engine that reads its corpus only as it starts (libFuzzer -fork) is restarted once it has run
-    /// <see cref="BotSettings.LibFuzzerForkReload"/> with other jobs' inputs waiting, so a long job takes them in.
-    /// </summary>
+    // libFuzzer -fork reads its corpus only as it starts: restarted so a long job takes in other jobs' inputs.
     private void ReloadForImports()
     {
         if (_fuzzing && !_reloading && !_stoppedAtDeadline && _fuzzer is { } fuzzer && !_engine.ReadsImportsWhileRunning
@@ -388,8 +372,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         var onDisk = UntrustedFiles.IsRegularFile(_dir.Root, found.Path);
         var (sighting, ofThisRun) = _artifacts.Sight(found.Path, onDisk, onDisk && WrittenDuringThisRun(found.Path));
 
-        // A run that finds nothing counts as failed: a shallow bug found again at every start (its first report still on its
-        // way) must not fail the job after a few restarts.
+        // A run that finds nothing counts as failed: a shallow bug found again at every start must not fail the job.
         if (ofThisRun)
         {
             _findingsThisRun++;
@@ -428,10 +411,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         TriageNext();
     }
 
-    /// <summary>
-    /// Crashes are triaged one at a time: a fuzzer that goes on past crashes finds a shallow bug again every second or
-    /// so, and reproductions running side by side would take the cores the fuzzing needs.
-    /// </summary>
+    // One at a time: reproductions side by side would take the cores the fuzzing needs.
     private void TriageNext()
     {
         if (_triaging is not null || !_triageQueue.TryDequeue(out var found))
@@ -446,14 +426,10 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private void Triage(ArtifactFound found) =>
         StoreFindingAsync(found).PipeTo(Self, failure: e => new FindingLost(found.Path, e.Message));
 
-    /// <summary>
-    /// Whether the file was written after this run started (less a little: file times come from the kernel's coarse clock).
-    /// A run starts at least a restart delay after the one before it ended.
-    /// </summary>
+    // Less a little: file times come from the kernel's coarse clock.
     private bool WrittenDuringThisRun(string path) =>
         File.GetLastWriteTimeUtc(path) >= _runStarted.UtcDateTime - TimeSpan.FromMilliseconds(10);
 
-    /// <summary>Triages the artifact, puts its input into the outbox's blob store and builds its report.</summary>
     private async Task<FindingStored> StoreFindingAsync(ArtifactFound found) =>
         new(await CrashTriage.ReportAsync(_engine, _job, _botId, _dir, found, _settings, _outbox, _outboxPath, _reportedSignatures.ToHashSet()), found.Path);
 
@@ -480,7 +456,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         HandOverFinish();
     }
 
-    /// <summary>The report is on disk in the outbox: the artifact has served its purpose.</summary>
+    // The report is on disk in the outbox: the artifact has served its purpose.
     private void ForgetArtifact(string key)
     {
         if (_artifacts.Kept(key) is not { } artifact)
@@ -498,14 +474,11 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>
-    /// A run ended. One that found something is restarted at once (libFuzzer stops at each finding); one that reached the
-    /// job's end ends the job; any other run failed (bad binary, missing library, killed, hung) and is restarted with a
-    /// growing delay until <see cref="EngineSupervisionSettings.MaxFailures"/> in a row fail the job with the engine's error.
-    /// </summary>
+    // A run that found something restarts at once (libFuzzer stops at each finding); any other run before the end failed
+    // (bad binary, missing library, killed, hung) and restarts with a growing delay until MaxFailures in a row fail the job.
     private void Exited(FuzzerExited exited)
     {
-        // Each run of the engine counts from zero (libFuzzer restarts at every finding); the job's count goes on.
+        // Each run counts executions from zero; the job's count goes on.
         _execsOfEndedRuns += _runExecs;
         _runExecs = 0;
         _fuzzer = null;
@@ -584,16 +557,12 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _fuzzing = false;
         _stopMinimizing.Cancel();
 
-        // The fuzzer actor stops itself once the process has exited (or been killed after the grace);
-        // the runner waits for that, so the engine gets its SIGTERM and time to clean up.
+        // The fuzzer actor stops itself once the process is gone, so the engine gets SIGTERM and time to clean up.
         _fuzzer?.Tell(new StopFuzzer(_settings.StopGrace));
         FreeSlotWhenIdle();
     }
 
-    /// <summary>
-    /// The slot is free once no process of this job runs: the engine has exited, and the findings it left are triaged
-    /// (their reruns take the cores a next job would get). Only the outbox's hand-over may still be under way.
-    /// </summary>
+    // Free once no process of this job runs: triage reruns take the cores a next job would get.
     private void FreeSlotWhenIdle()
     {
         if (!_slotFreed && !_fuzzing && _fuzzer is null && _storing == 0 && !_minimizing)
@@ -603,7 +572,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>Sent every interval even when unchanged: the stats are also the job's proof of life to the master.</summary>
+    // Sent even when unchanged: the stats are also the job's proof of life to the master.
     private void SendStats()
     {
         if (_fuzzing)
@@ -612,10 +581,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>
-    /// Executions add up over the job's runs. The engine's own crash and hang counts lag (AFL++ rewrites fuzzer_stats once a minute; libFuzzer restarts at
-    /// each finding), so the runner's count of the findings it reported is the floor.
-    /// </summary>
+    // The engine's own crash and hang counts lag (AFL++ rewrites fuzzer_stats once a minute; libFuzzer restarts at each
+    // finding), so the runner's count of reported findings is the floor.
     private FuzzerStats WithFindings(FuzzerStats stats) =>
         stats with
         {
@@ -624,7 +591,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             Hangs = Math.Max(stats.Hangs, _hangs),
         };
 
-    /// <summary>Gives a message for the master to the outbox; it is owed until the outbox says it is on disk.</summary>
+    // Owed until the outbox says it is on disk.
     private void HandOver(IProtocolMessage message)
     {
         _handing[OutboxEntry.Of(message)!.Key] = message;
@@ -632,10 +599,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         Timers.StartSingleTimer(RetryTick.Instance, RetryTick.Instance, _settings.RetryInterval);
     }
 
-    /// <summary>
-    /// The end goes to the outbox after the last sync round (so a finished job's finds are in the campaign corpus) and
-    /// after the findings in triage, so the master hears of them before it hears that the job ended.
-    /// </summary>
+    // After the last sync round (so the job's finds are in the campaign corpus) and after the findings in triage, so the
+    // master hears of them before it hears that the job ended.
     private void HandOverFinish()
     {
         if (_finish is { Kept: false } finish && !_syncing && _storing == 0 && !_handing.ContainsKey(OutboxEntry.Of(FinishReport(finish))!.Key))
@@ -647,7 +612,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private JobCommands.ReportJobFinished FinishReport(CampaignJobFinish finish) =>
         new(_job.JobId, _botId, finish.Succeeded, finish.Reason, _latest is null ? null : WithFindings(_latest));
 
-    /// <summary>The outbox did not confirm in time (a disk error, or it restarted): everything still owed is offered again.</summary>
+    // The outbox did not confirm in time (a disk error, or it restarted).
     private void OfferAgain()
     {
         foreach (var message in _handing.Values)

@@ -5,10 +5,8 @@ using PandaFuzz.Infrastructure.Sharding;
 namespace PandaFuzz.Bot.Runner;
 
 /// <summary>
-/// Which master blob server a job fetches from. Its start names the blob server of the master that started it;
-/// with several masters (sharing one blob store) that master may be gone while the job runs on, so a fetch goes to
-/// the oldest master that is up instead. With one master, or none up, it is always the named one (a restarted
-/// master comes back at the same address).
+/// Which master blob server a job fetches from: the master that started it may be gone while the job runs on, so the
+/// oldest master up (they share one blob store); with none up, the named one, since a restarted master keeps its address.
 /// </summary>
 public static class MasterBlobSource
 {

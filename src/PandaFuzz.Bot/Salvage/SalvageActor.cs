@@ -13,14 +13,9 @@ using PandaFuzz.Protocol;
 namespace PandaFuzz.Bot.Salvage;
 
 /// <summary>
-/// Reports the findings a killed predecessor of this bot left in its job dirs. At start-up the agent hands every job dir with
-/// a readable <c>job.msg</c> over to the salvage folder (<see cref="HandOver"/>); this actor then takes the dirs one by one
-/// and their findings one at a time: each is triaged like a live one (<see cref="CrashTriage"/>, a fresh process, the job's
-/// limits), its input copied into the outbox's blob store and its report handed to the outbox; the artifact is deleted only
-/// once the outbox has the report on disk, and a dir is removed once nothing in it is left to salvage. A finding that was
-/// delivered before the kill is delivered again, which the master ignores (crash reports are idempotent by input hash).
-/// The work is bounded: each triage by the reproduction limits, and a finding that cannot be reproduced is reported as such.
-/// Tells its parent <see cref="SalvageFinished"/> and stops when all dirs are done.
+/// Reports the findings a killed predecessor of this bot left in its job dirs, one at a time, triaged like live ones; an
+/// artifact goes once the outbox has its report on disk. One delivered before the kill is delivered again, which the
+/// master ignores (crash reports are idempotent by input hash).
 /// </summary>
 public sealed class SalvageActor : ReceiveActor, IWithTimers
 {
@@ -86,11 +81,8 @@ public sealed class SalvageActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>
-    /// Moves every job dir that has a readable <c>job.msg</c> into the salvage folder and leaves any other alone with one
-    /// warning; returns how many were moved. It runs before the agent first checks in, so no job can start in a dir being
-    /// salvaged: a job started again gets a fresh dir while its old findings are salvaged in the moved one. It reads one
-    /// small file and renames one dir per job: 200 dirs without findings took 20–35 ms on a loaded 2-core machine (SalvageTests),
-    /// while removing them afterwards (20 corpus files each) took the salvage actor about 1.4 s, off the agent's path.
+    /// Moves every job dir with a readable <c>job.msg</c> to the salvage folder. It runs before the agent first checks in,
+    /// so no job can start in a dir being salvaged; one small read and one rename per dir keep it quick.
     /// </summary>
     public static int HandOver(BotStorage storage, Akka.Serialization.Serialization serialization, ILoggingAdapter log)
     {
@@ -135,7 +127,6 @@ public sealed class SalvageActor : ReceiveActor, IWithTimers
         Self.Tell(NextDir.Instance);
     }
 
-    /// <summary>The findings of the job's engine in <paramref name="dir"/>, as its fuzzer actor would have noticed them.</summary>
     public static IReadOnlyList<ArtifactFound> LeftoverFindings(IFuzzingEngine engine, JobWorkDir dir) =>
     [
         .. engine.FindingDirectories(dir)
@@ -216,7 +207,6 @@ public sealed class SalvageActor : ReceiveActor, IWithTimers
         StartNextDir();
     }
 
-    /// <summary>Offers the report until the outbox says it is on disk, as a job runner does.</summary>
     private void Offer()
     {
         if (_handing is { } handing)

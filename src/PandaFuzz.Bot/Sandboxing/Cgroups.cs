@@ -2,10 +2,10 @@ using System.Globalization;
 
 namespace PandaFuzz.Bot.Sandboxing;
 
-/// <summary>File operations on memory cgroups (v1 and v2): the parent, one cgroup per run, its limit, its OOM kills.</summary>
+/// <summary>File operations on memory cgroups (v1 and v2).</summary>
 public static class Cgroups
 {
-    /// <summary>Makes the parent; on v2 enables the memory controller for its children (and its own, from the root down).</summary>
+    /// <summary>On v2 the memory controller must be enabled for the parent's children and its own.</summary>
     public static void PrepareParent(CgroupHost host)
     {
         Directory.CreateDirectory(host.Parent);
@@ -17,10 +17,7 @@ public static class Cgroups
         }
     }
 
-    /// <summary>
-    /// Removes the run cgroups that bots no longer alive left (names start with the bot's pid); those of live bots,
-    /// possibly made a moment ago and not yet joined, are theirs.
-    /// </summary>
+    /// <summary>Names start with the bot's pid: a live bot's cgroups, maybe made a moment ago and not yet joined, stay.</summary>
     public static void RemoveLeftovers(CgroupHost host)
     {
         foreach (var dir in Directory.EnumerateDirectories(host.Parent))
@@ -33,7 +30,7 @@ public static class Cgroups
         }
     }
 
-    /// <summary>Makes the run's cgroup with its limit (and no swap beyond it, where the kernel lets us say so); returns its <c>cgroup.procs</c>.</summary>
+    /// <summary>No swap beyond the limit where the kernel lets us say so; returns the <c>cgroup.procs</c> path.</summary>
     public static string Create(CgroupHost host, string name, long limitBytes)
     {
         var dir = Path.Combine(host.Parent, name);
@@ -45,7 +42,6 @@ public static class Cgroups
         return Path.Combine(dir, "cgroup.procs");
     }
 
-    /// <summary>How many processes of the cgroup the kernel's OOM killer killed (v2 memory.events, v1 memory.oom_control).</summary>
     public static long OomKills(CgroupHost host, string dir)
     {
         var file = Path.Combine(dir, host.Version == 2 ? "memory.events" : "memory.oom_control");
@@ -68,7 +64,7 @@ public static class Cgroups
         return 0;
     }
 
-    /// <summary>Removes an empty cgroup; the kernel may still count a process that just died, so it tries a few times.</summary>
+    /// <summary>The kernel may still count a process that just died, so it tries a few times.</summary>
     public static void Remove(string dir)
     {
         for (var attempt = 0; attempt < 5 && Directory.Exists(dir); attempt++)

@@ -7,11 +7,8 @@ namespace PandaFuzz.Bot.Sandboxing;
 /// <summary>What one sandboxed run needs beyond the plan: its cgroup's <c>cgroup.procs</c> (if any) and its CPU time limit.</summary>
 public sealed record SandboxRun(string? CgroupProcs, long CpuSeconds);
 
-/// <summary>
-/// Which measures apply on this machine, decided from the settings and the probe's facts, and the command line that applies
-/// them. Pure code: no process is started and no file touched here.
-/// </summary>
-/// <param name="Errors">The required measures that cannot be enforced here, each naming its key; the bot does not start with any.</param>
+/// <summary>Which sandbox measures apply on this machine, and the command line that applies them; pure code.</summary>
+/// <param name="Errors">Required measures that cannot be enforced here; the bot does not start with any.</param>
 public sealed record SandboxPlan(
     SandboxReport Report,
     SandboxUser? RunAs,
@@ -29,12 +26,11 @@ public sealed record SandboxPlan(
 
     private bool UsesBwrap => Filesystem || NetworkVia == Bwrap;
 
-    /// <summary>Decides each measure: off when configured so, else enforced when the probe found the means, else reported as not enforced (an error when required).</summary>
+    /// <summary>Each measure is off, enforced when the probe found the means, or reported as not enforced (an error when required).</summary>
     public static SandboxPlan Decide(SandboxSettings settings, SandboxHost host)
     {
         var measures = new List<SandboxMeasure>();
         var errors = new List<string>();
-        // Every fuzzer leads its own session and process group (ProcessGroups), sandbox or not.
         measures.Add(new SandboxMeasure("session", "required", true, "setsid: a new session and process group per run, killed as a whole with its job"));
         if (!settings.Enabled)
         {
@@ -46,13 +42,11 @@ public sealed record SandboxPlan(
             return new SandboxPlan(Isolation(settings, measures, false), null, null, null, 0, null, false, [], host.IsRoot, errors);
         }
 
-        // User: a root bot switches to the configured user; any other bot already is unprivileged.
         SandboxUser? runAs = null;
         Measure("user", settings.User.Mode, () =>
         {
             if (!host.IsRoot)
             {
-                // The bot's own uid is no isolation: a target could read and write whatever the bot can.
                 return (false, $"the bot itself runs as uid {host.BotUid} (not root), so targets run as the bot's own user: no user isolation");
             }
 
@@ -157,10 +151,7 @@ public sealed record SandboxPlan(
         }
     }
 
-    /// <summary>
-    /// The report with the isolation verdict: a bot whose targets would keep the network or the whole filesystem takes no
-    /// job unless the operator opted out (<c>allow-unisolated</c>); the refusal names what is missing and how to fix it.
-    /// </summary>
+    // A bot whose targets would keep the network or the whole filesystem takes no job unless the operator opted out.
     private static SandboxReport Isolation(SandboxSettings settings, List<SandboxMeasure> measures, bool isolated)
     {
         string? refusal = null;
@@ -174,13 +165,11 @@ public sealed record SandboxPlan(
         return new SandboxReport(settings.Enabled, measures, isolated, settings.AllowUnisolated, refusal);
     }
 
-    /// <summary>The memory limit of a run's cgroup, in bytes.</summary>
     public long CgroupLimitBytes(int jobMemoryLimitMb) => (jobMemoryLimitMb + CgroupHeadroomMb) * 1024 * 1024;
 
     /// <summary>
-    /// <paramref name="launch"/> wrapped in the measures of this plan, outermost first: join the run's cgroup (as the bot,
-    /// which may write there), set the rlimits, leave the network (unshare, as root), drop to the sandbox user, then enter
-    /// bwrap (unprivileged, in its own user, pid, ipc and maybe network namespace, with the limited filesystem view).
+    /// Wraps the launch, outermost first: join the cgroup (as the bot, which may write there), rlimits, unshare (as root),
+    /// drop to the sandbox user, then bwrap (unprivileged, in its own namespaces).
     /// </summary>
     public FuzzerLaunch Wrap(FuzzerLaunch launch, SandboxRun run)
     {
@@ -211,9 +200,8 @@ public sealed record SandboxPlan(
 
         if (UsesBwrap)
         {
-            // bwrap's outer process would die of the SIGTERM a stop sends the group and leave the engine finishing unwatched:
-            // bwrap ignores SIGTERM (and waits for the engine), the engines install their own handlers (afl-fuzz and
-            // libFuzzer end cleanly on it; what afl-fuzz starts gets the default back).
+            // bwrap's outer process would die of the group's SIGTERM and leave the engine finishing unwatched: bwrap ignores
+            // it and waits, while the engines install their own handlers and end cleanly.
             command.AddRange(["sh", "-c", "trap '' TERM; exec \"$@\"", "pandafuzz-sandbox"]);
             command.AddRange(BwrapArguments(launch.WorkingDirectory));
         }
@@ -228,12 +216,10 @@ public sealed record SandboxPlan(
         return launch with { Program = command[0], Arguments = command[1..] };
     }
 
-    /// <summary>bwrap's part of the command line, ending with the shell that runs the engine inside it.</summary>
     public IReadOnlyList<string> BwrapArguments(string workDir)
     {
-        // No --die-with-parent: its signal comes when the bot's *thread* that started the run ends (a .NET pool thread
-        // retires after some idle seconds), which killed healthy runs. The process group, its kill with the job and the
-        // dead man's switch (ProcessGroups) already end a run with its bot; the pid namespace ends all of it with bwrap.
+        // No --die-with-parent: it fires when the bot's *thread* that started the run ends (pool threads retire), which
+        // killed healthy runs; the process group and the dead man's switch already end a run with its bot.
         var args = new List<string> { "bwrap", "--unshare-pid", "--unshare-ipc" };
         if (NetworkVia == Bwrap)
         {
@@ -254,17 +240,14 @@ public sealed record SandboxPlan(
             args.AddRange(["--bind", "/", "/", "--dev-bind", "/dev", "/dev", "--proc", "/proc"]);
         }
 
-        // bwrap's init in the pid namespace outlives the engine while anything the target forked still runs (it reaps
-        // until no child is left), which kept a finished run's children, its output pipes and its slot for a minute: a
-        // shell runs the engine and, when it ends, kills everything else in the namespace (kill -1 spares the shell and
-        // init), so the run ends with its engine. Its exit status is the engine's.
+        // bwrap's init outlives the engine while anything the target forked still runs, keeping the run's pipes and slot:
+        // a shell runs the engine, then kills everything else in the namespace (kill -1 spares the shell and init).
         args.AddRange(["--chdir", workDir, "--", "sh", "-c", RunThenEmptyNamespace, "pandafuzz-run"]);
         return args;
     }
 
     private const long CpuHardMarginSeconds = 10;
 
-    /// <summary>Inside the sandbox: run the engine, then SIGKILL every other process of the pid namespace, exit as the engine did.</summary>
     public const string RunThenEmptyNamespace = "\"$@\"; status=$?; kill -KILL -1 2>/dev/null; exit $status";
 
     private static string Limit(string name, long value) => Limit(name, value, value);

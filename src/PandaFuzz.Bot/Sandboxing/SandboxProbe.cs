@@ -4,10 +4,7 @@ using System.Runtime.InteropServices;
 
 namespace PandaFuzz.Bot.Sandboxing;
 
-/// <summary>
-/// Finds out what this machine allows, by trying: each tool is run once on <c>true</c> in the form the plan uses, the
-/// sandbox user is looked up, and a memory cgroup is made and removed. Runs once per bot start (a few short processes).
-/// </summary>
+/// <summary>Finds out what this machine allows by trying each tool once on <c>true</c>, in the form the plan uses.</summary>
 public static partial class SandboxProbe
 {
     private static readonly TimeSpan ToolTimeout = TimeSpan.FromSeconds(10);
@@ -35,7 +32,7 @@ public static partial class SandboxProbe
         return new SandboxHost(uid, user, userError, setpriv, prlimit, bwrapError, unshare, cgroup, cgroupError);
     }
 
-    /// <summary>A user name or uid from /etc/passwd; a bare uid missing there is taken as is, with the same gid.</summary>
+    /// <summary>A bare uid missing from /etc/passwd is taken as is, with the same gid.</summary>
     public static (SandboxUser? User, string? Error) ResolveUser(string nameOrUid)
     {
         var lines = File.Exists("/etc/passwd") ? File.ReadAllLines("/etc/passwd") : [];
@@ -54,10 +51,7 @@ public static partial class SandboxProbe
             : (null, "no such user in /etc/passwd");
     }
 
-    /// <summary>
-    /// A writable parent for per-run memory cgroups: v2 when <c>memory</c> is an available controller (enabled for the
-    /// children of the parent), else v1's memory hierarchy; a cgroup is made, limited and removed to be sure.
-    /// </summary>
+    // v2 when memory is an available controller, else v1; a cgroup is made, limited and removed to be sure.
     private static (CgroupHost?, string?) FindCgroup(MemorySandbox memory)
     {
         var errors = new List<string>();

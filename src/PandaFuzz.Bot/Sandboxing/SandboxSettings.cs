@@ -3,10 +3,7 @@ using PandaFuzz.Infrastructure.Configuration;
 
 namespace PandaFuzz.Bot.Sandboxing;
 
-/// <summary>
-/// How much a measure matters: off, applied when this machine can (best effort), or required (the bot refuses to start
-/// when the probe finds it cannot be enforced).
-/// </summary>
+/// <summary>How much a measure matters; the bot refuses to start when a required one cannot be enforced.</summary>
 public enum SandboxMode
 {
     Off,
@@ -14,10 +11,7 @@ public enum SandboxMode
     Required,
 }
 
-/// <summary>
-/// The <c>pandafuzz.bot.sandbox</c> section: what confines the targets and engines the bot runs. Every measure has its
-/// own mode; <see cref="Default"/> equals the shipped bot.conf and serves code that builds settings by hand.
-/// </summary>
+/// <summary>The <c>pandafuzz.bot.sandbox</c> section; <see cref="Default"/> equals the shipped bot.conf.</summary>
 public sealed record SandboxSettings(
     bool Enabled,
     UserSandbox User,
@@ -26,13 +20,10 @@ public sealed record SandboxSettings(
     NetworkSandbox Network,
     FilesystemSandbox Filesystem)
 {
-    /// <summary>Where the bot keeps the job work dirs (set by the bot's hosting): the sandbox user must be able to reach them.</summary>
+    /// <summary>Where the job work dirs are: the sandbox user must be able to reach them.</summary>
     public string? WorkRoot { get; init; }
 
-    /// <summary>
-    /// The operator's opt-out (<c>allow-unisolated</c>): without it a bot whose targets would run with the network or the
-    /// whole filesystem in reach takes no job; with it, it runs them and warns at every job start.
-    /// </summary>
+    /// <summary>Without it a bot whose targets would reach the network or the whole filesystem takes no job.</summary>
     public bool AllowUnisolated { get; init; }
 
     public const string Section = "pandafuzz.bot.sandbox";
@@ -45,10 +36,7 @@ public sealed record SandboxSettings(
         new NetworkSandbox(SandboxMode.BestEffort, "auto"),
         new FilesystemSandbox(SandboxMode.BestEffort, FilesystemSandbox.DefaultReadOnlyPaths));
 
-    /// <summary>
-    /// No measure at all: the engines run as the bot does (only in their own session and process group), which the
-    /// opt-out allows (tools and tests that run no untrusted target).
-    /// </summary>
+    /// <summary>For tools and tests that run no untrusted target.</summary>
     public static readonly SandboxSettings Off = Default with { Enabled = false, AllowUnisolated = true };
 
     public static SandboxSettings From(Config config)
@@ -98,16 +86,10 @@ public sealed record SandboxSettings(
 /// <summary>Who the targets run as: <paramref name="Name"/> (a user name or a uid) when the bot is root.</summary>
 public sealed record UserSandbox(SandboxMode Mode, string Name);
 
-/// <summary>
-/// Resource limits of every sandboxed process (through <c>prlimit</c>). The CPU limit is the run's own time limit plus
-/// <paramref name="CpuTimeSlack"/>; never an address-space limit, which breaks ASan.
-/// </summary>
+/// <summary>prlimit's limits; the CPU limit is the run's time limit plus the slack; no address-space limit, which breaks ASan.</summary>
 public sealed record RlimitSandbox(SandboxMode Mode, TimeSpan CpuTimeSlack, long OpenFiles, long FileSizeBytes, long CoreDumpBytes, long Processes);
 
-/// <summary>
-/// A memory cgroup per run (<paramref name="Cgroup"/>: auto, v2 or v1) limited to the job's memory limit plus
-/// <paramref name="HeadroomMb"/>, made under <paramref name="CgroupParent"/> when set (else the hierarchy's root).
-/// </summary>
+/// <summary>A memory cgroup per run, limited to the job's memory limit plus the headroom.</summary>
 public sealed record MemorySandbox(SandboxMode Mode, string Cgroup, long HeadroomMb, string CgroupParent);
 
 /// <summary>No network: a fresh network namespace (only loopback) through bwrap or unshare (<paramref name="Isolation"/>).</summary>

@@ -6,28 +6,21 @@ using static Tmds.Linux.LibC;
 namespace PandaFuzz.Bot.Sandboxing;
 
 /// <summary>
-/// Reads of files a sandboxed target could have written or replaced: its corpus, artifacts, minimized inputs and the
-/// engine's files in the job's work dir. The target controls those names, so a path there is data, never a way out:
-/// each directory below the work dir and the file itself are opened without following a symbolic link
-/// (<c>openat(O_NOFOLLOW)</c> one level at a time), and only a regular file with a single name (no hard link to a file
-/// elsewhere) of at most the caller's size is read. FIFOs, sockets and devices are refused without blocking on them.
+/// Reads of files a sandboxed target could have written or replaced. A path there is data, never a way out: each level is
+/// opened with <c>openat(O_NOFOLLOW)</c>, and only a regular file with a single name, of at most the caller's size, is
+/// read; FIFOs, sockets and devices are refused without blocking on them.
 /// </summary>
 public static class UntrustedFiles
 {
-    /// <summary>The refusal of a file that is not there (the target may delete its files at any moment): no attack.</summary>
+    /// <summary>The target may delete its files at any moment: no attack.</summary>
     public const string NotFound = "is not found";
 
-    /// <summary>Whether a refusal says only that the file was gone or too large: nothing to warn about.</summary>
     public static bool IsOrdinary(string? refusal) =>
         refusal is null or NotFound || refusal.StartsWith(TooLargePrefix, StringComparison.Ordinal);
 
     private const string TooLargePrefix = "it holds ";
 
-    /// <summary>
-    /// Opens <paramref name="path"/>, which must lie below <paramref name="root"/> (a directory the bot made, such as the
-    /// job's work dir). Returns the open file, or null with the reason it was refused; a file that is not there is
-    /// refused too ("not found"), since a target can delete its files at any moment.
-    /// </summary>
+    /// <summary>The path must lie below <paramref name="root"/>, a directory the bot made; null with the reason when refused.</summary>
     public static UntrustedFile? Open(string root, string path, long maxBytes, out string? refusal)
     {
         var relative = Path.GetRelativePath(Path.GetFullPath(root), Path.GetFullPath(path));
@@ -91,21 +84,19 @@ public static class UntrustedFiles
         }
     }
 
-    /// <summary>The whole of a file <see cref="Open"/> accepts, or null with the reason.</summary>
     public static async Task<byte[]?> ReadAllBytesAsync(string root, string path, long maxBytes, CancellationToken ct)
     {
         using var file = Open(root, path, maxBytes, out _);
         return file is null ? null : await file.ReadAllAsync(ct);
     }
 
-    /// <summary>The whole of a file <see cref="Open"/> accepts, read at once (small files: a pid, a job message), or null.</summary>
+    /// <summary>For small files: a pid, a job message.</summary>
     public static byte[]? ReadAllBytes(string root, string path, long maxBytes)
     {
         using var file = Open(root, path, maxBytes, out _);
         return file?.ReadAllAsync(CancellationToken.None).GetAwaiter().GetResult();
     }
 
-    /// <summary>Whether a regular file with one name is at <paramref name="path"/> (below <paramref name="root"/>), without following links.</summary>
     public static bool IsRegularFile(string root, string path)
     {
         using var file = Open(root, path, long.MaxValue, out _);
@@ -155,13 +146,12 @@ public static class UntrustedFiles
     };
 }
 
-/// <summary>An open file from <see cref="UntrustedFiles.Open"/>: its size when opened, and reads that stop at the caller's bound.</summary>
+/// <summary>An open file from <see cref="UntrustedFiles.Open"/>, whose reads stop at the caller's bound.</summary>
 public sealed class UntrustedFile(FileStream stream, long length, long maxBytes) : IDisposable
 {
-    /// <summary>The size when it was opened (the target may still be writing it).</summary>
+    /// <summary>The size when opened: the target may still be writing it.</summary>
     public long Length { get; } = length;
 
-    /// <summary>The file's bytes, at most the bound given to <see cref="UntrustedFiles.Open"/>, however much it grew since.</summary>
     public Stream Stream => stream;
 
     public async Task<byte[]> ReadAllAsync(CancellationToken ct)

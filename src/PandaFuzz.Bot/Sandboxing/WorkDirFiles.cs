@@ -1,14 +1,11 @@
 namespace PandaFuzz.Bot.Sandboxing;
 
 /// <summary>
-/// Writes of the bot into a job's work dir, where a sandboxed target may have planted symbolic links: a path is cleared
-/// of a planted link before the bot writes through it, so a root bot never follows a target's link out of the work dir.
-/// Only the link itself is removed, never what it points to. (Hard links to others' files are refused by the kernel's
-/// <c>fs.protected_hardlinks</c>, on by default.)
+/// Writes into a work dir where a sandboxed target may have planted symbolic links: a path is cleared of a link (never
+/// what it points to) before a root bot writes through it. Hard links are refused by <c>fs.protected_hardlinks</c>.
 /// </summary>
 public static class WorkDirFiles
 {
-    /// <summary>Removes a symbolic link at <paramref name="path"/> (a file or directory link); anything else stays.</summary>
     public static void RemovePlantedLink(string path)
     {
         var entry = new FileInfo(path);
@@ -18,7 +15,6 @@ public static class WorkDirFiles
         }
     }
 
-    /// <summary>Makes <paramref name="path"/> a directory, replacing a planted link at it (and at each level below <paramref name="root"/>).</summary>
     public static void EnsureDirectory(string root, string path)
     {
         var relative = Path.GetRelativePath(root, path);
@@ -31,10 +27,6 @@ public static class WorkDirFiles
         }
     }
 
-    /// <summary>
-    /// Makes <paramref name="path"/> an empty directory (as <see cref="EnsureDirectory"/>), removing what is in it: links
-    /// as links, never what they point to.
-    /// </summary>
     public static void EnsureEmptyDirectory(string root, string path)
     {
         EnsureDirectory(root, path);
@@ -52,7 +44,6 @@ public static class WorkDirFiles
         }
     }
 
-    /// <summary>Copies <paramref name="source"/> to <paramref name="destination"/> in a work dir: the old entry (or planted link) is removed, the new file created exclusively.</summary>
     public static void CopyIn(string source, string destination)
     {
         RemovePlantedLink(destination);

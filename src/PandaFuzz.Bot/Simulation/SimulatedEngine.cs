@@ -8,17 +8,14 @@ using PandaFuzz.Protocol;
 namespace PandaFuzz.Bot.Simulation;
 
 /// <summary>
-/// The simulated engine: fuzzing is an actor that claims executions, grows coverage and writes crash inputs at the rates its
-/// target file sets (<see cref="SimulatedTarget"/>), so the control plane can be driven by many bots on one machine. Its
-/// findings take the real path (artifact file, reproduction in a process, triage, outbox, master); a crash input names
-/// its bug, and reproducing it prints a sanitizer report for that bug, so de-duplication sees real signatures.
+/// Fuzzing simulated by an actor at the rates its target file sets, so many bots on one machine can drive the control
+/// plane; its findings take the real path, and a crash input's reproduction prints a report with a per-bug signature.
 /// </summary>
 public sealed class SimulatedEngine : IFuzzingEngine, IInProcessEngine
 {
     /// <summary>The first line of every crash input the simulated fuzzer writes; the bug's number follows it.</summary>
     public const string CrashMagic = "pandafuzz-simulated-crash";
 
-    // Reproduction: a crash input names its bug; the report names a function per bug, so its signature is per bug.
     private const string ReproduceScript =
         """
         read -r magic bug rest < "$1" || exit 0
@@ -32,7 +29,7 @@ public sealed class SimulatedEngine : IFuzzingEngine, IInProcessEngine
         exit 1
         """;
 
-    /// <summary>The sanitizer report of simulated bug <paramref name="bug"/>: what the reproduction script prints for it, line for line.</summary>
+    /// <summary>What the reproduction script prints for the bug, line for line.</summary>
     public static string Report(int bug) =>
         $"""
         ==1==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000000010 at pc 0x1 bp 0x2 sp 0x3
@@ -50,7 +47,7 @@ public sealed class SimulatedEngine : IFuzzingEngine, IInProcessEngine
 
     public Props Run(JobSpec spec, JobWorkDir dir, TimeSpan runFor) => ActorProps.Of(() => new SimulatedFuzzerActor(dir, runFor));
 
-    /// <summary>Never started: <see cref="Run"/> takes its place; this is what a process run would look like, for logs.</summary>
+    /// <summary>Never started (<see cref="Run"/> takes its place): for logs.</summary>
     public FuzzerLaunch Launch(JobSpec spec, JobWorkDir dir, TimeSpan runFor) =>
         new("simulated", [dir.Target, $"{(int)runFor.TotalSeconds}s"], dir.Root, new Dictionary<string, string>());
 
@@ -72,15 +69,12 @@ public sealed class SimulatedEngine : IFuzzingEngine, IInProcessEngine
 
     public string ImportFileName(BlobId input, int sequence) => input.Sha256;
 
-    /// <summary>Keeps every input: the simulated fuzzer has no coverage to compare.</summary>
     public FuzzerLaunch MinimizeCorpus(JobSpec spec, JobWorkDir dir, string input, string output) =>
         Shell(dir, """for f in "$1"/* ; do [ -f "$f" ] && cp -- "$f" "$2"/ ; done ; exit 0""", input, output);
 
-    /// <summary>Keeps the input as it is (it is already as small as the bug needs).</summary>
     public FuzzerLaunch MinimizeCrash(JobSpec spec, JobWorkDir dir, string input, string output, TimeSpan timeLimit) =>
         Shell(dir, """cp -- "$1" "$2" """, input, output);
 
-    /// <summary>Coverage of a corpus is its count of inputs.</summary>
     public FuzzerLaunch MeasureCoverage(JobSpec spec, JobWorkDir dir, string corpus) =>
         Shell(dir, """echo "simulated-coverage $(ls -A "$1" | wc -l)" """, corpus);
 

@@ -8,11 +8,7 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Simulation;
 
-/// <summary>
-/// One run of the simulated engine, in place of a fuzzer process: on every tick it reports stats as a fuzzer's status line
-/// would, writes the crash inputs and corpus inputs due by then into the work dir (so findings take the real path), and
-/// it ends with exit code 0 when its time is up, or at once when stopped. It uses no CPU between ticks.
-/// </summary>
+/// <summary>One run of the simulated engine: each tick reports stats and writes the inputs due, so findings take the real path.</summary>
 public sealed class SimulatedFuzzerActor : ReceiveActor, IWithTimers
 {
     private readonly JobWorkDir _dir;
@@ -88,7 +84,6 @@ public sealed class SimulatedFuzzerActor : ReceiveActor, IWithTimers
             LastFindAt: _lastFind));
     }
 
-    /// <summary>Writes a crash input naming one of the target's bugs, as libFuzzer writes its artifact, and announces it.</summary>
     private void Crash(DateTimeOffset now)
     {
         var bug = Random.Shared.Next(_target.Signatures);

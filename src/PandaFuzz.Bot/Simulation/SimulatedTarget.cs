@@ -2,23 +2,15 @@ using System.Globalization;
 
 namespace PandaFuzz.Bot.Simulation;
 
-/// <summary>
-/// What a simulated fuzzer does, read from the campaign's "target": a text file that starts with <see cref="Magic"/>
-/// and sets <c>key = value</c> lines (<c>#</c> comments). The target is uploaded and fetched like any build, so a
-/// simulated campaign takes the same path through the master and the bot as a real one.
-/// </summary>
-/// <param name="ExecsPerSecond">Executions it claims per second.</param>
-/// <param name="CrashesPerMinute">Crashes it finds per minute, evenly spaced (fractions carry over).</param>
+/// <summary>A simulated fuzzer's rates, from the campaign's target: a text file of <c>key = value</c> lines, fetched like any build.</summary>
+/// <param name="CrashesPerMinute">Evenly spaced; fractions carry over.</param>
 /// <param name="Signatures">How many different bugs its crashes come from (each crash picks one at random).</param>
-/// <param name="InputsPerMinute">New corpus inputs it writes per minute (for corpus sync).</param>
-/// <param name="Tick">How often it reports stats (as a fuzzer prints its status line).</param>
 public sealed record SimulatedTarget(long ExecsPerSecond, double CrashesPerMinute, int Signatures, double InputsPerMinute, TimeSpan Tick)
 {
     public const string Magic = "pandafuzz-simulated-target";
 
     public static readonly SimulatedTarget Default = new(1000, 0, 1, 0, TimeSpan.FromSeconds(1));
 
-    /// <summary>The file's settings, or the reason it is not a simulated target (line numbers count from 1).</summary>
     public static (SimulatedTarget? Target, string? Error) Parse(string text)
     {
         var lines = text.Replace("\r\n", "\n").Split('\n');
@@ -69,7 +61,6 @@ public sealed record SimulatedTarget(long ExecsPerSecond, double CrashesPerMinut
         return (target, null);
     }
 
-    /// <summary>The file text for these settings (what tests and benchmarks upload).</summary>
     public string ToText() => string.Join('\n',
         Magic,
         $"execs-per-second = {ExecsPerSecond.ToString(CultureInfo.InvariantCulture)}",
