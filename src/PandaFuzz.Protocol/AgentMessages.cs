@@ -3,7 +3,6 @@ namespace PandaFuzz.Protocol;
 /// <summary>What a job entity tells the bot agent that hosts it.</summary>
 public static class AgentCommands
 {
-    /// <summary>Run this job; the target is fetched from <paramref name="BlobSourcePath"/>.</summary>
     public sealed record StartJob(JobId JobId, CampaignId CampaignId, JobSpec Spec, string BlobSourcePath, DateTimeOffset StartedAt)
         : IWithJobId;
 

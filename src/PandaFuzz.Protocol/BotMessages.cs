@@ -10,11 +10,7 @@ public enum BotStatus
 /// <summary>Commands a bot entity handles.</summary>
 public static class BotCommands
 {
-    /// <summary>
-    /// Sent by the bot agent at start and then periodically: registers the bot on first sight and
-    /// tells the master what runs there now. <paramref name="NodeUid"/> is the cluster incarnation of the bot's
-    /// node, so the loss of an earlier incarnation is not taken for the loss of this one.
-    /// </summary>
+    /// <summary>Sent at start and periodically; <paramref name="NodeUid"/> tells this node incarnation's loss from an earlier one's.</summary>
     public sealed record CheckIn(
         BotId BotId,
         string AgentPath,
@@ -25,15 +21,11 @@ public static class BotCommands
         DateTimeOffset At,
         long NodeUid = 0) : IWithBotId;
 
-    /// <summary>The bot's node left the cluster or was downed: the bot is offline and its jobs must move.</summary>
     public sealed record NodeLost(BotId BotId, long NodeUid, string Reason, DateTimeOffset At) : IWithBotId;
 
     public sealed record CheckInAccepted(BotId BotId) : IWithBotId;
 
-    /// <summary>
-    /// An operator drains a bot (it takes no new job; the jobs it runs finish) or puts it back to work; answered with
-    /// its <see cref="BotQueries.BotView"/>.
-    /// </summary>
+    /// <summary>Drains a bot (no new job; running ones finish) or undrains it; answered with its <see cref="BotQueries.BotView"/>.</summary>
     public sealed record SetDraining(BotId BotId, bool Draining) : IWithBotId;
 }
 

@@ -3,10 +3,7 @@ namespace PandaFuzz.Protocol;
 /// <summary>One engine of a campaign with the build of the target for it.</summary>
 public sealed record EngineTarget(string Engine, BlobId Target);
 
-/// <summary>
-/// What a user asked for when creating a campaign. <see cref="Engine"/> and <see cref="Target"/> name the
-/// first engine; an ensemble lists every engine with its own build, and jobs take them in turn.
-/// </summary>
+/// <summary>What a user asked for; <see cref="Engine"/> and <see cref="Target"/> name an ensemble's first engine.</summary>
 public sealed record CampaignSpec(
     string Name,
     BlobId Target,
@@ -19,14 +16,12 @@ public sealed record CampaignSpec(
     IReadOnlyList<EngineTarget>? Ensemble = null,
     string? TargetName = null)
 {
-    /// <summary>Equal field by field, the ensemble by its entries (records compare lists by reference).</summary>
+    /// <summary>Records compare lists by reference, so the ensemble is compared entry by entry.</summary>
     public bool SameAs(CampaignSpec other) =>
         this with { Ensemble = null } == other with { Ensemble = null } && Engines.SequenceEqual(other.Engines);
 
-    /// <summary>The engines and builds jobs take in turn.</summary>
     public IReadOnlyList<EngineTarget> Engines => Ensemble is { Count: > 0 } ensemble ? ensemble : [new EngineTarget(Engine, Target)];
 
-    /// <summary>Job <paramref name="index"/> runs the engine at that position, round robin.</summary>
     public JobSpec ToJobSpec(int index)
     {
         var engine = Engines[index % Engines.Count];
@@ -43,12 +38,8 @@ public enum CampaignStatus
     Stopped,
 }
 
-/// <summary>
-/// A crash as the bot found and triaged it: the input's address, the kind users know (<c>Heap-buffer-overflow WRITE 4</c>),
-/// the symbolized stack, the crash state (top frames that hold the bug, one per line), the security flag, the
-/// signature (a hash of the kind without its access size and the state, <see cref="CrashIdentity"/>), how many of the
-/// reproduction runs crashed again, and where the frame that crashed is (<paramref name="Location"/>, <c>target.c:57</c>).
-/// </summary>
+/// <summary>A crash as the bot found and triaged it. <paramref name="State"/>: the top frames that hold the bug, one per
+/// line; <paramref name="Location"/>: the crashing frame (<c>target.c:57</c>).</summary>
 public sealed record CrashFinding(
     BlobId Input,
     long InputSize,
@@ -65,17 +56,14 @@ public sealed record CrashFinding(
     int Reproduced = 0,
     string? Location = null)
 {
-    /// <summary>
-    /// The signature the campaign counts this finding under. Findings from before triage existed go by their input; a
-    /// finding of an earlier release whose signature still counts its access size is re-keyed to the signature without it.
-    /// </summary>
+    /// <summary>Findings from before triage go by their input; an earlier release's signature over the kind with its access
+    /// size is re-keyed to the one without it, so old journals do not split one crash by size.</summary>
     public string SignatureOrFallback =>
         Signature is null ? Input.Sha256[..16]
         : State is not null && CrashIdentity.AccessSize(Kind) is not null && Signature == CrashIdentity.SizedSignature(Kind, State)
             ? CrashIdentity.Signature(Kind, State)
             : Signature;
 
-    /// <summary>The signature the finding was sent with, when the campaign counts it under another (an earlier release's).</summary>
     public string? FormerSignature => Signature is { } sent && sent != SignatureOrFallback ? sent : null;
 
     public bool IsReproducible => Reproduced > 0;
@@ -84,13 +72,7 @@ public sealed record CrashFinding(
 /// <summary>A crash stored by its campaign.</summary>
 public sealed record CrashRecord(CrashId Id, CampaignId CampaignId, JobId JobId, BotId BotId, CrashFinding Finding);
 
-/// <summary>
-/// One bug of a campaign: every report with the same signature, counted, with the first report in full and a
-/// bounded number of sample inputs.
-/// </summary>
-/// <param name="First">The first report, with its output and stack.</param>
-/// <param name="Samples">Inputs kept (the first one first), at most the master's <c>crash-samples</c>.</param>
-/// <param name="ReproduceAttempts">Reproduction runs of every report added up; <paramref name="Reproduced"/> of them crashed.</param>
+/// <summary>Every report with one signature, counted: the first in full, at most <c>crash-samples</c> inputs.</summary>
 public sealed record UniqueCrash(
     CrashId Id,
     string Signature,
@@ -112,25 +94,18 @@ public sealed record UniqueCrash(
 {
     public bool IsReproducible => Reproduced > 0;
 
-    /// <summary>The kind without the access size: <c>Heap-buffer-overflow WRITE</c>.</summary>
     public string Identity => CrashIdentity.WithoutSize(Kind);
 
-    /// <summary>The access sizes its reports named (crashes recorded before sizes were kept: its kind's).</summary>
+    /// <summary>Crashes recorded before sizes were kept fall back to their kind's size.</summary>
     public IReadOnlyList<string> SizesSeen => AccessSizes ?? (CrashIdentity.AccessSize(Kind) is { } size ? [size] : []);
 
-    /// <summary>The access sizes its reports named, as users read them (<c>2–16</c>), or null.</summary>
     public string? AccessSizeRange => CrashIdentity.SizeRange(SizesSeen);
 
-    /// <summary>The share of reproduction runs that crashed again, 0 to 1.</summary>
     public double ReproducibleRate => ReproduceAttempts == 0 ? 0 : (double)Reproduced / ReproduceAttempts;
 }
 
-/// <summary>
-/// One bug of a campaign: unique crashes that are the same bug (the same frame crashed, at the same line where
-/// symbolized, with the same security flag and reproducibility), led by the first one seen. Counts and times are
-/// those of all its members; its kind, state and samples are its leader's.
-/// </summary>
-/// <param name="Members">Every member, the leader first, then by first seen.</param>
+/// <summary>Unique crashes that are one bug (same crashing frame and line, security flag, reproducibility); counts and times
+/// cover all <paramref name="Members"/>, the leader first; kind, state and samples are the leader's.</summary>
 public sealed record BugGroup(BugId Id, UniqueCrash Leader, IReadOnlyList<UniqueCrash> Members)
 {
     public long Count => Members.Sum(m => m.Count);
@@ -145,17 +120,13 @@ public sealed record BugGroup(BugId Id, UniqueCrash Leader, IReadOnlyList<Unique
 
     public long Reproduced => Members.Sum(m => m.Reproduced);
 
-    /// <summary>False when no rerun of any of its inputs crashed again: kept, flagged, and grouped only with its like.</summary>
     public bool IsReproducible => Reproduced > 0;
 
-    /// <summary>Reruns that crashed again, 0 to 1: under 1 is a flaky bug.</summary>
     public double ReproducibleRate => ReproduceAttempts == 0 ? 0 : (double)Reproduced / ReproduceAttempts;
 
-    /// <summary>Every access size its reports named, as users read them (<c>2–16</c>), or null.</summary>
     public string? AccessSizeRange =>
         CrashIdentity.SizeRange(Members.SelectMany(m => m.SizesSeen));
 
-    /// <summary>The minimization of the group: its leader's, else the first member's that succeeded.</summary>
     public CrashMinimization? Minimization =>
         Leader.Minimization is { Input: not null } lead ? lead
         : Members.Select(m => m.Minimization).FirstOrDefault(m => m is { Input: not null }) ?? Leader.Minimization;
@@ -163,10 +134,7 @@ public sealed record BugGroup(BugId Id, UniqueCrash Leader, IReadOnlyList<Unique
     public IReadOnlyList<JobId> Jobs => [.. Members.SelectMany(m => m.Jobs).Distinct()];
 }
 
-/// <summary>
-/// The outcome of minimizing a unique crash: the smaller input (with the signature it was checked to keep), or why
-/// there is none.
-/// </summary>
+/// <summary>The outcome of minimizing a unique crash: the smaller input, or why there is none.</summary>
 public sealed record CrashMinimization(JobId JobId, BlobId? Input, long? Size, string? Failure, DateTimeOffset At);
 
 /// <summary>Commands a campaign entity handles.</summary>
@@ -179,20 +147,13 @@ public static class CampaignCommands
     /// <summary>Sent by a job entity each time it reaches a terminal state; repeated until acknowledged.</summary>
     public sealed record ReportJobEnded(CampaignId CampaignId, JobId JobId, JobStatus Status, DateTimeOffset At) : IWithCampaignId;
 
-    /// <summary>
-    /// Sent by a bot for each crash; the input is fetched from <paramref name="BlobSourcePath"/> and stored
-    /// before the crash is persisted and <see cref="CrashAccepted"/> is sent. Repeating it is harmless.
-    /// </summary>
+    /// <summary>The input is fetched from <paramref name="BlobSourcePath"/> and stored before the crash is persisted; idempotent.</summary>
     public sealed record ReportCrash(CampaignId CampaignId, JobId JobId, BotId BotId, CrashFinding Finding, string BlobSourcePath)
         : IWithCampaignId;
 
     public sealed record CrashAccepted(CampaignId CampaignId, CrashId CrashId, BlobId Input) : IWithCampaignId;
 
-    /// <summary>
-    /// Sent by a crash minimization job: <paramref name="Input"/> (null when minimization failed, with
-    /// <paramref name="Failure"/>) reproduces the unique crash <paramref name="Signature"/>. The input is fetched
-    /// from <paramref name="BlobSourcePath"/> before the outcome is persisted; answered with <see cref="Ack"/>.
-    /// </summary>
+    /// <summary><paramref name="Input"/>, null on failure, is fetched before the outcome is persisted; answered with <see cref="Ack"/>.</summary>
     public sealed record ReportCrashMinimized(
         CampaignId CampaignId, JobId JobId, string Signature, BlobId? Input, long? Size, string? Failure, string BlobSourcePath) : IWithCampaignId;
 
@@ -201,11 +162,8 @@ public static class CampaignCommands
 
     public sealed record JobAdded(CampaignId CampaignId, JobId JobId) : IWithCampaignId;
 
-    /// <summary>
-    /// Starts the entity after a master restart so that it wakes its unfinished jobs. With <paramref name="RetellJobs"/> a
-    /// campaign already in memory tells its unfinished jobs again too: the scheduler restarted or moved, and queued jobs
-    /// that left memory must announce themselves to it.
-    /// </summary>
+    /// <summary>Wakes the unfinished jobs after a master restart. <paramref name="RetellJobs"/>: the scheduler restarted or
+    /// moved, so queued jobs that left memory must announce themselves again.</summary>
     public sealed record WakeCampaign(CampaignId CampaignId, bool RetellJobs = false) : IWithCampaignId;
 }
 
@@ -226,10 +184,7 @@ public static class CampaignEvents
     public sealed record CampaignFinished(CampaignId CampaignId, CampaignStatus Status, DateTimeOffset At)
         : IWithCampaignId, IPersistedEvent;
 
-    /// <summary>
-    /// One crash report counted into its unique crash. <paramref name="Sampled"/>: its input was stored as a sample.
-    /// Only the first report of a signature keeps its output and stack; later ones are stored without them.
-    /// </summary>
+    /// <summary>Only a signature's first report keeps its output and stack; <paramref name="Sampled"/>: its input was kept.</summary>
     public sealed record CrashReported(CampaignId CampaignId, CrashRecord Crash, bool Sampled, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
 
     public sealed record CrashMinimized(CampaignId CampaignId, string Signature, CrashMinimization Outcome, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
@@ -240,27 +195,23 @@ public static class CampaignQueries
 {
     public sealed record GetCampaign(CampaignId CampaignId) : IWithCampaignId;
 
-    /// <summary>The campaign's unique crashes, first seen first: <paramref name="Limit"/> of them after <paramref name="Offset"/> (all by default).</summary>
     public sealed record GetCampaignCrashes(CampaignId CampaignId, int Offset = 0, int Limit = int.MaxValue) : IWithCampaignId;
 
     public sealed record GetCrash(CampaignId CampaignId, CrashId CrashId) : IWithCampaignId;
 
-    /// <summary>The campaign's bug groups, first seen first: <paramref name="Limit"/> of them after <paramref name="Offset"/>.</summary>
     public sealed record GetCampaignBugs(CampaignId CampaignId, int Offset = 0, int Limit = int.MaxValue) : IWithCampaignId;
 
-    /// <summary>The bug group that holds the crash <paramref name="BugId"/> names (its leader, or a member it absorbed).</summary>
+    /// <summary>A member's signature in <paramref name="BugId"/> finds the group that absorbed it.</summary>
     public sealed record GetBug(CampaignId CampaignId, BugId BugId) : IWithCampaignId;
 
     public sealed record CampaignBugs(CampaignId CampaignId, IReadOnlyList<BugGroup> Bugs, int Total) : IProtocolMessage;
 
     public sealed record BugView(BugGroup Bug) : IProtocolMessage;
 
-    /// <summary>Whether a crash input (by its sha256) was reported to the campaign and counted into a unique crash.</summary>
     public sealed record GetCrashInput(CampaignId CampaignId, BlobId Input) : IWithCampaignId;
 
     public sealed record CrashInputStatus(CampaignId CampaignId, BlobId Input, bool Counted) : IProtocolMessage;
 
-    /// <summary>A campaign as its entity knows it (job states as last reported to it).</summary>
     public sealed record CampaignView(
         CampaignId Id,
         CampaignSpec Spec,
@@ -270,11 +221,9 @@ public static class CampaignQueries
         DateTimeOffset CreatedAt,
         DateTimeOffset? FinishedAt) : IProtocolMessage;
 
-    /// <summary>The asked page of a campaign's unique crashes; <paramref name="Total"/> unique crashes in all, <paramref name="Reports"/> reports.</summary>
-    /// <summary>A page of unique crashes; <paramref name="BugIds"/> holds the bug group of each, in the same order.</summary>
+    /// <summary>A page of unique crashes; <paramref name="BugIds"/> holds each one's bug group, in the same order.</summary>
     public sealed record CampaignCrashes(CampaignId CampaignId, IReadOnlyList<UniqueCrash> Crashes, long Reports, int Total = 0, IReadOnlyList<BugId>? BugIds = null)
         : IProtocolMessage;
 
-    /// <summary>One unique crash and the bug group it is part of.</summary>
     public sealed record CrashView(UniqueCrash Crash, BugId? BugId = null) : IProtocolMessage;
 }

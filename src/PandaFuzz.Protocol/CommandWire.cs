@@ -3,11 +3,8 @@ using System.Text.Json.Serialization;
 
 namespace PandaFuzz.Protocol;
 
-/// <summary>
-/// The operator command line's wire format between <c>pandafuzz-cmd</c> and a node's command host: UTF-8 JSON, one
-/// object per line. The client sends one <see cref="CommandRequest"/>; the host answers with frames until an
-/// <c>exit</c> frame, or streams (<c>cluster tail</c>, <c>log tail</c>, <c>campaign watch</c>) until the client hangs up.
-/// </summary>
+/// <summary>Wire format between <c>pandafuzz-cmd</c> and a node's command host: UTF-8 JSON, one object per line; a
+/// <see cref="CommandRequest"/> is answered with frames until <c>exit</c>, or streamed until the client hangs up.</summary>
 public static class CommandWire
 {
     public const int DefaultPort = 9110;
@@ -18,15 +15,11 @@ public static class CommandWire
     };
 }
 
-/// <summary>A command as the operator typed it, split into arguments (<c>["cluster", "show"]</c>).</summary>
-/// <param name="Json">The operator asked for JSON output (<c>--json</c>): data frames of results instead of text.</param>
+/// <summary>A command as typed, split into arguments; <paramref name="Json"/> asks for data frames (<c>--json</c>).</summary>
 public sealed record CommandRequest(IReadOnlyList<string> Args, string? Token = null, bool Json = false);
 
-/// <summary>
-/// One piece of a command's answer. <c>out</c>: text to print; <c>refresh</c>: text that replaces the previous
-/// refresh (a live view); <c>json</c>: a result for scripts; <c>file</c>: bytes for the file the operator named with
-/// <c>-o</c>; <c>exit</c>: the command's exit code, the last frame.
-/// </summary>
+/// <summary>One piece of an answer: <c>out</c> text; <c>refresh</c> replaces the previous refresh; <c>json</c> a result;
+/// <c>file</c> bytes for the operator's <c>-o</c> file; <c>exit</c> the exit code, always last.</summary>
 public sealed record CommandFrame(string Kind, string? Text = null, int? Code = null, string? Path = null, string? Base64 = null, JsonElement? Data = null)
 {
     public static CommandFrame Out(string text) => new("out", text);

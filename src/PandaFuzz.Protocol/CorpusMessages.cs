@@ -12,10 +12,7 @@ public sealed record CorpusEntry(BlobId Input, long Size, string Source);
 /// <summary>Commands the corpus entity handles.</summary>
 public static class CorpusCommands
 {
-    /// <summary>
-    /// A job offers the new inputs it found; the corpus fetches those it lacks from <paramref name="BlobSourcePath"/>,
-    /// stores them once and answers <see cref="CorpusOfferAccepted"/>. Repeating it is harmless.
-    /// </summary>
+    /// <summary>The corpus fetches the entries it lacks from <paramref name="BlobSourcePath"/>; repeating it is harmless.</summary>
     public sealed record OfferCorpus(CampaignId CorpusOf, JobId JobId, IReadOnlyList<CorpusEntry> Entries, string BlobSourcePath) : IWithCorpusId;
 
     public sealed record CorpusOfferAccepted(CampaignId CorpusOf, JobId JobId, IReadOnlyList<BlobId> Stored) : IWithCorpusId;
@@ -23,7 +20,7 @@ public static class CorpusCommands
     /// <summary>Adds inputs already in the master's blob store (an uploaded seed corpus).</summary>
     public sealed record AddCorpusEntries(CampaignId CorpusOf, IReadOnlyList<CorpusEntry> Entries) : IWithCorpusId;
 
-    /// <summary>Replaces the corpus with a minimized one as a new version; refused unless <paramref name="BasedOnVersion"/> is current.</summary>
+    /// <summary>A minimized corpus as a new version; refused unless <paramref name="BasedOnVersion"/> is current.</summary>
     public sealed record ReplaceCorpus(CampaignId CorpusOf, int BasedOnVersion, IReadOnlyList<CorpusEntry> Entries, string Reason) : IWithCorpusId;
 
     /// <summary>The answer to <see cref="AddCorpusEntries"/> and <see cref="ReplaceCorpus"/>.</summary>
@@ -42,13 +39,9 @@ public static class CorpusEvents
 /// <summary>Queries the corpus entity answers.</summary>
 public static class CorpusQueries
 {
-    /// <summary>Entries of the current version from position <paramref name="From"/> on, at most <paramref name="Max"/>.</summary>
     public sealed record GetCorpusPage(CampaignId CorpusOf, int Version, int From, int Max) : IWithCorpusId;
 
-    /// <summary>
-    /// A page of the corpus. When <paramref name="Version"/> differs from the version asked for, the corpus was
-    /// replaced and the page starts from its beginning.
-    /// </summary>
+    /// <summary>A <paramref name="Version"/> other than asked means the corpus was replaced and the page starts over.</summary>
     public sealed record CorpusPage(CampaignId CorpusOf, int Version, int From, IReadOnlyList<CorpusEntry> Entries, int Total) : IWithCorpusId;
 
     public sealed record GetCorpusSummary(CampaignId CorpusOf) : IWithCorpusId;

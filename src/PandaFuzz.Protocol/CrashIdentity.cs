@@ -3,11 +3,8 @@ using System.Text;
 
 namespace PandaFuzz.Protocol;
 
-/// <summary>
-/// What makes two crash reports the same crash: the crash type, the access direction (<c>READ</c>, <c>WRITE</c> or none)
-/// and the crash state. The access size (<c>WRITE 4</c>) is a detail of one report: the same <c>memcpy</c> overflow
-/// writes 2 bytes past the end on one input and 9 on the next, and stays one crash.
-/// </summary>
+/// <summary>What makes two reports one crash: type, access direction and state, not the access size (the same
+/// <c>memcpy</c> overflow writes 2 bytes past the end on one input and 9 on the next).</summary>
 public static class CrashIdentity
 {
     private static readonly string[] Directions = ["READ", "WRITE", "ACCESS", "UNKNOWN"];
@@ -15,21 +12,15 @@ public static class CrashIdentity
     /// <summary>The signature: 16 lower-case hex digits of SHA-256 over the kind without its access size, and the state.</summary>
     public static string Signature(string kind, string state) => Hash(WithoutSize(kind), state);
 
-    /// <summary>
-    /// The signature as releases before this one computed it, over the kind with its size: a finding that carries it
-    /// (its kind names a size) is re-keyed when its event is read, so an old journal's size-split crashes become one.
-    /// </summary>
+    /// <summary>The signature of earlier releases, over the kind with its size; old findings carrying it are re-keyed when read.</summary>
     public static string SizedSignature(string kind, string state) => Hash(kind, state);
 
-    /// <summary><c>Heap-buffer-overflow WRITE 4</c> → <c>Heap-buffer-overflow WRITE</c>; a kind without a size is unchanged.</summary>
     public static string WithoutSize(string kind) => SplitSize(kind).Kind;
 
     /// <summary>The access size of a kind (<c>4</c>, or <c>{*}</c> for sizes over 16), or null when it names none.</summary>
     public static string? AccessSize(string kind) => SplitSize(kind).Size;
 
-    /// <summary>
-    /// The access sizes seen as users read them: <c>4</c>, <c>2–16</c>, <c>2–16, {*}</c>. Null when no report named one.
-    /// </summary>
+    /// <summary>As users read them: <c>4</c>, <c>2–16</c>, <c>2–16, {*}</c>; null when no report named one.</summary>
     public static string? SizeRange(IEnumerable<string> sizes)
     {
         var numbers = new SortedSet<int>();

@@ -7,36 +7,23 @@ public static class EngineNames
 
     public const string AflPlusPlus = "aflplusplus";
 
-    /// <summary>
-    /// A stand-in fuzzer for tests and benchmarks: reports stats and finds crashes at a set rate without running a target
-    /// or burning CPU. Only bots started with <c>pandafuzz.bot.simulation.enabled = on</c> offer it.
-    /// </summary>
+    /// <summary>A stand-in that runs no target, for tests and benchmarks; offered only with <c>pandafuzz.bot.simulation.enabled</c>.</summary>
     public const string Simulated = "simulated";
 
-    /// <summary>Engines this build can run.</summary>
     public static readonly IReadOnlyList<string> Known = [LibFuzzer, AflPlusPlus, Simulated];
 }
 
 /// <summary>One engine installed on a bot.</summary>
 public sealed record EngineCapability(string Name, string Version);
 
-/// <summary>
-/// What a bot can do: its engines, how many jobs at once, its memory, and what its sandbox enforces (null from bots
-/// that predate the sandbox, and in events written before it).
-/// </summary>
+/// <summary>What a bot can do; <paramref name="Sandbox"/> is null from bots and events that predate the sandbox.</summary>
 public sealed record BotCapabilities(IReadOnlyList<EngineCapability> Engines, int Slots, long MemoryMb, SandboxReport? Sandbox = null)
 {
     public bool Supports(string engine) => Engines.Any(e => e.Name == engine);
 }
 
-/// <summary>
-/// What confines the targets a bot runs, as its start-up probe found the machine: one entry per measure, enforced or not.
-/// <paramref name="Enabled"/> is the operator's switch for the whole sandbox. <paramref name="Isolated"/>: targets run
-/// without the network and see only their work dir (both measures enforced). <paramref name="AllowUnisolated"/>: the
-/// operator's opt-out (<c>pandafuzz.bot.sandbox.allow-unisolated</c>) lets the bot run targets without that.
-/// <paramref name="RefusesJobs"/>: why the bot takes no job (it cannot isolate and has no opt-out), or null. Reports of
-/// bots from before these fields read as not isolated, without opt-out, taking jobs.
-/// </summary>
+/// <summary>What confines a bot's targets, as its start-up probe found. <paramref name="Isolated"/>: no network and only the
+/// work dir; <paramref name="RefusesJobs"/>: why it takes no job. Reports from before these fields read as not isolated.</summary>
 public sealed record SandboxReport(
     bool Enabled,
     IReadOnlyList<SandboxMeasure> Measures,
@@ -44,23 +31,17 @@ public sealed record SandboxReport(
     bool AllowUnisolated = false,
     string? RefusesJobs = null)
 {
-    /// <summary>Equal when every measure is (records compare lists by reference).</summary>
+    /// <summary>Records compare lists by reference.</summary>
     public bool SameAs(SandboxReport? other) =>
         other is not null && Enabled == other.Enabled && Measures.SequenceEqual(other.Measures) && Isolated == other.Isolated
         && AllowUnisolated == other.AllowUnisolated && RefusesJobs == other.RefusesJobs;
 }
 
-/// <summary>
-/// One measure of a bot's sandbox (<c>user</c>, <c>session</c>, <c>rlimits</c>, <c>memory</c>, <c>network</c>,
-/// <c>filesystem</c>): the configured <paramref name="Mode"/> (off, best-effort, required), whether it is
-/// <paramref name="Enforced"/> on the bot's machine, and how, or why not.
-/// </summary>
+/// <summary>One sandbox measure (<c>user</c>, <c>network</c>, …): its configured mode, and whether and how it is enforced.</summary>
 public sealed record SandboxMeasure(string Name, string Mode, bool Enforced, string Detail);
 
-/// <summary>
-/// Live progress of one fuzzer; kept in memory, not persisted per tick. Coverage is libFuzzer's cov or
-/// AFL++'s edges found; the fields one engine does not report stay 0 (or null).
-/// </summary>
+/// <summary>Live progress of one fuzzer, kept in memory, not persisted per tick. Coverage is libFuzzer's cov or AFL++'s
+/// edges found; fields an engine does not report stay 0 or null.</summary>
 public sealed record FuzzerStats(
     long Execs,
     long ExecsPerSecond,

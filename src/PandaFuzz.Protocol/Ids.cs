@@ -8,10 +8,7 @@ public sealed partial record CampaignId(string Value)
 {
     public static CampaignId New() => new(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6)));
 
-    /// <summary>
-    /// The campaign a submission with this <c>Idempotency-Key</c> creates: the same key always names the same campaign,
-    /// whose one entity creates it once, so a retried submit (a lost answer, a client's retry loop) never makes two.
-    /// </summary>
+    /// <summary>The same key always names the same campaign, so a retried submit never creates two.</summary>
     public static CampaignId ForIdempotencyKey(string key) =>
         new(Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("pandafuzz campaign idempotency key\n" + key)).AsSpan(0, 6)));
 
@@ -78,15 +75,11 @@ public sealed partial record BlobId(string Sha256)
     private static partial Regex Shape();
 }
 
-/// <summary>
-/// Identifies a crash within its campaign: the campaign id and the first 16 hex digits of the input's
-/// sha256, so the same input delivered twice names the same crash.
-/// </summary>
+/// <summary>A crash within its campaign, by the input's sha256 prefix, so the same input delivered twice names the same crash.</summary>
 public sealed partial record CrashId(string Value)
 {
     public static CrashId For(CampaignId campaign, BlobId input) => new($"{campaign.Value}-{input.Sha256[..16]}");
 
-    /// <summary>The id of a campaign's unique crash: the campaign and the crash signature (16 hex digits).</summary>
     public static CrashId ForSignature(CampaignId campaign, string signature) => new($"{campaign.Value}-{signature}");
 
     public CampaignId Campaign => new(Value[..12]);
@@ -103,17 +96,13 @@ public sealed partial record CrashId(string Value)
     private static partial Regex Shape();
 }
 
-/// <summary>
-/// Identifies a bug group of a campaign: the campaign and the signature of the unique crash that leads it
-/// (<c>3f2a…-bug-9c1e…</c>). Any member's signature in its place finds the same group.
-/// </summary>
+/// <summary>A bug group: the campaign and its leader's signature; any member's signature in its place finds the same group.</summary>
 public sealed partial record BugId(string Value)
 {
     public static BugId ForLeader(CampaignId campaign, string signature) => new($"{campaign.Value}-bug-{signature}");
 
     public CampaignId Campaign => new(Value[..12]);
 
-    /// <summary>The signature of the crash the id names.</summary>
     public string Signature => Value[(Value.LastIndexOf('-') + 1)..];
 
     public static bool TryParse(string? text, out BugId id)

@@ -45,10 +45,8 @@ public static class JobCommands
     /// <summary>The scheduler offers the job to a bot; the job accepts only while pending.</summary>
     public sealed record AssignJob(JobId JobId, BotId BotId, string AgentPath) : IWithJobId;
 
-    /// <summary>The bot agent confirms that the job runs there.</summary>
     public sealed record ConfirmJobStarted(JobId JobId, BotId BotId, DateTimeOffset At) : IWithJobId;
 
-    /// <summary>The bot agent refuses the job (no slot, engine missing, target unusable).</summary>
     public sealed record RefuseJob(JobId JobId, BotId BotId, string Reason) : IWithJobId;
 
     public sealed record ReportJobStats(JobId JobId, BotId BotId, FuzzerStats Stats) : IWithJobId;
@@ -68,7 +66,6 @@ public static class JobCommands
     /// <summary>The job's answer to <see cref="CreateJob"/> and <see cref="CancelJob"/>.</summary>
     public sealed record JobCommandAccepted(JobId JobId) : IWithJobId;
 
-    /// <summary>Acknowledges <see cref="CampaignCommands.ReportJobEnded"/>.</summary>
     public sealed record JobEndAcknowledged(JobId JobId) : IWithJobId;
 }
 
@@ -95,7 +92,6 @@ public static class JobQueries
 {
     public sealed record GetJob(JobId JobId) : IWithJobId;
 
-    /// <summary>The job's stats over time: one sample per interval, a bounded number, oldest first.</summary>
     public sealed record GetJobStatsSeries(JobId JobId) : IWithJobId;
 
     public sealed record JobStatsSeries(JobId JobId, IReadOnlyList<FuzzerStats> Points) : IProtocolMessage;
