@@ -4,11 +4,8 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Domain;
 
-/// <summary>
-/// The outcome of a command on a state: the events to persist (none when there is nothing to change), or a reason to refuse.
-/// Every state's command methods return one, and every entity persists it the same way. It reads as its list of events,
-/// so a command can <c>return [];</c> or <c>return [started, finished];</c>.
-/// </summary>
+/// <summary>The events a command on a state persists (none when nothing changes), or why it is refused. It reads as its
+/// events, so a command can <c>return [];</c> or <c>return [started, finished];</c>.</summary>
 [CollectionBuilder(typeof(Decision), nameof(Of))]
 public sealed record Decision(IReadOnlyList<IPersistedEvent> Events, string? Rejection) : IReadOnlyList<IPersistedEvent>
 {
@@ -18,7 +15,7 @@ public sealed record Decision(IReadOnlyList<IPersistedEvent> Events, string? Rej
 
     public static Decision Reject(string reason) => new([], reason);
 
-    /// <summary>An accepted decision of these events (what a collection expression builds).</summary>
+    /// <summary>What a collection expression builds.</summary>
     public static Decision Of(ReadOnlySpan<IPersistedEvent> events) => new(events.ToArray(), null);
 
     public int Count => Events.Count;

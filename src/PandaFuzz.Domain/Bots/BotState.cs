@@ -44,16 +44,13 @@ public sealed record BotState(
         return [];
     }
 
-    /// <summary>Drains the bot or puts it back to work; nothing when it already is so. A drained bot stays drained across restarts and re-registrations.</summary>
+    /// <summary>A drained bot stays drained across restarts and re-registrations.</summary>
     public Decision SetDraining(bool draining, DateTimeOffset now) =>
         Draining == draining ? [] : [new BotDrainingChanged(Id, draining, now)];
 
-    /// <summary>
-    /// What the scheduler may use: a draining bot offers no slot at all. Its running jobs keep theirs (the queue holds a
-    /// bot's running jobs whatever its capacity), and a slot a finishing job frees is not filled again: a capacity of the
-    /// jobs it ran when drained would be refilled as each of them ended. A bot that cannot isolate its targets (and has no
-    /// opt-out) offers none either.
-    /// </summary>
+    /// <summary>A draining bot offers no slot: its running jobs keep theirs (the queue holds running jobs whatever the
+    /// capacity), and a slot a finishing job frees is not refilled. A bot that cannot isolate its targets (and has no
+    /// opt-out) offers none either.</summary>
     public BotCapabilities Offered(BotCapabilities reported, int running) =>
         Draining || reported.Sandbox?.RefusesJobs is not null ? reported with { Slots = 0 } : reported;
 

@@ -5,11 +5,8 @@ using static PandaFuzz.Protocol.CampaignEvents;
 
 namespace PandaFuzz.Domain.Campaigns;
 
-/// <summary>
-/// A campaign's persisted state: its spec, which of its jobs have ended, and its crashes de-duplicated by signature
-/// (<see cref="Crashes"/>), with the inputs already counted (<see cref="SeenInputs"/>, by the first 16 hex digits of
-/// their hash) so that a re-delivered report is not counted twice.
-/// </summary>
+/// <summary>A campaign's persisted state. <see cref="SeenInputs"/> (16 hex digits of each input's hash) keeps a
+/// re-delivered crash report from being counted twice.</summary>
 public sealed record CampaignState(
     CampaignId Id,
     CampaignSpec Spec,
@@ -26,7 +23,6 @@ public sealed record CampaignState(
 {
     public bool IsFinished => Status is CampaignStatus.Completed or CampaignStatus.Stopped;
 
-    /// <summary>Jobs that have not reported a terminal state yet.</summary>
     public IEnumerable<JobId> UnfinishedJobs => JobIds.Where(j => !EndedJobs.ContainsKey(j.Value));
 
     public static CampaignState Created(CampaignCreated e) =>
@@ -92,14 +88,10 @@ public sealed record CampaignState(
         return [ended, new CampaignFinished(Id, final, now)];
     }
 
-    /// <summary>The spec of any of the campaign's jobs: fuzzing jobs by index, added jobs as recorded.</summary>
     public JobSpec SpecOf(JobId job) =>
         AddedJobs is not null && AddedJobs.TryGetValue(job.Value, out var spec) ? spec : Spec.ToJobSpec(JobIds.IndexOf(job));
 
-    /// <summary>
-    /// A corpus minimization job: libFuzzer's merge where the campaign has a libFuzzer build, else the first engine.
-    /// It runs while the campaign runs, or after it has finished; a stopping campaign takes no new job.
-    /// </summary>
+    /// <summary>libFuzzer's merge where the campaign has a libFuzzer build, else the first engine; a stopping campaign takes no new job.</summary>
     public Decision AddMinimization(int timeLimitSeconds, DateTimeOffset now)
     {
         if (Status == CampaignStatus.Stopping)
@@ -112,10 +104,9 @@ public sealed record CampaignState(
         return Decision.Accept(new CampaignJobAdded(Id, JobId.For(Id, JobIds.Count), spec, now));
     }
 
-    /// <summary>The unique crashes, oldest first.</summary>
     public IEnumerable<UniqueCrash> UniqueCrashes => Crashes.Values.OrderBy(c => c.FirstSeen).ThenBy(c => c.Signature, StringComparer.Ordinal);
 
-    /// <summary>A unique crash by its id, or by the id an earlier release gave it (before access sizes stopped counting).</summary>
+    /// <summary>By its id, or by the id an earlier release gave it (before access sizes stopped counting).</summary>
     public UniqueCrash? FindCrash(CrashId id) =>
         id.Campaign == Id && Crashes.TryGetValue(Resolve(id.Value[(Id.Value.Length + 1)..]), out var crash) ? crash : null;
 
@@ -123,13 +114,10 @@ public sealed record CampaignState(
     public string Resolve(string signature) =>
         !Crashes.ContainsKey(signature) && FormerSignatures is not null && FormerSignatures.TryGetValue(signature, out var now) ? now : signature;
 
-    /// <summary>The campaign's bugs: its unique crashes grouped (<see cref="BugGrouping"/>), first seen first.</summary>
     public IReadOnlyList<BugGroup> Bugs() => BugGrouping.Group(Id, Crashes.Values);
 
-    /// <summary>
-    /// The state with every unique crash under the signature its first report counts under today: a snapshot taken by
-    /// an earlier release keeps crashes split by access size, merged here (events are re-keyed as they are read).
-    /// </summary>
+    /// <summary>Merges the crashes an earlier release's snapshot keeps split by access size (events are re-keyed as they are
+    /// read).</summary>
     public CampaignState Rekeyed()
     {
         if (Crashes.Values.All(c => c.First.Finding.SignatureOrFallback == c.Signature))
@@ -153,17 +141,13 @@ public sealed record CampaignState(
         return this with { Crashes = crashes, FormerSignatures = former };
     }
 
-    /// <summary>Whether a report of this input was counted already (a re-delivery).</summary>
     public bool HasCounted(BlobId input) => SeenInputs?.Contains(InputKey(input)) == true;
 
-    /// <summary>Whether a report with this signature should have its input stored as a sample.</summary>
     public bool WantsSample(string signature, int maxSamples, int samplesOnTheirWay) =>
         (Crashes.TryGetValue(Resolve(signature), out var crash) ? crash.Samples.Count : 0) + samplesOnTheirWay < maxSamples;
 
-    /// <summary>
-    /// Counts one crash report into its unique crash, once per input; late crashes of a finished campaign count too.
-    /// Only a new signature's first report keeps its output; the others are stored without it.
-    /// </summary>
+    /// <summary>Counts a report once per input; late crashes of a finished campaign count too. Only a new signature's first
+    /// report keeps its output.</summary>
     public Decision ReportCrash(JobId job, BotId bot, CrashFinding finding, bool sampled, DateTimeOffset now)
     {
         if (HasCounted(finding.Input))
@@ -178,11 +162,8 @@ public sealed record CampaignState(
         return [new CrashReported(Id, record, sampled, now)];
     }
 
-    /// <summary>
-    /// A minimization job for a new bug, on the engine and build of the job that found its leader: one per bug group, of
-    /// its leader (a crash that joins a group minimized already, or being minimized, adds none). None while the campaign
-    /// stops or once it was stopped, and none before a member has a stored input.
-    /// </summary>
+    /// <summary>One minimization per bug group, on the engine and build that found its leader; none while a member is being
+    /// or was minimized, while the campaign stops or after it stopped, or before a member has a stored input.</summary>
     public Decision AddCrashMinimization(string signature, int timeLimitSeconds, DateTimeOffset now)
     {
         signature = Resolve(signature);
@@ -246,7 +227,6 @@ public sealed record CampaignState(
         return this with { Crashes = Crashes.SetItem(signature, crash), SeenInputs = seen, CrashReports = CrashReports + 1, FormerSignatures = formers };
     }
 
-    /// <summary>Two unique crashes that turned out to be one: the first seen leads, counts and samples add up.</summary>
     private static UniqueCrash Merge(UniqueCrash first, UniqueCrash second) =>
         first with
         {
@@ -263,10 +243,8 @@ public sealed record CampaignState(
         };
 }
 
-/// <summary>
-/// A campaign snapshot written before crashes were de-duplicated (one record per input). Never written any more: the
-/// serializer upcasts it on read into a <see cref="CampaignState"/> by counting each record as a report whose input was kept.
-/// </summary>
+/// <summary>A snapshot from before crashes were de-duplicated (one record per input). Never written now: the serializer
+/// upcasts it, counting each record as a report whose input was kept.</summary>
 public sealed record CampaignSnapshotV1(
     CampaignId Id,
     CampaignSpec Spec,

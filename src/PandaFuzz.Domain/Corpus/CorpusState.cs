@@ -4,10 +4,8 @@ using static PandaFuzz.Protocol.CorpusEvents;
 
 namespace PandaFuzz.Domain.Corpus;
 
-/// <summary>
-/// A campaign's shared corpus: an append-only list of inputs in the current version (so a job can ask for
-/// "everything after position N"), and the history of versions (a minimization starts a new one).
-/// </summary>
+/// <summary>A campaign's shared corpus: append-only within a version, so a job can ask for "everything after position N";
+/// a minimization starts a new version.</summary>
 public sealed record CorpusState(
     CampaignId CampaignId,
     int Version,
@@ -28,7 +26,6 @@ public sealed record CorpusState(
         _ => throw new ArgumentException($"Not a corpus event: {e.GetType().Name}", nameof(e)),
     };
 
-    /// <summary>The event that adds the inputs not yet in the corpus, or none.</summary>
     public Decision Add(IReadOnlyList<CorpusEntry> entries, DateTimeOffset now)
     {
         var fresh = entries.Where(x => !Known.Contains(x.Input.Sha256)).DistinctBy(x => x.Input).ToList();

@@ -2,24 +2,14 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Domain.Crashes;
 
-/// <summary>
-/// Groups a campaign's unique crashes into bugs, the way ClusterFuzz's grouper does and a little stricter. Two unique
-/// crashes are one bug when
-/// <list type="bullet">
-/// <item>the frame that crashed is the same function (the first line of their states: states that differ only below it,
-/// through other callers, are one bug), at the same file and line where both are symbolized to one,</item>
-/// <item>they share the security flag, and, for reliability bugs, the crash type (a timeout and an OOM of one target
-/// stay apart; security bugs group whatever their types and access sizes, as ClusterFuzz's do),</item>
-/// <item>and both reproduced on a rerun, or neither did: a crash no rerun could reproduce is kept apart, flagged.</item>
-/// </list>
-/// A crash with an empty state (nothing symbolized) is a bug of its own. The group's leader is its first crash seen, so a
-/// group keeps its id as crashes join it. Pure: the same crashes give the same groups in the same order.
-/// </summary>
+/// <summary>Groups unique crashes into bugs like ClusterFuzz's grouper, a little stricter: one bug when the crashing frame
+/// is the same function (at the same file:line where both are symbolized), the security flag matches and, for reliability
+/// bugs, the type (a timeout and an OOM stay apart; security bugs group whatever their types, as ClusterFuzz's do), and
+/// both or neither reproduced. An empty state is a bug of its own. The leader is the first crash seen, so a group keeps
+/// its id as crashes join. Pure: the same crashes give the same groups in the same order.</summary>
 public static class BugGrouping
 {
-    /// <summary>What grouping reads of a unique crash: the same for the campaign's state and the read model's rows.</summary>
-    /// <param name="Identity">The kind without the access size (<see cref="CrashIdentity.WithoutSize"/>).</param>
-    /// <param name="Location">The crashing frame's <c>file:line</c>, null where not symbolized.</param>
+    /// <summary>What grouping reads of a unique crash, the same for the campaign's state and the read model's rows.</summary>
     public sealed record Key(string Signature, DateTimeOffset FirstSeen, string State, bool Security, bool Reproducible, string Identity, string? Location);
 
     public static Key KeyOf(UniqueCrash crash) =>
@@ -28,10 +18,7 @@ public static class BugGrouping
     public static IReadOnlyList<BugGroup> Group(CampaignId campaign, IEnumerable<UniqueCrash> crashes) =>
         [.. Assign(campaign, crashes, KeyOf).Select(g => new BugGroup(g.Bug, g.Members[0], g.Members))];
 
-    /// <summary>
-    /// The bugs of a campaign's unique crashes, each with its members (the leader first, then by first seen), the bugs in
-    /// the order of their leaders.
-    /// </summary>
+    /// <summary>Each bug with its members, the leader first, then by first seen; bugs in their leaders' order.</summary>
     public static IReadOnlyList<(BugId Bug, IReadOnlyList<T> Members)> Assign<T>(CampaignId campaign, IEnumerable<T> crashes, Func<T, Key> keyOf)
     {
         var ordered = crashes.Select(c => (Crash: c, Key: keyOf(c)))
@@ -62,7 +49,6 @@ public static class BugGrouping
             .ToList();
     }
 
-    /// <summary>Whether two unique crashes are one bug (see the type's summary).</summary>
     public static bool AreOneBug(UniqueCrash a, UniqueCrash b) => AreOneBug(KeyOf(a), KeyOf(b));
 
     private static bool AreOneBug(Key a, Key b)
@@ -80,13 +66,9 @@ public static class BugGrouping
         return a.Location is not { } first || b.Location is not { } second || first == second;
     }
 
-    /// <summary>
-    /// Where the crashing frame is (<c>target.c:57</c>): as the bot recorded it, else read from the first report's stack
-    /// (crashes recorded before locations were).
-    /// </summary>
+    /// <summary>As the bot recorded it, else read from the first report's stack (crashes recorded before locations were).</summary>
     public static string? LocationOf(UniqueCrash crash) => crash.Location ?? LocationOf(crash.First.Finding, crash.State);
 
-    /// <summary>Where a report's crashing frame is: as the bot recorded it, else read from its stack.</summary>
     public static string? LocationOf(CrashFinding finding, string state)
     {
         if (finding.Location is { } known)

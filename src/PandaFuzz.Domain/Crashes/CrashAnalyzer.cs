@@ -4,12 +4,9 @@ using PandaFuzz.Domain.Engines.LibFuzzer;
 
 namespace PandaFuzz.Domain.Crashes;
 
-/// <summary>
-/// Turns a sanitizer or libFuzzer report into a <see cref="CrashAnalysis"/> following ClusterFuzz's rules: the type
-/// from the error line, the access from the line after it, the state from the top three frames that remain once
-/// sanitizer, allocator, libc memory/string, fuzzer-driver and harness-entry frames are dropped (function names only,
-/// arguments, offsets and addresses stripped). Timeouts and OOMs take the target's name as their state.
-/// </summary>
+/// <summary>Turns a sanitizer or libFuzzer report into a <see cref="CrashAnalysis"/> by ClusterFuzz's rules: type from the
+/// error line, access from the next, state from the top three frames left once sanitizer, allocator, libc, driver and
+/// harness-entry frames are dropped. Timeouts and OOMs take the target's name as their state.</summary>
 public static partial class CrashAnalyzer
 {
     public const int StateFrames = 3;
@@ -60,31 +57,23 @@ public static partial class CrashAnalyzer
     /// <summary>Frames that never hold the bug, by function name (ClusterFuzz's ignore list, the C/C++ part).</summary>
     private static readonly Regex IgnoredFunction = new(
         "^(" + string.Join('|',
-            // Process exit and signals.
             @"abort$", @"exit$", @"raise$", @"tgkill$", @"gsignal$", @"pthread_kill$", @"__pthread_kill", @"__chk_fail$", @"__fortify_fail$",
             @"__assert_", @"__GI_", @"__libc_", @"_start", @"__run_exit_handlers", @"common_exit",
-            // libc memory and string functions and the sanitizers' interceptors of them.
             @"(__)?mem(cmp|cpy|move|set|chr)", @"(__)?str(cmp|ncmp|cpy|ncpy|dup|len|chr|cat|ncat)", @"__interceptor_", @"___interceptor_",
-            // Allocators.
             @"malloc$", @"calloc$", @"realloc$", @"free$", @"operator new", @"operator delete", @"posix_memalign$", @"aligned_alloc$",
-            // Sanitizer runtimes.
             @"__asan", @"__lsan", @"__msan", @"__tsan", @"__ubsan", @"__hwasan", @"__sanitizer", @"_asan_", @"_lsan_", @"_msan_", @"_tsan_", @"_ubsan_",
             @"__sanitizer_", @"asan_", @"__sanitizer_print_stack_trace",
-            // The fuzzing engines' drivers and the harness entry.
             @"fuzzer::", @"LLVMFuzzerTestOneInput$", @"main$", @"__afl_", @"LLVMFuzzerRunDriver$",
             // AFL++'s libFuzzer-compatible driver (aflpp_driver.c spells it so).
             @"ExecuteFilesOnyByOne$") + ")",
         RegexOptions.CultureInvariant);
 
-    /// <summary>Frames that never hold the bug, by where they are.</summary>
     private static readonly Regex IgnoredLocation = new(
         @"/sanitizer_common/|/compiler-rt/|/asan/|/lsan/|/ubsan/|/fuzzer/Fuzzer|/libc/|/glibc-|csu/|sysdeps/|libc\.so|libc-[0-9.]+\.so|libstdc\+\+\.so|libc\+\+|libm\.so|ld-linux",
         RegexOptions.CultureInvariant);
 
-    /// <summary>
-    /// What the bot's sandbox says when its memory cgroup killed a run: a run with no sanitizer report that says so ran
-    /// out of memory (an AFL++ target killed by the cgroup is saved as a crash of signal 9).
-    /// </summary>
+    /// <summary>The sandbox's note when its memory cgroup killed a run: without a sanitizer report the run ran out of memory
+    /// (AFL++ saves a target killed by the cgroup as a crash of signal 9).</summary>
     public const string SandboxMemoryKill = "killed by the sandbox's memory cgroup";
 
     public static CrashAnalysis Analyze(string output, string? findingKind, string targetName)
@@ -97,17 +86,13 @@ public static partial class CrashAnalyzer
         return new CrashAnalysis(type, access, frames, state, SecurityTypes.Contains(type), byTarget ? null : LocationOf(frames));
     }
 
-    /// <summary>
-    /// Where the state's first frame is: its file name (not the directory, which differs between builds) and line,
-    /// or null when that frame is not symbolized to a line.
-    /// </summary>
+    /// <summary>The state's first frame as file name and line; not the directory, which differs between builds.</summary>
     public static string? LocationOf(IReadOnlyList<StackFrame> frames)
     {
         var top = frames.FirstOrDefault(f => !IsIgnored(f)) ?? frames.FirstOrDefault(f => f.Function is "LLVMFuzzerTestOneInput");
         return top is { File: { } file, Line: { } line } ? $"{Path.GetFileName(file)}:{line.ToString(CultureInfo.InvariantCulture)}" : null;
     }
 
-    /// <summary>The top <see cref="StateFrames"/> frames that may hold the bug, one function per line.</summary>
     public static string StateOf(IReadOnlyList<StackFrame> frames)
     {
         var kept = frames.Where(f => !IsIgnored(f)).Take(StateFrames).Select(f => f.Name).ToList();
@@ -120,11 +105,8 @@ public static partial class CrashAnalyzer
         return string.Join('\n', kept);
     }
 
-    /// <summary>
-    /// The positions in <paramref name="stack"/> (a crash's frames as kept, or a report's lines) of the frames that never hold the bug: the
-    /// sanitizer runtime, libc, allocators and the fuzzing engine's driver, which the dashboard folds away. The harness's
-    /// entry and a target's own <c>main</c> are the user's code, so they stay, though a crash state skips them.
-    /// </summary>
+    /// <summary>Positions in <paramref name="stack"/> of frames that never hold the bug, which the dashboard folds away. The
+    /// harness entry and a target's own <c>main</c> are the user's code, so they stay, though a crash state skips them.</summary>
     public static IReadOnlyList<int> IgnoredFrames(IReadOnlyList<string> stack) =>
         [.. stack.Select((line, i) => (line, i))
             .Where(f => (StackFrame.TryParse(f.line, out var frame) || StackFrame.TryParseDescribed(f.line, out frame)) && IsIgnored(frame) && !IsUsersEntry(frame))

@@ -2,18 +2,10 @@ using System.Globalization;
 
 namespace PandaFuzz.Domain.Crashes;
 
-/// <summary>
-/// One frame of a sanitizer stack: <c>#3 0x55d1 in parse_record(char const*) /src/p.c:21:12</c> or
-/// <c>#7 0x7f96 (/lib/x86_64-linux-gnu/libc.so.6+0x29d90) (BuildId: 4f7b…)</c>.
-/// </summary>
-/// <param name="Index">The frame number (<c>#3</c>).</param>
-/// <param name="Function">The function with its arguments and offset stripped (<c>parse_record</c>), or null when unsymbolized.</param>
-/// <param name="File">The source file, when the symbolizer knew it.</param>
-/// <param name="Line">The source line, when the symbolizer knew it.</param>
-/// <param name="Module">The binary or library of an unsymbolized frame (<c>/lib/x86_64-linux-gnu/libc.so.6</c>).</param>
+/// <summary>One frame of a sanitizer stack: <c>#3 0x55d1 in parse_record(char const*) /src/p.c:21:12</c> or
+/// <c>#7 0x7f96 (/lib/x86_64-linux-gnu/libc.so.6+0x29d90) (BuildId: 4f7b…)</c>.</summary>
 public sealed record StackFrame(int Index, string? Function, string? File, int? Line, string? Module)
 {
-    /// <summary>What the crash state shows for this frame: the function, else the module's file name.</summary>
     public string Name => Function ?? (Module is null ? "<unknown>" : Path.GetFileName(Module));
 
     // What Describe writes: "#3 parse_record /src/p.c:21", "#1 f aflpp_driver.o:", "#7 libc.so.6 (/lib/libc.so.6)".
@@ -21,14 +13,13 @@ public sealed record StackFrame(int Index, string? Function, string? File, int? 
         @"^#(?<index>[0-9]+) (?<name>.+?)(?: (?<file>\S+):(?<line>[0-9]*)| \((?<module>[^()]+)\))?$",
         System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
-    /// <summary>How a crash keeps the frame in its stack: the number, the name, then the source place or the module.</summary>
     public string Describe()
     {
         var place = File is { } file ? $" {file}:{Line}" : Module is { } module ? $" ({module})" : string.Empty;
         return $"#{Index} {Name}{place}";
     }
 
-    /// <summary>Reads back a frame <see cref="Describe"/> wrote (a crash's stack); false for anything else.</summary>
+    /// <summary>Reads back a frame <see cref="Describe"/> wrote (a crash's stack).</summary>
     public static bool TryParseDescribed(string line, out StackFrame frame)
     {
         frame = null!;
@@ -53,7 +44,6 @@ public sealed record StackFrame(int Index, string? Function, string? File, int? 
         return true;
     }
 
-    /// <summary>Reads one frame line; false for anything else.</summary>
     public static bool TryParse(string line, out StackFrame frame)
     {
         frame = null!;
@@ -124,10 +114,8 @@ public sealed record StackFrame(int Index, string? Function, string? File, int? 
         return true;
     }
 
-    /// <summary>
-    /// Strips what changes between builds and call sites and says nothing of the place: the argument list
-    /// (<c>f(int, char*) const</c>), an offset (<c>f+0x1c</c>).
-    /// </summary>
+    /// <summary>Strips what changes between builds and call sites: the argument list (<c>f(int, char*) const</c>) and an
+    /// offset (<c>f+0x1c</c>).</summary>
     public static string CleanFunction(string function)
     {
         var name = function.Trim();

@@ -22,7 +22,6 @@ public sealed record JobState(
 {
     public bool IsTerminal => Status is JobStatus.Completed or JobStatus.Failed or JobStatus.Cancelled;
 
-    /// <summary>Assigned or running: the job holds a slot on <see cref="BotId"/>.</summary>
     public bool HoldsBot => Status is JobStatus.Assigned or JobStatus.Running;
 
     public static JobState Created(JobCreated e) =>
@@ -44,13 +43,11 @@ public sealed record JobState(
         _ => throw new ArgumentException($"Not a job event: {e.GetType().Name}", nameof(e)),
     };
 
-    /// <summary>The scheduler offers a bot: only a pending job takes it.</summary>
     public Decision Assign(BotId bot, string agentPath, DateTimeOffset now) =>
         Status == JobStatus.Pending
             ? Decision.Accept(new JobAssigned(Id, bot, agentPath, now))
             : Decision.Reject($"job {Id} is {Status.ToString().ToLowerInvariant()}, not pending");
 
-    /// <summary>The bot confirms it runs the job; a confirmation from a bot the job no longer belongs to is refused.</summary>
     public Decision ConfirmStarted(BotId bot, DateTimeOffset now) => Status switch
     {
         JobStatus.Assigned when bot == BotId => Decision.Accept(new JobStarted(Id, bot, now)),
@@ -58,7 +55,6 @@ public sealed record JobState(
         _ => Decision.Reject($"job {Id} does not run on {bot}"),
     };
 
-    /// <summary>The bot cannot run the job: back to pending for another bot.</summary>
     public Decision Refused(BotId bot, string reason, DateTimeOffset now) =>
         HoldsBot && bot == BotId
             ? Decision.Accept(new JobRequeued(Id, $"refused by {bot}: {reason}", now))
@@ -76,14 +72,11 @@ public sealed record JobState(
             : Decision.Accept(new JobFailed(Id, reason ?? "the fuzzer failed", stats, now));
     }
 
-    /// <summary>A job that held a bot longer than allowed without word from it goes back to pending.</summary>
+    /// <summary>A job that held a bot too long without word from it goes back to pending.</summary>
     public Decision Requeue(string reason, DateTimeOffset now) =>
         HoldsBot ? Decision.Accept(new JobRequeued(Id, reason, now)) : Decision.Accept();
 
-    /// <summary>
-    /// The job lost its bot (silent, gone, never confirmed): back to pending, unless it has had
-    /// <paramref name="maxAttempts"/> bots already, then it fails with the last reason.
-    /// </summary>
+    /// <summary>Back to pending, unless it has had <paramref name="maxAttempts"/> bots already: then it fails with the last reason.</summary>
     public Decision RequeueOrFail(string reason, int maxAttempts, DateTimeOffset now)
     {
         if (!HoldsBot)
@@ -96,15 +89,14 @@ public sealed record JobState(
             : Decision.Accept(new JobRequeued(Id, reason, now));
     }
 
-    /// <summary>The bot is gone from the cluster: a job it held moves on at once (a job on another bot is not touched).</summary>
     public Decision BotLost(BotId bot, string reason, int maxAttempts, DateTimeOffset now) =>
         HoldsBot && BotId == bot ? RequeueOrFail(reason, maxAttempts, now) : Decision.Accept();
 
-    /// <summary>When a running job must have ended: its start, its duration, and a grace for the last deliveries.</summary>
+    /// <summary>Its start plus its duration, and a grace for the last deliveries.</summary>
     public DateTimeOffset? Deadline(TimeSpan grace) =>
         Status == JobStatus.Running && StartedAt is { } started ? started + TimeSpan.FromSeconds(Spec.DurationSeconds) + grace : null;
 
-    /// <summary>A job still running past its deadline and grace is ended by the master (its bot is told to stop).</summary>
+    /// <summary>The master ends a job still running past its deadline (its bot is told to stop).</summary>
     public Decision Overdue(FuzzerStats? stats, DateTimeOffset now) =>
         Status == JobStatus.Running ? Decision.Accept(new JobCompleted(Id, stats, now)) : Decision.Accept();
 

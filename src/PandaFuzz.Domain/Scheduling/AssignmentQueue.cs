@@ -8,22 +8,11 @@ public sealed record KnownBot(BotId BotId, string AgentPath, long NodeUid, IRead
 /// <summary>An offer of a job to a bot, waiting for the job entity to accept or reject it.</summary>
 public sealed record Offer(JobId JobId, BotId BotId, string AgentPath, DateTimeOffset At);
 
-/// <summary>
-/// The scheduler's working memory: pending jobs in arrival order and the bots' free slots. It only proposes
-/// offers; the job entity decides, so a job can never be assigned twice. Rebuilt from re-announcements and
-/// check-ins after a restart, so nothing here is persisted. Time is passed in.
-/// </summary>
-/// <remarks>
-/// The scheduler asks for offers on every message it gets (a check-in, an acceptance, a new job), so the cost of that
-/// question must not grow with the queue: pending jobs are also kept per engine and per campaign, and the reachable bots
-/// with a free slot in a set ordered emptiest first. An offer then costs about log(bots), whatever the queue holds; a
-/// queue of 100,000 jobs with every slot taken costs nothing to ask.
-/// </remarks>
-/// <remarks>
-/// Only the <c>inMemoryLimit</c> queued jobs nearest the head (in arrival order, as they are woken) are kept in memory by their
-/// entities; the queue tracks which, so a long queue costs the master its ids here, not an entity each. An offer to a job that
-/// left memory still works: its entity comes back from the journal first, which is slower.
-/// </remarks>
+/// <summary>The scheduler's working memory: pending jobs and the bots' free slots. It only proposes offers; the job
+/// entity decides, so a job is never assigned twice. Not persisted: re-announcements and check-ins rebuild it.</summary>
+/// <remarks>Offers are asked for on every message, so their cost must not grow with the queue: pending jobs are indexed per
+/// engine and campaign, free bots kept emptiest first (an offer costs about log(bots)). Only the <c>inMemoryLimit</c> jobs
+/// nearest the head keep their entities in memory; an offer to one that left brings it back from the journal.</remarks>
 public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxValue, int inMemoryLimit = int.MaxValue)
 {
     private readonly LinkedList<PendingJob> _pending = new();
@@ -34,7 +23,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
     private readonly Dictionary<BotId, BotSlots> _bots = [];
     private readonly HashSet<BotId> _unreachable = [];
 
-    // Reachable bots with a free slot, the emptiest first (ties by id, so the order is stable).
+    // Reachable bots with a free slot, emptiest first; ties by id keep the order stable.
     private readonly SortedSet<BotSlots> _free = new(EmptiestFirst.Instance);
     private IReadOnlyDictionary<string, int> _weights = new Dictionary<string, int>();
     private long _sequence;
@@ -42,44 +31,35 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
 
     public int PendingCount => _pending.Count;
 
-    /// <summary>Queued jobs whose entities were told to stay in memory (or are being woken).</summary>
     public int InMemoryCount => _inMemory;
 
     public IEnumerable<JobId> Pending => _pending.Select(p => p.JobId);
 
     public int BotCount => _bots.Count;
 
-    /// <summary>Since when the longest-waiting pending job has waited (null: none pending).</summary>
     public DateTimeOffset? OldestPendingSince => _pending.Count == 0 ? null : _pending.Min(p => p.Since);
 
     public int FreeSlots => _free.Sum(b => b.Free);
 
-    /// <summary>Some reachable bot has a free slot.</summary>
     public bool HasFreeSlots => _free.Count > 0;
 
-    /// <summary>Every bot known, with the jobs that hold its slots.</summary>
     public IEnumerable<KnownBot> Bots => _bots.Values.Select(b => new KnownBot(b.BotId, b.AgentPath, b.NodeUid, [.. b.Held.Keys]));
 
-    /// <summary>
-    /// Adds a pending job unless it is already queued or on offer. A <paramref name="minimization"/> job waits while another
-    /// of its campaign's is on offer or running: a campaign's minimizations take one slot at a time, the others go to fuzzing.
-    /// </summary>
+    /// <summary>False when already queued or on offer. A <paramref name="minimization"/> job waits while another of its
+    /// campaign's is on offer or running, so a campaign's minimizations take one slot at a time.</summary>
     public bool Enqueue(JobId job, string engine, DateTimeOffset since, bool minimization = false) =>
         Enqueue(job, engine, since, inMemory: false, minimization);
 
-    // Minimization jobs known to the queue (pending, on offer or holding a slot) until released.
+    // Pending, on offer or holding a slot, until released.
     private readonly HashSet<JobId> _minimizations = [];
 
-    /// <summary>The campaigns with a minimization on offer or holding a slot.</summary>
     private HashSet<string> MinimizingCampaigns() =>
         _minimizations.Where(j => !_pendingIndex.ContainsKey(j)).Select(CampaignOf).ToHashSet(StringComparer.Ordinal);
 
     private static bool Waits(PendingJob job, HashSet<string> minimizing) => job.Minimization && minimizing.Contains(job.Campaign);
 
-    /// <summary>
-    /// Whether a queued job's entity stays in memory: yes while fewer than the limit are, or when it already counts as one of
-    /// them (on offer, or woken); no otherwise: it leaves memory and waits in the journal for <see cref="Wake"/>.
-    /// </summary>
+    /// <summary>Yes while fewer than the limit are in memory, or when the job already counts as one; otherwise its entity
+    /// leaves memory and waits in the journal for <see cref="Wake"/>.</summary>
     public bool KeepInMemory(JobId job)
     {
         if (!_pendingIndex.TryGetValue(job, out var pending))
@@ -96,10 +76,8 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         return pending.InMemory;
     }
 
-    /// <summary>
-    /// The oldest queued jobs out of memory, at most <paramref name="max"/> and no more than the limit leaves room for; they count
-    /// as in memory from now on (the caller wakes them).
-    /// </summary>
+    /// <summary>The oldest queued jobs out of memory, as many as the limit leaves room for; they count as in memory from now
+    /// on (the caller wakes them).</summary>
     public IReadOnlyList<JobId> Wake(int max)
     {
         var woken = new List<JobId>();
@@ -137,7 +115,6 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         return true;
     }
 
-    /// <summary>The job no longer wants a bot or gave up its slot.</summary>
     public void Release(JobId job, BotId? bot)
     {
         RemovePending(job);
@@ -185,7 +162,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         Index(slots);
     }
 
-    /// <summary>Forgets the bot; returns the jobs that held its slots (offers to it are withdrawn and queued again).</summary>
+    /// <summary>Returns the jobs that held its slots; offers to it are withdrawn and queued again.</summary>
     public IReadOnlyList<JobId> RemoveBot(BotId bot)
     {
         _unreachable.Remove(bot);
@@ -205,7 +182,6 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         return [.. slots.Held.Keys];
     }
 
-    /// <summary>An unreachable bot gets no offers until it is reachable again (or removed).</summary>
     public void SetReachable(BotId bot, bool reachable)
     {
         if (!_bots.TryGetValue(bot, out var slots))
@@ -227,7 +203,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         Index(slots);
     }
 
-    /// <summary>The job took the bot; an acceptance that arrives after its offer expired also takes it out of the queue.</summary>
+    /// <summary>An acceptance that arrives after its offer expired also takes the job out of the queue.</summary>
     public void Accepted(JobId job, BotId bot, DateTimeOffset now)
     {
         _offers.Remove(job);
@@ -238,30 +214,23 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         }
     }
 
-    /// <summary>The job refused the offer (it is no longer pending): free the slot, forget the job.</summary>
     public void Rejected(JobId job, BotId bot)
     {
         _offers.Remove(job);
         Drop(bot, job);
     }
 
-    /// <summary>The campaigns' weights (campaign id → weight ≥ 1; unlisted campaigns weigh 1). Empty: first come, first served.</summary>
     public IReadOnlyDictionary<string, int> Weights => _weights;
 
-    /// <summary>
-    /// Sets the campaigns' weights. With any weight set, each free slot goes to the campaign holding the fewest slots per
-    /// unit of weight (a campaign of weight 3 gets three slots to another's one while both wait), its oldest job first.
-    /// </summary>
+    /// <summary>With any weight set, each free slot goes to the campaign holding the fewest slots per unit of weight (weight 3
+    /// gets three slots to another's one while both wait), its oldest job first. Empty: first come, first served.</summary>
     public void SetWeights(IReadOnlyDictionary<string, int> weights) =>
         _weights = weights.Where(w => w.Value >= 1).ToDictionary(w => w.Key, w => w.Value, StringComparer.Ordinal);
 
-    /// <summary>The campaign a job belongs to: its id up to the last dash ("3f2a9c1b0d4e-0" → "3f2a9c1b0d4e").</summary>
     public static string CampaignOf(JobId job) => job.Value.LastIndexOf('-') is > 0 and var dash ? job.Value[..dash] : job.Value;
 
-    /// <summary>
-    /// Matches pending jobs, oldest first, to bots with the engine and a free slot, spreading over the emptiest bots; no more
-    /// than the most offers out at once (the rest wait for answers, so the job entities' journal sets the pace).
-    /// </summary>
+    /// <summary>Oldest first, to the emptiest bots that run the engine; at most <c>maxOffers</c> out at once, the rest wait
+    /// for answers, so the job entities' journal sets the pace.</summary>
     public IReadOnlyList<Offer> NextOffers(DateTimeOffset now) => _weights.Count == 0 ? NextOffersInArrivalOrder(now) : NextOffersByWeight(now);
 
     private List<Offer> NextOffersInArrivalOrder(DateTimeOffset now)
@@ -275,7 +244,6 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
             PendingJob? oldest = null;
             foreach (var (engine, jobs) in _pendingByEngine)
             {
-                // The engine's oldest job that may run: a minimization whose campaign runs one already waits.
                 var head = jobs.First;
                 while (head is not null && Waits(head.Value, minimizing))
                 {
@@ -319,7 +287,6 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         var minimizing = MinimizingCampaigns();
         while (_free.Count > 0 && _offers.Count < maxOffers)
         {
-            // Campaigns with pending jobs, the one furthest below its share first; ties go to the one waiting longest.
             var campaigns = _pendingByCampaign
                 .Where(c => c.Value.Count > 0)
                 .OrderBy(c => (double)held.GetValueOrDefault(c.Key) / _weights.GetValueOrDefault(c.Key, 1))
@@ -368,7 +335,6 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         return offers;
     }
 
-    /// <summary>The emptiest reachable bot with a free slot that runs <paramref name="engine"/>.</summary>
     private BotSlots? BestBotFor(string engine)
     {
         foreach (var bot in _free)
@@ -478,10 +444,8 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
 
         public string Campaign { get; } = campaign;
 
-        /// <summary>A crash or corpus minimization: one of its campaign's at a time.</summary>
         public bool Minimization { get; init; }
 
-        /// <summary>Its entity was told to stay in memory, or is being woken.</summary>
         public bool InMemory { get; set; }
 
         public LinkedListNode<PendingJob>? InArrival { get; set; }
@@ -496,7 +460,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         public int Free => Math.Max(0, Capabilities.Slots - Held.Count);
     }
 
-    /// <summary>The bot with the most free slots first; the same count by id. Reads <see cref="BotSlots.Free"/>: change a bot only out of the set.</summary>
+    /// <summary>Most free slots first, then by id. Reads <see cref="BotSlots.Free"/>: change a bot only while it is out of the set.</summary>
     private sealed class EmptiestFirst : IComparer<BotSlots>
     {
         public static readonly EmptiestFirst Instance = new();

@@ -3,10 +3,9 @@ using System.Diagnostics.CodeAnalysis;
 namespace PandaFuzz.Domain.Engines.AflPlusPlus;
 
 /// <summary>One row of AFL++'s <c>plot_data</c>, written about every 5 s once the fuzzer has run for a minute.</summary>
-/// <param name="RelativeTimeSeconds"><c>relative_time</c>: seconds since the (first) start of the campaign.</param>
-/// <param name="CurrentItem"><c>cur_item</c>: the queue entry being fuzzed.</param>
-/// <param name="BitmapCoverage">The <c>map_size</c> column, in percent (82.35 for "82.35%"): the same figure as <c>bitmap_cvg</c>.</param>
-/// <param name="ExecsPerSecond"><c>execs_per_sec</c>: AFL++'s smoothed recent speed; 0 when it printed inf/nan.</param>
+/// <param name="RelativeTimeSeconds">Seconds since the first start of the campaign (a resumed run continues it).</param>
+/// <param name="BitmapCoverage">The <c>map_size</c> column: <c>bitmap_cvg</c> in percent.</param>
+/// <param name="ExecsPerSecond">AFL++'s smoothed recent speed; 0 when it printed inf/nan.</param>
 public sealed record AflPlotRow(
     long RelativeTimeSeconds,
     long CyclesDone,
@@ -22,10 +21,8 @@ public sealed record AflPlotRow(
     long TotalExecs,
     long EdgesFound);
 
-/// <summary>
-/// Reads AFL++'s <c>plot_data</c>: a <c># relative_time, cycles_done, ...</c> header, then comma-separated rows.
-/// Columns are found by their header names, so a different order or extra columns in other AFL++ versions still parse.
-/// </summary>
+/// <summary>Reads AFL++'s <c>plot_data</c>: a <c># relative_time, cycles_done, ...</c> header, then comma-separated rows.
+/// Columns are found by name, so another order or extra columns in other AFL++ versions still parse.</summary>
 public static class AflPlotDataParser
 {
     // The AFL++ 4.x column names this parser needs; a header without all of them yields no rows.
@@ -35,12 +32,8 @@ public static class AflPlotDataParser
         "saved_crashes", "saved_hangs", "max_depth", "execs_per_sec", "total_execs", "edges_found",
     ];
 
-    /// <summary>
-    /// The complete rows in file order. The first line must be the header (AFL++ writes it once, at the top; a resumed
-    /// run appends rows below it); without it, or when it lacks a needed column, there are no rows. Malformed lines
-    /// (wrong field count, a value that is not a number, other <c>#</c> lines) and the text after the last newline
-    /// (a row still being written) are skipped. Never throws.
-    /// </summary>
+    /// <summary>Never throws. No header on the first line (AFL++ writes it once; a resumed run appends below it) or a missing
+    /// column gives no rows; malformed lines and a row still being written (after the last newline) are skipped.</summary>
     public static IReadOnlyList<AflPlotRow> Parse(string text)
     {
         var rows = new List<AflPlotRow>();
@@ -63,10 +56,8 @@ public static class AflPlotDataParser
         return rows;
     }
 
-    /// <summary>
-    /// The last row <see cref="Parse"/> would give, or null when there is none (e.g. in the first minute of a run).
-    /// Parses the header and then backwards from the end, so a long campaign's earlier rows cost only a scan.
-    /// </summary>
+    /// <summary>Null when there is no row yet (the first minute of a run). Reads backwards from the end, so a long campaign's
+    /// earlier rows cost only a scan.</summary>
     public static AflPlotRow? ParseLast(string text)
     {
         var complete = AflText.CompleteLines(text);
@@ -177,6 +168,5 @@ public static class AflPlotDataParser
             || t.Equals("-nan", StringComparison.OrdinalIgnoreCase);
     }
 
-    /// <param name="ColumnIndex">For each entry of <see cref="Columns"/>, its field position in a row.</param>
     private sealed record Header(int[] ColumnIndex, int FieldCount);
 }

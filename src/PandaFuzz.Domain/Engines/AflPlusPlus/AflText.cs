@@ -5,11 +5,8 @@ namespace PandaFuzz.Domain.Engines.AflPlusPlus;
 /// <summary>Number and line rules shared by the AFL++ file parsers.</summary>
 internal static class AflText
 {
-    /// <summary>
-    /// The text up to and including its last newline. AFL++ ends every line it writes with one, so text after the last
-    /// newline is a line still being written (or cut off when the file was read mid-rewrite): its value may be a prefix
-    /// of the real one ("14393.51" read as "143"), and it is ignored rather than trusted.
-    /// </summary>
+    /// <summary>AFL++ ends every line with a newline, so text after the last one is a line still being written (or cut off
+    /// mid-rewrite): its value may be a prefix of the real one ("14393.51" read as "143"), so it is ignored.</summary>
     public static ReadOnlySpan<char> CompleteLines(string text)
     {
         var lastNewline = text.LastIndexOf('\n');
@@ -24,7 +21,6 @@ internal static class AflText
         double.TryParse(s.Trim(), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value)
         && double.IsFinite(value);
 
-    /// <summary>A percentage such as "82.35%" → 82.35 (the sign is optional).</summary>
     public static bool TryParsePercent(ReadOnlySpan<char> s, out double value)
     {
         s = s.Trim();

@@ -80,10 +80,8 @@ public static class LibFuzzerOutputParser
         return true;
     }
 
-    /// <summary>
-    /// A <c>-fork</c> run's line, printed as each child process ends:
-    /// <c>#1024: cov: 46 ft: 60 corp: 12 exec/s: 3500 oom/timeout/crash: 0/1/3 time: 12s job: 5 dft_time: 0</c>.
-    /// </summary>
+    /// <summary>A <c>-fork</c> run's line, printed as each child process ends:
+    /// <c>#1024: cov: 46 ft: 60 corp: 12 exec/s: 3500 oom/timeout/crash: 0/1/3 time: 12s job: 5 dft_time: 0</c>.</summary>
     private static bool TryParseForkStatus(ReadOnlySpan<char> s, ReadOnlySpan<char> execsToken, ref int pos, [NotNullWhen(true)] out LibFuzzerStatusLine? status)
     {
         status = null;
@@ -131,7 +129,7 @@ public static class LibFuzzerOutputParser
                     break;
                 }
 
-                default: break; // time:, job:, dft_time: and keys newer versions may add
+                default: break; // job:, dft_time: and keys newer versions may add
             }
 
             if (!ok)
@@ -176,10 +174,8 @@ public static class LibFuzzerOutputParser
         return true;
     }
 
-    /// <summary>
-    /// True for a line that opens (or, for SUMMARY, closes) a crash report: <c>==PID==ERROR: ...</c>,
-    /// <c>==PID== ERROR: libFuzzer: ...</c>, MSan/TSan warnings, UBSan <c>runtime error:</c>, <c>...Sanitizer:DEADLYSIGNAL</c>, <c>SUMMARY: ...</c>.
-    /// </summary>
+    /// <summary>A line that opens (or, for SUMMARY, closes) a crash report: <c>==PID==ERROR: ...</c>, MSan/TSan warnings,
+    /// UBSan <c>runtime error:</c>, <c>...Sanitizer:DEADLYSIGNAL</c>, <c>SUMMARY: ...</c>.</summary>
     public static bool IsCrashReportStart(string line)
     {
         var s = line.AsSpan().Trim();
@@ -203,7 +199,6 @@ public static class LibFuzzerOutputParser
         return s.Contains(": runtime error: ", StringComparison.Ordinal);
     }
 
-    /// <summary>For <c>==PID==ERROR: ...</c> or <c>==PID== ERROR: ...</c> gives the text after the PID marker.</summary>
     internal static bool TryStripPidPrefix(ReadOnlySpan<char> s, out ReadOnlySpan<char> rest)
     {
         rest = default;
@@ -227,10 +222,7 @@ public static class LibFuzzerOutputParser
         return true;
     }
 
-    /// <summary>
-    /// The text after the PID marker of an error line. WARNING counts only for MSan and TSan, whose reports are warnings;
-    /// ASan's allocator warnings are not crashes.
-    /// </summary>
+    /// <summary>WARNING counts only for MSan and TSan, whose reports are warnings; ASan's allocator warnings are not crashes.</summary>
     internal static bool IsErrorOrSanitizerWarning(ReadOnlySpan<char> afterPid) =>
         afterPid.StartsWith("ERROR: ", StringComparison.Ordinal)
         || afterPid.StartsWith("WARNING: MemorySanitizer:", StringComparison.Ordinal)

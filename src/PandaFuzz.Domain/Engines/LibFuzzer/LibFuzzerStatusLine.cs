@@ -6,10 +6,8 @@ public enum LibFuzzerStatusKind
     /// <summary><c>INITED</c>: the seed corpus has been run.</summary>
     Inited,
 
-    /// <summary><c>NEW</c>: an input with new coverage was added to the corpus.</summary>
     New,
 
-    /// <summary><c>REDUCE</c>: a corpus input was replaced by a smaller one.</summary>
     Reduce,
 
     /// <summary><c>pulse</c>: a heartbeat at every power-of-two execution count.</summary>
@@ -24,18 +22,12 @@ public enum LibFuzzerStatusKind
     /// <summary><c>READ</c>: corpus units read (older libFuzzer versions).</summary>
     ReadUnits,
 
-    /// <summary>
-    /// <c>#N: cov: … oom/timeout/crash: a/b/c time: Ts job: J</c>: a <c>-fork</c> run's line after each of its child
-    /// processes ended, with the executions of all of them.
-    /// </summary>
+    /// <summary>A <c>-fork</c> run's line after each child process ended, counting the executions of all of them.</summary>
     Fork,
 }
 
 /// <summary>One parsed libFuzzer status line; a field is null when the line does not carry it.</summary>
-/// <param name="CorpusBytes">
-/// Corpus size in bytes. libFuzzer prints Kb/Mb rounded down, so those sizes are exact only to the unit.
-/// </param>
-/// <param name="Units">The <c>units:</c> count of READ/RELOAD lines.</param>
+/// <param name="CorpusBytes">libFuzzer prints Kb/Mb rounded down, so those sizes are exact only to the unit.</param>
 /// <param name="Failures">A fork line's child processes that ended in an OOM, a timeout and a crash, in all.</param>
 public sealed record LibFuzzerStatusLine(
     LibFuzzerStatusKind Kind,

@@ -1,12 +1,8 @@
 namespace PandaFuzz.Domain.Engines.LibFuzzer;
 
-/// <summary>
-/// What a crash report says: the sanitizer's kind word, its summary line, the first stack, and the artifact libFuzzer wrote.
-/// </summary>
-/// <param name="Kind">E.g. "heap-buffer-overflow", "SEGV", "timeout", "out-of-memory", "leak", "deadly signal"; <see cref="CrashKinds.Unknown"/> if none.</param>
-/// <param name="Summary">The <c>SUMMARY: ...</c> line, else the error line, else empty.</param>
-/// <param name="Frames">The first stack's frames, trimmed, e.g. <c>#0 0x55d1 in LLVMFuzzerTestOneInput /src/t.c:12:5</c>.</param>
-/// <param name="ArtifactPath">The path from <c>Test unit written to ...</c>, null when the output has none (e.g. a reproduction run).</param>
+/// <summary>What a crash report says: the sanitizer's kind word, its summary line, the first stack, and the artifact libFuzzer wrote.</summary>
+/// <param name="Kind">E.g. "heap-buffer-overflow", "SEGV", "timeout", "leak", "deadly signal"; <see cref="CrashKinds.Unknown"/> if none.</param>
+/// <param name="ArtifactPath">Null when the output names none (e.g. a reproduction run).</param>
 public sealed record SanitizerReport(string Kind, string Summary, IReadOnlyList<string> Frames, string? ArtifactPath);
 
 /// <summary>Kind words that do not come verbatim from a sanitizer, plus the common libFuzzer ones.</summary>
@@ -77,9 +73,6 @@ public static class SanitizerReportParser
         return new SanitizerReport(kind, summaryLine ?? errorLine ?? string.Empty, frames, artifactPath);
     }
 
-    /// <summary>
-    /// Maps a libFuzzer artifact file name (or path) to a kind: crash-, timeout-, oom-, leak-, slow-unit-; null for other names.
-    /// </summary>
     public static string? ArtifactKind(string pathOrFileName)
     {
         var name = Path.GetFileName(pathOrFileName.AsSpan());
