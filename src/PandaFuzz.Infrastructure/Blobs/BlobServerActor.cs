@@ -8,10 +8,8 @@ namespace PandaFuzz.Infrastructure.Blobs;
 /// <summary>Serves chunks of this node's blobs to other nodes: the master serves targets, a bot serves crash inputs.</summary>
 public sealed class BlobServerActor : ReceiveActor
 {
-    /// <summary>The master's blob server (targets, crash inputs).</summary>
     public const string MasterName = "blobs";
 
-    /// <summary>A bot's blob server (crash inputs waiting for the master).</summary>
     public const string BotName = "bot-blobs";
 
     /// <summary>Chunks stay well under Akka.Remote's 128,000-byte frame once base64-encoded in JSON.</summary>
@@ -88,7 +86,6 @@ public static class BlobFetcher
 /// <summary>Hosting for the blob server.</summary>
 public static class BlobServerHosting
 {
-    /// <summary>Starts a blob server over <paramref name="store"/> as <c>/user/{name}</c>, registered under <typeparamref name="TKey"/>.</summary>
     public static AkkaConfigurationBuilder AddBlobServer<TKey>(this AkkaConfigurationBuilder builder, ContentAddressedStore store, string name) =>
         builder.WithActors((system, registry) =>
             registry.Register<TKey>(system.ActorOf(Props.Create(() => new BlobServerActor(store)), name)));

@@ -3,18 +3,13 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Infrastructure.Blobs;
 
-/// <summary>What a blob copy did: blobs copied (and their bytes), already there, and found damaged at the source.</summary>
-/// <param name="Damaged">Source files whose content does not hash to their name: not copied, listed for the operator.</param>
+/// <summary>What a blob copy did; <paramref name="Damaged"/>: source files that do not hash to their name, not copied.</summary>
 public sealed record BlobCopyResult(int Copied, long CopiedBytes, int AlreadyThere, IReadOnlyList<string> Damaged);
 
-/// <summary>
-/// Copies a live <see cref="ContentAddressedStore"/>'s blobs into another directory with the same layout
-/// (<c>ab/abcd…</c>), which a master can use as its blob store. Blobs are named by their content and never change
-/// once in place (written to a temporary file and renamed), so a blob already in the destination under its name is
-/// skipped: a repeated backup into the same directory copies only the new ones. The store's own files are read, not
-/// opened through <see cref="ContentAddressedStore"/>, whose constructor deletes unfinished writes in
-/// <c>incoming/</c>: that would break the running master's uploads.
-/// </summary>
+/// <summary>Copies a live store's blobs into another directory with the same layout, usable as a master's blob store.
+/// Blobs never change once in place, so one already in the destination is skipped and a repeated backup copies only the
+/// new ones. The files are read directly, not through <see cref="ContentAddressedStore"/>, whose constructor deletes
+/// unfinished writes in <c>incoming/</c> and would break the running master's uploads.</summary>
 public static class BlobStoreBackup
 {
     public static BlobCopyResult Copy(string storeRoot, string destinationRoot, CancellationToken ct = default)
@@ -64,7 +59,6 @@ public static class BlobStoreBackup
         return new BlobCopyResult(copied, bytes, there, damaged);
     }
 
-    /// <summary>Copies through a temporary file, checking the sha256 on the way; null when the content does not match its name.</summary>
     private static long? CopyVerified(string source, string target, string sha256)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);

@@ -3,10 +3,8 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Infrastructure.Blobs;
 
-/// <summary>
-/// Blobs on disk named by their sha256 (<c>root/ab/abcd…</c>). Writes go to a temporary file that is flushed
-/// and then renamed into place, so a killed process never leaves a half-written blob under its final name.
-/// </summary>
+/// <summary>Blobs on disk named by their sha256 (<c>root/ab/abcd…</c>). Writes are flushed to a temporary file and renamed
+/// into place, so a killed process never leaves a half-written blob under its final name.</summary>
 public sealed partial class ContentAddressedStore
 {
     private readonly string _root;
@@ -47,7 +45,6 @@ public sealed partial class ContentAddressedStore
 
     public FileStream OpenRead(BlobId id) => new(PathOf(id), FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, useAsync: true);
 
-    /// <summary>Stores a stream, refusing more than <paramref name="maxBytes"/>; returns its address and size.</summary>
     public async Task<(BlobId Id, long Size)> PutAsync(Stream source, long maxBytes, CancellationToken ct = default)
     {
         using var staged = await StageAsync(source, maxBytes, flushToDisk: true, ct);
@@ -55,12 +52,9 @@ public sealed partial class ContentAddressedStore
         return (staged.Id, staged.Size);
     }
 
-    /// <summary>
-    /// Writes a stream to a file of the store's incoming folder without making it a blob yet: a batch (an archive's
-    /// inputs) is staged whole and committed only when all of it passed, so a refused batch leaves the store as it was.
-    /// Disposing a staged blob that was not committed deletes it. <paramref name="flushToDisk"/> off leaves the flush to
-    /// <see cref="FlushStaged"/>, one for a whole batch.
-    /// </summary>
+    /// <summary>Writes a stream to the incoming folder without making it a blob yet: a batch (an archive's inputs) is staged
+    /// whole and committed only when all of it passed, so a refused batch leaves the store as it was. Without
+    /// <paramref name="flushToDisk"/>, <see cref="FlushStaged"/> flushes a whole batch at once.</summary>
     public async Task<StagedBlob> StageAsync(Stream source, long maxBytes, bool flushToDisk, CancellationToken ct = default)
     {
         var temp = Path.Combine(_incoming, Guid.NewGuid().ToString("N"));
@@ -100,10 +94,8 @@ public sealed partial class ContentAddressedStore
         }
     }
 
-    /// <summary>
-    /// Puts the staged files of a batch on disk with one call (<c>syncfs</c> of the store's file system) instead of one
-    /// fsync each: an archive of many small inputs commits in a moment.
-    /// </summary>
+    /// <summary>One <c>syncfs</c> of the store's file system instead of an fsync per file: an archive of many small inputs
+    /// commits in a moment.</summary>
     public void FlushStaged(StagedBlob any)
     {
         if (!OperatingSystem.IsLinux())
@@ -119,7 +111,6 @@ public sealed partial class ContentAddressedStore
         }
     }
 
-    /// <summary>Makes a staged file the blob it hashes to (or drops it when that blob is there already).</summary>
     public void Commit(StagedBlob staged)
     {
         if (!staged.Committed)
@@ -129,7 +120,6 @@ public sealed partial class ContentAddressedStore
         }
     }
 
-    /// <summary>Stores bytes that must hash to <paramref name="expected"/>.</summary>
     public async Task PutVerifiedAsync(BlobId expected, string tempFile, CancellationToken ct = default)
     {
         await using (var input = File.OpenRead(tempFile))
@@ -144,7 +134,7 @@ public sealed partial class ContentAddressedStore
         Commit(tempFile, expected);
     }
 
-    /// <summary>A fresh temporary file inside the store, on the same file system as the blobs.</summary>
+    /// <summary>On the same file system as the blobs, so the final rename is atomic.</summary>
     public string NewTempFile() => Path.Combine(_incoming, Guid.NewGuid().ToString("N"));
 
     public bool Delete(BlobId id)
@@ -189,7 +179,6 @@ public sealed class StagedBlob(BlobId id, long size, string tempPath) : IDisposa
 
     public bool Committed { get; internal set; }
 
-    /// <summary>Deletes the staged file unless it became a blob.</summary>
     public void Dispose()
     {
         if (!Committed)

@@ -9,30 +9,19 @@ using MemberStatus = Akka.Cluster.MemberStatus;
 
 namespace PandaFuzz.Infrastructure.Cluster;
 
-/// <summary>
-/// A member as the downing rule sees it; <see cref="Age"/> orders members, lower is older. <see cref="Down"/>: down or
-/// on its way out (leaving, exiting, removed); <see cref="Downed"/>: marked down, as a restarted master's old incarnation
-/// is, never by leaving.
-/// </summary>
+/// <summary>A member as the downing rule sees it; lower <see cref="Age"/> is older. <see cref="Down"/>: down or on its way
+/// out; <see cref="Downed"/>: marked down (as a restarted master's old incarnation is), not leaving.</summary>
 public sealed record MemberView(string Address, bool IsMaster, int Age, bool Reachable, bool Down, bool Downed = false);
 
-/// <summary>
-/// The downing rule of a master-and-bots cluster: the master decides. The oldest master a node can reach
-/// downs every member it has found unreachable for a stable while; nodes that are not masters never down
-/// anyone, themselves included. So a crashed or restarting master never makes bots shut down (they keep
-/// fuzzing and buffer their results until a master is back), a lost bot is removed by the master, and a bot
-/// cut off by a partition learns it was downed when the partition heals and stops its copy of the work.
-/// Akka's split-brain resolver strategies cannot say this: every one of them makes a side without the
-/// master (or without a majority) down itself, which would kill healthy fuzzing on every master restart.
-/// One case speaks for a master that is not a member yet: a restarted master asks to join, its old incarnation is marked
-/// down for it, and its removal waits for every unreachable member to be down. A bot the master had downed just before
-/// it died, where that news never reached the others, would then block the new master for good: nobody left may down
-/// it. With a master marked down (not one leaving) and none reachable, the oldest reachable member downs the unreachable
-/// ones, as the master would right after joining.
-/// </summary>
+/// <summary>The downing rule of a master-and-bots cluster: the oldest reachable master downs every member unreachable for a
+/// stable while; other nodes down nobody, themselves included. So a restarting master never makes bots shut down (they keep
+/// fuzzing and buffer results), and a bot downed while cut off learns it when the partition heals. Akka's split-brain
+/// resolver cannot say this: every strategy makes the side without the master (or a majority) down itself.
+/// One exception: a restarted master's old incarnation is marked down and its removal waits for every unreachable member
+/// to be down, so a bot it downed just before dying, unknown to the others, would block the new master for good. With a
+/// master marked down (not leaving) and none reachable, the oldest reachable member downs the unreachable ones.</summary>
 public static class MasterDecidesDowning
 {
-    /// <summary>The members the node at <paramref name="self"/> should down now, given the members it sees.</summary>
     public static IReadOnlyList<string> Decide(string self, IReadOnlyCollection<MemberView> members)
     {
         var decider = Oldest(members.Where(m => m.IsMaster && m.Reachable && !m.Down))
@@ -57,11 +46,9 @@ public sealed record DowningSettings(TimeSpan StableAfter)
     public static DowningSettings From(Config config) => new(new HoconReader(config, Section).PositiveDuration("stable-after"));
 }
 
-/// <summary>
-/// Enabled with <c>akka.cluster.downing-provider-class = "PandaFuzz.Infrastructure.Cluster.MasterDecidesDowningProvider, PandaFuzz.Infrastructure"</c>.
-/// Master-role nodes run the downing actor; other nodes run the actor that restarts them once a master has given up on
-/// them, with the downing actor beside it for the one case where a bot speaks for a rejoining master.
-/// </summary>
+/// <summary>Enabled with <c>akka.cluster.downing-provider-class = "PandaFuzz.Infrastructure.Cluster.MasterDecidesDowningProvider, PandaFuzz.Infrastructure"</c>.
+/// Masters run the downing actor; other nodes run the one that restarts them once a master gave up on them, with the
+/// downing actor beside it for a rejoining master.</summary>
 public sealed class MasterDecidesDowningProvider(ActorSystem system, AkkaCluster cluster) : Akka.Cluster.IDowningProvider
 {
     private readonly DowningSettings _settings = DowningSettings.From(system.Settings.Config);
@@ -148,12 +135,10 @@ internal sealed class MasterDecidesDowningActor : ReceiveActor, IWithTimers
     }
 }
 
-/// <summary>
-/// The bot side of the rule. A bot downed while cut off rarely hears that it is down: the master removes it a moment
-/// later and quarantines it, and gossip never crosses a quarantine. What the bot does hear, once the network is back,
-/// is that a master quarantined it. It then runs coordinated shutdown with the cluster-downing reason, which stops
-/// its fuzzers (their jobs run elsewhere now) and lets the node start a fresh actor system that joins again.
-/// </summary>
+/// <summary>The bot side. A bot downed while cut off rarely hears it: the master removes and quarantines it, and gossip
+/// never crosses a quarantine. What it hears, once the network is back, is that a master quarantined it; it then runs
+/// coordinated shutdown with the cluster-downing reason, which stops its fuzzers (their jobs run elsewhere now) and lets
+/// the node start a fresh actor system that joins again.</summary>
 internal sealed class RestartWhenDroppedByMasterActor : ReceiveActor
 {
     public RestartWhenDroppedByMasterActor(AkkaCluster cluster, TimeSpan stableAfter)

@@ -3,16 +3,11 @@ using System.Text;
 
 namespace PandaFuzz.Infrastructure.Configuration;
 
-/// <summary>
-/// A secret a node makes for itself when the operator configured none (the API's and the command host's tokens): kept in
-/// a file of its data dir, readable by its owner only, and the same at every start.
-/// </summary>
+/// <summary>A secret a node makes for itself when the operator configured none: kept in its data dir, readable by its owner
+/// only, the same at every start.</summary>
 public static class GeneratedToken
 {
-    /// <summary>
-    /// The token kept at <paramref name="path"/>, made (32 random bytes, base64url) and written whole, mode 0600, when
-    /// there is none; null when the file holds something that is not one token.
-    /// </summary>
+    /// <summary>Null when the file holds something that is not one token.</summary>
     public static string? ReadOrCreate(string path, Func<string, bool> isToken)
     {
         if (File.Exists(path))

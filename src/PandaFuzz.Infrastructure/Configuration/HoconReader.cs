@@ -2,10 +2,8 @@ using Akka.Configuration;
 
 namespace PandaFuzz.Infrastructure.Configuration;
 
-/// <summary>
-/// Reads typed values from a HOCON section. Every failure is one <see cref="ConfigurationException"/> whose message names
-/// the full key and the expected form: <c>pandafuzz.bot.stats-interval='soon' is invalid: expected a positive duration such as 5s</c>.
-/// </summary>
+/// <summary>Typed values from a HOCON section; every failure names the full key and the expected form:
+/// <c>pandafuzz.bot.stats-interval='soon' is invalid: expected a positive duration such as 5s</c>.</summary>
 public sealed class HoconReader
 {
     public const string DurationForm = "a positive duration such as 5s, 500ms or 2m";
@@ -21,7 +19,6 @@ public sealed class HoconReader
             : throw new ConfigurationException($"{section} is missing: expected the configuration section {section} {{ … }} (the shipped hocon files hold it)");
     }
 
-    /// <summary>The message every settings record uses for a bad value: the full key, what it holds, the expected form.</summary>
     public static ConfigurationException Invalid(string fullKey, string? value, string expected) =>
         new(value is null
             ? $"{fullKey} is missing: expected {expected}"
@@ -82,10 +79,9 @@ public sealed class HoconReader
         };
     }
 
-    /// <summary>A string that may be empty; a missing key reads as empty.</summary>
+    /// <summary>Unlike the other values, a missing key reads as empty.</summary>
     public string String(string key) => _section.HasPath(key) ? _section.GetString(key, "") ?? "" : "";
 
-    /// <summary>One of <paramref name="choices"/> (case-insensitive), returned in lower case.</summary>
     public string Choice(string key, params string[] choices)
     {
         var expected = choices.Length == 2 ? $"{choices[0]} or {choices[1]}" : "one of " + string.Join(", ", choices);
@@ -93,7 +89,6 @@ public sealed class HoconReader
         return choices.Contains(text) ? text : throw Invalid(Key(key), text, expected);
     }
 
-    /// <summary>A list of strings (an empty list when the key is absent).</summary>
     public IReadOnlyList<string> Strings(string key)
     {
         try
@@ -106,7 +101,6 @@ public sealed class HoconReader
         }
     }
 
-    /// <summary>A list of absolute http(s) URLs (an empty list when the key is absent).</summary>
     public IReadOnlyList<Uri> HttpUrls(string key)
     {
         const string expected = "a list of absolute http or https URLs such as [\"http://127.0.0.1:9000/hook\"]";
@@ -125,7 +119,6 @@ public sealed class HoconReader
             : throw Invalid(Key(key), v, expected))];
     }
 
-    /// <summary>The key under this section, in full.</summary>
     public string Key(string key) => $"{_name}.{key}";
 
     // The value as written; a missing key, or one holding an object or list where a single value belongs, fails here.

@@ -2,16 +2,12 @@ using System.Text.RegularExpressions;
 
 namespace PandaFuzz.Infrastructure.Logging;
 
-/// <summary>
-/// URLs with secrets in them, made fit for a log line: a user and password before the host and the values of
-/// query parameters that carry keys and tokens become <c>***</c>. A webhook's whole URL may be its credential (a Slack
-/// or Teams hook's path is its key): <see cref="Display"/> shows only where it goes.
-/// </summary>
+/// <summary>URLs made fit for a log line: user info and key or token query values become <c>***</c>. A webhook's whole URL
+/// may be its credential (a Slack or Teams hook's path is its key): <see cref="Display(string)"/> shows only where it goes.</summary>
 public static partial class SecretUrls
 {
     public const string Mask = "***";
 
-    /// <summary><paramref name="text"/> with every URL's user info and secret query values masked.</summary>
     public static string Redact(string text)
     {
         if (text.IndexOf("://", StringComparison.Ordinal) < 0 && text.IndexOf('=', StringComparison.Ordinal) < 0)
@@ -23,13 +19,11 @@ public static partial class SecretUrls
         return SecretQuery().Replace(withoutUsers, m => m.Groups["name"].Value + Mask);
     }
 
-    /// <summary>A webhook or other capability URL as a log shows it: scheme, host and port, its path and query hidden.</summary>
     public static string Display(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri)
             ? $"{uri.Scheme}://{uri.Host}{(uri.IsDefaultPort ? "" : ":" + uri.Port)}{(uri.PathAndQuery is "/" or "" ? "" : "/" + Mask)}"
             : Mask;
 
-    /// <summary><see cref="Display(string)"/> of a URI.</summary>
     public static string Display(Uri url) => Display(url.OriginalString);
 
     // scheme://user:password@ or scheme://token@ (no '/', '@' or white space inside).

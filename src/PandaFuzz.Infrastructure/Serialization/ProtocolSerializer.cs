@@ -13,18 +13,14 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Infrastructure.Serialization;
 
-/// <summary>
-/// System.Text.Json serializer for every protocol message, event and snapshot, with stable string manifests
-/// ("JobAssigned.v1") so that no CLR type name reaches the journal or the wire.
-/// </summary>
+/// <summary>System.Text.Json serializer for every protocol message, event and snapshot, with stable string manifests
+/// ("JobAssigned.v1") so that no CLR type name reaches the journal or the wire.</summary>
 public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerWithStringManifest(system)
 {
     public const int SerializerId = 5710;
 
-    /// <summary>
-    /// The manifest of every type this serializer writes. A renamed type keeps its manifest here; a changed shape gets a
-    /// new version, and the old version is still read through <see cref="Upcasters"/>.
-    /// </summary>
+    /// <summary>A renamed type keeps its manifest here; a changed shape gets a new version, and the old one is still read
+    /// through <see cref="Upcasters"/>.</summary>
     public static readonly IReadOnlyDictionary<Type, string> Manifests = new Dictionary<Type, string>
     {
         // Events and snapshots: stored in the journal, never renamed.
@@ -123,7 +119,6 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(BlobTransfer.NotFound)] = "BlobNotFound",
     }.ToFrozenDictionary();
 
-    /// <summary>The types this serializer is bound to in the actor system's configuration.</summary>
     public static readonly IReadOnlyList<Type> BoundTypes = [typeof(IProtocolMessage), typeof(CampaignState), typeof(JobState), typeof(BotState), typeof(CorpusState)];
 
     private static readonly FrozenDictionary<string, Type> TypesByManifest = Manifests.ToFrozenDictionary(kv => kv.Value, kv => kv.Key);
@@ -166,12 +161,8 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
     /// <summary>Writes <paramref name="legacy"/> as an older build did, for the tests of <see cref="Upcasters"/>.</summary>
     public static byte[] ToLegacyBinary(object legacy) => JsonSerializer.SerializeToUtf8Bytes(legacy, legacy.GetType(), Options);
 
-    /// <summary>
-    /// Leaves out what is derived from the rest (get-only properties that no constructor parameter sets, such as
-    /// <c>UniqueCrashes</c> or <c>SignatureOrFallback</c>): never read back, and written they cost bytes in every event
-    /// and snapshot; a campaign snapshot held each crash twice. Reading is unchanged: older bytes that have them still
-    /// read, as unknown members are skipped.
-    /// </summary>
+    /// <summary>Leaves out derived get-only properties (<c>UniqueCrashes</c>, <c>SignatureOrFallback</c>): never read back,
+    /// they cost bytes in every event and snapshot. Older bytes that have them still read: unknown members are skipped.</summary>
     private static void WriteStateOnly(JsonTypeInfo info)
     {
         if (info.Kind != JsonTypeInfoKind.Object)

@@ -10,12 +10,9 @@ public sealed record Upcaster(Type LegacyType, Func<object, object> ToCurrent)
     public static Upcaster From<TLegacy>(Func<TLegacy, object> toCurrent) where TLegacy : notnull => new(typeof(TLegacy), o => toCurrent((TLegacy)o));
 }
 
-/// <summary>
-/// Events and snapshots that older builds wrote and this one no longer writes. Each old manifest is read into its
-/// legacy record and upcast to today's type on read, so entities, the read-model projection and a rebuild only ever
-/// see today's types. To change an event's shape: give the new shape the next manifest version, move the old record
-/// here with its upcaster, and add a journal fixture written by the old build (see the Actors tests' fixtures).
-/// </summary>
+/// <summary>Events and snapshots older builds wrote, upcast on read so entities, the projection and a rebuild only see
+/// today's types. To change an event's shape: give the new shape the next manifest version, move the old record here
+/// with its upcaster, and add a journal fixture written by the old build (see the Actors tests' fixtures).</summary>
 public static class Upcasters
 {
     public static readonly FrozenDictionary<string, Upcaster> ByManifest = new Dictionary<string, Upcaster>
@@ -25,6 +22,5 @@ public static class Upcasters
         ["CampaignSnapshot.v1"] = Upcaster.From<CampaignSnapshotV1>(s => s.ToState()),
     }.ToFrozenDictionary();
 
-    /// <summary>"CrashRecorded.v1": a crash report from before de-duplication (findings had no signature yet).</summary>
     public sealed record CrashRecordedV1(CampaignId CampaignId, CrashRecord Crash, DateTimeOffset At);
 }

@@ -32,21 +32,16 @@ public static class ShardNames
 {
     public const string MasterRole = "master";
     public const string BotRole = "bot";
-    // A region per entity kind, named as the kind.
     public const string Campaign = EntityKinds.Campaign;
     public const string Job = EntityKinds.Job;
     public const string Bot = EntityKinds.Bot;
     public const string Corpus = EntityKinds.Corpus;
     public const int MaxShards = 50;
 
-    /// <summary>
-    /// How the master hosts every entity type: on master nodes, entities not remembered. The coordinators keep their state
-    /// in the journal (Akka's default): distributed data was tried for the scale benchmark (its writes queue behind job
-    /// events there) and broke the bots' proxies after a master restart (the random-kill chaos test: no bot message
-    /// reached any entity for 5 minutes), so it is back out until that is understood.
-    /// </summary>
-    /// <param name="passivatesItself">The entity decides when it leaves memory (it asks its shard to passivate it); otherwise
-    /// the shard passivates it after the cluster's <c>akka.cluster.sharding.passivate-idle-entity-after</c> without a message.</param>
+    /// <summary>Entities live on masters, not remembered. Coordinators keep their state in the journal (Akka's default):
+    /// distributed data broke the bots' proxies after a master restart (no bot message reached an entity for 5 minutes).</summary>
+    /// <param name="passivatesItself">The entity asks its shard to passivate it; otherwise the shard does after
+    /// <c>akka.cluster.sharding.passivate-idle-entity-after</c> without a message.</param>
     public static Akka.Cluster.Hosting.ShardOptions MasterEntities(bool passivatesItself = false) => new()
     {
         Role = MasterRole,
