@@ -6,16 +6,12 @@ using Akka.Streams.Dsl;
 
 namespace PandaFuzz.Master;
 
-/// <summary>
-/// Lists the entities of one type from the journal's persistence ids ("campaign-…"). Until the read model
-/// exists this is how the API lists campaigns and bots, and how a restarted master wakes its campaigns.
-/// </summary>
+/// <summary>Lists the entities of one type from the journal's persistence ids ("campaign-…"), as a restarted master wakes its campaigns.</summary>
 public sealed class EntityDirectory(ActorSystem system)
 {
     private readonly SqlReadJournal _journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
     private readonly IMaterializer _materializer = system.Materializer();
 
-    /// <summary>The entity ids (without the prefix) of every persisted entity whose persistence id starts with <paramref name="prefix"/>.</summary>
     public async Task<IReadOnlyList<string>> IdsAsync(string prefix, CancellationToken ct = default)
     {
         var ids = await _journal.CurrentPersistenceIds()

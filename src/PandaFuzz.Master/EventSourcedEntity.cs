@@ -8,10 +8,7 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Master;
 
-/// <summary>
-/// What every entity does the same way: persist a decision's events, apply each, snapshot every N events
-/// (dropping the older snapshots), and run the side effects once all are durable.
-/// </summary>
+/// <summary>Persists a decision's events, applies each, snapshots every N events, and runs the side effects once all are durable.</summary>
 public abstract class EventSourcedEntity : ReceivePersistentActor
 {
     private readonly int _snapshotEvery;
@@ -32,14 +29,9 @@ public abstract class EventSourcedEntity : ReceivePersistentActor
 
     public override string PersistenceId { get; }
 
-    /// <summary>The state a snapshot saves.</summary>
     protected abstract object? SnapshotState { get; }
 
-    /// <summary>
-    /// How entities carry out a command's <see cref="Decision"/>: a refusal goes to <paramref name="onRejected"/> (by default,
-    /// a conflict to the sender); otherwise the events are persisted and applied as in <see cref="PersistThen"/>, and then
-    /// <paramref name="onAccepted"/> runs with the original sender.
-    /// </summary>
+    /// <summary>A refusal goes to <paramref name="onRejected"/> (default: a conflict); otherwise as <see cref="PersistThen"/>, then <paramref name="onAccepted"/>.</summary>
     protected void Decide(Decision decision, Action<IPersistedEvent> apply, Action<IActorRef>? onAccepted = null, Action<IActorRef, string>? onRejected = null)
     {
         if (decision.Rejected)
@@ -59,10 +51,7 @@ public abstract class EventSourcedEntity : ReceivePersistentActor
         PersistThen(decision.Events, apply, sender => onAccepted?.Invoke(sender));
     }
 
-    /// <summary>
-    /// Persists <paramref name="events"/> (none: runs <paramref name="then"/> at once), calls <paramref name="apply"/>
-    /// for each as it becomes durable, then <paramref name="then"/> with the original sender.
-    /// </summary>
+    /// <summary>Persists and applies each event as it becomes durable, then runs <paramref name="then"/> with the original sender.</summary>
     protected void PersistThen(IReadOnlyList<IPersistedEvent> events, Action<IPersistedEvent> apply, Action<IActorRef> then)
     {
         var sender = Sender;
@@ -92,10 +81,9 @@ public abstract class EventSourcedEntity : ReceivePersistentActor
     }
 
     /// <summary>
-    /// For high-volume events that need no stashing (crash reports): applies <paramref name="events"/> at once, so the
-    /// next command already sees them, and persists them in the background, batched with the others in flight;
-    /// <paramref name="then"/> runs once they are durable. Safe because a failed write stops the entity, which then
-    /// recovers from the journal alone; snapshots wait until nothing applied is still unwritten.
+    /// For high-volume events (crash reports): applies at once so the next command sees them, and persists in the
+    /// background, batched. Safe because a failed write stops the entity, which recovers from the journal alone;
+    /// snapshots wait until nothing applied is unwritten.
     /// </summary>
     protected void PersistAheadThen(IReadOnlyList<IPersistedEvent> events, Action<IPersistedEvent> apply, Action<IActorRef> then)
     {

@@ -14,8 +14,8 @@ using static PandaFuzz.Protocol.BotCommands;
 namespace PandaFuzz.Master.Bots;
 
 /// <summary>
-/// Owns one bot's record: registers it on first check-in, keeps what it runs now (in memory), tells the
-/// scheduler its capacity, and marks it offline when its check-ins stop or its node is lost from the cluster.
+/// Owns one bot's record: registers it, tells the scheduler its capacity, and marks it offline when its check-ins
+/// stop or its node is lost.
 /// </summary>
 public sealed class BotEntity : EventSourcedEntity, IWithTimers
 {
@@ -93,7 +93,7 @@ public sealed class BotEntity : EventSourcedEntity, IWithTimers
         });
     }
 
-    /// <summary>The node is gone: offline now, with the reason, and the jobs it reported running move (their entities decide).</summary>
+    /// <summary>Offline now; the jobs it reported running move (their entities decide).</summary>
     private void NodeLost(NodeLost lost)
     {
         if (_state is null || lost.NodeUid != 0 && _nodeUid != 0 && lost.NodeUid != _nodeUid)
@@ -119,7 +119,6 @@ public sealed class BotEntity : EventSourcedEntity, IWithTimers
         sender.Tell(new CheckInAccepted(checkIn.BotId));
     }
 
-    /// <summary>Drains the bot or puts it back to work; an online bot's capacity changes at the scheduler at once.</summary>
     private void SetDraining(SetDraining command)
     {
         if (_state is null)

@@ -17,11 +17,7 @@ using static PandaFuzz.Protocol.CampaignQueries;
 
 namespace PandaFuzz.Master.Campaigns;
 
-/// <summary>
-/// Owns one campaign: creates its jobs, stops them, finishes when they have all ended, and de-duplicates its crashes
-/// by signature, acknowledging each report to the bot only once it is counted durably (and its input stored, for
-/// the few kept as samples). Each new unique crash gets a minimization job.
-/// </summary>
+/// <summary>Owns one campaign: its jobs, its end, and its crashes, de-duplicated by signature and acknowledged once counted durably.</summary>
 public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
 {
     private readonly MasterSettings _settings;
@@ -122,7 +118,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
                 : new CommandRejected($"bug {get.BugId} not found", RejectionKind.NotFound))));
     }
 
-    /// <summary>The campaign's bug groups, computed once per state (queries in a row ask for the same).</summary>
+    /// <summary>Computed once per state: queries in a row ask for the same.</summary>
     private (IReadOnlyList<BugGroup> Groups, IReadOnlyDictionary<string, BugGroup> ByCrash) BugsOf(CampaignState state)
     {
         if (!ReferenceEquals(_bugsOf, state))
@@ -276,9 +272,8 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
             return;
         }
 
-        // Applied ahead of the journal, as the crash reports are: a stashing write here held every report behind it
-        // until the journal answered, once per new bug, in the middle of the burst that found it. The job is created
-        // only once the event is durable.
+        // Applied ahead of the journal, as crash reports are: a stashing write held every report behind it, once per
+        // new bug, in the middle of the burst that found it. The job is created only once the event is durable.
         var added = (CampaignEvents.CampaignJobAdded)events[0];
         PersistAheadThen(events, Apply, _ =>
         {
@@ -328,7 +323,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         });
     }
 
-    /// <summary>Creates or cancels the unfinished jobs until each has answered; also wakes them after a restart.</summary>
+    /// <summary>Tells each unfinished job until it answers; also wakes them after a restart.</summary>
     private void TellJobs()
     {
         if (_state is null)

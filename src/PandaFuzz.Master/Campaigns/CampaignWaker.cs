@@ -10,13 +10,10 @@ using PandaFuzz.Protocol;
 namespace PandaFuzz.Master.Campaigns;
 
 /// <summary>
-/// After a master starts, wakes every campaign in the journal once; each unfinished campaign then wakes its
-/// jobs, and pending jobs announce themselves to the scheduler. Nothing is remembered outside the journal.
-/// With several masters (PostgreSQL), the entities of a master that is gone restart on the others only when a
-/// message reaches them: so when another master leaves the cluster, every campaign is woken again (waking is
-/// idempotent), and its shards' campaigns and jobs come back on the masters that remain. Then, and when the scheduler
-/// restarted after a failure, campaigns also tell their unfinished jobs again: queued jobs that left memory (see
-/// <c>pending-jobs-in-memory</c>) announce themselves only when told, and the scheduler that knew them is new.
+/// After a master starts, wakes every campaign in the journal once; each wakes its jobs, which announce themselves to
+/// the scheduler. Entities of a master that is gone restart elsewhere only when a message reaches them, so when
+/// another master leaves, or the scheduler restarted, every campaign is woken again (idempotent) and tells its jobs:
+/// queued jobs out of memory announce themselves only when told.
 /// </summary>
 public sealed class CampaignWaker : ReceiveActor
 {

@@ -28,36 +28,26 @@ public sealed record MasterSettings(
 {
     public const string Section = "pandafuzz.master";
 
-    /// <summary>The SQL read model the master projects its journal into.</summary>
     public ReadModelSettings ReadModel { get; init; } = ReadModelSettings.Default;
 
-    /// <summary>Where the journal, snapshots and read model live.</summary>
     public StorageSettings Storage { get; init; } = StorageSettings.Sqlite;
 
     /// <summary>The largest JSON body (or any body of a route without its own limit) the API reads.</summary>
     public long MaxJsonBytes { get; init; } = 256 * 1024;
-    /// <summary>How the scheduler shares slots between campaigns.</summary>
     public SchedulerSettings Scheduler { get; init; } = SchedulerSettings.FirstComeFirstServed;
 
-    /// <summary>Offers the scheduler has out at once (see master.conf's scheduler-max-offers).</summary>
     public int SchedulerMaxOffers { get; init; } = 256;
 
-    /// <summary>How often the blob store is swept of blobs nothing refers to, and how old an unreferenced blob must be (<c>blob-gc</c>).</summary>
     public BlobGcSettings BlobGc { get; init; } = BlobGcSettings.Default;
 
-    /// <summary>
-    /// How long a job entity with no message stays in memory (see master.conf's job-passivate-after): never less than
-    /// 1.5 × the longer of <see cref="JobStartTimeout"/> and <see cref="JobSilenceTimeout"/>, whose timers it holds.
-    /// </summary>
+    /// <summary>How long an idle job entity stays in memory; raised to 1.5 × its longer timer by <see cref="From"/>.</summary>
     public TimeSpan JobPassivateAfter { get; init; } = TimeSpan.FromSeconds(45);
 
     /// <summary>Queued jobs kept in memory, the oldest first; the rest wait in the journal (see master.conf's pending-jobs-in-memory).</summary>
     public int PendingJobsInMemory { get; init; } = 5000;
 
-    /// <summary>Queued jobs brought back into memory per second as those in memory are assigned (see master.conf).</summary>
     public int PendingJobsWokenPerSecond { get; init; } = 100;
 
-    /// <summary>Reads and validates the section; an invalid value names its key.</summary>
     public static MasterSettings From(Config config)
     {
         var r = new HoconReader(config, Section);
@@ -115,18 +105,15 @@ public sealed record MasterSettings(
     }
 }
 
-/// <summary>
-/// The read model: whether a starting master migrates its schema, and how the projection batches events (at most
-/// <paramref name="BatchSize"/> per transaction, waiting at most <paramref name="BatchWindow"/> to fill one).
-/// </summary>
+/// <summary>The read model's migration on start, and how the projection batches events into transactions.</summary>
 public sealed record ReadModelSettings(bool MigrateOnStart, int BatchSize, TimeSpan BatchWindow)
 {
     public static readonly ReadModelSettings Default = new(true, 500, TimeSpan.FromMilliseconds(50));
 
-    /// <summary>How often the projection asks the journal for a tag's new events while events come (see master.conf).</summary>
+    /// <summary>How often the projection polls the journal while events come.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>How often it asks when nothing was written for a while and this process writes nothing (see master.conf).</summary>
+    /// <summary>How often it polls when nothing was written for a while and this process writes nothing.</summary>
     public TimeSpan IdlePollInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
 
@@ -144,8 +131,7 @@ public sealed record WebhookSettings(IReadOnlyList<Uri> Urls, TimeSpan Timeout, 
 
 /// <summary>
 /// <c>pandafuzz.master.scheduler</c>: campaign id → weight (1 to 1000). With any weight set, free slots go to the campaign
-/// holding the fewest slots per unit of weight; unlisted campaigns weigh 1. Empty: first come, first served.
-/// Reloaded at run time from the operator's configuration file.
+/// holding the fewest slots per unit of weight; unlisted campaigns weigh 1. Reloaded at run time.
 /// </summary>
 public sealed record SchedulerSettings(IReadOnlyDictionary<string, int> CampaignWeights)
 {

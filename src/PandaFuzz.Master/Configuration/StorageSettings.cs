@@ -13,10 +13,7 @@ public enum StorageProvider
     PostgreSql,
 }
 
-/// <summary>
-/// The <c>pandafuzz.master.storage</c> section: the provider, and for PostgreSQL its connection string
-/// (<c>PANDAFUZZ_POSTGRES</c> sets both). Validated at start-up: a bad value names its key.
-/// </summary>
+/// <summary>The <c>pandafuzz.master.storage</c> section (<c>PANDAFUZZ_POSTGRES</c> sets both values).</summary>
 public sealed record StorageSettings(StorageProvider Provider, string? PostgreSqlConnectionString)
 {
     public const string Section = "pandafuzz.master.storage";

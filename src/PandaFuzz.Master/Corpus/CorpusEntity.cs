@@ -15,10 +15,7 @@ using static PandaFuzz.Protocol.CorpusQueries;
 
 namespace PandaFuzz.Master.Corpus;
 
-/// <summary>
-/// Owns one campaign's shared corpus: takes in the new inputs jobs offer (each stored once, by content),
-/// serves it page by page to every job, and replaces it with a minimized version when asked.
-/// </summary>
+/// <summary>Owns one campaign's shared corpus: stores offered inputs once by content, serves it in pages, replaces it when minimized.</summary>
 public sealed class CorpusEntity : EventSourcedEntity
 {
     private readonly MasterSettings _settings;

@@ -19,11 +19,7 @@ using static PandaFuzz.Protocol.SchedulerMessages;
 
 namespace PandaFuzz.Master.Jobs;
 
-/// <summary>
-/// Owns one job: the only place its state changes, and the owner of its time limits. Accepts a bot from the
-/// scheduler only while pending, starts it on that bot, requeues it (or fails it after too many attempts) when
-/// the bot does not confirm, falls silent or is lost, and ends it when it runs past its deadline.
-/// </summary>
+/// <summary>Owns one job's state and time limits: requeues or fails it when its bot does not confirm, falls silent or is lost.</summary>
 public sealed class JobEntity : EventSourcedEntity, IWithTimers
 {
     private readonly MasterSettings _settings;
@@ -143,10 +139,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
 
     private static DateTimeOffset Now => DateTimeOffset.UtcNow;
 
-    /// <summary>
-    /// Asks the shard to stop this entity; messages that arrive meanwhile bring it back from the journal. The stop message is a
-    /// command, not a PoisonPill: a write in flight (an offer that arrived just before) is finished and answered first.
-    /// </summary>
+    /// <summary>Asks the shard to stop this entity. A command, not a PoisonPill, so a write in flight is finished and answered first.</summary>
     private void LeaveMemory()
     {
         Context.SetReceiveTimeout(null);
@@ -278,7 +271,6 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         }
     }
 
-    /// <summary>Runs a decision on the state, persists its events and applies their side effects.</summary>
     private void Decide(Func<JobState, Decision> decide, Action<IActorRef>? onAccepted = null, Action<IActorRef, string>? onRejected = null)
     {
         var decision = _state is null ? Decision.Reject($"job {EntityId} does not exist") : decide(_state);
@@ -311,7 +303,6 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
             });
     }
 
-    /// <summary>Side effects of a change of state: who must hear about it, which timers run.</summary>
     private void AfterTransition(JobState? before, JobState after)
     {
         if (before?.HoldsBot == true && (before.BotId != after.BotId || !after.HoldsBot))
@@ -382,8 +373,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
                 Timers.StartSingleTimer(StartTimedOut.Instance, StartTimedOut.Instance, _settings.JobStartTimeout);
                 break;
             case JobStatus.Running:
-                // Reconciliation after a master restart: the bot proves it still runs the job by reporting stats
-                // (kept); if it is gone, the silence timer moves the job on.
+                // After a master restart the bot proves it still runs the job by reporting stats; if gone, the silence timer moves it on.
                 Timers.StartSingleTimer(SilenceTimedOut.Instance, SilenceTimedOut.Instance, _settings.JobSilenceTimeout);
                 StartDeadlineTimer(_state);
                 break;

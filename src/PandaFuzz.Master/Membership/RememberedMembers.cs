@@ -7,16 +7,12 @@ using MemberStatus = Akka.Cluster.MemberStatus;
 
 namespace PandaFuzz.Master.Membership;
 
-/// <summary>
-/// The members a master last saw up, kept in its data dir. A restarted master lists them after itself as seed
-/// nodes: Akka's first seed node then joins the cluster those members still form (bots keep it alive while the
-/// master is away) instead of founding a new one they could not join.
-/// </summary>
+/// <summary>The members last seen up; a restarted master seeds from them, so it rejoins the cluster the bots kept alive instead of founding one.</summary>
 public static class RememberedMembers
 {
     public const string FileName = "cluster-members";
 
-    /// <summary>The remembered <c>host:port</c> endpoints, or none when the file is missing or unreadable.</summary>
+    /// <summary>None when the file is missing or unreadable.</summary>
     public static IReadOnlyList<string> Read(string dataDir)
     {
         var path = Path.Combine(dataDir, FileName);
@@ -90,7 +86,6 @@ public sealed class MembershipRecorder : ReceiveActor
         }
     }
 
-    /// <summary>The <c>host:port</c> a node is configured with (PANDAFUZZ_SEEDS form), without the system name.</summary>
     private static string Endpoint(Address address) => $"{address.Host}:{address.Port}";
 
     private void Record()

@@ -12,16 +12,10 @@ using Polly.Timeout;
 
 namespace PandaFuzz.Master.Notifications;
 
-/// <summary>
-/// A campaign found a new unique crash (sent by the campaign entity once the crash is durable), part of bug
-/// <paramref name="BugId"/>; <paramref name="NewBug"/> when it is the first crash of that bug.
-/// </summary>
+/// <summary>A campaign found a new unique crash, sent once it is durable; <paramref name="NewBug"/> for a bug's first crash.</summary>
 public sealed record NewUniqueCrash(CampaignId CampaignId, string CampaignName, UniqueCrash Crash, BugId? BugId = null, bool NewBug = true);
 
-/// <summary>
-/// The body of a webhook POST: <c>bug.new</c> for the first crash of a new bug, and <c>crash.new</c> for every new unique
-/// crash (the first one of a bug too), each naming its bug.
-/// </summary>
+/// <summary>A webhook POST's body: <c>bug.new</c> for a new bug's first crash, <c>crash.new</c> for every new unique crash.</summary>
 public sealed record CrashWebhookPayload(
     string Event,
     string CampaignId,
@@ -57,9 +51,8 @@ public sealed record CrashWebhookPayload(
 }
 
 /// <summary>
-/// Announces each new unique crash to the configured webhooks with a JSON POST, each retried with exponential backoff
-/// and jitter (Polly) on its own; the campaign entity only tells, so a slow or dead receiver never holds up fuzzing.
-/// At most <see cref="MaxInFlight"/> announcements are pending; beyond that the oldest are dropped with a warning.
+/// POSTs each new unique crash to the webhooks, each retried on its own with backoff and jitter; the campaign only
+/// tells, so a slow receiver never holds up fuzzing. Past <see cref="MaxInFlight"/> pending, the oldest are dropped.
 /// </summary>
 public sealed class CrashWebhookNotifier : ReceiveActor
 {
@@ -171,7 +164,7 @@ public sealed class CrashWebhookNotifier : ReceiveActor
 /// <summary>Registry key of the master's crash webhook notifier.</summary>
 public sealed class CrashNotifier;
 
-/// <summary>Hosting for the crash webhook notifier: one per master node, next to the campaign entities.</summary>
+/// <summary>Hosting for the crash webhook notifier, one per master node.</summary>
 public static class CrashWebhookNotifierHosting
 {
     public static AkkaConfigurationBuilder AddCrashWebhookNotifier(this AkkaConfigurationBuilder builder, WebhookSettings settings) =>

@@ -2,10 +2,7 @@ using System.Diagnostics.Metrics;
 
 namespace PandaFuzz.Master.Observability;
 
-/// <summary>
-/// How much work the master's entities take in: assignments, stats updates (and how old they are on arrival), crash reports.
-/// Recorded where the entity decides, so the rates are the master's own, whatever the read model or the API show.
-/// </summary>
+/// <summary>The work the master's entities take in, recorded where the entity decides, whatever the read model shows.</summary>
 public static class ControlPlaneMetrics
 {
     private static readonly Meter Meter = new(JournalMetrics.MeterName);
@@ -14,7 +11,6 @@ public static class ControlPlaneMetrics
     public static readonly Counter<long> Assignments = Meter.CreateCounter<long>(
         "pandafuzz.job.assignments", null, "Jobs assigned to a bot, counted once the assignment is durable.");
 
-    /// <summary>Stats updates a job entity took from its bot.</summary>
     public static readonly Counter<long> StatsUpdates = Meter.CreateCounter<long>(
         "pandafuzz.job.stats.updates", null, "Stats updates taken in by job entities from their bots.");
 
@@ -22,7 +18,7 @@ public static class ControlPlaneMetrics
     public static readonly Histogram<double> StatsLag = Meter.CreateHistogram<double>(
         "pandafuzz.job.stats.lag", "s", "Age of a stats update when its job entity takes it in (the bot's clock at reading vs. the master's).");
 
-    /// <summary>Crash reports acknowledged to a bot; tag <c>outcome</c>: new (a new signature), known, or repeated (the same input again).</summary>
+    /// <summary>Tag <c>outcome</c>: new (a new signature), known, or repeated (the same input again).</summary>
     public static readonly Counter<long> CrashReports = Meter.CreateCounter<long>(
         "pandafuzz.crash.reports", null, "Crash reports acknowledged to bots, by outcome (new signature, known signature, repeated input).");
 }

@@ -4,19 +4,16 @@ using System.Text.RegularExpressions;
 
 namespace PandaFuzz.Master.Persistence;
 
-/// <summary>What one collection of the blob store found and did.</summary>
 public sealed record BlobCollection(int Referenced, int Kept, int Young, int Deleted, long BytesFreed, bool DryRun);
 
 /// <summary>
-/// Collects the blobs nothing refers to. A blob is kept when any event or snapshot of the journal names its sha256 (the
-/// journal keeps every campaign's targets, crash inputs and corpus entries, all versions), when <c>keep</c> says so (an
-/// uploaded target), or when it was written or reused within the grace period (an upload a campaign will use, a blob a
-/// running upload or job just stored and will name in its next event). Everything else under the store's root that is
-/// named like a blob is deleted; its other folders (incoming, corpus archives) are not touched.
+/// Collects the blobs nothing refers to. A blob is kept when any journal event or snapshot names its sha256, when
+/// <c>keep</c> says so (an uploaded target), or when written or reused within the grace period (an upload or job that
+/// will name it in its next event). Other folders under the store's root are not touched.
 /// </summary>
 public static partial class BlobCollector
 {
-    /// <summary>Every sha256 (64 lowercase hex digits) the journal's events and snapshots hold: more than the blob ids, never fewer.</summary>
+    /// <summary>Every sha256 the journal's events and snapshots hold: more than the blob ids, never fewer.</summary>
     public static HashSet<string> Referenced(MasterStorage storage)
     {
         using var connection = storage.OpenJournalForReading();
@@ -41,7 +38,6 @@ public static partial class BlobCollector
         return ids;
     }
 
-    /// <summary>Deletes (or with <paramref name="dryRun"/> counts) the blobs under <paramref name="blobRoot"/> that are neither referenced, kept nor young.</summary>
     public static BlobCollection Sweep(string blobRoot, IReadOnlySet<string> referenced, Func<string, bool> keep, TimeSpan grace, DateTimeOffset now, bool dryRun)
     {
         int kept = 0, young = 0, deleted = 0;

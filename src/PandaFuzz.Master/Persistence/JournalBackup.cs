@@ -3,34 +3,24 @@ using Microsoft.Data.Sqlite;
 
 namespace PandaFuzz.Master.Persistence;
 
-/// <summary>What a backup wrote: the copy, its size, and the journal it holds.</summary>
-/// <param name="Events">Rows of the copy's journal table.</param>
-/// <param name="LastOrdering">The highest journal ordering in the copy: every event up to it is in the copy.</param>
+/// <summary>What a backup wrote; every event up to <see cref="LastOrdering"/> is in the copy.</summary>
 public sealed record JournalBackupResult(string Destination, long Bytes, long Events, long LastOrdering, TimeSpan Took);
 
 /// <summary>A backup that was refused or failed; the message says why and what to do.</summary>
 public sealed class JournalBackupException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// An online, consistent copy of the master's SQLite file (journal and snapshots) while the master runs and writes.
-/// It uses SQLite's backup API (<see cref="SqliteConnection.BackupDatabase(SqliteConnection)"/>), which Microsoft.Data.Sqlite
-/// runs as one <c>sqlite3_backup_step(-1)</c>: every page is copied inside one read transaction, so the copy is the
-/// database as of that transaction's start, and in WAL mode the master's writers go on meanwhile (they append to
-/// the log; only checkpoints past the reader's snapshot wait for it). Chosen over <c>VACUUM INTO</c>, which gives the
-/// same consistency but rebuilds every table and index row by row: more CPU, on cores the fuzzers share, and a longer
-/// read transaction. It takes no lock of PandaFuzz's own (not the read model's lock): a running master holds that.
+/// An online, consistent copy of the master's SQLite file while it runs. SQLite's backup API copies every page in
+/// one read transaction, so the copy is the database as of its start, and in WAL mode writers go on meanwhile.
+/// Chosen over <c>VACUUM INTO</c>, which rebuilds every index row by row: more CPU on the fuzzers' cores and a longer
+/// read. Takes no PandaFuzz lock: a running master holds the read model's.
 /// </summary>
 public static class JournalBackup
 {
-    /// <summary>How long the copy keeps trying when SQLite answers that the file is busy (rare for a reader in WAL mode).</summary>
+    /// <summary>How long the copy keeps trying while SQLite answers busy (rare for a reader in WAL mode).</summary>
     private static readonly TimeSpan BusyBudget = TimeSpan.FromSeconds(30);
 
-    /// <summary>
-    /// Copies <paramref name="source"/> to <paramref name="destination"/>: into a temporary file beside it first,
-    /// checked with <c>PRAGMA integrity_check</c>, then renamed into place, so the destination is never a half copy.
-    /// The copy is switched to rollback-journal mode, so it is one self-contained file; a master started on it sets
-    /// WAL again.
-    /// </summary>
+    /// <summary>Copies into a temporary file, checks its integrity and renames it into place (never a half copy), out of WAL so it is one file.</summary>
     public static JournalBackupResult Run(string source, string destination, bool overwrite)
     {
         var clock = Stopwatch.StartNew();
@@ -90,7 +80,6 @@ public static class JournalBackup
         }
     }
 
-    /// <summary>The result of <c>PRAGMA integrity_check</c> on an open database: "ok", or SQLite's findings.</summary>
     public static string IntegrityCheck(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();

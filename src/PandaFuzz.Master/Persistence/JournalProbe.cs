@@ -6,14 +6,13 @@ using PandaFuzz.Master.Configuration;
 namespace PandaFuzz.Master.Persistence;
 
 /// <summary>
-/// Readiness's proof that the journal's database takes writes: one row per node in a small table beside the journal's,
-/// written on a fresh connection, so a read-only, immutable or full file, or an unreachable database, fails the check.
+/// Readiness's proof that the journal's database takes writes: one row per node, written on a fresh connection, so a
+/// read-only or full file, or an unreachable database, fails the check.
 /// </summary>
 public static class JournalProbe
 {
     private const string Table = "pandafuzz_health";
 
-    /// <summary>Writes this node's row; throws what the database says when it cannot.</summary>
     public static async Task WriteAsync(MasterStorage storage, string node, TimeSpan timeout, CancellationToken cancellationToken)
     {
         await using var connection = Open(storage, timeout);

@@ -5,13 +5,11 @@ using Microsoft.Data.Sqlite;
 namespace PandaFuzz.Master.Persistence;
 
 /// <summary>
-/// The journal's table, as the read model's queries read it directly. Akka.Persistence.Sql creates it when its journal
-/// starts (auto-initialize), which on a new data dir can be a moment after the projection and the readiness check first
-/// look: until then the journal is empty, not broken.
+/// The journal's table, read directly. Akka.Persistence.Sql creates it when its journal starts, which on a new data dir
+/// can be after the projection and readiness first look: until then the journal is empty, not broken.
 /// </summary>
 public static class JournalTable
 {
-    /// <summary>Whether the journal's table exists yet in the database <paramref name="connection"/> (SQLite or PostgreSQL) opens.</summary>
     public static bool Exists(DbConnection connection)
     {
         using var command = connection.CreateCommand();

@@ -8,7 +8,6 @@ public static class PostgreSqlJournal
     /// <summary>Akka.Persistence.Sql's provider name (linq2db) for the PostgreSQL dialect.</summary>
     public const string ProviderName = "PostgreSQL.15";
 
-    /// <summary>The journal's connection string when the configured journal is PostgreSQL, else null.</summary>
     public static string? ConnectionStringFrom(Config config) =>
         config.GetString("akka.persistence.journal.sql.provider-name", "") == ProviderName
             ? config.GetString("akka.persistence.journal.sql.connection-string", "") is { Length: > 0 } connection ? connection : null

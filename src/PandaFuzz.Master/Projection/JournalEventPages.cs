@@ -11,28 +11,19 @@ using PandaFuzz.Master.Persistence;
 
 namespace PandaFuzz.Master.Projection;
 
-/// <summary>
-/// One page of the journal's events after an offset (the journal's ordering), in journal order: at most
-/// <paramref name="max"/>, none when no newer one is committed yet. What the read-model projection and its rebuild read.
-/// </summary>
+/// <summary>One page of at most <paramref name="max"/> committed events after an ordering, in journal order.</summary>
 public delegate Task<IImmutableList<EventEnvelope>> JournalEventPages(long after, int max);
 
 /// <summary>Where the pages of events come from, for the journal an actor system is configured with.</summary>
 public static class JournalEventReader
 {
-    /// <summary>
-    /// A SQLite journal's pages straight from its table; a PostgreSQL journal's from the read journal's current query.
-    /// </summary>
+    /// <summary>A SQLite journal's pages straight from its table; a PostgreSQL journal's from the read journal.</summary>
     public static JournalEventPages For(ActorSystem system) =>
         SqliteJournal.DatabasePathFrom(system.Settings.Config) is not null
             ? new SqliteJournalEvents(system, system.Settings.Config.GetString("akka.persistence.journal.sql.connection-string")).ReadAsync
             : ReadJournal(system);
 
-    /// <summary>
-    /// Through the read journal's <c>CurrentAllEvents</c>, which reads no further than the journal's gap-free max ordering:
-    /// with PostgreSQL a later transaction can commit a higher ordering before an earlier one commits its lower one, and a
-    /// reader that went past the gap would never see that event. That max is polled by the plugin every query-delay.
-    /// </summary>
+    /// <summary>Stops at the gap-free max ordering: on PostgreSQL a later transaction can commit a higher ordering first.</summary>
     public static JournalEventPages ReadJournal(ActorSystem system)
     {
         var journal = PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier);
@@ -43,12 +34,8 @@ public static class JournalEventReader
 }
 
 /// <summary>
-/// Events read from a SQLite journal's <c>journal</c> table with one query on its primary key, deserialized as
-/// Akka.Persistence.Sql writes them. A SQLite file has one writer at a time, so orderings commit in order and a reader
-/// never sees a later one before an earlier one: no gap to wait for, unlike PostgreSQL
-/// (<see cref="JournalEventReader.ReadJournal"/>). The read journal's query cost ~2 ms of CPU per poll even when it found
-/// nothing (its SQL is built anew each time, and streams are materialized for each), which on a one-machine install is
-/// taken from the fuzzer sharing the core (pandafuzz-bench overhead).
+/// Events read straight from a SQLite journal's table: one writer, so orderings commit in order with no gap to wait for,
+/// and the read journal's query cost ~2 ms of CPU per poll even when empty, taken from the fuzzer sharing the core.
 /// </summary>
 internal sealed class SqliteJournalEvents(ActorSystem system, string connectionString)
 {

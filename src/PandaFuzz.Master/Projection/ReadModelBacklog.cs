@@ -7,23 +7,17 @@ using PandaFuzz.ReadModel;
 
 namespace PandaFuzz.Master.Projection;
 
-/// <summary>
-/// How far the read model trails the journal, measured in the databases themselves: the journal's entity events past the
-/// offsets the read model has stored for their kinds, and how old the oldest of them is. Whichever master projects
-/// (several share one PostgreSQL read model), every master sees the same answer, and a projection that is down shows as
-/// a growing lag.
-/// </summary>
+/// <summary>How far the read model trails the journal, measured in the databases, so every master agrees and a stopped projection shows.</summary>
 public sealed record ReadModelBacklog(long PendingEvents, TimeSpan Lag)
 {
     public static readonly ReadModelBacklog None = new(0, TimeSpan.Zero);
 
-    /// <summary>Measures with the journal and read model an actor system's configuration names (none: nothing trails).</summary>
+    /// <summary>Measures the journal and read model the configuration names (none: nothing trails).</summary>
     public static ReadModelBacklog Measure(Akka.Configuration.Config config, DateTimeOffset now)
     {
         return ConfiguredStorage.ReadModelOf(config) is { } database ? Measure(config, database, now) : None;
     }
 
-    /// <summary>Measures <paramref name="database"/> against the journal <paramref name="config"/> names.</summary>
     public static ReadModelBacklog Measure(Akka.Configuration.Config config, ReadModelDatabase database, DateTimeOffset now)
     {
         IReadOnlyDictionary<string, long> offsets;
@@ -54,14 +48,10 @@ public sealed record ReadModelBacklog(long PendingEvents, TimeSpan Lag)
         return new ReadModelBacklog(pending, oldest is { } o && o < now ? now - o : TimeSpan.Zero);
     }
 
-    /// <summary>
-    /// The one query of how far the journal is ahead for one entity kind: its events past <paramref name="offset"/> (by
-    /// their entities' persistence ids; the sharding coordinators' own events have no kind), the newest one's ordering
-    /// (<paramref name="offset"/> when none waits) and when the oldest was written.
-    /// </summary>
+    /// <summary>By persistence id, as the sharding coordinators' events have no kind; the newest ordering is <paramref name="offset"/> when none waits.</summary>
     public static KindBacklog OfKind(DbConnection journal, string kind, long offset)
     {
-        // One range read on the journal's primary key (ordering): only the rows past the offset, however long the journal.
+        // One range read on the primary key: only the rows past the offset, however long the journal.
         using var command = ReadModelWriter.Command(journal, null, """
             SELECT COUNT(*), COALESCE(MAX(ordering), @offset), MIN(created) FROM journal
             WHERE ordering > @offset AND persistence_id LIKE @prefix
@@ -75,5 +65,5 @@ public sealed record ReadModelBacklog(long PendingEvents, TimeSpan Lag)
     }
 }
 
-/// <summary>One entity kind's events waiting in the journal: how many, the newest one's ordering, when the oldest was written.</summary>
+/// <summary>One entity kind's events waiting in the journal.</summary>
 public sealed record KindBacklog(long Events, long NewestOrdering, DateTimeOffset? OldestWrittenAt);

@@ -19,21 +19,16 @@ using static PandaFuzz.Master.Projection.ProjectionProtocol;
 namespace PandaFuzz.Master.Projection;
 
 /// <summary>
-/// Follows the journal in ordering order and writes the read model's tables, keeping an offset per entity kind
-/// (campaign, job, bot, corpus: the tags of journals written before events went untagged). The live stream is cut
-/// into batches; each batch is one transaction that also stores the offsets, so after a crash or restart the
-/// projection resumes from the lowest stored offset, skips what each kind has already applied, and nothing is lost or
-/// applied twice. The projection holds the read model's lock while it runs, so an offline rebuild cannot write beside it.
+/// Follows the journal and writes the read model, one transaction per batch that also stores an offset per entity
+/// kind, so a restart resumes from the lowest offset and nothing is lost or applied twice. Holds the read model's
+/// lock while it runs, so an offline rebuild cannot write beside it.
 /// </summary>
 public sealed class ReadModelProjection : ReceiveActor, IWithTimers
 {
     /// <summary>How often a projection whose read model another master writes tries for its lock.</summary>
     public static readonly TimeSpan LockRetryInterval = TimeSpan.FromSeconds(3);
 
-    /// <summary>
-    /// How long after the last event seen or written the projection still polls at the poll interval: a write is signalled
-    /// before its transaction commits, and the read journal's gap-free ordering trails it by its query-delay.
-    /// </summary>
+    /// <summary>Fast polling lasts this long after the last event: a write is signalled before it commits, and the gap-free ordering trails it.</summary>
     private static readonly TimeSpan BusyFor = TimeSpan.FromSeconds(1);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
@@ -132,7 +127,6 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
         }
     }
 
-    /// <summary>Takes the read model's lock and starts following the journal; false when another writer holds the lock.</summary>
     private bool TryStart()
     {
         _lock = ReadModelLock.TryAcquire(_database);
@@ -172,9 +166,8 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// The journal's events after <paramref name="from"/>, live: pages of the journal's current events, the next at once after a
-    /// full page, after the poll interval while events come (or <paramref name="activity"/> saw a write within the last second),
-    /// and otherwise after the idle interval or at the next write <paramref name="activity"/> sees, whichever comes first.
+    /// The journal's events after <paramref name="from"/>, live: the next page at once after a full one, after the poll
+    /// interval while busy, otherwise after the idle interval or at the next write <paramref name="activity"/> sees.
     /// The read journal's own live query polls at one fixed interval, busy or not.
     /// </summary>
     public static Source<EventEnvelope, NotUsed> Follow(JournalEventPages pages, long from, ReadModelSettings settings, JournalActivity activity)
@@ -212,10 +205,7 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
         _lock?.Dispose();
     }
 
-    /// <summary>
-    /// Writes one batch, read in order through its last ordering for every kind; its offsets and how long its last event
-    /// per kind waited since the journal took it.
-    /// </summary>
+    /// <summary>Writes one batch; returns its offsets and how long each kind's last event waited since the journal took it.</summary>
     private static BatchProjected Write(ReadModelDatabase database, IReadOnlyList<JournalRead> batch)
     {
         var through = batch.Max(r => r.Offset);
@@ -234,11 +224,9 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
             last.ToDictionary(e => e.Tag, e => now - e.WrittenAt));
     }
 
-    /// <summary>An event as read from the journal: its ordering, and what the writer needs of it when it is an entity's event.</summary>
     public static JournalRead Read(EventEnvelope envelope) =>
         new(((Sequence)envelope.Offset).Value, EntityKinds.OfPersistenceId(envelope.PersistenceId) is { } kind ? ToProjected(kind, envelope) : null);
 
-    /// <summary>Journal ordering and timestamp into what the writer needs.</summary>
     public static ProjectedEvent ToProjected(string tag, EventEnvelope envelope) =>
         new(tag, ((Sequence)envelope.Offset).Value, envelope.Event, WrittenAt(envelope.Timestamp));
 
@@ -248,7 +236,6 @@ public sealed class ReadModelProjection : ReceiveActor, IWithTimers
             ? new DateTimeOffset(timestamp, TimeSpan.Zero)
             : DateTimeOffset.FromUnixTimeMilliseconds(timestamp);
 
-    /// <summary>How far the journal is ahead of the projection for one kind (none known without a journal to read).</summary>
     private static TagProgress Progress(System.Data.Common.DbConnection? journal, string tag, long projected, TimeSpan? lastLag)
     {
         if (journal is null)
@@ -286,11 +273,7 @@ public static class ReadModelProjectionHosting
 {
     public const string Name = "read-model-projection";
 
-    /// <summary>
-    /// Starts the projection into the read model that goes with the journal: <c>readmodel.db</c> beside a SQLite
-    /// journal, or the journal's own PostgreSQL database. With several masters on PostgreSQL each runs a projection;
-    /// the one holding the read model's lock writes, the others retry until it is theirs.
-    /// </summary>
+    /// <summary>Each master on PostgreSQL runs a projection; the one holding the read model's lock writes.</summary>
     public static AkkaConfigurationBuilder AddReadModelProjection(this AkkaConfigurationBuilder builder, ReadModelSettings settings) =>
         builder.WithActors((system, registry) =>
         {
@@ -304,7 +287,7 @@ public static class ReadModelProjectionHosting
         });
 }
 
-/// <summary>An event as the projection reads it: its journal ordering, and what the writer applies (none: not an entity's event).</summary>
+/// <summary>An event as the projection reads it; <see cref="Event"/> is null when it is not an entity's event.</summary>
 public sealed record JournalRead(long Offset, ProjectedEvent? Event);
 
 /// <summary>Where the live query is: the last offset read, whether that page was full, when it last saw events (TickCount64).</summary>

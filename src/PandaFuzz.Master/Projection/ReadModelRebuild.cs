@@ -11,20 +11,19 @@ using PandaFuzz.ReadModel;
 
 namespace PandaFuzz.Master.Projection;
 
-/// <summary>What a rebuild did: the events applied per entity kind and how long it took.</summary>
+/// <summary>What a rebuild did: events applied per entity kind, and how long it took.</summary>
 public sealed record RebuildResult(IReadOnlyDictionary<string, long> EventsByKind, TimeSpan Took)
 {
     public long Events => EventsByKind.Values.Sum();
 }
 
 /// <summary>
-/// Rebuilds the read model from the journal while the master is stopped: empties the projected tables and offsets,
-/// then projects the journal's events from the start, in batches with their offsets as the live projection does. A
-/// master that starts afterwards resumes from the rebuilt offsets.
+/// Rebuilds the read model from the journal while the master is stopped, in batches with their offsets as the live
+/// projection writes them, so a master started afterwards resumes from the rebuilt offsets.
 /// </summary>
 public static class ReadModelRebuild
 {
-    /// <summary>Rebuilds with the read journal of <paramref name="system"/>; refuses while anyone else writes the read model.</summary>
+    /// <summary>Refuses while anyone else writes the read model.</summary>
     public static async Task<RebuildResult> RunAsync(ActorSystem system, ReadModelDatabase database, int batchSize, CancellationToken ct = default)
     {
         using var held = ReadModelLock.TryAcquire(database)
@@ -65,11 +64,7 @@ public static class ReadModelRebuild
         return new RebuildResult(counts, clock.Elapsed);
     }
 
-    /// <summary>
-    /// An actor system that only reads the journal <paramref name="persistence"/> names (<see cref="MasterStorage.Persistence"/>):
-    /// local (no cluster, no remoting), with the protocol serializer and the node's persistence settings from <paramref name="nodeConfig"/>,
-    /// and the connection options of <paramref name="dataOptions"/> (<see cref="MasterStorage.Setup"/>) when given.
-    /// </summary>
+    /// <summary>A local actor system (no cluster, no remoting) that only reads the journal <paramref name="persistence"/> names.</summary>
     public static ActorSystem OfflineJournalReader(Config persistence, Config nodeConfig, Setup? dataOptions = null)
     {
         var bindings = string.Join(Environment.NewLine, ProtocolSerializer.BoundTypes.Select(t => $"\"{QualifiedName(t)}\" = pandafuzz"));

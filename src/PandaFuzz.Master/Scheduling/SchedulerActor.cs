@@ -12,10 +12,9 @@ using static PandaFuzz.Protocol.SchedulerMessages;
 namespace PandaFuzz.Master.Scheduling;
 
 /// <summary>
-/// Cluster singleton that matches pending jobs to bots with a free slot and the right engine. It offers;
-/// the job entity accepts only while pending, so there is no lock and no double assignment. It also watches
-/// cluster membership: an unreachable bot gets no offers, and a bot whose node is downed or leaves is reported
-/// lost to its bot entity and to every job holding one of its slots, which go back to pending at once.
+/// Cluster singleton that offers pending jobs to bots with a free slot and the right engine; the job entity accepts
+/// only while pending, so there is no lock and no double assignment. A bot whose node is downed or leaves is reported
+/// lost to its bot entity and to every job on it, which go back to pending at once.
 /// </summary>
 public sealed class SchedulerActor : ReceiveActor, IWithTimers
 {
@@ -91,9 +90,8 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
             _queue.OldestPendingSince, _queue.PendingCount)));
         Receive<WakeTick>(_ =>
         {
-            // Queued jobs near the head come back into memory ahead of their turn, a bounded number per tick, and only while
-            // every slot is taken: reading them back from the journal must not slow down the offers that free slots bring
-            // (a job out of memory that is offered a bot comes back for the offer anyway).
+            // Queued jobs near the head are woken a bounded number per tick, and only while every slot is taken, so
+            // reading them from the journal never slows the offers freed slots bring.
             if (_queue.HasFreeSlots)
             {
                 return;
@@ -127,10 +125,7 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
 
     protected override void PostStop() => Cluster.Get(Context.System).Unsubscribe(Self);
 
-    /// <summary>
-    /// A scheduler that failed and restarted has an empty queue: the queued jobs in memory announce themselves again on their
-    /// own, the others only when their campaign tells them to (see <c>CampaignWaker</c>).
-    /// </summary>
+    /// <summary>A restarted scheduler has an empty queue: jobs in memory announce themselves again, the others when their campaign tells them.</summary>
     protected override void PostRestart(Exception reason)
     {
         base.PostRestart(reason);
@@ -207,10 +202,8 @@ public static class SchedulerHosting
             new ClusterSingletonOptions
             {
                 Role = ShardNames.MasterRole,
-                // Akka.NET 1.5.73's proxy logs "failed to find an associated singleton … after 30 seconds" the moment it
-                // starts looking, at every start and every oldest-member change (akkadotnet/akka.net#8568): a warning of a
-                // failure that has not happened. The proxy lives only on master nodes, beside the singleton's manager, with
-                // the role fixed in code, so the misconfiguration the warning is for cannot arise here.
+                // Akka.NET 1.5.73's proxy warns it "failed to find an associated singleton" as soon as it starts looking
+                // (akkadotnet/akka.net#8568); with the role fixed in code that misconfiguration cannot arise here.
                 LogSingletonIdentificationFailure = false,
             },
             createProxyToo: true);
