@@ -12,9 +12,8 @@ public enum ReadModelStore
 }
 
 /// <summary>
-/// Where the read model lives. On SQLite: its own file beside the journal (<c>readmodel.db</c>), so writing it never
-/// competes with the journal's single writer; connections enforce foreign keys and wait for a busy file. On
-/// PostgreSQL: the database the connection string names (the journal's, by default), shared by every master.
+/// Where the read model lives: on SQLite its own file beside the journal, so writing it never competes with the
+/// journal's single writer; on PostgreSQL the connection string's database, shared by every master.
 /// </summary>
 public sealed record ReadModelDatabase
 {
@@ -34,7 +33,6 @@ public sealed record ReadModelDatabase
     /// <summary>What an operator reads in a message: the file's path, or the PostgreSQL database and its server.</summary>
     public string Name { get; }
 
-    /// <summary>The file, on SQLite.</summary>
     public string? FilePath => Store == ReadModelStore.Sqlite ? Name : null;
 
     public static ReadModelDatabase In(string dataDir) => SqliteFile(Path.Combine(dataDir, FileName));
@@ -67,10 +65,8 @@ public sealed record ReadModelDatabase
         var connection = new SqliteConnection(ConnectionString);
         connection.Open();
         using var command = connection.CreateCommand();
-        // WAL is stored in the file; synchronous=NORMAL is per connection and safe with WAL (a power loss may drop
-        // the last transactions, never corrupt the file, and the offset goes with the rows it covers: the projection
-        // replays them from the journal). busy_timeout lets SQLite wait for the projection's write lock in steps of
-        // milliseconds, where Microsoft.Data.Sqlite alone retries only every 150 ms.
+        // WAL is stored in the file; synchronous=NORMAL is safe with WAL (a power loss may drop the last transactions,
+        // with their offset, and the projection replays them). busy_timeout waits in milliseconds, not 150 ms retries.
         command.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;";
         command.ExecuteNonQuery();
         return connection;

@@ -3,13 +3,12 @@ using Npgsql;
 namespace PandaFuzz.ReadModel;
 
 /// <summary>
-/// The one writer of a read model: a master's projection, or an offline rebuild. On SQLite an exclusive lock on
-/// <c>readmodel.db.lock</c> (flock on Linux) marks it; on PostgreSQL a session advisory lock held by an open
-/// connection. Either way the lock goes when its process dies, so another master's projection can take over.
+/// The one writer of a read model. On SQLite a flock on <c>readmodel.db.lock</c>, on PostgreSQL a session advisory
+/// lock: either goes when its process dies, so another master's projection can take over.
 /// </summary>
 public sealed class ReadModelLock : IDisposable
 {
-    // The advisory lock's key: any fixed 64-bit number that no other application on the server uses.
+    // Any fixed 64-bit number no other application on the server uses.
     private const long AdvisoryKey = 0x50616e6461465a; // "PandaFZ"
 
     private readonly IDisposable _held;
@@ -20,7 +19,6 @@ public sealed class ReadModelLock : IDisposable
     public static ReadModelLock? TryAcquire(ReadModelDatabase database) =>
         database.Store == ReadModelStore.PostgreSql ? TryAdvisoryLock(database) : TryLockFile(database.Name + ".lock");
 
-    /// <summary>Where the holder is named in messages.</summary>
     public static string Describe(ReadModelDatabase database) =>
         database.Store == ReadModelStore.PostgreSql ? "its PostgreSQL advisory lock is held" : $"{database.Name}.lock is held";
 

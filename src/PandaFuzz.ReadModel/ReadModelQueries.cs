@@ -11,7 +11,7 @@ public sealed record Page(int Limit = Page.DefaultLimit, int Offset = 0)
     public const int MaxLimit = 1000;
 }
 
-/// <summary>A page of rows and how many rows match the filter in all.</summary>
+/// <summary>A page of rows and how many match the filter in all.</summary>
 public sealed record Paged<T>(IReadOnlyList<T> Items, long Total);
 
 /// <summary>Campaigns by status, by engine (the campaign's or one of its ensemble's), created at or after <c>Since</c>.</summary>
@@ -23,13 +23,10 @@ public sealed record JobFilter(CampaignId? Campaign = null, JobStatus? Status = 
 /// <summary>Bots by status and by an engine they can run.</summary>
 public sealed record BotFilter(BotStatus? Status = null, string? Engine = null);
 
-/// <summary>
-/// Unique crashes by campaign, kind (exact, any case), security flag, last seen at or after <c>Since</c>, and bug (the
-/// members of the bug whose id names any of them).
-/// </summary>
+/// <summary>Unique crashes by campaign, kind (exact, any case), security flag, last seen, and bug (any member's id names the bug).</summary>
 public sealed record CrashFilter(CampaignId? Campaign = null, string? Kind = null, bool? Security = null, DateTimeOffset? Since = null, BugId? Bug = null);
 
-/// <summary>A unique crash row: its counts, its first report (job, bot, input, summary, when found), its minimization.</summary>
+/// <summary>A unique crash row: its counts, its first report, its minimization.</summary>
 public sealed record CrashRow(
     CrashId Id, CampaignId CampaignId, string Signature, string Kind, string State, bool Security, long Count, long ReproduceAttempts, long Reproduced,
     JobId FirstJobId, BotId FirstBotId, string FirstInput, long FirstInputSize, string Summary, DateTimeOffset FoundAt,
@@ -45,10 +42,7 @@ public sealed record JobRow(
     JobId Id, CampaignId CampaignId, int Index, JobTask Task, string Engine, JobStatus Status, BotId? BotId, string? FailureReason,
     DateTimeOffset CreatedAt, DateTimeOffset? AssignedAt, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt, long? FinalExecs, long? FinalCoverage);
 
-/// <summary>
-/// A bot row: its engines, and the jobs assigned to it or running on it while it is online. <c>CheckedInAt</c> is its
-/// last journaled check-in (a registration); check-ins that change nothing are not journaled.
-/// </summary>
+/// <summary>A bot row. <c>CheckedInAt</c> is its last journaled check-in; check-ins that change nothing are not journaled.</summary>
 public sealed record BotRow(
     BotId Id, string Address, string Hostname, BotStatus Status, IReadOnlyList<EngineCapability> Engines, int Slots, long MemoryMb,
     IReadOnlyList<JobId> CurrentJobs, DateTimeOffset RegisteredAt, DateTimeOffset CheckedInAt, string? OfflineReason, DateTimeOffset? OfflineSince,
@@ -64,10 +58,7 @@ public sealed record ReadModelSummary(
     IReadOnlyDictionary<string, long> BotsByStatus,
     IReadOnlyList<ActiveCampaign> ActiveCampaigns);
 
-/// <summary>
-/// The list queries the HTTP API answers from the read model: filtered, paged, in a stable order (creation time then
-/// id; bots by id). Every value is a parameter; only fixed clauses are put together.
-/// </summary>
+/// <summary>The API's list queries: filtered, paged, in a stable order. Every value is a parameter; only fixed clauses are put together.</summary>
 public sealed class ReadModelQueries(ReadModelDatabase database)
 {
     private const char Unit = '\u001f';
@@ -111,10 +102,7 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
         return Run(where, page, "SELECT COUNT(*) FROM jobs j", JobColumns, "ORDER BY j.created_at, j.campaign_id, j.job_index, j.id", JobRowOf);
     }
 
-    /// <summary>
-    /// The rows of these jobs that the read model holds yet (it trails the entities by about a second), by id: one query
-    /// for a page of the queue or of a campaign's jobs, at most <see cref="Page.MaxLimit"/> ids.
-    /// </summary>
+    /// <summary>The rows the read model holds yet (it trails the entities by about a second), in one query of at most <see cref="Page.MaxLimit"/> ids.</summary>
     public IReadOnlyDictionary<JobId, JobRow> JobsById(IReadOnlyCollection<JobId> ids)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(ids.Count, Page.MaxLimit);
@@ -149,7 +137,7 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
             r.IsDBNull(7) ? null : r.GetString(7), At(r, 8)!.Value, At(r, 9), At(r, 10), At(r, 11),
             r.IsDBNull(12) ? null : r.GetInt64(12), r.IsDBNull(13) ? null : r.GetInt64(13));
 
-    /// <summary>When each running job is planned to end (its start plus its duration; now at the earliest), soonest first.</summary>
+    /// <summary>When each running job is planned to end (now at the earliest), soonest first.</summary>
     public IReadOnlyList<DateTimeOffset> RunningJobEnds(DateTimeOffset now)
     {
         using var connection = database.Open();
@@ -213,10 +201,7 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
                 r.IsDBNull(22) ? null : new BugId(r.GetString(22)), r.IsDBNull(23) ? null : r.GetString(23)));
     }
 
-    /// <summary>
-    /// Counts for the node's metrics: campaigns, jobs and bots by status, and for each campaign still running or stopping
-    /// its unique crashes, crash reports and running jobs. A handful of grouped queries, whatever the journal's size.
-    /// </summary>
+    /// <summary>Counts for the node's metrics, in a handful of grouped queries whatever the journal's size.</summary>
     public ReadModelSummary Summary()
     {
         using var connection = database.Open();

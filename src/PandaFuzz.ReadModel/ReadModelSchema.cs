@@ -67,10 +67,7 @@ public sealed class ReadModelSchema(ReadModelDatabase database)
         return Status();
     }
 
-    /// <summary>
-    /// What a starting master does: migrate when allowed, else insist on the latest schema; a schema newer than
-    /// this build always stops it.
-    /// </summary>
+    /// <summary>Migrates when allowed, else insists on the latest schema; a schema newer than this build always stops the master.</summary>
     public SchemaStatus EnsureCurrent(bool migrate)
     {
         var status = Status();

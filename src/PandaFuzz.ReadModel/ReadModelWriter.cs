@@ -9,14 +9,13 @@ using static PandaFuzz.Protocol.JobEvents;
 
 namespace PandaFuzz.ReadModel;
 
-/// <summary>One journal event as the projection reads it: its tag, its journal ordering, and when it was written.</summary>
+/// <summary>One journal event as the projection reads it.</summary>
 public sealed record ProjectedEvent(string Tag, long Offset, object Event, DateTimeOffset WrittenAt);
 
 /// <summary>
-/// Applies journal events to the read model's tables. A batch is one transaction that also moves each tag's offset
-/// to its last event, so a crash leaves either the whole batch with its offset or neither. An event at or below its
-/// tag's stored offset is skipped, and every statement is an upsert or a guarded update, so a replayed event changes
-/// nothing.
+/// Applies journal events to the read model. A batch is one transaction that also moves each tag's offset, so a crash
+/// leaves the whole batch with its offset or neither; events at or below the offset are skipped, and every statement
+/// is an upsert or a guarded update, so a replayed event changes nothing.
 /// </summary>
 public sealed class ReadModelWriter
 {
@@ -27,7 +26,7 @@ public sealed class ReadModelWriter
     public static readonly IReadOnlyList<string> ProjectedTables =
         ["corpus_entries", "corpus_versions", "crash_former_signatures", "crash_occurrences", "crashes", "bot_capabilities", "bots", "jobs", "campaigns"];
 
-    /// <summary>The stored offset of each tag (tags never projected are absent).</summary>
+    /// <summary>Tags never projected are absent.</summary>
     public static IReadOnlyDictionary<string, long> Offsets(DbConnection connection, DbTransaction? transaction = null)
     {
         using var command = Command(connection, transaction, "SELECT tag, journal_offset FROM projection_offsets WHERE projection = @p", ("p", ProjectionName));
@@ -41,15 +40,12 @@ public sealed class ReadModelWriter
         return offsets;
     }
 
-    /// <summary>Applies a batch and its offsets in one transaction; returns how many events were new.</summary>
     public static int Write(DbConnection connection, IReadOnlyList<ProjectedEvent> batch, DateTimeOffset now) =>
         Write(connection, batch, now, null);
 
     /// <summary>
-    /// Applies a batch and its offsets in one transaction; returns how many events were new. <paramref name="readThrough"/>:
-    /// the journal was read in order through this ordering for each of these tags, so each tag's offset moves up to it even
-    /// where the batch holds none of its events (no offset moves back). A projection that reads the whole journal in order
-    /// then restarts where it stopped for every tag, not where a rare tag's last event was.
+    /// <paramref name="readThrough"/>: the journal was read in order through this ordering for these tags, so each tag's
+    /// offset moves up to it even with none of its events in the batch, and a restart does not go back to a rare tag's last event.
     /// </summary>
     public static int Write(DbConnection connection, IReadOnlyList<ProjectedEvent> batch, DateTimeOffset now, (long Offset, IReadOnlyList<string> Tags)? readThrough)
     {
@@ -93,7 +89,7 @@ public sealed class ReadModelWriter
         return applied;
     }
 
-    /// <summary>Empties every projected table and the offsets, in one transaction: the start of a rebuild.</summary>
+    /// <summary>Empties every projected table and the offsets in one transaction: the start of a rebuild.</summary>
     public static void Reset(DbConnection connection)
     {
         using var transaction = connection.BeginTransaction();
@@ -106,7 +102,7 @@ public sealed class ReadModelWriter
         transaction.Commit();
     }
 
-    /// <summary>Timestamps are stored as UTC ISO-8601 text with a fixed width, so they sort as text.</summary>
+    /// <summary>UTC ISO-8601 text of a fixed width, so timestamps sort as text.</summary>
     public static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
     internal static int Execute(DbConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
@@ -123,7 +119,6 @@ public sealed class ReadModelWriter
         return Bind(command, parameters);
     }
 
-    /// <summary>Gives <paramref name="command"/> these parameters, in place of any it had.</summary>
     private static DbCommand Bind(DbCommand command, (string Name, object? Value)[] parameters)
     {
         command.Parameters.Clear();
@@ -138,15 +133,11 @@ public sealed class ReadModelWriter
         return command;
     }
 
-    /// <summary>
-    /// Applies the events of one batch. Its commands are kept by SQL text for the batch: a command run again keeps its
-    /// prepared statement, so a batch of 500 alike events compiles each statement once instead of 500 times.
-    /// </summary>
+    /// <summary>Commands are kept by SQL text for the batch, so 500 alike events compile each statement once, not 500 times.</summary>
     private sealed class Applier(DbConnection connection, DbTransaction transaction) : IDisposable
     {
         private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
 
-        // The batch's new occurrences per unique crash, added to the crash's row by Flush.
         private readonly Dictionary<(string Campaign, string Signature), CrashCounts> _crashCounts = new();
 
         // Campaigns whose bugs may have changed in the batch (a new unique crash, one that reproduced): regrouped by Flush.
@@ -231,10 +222,9 @@ public sealed class ReadModelWriter
         }
 
         /// <summary>
-        /// A report counted into its unique crash: the crash's row is made by its first report (counters at zero), the
-        /// report's occurrence row is added unless the input was counted before (a replayed event), and the counters
-        /// of the batch's new occurrences are added to each crash's row once, by <see cref="Flush"/>. One statement per
-        /// repeated report instead of three: a burst of reports of known bugs is most of what the projection reads.
+        /// The crash's row is made by its first report, the occurrence row added unless counted before (a replay), and
+        /// counters added once per batch by <see cref="Flush"/>: one statement per repeated report instead of three, as
+        /// bursts of known bugs are most of what the projection reads.
         /// </summary>
         private void CrashReported(CampaignId campaign, CrashRecord crash, bool sampled, DateTimeOffset at)
         {
@@ -292,7 +282,7 @@ public sealed class ReadModelWriter
             counts.LastSeen = counts.LastSeen is { } last && last >= at ? last : at;
         }
 
-        /// <summary>Adds the batch's crash counters to their rows; runs once, after the batch's last event.</summary>
+        /// <summary>Runs once, after the batch's last event.</summary>
         public void Flush()
         {
             foreach (var ((campaign, signature), counts) in _crashCounts)
@@ -323,10 +313,7 @@ public sealed class ReadModelWriter
             _regroup.Clear();
         }
 
-        /// <summary>
-        /// Gives each of the campaign's crash rows the id of its bug, grouped as the campaign entity groups its crashes
-        /// (<see cref="BugGrouping"/>): a new crash may join a bug, and one that reproduced moves to the reproducible ones.
-        /// </summary>
+        /// <summary>Groups the crash rows as the campaign entity does (<see cref="BugGrouping"/>): a new crash may join a bug, a reproduced one moves.</summary>
         private void Regroup(CampaignId campaign)
         {
             var rows = new List<(BugGrouping.Key Key, string? BugId)>();

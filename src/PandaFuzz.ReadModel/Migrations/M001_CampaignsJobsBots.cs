@@ -3,9 +3,8 @@ using FluentMigrator;
 namespace PandaFuzz.ReadModel.Migrations;
 
 /// <summary>
-/// Schema version 1: campaigns, jobs with their spec as typed columns, bots and their engines, and the projection's
-/// offsets. The tables are written in SQL because SQLite takes CHECK constraints and foreign keys only in
-/// CREATE TABLE; the statements keep to what SQLite and PostgreSQL both accept.
+/// Schema version 1. Written in SQL because SQLite takes CHECK constraints and foreign keys only in CREATE TABLE; the
+/// statements keep to what SQLite and PostgreSQL both accept.
 /// </summary>
 [Migration(1, "campaigns, jobs, bots, bot capabilities, projection offsets")]
 public sealed class M001_CampaignsJobsBots : Migration
@@ -34,9 +33,8 @@ public sealed class M001_CampaignsJobsBots : Migration
         Execute.Sql("CREATE INDEX ix_campaigns_status_created ON campaigns (status, created_at)");
         Execute.Sql("CREATE INDEX ix_campaigns_created ON campaigns (created_at)");
 
-        // A job names its bot while it holds one (assigned, running) and none while pending; a finished job keeps
-        // the bot it ran on, if it had one. Its campaign and bot are other entities' events, projected from
-        // other tags, so they may arrive later than the job's: no foreign key to campaigns or bots.
+        // A job's campaign and bot are other entities' events, projected from other tags, so they may arrive later
+        // than the job's: no foreign key to campaigns or bots.
         Execute.Sql("""
             CREATE TABLE jobs (
                 id                TEXT    NOT NULL PRIMARY KEY,
@@ -98,8 +96,7 @@ public sealed class M001_CampaignsJobsBots : Migration
             """);
         Execute.Sql("CREATE INDEX ix_bot_capabilities_engine ON bot_capabilities (engine)");
 
-        // One row per projection and tag: the journal ordering of the last event applied, written in the same
-        // transaction as that event's rows.
+        // Written in the same transaction as the last event's rows.
         Execute.Sql("""
             CREATE TABLE projection_offsets (
                 projection        TEXT    NOT NULL,

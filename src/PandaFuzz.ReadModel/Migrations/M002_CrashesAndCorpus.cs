@@ -3,9 +3,8 @@ using FluentMigrator;
 namespace PandaFuzz.ReadModel.Migrations;
 
 /// <summary>
-/// Schema version 2: unique crashes and each counted report, and the corpus by version. The new tables are filled
-/// from the campaign and corpus events already in the journal: their offsets are reset, so the projection replays
-/// those two tags (campaign rows are applied again to the same values).
+/// Schema version 2: crashes and the corpus. Their offsets are reset so the projection replays the campaign and corpus
+/// tags to fill the new tables (campaign rows are applied again to the same values).
 /// </summary>
 [Migration(2, "crashes, crash occurrences, corpus versions and entries")]
 public sealed class M002_CrashesAndCorpus : Migration
@@ -40,7 +39,7 @@ public sealed class M002_CrashesAndCorpus : Migration
         Execute.Sql("CREATE INDEX ix_crashes_kind ON crashes (kind)");
         Execute.Sql("CREATE INDEX ix_crashes_security ON crashes (security, last_seen)");
 
-        // Each report counted into a unique crash, once per input (the campaign counts an input once).
+        // Once per input: the campaign counts an input once.
         Execute.Sql("""
             CREATE TABLE crash_occurrences (
                 campaign_id       TEXT    NOT NULL,

@@ -3,10 +3,8 @@ using FluentMigrator;
 namespace PandaFuzz.ReadModel.Migrations;
 
 /// <summary>
-/// Schema version 3: what a unique crash shows in lists and the read model lacked — the first report's summary and
-/// the time the bot found it, and the job that minimized the crash. Crash rows are only written whole from their
-/// first report, so they are emptied and the campaign tag replayed to fill the new columns (campaign rows are
-/// applied again to the same values).
+/// Schema version 3: a crash's first summary, found-at and minimization job. Crash rows are only written whole from
+/// their first report, so they are emptied and the campaign tag replayed to fill the new columns.
 /// </summary>
 [Migration(3, "crash summary, found-at and minimization job")]
 public sealed class M003_CrashSummary : Migration

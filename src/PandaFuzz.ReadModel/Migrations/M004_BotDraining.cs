@@ -2,10 +2,7 @@ using FluentMigrator;
 
 namespace PandaFuzz.ReadModel.Migrations;
 
-/// <summary>
-/// Schema version 4: whether an operator drained a bot (it takes no new job; its running jobs finish). No bot was
-/// drained before this version, so the default is right for every existing row.
-/// </summary>
+/// <summary>Schema version 4: bot draining. No bot was drained before, so the default is right for every existing row.</summary>
 [Migration(4, "bot draining")]
 public sealed class M004_BotDraining : Migration
 {

@@ -3,10 +3,9 @@ using FluentMigrator;
 namespace PandaFuzz.ReadModel.Migrations;
 
 /// <summary>
-/// Schema version 5: a crash's identity no longer counts its access size, so crashes an earlier release split by size
-/// (<c>WRITE 2</c>, <c>WRITE 3</c>, …) are one row. The signatures they had are kept in <c>crash_former_signatures</c>
-/// (so their minimizations land on the row they became), and the crash rows are rebuilt: emptied, and the campaign tag
-/// replayed (campaign rows are applied again to the same values).
+/// Schema version 5: a crash's identity no longer counts its access size, so crashes split by size are one row. Their
+/// old signatures go to <c>crash_former_signatures</c> (so their minimizations land on the row they became), and the
+/// crash rows are rebuilt by replaying the campaign tag.
 /// </summary>
 [Migration(5, "crash identity without the access size")]
 public sealed class M005_CrashIdentityWithoutSize : Migration

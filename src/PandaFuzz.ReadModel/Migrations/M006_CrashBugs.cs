@@ -2,11 +2,7 @@ using FluentMigrator;
 
 namespace PandaFuzz.ReadModel.Migrations;
 
-/// <summary>
-/// Schema version 6: each crash row names its bug (<c>bug_id</c>, grouped as the campaign groups its crashes) and where
-/// its crashing frame is (<c>location</c>, which the grouping reads). The crash rows are rebuilt from the journal, as in
-/// version 5, so rows written before have both.
-/// </summary>
+/// <summary>Schema version 6: each crash row's bug and crashing location; crash rows are rebuilt from the journal, as in version 5.</summary>
 [Migration(6, "crash rows name their bug")]
 public sealed class M006_CrashBugs : Migration
 {
