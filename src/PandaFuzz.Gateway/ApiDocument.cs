@@ -7,10 +7,9 @@ using PandaFuzz.ReadModel;
 namespace PandaFuzz.Gateway;
 
 /// <summary>
-/// What the OpenAPI document says beyond what the routes' signatures give: the query parameters' types, formats and
-/// descriptions (they are bound as text and checked by <see cref="ListParameters"/>, so that a bad value is a problem
-/// naming its field), the validation problem's <c>errors</c>, the answers every route may give (405, 413, 415) and an
-/// example per operation.
+/// What the OpenAPI document says beyond the routes' signatures: query parameters (bound as text and checked by
+/// <see cref="ListParameters"/>, so a bad value is a problem naming its field), the validation problem's
+/// <c>errors</c>, the answers every route may give (405, 413, 415) and an example per operation.
 /// </summary>
 public static class ApiDocument
 {
@@ -25,7 +24,6 @@ public static class ApiDocument
         ["campaigns"] = "campaign", ["crashes"] = "crash", ["bugs"] = "bug", ["jobs"] = "job", ["bots"] = "bot",
     };
 
-    /// <summary>The query parameters the routes parse themselves, by name: the schema they are read as and what they mean.</summary>
     private static readonly Dictionary<string, Func<string, (OpenApiSchema Schema, string Description)?>> QueryParameters = new()
     {
         ["limit"] = _ => (Page(), $"How many items a page holds: a whole number from 1 to {ReadModel.Page.MaxLimit} (default {ReadModel.Page.DefaultLimit})"),
@@ -59,7 +57,6 @@ public static class ApiDocument
             (operation == "uploadCorpus" ? "The corpus's name" : "The target's name") + ": 1-100 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit"),
     };
 
-    /// <summary>Completes the document once the routes' own metadata and transformers have made it.</summary>
     public static Task Complete(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
         document.Components ??= new OpenApiComponents();
@@ -124,10 +121,7 @@ public static class ApiDocument
         return Task.CompletedTask;
     }
 
-    /// <summary>
-    /// The campaign request's schema as <see cref="CampaignRequestValidator"/> reads it: numbers are JSON numbers
-    /// (<see cref="ApiPlumbing.StrictJson"/>), name, jobs and durationSeconds are required, the rest optional.
-    /// </summary>
+    /// <summary>As <see cref="CampaignRequestValidator"/> reads it: numbers are JSON numbers (<see cref="ApiPlumbing.StrictJson"/>).</summary>
     public static Task DescribeCampaignRequest(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
         if (context.JsonTypeInfo.Type != typeof(CreateCampaignRequest) || schema.Properties is not { } properties)
@@ -172,7 +166,7 @@ public static class ApiDocument
         return Task.CompletedTask;
     }
 
-    /// <summary>A field this operation may refuse, and the message it would give, for its 400's example.</summary>
+    /// <summary>For its 400's example.</summary>
     private static (string Field, string Message) InvalidExample(OpenApiOperation operation)
     {
         var query = operation.Parameters?.Where(p => p.In == ParameterLocation.Query).Select(p => p.Name).ToList() ?? [];

@@ -5,9 +5,8 @@ using Microsoft.AspNetCore.Mvc;
 namespace PandaFuzz.Gateway;
 
 /// <summary>
-/// The kinds of error the API answers with. Code inside refuses with a kind (an entity's <c>RejectionKind</c>, a
-/// validator's field errors, a missing answer); the edge turns each into <c>application/problem+json</c> with the
-/// kind's status and a <c>type</c> that never changes, so clients can switch on it.
+/// The kinds of error the API answers with; the edge turns each into <c>application/problem+json</c> with the kind's
+/// status and a <c>type</c> that never changes, so clients can switch on it.
 /// </summary>
 public enum ApiErrorKind
 {
@@ -43,14 +42,13 @@ public static partial class ApiErrors
         [ApiErrorKind.Internal] = (StatusCodes.Status500InternalServerError, "internal", "An unexpected error"),
     };
 
-    /// <summary>The stable problem type of <paramref name="kind"/>.</summary>
     public static string TypeOf(ApiErrorKind kind) => TypeBase + Kinds[kind].Slug;
 
     public static int StatusOf(ApiErrorKind kind) => Kinds[kind].Status;
 
     public static string TitleOf(ApiErrorKind kind) => Kinds[kind].Title;
 
-    /// <summary>The kind a status answered by the framework itself (routing, binding, Kestrel's limits) belongs to.</summary>
+    /// <summary>The kind of a status the framework answered by itself (routing, binding, Kestrel's limits).</summary>
     public static ApiErrorKind KindOf(int status) => status switch
     {
         401 => ApiErrorKind.Unauthorized,
@@ -73,11 +71,8 @@ public static partial class ApiErrors
         return TypedResults.Problem(detail, statusCode: status, title: title ?? defaultTitle, type: TypeOf(kind), extensions: extensions);
     }
 
-    /// <summary>
-    /// Gives every problem the framework writes (status code pages, the exception handler) the type and title of its
-    /// kind; problems the API wrote keep theirs.
-    /// </summary>
-    /// <param name="exception">What the framework failed on, if anything: a request it could not bind names the field.</param>
+    /// <summary>Gives every problem the framework writes the type and title of its kind; problems the API wrote keep theirs.</summary>
+    /// <param name="exception">A request the framework could not bind names the field.</param>
     public static void Complete(ProblemDetails problem, Exception? exception = null)
     {
         var kind = KindOf(problem.Status ?? StatusCodes.Status500InternalServerError);
@@ -108,9 +103,8 @@ public static partial class ApiErrors
     }
 
     /// <summary>
-    /// The field of a request the framework could not bind, and a message that names it without the .NET types the
-    /// framework's own message carries: a body's JSON by its path (<c>$.targetId</c> is <c>targetId</c>), a parameter by
-    /// its name.
+    /// The field the framework could not bind, with a message free of the .NET types its own carries: a JSON body's
+    /// field by its path (<c>$.targetId</c> is <c>targetId</c>), a parameter by its name.
     /// </summary>
     public static (string Field, string Message)? Unbound(Exception? exception)
     {
@@ -139,7 +133,7 @@ public static partial class ApiErrors
             : (name, $"{name} has a value this route cannot read");
     }
 
-    /// <summary>The field a JSON body failed at, and what is wrong there, without .NET type names.</summary>
+    /// <summary>Without .NET type names.</summary>
     public static (string Field, string Message) JsonField(System.Text.Json.JsonException json)
     {
         var path = json.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : null;

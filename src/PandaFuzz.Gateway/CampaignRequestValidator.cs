@@ -13,7 +13,7 @@ public static partial class CampaignRequestValidator
     public const int MaxTimeoutMs = 3_600_000;
     public const int MaxDictionaryChars = 64 * 1024;
 
-    /// <summary>Returns the spec, or the errors by field (camelCase, as in the JSON body).</summary>
+    /// <summary>The spec, or the errors by field (camelCase, as in the JSON body).</summary>
     public static (CampaignSpec? Spec, Dictionary<string, string[]> Errors) Validate(CreateCampaignRequest request, Func<BlobId, bool> targetExists)
     {
         var errors = new Dictionary<string, string[]>();
@@ -62,7 +62,6 @@ public static partial class CampaignRequestValidator
         }
     }
 
-    /// <summary>The engines with their builds, from <c>engine</c>+<c>targetId</c> and/or <c>targets</c> (+ <c>engines</c> for the order).</summary>
     private static List<EngineTarget> Engines(CreateCampaignRequest request, Dictionary<string, string[]> errors, Func<BlobId, bool> targetExists)
     {
         var builds = new Dictionary<string, (string Field, string? Id)>();

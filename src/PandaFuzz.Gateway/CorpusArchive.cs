@@ -6,9 +6,9 @@ using PandaFuzz.Protocol;
 namespace PandaFuzz.Gateway;
 
 /// <summary>
-/// Reads seed corpora from zip, tar or tar.gz archives into the blob store, and writes a corpus back as one.
-/// Entry names are never used as paths (inputs are stored by content); links and devices are refused;
-/// entry count, entry size, total size and the compression ratio are bounded against archive bombs.
+/// Reads seed corpora from zip or tar(.gz) archives into the blob store, and writes one back. The archive is hostile:
+/// entry names are never used as paths, links and devices are refused, and counts, sizes and the compression ratio are
+/// bounded against archive bombs.
 /// </summary>
 public static class CorpusArchive
 {
@@ -17,10 +17,8 @@ public static class CorpusArchive
     public static readonly Limits Default = new(100_000, 1024 * 1024, 1024L * 1024 * 1024, 200);
 
     /// <summary>
-    /// Stages every regular file of the archive in the blob store (<see cref="ContentAddressedStore.StageAsync"/>); throws
-    /// <see cref="InvalidDataException"/> naming what is wrong, having removed what it staged. Nothing becomes a blob until
-    /// the caller commits the result: a refused archive leaves the store as it was. Every entry counts against the entry
-    /// limit, directories and empty files too (they are not stored).
+    /// Stages every regular file; nothing becomes a blob until the caller commits, so a refused archive (an
+    /// <see cref="InvalidDataException"/>) leaves the store as it was. Directories and empty files count against the entry limit too.
     /// </summary>
     public static async Task<StagedCorpus> ImportAsync(string archivePath, ContentAddressedStore blobs, string source, Limits limits, CancellationToken ct)
     {
@@ -168,10 +166,7 @@ public static class CorpusArchive
         return NotEmpty(entries);
     }
 
-    /// <summary>
-    /// An archive's inputs, staged in the blob store: <see cref="Commit"/> makes them blobs (before anything refers to
-    /// them); disposing without a commit removes them.
-    /// </summary>
+    /// <summary>Staged inputs: <see cref="Commit"/> makes them blobs before anything refers to them; disposing without it removes them.</summary>
     public sealed class StagedCorpus(ContentAddressedStore blobs, IReadOnlyList<StagedBlob> staged, IReadOnlyList<CorpusEntry> entries) : IDisposable
     {
         public IReadOnlyList<CorpusEntry> Entries { get; } = entries;
@@ -202,10 +197,7 @@ public static class CorpusArchive
     private static List<CorpusEntry> NotEmpty(List<CorpusEntry> entries) =>
         entries.Count > 0 ? entries : throw new InvalidDataException("the archive holds no input: expected a zip, tar or tar.gz with at least one non-empty regular file");
 
-    /// <summary>
-    /// An entry named with an absolute path or a <c>..</c> step aims outside wherever it is unpacked: names are never
-    /// used as paths here, but such an archive is hostile or broken, and is refused whole.
-    /// </summary>
+    /// <summary>Names are never used as paths here, but an absolute or <c>..</c> name marks a hostile or broken archive, refused whole.</summary>
     private static void RefuseEscapingName(string name)
     {
         var normalized = name.Replace('\\', '/');

@@ -6,11 +6,9 @@ using PandaFuzz.Protocol;
 namespace PandaFuzz.Gateway;
 
 /// <summary>
-/// The zip of a campaign's corpus, built once per corpus state and kept in the blob store's <c>corpus-archives</c>
-/// folder, so that anyone may GET it again and again without making the master build a zip each time. A state is the
-/// corpus's version and its count of entries (a version only grows: a new version replaces the corpus). Requests for a
-/// state being built wait for that one build. A newer archive of a campaign replaces its older ones; a download already
-/// streaming an older one keeps its open file.
+/// The zip of a campaign's corpus, built once per corpus state (version and entry count; a version only grows) and
+/// kept, so repeated GETs do not make the master build a zip each time. Requests for a state being built wait for
+/// that one build.
 /// </summary>
 public sealed class CorpusArchiveCache
 {
@@ -27,9 +25,8 @@ public sealed class CorpusArchiveCache
     }
 
     /// <summary>
-    /// The archive of <paramref name="campaign"/>'s corpus as it is at <paramref name="version"/> with
-    /// <paramref name="count"/> entries: the kept file, or one built from the entries <paramref name="read"/> gives (the
-    /// corpus as it is when read, which names the file it is kept as). The stream is the caller's to dispose.
+    /// The kept file for this corpus state, or one built from what <paramref name="read"/> gives (the corpus as it is
+    /// when read, which names the file). The stream is the caller's to dispose.
     /// </summary>
     public async Task<(FileStream Archive, int Version)> OpenAsync(
         CampaignId campaign, int version, int count, Func<Task<(int Version, IReadOnlyList<CorpusEntry> Entries)?>> read)
@@ -62,7 +59,7 @@ public sealed class CorpusArchiveCache
         }
 
         Directory.CreateDirectory(_dir);
-        // Written whole in the store's incoming folder, then renamed into place: a reader never sees a part of one.
+        // Written in the incoming folder, then renamed into place: a reader never sees a part of one.
         var temp = _blobs.NewTempFile();
         try
         {

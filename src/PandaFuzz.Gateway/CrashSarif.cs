@@ -7,10 +7,9 @@ using PandaFuzz.Protocol;
 namespace PandaFuzz.Gateway;
 
 /// <summary>
-/// A campaign's bugs or unique crashes as SARIF 2.1.0 (<c>GET /api/v1/campaigns/{id}/bugs.sarif</c>, <c>…/crashes.sarif</c>):
-/// one rule per crash type, one result per bug (or unique crash) located at the top frame of its crash state, its stack
-/// as a SARIF stack, and the bug's id (or the crash's signature) as a partial fingerprint so viewers and code-scanning
-/// services keep one alert per bug across uploads.
+/// A campaign's bugs or unique crashes as SARIF 2.1.0: one rule per crash type, one result per bug (or crash) at the top
+/// frame of its crash state, and the bug's id (or crash's signature) as a partial fingerprint, so code-scanning services
+/// keep one alert per bug across uploads.
 /// </summary>
 public static partial class CrashSarif
 {
@@ -22,10 +21,7 @@ public static partial class CrashSarif
     public static JsonObject Build(CampaignQueries.CampaignView campaign, IReadOnlyList<UniqueCrash> crashes, IReadOnlyList<BugId>? bugs = null) =>
         Document(campaign, [.. crashes.Select((c, i) => (c, bugs?[i], (BugGroup?)null))]);
 
-    /// <summary>
-    /// One result per bug (<c>GET /api/v1/campaigns/{id}/bugs.sarif</c>): its leader's kind, state and stack, the counts of
-    /// all its crashes, and the bug's id as the partial fingerprint, so an upload keeps one alert per bug.
-    /// </summary>
+    /// <summary>One result per bug: its leader's kind, state and stack, and the counts of all its crashes.</summary>
     public static JsonObject Build(CampaignQueries.CampaignView campaign, IReadOnlyList<BugGroup> bugs) =>
         Document(campaign, [.. bugs.Select(b => (b.Leader, (BugId?)b.Id, (BugGroup?)b))]);
 

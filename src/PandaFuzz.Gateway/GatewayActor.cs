@@ -5,10 +5,7 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Gateway;
 
-/// <summary>
-/// The HTTP edge's one door into the cluster: routes each request message to the entity that owns it and
-/// lets the entity answer the asker directly.
-/// </summary>
+/// <summary>The HTTP edge's one door into the cluster: routes each request to its entity, which answers the asker directly.</summary>
 public sealed class GatewayActor : ReceiveActor
 {
     public const string Name = "gateway";

@@ -11,7 +11,6 @@ namespace PandaFuzz.Gateway;
 /// <summary>Services the HTTP API needs.</summary>
 public static class GatewayServices
 {
-    /// <summary>The groups the operations are tagged with in the OpenAPI document.</summary>
     private static readonly (string Name, string Description)[] Tags =
     [
         ("targets", "Target binaries, stored by their sha256"),
@@ -29,12 +28,9 @@ public static class GatewayServices
         services.AddSingleton<CorpusArchiveCache>();
         // A request the routes cannot bind throws, so the problem it becomes can name the field (ApiErrors.Unbound).
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        // States read as words ("running"), as the API documents them.
         services.Configure<JsonOptions>(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
-        // Problems the framework writes itself (unknown route, wrong method, unreadable parameters, failures) get the
-        // type of their kind like the API's own.
+        // Problems the framework writes itself get the type of their kind like the API's own.
         services.AddProblemDetails(o => o.CustomizeProblemDetails = context => ApiErrors.Complete(context.ProblemDetails, context.Exception));
-        // The API's contract at /openapi/v1.json, from the routes' typed results and the metadata they declare.
         services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info = new OpenApiInfo

@@ -5,16 +5,11 @@ using PandaFuzz.ReadModel;
 
 namespace PandaFuzz.Gateway;
 
-/// <summary>
-/// The query parameters of the list routes, parsed from their text: each value is checked here so a bad one is a 400
-/// that names its parameter, never a binding error or a query that silently matches nothing.
-/// </summary>
+/// <summary>The list routes' query parameters, checked here so a bad value is a 400 naming it, never a query that silently matches nothing.</summary>
 public static class ListParameters
 {
-    /// <summary><c>limit</c> (1-1000, default 100) and <c>offset</c> (0 or more, default 0).</summary>
-    /// <param name="defaultLimit">The page size when no limit is given.</param>
-    /// <param name="limitName">The limit's parameter name (another list in the same answer names its own).</param>
-    /// <param name="offsetName">The offset's parameter name.</param>
+    /// <summary><c>limit</c> (1-1000) and <c>offset</c> (0 or more).</summary>
+    /// <param name="limitName">Another list in the same answer names its own.</param>
     public static ProblemHttpResult? TryPage(string? limit, string? offset, out Page page,
         int defaultLimit = Page.DefaultLimit, string limitName = "limit", string offsetName = "offset")
     {
@@ -53,7 +48,7 @@ public static class ListParameters
         return null;
     }
 
-    /// <summary>An engine this build knows (<c>libfuzzer</c>, <c>aflplusplus</c>).</summary>
+    /// <summary>An engine this build knows.</summary>
     public static ProblemHttpResult? TryEngine(string? text, out string? engine)
     {
         engine = null;
@@ -66,7 +61,7 @@ public static class ListParameters
         return engine is null ? Problems.Invalid("engine", $"engine must be one of {string.Join(", ", EngineNames.Known)}") : null;
     }
 
-    /// <summary>An ISO-8601 time with a date (<c>2026-11-26T10:00:00Z</c>); one without an offset is UTC.</summary>
+    /// <summary>An ISO-8601 time with a date; one without an offset is UTC.</summary>
     public static ProblemHttpResult? TrySince(string? text, out DateTimeOffset? since)
     {
         since = null;
@@ -84,7 +79,6 @@ public static class ListParameters
         return null;
     }
 
-    /// <summary>A yes/no parameter: <c>true</c> or <c>false</c>.</summary>
     public static ProblemHttpResult? TryFlag(string name, string? text, out bool? flag)
     {
         flag = null;
@@ -109,7 +103,6 @@ public static class ListParameters
         return text is { Length: 0 or > 200 } ? Problems.Invalid("kind", "kind must be 1-200 characters, e.g. heap-buffer-overflow") : null;
     }
 
-    /// <summary>An id parameter (<c>campaign</c>, <c>bot</c>) in the id's own format.</summary>
     public static ProblemHttpResult? TryId<TId>(string name, string? text, TryParseId<TId> parse, out TId? id) where TId : class
     {
         id = null;
@@ -127,7 +120,7 @@ public static class ListParameters
         return null;
     }
 
-    /// <summary>The first problem of parameters all parsed (so each one's value is assigned), or null.</summary>
+    /// <summary>The first problem, or null; every parameter is parsed before, so each one's value is assigned.</summary>
     public static ProblemHttpResult? First(params ProblemHttpResult?[] problems) => problems.FirstOrDefault(p => p is not null);
 
     public delegate bool TryParseId<TId>(string? text, out TId id);

@@ -16,7 +16,6 @@ public static class Problems
 
     public static ProblemHttpResult TooLarge(string detail) => ApiErrors.Result(ApiErrorKind.TooLarge, detail);
 
-    /// <summary>Maps an entity's refusal (or a missing answer) to its kind.</summary>
     public static ProblemHttpResult From(object reply, string? what = null, string? id = null) => reply switch
     {
         CommandRejected { Kind: RejectionKind.NotFound } r => what is null ? ApiErrors.Result(ApiErrorKind.NotFound, r.Reason) : NotFound(what, id ?? ""),

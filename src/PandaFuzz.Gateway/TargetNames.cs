@@ -3,10 +3,7 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Gateway;
 
-/// <summary>
-/// The name each target was uploaded under (<c>POST /api/v1/targets?name=</c>), kept beside the blob store, so a
-/// campaign can carry it: the crash state of timeouts and OOMs is the target's name.
-/// </summary>
+/// <summary>The name each target was uploaded under, kept so a campaign can carry it: timeouts' and OOMs' crash state is the target's name.</summary>
 public static class TargetNames
 {
     public static void Remember(ContentAddressedStore blobs, BlobId target, string name)
@@ -18,7 +15,6 @@ public static class TargetNames
         File.Move(temp, Path.Combine(directory, target.Sha256), overwrite: true); // whole or not at all
     }
 
-    /// <summary>The last name <paramref name="target"/> was uploaded under, or null.</summary>
     public static string? Find(ContentAddressedStore blobs, BlobId target)
     {
         var path = Path.Combine(DirectoryOf(blobs), target.Sha256);

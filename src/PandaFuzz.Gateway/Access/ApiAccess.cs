@@ -7,9 +7,8 @@ using PandaFuzz.Infrastructure.Configuration;
 namespace PandaFuzz.Gateway.Access;
 
 /// <summary>
-/// Who may call the API: the bearer tokens it accepts (kept only as SHA-256 hashes, compared in constant time) and
-/// whether reads need one too. Writes always do. With no token configured the master makes one and keeps it in
-/// <c>api-token</c> under its data dir (mode 0600), so the one-command laptop run is protected too.
+/// Who may call the API: token hashes (SHA-256, compared in constant time) and whether reads need one; writes always
+/// do. With no token configured the master makes one (<c>api-token</c>, mode 0600), so a laptop run is protected too.
 /// </summary>
 public sealed partial class ApiAccess
 {
@@ -34,14 +33,11 @@ public sealed partial class ApiAccess
         Generated = generated;
     }
 
-    /// <summary>Whether GET and HEAD need a token as well.</summary>
     public bool ReadsRequireToken { get; }
 
     /// <summary>
-    /// The names (or addresses, or <c>*.domain</c>) the API answers to beyond this machine's own while reads need no
-    /// token: a page in a browser that rebinds its DNS name to the API's address sends its own name as Host, and is
-    /// refused, so it cannot read crashes through the browser. Empty: loopback names, the bound address and this
-    /// machine's name only.
+    /// Extra Host names the API answers to while reads need no token: a DNS-rebinding page sends its own name as Host
+    /// and is refused, so it cannot read crashes through the browser. Empty: loopback, the bound address, this machine.
     /// </summary>
     public IReadOnlyList<string> AllowedHosts { get; private init; } = [];
 
@@ -54,7 +50,7 @@ public sealed partial class ApiAccess
     /// <summary>A token this node's own clients (the command host on loopback) present.</summary>
     public string ClientToken { get; }
 
-    /// <summary>Whether <paramref name="presented"/> is one of the tokens; takes the same time whichever matches.</summary>
+    /// <summary>Takes the same time whichever token matches.</summary>
     public bool Accepts(string presented)
     {
         var hash = Hash(presented);
@@ -67,10 +63,7 @@ public sealed partial class ApiAccess
         return match;
     }
 
-    /// <summary>
-    /// What to tell the operator when the API listens on <paramref name="host"/>, beyond this machine, with no token of
-    /// their own or with reads open to anyone; null on loopback or when every route needs a configured token.
-    /// </summary>
+    /// <summary>A warning when the API listens beyond loopback with the master's own token or open reads; else null.</summary>
     public string? ExposureWarning(string host, string httpVariable)
     {
         var loopback = host is "localhost" || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
@@ -84,7 +77,7 @@ public sealed partial class ApiAccess
                + $"their inputs. Set {TokensVariable} and {ReadsRequireTokenVariable}=true, or bind {httpVariable} to 127.0.0.1";
     }
 
-    /// <summary>Reads <c>pandafuzz.master.api</c> and the environment; a bad value names its key or variable, never its text.</summary>
+    /// <summary>A bad value names its key or variable, never its text.</summary>
     public static ApiAccess From(Config config, Func<string, string?> env, string dataDir)
     {
         var r = new HoconReader(config, Section);
@@ -142,10 +135,7 @@ public sealed partial class ApiAccess
         return new ApiAccess([GeneratedToken(path)], readsRequireToken, $"generated, in {path}", generated: true) { AllowedHosts = hosts };
     }
 
-    /// <summary>
-    /// The Host names a request may carry, or null for any (reads need a token, which a rebinding page cannot send):
-    /// loopback's, <paramref name="boundHost"/> (unless a wildcard), <paramref name="machineName"/> and the configured ones.
-    /// </summary>
+    /// <summary>The Host names a request may carry, or null for any: reads need a token, which a rebinding page cannot send.</summary>
     public IReadOnlyList<string>? HostsAnswered(string boundHost, string machineName) => ReadsRequireToken
         ? null
         : [.. new[] { "localhost", "127.0.0.1", "[::1]", "::1", machineName }
@@ -153,7 +143,7 @@ public sealed partial class ApiAccess
             .Concat(AllowedHosts)
             .Distinct(StringComparer.OrdinalIgnoreCase)];
 
-    /// <summary>Whether <paramref name="host"/> (a Host header's name, without port) is among <paramref name="answered"/> (<c>*.domain</c> takes subdomains).</summary>
+    /// <summary><c>*.domain</c> takes subdomains.</summary>
     public static bool IsAnswered(string host, IReadOnlyList<string> answered) =>
         answered.Any(a => a.StartsWith("*.", StringComparison.Ordinal)
             ? host.EndsWith(a[1..], StringComparison.OrdinalIgnoreCase) && host.Length > a.Length - 1
@@ -167,7 +157,7 @@ public sealed partial class ApiAccess
     [GeneratedRegex(@"^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,252})?$|^\[?[0-9A-Fa-f:.]+\]?$")]
     private static partial Regex HostShape();
 
-    /// <summary>The token kept at <paramref name="path"/>, made and written (mode 0600) when there is none.</summary>
+    /// <summary>Made and written (mode 0600) when there is none.</summary>
     private static string GeneratedToken(string path) =>
         Infrastructure.Configuration.GeneratedToken.ReadOrCreate(path, TokenShape().IsMatch)
         ?? throw new ConfigurationException($"{path} is invalid: expected the token this master generated ({TokenForm}); delete it to make a new one");
@@ -178,7 +168,7 @@ public sealed partial class ApiAccess
         {
             if (!TokenShape().IsMatch(tokens[i]))
             {
-                // The value is a secret: the message says which one and what is wrong, not what it is.
+                // A secret: say which and what is wrong, not what it is.
                 throw new ConfigurationException($"{key} is invalid: token {i + 1} of {tokens.Count} ({tokens[i].Length} characters) is not {TokenForm}");
             }
         }

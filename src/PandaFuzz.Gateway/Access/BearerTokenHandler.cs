@@ -13,10 +13,7 @@ using Microsoft.Extensions.Options;
 
 namespace PandaFuzz.Gateway.Access;
 
-/// <summary>
-/// <c>Authorization: Bearer &lt;token&gt;</c> against <see cref="ApiAccess"/>. A refusal is a 401 problem with a
-/// <c>WWW-Authenticate: Bearer</c> challenge; neither the token nor the header is ever logged.
-/// </summary>
+/// <summary>Checks <c>Authorization: Bearer</c> against <see cref="ApiAccess"/>; neither the token nor the header is ever logged.</summary>
 public sealed class BearerTokenHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiAccess access)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
@@ -68,7 +65,6 @@ public static class ApiAuthorization
         return services;
     }
 
-    /// <summary>Puts the token requirement on each endpoint of <paramref name="builder"/> by its HTTP method.</summary>
     public static TBuilder RequireApiToken<TBuilder>(this TBuilder builder, ApiAccess access) where TBuilder : IEndpointConventionBuilder
     {
         builder.Add(endpoint =>
@@ -83,7 +79,7 @@ public static class ApiAuthorization
         return builder;
     }
 
-    /// <summary>An endpoint for any method, or for one that changes something, is a write.</summary>
+    /// <summary>An endpoint with no method list takes any method, so it is a write.</summary>
     public static bool IsWrite(IReadOnlyList<string> methods) =>
         methods.Count == 0 || methods.Any(m => !HttpMethods.IsGet(m) && !HttpMethods.IsHead(m));
 }

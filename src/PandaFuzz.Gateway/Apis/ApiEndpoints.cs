@@ -7,20 +7,15 @@ using Scalar.AspNetCore;
 
 namespace PandaFuzz.Gateway;
 
-/// <summary>
-/// The HTTP API, version 1: minimal APIs that validate, ask the gateway actor, and shape the answer. One group of routes
-/// per resource (<c>Apis/*Api.cs</c>), what they share in <see cref="ApiPlumbing"/>, the services every handler takes in
-/// <see cref="ApiServices"/>.
-/// </summary>
+/// <summary>The HTTP API, version 1: minimal APIs that validate, ask the gateway actor, and shape the answer; one group of routes per resource.</summary>
 public static class ApiEndpoints
 {
-    /// <summary>Where the API reference page is served (the dashboard links to it).</summary>
+    /// <summary>The API reference page (the dashboard links to it).</summary>
     public const string DocsPath = "/api/docs";
 
     public static IEndpointRouteBuilder MapPandaFuzzApi(this IEndpointRouteBuilder app)
     {
         app.MapOpenApi();
-        // A readable reference of that document, for people: Scalar's page, its script served from the package.
         app.MapScalarApiReference(DocsPath, options => options.WithTitle("PandaFuzz API").WithOpenApiRoutePattern("/openapi/{documentName}.json"));
         var access = app.ServiceProvider.GetRequiredService<ApiAccess>();
         var v1 = app.MapGroup("/api/v1").ProducesProblem(StatusCodes.Status503ServiceUnavailable).RequireApiToken(access);

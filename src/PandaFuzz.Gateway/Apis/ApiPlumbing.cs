@@ -23,7 +23,7 @@ internal static class ApiPlumbing
     /// <summary>Request bodies as the document describes them: numbers are numbers ("3" is refused, not read as 3).</summary>
     internal static readonly JsonSerializerOptions StrictJson = new(JsonSerializerOptions.Web) { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict };
 
-    /// <summary>Names an operation for the OpenAPI document (operationId, summary; the tag is its resource group's) and lists the problems it may answer with.</summary>
+    /// <summary>Names an operation for the OpenAPI document (its tag is its resource group's) and lists the problems it may answer with.</summary>
     internal static RouteHandlerBuilder Describe(RouteHandlerBuilder route, string operationId, string summary, params int[] problems)
     {
         route.WithName(operationId).WithSummary(summary);
@@ -35,10 +35,7 @@ internal static class ApiPlumbing
         return route;
     }
 
-    /// <summary>
-    /// Documents a raw request body. Only in the document: <c>Accepts</c> would also make routing refuse any other
-    /// content type with 415, and <c>curl --data-binary</c> sends its form type by default.
-    /// </summary>
+    /// <summary>Only in the document: <c>Accepts</c> would make routing refuse other content types with 415, and <c>curl --data-binary</c> sends a form type.</summary>
     internal static RouteHandlerBuilder BinaryBody(this RouteHandlerBuilder route, string description, params string[] mediaTypes) =>
         route.AddOpenApiOperationTransformer((operation, _, _) =>
         {
@@ -52,8 +49,8 @@ internal static class ApiPlumbing
         });
 
     /// <summary>
-    /// Documents a JSON request body the handler reads itself (so that a bad field is a problem naming it): its schema,
-    /// a component named after <typeparamref name="TBody"/>, and an example. Only in the document, like <see cref="BinaryBody"/>.
+    /// Documents a JSON body the handler reads itself, so a bad field is a problem naming it. Only in the document,
+    /// like <see cref="BinaryBody"/>.
     /// </summary>
     internal static RouteHandlerBuilder JsonBody<TBody>(this RouteHandlerBuilder route, string description, System.Text.Json.Nodes.JsonNode example) =>
         route.AddOpenApiOperationTransformer(async (operation, context, ct) =>
@@ -72,7 +69,7 @@ internal static class ApiPlumbing
             };
         });
 
-    /// <summary>Documents what a non-JSON answer's 200 carries: its media type, as bytes (or, for a JSON document of its own type such as SARIF, an object).</summary>
+    /// <summary>Documents a non-JSON 200: bytes, or an object for a JSON document of its own type such as SARIF.</summary>
     internal static RouteHandlerBuilder BinaryAnswer(this RouteHandlerBuilder route, string description, string mediaType, bool bytes = true) =>
         route.AddOpenApiOperationTransformer((operation, _, _) =>
         {
@@ -88,7 +85,6 @@ internal static class ApiPlumbing
             return Task.CompletedTask;
         });
 
-    /// <summary>An example of the operation's success answer (its JSON body).</summary>
     internal static RouteHandlerBuilder AnswerExample(this RouteHandlerBuilder route, int status, System.Text.Json.Nodes.JsonNode example) =>
         route.AddOpenApiOperationTransformer((operation, _, _) =>
         {
@@ -101,7 +97,7 @@ internal static class ApiPlumbing
             return Task.CompletedTask;
         });
 
-    /// <summary>Documents a paged list's headers: <c>X-Total-Count</c> and <c>Link</c> (see <see cref="PageHeaders"/>).</summary>
+    /// <summary>Documents a paged list's <c>X-Total-Count</c> and <c>Link</c> headers.</summary>
     internal static RouteHandlerBuilder Paged(this RouteHandlerBuilder route) =>
         route.AddOpenApiOperationTransformer((operation, _, _) =>
         {
@@ -125,10 +121,7 @@ internal static class ApiPlumbing
             return Task.CompletedTask;
         });
 
-    /// <summary>
-    /// Runs a list query and keeps the body a plain array, as before paging: the total goes in <c>X-Total-Count</c>
-    /// and the neighbouring pages in <c>Link</c> (rel next, prev).
-    /// </summary>
+    /// <summary>Keeps the body a plain array: the total goes in <c>X-Total-Count</c>, the neighbouring pages in <c>Link</c>.</summary>
     internal static Results<Ok<List<TResponse>>, ProblemHttpResult> ReadList<TRow, TResponse>(
         HttpContext context, Page page, Func<Paged<TRow>> query, Func<TRow, TResponse> map)
     {
@@ -147,7 +140,6 @@ internal static class ApiPlumbing
         return TypedResults.Ok(rows.Items.Select(map).ToList());
     }
 
-    /// <summary>A page's <c>X-Total-Count</c> and its <c>Link</c> to the next and previous pages, as every paged list has.</summary>
     internal static void PageHeaders(HttpContext context, Page page, int count, long total)
     {
         var headers = context.Response.Headers;
@@ -179,7 +171,7 @@ internal static class ApiPlumbing
         return request.PathBase + request.Path + QueryString.Create(query);
     }
 
-    /// <summary>Writes a request body to a temporary file of its own (at most <paramref name="limit"/> bytes): its path and size, or the problem.</summary>
+    /// <summary>Writes a request body to a temporary file of its own, at most <paramref name="limit"/> bytes: its path and size, or the problem.</summary>
     internal static async Task<object> ReceiveBody(HttpRequest request, ContentAddressedStore blobs, long limit, CancellationToken ct)
     {
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
@@ -241,6 +233,5 @@ internal static class ApiPlumbing
         }
     }
 
-    /// <summary>An answer that never came.</summary>
     internal sealed record Unavailable(string Reason);
 }

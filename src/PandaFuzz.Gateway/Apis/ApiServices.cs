@@ -6,10 +6,7 @@ using PandaFuzz.ReadModel;
 
 namespace PandaFuzz.Gateway;
 
-/// <summary>
-/// The services the API's handlers take, bound as one parameter (<c>[AsParameters] ApiServices api</c>) so a handler's
-/// signature shows only what the request carries.
-/// </summary>
+/// <summary>The handlers' services, bound as one <c>[AsParameters]</c> parameter so a signature shows only what the request carries.</summary>
 internal sealed record ApiServices(
     [FromServices] IRequiredActor<GatewayActor> Gateway,
     [FromServices] ReadModelQueries Queries,

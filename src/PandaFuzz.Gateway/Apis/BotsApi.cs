@@ -27,11 +27,9 @@ public static class BotsApi
         return v1;
     }
 
-    /// <summary>Bots from the read model, by id, filtered and paged.</summary>
     /// <summary>
-    /// The read model picks, filters and pages the bots; each listed bot's entity then answers with what only it knows
-    /// live — its last check-in and the jobs it reported — since check-ins are not journaled. A bot whose entity does
-    /// not answer in time is shown as the read model has it.
+    /// The read model picks, filters and pages the bots; each bot's entity then adds what only it knows live (its last
+    /// check-in and jobs, as check-ins are not journaled). A bot whose entity does not answer in time is shown as the read model has it.
     /// </summary>
     private static async Task<Results<Ok<List<BotResponse>>, ProblemHttpResult>> ListBots(
         HttpContext context, [AsParameters] ApiServices api,

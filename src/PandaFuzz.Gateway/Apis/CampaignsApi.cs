@@ -65,9 +65,8 @@ public static class CampaignsApi
     private static async Task<Results<Created<CampaignResponse>, ProblemHttpResult, ValidationProblem>> CreateCampaign(
         HttpRequest request, [AsParameters] ApiServices api)
     {
-        // Idempotency-Key: the same key names the same campaign (CampaignId.ForIdempotencyKey), so a retry of a submit
-        // whose answer was lost gets that campaign again (201, Idempotent-Replayed: true), never a second one; the key
-        // with another request is a 409.
+        // Idempotency-Key: the same key names the same campaign (CampaignId.ForIdempotencyKey), so a retried submit
+        // gets that campaign again (201, Idempotent-Replayed: true), never a second one; the key with another request is a 409.
         string? idempotencyKey = null;
         if (request.Headers.TryGetValue(IdempotencyKeyHeader, out var keys))
         {
@@ -153,7 +152,7 @@ public static class CampaignsApi
 
     private static bool IsIdempotencyKey(string key) => key.Length is >= 1 and <= 200 && key.All(c => c is >= '!' and <= '~');
 
-    /// <summary>Campaigns from the read model (about a second behind the entities), oldest first, filtered and paged.</summary>
+    /// <summary>From the read model (about a second behind the entities), oldest first.</summary>
     private static Results<Ok<List<CampaignSummaryResponse>>, ProblemHttpResult> ListCampaigns(
         HttpContext context, [AsParameters] ApiServices api, string? status, string? engine, string? since, string? limit, string? offset)
     {
@@ -171,9 +170,8 @@ public static class CampaignsApi
     }
 
     /// <summary>
-    /// A campaign with a page of its jobs (<c>jobsLimit</c>, default 100, <c>jobsOffset</c>; <c>jobsTotal</c> counts them
-    /// all), its first <see cref="DetailCrashes"/> unique crashes (<c>crashesTotal</c>; the rest on its crashes route) and
-    /// its stats summed over its running and completed jobs.
+    /// A campaign with a page of its jobs, its first <see cref="DetailCrashes"/> unique crashes (the rest on its crashes
+    /// route) and its stats summed over its running and completed jobs.
     /// </summary>
     private static async Task<Results<Ok<CampaignResponse>, ProblemHttpResult>> GetCampaign(
         string id, [AsParameters] ApiServices api, string? jobsLimit, string? jobsOffset)
@@ -205,7 +203,7 @@ public static class CampaignsApi
             : Problems.From(reply);
     }
 
-    /// <summary>The campaign's jobs' series summed per interval: what a plot of the whole campaign needs.</summary>
+    /// <summary>The campaign's jobs' series summed per interval.</summary>
     private static async Task<Results<Ok<StatsSeriesResponse>, ProblemHttpResult>> GetCampaignStats(
         string id, [AsParameters] ApiServices api)
     {
@@ -231,9 +229,8 @@ public static class CampaignsApi
     }
 
     /// <summary>
-    /// A campaign's answer. Its jobs are read from the read model in one query; only the jobs it says are not pending (a
-    /// campaign has at most a few hundred, and a bot runs few at once) and those it does not hold yet are asked of their
-    /// entities, for their live state and stats: a campaign whose jobs wait in a long queue costs no ask per waiting job.
+    /// Jobs are read from the read model in one query; only those not pending, or not there yet, are asked of their
+    /// entities for live state, so a campaign whose jobs wait in a long queue costs no ask per waiting job.
     /// </summary>
     private static async Task<CampaignResponse> DescribeCampaign(
         ApiServices api, CampaignQueries.CampaignView view, Page jobsPage)

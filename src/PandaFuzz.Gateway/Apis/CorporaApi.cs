@@ -36,8 +36,8 @@ public static class CorporaApi
             return Problems.Invalid("name", "the query parameter name is required: 1-100 characters of letters, digits, space, '.', '_' or '-'");
         }
 
-        // The archive is read from a file of this request's own: a blob of the store may be shared by a concurrent upload
-        // of the same bytes, so it is never read half-checked nor deleted because this request's copy was refused.
+        // A file of this request's own: a blob may be shared by a concurrent upload of the same bytes, so it is never
+        // read half-checked nor deleted because this copy was refused.
         var received = await ReceiveBody(request, api.Blobs, api.Settings.MaxTargetBytes, api.Cancellation);
         if (received is not (string temp, long size))
         {
@@ -110,10 +110,7 @@ public static class CorporaApi
         return reply is CorpusQueries.CorpusSummary summary ? TypedResults.Ok(CorpusResponse.From(summary)) : Problems.From(reply);
     }
 
-    /// <summary>
-    /// The campaign's current corpus as a zip: built once per corpus state and kept (<see cref="CorpusArchiveCache"/>), so
-    /// a GET, which needs no token where reads are open, costs a summary ask and a file read.
-    /// </summary>
+    /// <summary>Built once per corpus state and kept, so a GET, tokenless where reads are open, costs a summary ask and a file read.</summary>
     private static async Task<IResult> DownloadCorpus(string id, [AsParameters] ApiServices api)
     {
         if (!CampaignId.TryParse(id, out var campaignId) || await Ask(api, new CampaignQueries.GetCampaign(campaignId)) is not CampaignQueries.CampaignView)
@@ -183,7 +180,6 @@ public static class CorporaApi
             : Problems.From(reply, "campaign", id);
     }
 
-    /// <summary>Reads an archive into the blob store and adds its inputs to the campaign's corpus.</summary>
     internal static async Task<object> ImportArchive(string path, CampaignId campaign, string source, ApiServices api)
     {
         CorpusArchive.StagedCorpus staged;

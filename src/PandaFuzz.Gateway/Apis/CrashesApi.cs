@@ -12,7 +12,7 @@ using static PandaFuzz.Gateway.ApiPlumbing;
 
 namespace PandaFuzz.Gateway;
 
-/// <summary>The HTTP API's bugs and crashes: a campaign's bugs and unique crashes, SARIF, one bug, one crash and its inputs, every campaign's crashes.</summary>
+/// <summary>The HTTP API's bugs and crashes: lists, SARIF, one bug, one crash and its inputs.</summary>
 public static class CrashesApi
 {
     public static RouteGroupBuilder MapCrashesApi(this RouteGroupBuilder v1)
@@ -40,20 +40,17 @@ public static class CrashesApi
 
     private static readonly System.Text.Json.JsonSerializerOptions SarifJson = new() { WriteIndented = true };
 
-    /// <summary>A page of the campaign's unique crashes, first seen first (<c>limit</c>, <c>offset</c>, <c>X-Total-Count</c>, <c>Link</c>).</summary>
     private static Task<Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult>> ListCrashes(
         HttpContext context, string id, [AsParameters] ApiServices api, string? limit, string? offset) =>
         CampaignPage(context, id, api, limit, offset, (campaign, page) => new CampaignQueries.GetCampaignCrashes(campaign, page.Offset, page.Limit),
             (CampaignQueries.CampaignCrashes crashes) =>
                 (crashes.Crashes.Select((c, i) => CrashSummaryResponse.From(c, crashes.BugIds?[i])).ToList(), crashes.Total));
 
-    /// <summary>A page of the campaign's bugs, first seen first, each with its crashes (<c>limit</c>, <c>offset</c>, <c>X-Total-Count</c>, <c>Link</c>).</summary>
     private static Task<Results<Ok<List<BugResponse>>, ProblemHttpResult>> ListBugs(
         HttpContext context, string id, [AsParameters] ApiServices api, string? limit, string? offset) =>
         CampaignPage(context, id, api, limit, offset, (campaign, page) => new CampaignQueries.GetCampaignBugs(campaign, page.Offset, page.Limit),
             (CampaignQueries.CampaignBugs bugs) => (bugs.Bugs.Select(BugResponse.From).ToList(), bugs.Total));
 
-    /// <summary>One page of a list a campaign entity answers: the id and page checked, the entity asked, the page headers set.</summary>
     private static async Task<Results<Ok<List<TItem>>, ProblemHttpResult>> CampaignPage<TReply, TItem>(
         HttpContext context, string id, ApiServices api, string? limit, string? offset,
         Func<CampaignId, Page, object> query, Func<TReply, (List<TItem> Items, int Total)> read)
@@ -79,7 +76,7 @@ public static class CrashesApi
         return TypedResults.Ok(items);
     }
 
-    /// <summary>One bug with its crashes; the id of a group that merged into another answers with the group it is part of.</summary>
+    /// <summary>A group that merged into another answers with the group it is part of.</summary>
     private static async Task<Results<Ok<BugResponse>, ProblemHttpResult>> GetBug(string id, [AsParameters] ApiServices api)
     {
         var reply = BugId.TryParse(id, out var bugId)
@@ -88,7 +85,7 @@ public static class CrashesApi
         return reply is CampaignQueries.BugView view ? TypedResults.Ok(BugResponse.From(view.Bug)) : Problems.From(reply, "bug", id);
     }
 
-    /// <summary>Whether the campaign counted a crash input: lets an operator check that a file a fuzzer wrote was reported.</summary>
+    /// <summary>Lets an operator check that a file a fuzzer wrote was reported.</summary>
     private static async Task<Results<Ok<CrashInputResponse>, ProblemHttpResult>> GetCrashInputStatus(
         string id, string sha256, [AsParameters] ApiServices api)
     {
@@ -111,10 +108,7 @@ public static class CrashesApi
         };
     }
 
-    /// <summary>
-    /// The campaign's unique crashes as SARIF 2.1.0, for SARIF viewers and code-scanning uploads: up to 1,000 a document
-    /// (<c>limit</c>, default and most 1,000, <c>offset</c>; <c>X-Total-Count</c> and <c>Link</c> as every list).
-    /// </summary>
+    /// <summary>At most 1,000 crashes a document, paged like every list.</summary>
     private static async Task<IResult> ExportCrashesAsSarif(
         HttpContext context, string id, [AsParameters] ApiServices api, string? limit, string? offset)
     {
@@ -144,7 +138,6 @@ public static class CrashesApi
         return TypedResults.Text(CrashSarif.Build(view, crashes.Crashes, crashes.BugIds).ToJsonString(SarifJson), CrashSarif.MediaType);
     }
 
-    /// <summary>The campaign's bugs as SARIF 2.1.0, one result per bug, paged like <c>crashes.sarif</c>.</summary>
     private static async Task<IResult> ExportBugsAsSarif(
         HttpContext context, string id, [AsParameters] ApiServices api, string? limit, string? offset)
     {
@@ -201,7 +194,6 @@ public static class CrashesApi
             : Problems.NotFound("crash input", input.Sha256);
     }
 
-    /// <summary>Unique crashes of every campaign from the read model, by first report, filtered and paged.</summary>
     private static Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult> ListAllCrashes(
         HttpContext context, [AsParameters] ApiServices api, string? campaign, string? kind, string? security, string? since, string? limit, string? offset,
         string? bugId)

@@ -70,10 +70,8 @@ public static class JobsApi
     }
 
     /// <summary>
-    /// A page of the scheduler's queue in order (<c>limit</c>, default 100, and <c>offset</c>, as every list), each pending
-    /// job with its position and an estimate of when a slot frees up for it: now while bots have free slots, else the
-    /// planned ends of the running jobs, earliest first. The jobs' details come from the read model in one query; only a
-    /// job it does not hold yet (created within the last second or so) is asked of its entity.
+    /// The queue in order, each job with an estimate of when a slot frees up for it. Details come from the read model in
+    /// one query; only a job it does not hold yet (created within the last second or so) is asked of its entity.
     /// </summary>
     private static async Task<Results<Ok<QueueResponse>, ProblemHttpResult>> GetQueue(
         HttpContext context, [AsParameters] ApiServices api, string? limit, string? offset)
@@ -121,7 +119,7 @@ public static class JobsApi
         return TypedResults.Ok(new QueueResponse(entries, queue.BotsKnown, queue.FreeSlots, queue.Total));
     }
 
-    /// <summary>Jobs from the read model, oldest first, filtered and paged; live stats are on <c>GET /api/v1/jobs/{id}</c>.</summary>
+    /// <summary>From the read model; live stats are on <c>GET /api/v1/jobs/{id}</c>.</summary>
     private static Results<Ok<List<JobResponse>>, ProblemHttpResult> ListJobs(
         HttpContext context, [AsParameters] ApiServices api, string? campaign, string? status, string? engine, string? bot, string? since, string? limit, string? offset)
     {

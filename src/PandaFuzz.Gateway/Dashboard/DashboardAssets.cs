@@ -6,18 +6,14 @@ using Microsoft.Extensions.FileProviders;
 namespace PandaFuzz.Gateway.Dashboard;
 
 /// <summary>
-/// The web dashboard: plain HTML, CSS and ES modules embedded in this assembly (<c>Dashboard/wwwroot</c>), served at
-/// <c>/ui/</c>; <c>/</c> redirects there. The files carry no data, so they need no token: every figure the dashboard
-/// shows comes from <c>/api/v1</c> with the operator's bearer token, under the API's own rules.
+/// The web dashboard, embedded and served at <c>/ui/</c>. The files carry no data, so they need no token: every figure
+/// comes from <c>/api/v1</c> with the operator's token.
 /// </summary>
 public static class DashboardAssets
 {
     public const string RequestPath = "/ui";
 
-    /// <summary>
-    /// The pages may load only this origin's scripts, styles and data; inputs are downloaded through blob URLs, and no
-    /// other site may frame the dashboard.
-    /// </summary>
+    /// <summary>Only this origin's scripts, styles and data; inputs download through blob URLs; no other site may frame it.</summary>
     private const string ContentSecurityPolicy =
         "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
@@ -47,8 +43,7 @@ public static class DashboardAssets
             ContentTypeProvider = types,
             OnPrepareResponse = file =>
             {
-                // The file names carry no version: browsers keep a copy but ask again each time (a 304 with the ETag),
-                // so a new build's dashboard is never mixed with the old one's modules.
+                // Names carry no version, so browsers revalidate each time (304 with the ETag) and never mix builds' modules.
                 var headers = file.Context.Response.Headers;
                 headers.CacheControl = "no-cache";
                 headers.XContentTypeOptions = "nosniff";

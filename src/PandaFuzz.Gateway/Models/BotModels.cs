@@ -24,10 +24,7 @@ public sealed record BotResponse(
             [.. v.CurrentJobs.Select(j => j.Value)], v.RegisteredAt, v.LastSeenAt, v.OfflineReason, v.OfflineSince, v.Draining,
             SandboxResponse.From(v.Capabilities.Sandbox));
 
-    /// <summary>
-    /// A bot from the read model. <c>lastSeenAt</c> is its last journaled check-in (the latest registration): routine
-    /// check-ins are not journaled, so the read model cannot know the later ones.
-    /// </summary>
+    /// <summary><c>lastSeenAt</c> is the last journaled check-in: routine check-ins are not journaled, so the read model cannot know them.</summary>
     public static BotResponse From(BotRow r) =>
         new(r.Id.Value, r.Address, r.Hostname, r.Status,
             new CapabilitiesResponse([.. r.Engines.Select(e => new EngineResponse(e.Name, e.Version))], r.Slots, r.MemoryMb),
@@ -37,11 +34,9 @@ public sealed record BotResponse(
 public sealed record CapabilitiesResponse(IReadOnlyList<EngineResponse> Engines, int Slots, long MemoryMb);
 
 /// <summary>
-/// What the bot's sandbox enforces on its machine, as the bot probed it at start: one entry per measure (user, session, rlimits,
-/// memory, network, filesystem) with its configured mode, whether it holds there, and how or why not. Null for a bot that
-/// did not report one (an older bot, or a bot known only from the read model). <c>isolated</c>: network and filesystem
-/// isolation both hold; <c>allowUnisolated</c>: the operator let the bot run targets without them; <c>refusesJobs</c>: why
-/// the bot takes no job at all (it cannot isolate and has no opt-out), else null.
+/// What the bot's sandbox enforces, as probed at start: one entry per measure. Null for a bot that reported none (an
+/// older bot, or one known only from the read model). <c>refusesJobs</c>: why the bot takes no job (it cannot isolate
+/// and has no opt-out), else null.
 /// </summary>
 public sealed record SandboxResponse(bool Enabled, IReadOnlyList<SandboxMeasureResponse> Measures, bool Isolated = false, bool AllowUnisolated = false, string? RefusesJobs = null)
 {

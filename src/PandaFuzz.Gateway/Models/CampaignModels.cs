@@ -4,9 +4,8 @@ using PandaFuzz.ReadModel;
 namespace PandaFuzz.Gateway;
 
 /// <summary>
-/// The body of <c>POST /api/v1/campaigns</c>. One engine: <c>engine</c> and <c>targetId</c>. An ensemble:
-/// <c>targets</c> maps each engine to its build of the target (and <c>engines</c> may order them); jobs
-/// take the engines in turn.
+/// The body of <c>POST /api/v1/campaigns</c>. One engine: <c>engine</c> and <c>targetId</c>. An ensemble: <c>targets</c>
+/// maps each engine to its build (<c>engines</c> may order them); jobs take the engines in turn.
 /// </summary>
 public sealed record CreateCampaignRequest(
     string? Name,
@@ -40,10 +39,7 @@ public sealed record CampaignSummaryResponse(
         new(r.Id.Value, r.Name, r.Target, r.Engine, r.Status, r.PlannedJobs, r.CrashCount, r.CreatedAt, r.FinishedAt);
 }
 
-/// <summary>
-/// A campaign with a page of its jobs (<c>jobsTotal</c> in all), its stats summed over its running and completed jobs,
-/// and its first unique crashes (<c>crashesTotal</c> in all).
-/// </summary>
+/// <summary>A campaign with a page of its jobs, its stats summed over its running and completed jobs, and its first unique crashes.</summary>
 public sealed record CampaignResponse(
     string Id,
     string Name,
@@ -62,7 +58,7 @@ public sealed record CampaignResponse(
     StatsResponse Stats,
     IReadOnlyList<CrashSummaryResponse> Crashes)
 {
-    /// <summary>Every job of the campaign; <c>jobs</c> holds the asked page of them (<c>jobsLimit</c>, <c>jobsOffset</c>).</summary>
+    /// <summary>Every job of the campaign; <c>jobs</c> holds the asked page.</summary>
     public int JobsTotal { get; init; }
 
     /// <summary>Every unique crash of the campaign; <c>crashes</c> holds the first 100 (all on its crashes route).</summary>
@@ -71,7 +67,6 @@ public sealed record CampaignResponse(
     /// <summary>The campaign's bugs, first seen first: the first 100 (all on its bugs route), each with its crashes.</summary>
     public IReadOnlyList<BugResponse> Bugs { get; init; } = [];
 
-    /// <summary>Every bug of the campaign.</summary>
     public int BugsTotal { get; init; }
 }
 

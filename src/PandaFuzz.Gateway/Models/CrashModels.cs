@@ -3,10 +3,7 @@ using PandaFuzz.ReadModel;
 
 namespace PandaFuzz.Gateway;
 
-/// <summary>
-/// A unique crash in lists: one signature (kind + crash state) with every report of it counted. <c>jobId</c>,
-/// <c>botId</c>, <c>foundAt</c> and <c>inputSha256</c> are the first report's.
-/// </summary>
+/// <summary>A unique crash in lists (kind + crash state); <c>jobId</c>, <c>botId</c>, <c>foundAt</c> and <c>inputSha256</c> are the first report's.</summary>
 public sealed record CrashSummaryResponse(
     string Id,
     string CampaignId,
@@ -27,7 +24,6 @@ public sealed record CrashSummaryResponse(
     DateTimeOffset LastSeen,
     CrashMinimizationResponse? Minimized)
 {
-    /// <summary>The bug group the crash is part of (<c>GET /bugs/{bugId}</c>).</summary>
     public string? BugId { get; init; }
 
     /// <summary>Every access size its reports named (<c>2–16</c>); <c>kind</c> names the first report's.</summary>
@@ -97,7 +93,6 @@ public sealed record CrashResponse(
     IReadOnlyList<string> Samples,
     CrashMinimizationResponse? Minimized)
 {
-    /// <summary>The bug group the crash is part of (<c>GET /bugs/{bugId}</c>).</summary>
     public string? BugId { get; init; }
 
     /// <summary>Every access size its reports named (<c>2–16</c>); <c>kind</c> names the first report's.</summary>
@@ -106,10 +101,7 @@ public sealed record CrashResponse(
     /// <summary>The file name and line of the frame that crashed (<c>target.c:57</c>), when symbolized.</summary>
     public string? Location { get; init; }
 
-    /// <summary>
-    /// Positions in <c>stack</c> of frames that never hold the bug (sanitizer runtime, libc, allocators, the fuzzing
-    /// engine's driver), as the crash state skips them.
-    /// </summary>
+    /// <summary>Positions in <c>stack</c> of frames the crash state skips (sanitizer runtime, libc, allocators, the engine's driver).</summary>
     public IReadOnlyList<int> IgnoredFrames { get; init; } = [];
 
     public static CrashResponse From(UniqueCrash c, BugId? bug = null)
@@ -130,10 +122,9 @@ public sealed record CrashResponse(
 }
 
 /// <summary>
-/// A bug: unique crashes that are one bug (the same frame crashed, at the same line), led by the first seen. <c>kind</c>
-/// is the leader's without the access size (<c>Heap-buffer-overflow WRITE</c>), <c>accessSizes</c> every size its reports
-/// named (<c>2–16</c>); <c>count</c> adds up every report of every member; <c>crashes</c> lists the members, leader first.
-/// A bug no rerun reproduced has <c>reproducible: false</c> and is never grouped with reproducible ones.
+/// Unique crashes that are one bug (same frame and line), led by the first seen. <c>kind</c> is the leader's without
+/// the access size; <c>count</c> adds every member's reports. A bug no rerun reproduced is never grouped with
+/// reproducible ones.
 /// </summary>
 public sealed record BugResponse(
     string Id,

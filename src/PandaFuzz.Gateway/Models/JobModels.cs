@@ -23,17 +23,14 @@ public sealed record JobResponse(
         new(v.Id.Value, v.CampaignId.Value, v.Index, v.Status, v.BotId?.Value, v.FailureReason, v.CreatedAt, v.AssignedAt, v.StartedAt, v.FinishedAt,
             StatsResponse.From(v.Stats), v.Engine, v.Task);
 
-    /// <summary>A job from the read model: no live stats (they are not journaled), so <c>stats</c> is null.</summary>
+    /// <summary>No live stats (they are not journaled), so <c>stats</c> is null.</summary>
     public static JobResponse From(JobRow r) =>
         new(r.Id.Value, r.CampaignId.Value, r.Index, r.Status, r.BotId?.Value, r.FailureReason, r.CreatedAt, r.AssignedAt, r.StartedAt, r.FinishedAt,
             null, r.Engine, r.Task);
 }
 
-/// <summary>
-/// <c>GET /api/v1/queue</c>: pending jobs in the order the scheduler offers them. <c>eta</c> estimates when a slot
-/// frees up for the job (now, or the planned end of a running job); null when more jobs wait than run.
-/// </summary>
-/// <summary>A page of the queue (<c>limit</c>, <c>offset</c>); <c>total</c> counts every pending job (also <c>X-Total-Count</c>).</summary>
+/// <summary><c>GET /api/v1/queue</c>: a page of pending jobs in the order the scheduler offers them; <c>total</c> counts them all.</summary>
 public sealed record QueueResponse(IReadOnlyList<QueueEntryResponse> Pending, int BotsKnown, int FreeSlots, int Total);
 
+/// <summary>A pending job; <c>eta</c> estimates when a slot frees up for it (now, or a running job's planned end), null when more jobs wait than run.</summary>
 public sealed record QueueEntryResponse(int Position, string JobId, string? CampaignId, string? Engine, DateTimeOffset? WaitingSince, DateTimeOffset? Eta);
