@@ -15,10 +15,7 @@ using Serilog.Events;
 
 namespace PandaFuzz.Node;
 
-/// <summary>
-/// What a reload changes: the safe settings to apply (null: unchanged) and the keys whose new values need a restart.
-/// Pure, so it is tested without a node.
-/// </summary>
+/// <summary>What a reload changes: the safe settings to apply (null: unchanged) and the keys needing a restart; pure, so tested without a node.</summary>
 public sealed record ReloadPlan(
     LoggingSettings? Logging,
     WebhookSettings? Webhooks,
@@ -32,8 +29,8 @@ public sealed record ReloadPlan(
     public bool IsEmpty => Logging is null && Webhooks is null && Scheduler is null && NeedRestart.Count == 0;
 
     /// <summary>
-    /// Compares the running settings with the reloaded ones. Safe settings compare with what was last applied;
-    /// the others with what the node started with, so a change needing a restart is reported on every reload until then.
+    /// Safe settings compare with what was last applied, the others with what the node started with, so a change
+    /// needing a restart is reported on every reload until then.
     /// </summary>
     public static ReloadPlan Between(NodeStartupSettings applied, NodeStartupSettings started, NodeStartupSettings reloaded)
     {
@@ -92,10 +89,9 @@ public sealed record ReloadPlan(
 }
 
 /// <summary>
-/// Reloads the configuration while the node runs: when the operator's file (<c>PANDAFUZZ_CONFIG</c>) changes, polled every
-/// <c>pandafuzz.config-reload.poll-interval</c>, or on SIGHUP. The reload takes the start-up path (every setting read and
-/// validated); a bad value refuses the whole reload with a log naming the key, and the running values stay. Log levels,
-/// scheduler weights and webhook targets apply at once; any other change is logged as needing a restart.
+/// Reloads the configuration when the operator's file changes (polled) or on SIGHUP, through the start-up path: a bad
+/// value refuses the whole reload, naming the key, and the running values stay. Log levels, scheduler weights and
+/// webhooks apply at once; any other change is logged as needing a restart.
 /// </summary>
 public sealed class ConfigurationReloader(
     NodeStartupSettings startedWith,
@@ -149,7 +145,7 @@ public sealed class ConfigurationReloader(
         _hangUp?.Dispose();
     }
 
-    /// <summary>Reads, validates and applies the configuration again; what it did, for the log and tests.</summary>
+    /// <summary>Reads, validates and applies the configuration again; returns what it did.</summary>
     public ReloadPlan? Reload()
     {
         lock (_gate)

@@ -10,10 +10,8 @@ using Serilog;
 namespace PandaFuzz.Node;
 
 /// <summary>
-/// The read model before the node starts: <c>pandafuzz db status | migrate | rollback [--to N] | rebuild-read-model</c>
-/// run one command and exit, and <c>pandafuzz db backup --to FILE [--blobs DIR] [--force]</c> copies the journal
-/// (and the blob store) while a master runs on the same data dir; a master started without them checks its read-model schema (and migrates it when
-/// <c>pandafuzz.master.read-model.migrate-on-start</c> is on), and stops on a schema newer than this build.
+/// <c>pandafuzz db status | migrate | rollback | rebuild-read-model | backup | gc</c>: one command, then exit. A master
+/// started without one checks its read-model schema (migrating it when allowed) and stops on a schema newer than this build.
 /// </summary>
 public static class DatabaseCommands
 {
@@ -137,17 +135,6 @@ public static class DatabaseCommands
         return root;
     }
 
-    /// <summary>
-    /// <c>db backup</c>: the journal first, then the blobs. Every blob the master keeps for an event was stored
-    /// (written, flushed and renamed into place) before that event was persisted: targets and corpus archives are
-    /// stored by their upload, and a campaign is created only with a target (and seed corpus) already in the store
-    /// (CampaignsApi.CreateCampaign); the campaign entity fetches a crash sample or a minimized input into the store
-    /// before it persists the event naming it (CampaignEntity: CrashInputStored, MinimizedInputStored), and the
-    /// corpus entity its entries (CorpusEntity.Fetched). Inputs of crash reports that were only counted are never
-    /// in the master's store. Blobs never change, and none that an event keeps is deleted, so the blobs copied after
-    /// the journal copy include every blob the copied journal keeps. The read model is not copied:
-    /// <c>rebuild-read-model</c> makes it again from the journal.
-    /// </summary>
     /// <summary><c>pandafuzz db gc [--dry-run] [--grace-hours N]</c>: one sweep of the blob store, while the master runs or not.</summary>
     private static Command Gc(NodeSettings node, MasterSettings master, TextWriter output)
     {
@@ -172,6 +159,12 @@ public static class DatabaseCommands
         return gc;
     }
 
+    /// <summary>
+    /// <c>db backup</c>: the journal first, then the blobs. Every blob an event keeps is stored before the event is
+    /// persisted (uploads before campaigns; crash samples, minimized inputs and corpus entries before the events naming
+    /// them), and blobs never change nor go while kept, so the blobs copied after the journal cover it. The read model
+    /// is not copied: <c>rebuild-read-model</c> makes it again.
+    /// </summary>
     private static Command Backup(NodeSettings node, MasterSettings master, TextWriter output)
     {
         var to = new Option<FileInfo>("--to") { Description = "The file to write the copy of the journal to", Required = true };
@@ -238,8 +231,8 @@ public static class DatabaseCommands
     }
 
     /// <summary>
-    /// A schema change under a running projection would be undone (a rolled-back schema is migrated again by the
-    /// projection's restart) or half lost (offsets a migration resets): it needs the read model's lock.
+    /// A schema change under a running projection would be undone (its restart migrates again) or half lost (offsets a
+    /// migration resets): it needs the read model's lock.
     /// </summary>
     private static ReadModelLock Exclusive(ReadModelDatabase database, string command) =>
         ReadModelLock.TryAcquire(database)

@@ -14,7 +14,6 @@ public static class MasterHttpPipeline
     /// <summary>The longest path and query the API reads; Kestrel's own limit (<see cref="KestrelRequestLineBytes"/>) is far above.</summary>
     public const int MaxTargetChars = 8 * 1024;
 
-    /// <summary>The most header bytes (names and values) the API reads.</summary>
     public const int MaxHeaderBytes = 32 * 1024;
 
     public const int MaxHeaderCount = 100;
@@ -25,7 +24,6 @@ public static class MasterHttpPipeline
     public const int KestrelHeaderBytes = 64 * 1024;
     public const int KestrelHeaderCount = 200;
 
-    /// <param name="boundHost">The host the API listens on (PANDAFUZZ_HTTP's).</param>
     public static WebApplication UseMasterHttp(this WebApplication app, ApiAccess access, string boundHost)
     {
         app.Use(RefuseOversizedRequests);
@@ -37,8 +35,7 @@ public static class MasterHttpPipeline
                 : Refuse(context, ApiErrorKind.InvalidRequest,
                     $"this API does not answer to the host '{Clip(context.Request.Host.Host)}': add it to {ApiAccess.HostsVariable} (or pandafuzz.master.api.allowed-hosts), or require tokens for reads"));
         }
-        // Failures and requests Kestrel could not read (its own status) become problems, as do empty error answers
-        // (unknown route, wrong method, unreadable parameters).
+        // Failures, requests Kestrel could not read, and empty error answers become problems.
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
             StatusCodeSelector = e => e is BadHttpRequestException bad ? bad.StatusCode : 500,

@@ -5,9 +5,8 @@ using Akka.Configuration.Hocon;
 namespace PandaFuzz.Node;
 
 /// <summary>
-/// Loads the node's HOCON, lowest precedence first: the shipped files (base, one per role, the persistence file for a
-/// master), the operator's file named by <c>PANDAFUZZ_CONFIG</c>, the generic overrides <c>PANDAFUZZ__a__b__c-d</c>
-/// (see <see cref="EnvironmentOverrides"/>), then the specific variables (<c>PANDAFUZZ_WEBHOOKS</c>, <c>PANDAFUZZ_POSTGRES</c>).
+/// Loads the node's HOCON, lowest precedence first: the shipped files, the operator's <c>PANDAFUZZ_CONFIG</c>, the
+/// generic <c>PANDAFUZZ__a__b__c-d</c> overrides, then the specific variables (<c>PANDAFUZZ_WEBHOOKS</c>, <c>PANDAFUZZ_POSTGRES</c>).
 /// </summary>
 public static class NodeConfiguration
 {
@@ -16,7 +15,6 @@ public static class NodeConfiguration
 
     public static string HoconDirectory => HoconDirectoryIn(Environment.GetEnvironmentVariable);
 
-    /// <summary>The process environment as a dictionary, for <see cref="Load(NodeSettings, IReadOnlyDictionary{string, string})"/>.</summary>
     public static IReadOnlyDictionary<string, string> ProcessEnvironment() =>
         Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
@@ -37,7 +35,7 @@ public static class NodeConfiguration
         return WithPostgreSqlFromEnvironment(WithWebhooksFromEnvironment(config, Env), Env);
     }
 
-    /// <summary>The operator's file (<c>PANDAFUZZ_CONFIG</c>) as a full path, or null when the variable is not set.</summary>
+    /// <summary>The operator's file as a full path, or null when <c>PANDAFUZZ_CONFIG</c> is not set.</summary>
     public static string? OperatorFile(Func<string, string?> env)
     {
         if (env(OperatorFileVariable) is not { Length: > 0 } text)
@@ -121,8 +119,8 @@ public static class NodeConfiguration
     }
 
     /// <summary>
-    /// The first bracket that does not match, outside strings and comments, or null. Akka's parser accepts some unbalanced
-    /// text silently ("a {{ b = 1") and never returns on other ("a = [4 }"), so the brackets are checked first.
+    /// The first unmatched bracket outside strings and comments, or null. Akka's parser accepts some unbalanced text
+    /// silently ("a {{ b = 1") and never returns on other ("a = [4 }"), so brackets are checked first.
     /// </summary>
     public static string? UnbalancedBracket(string text)
     {
@@ -198,10 +196,7 @@ public static class NodeConfiguration
 
     public const string PostgreSqlVariable = "PANDAFUZZ_POSTGRES";
 
-    /// <summary>
-    /// <c>PANDAFUZZ_POSTGRES</c> (an Npgsql connection string) puts the journal, snapshots and read model in that
-    /// PostgreSQL database: <c>pandafuzz.master.storage.provider = postgresql</c> with it as the connection string.
-    /// </summary>
+    /// <summary><c>PANDAFUZZ_POSTGRES</c> (an Npgsql connection string) puts the journal, snapshots and read model in that database.</summary>
     private static Config WithPostgreSqlFromEnvironment(Config config, Func<string, string?> env)
     {
         if (env(PostgreSqlVariable) is not { Length: > 0 } value)
@@ -229,20 +224,15 @@ public static class NodeConfiguration
         return ConfigurationFactory.ParseString($"pandafuzz.master.webhooks.urls = [{string.Join(", ", urls)}]").WithFallback(config);
     }
 
-    /// <summary>A HOCON quoted string holding <paramref name="value"/> as it is.</summary>
     public static string Quote(string value) =>
         "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n").Replace("\r", "\\r").Replace("\t", "\\t") + "\"";
 }
 
 /// <summary>
-/// Generic environment overrides of HOCON values: <c>PANDAFUZZ__&lt;path&gt;=&lt;value&gt;</c>, the path's segments
-/// separated by a double underscore and, inside a segment, an underscore standing for a dash. Segments match the keys the
-/// configuration already has without regard to case, so <c>PANDAFUZZ__PANDAFUZZ__BOT__STATS_INTERVAL=5s</c> and
-/// <c>PANDAFUZZ__pandafuzz__bot__stats-interval=5s</c> both set <c>pandafuzz.bot.stats-interval</c>. A path under
-/// <c>pandafuzz</c> must name a setting the shipped files have (a typo stops start-up), except in the open maps
-/// (<see cref="OpenSections"/>), where the last segment is taken as written; <c>akka</c> paths are lower-cased.
-/// A value starting with <c>[</c> or <c>{</c> is HOCON (a list or an object); anything else is one string, so URLs
-/// and connection strings need no quoting.
+/// <c>PANDAFUZZ__&lt;path&gt;=&lt;value&gt;</c>: segments separated by a double underscore, an underscore in a segment
+/// standing for a dash, matched to existing keys in any case. Under <c>pandafuzz</c> a path must name a shipped setting
+/// (a typo stops start-up) except in <see cref="OpenSections"/>; <c>akka</c> paths are lower-cased. A value starting
+/// with <c>[</c> or <c>{</c> is HOCON; anything else is one string, so URLs and connection strings need no quoting.
 /// </summary>
 public static class EnvironmentOverrides
 {
@@ -281,7 +271,7 @@ public static class EnvironmentOverrides
         return result;
     }
 
-    /// <summary>The HOCON path a variable names, its segments quoted, e.g. <c>"pandafuzz"."bot"."stats-interval"</c>.</summary>
+    /// <summary>The HOCON path a variable names, its segments quoted (<c>"pandafuzz"."bot"."stats-interval"</c>).</summary>
     public static string PathOf(Config config, string variable, string value)
     {
         var segments = variable[Prefix.Length..].Split("__");

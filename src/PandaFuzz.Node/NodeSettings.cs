@@ -50,7 +50,6 @@ public sealed record NodeSettings(
     /// <summary>A master's blob store when it is not under the data dir: storage every master shares (PostgreSQL, several masters).</summary>
     public string? SharedBlobDir { get; init; }
 
-    /// <summary>Where a master keeps targets, inputs and corpora: <see cref="SharedBlobDir"/>, else <c>blobs</c> in the data dir.</summary>
     public string BlobDir => SharedBlobDir ?? Path.Combine(DataDir, "blobs");
 
     public bool IsBot => Roles.Contains("bot");

@@ -8,9 +8,8 @@ using PandaFuzz.Node.Observability;
 namespace PandaFuzz.Node;
 
 /// <summary>
-/// Every setting a node starts with, read and validated at once from the environment and the HOCON files: the one path
-/// start-up, a configuration reload and the shipped-configuration tests all take. A bad or missing value throws
-/// <see cref="NodeConfigurationException"/> or <see cref="ConfigurationException"/> naming its key and the expected form.
+/// Every setting a node starts with, read and validated at once: the one path start-up, a reload and the
+/// shipped-configuration tests all take. A bad or missing value throws naming its key and the expected form.
 /// </summary>
 public sealed record NodeStartupSettings(
     NodeSettings Node,
@@ -32,7 +31,6 @@ public sealed record NodeStartupSettings(
         return Load(NodeSettings.FromEnvironment(Env), environment);
     }
 
-    /// <summary>Reads the configuration again for a node whose per-node settings are fixed (a reload).</summary>
     public static NodeStartupSettings Load(NodeSettings node, IReadOnlyDictionary<string, string> environment)
     {
         string? Env(string name) => environment.TryGetValue(name, out var v) && v.Length > 0 ? v : null;
@@ -53,7 +51,7 @@ public sealed record NodeStartupSettings(
         };
     }
 
-    /// <summary>The content hash of a file (null when it cannot be read): an editor's save, a copy over it and a symlink swap all change it.</summary>
+    /// <summary>Null when the file cannot be read; an editor's save, a copy over it and a symlink swap all change it.</summary>
     public static string? Fingerprint(string file)
     {
         try

@@ -38,7 +38,6 @@ var environment = NodeConfiguration.ProcessEnvironment();
 try
 {
     startup = NodeStartupSettings.Load(environment);
-    // The API's tokens (a master makes one in its data dir when none is configured), validated with the rest.
     apiAccess = startup.Node.IsMaster
         ? ApiAccess.From(startup.Config, name => environment.TryGetValue(name, out var value) ? value : null, startup.Node.DataDir)
         : null;
@@ -74,7 +73,6 @@ if (node.IsMaster)
     }
 }
 
-// `pandafuzz db …` runs one read-model command and exits; a master first checks (and migrates) its read-model schema.
 if (await DatabaseCommands.RunAsync(args, node, config, masterSettings, Console.Out) is { } readModelExit)
 {
     await Log.CloseAndFlushAsync();
@@ -100,9 +98,8 @@ if (startup.RemoteTls is { } tls)
 
 try
 {
-    // A node the master downed (it was cut off, and the partition healed) cannot rejoin with the same actor
-    // system: it starts a fresh one and joins again. Its fuzzers stopped with the old one; the master had moved
-    // their jobs, so no job runs twice once the partition is over.
+    // A node the master downed cannot rejoin with the same actor system: it starts a fresh one. Its fuzzers stopped
+    // with the old one and the master moved their jobs, so no job runs twice.
     while (true)
     {
         var host = BuildHost();
@@ -163,7 +160,7 @@ IHost BuildHost()
     return ObservabilityHosting.BuildBotHost(args, observability, Compose);
 }
 
-// Remoting binds the configured host only (Akka binds its hostname; public-hostname is what others are told), with TLS when configured.
+// Remoting binds the configured host only (Akka would bind its hostname; public-hostname is what others are told).
 static RemoteOptions RemoteOptionsFor(NodeSettings node, RemoteTlsSettings? tls) => tls is null
     ? new RemoteOptions { HostName = node.Remote.Host, Port = node.Remote.Port }
     : new RemoteOptions { HostName = node.Remote.Host, Port = node.Remote.Port, EnableSsl = true, Ssl = tls.ToSslOptions() };
@@ -172,8 +169,8 @@ static RemoteOptions RemoteOptionsFor(NodeSettings node, RemoteTlsSettings? tls)
 static string LoopbackFor(HostPort http) =>
     http.Host is "0.0.0.0" or "::" or "*" or "+" ? $"127.0.0.1:{http.Port}" : http.ToString();
 
-// A master that founds the cluster first tries the members it last saw: bots that kept fuzzing while it was away
-// still form that cluster, and Akka's first seed node joins it instead of founding a new one.
+// A founding master first tries the members it last saw: bots that kept fuzzing still form that cluster, and Akka's
+// first seed node joins it instead of founding a new one.
 IEnumerable<string> RememberedSeeds()
 {
     var remembered = node.IsMaster ? RememberedMembers.Read(node.DataDir) : [];
@@ -232,8 +229,7 @@ void Compose(IServiceCollection services)
                 .AddHocon(SqlPersistence.DefaultConfiguration, HoconAddMode.Append);
             if (storage!.Setup() is { } setup)
             {
-                // The setup gives every SQLite journal connection the per-connection pragmas (SqlitePragmas.Journal)
-                // and the journal's queries the correlated tag look-up (TagQueryInterceptor).
+                // Per-connection pragmas and the correlated tag look-up for every SQLite journal connection.
                 akka.AddSetup(setup);
             }
 

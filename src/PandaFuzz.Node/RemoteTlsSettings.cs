@@ -11,25 +11,24 @@ namespace PandaFuzz.Node;
 /// <summary>How a TLS node checks the certificate its peer presents.</summary>
 public enum PeerValidation
 {
-    /// <summary>The peer presents the cluster's certificate (the same PKCS#12 file on every node) or one of the pinned thumbprints.</summary>
+    /// <summary>The cluster's one certificate (the same PKCS#12 file on every node) or one of the pinned thumbprints.</summary>
     Pinned,
 
-    /// <summary>The peer's certificate chains to a CA this machine trusts (per-node certificates from an organisation's CA).</summary>
+    /// <summary>Chains to a CA this machine trusts (per-node certificates from an organisation's CA).</summary>
     Chain,
 }
 
 /// <summary>
-/// TLS for Akka.Remote (<c>pandafuzz.remote.tls</c>; <c>PANDAFUZZ_REMOTE_TLS_CERT</c>, <c>PANDAFUZZ_REMOTE_TLS_PASSWORD</c> and
-/// <c>PANDAFUZZ_REMOTE_TLS_PASSWORD_FILE</c> override it). Off while no certificate is named. On, every node both presents
-/// its certificate and checks its peer's (mutual authentication), so a node without TLS or without an accepted certificate
-/// cannot join. The password never appears in a message or a log.
+/// TLS for Akka.Remote (<c>pandafuzz.remote.tls</c>, or the <c>PANDAFUZZ_REMOTE_TLS_*</c> variables), off while no
+/// certificate is named. Mutual: every node presents its certificate and checks its peer's, so a node without an
+/// accepted one cannot join. The password never appears in a message or a log.
 /// </summary>
 public sealed record RemoteTlsSettings(X509Certificate2 Certificate, string CertificatePath, PeerValidation Validation, IReadOnlyList<string> PinnedThumbprints)
 {
-    /// <summary>In chain mode: the names (subject CN or SAN DNS names and addresses, <c>*.domain</c> allowed) a peer's certificate must carry; empty: any.</summary>
+    /// <summary>In chain mode: names (CN, SAN DNS names and addresses, <c>*.domain</c>) a peer's certificate must carry; empty: any.</summary>
     public IReadOnlyList<string> PeerNames { get; init; } = [];
 
-    /// <summary>In chain mode: the one CA a peer's certificate must chain to (instead of any this machine trusts), or null.</summary>
+    /// <summary>In chain mode: the one CA a peer must chain to instead of any this machine trusts, or null.</summary>
     public X509Certificate2? CaCertificate { get; init; }
 
     public const string Section = "pandafuzz.remote.tls";
@@ -37,7 +36,7 @@ public sealed record RemoteTlsSettings(X509Certificate2 Certificate, string Cert
     public const string PasswordVariable = "PANDAFUZZ_REMOTE_TLS_PASSWORD";
     public const string PasswordFileVariable = "PANDAFUZZ_REMOTE_TLS_PASSWORD_FILE";
 
-    /// <summary>The settings, or null when TLS is off (no certificate named).</summary>
+    /// <summary>Null when TLS is off (no certificate named).</summary>
     public static RemoteTlsSettings? From(Config config, Func<string, string?> env)
     {
         var r = new HoconReader(config, Section);
@@ -118,9 +117,8 @@ public sealed record RemoteTlsSettings(X509Certificate2 Certificate, string Cert
     }
 
     /// <summary>
-    /// Chain mode's check of a peer's certificate: it chains to <see cref="CaCertificate"/> (when set) or, with
-    /// <paramref name="errors"/> free of chain errors, to a CA this machine trusts; and it carries one of
-    /// <see cref="PeerNames"/> (when set). Host names of addresses are not compared: nodes are reached by address.
+    /// Chains to <see cref="CaCertificate"/>, or to a trusted CA when <paramref name="errors"/> has no chain errors, and
+    /// carries one of <see cref="PeerNames"/> when set. Host names are not compared: nodes are reached by address.
     /// </summary>
     public bool AcceptsPeer(X509Certificate2 certificate, System.Net.Security.SslPolicyErrors errors)
     {
@@ -143,7 +141,6 @@ public sealed record RemoteTlsSettings(X509Certificate2 Certificate, string Cert
         return PeerNames.Count == 0 || NamesOf(certificate).Any(name => PeerNames.Any(pattern => Matches(pattern, name)));
     }
 
-    /// <summary>A certificate's subject common name and its SAN DNS names and addresses.</summary>
     public static IEnumerable<string> NamesOf(X509Certificate2 certificate)
     {
         if (certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false) is { Length: > 0 } commonName)
@@ -170,7 +167,6 @@ public sealed record RemoteTlsSettings(X509Certificate2 Certificate, string Cert
             ? name.Length > pattern.Length - 1 && name.EndsWith(pattern[1..], StringComparison.OrdinalIgnoreCase)
             : string.Equals(pattern, name, StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Akka.Remote's TLS options: mutual authentication, and the peer checked by <see cref="Validation"/>.</summary>
     public SslOptions ToSslOptions() => new()
     {
         X509Certificate = Certificate,

@@ -6,9 +6,8 @@ using Prometheus;
 namespace PandaFuzz.Node.Observability;
 
 /// <summary>
-/// Exports the .NET instruments the master and bot code record (<see cref="JournalMetrics"/>, <see cref="EngineMetrics"/>)
-/// as Prometheus metrics with fixed names and help. A listener of our own meters only: prometheus-net's generic meter
-/// export also picks up the runtime's, whose names fail <c>promtool check metrics</c>.
+/// Exports our own .NET instruments as Prometheus metrics with fixed names and help. Our meters only: prometheus-net's
+/// generic meter export also picks up the runtime's, whose names fail <c>promtool check metrics</c>.
 /// </summary>
 public static class MeterBridge
 {

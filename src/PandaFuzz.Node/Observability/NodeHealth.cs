@@ -62,10 +62,7 @@ public sealed class JournalWritableCheck(MasterStorage storage, NodeSettings nod
     private string Where() => storage.JournalFile is { } file ? $"journal {file}" : "the PostgreSQL journal";
 }
 
-/// <summary>
-/// Readiness of a master: the read model holds every journal event, or the oldest one it lacks is at most
-/// <see cref="ObservabilitySettings.ReadModelMaxLag"/> old (measured in the databases, <see cref="ReadModelBacklog"/>).
-/// </summary>
+/// <summary>Readiness of a master: the oldest journal event the read model lacks is at most <see cref="ObservabilitySettings.ReadModelMaxLag"/> old.</summary>
 public sealed class ReadModelCaughtUpCheck(ActorSystem system, ObservabilitySettings settings) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -88,8 +85,8 @@ public sealed class ReadModelCaughtUpCheck(ActorSystem system, ObservabilitySett
 }
 
 /// <summary>
-/// Readiness of a bot: its targets run isolated (no network, only their work dir). A bot that cannot isolate them takes no
-/// job (unhealthy, with the reason); one that runs them anyway by the operator's opt-out is degraded, which still answers 200.
+/// Readiness of a bot: its targets run isolated. One that cannot isolate takes no job (unhealthy); one running them
+/// anyway by the operator's opt-out is degraded, which still answers 200.
 /// </summary>
 public sealed class SandboxIsolationCheck(SandboxReport sandbox) : IHealthCheck
 {

@@ -10,9 +10,8 @@ using Serilog.Formatting.Compact;
 namespace PandaFuzz.Node.Observability;
 
 /// <summary>
-/// Minimum log levels per namespace that can change while the node runs. Serilog's own overrides are fixed when the logger
-/// is built, so a filter decides per event's source instead; a level switch keeps everything below the lowest level
-/// configured from ever being built.
+/// Minimum log levels per namespace, changeable at run time. Serilog's overrides are fixed when the logger is built,
+/// so a filter decides per event's source; a level switch keeps events below the lowest level from being built.
 /// </summary>
 public sealed class LogLevels
 {
@@ -28,14 +27,13 @@ public sealed class LogLevels
     /// <summary>Raised after a change, with the lowest level now in force (Akka's own filter follows it).</summary>
     public event Action<LogEventLevel>? Changed;
 
-    /// <summary>The logger's minimum: the lowest of every configured level.</summary>
     public LoggingLevelSwitch Minimum { get; } = new();
 
     public LogEventLevel Default => _current.Default;
 
     public IReadOnlyDictionary<string, LogEventLevel> Overrides => _current.Levels;
 
-    /// <summary>Sets the default level and namespace levels; a namespace set to null goes back to the default.</summary>
+    /// <summary>A namespace set to null goes back to the default.</summary>
     public void Set(LogEventLevel? defaultLevel, IReadOnlyDictionary<string, LogEventLevel?> levels)
     {
         lock (_bySource)
@@ -101,7 +99,6 @@ public static class NodeLogging
 {
     private const string TextTemplate = "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj}{NewLine}{Exception}";
 
-    /// <summary>The levels of the running node, shared by the logger and the admin endpoint.</summary>
     public static LogLevels Levels { get; private set; } = new(LoggingSettings.Defaults.Default, LoggingSettings.Defaults.Levels);
 
     /// <summary>Until the configuration is read: readable text, information and up.</summary>
@@ -118,7 +115,6 @@ public static class NodeLogging
             .Enrich.With<EntityIdEnricher>()
             // Last: whatever a property carries, a URL's user info and secret query values never reach a sink.
             .Enrich.With<SecretRedactingEnricher>()
-            // The command host's log peek and log tail read the same lines.
             .WriteTo.Sink(PandaFuzz.CommandHost.RecentLog.Instance);
         return (settings.Format == LogFormat.Json
                 ? configuration.WriteTo.Console(new CompactJsonFormatter())
@@ -128,8 +124,8 @@ public static class NodeLogging
 }
 
 /// <summary>
-/// Gives an Akka log event the id of the entity or job runner that logged it (<c>CampaignId</c>, <c>JobId</c>, <c>BotId</c>),
-/// read from its actor path, when its template did not name it: every line of a job can then be found by its id.
+/// Gives an Akka log event the id of the entity or job runner that logged it, from its actor path, so every line of a
+/// job can be found by its id.
 /// </summary>
 public sealed partial class EntityIdEnricher : ILogEventEnricher
 {
@@ -162,9 +158,8 @@ public sealed partial class EntityIdEnricher : ILogEventEnricher
 }
 
 /// <summary>
-/// Masks secrets in URLs (user info, token and key query values: <see cref="SecretUrls.Redact"/>) in every string a log
-/// event carries, so a webhook, proxy or connection URL with credentials is never written to the console, a log file
-/// or the command host's log peek.
+/// Masks secrets in URLs (user info, token and key query values) in every string a log event carries, so credentials
+/// never reach the console, a log file or the command host's log peek.
 /// </summary>
 public sealed class SecretRedactingEnricher : ILogEventEnricher
 {

@@ -15,14 +15,12 @@ using Serilog;
 namespace PandaFuzz.Node.Observability;
 
 /// <summary>
-/// The gauges that summarize the cluster, filled at scrape time from what this node can see: its cluster view, and on a
-/// master the read model's counts, the scheduler's queue, the projection's status and the running jobs' live stats; on a
-/// bot its outbox. A refresh is reused for <see cref="ObservabilitySettings.MetricsCache"/>, and each question it asks
-/// gives up after <see cref="ObservabilitySettings.CheckTimeout"/>, so a scrape stays cheap and bounded.
+/// Cluster gauges filled at scrape time from what this node sees (cluster view; on a master the read model, scheduler,
+/// projection and live job stats; on a bot its outbox). A refresh is reused for <see cref="ObservabilitySettings.MetricsCache"/>
+/// and each question times out after <see cref="ObservabilitySettings.CheckTimeout"/>, so a scrape stays cheap and bounded.
 /// </summary>
 public sealed class NodeMetrics(IServiceProvider services, ObservabilitySettings settings)
 {
-    /// <summary>At most this many running jobs are asked for their stats per refresh.</summary>
     public const int MaxJobsAsked = 256;
 
     private static readonly Gauge Members = Metrics.CreateGauge("pandafuzz_cluster_members", "Cluster members this node sees, by member status.", "status");
@@ -64,10 +62,7 @@ public sealed class NodeMetrics(IServiceProvider services, ObservabilitySettings
         });
     }
 
-    /// <summary>
-    /// Keeps prometheus-net's .NET runtime metrics out: their names fail <c>promtool check metrics</c>. Call before any metric
-    /// is created. Process metrics (CPU, memory, open files) stay.
-    /// </summary>
+    /// <summary>Keeps prometheus-net's .NET runtime metrics out (their names fail <c>promtool check metrics</c>); call before any metric exists.</summary>
     public static void SuppressDefaults() =>
         Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressMeters = true, SuppressDebugMetrics = true });
 

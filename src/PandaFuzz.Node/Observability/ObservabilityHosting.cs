@@ -17,8 +17,8 @@ using Serilog.Events;
 namespace PandaFuzz.Node.Observability;
 
 /// <summary>
-/// The node's metrics, health and log-level endpoints: <c>/metrics</c>, <c>/healthz</c>, <c>/readyz</c> on a master's API
-/// port or on a bot-only node's <c>PANDAFUZZ_METRICS</c> port, and <c>/api/v1/admin/log-levels</c> on a master.
+/// <c>/metrics</c>, <c>/healthz</c>, <c>/readyz</c> on a master's API port or a bot-only node's <c>PANDAFUZZ_METRICS</c>
+/// port, and <c>/api/v1/admin/log-levels</c> on a master.
 /// </summary>
 public static class ObservabilityHosting
 {
@@ -53,8 +53,8 @@ public static class ObservabilityHosting
     }
 
     /// <summary>
-    /// Maps <c>/metrics</c>, <c>/healthz</c> (liveness) and <c>/readyz</c> (readiness): 200 when every check passes, else 503.
-    /// Route handlers (not the middleware-style MapMetrics and MapHealthChecks), so the OpenAPI document describes them.
+    /// <c>/readyz</c> is 200 when every check passes, else 503. Route handlers, not MapMetrics and MapHealthChecks, so
+    /// the OpenAPI document describes them.
     /// </summary>
     public static IEndpointRouteBuilder MapNodeObservability(this IEndpointRouteBuilder app)
     {
@@ -74,10 +74,7 @@ public static class ObservabilityHosting
         return app;
     }
 
-    /// <summary>
-    /// <c>/health/live</c> and <c>/health/ready</c>, kept from before <c>/healthz</c> and <c>/readyz</c>: ready means only
-    /// that the node is an Up member, which scripts wait for at start-up.
-    /// </summary>
+    /// <summary><c>/health/live</c> and <c>/health/ready</c> (an Up member), which scripts wait for at start-up.</summary>
     public static IEndpointRouteBuilder MapStartupHealth(this IEndpointRouteBuilder app)
     {
         app.MapGet("/health/live", () => TypedResults.Ok("live"))
@@ -99,9 +96,8 @@ public static class ObservabilityHosting
     }
 
     /// <summary>
-    /// <c>GET</c> and <c>PUT /api/v1/admin/log-levels</c>: the minimum level per namespace, changed at run time.
-    /// A PUT body is <c>{ "default": "information", "levels": { "PandaFuzz.Bot": "debug", "Microsoft": null } }</c>
-    /// (null drops a namespace's level); both fields are optional.
+    /// The minimum level per namespace, changed at run time. A PUT body is
+    /// <c>{ "default": "information", "levels": { "PandaFuzz.Bot": "debug", "Microsoft": null } }</c> (null drops a level).
     /// </summary>
     public static RouteGroupBuilder MapLogLevelsAdmin(this IEndpointRouteBuilder app)
     {
@@ -151,10 +147,7 @@ public static class ObservabilityHosting
         return group;
     }
 
-    /// <summary>
-    /// A bot-only node's host: with <c>PANDAFUZZ_METRICS</c> a small web host serving only <c>/metrics</c>, <c>/healthz</c>
-    /// and <c>/readyz</c>; without it a plain host, as before.
-    /// </summary>
+    /// <summary>A bot-only node's host: with <c>PANDAFUZZ_METRICS</c> a small web host for the probes and metrics, else a plain host.</summary>
     public static IHost BuildBotHost(string[] args, ObservabilitySettings settings, Action<IServiceCollection> compose)
     {
         if (settings.MetricsEndpoint is not { } endpoint)
@@ -180,7 +173,7 @@ public static class ObservabilityHosting
 
     private static string Status(HealthStatus status) => status.ToString().ToLowerInvariant();
 
-    /// <summary>Points the scrape-time metrics at this host's actor system, and keeps Akka's own log filter at the lowest level configured.</summary>
+    /// <summary>Points scrape-time metrics at this actor system, and keeps Akka's log filter at the lowest configured level.</summary>
     private sealed class ObservabilityService(NodeMetrics metrics, ActorSystem system) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)

@@ -68,10 +68,7 @@ public sealed record LoggingSettings(LogFormat Format, LogEventLevel Default, IR
     };
 }
 
-/// <summary>
-/// Where and how a node reports on itself: its metrics endpoint (a bot-only node's own port; a master serves its metrics
-/// and health on the API's port), how long scraped cluster figures are reused, and the readiness bounds.
-/// </summary>
+/// <summary>A node's metrics endpoint (a bot-only node's own port; a master uses the API's), scrape caching and readiness bounds.</summary>
 public sealed record ObservabilitySettings(HostPort? MetricsEndpoint, TimeSpan MetricsCache, TimeSpan CheckTimeout, TimeSpan ReadModelMaxLag, LoggingSettings Logging)
 {
     public const string Section = "pandafuzz.observability";
