@@ -21,7 +21,7 @@ public static class ApiDocument
     /// <summary>The item a path's <c>{id}</c> names, by the path's first segment, for a 404's example.</summary>
     private static readonly Dictionary<string, string> Resources = new()
     {
-        ["campaigns"] = "campaign", ["crashes"] = "crash", ["bugs"] = "bug", ["jobs"] = "job", ["bots"] = "bot",
+        ["campaigns"] = "campaign", ["crashes"] = "crash", ["bugs"] = "bug", ["jobs"] = "job", ["bots"] = "bot", ["targets"] = "target",
     };
 
     private static readonly Dictionary<string, Func<string, (OpenApiSchema Schema, string Description)?>> QueryParameters = new()
@@ -52,7 +52,13 @@ public static class ApiDocument
         ["campaign"] = _ => (new OpenApiSchema { Type = JsonSchemaType.String }, "Only items of this campaign (its id)"),
         ["bot"] = _ => (new OpenApiSchema { Type = JsonSchemaType.String }, "Only jobs this bot holds or ran (its id)"),
         ["bugId"] = _ => (new OpenApiSchema { Type = JsonSchemaType.String }, "Only the crashes of this bug (any member's id of it)"),
-        ["kind"] = _ => (new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 200 }, "Only crashes of this kind, matched whole in any case (heap-buffer-overflow)"),
+        ["kind"] = operation => operation == "uploadTarget"
+            ? (Enum([.. TargetBinaryKinds.Known]), "What the binary is for: fuzzer (any engine; the default), libfuzzer or aflplusplus (that engine's build), coverage (clang source-based coverage) or cmplog (AFL++ CMPLOG)")
+            : (new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 200 }, "Only crashes of this kind, matched whole in any case (heap-buffer-overflow)"),
+        ["revision"] = _ => (new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 200 },
+            "The build's label, such as a git commit: 1-200 visible ASCII characters. A binary whose revision names an existing build joins that build"),
+        ["createdAt"] = _ => (new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" }, "When the build was made (default: when it was uploaded), ISO-8601"),
+        ["build"] = _ => (new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1" }, "Add the binary to this existing build instead of a new one"),
         ["name"] = operation => (new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 100, Pattern = "^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$" },
             (operation == "uploadCorpus" ? "The corpus's name" : "The target's name") + ": 1-100 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit"),
     };

@@ -16,12 +16,14 @@ public sealed class GatewayActor : ReceiveActor
         var jobs = registry.Get<JobRegion>();
         var bots = registry.Get<BotRegion>();
         var corpora = registry.Get<CorpusRegion>();
+        var targets = registry.Get<TargetRegion>();
         var scheduler = registry.Get<SchedulerProxy>();
 
         Receive<IWithCampaignId>(m => campaigns.Forward(m));
         Receive<IWithJobId>(m => jobs.Forward(m));
         Receive<IWithBotId>(m => bots.Forward(m));
         Receive<IWithCorpusId>(m => corpora.Forward(m));
+        Receive<IWithTargetName>(m => targets.Forward(m));
         Receive<SchedulerMessages.GetQueue>(m => scheduler.Forward(m));
     }
 }

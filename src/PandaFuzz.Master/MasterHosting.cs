@@ -9,6 +9,7 @@ using PandaFuzz.Master.Corpus;
 using PandaFuzz.Master.Jobs;
 using PandaFuzz.Master.Projection;
 using PandaFuzz.Master.Scheduling;
+using PandaFuzz.Master.Targets;
 
 namespace PandaFuzz.Master;
 
@@ -22,6 +23,7 @@ public static class MasterHosting
             .AddCorpusEntities(settings, blobs)
             .AddJobEntities(settings)
             .AddBotEntities(settings)
+            .AddTargetEntities(settings)
             .AddScheduler(settings)
             .AddBlobServer<BlobServer>(blobs, BlobServerActor.MasterName)
             .AddCampaignWaker()

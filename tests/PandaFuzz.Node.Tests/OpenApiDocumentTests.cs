@@ -25,44 +25,24 @@ namespace PandaFuzz.Node.Tests;
 /// </summary>
 public sealed class OpenApiDocumentTests : IAsyncLifetime
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "pandafuzz-openapi-" + Guid.NewGuid().ToString("N"));
-    private readonly ActorSystem _system = ActorSystem.Create("openapi-test");
-    private const string Token = "openapi-test-token-0123456789";
+    private const string Token = MasterApiHost.Token;
+    private MasterApiHost? _host;
     private WebApplication? _app;
+    private string _dir = "";
 
     public async Task InitializeAsync()
     {
-        Directory.CreateDirectory(_dir);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Services.AddPandaFuzzApi();
-        builder.Services.AddApiAuthorization(ApiAccess.From(Akka.Configuration.ConfigurationFactory.ParseString(
-            $"pandafuzz.master.api {{ tokens = [\"{Token}\"], reads-require-token = off }}"), _ => null, _dir));
-        // The handlers' services, as the node registers them; no request reaches a handler here.
-        builder.Services.AddSingleton<IRequiredActor<GatewayActor>>(new NoGateway());
-        builder.Services.AddSingleton(new ContentAddressedStore(Path.Combine(_dir, "blobs")));
-        // The shipped master.conf read directly: NodeConfiguration.Load follows PANDAFUZZ_HOCON_DIR and PANDAFUZZ_POSTGRES,
-        // which other test classes running at the same time set.
-        builder.Services.AddSingleton(MasterSettings.From(Akka.Configuration.ConfigurationFactory.ParseString(
-            File.ReadAllText(Path.Combine(ShippedConfigurationTests.RepositoryRoot, "hocon", "master.conf")))));
-        builder.Services.AddSingleton(new ReadModelQueries(ReadModelDatabase.In(_dir)));
-        builder.Services.AddSingleton(_system);
-        builder.Services.AddHealthChecks();
-        _app = builder.Build();
-        // Every route a master maps, as Program.cs maps them.
-        _app.UseMasterHttp(_app.Services.GetRequiredService<ApiAccess>(), "127.0.0.1");
-        await _app.StartAsync();
+        _host = await MasterApiHost.StartAsync();
+        _app = _host.App;
+        _dir = _host.Dir;
     }
 
     public async Task DisposeAsync()
     {
-        if (_app is not null)
+        if (_host is not null)
         {
-            await _app.DisposeAsync();
+            await _host.DisposeAsync();
         }
-
-        await _system.Terminate();
-        Directory.Delete(_dir, recursive: true);
     }
 
     [Fact]
@@ -375,12 +355,5 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await output + await error);
-    }
-
-    private sealed class NoGateway : IRequiredActor<GatewayActor>
-    {
-        public IActorRef ActorRef => throw new InvalidOperationException("no request reaches a handler in this test");
-
-        public Task<IActorRef> GetAsync(CancellationToken cancellationToken = default) => throw new InvalidOperationException("no request reaches a handler in this test");
     }
 }

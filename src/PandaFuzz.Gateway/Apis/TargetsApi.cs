@@ -1,34 +1,70 @@
-using Akka.Hosting;
+using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using PandaFuzz.Infrastructure.Blobs;
-using PandaFuzz.Master.Configuration;
 using PandaFuzz.Protocol;
-using PandaFuzz.ReadModel;
 using static PandaFuzz.Gateway.ApiPlumbing;
 
 namespace PandaFuzz.Gateway;
 
-/// <summary>The HTTP API's targets: a binary uploaded under a name, stored by its sha256.</summary>
+/// <summary>
+/// The HTTP API's targets: a named target has numbered builds, each with its binaries by kind (a fuzzing binary for
+/// any engine or for one, a coverage or CMPLOG build), stored by their sha256.
+/// </summary>
 public static class TargetsApi
 {
     public static RouteGroupBuilder MapTargetsApi(this RouteGroupBuilder v1)
     {
-        var targets = v1.MapGroup("").WithTags("targets");
-        Describe(targets.MapPost("/targets", UploadTarget), "uploadTarget", "Upload a target binary", 400, 413)
+        var targets = v1.MapGroup("/targets").WithTags("targets");
+        Describe(targets.MapPost("", UploadTarget), "uploadTarget", "Upload a target binary: a new build of the named target, or another binary of one", 400, 404, 409, 413)
             .BinaryBody("The target binary, as built", Binary);
+        Describe(targets.MapGet("/{name}/builds", ListBuilds), "listTargetBuilds", "List a target's builds, oldest first", 404);
+        Describe(targets.MapGet("/{name}/builds/{build}", GetBuild), "getTargetBuild", "Get one build of a target", 404);
         return v1;
     }
 
     private static async Task<Results<Created<TargetResponse>, ProblemHttpResult>> UploadTarget(
-        HttpRequest request, string? name, [AsParameters] ApiServices api)
+        HttpRequest request, string? name, string? kind, string? revision, string? createdAt, string? build, [AsParameters] ApiServices api)
     {
         if (!CampaignRequestValidator.IsValidTargetName(name))
         {
             return Problems.Invalid("name", "the query parameter name is required: 1-100 characters of letters, digits, space, '.', '_' or '-'");
+        }
+
+        kind ??= TargetBinaryKinds.Fuzzer;
+        if (!TargetBinaryKinds.Known.Contains(kind))
+        {
+            return Problems.Invalid("kind", $"kind must be one of: {string.Join(", ", TargetBinaryKinds.Known)}");
+        }
+
+        if (revision is not null && !IsRevision(revision))
+        {
+            return Problems.Invalid("revision", "revision must be 1-200 visible ASCII characters (a git commit, a tag, a version)");
+        }
+
+        DateTimeOffset? builtAt = null;
+        if (createdAt is not null)
+        {
+            if (!DateTimeOffset.TryParse(createdAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
+            {
+                return Problems.Invalid("createdAt", "createdAt must be an ISO-8601 time, e.g. 2026-11-26T10:00:00Z");
+            }
+
+            builtAt = at;
+        }
+
+        int? buildNumber = null;
+        if (build is not null)
+        {
+            if (!int.TryParse(build, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1)
+            {
+                return Problems.Invalid("build", "build must be the number of an existing build of the target: a whole number, 1 or more");
+            }
+
+            buildNumber = number;
         }
 
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -36,20 +72,60 @@ public static class TargetsApi
             limit.MaxRequestBodySize = api.Settings.MaxTargetBytes;
         }
 
+        BlobId id;
+        long size;
         try
         {
-            var (id, size) = await api.Blobs.PutAsync(request.Body, api.Settings.MaxTargetBytes, api.Cancellation);
-            if (size == 0)
-            {
-                return Problems.Invalid("body", "the body must hold the target binary");
-            }
-
-            TargetNames.Remember(api.Blobs, id, name!);
-            return TypedResults.Created($"/api/v1/targets/{id}", new TargetResponse(id.Sha256, name!, size));
+            (id, size) = await api.Blobs.PutAsync(request.Body, api.Settings.MaxTargetBytes, api.Cancellation);
         }
         catch (Exception e) when (e is BlobTooLargeException or BadHttpRequestException)
         {
             return Problems.TooLarge($"a target may be at most {api.Settings.MaxTargetBytes} bytes");
         }
+
+        if (size == 0)
+        {
+            return Problems.Invalid("body", "the body must hold the target binary");
+        }
+
+        TargetNames.Remember(api.Blobs, id, name!);
+        var reply = await Ask(api, new TargetCommands.AddTargetBinary(name!, new TargetBinary(kind, id, size), revision, builtAt, buildNumber));
+        if (reply is not TargetCommands.TargetBinaryAdded added)
+        {
+            return Problems.From(reply);
+        }
+
+        // 201 whether the build is new or not (newBuild says), as before builds: scripts check for it.
+        return TypedResults.Created($"/api/v1/targets/{Uri.EscapeDataString(name!)}/builds/{added.Build.Number}",
+            TargetResponse.From(name!, added.Build, kind) with { NewBuild = added.Created });
     }
+
+    private static async Task<Results<Ok<List<TargetBuildResponse>>, ProblemHttpResult>> ListBuilds(string name, [AsParameters] ApiServices api)
+    {
+        if (await Builds(name, api) is not { Builds.Count: > 0 } builds)
+        {
+            return Problems.NotFound("target", name);
+        }
+
+        return TypedResults.Ok(builds.Builds.Select(TargetBuildResponse.From).ToList());
+    }
+
+    private static async Task<Results<Ok<TargetBuildResponse>, ProblemHttpResult>> GetBuild(string name, string build, [AsParameters] ApiServices api)
+    {
+        if (!int.TryParse(build, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            || await Builds(name, api) is not { } builds || builds.Find(number) is not { } found)
+        {
+            return Problems.NotFound("build", $"{name}/{build}");
+        }
+
+        return TypedResults.Ok(TargetBuildResponse.From(found));
+    }
+
+    /// <summary>The target's builds; null for a name no target can have (nothing to ask).</summary>
+    internal static async Task<TargetQueries.TargetBuilds?> Builds(string name, ApiServices api) =>
+        CampaignRequestValidator.IsValidTargetName(name) && await Ask(api, new TargetQueries.GetTargetBuilds(name)) is TargetQueries.TargetBuilds builds
+            ? builds
+            : null;
+
+    private static bool IsRevision(string revision) => revision.Length is >= 1 and <= 200 && revision.All(c => c is >= '!' and <= '~');
 }

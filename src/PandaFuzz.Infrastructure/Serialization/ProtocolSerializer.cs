@@ -9,6 +9,7 @@ using PandaFuzz.Domain.Bots;
 using PandaFuzz.Domain.Campaigns;
 using PandaFuzz.Domain.Corpus;
 using PandaFuzz.Domain.Jobs;
+using PandaFuzz.Domain.Targets;
 using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Infrastructure.Serialization;
@@ -44,6 +45,9 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(CorpusEvents.CorpusEntriesAdded)] = "CorpusEntriesAdded.v1",
         [typeof(CorpusEvents.CorpusReplaced)] = "CorpusReplaced.v1",
         [typeof(CorpusState)] = "CorpusSnapshot.v1",
+        [typeof(TargetEvents.TargetBuildAdded)] = "TargetBuildAdded.v1",
+        [typeof(TargetEvents.TargetBuildBinaryAdded)] = "TargetBuildBinaryAdded.v1",
+        [typeof(TargetState)] = "TargetSnapshot.v1",
         [typeof(CampaignState)] = "CampaignSnapshot.v2",
         [typeof(JobState)] = "JobSnapshot.v1",
         [typeof(BotState)] = "BotSnapshot.v1",
@@ -114,12 +118,16 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(CorpusQueries.CorpusPage)] = "CorpusPage",
         [typeof(CorpusQueries.GetCorpusSummary)] = "GetCorpusSummary",
         [typeof(CorpusQueries.CorpusSummary)] = "CorpusSummary",
+        [typeof(TargetCommands.AddTargetBinary)] = "AddTargetBinary",
+        [typeof(TargetCommands.TargetBinaryAdded)] = "TargetBinaryAdded",
+        [typeof(TargetQueries.GetTargetBuilds)] = "GetTargetBuilds",
+        [typeof(TargetQueries.TargetBuilds)] = "TargetBuilds",
         [typeof(BlobTransfer.GetChunk)] = "GetChunk",
         [typeof(BlobTransfer.Chunk)] = "Chunk",
         [typeof(BlobTransfer.NotFound)] = "BlobNotFound",
     }.ToFrozenDictionary();
 
-    public static readonly IReadOnlyList<Type> BoundTypes = [typeof(IProtocolMessage), typeof(CampaignState), typeof(JobState), typeof(BotState), typeof(CorpusState)];
+    public static readonly IReadOnlyList<Type> BoundTypes = [typeof(IProtocolMessage), typeof(CampaignState), typeof(JobState), typeof(BotState), typeof(CorpusState), typeof(TargetState)];
 
     private static readonly FrozenDictionary<string, Type> TypesByManifest = Manifests.ToFrozenDictionary(kv => kv.Value, kv => kv.Key);
 

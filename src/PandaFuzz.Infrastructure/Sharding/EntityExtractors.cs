@@ -27,6 +27,12 @@ public sealed class CorpusMessageExtractor(int maxShards) : HashCodeMessageExtra
     public override string? EntityId(object message) => (message as IWithCorpusId)?.CorpusOf.Value;
 }
 
+/// <summary>Routes <see cref="IWithTargetName"/> messages to target entities.</summary>
+public sealed class TargetMessageExtractor(int maxShards) : HashCodeMessageExtractor(maxShards)
+{
+    public override string? EntityId(object message) => (message as IWithTargetName)?.TargetName;
+}
+
 /// <summary>Names shared by the master (which hosts the regions) and bots (which reach them through proxies).</summary>
 public static class ShardNames
 {
@@ -36,6 +42,7 @@ public static class ShardNames
     public const string Job = EntityKinds.Job;
     public const string Bot = EntityKinds.Bot;
     public const string Corpus = EntityKinds.Corpus;
+    public const string Target = EntityKinds.Target;
     public const int MaxShards = 50;
 
     /// <summary>Entities live on masters, not remembered. Coordinators keep their state in the journal (Akka's default):
@@ -61,6 +68,9 @@ public sealed class BotRegion;
 
 /// <summary>Registry key of the corpus shard region (or its proxy).</summary>
 public sealed class CorpusRegion;
+
+/// <summary>Registry key of the target shard region.</summary>
+public sealed class TargetRegion;
 
 /// <summary>Registry key of the scheduler singleton's proxy.</summary>
 public sealed class SchedulerProxy;

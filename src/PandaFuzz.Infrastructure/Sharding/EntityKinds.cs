@@ -9,8 +9,9 @@ public static class EntityKinds
     public const string Job = "job";
     public const string Bot = "bot";
     public const string Corpus = "corpus";
+    public const string Target = "target";
 
-    public static readonly IReadOnlyList<string> All = [Campaign, Job, Bot, Corpus];
+    public static readonly IReadOnlyList<string> All = [Campaign, Job, Bot, Corpus, Target];
 
     public static string? OfPersistenceId(string persistenceId) =>
         All.FirstOrDefault(kind => persistenceId.Length > kind.Length && persistenceId[kind.Length] == '-'

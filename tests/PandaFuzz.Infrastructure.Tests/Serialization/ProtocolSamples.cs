@@ -3,6 +3,7 @@ using PandaFuzz.Domain.Bots;
 using PandaFuzz.Domain.Campaigns;
 using PandaFuzz.Domain.Corpus;
 using PandaFuzz.Domain.Jobs;
+using PandaFuzz.Domain.Targets;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Testing.Samples;
 
@@ -51,6 +52,14 @@ internal static class ProtocolSamples
         new(BotA, AgentPathA, "10.0.0.5:4053", "fuzz-box-1", Capabilities(4, EngineNames.LibFuzzer, "aflplusplus"), BotStatus.Offline,
             At, "no check-in for 30s", At.AddMinutes(5), Draining: true);
 
+    private static TargetBuild Build(int number) =>
+        new(number, "9f1c2ab", At.AddDays(-1), At, [new TargetBinary(TargetBinaryKinds.Fuzzer, Target, 1_234_567), new TargetBinary(TargetBinaryKinds.Coverage, BlobId.Of("cov"u8), 2_000_000)]);
+
+    public static TargetState TargetSnapshot() =>
+        TargetState.Empty("packet-parser")
+            .Apply(new TargetEvents.TargetBuildAdded("packet-parser", Build(1), At))
+            .Apply(new TargetEvents.TargetBuildBinaryAdded("packet-parser", 1, new TargetBinary(TargetBinaryKinds.Cmplog, BlobId.Of("cmplog"u8), 99), At));
+
     private static CorpusEntry Entry(BlobId input, string source) => new(input, 13, source);
 
     private static CampaignSpec EnsembleSpec() =>
@@ -85,6 +94,9 @@ internal static class ProtocolSamples
         new CorpusEvents.CorpusEntriesAdded(Campaign, [Entry(CrashInput, "3f2a9c1b0d4e-0"), Entry(OtherCrashInput, "upload")], At),
         new CorpusEvents.CorpusReplaced(Campaign, 2, [Entry(CrashInput, "minimized")], "minimized: 2 → 1 inputs", At),
         CorpusSnapshot(),
+        new TargetEvents.TargetBuildAdded("packet-parser", Build(2) with { Revision = null }, At),
+        new TargetEvents.TargetBuildBinaryAdded("packet-parser", 2, new TargetBinary(EngineNames.AflPlusPlus, BlobId.Of("afl"u8), 77), At),
+        TargetSnapshot(),
         new CampaignEvents.CampaignCreated(Campaign, EnsembleSpec(), [Job(0), Job(1)], At),
         CampaignSnapshot(),
         JobSnapshot(),
@@ -154,6 +166,10 @@ internal static class ProtocolSamples
         new CorpusQueries.GetCorpusPage(Campaign, 1, 200, 500),
         new CorpusQueries.CorpusPage(Campaign, 1, 200, [Entry(CrashInput, "upload")], 201),
         new CorpusQueries.GetCorpusSummary(Campaign),
+        new TargetCommands.AddTargetBinary("packet-parser", new TargetBinary(TargetBinaryKinds.Fuzzer, Target, 10), "9f1c2ab", At, null),
+        new TargetCommands.TargetBinaryAdded("packet-parser", Build(1), true),
+        new TargetQueries.GetTargetBuilds("packet-parser"),
+        new TargetQueries.TargetBuilds("packet-parser", [Build(1), Build(2)]),
         new CorpusQueries.CorpusSummary(Campaign, 2, 1, 13, [new CorpusQueries.CorpusVersionInfo(1, 2, 26, "created", At), new CorpusQueries.CorpusVersionInfo(2, 1, 13, "minimized", At)]),
         new BlobTransfer.GetChunk(Target, 49_152, 49_152),
         new BlobTransfer.Chunk(Target, 49_152, 120_000, [0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0xff]),

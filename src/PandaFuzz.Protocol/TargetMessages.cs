@@ -1,0 +1,79 @@
+namespace PandaFuzz.Protocol;
+
+/// <summary>Routes a message to the entity of a named target (its builds).</summary>
+public interface IWithTargetName : IProtocolMessage
+{
+    string TargetName { get; }
+}
+
+/// <summary>What a binary of a build is for.</summary>
+public static class TargetBinaryKinds
+{
+    /// <summary>A fuzzing binary for any engine: what an upload without a kind is.</summary>
+    public const string Fuzzer = "fuzzer";
+
+    /// <summary>Clang source-based coverage build (<c>-fprofile-instr-generate -fcoverage-mapping</c>).</summary>
+    public const string Coverage = "coverage";
+
+    /// <summary>AFL++ CMPLOG build (<c>AFL_LLVM_CMPLOG=1</c>), for a secondary's <c>-c</c>.</summary>
+    public const string Cmplog = "cmplog";
+
+    /// <summary>Every kind: <see cref="Fuzzer"/>, a fuzzing binary for one engine, or a helper build.</summary>
+    public static readonly IReadOnlyList<string> Known = [Fuzzer, EngineNames.LibFuzzer, EngineNames.AflPlusPlus, Coverage, Cmplog];
+}
+
+/// <summary>One binary of a build.</summary>
+public sealed record TargetBinary(string Kind, BlobId Binary, long Size);
+
+/// <summary>
+/// A build of a named target: numbered from 1 in the order they were added, with the user's <paramref name="Revision"/>
+/// label (a git commit, say) and its binaries by kind.
+/// </summary>
+public sealed record TargetBuild(int Number, string? Revision, DateTimeOffset CreatedAt, DateTimeOffset AddedAt, IReadOnlyList<TargetBinary> Binaries)
+{
+    public TargetBinary? BinaryOf(string kind) => Binaries.FirstOrDefault(b => b.Kind == kind);
+
+    /// <summary>The binary an engine fuzzes: its own, else the build's binary for any engine.</summary>
+    public TargetBinary? FuzzingBinaryFor(string engine) => BinaryOf(engine) ?? BinaryOf(TargetBinaryKinds.Fuzzer);
+}
+
+/// <summary>Commands the target entity handles.</summary>
+public static class TargetCommands
+{
+    /// <summary>
+    /// Adds an uploaded binary (already in the master's blob store) to build <paramref name="Build"/>, or to the build
+    /// labelled <paramref name="Revision"/>, or else as a new build. Uploading the newest build's binary again changes
+    /// nothing. Answered with <see cref="TargetBinaryAdded"/>.
+    /// </summary>
+    public sealed record AddTargetBinary(
+        string TargetName,
+        TargetBinary Binary,
+        string? Revision,
+        DateTimeOffset? CreatedAt,
+        int? Build) : IWithTargetName;
+
+    /// <summary>The build that holds the binary now; <paramref name="Created"/>: this command made the build.</summary>
+    public sealed record TargetBinaryAdded(string TargetName, TargetBuild Build, bool Created) : IWithTargetName;
+}
+
+/// <summary>Events the target entity persists.</summary>
+public static class TargetEvents
+{
+    public sealed record TargetBuildAdded(string TargetName, TargetBuild Build, DateTimeOffset At) : IWithTargetName, IPersistedEvent;
+
+    public sealed record TargetBuildBinaryAdded(string TargetName, int Build, TargetBinary Binary, DateTimeOffset At) : IWithTargetName, IPersistedEvent;
+}
+
+/// <summary>Queries the target entity answers.</summary>
+public static class TargetQueries
+{
+    public sealed record GetTargetBuilds(string TargetName) : IWithTargetName;
+
+    /// <summary>The target's builds, oldest first (empty: nothing was uploaded under that name).</summary>
+    public sealed record TargetBuilds(string TargetName, IReadOnlyList<TargetBuild> Builds) : IWithTargetName
+    {
+        public TargetBuild? Newest => Builds.Count == 0 ? null : Builds[^1];
+
+        public TargetBuild? Find(int number) => Builds.FirstOrDefault(b => b.Number == number);
+    }
+}
