@@ -168,6 +168,8 @@ public static class ApiDocument
         Describe("dictionary", $"A fuzzing dictionary's text (libFuzzer/AFL format), at most {CampaignRequestValidator.MaxDictionaryChars} characters");
         Describe("targets", "An ensemble: each engine's build of the target, by engine name (libfuzzer, aflplusplus)");
         Describe("engines", "The order the jobs take the ensemble's engines in (default: the order of targets)");
+        Describe("target", "The target by name: the campaign fuzzes its newest build (or build), each engine with the build's binary for it", pattern: "^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$");
+        Describe("build", "With target: fuzz this build instead of the newest (pinned)", 1, int.MaxValue);
         Describe("seedCorpusId", "A seed corpus (uploadCorpus's id) put into the campaign's corpus before its first job");
         return Task.CompletedTask;
     }

@@ -133,6 +133,62 @@ public static partial class CampaignRequestValidator
         return result;
     }
 
+    /// <summary>
+    /// A request by target name (<c>target</c>, <c>build</c>) as the request by binaries it stands for: the newest build
+    /// (or the pinned one) gives each engine its binary in <c>targets</c>. Errors name <c>target</c>, <c>build</c>,
+    /// <c>engine</c> or <c>engines</c>; <see cref="Validate"/> checks the rest of the request after.
+    /// </summary>
+    public static ((CreateCampaignRequest Request, TargetBuild Build)? Resolved, Dictionary<string, string[]> Errors) ForBuild(
+        CreateCampaignRequest request, TargetQueries.TargetBuilds? builds)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (request.Target is null)
+        {
+            errors["target"] = ["target is required with build: the name of an uploaded target"];
+        }
+        else if (!IsValidTargetName(request.Target))
+        {
+            errors["target"] = ["target must be a target's name: 1-100 characters of letters, digits, space, '.', '_' or '-'"];
+        }
+        else if (request.TargetId is not null || request.Targets is not null)
+        {
+            errors[request.TargetId is not null ? "targetId" : "targets"] = ["give the target by name (target) or by binary (targetId or targets), not both"];
+        }
+        else if (builds is not { Builds.Count: > 0 })
+        {
+            errors["target"] = [$"no target named {request.Target} has been uploaded (POST /api/v1/targets?name=)"];
+        }
+
+        if (errors.Count > 0)
+        {
+            return (null, errors);
+        }
+
+        var build = request.Build is { } number ? builds!.Find(number) : builds!.Newest;
+        if (build is null)
+        {
+            errors["build"] = [$"target {request.Target} has no build {request.Build} (its builds: 1 to {builds.Builds.Count})"];
+            return (null, errors);
+        }
+
+        var engines = request.Engines ?? [request.Engine ?? EngineNames.LibFuzzer];
+        var field = request.Engines is null ? "engine" : "engines";
+        var binaries = new Dictionary<string, string>();
+        foreach (var engine in engines.Where(e => !string.IsNullOrWhiteSpace(e)).Distinct())
+        {
+            if (build.FuzzingBinaryFor(engine) is { } binary)
+            {
+                binaries[engine] = binary.Binary.Sha256;
+            }
+            else
+            {
+                errors[field] = [$"build {build.Number} of target {request.Target} has no binary for {engine} (upload one with kind={engine} or kind=fuzzer)"];
+            }
+        }
+
+        return errors.Count > 0 ? (null, errors) : ((request with { Targets = binaries }, build), errors);
+    }
+
     /// <summary>Target names: what a user would call a file, no path separators.</summary>
     public static bool IsValidTargetName(string? name) => name is not null && NameShape().IsMatch(name);
 

@@ -14,7 +14,9 @@ public sealed record CampaignSpec(
     int TimeoutMs,
     string? Dictionary,
     IReadOnlyList<EngineTarget>? Ensemble = null,
-    string? TargetName = null)
+    string? TargetName = null,
+    int? Build = null,
+    bool PinnedBuild = false)
 {
     /// <summary>Records compare lists by reference, so the ensemble is compared entry by entry.</summary>
     public bool SameAs(CampaignSpec other) =>
@@ -162,6 +164,14 @@ public static class CampaignCommands
 
     public sealed record JobAdded(CampaignId CampaignId, JobId JobId) : IWithCampaignId;
 
+    /// <summary>
+    /// Moves a running campaign to build <paramref name="Build"/> of its target, each engine to its binary there: its
+    /// unfinished fuzzing jobs are cancelled and replaced by jobs on the new build for the time they had left (from
+    /// <paramref name="StartedAt"/>, by job id, for jobs that have started); the corpus stays. Answered with the view.
+    /// </summary>
+    public sealed record RebaseCampaign(CampaignId CampaignId, int Build, IReadOnlyList<EngineTarget> Engines, IReadOnlyDictionary<string, DateTimeOffset> StartedAt)
+        : IWithCampaignId;
+
     /// <summary>Wakes the unfinished jobs after a master restart. <paramref name="RetellJobs"/>: the scheduler restarted or
     /// moved, so queued jobs that left memory must announce themselves again.</summary>
     public sealed record WakeCampaign(CampaignId CampaignId, bool RetellJobs = false) : IWithCampaignId;
@@ -182,6 +192,10 @@ public static class CampaignEvents
         : IWithCampaignId, IPersistedEvent;
 
     public sealed record CampaignFinished(CampaignId CampaignId, CampaignStatus Status, DateTimeOffset At)
+        : IWithCampaignId, IPersistedEvent;
+
+    /// <summary>The campaign fuzzes <paramref name="Build"/> from now on; <paramref name="Replaced"/> jobs are cancelled (jobs added with it replace them).</summary>
+    public sealed record CampaignRebased(CampaignId CampaignId, int Build, IReadOnlyList<EngineTarget> Engines, IReadOnlyList<JobId> Replaced, DateTimeOffset At)
         : IWithCampaignId, IPersistedEvent;
 
     /// <summary>Only a signature's first report keeps its output and stack; <paramref name="Sampled"/>: its input was kept.</summary>

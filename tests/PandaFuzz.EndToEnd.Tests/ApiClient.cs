@@ -52,6 +52,32 @@ public sealed class ApiClient : IDisposable
         return await ReadAsync<TargetInfo>(response, HttpStatusCode.Created, cancellationToken);
     }
 
+    /// <summary><c>POST /api/v1/targets?name=N&amp;revision=R</c>: a build of the named target.</summary>
+    public async Task<TargetBuildInfo> UploadBuildAsync(string name, string? revision, byte[] binary, CancellationToken cancellationToken)
+    {
+        using var content = new ByteArrayContent(binary);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        var query = $"name={Uri.EscapeDataString(name)}" + (revision is null ? "" : $"&revision={Uri.EscapeDataString(revision)}");
+        using var response = await _http.PostAsync($"api/v1/targets?{query}", content, cancellationToken);
+        return await ReadAsync<TargetBuildInfo>(response, HttpStatusCode.Created, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<TargetBuildSummary>> ListBuildsAsync(string name, CancellationToken cancellationToken) =>
+        GetAsync<IReadOnlyList<TargetBuildSummary>>($"api/v1/targets/{Uri.EscapeDataString(name)}/builds", cancellationToken);
+
+    public async Task<CampaignDetail> CreateCampaignAsync(NamedTargetCampaignRequest request, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsJsonAsync("api/v1/campaigns", request, Json, cancellationToken);
+        return await ReadAsync<CampaignDetail>(response, HttpStatusCode.Created, cancellationToken);
+    }
+
+    /// <summary><c>POST /api/v1/campaigns/{id}/rebase</c>: the campaign moves to its target's newest build.</summary>
+    public async Task<CampaignDetail> RebaseCampaignAsync(string campaignId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsync($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/rebase", content: null, cancellationToken);
+        return await ReadAsync<CampaignDetail>(response, HttpStatusCode.OK, cancellationToken);
+    }
+
     /// <summary>Creates a campaign; returns its body and the Location header.</summary>
     public async Task<(CampaignDetail Campaign, Uri? Location)> CreateCampaignAsync(CampaignRequest request, CancellationToken cancellationToken)
     {

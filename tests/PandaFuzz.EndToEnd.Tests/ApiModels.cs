@@ -31,6 +31,23 @@ public sealed record EnsembleCampaignRequest(
     int TimeoutMs = 1000,
     string? Dictionary = null);
 
+/// <summary>Body of <c>POST /api/v1/campaigns</c> by target name: its newest build, or <c>build</c> pinned.</summary>
+public sealed record NamedTargetCampaignRequest(
+    string Name,
+    string Target,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Build = null,
+    string Engine = "libfuzzer",
+    int Jobs = 1,
+    int DurationSeconds = 120);
+
+/// <summary>Reply of <c>POST /api/v1/targets</c> with its build (<c>newBuild</c>: false when the binary was already there).</summary>
+public sealed record TargetBuildInfo(string Id, string Name, long Size, int Build, string Kind, string? Revision, bool NewBuild);
+
+/// <summary>An item of <c>GET /api/v1/targets/{name}/builds</c>.</summary>
+public sealed record TargetBuildSummary(int Number, string? Revision, DateTimeOffset CreatedAt, IReadOnlyList<TargetBinaryInfo> Binaries);
+
+public sealed record TargetBinaryInfo(string Kind, string Id, long Size);
+
 /// <summary>The engine names of the API.</summary>
 public static class EngineNames
 {
@@ -55,7 +72,10 @@ public sealed record CampaignDetail(
     JsonElement? Stats,
     IReadOnlyList<CrashSummary>? Crashes,
     IReadOnlyDictionary<string, string>? Targets = null,
-    string? Dictionary = null)
+    string? Dictionary = null,
+    string? TargetName = null,
+    int? Build = null,
+    bool BuildPinned = false)
 {
     /// <summary>The fuzzing jobs only: a found crash adds a crash minimization job to the campaign.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

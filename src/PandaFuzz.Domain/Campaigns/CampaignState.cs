@@ -19,8 +19,25 @@ public sealed record CampaignState(
     ImmutableDictionary<string, JobSpec>? AddedJobs = null,
     ImmutableHashSet<string>? SeenInputs = null,
     long CrashReports = 0,
-    ImmutableDictionary<string, string>? FormerSignatures = null)
+    ImmutableDictionary<string, string>? FormerSignatures = null,
+    CampaignRebased? Rebased = null,
+    ImmutableHashSet<string>? ReplacedJobs = null)
 {
+    /// <summary>The spec as the campaign fuzzes now: after a rebase, the new build's engines and binaries.</summary>
+    public CampaignSpec CurrentSpec => Rebased is not { } rebased
+        ? Spec
+        : Spec with
+        {
+            Target = rebased.Engines[0].Target,
+            Engine = rebased.Engines[0].Engine,
+            Ensemble = rebased.Engines.Count > 1 ? rebased.Engines : null,
+            Build = rebased.Build,
+            PinnedBuild = false,
+        };
+
+    /// <summary>A job a rebase replaced: it is cancelled, never (re)created.</summary>
+    public bool IsReplaced(JobId job) => ReplacedJobs?.Contains(job.Value) == true;
+
     public bool IsFinished => Status is CampaignStatus.Completed or CampaignStatus.Stopped;
 
     public IEnumerable<JobId> UnfinishedJobs => JobIds.Where(j => !EndedJobs.ContainsKey(j.Value));
@@ -43,6 +60,7 @@ public sealed record CampaignState(
         },
         CampaignJobEnded j => this with { EndedJobs = EndedJobs.SetItem(j.JobId.Value, j.Status) },
         CampaignFinished f => this with { Status = f.Status, FinishedAt = f.At },
+        CampaignRebased r => this with { Rebased = r, ReplacedJobs = (ReplacedJobs ?? []).Union(r.Replaced.Select(j => j.Value)) },
         CrashReported r => Count(r.Crash, r.Sampled, r.At),
         // A success stays when another crash that became the same one failed (an earlier release's size-split crashes).
         CrashMinimized m when Crashes.TryGetValue(Resolve(m.Signature), out var crash) => this with
@@ -99,9 +117,50 @@ public sealed record CampaignState(
             return Decision.Reject($"campaign {Id} is stopping");
         }
 
-        var engine = Spec.Engines.FirstOrDefault(e => e.Engine == EngineNames.LibFuzzer) ?? Spec.Engines[0];
+        var engines = CurrentSpec.Engines;
+        var engine = engines.FirstOrDefault(e => e.Engine == EngineNames.LibFuzzer) ?? engines[0];
         var spec = new JobSpec(engine.Target, engine.Engine, timeLimitSeconds, Spec.MemoryLimitMb, Spec.TimeoutMs, null, JobTask.MinimizeCorpus);
         return Decision.Accept(new CampaignJobAdded(Id, JobId.For(Id, JobIds.Count), spec, now));
+    }
+
+    /// <summary>
+    /// Moves the campaign to another build: every unfinished fuzzing job with time left is replaced by a job of the
+    /// same engine on the new build for that time (from <paramref name="startedAt"/> by job id; a job not in it has not
+    /// started and keeps its whole duration). The same build again changes nothing; only a running campaign moves.
+    /// </summary>
+    public Decision Rebase(int build, IReadOnlyList<EngineTarget> engines, IReadOnlyDictionary<string, DateTimeOffset> startedAt, DateTimeOffset now)
+    {
+        if (Status != CampaignStatus.Running)
+        {
+            return Decision.Reject($"campaign {Id} is {Status.ToString().ToLowerInvariant()}: only a running campaign moves to another build");
+        }
+
+        if (engines.Count == 0)
+        {
+            return Decision.Reject("a rebase needs the new build's binary for each engine");
+        }
+
+        if (CurrentSpec.Build == build && CurrentSpec.Engines.SequenceEqual(engines))
+        {
+            return [];
+        }
+
+        var replaced = UnfinishedJobs
+            .Select(job => (Job: job, Spec: SpecOf(job)))
+            .Select(j => (j.Job, j.Spec, Left: startedAt.TryGetValue(j.Job.Value, out var started)
+                ? j.Spec.DurationSeconds - (int)Math.Ceiling((now - started).TotalSeconds)
+                : j.Spec.DurationSeconds))
+            .Where(j => j.Spec.Task == JobTask.Fuzz && !IsReplaced(j.Job) && j.Left > 0)
+            .ToList();
+        var events = new List<IPersistedEvent> { new CampaignRebased(Id, build, engines, [.. replaced.Select(j => j.Job)], now) };
+        var index = JobIds.Count;
+        foreach (var (_, spec, left) in replaced)
+        {
+            var engine = engines.FirstOrDefault(e => e.Engine == spec.Engine) ?? engines[index % engines.Count];
+            events.Add(new CampaignJobAdded(Id, JobId.For(Id, index++), spec with { Target = engine.Target, Engine = engine.Engine, DurationSeconds = left }, now));
+        }
+
+        return Decision.Accept([.. events]);
     }
 
     public IEnumerable<UniqueCrash> UniqueCrashes => Crashes.Values.OrderBy(c => c.FirstSeen).ThenBy(c => c.Signature, StringComparer.Ordinal);

@@ -35,7 +35,7 @@ public static class CampaignsApi
                 return Task.CompletedTask;
             })
             .JsonBody<CreateCampaignRequest>(
-                "The campaign: a target (targetId from uploadTarget) and an engine, or targets by engine for an ensemble; jobs, a duration and limits",
+                "The campaign: a target by name (its newest build, or build), or by binary (targetId from uploadTarget, or targets by engine for an ensemble); jobs, a duration and limits",
                 new JsonObject
                 {
                     ["name"] = "parser nightly", ["targetId"] = ExampleSha256, ["engine"] = "libfuzzer", ["jobs"] = 2, ["durationSeconds"] = 3600,
@@ -50,6 +50,8 @@ public static class CampaignsApi
             }));
         Describe(campaigns.MapGet("/campaigns/{id}", GetCampaign), "getCampaign", "A campaign with its jobs, stats and unique crashes", 404);
         Describe(campaigns.MapPost("/campaigns/{id}/stop", StopCampaign), "stopCampaign", "Stop a campaign", 404, 409);
+        Describe(campaigns.MapPost("/campaigns/{id}/rebase", RebaseCampaign), "rebaseCampaign",
+            "Move a running campaign to its target's newest build, keeping its corpus", 404, 409);
         Describe(campaigns.MapGet("/campaigns/{id}/stats", GetCampaignStats), "getCampaignStats", "A campaign's stats over time, summed over its jobs", 404);
         return v1;
     }
@@ -98,13 +100,27 @@ public static class CampaignsApi
             return Problems.Invalid("body", "the body must be a JSON object");
         }
 
+        TargetBuild? build = null;
+        if (body.Target is not null || body.Build is not null)
+        {
+            var (resolved, buildErrors) = CampaignRequestValidator.ForBuild(body, body.Target is null ? null : await TargetsApi.Builds(body.Target, api));
+            if (resolved is null)
+            {
+                return TypedResults.ValidationProblem(buildErrors, title: "The campaign request is invalid", type: Problems.InvalidType);
+            }
+
+            (body, build) = resolved.Value;
+        }
+
         var (spec, errors) = CampaignRequestValidator.Validate(body, api.Blobs.Contains);
         if (spec is null)
         {
             return TypedResults.ValidationProblem(errors, title: "The campaign request is invalid", type: Problems.InvalidType);
         }
 
-        spec = spec with { TargetName = TargetNames.Find(api.Blobs, spec.Target) };
+        spec = build is null
+            ? spec with { TargetName = TargetNames.Find(api.Blobs, spec.Target) }
+            : spec with { TargetName = body.Target, Build = build.Number, PinnedBuild = body.Build is not null };
         var id = idempotencyKey is null ? CampaignId.New() : CampaignId.ForIdempotencyKey(idempotencyKey);
         if (idempotencyKey is not null && await Ask(api, new CampaignQueries.GetCampaign(id)) is CampaignQueries.CampaignView)
         {
@@ -203,6 +219,47 @@ public static class CampaignsApi
             : Problems.From(reply);
     }
 
+    /// <summary>
+    /// Moves a running campaign to its target's newest build: each engine takes its binary there, the unfinished fuzzing
+    /// jobs are replaced by jobs on the new build for the time they had left, and the corpus stays.
+    /// </summary>
+    private static async Task<Results<Ok<CampaignResponse>, ProblemHttpResult>> RebaseCampaign(string id, [AsParameters] ApiServices api)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        if (await Ask(api, new CampaignQueries.GetCampaign(campaignId)) is not CampaignQueries.CampaignView view)
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        var name = view.Spec.TargetName;
+        if (name is null || await TargetsApi.Builds(name, api) is not { Newest: { } newest })
+        {
+            return ApiErrors.Result(ApiErrorKind.Conflict, $"campaign {id} fuzzes a binary without a named target's builds: nothing to move it to");
+        }
+
+        var engines = new List<EngineTarget>();
+        foreach (var engine in view.Spec.Engines.Select(e => e.Engine).Distinct())
+        {
+            if (newest.FuzzingBinaryFor(engine) is not { } binary)
+            {
+                return ApiErrors.Result(ApiErrorKind.Conflict, $"build {newest.Number} of target {name} has no binary for {engine}, which the campaign runs");
+            }
+
+            engines.Add(new EngineTarget(engine, binary.Binary));
+        }
+
+        var jobs = await Task.WhenAll(view.JobIds.Select(j => Ask(api, new JobQueries.GetJob(j))));
+        var started = jobs.OfType<JobQueries.JobView>()
+            .Where(j => j.StartedAt is not null && j.Status is JobStatus.Running or JobStatus.Assigned)
+            .ToDictionary(j => j.Id.Value, j => j.StartedAt!.Value);
+        var reply = await Ask(api, new CampaignCommands.RebaseCampaign(campaignId, newest.Number, engines, started));
+        return reply is CampaignQueries.CampaignView rebased ? TypedResults.Ok(await DescribeCampaign(api, rebased, new Page())) : Problems.From(reply);
+    }
+
     /// <summary>The campaign's jobs' series summed per interval.</summary>
     private static async Task<Results<Ok<StatsSeriesResponse>, ProblemHttpResult>> GetCampaignStats(
         string id, [AsParameters] ApiServices api)
@@ -276,6 +333,9 @@ public static class CampaignsApi
             CrashesTotal = crashes?.Total ?? 0,
             Bugs = [.. (bugs?.Bugs ?? []).Select(BugResponse.From)],
             BugsTotal = bugs?.Total ?? 0,
+            TargetName = spec.TargetName,
+            Build = spec.Build,
+            BuildPinned = spec.PinnedBuild,
         };
     }
 }

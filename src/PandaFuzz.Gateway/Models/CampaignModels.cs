@@ -4,8 +4,9 @@ using PandaFuzz.ReadModel;
 namespace PandaFuzz.Gateway;
 
 /// <summary>
-/// The body of <c>POST /api/v1/campaigns</c>. One engine: <c>engine</c> and <c>targetId</c>. An ensemble: <c>targets</c>
-/// maps each engine to its build (<c>engines</c> may order them); jobs take the engines in turn.
+/// The body of <c>POST /api/v1/campaigns</c>. By name: <c>target</c> (its newest build, or <c>build</c> pinned) with
+/// <c>engine</c> or <c>engines</c>. By binary: <c>engine</c> and <c>targetId</c>, or for an ensemble <c>targets</c>
+/// mapping each engine to its binary (<c>engines</c> may order them). Jobs take the engines in turn.
 /// </summary>
 public sealed record CreateCampaignRequest(
     string? Name,
@@ -18,7 +19,9 @@ public sealed record CreateCampaignRequest(
     string? Dictionary,
     Dictionary<string, string>? Targets = null,
     IReadOnlyList<string>? Engines = null,
-    string? SeedCorpusId = null);
+    string? SeedCorpusId = null,
+    string? Target = null,
+    int? Build = null);
 
 /// <summary>A campaign in lists.</summary>
 public sealed record CampaignSummaryResponse(
@@ -68,6 +71,15 @@ public sealed record CampaignResponse(
     public IReadOnlyList<BugResponse> Bugs { get; init; } = [];
 
     public int BugsTotal { get; init; }
+
+    /// <summary>The target's name (null for a binary uploaded before targets had names).</summary>
+    public string? TargetName { get; init; }
+
+    /// <summary>The build of the target the campaign fuzzes (null: created from a binary, not a build).</summary>
+    public int? Build { get; init; }
+
+    /// <summary>True when the campaign was created on that build on purpose; else it took the newest build then.</summary>
+    public bool BuildPinned { get; init; }
 }
 
 /// <summary>Aggregated live progress of a campaign or one job. Coverage is libFuzzer's cov or AFL++'s edges found.</summary>

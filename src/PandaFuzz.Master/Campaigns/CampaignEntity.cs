@@ -66,6 +66,22 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
                 sender.Tell(new JobAdded(added.CampaignId, added.JobId));
             });
         }));
+        Command<RebaseCampaign>(rebase => WhenExists(state =>
+        {
+            var decision = state.Rebase(rebase.Build, rebase.Engines, rebase.StartedAt, Now);
+            Decide(decision, Apply, sender =>
+            {
+                if (decision.Events.FirstOrDefault() is CampaignEvents.CampaignRebased rebased)
+                {
+                    Log.Info("Campaign {CampaignId} moves to build {Build}: {Replaced} jobs replaced", rebased.CampaignId, rebased.Build, rebased.Replaced.Count);
+                    _unconfirmedJobs.UnionWith(rebased.Replaced);
+                    _unconfirmedJobs.UnionWith(decision.Events.OfType<CampaignEvents.CampaignJobAdded>().Select(a => a.JobId));
+                    RetryUnconfirmedJobs();
+                }
+
+                sender.Tell(View(_state!));
+            });
+        }));
         Command<CrashInputStored>(stored =>
         {
             Fetched(stored.Report);
@@ -355,8 +371,8 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
     {
         // Only a stopping campaign cancels; otherwise an unfinished job is created (a minimization job can be added
         // after the campaign finished).
-        object command = _state!.Status == CampaignStatus.Stopping
-            ? new JobCommands.CancelJob(job, "campaign stopped")
+        object command = _state!.Status == CampaignStatus.Stopping ? new JobCommands.CancelJob(job, "campaign stopped")
+            : _state.IsReplaced(job) ? new JobCommands.CancelJob(job, $"replaced: the campaign moved to build {_state.Rebased!.Build}")
             : new JobCommands.CreateJob(job, _state.Id, _state.JobIds.IndexOf(job), _state.SpecOf(job));
         _jobs.Tell(command, Self);
     }
@@ -384,7 +400,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
     }
 
     private static CampaignView View(CampaignState s) =>
-        new(s.Id, s.Spec, s.Status, s.JobIds, s.Crashes.Count, s.CreatedAt, s.FinishedAt);
+        new(s.Id, s.CurrentSpec, s.Status, s.JobIds, s.Crashes.Count, s.CreatedAt, s.FinishedAt);
 
     private sealed record CrashInputStored(ReportCrash Report, IActorRef ReplyTo);
 

@@ -40,6 +40,9 @@ internal static class ProtocolSamples
         new(Campaign, CampaignSpec(jobs: 3), CampaignStatus.Running, [Job(0), Job(1), Job(2)], ImmutableDictionary<string, JobStatus>.Empty,
             [CrashRecord(CrashInput), CrashRecord(OtherCrashInput, OtherSignature)], At, null);
 
+    public static CampaignState RebasedCampaignSnapshot() =>
+        CampaignSnapshot().Apply(new CampaignEvents.CampaignRebased(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, BlobId.Of("build 2"u8))], [Job(1)], At));
+
     private static CrashMinimization Minimization() => new(Job(3), BlobId.Of("FU"u8), 2, null, At);
 
     private static UniqueCrash Unique() => CampaignSnapshot().Crashes[Signature];
@@ -97,8 +100,9 @@ internal static class ProtocolSamples
         new TargetEvents.TargetBuildAdded("packet-parser", Build(2) with { Revision = null }, At),
         new TargetEvents.TargetBuildBinaryAdded("packet-parser", 2, new TargetBinary(EngineNames.AflPlusPlus, BlobId.Of("afl"u8), 77), At),
         TargetSnapshot(),
+        new CampaignEvents.CampaignRebased(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, BlobId.Of("build 2"u8))], [Job(1), Job(2)], At),
         new CampaignEvents.CampaignCreated(Campaign, EnsembleSpec(), [Job(0), Job(1)], At),
-        CampaignSnapshot(),
+        RebasedCampaignSnapshot(),
         JobSnapshot(),
         BotSnapshot(),
 
@@ -169,6 +173,7 @@ internal static class ProtocolSamples
         new TargetCommands.AddTargetBinary("packet-parser", new TargetBinary(TargetBinaryKinds.Fuzzer, Target, 10), "9f1c2ab", At, null),
         new TargetCommands.TargetBinaryAdded("packet-parser", Build(1), true),
         new TargetQueries.GetTargetBuilds("packet-parser"),
+        new CampaignCommands.RebaseCampaign(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, Target)], new Dictionary<string, DateTimeOffset> { [Job(1).Value] = At }),
         new TargetQueries.TargetBuilds("packet-parser", [Build(1), Build(2)]),
         new CorpusQueries.CorpusSummary(Campaign, 2, 1, 13, [new CorpusQueries.CorpusVersionInfo(1, 2, 26, "created", At), new CorpusQueries.CorpusVersionInfo(2, 1, 13, "minimized", At)]),
         new BlobTransfer.GetChunk(Target, 49_152, 49_152),

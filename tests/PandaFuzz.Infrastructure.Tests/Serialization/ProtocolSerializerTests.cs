@@ -247,6 +247,7 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
             [typeof(CorpusEvents.CorpusEntriesAdded)] = "CorpusEntriesAdded.v1",
             [typeof(CorpusEvents.CorpusReplaced)] = "CorpusReplaced.v1",
             [typeof(Domain.Corpus.CorpusState)] = "CorpusSnapshot.v1",
+            [typeof(CampaignEvents.CampaignRebased)] = "CampaignRebased.v1",
             [typeof(TargetEvents.TargetBuildAdded)] = "TargetBuildAdded.v1",
             [typeof(TargetEvents.TargetBuildBinaryAdded)] = "TargetBuildBinaryAdded.v1",
             [typeof(Domain.Targets.TargetState)] = "TargetSnapshot.v1",
