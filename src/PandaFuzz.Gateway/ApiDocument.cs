@@ -16,6 +16,9 @@ public static class ApiDocument
     public const string ValidationProblemSchema = "ValidationProblem";
     public const string ProblemSchema = "ProblemDetails";
 
+    /// <summary>Operations whose handler reads its JSON body itself (so a bad field is a problem naming it): no 415.</summary>
+    public static readonly IReadOnlySet<string> HandlerReadsBody = new HashSet<string> { "createCampaign", "triageBug" };
+
     private static readonly string[] Engines = [.. EngineNames.Known];
 
     /// <summary>The item a path's <c>{id}</c> names, by the path's first segment, for a 404's example.</summary>
@@ -42,6 +45,7 @@ public static class ApiDocument
         }),
         ["status"] = operation => operation switch
         {
+            "listCampaignBugs" => (Enum(Names<BugStatus>()), "Only bugs in this state"),
             "listCampaigns" => (Enum(Names<CampaignStatus>()), "Only campaigns in this state"),
             "listJobs" => (Enum(Names<JobStatus>()), "Only jobs in this state"),
             "listBots" => (Enum(Names<BotStatus>()), "Only bots in this state"),
@@ -107,7 +111,7 @@ public static class ApiDocument
                     operation.Responses.TryAdd("413", Problem(document, ApiErrorKind.TooLarge, "The body is larger than this route takes"));
                 }
 
-                if (operation.RequestBody?.Content?.ContainsKey("application/json") == true && id != "createCampaign")
+                if (operation.RequestBody?.Content?.ContainsKey("application/json") == true && !HandlerReadsBody.Contains(id))
                 {
                     // A JSON body bound by the framework: another content type is refused before the handler.
                     operation.Responses.TryAdd("415", Problem(document, ApiErrorKind.UnsupportedMediaType, "The body is not application/json"));

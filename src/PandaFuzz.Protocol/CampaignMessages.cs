@@ -108,8 +108,11 @@ public sealed record UniqueCrash(
 
 /// <summary>Unique crashes that are one bug (same crashing frame and line, security flag, reproducibility); counts and times
 /// cover all <paramref name="Members"/>, the leader first; kind, state and samples are the leader's.</summary>
-public sealed record BugGroup(BugId Id, UniqueCrash Leader, IReadOnlyList<UniqueCrash> Members)
+public sealed record BugGroup(BugId Id, UniqueCrash Leader, IReadOnlyList<UniqueCrash> Members, BugTriage? Triage = null)
 {
+    /// <summary>Open until someone (or a fix verification) says otherwise.</summary>
+    public BugStatus Status => Triage?.Status ?? BugStatus.Open;
+
     public long Count => Members.Sum(m => m.Count);
 
     public DateTimeOffset FirstSeen => Members.Min(m => m.FirstSeen);
@@ -135,6 +138,19 @@ public sealed record BugGroup(BugId Id, UniqueCrash Leader, IReadOnlyList<Unique
 
     public IReadOnlyList<JobId> Jobs => [.. Members.SelectMany(m => m.Jobs).Distinct()];
 }
+
+/// <summary>Where a bug stands.</summary>
+public enum BugStatus
+{
+    Open,
+    Fixed,
+    Regressed,
+    Wontfix,
+    Duplicate,
+}
+
+/// <summary>What the user (or a fix verification) said of a bug: its status, a link to their tracker, a note.</summary>
+public sealed record BugTriage(BugStatus Status, string? ExternalUrl, string? Note, DateTimeOffset UpdatedAt);
 
 /// <summary>The outcome of minimizing a unique crash: the smaller input, or why there is none.</summary>
 public sealed record CrashMinimization(JobId JobId, BlobId? Input, long? Size, string? Failure, DateTimeOffset At);
@@ -163,6 +179,12 @@ public static class CampaignCommands
     public sealed record MinimizeCorpus(CampaignId CampaignId, int TimeLimitSeconds) : IWithCampaignId;
 
     public sealed record JobAdded(CampaignId CampaignId, JobId JobId) : IWithCampaignId;
+
+    /// <summary>
+    /// Sets a bug's status, tracker link and note; a null field keeps its value, an empty string clears the link or the
+    /// note. Answered with <see cref="CampaignQueries.BugView"/>.
+    /// </summary>
+    public sealed record TriageBug(CampaignId CampaignId, BugId BugId, BugStatus? Status, string? ExternalUrl, string? Note) : IWithCampaignId;
 
     /// <summary>
     /// Moves a running campaign to build <paramref name="Build"/> of its target, each engine to its binary there: its
@@ -194,6 +216,9 @@ public static class CampaignEvents
     public sealed record CampaignFinished(CampaignId CampaignId, CampaignStatus Status, DateTimeOffset At)
         : IWithCampaignId, IPersistedEvent;
 
+    /// <summary>The bug whose leader is <paramref name="Signature"/> now has <paramref name="Triage"/> (all of it, not a change).</summary>
+    public sealed record BugTriaged(CampaignId CampaignId, string Signature, BugTriage Triage, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
+
     /// <summary>The campaign fuzzes <paramref name="Build"/> from now on; <paramref name="Replaced"/> jobs are cancelled (jobs added with it replace them).</summary>
     public sealed record CampaignRebased(CampaignId CampaignId, int Build, IReadOnlyList<EngineTarget> Engines, IReadOnlyList<JobId> Replaced, DateTimeOffset At)
         : IWithCampaignId, IPersistedEvent;
@@ -213,7 +238,8 @@ public static class CampaignQueries
 
     public sealed record GetCrash(CampaignId CampaignId, CrashId CrashId) : IWithCampaignId;
 
-    public sealed record GetCampaignBugs(CampaignId CampaignId, int Offset = 0, int Limit = int.MaxValue) : IWithCampaignId;
+    /// <summary>A page of the campaign's bugs; with <paramref name="Status"/>, only the bugs in it.</summary>
+    public sealed record GetCampaignBugs(CampaignId CampaignId, int Offset = 0, int Limit = int.MaxValue, BugStatus? Status = null) : IWithCampaignId;
 
     /// <summary>A member's signature in <paramref name="BugId"/> finds the group that absorbed it.</summary>
     public sealed record GetBug(CampaignId CampaignId, BugId BugId) : IWithCampaignId;

@@ -247,6 +247,16 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
         await Expect(listed).ToHaveTextAsync(crash.Kind!);
         await dashboard.ScreenshotAsync(page, "bug");
 
+        // Triage from the bug page: the status and the tracker link are saved through the API and shown.
+        var triage = page.GetByRole(AriaRole.Form, new() { Name = "Triage" });
+        await triage.Locator("select[name=status]").SelectOptionAsync("wontfix");
+        await triage.Locator("input[name=externalUrl]").FillAsync("https://bugs.example.com/3");
+        await triage.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        await Expect(page.Locator(".notice-slot")).ToContainTextAsync("Saved: the bug is wontfix.");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToContainTextAsync("wontfix");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "https://bugs.example.com/3" })).ToBeVisibleAsync();
+        JsonDocument.Parse((await dashboard.Api.GetRawAsync($"api/v1/bugs/{bugId}", ct)).Body).RootElement.GetProperty("status").GetString().Should().Be("wontfix");
+
         await listed.ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex($"#/crashes/{Regex.Escape(crash.Id)}$"));
         await Expect(page.GetByTestId("bug-link")).ToHaveTextAsync(bugId);

@@ -122,8 +122,23 @@ public sealed class ApiClient : IDisposable
     public Task<IReadOnlyList<CrashSummary>> GetCampaignCrashesAsync(string campaignId, CancellationToken cancellationToken) =>
         GetAsync<IReadOnlyList<CrashSummary>>($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/crashes", cancellationToken);
 
-    public Task<IReadOnlyList<BugSummary>> GetCampaignBugsAsync(string campaignId, CancellationToken cancellationToken) =>
-        GetAsync<IReadOnlyList<BugSummary>>($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/bugs", cancellationToken);
+    public Task<IReadOnlyList<BugSummary>> GetCampaignBugsAsync(string campaignId, CancellationToken cancellationToken, string? status = null) =>
+        GetAsync<IReadOnlyList<BugSummary>>($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/bugs" + (status is null ? "" : $"?status={status}"), cancellationToken);
+
+    /// <summary><c>PATCH /api/v1/bugs/{id}</c> with a JSON body of the fields to set.</summary>
+    public async Task<BugSummary> TriageBugAsync(string bugId, object fields, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PatchAsJsonAsync($"api/v1/bugs/{Uri.EscapeDataString(bugId)}", fields, Json, cancellationToken);
+        return await ReadAsync<BugSummary>(response, HttpStatusCode.OK, cancellationToken);
+    }
+
+    /// <summary>Any request with an optional JSON body: its status and body, whatever they are.</summary>
+    public async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string path, object? json, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = json is null ? null : JsonContent.Create(json, options: Json) };
+        using var response = await _http.SendAsync(request, cancellationToken);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+    }
 
     public Task<BugSummary> GetBugAsync(string bugId, CancellationToken cancellationToken) =>
         GetAsync<BugSummary>($"api/v1/bugs/{Uri.EscapeDataString(bugId)}", cancellationToken);

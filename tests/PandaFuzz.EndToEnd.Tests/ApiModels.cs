@@ -153,7 +153,10 @@ public sealed record BugSummary(
     string LeaderCrashId,
     CrashMinimization? Minimized,
     IReadOnlyList<CrashSummary> Crashes,
-    IReadOnlyList<string>? Jobs = null);
+    IReadOnlyList<string>? Jobs = null,
+    string Status = "open",
+    string? ExternalUrl = null,
+    string? Note = null);
 
 /// <summary>The <c>minimized</c> field of a crash.</summary>
 public sealed record CrashMinimization(string JobId, string? InputSha256, long? Size, string? Failure);

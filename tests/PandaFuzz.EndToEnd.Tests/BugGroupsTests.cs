@@ -98,6 +98,19 @@ public sealed class BugGroupsTests(TargetBuilder targets, ITestOutputHelper outp
             var bugsNow = await api.GetCampaignBugsAsync(campaign.Id, ct);
             detail.FuzzJobs.Should().HaveCount(1);
             detail.Jobs!.Count(j => j.Task == JobTasks.MinimizeCrash).Should().BeInRange(bugs.Count, bugsNow.Count, "one minimization per bug");
+
+            // A bug's status, link and note are set through the API and filter the list; a bad status is a 400 naming it.
+            var chosen = bugsNow[0];
+            var triaged = await api.TriageBugAsync(chosen.Id, new { status = "wontfix", externalUrl = "https://bugs.example.com/42", note = "known" }, ct);
+            triaged.Status.Should().Be("wontfix");
+            triaged.ExternalUrl.Should().Be("https://bugs.example.com/42");
+            triaged.Note.Should().Be("known");
+            (await api.GetCampaignBugsAsync(campaign.Id, ct, status: "wontfix")).Select(b => b.Id).Should().Equal(chosen.Id);
+            var open = await api.GetCampaignBugsAsync(campaign.Id, ct, status: "open");
+            open.Should().HaveCountGreaterThanOrEqualTo(bugsNow.Count - 1).And.OnlyContain(b => b.Status == "open" && b.Id != chosen.Id);
+            var refused = await api.SendAsync(HttpMethod.Patch, $"api/v1/bugs/{chosen.Id}", new { status = "closed" }, ct);
+            refused.Status.Should().Be(System.Net.HttpStatusCode.BadRequest);
+            refused.Body.Should().Contain("\"status\"");
         });
 
     private static string Key(string kind, string state) =>

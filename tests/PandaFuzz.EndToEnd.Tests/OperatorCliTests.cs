@@ -169,6 +169,23 @@ public sealed class OperatorCliTests(TargetBuilder targets, ITestOutputHelper ou
                 }
             }
 
+            // The bug's status, link and note are set from the CLI, and its list filters by status.
+            var bug = (await api.GetCampaignBugsAsync(buggy.Id, ct)).First();
+            async Task<ProcessResult> Tool(params string[] words)
+            {
+                var result = await ProcessTools.RunAsync(Path.Combine(tools, "pandafuzz-cmd"), words, TimeSpan.FromMinutes(2), ct,
+                    environment: new Dictionary<string, string> { ["PANDAFUZZ_DATA_DIR"] = master.Options.DataDir });
+                result.ExitCode.Should().Be(0, "{0}: {1}{2}", string.Join(' ', words), result.StandardOutput, result.StandardError);
+                return result;
+            }
+
+            var port = $"127.0.0.1:{master.Options.CommandPort}";
+            (await Tool(port, "bug", "set", bug.Id, "--status", "wontfix", "--url", "https://bugs.example.com/9", "--note", "a planted bug"))
+                .StandardOutput.Should().Contain($"bug {bug.Id}: wontfix");
+            (await Tool(port, "bug", "list", "-c", buggy.Id, "--status", "wontfix")).StandardOutput.Should().Contain(bug.Id).And.Contain("wontfix");
+            (await Tool(port, "bug", "show", bug.Id)).StandardOutput.Should().Contain("https://bugs.example.com/9").And.Contain("a planted bug");
+            (await api.GetCampaignBugsAsync(buggy.Id, ct, status: "open")).Should().NotContain(b => b.Id == bug.Id);
+
             await api.StopCampaignAsync(buggy.Id, ct);
         });
 

@@ -241,20 +241,25 @@ public sealed class BotPalette(GatewayClient api) : ICommandPalette
         ("last seen", b.Time("lastSeenAt")), ("offline since", b.Time("offlineSince")), ("offline reason", b.S("offlineReason")));
 }
 
-/// <summary><c>bug list -c CAMPAIGN | show ID</c>: a campaign's bugs (unique crashes grouped), and one bug with its crashes.</summary>
+/// <summary>
+/// <c>bug list -c CAMPAIGN [--status S] | show ID | set ID [--status S] [--url U] [--note N]</c>: a campaign's bugs (unique
+/// crashes grouped), one bug with its crashes, and its status, tracker link and note.
+/// </summary>
 public sealed class BugPalette(GatewayClient api) : ICommandPalette
 {
     public Command Build(CommandSession session)
     {
-        var palette = new Command("bug", "Bugs (unique crashes that are one bug): list, show");
+        var palette = new Command("bug", "Bugs (unique crashes that are one bug): list, show, set");
         var campaign = new Option<string>("-c", "--campaign") { Description = "The campaign whose bugs to list", Required = true };
-        var list = new Command("list", "A campaign's bugs, first seen first") { campaign };
+        var listStatus = new Option<string?>("--status") { Description = "Only bugs in this state: open, fixed, regressed, wontfix, duplicate" };
+        var list = new Command("list", "A campaign's bugs, first seen first") { campaign, listStatus };
         list.SetAction(async (parse, ct) =>
         {
-            var bugs = await api.GetAsync($"campaigns/{Uri.EscapeDataString(parse.GetValue(campaign)!)}/bugs?limit=1000", ct);
+            var status = parse.GetValue(listStatus) is { } s ? $"&status={Uri.EscapeDataString(s)}" : "";
+            var bugs = await api.GetAsync($"campaigns/{Uri.EscapeDataString(parse.GetValue(campaign)!)}/bugs?limit=1000{status}", ct);
             await Fuzzing.ShowAsync(session, bugs, Table.Render(
-                ["ID", "KIND", "SIZES", "SECURITY", "CRASHES", "COUNT", "REPRO", "LAST SEEN", "WHERE"],
-                bugs.Items().Select(x => (IReadOnlyList<string>)[x.S("id"), x.S("kind"), x.S("accessSizes"), x.S("security"), x.S("crashCount"), x.S("count"),
+                ["ID", "STATUS", "KIND", "SIZES", "SECURITY", "CRASHES", "COUNT", "REPRO", "LAST SEEN", "WHERE"],
+                bugs.Items().Select(x => (IReadOnlyList<string>)[x.S("id"), x.S("status"), x.S("kind"), x.S("accessSizes"), x.S("security"), x.S("crashCount"), x.S("count"),
                     x.S("reproducibleRate"), x.Time("lastSeen"), x.S("location") is not "-" and var at ? at : x.S("state").Split('\n')[0]])));
         });
         palette.Subcommands.Add(list);
@@ -265,7 +270,7 @@ public sealed class BugPalette(GatewayClient api) : ICommandPalette
         {
             var x = await api.GetAsync($"bugs/{Uri.EscapeDataString(parse.GetValue(showId)!)}", ct);
             await Fuzzing.ShowAsync(session, x, Fuzzing.Fields(
-                ("id", x.S("id")), ("campaign", x.S("campaignId")), ("kind", x.S("accessSizes") is not "-" and var sizes ? $"{x.S("kind")} {sizes}" : x.S("kind")), ("security", x.S("security")),
+                ("id", x.S("id")), ("status", x.S("status")), ("tracker", x.S("externalUrl")), ("note", x.S("note")), ("campaign", x.S("campaignId")), ("kind", x.S("accessSizes") is not "-" and var sizes ? $"{x.S("kind")} {sizes}" : x.S("kind")), ("security", x.S("security")),
                 ("where", x.S("location")), ("state", x.S("state").Replace('\n', ' ')), ("count", x.S("count")),
                 ("reproduced", $"{x.S("reproduced")} of {x.S("reproduceAttempts")}"), ("first seen", x.Time("firstSeen")), ("last seen", x.Time("lastSeen")),
                 ("minimized", x.P("minimized").S("inputSha256")), ("summary", x.S("summary")))
@@ -273,6 +278,32 @@ public sealed class BugPalette(GatewayClient api) : ICommandPalette
                     x.P("crashes").Items().Select(c => (IReadOnlyList<string>)[c.S("id"), c.S("kind"), c.S("count"), c.S("state").Replace('\n', ' ')])));
         });
         palette.Subcommands.Add(show);
+
+        var setId = Fuzzing.Id("bug");
+        var setStatus = new Option<string?>("--status") { Description = "open, fixed, regressed, wontfix or duplicate" };
+        var url = new Option<string?>("--url") { Description = "A link to the bug in your tracker (\"\" clears it)" };
+        var note = new Option<string?>("--note") { Description = "A note on the bug (\"\" clears it)" };
+        var set = new Command("set", "Set a bug's status, tracker link or note; what is not given stays") { setId, setStatus, url, note };
+        set.SetAction(async (parse, ct) =>
+        {
+            var fields = new Dictionary<string, string>();
+            foreach (var (name, option) in new[] { ("status", setStatus), ("externalUrl", url), ("note", note) })
+            {
+                if (parse.GetValue(option) is { } value)
+                {
+                    fields[name] = value;
+                }
+            }
+
+            if (fields.Count == 0)
+            {
+                throw new CommandFailedException("give --status, --url or --note");
+            }
+
+            var x = await api.PatchAsync($"bugs/{Uri.EscapeDataString(parse.GetValue(setId)!)}", fields, ct);
+            await session.ResultAsync($"bug {x.S("id")}: {x.S("status")}", x);
+        });
+        palette.Subcommands.Add(set);
         return palette;
     }
 }

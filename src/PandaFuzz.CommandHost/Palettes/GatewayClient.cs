@@ -21,6 +21,9 @@ public sealed class GatewayClient(Uri apiBase, string apiToken) : IDisposable
 
     public async Task<JsonElement> PostAsync(string path, CancellationToken ct) => await SendAsync(HttpMethod.Post, path, ct);
 
+    /// <summary>PATCH with a JSON body (the fields to set).</summary>
+    public async Task<JsonElement> PatchAsync(string path, object body, CancellationToken ct) => await SendAsync(HttpMethod.Patch, path, ct, body);
+
     public async Task<byte[]> GetBytesAsync(string path, CancellationToken ct)
     {
         using var response = await _http.GetAsync(path, ct);
@@ -30,9 +33,14 @@ public sealed class GatewayClient(Uri apiBase, string apiToken) : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private async Task<JsonElement> SendAsync(HttpMethod method, string path, CancellationToken ct)
+    private async Task<JsonElement> SendAsync(HttpMethod method, string path, CancellationToken ct, object? json = null)
     {
         using var request = new HttpRequestMessage(method, path);
+        if (json is not null)
+        {
+            request.Content = System.Net.Http.Json.JsonContent.Create(json);
+        }
+
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         HttpResponseMessage response;
         try

@@ -21,7 +21,8 @@ public sealed record CampaignState(
     long CrashReports = 0,
     ImmutableDictionary<string, string>? FormerSignatures = null,
     CampaignRebased? Rebased = null,
-    ImmutableHashSet<string>? ReplacedJobs = null)
+    ImmutableHashSet<string>? ReplacedJobs = null,
+    ImmutableDictionary<string, BugTriage>? Triage = null)
 {
     /// <summary>The spec as the campaign fuzzes now: after a rebase, the new build's engines and binaries.</summary>
     public CampaignSpec CurrentSpec => Rebased is not { } rebased
@@ -60,6 +61,7 @@ public sealed record CampaignState(
         },
         CampaignJobEnded j => this with { EndedJobs = EndedJobs.SetItem(j.JobId.Value, j.Status) },
         CampaignFinished f => this with { Status = f.Status, FinishedAt = f.At },
+        BugTriaged t => this with { Triage = (Triage ?? ImmutableDictionary<string, BugTriage>.Empty).SetItem(t.Signature, t.Triage) },
         CampaignRebased r => this with { Rebased = r, ReplacedJobs = (ReplacedJobs ?? []).Union(r.Replaced.Select(j => j.Value)) },
         CrashReported r => Count(r.Crash, r.Sampled, r.At),
         // A success stays when another crash that became the same one failed (an earlier release's size-split crashes).
@@ -173,7 +175,35 @@ public sealed record CampaignState(
     public string Resolve(string signature) =>
         !Crashes.ContainsKey(signature) && FormerSignatures is not null && FormerSignatures.TryGetValue(signature, out var now) ? now : signature;
 
-    public IReadOnlyList<BugGroup> Bugs() => BugGrouping.Group(Id, Crashes.Values);
+    public IReadOnlyList<BugGroup> Bugs() =>
+        Triage is null ? BugGrouping.Group(Id, Crashes.Values) : [.. BugGrouping.Group(Id, Crashes.Values).Select(g => g with { Triage = TriageOf(g) })];
+
+    /// <summary>
+    /// A bug's triage is kept under the signature of its leader when it was set; bugs that merged since keep the latest
+    /// said of any of their members.
+    /// </summary>
+    private BugTriage? TriageOf(BugGroup group) =>
+        group.Members.Select(m => Triage!.GetValueOrDefault(m.Signature)).OfType<BugTriage>().MaxBy(t => t.UpdatedAt);
+
+    /// <summary>Sets what <see cref="TriageBug"/> gives of a bug (any member's id names it), keeping the fields it leaves null.</summary>
+    public Decision TriageBug(BugId id, BugStatus? status, string? externalUrl, string? note, DateTimeOffset now)
+    {
+        var signature = Resolve(id.Signature);
+        if (id.Campaign != Id || Bugs().FirstOrDefault(g => g.Members.Any(m => m.Signature == signature)) is not { } bug)
+        {
+            return Decision.Reject($"bug {id} not found");
+        }
+
+        var current = bug.Triage ?? new BugTriage(BugStatus.Open, null, null, now);
+        var triage = new BugTriage(
+            status ?? current.Status,
+            externalUrl is null ? current.ExternalUrl : externalUrl.Length == 0 ? null : externalUrl,
+            note is null ? current.Note : note.Length == 0 ? null : note,
+            now);
+        return triage with { UpdatedAt = current.UpdatedAt } == current && bug.Triage is not null
+            ? []
+            : [new BugTriaged(Id, bug.Leader.Signature, triage, now)];
+    }
 
     /// <summary>Merges the crashes an earlier release's snapshot keeps split by access size (events are re-keyed as they are
     /// read).</summary>

@@ -20,6 +20,9 @@ public static class CrashesApi
         var bugs = v1.MapGroup("").WithTags("bugs");
         Describe(bugs.MapGet("/campaigns/{id}/bugs", ListBugs), "listCampaignBugs", "A campaign's bugs (unique crashes grouped), each with its crashes", 404).Paged();
         Describe(bugs.MapGet("/bugs/{id}", GetBug), "getBug", "A bug with its crashes", 404);
+        Describe(bugs.MapPatch("/bugs/{id}", TriageBug), "triageBug", "Set a bug's status, tracker link or note", 400, 404)
+            .JsonBody<BugTriageRequest>("The fields to change: status, externalUrl, note (an empty string clears a link or note)",
+                new System.Text.Json.Nodes.JsonObject { ["status"] = "wontfix", ["externalUrl"] = "https://bugs.example.com/1234", ["note"] = "the parser is fuzz-only code" });
         Describe(bugs.MapGet("/campaigns/{id}/bugs.sarif", ExportBugsAsSarif), "exportCampaignBugsAsSarif", "A campaign's bugs as SARIF 2.1.0, one result per bug", 404)
             .BinaryAnswer("A SARIF 2.1.0 log", CrashSarif.MediaType, bytes: false).Paged();
         var crashes = v1.MapGroup("").WithTags("crashes");
@@ -47,9 +50,46 @@ public static class CrashesApi
                 (crashes.Crashes.Select((c, i) => CrashSummaryResponse.From(c, crashes.BugIds?[i])).ToList(), crashes.Total));
 
     private static Task<Results<Ok<List<BugResponse>>, ProblemHttpResult>> ListBugs(
-        HttpContext context, string id, [AsParameters] ApiServices api, string? limit, string? offset) =>
-        CampaignPage(context, id, api, limit, offset, (campaign, page) => new CampaignQueries.GetCampaignBugs(campaign, page.Offset, page.Limit),
+        HttpContext context, string id, [AsParameters] ApiServices api, string? status, string? limit, string? offset)
+    {
+        if (ListParameters.TryStatus<BugStatus>(status, out var byStatus) is { } problem)
+        {
+            return Task.FromResult<Results<Ok<List<BugResponse>>, ProblemHttpResult>>(problem);
+        }
+
+        return CampaignPage(context, id, api, limit, offset, (campaign, page) => new CampaignQueries.GetCampaignBugs(campaign, page.Offset, page.Limit, byStatus),
             (CampaignQueries.CampaignBugs bugs) => (bugs.Bugs.Select(BugResponse.From).ToList(), bugs.Total));
+    }
+
+    /// <summary>Sets a bug's status, tracker link or note (what the body leaves out stays; an empty string clears a link or note).</summary>
+    private static async Task<Results<Ok<BugResponse>, ProblemHttpResult, ValidationProblem>> TriageBug(
+        string id, HttpRequest request, [AsParameters] ApiServices api)
+    {
+        if (!BugId.TryParse(id, out var bugId))
+        {
+            return Problems.NotFound("bug", id);
+        }
+
+        BugTriageRequest? body;
+        try
+        {
+            body = await System.Text.Json.JsonSerializer.DeserializeAsync<BugTriageRequest>(request.Body, StrictJson, api.Cancellation);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            var (field, message) = ApiErrors.JsonField(e);
+            return Problems.Invalid(field, $"the body is not a valid bug update: {message}");
+        }
+
+        var errors = body is null ? new Dictionary<string, string[]> { ["body"] = ["the body must be a JSON object"] } : BugTriageRequest.Validate(body);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors, title: "The bug update is invalid", type: Problems.InvalidType);
+        }
+
+        var reply = await Ask(api, new CampaignCommands.TriageBug(bugId.Campaign, bugId, body!.ParsedStatus(), body.ExternalUrl, body.Note));
+        return reply is CampaignQueries.BugView view ? TypedResults.Ok(BugResponse.From(view.Bug)) : Problems.From(reply, "bug", id);
+    }
 
     private static async Task<Results<Ok<List<TItem>>, ProblemHttpResult>> CampaignPage<TReply, TItem>(
         HttpContext context, string id, ApiServices api, string? limit, string? offset,

@@ -154,7 +154,60 @@ public sealed record BugResponse(
         return new(bug.Id.Value, leader.First.CampaignId.Value, leader.Identity, bug.AccessSizeRange, leader.State, Domain.Crashes.BugGrouping.LocationOf(leader),
             bug.Security, bug.IsReproducible, Math.Round(bug.ReproducibleRate, 4), bug.ReproduceAttempts, bug.Reproduced, bug.Count, bug.Members.Count,
             bug.FirstSeen, bug.LastSeen, leader.Id.Value, leader.First.Finding.Summary, [.. bug.Jobs.Select(j => j.Value)],
-            CrashMinimizationResponse.From(bug.Minimization), [.. bug.Members.Select(m => CrashSummaryResponse.From(m, bug.Id))]);
+            CrashMinimizationResponse.From(bug.Minimization), [.. bug.Members.Select(m => CrashSummaryResponse.From(m, bug.Id))])
+        {
+            Status = bug.Status,
+            ExternalUrl = bug.Triage?.ExternalUrl,
+            Note = bug.Triage?.Note,
+            StatusChangedAt = bug.Triage?.UpdatedAt,
+        };
+    }
+
+    /// <summary>open, fixed, regressed, wontfix or duplicate.</summary>
+    public BugStatus Status { get; init; }
+
+    /// <summary>A link to the bug in the user's tracker.</summary>
+    public string? ExternalUrl { get; init; }
+
+    public string? Note { get; init; }
+
+    /// <summary>When the status, link or note last changed (null: never).</summary>
+    public DateTimeOffset? StatusChangedAt { get; init; }
+}
+
+/// <summary>The body of <c>PATCH /api/v1/bugs/{id}</c>: each field given is set, the others stay.</summary>
+public sealed record BugTriageRequest(string? Status = null, string? ExternalUrl = null, string? Note = null)
+{
+    public const int MaxUrlLength = 2000;
+    public const int MaxNoteLength = 4000;
+
+    public BugStatus? ParsedStatus() => Status is null ? null : Enum.Parse<BugStatus>(Status, ignoreCase: true);
+
+    public static Dictionary<string, string[]> Validate(BugTriageRequest request)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (request.Status is null && request.ExternalUrl is null && request.Note is null)
+        {
+            errors["body"] = ["give at least one of status, externalUrl, note"];
+        }
+
+        if (request.Status is { } status && (status.Length == 0 || !char.IsLetter(status[0]) || !Enum.TryParse<BugStatus>(status, ignoreCase: true, out var parsed) || !Enum.IsDefined(parsed)))
+        {
+            errors["status"] = [$"status must be one of {string.Join(", ", Enum.GetNames<BugStatus>().Select(n => n.ToLowerInvariant()))}"];
+        }
+
+        if (request.ExternalUrl is { Length: > 0 } url
+            && (url.Length > MaxUrlLength || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+        {
+            errors["externalUrl"] = [$"externalUrl must be an absolute http or https URL of at most {MaxUrlLength} characters (or empty, to clear it)"];
+        }
+
+        if (request.Note is { Length: > MaxNoteLength })
+        {
+            errors["note"] = [$"note must be at most {MaxNoteLength} characters"];
+        }
+
+        return errors;
     }
 }
 

@@ -82,6 +82,13 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
                 sender.Tell(View(_state!));
             });
         }));
+        Command<TriageBug>(triage => WhenExists(state =>
+        {
+            var decision = state.TriageBug(triage.BugId, triage.Status, triage.ExternalUrl, triage.Note, Now);
+            Decide(decision, Apply,
+                sender => sender.Tell(new BugView(BugsOf(_state!).ByCrash[_state!.Resolve(triage.BugId.Signature)])),
+                (sender, reason) => sender.Tell(new CommandRejected(reason, RejectionKind.NotFound)));
+        }));
         Command<CrashInputStored>(stored =>
         {
             Fetched(stored.Report);
@@ -125,7 +132,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
                 : new CommandRejected($"crash {get.CrashId} not found", RejectionKind.NotFound))));
         Command<GetCampaignBugs>(q => WhenExists(state =>
         {
-            var bugs = BugsOf(state).Groups;
+            var bugs = q.Status is { } status ? [.. BugsOf(state).Groups.Where(b => b.Status == status)] : BugsOf(state).Groups;
             Sender.Tell(new CampaignBugs(state.Id, [.. bugs.Skip(q.Offset).Take(q.Limit)], bugs.Count));
         }));
         Command<GetBug>(get => WhenExists(state =>

@@ -41,7 +41,7 @@ internal static class ProtocolSamples
             [CrashRecord(CrashInput), CrashRecord(OtherCrashInput, OtherSignature)], At, null);
 
     public static CampaignState RebasedCampaignSnapshot() =>
-        CampaignSnapshot().Apply(new CampaignEvents.CampaignRebased(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, BlobId.Of("build 2"u8))], [Job(1)], At));
+        CampaignSnapshot().Apply(new CampaignEvents.BugTriaged(Campaign, Signature, new BugTriage(BugStatus.Wontfix, null, "harness only", At), At)).Apply(new CampaignEvents.CampaignRebased(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, BlobId.Of("build 2"u8))], [Job(1)], At));
 
     private static CrashMinimization Minimization() => new(Job(3), BlobId.Of("FU"u8), 2, null, At);
 
@@ -100,6 +100,7 @@ internal static class ProtocolSamples
         new TargetEvents.TargetBuildAdded("packet-parser", Build(2) with { Revision = null }, At),
         new TargetEvents.TargetBuildBinaryAdded("packet-parser", 2, new TargetBinary(EngineNames.AflPlusPlus, BlobId.Of("afl"u8), 77), At),
         TargetSnapshot(),
+        new CampaignEvents.BugTriaged(Campaign, Signature, new BugTriage(BugStatus.Wontfix, null, "harness only", At), At),
         new CampaignEvents.CampaignRebased(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, BlobId.Of("build 2"u8))], [Job(1), Job(2)], At),
         new CampaignEvents.CampaignCreated(Campaign, EnsembleSpec(), [Job(0), Job(1)], At),
         RebasedCampaignSnapshot(),
@@ -122,10 +123,12 @@ internal static class ProtocolSamples
         new CampaignQueries.CampaignView(Campaign, CampaignSpec(), CampaignStatus.Running, [Job(0), Job(1), Job(2)], 2, At, null),
         new CampaignQueries.CampaignCrashes(Campaign, [Unique()], 2, 1, [BugId.ForLeader(Campaign, Signature)]),
         new CampaignQueries.CrashView(Unique(), BugId.ForLeader(Campaign, Signature)),
-        new CampaignQueries.GetCampaignBugs(Campaign, 10, 20),
+        new CampaignQueries.GetCampaignBugs(Campaign, 10, 20, BugStatus.Wontfix),
         new CampaignQueries.GetBug(Campaign, BugId.ForLeader(Campaign, Signature)),
         new CampaignQueries.CampaignBugs(Campaign, [new BugGroup(BugId.ForLeader(Campaign, Signature), Unique(), [Unique()])], 1),
-        new CampaignQueries.BugView(new BugGroup(BugId.ForLeader(Campaign, Signature), Unique(), [Unique()])),
+        new CampaignQueries.BugView(new BugGroup(BugId.ForLeader(Campaign, Signature), Unique(), [Unique()],
+            new BugTriage(BugStatus.Duplicate, "https://bugs.example.com/12", "same as #12", At))),
+        new CampaignCommands.TriageBug(Campaign, BugId.ForLeader(Campaign, Signature), BugStatus.Fixed, "", null),
         new CampaignCommands.ReportCrashMinimized(Campaign, Job(3), Signature, BlobId.Of("FU"u8), 2, null, "akka.tcp://pandafuzz@10.0.0.5:4053/user/bot-blobs"),
         new JobCommands.CreateJob(Job(0), Campaign, 0, JobSpec()),
         new JobCommands.AssignJob(Job(0), BotA, AgentPathA),

@@ -5,8 +5,10 @@ import { api } from '../api.js';
 import { h } from '../dom.js';
 import { count, exact, percent, short, size } from '../format.js';
 import {
-  at, badge, downloadInput, facts, inputButtons, kindWithSizes, notice, reproduction, reproductionFlag, table, timeCell, where,
+  act, at, badge, downloadInput, facts, inputButtons, kindWithSizes, notice, reproduction, reproductionFlag, table, timeCell, where,
 } from './parts.js';
+
+export const STATUSES = ['open', 'fixed', 'regressed', 'wontfix', 'duplicate'];
 
 const messages = new Map();
 
@@ -20,7 +22,26 @@ export async function load(id) {
 
 export const actions = {
   download: downloadInput(messages),
+  // The triage form's fields are sent whole: an emptied link or note is cleared.
+  triage: (button, id) => act(messages, id, async () => {
+    const form = button.closest('form');
+    const bug = await api(path(id), {
+      method: 'PATCH',
+      json: { status: form.elements.status.value, externalUrl: form.elements.externalUrl.value.trim(), note: form.elements.note.value },
+    });
+    return `Saved: the bug is ${bug.status}.`;
+  }),
 };
+
+/** Status, tracker link and note; kept as typed across refreshes until the bug's triage changes. */
+function triageForm(bug) {
+  return h('form', { class: 'triage', 'aria-label': 'Triage', 'data-keep': true, 'data-key': `triage-${bug.statusChangedAt ?? 'never'}` },
+    h('label', null, 'Status ', h('select', { name: 'status' },
+      STATUSES.map((status) => h('option', { value: status, selected: bug.status === status }, status)))),
+    h('label', null, 'Tracker link ', h('input', { type: 'url', name: 'externalUrl', value: bug.externalUrl ?? '', placeholder: 'https://…', autocomplete: 'off' })),
+    h('label', null, 'Note ', h('textarea', { name: 'note', rows: 2 }, bug.note ?? '')),
+    h('button', { type: 'button', class: 'small', 'data-action': 'triage' }, 'Save'));
+}
 
 function crashRow(crash, leaderId) {
   const label = `${crash.kind} ${crash.signature}`;
@@ -55,9 +76,14 @@ export function render({ bug }, id) {
     h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Overview'), ' / ',
       h('a', { href: `#/campaigns/${encodeURIComponent(bug.campaignId)}` }, 'campaign'), ' / bug'),
     h('div', { class: 'heading' },
-      h('h1', null, kindWithSizes(bug), ' ', bug.security ? badge('security') : null, reproductionFlag(bug))),
+      h('h1', null, kindWithSizes(bug), ' ', bug.security ? badge('security') : null, reproductionFlag(bug),
+        bug.status === 'open' ? null : [' ', h('span', { class: `badge badge-${bug.status}` }, bug.status)])),
     notice(messages.get(id)),
     h('p', { class: 'summary' }, bug.summary),
+    h('section', { 'aria-labelledby': 'triage-heading' },
+      h('h2', { id: 'triage-heading' }, 'Triage'),
+      triageForm(bug),
+      bug.externalUrl ? h('p', null, 'Tracked at ', h('a', { href: bug.externalUrl, rel: 'noopener noreferrer', target: '_blank' }, bug.externalUrl)) : null),
     h('section', { 'aria-labelledby': 'facts-heading' },
       h('h2', { id: 'facts-heading' }, 'Bug'),
       facts([

@@ -5,6 +5,7 @@ import { api, list } from '../api.js';
 import { h } from '../dom.js';
 import { lineChart } from '../charts.js';
 import { filterBar, passes } from '../filters.js';
+import { STATUSES } from './bug.js';
 import { count, duration, exact, short, size } from '../format.js';
 import {
   act, at, badge, downloadInput, facts, inputButtons, kindWithSizes, notice, reproduction, table, tile, timeCell, where,
@@ -74,6 +75,7 @@ function bugRow(bug) {
   return h('tr', { 'data-key': bug.id },
     h('th', { scope: 'row' }, h('a', { href: bugLink(bug) }, kindWithSizes(bug))),
     h('td', null, h('code', null, where(bug)), h('span', { class: 'sub state' }, bug.state.split('\n').join(' › '))),
+    h('td', null, bug.status),
     h('td', null, bug.security ? badge('security') : h('span', { class: 'sub' }, 'no')),
     h('td', null, reproduction(bug)),
     h('td', { class: 'num' }, count(bug.crashCount)),
@@ -101,7 +103,7 @@ function crashRow(crash, bugs) {
 }
 
 /** A bug's or crash's value for a filter: its kind (without sizes), security, reproducibility. */
-const crashField = (name, item) => ({ kind: item.kind, security: item.security ? 'yes' : 'no', reproducible: reproducibility(item) })[name];
+const crashField = (name, item) => ({ kind: item.kind, security: item.security ? 'yes' : 'no', reproducible: reproducibility(item), status: item.status })[name];
 
 const reproducibility = (item) => (!item.reproducible ? 'never' : item.reproducibleRate < 1 ? 'flaky' : 'always');
 
@@ -130,10 +132,10 @@ function bugsSection(campaign, running) {
       : [
         h('p', { class: 'help' }, `${count(bugsTotal)} bug${bugsTotal === 1 ? '' : 's'} from ${count(crashesTotal)} unique crash${crashesTotal === 1 ? '' : 'es'}: `,
           'crashes that crashed in the same frame, at the same line, are one bug.'),
-        filterBar('bugs', 'Filter the bugs', crashFilters(bugs), shownBugs.length, bugs.length),
+        filterBar('bugs', 'Filter the bugs', [['status', 'Status', STATUSES.map((s) => [s, s])], ...crashFilters(bugs)], shownBugs.length, bugs.length),
         table('bugs', 'Bugs, first seen first',
-          ['Bug', 'Where', 'Security', 'Reproducible', 'Crashes', 'Reports', 'First seen', 'Last seen', 'Inputs'],
-          shownBugs.map(bugRow), [4, 5]),
+          ['Bug', 'Where', 'Status', 'Security', 'Reproducible', 'Crashes', 'Reports', 'First seen', 'Last seen', 'Inputs'],
+          shownBugs.map(bugRow), [5, 6]),
         bugsTotal > bugs.length ? h('p', { class: 'help' }, `The first ${bugs.length} of ${count(bugsTotal)} bugs.`) : null,
         campaign.crashes.length === 0
           ? null
