@@ -32,7 +32,7 @@ public static class NodeConfiguration
         }
 
         config = EnvironmentOverrides.Apply(config, environment);
-        return WithPostgreSqlFromEnvironment(WithWebhooksFromEnvironment(config, Env), Env);
+        return WithPostgreSqlFromEnvironment(WithWebhookSecretFromEnvironment(WithWebhooksFromEnvironment(config, Env), Env), Env);
     }
 
     /// <summary>The operator's file as a full path, or null when <c>PANDAFUZZ_CONFIG</c> is not set.</summary>
@@ -223,6 +223,14 @@ public static class NodeConfiguration
         var urls = value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Quote);
         return ConfigurationFactory.ParseString($"pandafuzz.master.webhooks.urls = [{string.Join(", ", urls)}]").WithFallback(config);
     }
+
+    public const string WebhookSecretVariable = "PANDAFUZZ_WEBHOOK_SECRET";
+
+    /// <summary><c>PANDAFUZZ_WEBHOOK_SECRET</c> replaces <c>pandafuzz.master.webhooks.secret</c>, the key webhook bodies are signed with.</summary>
+    private static Config WithWebhookSecretFromEnvironment(Config config, Func<string, string?> env) =>
+        env(WebhookSecretVariable) is { Length: > 0 } value
+            ? ConfigurationFactory.ParseString($"pandafuzz.master.webhooks.secret = {Quote(value)}").WithFallback(config)
+            : config;
 
     public static string Quote(string value) =>
         "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"").Replace("\n", "\\n").Replace("\r", "\\r").Replace("\t", "\\t") + "\"";

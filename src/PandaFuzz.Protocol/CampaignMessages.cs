@@ -27,7 +27,7 @@ public sealed record CampaignSpec(
     public JobSpec ToJobSpec(int index)
     {
         var engine = Engines[index % Engines.Count];
-        return new JobSpec(engine.Target, engine.Engine, DurationSeconds, MemoryLimitMb, TimeoutMs, Dictionary, TargetName: TargetName);
+        return new JobSpec(engine.Target, engine.Engine, DurationSeconds, MemoryLimitMb, TimeoutMs, Dictionary, TargetName: TargetName, Build: Build);
     }
 }
 
@@ -108,10 +108,41 @@ public sealed record UniqueCrash(
 
 /// <summary>Unique crashes that are one bug (same crashing frame and line, security flag, reproducibility); counts and times
 /// cover all <paramref name="Members"/>, the leader first; kind, state and samples are the leader's.</summary>
-public sealed record BugGroup(BugId Id, UniqueCrash Leader, IReadOnlyList<UniqueCrash> Members, BugTriage? Triage = null)
+public sealed record BugGroup(
+    BugId Id, UniqueCrash Leader, IReadOnlyList<UniqueCrash> Members, BugTriage? Triage = null, IReadOnlyList<BugBuildCheck>? Checks = null, int? FoundInBuild = null)
 {
     /// <summary>Open until someone (or a fix verification) says otherwise.</summary>
     public BugStatus Status => Triage?.Status ?? BugStatus.Open;
+
+    /// <summary>A fixed bug's range: the first build of the last run of builds where it no longer crashed, and the last build before it where it did.</summary>
+    public (int? First, int? LastBefore) FixedRange => Status == BugStatus.Fixed ? TrailingRun(reproduces: false) : (null, null);
+
+    /// <summary>A regressed bug's range: the first build of the last run of builds where it crashed again, and the last build before it where it did not.</summary>
+    public (int? First, int? LastBefore) RegressedRange => Status == BugStatus.Regressed ? TrailingRun(reproduces: true) : (null, null);
+
+    private (int? First, int? LastBefore) TrailingRun(bool reproduces)
+    {
+        // The build that found the bug counts as one where it crashed; a build checked twice counts its last verdict.
+        var verdicts = (Checks ?? [])
+            .Select(c => (c.Build, c.Reproduces, c.At))
+            .Concat(FoundInBuild is { } found ? [(found, true, DateTimeOffset.MinValue)] : [])
+            .GroupBy(v => v.Build)
+            .Select(g => (Build: g.Key, Reproduces: g.MaxBy(v => v.At).Reproduces))
+            .OrderBy(v => v.Build)
+            .ToList();
+        int? first = null;
+        for (var i = verdicts.Count - 1; i >= 0; i--)
+        {
+            if (verdicts[i].Reproduces != reproduces)
+            {
+                return (first, verdicts[i].Build);
+            }
+
+            first = verdicts[i].Build;
+        }
+
+        return (first, null);
+    }
 
     public long Count => Members.Sum(m => m.Count);
 
@@ -152,6 +183,9 @@ public enum BugStatus
 /// <summary>What the user (or a fix verification) said of a bug: its status, a link to their tracker, a note.</summary>
 public sealed record BugTriage(BugStatus Status, string? ExternalUrl, string? Note, DateTimeOffset UpdatedAt);
 
+/// <summary>A bug's sample input rerun on a build: whether it still crashed with the bug's signature.</summary>
+public sealed record BugBuildCheck(int Build, bool Reproduces, int Attempts, int Reproduced, string? CrashedAs, DateTimeOffset At);
+
 /// <summary>The outcome of minimizing a unique crash: the smaller input, or why there is none.</summary>
 public sealed record CrashMinimization(JobId JobId, BlobId? Input, long? Size, string? Failure, DateTimeOffset At);
 
@@ -187,6 +221,19 @@ public static class CampaignCommands
     public sealed record TriageBug(CampaignId CampaignId, BugId BugId, BugStatus? Status, string? ExternalUrl, string? Note) : IWithCampaignId;
 
     /// <summary>
+    /// Reruns the sample input of every open, fixed or regressed bug on <paramref name="Build"/> (a job per bug, on a
+    /// bot): a bug that no longer crashes with its signature is fixed in it, a fixed one that does again regressed. Bugs
+    /// checked on that build already, or being checked, are left. Answered with <see cref="VerificationsAdded"/>.
+    /// </summary>
+    public sealed record VerifyBugs(CampaignId CampaignId, TargetBuild Build) : IWithCampaignId;
+
+    public sealed record VerificationsAdded(CampaignId CampaignId, IReadOnlyList<JobId> Jobs) : IWithCampaignId;
+
+    /// <summary>A bot's verdict on one bug's input on one build; answered with <see cref="Ack"/>, idempotent.</summary>
+    public sealed record ReportBugVerified(CampaignId CampaignId, JobId JobId, string Signature, int Build, int Attempts, int Reproduced, string? CrashedAs)
+        : IWithCampaignId;
+
+    /// <summary>
     /// Moves a running campaign to build <paramref name="Build"/> of its target, each engine to its binary there: its
     /// unfinished fuzzing jobs are cancelled and replaced by jobs on the new build for the time they had left (from
     /// <paramref name="StartedAt"/>, by job id, for jobs that have started); the corpus stays. Answered with the view.
@@ -215,6 +262,9 @@ public static class CampaignEvents
 
     public sealed record CampaignFinished(CampaignId CampaignId, CampaignStatus Status, DateTimeOffset At)
         : IWithCampaignId, IPersistedEvent;
+
+    /// <summary>The bug with <paramref name="Signature"/> among its crashes was rerun on a build.</summary>
+    public sealed record BugVerified(CampaignId CampaignId, string Signature, JobId JobId, BugBuildCheck Check, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
 
     /// <summary>The bug whose leader is <paramref name="Signature"/> now has <paramref name="Triage"/> (all of it, not a change).</summary>
     public sealed record BugTriaged(CampaignId CampaignId, string Signature, BugTriage Triage, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;

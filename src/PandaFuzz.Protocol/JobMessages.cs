@@ -1,11 +1,12 @@
 namespace PandaFuzz.Protocol;
 
-/// <summary>What a job does: fuzz, minimize its campaign's corpus once, or minimize one unique crash's input.</summary>
+/// <summary>What a job does: fuzz, minimize its campaign's corpus once, minimize one unique crash's input, or rerun a bug's input on a build.</summary>
 public enum JobTask
 {
     Fuzz,
     MinimizeCorpus,
     MinimizeCrash,
+    VerifyBug,
 }
 
 /// <summary>What one job runs; copied from its campaign.</summary>
@@ -19,7 +20,9 @@ public sealed record JobSpec(
     JobTask Task = JobTask.Fuzz,
     string? TargetName = null,
     BlobId? CrashInput = null,
-    string? CrashSignature = null)
+    string? CrashSignature = null,
+    int? Build = null,
+    string? CrashKind = null)
 {
     /// <summary>The name crash states of timeouts and OOMs take: the uploaded target's name, else its id's start.</summary>
     public string TargetLabel => TargetName ?? "target-" + Target.Sha256[..12];

@@ -103,6 +103,21 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
     }
 
     /// <summary>The rows the read model holds yet (it trails the entities by about a second), in one query of at most <see cref="Page.MaxLimit"/> ids.</summary>
+    /// <summary>Every campaign created on the named target (by name, or from a binary uploaded under it), oldest first.</summary>
+    public IReadOnlyList<CampaignId> CampaignsOfTarget(string targetName)
+    {
+        using var connection = database.Open();
+        using var command = ReadModelWriter.Command(connection, null, "SELECT id FROM campaigns WHERE target_name = @name ORDER BY created_at, id", ("name", targetName));
+        using var reader = command.ExecuteReader();
+        var ids = new List<CampaignId>();
+        while (reader.Read())
+        {
+            ids.Add(new CampaignId(reader.GetString(0)));
+        }
+
+        return ids;
+    }
+
     public IReadOnlyDictionary<JobId, JobRow> JobsById(IReadOnlyCollection<JobId> ids)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(ids.Count, Page.MaxLimit);
@@ -298,6 +313,7 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
         "fuzz" => JobTask.Fuzz,
         "minimize-corpus" => JobTask.MinimizeCorpus,
         "minimize-crash" => JobTask.MinimizeCrash,
+        "verify-bug" => JobTask.VerifyBug,
         _ => throw new InvalidDataException($"unknown job task '{task}' in the read model"),
     };
 

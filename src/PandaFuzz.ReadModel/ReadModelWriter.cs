@@ -476,6 +476,7 @@ public sealed class ReadModelWriter
             JobTask.Fuzz => "fuzz",
             JobTask.MinimizeCorpus => "minimize-corpus",
             JobTask.MinimizeCrash => "minimize-crash",
+            JobTask.VerifyBug => "verify-bug",
             _ => throw new ArgumentOutOfRangeException(nameof(task), task, null),
         };
     }

@@ -156,7 +156,19 @@ public sealed record BugSummary(
     IReadOnlyList<string>? Jobs = null,
     string Status = "open",
     string? ExternalUrl = null,
-    string? Note = null);
+    string? Note = null,
+    int? FoundInBuild = null,
+    IReadOnlyList<BugCheck>? Checks = null,
+    int? FixedIn = null,
+    int? LastReproducedIn = null,
+    int? RegressedIn = null,
+    int? LastFixedIn = null)
+{
+    public IReadOnlyList<BugCheck> Checks { get; init; } = Checks ?? [];
+}
+
+/// <summary>A rerun of a bug's input on a build.</summary>
+public sealed record BugCheck(int Build, bool Reproduces, int Attempts, int Reproduced, string? CrashedAs);
 
 /// <summary>The <c>minimized</c> field of a crash.</summary>
 public sealed record CrashMinimization(string JobId, string? InputSha256, long? Size, string? Failure);

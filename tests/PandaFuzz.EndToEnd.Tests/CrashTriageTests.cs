@@ -18,7 +18,11 @@ public sealed class CrashTriageTests(TargetBuilder targets) : EndToEndTest
             // Arrange: a webhook receiver that refuses the first two POSTs (the node must retry them).
             var twoBugs = targets.TwoBugs;
             await using var webhook = new WebhookReceiver(failFirst: 2);
-            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot") with { Webhooks = webhook.Url }, ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot") with
+            {
+                Webhooks = webhook.Url,
+                Environment = new Dictionary<string, string> { ["PANDAFUZZ_WEBHOOK_SECRET"] = WebhookSecret },
+            }, ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var target = await FuzzingFlow.UploadAsync(api, twoBugs, ct);
 
@@ -113,7 +117,45 @@ public sealed class CrashTriageTests(TargetBuilder targets) : EndToEndTest
             await File.WriteAllTextAsync(sarifFile, sarif.Body, ct);
             var (validation, errors) = await SarifMultitool.ValidateAsync(sarifFile, Path.Combine(Env.Root, "validation.sarif"), ct);
             errors.Should().BeEmpty("sarif-multitool validate must accept the export; it said:\n{0}", validation.StandardOutput);
+
+            // Act: build 2 of the target fixes the overflow (the same source with -DFIX_OVERFLOW); build 3 brings it back.
+            var overflow = bugs.Single(b => b.State.StartsWith("overflow_name", StringComparison.Ordinal));
+            var useAfterFree = bugs.Single(b => b != overflow);
+            overflow.FoundInBuild.Should().Be(1, "the campaign fuzzed the binary uploaded as build 1 of two_bugs");
+            var fixedBuild = await targets.BuildVariantAsync(TargetBuilder.TwoBugsName, "fixed", "FIX_OVERFLOW");
+            (await api.UploadBuildAsync(twoBugs.Name, "r2", fixedBuild.ReadBytes(), ct)).Build.Should().Be(2);
+
+            // Assert: the overflow is fixed in build 2 (last reproduced in build 1); the use-after-free still reproduces.
+            var afterFix = await Eventually.SatisfyAsync("both bugs are checked on build 2", TimeSpan.FromMinutes(2),
+                token => api.GetCampaignBugsAsync(campaign.Id, token),
+                list => list.All(b => b.Checks.Any(c => c.Build == 2)), ct, node.EnsureRunning);
+            var fixedBug = afterFix.Single(b => b.Id == overflow.Id);
+            fixedBug.Status.Should().Be("fixed");
+            (fixedBug.FixedIn, fixedBug.LastReproducedIn).Should().Be((2, 1));
+            var stillOpen = afterFix.Single(b => b.Id == useAfterFree.Id);
+            stillOpen.Status.Should().Be("open");
+            stillOpen.Checks.Single().Reproduces.Should().BeTrue("the use-after-free is in build 2 too");
+
+            (await api.UploadBuildAsync(twoBugs.Name, "r3", twoBugs.ReadBytes(), ct)).Build.Should().Be(3);
+            var afterRegression = await Eventually.SatisfyAsync("the overflow is checked on build 3", TimeSpan.FromMinutes(2),
+                token => api.GetCampaignBugsAsync(campaign.Id, token),
+                list => list.Single(b => b.Id == overflow.Id).Checks.Any(c => c.Build == 3), ct, node.EnsureRunning);
+            var regressed = afterRegression.Single(b => b.Id == overflow.Id);
+            regressed.Status.Should().Be("regressed");
+            (regressed.RegressedIn, regressed.LastFixedIn).Should().Be((3, 2));
+
+            // The webhook heard bug.fixed and bug.regressed, each body signed with the configured secret.
+            var statusHooks = await Eventually.SatisfyAsync("the webhook received bug.fixed and bug.regressed", TimeSpan.FromSeconds(60),
+                () => webhook.Raw.Select(r => (r.Body, r.Signature, Json: System.Text.Json.JsonDocument.Parse(r.Body).RootElement.Clone()))
+                    .Where(r => r.Json.GetProperty("event").GetString() is "bug.fixed" or "bug.regressed").ToList(),
+                list => list.Count >= 2, ct, node.EnsureRunning);
+            statusHooks.Select(h => (h.Json.GetProperty("event").GetString(), h.Json.GetProperty("bugId").GetString(), h.Json.GetProperty("build").GetInt32()))
+                .Should().Equal(("bug.fixed", overflow.Id, 2), ("bug.regressed", overflow.Id, 3));
+            webhook.Raw.Should().OnlyContain(r => r.Signature == "sha256=" + Convert.ToHexStringLower(
+                System.Security.Cryptography.HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(WebhookSecret), r.Body)), "every body is signed");
         });
+
+    private const string WebhookSecret = "webhook-secret-for-the-test";
 
     [Fact]
     public Task A_flaky_crash_is_kept_and_marked_with_its_reproduction_rate() =>

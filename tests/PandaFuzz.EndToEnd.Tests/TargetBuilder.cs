@@ -137,6 +137,25 @@ public sealed class TargetBuilder : IAsyncLifetime
             _errors.TryGetValue(name, out var error) ? error : $"The fuzz target {name} was not built. {Hint}");
     }
 
+    /// <summary>
+    /// Builds <c>tests/targets/NAME.c</c> again with <paramref name="defines"/> (<c>-D</c> switches) into <c>NAME-VARIANT</c>:
+    /// another build of the same target, such as one that fixes a bug.
+    /// </summary>
+    public async Task<BuiltTarget> BuildVariantAsync(string name, string variant, params string[] defines)
+    {
+        var clang = FindOnPath("clang") ?? throw new InvalidOperationException($"clang was not found on PATH. {Hint}");
+        var output = Path.Combine(OutputDir, $"{name}-{variant}");
+        var result = await ProcessTools.RunAsync(clang,
+            ["-g", "-O1", "-fsanitize=fuzzer,address", .. defines.Select(d => "-D" + d), Path.Combine(RepoLayout.TargetSources, name + ".c"), "-o", output],
+            BuildTimeout, CancellationToken.None, workingDirectory: OutputDir);
+        if (result.ExitCode != 0 || !File.Exists(output))
+        {
+            throw new InvalidOperationException($"Building {name} with {string.Join(' ', defines)} failed: {result.StandardError}{result.StandardOutput}");
+        }
+
+        return new BuiltTarget(name, output);
+    }
+
     private async Task BuildAsync(string clang, string name)
     {
         var source = Path.Combine(RepoLayout.TargetSources, name + ".c");

@@ -29,6 +29,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
     /// <summary>Bodies of the requests that were answered 200, in order.</summary>
     public ConcurrentQueue<JsonElement> Accepted { get; } = new();
 
+    /// <summary>The same requests as sent: the body's bytes and the X-PandaFuzz-Signature header, if any.</summary>
+    public ConcurrentQueue<(byte[] Body, string? Signature)> Raw { get; } = new();
+
     public int Requests => Volatile.Read(ref _requests);
 
     private async Task ServeAsync()
@@ -45,8 +48,9 @@ public sealed class WebhookReceiver : IAsyncDisposable
                 return;
             }
 
-            using var reader = new StreamReader(context.Request.InputStream);
-            var body = await reader.ReadToEndAsync();
+            using var bytes = new MemoryStream();
+            await context.Request.InputStream.CopyToAsync(bytes);
+            var body = System.Text.Encoding.UTF8.GetString(bytes.ToArray());
             var number = Interlocked.Increment(ref _requests);
             if (number <= _failFirst || context.Request.HttpMethod != "POST")
             {
@@ -55,6 +59,7 @@ public sealed class WebhookReceiver : IAsyncDisposable
             else
             {
                 Accepted.Enqueue(JsonDocument.Parse(body).RootElement.Clone());
+                Raw.Enqueue((bytes.ToArray(), context.Request.Headers["X-PandaFuzz-Signature"]));
                 context.Response.StatusCode = 200;
             }
 

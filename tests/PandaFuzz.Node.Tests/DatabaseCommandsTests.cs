@@ -47,20 +47,20 @@ public sealed class DatabaseCommandsTests : IDisposable
     {
         var (exit, fresh) = await Run("db", "status");
         exit.Should().Be(0);
-        fresh.Should().Contain("schema version: 0 (latest known to this build: 7)").And.Contain("pending: 1 ").And.Contain("; 2 ").And.Contain("; 3 ").And.Contain("; 4 ").And.Contain("; 5 ").And.Contain("; 6 ").And.Contain("; 7 ");
+        fresh.Should().Contain("schema version: 0 (latest known to this build: 8)").And.Contain("pending: 1 ").And.Contain("; 2 ").And.Contain("; 3 ").And.Contain("; 4 ").And.Contain("; 5 ").And.Contain("; 6 ").And.Contain("; 7 ").And.Contain("; 8 ");
 
         (exit, var migrated) = await Run("db", "migrate");
         exit.Should().Be(0);
-        migrated.Should().Contain("from version 0 to 7");
-        (await Run("db", "status")).Output.Should().Contain("schema version: 7 (latest known to this build: 7)").And.Contain("pending: none");
+        migrated.Should().Contain("from version 0 to 8");
+        (await Run("db", "status")).Output.Should().Contain("schema version: 8 (latest known to this build: 8)").And.Contain("pending: none");
 
         (exit, var back) = await Run("db", "rollback");
         exit.Should().Be(0);
-        back.Should().Contain("back from version 7 to 6");
+        back.Should().Contain("back from version 8 to 7");
 
         (exit, back) = await Run("db", "rollback", "--to", "0");
         exit.Should().Be(0);
-        back.Should().Contain("back from version 6 to 0");
+        back.Should().Contain("back from version 7 to 0");
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class DatabaseCommandsTests : IDisposable
         var (exit, _) = await Run();
 
         exit.Should().BeNull("the node goes on to start");
-        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(7);
+        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(8);
     }
 
     [Fact]
@@ -88,7 +88,7 @@ public sealed class DatabaseCommandsTests : IDisposable
         using (var connection = ReadModelDatabase.In(_dataDir).Open())
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = "INSERT INTO VersionInfo (Version, AppliedOn, Description) VALUES (8, '2027-01-01T00:00:00', 'later')";
+            command.CommandText = "INSERT INTO VersionInfo (Version, AppliedOn, Description) VALUES (9, '2027-01-01T00:00:00', 'later')";
             command.ExecuteNonQuery();
         }
 
@@ -98,9 +98,9 @@ public sealed class DatabaseCommandsTests : IDisposable
 
         start.Should().Be(DatabaseCommands.Refused);
         migrate.Should().Be(DatabaseCommands.Refused);
-        refusal.Should().Contain("schema version 8, newer than this build knows (latest 7");
+        refusal.Should().Contain("schema version 9, newer than this build knows (latest 8");
         status.Should().Be(0);
-        report.Should().Contain("unknown to this build: 8");
+        report.Should().Contain("unknown to this build: 9");
     }
 
     [Fact]
@@ -118,7 +118,7 @@ public sealed class DatabaseCommandsTests : IDisposable
         refusal.Should().Contain("stop the master before 'pandafuzz db rollback'");
         migrate.Should().Be(DatabaseCommands.Refused);
         status.Should().Be(0, "status only reads");
-        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(7);
+        new ReadModelSchema(ReadModelDatabase.In(_dataDir)).Status().Current.Should().Be(8);
     }
 
     [Fact]

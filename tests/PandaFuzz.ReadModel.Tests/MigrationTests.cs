@@ -18,12 +18,12 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
     {
         var empty = _file.Schema.Status();
         empty.Current.Should().Be(0);
-        empty.Latest.Should().Be(7);
-        empty.Pending.Select(p => p.Version).Should().Equal(1, 2, 3, 4, 5, 6, 7);
+        empty.Latest.Should().Be(8);
+        empty.Pending.Select(p => p.Version).Should().Equal(1, 2, 3, 4, 5, 6, 7, 8);
 
         var up = _file.Schema.MigrateUp();
 
-        up.Current.Should().Be(7);
+        up.Current.Should().Be(8);
         up.Pending.Should().BeEmpty();
         _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables, "crash_former_signatures"]);
         _file.Columns("bots").Should().Contain("draining");
@@ -42,14 +42,14 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
         var two = _file.Schema.RollbackTo(2);
 
         two.Current.Should().Be(2);
-        two.Pending.Select(p => p.Version).Should().Equal(3, 4, 5, 6, 7);
+        two.Pending.Select(p => p.Version).Should().Equal(3, 4, 5, 6, 7, 8);
         _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables]);
         _file.Columns("crashes").Should().NotContain(["summary", "found_at", "minimization_job_id"]);
 
         var one = _file.Schema.RollbackTo(1);
 
         one.Current.Should().Be(1);
-        one.Pending.Select(p => p.Version).Should().Equal(2, 3, 4, 5, 6, 7);
+        one.Pending.Select(p => p.Version).Should().Equal(2, 3, 4, 5, 6, 7, 8);
         _file.Tables().Should().BeEquivalentTo(Version1Tables);
 
         var zero = _file.Schema.RollbackTo(0);
@@ -59,8 +59,8 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
 
         var again = _file.Schema.MigrateUp();
 
-        again.Current.Should().Be(7);
-        again.Applied.Should().Equal(1, 2, 3, 4, 5, 6, 7);
+        again.Current.Should().Be(8);
+        again.Applied.Should().Equal(1, 2, 3, 4, 5, 6, 7, 8);
         _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables, "crash_former_signatures"]);
         if (store == ReadModelStore.Sqlite)
         {
@@ -96,7 +96,7 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
         var status = _file.Schema.MigrateUp();
 
         // Assert: at the latest version, every row kept; the tags whose events fill the new tables start over.
-        status.Current.Should().Be(7);
+        status.Current.Should().Be(8);
         foreach (var (table, rows) in before)
         {
             // Version 4 adds bots.draining: no bot was drained before it, so each kept row reads draining=0.
@@ -136,7 +136,7 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
         var campaigns = _file.Rows("campaigns");
 
         // Act: migrate, then the projection replays the campaign tag from its start.
-        _file.Schema.MigrateUp().Current.Should().Be(7);
+        _file.Schema.MigrateUp().Current.Should().Be(8);
         _file.Strings("SELECT COUNT(*) FROM crashes").Should().Equal("0");
         _file.Strings("SELECT tag || '=' || journal_offset FROM projection_offsets ORDER BY tag").Should().Equal("job=7", "target=7");
         using (var connection = _file.Database.Open())
@@ -158,15 +158,15 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
     public void A_schema_newer_than_the_build_is_refused_naming_the_versions()
     {
         _file.Schema.MigrateUp();
-        _file.Execute("INSERT INTO \"VersionInfo\" (\"Version\", \"AppliedOn\", \"Description\") VALUES (8, '2027-01-01T00:00:00', 'from the future')");
+        _file.Execute("INSERT INTO \"VersionInfo\" (\"Version\", \"AppliedOn\", \"Description\") VALUES (9, '2027-01-01T00:00:00', 'from the future')");
 
         var status = _file.Schema.Status();
         var start = () => _file.Schema.EnsureCurrent(migrate: true);
         var rollback = () => _file.Schema.RollbackTo(1);
 
         status.IsNewerThanCode.Should().BeTrue();
-        status.Current.Should().Be(8);
-        start.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 8, newer than this build knows (latest 7*");
+        status.Current.Should().Be(9);
+        start.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 9, newer than this build knows (latest 8*");
         rollback.Should().Throw<ReadModelSchemaException>();
     }
 
@@ -177,8 +177,8 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
 
         var refused = () => _file.Schema.EnsureCurrent(migrate: false);
 
-        refused.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 1, this build needs version 7*pandafuzz db migrate*");
-        _file.Schema.EnsureCurrent(migrate: true).Current.Should().Be(7);
+        refused.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 1, this build needs version 8*pandafuzz db migrate*");
+        _file.Schema.EnsureCurrent(migrate: true).Current.Should().Be(8);
     }
 
     [Fact]

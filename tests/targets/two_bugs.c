@@ -2,7 +2,8 @@
  * the fourth byte picks the bug, so a fuzzer hits both about equally:
  *   BUG + odd byte   heap-buffer-overflow WRITE 1 in overflow_name  (many inputs, one bug)
  *   BUG + even byte  heap-use-after-free READ 1 in use_stale_header
- * so a campaign must report exactly two unique crashes, however many crashing inputs it finds. */
+ * so a campaign must report exactly two unique crashes, however many crashing inputs it finds.
+ * Built with -DFIX_OVERFLOW, the overflow is fixed and only the use-after-free is left (a later build of a target). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,7 +16,12 @@ static volatile int sink;
 NOINLINE static void overflow_name(const uint8_t *data, size_t size) {
   char *volatile name = malloc(8); /* volatile: -O1 would drop a store to memory freed right after */
   memset(name, 'n', 8);
+#ifdef FIX_OVERFLOW
+  name[7] = (char)data[0]; /* the fixed build: the last byte, in bounds */
+  (void)size;
+#else
   name[8 + (size > 64)] = (char)data[0]; /* one or two past the end */
+#endif
   sink = name[0];
   free(name);
 }

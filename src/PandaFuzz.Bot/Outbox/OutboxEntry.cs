@@ -29,6 +29,7 @@ public sealed partial record OutboxEntry(string Key, OutboxDestination Destinati
     {
         CampaignCommands.ReportCrash r => new(SafeKey($"crash-{r.JobId.Value}-{r.Finding.Input.Sha256}"), OutboxDestination.Campaign, r.Finding.Input),
         CampaignCommands.ReportCrashMinimized m => new(SafeKey($"minimized-{m.JobId.Value}"), OutboxDestination.Campaign, m.Input),
+        CampaignCommands.ReportBugVerified v => new(SafeKey($"verified-{v.JobId.Value}"), OutboxDestination.Campaign, null),
         JobCommands.ReportJobFinished f => new(SafeKey($"finished-{f.JobId.Value}"), OutboxDestination.Job, null),
         _ => null,
     };
@@ -37,7 +38,7 @@ public sealed partial record OutboxEntry(string Key, OutboxDestination Destinati
     {
         (_, CommandRejected) => OutboxAnswer.Refused,
         (CampaignCommands.ReportCrash r, CampaignCommands.CrashAccepted a) when a.Input == r.Finding.Input => OutboxAnswer.Acknowledged,
-        (CampaignCommands.ReportCrashMinimized or JobCommands.ReportJobFinished, Ack) => OutboxAnswer.Acknowledged,
+        (CampaignCommands.ReportCrashMinimized or CampaignCommands.ReportBugVerified or JobCommands.ReportJobFinished, Ack) => OutboxAnswer.Acknowledged,
         _ => OutboxAnswer.Unexpected,
     };
 

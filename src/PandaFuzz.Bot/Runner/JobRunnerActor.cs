@@ -263,6 +263,16 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             File.WriteAllText(_dir.Dictionary, dictionary);
         }
 
+        if (_job.Spec.Task == JobTask.VerifyBug)
+        {
+            var verifier = new BugVerifier(_job, _engine, _dir, _settings, _targets, MasterBlobSource.Resolve(Context.System, _job.BlobSourcePath));
+            _minimizing = true;
+            verifier.RunAsync(_stopMinimizing.Token).PipeTo(Self,
+                success: r => new Minimized(r.Succeeded, r.Summary, r.Report),
+                failure: e => new Minimized(false, e.GetBaseException().Message));
+            return;
+        }
+
         if (_job.Spec.Task == JobTask.MinimizeCrash)
         {
             var minimizer = new CrashMinimizer(_job, _engine, _dir, _settings, _targets, _outbox, _outboxPath,

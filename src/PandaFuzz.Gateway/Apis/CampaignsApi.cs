@@ -118,9 +118,16 @@ public static class CampaignsApi
             return TypedResults.ValidationProblem(errors, title: "The campaign request is invalid", type: Problems.InvalidType);
         }
 
-        spec = build is null
-            ? spec with { TargetName = TargetNames.Find(api.Blobs, spec.Target) }
-            : spec with { TargetName = body.Target, Build = build.Number, PinnedBuild = body.Build is not null };
+        if (build is null && TargetNames.Find(api.Blobs, spec.Target) is { } targetName)
+        {
+            // By binary: the build that holds it, if it is one of the named target's (its bugs are then checked on later builds).
+            var holder = (await TargetsApi.Builds(targetName, api))?.Builds.LastOrDefault(b => b.Binaries.Any(x => x.Binary == spec.Target));
+            spec = spec with { TargetName = targetName, Build = holder?.Number, PinnedBuild = holder is not null };
+        }
+        else if (build is not null)
+        {
+            spec = spec with { TargetName = body.Target, Build = build.Number, PinnedBuild = body.Build is not null };
+        }
         var id = idempotencyKey is null ? CampaignId.New() : CampaignId.ForIdempotencyKey(idempotencyKey);
         if (idempotencyKey is not null && await Ask(api, new CampaignQueries.GetCampaign(id)) is CampaignQueries.CampaignView)
         {

@@ -23,6 +23,8 @@ public static class TargetsApi
             .BinaryBody("The target binary, as built", Binary);
         Describe(targets.MapGet("/{name}/builds", ListBuilds), "listTargetBuilds", "List a target's builds, oldest first", 404);
         Describe(targets.MapGet("/{name}/builds/{build}", GetBuild), "getTargetBuild", "Get one build of a target", 404);
+        Describe(targets.MapPost("/{name}/builds/{build}/verify", VerifyBuild), "verifyTargetBuild",
+            "Rerun the open, fixed and regressed bugs of every campaign on the target against a build", 404);
         return v1;
     }
 
@@ -95,6 +97,12 @@ public static class TargetsApi
             return Problems.From(reply);
         }
 
+        // A new fuzzing binary: the target's known bugs are rerun on it (fixed, still open, regressed).
+        if (added.Build.BinaryOf(kind) is { } stored && stored.Binary == id && kind is not (TargetBinaryKinds.Coverage or TargetBinaryKinds.Cmplog))
+        {
+            await Verify(name!, added.Build, api);
+        }
+
         // 201 whether the build is new or not (newBuild says), as before builds: scripts check for it.
         return TypedResults.Created($"/api/v1/targets/{Uri.EscapeDataString(name!)}/builds/{added.Build.Number}",
             TargetResponse.From(name!, added.Build, kind) with { NewBuild = added.Created });
@@ -119,6 +127,46 @@ public static class TargetsApi
         }
 
         return TypedResults.Ok(TargetBuildResponse.From(found));
+    }
+
+    private static async Task<Results<Accepted<BuildVerificationResponse>, ProblemHttpResult>> VerifyBuild(string name, string build, [AsParameters] ApiServices api)
+    {
+        if (!int.TryParse(build, NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            || await Builds(name, api) is not { } builds || builds.Find(number) is not { } found)
+        {
+            return Problems.NotFound("build", $"{name}/{build}");
+        }
+
+        return TypedResults.Accepted($"/api/v1/targets/{Uri.EscapeDataString(name)}/builds/{number}", await Verify(name, found, api));
+    }
+
+    /// <summary>
+    /// Asks each campaign on the target (from the read model, about a second behind) to rerun its bugs on the build;
+    /// a campaign that already checked them there adds no job.
+    /// </summary>
+    internal static async Task<BuildVerificationResponse> Verify(string name, TargetBuild build, ApiServices api)
+    {
+        var campaigns = new List<CampaignVerificationResponse>();
+        IReadOnlyList<CampaignId> onTarget;
+        try
+        {
+            onTarget = api.Queries.CampaignsOfTarget(name);
+        }
+        catch (System.Data.Common.DbException)
+        {
+            // The read model cannot be read: the upload stands; POST …/verify checks the bugs later.
+            return new BuildVerificationResponse(name, build.Number, []);
+        }
+
+        foreach (var campaign in onTarget)
+        {
+            var reply = await Ask(api, new CampaignCommands.VerifyBugs(campaign, build));
+            campaigns.Add(reply is CampaignCommands.VerificationsAdded added
+                ? new CampaignVerificationResponse(campaign.Value, [.. added.Jobs.Select(j => j.Value)], null)
+                : new CampaignVerificationResponse(campaign.Value, [], reply is CommandRejected r ? r.Reason : "the campaign did not answer"));
+        }
+
+        return new BuildVerificationResponse(name, build.Number, campaigns);
     }
 
     /// <summary>The target's builds; null for a name no target can have (nothing to ask).</summary>

@@ -160,8 +160,30 @@ public sealed record BugResponse(
             ExternalUrl = bug.Triage?.ExternalUrl,
             Note = bug.Triage?.Note,
             StatusChangedAt = bug.Triage?.UpdatedAt,
+            FoundInBuild = bug.FoundInBuild,
+            Checks = [.. (bug.Checks ?? []).Select(c => new BugCheckResponse(c.Build, c.Reproduces, c.Attempts, c.Reproduced, c.CrashedAs, c.At))],
+            FixedIn = bug.FixedRange.First,
+            LastReproducedIn = bug.FixedRange.LastBefore,
+            RegressedIn = bug.RegressedRange.First,
+            LastFixedIn = bug.RegressedRange.LastBefore,
         };
     }
+
+    /// <summary>The build of the target the job that found the bug fuzzed (null: a campaign from a binary, not a build).</summary>
+    public int? FoundInBuild { get; init; }
+
+    /// <summary>Each rerun of the bug's input on a new build, oldest build first.</summary>
+    public IReadOnlyList<BugCheckResponse> Checks { get; init; } = [];
+
+    /// <summary>A fixed bug: the first build of the last run of builds where it does not crash, and the last build before it where it did.</summary>
+    public int? FixedIn { get; init; }
+
+    public int? LastReproducedIn { get; init; }
+
+    /// <summary>A regressed bug: the first build of the last run of builds where it crashes again, and the last build before it where it did not.</summary>
+    public int? RegressedIn { get; init; }
+
+    public int? LastFixedIn { get; init; }
 
     /// <summary>open, fixed, regressed, wontfix or duplicate.</summary>
     public BugStatus Status { get; init; }
@@ -174,6 +196,9 @@ public sealed record BugResponse(
     /// <summary>When the status, link or note last changed (null: never).</summary>
     public DateTimeOffset? StatusChangedAt { get; init; }
 }
+
+/// <summary>A rerun of a bug's input on a build: whether it crashed with the bug's signature (and with which, if any).</summary>
+public sealed record BugCheckResponse(int Build, bool Reproduces, int Attempts, int Reproduced, string? CrashedAs, DateTimeOffset At);
 
 /// <summary>The body of <c>PATCH /api/v1/bugs/{id}</c>: each field given is set, the others stay.</summary>
 public sealed record BugTriageRequest(string? Status = null, string? ExternalUrl = null, string? Note = null)

@@ -34,3 +34,8 @@ public sealed record TargetBuildResponse(int Number, string? Revision, DateTimeO
 
 /// <summary>One binary of a build: its kind and its sha256 (a campaign's <c>targetId</c>).</summary>
 public sealed record TargetBinaryResponse(string Kind, string Id, long Size);
+
+/// <summary>The verification jobs a build's check added, by campaign (<c>error</c>: why a campaign added none).</summary>
+public sealed record BuildVerificationResponse(string Target, int Build, IReadOnlyList<CampaignVerificationResponse> Campaigns);
+
+public sealed record CampaignVerificationResponse(string CampaignId, IReadOnlyList<string> Jobs, string? Error);

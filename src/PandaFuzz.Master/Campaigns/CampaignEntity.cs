@@ -82,6 +82,37 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
                 sender.Tell(View(_state!));
             });
         }));
+        Command<VerifyBugs>(verify => WhenExists(state =>
+        {
+            var decision = state.VerifyBuild(verify.Build, Now);
+            Decide(decision, Apply, sender =>
+            {
+                var added = decision.Events.OfType<CampaignEvents.CampaignJobAdded>().Select(a => a.JobId).ToList();
+                if (added.Count > 0)
+                {
+                    Log.Info("Campaign {CampaignId} checks {Count} bugs on build {Build}", state.Id, added.Count, verify.Build.Number);
+                    _unconfirmedJobs.UnionWith(added);
+                    RetryUnconfirmedJobs();
+                }
+
+                sender.Tell(new VerificationsAdded(state.Id, added));
+            });
+        }));
+        Command<ReportBugVerified>(verified => WhenExists(state =>
+        {
+            var decision = state.RecordVerification(verified.JobId, verified.Attempts, verified.Reproduced, verified.CrashedAs, Now);
+            Decide(decision, Apply, sender =>
+            {
+                foreach (var triaged in decision.Events.OfType<CampaignEvents.BugTriaged>())
+                {
+                    var bug = BugsOf(_state!).ByCrash[triaged.Signature];
+                    Log.Info("Bug {BugId} of campaign {CampaignId} is {BugStatus} in build {Build}", bug.Id, state.Id, triaged.Triage.Status, verified.Build);
+                    _notifier.Tell(new BugStatusChanged(state.Id, state.Spec.Name, bug, verified.Build));
+                }
+
+                sender.Tell(Ack.Instance);
+            }, (sender, reason) => sender.Tell(new CommandRejected(reason, RejectionKind.Invalid)));
+        }));
         Command<TriageBug>(triage => WhenExists(state =>
         {
             var decision = state.TriageBug(triage.BugId, triage.Status, triage.ExternalUrl, triage.Note, Now);

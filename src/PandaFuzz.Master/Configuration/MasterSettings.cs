@@ -75,7 +75,8 @@ public sealed record MasterSettings(
                 r.HttpUrls("webhooks.urls"),
                 r.PositiveDuration("webhooks.timeout"),
                 r.Int("webhooks.max-attempts", 1, 100),
-                r.PositiveDuration("webhooks.first-retry")))
+                r.PositiveDuration("webhooks.first-retry"),
+                r.String("webhooks.secret")))
         {
             ReadModel = new ReadModelSettings(
                 r.Bool("read-model.migrate-on-start"),
@@ -118,13 +119,17 @@ public sealed record ReadModelSettings(bool MigrateOnStart, int BatchSize, TimeS
 }
 
 /// <summary>Where new unique crashes are announced, and how hard each POST is tried.</summary>
-public sealed record WebhookSettings(IReadOnlyList<Uri> Urls, TimeSpan Timeout, int MaxAttempts, TimeSpan FirstRetry)
+public sealed record WebhookSettings(IReadOnlyList<Uri> Urls, TimeSpan Timeout, int MaxAttempts, TimeSpan FirstRetry, string Secret = "")
 {
     public static readonly WebhookSettings None = new([], TimeSpan.FromSeconds(10), 1, TimeSpan.FromSeconds(1));
 
+    /// <summary>Does not print the secret.</summary>
+    public override string ToString() => $"WebhookSettings {{ Urls = {Urls.Count}, Timeout = {Timeout}, MaxAttempts = {MaxAttempts}, FirstRetry = {FirstRetry}, Signed = {Secret.Length > 0} }}";
+
     // Records compare lists by reference; settings compare by content.
     public bool Equals(WebhookSettings? other) =>
-        other is not null && Urls.SequenceEqual(other.Urls) && Timeout == other.Timeout && MaxAttempts == other.MaxAttempts && FirstRetry == other.FirstRetry;
+        other is not null && Urls.SequenceEqual(other.Urls) && Timeout == other.Timeout && MaxAttempts == other.MaxAttempts && FirstRetry == other.FirstRetry
+        && Secret == other.Secret;
 
     public override int GetHashCode() => HashCode.Combine(Urls.Count, Timeout, MaxAttempts, FirstRetry);
 }

@@ -41,7 +41,8 @@ internal static class ProtocolSamples
             [CrashRecord(CrashInput), CrashRecord(OtherCrashInput, OtherSignature)], At, null);
 
     public static CampaignState RebasedCampaignSnapshot() =>
-        CampaignSnapshot().Apply(new CampaignEvents.BugTriaged(Campaign, Signature, new BugTriage(BugStatus.Wontfix, null, "harness only", At), At)).Apply(new CampaignEvents.CampaignRebased(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, BlobId.Of("build 2"u8))], [Job(1)], At));
+        CampaignSnapshot().Apply(new CampaignEvents.BugTriaged(Campaign, Signature, new BugTriage(BugStatus.Wontfix, null, "harness only", At), At))
+            .Apply(new CampaignEvents.BugVerified(Campaign, Signature, Job(5), new BugBuildCheck(2, true, 3, 3, Signature, At), At)).Apply(new CampaignEvents.CampaignRebased(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, BlobId.Of("build 2"u8))], [Job(1)], At));
 
     private static CrashMinimization Minimization() => new(Job(3), BlobId.Of("FU"u8), 2, null, At);
 
@@ -101,6 +102,7 @@ internal static class ProtocolSamples
         new TargetEvents.TargetBuildBinaryAdded("packet-parser", 2, new TargetBinary(EngineNames.AflPlusPlus, BlobId.Of("afl"u8), 77), At),
         TargetSnapshot(),
         new CampaignEvents.BugTriaged(Campaign, Signature, new BugTriage(BugStatus.Wontfix, null, "harness only", At), At),
+        new CampaignEvents.BugVerified(Campaign, Signature, Job(5), new BugBuildCheck(3, false, 3, 0, null, At), At),
         new CampaignEvents.CampaignRebased(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, BlobId.Of("build 2"u8))], [Job(1), Job(2)], At),
         new CampaignEvents.CampaignCreated(Campaign, EnsembleSpec(), [Job(0), Job(1)], At),
         RebasedCampaignSnapshot(),
@@ -127,8 +129,11 @@ internal static class ProtocolSamples
         new CampaignQueries.GetBug(Campaign, BugId.ForLeader(Campaign, Signature)),
         new CampaignQueries.CampaignBugs(Campaign, [new BugGroup(BugId.ForLeader(Campaign, Signature), Unique(), [Unique()])], 1),
         new CampaignQueries.BugView(new BugGroup(BugId.ForLeader(Campaign, Signature), Unique(), [Unique()],
-            new BugTriage(BugStatus.Duplicate, "https://bugs.example.com/12", "same as #12", At))),
+            new BugTriage(BugStatus.Duplicate, "https://bugs.example.com/12", "same as #12", At), [new BugBuildCheck(2, true, 3, 1, Signature, At)], 1)),
         new CampaignCommands.TriageBug(Campaign, BugId.ForLeader(Campaign, Signature), BugStatus.Fixed, "", null),
+        new CampaignCommands.VerifyBugs(Campaign, Build(2)),
+        new CampaignCommands.VerificationsAdded(Campaign, [Job(6), Job(7)]),
+        new CampaignCommands.ReportBugVerified(Campaign, Job(6), Signature, 2, 3, 2, OtherSignature),
         new CampaignCommands.ReportCrashMinimized(Campaign, Job(3), Signature, BlobId.Of("FU"u8), 2, null, "akka.tcp://pandafuzz@10.0.0.5:4053/user/bot-blobs"),
         new JobCommands.CreateJob(Job(0), Campaign, 0, JobSpec()),
         new JobCommands.AssignJob(Job(0), BotA, AgentPathA),

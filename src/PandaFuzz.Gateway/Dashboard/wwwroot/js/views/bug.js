@@ -33,6 +33,15 @@ export const actions = {
   }),
 };
 
+/** The status with its builds: "fixed in build 3 (last crashed in build 2)", and each build the bug was rerun on. */
+function buildRange(bug) {
+  const range = bug.fixedIn ? ` in build ${bug.fixedIn}${bug.lastReproducedIn ? ` (last crashed in build ${bug.lastReproducedIn})` : ''}`
+    : bug.regressedIn ? ` in build ${bug.regressedIn}${bug.lastFixedIn ? ` (last fixed in build ${bug.lastFixedIn})` : ''}` : '';
+  const found = bug.foundInBuild ? ` · found in build ${bug.foundInBuild}` : '';
+  const checks = (bug.checks ?? []).map((c) => `build ${c.build}: ${c.reproduces ? 'crashes' : 'does not crash'}`).join(', ');
+  return [`${bug.status}${range}${found}`, checks ? h('span', { class: 'sub' }, ` · checked on ${checks}`) : null];
+}
+
 /** Status, tracker link and note; kept as typed across refreshes until the bug's triage changes. */
 function triageForm(bug) {
   return h('form', { class: 'triage', 'aria-label': 'Triage', 'data-keep': true, 'data-key': `triage-${bug.statusChangedAt ?? 'never'}` },
@@ -87,6 +96,7 @@ export function render({ bug }, id) {
     h('section', { 'aria-labelledby': 'facts-heading' },
       h('h2', { id: 'facts-heading' }, 'Bug'),
       facts([
+        ['Status', buildRange(bug)],
         ['Kind', bug.kind],
         ['Access sizes', bug.accessSizes ?? 'none named'],
         ['Where', h('code', null, where(bug))],

@@ -1,0 +1,87 @@
+using FluentMigrator;
+
+namespace PandaFuzz.ReadModel.Migrations;
+
+/// <summary>
+/// Schema version 8: a job may verify a bug on a build (task 'verify-bug'). A CHECK constraint cannot be altered in
+/// SQLite, so the jobs table is rebuilt with the wider check, its rows and indexes kept; rolling back drops those jobs.
+/// </summary>
+[Migration(8, "bug verification jobs")]
+public sealed class M008_VerifyBugJobs : Migration
+{
+    public override void Up() => Rebuild(WithVerification, keep: "1 = 1");
+
+    public override void Down() => Rebuild(WithoutVerification, keep: "task <> 'verify-bug'");
+
+    private void Rebuild(string table, string keep)
+    {
+        Execute.Sql(table);
+        Execute.Sql($"INSERT INTO jobs_rebuilt SELECT * FROM jobs WHERE {keep}");
+        Execute.Sql("DROP TABLE jobs");
+        Execute.Sql("ALTER TABLE jobs_rebuilt RENAME TO jobs");
+        Execute.Sql("CREATE INDEX ix_jobs_campaign_status ON jobs (campaign_id, status)");
+        Execute.Sql("CREATE INDEX ix_jobs_status_engine ON jobs (status, engine)");
+        Execute.Sql("CREATE INDEX ix_jobs_bot_status ON jobs (bot_id, status)");
+        Execute.Sql("CREATE INDEX ix_jobs_created ON jobs (created_at)");
+    }
+
+    private const string WithVerification = """
+            CREATE TABLE jobs_rebuilt (
+                id                TEXT    NOT NULL PRIMARY KEY,
+                campaign_id       TEXT    NOT NULL,
+                job_index         INTEGER NOT NULL CHECK (job_index >= 0),
+                task              TEXT    NOT NULL CHECK (task IN ('fuzz', 'minimize-corpus', 'minimize-crash', 'verify-bug')),
+                engine            TEXT    NOT NULL,
+                target            TEXT    NOT NULL,
+                duration_seconds  INTEGER NOT NULL CHECK (duration_seconds > 0),
+                memory_limit_mb   INTEGER NOT NULL CHECK (memory_limit_mb >= 0),
+                timeout_ms        INTEGER NOT NULL CHECK (timeout_ms >= 0),
+                dictionary        TEXT    NULL,
+                status            TEXT    NOT NULL CHECK (status IN ('pending', 'assigned', 'running', 'completed', 'failed', 'cancelled')),
+                bot_id            TEXT    NULL,
+                failure_reason    TEXT    NULL,
+                created_at        TEXT    NOT NULL,
+                assigned_at       TEXT    NULL,
+                started_at        TEXT    NULL,
+                finished_at       TEXT    NULL,
+                final_execs       BIGINT  NULL CHECK (final_execs >= 0),
+                final_coverage    BIGINT  NULL CHECK (final_coverage >= 0),
+                UNIQUE (campaign_id, job_index),
+                CHECK ((status IN ('assigned', 'running') AND bot_id IS NOT NULL)
+                    OR (status = 'pending' AND bot_id IS NULL)
+                    OR status IN ('completed', 'failed', 'cancelled')),
+                CHECK ((status IN ('completed', 'failed', 'cancelled')) = (finished_at IS NOT NULL)),
+                CHECK (status <> 'running' OR started_at IS NOT NULL)
+            )
+            """;
+
+    private const string WithoutVerification = """
+            CREATE TABLE jobs_rebuilt (
+                id                TEXT    NOT NULL PRIMARY KEY,
+                campaign_id       TEXT    NOT NULL,
+                job_index         INTEGER NOT NULL CHECK (job_index >= 0),
+                task              TEXT    NOT NULL CHECK (task IN ('fuzz', 'minimize-corpus', 'minimize-crash')),
+                engine            TEXT    NOT NULL,
+                target            TEXT    NOT NULL,
+                duration_seconds  INTEGER NOT NULL CHECK (duration_seconds > 0),
+                memory_limit_mb   INTEGER NOT NULL CHECK (memory_limit_mb >= 0),
+                timeout_ms        INTEGER NOT NULL CHECK (timeout_ms >= 0),
+                dictionary        TEXT    NULL,
+                status            TEXT    NOT NULL CHECK (status IN ('pending', 'assigned', 'running', 'completed', 'failed', 'cancelled')),
+                bot_id            TEXT    NULL,
+                failure_reason    TEXT    NULL,
+                created_at        TEXT    NOT NULL,
+                assigned_at       TEXT    NULL,
+                started_at        TEXT    NULL,
+                finished_at       TEXT    NULL,
+                final_execs       BIGINT  NULL CHECK (final_execs >= 0),
+                final_coverage    BIGINT  NULL CHECK (final_coverage >= 0),
+                UNIQUE (campaign_id, job_index),
+                CHECK ((status IN ('assigned', 'running') AND bot_id IS NOT NULL)
+                    OR (status = 'pending' AND bot_id IS NULL)
+                    OR status IN ('completed', 'failed', 'cancelled')),
+                CHECK ((status IN ('completed', 'failed', 'cancelled')) = (finished_at IS NOT NULL)),
+                CHECK (status <> 'running' OR started_at IS NOT NULL)
+            )
+            """;
+}
