@@ -3,6 +3,7 @@ using PandaFuzz.Domain.Campaigns;
 using PandaFuzz.Domain.Crashes;
 using PandaFuzz.Protocol;
 using Xunit;
+using static PandaFuzz.Domain.Tests.Fixtures.Findings;
 using static PandaFuzz.Testing.Samples;
 
 namespace PandaFuzz.Domain.Tests.Crashes;
@@ -13,17 +14,6 @@ namespace PandaFuzz.Domain.Tests.Crashes;
 /// </summary>
 public sealed class BugGroupingTests
 {
-    private static int _inputs;
-
-    /// <summary>A finding as the bot reports it: the signature computed from kind and state, the location of the top frame.</summary>
-    private static CrashFinding Report(string kind, string state, string? location, bool security = true, int reproduced = 3, DateTimeOffset? at = null)
-    {
-        var input = BlobId.Of(System.Text.Encoding.UTF8.GetBytes($"input-{Interlocked.Increment(ref _inputs)}"));
-        var frames = state.Split('\n').Select((f, i) => i == 0 && location is not null ? $"#{i + 1} {f} /src/{location}" : $"#{i + 1} {f}").ToList();
-        return new CrashFinding(input, 8, $"crash-{input.Sha256[..40]}", kind, "SUMMARY", frames, "report", at ?? T0, CrashIdentity.Signature(kind, state),
-            state, security, 3, reproduced, location);
-    }
-
     private static CampaignState Counted(params CrashFinding[] findings) =>
         findings.Aggregate(CampaignState.Created(CampaignState.Create(Campaign, CampaignSpec(), T0)),
             (state, finding) => state.ReportCrash(Job(0), BotA, finding, sampled: true, finding.FoundAt).Aggregate(state, (s, e) => s.Apply(e)));

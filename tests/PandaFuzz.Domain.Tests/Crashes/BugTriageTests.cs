@@ -2,6 +2,7 @@ using FluentAssertions;
 using PandaFuzz.Domain.Campaigns;
 using PandaFuzz.Protocol;
 using Xunit;
+using static PandaFuzz.Domain.Tests.Fixtures.Findings;
 using static PandaFuzz.Testing.Samples;
 
 namespace PandaFuzz.Domain.Tests.Crashes;
@@ -9,16 +10,6 @@ namespace PandaFuzz.Domain.Tests.Crashes;
 /// <summary>A bug's status, tracker link and note: set by any member's id, kept whole in one event, following the bug as it grows.</summary>
 public sealed class BugTriageTests
 {
-    private static int _inputs;
-
-    private static CrashFinding Report(string kind, string state, string location, DateTimeOffset at)
-    {
-        var input = BlobId.Of(System.Text.Encoding.UTF8.GetBytes($"triage-input-{Interlocked.Increment(ref _inputs)}"));
-        var frames = state.Split('\n').Select((f, i) => i == 0 ? $"#{i + 1} {f} /src/{location}" : $"#{i + 1} {f}").ToList();
-        return new CrashFinding(input, 8, $"crash-{input.Sha256[..40]}", kind, "SUMMARY", frames, "report", at, CrashIdentity.Signature(kind, state),
-            state, true, 3, 3, location);
-    }
-
     private static CampaignState Count(CampaignState state, CrashFinding finding) =>
         state.ReportCrash(Job(0), BotA, finding, sampled: true, finding.FoundAt).Aggregate(state, (s, e) => s.Apply(e));
 
@@ -30,8 +21,8 @@ public sealed class BugTriageTests
 
     private static readonly CampaignState TwoBugs =
         Count(Count(CampaignState.Created(CampaignState.Create(Campaign, CampaignSpec(), T0)),
-            Report("Heap-buffer-overflow WRITE 4", "handle_record\nparse_packet", "target.c:57", T0)),
-            Report("Heap-use-after-free READ 8", "free_session\nparse_packet", "target.c:90", T0.AddMinutes(1)));
+            Report("Heap-buffer-overflow WRITE 4", "handle_record\nparse_packet", "target.c:57", at: T0)),
+            Report("Heap-use-after-free READ 8", "free_session\nparse_packet", "target.c:90", at: T0.AddMinutes(1)));
 
     [Fact]
     public void A_new_bug_is_open_and_a_status_link_and_note_are_set_and_kept_field_by_field()
@@ -63,7 +54,7 @@ public sealed class BugTriageTests
         var state = Apply(TwoBugs, TwoBugs.TriageBug(bug.Id, BugStatus.Duplicate, null, "same as #12", T0.AddHours(1)));
 
         // The same overflow through another caller: a second unique crash of the same bug.
-        state = Count(state, Report("Heap-buffer-overflow WRITE 2", "handle_record\nread_file", "target.c:57", T0.AddHours(2)));
+        state = Count(state, Report("Heap-buffer-overflow WRITE 2", "handle_record\nread_file", "target.c:57", at: T0.AddHours(2)));
 
         var grown = state.Bugs()[0];
         grown.Members.Should().HaveCount(2);

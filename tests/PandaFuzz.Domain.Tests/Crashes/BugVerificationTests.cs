@@ -3,6 +3,7 @@ using PandaFuzz.Domain.Campaigns;
 using PandaFuzz.Protocol;
 using Xunit;
 using static PandaFuzz.Protocol.CampaignEvents;
+using static PandaFuzz.Domain.Tests.Fixtures.Findings;
 using static PandaFuzz.Testing.Samples;
 
 namespace PandaFuzz.Domain.Tests.Crashes;
@@ -13,18 +14,8 @@ namespace PandaFuzz.Domain.Tests.Crashes;
 /// </summary>
 public sealed class BugVerificationTests
 {
-    private static int _inputs;
-
     private static TargetBuild Build(int number) =>
         new(number, $"r{number}", T0, T0, [new TargetBinary(TargetBinaryKinds.Fuzzer, BlobId.Of(System.Text.Encoding.UTF8.GetBytes($"build {number}")), 10)]);
-
-    private static CrashFinding Report(string kind, string state, string location)
-    {
-        var input = BlobId.Of(System.Text.Encoding.UTF8.GetBytes($"verify-input-{Interlocked.Increment(ref _inputs)}"));
-        var frames = state.Split('\n').Select((f, i) => i == 0 ? $"#{i + 1} {f} /src/{location}" : $"#{i + 1} {f}").ToList();
-        return new CrashFinding(input, 8, $"crash-{input.Sha256[..40]}", kind, "SUMMARY", frames, "report", T0, CrashIdentity.Signature(kind, state),
-            state, true, 3, 3, location);
-    }
 
     private static CampaignState Apply(CampaignState state, Decision decision)
     {
