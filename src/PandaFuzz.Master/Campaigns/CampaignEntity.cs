@@ -407,8 +407,8 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
 
     private void TellJob(JobId job)
     {
-        // Only a stopping campaign cancels; otherwise an unfinished job is created (a minimization job can be added
-        // after the campaign finished).
+        // A stopping campaign cancels, and so does a rebase for the jobs it replaced (after a restart too); otherwise an
+        // unfinished job is created (a minimization or verification job can be added after the campaign finished).
         object command = _state!.Status == CampaignStatus.Stopping ? new JobCommands.CancelJob(job, "campaign stopped")
             : _state.IsReplaced(job) ? new JobCommands.CancelJob(job, $"replaced: the campaign moved to build {_state.Rebased!.Build}")
             : new JobCommands.CreateJob(job, _state.Id, _state.JobIds.IndexOf(job), _state.SpecOf(job));
