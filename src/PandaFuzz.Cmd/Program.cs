@@ -64,7 +64,10 @@ static async Task<int> RunOneAsync(string host, int port, string? token, bool js
         e.Cancel = true;
         cancel.Cancel();
     };
-    return await new CommandClient(host, port, token, json, Console.Out, Console.Error).RunAsync(words, cancel.Token);
+    // crash repro runs the operator's own build here: the only command the client carries out itself.
+    return CrashRepro.Handles(words)
+        ? await new CrashRepro(host, port, token, Console.Out, Console.Error).RunAsync(words, cancel.Token)
+        : await new CommandClient(host, port, token, json, Console.Out, Console.Error).RunAsync(words, cancel.Token);
 }
 
 // Interactive: one connection per command; Ctrl-C ends the running command, not the prompt.

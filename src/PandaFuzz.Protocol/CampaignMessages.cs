@@ -183,6 +183,9 @@ public enum BugStatus
 /// <summary>What the user (or a fix verification) said of a bug: its status, a link to their tracker, a note.</summary>
 public sealed record BugTriage(BugStatus Status, string? ExternalUrl, string? Note, DateTimeOffset UpdatedAt);
 
+/// <summary>How an input of a target is rerun: the engine, the target's name, the arguments before the input, the sanitizer environment.</summary>
+public sealed record ReproduceCommand(string Engine, string Target, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment);
+
 /// <summary>A bug's sample input rerun on a build: whether it still crashed with the bug's signature.</summary>
 public sealed record BugBuildCheck(int Build, bool Reproduces, int Attempts, int Reproduced, string? CrashedAs, DateTimeOffset At);
 
@@ -296,7 +299,7 @@ public static class CampaignQueries
 
     public sealed record CampaignBugs(CampaignId CampaignId, IReadOnlyList<BugGroup> Bugs, int Total) : IProtocolMessage;
 
-    public sealed record BugView(BugGroup Bug) : IProtocolMessage;
+    public sealed record BugView(BugGroup Bug, ReproduceCommand? Reproduce = null) : IProtocolMessage;
 
     public sealed record GetCrashInput(CampaignId CampaignId, BlobId Input) : IWithCampaignId;
 
@@ -315,5 +318,5 @@ public static class CampaignQueries
     public sealed record CampaignCrashes(CampaignId CampaignId, IReadOnlyList<UniqueCrash> Crashes, long Reports, int Total = 0, IReadOnlyList<BugId>? BugIds = null)
         : IProtocolMessage;
 
-    public sealed record CrashView(UniqueCrash Crash, BugId? BugId = null) : IProtocolMessage;
+    public sealed record CrashView(UniqueCrash Crash, BugId? BugId = null, ReproduceCommand? Reproduce = null) : IProtocolMessage;
 }

@@ -358,15 +358,13 @@ public sealed class BugsBenchmark(BenchmarkOptions options, Workspace workspace)
             workspace.Problem($"{runDir}: {seen.Count} findings, only the first {MaxReruns} rerun");
         }
 
-        var environment = new Dictionary<string, string>
-        {
-            ["ASAN_OPTIONS"] = "symbolize=1:disable_coredump=1:detect_leaks=1:handle_abort=1",
-            ["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1",
-        };
+        // The bots' own rerun: the same arguments and sanitizer options as a crash's reproduce command.
+        var reproduce = PandaFuzz.Domain.Engines.Reproduction.For(
+            new PandaFuzz.Protocol.JobSpec(PandaFuzz.Protocol.BlobId.Of([]), PandaFuzz.Protocol.EngineNames.LibFuzzer, 1, Standalone.MemoryLimitMb, 1000, null));
         foreach (var (file, seconds) in seen.Take(MaxReruns))
         {
-            var result = await ProcessRunner.RunAsync(target.LibFuzzer, ["-runs=1", "-timeout=1", $"-rss_limit_mb={Standalone.MemoryLimitMb}", file],
-                RerunLimit, cancellationToken, runDir, environment);
+            var result = await ProcessRunner.RunAsync(target.LibFuzzer, [.. reproduce.Arguments, file],
+                RerunLimit, cancellationToken, runDir, new Dictionary<string, string>(reproduce.Environment));
             var fileName = Path.GetFileName(file);
             var timeoutFile = fileName.StartsWith("timeout-", StringComparison.Ordinal) || Path.GetFileName(Path.GetDirectoryName(file)) == "hangs";
             var timedOut = result.TimedOut || result.Output.Contains("libFuzzer: timeout", StringComparison.Ordinal);

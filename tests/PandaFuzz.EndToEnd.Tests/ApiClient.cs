@@ -152,7 +152,7 @@ public sealed class ApiClient : IDisposable
     public Task<byte[]> GetMinimizedCrashInputAsync(string crashId, CancellationToken cancellationToken) =>
         GetBytesAsync($"api/v1/crashes/{Uri.EscapeDataString(crashId)}/input/minimized", cancellationToken);
 
-    private async Task<byte[]> GetBytesAsync(string path, CancellationToken cancellationToken)
+    public async Task<byte[]> GetBytesAsync(string path, CancellationToken cancellationToken)
     {
         using var response = await _http.GetAsync(path, cancellationToken);
         await EnsureStatusAsync(response, HttpStatusCode.OK, cancellationToken);

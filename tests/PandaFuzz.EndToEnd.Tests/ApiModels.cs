@@ -194,7 +194,11 @@ public sealed record CrashDetail(
     IReadOnlyList<string>? Samples = null,
     CrashMinimization? Minimized = null,
     string? BugId = null,
-    string? AccessSizes = null);
+    string? AccessSizes = null,
+    ReproduceInfo? Reproduce = null);
+
+/// <summary>A crash's <c>reproduce</c>: how to rerun its input as the bot did.</summary>
+public sealed record ReproduceInfo(string Engine, string Target, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment, string Input, string CommandLine);
 
 /// <summary>An item of <c>GET /api/v1/bots</c>.</summary>
 public sealed record BotInfo(

@@ -21,6 +21,7 @@ public sealed class CrashTriageTests(TargetBuilder targets) : EndToEndTest
             var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot") with
             {
                 Webhooks = webhook.Url,
+                CommandPort = FreePort.Next(),
                 Environment = new Dictionary<string, string> { ["PANDAFUZZ_WEBHOOK_SECRET"] = WebhookSecret },
             }, ct);
             using var api = new ApiClient(node.Options.BaseAddress);
@@ -118,11 +119,31 @@ public sealed class CrashTriageTests(TargetBuilder targets) : EndToEndTest
             var (validation, errors) = await SarifMultitool.ValidateAsync(sarifFile, Path.Combine(Env.Root, "validation.sarif"), ct);
             errors.Should().BeEmpty("sarif-multitool validate must accept the export; it said:\n{0}", validation.StandardOutput);
 
+            // Reproduce anywhere: the bundle alone reruns the crash on the binary in a clean folder, and crash repro says so.
+            var overflowCrash = crashes.Single(c => c.State == "overflow_name");
+            var clean = Directory.CreateDirectory(Path.Combine(Env.Root, "bundle")).FullName;
+            System.IO.Compression.ZipFile.ExtractToDirectory(new MemoryStream(await api.GetBytesAsync($"api/v1/crashes/{overflowCrash.Id}/bundle", ct)), clean);
+            File.Exists(Path.Combine(clean, $"crash-{overflowCrash.Signature}.minimized")).Should().BeTrue("the bundle holds the minimized input");
+            var rerun = await ProcessTools.RunAsync("sh", [Path.Combine(clean, "reproduce.sh"), twoBugs.Path], TimeSpan.FromMinutes(1), ct, workingDirectory: clean);
+            rerun.ExitCode.Should().NotBe(0);
+            rerun.StandardError.Should().Contain("heap-buffer-overflow").And.Contain("in overflow_name");
+            var detailOfOverflow = await api.GetCrashAsync(overflowCrash.Id, ct);
+            detailOfOverflow.Reproduce!.CommandLine.Should().Contain("-runs=1").And.Contain("ASAN_OPTIONS=").And.EndWith($"crash-{overflowCrash.Signature}");
+            async Task<ProcessResult> Repro(string binary) => await ProcessTools.RunAsync(RepoLayout.DotnetHost,
+                [RepoLayout.CmdDll, $"127.0.0.1:{node.Options.CommandPort}", "crash", "repro", overflowCrash.Id, "--target", binary], TimeSpan.FromMinutes(2), ct,
+                workingDirectory: Env.Root, environment: new Dictionary<string, string> { ["PANDAFUZZ_DATA_DIR"] = node.Options.DataDir });
+            var reproduced = await Repro(twoBugs.Path);
+            reproduced.ExitCode.Should().Be(0, reproduced.StandardOutput + reproduced.StandardError);
+            reproduced.StandardOutput.Should().Contain($"reproduces: Heap-buffer-overflow WRITE 1 in overflow_name (signature {overflowCrash.Signature})");
+
             // Act: build 2 of the target fixes the overflow (the same source with -DFIX_OVERFLOW); build 3 brings it back.
             var overflow = bugs.Single(b => b.State.StartsWith("overflow_name", StringComparison.Ordinal));
             var useAfterFree = bugs.Single(b => b != overflow);
             overflow.FoundInBuild.Should().Be(1, "the campaign fuzzed the binary uploaded as build 1 of two_bugs");
             var fixedBuild = await targets.BuildVariantAsync(TargetBuilder.TwoBugsName, "fixed", "FIX_OVERFLOW");
+            var onFixed = await Repro(fixedBuild.Path);
+            onFixed.ExitCode.Should().Be(1, "the fixed build does not crash on the overflow's input: " + onFixed.StandardOutput + onFixed.StandardError);
+            onFixed.StandardOutput.Should().Contain("does not reproduce");
             (await api.UploadBuildAsync(twoBugs.Name, "r2", fixedBuild.ReadBytes(), ct)).Build.Should().Be(2);
 
             // Assert: the overflow is fixed in build 2 (last reproduced in build 1); the use-after-free still reproduces.

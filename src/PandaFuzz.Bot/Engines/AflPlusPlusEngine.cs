@@ -1,3 +1,4 @@
+using PandaFuzz.Domain.Engines;
 using System.Text;
 using System.Text.RegularExpressions;
 using PandaFuzz.Domain.Engines.AflPlusPlus;
@@ -81,12 +82,11 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
     }
 
     /// <summary>An AFL++ build with the libFuzzer-style driver runs the files it is given once, like libFuzzer.</summary>
-    public FuzzerLaunch Reproduce(JobSpec spec, JobWorkDir dir, string input) =>
-        new(dir.Target, [input], dir.Root, new Dictionary<string, string>
-        {
-            ["ASAN_OPTIONS"] = "symbolize=1:detect_leaks=1:disable_coredump=1:handle_abort=1",
-            ["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1",
-        });
+    public FuzzerLaunch Reproduce(JobSpec spec, JobWorkDir dir, string input)
+    {
+        var command = Reproduction.For(spec);
+        return new(dir.Target, [.. command.Arguments, input], dir.Root, command.Environment);
+    }
 
     public EngineLine Read(string line) => EngineLine.Other;
 

@@ -1,3 +1,4 @@
+using PandaFuzz.Domain.Engines;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Protocol;
 
@@ -122,8 +123,11 @@ public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
     public string? FindingReport(JobWorkDir dir, string artifact, int maxBytes) =>
         fork ? SanitizerLogFiles.ReportFor(dir, artifact, maxBytes) : null;
 
-    public FuzzerLaunch Reproduce(JobSpec spec, JobWorkDir dir, string input) =>
-        new(dir.Target, [$"-rss_limit_mb={spec.MemoryLimitMb}", $"-timeout={TimeoutSeconds(spec)}", "-runs=1", input], dir.Root, SanitizerEnvironment);
+    public FuzzerLaunch Reproduce(JobSpec spec, JobWorkDir dir, string input)
+    {
+        var command = Reproduction.For(spec);
+        return new(dir.Target, [.. command.Arguments, input], dir.Root, command.Environment);
+    }
 
     public EngineLine Read(string line)
     {
@@ -206,13 +210,7 @@ public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
     }
 
 
-    // Symbolized frames in reports; no core dumps filling the disk; abort() reported by ASan with its stack
-    // ("Abrt"), and undefined behaviour fatal with a stack, as ClusterFuzz runs targets.
-    private static readonly IReadOnlyDictionary<string, string> SanitizerEnvironment = new Dictionary<string, string>
-    {
-        ["ASAN_OPTIONS"] = "symbolize=1:disable_coredump=1:detect_leaks=1:handle_abort=1",
-        ["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=1",
-    };
+    private static readonly IReadOnlyDictionary<string, string> SanitizerEnvironment = Reproduction.Sanitizers;
 
-    private static int TimeoutSeconds(JobSpec spec) => Math.Max(1, (spec.TimeoutMs + 999) / 1000);
+    private static int TimeoutSeconds(JobSpec spec) => Reproduction.TimeoutSeconds(spec.TimeoutMs);
 }

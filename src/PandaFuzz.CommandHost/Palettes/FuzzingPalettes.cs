@@ -308,7 +308,7 @@ public sealed class BugPalette(GatewayClient api) : ICommandPalette
     }
 }
 
-/// <summary><c>crash list [-c CAMPAIGN] | show ID | get ID -o FILE [--minimized]</c>.</summary>
+/// <summary><c>crash list [-c CAMPAIGN] | show ID | get ID -o FILE [--minimized] | bundle ID -o FILE</c>.</summary>
 public sealed class CrashPalette(GatewayClient api) : ICommandPalette
 {
     public Command Build(CommandSession session)
@@ -355,6 +355,18 @@ public sealed class CrashPalette(GatewayClient api) : ICommandPalette
             await session.ResultAsync($"wrote {bytes.Length} bytes to {path}", new { path, bytes = bytes.Length });
         });
         palette.Subcommands.Add(get);
+
+        var bundleId = Fuzzing.Id("crash");
+        var bundleFile = new Option<string>("-o", "--output") { Description = "The zip to write, where pandafuzz-cmd runs", Required = true };
+        var bundle = new Command("bundle", "Downloads a crash's reproduction bundle: its inputs, reproduce.sh, the report") { bundleId, bundleFile };
+        bundle.SetAction(async (parse, ct) =>
+        {
+            var bytes = await api.GetBytesAsync($"crashes/{Uri.EscapeDataString(parse.GetValue(bundleId)!)}/bundle", ct);
+            var path = parse.GetValue(bundleFile)!;
+            await session.FileAsync(path, bytes);
+            await session.ResultAsync($"wrote {bytes.Length} bytes to {path}", new { path, bytes = bytes.Length });
+        });
+        palette.Subcommands.Add(bundle);
         return palette;
     }
 }

@@ -192,6 +192,10 @@ public sealed record CampaignState(
     private IReadOnlyList<BugBuildCheck>? ChecksOf(BugGroup group) =>
         Checks is null ? null : [.. group.Members.SelectMany(m => Checks.GetValueOrDefault(m.Signature) ?? []).OrderBy(c => c.Build).ThenBy(c => c.At)];
 
+    /// <summary>How the job that first found <paramref name="crash"/> reruns an input: the command a user runs to reproduce it.</summary>
+    public ReproduceCommand? ReproduceOf(UniqueCrash crash) =>
+        JobIds.Contains(crash.First.JobId) ? Engines.Reproduction.For(SpecOf(crash.First.JobId)) : null;
+
     /// <summary>The build the job that found the bug's leader fuzzed (null before campaigns had builds).</summary>
     private int? FoundInBuildOf(BugGroup group) => JobIds.Contains(group.Leader.First.JobId) ? SpecOf(group.Leader.First.JobId).Build : null;
 

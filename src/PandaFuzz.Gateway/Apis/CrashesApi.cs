@@ -38,6 +38,9 @@ public static class CrashesApi
         Describe(crashes.MapGet("/crashes/{id}/input/minimized", (string id, [AsParameters] ApiServices api) =>
             GetCrashInput(id, minimized: true, api)), "getMinimizedCrashInput", "The minimized input's bytes", 404)
             .BinaryAnswer("The input's exact bytes", Binary);
+        Describe(crashes.MapGet("/crashes/{id}/bundle", GetCrashBundle), "getCrashBundle",
+                "A zip to reproduce the crash anywhere: its input, the minimized input, reproduce.sh and the report", 404)
+            .BinaryAnswer("The bundle: crash-SIGNATURE, crash-SIGNATURE.minimized (once minimized), reproduce.sh, report.txt, crash.json", Archive);
         return v1;
     }
 
@@ -88,7 +91,9 @@ public static class CrashesApi
         }
 
         var reply = await Ask(api, new CampaignCommands.TriageBug(bugId.Campaign, bugId, body!.ParsedStatus(), body.ExternalUrl, body.Note));
-        return reply is CampaignQueries.BugView view ? TypedResults.Ok(BugResponse.From(view.Bug)) : Problems.From(reply, "bug", id);
+        return reply is CampaignQueries.BugView view
+            ? TypedResults.Ok(BugResponse.From(view.Bug) with { Reproduce = ReproduceResponse.From(view.Reproduce, view.Bug.Leader.Signature) })
+            : Problems.From(reply, "bug", id);
     }
 
     private static async Task<Results<Ok<List<TItem>>, ProblemHttpResult>> CampaignPage<TReply, TItem>(
@@ -122,7 +127,9 @@ public static class CrashesApi
         var reply = BugId.TryParse(id, out var bugId)
             ? await Ask(api, new CampaignQueries.GetBug(bugId.Campaign, bugId))
             : new CommandRejected($"bug {id} not found", RejectionKind.NotFound);
-        return reply is CampaignQueries.BugView view ? TypedResults.Ok(BugResponse.From(view.Bug)) : Problems.From(reply, "bug", id);
+        return reply is CampaignQueries.BugView view
+            ? TypedResults.Ok(BugResponse.From(view.Bug) with { Reproduce = ReproduceResponse.From(view.Reproduce, view.Bug.Leader.Signature) })
+            : Problems.From(reply, "bug", id);
     }
 
     /// <summary>Lets an operator check that a file a fuzzer wrote was reported.</summary>
@@ -209,7 +216,7 @@ public static class CrashesApi
     private static async Task<Results<Ok<CrashResponse>, ProblemHttpResult>> GetCrash(string id, [AsParameters] ApiServices api)
     {
         var crash = await FindCrash(id, api);
-        return crash is CampaignQueries.CrashView view ? TypedResults.Ok(CrashResponse.From(view.Crash, view.BugId)) : Problems.From(crash, "crash", id);
+        return crash is CampaignQueries.CrashView view ? TypedResults.Ok(CrashResponse.From(view.Crash, view.BugId, view.Reproduce)) : Problems.From(crash, "crash", id);
     }
 
     /// <summary>The first sample input of a unique crash, or its minimized input (404 until minimization succeeded).</summary>
@@ -233,6 +240,71 @@ public static class CrashesApi
             ? TypedResults.File(api.Blobs.OpenRead(input), "application/octet-stream", name)
             : Problems.NotFound("crash input", input.Sha256);
     }
+
+    /// <summary>
+    /// Everything needed to rerun the crash without PandaFuzz: the first sample input (<c>crash-SIGNATURE</c>), the
+    /// minimized one, <c>reproduce.sh</c> (the bot's command, the target's path as its argument), the report and the
+    /// crash as the API shows it.
+    /// </summary>
+    private static async Task<IResult> GetCrashBundle(string id, [AsParameters] ApiServices api)
+    {
+        var crash = await FindCrash(id, api);
+        if (crash is not CampaignQueries.CrashView { Reproduce: { } reproduce } view)
+        {
+            return crash is CampaignQueries.CrashView ? Problems.NotFound("crash bundle", id) : Problems.From(crash, "crash", id);
+        }
+
+        var unique = view.Crash;
+        if (unique.Samples.Count == 0 || !api.Blobs.Contains(unique.Samples[0]))
+        {
+            return Problems.NotFound("crash input", id);
+        }
+
+        var input = Domain.Engines.Reproduction.InputName(unique.Signature);
+        var zip = new MemoryStream();
+        using (var archive = new System.IO.Compression.ZipArchive(zip, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+        {
+            async Task AddBlob(string name, BlobId blob)
+            {
+                await using var entry = archive.CreateEntry(name).Open();
+                await using var source = api.Blobs.OpenRead(blob);
+                await source.CopyToAsync(entry, api.Cancellation);
+            }
+
+            async Task AddText(string name, string text, bool executable = false)
+            {
+                var entry = archive.CreateEntry(name);
+                if (executable)
+                {
+                    // rwxr-xr-x in the entry's Unix mode, so unzip keeps the script runnable.
+                    entry.ExternalAttributes = Convert.ToInt32("100755", 8) << 16;
+                }
+
+                await using var writer = new StreamWriter(entry.Open(), new System.Text.UTF8Encoding(false));
+                await writer.WriteAsync(text);
+            }
+
+            await AddBlob(input, unique.Samples[0]);
+            if (unique.Minimization?.Input is { } minimized && api.Blobs.Contains(minimized))
+            {
+                await AddBlob(input + ".minimized", minimized);
+            }
+
+            await AddText("reproduce.sh", Domain.Engines.Reproduction.Script(reproduce, "./" + reproduce.Target, input), executable: true);
+            await AddText("report.txt", unique.First.Finding.Output);
+            await AddText("crash.json", System.Text.Json.JsonSerializer.Serialize(
+                CrashResponse.From(unique, view.BugId, reproduce), BundleJson));
+        }
+
+        zip.Position = 0;
+        return TypedResults.File(zip, Archive, $"{unique.Id.Value}.zip");
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions BundleJson = new(System.Text.Json.JsonSerializerOptions.Web)
+    {
+        WriteIndented = true,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.CamelCase) },
+    };
 
     private static Results<Ok<List<CrashSummaryResponse>>, ProblemHttpResult> ListAllCrashes(
         HttpContext context, [AsParameters] ApiServices api, string? campaign, string? kind, string? security, string? since, string? limit, string? offset,

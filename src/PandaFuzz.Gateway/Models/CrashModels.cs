@@ -26,6 +26,9 @@ public sealed record CrashSummaryResponse(
 {
     public string? BugId { get; init; }
 
+    /// <summary>How to rerun the crash's input on your machine, with the options the bot used (null: the finding job is not known).</summary>
+    public ReproduceResponse? Reproduce { get; init; }
+
     /// <summary>Every access size its reports named (<c>2–16</c>); <c>kind</c> names the first report's.</summary>
     public string? AccessSizes { get; init; }
 
@@ -95,6 +98,9 @@ public sealed record CrashResponse(
 {
     public string? BugId { get; init; }
 
+    /// <summary>How to rerun the crash's input on your machine, with the options the bot used (null: the finding job is not known).</summary>
+    public ReproduceResponse? Reproduce { get; init; }
+
     /// <summary>Every access size its reports named (<c>2–16</c>); <c>kind</c> names the first report's.</summary>
     public string? AccessSizes { get; init; }
 
@@ -104,7 +110,7 @@ public sealed record CrashResponse(
     /// <summary>Positions in <c>stack</c> of frames the crash state skips (sanitizer runtime, libc, allocators, the engine's driver).</summary>
     public IReadOnlyList<int> IgnoredFrames { get; init; } = [];
 
-    public static CrashResponse From(UniqueCrash c, BugId? bug = null)
+    public static CrashResponse From(UniqueCrash c, BugId? bug = null, ReproduceCommand? reproduce = null)
     {
         var first = c.First.Finding;
         return new(c.Id.Value, c.First.CampaignId.Value, c.First.JobId.Value, c.First.BotId.Value, c.Kind, first.Summary, first.FoundAt,
@@ -114,6 +120,7 @@ public sealed record CrashResponse(
             CrashMinimizationResponse.From(c.Minimization))
         {
             BugId = bug?.Value,
+            Reproduce = ReproduceResponse.From(reproduce, c.Signature),
             AccessSizes = c.AccessSizeRange,
             Location = Domain.Crashes.BugGrouping.LocationOf(c),
             IgnoredFrames = Domain.Crashes.CrashAnalyzer.IgnoredFrames(first.Stack),
@@ -169,6 +176,9 @@ public sealed record BugResponse(
         };
     }
 
+    /// <summary>How to rerun the bug's leading crash input on your machine, as in its crash's <c>reproduce</c>.</summary>
+    public ReproduceResponse? Reproduce { get; init; }
+
     /// <summary>The build of the target the job that found the bug fuzzed (null: a campaign from a binary, not a build).</summary>
     public int? FoundInBuild { get; init; }
 
@@ -195,6 +205,25 @@ public sealed record BugResponse(
 
     /// <summary>When the status, link or note last changed (null: never).</summary>
     public DateTimeOffset? StatusChangedAt { get; init; }
+}
+
+/// <summary>
+/// The command that reruns a crash's input as the bot did: <c>commandLine</c> runs <c>./target</c> on <c>input</c> (the
+/// sample's file name in the crash's bundle) with the sanitizer <c>environment</c> and the engine's <c>arguments</c>.
+/// </summary>
+public sealed record ReproduceResponse(string Engine, string Target, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment, string Input, string CommandLine)
+{
+    public static ReproduceResponse? From(ReproduceCommand? command, string signature)
+    {
+        if (command is null)
+        {
+            return null;
+        }
+
+        var input = Domain.Engines.Reproduction.InputName(signature);
+        return new(command.Engine, command.Target, command.Arguments, command.Environment, input,
+            Domain.Engines.Reproduction.CommandLine(command, "./" + command.Target, input));
+    }
 }
 
 /// <summary>A rerun of a bug's input on a build: whether it crashed with the bug's signature (and with which, if any).</summary>

@@ -117,7 +117,11 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         {
             var decision = state.TriageBug(triage.BugId, triage.Status, triage.ExternalUrl, triage.Note, Now);
             Decide(decision, Apply,
-                sender => sender.Tell(new BugView(BugsOf(_state!).ByCrash[_state!.Resolve(triage.BugId.Signature)])),
+                sender =>
+                {
+                    var bug = BugsOf(_state!).ByCrash[_state!.Resolve(triage.BugId.Signature)];
+                    sender.Tell(new BugView(bug, _state.ReproduceOf(bug.Leader)));
+                },
                 (sender, reason) => sender.Tell(new CommandRejected(reason, RejectionKind.NotFound)));
         }));
         Command<CrashInputStored>(stored =>
@@ -159,7 +163,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         Command<GetCrashInput>(get => WhenExists(state => Sender.Tell(new CrashInputStatus(state.Id, get.Input, state.HasCounted(get.Input)))));
         Command<GetCrash>(get => WhenExists(state =>
             Sender.Tell(state.FindCrash(get.CrashId) is { } crash
-                ? new CrashView(crash, BugsOf(state).ByCrash[crash.Signature].Id)
+                ? new CrashView(crash, BugsOf(state).ByCrash[crash.Signature].Id, state.ReproduceOf(crash))
                 : new CommandRejected($"crash {get.CrashId} not found", RejectionKind.NotFound))));
         Command<GetCampaignBugs>(q => WhenExists(state =>
         {
@@ -168,7 +172,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         }));
         Command<GetBug>(get => WhenExists(state =>
             Sender.Tell(get.BugId.Campaign == state.Id && BugsOf(state).ByCrash.TryGetValue(state.Resolve(get.BugId.Signature), out var bug)
-                ? new BugView(bug)
+                ? new BugView(bug, state.ReproduceOf(bug.Leader))
                 : new CommandRejected($"bug {get.BugId} not found", RejectionKind.NotFound))));
     }
 
