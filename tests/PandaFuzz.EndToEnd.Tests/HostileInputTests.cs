@@ -60,7 +60,14 @@ public sealed partial class HostileInputTests(TargetBuilder targets, ITestOutput
             var target = await FuzzingFlow.UploadAsync(api, targets.PlantedBug, ct);
             var campaign = await FuzzingFlow.CreateCampaignAsync(api, new CampaignRequest("kept", target.Id, Engine: "libfuzzer", Jobs: 1, DurationSeconds: 8), ct);
             var crashes = await FuzzingFlow.WaitForCrashesAsync(api, campaign.Id, node.EnsureRunning, ct);
-            await FuzzingFlow.WaitForCampaignAsync(api, campaign.Id, "the campaign completed", c => c.Status == "completed", node.EnsureRunning, ct);
+            // Every bug minimized, then the campaign completed with every job ended: a crash's first stored sample can reach the
+            // campaign after its job's end and add its minimization to the completed campaign, changing it during the barrage.
+            await Eventually.SatisfyAsync("every bug is minimized", TimeSpan.FromMinutes(2), c => api.GetCampaignBugsAsync(campaign.Id, c),
+                bugs => bugs.Count > 0 && bugs.All(b => b.Minimized is not null), ct, node.EnsureRunning);
+            await FuzzingFlow.WaitForCampaignAsync(api, campaign.Id, "the campaign completed and its jobs ended",
+                c => c.Status == "completed"
+                     && c.Jobs!.All(j => States.Is(j.State, States.Completed) || States.Is(j.State, States.Failed) || States.Is(j.State, States.Cancelled)),
+                node.EnsureRunning, ct);
             using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false, MaxConnectionsPerServer = Concurrency })
             {
                 BaseAddress = node.Options.BaseAddress,
