@@ -312,7 +312,8 @@ public static class CampaignQueries
         IReadOnlyList<JobId> JobIds,
         int CrashCount,
         DateTimeOffset CreatedAt,
-        DateTimeOffset? FinishedAt) : IProtocolMessage;
+        DateTimeOffset? FinishedAt,
+        IReadOnlyList<int>? VerifyingBuilds = null) : IProtocolMessage;
 
     /// <summary>A page of unique crashes; <paramref name="BugIds"/> holds each one's bug group, in the same order.</summary>
     public sealed record CampaignCrashes(CampaignId CampaignId, IReadOnlyList<UniqueCrash> Crashes, long Reports, int Total = 0, IReadOnlyList<BugId>? BugIds = null)

@@ -55,7 +55,10 @@ public static class JobCommands
     public sealed record ReportJobStats(JobId JobId, BotId BotId, FuzzerStats Stats) : IWithJobId;
 
     /// <summary>The bot reports that the job ended: completed when its duration ran out, failed otherwise.</summary>
-    public sealed record ReportJobFinished(JobId JobId, BotId BotId, bool Succeeded, string? FailureReason, FuzzerStats? FinalStats)
+    /// <summary><paramref name="CrashInputs"/>: the inputs of every crash the job reported, so the master can tell when
+    /// the last of them, delivered on its own, has reached the campaign (a CI gate waits for them).</summary>
+    public sealed record ReportJobFinished(JobId JobId, BotId BotId, bool Succeeded, string? FailureReason, FuzzerStats? FinalStats,
+        IReadOnlyList<BlobId>? CrashInputs = null)
         : IWithJobId;
 
     public sealed record CancelJob(JobId JobId, string Reason) : IWithJobId;
@@ -83,9 +86,11 @@ public static class JobEvents
 
     public sealed record JobRequeued(JobId JobId, string Reason, DateTimeOffset At) : IWithJobId, IPersistedEvent;
 
-    public sealed record JobCompleted(JobId JobId, FuzzerStats? FinalStats, DateTimeOffset At) : IWithJobId, IPersistedEvent;
+    public sealed record JobCompleted(JobId JobId, FuzzerStats? FinalStats, DateTimeOffset At, IReadOnlyList<BlobId>? CrashInputs = null)
+        : IWithJobId, IPersistedEvent;
 
-    public sealed record JobFailed(JobId JobId, string Reason, FuzzerStats? FinalStats, DateTimeOffset At) : IWithJobId, IPersistedEvent;
+    public sealed record JobFailed(JobId JobId, string Reason, FuzzerStats? FinalStats, DateTimeOffset At, IReadOnlyList<BlobId>? CrashInputs = null)
+        : IWithJobId, IPersistedEvent;
 
     public sealed record JobCancelled(JobId JobId, string Reason, DateTimeOffset At) : IWithJobId, IPersistedEvent;
 }
@@ -112,5 +117,6 @@ public static class JobQueries
         DateTimeOffset? FinishedAt,
         FuzzerStats? Stats,
         string Engine = EngineNames.LibFuzzer,
-        JobTask Task = JobTask.Fuzz) : IProtocolMessage;
+        JobTask Task = JobTask.Fuzz,
+        IReadOnlyList<BlobId>? CrashInputs = null) : IProtocolMessage;
 }

@@ -43,6 +43,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private readonly Queue<ArtifactFound> _triageQueue = new();
     // Signatures this job reported as reproducible: found again, they are rerun once, not the whole set.
     private readonly HashSet<string> _reportedSignatures = new(StringComparer.Ordinal);
+    private readonly List<BlobId> _reportedInputs = [];
     // Timeouts are triaged beside the queue, not in it.
     private string? _triaging;
     private readonly EngineRestartPolicy _restarts;
@@ -462,6 +463,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
         _log.Info("Job {JobId} found {CrashKind} {Input} ({Size} bytes)", _job.JobId, finding.Kind, finding.Input, finding.InputSize);
         _artifacts.Reported(OutboxEntry.Of(stored.Report)!.Key, stored.Artifact);
+        _reportedInputs.Add(finding.Input);
         HandOver(stored.Report);
         HandOverFinish();
     }
@@ -620,7 +622,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     }
 
     private JobCommands.ReportJobFinished FinishReport(CampaignJobFinish finish) =>
-        new(_job.JobId, _botId, finish.Succeeded, finish.Reason, _latest is null ? null : WithFindings(_latest));
+        new(_job.JobId, _botId, finish.Succeeded, finish.Reason, _latest is null ? null : WithFindings(_latest), [.. _reportedInputs]);
 
     // The outbox did not confirm in time (a disk error, or it restarted).
     private void OfferAgain()

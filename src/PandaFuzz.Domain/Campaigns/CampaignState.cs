@@ -47,6 +47,12 @@ public sealed record CampaignState(
 
     public IEnumerable<JobId> UnfinishedJobs => JobIds.Where(j => !EndedJobs.ContainsKey(j.Value));
 
+    /// <summary>The builds this campaign's bugs are being rerun on: those with a verification job not ended.</summary>
+    public IReadOnlyList<int> VerifyingBuilds =>
+        [.. (AddedJobs ?? ImmutableDictionary<string, JobSpec>.Empty)
+            .Where(j => j.Value is { Task: JobTask.VerifyBug, Build: not null } && !EndedJobs.ContainsKey(j.Key))
+            .Select(j => j.Value.Build!.Value).Distinct().Order()];
+
     public static CampaignState Created(CampaignCreated e) =>
         new(e.CampaignId, e.Spec, CampaignStatus.Running, [.. e.JobIds], ImmutableDictionary<string, JobStatus>.Empty,
             ImmutableDictionary<string, UniqueCrash>.Empty, e.At, null);

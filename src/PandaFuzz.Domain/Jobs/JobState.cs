@@ -18,7 +18,8 @@ public sealed record JobState(
     DateTimeOffset? AssignedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
-    FuzzerStats? FinalStats)
+    FuzzerStats? FinalStats,
+    IReadOnlyList<BlobId>? CrashInputs = null)
 {
     public bool IsTerminal => Status is JobStatus.Completed or JobStatus.Failed or JobStatus.Cancelled;
 
@@ -36,8 +37,8 @@ public sealed record JobState(
         },
         JobStarted s => this with { Status = JobStatus.Running, BotId = s.BotId, StartedAt = s.At },
         JobRequeued => this with { Status = JobStatus.Pending, BotId = null, AgentPath = null, AssignedAt = null, StartedAt = null },
-        JobCompleted c => this with { Status = JobStatus.Completed, FinishedAt = c.At, FinalStats = c.FinalStats },
-        JobFailed f => this with { Status = JobStatus.Failed, FailureReason = f.Reason, FinishedAt = f.At, FinalStats = f.FinalStats },
+        JobCompleted c => this with { Status = JobStatus.Completed, FinishedAt = c.At, FinalStats = c.FinalStats, CrashInputs = c.CrashInputs },
+        JobFailed f => this with { Status = JobStatus.Failed, FailureReason = f.Reason, FinishedAt = f.At, FinalStats = f.FinalStats, CrashInputs = f.CrashInputs },
         JobCancelled c => this with { Status = JobStatus.Cancelled, FailureReason = c.Reason, FinishedAt = c.At },
         JobCreated => this,
         _ => throw new ArgumentException($"Not a job event: {e.GetType().Name}", nameof(e)),
@@ -60,7 +61,7 @@ public sealed record JobState(
             ? Decision.Accept(new JobRequeued(Id, $"refused by {bot}: {reason}", now))
             : Decision.Accept();
 
-    public Decision Finished(BotId bot, bool succeeded, string? reason, FuzzerStats? stats, DateTimeOffset now)
+    public Decision Finished(BotId bot, bool succeeded, string? reason, FuzzerStats? stats, DateTimeOffset now, IReadOnlyList<BlobId>? crashInputs = null)
     {
         if (!HoldsBot || bot != BotId)
         {
@@ -68,8 +69,8 @@ public sealed record JobState(
         }
 
         return succeeded
-            ? Decision.Accept(new JobCompleted(Id, stats, now))
-            : Decision.Accept(new JobFailed(Id, reason ?? "the fuzzer failed", stats, now));
+            ? Decision.Accept(new JobCompleted(Id, stats, now, crashInputs))
+            : Decision.Accept(new JobFailed(Id, reason ?? "the fuzzer failed", stats, now, crashInputs));
     }
 
     /// <summary>A job that held a bot too long without word from it goes back to pending.</summary>

@@ -442,7 +442,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
     }
 
     private static CampaignView View(CampaignState s) =>
-        new(s.Id, s.CurrentSpec, s.Status, s.JobIds, s.Crashes.Count, s.CreatedAt, s.FinishedAt);
+        new(s.Id, s.CurrentSpec, s.Status, s.JobIds, s.Crashes.Count, s.CreatedAt, s.FinishedAt, s.VerifyingBuilds);
 
     private sealed record CrashInputStored(ReportCrash Report, IActorRef ReplyTo);
 

@@ -237,7 +237,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         }
 
         Decide(
-            s => s.Finished(finished.BotId, finished.Succeeded, finished.FailureReason, finished.FinalStats, Now),
+            s => s.Finished(finished.BotId, finished.Succeeded, finished.FailureReason, finished.FinalStats, Now, finished.CrashInputs),
             sender => sender.Tell(Ack.Instance),
             (sender, _) => sender.Tell(Ack.Instance));
     }
@@ -409,7 +409,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
 
     private JobQueries.JobView View(JobState s) =>
         new(s.Id, s.CampaignId, s.Index, s.Status, s.BotId, s.FailureReason, s.CreatedAt, s.AssignedAt, s.StartedAt, s.FinishedAt, _stats ?? s.FinalStats,
-            s.Spec.Engine, s.Spec.Task);
+            s.Spec.Engine, s.Spec.Task, s.CrashInputs);
 
     private sealed record StartTimedOut : INotInfluenceReceiveTimeout
     {
