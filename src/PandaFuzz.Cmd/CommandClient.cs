@@ -15,7 +15,7 @@ public sealed class CommandClient(string host, int port, string? token, bool jso
     public const int NoAnswer = 4;
 
     /// <summary>Runs <paramref name="args"/>; returns its exit code (<see cref="NoAnswer"/> when the node does not answer).</summary>
-    public async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken ct)
+    public async Task<int> RunAsync(IReadOnlyList<string> args, CancellationToken ct, string? upload = null)
     {
         using var client = new TcpClient();
         try
@@ -29,8 +29,22 @@ public sealed class CommandClient(string host, int port, string? token, bool jso
         }
 
         var stream = client.GetStream();
-        var request = JsonSerializer.Serialize(new CommandRequest(args, token, json), CommandWire.Json) + "\n";
+        var size = upload is null ? (long?)null : new FileInfo(upload).Length;
+        var request = JsonSerializer.Serialize(new CommandRequest(args, token, json, size), CommandWire.Json) + "\n";
         await stream.WriteAsync(Encoding.UTF8.GetBytes(request), ct);
+        if (upload is not null)
+        {
+            try
+            {
+                await using var file = File.OpenRead(upload);
+                await file.CopyToAsync(stream, ct);
+            }
+            catch (IOException)
+            {
+                // The host hung up before taking the file (a refused token): its answer says why.
+            }
+        }
+
         using var reader = new StreamReader(stream, Encoding.UTF8);
         var refreshLines = 0;
         try
@@ -81,10 +95,10 @@ public sealed class CommandClient(string host, int port, string? token, bool jso
         return text.Split('\n').Length;
     }
 
-    /// <summary>Writes bytes only to the file the operator named after -o/--output: a node never picks the client's paths.</summary>
+    /// <summary>Writes bytes only to the file the operator named after -o/--output (ci's --sarif): a node never picks the client's paths.</summary>
     private async Task WriteFileAsync(CommandFrame frame, IReadOnlyList<string> args, CancellationToken ct)
     {
-        var asked = args.Select((a, i) => (a, i)).Where(x => x.a is "-o" or "--output" && x.i + 1 < args.Count).Select(x => args[x.i + 1]).LastOrDefault();
+        var asked = args.Select((a, i) => (a, i)).Where(x => x.a is "-o" or "--output" or "--sarif" && x.i + 1 < args.Count).Select(x => args[x.i + 1]).LastOrDefault();
         if (asked is null || frame.Path != asked || frame.Base64 is null)
         {
             await error.WriteLineAsync($"ignored a file the command did not ask for ({frame.Path})");

@@ -20,7 +20,7 @@ var wordsArgument = new Argument<string[]>("command")
     Arity = ArgumentArity.ZeroOrMore,
     Description = "[HOST:PORT] (a node's command host, default 127.0.0.1:9110), then <palette> <command> [-switch value]...; "
                   + "none opens a prompt. 'pandafuzz-cmd help' lists the palettes (cluster, actor, cluster-sharding, log, and on a "
-                  + "master campaign, job, bot, bug, crash, queue); 'pandafuzz-cmd <palette> --help' explains one.",
+                  + "master campaign, job, bot, bug, crash, queue, ci); 'pandafuzz-cmd <palette> --help' explains one.",
 };
 // The root is named as the tool, whatever the process is called; its help is only the client's (-h/--help with no
 // command): after a command, --help goes to the command host, which explains that palette.
@@ -65,9 +65,28 @@ static async Task<int> RunOneAsync(string host, int port, string? token, bool js
         cancel.Cancel();
     };
     // crash repro runs the operator's own build here: the only command the client carries out itself.
-    return CrashRepro.Handles(words)
-        ? await new CrashRepro(host, port, token, Console.Out, Console.Error).RunAsync(words, cancel.Token)
-        : await new CommandClient(host, port, token, json, Console.Out, Console.Error).RunAsync(words, cancel.Token);
+    if (CrashRepro.Handles(words))
+    {
+        return await new CrashRepro(host, port, token, Console.Out, Console.Error).RunAsync(words, cancel.Token);
+    }
+
+    // ci sends its --target binary with the command: the node cannot read the operator's files.
+    string? upload = null;
+    if (words is ["ci", ..])
+    {
+        var at = words.ToList().FindLastIndex(w => w is "--target" or "-t");
+        if (at >= 0 && at + 1 < words.Count)
+        {
+            upload = words[at + 1];
+            if (!File.Exists(upload))
+            {
+                await Console.Error.WriteLineAsync($"ci: the target {upload} does not exist");
+                return 1;
+            }
+        }
+    }
+
+    return await new CommandClient(host, port, token, json, Console.Out, Console.Error).RunAsync(words, cancel.Token, upload);
 }
 
 // Interactive: one connection per command; Ctrl-C ends the running command, not the prompt.

@@ -25,6 +25,7 @@ public static class CommandHostHosting
             services.AddSingleton<ICommandPalette>(sp => new BugPalette(sp.GetRequiredService<GatewayClient>()));
             services.AddSingleton<ICommandPalette>(sp => new CrashPalette(sp.GetRequiredService<GatewayClient>()));
             services.AddSingleton<ICommandPalette>(sp => new QueuePalette(sp.GetRequiredService<GatewayClient>()));
+            services.AddSingleton<ICommandPalette>(sp => new CiPalette(sp.GetRequiredService<GatewayClient>()));
         }
 
         services.AddSingleton<CommandPalettes>();

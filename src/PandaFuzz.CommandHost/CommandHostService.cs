@@ -69,6 +69,7 @@ public sealed class CommandHostService(CommandHostSettings settings, CommandPale
         using var connection = client;
         using var hungUp = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var stream = connection.GetStream();
+        string? upload = null;
         try
         {
             var line = await ReadLineAsync(stream, hungUp.Token);
@@ -93,6 +94,25 @@ public sealed class CommandHostService(CommandHostSettings settings, CommandPale
 
             // Who asked what: the commands can down nodes, drain bots and stop campaigns.
             Log.Information("Command {Command} from {Peer}", string.Join(' ', request.Args), who);
+            if (request.UploadBytes is { } size)
+            {
+                // Read only once the token is known good: a stranger cannot fill this node's disk.
+                if (size is <= 0 or > CommandWire.MaxUploadBytes)
+                {
+                    await session.OutAsync($"a command may carry 1 to {CommandWire.MaxUploadBytes} bytes, not {size}");
+                    await session.SendAsync(CommandFrame.Exit(1));
+                    return;
+                }
+
+                upload = Directory.CreateTempSubdirectory("pandafuzz-upload-").FullName;
+                var file = Path.Combine(upload, "upload");
+                if (!await ReceiveAsync(stream, file, size, hungUp.Token))
+                {
+                    return;
+                }
+
+                session = new CommandSession(stream, request.Json, hungUp.Token) { Upload = file };
+            }
 
             // The client sends nothing after its request: a read that ends means it hung up (Ctrl-C).
             _ = WatchHangUpAsync(stream, hungUp);
@@ -103,6 +123,33 @@ public sealed class CommandHostService(CommandHostSettings settings, CommandPale
         {
             // The client went away, or sent something that is not a request: nothing to answer.
         }
+        finally
+        {
+            if (upload is not null)
+            {
+                Directory.Delete(upload, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>Exactly <paramref name="size"/> bytes into <paramref name="path"/>; false when the client hangs up first.</summary>
+    private static async Task<bool> ReceiveAsync(Stream stream, string path, long size, CancellationToken ct)
+    {
+        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true);
+        var buffer = new byte[81920];
+        for (var left = size; left > 0;)
+        {
+            var read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), ct);
+            if (read == 0)
+            {
+                return false;
+            }
+
+            await file.WriteAsync(buffer.AsMemory(0, read), ct);
+            left -= read;
+        }
+
+        return true;
     }
 
     private bool Authorized(string? token)

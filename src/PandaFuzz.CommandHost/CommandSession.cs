@@ -12,6 +12,9 @@ public sealed class CommandSession(Stream stream, bool json, CancellationToken h
     /// <summary>The operator asked for JSON (<c>--json</c>).</summary>
     public bool Json { get; } = json;
 
+    /// <summary>The file the client sent with the command (<c>ci</c>'s binary), in a temporary folder of this node; null when none.</summary>
+    public string? Upload { get; init; }
+
     /// <summary>Cancelled when the client hangs up (Ctrl-C ends a streaming command that way).</summary>
     public CancellationToken HungUp { get; } = hungUp;
 

@@ -13,7 +13,7 @@ public sealed class CrashTriageTests(TargetBuilder targets) : EndToEndTest
 {
     [Fact]
     public Task Two_bugs_are_two_unique_crashes_each_reproducible_and_minimized_to_the_same_bug() =>
-        Env.RunAsync(TimeSpan.FromMinutes(5), async ct =>
+        Env.RunAsync(TimeSpan.FromMinutes(8), async ct =>
         {
             // Arrange: a webhook receiver that refuses the first two POSTs (the node must retry them).
             var twoBugs = targets.TwoBugs;
@@ -174,6 +174,39 @@ public sealed class CrashTriageTests(TargetBuilder targets) : EndToEndTest
                 .Should().Equal(("bug.fixed", overflow.Id, 2), ("bug.regressed", overflow.Id, 3));
             webhook.Raw.Should().OnlyContain(r => r.Signature == "sha256=" + Convert.ToHexStringLower(
                 System.Security.Cryptography.HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(WebhookSecret), r.Body)), "every body is signed");
+
+            // A CI gate on build 4 (the fix again): only known bugs, so it passes; the overflow is fixed there again.
+            async Task<ProcessResult> Gate(string binary, string revision, string sarif) => await ProcessTools.RunAsync(RepoLayout.DotnetHost,
+                [RepoLayout.CmdDll, $"127.0.0.1:{node.Options.CommandPort}", "ci", "--name", twoBugs.Name, "--target", binary, "--seconds", "10",
+                    "--revision", revision, "--sarif", sarif, "--source-root", RepoLayout.TargetSources], TimeSpan.FromMinutes(3), ct,
+                workingDirectory: Env.Root, environment: new Dictionary<string, string> { ["PANDAFUZZ_DATA_DIR"] = node.Options.DataDir });
+            var passed = await Gate(fixedBuild.Path, "r4", Path.Combine(Env.Root, "gate-4.sarif"));
+            passed.ExitCode.Should().Be(0, "build 4 has only the known use-after-free: " + passed.StandardOutput + passed.StandardError);
+            passed.StandardOutput.Should().Contain("KNOWN").And.Contain($"{useAfterFree.Id}  Heap-use-after-free READ 1 in use_stale_header")
+                .And.Contain("FIXED in build 4").And.Contain(overflow.Id).And.Contain("passed: build 4 of two_bugs brings no new or regressed bug")
+                .And.NotContain("NEW:");
+
+            // Build 5 brings a new bug: the gate fails on it and says how to rerun it; its SARIF is valid, paths relative to the sources.
+            var withNewBug = await targets.BuildVariantAsync(TargetBuilder.TwoBugsName, "new-bug", "FIX_OVERFLOW", "NEW_BUG");
+            var sarif5 = Path.Combine(Env.Root, "gate-5.sarif");
+            var failed = await Gate(withNewBug.Path, "r5", sarif5);
+            failed.ExitCode.Should().Be(2, "build 5 has a new bug: " + failed.StandardOutput + failed.StandardError);
+            failed.StandardOutput.Should().MatchRegex(@"NEW:\n  \S+-bug-[0-9a-f]{16}  Stack-buffer-overflow READ 1 in read_trailer")
+                .And.Contain("rerun locally: pandafuzz-cmd HOST:PORT crash repro").And.Contain($"--target {withNewBug.Path}")
+                .And.Contain("failed: build 5 of two_bugs has 1 new and 0 regressed bug(s)");
+            using (var document = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(sarif5, ct)))
+            {
+                var run = document.RootElement.GetProperty("runs")[0];
+                run.GetProperty("originalUriBaseIds").GetProperty("SRCROOT").GetProperty("uri").GetString()
+                    .Should().Be(new Uri(RepoLayout.TargetSources.TrimEnd('/') + "/").AbsoluteUri);
+                var results = run.GetProperty("results").EnumerateArray().ToList();
+                results.Select(r => r.GetProperty("properties").GetProperty("verdict").GetString()).Should().BeEquivalentTo(["new", "known"]);
+                results.Should().OnlyContain(r => r.GetProperty("locations")[0].GetProperty("physicalLocation").GetProperty("artifactLocation").GetProperty("uri").GetString() == "two_bugs.c"
+                    && r.GetProperty("locations")[0].GetProperty("physicalLocation").GetProperty("artifactLocation").GetProperty("uriBaseId").GetString() == "SRCROOT");
+            }
+
+            var (gateValidation, gateErrors) = await SarifMultitool.ValidateAsync(sarif5, Path.Combine(Env.Root, "gate-validation.sarif"), ct);
+            gateErrors.Should().BeEmpty("sarif-multitool validate must accept the gate's SARIF; it said:\n{0}", gateValidation.StandardOutput);
         });
 
     private const string WebhookSecret = "webhook-secret-for-the-test";

@@ -3,7 +3,9 @@
  *   BUG + odd byte   heap-buffer-overflow WRITE 1 in overflow_name  (many inputs, one bug)
  *   BUG + even byte  heap-use-after-free READ 1 in use_stale_header
  * so a campaign must report exactly two unique crashes, however many crashing inputs it finds.
- * Built with -DFIX_OVERFLOW, the overflow is fixed and only the use-after-free is left (a later build of a target). */
+ * Built with -DFIX_OVERFLOW, the overflow is fixed and only the use-after-free is left (a later build of a target).
+ * Built with -DNEW_BUG, a third bug comes in: any input starting with '!' reads past a stack array in read_trailer
+ * (what a CI gate on that build must call new). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,7 +35,21 @@ NOINLINE static int use_stale_header(const uint8_t *data, size_t size) {
   return header[1]; /* read after free */
 }
 
+#ifdef NEW_BUG
+NOINLINE static int read_trailer(const uint8_t *data, size_t size) {
+  char trailer[4];
+  memcpy(trailer, data, size < 4 ? size : 4);
+  volatile size_t end = 4; /* volatile: one past the end, whatever the input */
+  return trailer[end];
+}
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+#ifdef NEW_BUG
+  if (size >= 1 && data[0] == '!') {
+    sink = read_trailer(data, size);
+  }
+#endif
   if (size >= 4 && data[0] == 'B' && data[1] == 'U' && data[2] == 'G') {
     if (data[3] & 1) {
       overflow_name(data, size);

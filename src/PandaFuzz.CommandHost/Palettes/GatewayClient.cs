@@ -24,6 +24,15 @@ public sealed class GatewayClient(Uri apiBase, string apiToken) : IDisposable
     /// <summary>PATCH with a JSON body (the fields to set).</summary>
     public async Task<JsonElement> PatchAsync(string path, object body, CancellationToken ct) => await SendAsync(HttpMethod.Patch, path, ct, body);
 
+    /// <summary>POST with a file as the body (a target binary).</summary>
+    public async Task<JsonElement> PostFileAsync(string path, string file, CancellationToken ct)
+    {
+        await using var body = File.OpenRead(file);
+        using var content = new StreamContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        return await SendAsync(HttpMethod.Post, path, ct, content: content);
+    }
+
     public async Task<byte[]> GetBytesAsync(string path, CancellationToken ct)
     {
         using var response = await _http.GetAsync(path, ct);
@@ -33,13 +42,10 @@ public sealed class GatewayClient(Uri apiBase, string apiToken) : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private async Task<JsonElement> SendAsync(HttpMethod method, string path, CancellationToken ct, object? json = null)
+    private async Task<JsonElement> SendAsync(HttpMethod method, string path, CancellationToken ct, object? json = null, HttpContent? content = null)
     {
         using var request = new HttpRequestMessage(method, path);
-        if (json is not null)
-        {
-            request.Content = System.Net.Http.Json.JsonContent.Create(json);
-        }
+        request.Content = json is not null ? System.Net.Http.Json.JsonContent.Create(json) : content;
 
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         HttpResponseMessage response;
@@ -75,6 +81,12 @@ public sealed class GatewayClient(Uri apiBase, string apiToken) : IDisposable
             if (problem.RootElement.TryGetProperty("detail", out var d) && d.ValueKind == JsonValueKind.String)
             {
                 detail = d.GetString()!;
+            }
+
+            // A validation problem names its fields: the generic detail alone does not say what to fix.
+            if (problem.RootElement.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Object)
+            {
+                detail += ": " + string.Join("; ", errors.EnumerateObject().SelectMany(f => f.Value.EnumerateArray().Select(m => $"{f.Name}: {m.GetString()}")));
             }
         }
         catch (JsonException)

@@ -136,7 +136,7 @@ public static class CorporaApi
     }
 
     /// <summary>One version of a corpus, read page by page, so a corpus replaced meanwhile is not mixed with the old one.</summary>
-    private static async Task<(int Version, IReadOnlyList<CorpusEntry> Entries)?> ReadCorpusAsync(ApiServices api, CampaignId campaignId)
+    internal static async Task<(int Version, IReadOnlyList<CorpusEntry> Entries)?> ReadCorpusAsync(ApiServices api, CampaignId campaignId)
     {
         var entries = new List<CorpusEntry>();
         var version = 0;

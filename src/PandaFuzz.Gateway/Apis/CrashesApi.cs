@@ -157,11 +157,16 @@ public static class CrashesApi
 
     /// <summary>At most 1,000 crashes a document, paged like every list.</summary>
     private static async Task<IResult> ExportCrashesAsSarif(
-        HttpContext context, string id, [AsParameters] ApiServices api, string? limit, string? offset)
+        HttpContext context, string id, [AsParameters] ApiServices api, string? limit, string? offset, string? sourceRoot)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
             return Problems.NotFound("campaign", id);
+        }
+
+        if (sourceRoot is not null && !CrashSarif.IsSourceRoot(sourceRoot))
+        {
+            return Problems.Invalid("sourceRoot", CrashSarif.SourceRootRule);
         }
 
         if (ListParameters.TryPage(limit, offset, out var page, defaultLimit: Page.MaxLimit) is { } problem)
@@ -182,15 +187,20 @@ public static class CrashesApi
         }
 
         PageHeaders(context, page, crashes.Crashes.Count, crashes.Total);
-        return TypedResults.Text(CrashSarif.Build(view, crashes.Crashes, crashes.BugIds).ToJsonString(SarifJson), CrashSarif.MediaType);
+        return TypedResults.Text(CrashSarif.Build(view, crashes.Crashes, crashes.BugIds, sourceRoot).ToJsonString(SarifJson), CrashSarif.MediaType);
     }
 
     private static async Task<IResult> ExportBugsAsSarif(
-        HttpContext context, string id, [AsParameters] ApiServices api, string? limit, string? offset)
+        HttpContext context, string id, [AsParameters] ApiServices api, string? limit, string? offset, string? sourceRoot)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
             return Problems.NotFound("campaign", id);
+        }
+
+        if (sourceRoot is not null && !CrashSarif.IsSourceRoot(sourceRoot))
+        {
+            return Problems.Invalid("sourceRoot", CrashSarif.SourceRootRule);
         }
 
         if (ListParameters.TryPage(limit, offset, out var page, defaultLimit: Page.MaxLimit) is { } problem)
@@ -210,7 +220,7 @@ public static class CrashesApi
         }
 
         PageHeaders(context, page, bugs.Bugs.Count, bugs.Total);
-        return TypedResults.Text(CrashSarif.Build(view, bugs.Bugs).ToJsonString(SarifJson), CrashSarif.MediaType);
+        return TypedResults.Text(CrashSarif.Build(view, bugs.Bugs, sourceRoot).ToJsonString(SarifJson), CrashSarif.MediaType);
     }
 
     private static async Task<Results<Ok<CrashResponse>, ProblemHttpResult>> GetCrash(string id, [AsParameters] ApiServices api)

@@ -31,20 +31,38 @@ public static class TargetsApi
     private static async Task<Results<Created<TargetResponse>, ProblemHttpResult>> UploadTarget(
         HttpRequest request, string? name, string? kind, string? revision, string? createdAt, string? build, [AsParameters] ApiServices api)
     {
-        if (!CampaignRequestValidator.IsValidTargetName(name))
+        kind ??= TargetBinaryKinds.Fuzzer;
+        var (added, problem) = await AddBinaryAsync(request, name, kind, revision, createdAt, build, api);
+        if (added is null)
         {
-            return Problems.Invalid("name", "the query parameter name is required: 1-100 characters of letters, digits, space, '.', '_' or '-'");
+            return problem!;
         }
 
-        kind ??= TargetBinaryKinds.Fuzzer;
+        // 201 whether the build is new or not (newBuild says), as before builds: scripts check for it.
+        return TypedResults.Created($"/api/v1/targets/{Uri.EscapeDataString(name!)}/builds/{added.Build.Number}",
+            TargetResponse.From(name!, added.Build, kind) with { NewBuild = added.Created });
+    }
+
+    /// <summary>
+    /// Stores the body as a binary of <paramref name="kind"/> of the named target (a new build, or <paramref name="build"/>),
+    /// and asks the target's campaigns to rerun their known bugs on a new fuzzing binary (fixed, still open, regressed).
+    /// </summary>
+    internal static async Task<(TargetCommands.TargetBinaryAdded? Added, ProblemHttpResult? Problem)> AddBinaryAsync(
+        HttpRequest request, string? name, string kind, string? revision, string? createdAt, string? build, ApiServices api)
+    {
+        if (!CampaignRequestValidator.IsValidTargetName(name))
+        {
+            return (null, Problems.Invalid("name", "the query parameter name is required: 1-100 characters of letters, digits, space, '.', '_' or '-'"));
+        }
+
         if (!TargetBinaryKinds.Known.Contains(kind))
         {
-            return Problems.Invalid("kind", $"kind must be one of: {string.Join(", ", TargetBinaryKinds.Known)}");
+            return (null, Problems.Invalid("kind", $"kind must be one of: {string.Join(", ", TargetBinaryKinds.Known)}"));
         }
 
         if (revision is not null && !IsRevision(revision))
         {
-            return Problems.Invalid("revision", "revision must be 1-200 visible ASCII characters (a git commit, a tag, a version)");
+            return (null, Problems.Invalid("revision", "revision must be 1-200 visible ASCII characters (a git commit, a tag, a version)"));
         }
 
         DateTimeOffset? builtAt = null;
@@ -52,7 +70,7 @@ public static class TargetsApi
         {
             if (!DateTimeOffset.TryParse(createdAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
             {
-                return Problems.Invalid("createdAt", "createdAt must be an ISO-8601 time, e.g. 2026-11-26T10:00:00Z");
+                return (null, Problems.Invalid("createdAt", "createdAt must be an ISO-8601 time, e.g. 2026-11-26T10:00:00Z"));
             }
 
             builtAt = at;
@@ -63,7 +81,7 @@ public static class TargetsApi
         {
             if (!int.TryParse(build, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1)
             {
-                return Problems.Invalid("build", "build must be the number of an existing build of the target: a whole number, 1 or more");
+                return (null, Problems.Invalid("build", "build must be the number of an existing build of the target: a whole number, 1 or more"));
             }
 
             buildNumber = number;
@@ -82,19 +100,19 @@ public static class TargetsApi
         }
         catch (Exception e) when (e is BlobTooLargeException or BadHttpRequestException)
         {
-            return Problems.TooLarge($"a target may be at most {api.Settings.MaxTargetBytes} bytes");
+            return (null, Problems.TooLarge($"a target may be at most {api.Settings.MaxTargetBytes} bytes"));
         }
 
         if (size == 0)
         {
-            return Problems.Invalid("body", "the body must hold the target binary");
+            return (null, Problems.Invalid("body", "the body must hold the target binary"));
         }
 
         TargetNames.Remember(api.Blobs, id, name!);
         var reply = await Ask(api, new TargetCommands.AddTargetBinary(name!, new TargetBinary(kind, id, size), revision, builtAt, buildNumber));
         if (reply is not TargetCommands.TargetBinaryAdded added)
         {
-            return Problems.From(reply);
+            return (null, Problems.From(reply));
         }
 
         // A new fuzzing binary: the target's known bugs are rerun on it (fixed, still open, regressed).
@@ -103,9 +121,7 @@ public static class TargetsApi
             await Verify(name!, added.Build, api);
         }
 
-        // 201 whether the build is new or not (newBuild says), as before builds: scripts check for it.
-        return TypedResults.Created($"/api/v1/targets/{Uri.EscapeDataString(name!)}/builds/{added.Build.Number}",
-            TargetResponse.From(name!, added.Build, kind) with { NewBuild = added.Created });
+        return (added, null);
     }
 
     private static async Task<Results<Ok<List<TargetBuildResponse>>, ProblemHttpResult>> ListBuilds(string name, [AsParameters] ApiServices api)
