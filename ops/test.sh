@@ -54,6 +54,20 @@ if [ ! -x "$redocly_dir/node_modules/.bin/redocly" ]; then
 fi
 export PANDAFUZZ_REDOCLY="$redocly_dir/node_modules/.bin/redocly"
 
+# SchemaStore's JSON schemas for GitHub workflows and GitLab CI validate the sample CI pipelines in ops/ci
+# (tests/PandaFuzz.Node.Tests/CiWorkflowTests.cs). eslint-plugin-json-schema-validator 3.x ships a copy of SchemaStore's
+# schemas, as of July 2022 and without their descriptions (later versions fetch them at run time); only its
+# schemastore folder is used. Nothing of the plugin runs, so neither its install scripts nor its eslint peer are needed.
+ci_schemas_version=3.2.8
+ci_schemas_dir="${XDG_CACHE_HOME:-$HOME/.cache}/pandafuzz/json-schema-validator-$ci_schemas_version"
+ci_schemas="$ci_schemas_dir/node_modules/eslint-plugin-json-schema-validator/schemastore/json.schemastore.org"
+if [ ! -f "$ci_schemas/github-workflow.json" ] || [ ! -f "$ci_schemas/gitlab-ci.json" ]; then
+  mkdir -p "$ci_schemas_dir"
+  npm install --prefix "$ci_schemas_dir" --no-audit --no-fund --loglevel=error --ignore-scripts --legacy-peer-deps \
+    "eslint-plugin-json-schema-validator@$ci_schemas_version" >/dev/null
+fi
+export PANDAFUZZ_CI_SCHEMAS="$ci_schemas"
+
 # @hey-api/openapi-ts generates a TypeScript client from the API's OpenAPI document, which typescript compiles (with
 # @types/node) for the end-to-end test that creates a campaign with it (GeneratedClientTests). 0.95 is the last release
 # that runs on Node.js 20, which Debian's nodejs is.
