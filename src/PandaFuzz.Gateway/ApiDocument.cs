@@ -41,6 +41,7 @@ public static class ApiDocument
         {
             "listCampaigns" => "Only campaigns that run this engine (any engine of an ensemble)",
             "listBots" => "Only bots that run this engine",
+            "startCiGate" => "The engine the gate fuzzes with (default libfuzzer)",
             _ => "Only jobs of this engine",
         }),
         ["status"] = operation => operation switch
@@ -63,6 +64,12 @@ public static class ApiDocument
             "The build's label, such as a git commit: 1-200 visible ASCII characters. A binary whose revision names an existing build joins that build"),
         ["createdAt"] = _ => (new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" }, "When the build was made (default: when it was uploaded), ISO-8601"),
         ["build"] = _ => (new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1" }, "Add the binary to this existing build instead of a new one"),
+        ["seconds"] = _ => (new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = $"{CampaignRequestValidator.MaxDurationSeconds}", Default = CiApi.DefaultSeconds },
+            $"How long the gate fuzzes the build, in seconds (default {CiApi.DefaultSeconds})"),
+        ["jobs"] = _ => (new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = $"{CampaignRequestValidator.MaxJobs}", Default = 1 },
+            "How many fuzzing jobs (bot slots) the gate runs (default 1)"),
+        ["sourceRoot"] = _ => (new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 1000 },
+            "The absolute path the target was built from (a CI checkout): file paths under it become relative to the run's SRCROOT, as GitHub code scanning wants"),
         ["name"] = operation => (new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 100, Pattern = "^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$" },
             (operation == "uploadCorpus" ? "The corpus's name" : "The target's name") + ": 1-100 letters, digits, spaces, '.', '_' or '-', starting with a letter or digit"),
     };
