@@ -2,6 +2,7 @@ using FluentAssertions;
 using PandaFuzz.Domain.Campaigns;
 using PandaFuzz.Protocol;
 using Xunit;
+using static PandaFuzz.Domain.Tests.Fixtures.CampaignSteps;
 using static PandaFuzz.Domain.Tests.Fixtures.Findings;
 using static PandaFuzz.Testing.Samples;
 
@@ -12,12 +13,6 @@ public sealed class BugTriageTests
 {
     private static CampaignState Count(CampaignState state, CrashFinding finding) =>
         state.ReportCrash(Job(0), BotA, finding, sampled: true, finding.FoundAt).Aggregate(state, (s, e) => s.Apply(e));
-
-    private static CampaignState Apply(CampaignState state, Decision decision)
-    {
-        decision.Rejected.Should().BeFalse(decision.Rejection);
-        return decision.Aggregate(state, (s, e) => s.Apply(e));
-    }
 
     private static readonly CampaignState TwoBugs =
         Count(Count(CampaignState.Created(CampaignState.Create(Campaign, CampaignSpec(), T0)),

@@ -3,6 +3,7 @@ using PandaFuzz.Domain.Campaigns;
 using PandaFuzz.Protocol;
 using Xunit;
 using static PandaFuzz.Protocol.CampaignEvents;
+using static PandaFuzz.Domain.Tests.Fixtures.CampaignSteps;
 using static PandaFuzz.Domain.Tests.Fixtures.Findings;
 using static PandaFuzz.Testing.Samples;
 
@@ -14,15 +15,6 @@ namespace PandaFuzz.Domain.Tests.Crashes;
 /// </summary>
 public sealed class BugVerificationTests
 {
-    private static TargetBuild Build(int number) =>
-        new(number, $"r{number}", T0, T0, [new TargetBinary(TargetBinaryKinds.Fuzzer, BlobId.Of(System.Text.Encoding.UTF8.GetBytes($"build {number}")), 10)]);
-
-    private static CampaignState Apply(CampaignState state, Decision decision)
-    {
-        decision.Rejected.Should().BeFalse(decision.Rejection);
-        return decision.Aggregate(state, (s, e) => s.Apply(e));
-    }
-
     /// <summary>A campaign on build 1 of "parser" with two bugs found by job 0.</summary>
     private static CampaignState TwoBugs()
     {

@@ -4,6 +4,7 @@ using PandaFuzz.Domain.Crashes;
 using PandaFuzz.Protocol;
 using Xunit;
 using static PandaFuzz.Protocol.CampaignEvents;
+using static PandaFuzz.Domain.Tests.Fixtures.CampaignSteps;
 using static PandaFuzz.Domain.Tests.Fixtures.Findings;
 using static PandaFuzz.Testing.Samples;
 
@@ -16,15 +17,6 @@ namespace PandaFuzz.Domain.Tests.Crashes;
 public sealed class BuildGateTests
 {
     private static readonly CampaignId Gate = CampaignId.New();
-
-    private static TargetBuild Build(int number) =>
-        new(number, $"r{number}", T0, T0, [new TargetBinary(TargetBinaryKinds.Fuzzer, BlobId.Of(System.Text.Encoding.UTF8.GetBytes($"build {number}")), 10)]);
-
-    private static CampaignState Apply(CampaignState state, Decision decision)
-    {
-        decision.Rejected.Should().BeFalse(decision.Rejection);
-        return decision.Aggregate(state, (s, e) => s.Apply(e));
-    }
 
     private static CampaignState Found(CampaignId id, int build, params CrashFinding[] findings)
     {
