@@ -177,7 +177,7 @@ public sealed class CrashTriageTests(TargetBuilder targets) : EndToEndTest
 
             // A CI gate on build 4 (the fix again): only known bugs, so it passes; the overflow is fixed there again.
             async Task<ProcessResult> Gate(string binary, string revision, string sarif) => await ProcessTools.RunAsync(RepoLayout.DotnetHost,
-                [RepoLayout.CmdDll, $"127.0.0.1:{node.Options.CommandPort}", "ci", "--name", twoBugs.Name, "--target", binary, "--seconds", "10",
+                [RepoLayout.CmdDll, $"127.0.0.1:{node.Options.CommandPort}", "ci", "--name", twoBugs.Name, "--target", binary, "--seconds", "3",
                     "--revision", revision, "--sarif", sarif, "--source-root", RepoLayout.TargetSources], TimeSpan.FromMinutes(3), ct,
                 workingDirectory: Env.Root, environment: new Dictionary<string, string> { ["PANDAFUZZ_DATA_DIR"] = node.Options.DataDir });
             var passed = await Gate(fixedBuild.Path, "r4", Path.Combine(Env.Root, "gate-4.sarif"));
