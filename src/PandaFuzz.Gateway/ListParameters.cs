@@ -62,6 +62,66 @@ public static class ListParameters
     }
 
     /// <summary>An ISO-8601 time with a date; one without an offset is UTC.</summary>
+    /// <summary>
+    /// A stats range: <paramref name="from"/> and <paramref name="to"/> as ISO-8601 times (default: the given ones), and
+    /// <paramref name="step"/> in seconds (default: the sampling interval for a range within a day, the coarse step beyond),
+    /// at most <see cref="MaxStatsPoints"/> steps.
+    /// </summary>
+    public static ProblemHttpResult? TryStatsRange(string? from, string? to, int? step, DateTimeOffset defaultFrom, DateTimeOffset defaultTo,
+        Master.Configuration.MasterSettings settings, out (DateTimeOffset From, DateTimeOffset To, TimeSpan Step) range)
+    {
+        range = default;
+        if (TryTime("from", from, out var start) is { } badFrom)
+        {
+            return badFrom;
+        }
+
+        if (TryTime("to", to, out var end) is { } badTo)
+        {
+            return badTo;
+        }
+
+        var (first, last) = (start ?? defaultFrom, end ?? defaultTo);
+        if (last < first)
+        {
+            return Problems.Invalid("to", "to must not be before from");
+        }
+
+        if (step is < 1 or > 86_400)
+        {
+            return Problems.Invalid("step", "step must be a whole number of seconds from 1 to 86400");
+        }
+
+        var every = step is { } seconds ? TimeSpan.FromSeconds(seconds)
+            : last - first <= settings.StatsHistory.FineFor ? settings.StatsSeriesInterval : settings.StatsHistory.CoarseStep;
+        if ((last - first) / every > MaxStatsPoints)
+        {
+            return Problems.Invalid("step", $"from {first:O} to {last:O} in steps of {every.TotalSeconds} s is more than {MaxStatsPoints} points: take a longer step");
+        }
+
+        range = (first, last, every);
+        return null;
+    }
+
+    public const int MaxStatsPoints = 10_000;
+
+    private static ProblemHttpResult? TryTime(string name, string? text, out DateTimeOffset? at)
+    {
+        at = null;
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
+        {
+            return Problems.Invalid(name, $"{name} must be an ISO-8601 time, e.g. 2026-11-26T10:00:00Z");
+        }
+
+        at = parsed;
+        return null;
+    }
+
     public static ProblemHttpResult? TrySince(string? text, out DateTimeOffset? since)
     {
         since = null;

@@ -1,3 +1,4 @@
+using PandaFuzz.Master.Observability;
 using PandaFuzz.Master.Notifications;
 using Akka.Hosting;
 using PandaFuzz.Infrastructure.Blobs;
@@ -19,6 +20,7 @@ public static class MasterHosting
     public static AkkaConfigurationBuilder AddMasterRole(this AkkaConfigurationBuilder builder, MasterSettings settings, ContentAddressedStore blobs) =>
         builder
             .AddCrashWebhookNotifier(settings.Webhooks)
+            .AddStatsRecorder(settings)
             .AddCampaignEntities(settings, blobs)
             .AddCorpusEntities(settings, blobs)
             .AddJobEntities(settings)

@@ -55,8 +55,8 @@ public static class JobCommands
     public sealed record ReportJobStats(JobId JobId, BotId BotId, FuzzerStats Stats) : IWithJobId;
 
     /// <summary>The bot reports that the job ended: completed when its duration ran out, failed otherwise.</summary>
-    /// <summary><paramref name="CrashInputs"/>: the inputs of every crash the job reported, so the master can tell when
-    /// the last of them, delivered on its own, has reached the campaign (a CI gate waits for them).</summary>
+    /// <summary><paramref name="CrashInputs"/>: the inputs of the crashes the job reported (its latest 256), so the master
+    /// can tell when the last of them, delivered on their own, reached the campaign (a CI gate waits for them).</summary>
     public sealed record ReportJobFinished(JobId JobId, BotId BotId, bool Succeeded, string? FailureReason, FuzzerStats? FinalStats,
         IReadOnlyList<BlobId>? CrashInputs = null)
         : IWithJobId;
@@ -92,7 +92,7 @@ public static class JobEvents
     public sealed record JobFailed(JobId JobId, string Reason, FuzzerStats? FinalStats, DateTimeOffset At, IReadOnlyList<BlobId>? CrashInputs = null)
         : IWithJobId, IPersistedEvent;
 
-    public sealed record JobCancelled(JobId JobId, string Reason, DateTimeOffset At) : IWithJobId, IPersistedEvent;
+    public sealed record JobCancelled(JobId JobId, string Reason, DateTimeOffset At, FuzzerStats? FinalStats = null) : IWithJobId, IPersistedEvent;
 }
 
 /// <summary>Queries a job entity answers.</summary>

@@ -61,6 +61,9 @@ public sealed record ReadModelSummary(
 /// <summary>The API's list queries: filtered, paged, in a stable order. Every value is a parameter; only fixed clauses are put together.</summary>
 public sealed class ReadModelQueries(ReadModelDatabase database)
 {
+    /// <summary>Jobs' stats over time, kept beside the projected tables.</summary>
+    public StatsStore Stats { get; } = new(database);
+
     private const char Unit = '\u001f';
     private const char Record = '\u001e';
 

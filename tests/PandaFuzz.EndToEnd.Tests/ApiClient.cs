@@ -235,8 +235,11 @@ public sealed class ApiClient : IDisposable
         return await ReadAsync<MinimizationInfo>(response, HttpStatusCode.Accepted, cancellationToken);
     }
 
-    public Task<StatsSeries> GetJobStatsSeriesAsync(string jobId, CancellationToken cancellationToken) =>
-        GetAsync<StatsSeries>($"api/v1/jobs/{Uri.EscapeDataString(jobId)}/stats", cancellationToken);
+    public Task<StatsSeries> GetCampaignStatsSeriesAsync(string campaignId, CancellationToken cancellationToken) =>
+        GetAsync<StatsSeries>($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/stats", cancellationToken);
+
+    public Task<StatsSeries> GetJobStatsSeriesAsync(string jobId, CancellationToken cancellationToken, string query = "") =>
+        GetAsync<StatsSeries>($"api/v1/jobs/{Uri.EscapeDataString(jobId)}/stats{query}", cancellationToken);
 
     public void Dispose() => _http.Dispose();
 

@@ -28,6 +28,7 @@ public sealed class RestartTests(TargetBuilder targets) : EndToEndTest
             string campaignId;
             JobSummary jobBefore;
             HashSet<string> crashIdsBefore;
+            IReadOnlyList<JobStats> samplesBefore;
             using (var api = new ApiClient(first.Options.BaseAddress))
             {
                 var target = await FuzzingFlow.UploadAsync(api, plantedBug, ct);
@@ -47,6 +48,10 @@ public sealed class RestartTests(TargetBuilder targets) : EndToEndTest
                 // The last look before the kill: every crash id listed here must survive it.
                 crashIdsBefore = (await api.GetCampaignCrashesAsync(campaignId, ct)).Select(c => c.Id).ToHashSet();
                 crashIdsBefore.Should().NotBeEmpty();
+
+                // And every stats sample of the job stored so far (step=1: each sample its own point).
+                samplesBefore = (await Eventually.SatisfyAsync("the job's first stats sample is stored", TimeSpan.FromSeconds(30),
+                    token => api.GetJobStatsSeriesAsync(jobBefore.Id, token, "?step=1"), s => s.Points.Count > 0, ct, first.EnsureRunning)).Points;
             }
 
             // Act: SIGKILL the node and its fuzzers, then start a node on the same data dir and ports.
@@ -101,5 +106,23 @@ public sealed class RestartTests(TargetBuilder targets) : EndToEndTest
             var detail = await restartedApi.GetCrashAsync(again.Id, ct);
             detail.Count.Should().Be(again.Count);
             resumed.FuzzJobs![0].Stats!.Execs.Should().BePositive();
+
+            // Stats that last: the samples stored before the kill are all there after it, as they were.
+            var samplesAfter = (await restartedApi.GetJobStatsSeriesAsync(jobBefore.Id, ct, "?step=1")).Points;
+            samplesAfter.Where(p => p.UpdatedAt <= samplesBefore[^1].UpdatedAt).Should().Equal(samplesBefore, "the series is stored, not held in memory");
+
+            // And once the campaign is stopped, the series ends with its cancelled job's last figures.
+            await restartedApi.StopCampaignAsync(campaignId, ct);
+            var stopped = await FuzzingFlow.WaitForCampaignAsync(restartedApi, campaignId, "stopped, its job cancelled with its last figures",
+                c => c.Status == "stopped" && c.FuzzJobs is [{ Stats: { Execs: > 0 } }], second.EnsureRunning, ct);
+            var lastFigures = stopped.FuzzJobs![0].Stats!;
+            await Eventually.SatisfyAsync("the job's series ends with its last figures", TimeSpan.FromSeconds(30),
+                token => restartedApi.GetJobStatsSeriesAsync(jobBefore.Id, token, "?step=1"),
+                s => s.Points.Count > 0 && s.Points[^1].Execs == lastFigures.Execs, ct, second.EnsureRunning);
+
+            // The campaign's series sums its jobs' (a crash minimization job's too) per 30 s step, from before the kill on.
+            var series = await restartedApi.GetCampaignStatsSeriesAsync(campaignId, ct);
+            series.Points.Select(p => p.UpdatedAt).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
+            series.Points[0].UpdatedAt.Should().BeOnOrBefore(samplesBefore[0].UpdatedAt!.Value, "the campaign's series starts before the kill");
         });
 }

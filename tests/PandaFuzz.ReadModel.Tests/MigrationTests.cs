@@ -6,6 +6,11 @@ namespace PandaFuzz.ReadModel.Tests;
 /// <summary>The schema's migrations on a real SQLite file and a real PostgreSQL database: up from empty, down to nothing, up again; an upgrade keeps data.</summary>
 public abstract class MigrationTests(ReadModelStore store) : IDisposable
 {
+    /// <summary>The newest schema version this build has: one line to change with each migration.</summary>
+    private const long Latest = 9;
+
+    private static long[] Versions(long from) => [.. Enumerable.Range((int)from, (int)(Latest - from + 1)).Select(v => (long)v)];
+
     private static readonly string[] Version1Tables = ["bot_capabilities", "bots", "campaigns", "jobs", "projection_offsets"];
     private static readonly string[] Version2Tables = ["corpus_entries", "corpus_versions", "crash_occurrences", "crashes"];
 
@@ -18,14 +23,14 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
     {
         var empty = _file.Schema.Status();
         empty.Current.Should().Be(0);
-        empty.Latest.Should().Be(8);
-        empty.Pending.Select(p => p.Version).Should().Equal(1, 2, 3, 4, 5, 6, 7, 8);
+        empty.Latest.Should().Be(Latest);
+        empty.Pending.Select(p => p.Version).Should().Equal(Versions(1));
 
         var up = _file.Schema.MigrateUp();
 
-        up.Current.Should().Be(8);
+        up.Current.Should().Be(Latest);
         up.Pending.Should().BeEmpty();
-        _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables, "crash_former_signatures"]);
+        _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables, "crash_former_signatures", "stats_points"]);
         _file.Columns("bots").Should().Contain("draining");
 
         var four = _file.Schema.RollbackTo(4);
@@ -42,14 +47,14 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
         var two = _file.Schema.RollbackTo(2);
 
         two.Current.Should().Be(2);
-        two.Pending.Select(p => p.Version).Should().Equal(3, 4, 5, 6, 7, 8);
+        two.Pending.Select(p => p.Version).Should().Equal(Versions(3));
         _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables]);
         _file.Columns("crashes").Should().NotContain(["summary", "found_at", "minimization_job_id"]);
 
         var one = _file.Schema.RollbackTo(1);
 
         one.Current.Should().Be(1);
-        one.Pending.Select(p => p.Version).Should().Equal(2, 3, 4, 5, 6, 7, 8);
+        one.Pending.Select(p => p.Version).Should().Equal(Versions(2));
         _file.Tables().Should().BeEquivalentTo(Version1Tables);
 
         var zero = _file.Schema.RollbackTo(0);
@@ -59,9 +64,9 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
 
         var again = _file.Schema.MigrateUp();
 
-        again.Current.Should().Be(8);
-        again.Applied.Should().Equal(1, 2, 3, 4, 5, 6, 7, 8);
-        _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables, "crash_former_signatures"]);
+        again.Current.Should().Be(Latest);
+        again.Applied.Should().Equal(Versions(1));
+        _file.Tables().Should().BeEquivalentTo([.. Version1Tables, .. Version2Tables, "crash_former_signatures", "stats_points"]);
         if (store == ReadModelStore.Sqlite)
         {
             _file.Strings("PRAGMA journal_mode").Should().Equal("wal");
@@ -96,7 +101,7 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
         var status = _file.Schema.MigrateUp();
 
         // Assert: at the latest version, every row kept; the tags whose events fill the new tables start over.
-        status.Current.Should().Be(8);
+        status.Current.Should().Be(Latest);
         foreach (var (table, rows) in before)
         {
             // Version 4 adds bots.draining: no bot was drained before it, so each kept row reads draining=0.
@@ -136,7 +141,7 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
         var campaigns = _file.Rows("campaigns");
 
         // Act: migrate, then the projection replays the campaign tag from its start.
-        _file.Schema.MigrateUp().Current.Should().Be(8);
+        _file.Schema.MigrateUp().Current.Should().Be(Latest);
         _file.Strings("SELECT COUNT(*) FROM crashes").Should().Equal("0");
         _file.Strings("SELECT tag || '=' || journal_offset FROM projection_offsets ORDER BY tag").Should().Equal("job=7", "target=7");
         using (var connection = _file.Database.Open())
@@ -158,15 +163,15 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
     public void A_schema_newer_than_the_build_is_refused_naming_the_versions()
     {
         _file.Schema.MigrateUp();
-        _file.Execute("INSERT INTO \"VersionInfo\" (\"Version\", \"AppliedOn\", \"Description\") VALUES (9, '2027-01-01T00:00:00', 'from the future')");
+        _file.Execute($"INSERT INTO \"VersionInfo\" (\"Version\", \"AppliedOn\", \"Description\") VALUES ({Latest + 1}, '2027-01-01T00:00:00', 'from the future')");
 
         var status = _file.Schema.Status();
         var start = () => _file.Schema.EnsureCurrent(migrate: true);
         var rollback = () => _file.Schema.RollbackTo(1);
 
         status.IsNewerThanCode.Should().BeTrue();
-        status.Current.Should().Be(9);
-        start.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 9, newer than this build knows (latest 8*");
+        status.Current.Should().Be(Latest + 1);
+        start.Should().Throw<ReadModelSchemaException>().WithMessage($"*schema version {Latest + 1}, newer than this build knows (latest {Latest}*");
         rollback.Should().Throw<ReadModelSchemaException>();
     }
 
@@ -177,8 +182,8 @@ public abstract class MigrationTests(ReadModelStore store) : IDisposable
 
         var refused = () => _file.Schema.EnsureCurrent(migrate: false);
 
-        refused.Should().Throw<ReadModelSchemaException>().WithMessage("*schema version 1, this build needs version 8*pandafuzz db migrate*");
-        _file.Schema.EnsureCurrent(migrate: true).Current.Should().Be(8);
+        refused.Should().Throw<ReadModelSchemaException>().WithMessage($"*schema version 1, this build needs version {Latest}*pandafuzz db migrate*");
+        _file.Schema.EnsureCurrent(migrate: true).Current.Should().Be(Latest);
     }
 
     [Fact]

@@ -43,7 +43,10 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private readonly Queue<ArtifactFound> _triageQueue = new();
     // Signatures this job reported as reproducible: found again, they are rerun once, not the whole set.
     private readonly HashSet<string> _reportedSignatures = new(StringComparer.Ordinal);
-    private readonly List<BlobId> _reportedInputs = [];
+    // The latest crash reports' inputs, for the job's end: the outbox sends oldest first, so those are the ones that may
+    // still be on their way when the end arrives; the bound keeps a shallow bug's thousands of reports out of one event.
+    private readonly Queue<BlobId> _reportedInputs = new();
+    private const int ReportedInputsKept = 256;
     // Timeouts are triaged beside the queue, not in it.
     private string? _triaging;
     private readonly EngineRestartPolicy _restarts;
@@ -463,7 +466,12 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
         _log.Info("Job {JobId} found {CrashKind} {Input} ({Size} bytes)", _job.JobId, finding.Kind, finding.Input, finding.InputSize);
         _artifacts.Reported(OutboxEntry.Of(stored.Report)!.Key, stored.Artifact);
-        _reportedInputs.Add(finding.Input);
+        _reportedInputs.Enqueue(finding.Input);
+        if (_reportedInputs.Count > ReportedInputsKept)
+        {
+            _reportedInputs.Dequeue();
+        }
+
         HandOver(stored.Report);
         HandOverFinish();
     }

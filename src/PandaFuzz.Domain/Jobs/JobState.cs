@@ -39,7 +39,7 @@ public sealed record JobState(
         JobRequeued => this with { Status = JobStatus.Pending, BotId = null, AgentPath = null, AssignedAt = null, StartedAt = null },
         JobCompleted c => this with { Status = JobStatus.Completed, FinishedAt = c.At, FinalStats = c.FinalStats, CrashInputs = c.CrashInputs },
         JobFailed f => this with { Status = JobStatus.Failed, FailureReason = f.Reason, FinishedAt = f.At, FinalStats = f.FinalStats, CrashInputs = f.CrashInputs },
-        JobCancelled c => this with { Status = JobStatus.Cancelled, FailureReason = c.Reason, FinishedAt = c.At },
+        JobCancelled c => this with { Status = JobStatus.Cancelled, FailureReason = c.Reason, FinishedAt = c.At, FinalStats = c.FinalStats ?? FinalStats },
         JobCreated => this,
         _ => throw new ArgumentException($"Not a job event: {e.GetType().Name}", nameof(e)),
     };
@@ -101,6 +101,7 @@ public sealed record JobState(
     public Decision Overdue(FuzzerStats? stats, DateTimeOffset now) =>
         Status == JobStatus.Running ? Decision.Accept(new JobCompleted(Id, stats, now)) : Decision.Accept();
 
-    public Decision Cancel(string reason, DateTimeOffset now) =>
-        IsTerminal ? Decision.Accept() : Decision.Accept(new JobCancelled(Id, reason, now));
+    /// <summary>Cancels the job, keeping <paramref name="stats"/>, the last figures its bot sent, as its final ones.</summary>
+    public Decision Cancel(string reason, DateTimeOffset now, FuzzerStats? stats = null) =>
+        IsTerminal ? Decision.Accept() : Decision.Accept(new JobCancelled(Id, reason, now, stats));
 }

@@ -52,7 +52,7 @@ public static class CampaignsApi
         Describe(campaigns.MapPost("/campaigns/{id}/stop", StopCampaign), "stopCampaign", "Stop a campaign", 404, 409);
         Describe(campaigns.MapPost("/campaigns/{id}/rebase", RebaseCampaign), "rebaseCampaign",
             "Move a running campaign to its target's newest build, keeping its corpus", 404, 409);
-        Describe(campaigns.MapGet("/campaigns/{id}/stats", GetCampaignStats), "getCampaignStats", "A campaign's stats over time, summed over its jobs", 404);
+        Describe(campaigns.MapGet("/campaigns/{id}/stats", GetCampaignStats), "getCampaignStats", "A campaign's stats over time, summed over its jobs, kept after it ends", 400, 404);
         return v1;
     }
 
@@ -194,7 +194,7 @@ public static class CampaignsApi
 
     /// <summary>
     /// A campaign with a page of its jobs, its first <see cref="DetailCrashes"/> unique crashes (the rest on its crashes
-    /// route) and its stats summed over its running and completed jobs.
+    /// route) and its stats summed over every job that ran (the last figures of ended ones).
     /// </summary>
     private static async Task<Results<Ok<CampaignResponse>, ProblemHttpResult>> GetCampaign(
         string id, [AsParameters] ApiServices api, string? jobsLimit, string? jobsOffset)
@@ -267,9 +267,12 @@ public static class CampaignsApi
         return reply is CampaignQueries.CampaignView rebased ? TypedResults.Ok(await DescribeCampaign(api, rebased, new Page())) : Problems.From(reply);
     }
 
-    /// <summary>The campaign's jobs' series summed per interval.</summary>
+    /// <summary>
+    /// The campaign's jobs' series summed per step, from the stats store: the same for a running campaign, a finished
+    /// one and after a restart. Without a read model (an in-memory journal), the jobs' recent samples in memory.
+    /// </summary>
     private static async Task<Results<Ok<StatsSeriesResponse>, ProblemHttpResult>> GetCampaignStats(
-        string id, [AsParameters] ApiServices api)
+        string id, string? from, string? to, int? step, [AsParameters] ApiServices api)
     {
         if (!CampaignId.TryParse(id, out var campaignId))
         {
@@ -279,6 +282,20 @@ public static class CampaignsApi
         if (await Ask(api, new CampaignQueries.GetCampaign(campaignId)) is not CampaignQueries.CampaignView view)
         {
             return Problems.NotFound("campaign", id);
+        }
+
+        if (ListParameters.TryStatsRange(from, to, step, view.CreatedAt, view.FinishedAt ?? DateTimeOffset.UtcNow, api.Settings, out var range) is { } problem)
+        {
+            return problem;
+        }
+
+        try
+        {
+            var steps = api.Queries.Stats.Campaign(campaignId, range.From, range.To, range.Step);
+            return TypedResults.Ok(new StatsSeriesResponse(id, [.. steps.Select(s => StatsResponse.Aggregate(s.Jobs.Select(j => j.Stats)) with { UpdatedAt = s.At })]));
+        }
+        catch (System.Data.Common.DbException)
+        {
         }
 
         var replies = await Task.WhenAll(view.JobIds.Select(j => Ask(api, new JobQueries.GetJobStatsSeries(j))));
@@ -333,7 +350,8 @@ public static class CampaignsApi
             spec.Engines.ToDictionary(e => e.Engine, e => e.Target.Sha256), spec.Jobs, spec.DurationSeconds, spec.MemoryLimitMb,
             spec.TimeoutMs, spec.Dictionary, view.Status, view.CreatedAt, view.FinishedAt,
             jobs,
-            StatsResponse.Aggregate(views.Values.Where(j => j.Status is JobStatus.Running or JobStatus.Completed).Select(j => j.Stats)),
+            // Every job that ran counts its last figures: a stopped campaign's cancelled jobs too, not 0.
+            StatsResponse.Aggregate(views.Values.Where(j => j.Status is not (JobStatus.Pending or JobStatus.Assigned)).Select(j => j.Stats)),
             crashes is null ? [] : [.. crashes.Crashes.Select((c, i) => CrashSummaryResponse.From(c, crashes.BugIds?[i]))])
         {
             JobsTotal = view.JobIds.Count,

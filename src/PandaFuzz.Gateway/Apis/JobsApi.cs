@@ -20,7 +20,7 @@ public static class JobsApi
         var jobs = v1.MapGroup("").WithTags("jobs");
         Describe(jobs.MapGet("/jobs", ListJobs), "listJobs", "List jobs (read model, paged)", 400).Paged();
         Describe(jobs.MapGet("/jobs/{id}", GetJob), "getJob", "A job with its live stats", 404);
-        Describe(jobs.MapGet("/jobs/{id}/stats", GetJobStats), "getJobStats", "A job's stats over time", 404);
+        Describe(jobs.MapGet("/jobs/{id}/stats", GetJobStats), "getJobStats", "A job's stats over time, kept after it ends", 400, 404);
         Describe(jobs.MapPost("/jobs/{id}/cancel", CancelJob), "cancelJob", "Cancel a job", 404, 409);
         Describe(jobs.MapGet("/queue", GetQueue), "getQueue", "Pending jobs in order, with positions and ETAs (paged)", 400).Paged();
         return v1;
@@ -37,11 +37,26 @@ public static class JobsApi
         return reply is JobQueries.JobView view ? TypedResults.Ok(JobResponse.From(view)) : Problems.From(reply);
     }
 
-    private static async Task<Results<Ok<StatsSeriesResponse>, ProblemHttpResult>> GetJobStats(string id, [AsParameters] ApiServices api)
+    /// <summary>From the stats store (kept after the job ended and across restarts); without a read model, the job's recent samples in memory.</summary>
+    private static async Task<Results<Ok<StatsSeriesResponse>, ProblemHttpResult>> GetJobStats(string id, string? from, string? to, int? step, [AsParameters] ApiServices api)
     {
-        if (!JobId.TryParse(id, out var jobId))
+        if (!JobId.TryParse(id, out var jobId) || await Ask(api, new JobQueries.GetJob(jobId)) is not JobQueries.JobView job)
         {
             return Problems.NotFound("job", id);
+        }
+
+        if (ListParameters.TryStatsRange(from, to, step, job.CreatedAt, job.FinishedAt ?? DateTimeOffset.UtcNow, api.Settings, out var range) is { } problem)
+        {
+            return problem;
+        }
+
+        try
+        {
+            var steps = api.Queries.Stats.Job(jobId, range.From, range.To, range.Step);
+            return TypedResults.Ok(new StatsSeriesResponse(id, [.. steps.Select(s => StatsResponse.From(s.Jobs[0].Stats)!)]));
+        }
+        catch (System.Data.Common.DbException)
+        {
         }
 
         var reply = await Ask(api, new JobQueries.GetJobStatsSeries(jobId));

@@ -40,6 +40,8 @@ public sealed record MasterSettings(
 
     public BlobGcSettings BlobGc { get; init; } = BlobGcSettings.Default;
 
+    public StatsHistorySettings StatsHistory { get; init; } = StatsHistorySettings.Default;
+
     /// <summary>How long an idle job entity stays in memory; raised to 1.5 × its longer timer by <see cref="From"/>.</summary>
     public TimeSpan JobPassivateAfter { get; init; } = TimeSpan.FromSeconds(45);
 
@@ -94,7 +96,18 @@ public sealed record MasterSettings(
             PendingJobsInMemory = r.Int("pending-jobs-in-memory", 1, 10_000_000),
             PendingJobsWokenPerSecond = r.Int("pending-jobs-woken-per-second", 1, 100_000),
             BlobGc = new BlobGcSettings(r.Bool("blob-gc.enabled"), r.PositiveDuration("blob-gc.interval"), r.PositiveDuration("blob-gc.grace")),
+            StatsHistory = new StatsHistorySettings(
+                r.PositiveDuration("stats-history.fine-for"),
+                r.PositiveDuration("stats-history.coarse-step"),
+                r.PositiveDuration("stats-history.flush-interval"),
+                r.PositiveDuration("stats-history.compact-interval")),
         };
+        if (settings.StatsHistory.CoarseStep < settings.StatsSeriesInterval)
+        {
+            throw new ConfigurationException(
+                $"{Section}.stats-history.coarse-step ({settings.StatsHistory.CoarseStep}) must be at least {Section}.stats-series-interval ({settings.StatsSeriesInterval})");
+        }
+
         // A job's start and silence timers live in its entity: passivated first, a job would wait for them forever.
         var floor = (settings.JobStartTimeout > settings.JobSilenceTimeout ? settings.JobStartTimeout : settings.JobSilenceTimeout) * 1.5;
         if (settings.JobPassivateAfter < floor)
@@ -107,6 +120,15 @@ public sealed record MasterSettings(
 }
 
 /// <summary>The read model's migration on start, and how the projection batches events into transactions.</summary>
+/// <summary>
+/// How jobs' stats are kept (<c>pandafuzz.master.stats-history</c>): one point per <c>stats-series-interval</c> for
+/// <see cref="FineFor"/>, then one per <see cref="CoarseStep"/>; samples are written every <see cref="FlushInterval"/>.
+/// </summary>
+public sealed record StatsHistorySettings(TimeSpan FineFor, TimeSpan CoarseStep, TimeSpan FlushInterval, TimeSpan CompactInterval)
+{
+    public static readonly StatsHistorySettings Default = new(TimeSpan.FromDays(1), TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(2), TimeSpan.FromHours(1));
+}
+
 public sealed record ReadModelSettings(bool MigrateOnStart, int BatchSize, TimeSpan BatchWindow)
 {
     public static readonly ReadModelSettings Default = new(true, 500, TimeSpan.FromMilliseconds(50));

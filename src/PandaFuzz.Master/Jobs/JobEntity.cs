@@ -14,6 +14,7 @@ using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Master.Configuration;
 using PandaFuzz.Master.Observability;
 using PandaFuzz.Protocol;
+using PandaFuzz.ReadModel;
 using static PandaFuzz.Protocol.JobCommands;
 using static PandaFuzz.Protocol.SchedulerMessages;
 
@@ -26,6 +27,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
     private readonly IActorRef _campaigns;
     private readonly IActorRef _scheduler;
     private readonly IActorRef _jobs;
+    private readonly IActorRef _statsRecorder;
     private JobState? _state;
     private FuzzerStats? _stats;
     private readonly Queue<FuzzerStats> _series = new();
@@ -40,6 +42,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         _campaigns = registry.Get<CampaignRegion>();
         _scheduler = registry.Get<SchedulerProxy>();
         _jobs = registry.Get<JobRegion>();
+        _statsRecorder = registry.TryGet<StatsRecorder>(out var recorder) ? recorder : ActorRefs.Nobody;
 
         Recover<SnapshotOffer>(offer => _state = (JobState)offer.Snapshot);
         Recover<JobEvents.JobCreated>(e => _state = JobState.Created(e));
@@ -206,15 +209,19 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         Timers.StartSingleTimer(SilenceTimedOut.Instance, SilenceTimedOut.Instance, _settings.JobSilenceTimeout);
     }
 
-    /// <summary>Keeps one sample per interval, a bounded number: a plot's worth, never persisted.</summary>
-    private void Sample(FuzzerStats stats)
+    /// <summary>
+    /// One sample per interval: a bounded number kept here for live plots, every one written to the stats store, where
+    /// it outlives the job. A job's last figures are always written (<paramref name="final"/>).
+    /// </summary>
+    private void Sample(FuzzerStats stats, bool final = false)
     {
-        if (_lastSample is { } last && stats.At - last < _settings.StatsSeriesInterval)
+        if (!final && _lastSample is { } last && stats.At - last < _settings.StatsSeriesInterval)
         {
             return;
         }
 
         _lastSample = stats.At;
+        _statsRecorder.Tell(new RecordStats(new StatsSample(_state!.Id, _state.CampaignId, _state.Spec.Engine, stats)));
         _series.Enqueue(stats);
         while (_series.Count > _settings.StatsSeriesPoints)
         {
@@ -250,7 +257,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
             return;
         }
 
-        Decide(s => s.Cancel(cancel.Reason, Now), sender => sender.Tell(new JobCommandAccepted(cancel.JobId)));
+        Decide(s => s.Cancel(cancel.Reason, Now, _stats), sender => sender.Tell(new JobCommandAccepted(cancel.JobId)));
     }
 
     private void StopOnBot(string reason)
@@ -352,6 +359,11 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
                 }
 
                 Log.Info("Job {JobId} ended {JobStatus} {Reason}", after.Id, after.Status, after.FailureReason ?? "");
+                if (before is { IsTerminal: false } && (after.FinalStats ?? _stats) is { } last)
+                {
+                    Sample(last, final: true);
+                }
+
                 ReportEnd();
                 break;
         }
