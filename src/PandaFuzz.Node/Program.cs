@@ -211,7 +211,7 @@ void Compose(IServiceCollection services)
 
     var botStorage = node.IsBot ? new BotStorage(node.DataDir) : null;
     var botCapabilities = node.IsBot ? BotHosting.Capabilities(botSettings!, botStorage!) : null;
-    services.AddNodeObservability(observability, node, storage, botCapabilities?.Sandbox);
+    services.AddNodeObservability(observability, node, storage, botCapabilities?.Sandbox, simulation: botSettings?.Simulation.Enabled == true);
     var selfSeed = $"{akkaScheme}://pandafuzz@{node.Remote}";
     var seeds = node.Seeds.Count == 0
         ? [selfSeed, .. RememberedSeeds()]

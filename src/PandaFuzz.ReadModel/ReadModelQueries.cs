@@ -49,7 +49,19 @@ public sealed record BotRow(
     bool Draining = false);
 
 /// <summary>A campaign still running or stopping: its unique crashes, its crash reports in all, its running jobs.</summary>
-public sealed record ActiveCampaign(CampaignId Id, long UniqueCrashes, long CrashReports, IReadOnlyList<JobId> RunningJobs);
+/// <summary>A running or stopping campaign for the metrics: its names, counts, running jobs and its ended jobs' executions.</summary>
+public sealed record ActiveCampaign(CampaignId Id, long UniqueCrashes, long CrashReports, IReadOnlyList<JobId> RunningJobs)
+{
+    public string Name { get; init; } = "";
+
+    /// <summary>The target's name, else its binary's sha256.</summary>
+    public string Target { get; init; } = "";
+
+    public string Engine { get; init; } = "";
+
+    /// <summary>The final executions of its ended jobs (a running job's live ones come from its entity).</summary>
+    public long EndedExecs { get; init; }
+}
 
 /// <summary>Counts by status (as stored: "running", "online"...) and the campaigns still at work.</summary>
 public sealed record ReadModelSummary(
@@ -231,7 +243,9 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
         using (var command = ReadModelWriter.Command(connection, transaction, """
             SELECT c.id,
                    (SELECT COUNT(*) FROM crashes x WHERE x.campaign_id = c.id),
-                   (SELECT COALESCE(SUM(x.occurrences), 0) FROM crashes x WHERE x.campaign_id = c.id)
+                   (SELECT COALESCE(SUM(x.occurrences), 0) FROM crashes x WHERE x.campaign_id = c.id),
+                   c.name, COALESCE(c.target_name, c.target), c.engine,
+                   (SELECT COALESCE(SUM(j.final_execs), 0) FROM jobs j WHERE j.campaign_id = c.id AND j.status IN ('completed', 'failed', 'cancelled'))
             FROM campaigns c WHERE c.status IN ('running', 'stopping') ORDER BY c.id
             """))
         using (var reader = command.ExecuteReader())
@@ -239,7 +253,13 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
             while (reader.Read())
             {
                 active.Add(new ActiveCampaign(new CampaignId(reader.GetString(0)), Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture),
-                    Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture), []));
+                    Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture), [])
+                {
+                    Name = reader.GetString(3),
+                    Target = reader.GetString(4),
+                    Engine = reader.GetString(5),
+                    EndedExecs = Convert.ToInt64(reader.GetValue(6), CultureInfo.InvariantCulture),
+                });
             }
         }
 

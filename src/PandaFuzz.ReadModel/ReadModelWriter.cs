@@ -188,7 +188,7 @@ public sealed class ReadModelWriter
                     break;
                 case JobCompleted c: JobEnded(c.JobId, "completed", null, c.FinalStats, c.At); break;
                 case JobFailed f: JobEnded(f.JobId, "failed", f.Reason, f.FinalStats, f.At); break;
-                case JobCancelled c: JobEnded(c.JobId, "cancelled", c.Reason, null, c.At); break;
+                case JobCancelled c: JobEnded(c.JobId, "cancelled", c.Reason, c.FinalStats, c.At); break;
                 case BotRegistered b: BotRegistered(b); break;
                 case BotWentOffline o:
                     Run("UPDATE bots SET status = 'offline', offline_reason = @reason, offline_since = @at WHERE id = @id",

@@ -62,6 +62,21 @@ public sealed class ObservabilityTests(TargetBuilder targets) : EndToEndTest
             botScrape.Value("pandafuzz_outbox_messages").Should().Be(0);
             botScrape.Value("pandafuzz_engine_restarts_total", "engine=\"libfuzzer\",reason=\"failure\"").Should().Be(0);
             botScrape.Text.Should().NotContain("pandafuzz_jobs{", "a bot has no read model to count jobs from");
+            botScrape.Text.Should().NotContain("engine=\"simulated\"", "the test engine has no series where it is not offered");
+            masterScrape.Text.Should().MatchRegex(@"(?m)^pandafuzz_build_info\{version=""[^""]+"",roles=""master""\} 1$");
+            botScrape.Text.Should().MatchRegex(@"(?m)^pandafuzz_build_info\{version=""[^""]+"",roles=""bot""\} 1$");
+            masterScrape.Text.Should().MatchRegex($@"(?m)^pandafuzz_campaign_info\{{campaign=""{campaign.Id}"",name=""observed"",target=""[^""]+"",engine=""libfuzzer""\}} 1$");
+
+            // The campaign's execution counter rises while it fuzzes, and its libFuzzer coverage has its unit in its name.
+            var execs = masterScrape.Value("pandafuzz_campaign_execs_total", $"campaign=\"{campaign.Id}\"");
+            execs.Should().BeGreaterThan(0);
+            var later = await Eventually.SatisfyAsync("the campaign's execs_total rises and its libFuzzer features show", TimeSpan.FromSeconds(60),
+                token => ScrapeAsync(api, token),
+                m => m.Value("pandafuzz_campaign_execs_total", $"campaign=\"{campaign.Id}\"") > execs
+                     && m.Value("pandafuzz_campaign_libfuzzer_features", $"campaign=\"{campaign.Id}\"") > 0,
+                ct, BothRunning);
+            later.Text.Should().NotContain("pandafuzz_campaign_aflplusplus_edges{", "the campaign runs no AFL++ job");
+            await ShouldPassPromtoolAsync(later, "master", ct);
 
             (await botHttp.GetRawAsync("healthz", ct)).StatusCode.Should().Be(200);
             (await botHttp.GetRawAsync("readyz", ct)).StatusCode.Should().Be(200);

@@ -79,6 +79,24 @@ public sealed partial class MonitoringFilesTests
         named.Should().BeSubsetOf(exported, "a rule or panel on a metric nobody exports never shows anything");
     }
 
+    [Fact]
+    public void The_dashboard_picks_campaigns_by_name_and_bots_and_its_campaign_panels_follow_the_pick()
+    {
+        using var dashboard = JsonDocument.Parse(File.ReadAllText(Ops("grafana/pandafuzz-dashboard.json")));
+        var variables = dashboard.RootElement.GetProperty("templating").GetProperty("list").EnumerateArray()
+            .ToDictionary(v => v.GetProperty("name").GetString()!, v => v.GetProperty("definition").GetString()!);
+        variables.Keys.Should().BeEquivalentTo("campaign", "bot");
+        variables["campaign"].Should().Contain("pandafuzz_campaign_info");
+
+        var campaignExpressions = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .Where(p => p.TryGetProperty("targets", out _))
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("expr").GetString()!))
+            .Where(e => e.Contains("pandafuzz_campaign_", StringComparison.Ordinal))
+            .ToList();
+        campaignExpressions.Should().NotBeEmpty().And.OnlyContain(e => e.Contains("campaign=~\"$campaign\"", StringComparison.Ordinal)
+            && e.Contains("group_left(name)", StringComparison.Ordinal), "each campaign panel follows the pick and shows names, not ids");
+    }
+
     private static int RunPromtool(params string[] arguments)
     {
         var start = new ProcessStartInfo(Promtool!) { RedirectStandardOutput = true, RedirectStandardError = true };

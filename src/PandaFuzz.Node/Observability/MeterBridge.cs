@@ -51,7 +51,7 @@ public static class MeterBridge
     private static MeterListener? _listener;
 
     /// <summary>Starts listening once per process; the series a role always has are shown at zero from the start.</summary>
-    public static void Start(bool master, bool bot)
+    public static void Start(bool master, bool bot, bool simulation = false)
     {
         lock (Gate)
         {
@@ -70,7 +70,8 @@ public static class MeterBridge
 
             if (bot)
             {
-                foreach (var engine in PandaFuzz.Protocol.EngineNames.Known)
+                // A production scrape shows the real engines only: the test engine's series exist where it is offered.
+                foreach (var engine in PandaFuzz.Protocol.EngineNames.Known.Where(e => simulation || e != PandaFuzz.Protocol.EngineNames.Simulated))
                 {
                     EngineRestarts.WithLabels(engine, "finding");
                     EngineRestarts.WithLabels(engine, "failure");

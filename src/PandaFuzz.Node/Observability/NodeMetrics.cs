@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Hosting;
@@ -37,6 +38,15 @@ public sealed class NodeMetrics(IServiceProvider services, ObservabilitySettings
     private static readonly Gauge CorpusInputs = Metrics.CreateGauge("pandafuzz_campaign_corpus_inputs", "Largest corpus (inputs) among a campaign's running jobs.", "campaign");
     private static readonly Gauge RunningJobs = Metrics.CreateGauge("pandafuzz_campaign_running_jobs", "Running jobs of a campaign.", "campaign");
     private static readonly Counter Crashes = Metrics.CreateCounter("pandafuzz_campaign_crashes_total", "Crash reports a campaign counted (each crashing input once).", "campaign");
+    private static readonly Counter ExecsTotal = Metrics.CreateCounter("pandafuzz_campaign_execs_total",
+        "Executions of a campaign: its ended jobs' final counts plus its running jobs' live ones (rate() it for exec/s over any window).", "campaign");
+    private static readonly Gauge LibFuzzerFeatures = Metrics.CreateGauge("pandafuzz_campaign_libfuzzer_features",
+        "Largest libFuzzer feature count (ft) among a campaign's running libFuzzer jobs.", "campaign");
+    private static readonly Gauge AflPlusPlusEdges = Metrics.CreateGauge("pandafuzz_campaign_aflplusplus_edges",
+        "Largest count of edges found among a campaign's running AFL++ jobs.", "campaign");
+    private static readonly Gauge CampaignInfo = Metrics.CreateGauge("pandafuzz_campaign_info",
+        "1 per running campaign, with its name, target and engine: join on campaign to show names instead of ids.", "campaign", "name", "target", "engine");
+    private static readonly Gauge BuildInfo = Metrics.CreateGauge("pandafuzz_build_info", "1, with this node's PandaFuzz version and roles.", "version", "roles");
     private static readonly Gauge UniqueCrashes = Metrics.CreateGauge("pandafuzz_campaign_unique_crashes", "Unique crashes (distinct signatures) of a campaign.", "campaign");
     private static readonly Gauge ProjectionPending = Metrics.CreateGauge("pandafuzz_read_model_pending_events", "Journal events the read model has not projected yet.");
     private static readonly Gauge ProjectionLag = Metrics.CreateGauge("pandafuzz_read_model_lag_seconds", "Age of the oldest journal event the read model does not hold yet (0: caught up).");
@@ -48,6 +58,7 @@ public sealed class NodeMetrics(IServiceProvider services, ObservabilitySettings
     private static NodeMetrics? _current;
     private readonly SemaphoreSlim _refreshing = new(1, 1);
     private readonly HashSet<string> _campaignLabels = [];
+    private readonly Dictionary<string, string[]> _infoLabels = new(StringComparer.Ordinal);
     private long _refreshedAt = long.MinValue;
 
     static NodeMetrics()
@@ -66,7 +77,13 @@ public sealed class NodeMetrics(IServiceProvider services, ObservabilitySettings
     public static void SuppressDefaults() =>
         Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressMeters = true, SuppressDebugMetrics = true });
 
-    public void Activate() => _current = this;
+    public void Activate()
+    {
+        _current = this;
+        var version = typeof(NodeMetrics).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+        var roles = string.Join(',', services.GetRequiredService<NodeSettings>().Roles.Order(StringComparer.Ordinal));
+        BuildInfo.WithLabels(version.Split('+')[0], roles).Set(1);
+    }
 
     public void Deactivate() => Interlocked.CompareExchange(ref _current, null, this);
 
@@ -137,7 +154,7 @@ public sealed class NodeMetrics(IServiceProvider services, ObservabilitySettings
         SetAll<BotStatus>(Bots, summary.BotsByStatus);
 
         // Live stats are in the job entities' memory, not in the read model: ask the running jobs, a bounded number.
-        var stats = new Dictionary<JobId, FuzzerStats>();
+        var stats = new Dictionary<JobId, (string Engine, FuzzerStats Stats)>();
         if (registry.TryGet<JobRegion>(out var jobs))
         {
             var asked = summary.ActiveCampaigns.SelectMany(c => c.RunningJobs).Take(MaxJobsAsked)
@@ -147,7 +164,7 @@ public sealed class NodeMetrics(IServiceProvider services, ObservabilitySettings
             {
                 if (view?.Stats is { } s)
                 {
-                    stats[id] = s;
+                    stats[id] = (view.Engine, s);
                 }
             }
         }
@@ -157,8 +174,20 @@ public sealed class NodeMetrics(IServiceProvider services, ObservabilitySettings
         {
             var label = campaign.Id.Value;
             seen.Add(label);
-            var jobStats = campaign.RunningJobs.Where(stats.ContainsKey).Select(j => stats[j]).ToList();
+            var byEngine = campaign.RunningJobs.Where(stats.ContainsKey).Select(j => stats[j]).ToList();
+            var jobStats = byEngine.Select(j => j.Stats).ToList();
             ExecsPerSecond.WithLabels(label).Set(jobStats.Sum(s => s.ExecsPerSecond));
+            ExecsTotal.WithLabels(label).IncTo(campaign.EndedExecs + jobStats.Sum(s => s.Execs));
+            SetOrRemove(LibFuzzerFeatures, label, byEngine.Where(j => j.Engine == EngineNames.LibFuzzer).Select(j => j.Stats.Features));
+            SetOrRemove(AflPlusPlusEdges, label, byEngine.Where(j => j.Engine == EngineNames.AflPlusPlus).Select(j => j.Stats.Coverage));
+            string[] info = [label, campaign.Name, campaign.Target, campaign.Engine];
+            if (_infoLabels.TryGetValue(label, out var shown) && !shown.SequenceEqual(info))
+            {
+                CampaignInfo.RemoveLabelled(shown);
+            }
+
+            CampaignInfo.WithLabels(info).Set(1);
+            _infoLabels[label] = info;
             Coverage.WithLabels(label).Set(jobStats.Select(s => s.Coverage).DefaultIfEmpty(0).Max());
             CorpusInputs.WithLabels(label).Set(jobStats.Select(s => s.CorpusUnits).DefaultIfEmpty(0).Max());
             RunningJobs.WithLabels(label).Set(campaign.RunningJobs.Count);
@@ -175,10 +204,32 @@ public sealed class NodeMetrics(IServiceProvider services, ObservabilitySettings
             RunningJobs.RemoveLabelled(gone);
             Crashes.RemoveLabelled(gone);
             UniqueCrashes.RemoveLabelled(gone);
+            ExecsTotal.RemoveLabelled(gone);
+            LibFuzzerFeatures.RemoveLabelled(gone);
+            AflPlusPlusEdges.RemoveLabelled(gone);
+            if (_infoLabels.Remove(gone, out var info))
+            {
+                CampaignInfo.RemoveLabelled(info);
+            }
+
             _campaignLabels.Remove(gone);
         }
 
         _campaignLabels.UnionWith(seen);
+    }
+
+    /// <summary>The largest value, or no series when the campaign runs no job of that engine.</summary>
+    private static void SetOrRemove(Gauge gauge, string campaign, IEnumerable<long> values)
+    {
+        var all = values.ToList();
+        if (all.Count == 0)
+        {
+            gauge.RemoveLabelled(campaign);
+        }
+        else
+        {
+            gauge.WithLabels(campaign).Set(all.Max());
+        }
     }
 
     private async Task SchedulerAsync(IActorRef scheduler, CancellationToken cancellationToken)

@@ -26,10 +26,11 @@ public static class ObservabilityHosting
     private const string Ready = "ready";
 
     /// <param name="sandbox">A bot's sandbox report: <c>/readyz</c> then says whether the bot isolates its targets.</param>
+    /// <param name="simulation">The bot offers the simulated engine (tests and benchmarks): only then are its series made.</param>
     public static IServiceCollection AddNodeObservability(this IServiceCollection services, ObservabilitySettings settings, NodeSettings node, MasterStorage? storage,
-        SandboxReport? sandbox = null)
+        SandboxReport? sandbox = null, bool simulation = false)
     {
-        MeterBridge.Start(node.IsMaster, node.IsBot);
+        MeterBridge.Start(node.IsMaster, node.IsBot, simulation);
         services.AddSingleton(settings);
         services.AddSingleton(node);
         services.AddSingleton<NodeMetrics>();
