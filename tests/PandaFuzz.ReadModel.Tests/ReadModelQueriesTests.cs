@@ -150,8 +150,8 @@ public abstract class ReadModelQueriesTests : IDisposable
         summary.BotsByStatus.Should().BeEquivalentTo(new Dictionary<string, long> { ["online"] = 1, ["offline"] = 1 });
         summary.ActiveCampaigns.Should().BeEquivalentTo(new[]
         {
-            new ActiveCampaign(Second, 0, 0, [JobId.For(Second, 0)]),
-            new ActiveCampaign(Third, 1, 1, []),
+            new ActiveCampaign(Second, 0, 0, [JobId.For(Second, 0)]) { Name = "two", Target = Target.Sha256, Engine = EngineNames.LibFuzzer },
+            new ActiveCampaign(Third, 1, 1, []) { Name = "three", Target = Target.Sha256, Engine = EngineNames.LibFuzzer },
         }, o => o.WithStrictOrdering());
     }
 
