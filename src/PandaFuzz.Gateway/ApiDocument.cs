@@ -68,6 +68,7 @@ public static class ApiDocument
         ["to"] = _ => (new OpenApiSchema { Type = JsonSchemaType.String, Format = "date-time" }, "The series up to this time (default: when it finished, or now), ISO-8601"),
         ["step"] = _ => (new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = "86400" },
             $"Seconds per point (default: the sampling interval within a day, 5 minutes beyond; at most {ListParameters.MaxStatsPoints} points): each job's last sample in a step, summed over jobs"),
+        ["target"] = _ => (new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 100 }, "Only campaigns of this named target (every build of it)"),
         ["seconds"] = _ => (new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = $"{CampaignRequestValidator.MaxDurationSeconds}", Default = CiApi.DefaultSeconds },
             $"How long the gate fuzzes the build, in seconds (default {CiApi.DefaultSeconds})"),
         ["jobs"] = _ => (new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = $"{CampaignRequestValidator.MaxJobs}", Default = 1 },

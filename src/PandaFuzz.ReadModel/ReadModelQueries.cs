@@ -15,7 +15,7 @@ public sealed record Page(int Limit = Page.DefaultLimit, int Offset = 0)
 public sealed record Paged<T>(IReadOnlyList<T> Items, long Total);
 
 /// <summary>Campaigns by status, by engine (the campaign's or one of its ensemble's), created at or after <c>Since</c>.</summary>
-public sealed record CampaignFilter(CampaignStatus? Status = null, string? Engine = null, DateTimeOffset? Since = null);
+public sealed record CampaignFilter(CampaignStatus? Status = null, string? Engine = null, DateTimeOffset? Since = null, string? TargetName = null);
 
 /// <summary>Jobs by campaign, status, engine, bot (the one it holds or ran on), created at or after <c>Since</c>.</summary>
 public sealed record JobFilter(CampaignId? Campaign = null, JobStatus? Status = null, string? Engine = null, BotId? Bot = null, DateTimeOffset? Since = null);
@@ -35,7 +35,7 @@ public sealed record CrashRow(
 /// <summary>A campaign row with its count of unique crashes.</summary>
 public sealed record CampaignRow(
     CampaignId Id, string Name, string Target, string Engine, CampaignStatus Status, int PlannedJobs, int CrashCount,
-    DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt);
+    DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt, string? TargetName = null);
 
 /// <summary>A job row. Live stats are not projected: only a finished job's final execs and coverage.</summary>
 public sealed record JobRow(
@@ -96,14 +96,16 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
         where.Add(filter.Status is not null, "c.status = @status", ("status", Name(filter.Status)));
         where.Add(filter.Engine is not null, $"(c.engine = @engine OR {InCommaList("c.engines", "@engine")})", ("engine", filter.Engine));
         where.Add(filter.Since is not null, "c.created_at >= @since", ("since", Time(filter.Since)));
+        where.Add(filter.TargetName is not null, "c.target_name = @targetName", ("targetName", filter.TargetName));
         return Run(where, page, "SELECT COUNT(*) FROM campaigns c", """
             SELECT c.id, c.name, c.target, c.engine, c.status, c.planned_jobs,
                    (SELECT COUNT(*) FROM crashes x WHERE x.campaign_id = c.id),
-                   c.created_at, c.finished_at
+                   c.created_at, c.finished_at, c.target_name
             FROM campaigns c
             """, "ORDER BY c.created_at, c.id",
             r => new CampaignRow(new CampaignId(r.GetString(0)), r.GetString(1), r.GetString(2), r.GetString(3),
-                Enum.Parse<CampaignStatus>(r.GetString(4), ignoreCase: true), r.GetInt32(5), r.GetInt32(6), At(r, 7)!.Value, At(r, 8)));
+                Enum.Parse<CampaignStatus>(r.GetString(4), ignoreCase: true), r.GetInt32(5), r.GetInt32(6), At(r, 7)!.Value, At(r, 8),
+                r.IsDBNull(9) ? null : r.GetString(9)));
     }
 
     public Paged<JobRow> Jobs(JobFilter filter, Page page)
@@ -117,7 +119,6 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
         return Run(where, page, "SELECT COUNT(*) FROM jobs j", JobColumns, "ORDER BY j.created_at, j.campaign_id, j.job_index, j.id", JobRowOf);
     }
 
-    /// <summary>The rows the read model holds yet (it trails the entities by about a second), in one query of at most <see cref="Page.MaxLimit"/> ids.</summary>
     /// <summary>Every campaign created on the named target (by name, or from a binary uploaded under it), oldest first.</summary>
     public IReadOnlyList<CampaignId> CampaignsOfTarget(string targetName)
     {
@@ -133,6 +134,7 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
         return ids;
     }
 
+    /// <summary>The rows the read model holds yet (it trails the entities by about a second), in one query of at most <see cref="Page.MaxLimit"/> ids.</summary>
     public IReadOnlyDictionary<JobId, JobRow> JobsById(IReadOnlyCollection<JobId> ids)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(ids.Count, Page.MaxLimit);

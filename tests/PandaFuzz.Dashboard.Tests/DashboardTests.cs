@@ -158,6 +158,31 @@ public sealed class DashboardTests(DashboardFixture dashboard, ITestOutputHelper
     }
 
     [Fact]
+    public async Task A_stopped_campaign_of_the_same_target_draws_dashed_on_every_plot_of_another()
+    {
+        // A second campaign of the fixture's target runs until its series has samples, then stops: its series is kept.
+        var ct = _budget.Token;
+        var other = await FuzzingFlow.CreateCampaignAsync(dashboard.Api, new CampaignRequest("compared", dashboard.Target.Id, DurationSeconds: 240), ct);
+        await Eventually.SatisfyAsync("the compared campaign's series has two samples", TimeSpan.FromSeconds(60),
+            token => dashboard.Api.GetCampaignStatsSeriesAsync(other.Id, token), series => series.Points.Count >= 2, ct, dashboard.Node.EnsureRunning);
+        await dashboard.Api.StopCampaignAsync(other.Id, ct);
+
+        var page = await OpenAsync();
+        await page.GotoAsync($"#/campaigns/{dashboard.Campaign.Id}");
+        await page.GetByRole(AriaRole.Navigation, new() { Name = "Compare with another campaign" }).GetByRole(AriaRole.Link, new() { Name = "compared (" }).ClickAsync();
+
+        await Expect(page).ToHaveURLAsync(new Regex($"#/campaigns/{dashboard.Campaign.Id}/vs/{other.Id}$"));
+        foreach (var plot in new[] { "plot-execs", "plot-coverage", "plot-corpus", "plot-bugs" })
+        {
+            await Expect(page.Locator($"svg[data-key={plot}]")).ToHaveAttributeAsync("data-series", "2", new() { Timeout = 30_000 });
+        }
+
+        (await page.Locator("svg[data-key=plot-execs] path.line.compare").GetAttributeAsync("d")).Should().Contain("L", "the stopped campaign's kept samples make a line");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Stop comparing" }).ClickAsync();
+        await Expect(page.Locator("svg[data-key=plot-execs]")).ToHaveAttributeAsync("data-series", "1");
+    }
+
+    [Fact]
     public async Task A_crash_the_fuzzer_finds_appears_as_a_bug_on_the_open_campaign_page_without_a_reload()
     {
         var ct = _budget.Token;

@@ -177,8 +177,13 @@ public static class CampaignsApi
 
     /// <summary>From the read model (about a second behind the entities), oldest first.</summary>
     private static Results<Ok<List<CampaignSummaryResponse>>, ProblemHttpResult> ListCampaigns(
-        HttpContext context, [AsParameters] ApiServices api, string? status, string? engine, string? since, string? limit, string? offset)
+        HttpContext context, [AsParameters] ApiServices api, string? status, string? engine, string? since, string? target, string? limit, string? offset)
     {
+        if (target is not null && !CampaignRequestValidator.IsValidTargetName(target))
+        {
+            return Problems.Invalid("target", "target must be a target's name: 1-100 characters of letters, digits, space, '.', '_' or '-'");
+        }
+
         var problem = ListParameters.First(
             ListParameters.TryStatus<CampaignStatus>(status, out var byStatus),
             ListParameters.TryEngine(engine, out var byEngine),
@@ -189,7 +194,7 @@ public static class CampaignsApi
             return problem;
         }
 
-        return ReadList(context, page, () => api.Queries.Campaigns(new CampaignFilter(byStatus, byEngine, bySince), page), CampaignSummaryResponse.From);
+        return ReadList(context, page, () => api.Queries.Campaigns(new CampaignFilter(byStatus, byEngine, bySince, target), page), CampaignSummaryResponse.From);
     }
 
     /// <summary>

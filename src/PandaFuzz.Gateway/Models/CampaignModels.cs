@@ -35,11 +35,14 @@ public sealed record CampaignSummaryResponse(
     DateTimeOffset CreatedAt,
     DateTimeOffset? FinishedAt)
 {
+    /// <summary>The named target it fuzzes (null: a campaign from a binary uploaded without a name).</summary>
+    public string? TargetName { get; init; }
+
     public static CampaignSummaryResponse From(CampaignQueries.CampaignView v) =>
-        new(v.Id.Value, v.Spec.Name, v.Spec.Target.Sha256, v.Spec.Engine, v.Status, v.Spec.Jobs, v.CrashCount, v.CreatedAt, v.FinishedAt);
+        new(v.Id.Value, v.Spec.Name, v.Spec.Target.Sha256, v.Spec.Engine, v.Status, v.Spec.Jobs, v.CrashCount, v.CreatedAt, v.FinishedAt) { TargetName = v.Spec.TargetName };
 
     public static CampaignSummaryResponse From(CampaignRow r) =>
-        new(r.Id.Value, r.Name, r.Target, r.Engine, r.Status, r.PlannedJobs, r.CrashCount, r.CreatedAt, r.FinishedAt);
+        new(r.Id.Value, r.Name, r.Target, r.Engine, r.Status, r.PlannedJobs, r.CrashCount, r.CreatedAt, r.FinishedAt) { TargetName = r.TargetName };
 }
 
 /// <summary>A campaign with a page of its jobs, its stats summed over its running and completed jobs, and its first unique crashes.</summary>

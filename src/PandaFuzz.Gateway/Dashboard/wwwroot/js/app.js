@@ -16,7 +16,7 @@ const REFRESH_MS = 3000;
 
 const routes = [
   [/^#?\/?$/, overview, 'overview'],
-  [/^#\/campaigns\/([^/]+)$/, campaign, 'overview'],
+  [/^#\/campaigns\/([^/]+)(?:\/vs\/([^/]+))?$/, campaign, 'overview'],
   [/^#\/bugs\/([^/]+)$/, bug, 'overview'],
   [/^#\/crashes\/([^/]+)$/, crash, 'overview'],
   [/^#\/new$/, create, 'new'],
@@ -36,7 +36,7 @@ let loaded = null;
 function route() {
   for (const [pattern, view, nav] of routes) {
     const match = pattern.exec(location.hash);
-    if (match) return { view, nav, id: match[1] ? decodeURIComponent(match[1]) : null };
+    if (match) return { view, nav, id: match[1] ? decodeURIComponent(match[1]) : null, extra: match[2] ? decodeURIComponent(match[2]) : null };
   }
   return null;
 }
@@ -93,9 +93,9 @@ async function show(fresh) {
 }
 
 async function refresh(mine, fresh) {
-  const { view, id } = current;
+  const { view, id, extra } = current;
   try {
-    const data = await view.load(id);
+    const data = await view.load(id, extra);
     if (mine !== generation) return;
     loaded = { view, id, data };
     document.title = `${view.title(id, data)} · PandaFuzz`;

@@ -21,20 +21,24 @@ function yAxis(max) {
 }
 
 /**
- * A line plot of `points` ({ t: epoch ms, v: number }, oldest first) with its y axis from 0, time along x.
- * The <svg> says how many samples it draws in data-points.
+ * A line plot of `points` ({ t: epoch ms, v: number }, oldest first) with its y axis from 0, time along x. With
+ * `compare` ({ label, points }), a second campaign's line is drawn dashed on the same axes, both by time since their
+ * own first sample, so two runs of a target line up from their start. The <svg> says how many samples it draws in
+ * data-points and how many lines in data-series.
  */
-export function lineChart({ key, title, points, describe }) {
+export function lineChart({ key, title, points, describe, compare = null }) {
   const titleId = `${key}-title`;
   const descId = `${key}-desc`;
   const latest = points.length ? points[points.length - 1].v : null;
-  const max = Math.max(0, ...points.map((p) => p.v));
+  const others = compare?.points ?? [];
+  const max = Math.max(0, ...points.map((p) => p.v), ...others.map((p) => p.v));
+  const description = points.length ? describe(latest, points) : 'No samples yet.';
   const svg = s('svg', {
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', 'aria-labelledby': `${titleId} ${descId}`,
-    class: 'plot', 'data-points': points.length, 'data-max': max, 'data-key': key,
+    class: 'plot', 'data-points': points.length, 'data-max': max, 'data-key': key, 'data-series': compare ? 2 : 1,
   },
   s('title', { id: titleId }, title),
-  s('desc', { id: descId }, points.length ? describe(latest, points) : 'No samples yet.'));
+  s('desc', { id: descId }, compare ? `${description} Dashed: ${compare.label}, ${others.length} samples, by time since each one's start.` : description));
 
   const innerWidth = WIDTH - PAD.left - PAD.right;
   const innerHeight = HEIGHT - PAD.top - PAD.bottom;
@@ -47,23 +51,36 @@ export function lineChart({ key, title, points, describe }) {
       s('text', { class: 'tick', x: PAD.left - 8, y: y(value) + 4, 'text-anchor': 'end' }, count(value)));
   }
 
-  if (points.length === 0) {
+  if (points.length === 0 && others.length === 0) {
     svg.append(s('text', { class: 'empty', x: WIDTH / 2, y: HEIGHT / 2, 'text-anchor': 'middle' }, 'Waiting for the first samples…'));
     return svg;
   }
 
-  const first = points[0].t;
-  const last = points[points.length - 1].t;
+  // Compared: time since each series' own start; alone: the clock.
+  const since = (list) => list.map((p) => ({ t: p.t - list[0].t, v: p.v }));
+  const mine = compare ? since(points) : points;
+  const theirs = since(others);
+  const all = [...mine, ...theirs];
+  const first = Math.min(...all.map((p) => p.t));
+  const last = Math.max(...all.map((p) => p.t));
   const span = Math.max(last - first, 1);
-  const x = (t) => (points.length === 1 ? PAD.left + innerWidth / 2 : PAD.left + ((t - first) / span) * innerWidth);
-  const line = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
-  const baseline = y(0).toFixed(1);
+  const x = (t) => (all.length === 1 ? PAD.left + innerWidth / 2 : PAD.left + ((t - first) / span) * innerWidth);
+  const path = (list) => list.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
+  if (mine.length > 0) {
+    const line = path(mine);
+    const baseline = y(0).toFixed(1);
+    const end = mine[mine.length - 1];
+    svg.append(
+      s('path', { class: 'area', d: `${line} L${x(end.t).toFixed(1)},${baseline} L${x(mine[0].t).toFixed(1)},${baseline} Z` }),
+      s('path', { class: 'line', d: line }),
+      s('circle', { class: 'dot', cx: x(end.t), cy: y(end.v), r: 4 }));
+  }
+
+  if (theirs.length > 0) svg.append(s('path', { class: 'line compare', d: path(theirs) }));
+  const label = (t) => (compare ? `+${Math.round(t / 60000)} min` : clock(new Date(t)));
   svg.append(
-    s('path', { class: 'area', d: `${line} L${x(last).toFixed(1)},${baseline} L${x(first).toFixed(1)},${baseline} Z` }),
-    s('path', { class: 'line', d: line }),
-    s('circle', { class: 'dot', cx: x(last), cy: y(points[points.length - 1].v), r: 4 }),
-    s('text', { class: 'tick', x: PAD.left, y: HEIGHT - 6 }, clock(new Date(first))),
-    s('text', { class: 'tick', x: WIDTH - PAD.right, y: HEIGHT - 6, 'text-anchor': 'end' }, clock(new Date(last))));
+    s('text', { class: 'tick', x: PAD.left, y: HEIGHT - 6 }, label(first)),
+    s('text', { class: 'tick', x: WIDTH - PAD.right, y: HEIGHT - 6, 'text-anchor': 'end' }, label(last)));
   return svg;
 }
 

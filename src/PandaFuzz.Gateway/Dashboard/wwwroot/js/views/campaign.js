@@ -1,4 +1,4 @@
-// A campaign: its figures, exec/s and coverage plots, its bugs (unique crashes grouped, each linking to its page) with
+// A campaign: its figures, exec/s, coverage, corpus and bug plots (another campaign of its target drawn beside on request), its bugs (unique crashes grouped, each linking to its page) with
 // every unique crash under them, jobs and where they run, corpus versions, and the buttons to stop it and to minimize
 // its corpus.
 import { api, list } from '../api.js';
@@ -20,11 +20,31 @@ const path = (id) => `/campaigns/${encodeURIComponent(id)}`;
 
 export const title = (id, data) => (data ? data.campaign.name : `Campaign ${id}`);
 
-export async function load(id) {
+/** `vs`: another campaign of the same target, drawn dashed on the plots (#/campaigns/ID/vs/OTHER). */
+export async function load(id, vs) {
   const [campaign, stats, corpus, bots] = await Promise.all([
     api(path(id)), api(`${path(id)}/stats`), api(`${path(id)}/corpus`), list('/bots?limit=1000'),
   ]);
-  return { campaign, points: stats.points, corpus, hosts: new Map(bots.items.map((b) => [b.id, b.hostname || b.address])) };
+  const [peers, compare] = await Promise.all([
+    campaign.targetName
+      ? list(`/campaigns?target=${encodeURIComponent(campaign.targetName)}&limit=1000`).then((all) => all.items.filter((c) => c.id !== id))
+      : Promise.resolve([]),
+    vs
+      ? Promise.all([api(path(vs)), api(`${path(vs)}/stats`)]).then(([other, otherStats]) => ({ id: vs, name: other.name, points: otherStats.points, bugs: other.bugs ?? [] }))
+      : Promise.resolve(null),
+  ]);
+  return { campaign, points: stats.points, corpus, hosts: new Map(bots.items.map((b) => [b.id, b.hostname || b.address])), peers, compare };
+}
+
+/** Bugs found so far at each bug's first sighting, and still at the last sample: a step line of the count. */
+function bugsOverTime(bugs, points) {
+  const times = bugs.map((bug) => Date.parse(bug.firstSeen)).sort((a, b) => a - b);
+  const line = times.map((t, i) => ({ t, v: i + 1 }));
+  const start = points.length ? Date.parse(points[0].updatedAt) : null;
+  const end = points.length ? Date.parse(points[points.length - 1].updatedAt) : null;
+  if (start !== null && (line.length === 0 || start < line[0].t)) line.unshift({ t: start, v: 0 });
+  if (end !== null && line.length > 0 && end > line[line.length - 1].t) line.push({ t: end, v: line[line.length - 1].v });
+  return line;
 }
 
 /** Says on the campaign's page that it was just made (the create form goes there). */
@@ -185,6 +205,18 @@ function jobsSection(campaign, hosts) {
       : null);
 }
 
+/** Links to draw another campaign of the same target on the plots (a finished one too: its series are kept). */
+function comparePicker(campaign, peers, compare, id) {
+  if (peers.length === 0 && !compare) return null;
+  const here = `#/campaigns/${encodeURIComponent(id)}`;
+  return h('nav', { class: 'compare', 'aria-label': 'Compare with another campaign' },
+    h('span', null, compare ? `Dashed on the plots: ${compare.name}, by time since each one's start. ` : `Compare with another campaign of ${campaign.targetName}: `),
+    compare
+      ? h('a', { href: here }, 'Stop comparing')
+      : peers.slice(-10).reverse().map((peer, i) => [i > 0 ? ', ' : null,
+        h('a', { href: `${here}/vs/${encodeURIComponent(peer.id)}` }, `${peer.name} (${peer.status})`)]));
+}
+
 const versionRow = (version) => h('tr', { 'data-key': String(version.version) },
   h('th', { scope: 'row' }, `v${version.version}`),
   h('td', { class: 'num' }, count(version.count)),
@@ -192,10 +224,14 @@ const versionRow = (version) => h('tr', { 'data-key': String(version.version) },
   h('td', null, version.reason),
   timeCell(version.since));
 
-export function render({ campaign, points, corpus, hosts }, id) {
+export function render({ campaign, points, corpus, hosts, peers = [], compare = null }, id) {
   const stats = campaign.stats;
   const running = campaign.status === 'running';
-  const series = (pick) => points.map((p) => ({ t: Date.parse(p.updatedAt), v: pick(p) }));
+  const series = (pick, from = points) => from.map((p) => ({ t: Date.parse(p.updatedAt), v: pick(p) }));
+  const versus = (pick) => (compare ? { label: compare.name, points: series(pick, compare.points) } : null);
+  const plot = (key, caption, what, pick, unit) => h('figure', { class: 'card' }, h('figcaption', null, caption),
+    lineChart({ key, title: `${what} over time`, points: series(pick), compare: versus(pick),
+      describe: (latest, all) => `${all.length} samples; latest ${exact(latest)}${unit}.` }));
   const engines = Object.entries(campaign.targets);
   const bugs = campaign.bugs ?? [];
   const bugsTotal = campaign.bugsTotal ?? bugs.length;
@@ -217,13 +253,15 @@ export function render({ campaign, points, corpus, hosts }, id) {
         : `${count(security)} security`),
       tile('Unique crashes', count(campaign.crashesTotal ?? campaign.crashes.length), `${count(stats.crashes)} reports`),
       tile('Fuzzing jobs', count(campaign.jobCount), jobsTile(campaign))),
+    comparePicker(campaign, peers, compare, id),
     h('div', { class: 'plots' },
-      h('figure', { class: 'card' }, h('figcaption', null, 'Executions per second'),
-        lineChart({ key: 'plot-execs', title: 'Executions per second over time', points: series((p) => p.execsPerSecond),
-          describe: (latest, all) => `${all.length} samples; latest ${exact(latest)} executions per second.` })),
-      h('figure', { class: 'card' }, h('figcaption', null, 'Coverage'),
-        lineChart({ key: 'plot-coverage', title: 'Coverage over time', points: series((p) => p.coverage),
-          describe: (latest, all) => `${all.length} samples; latest coverage ${exact(latest)}.` }))),
+      plot('plot-execs', 'Executions per second', 'Executions per second', (p) => p.execsPerSecond, ' executions per second'),
+      plot('plot-coverage', 'Coverage', 'Coverage', (p) => p.coverage, ''),
+      plot('plot-corpus', 'Corpus', 'Corpus inputs', (p) => p.corpusUnits, ' inputs'),
+      h('figure', { class: 'card' }, h('figcaption', null, 'Bugs'),
+        lineChart({ key: 'plot-bugs', title: 'Bugs found over time', points: bugsOverTime(bugs, points),
+          compare: compare ? { label: compare.name, points: bugsOverTime(compare.bugs, compare.points) } : null,
+          describe: (latest, all) => `${all.length} points; ${exact(latest)} bugs found so far.` }))),
     bugsSection(campaign, running),
     jobsSection(campaign, hosts),
     h('div', { class: 'columns' },
