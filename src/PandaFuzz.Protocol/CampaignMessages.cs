@@ -237,6 +237,21 @@ public static class CampaignCommands
         : IWithCampaignId;
 
     /// <summary>
+    /// Adds a job that runs the campaign's corpus through <paramref name="CoverageBinary"/>, the coverage build of
+    /// <paramref name="Build"/> (the build the campaign fuzzes), on a bot; answered with <see cref="JobAdded"/>, naming the
+    /// coverage job under way when there is one.
+    /// </summary>
+    public sealed record MeasureCoverage(CampaignId CampaignId, int Build, BlobId CoverageBinary, int TimeLimitSeconds) : IWithCampaignId;
+
+    /// <summary>
+    /// A coverage job's result: <paramref name="Report"/> (the zipped HTML report and llvm-cov's summary) is fetched from
+    /// <paramref name="BlobSourcePath"/> and its summary read before it is journaled; answered with <see cref="Ack"/>, idempotent.
+    /// </summary>
+    public sealed record ReportCoverage(
+        CampaignId CampaignId, JobId JobId, int CorpusVersion, int Inputs, BlobId Report, long ReportSize, DateTimeOffset MeasuredAt, string BlobSourcePath)
+        : IWithCampaignId;
+
+    /// <summary>
     /// Moves a running campaign to build <paramref name="Build"/> of its target, each engine to its binary there: its
     /// unfinished fuzzing jobs are cancelled and replaced by jobs on the new build for the time they had left (from
     /// <paramref name="StartedAt"/>, by job id, for jobs that have started); the corpus stays. Answered with the view.
@@ -280,6 +295,10 @@ public static class CampaignEvents
     public sealed record CrashReported(CampaignId CampaignId, CrashRecord Crash, bool Sampled, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
 
     public sealed record CrashMinimized(CampaignId CampaignId, string Signature, CrashMinimization Outcome, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
+
+    /// <summary>A coverage job measured the campaign's corpus: the summary and each source file's counts.</summary>
+    public sealed record CoverageMeasured(CampaignId CampaignId, CoverageSummary Summary, IReadOnlyList<CoverageFile> Files, DateTimeOffset At)
+        : IWithCampaignId, IPersistedEvent;
 }
 
 /// <summary>Queries a campaign entity answers.</summary>
@@ -320,4 +339,14 @@ public static class CampaignQueries
         : IProtocolMessage;
 
     public sealed record CrashView(UniqueCrash Crash, BugId? BugId = null, ReproduceCommand? Reproduce = null) : IProtocolMessage;
+
+    public sealed record GetCoverage(CampaignId CampaignId) : IWithCampaignId;
+
+    /// <summary>The latest coverage measurement (null before the first), the measurements so far oldest first, and the coverage job under way.</summary>
+    public sealed record CoverageView(CampaignId CampaignId, CoverageSummary? Latest, IReadOnlyList<CoverageSummary> History, JobId? Measuring) : IProtocolMessage;
+
+    /// <summary>A page of the latest coverage report's files; a campaign without one answers not found.</summary>
+    public sealed record GetCoverageFiles(CampaignId CampaignId, CoverageFileOrder Order, int Offset = 0, int Limit = int.MaxValue) : IWithCampaignId;
+
+    public sealed record CoverageFiles(CampaignId CampaignId, IReadOnlyList<CoverageFile> Files, int Total) : IProtocolMessage;
 }

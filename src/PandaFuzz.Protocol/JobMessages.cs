@@ -1,12 +1,14 @@
 namespace PandaFuzz.Protocol;
 
-/// <summary>What a job does: fuzz, minimize its campaign's corpus once, minimize one unique crash's input, or rerun a bug's input on a build.</summary>
+/// <summary>What a job does: fuzz, minimize its campaign's corpus once, minimize one unique crash's input, rerun a bug's input
+/// on a build, or measure the source coverage of its campaign's corpus with a coverage build.</summary>
 public enum JobTask
 {
     Fuzz,
     MinimizeCorpus,
     MinimizeCrash,
     VerifyBug,
+    Coverage,
 }
 
 /// <summary>What one job runs; copied from its campaign.</summary>

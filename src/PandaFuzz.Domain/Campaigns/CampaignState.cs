@@ -23,10 +23,16 @@ public sealed record CampaignState(
     CampaignRebased? Rebased = null,
     ImmutableHashSet<string>? ReplacedJobs = null,
     ImmutableDictionary<string, BugTriage>? Triage = null,
-    ImmutableDictionary<string, ImmutableList<BugBuildCheck>>? Checks = null)
+    ImmutableDictionary<string, ImmutableList<BugBuildCheck>>? Checks = null,
+    CoverageSummary? Coverage = null,
+    ImmutableList<CoverageFile>? CoverageFiles = null,
+    ImmutableList<CoverageSummary>? CoverageHistory = null)
 {
     /// <summary>How long a bug's verification job may take on its bot; its reruns take seconds.</summary>
     public const int VerificationSeconds = 300;
+
+    /// <summary>How many coverage measurements a campaign keeps (their totals, not their files), the oldest dropped first.</summary>
+    public const int CoverageHistoryLength = 100;
 
     /// <summary>The spec as the campaign fuzzes now: after a rebase, the new build's engines and binaries.</summary>
     public CampaignSpec CurrentSpec => Rebased is not { } rebased
@@ -77,6 +83,7 @@ public sealed record CampaignState(
                 .SetItem(v.Signature, (Checks?.GetValueOrDefault(v.Signature) ?? []).Add(v.Check)),
         },
         BugTriaged t => this with { Triage = (Triage ?? ImmutableDictionary<string, BugTriage>.Empty).SetItem(t.Signature, t.Triage) },
+        CoverageMeasured m => WithCoverage(m),
         CampaignRebased r => this with { Rebased = r, ReplacedJobs = (ReplacedJobs ?? []).Union(r.Replaced.Select(j => j.Value)) },
         CrashReported r => Count(r.Crash, r.Sampled, r.At),
         // A success stays when another crash that became the same one failed (an earlier release's size-split crashes).
@@ -138,6 +145,63 @@ public sealed record CampaignState(
         var engine = engines.FirstOrDefault(e => e.Engine == EngineNames.LibFuzzer) ?? engines[0];
         var spec = new JobSpec(engine.Target, engine.Engine, timeLimitSeconds, Spec.MemoryLimitMb, Spec.TimeoutMs, null, JobTask.MinimizeCorpus);
         return Decision.Accept(new CampaignJobAdded(Id, JobId.For(Id, JobIds.Count), spec, now));
+    }
+
+    /// <summary>The coverage job that has not ended, if any: a second request joins it rather than adding another.</summary>
+    public JobId? MeasuringCoverage =>
+        JobIds.LastOrDefault(j => AddedJobs?.GetValueOrDefault(j.Value) is { Task: JobTask.Coverage } && !EndedJobs.ContainsKey(j.Value));
+
+    public bool HasCoverageFrom(JobId job) => Coverage?.JobId == job || CoverageHistory?.Any(c => c.JobId == job) == true;
+
+    /// <summary>
+    /// A job that runs the campaign's corpus once through <paramref name="binary"/>, the coverage build of
+    /// <paramref name="build"/>, which must be the build the campaign fuzzes now; on a libFuzzer bot (the coverage build
+    /// links libFuzzer's driver), with the campaign's memory limit and timeout. None while one has not ended (see
+    /// <see cref="MeasuringCoverage"/>); a finished campaign still measures its corpus, a stopping one does not.
+    /// </summary>
+    public Decision AddCoverage(int build, BlobId binary, int timeLimitSeconds, DateTimeOffset now)
+    {
+        if (Status == CampaignStatus.Stopping)
+        {
+            return Decision.Reject($"campaign {Id} is stopping");
+        }
+
+        if (CurrentSpec.Build != build)
+        {
+            return Decision.Reject($"campaign {Id} fuzzes build {CurrentSpec.Build?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "(none)"}, not build {build}");
+        }
+
+        if (MeasuringCoverage is not null)
+        {
+            return [];
+        }
+
+        var spec = new JobSpec(binary, EngineNames.LibFuzzer, timeLimitSeconds, Spec.MemoryLimitMb, Spec.TimeoutMs, null, JobTask.Coverage,
+            TargetName: CurrentSpec.TargetName, Build: build);
+        return Decision.Accept(new CampaignJobAdded(Id, JobId.For(Id, JobIds.Count), spec, now));
+    }
+
+    /// <summary>A coverage job's report, journaled once per job (the outbox may deliver it again).</summary>
+    public Decision RecordCoverage(CoverageSummary summary, IReadOnlyList<CoverageFile> files, DateTimeOffset now)
+    {
+        if (AddedJobs?.GetValueOrDefault(summary.JobId.Value) is not { Task: JobTask.Coverage })
+        {
+            return Decision.Reject($"job {summary.JobId} of campaign {Id} measures no coverage");
+        }
+
+        return HasCoverageFrom(summary.JobId) ? [] : [new CoverageMeasured(Id, summary, files, now)];
+    }
+
+    /// <summary>The measurement taken last is the campaign's coverage, whichever report arrived last.</summary>
+    private CampaignState WithCoverage(CoverageMeasured m)
+    {
+        var latest = Coverage is null || m.Summary.MeasuredAt >= Coverage.MeasuredAt;
+        return this with
+        {
+            Coverage = latest ? m.Summary : Coverage,
+            CoverageFiles = latest ? [.. m.Files] : CoverageFiles,
+            CoverageHistory = [.. (CoverageHistory ?? []).Append(m.Summary).OrderBy(s => s.MeasuredAt).TakeLast(CoverageHistoryLength)],
+        };
     }
 
     /// <summary>
