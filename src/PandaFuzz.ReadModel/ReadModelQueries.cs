@@ -339,6 +339,7 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
         "minimize-corpus" => JobTask.MinimizeCorpus,
         "minimize-crash" => JobTask.MinimizeCrash,
         "verify-bug" => JobTask.VerifyBug,
+        "coverage" => JobTask.Coverage,
         _ => throw new InvalidDataException($"unknown job task '{task}' in the read model"),
     };
 

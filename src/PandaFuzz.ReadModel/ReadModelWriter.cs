@@ -477,6 +477,7 @@ public sealed class ReadModelWriter
             JobTask.MinimizeCorpus => "minimize-corpus",
             JobTask.MinimizeCrash => "minimize-crash",
             JobTask.VerifyBug => "verify-bug",
+            JobTask.Coverage => "coverage",
             _ => throw new ArgumentOutOfRangeException(nameof(task), task, null),
         };
     }

@@ -10,7 +10,7 @@ namespace PandaFuzz.Node.Tests;
 public sealed class DatabaseCommandsTests : IDisposable
 {
     /// <summary>The newest read-model schema version: one line to change with each migration.</summary>
-    private const int Latest = 9;
+    private const int Latest = 10;
 
     private static readonly MasterSettings Master = new(
         TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(30), 5, TimeSpan.FromMinutes(3), TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30),

@@ -42,9 +42,21 @@ internal static class ProtocolSamples
 
     public static CampaignState RebasedCampaignSnapshot() =>
         CampaignSnapshot().Apply(new CampaignEvents.BugTriaged(Campaign, Signature, new BugTriage(BugStatus.Wontfix, null, "harness only", At), At))
-            .Apply(new CampaignEvents.BugVerified(Campaign, Signature, Job(5), new BugBuildCheck(2, true, 3, 3, Signature, At), At)).Apply(new CampaignEvents.CampaignRebased(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, BlobId.Of("build 2"u8))], [Job(1)], At));
+            .Apply(new CampaignEvents.BugVerified(Campaign, Signature, Job(5), new BugBuildCheck(2, true, 3, 3, Signature, At), At)).Apply(new CampaignEvents.CampaignRebased(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, BlobId.Of("build 2"u8))], [Job(1)], At))
+            .Apply(new CampaignEvents.CoverageMeasured(Campaign, Coverage(), CoverageFiles(), At.AddMinutes(4)));
 
     private static CrashMinimization Minimization() => new(Job(3), BlobId.Of("FU"u8), 2, null, At);
+
+    private static CoverageTotals CoverageTotals(long lines) => new(new CoverageCount(lines, 412), new CoverageCount(17, 23), new CoverageCount(lines * 2, 960));
+
+    private static CoverageSummary Coverage() =>
+        new(Job(7), 2, 3, 39, CoverageTotals(301), 2, BlobId.Of("coverage report"u8), 48_213, At.AddMinutes(3));
+
+    private static IReadOnlyList<CoverageFile> CoverageFiles() =>
+    [
+        new("/src/png/decode.c", CoverageTotals(280)),
+        new("/src/png/chunks.h", new CoverageTotals(new CoverageCount(21, 40), new CoverageCount(2, 3), new CoverageCount(30, 64))),
+    ];
 
     private static UniqueCrash Unique() => CampaignSnapshot().Crashes[Signature];
 
@@ -105,6 +117,7 @@ internal static class ProtocolSamples
         new CampaignEvents.BugVerified(Campaign, Signature, Job(5), new BugBuildCheck(3, false, 3, 0, null, At), At),
         new CampaignEvents.CampaignRebased(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, BlobId.Of("build 2"u8))], [Job(1), Job(2)], At),
         new CampaignEvents.CampaignCreated(Campaign, EnsembleSpec(), [Job(0), Job(1)], At),
+        new CampaignEvents.CoverageMeasured(Campaign, Coverage(), CoverageFiles(), At.AddMinutes(4)),
         RebasedCampaignSnapshot(),
         JobSnapshot(),
         BotSnapshot(),
@@ -170,6 +183,12 @@ internal static class ProtocolSamples
         new AgentCommands.StopJob(Job(0), "campaign stopped"),
         new CampaignCommands.MinimizeCorpus(Campaign, 600),
         new CampaignCommands.JobAdded(Campaign, Job(3)),
+        new CampaignCommands.MeasureCoverage(Campaign, 2, BlobId.Of("coverage build"u8), 600),
+        new CampaignCommands.ReportCoverage(Campaign, Job(7), 3, 39, BlobId.Of("coverage report"u8), 48_213, At, "akka.tcp://pandafuzz@10.0.0.5:4053/user/bot-blobs"),
+        new CampaignQueries.GetCoverage(Campaign),
+        new CampaignQueries.CoverageView(Campaign, Coverage(), [Coverage() with { JobId = Job(6), MeasuredAt = At }, Coverage()], Job(8)),
+        new CampaignQueries.GetCoverageFiles(Campaign, CoverageFileOrder.Name, 20, 10),
+        new CampaignQueries.CoverageFiles(Campaign, CoverageFiles(), 2),
         new JobQueries.GetJobStatsSeries(Job(1)),
         new JobQueries.JobStatsSeries(Job(1), [Stats(At), Stats(At.AddSeconds(30)) with { Stability = 99.5, Crashes = 2, Imported = 7, LastFindAt = At }]),
         new CorpusCommands.OfferCorpus(Campaign, Job(1), [Entry(CrashInput, Job(1).Value)], "akka.tcp://pandafuzz@10.0.0.5:4053/user/bot-blobs"),

@@ -250,6 +250,7 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
             [typeof(CampaignEvents.CampaignRebased)] = "CampaignRebased.v1",
             [typeof(CampaignEvents.BugTriaged)] = "BugTriaged.v1",
             [typeof(CampaignEvents.BugVerified)] = "BugVerified.v1",
+            [typeof(CampaignEvents.CoverageMeasured)] = "CoverageMeasured.v1",
             [typeof(TargetEvents.TargetBuildAdded)] = "TargetBuildAdded.v1",
             [typeof(TargetEvents.TargetBuildBinaryAdded)] = "TargetBuildBinaryAdded.v1",
             [typeof(Domain.Targets.TargetState)] = "TargetSnapshot.v1",
