@@ -30,6 +30,7 @@ public sealed partial record OutboxEntry(string Key, OutboxDestination Destinati
         CampaignCommands.ReportCrash r => new(SafeKey($"crash-{r.JobId.Value}-{r.Finding.Input.Sha256}"), OutboxDestination.Campaign, r.Finding.Input),
         CampaignCommands.ReportCrashMinimized m => new(SafeKey($"minimized-{m.JobId.Value}"), OutboxDestination.Campaign, m.Input),
         CampaignCommands.ReportBugVerified v => new(SafeKey($"verified-{v.JobId.Value}"), OutboxDestination.Campaign, null),
+        CampaignCommands.ReportCoverage c => new(SafeKey($"coverage-{c.JobId.Value}"), OutboxDestination.Campaign, c.Report),
         JobCommands.ReportJobFinished f => new(SafeKey($"finished-{f.JobId.Value}"), OutboxDestination.Job, null),
         _ => null,
     };
@@ -38,7 +39,8 @@ public sealed partial record OutboxEntry(string Key, OutboxDestination Destinati
     {
         (_, CommandRejected) => OutboxAnswer.Refused,
         (CampaignCommands.ReportCrash r, CampaignCommands.CrashAccepted a) when a.Input == r.Finding.Input => OutboxAnswer.Acknowledged,
-        (CampaignCommands.ReportCrashMinimized or CampaignCommands.ReportBugVerified or JobCommands.ReportJobFinished, Ack) => OutboxAnswer.Acknowledged,
+        (CampaignCommands.ReportCrashMinimized or CampaignCommands.ReportBugVerified or CampaignCommands.ReportCoverage or JobCommands.ReportJobFinished, Ack) =>
+            OutboxAnswer.Acknowledged,
         _ => OutboxAnswer.Unexpected,
     };
 

@@ -34,6 +34,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private bool _minimizing;
     private bool _slotFreed;
     private CorpusSync? _sync;
+    private CoverageTools? _coverageTools;
     private bool _syncing;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, IProtocolMessage> _handing = [];
@@ -137,12 +138,35 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
                 return;
             }
 
+            if (_job.Spec.Task == JobTask.Coverage && _coverageTools is { } tools)
+            {
+                // Part of the corpus would be measured as if it were all of it.
+                if (done.Error is not null)
+                {
+                    EndFuzzing(false, $"the campaign corpus could not be pulled: {done.Error}");
+                    return;
+                }
+
+                _minimizing = true;
+                var measurer = new CoverageRunner(_job, _dir, _settings, _sync!, tools, _outbox, _outboxPath);
+                var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, _stopMinimizing.Token);
+                measurer.RunAsync(stop.Token).PipeTo(Self,
+                    success: r => { stop.Dispose(); return new Minimized(r.Succeeded, r.Summary, r.Report); },
+                    failure: e => { stop.Dispose(); return new Minimized(false, e.GetBaseException().Message); });
+                return;
+            }
+
             Timers.StartPeriodicTimer(SyncTick.Instance, SyncTick.Instance, _settings.SyncInterval);
             StartRun();
         });
         Receive<Minimized>(done =>
         {
             _minimizing = false;
+            if (done.Succeeded && _job.Spec.Task == JobTask.Coverage)
+            {
+                _log.Info("Job {JobId} measured the coverage of {Summary}", _job.JobId, done.Summary);
+            }
+
             if (done.Report is { } report)
             {
                 HandOver(report);
@@ -265,6 +289,13 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         {
             WorkDirFiles.RemovePlantedLink(_dir.Dictionary);
             File.WriteAllText(_dir.Dictionary, dictionary);
+        }
+
+        // Checked before the corpus is pulled: a bot without LLVM's tools fails the job at once, saying which it lacks.
+        if (_job.Spec.Task == JobTask.Coverage && (_coverageTools = CoverageTools.Find(out var missing)) is null)
+        {
+            EndFuzzing(false, missing);
+            return;
         }
 
         if (_job.Spec.Task == JobTask.VerifyBug)

@@ -78,7 +78,11 @@ public sealed partial class Sandbox
 
         var dir = new JobWorkDir(workDir);
         Share(workDir, user.Gid, Shared);
-        foreach (var folder in new[] { dir.Corpus, dir.Artifacts, dir.Output, dir.SanitizerLogs, dir.EngineTemp, Path.Combine(workDir, MinimizedFolder) })
+        foreach (var folder in new[]
+                 {
+                     dir.Corpus, dir.Artifacts, dir.Output, dir.SanitizerLogs, dir.EngineTemp, Path.Combine(workDir, MinimizedFolder),
+                     Path.Combine(workDir, ProfilesFolder), Path.Combine(workDir, CoverageFolder),
+                 })
         {
             Share(folder, user.Gid, Shared);
         }
@@ -116,6 +120,12 @@ public sealed partial class Sandbox
 
     /// <summary>The folder a corpus minimization writes into.</summary>
     public const string MinimizedFolder = "minimized";
+
+    /// <summary>The folder a coverage build writes its raw profiles into.</summary>
+    public const string ProfilesFolder = "profiles";
+
+    /// <summary>The folder LLVM's coverage tools write the merged profile, the summary and the HTML report into.</summary>
+    public const string CoverageFolder = "coverage";
 
     private const UnixFileMode Shared = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
         | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.StickyBit;

@@ -78,5 +78,10 @@ public sealed class OutboxPureTests
         OutboxEntry.Judge(crash, Ack.Instance).Should().Be(OutboxAnswer.Unexpected);
         OutboxEntry.Judge(finished, Ack.Instance).Should().Be(OutboxAnswer.Acknowledged);
         OutboxEntry.Judge(finished, new CommandRejected("no", RejectionKind.NotFound)).Should().Be(OutboxAnswer.Refused);
+
+        var report = BlobId.Of("coverage report"u8);
+        var coverage = new CampaignCommands.ReportCoverage(crash.CampaignId, BotTestConfig.Job(2), 1, 39, report, 4_096, DateTimeOffset.UtcNow, "akka://bot/user/bot-blobs");
+        OutboxEntry.Of(coverage)!.Should().Be(new OutboxEntry($"coverage-{BotTestConfig.Job(2).Value}", OutboxDestination.Campaign, report));
+        OutboxEntry.Judge(coverage, Ack.Instance).Should().Be(OutboxAnswer.Acknowledged);
     }
 }
