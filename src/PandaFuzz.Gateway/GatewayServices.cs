@@ -19,6 +19,7 @@ public static class GatewayServices
         ("bots", "Bots: the machines that run jobs"),
         ("crashes", "Unique crashes (one per signature) and their inputs"),
         ("corpora", "Seed corpora and campaign corpora"),
+        ("coverage", "Source coverage of campaigns: llvm-cov reports of their corpora, measured on bots"),
         ("health", "Liveness, readiness and metrics"),
         ("admin", "Running the node: log levels"),
     ];

@@ -248,7 +248,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
             }
         }
 
-        lists.Should().Be(9, "the four read-model lists, the queue, a campaign's bugs and crashes and their two SARIF exports are paged");
+        lists.Should().Be(10, "the four read-model lists, the queue, a campaign's bugs and crashes, their two SARIF exports and a coverage report's files are paged");
         var crashes = document.RootElement.GetProperty("paths").GetProperty("/api/v1/crashes").GetProperty("get").GetProperty("parameters").EnumerateArray()
             .Select(x => x.GetProperty("name").GetString()).ToList();
         crashes.Should().Contain(["since", "security", "limit", "offset"]);

@@ -36,7 +36,7 @@ internal static class Fuzzing
     }
 }
 
-/// <summary><c>campaign list | show ID | stop ID | watch ID</c>.</summary>
+/// <summary><c>campaign list | show ID | stop ID | watch ID | coverage ID</c>.</summary>
 public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
 {
     private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
@@ -46,7 +46,7 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
 
     public Command Build(CommandSession session)
     {
-        var palette = new Command("campaign", "Campaigns: list, show, stop, watch");
+        var palette = new Command("campaign", "Campaigns: list, show, stop, watch, coverage");
         var list = new Command("list", "Every campaign, oldest first");
         list.SetAction(async (_, ct) =>
         {
@@ -125,8 +125,36 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
             }
         });
         palette.Subcommands.Add(watch);
+
+        var coverageId = Fuzzing.Id("campaign");
+        var coverage = new Command("coverage", "Source coverage: the latest report's totals and the files with the most uncovered lines") { coverageId };
+        coverage.SetAction(async (parse, ct) =>
+        {
+            var id = Uri.EscapeDataString(parse.GetValue(coverageId)!);
+            var c = await api.GetAsync($"campaigns/{id}/coverage", ct);
+            var files = await api.GetAsync($"campaigns/{id}/coverage/files?sort=uncovered&limit={MostUncovered}", ct);
+            await Fuzzing.ShowAsync(session, c, Coverage(c) + "\n\n" + Table.Render(
+                ["FILE", "LINES", "UNCOVERED", "FUNCTIONS", "REGIONS"],
+                files.Items().Select(f => (IReadOnlyList<string>)[f.S("path"), Ratio(f.P("lines")), f.S("uncoveredLines"), Ratio(f.P("functions")), Ratio(f.P("regions"))])));
+        });
+        palette.Subcommands.Add(coverage);
         return palette;
     }
+
+    /// <summary>How many files <c>campaign coverage</c> lists.</summary>
+    public const int MostUncovered = 10;
+
+    private static string Coverage(JsonElement c)
+    {
+        var totals = c.P("totals");
+        return Fuzzing.Fields(
+            ("campaign", c.S("campaignId")), ("measured", c.Time("measuredAt")), ("job", c.S("jobId")), ("build", c.S("build")),
+            ("corpus", $"version {c.S("corpusVersion")}, {c.S("inputs")} inputs"), ("lines", Ratio(totals.P("lines"))),
+            ("functions", Ratio(totals.P("functions"))), ("regions", Ratio(totals.P("regions"))), ("files", c.S("files")),
+            ("measuring", c.S("measuringJobId")), ("report", c.S("reportUrl")));
+    }
+
+    private static string Ratio(JsonElement count) => $"{count.S("covered")}/{count.S("count")} ({count.S("percent")}%)";
 
     private static string Describe(JsonElement c) => Fuzzing.Fields(
         ("id", c.S("id")), ("name", c.S("name")), ("status", c.S("status")), ("engine", c.S("engine")), ("target", c.S("targetId")),

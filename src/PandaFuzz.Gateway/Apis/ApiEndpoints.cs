@@ -25,6 +25,7 @@ public static class ApiEndpoints
         v1.MapJobsApi();
         v1.MapBotsApi();
         v1.MapCorporaApi();
+        v1.MapCoverageApi();
         v1.MapCiApi();
         return app;
     }
