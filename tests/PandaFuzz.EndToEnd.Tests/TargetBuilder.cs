@@ -27,6 +27,9 @@ public sealed class TargetBuilder : IAsyncLifetime
     public const string HostileZooName = "hostile_zoo";
     public const string BugFarmName = "bug_farm";
 
+    /// <summary>coverage_demo: functions and branches in two source files, never crashing; built on demand (<see cref="BuildCoverageAsync"/>).</summary>
+    public const string CoverageDemoName = "coverage_demo";
+
     /// <summary>The AFL++ build of planted_bug (also the name it is uploaded under).</summary>
     public const string PlantedBugAflName = "planted_bug_afl";
 
@@ -151,6 +154,26 @@ public sealed class TargetBuilder : IAsyncLifetime
         if (result.ExitCode != 0 || !File.Exists(output))
         {
             throw new InvalidOperationException($"Building {name} with {string.Join(' ', defines)} failed: {result.StandardError}{result.StandardOutput}");
+        }
+
+        return new BuiltTarget(name, output);
+    }
+
+    /// <summary>
+    /// Builds <c>tests/targets/NAME.c</c> for clang's source-based coverage into <c>NAME-coverage</c>: profile
+    /// instrumentation and coverage mapping, linked with the libFuzzer driver and no sanitizer, as a build's coverage
+    /// binary is (<c>kind=coverage</c>).
+    /// </summary>
+    public async Task<BuiltTarget> BuildCoverageAsync(string name)
+    {
+        var clang = FindOnPath("clang") ?? throw new InvalidOperationException($"clang was not found on PATH. {Hint}");
+        var output = Path.Combine(OutputDir, $"{name}-coverage");
+        string[] flags = ["-g", "-O1", "-fprofile-instr-generate", "-fcoverage-mapping", "-fsanitize=fuzzer"];
+        var result = await ProcessTools.RunAsync(clang, [.. flags, Path.Combine(RepoLayout.TargetSources, name + ".c"), "-o", output],
+            BuildTimeout, CancellationToken.None, workingDirectory: OutputDir);
+        if (result.ExitCode != 0 || !File.Exists(output))
+        {
+            throw new InvalidOperationException($"Building {name} with {string.Join(' ', flags)} failed: {result.StandardError}{result.StandardOutput}");
         }
 
         return new BuiltTarget(name, output);
