@@ -167,6 +167,12 @@ public sealed class CoverageRunner(
 
     private async Task ZipAsync(string path, byte[] summary, CancellationToken ct)
     {
+        var html = Path.Combine(dir.Root, Sandbox.CoverageFolder, "html");
+        if (!UntrustedFiles.IsRegularFile(dir.Root, Path.Combine(html, CoverageArchive.IndexPage)))
+        {
+            throw new CoverageFailure($"llvm-cov show wrote no {CoverageArchive.IndexPage}");
+        }
+
         await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
         using var zip = new ZipArchive(file, ZipArchiveMode.Create);
         var entry = zip.CreateEntry(CoverageArchive.SummaryEntry, CompressionLevel.Fastest);
@@ -175,17 +181,7 @@ public sealed class CoverageRunner(
             await to.WriteAsync(summary, ct);
         }
 
-        var html = Path.Combine(dir.Root, Sandbox.CoverageFolder, "html");
-        var budget = new Budget();
-        if (Directory.Exists(html) && new DirectoryInfo(html).LinkTarget is null)
-        {
-            await AddFolderAsync(zip, html, CoverageArchive.HtmlFolder, 0, budget, ct);
-        }
-
-        if (zip.GetEntry(CoverageArchive.HtmlFolder + CoverageArchive.IndexPage) is null)
-        {
-            throw new CoverageFailure("llvm-cov show wrote no index.html");
-        }
+        await AddFolderAsync(zip, html, CoverageArchive.HtmlFolder, 0, new Budget(), ct);
     }
 
     // The pages are llvm-cov's, written in the sandbox: links are skipped, each file is opened without following one.
