@@ -30,9 +30,6 @@ public sealed class CoverageRunner(
     /// <summary>One process per run of the corpus is expected; more means the target forks, and only so many are merged.</summary>
     public const int MaxProfiles = 64;
 
-    /// <summary>How many files of the HTML report a zip holds at most (one page per source file, and a few more).</summary>
-    public const int MaxReportFiles = CoverageArchive.MaxReportFiles;
-
     private const int MaxDepth = 64;
 
     private static readonly IReadOnlyDictionary<string, string> NoEnvironment = new Dictionary<string, string>();
@@ -206,9 +203,9 @@ public sealed class CoverageRunner(
                 continue;
             }
 
-            if (++budget.Files > MaxReportFiles)
+            if (++budget.Files > CoverageArchive.MaxReportFiles)
             {
-                throw new CoverageFailure($"the HTML report has more than {MaxReportFiles} files");
+                throw new CoverageFailure($"the HTML report has more than {CoverageArchive.MaxReportFiles} files");
             }
 
             using var page = UntrustedFiles.Open(dir.Root, entry.FullName, CoverageArchive.MaxPageBytes, out _);
