@@ -28,7 +28,7 @@ public sealed class CoverageReportTests(TargetBuilder targets) : EndToEndTest
             // Arrange: build 1 of the target (its fuzzing binary, then its coverage binary), known seeds, one node.
             var fuzzing = await targets.BuildVariantAsync(TargetBuilder.CoverageDemoName, "fuzz");
             var coverageBinary = await targets.BuildCoverageAsync(TargetBuilder.CoverageDemoName);
-            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot"), ct);
+            var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot") with { CommandPort = FreePort.Next() }, ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             (await api.UploadBuildAsync(Target, "r1", fuzzing.ReadBytes(), ct)).Build.Should().Be(1);
             var uploaded = await api.PostBytesRawAsync($"api/v1/targets?name={Target}&kind=coverage&build=1", coverageBinary.ReadBytes(), ct);
@@ -89,12 +89,21 @@ public sealed class CoverageReportTests(TargetBuilder targets) : EndToEndTest
             (await index.Content.ReadAsStringAsync(ct)).Should().Contain("coverage_demo");
             using var root = await http.GetAsync(coverage.ReportUrl.TrimStart('/'), ct);
             root.StatusCode.Should().Be(HttpStatusCode.OK, "the report's folder serves its index");
+            using var folder = await http.GetAsync(coverage.ReportUrl.Trim('/'), ct);
+            folder.RequestMessage!.RequestUri!.AbsolutePath.Should().Be(coverage.ReportUrl, "the index is read where its relative links resolve");
             // A client and Kestrel resolve a plain ../ before routing: a climb reaches the route only with its slashes encoded.
             foreach (var climb in new[] { "..%2Fsummary.json", "coverage/..%2F..%2Fsummary.json", "summary.json", "..%2F..%2F..%2Fcoverage", "%2Fetc%2Fpasswd" })
             {
                 using var outside = await http.GetAsync(coverage.ReportUrl.TrimStart('/') + climb, ct);
                 outside.StatusCode.Should().Be(HttpStatusCode.NotFound, "{0} is not a file of the report", climb);
             }
+
+            // Assert: the operator CLI prints the totals and the files with the most uncovered lines.
+            var cli = await ProcessTools.RunAsync(RepoLayout.DotnetHost,
+                [RepoLayout.CmdDll, $"127.0.0.1:{node.Options.CommandPort}", "campaign", "coverage", campaignId], ToolTimeout, ct,
+                environment: new Dictionary<string, string> { ["PANDAFUZZ_DATA_DIR"] = node.Options.DataDir });
+            cli.ExitCode.Should().Be(0, cli.StandardError);
+            cli.StandardOutput.Should().Contain($"{coverage.Totals.Lines.Covered}/{coverage.Totals.Lines.Count}").And.Contain("coverage_demo_checks.h");
 
             // Assert: an unknown campaign is a 404, a build without a coverage binary a 409.
             (await api.PostEmptyRawAsync("api/v1/campaigns/0123456789ab/coverage", ct)).StatusCode.Should().Be(404);
