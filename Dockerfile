@@ -36,7 +36,8 @@ RUN mkdir /out && "clang-${LLVM_VERSION}" -g -O1 -fsanitize=fuzzer,address /src/
 FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}-noble AS runtime
 ARG LLVM_VERSION
 COPY --from=engines /out/afl/runtime-packages /tmp/afl-runtime-packages
-# llvm-symbolizer (llvm-N) turns sanitizer stacks into function names; libclang-rt-N-dev carries the sanitizer and
+# llvm-symbolizer (llvm-N) turns sanitizer stacks into function names, llvm-profdata and llvm-cov measure source coverage
+# with a build's coverage binary (found on PATH by those names); libclang-rt-N-dev carries the sanitizer and
 # libFuzzer runtimes (shared ones for targets linked with -shared-libasan, put on the loader path below); util-linux gives
 # setsid for the fuzzers' process groups; bubblewrap sandboxes the target processes; curl serves the HEALTHCHECK.
 # xargs appends the AFL++ tools' libraries (libpython among them) to the list.
@@ -45,6 +46,8 @@ RUN apt-get update \
         "llvm-${LLVM_VERSION}" "libclang-rt-${LLVM_VERSION}-dev" util-linux bubblewrap curl ca-certificates \
     && rm -rf /var/lib/apt/lists/* /tmp/afl-runtime-packages \
     && ln -s "/usr/bin/llvm-symbolizer-${LLVM_VERSION}" /usr/local/bin/llvm-symbolizer \
+    && ln -s "/usr/bin/llvm-profdata-${LLVM_VERSION}" /usr/local/bin/llvm-profdata \
+    && ln -s "/usr/bin/llvm-cov-${LLVM_VERSION}" /usr/local/bin/llvm-cov \
     && find "/usr/lib/llvm-${LLVM_VERSION}/lib/clang" -name 'libclang_rt.asan-x86_64.so' -printf '%h\n' > /etc/ld.so.conf.d/clang-rt.conf \
     && ldconfig \
     && useradd --system --uid 10001 --create-home pandafuzz \

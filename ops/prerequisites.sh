@@ -16,7 +16,8 @@ pandafuzz_missing_packages() {
   else
     missing+=(libclang-rt-14-dev)
   fi
-  command -v llvm-symbolizer >/dev/null 2>&1 || missing+=(llvm)
+  # llvm: llvm-symbolizer for sanitizer stacks, llvm-profdata and llvm-cov for coverage reports.
+  { command -v llvm-symbolizer && command -v llvm-profdata && command -v llvm-cov; } >/dev/null 2>&1 || missing+=(llvm)
   # The AFL++ engine: afl-fuzz runs jobs, afl-clang-fast builds the AFL++ targets of the tests and the example.
   { command -v afl-fuzz >/dev/null 2>&1 && command -v afl-clang-fast >/dev/null 2>&1; } || missing+=(afl++)
   command -v setsid >/dev/null 2>&1 || missing+=(util-linux)
