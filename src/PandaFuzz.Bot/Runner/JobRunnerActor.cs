@@ -129,12 +129,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
             if (_job.Spec.Task == JobTask.MinimizeCorpus)
             {
-                _minimizing = true;
                 var minimizer = new CorpusMinimizer(_job, _engine, _dir, _settings, _sync!, _corpora);
-                var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, _stopMinimizing.Token);
-                minimizer.RunAsync(stop.Token).PipeTo(Self,
-                    success: r => { stop.Dispose(); return new Minimized(r.Succeeded, r.Summary); },
-                    failure: e => { stop.Dispose(); return new Minimized(false, e.GetBaseException().Message); });
+                RunOneShot(async ct => await minimizer.RunAsync(ct) switch { var (succeeded, summary) => new Minimized(succeeded, summary) }, afterPull: true);
                 return;
             }
 
@@ -147,12 +143,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
                     return;
                 }
 
-                _minimizing = true;
                 var measurer = new CoverageRunner(_job, _dir, _settings, _sync!, tools, _outbox, _outboxPath);
-                var stop = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, _stopMinimizing.Token);
-                measurer.RunAsync(stop.Token).PipeTo(Self,
-                    success: r => { stop.Dispose(); return new Minimized(r.Succeeded, r.Summary, r.Report); },
-                    failure: e => { stop.Dispose(); return new Minimized(false, e.GetBaseException().Message); });
+                RunOneShot(async ct => await measurer.RunAsync(ct) switch { var (succeeded, summary, report) => new Minimized(succeeded, summary, report) }, afterPull: true);
                 return;
             }
 
@@ -301,10 +293,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         if (_job.Spec.Task == JobTask.VerifyBug)
         {
             var verifier = new BugVerifier(_job, _engine, _dir, _settings, _targets, MasterBlobSource.Resolve(Context.System, _job.BlobSourcePath));
-            _minimizing = true;
-            verifier.RunAsync(_stopMinimizing.Token).PipeTo(Self,
-                success: r => new Minimized(r.Succeeded, r.Summary, r.Report),
-                failure: e => new Minimized(false, e.GetBaseException().Message));
+            RunOneShot(async ct => await verifier.RunAsync(ct) switch { var (succeeded, summary, report) => new Minimized(succeeded, summary, report) }, afterPull: false);
             return;
         }
 
@@ -312,10 +301,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         {
             var minimizer = new CrashMinimizer(_job, _engine, _dir, _settings, _targets, _outbox, _outboxPath,
                 MasterBlobSource.Resolve(Context.System, _job.BlobSourcePath));
-            _minimizing = true;
-            minimizer.RunAsync(_stopMinimizing.Token).PipeTo(Self,
-                success: r => new Minimized(r.Succeeded, r.Summary, r.Report),
-                failure: e => new Minimized(false, e.GetBaseException().Message));
+            RunOneShot(async ct => await minimizer.RunAsync(ct) switch { var (succeeded, summary, report) => new Minimized(succeeded, summary, report) }, afterPull: false);
             return;
         }
 
@@ -658,6 +644,19 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         {
             HandOver(FinishReport(finish));
         }
+    }
+
+    /// <summary>
+    /// A one-shot job (corpus or crash minimization, a bug's verification, coverage): its outcome ends the job and its
+    /// report is handed over. One that runs after the corpus pull also stops with the job's later rounds.
+    /// </summary>
+    private void RunOneShot(Func<CancellationToken, Task<Minimized>> run, bool afterPull)
+    {
+        _minimizing = true;
+        var stop = afterPull ? CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, _stopMinimizing.Token) : null;
+        run(stop?.Token ?? _stopMinimizing.Token).PipeTo(Self,
+            success: done => { stop?.Dispose(); return done; },
+            failure: e => { stop?.Dispose(); return new Minimized(false, e.GetBaseException().Message); });
     }
 
     private JobCommands.ReportJobFinished FinishReport(CampaignJobFinish finish) =>
