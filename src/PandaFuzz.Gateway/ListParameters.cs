@@ -105,7 +105,8 @@ public static class ListParameters
 
     public const int MaxStatsPoints = 10_000;
 
-    private static ProblemHttpResult? TryTime(string name, string? text, out DateTimeOffset? at)
+    /// <summary>An ISO-8601 time in the query parameter <paramref name="name"/>; one without an offset is UTC.</summary>
+    internal static ProblemHttpResult? TryTime(string name, string? text, out DateTimeOffset? at)
     {
         at = null;
         if (text is null)
@@ -122,22 +123,7 @@ public static class ListParameters
         return null;
     }
 
-    public static ProblemHttpResult? TrySince(string? text, out DateTimeOffset? since)
-    {
-        since = null;
-        if (text is null)
-        {
-            return null;
-        }
-
-        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
-        {
-            return Problems.Invalid("since", "since must be an ISO-8601 time, e.g. 2026-11-26T10:00:00Z");
-        }
-
-        since = at;
-        return null;
-    }
+    public static ProblemHttpResult? TrySince(string? text, out DateTimeOffset? since) => TryTime("since", text, out since);
 
     public static ProblemHttpResult? TryFlag(string name, string? text, out bool? flag)
     {

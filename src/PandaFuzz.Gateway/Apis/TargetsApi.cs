@@ -65,15 +65,9 @@ public static class TargetsApi
             return (null, Problems.Invalid("revision", "revision must be 1-200 visible ASCII characters (a git commit, a tag, a version)"));
         }
 
-        DateTimeOffset? builtAt = null;
-        if (createdAt is not null)
+        if (ListParameters.TryTime("createdAt", createdAt, out var builtAt) is { } badTime)
         {
-            if (!DateTimeOffset.TryParse(createdAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
-            {
-                return (null, Problems.Invalid("createdAt", "createdAt must be an ISO-8601 time, e.g. 2026-11-26T10:00:00Z"));
-            }
-
-            builtAt = at;
+            return (null, badTime);
         }
 
         int? buildNumber = null;
