@@ -4,7 +4,6 @@ using Akka.Event;
 using Akka.Hosting;
 using Akka.Persistence;
 using PandaFuzz.Domain.Campaigns;
-using PandaFuzz.Domain.Coverage;
 using PandaFuzz.Infrastructure.Actors;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Infrastructure.Serialization;
@@ -19,7 +18,7 @@ using static PandaFuzz.Protocol.CampaignQueries;
 namespace PandaFuzz.Master.Campaigns;
 
 /// <summary>Owns one campaign: its jobs, its end, and its crashes, de-duplicated by signature and acknowledged once counted durably.</summary>
-public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
+public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
 {
     private readonly MasterSettings _settings;
     private readonly ContentAddressedStore _blobs;
@@ -29,7 +28,6 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
     private readonly HashSet<BlobId> _countingAhead = [];
     private readonly Dictionary<string, int> _samplesOnTheirWay = [];
     private readonly HashSet<JobId> _unconfirmedJobs = [];
-    private readonly HashSet<JobId> _readingCoverage = [];
     private CampaignState? _state;
 
     public CampaignEntity(string entityId, MasterSettings settings, ContentAddressedStore blobs, IActorRegistry registry)
@@ -68,39 +66,7 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
                 sender.Tell(new JobAdded(added.CampaignId, added.JobId));
             });
         }));
-        Command<MeasureCoverage>(measure => WhenExists(state =>
-        {
-            var decision = state.AddCoverage(measure.Build, measure.CoverageBinary, measure.TimeLimitSeconds, Now);
-            Decide(decision, Apply, sender =>
-            {
-                if (decision.Events.FirstOrDefault() is CampaignEvents.CampaignJobAdded added)
-                {
-                    Log.Info("Campaign {CampaignId} measures its coverage on build {Build} in job {JobId}", added.CampaignId, measure.Build, added.JobId);
-                    _unconfirmedJobs.Add(added.JobId);
-                    RetryUnconfirmedJobs();
-                }
-
-                sender.Tell(new JobAdded(state.Id, _state!.MeasuringCoverage!));
-            });
-        }));
-        Command<ReportCoverage>(ReceiveCoverage);
-        Command<CoverageReportRead>(RecordCoverage);
-        Command<CoverageReportFailed>(failed =>
-        {
-            _readingCoverage.Remove(failed.Report.JobId);
-            Log.Warning("Coverage report {BlobId} of job {JobId} in campaign {CampaignId} could not be read from {Source}: {Reason}",
-                failed.Report.Report, failed.Report.JobId, failed.Report.CampaignId, failed.Report.BlobSourcePath, failed.Reason);
-            if (failed.Unreadable)
-            {
-                // Sending it again would change nothing: the outbox drops it, the job's end says the rest.
-                failed.ReplyTo.Tell(new CommandRejected($"the coverage report of job {failed.Report.JobId} cannot be read: {failed.Reason}", RejectionKind.Invalid));
-            }
-        });
-        Command<GetCoverage>(_ => WhenExists(state =>
-            Sender.Tell(new CoverageView(state.Id, state.Coverage, state.CoverageHistory ?? [], state.MeasuringCoverage))));
-        Command<GetCoverageFiles>(q => WhenExists(state => Sender.Tell(state.Coverage is null
-            ? new CommandRejected($"campaign {state.Id} has no coverage report yet", RejectionKind.NotFound)
-            : new CoverageFiles(state.Id, [.. CoverageRanking.Order(state.CoverageFiles ?? [], q.Order).Skip(q.Offset).Take(q.Limit)], state.CoverageFiles?.Count ?? 0))));
+        ReceiveCoverageCommands();
         Command<RebaseCampaign>(rebase => WhenExists(state =>
         {
             var decision = state.Rebase(rebase.Build, rebase.Engines, rebase.StartedAt, Now);
@@ -416,72 +382,6 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
         });
     }
 
-    private void ReceiveCoverage(ReportCoverage report)
-    {
-        if (_state is null)
-        {
-            Sender.Tell(new CommandRejected($"campaign {report.CampaignId} not found", RejectionKind.NotFound));
-            return;
-        }
-
-        if (_state.HasCoverageFrom(report.JobId))
-        {
-            Sender.Tell(Ack.Instance);
-            return;
-        }
-
-        if (_state.AddedJobs?.GetValueOrDefault(report.JobId.Value) is not { Task: JobTask.Coverage } spec)
-        {
-            Sender.Tell(new CommandRejected($"job {report.JobId} of campaign {report.CampaignId} measures no coverage", RejectionKind.Invalid));
-            return;
-        }
-
-        if (report.ReportSize is <= 0 or > CoverageArchive.MaxBytes)
-        {
-            Sender.Tell(new CommandRejected($"a coverage report of {report.ReportSize} bytes is over the limit of {CoverageArchive.MaxBytes}", RejectionKind.Invalid));
-            return;
-        }
-
-        if (!_readingCoverage.Add(report.JobId))
-        {
-            return; // On its way; the bot repeats until acknowledged.
-        }
-
-        var replyTo = Sender;
-        var source = Context.ActorSelection(report.BlobSourcePath);
-        ReadCoverageAsync(report, spec, source, replyTo).PipeTo(Self, failure: e => new CoverageReportFailed(
-            report, replyTo, e.GetBaseException().Message, Unreadable: e.GetBaseException() is InvalidDataException));
-    }
-
-    // The zip is the master's own once fetched (its sha256 checked): its summary is read from the store, bounded.
-    private async Task<CoverageReportRead> ReadCoverageAsync(ReportCoverage report, JobSpec spec, ActorSelection source, IActorRef replyTo)
-    {
-        await BlobFetcher.FetchAsync(source, report.Report, _blobs, _settings.BlobChunkTimeout);
-        await using var zip = _blobs.OpenRead(report.Report);
-        var (totals, files) = CoverageArchive.ReadSummary(zip);
-        var summary = new CoverageSummary(report.JobId, spec.Build, report.CorpusVersion, report.Inputs, totals, files.Count, report.Report, report.ReportSize, report.MeasuredAt);
-        return new CoverageReportRead(summary, files, replyTo);
-    }
-
-    private void RecordCoverage(CoverageReportRead read)
-    {
-        _readingCoverage.Remove(read.Summary.JobId);
-        var decision = _state!.RecordCoverage(read.Summary, read.Files, Now);
-        if (decision.Rejected)
-        {
-            read.ReplyTo.Tell(new CommandRejected(decision.Rejection!, RejectionKind.Invalid));
-            return;
-        }
-
-        PersistThen(decision.Events, _ =>
-        {
-            var lines = read.Summary.Totals.Lines;
-            Log.Info("Campaign {CampaignId} covers {Covered} of {Lines} lines in {Files} files (job {JobId}, corpus version {CorpusVersion}, {Inputs} inputs)",
-                new object[] { _state!.Id, lines.Covered, lines.Count, read.Summary.Files, read.Summary.JobId, read.Summary.CorpusVersion, read.Summary.Inputs });
-            read.ReplyTo.Tell(Ack.Instance);
-        });
-    }
-
     /// <summary>Tells each unfinished job until it answers; also wakes them after a restart.</summary>
     private void TellJobs()
     {
@@ -554,11 +454,6 @@ public sealed class CampaignEntity : EventSourcedEntity, IWithTimers
     private sealed record MinimizedInputStored(ReportCrashMinimized Report, IActorRef ReplyTo);
 
     private sealed record MinimizedInputFailed(ReportCrashMinimized Report, string Reason);
-
-    private sealed record CoverageReportRead(CoverageSummary Summary, IReadOnlyList<CoverageFile> Files, IActorRef ReplyTo);
-
-    /// <summary><paramref name="Unreadable"/>: the zip arrived but holds no summary to journal; else it may come next time.</summary>
-    private sealed record CoverageReportFailed(ReportCoverage Report, IActorRef ReplyTo, string Reason, bool Unreadable);
 
     private sealed record JobsTick
     {
