@@ -29,5 +29,6 @@ public static class MasterHosting
             .AddScheduler(settings)
             .AddBlobServer<BlobServer>(blobs, BlobServerActor.MasterName)
             .AddCampaignWaker()
+            .AddCoverageSchedule(settings)
             .AddReadModelProjection(settings.ReadModel);
 }

@@ -244,6 +244,15 @@ public static class CampaignCommands
     public sealed record MeasureCoverage(CampaignId CampaignId, int Build, BlobId CoverageBinary, int TimeLimitSeconds) : IWithCampaignId;
 
     /// <summary>
+    /// Asks a campaign to measure its coverage if it is due (<c>pandafuzz.master.coverage</c>): answered with
+    /// <see cref="CoverageChecked"/>, saying when to ask again.
+    /// </summary>
+    public sealed record CheckCoverage(CampaignId CampaignId) : IWithCampaignId;
+
+    /// <summary><paramref name="NextCheck"/>: when the campaign is next due a measurement; null: not by itself (finished, or no coverage schedule).</summary>
+    public sealed record CoverageChecked(CampaignId CampaignId, DateTimeOffset? NextCheck) : IWithCampaignId;
+
+    /// <summary>
     /// A coverage job's result: <paramref name="Report"/> (the zipped HTML report and llvm-cov's summary) is fetched from
     /// <paramref name="BlobSourcePath"/> and its summary read before it is journaled; answered with <see cref="Ack"/>, idempotent.
     /// </summary>

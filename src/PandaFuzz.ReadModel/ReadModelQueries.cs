@@ -134,6 +134,22 @@ public sealed class ReadModelQueries(ReadModelDatabase database)
         return ids;
     }
 
+    /// <summary>The running campaigns of named targets' builds (those that can have a coverage binary), oldest first.</summary>
+    public IReadOnlyList<CampaignId> RunningCampaignsOfTargets()
+    {
+        using var connection = database.Open();
+        using var command = ReadModelWriter.Command(connection, null,
+            "SELECT id FROM campaigns WHERE status = @status AND target_name IS NOT NULL ORDER BY created_at, id", ("status", Name<CampaignStatus>(CampaignStatus.Running)));
+        using var reader = command.ExecuteReader();
+        var ids = new List<CampaignId>();
+        while (reader.Read())
+        {
+            ids.Add(new CampaignId(reader.GetString(0)));
+        }
+
+        return ids;
+    }
+
     /// <summary>The rows the read model holds yet (it trails the entities by about a second), in one query of at most <see cref="Page.MaxLimit"/> ids.</summary>
     public IReadOnlyDictionary<JobId, JobRow> JobsById(IReadOnlyCollection<JobId> ids)
     {

@@ -4,7 +4,11 @@ using FluentAssertions;
 using PandaFuzz.Actors.Tests.Fixtures;
 using PandaFuzz.Domain.Coverage;
 using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Master.Campaigns;
 using PandaFuzz.Master.Configuration;
+using PandaFuzz.Master.Projection;
+using PandaFuzz.ReadModel;
+using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Protocol;
 using Xunit;
 using Xunit.Abstractions;
@@ -71,6 +75,54 @@ public abstract class CoverageRecordingTests(ITestOutputHelper output, StoragePr
         (await AskFor<CoverageFiles>(restarted.Campaigns, new GetCoverageFiles(campaignId, CoverageFileOrder.Name))).Files.Select(f => f.Path)
             .Should().Equal("/src/parser.c", "/src/util.h");
         (await AskFor<CommandRejected>(restarted.Campaigns, report with { JobId = JobId.For(campaignId, 0) })).Kind.Should().Be(RejectionKind.Invalid);
+    }
+
+    [Fact]
+    public async Task A_campaign_of_a_build_with_a_coverage_binary_measures_itself_every_interval_and_once_at_its_end()
+    {
+        // Arrange: build 1 of "parser" with a coverage binary, a campaign on it, the read model and the coverage schedule
+        // of a master that measures every 2 s.
+        var settings = TestData.Settings with { Coverage = new CoverageSettings(TimeSpan.FromSeconds(2), AtEnd: true, TimeSpan.FromMinutes(3)) };
+        var master = await StartMasterAsync(settings);
+        var targets = master.Targets;
+        var fuzzer = BlobId.Of("parser fuzzing build"u8);
+        var coverage = BlobId.Of("parser coverage build"u8);
+        await AskFor<TargetCommands.TargetBinaryAdded>(targets, new TargetCommands.AddTargetBinary("parser", new TargetBinary(TargetBinaryKinds.Fuzzer, fuzzer, 10), "r1", null, null));
+        await AskFor<TargetCommands.TargetBinaryAdded>(targets, new TargetCommands.AddTargetBinary("parser", new TargetBinary(TargetBinaryKinds.Coverage, coverage, 10), null, null, 1));
+        var campaignId = CampaignId.New();
+        await AskFor<CampaignView>(master.Campaigns, new CreateCampaign(campaignId, TestData.Spec(jobs: 1) with { Target = fuzzer, TargetName = "parser", Build = 1 }));
+        new ReadModelSchema(ReadModel).MigrateUp();
+        master.System.ActorOf(ReadModelProjection.SupervisedProps(ReadModel, settings.ReadModel), ReadModelProjectionHosting.Name);
+        master.System.ActorOf(Props.Create(() => new CoverageSchedule(new ReadModelQueries(ReadModel), master.Campaigns, settings.Coverage)));
+
+        // Act, assert: the schedule finds the running campaign in the read model, and the campaign, due, measures with
+        // its build's coverage binary.
+        var scheduled = await MeasuringAsync(master, campaignId, null);
+        var jobs = await AskFor<CampaignView>(master.Campaigns, new GetCampaign(campaignId));
+        jobs.JobIds.Should().HaveCount(2).And.Contain(scheduled);
+
+        // Act: the fuzzing job ends, then the measurement: the campaign completes.
+        await AskFor<JobCommands.JobEndAcknowledged>(master.Campaigns, new ReportJobEnded(campaignId, JobId.For(campaignId, 0), JobStatus.Completed, DateTimeOffset.UtcNow));
+        await AskFor<JobCommands.JobEndAcknowledged>(master.Campaigns, new ReportJobEnded(campaignId, scheduled, JobStatus.Completed, DateTimeOffset.UtcNow));
+
+        // Assert: once more at its end, on the corpus it ended with, and then no more.
+        var atEnd = await MeasuringAsync(master, campaignId, scheduled);
+        (await AskFor<CampaignView>(master.Campaigns, new GetCampaign(campaignId))).Status.Should().Be(CampaignStatus.Completed);
+        await AskFor<JobCommands.JobEndAcknowledged>(master.Campaigns, new ReportJobEnded(campaignId, atEnd, JobStatus.Completed, DateTimeOffset.UtcNow));
+        (await AskFor<CoverageChecked>(master.Campaigns, new CheckCoverage(campaignId))).NextCheck.Should().BeNull();
+        (await AskFor<CoverageView>(master.Campaigns, new GetCoverage(campaignId))).Measuring.Should().BeNull("a finished campaign measures once");
+    }
+
+    /// <summary>The coverage job the campaign runs once it is not <paramref name="before"/>; its spec runs the coverage binary.</summary>
+    private async Task<JobId> MeasuringAsync(MasterNode master, CampaignId campaignId, JobId? before)
+    {
+        JobId? measuring = null;
+        await AwaitAssertAsync(async () =>
+        {
+            measuring = (await AskFor<CoverageView>(master.Campaigns, new GetCoverage(campaignId))).Measuring;
+            measuring.Should().NotBeNull().And.NotBe(before);
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
+        return measuring!;
     }
 
     private static MemoryStream Zip()

@@ -48,24 +48,22 @@ public sealed class CoverageReportTests(TargetBuilder targets) : EndToEndTest
             (await api.GetRawAsync($"api/v1/campaigns/{campaignId}/coverage", ct)).StatusCode.Should().Be(404, "nothing is measured yet");
             await FuzzingFlow.WaitForCampaignAsync(api, campaignId, "it completed", c => c.Status == "completed", node.EnsureRunning, ct, TimeSpan.FromSeconds(60));
 
-            // Act: measure its coverage on the bot.
-            var measure = await api.PostEmptyRawAsync($"api/v1/campaigns/{campaignId}/coverage", ct);
-            measure.StatusCode.Should().Be(202, measure.Body);
-            var job = JsonDocument.Parse(measure.Body).RootElement.GetProperty("jobId").GetString()!;
+            // Act: nothing but the campaign's end: it measures the corpus it ended with by itself.
             var answered = await Eventually.SatisfyAsync(
-                $"GET /api/v1/campaigns/{campaignId}/coverage answers job {job}'s measurement",
+                $"GET /api/v1/campaigns/{campaignId}/coverage answers the measurement at the campaign's end",
                 TimeSpan.FromSeconds(60),
-                t => MeasuredAsync(api, campaignId, job, t),
+                t => MeasuredAsync(api, campaignId, null, t),
                 r => r.StatusCode == 200,
                 ct,
                 node.EnsureRunning,
                 interval: TimeSpan.FromMilliseconds(500));
             var coverage = JsonSerializer.Deserialize<CoverageInfo>(answered.Body, Json)!;
+            var job = coverage.JobId;
+            (await api.GetJobAsync(job, ct))!.Task.Should().Be("coverage");
 
             // Assert: the test's own llvm-cov over the corpus the campaign has counts the same, file by file.
             var corpus = CorpusFiles.ExtractZip(await api.DownloadCorpusArchiveAsync(campaignId, ct), Path.Combine(Env.Root, "corpus"));
             var expected = await LlvmCovAsync(coverageBinary, Path.Combine(Env.Root, "corpus"), Path.Combine(Env.Root, "profiles"), ct);
-            coverage.JobId.Should().Be(job);
             coverage.Build.Should().Be(1);
             coverage.Inputs.Should().Be(corpus.Count, "the report measured the campaign's whole corpus");
             coverage.Totals.Should().BeEquivalentTo(expected.Totals);
@@ -105,6 +103,24 @@ public sealed class CoverageReportTests(TargetBuilder targets) : EndToEndTest
             cli.ExitCode.Should().Be(0, cli.StandardError);
             cli.StandardOutput.Should().Contain($"{coverage.Totals.Lines.Covered}/{coverage.Totals.Lines.Count}").And.Contain("coverage_demo_checks.h");
 
+            // Act: measure again on request.
+            var measure = await api.PostEmptyRawAsync($"api/v1/campaigns/{campaignId}/coverage", ct);
+            measure.StatusCode.Should().Be(202, measure.Body);
+            var requested = JsonDocument.Parse(measure.Body).RootElement.GetProperty("jobId").GetString()!;
+            requested.Should().NotBe(job, "the measurement at the end is over");
+            var again = JsonSerializer.Deserialize<CoverageInfo>((await Eventually.SatisfyAsync(
+                $"GET /api/v1/campaigns/{campaignId}/coverage answers job {requested}'s measurement",
+                TimeSpan.FromSeconds(60),
+                t => MeasuredAsync(api, campaignId, requested, t),
+                r => r.StatusCode == 200 && JsonSerializer.Deserialize<CoverageInfo>(r.Body, Json)!.JobId == requested,
+                ct,
+                node.EnsureRunning,
+                interval: TimeSpan.FromMilliseconds(500))).Body, Json)!;
+
+            // Assert: the same corpus, the same coverage; both measurements in the history.
+            again.Totals.Should().BeEquivalentTo(coverage.Totals);
+            again.History.Should().HaveCount(2);
+
             // Assert: an unknown campaign is a 404, a build without a coverage binary a 409.
             (await api.PostEmptyRawAsync("api/v1/campaigns/0123456789ab/coverage", ct)).StatusCode.Should().Be(404);
             await api.UploadBuildAsync("coverage-demo-bare", null, fuzzing.ReadBytes(), ct);
@@ -116,10 +132,11 @@ public sealed class CoverageReportTests(TargetBuilder targets) : EndToEndTest
         });
 
     /// <summary>The coverage as the API answers it; a coverage job that failed ends the wait with its reason.</summary>
-    private static async Task<RawResponse> MeasuredAsync(ApiClient api, string campaignId, string job, CancellationToken ct)
+    private static async Task<RawResponse> MeasuredAsync(ApiClient api, string campaignId, string? job, CancellationToken ct)
     {
         var answer = await api.GetRawAsync($"api/v1/campaigns/{campaignId}/coverage", ct);
-        if (answer.StatusCode != 200 && await api.GetJobAsync(job, ct) is { State: "failed" or "cancelled" } ended)
+        job ??= answer.StatusCode == 404 ? null : JsonDocument.Parse(answer.Body).RootElement.GetProperty("measuringJobId").GetString();
+        if (job is not null && await api.GetJobAsync(job, ct) is { State: "failed" or "cancelled" } ended)
         {
             throw new InvalidOperationException($"coverage job {job} {ended.State}: {ended.FailureReason}");
         }

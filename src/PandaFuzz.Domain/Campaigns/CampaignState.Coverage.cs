@@ -10,6 +10,28 @@ public sealed partial record CampaignState
     public JobId? MeasuringCoverage =>
         JobIds.LastOrDefault(j => AddedJobs?.GetValueOrDefault(j.Value) is { Task: JobTask.Coverage } && !EndedJobs.ContainsKey(j.Value));
 
+    /// <summary>
+    /// When the campaign next measures its coverage by itself, if it does: a running campaign every
+    /// <paramref name="interval"/> after its last measurement was asked for (or after its start); a finished one once
+    /// after its end (<paramref name="atEnd"/>), on the corpus it ended with. Never while a measurement is under way, while
+    /// it stops, or for a campaign of no named target's build (its coverage binary belongs to the build). A failed
+    /// measurement is not repeated sooner: the time it was asked for counts.
+    /// </summary>
+    public DateTimeOffset? CoverageDueAt(TimeSpan? interval, bool atEnd)
+    {
+        if (MeasuringCoverage is not null || CurrentSpec is not { TargetName: not null, Build: not null })
+        {
+            return null;
+        }
+
+        return Status switch
+        {
+            CampaignStatus.Running when interval is { } every => (CoverageRequestedAt ?? CreatedAt) + every,
+            CampaignStatus.Completed or CampaignStatus.Stopped when atEnd && !(CoverageRequestedAt >= FinishedAt) => FinishedAt,
+            _ => null,
+        };
+    }
+
     public bool HasCoverageFrom(JobId job) => Coverage?.JobId == job || CoverageHistory?.Any(c => c.JobId == job) == true;
 
     /// <summary>

@@ -26,7 +26,8 @@ public sealed partial record CampaignState(
     ImmutableDictionary<string, ImmutableList<BugBuildCheck>>? Checks = null,
     CoverageSummary? Coverage = null,
     ImmutableList<CoverageFile>? CoverageFiles = null,
-    ImmutableList<CoverageSummary>? CoverageHistory = null)
+    ImmutableList<CoverageSummary>? CoverageHistory = null,
+    DateTimeOffset? CoverageRequestedAt = null)
 {
     /// <summary>How long a bug's verification job may take on its bot; its reruns take seconds.</summary>
     public const int VerificationSeconds = 300;
@@ -74,6 +75,7 @@ public sealed partial record CampaignState(
         {
             JobIds = JobIds.Add(added.JobId),
             AddedJobs = (AddedJobs ?? ImmutableDictionary<string, JobSpec>.Empty).SetItem(added.JobId.Value, added.Spec),
+            CoverageRequestedAt = added.Spec.Task == JobTask.Coverage ? added.At : CoverageRequestedAt,
         },
         CampaignJobEnded j => this with { EndedJobs = EndedJobs.SetItem(j.JobId.Value, j.Status) },
         CampaignFinished f => this with { Status = f.Status, FinishedAt = f.At },

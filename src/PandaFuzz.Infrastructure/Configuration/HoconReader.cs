@@ -40,6 +40,13 @@ public sealed class HoconReader
         return value > TimeSpan.Zero ? value : throw Invalid(Key(key), text, DurationForm);
     }
 
+    /// <summary>A positive duration, or <c>off</c> (null): something done every so often that may not be done at all.</summary>
+    public TimeSpan? DurationOrOff(string key)
+    {
+        var text = Raw(key, DurationForm + ", or off");
+        return text.Trim().ToLowerInvariant() is "off" or "false" or "no" ? null : PositiveDuration(key);
+    }
+
     public int Int(string key, int min, int max)
     {
         var expected = $"a whole number from {min} to {max}";

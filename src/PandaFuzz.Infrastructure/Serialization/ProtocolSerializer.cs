@@ -75,6 +75,8 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(CampaignCommands.JobAdded)] = "JobAdded",
         [typeof(CampaignCommands.MeasureCoverage)] = "MeasureCoverage",
         [typeof(CampaignCommands.ReportCoverage)] = "ReportCoverage",
+        [typeof(CampaignCommands.CheckCoverage)] = "CheckCoverage",
+        [typeof(CampaignCommands.CoverageChecked)] = "CoverageChecked",
         [typeof(CampaignQueries.GetCoverage)] = "GetCoverage",
         [typeof(CampaignQueries.CoverageView)] = "CoverageView",
         [typeof(CampaignQueries.GetCoverageFiles)] = "GetCoverageFiles",

@@ -3,6 +3,7 @@ using Akka.Event;
 using PandaFuzz.Domain.Coverage;
 using PandaFuzz.Infrastructure.Actors;
 using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Infrastructure.Sharding;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Protocol.CampaignCommands;
 using static PandaFuzz.Protocol.CampaignQueries;
@@ -12,7 +13,11 @@ namespace PandaFuzz.Master.Campaigns;
 /// <summary>A campaign's source coverage reports: the part of the entity that measures, fetches and answers them.</summary>
 public sealed partial class CampaignEntity
 {
+    /// <summary>How long a target entity has to name a build's coverage binary before the check is left to the next one.</summary>
+    private static readonly TimeSpan CoverageLookupTimeout = TimeSpan.FromSeconds(10);
+
     private readonly HashSet<JobId> _readingCoverage = [];
+    private bool _lookingUpCoverageBinary;
 
     /// <summary>Coverage: one measuring job at a time, its report fetched from the bot and journaled once, and the queries on it.</summary>
     private void ReceiveCoverageCommands()
@@ -32,6 +37,21 @@ public sealed partial class CampaignEntity
                 sender.Tell(new JobAdded(state.Id, _state!.MeasuringCoverage!));
             });
         }));
+        Command<CheckCoverage>(check => WhenExists(state => Sender.Tell(new CoverageChecked(state.Id, MeasureCoverageIfDue(state)))));
+        Command<CoverageBinaryLookedUp>(found =>
+        {
+            _lookingUpCoverageBinary = false;
+            if (found.Binary is { } binary)
+            {
+                // As if asked through the API: the command decides on the state it finds then.
+                Self.Tell(new MeasureCoverage(_state!.Id, found.Build, binary, (int)_settings.Coverage.TimeLimit.TotalSeconds), ActorRefs.Nobody);
+            }
+            else if (found.Failure is { } failure)
+            {
+                Log.Warning("Campaign {CampaignId} is due a coverage measurement, but its target did not name build {Build}'s binaries: {Reason}",
+                    _state!.Id, found.Build, failure);
+            }
+        });
         Command<ReportCoverage>(ReceiveCoverage);
         Command<CoverageReportRead>(RecordCoverage);
         Command<CoverageReportFailed>(failed =>
@@ -50,6 +70,47 @@ public sealed partial class CampaignEntity
         Command<GetCoverageFiles>(q => WhenExists(state => Sender.Tell(state.Coverage is null
             ? new CommandRejected($"campaign {state.Id} has no coverage report yet", RejectionKind.NotFound)
             : new CoverageFiles(state.Id, [.. CoverageRanking.Order(state.CoverageFiles ?? [], q.Order).Skip(q.Offset).Take(q.Limit)], state.CoverageFiles?.Count ?? 0))));
+    }
+
+    /// <summary>
+    /// Starts a measurement if one is due (<see cref="Domain.Campaigns.CampaignState.CoverageDueAt"/>) and the build has a
+    /// coverage binary, which its target entity knows (it may be uploaded after the campaign started). Returns when to
+    /// check again: a build without a coverage binary is asked about once per interval, not at every check.
+    /// </summary>
+    private DateTimeOffset? MeasureCoverageIfDue(Domain.Campaigns.CampaignState state)
+    {
+        var settings = _settings.Coverage;
+        if (state.CoverageDueAt(settings.Interval, settings.AtEnd) is not { } due)
+        {
+            return null;
+        }
+
+        if (due > Now)
+        {
+            return due;
+        }
+
+        if (!_lookingUpCoverageBinary && TargetEntities is { } targets)
+        {
+            _lookingUpCoverageBinary = true;
+            var build = state.CurrentSpec.Build!.Value;
+            targets.Ask(new TargetQueries.GetTargetBuilds(state.CurrentSpec.TargetName!), CoverageLookupTimeout).PipeTo(Self,
+                success: reply => new CoverageBinaryLookedUp(build, (reply as TargetQueries.TargetBuilds)?.Find(build)?.BinaryOf(TargetBinaryKinds.Coverage)?.Binary, null),
+                failure: e => new CoverageBinaryLookedUp(build, null, e.GetBaseException().Message));
+        }
+
+        return state.IsFinished ? null : Now + settings.Interval;
+    }
+
+    private IActorRef? TargetEntities => _registry.TryGet<TargetRegion>(out var targets) ? targets : null;
+
+    /// <summary>Checks after the message at hand: the state it leaves is the one to decide on.</summary>
+    private void CheckCoverageAfterwards()
+    {
+        if (_state is not null)
+        {
+            Self.Tell(new CheckCoverage(_state.Id), ActorRefs.Nobody);
+        }
     }
 
     private void ReceiveCoverage(ReportCoverage report)
@@ -117,6 +178,8 @@ public sealed partial class CampaignEntity
             read.ReplyTo.Tell(Ack.Instance);
         });
     }
+
+    private sealed record CoverageBinaryLookedUp(int Build, BlobId? Binary, string? Failure);
 
     private sealed record CoverageReportRead(CoverageSummary Summary, IReadOnlyList<CoverageFile> Files, IActorRef ReplyTo);
 

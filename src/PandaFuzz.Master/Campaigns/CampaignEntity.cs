@@ -24,6 +24,7 @@ public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
     private readonly ContentAddressedStore _blobs;
     private readonly IActorRef _jobs;
     private readonly IActorRef _notifier;
+    private readonly IActorRegistry _registry;
     private readonly HashSet<BlobId> _fetching = [];
     private readonly HashSet<BlobId> _countingAhead = [];
     private readonly Dictionary<string, int> _samplesOnTheirWay = [];
@@ -37,12 +38,17 @@ public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
         _blobs = blobs;
         _jobs = registry.Get<JobRegion>();
         _notifier = registry.TryGet<CrashNotifier>(out var notifier) ? notifier : ActorRefs.Nobody;
+        _registry = registry;
 
         // A snapshot of an earlier release may keep crashes split by access size: re-keyed as events are.
         Recover<SnapshotOffer>(offer => _state = ((CampaignState)offer.Snapshot).Rekeyed());
         Recover<CampaignEvents.CampaignCreated>(e => _state = CampaignState.Created(e));
         Recover<IPersistedEvent>(e => _state = _state?.Apply(e));
-        Recover<RecoveryCompleted>(_ => TellJobs());
+        Recover<RecoveryCompleted>(_ =>
+        {
+            TellJobs();
+            CheckCoverageAfterwards(); // A campaign that ended while its master went down still measures its last corpus.
+        });
 
         Command<CreateCampaign>(Create);
         Command<StopCampaign>(_ => WhenExists(state => PersistThen(state.Stop(Now), sender =>
@@ -439,6 +445,7 @@ public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
         if (e is CampaignEvents.CampaignFinished finished)
         {
             Log.Info("Campaign {CampaignId} finished {CampaignStatus}", _state.Id, finished.Status);
+            CheckCoverageAfterwards();
         }
     }
 

@@ -42,6 +42,8 @@ public sealed record MasterSettings(
 
     public StatsHistorySettings StatsHistory { get; init; } = StatsHistorySettings.Default;
 
+    public CoverageSettings Coverage { get; init; } = CoverageSettings.Default;
+
     /// <summary>How long an idle job entity stays in memory; raised to 1.5 × its longer timer by <see cref="From"/>.</summary>
     public TimeSpan JobPassivateAfter { get; init; } = TimeSpan.FromSeconds(45);
 
@@ -101,11 +103,17 @@ public sealed record MasterSettings(
                 r.PositiveDuration("stats-history.coarse-step"),
                 r.PositiveDuration("stats-history.flush-interval"),
                 r.PositiveDuration("stats-history.compact-interval")),
+            Coverage = new CoverageSettings(r.DurationOrOff("coverage.interval"), r.Bool("coverage.at-end"), r.PositiveDuration("coverage.time-limit")),
         };
         if (settings.StatsHistory.CoarseStep < settings.StatsSeriesInterval)
         {
             throw new ConfigurationException(
                 $"{Section}.stats-history.coarse-step ({settings.StatsHistory.CoarseStep}) must be at least {Section}.stats-series-interval ({settings.StatsSeriesInterval})");
+        }
+
+        if (settings.Coverage.TimeLimit < TimeSpan.FromSeconds(10) || settings.Coverage.TimeLimit > TimeSpan.FromDays(1))
+        {
+            throw HoconReader.Invalid($"{Section}.coverage.time-limit", settings.Coverage.TimeLimit.ToString(), "a duration from 10s to 1d");
         }
 
         // A job's start and silence timers live in its entity: passivated first, a job would wait for them forever.
@@ -127,6 +135,19 @@ public sealed record MasterSettings(
 public sealed record StatsHistorySettings(TimeSpan FineFor, TimeSpan CoarseStep, TimeSpan FlushInterval, TimeSpan CompactInterval)
 {
     public static readonly StatsHistorySettings Default = new(TimeSpan.FromDays(1), TimeSpan.FromMinutes(5), TimeSpan.FromSeconds(2), TimeSpan.FromHours(1));
+}
+
+/// <summary>
+/// When campaigns measure their source coverage by themselves (<c>pandafuzz.master.coverage</c>): a running campaign every
+/// <see cref="Interval"/> (null: only when asked), a finished one once at its end (<see cref="AtEnd"/>); each measurement
+/// is a job of <see cref="TimeLimit"/> at most.
+/// </summary>
+public sealed record CoverageSettings(TimeSpan? Interval, bool AtEnd, TimeSpan TimeLimit)
+{
+    public static readonly CoverageSettings Default = new(TimeSpan.FromHours(6), true, TimeSpan.FromMinutes(10));
+
+    /// <summary>How often the master looks for running campaigns due a measurement: often enough to keep the interval.</summary>
+    public TimeSpan CheckEvery => Interval is { } every && every < TimeSpan.FromMinutes(1) ? every : TimeSpan.FromMinutes(1);
 }
 
 public sealed record ReadModelSettings(bool MigrateOnStart, int BatchSize, TimeSpan BatchWindow)

@@ -17,6 +17,9 @@ public sealed record MasterNode(
     TestProbe Scheduler,
     MasterSettings Settings)
 {
+    /// <summary>The target entities' shard region.</summary>
+    public IActorRef Targets { get; init; } = ActorRefs.Nobody;
+
     /// <summary>The full remote path of a local actor, as a bot agent announces its own (<c>akka.tcp://…/user/…</c>).</summary>
     public string PathOf(IActorRef actor) => actor.Path.ToStringWithAddress(SelfAddress);
 }

@@ -15,6 +15,7 @@ using PandaFuzz.Master.Configuration;
 using PandaFuzz.Master.Corpus;
 using PandaFuzz.Master.Jobs;
 using PandaFuzz.Master.Persistence;
+using PandaFuzz.Master.Targets;
 using PandaFuzz.ReadModel;
 using Xunit;
 using Xunit.Abstractions;
@@ -156,6 +157,7 @@ public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
                     .AddCorpusEntities(settings, blobs)
                     .AddJobEntities(settings)
                     .AddBotEntities(settings)
+                    .AddTargetEntities(settings)
                     .AddBlobServer<BlobServer>(blobs, BlobServerActor.MasterName);
                 if (wakeCampaigns)
                 {
@@ -181,6 +183,9 @@ public abstract class MasterTestKit : Akka.TestKit.Xunit2.TestKit, IAsyncLifetim
             registry.Get<JobRegion>(),
             registry.Get<BotRegion>(),
             scheduler!,
-            settings);
+            settings)
+        {
+            Targets = registry.Get<TargetRegion>(),
+        };
     }
 }

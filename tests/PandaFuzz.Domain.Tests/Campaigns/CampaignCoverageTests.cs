@@ -128,4 +128,43 @@ public sealed class CampaignCoverageTests
         state.CoverageHistory![0].Totals.Lines.Covered.Should().Be(5, "the oldest go first");
         state.Coverage!.Totals.Lines.Covered.Should().Be(CampaignState.CoverageHistoryLength + 4);
     }
+
+    [Fact]
+    public void A_running_campaign_is_due_a_measurement_every_interval_from_its_last_request_and_not_while_one_runs()
+    {
+        var every = TimeSpan.FromHours(6);
+        var state = Running();
+
+        state.CoverageDueAt(every, atEnd: true).Should().Be(T0 + every, "the first interval counts from the start");
+        state.CoverageDueAt(null, atEnd: true).Should().BeNull("without an interval a running campaign measures only when asked");
+
+        state = CampaignSteps.Apply(state, state.AddCoverage(1, CoverageBinary, 600, T0.AddHours(2)));
+        state.CoverageDueAt(every, atEnd: true).Should().BeNull("a measurement is under way");
+        state = CampaignSteps.Apply(state, state.JobEnded(Job(2), JobStatus.Failed, T0.AddHours(3)));
+        state.CoverageDueAt(every, atEnd: true).Should().Be(T0.AddHours(2) + every, "a failed measurement is not repeated sooner");
+
+        var stopping = CampaignSteps.Apply(state, state.Stop(T0.AddHours(4)));
+        stopping.CoverageDueAt(every, atEnd: true).Should().BeNull("a stopping campaign takes no new job");
+
+        var unnamed = CampaignState.Created(CampaignState.Create(Campaign, CampaignSpec(2), T0));
+        unnamed.CoverageDueAt(every, atEnd: true).Should().BeNull("a binary of no target's build has no coverage binary");
+    }
+
+    [Fact]
+    public void A_finished_campaign_is_due_one_measurement_at_its_end_even_after_a_measurement_while_it_ran()
+    {
+        var state = Running();
+        state = CampaignSteps.Apply(state, state.AddCoverage(1, CoverageBinary, 600, T0.AddMinutes(1)));
+        state = CampaignSteps.Apply(state, state.JobEnded(Job(2), JobStatus.Completed, T0.AddMinutes(2)));
+        state = CampaignSteps.Apply(state, state.JobEnded(Job(0), JobStatus.Completed, T0.AddMinutes(5)));
+        state = CampaignSteps.Apply(state, state.JobEnded(Job(1), JobStatus.Completed, T0.AddMinutes(6)));
+        state.Status.Should().Be(CampaignStatus.Completed);
+
+        state.CoverageDueAt(TimeSpan.FromHours(6), atEnd: true).Should().Be(T0.AddMinutes(6), "the corpus grew after the last measurement");
+        state.CoverageDueAt(TimeSpan.FromHours(6), atEnd: false).Should().BeNull();
+
+        state = CampaignSteps.Apply(state, state.AddCoverage(1, CoverageBinary, 600, T0.AddMinutes(7)));
+        state = CampaignSteps.Apply(state, state.JobEnded(Job(3), JobStatus.Failed, T0.AddMinutes(8)));
+        state.CoverageDueAt(TimeSpan.FromHours(6), atEnd: true).Should().BeNull("measured once after its end, even if that failed");
+    }
 }

@@ -185,6 +185,8 @@ internal static class ProtocolSamples
         new CampaignCommands.JobAdded(Campaign, Job(3)),
         new CampaignCommands.MeasureCoverage(Campaign, 2, BlobId.Of("coverage build"u8), 600),
         new CampaignCommands.ReportCoverage(Campaign, Job(7), 3, 39, BlobId.Of("coverage report"u8), 48_213, At, "akka.tcp://pandafuzz@10.0.0.5:4053/user/bot-blobs"),
+        new CampaignCommands.CheckCoverage(Campaign),
+        new CampaignCommands.CoverageChecked(Campaign, At),
         new CampaignQueries.GetCoverage(Campaign),
         new CampaignQueries.CoverageView(Campaign, Coverage(), [Coverage() with { JobId = Job(6), MeasuredAt = At }, Coverage()], Job(8)),
         new CampaignQueries.GetCoverageFiles(Campaign, CoverageFileOrder.Name, 20, 10),
