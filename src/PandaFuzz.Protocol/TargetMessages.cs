@@ -31,6 +31,16 @@ public sealed record TargetBinary(string Kind, BlobId Binary, long Size);
 /// </summary>
 public sealed record TargetBuild(int Number, string? Revision, DateTimeOffset CreatedAt, DateTimeOffset AddedAt, IReadOnlyList<TargetBinary> Binaries)
 {
+    /// <summary>
+    /// The absolute path the build's sources were in when it was built (the CI checkout, say), as the user gave it: source
+    /// paths under it (in coverage reports, stack frames) are shown relative to it.
+    /// </summary>
+    public string? SourceRoot { get; init; }
+
+    /// <summary>A path the build names (a compiler's absolute path) relative to <see cref="SourceRoot"/>, when it is under it.</summary>
+    public string? Relative(string path) =>
+        SourceRoot is { } root && path.StartsWith(root.TrimEnd('/') + "/", StringComparison.Ordinal) ? path[(root.TrimEnd('/').Length + 1)..] : null;
+
     public TargetBinary? BinaryOf(string kind) => Binaries.FirstOrDefault(b => b.Kind == kind);
 
     /// <summary>The binary an engine fuzzes: its own, else the build's binary for any engine.</summary>
@@ -50,7 +60,8 @@ public static class TargetCommands
         TargetBinary Binary,
         string? Revision,
         DateTimeOffset? CreatedAt,
-        int? Build) : IWithTargetName;
+        int? Build,
+        string? SourceRoot = null) : IWithTargetName;
 
     /// <summary>The build that holds the binary now; <paramref name="Created"/>: this command made the build.</summary>
     public sealed record TargetBinaryAdded(string TargetName, TargetBuild Build, bool Created) : IWithTargetName;
@@ -61,7 +72,8 @@ public static class TargetEvents
 {
     public sealed record TargetBuildAdded(string TargetName, TargetBuild Build, DateTimeOffset At) : IWithTargetName, IPersistedEvent;
 
-    public sealed record TargetBuildBinaryAdded(string TargetName, int Build, TargetBinary Binary, DateTimeOffset At) : IWithTargetName, IPersistedEvent;
+    /// <summary><paramref name="SourceRoot"/>: given with this binary, it becomes the build's.</summary>
+    public sealed record TargetBuildBinaryAdded(string TargetName, int Build, TargetBinary Binary, DateTimeOffset At, string? SourceRoot = null) : IWithTargetName, IPersistedEvent;
 }
 
 /// <summary>Queries the target entity answers.</summary>

@@ -31,7 +31,9 @@ public sealed class CoverageReportTests(TargetBuilder targets) : EndToEndTest
             var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot") with { CommandPort = FreePort.Next() }, ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             (await api.UploadBuildAsync(Target, "r1", fuzzing.ReadBytes(), ct)).Build.Should().Be(1);
-            var uploaded = await api.PostBytesRawAsync($"api/v1/targets?name={Target}&kind=coverage&build=1", coverageBinary.ReadBytes(), ct);
+            // The folder the build's sources were compiled from is its source root: the report's paths are shown relative to it.
+            var uploaded = await api.PostBytesRawAsync(
+                $"api/v1/targets?name={Target}&kind=coverage&build=1&sourceRoot={Uri.EscapeDataString(RepoLayout.TargetSources)}", coverageBinary.ReadBytes(), ct);
             uploaded.StatusCode.Should().Be(201, "the coverage binary joins build 1; body: {0}", uploaded.Body);
             var seeds = await api.UploadCorpusAsync("coverage-seeds", CorpusFiles.Zip(new Dictionary<string, byte[]>
             {
@@ -72,6 +74,9 @@ public sealed class CoverageReportTests(TargetBuilder targets) : EndToEndTest
                 (await api.GetRawAsync($"api/v1/campaigns/{campaignId}/coverage/files?sort=name&limit=1000", ct)).Body, Json)!;
             files.Select(f => Path.GetFileName(f.Path)).Should().Equal("coverage_demo.c", "coverage_demo_checks.h");
             files.Should().BeEquivalentTo(expected.Files, o => o.WithStrictOrdering());
+            coverage.SourceRoot.Should().Be(RepoLayout.TargetSources);
+            JsonDocument.Parse((await api.GetRawAsync($"api/v1/campaigns/{campaignId}/coverage/files?sort=name", ct)).Body).RootElement.EnumerateArray()
+                .Select(f => f.GetProperty("relativePath").GetString()).Should().Equal("coverage_demo.c", "coverage_demo_checks.h");
             coverage.Files.Should().Be(files.Count);
             var ranked = JsonSerializer.Deserialize<List<CoverageFileInfo>>((await api.GetRawAsync($"api/v1/campaigns/{campaignId}/coverage/files?limit=1", ct)).Body, Json)!;
             ranked.Should().ContainSingle().Which.UncoveredLines.Should().Be(files.Max(f => f.UncoveredLines), "most uncovered lines first by default");
@@ -101,7 +106,15 @@ public sealed class CoverageReportTests(TargetBuilder targets) : EndToEndTest
                 [RepoLayout.CmdDll, $"127.0.0.1:{node.Options.CommandPort}", "campaign", "coverage", campaignId], ToolTimeout, ct,
                 environment: new Dictionary<string, string> { ["PANDAFUZZ_DATA_DIR"] = node.Options.DataDir });
             cli.ExitCode.Should().Be(0, cli.StandardError);
-            cli.StandardOutput.Should().Contain($"{coverage.Totals.Lines.Covered}/{coverage.Totals.Lines.Count}").And.Contain("coverage_demo_checks.h");
+            cli.StandardOutput.Should().Contain($"{coverage.Totals.Lines.Covered}/{coverage.Totals.Lines.Count}").And.Contain("coverage_demo_checks.h")
+                .And.NotContain(Path.Combine(RepoLayout.TargetSources, "coverage_demo_checks.h"), "files are shown relative to the source root");
+            var cliJson = await ProcessTools.RunAsync(RepoLayout.DotnetHost,
+                [RepoLayout.CmdDll, $"127.0.0.1:{node.Options.CommandPort}", "--json", "campaign", "coverage", campaignId], ToolTimeout, ct,
+                environment: new Dictionary<string, string> { ["PANDAFUZZ_DATA_DIR"] = node.Options.DataDir });
+            cliJson.ExitCode.Should().Be(0, cliJson.StandardError);
+            var printed = JsonDocument.Parse(cliJson.StandardOutput).RootElement;
+            printed.GetProperty("jobId").GetString().Should().Be(job);
+            printed.GetProperty("mostUncovered").EnumerateArray().Select(f => f.GetProperty("relativePath").GetString()).Should().BeEquivalentTo("coverage_demo.c", "coverage_demo_checks.h");
 
             // Act: measure again on request.
             var measure = await api.PostEmptyRawAsync($"api/v1/campaigns/{campaignId}/coverage", ct);
@@ -184,7 +197,7 @@ public sealed class CoverageReportTests(TargetBuilder targets) : EndToEndTest
     private sealed record CoverageTotalsInfo(CoverageCount Lines, CoverageCount Functions, CoverageCount Regions);
 
     private sealed record CoverageInfo(string CampaignId, string JobId, int? Build, int CorpusVersion, int Inputs, CoverageTotalsInfo Totals, int Files, string ReportUrl,
-        IReadOnlyList<JsonElement> History);
+        IReadOnlyList<JsonElement> History, string? SourceRoot);
 
     private sealed record CoverageFileInfo(string Path, CoverageCount Lines, CoverageCount Functions, CoverageCount Regions, long UncoveredLines);
 }

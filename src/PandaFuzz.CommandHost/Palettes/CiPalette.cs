@@ -49,6 +49,12 @@ public sealed class CiPalette(GatewayClient api) : ICommandPalette
                 query.Append($"&revision={Uri.EscapeDataString(label)}");
             }
 
+            // The checkout the binary was built in becomes its build's source root, for coverage reports and SARIF.
+            if (parse.GetValue(sourceRoot) is { } checkout)
+            {
+                query.Append($"&sourceRoot={Uri.EscapeDataString(checkout)}");
+            }
+
             var gate = await api.PostFileAsync(query.ToString(), binary, ct);
             var path = $"targets/{Uri.EscapeDataString(targetName)}/ci/{Uri.EscapeDataString(gate.S("campaignId"))}";
             await session.OutAsync($"build {gate.S("build")} of {targetName}{(gate.S("newBuild") == "false" ? " (this binary was that build already)" : "")}: " +

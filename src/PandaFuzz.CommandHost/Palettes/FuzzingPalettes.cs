@@ -133,9 +133,13 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
             var id = Uri.EscapeDataString(parse.GetValue(coverageId)!);
             var c = await api.GetAsync($"campaigns/{id}/coverage", ct);
             var files = await api.GetAsync($"campaigns/{id}/coverage/files?sort=uncovered&limit={MostUncovered}", ct);
-            await Fuzzing.ShowAsync(session, c, Coverage(c) + "\n\n" + Table.Render(
+            // --json: the report as the API answers it, with its files that have the most uncovered lines.
+            var json = System.Text.Json.Nodes.JsonNode.Parse(c.GetRawText())!.AsObject();
+            json["mostUncovered"] = System.Text.Json.Nodes.JsonNode.Parse(files.GetRawText());
+            await Fuzzing.ShowAsync(session, JsonSerializer.SerializeToElement(json), Coverage(c) + "\n\n" + Table.Render(
                 ["FILE", "LINES", "UNCOVERED", "FUNCTIONS", "REGIONS"],
-                files.Items().Select(f => (IReadOnlyList<string>)[f.S("path"), Ratio(f.P("lines")), f.S("uncoveredLines"), Ratio(f.P("functions")), Ratio(f.P("regions"))])));
+                files.Items().Select(f => (IReadOnlyList<string>)[f.S("relativePath") is var relative && relative != "-" ? relative : f.S("path"),
+                    Ratio(f.P("lines")), f.S("uncoveredLines"), Ratio(f.P("functions")), Ratio(f.P("regions"))])));
         });
         palette.Subcommands.Add(coverage);
         return palette;
@@ -151,7 +155,7 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
             ("campaign", c.S("campaignId")), ("measured", c.Time("measuredAt")), ("job", c.S("jobId")), ("build", c.S("build")),
             ("corpus", $"version {c.S("corpusVersion")}, {c.S("inputs")} inputs"), ("lines", Ratio(totals.P("lines"))),
             ("functions", Ratio(totals.P("functions"))), ("regions", Ratio(totals.P("regions"))), ("files", c.S("files")),
-            ("measuring", c.S("measuringJobId")), ("report", c.S("reportUrl")));
+            ("measuring", c.S("measuringJobId")), ("source root", c.S("sourceRoot")), ("report", c.S("reportUrl")));
     }
 
     private static string Ratio(JsonElement count) => $"{count.S("covered")}/{count.S("count")} ({count.S("percent")}%)";

@@ -36,7 +36,7 @@ public static class CiApi
     }
 
     private static async Task<Results<Accepted<CiGateResponse>, ProblemHttpResult, ValidationProblem>> StartGate(
-        HttpRequest request, string name, string? engine, int? seconds, int? jobs, string? revision, string? createdAt, [AsParameters] ApiServices api)
+        HttpRequest request, string name, string? engine, int? seconds, int? jobs, string? revision, string? createdAt, string? sourceRoot, [AsParameters] ApiServices api)
     {
         // Checked before the upload, so a refused gate adds no build.
         if (ListParameters.TryEngine(engine, out var engineName) is { } badEngine)
@@ -54,7 +54,7 @@ public static class CiApi
             return Problems.Invalid("jobs", $"jobs must be between 1 and {CampaignRequestValidator.MaxJobs}");
         }
 
-        var (added, problem) = await TargetsApi.AddBinaryAsync(request, name, TargetBinaryKinds.Fuzzer, revision, createdAt, build: null, api);
+        var (added, problem) = await TargetsApi.AddBinaryAsync(request, name, TargetBinaryKinds.Fuzzer, revision, createdAt, build: null, sourceRoot, api);
         if (added is null)
         {
             return problem!;
@@ -164,6 +164,7 @@ public static class CiApi
             .Concat(verdict.Regressed.Select(l => (l.Bug.Bug, "regressed")))
             .Concat(verdict.Known.Select(l => (l.Bug.Bug, "known")))
             .ToList();
+        sourceRoot ??= (await TargetsApi.BuildOf(gate.Spec, api))?.SourceRoot;
         return TypedResults.Text(CrashSarif.Build(name, gate.Spec.Build!.Value, gate.Id, bugs, sourceRoot).ToJsonString(SarifJson), CrashSarif.MediaType);
     }
 

@@ -73,9 +73,13 @@ public static class CoverageApi
     private static async Task<Results<Ok<CoverageResponse>, ProblemHttpResult>> GetCoverage(string id, [AsParameters] ApiServices api)
     {
         var view = await Coverage(id, api);
-        return view is CampaignQueries.CoverageView { Latest: { } latest } coverage
-            ? TypedResults.Ok(CoverageResponse.From(coverage.CampaignId, latest, coverage.History, coverage.Measuring))
-            : view as ProblemHttpResult ?? Problems.NotFound("coverage report of campaign", id);
+        if (view is not CampaignQueries.CoverageView { Latest: { } latest } coverage)
+        {
+            return view as ProblemHttpResult ?? Problems.NotFound("coverage report of campaign", id);
+        }
+
+        var build = await MeasuredBuildAsync(coverage.CampaignId, latest, api);
+        return TypedResults.Ok(CoverageResponse.From(coverage.CampaignId, latest, coverage.History, coverage.Measuring, build?.SourceRoot));
     }
 
     private static async Task<Results<Ok<List<CoverageFileResponse>>, ProblemHttpResult>> ListCoverageFiles(
@@ -110,8 +114,9 @@ public static class CoverageApi
             return Problems.From(reply, "coverage report of campaign", id);
         }
 
+        var build = await Coverage(id, api) is CampaignQueries.CoverageView { Latest: { } latest } ? await MeasuredBuildAsync(campaignId, latest, api) : null;
         PageHeaders(context, page, files.Files.Count, files.Total);
-        return TypedResults.Ok(files.Files.Select(CoverageFileResponse.From).ToList());
+        return TypedResults.Ok(files.Files.Select(f => CoverageFileResponse.From(f, build)).ToList());
     }
 
     /// <summary>
@@ -164,6 +169,10 @@ public static class CoverageApi
         headers.CacheControl = "no-cache";
         return TypedResults.Bytes(bytes, CoverageArchive.ContentType(name));
     }
+
+    /// <summary>The build a report measured, for its source root.</summary>
+    private static async Task<TargetBuild?> MeasuredBuildAsync(CampaignId campaign, CoverageSummary latest, ApiServices api) =>
+        await Ask(api, new CampaignQueries.GetCampaign(campaign)) is CampaignQueries.CampaignView view ? await TargetsApi.BuildOf(view.Spec, api, latest.Build) : null;
 
     /// <summary>The campaign's coverage view, or the problem (an unknown campaign).</summary>
     private static async Task<object> Coverage(string id, ApiServices api)

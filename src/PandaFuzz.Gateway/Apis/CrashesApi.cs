@@ -187,6 +187,7 @@ public static class CrashesApi
         }
 
         PageHeaders(context, page, crashes.Crashes.Count, crashes.Total);
+        sourceRoot ??= (await TargetsApi.BuildOf(view.Spec, api))?.SourceRoot;
         return TypedResults.Text(CrashSarif.Build(view, crashes.Crashes, crashes.BugIds, sourceRoot).ToJsonString(SarifJson), CrashSarif.MediaType);
     }
 
@@ -220,6 +221,7 @@ public static class CrashesApi
         }
 
         PageHeaders(context, page, bugs.Bugs.Count, bugs.Total);
+        sourceRoot ??= (await TargetsApi.BuildOf(view.Spec, api))?.SourceRoot;
         return TypedResults.Text(CrashSarif.Build(view, bugs.Bugs, sourceRoot).ToJsonString(SarifJson), CrashSarif.MediaType);
     }
 

@@ -29,10 +29,10 @@ public static class TargetsApi
     }
 
     private static async Task<Results<Created<TargetResponse>, ProblemHttpResult>> UploadTarget(
-        HttpRequest request, string? name, string? kind, string? revision, string? createdAt, string? build, [AsParameters] ApiServices api)
+        HttpRequest request, string? name, string? kind, string? revision, string? createdAt, string? build, string? sourceRoot, [AsParameters] ApiServices api)
     {
         kind ??= TargetBinaryKinds.Fuzzer;
-        var (added, problem) = await AddBinaryAsync(request, name, kind, revision, createdAt, build, api);
+        var (added, problem) = await AddBinaryAsync(request, name, kind, revision, createdAt, build, sourceRoot, api);
         if (added is null)
         {
             return problem!;
@@ -48,7 +48,7 @@ public static class TargetsApi
     /// and asks the target's campaigns to rerun their known bugs on a new fuzzing binary (fixed, still open, regressed).
     /// </summary>
     internal static async Task<(TargetCommands.TargetBinaryAdded? Added, ProblemHttpResult? Problem)> AddBinaryAsync(
-        HttpRequest request, string? name, string kind, string? revision, string? createdAt, string? build, ApiServices api)
+        HttpRequest request, string? name, string kind, string? revision, string? createdAt, string? build, string? sourceRoot, ApiServices api)
     {
         if (!CampaignRequestValidator.IsValidTargetName(name))
         {
@@ -63,6 +63,11 @@ public static class TargetsApi
         if (revision is not null && !IsRevision(revision))
         {
             return (null, Problems.Invalid("revision", "revision must be 1-200 visible ASCII characters (a git commit, a tag, a version)"));
+        }
+
+        if (sourceRoot is not null && !CrashSarif.IsSourceRoot(sourceRoot))
+        {
+            return (null, Problems.Invalid("sourceRoot", CrashSarif.SourceRootRule));
         }
 
         if (ListParameters.TryTime("createdAt", createdAt, out var builtAt) is { } badTime)
@@ -103,7 +108,7 @@ public static class TargetsApi
         }
 
         TargetNames.Remember(api.Blobs, id, name!);
-        var reply = await Ask(api, new TargetCommands.AddTargetBinary(name!, new TargetBinary(kind, id, size), revision, builtAt, buildNumber));
+        var reply = await Ask(api, new TargetCommands.AddTargetBinary(name!, new TargetBinary(kind, id, size), revision, builtAt, buildNumber, sourceRoot));
         if (reply is not TargetCommands.TargetBinaryAdded added)
         {
             return (null, Problems.From(reply));
@@ -180,6 +185,10 @@ public static class TargetsApi
     }
 
     /// <summary>The target's builds; null for a name no target can have (nothing to ask).</summary>
+    /// <summary>The build <paramref name="number"/> of the campaign's target (by default the one it fuzzes), if it fuzzes a named target's build.</summary>
+    internal static async Task<TargetBuild?> BuildOf(CampaignSpec spec, ApiServices api, int? number = null) =>
+        spec is { TargetName: { } name, Build: { } current } ? (await Builds(name, api))?.Find(number ?? current) : null;
+
     internal static async Task<TargetQueries.TargetBuilds?> Builds(string name, ApiServices api) =>
         CampaignRequestValidator.IsValidTargetName(name) && await Ask(api, new TargetQueries.GetTargetBuilds(name)) is TargetQueries.TargetBuilds builds
             ? builds

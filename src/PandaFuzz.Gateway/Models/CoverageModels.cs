@@ -37,10 +37,16 @@ public sealed record CoverageResponse(
     string? MeasuringJobId,
     IReadOnlyList<CoveragePointResponse> History)
 {
-    public static CoverageResponse From(CampaignId campaign, CoverageSummary latest, IReadOnlyList<CoverageSummary> history, JobId? measuring) =>
+    /// <summary>The measured build's source root (given with its upload): files' <c>relativePath</c> is relative to it.</summary>
+    public string? SourceRoot { get; init; }
+
+    public static CoverageResponse From(CampaignId campaign, CoverageSummary latest, IReadOnlyList<CoverageSummary> history, JobId? measuring, string? sourceRoot) =>
         new(campaign.Value, latest.JobId.Value, latest.Build, latest.CorpusVersion, latest.Inputs, latest.MeasuredAt, CoverageTotalsResponse.From(latest.Totals),
             latest.Files, latest.Report.Sha256, latest.ReportSize, $"/api/v1/campaigns/{campaign.Value}/coverage/report/", measuring?.Value,
-            [.. history.Select(CoveragePointResponse.From)]);
+            [.. history.Select(CoveragePointResponse.From)])
+        {
+            SourceRoot = sourceRoot,
+        };
 }
 
 /// <summary>One earlier measurement's totals.</summary>
@@ -50,10 +56,18 @@ public sealed record CoveragePointResponse(string JobId, int? Build, int CorpusV
         new(s.JobId.Value, s.Build, s.CorpusVersion, s.Inputs, s.MeasuredAt, CoverageTotalsResponse.From(s.Totals));
 }
 
-/// <summary>One source file of the report, by the path the coverage build names it with; <c>uncoveredLines</c> is what it is ranked by.</summary>
+/// <summary>
+/// One source file of the report, by the path the coverage build names it with, and by <c>relativePath</c>, relative to
+/// the build's source root when it is under it; <c>uncoveredLines</c> is what it is ranked by.
+/// </summary>
 public sealed record CoverageFileResponse(string Path, CoverageCountResponse Lines, CoverageCountResponse Functions, CoverageCountResponse Regions, long UncoveredLines)
 {
-    public static CoverageFileResponse From(CoverageFile f) =>
+    public string? RelativePath { get; init; }
+
+    public static CoverageFileResponse From(CoverageFile f, TargetBuild? build) =>
         new(f.Path, CoverageCountResponse.From(f.Coverage.Lines), CoverageCountResponse.From(f.Coverage.Functions), CoverageCountResponse.From(f.Coverage.Regions),
-            f.Coverage.Lines.Uncovered);
+            f.Coverage.Lines.Uncovered)
+        {
+            RelativePath = build?.Relative(f.Path),
+        };
 }

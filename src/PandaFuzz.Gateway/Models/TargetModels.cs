@@ -15,21 +15,29 @@ public sealed record TargetResponse(string Id, string Name, long Size)
 
     public DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>The build's source root, when one was given with this or an earlier binary of it.</summary>
+    public string? SourceRoot { get; init; }
+
     /// <summary>False when the binary was already in that build (the same upload again).</summary>
     public bool NewBuild { get; init; }
 
     public static TargetResponse From(string name, TargetBuild build, string kind)
     {
         var binary = build.BinaryOf(kind)!;
-        return new TargetResponse(binary.Binary.Sha256, name, binary.Size) { Build = build.Number, Kind = kind, Revision = build.Revision, CreatedAt = build.CreatedAt };
+        return new TargetResponse(binary.Binary.Sha256, name, binary.Size) { Build = build.Number, Kind = kind, Revision = build.Revision, CreatedAt = build.CreatedAt, SourceRoot = build.SourceRoot };
     }
 }
 
-/// <summary>A build of a target: its number, the user's revision label, when it was built and added, and its binaries.</summary>
+/// <summary>A build of a target: its number, the user's revision label, when it was built and added, its binaries and its source root.</summary>
 public sealed record TargetBuildResponse(int Number, string? Revision, DateTimeOffset CreatedAt, DateTimeOffset AddedAt, IReadOnlyList<TargetBinaryResponse> Binaries)
 {
+    public string? SourceRoot { get; init; }
+
     public static TargetBuildResponse From(TargetBuild build) =>
-        new(build.Number, build.Revision, build.CreatedAt, build.AddedAt, [.. build.Binaries.Select(b => new TargetBinaryResponse(b.Kind, b.Binary.Sha256, b.Size))]);
+        new(build.Number, build.Revision, build.CreatedAt, build.AddedAt, [.. build.Binaries.Select(b => new TargetBinaryResponse(b.Kind, b.Binary.Sha256, b.Size))])
+        {
+            SourceRoot = build.SourceRoot,
+        };
 }
 
 /// <summary>One binary of a build: its kind and its sha256 (a campaign's <c>targetId</c>).</summary>

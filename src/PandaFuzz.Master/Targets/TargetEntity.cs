@@ -28,7 +28,7 @@ public sealed class TargetEntity : EventSourcedEntity
         Command<AddTargetBinary>(add =>
         {
             var builds = _state.Builds.Count;
-            Decide(_state.AddBinary(add.Binary, add.Revision, add.CreatedAt, add.Build, DateTimeOffset.UtcNow), e => _state = _state.Apply(e),
+            Decide(_state.AddBinary(add.Binary, add.Revision, add.CreatedAt, add.Build, DateTimeOffset.UtcNow, add.SourceRoot), e => _state = _state.Apply(e),
                 sender => sender.Tell(new TargetBinaryAdded(_state.Name, _state.BuildFor(add.Binary, add.Revision, add.Build), _state.Builds.Count > builds)),
                 (sender, reason) => sender.Tell(new CommandRejected(reason, KindOf(add))));
         });

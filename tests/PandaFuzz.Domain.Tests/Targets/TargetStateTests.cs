@@ -63,4 +63,23 @@ public sealed class TargetStateTests
         // A new label is a new build, even of the same binary (the same code under another commit).
         state.AddBinary(Binary("fuzzer", "a"), "r2", null, null, T0).Should().ContainSingle().Which.Should().BeOfType<TargetBuildAdded>();
     }
+
+    [Fact]
+    public void A_source_root_given_with_any_binary_of_a_build_is_the_builds_and_paths_under_it_are_shown_relative()
+    {
+        var state = TargetState.Empty("parser");
+        state = Run(state, state.AddBinary(Binary("fuzzer", "a"), "abc", null, null, T0));
+        state = Run(state, state.AddBinary(Binary("coverage", "a-cov"), null, null, 1, T0, sourceRoot: "/home/runner/work/parser/"));
+        state = Run(state, state.AddBinary(Binary("fuzzer", "b"), null, null, null, T0, sourceRoot: "/ci/parser"));
+
+        var first = state.Builds[0];
+        first.SourceRoot.Should().Be("/home/runner/work/parser/");
+        first.Relative("/home/runner/work/parser/src/parse.c").Should().Be("src/parse.c");
+        first.Relative("/home/runner/work/parser-fork/src/parse.c").Should().BeNull("a sibling folder is not under the root");
+        first.Relative("/usr/include/stdio.h").Should().BeNull();
+        state.Builds[1].SourceRoot.Should().Be("/ci/parser");
+        state.Builds[1].Relative("/ci/parser/lib/util.h").Should().Be("lib/util.h");
+        TargetState.Empty("x").Apply(new TargetBuildAdded("x", new TargetBuild(1, null, T0, T0, []), T0)).Builds[0].Relative("/a/b.c")
+            .Should().BeNull("without a source root every path is shown as the build names it");
+    }
 }

@@ -74,7 +74,7 @@ internal static class ProtocolSamples
     public static TargetState TargetSnapshot() =>
         TargetState.Empty("packet-parser")
             .Apply(new TargetEvents.TargetBuildAdded("packet-parser", Build(1), At))
-            .Apply(new TargetEvents.TargetBuildBinaryAdded("packet-parser", 1, new TargetBinary(TargetBinaryKinds.Cmplog, BlobId.Of("cmplog"u8), 99), At));
+            .Apply(new TargetEvents.TargetBuildBinaryAdded("packet-parser", 1, new TargetBinary(TargetBinaryKinds.Cmplog, BlobId.Of("cmplog"u8), 99), At, "/home/ci/packet-parser"));
 
     private static CorpusEntry Entry(BlobId input, string source) => new(input, 13, source);
 
@@ -110,7 +110,7 @@ internal static class ProtocolSamples
         new CorpusEvents.CorpusEntriesAdded(Campaign, [Entry(CrashInput, "3f2a9c1b0d4e-0"), Entry(OtherCrashInput, "upload")], At),
         new CorpusEvents.CorpusReplaced(Campaign, 2, [Entry(CrashInput, "minimized")], "minimized: 2 → 1 inputs", At),
         CorpusSnapshot(),
-        new TargetEvents.TargetBuildAdded("packet-parser", Build(2) with { Revision = null }, At),
+        new TargetEvents.TargetBuildAdded("packet-parser", Build(2) with { Revision = null, SourceRoot = "/src/packet-parser" }, At),
         new TargetEvents.TargetBuildBinaryAdded("packet-parser", 2, new TargetBinary(EngineNames.AflPlusPlus, BlobId.Of("afl"u8), 77), At),
         TargetSnapshot(),
         new CampaignEvents.BugTriaged(Campaign, Signature, new BugTriage(BugStatus.Wontfix, null, "harness only", At), At),
@@ -201,7 +201,7 @@ internal static class ProtocolSamples
         new CorpusQueries.GetCorpusPage(Campaign, 1, 200, 500),
         new CorpusQueries.CorpusPage(Campaign, 1, 200, [Entry(CrashInput, "upload")], 201),
         new CorpusQueries.GetCorpusSummary(Campaign),
-        new TargetCommands.AddTargetBinary("packet-parser", new TargetBinary(TargetBinaryKinds.Fuzzer, Target, 10), "9f1c2ab", At, null),
+        new TargetCommands.AddTargetBinary("packet-parser", new TargetBinary(TargetBinaryKinds.Fuzzer, Target, 10), "9f1c2ab", At, null, "/src/packet-parser"),
         new TargetCommands.TargetBinaryAdded("packet-parser", Build(1), true),
         new TargetQueries.GetTargetBuilds("packet-parser"),
         new CampaignCommands.RebaseCampaign(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, Target)], new Dictionary<string, DateTimeOffset> { [Job(1).Value] = At }),
