@@ -124,5 +124,25 @@ public sealed class RestartTests(TargetBuilder targets) : EndToEndTest
             var series = await restartedApi.GetCampaignStatsSeriesAsync(campaignId, ct);
             series.Points.Select(p => p.UpdatedAt).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
             series.Points[0].UpdatedAt.Should().BeOnOrBefore(samplesBefore[0].UpdatedAt!.Value, "the campaign's series starts before the kill");
+
+            // Act: once the ended campaign's series is written in full (two reads a flush apart agree), kill -9 the
+            // master again and restart it.
+            IReadOnlyList<JobStats>? previous = null;
+            var ended = (await Eventually.SatisfyAsync("the ended campaign's series no longer changes", TimeSpan.FromSeconds(30),
+                async token =>
+                {
+                    var read = (await restartedApi.GetCampaignStatsSeriesAsync(campaignId, token)).Points;
+                    var settled = previous is not null && read.SequenceEqual(previous);
+                    previous = read;
+                    return (Points: read, Settled: settled);
+                },
+                r => r.Settled, ct, second.EnsureRunning, interval: TimeSpan.FromSeconds(2.5))).Points;
+            second.KillHard();
+            Env.KillOrphans();
+            var third = await Env.StartReadyNodeAsync(options with { Name = "node-restarted-again", LogPath = Path.Combine(Env.Root, "node-restarted-again.log") }, ct);
+            using var thirdApi = new ApiClient(third.Options.BaseAddress);
+
+            // Assert: a finished campaign's series is the same after a master's kill -9 and restart, point for point.
+            (await thirdApi.GetCampaignStatsSeriesAsync(campaignId, ct)).Points.Should().Equal(ended);
         });
 }
