@@ -38,13 +38,15 @@ public static partial class CampaignRequestValidator
             Fail("dictionary", $"dictionary must be at most {MaxDictionaryChars} characters");
         }
 
+        var options = EngineOptionsModel.Parse(request.EngineOptions, errors);
+
         if (errors.Count > 0)
         {
             return (null, errors);
         }
 
         return (new CampaignSpec(request.Name!, engines[0].Target, engines[0].Engine, request.Jobs!.Value, request.DurationSeconds!.Value,
-            request.MemoryLimitMb ?? 2048, request.TimeoutMs ?? 1000, request.Dictionary, engines.Count > 1 ? engines : null), errors);
+            request.MemoryLimitMb ?? 2048, request.TimeoutMs ?? 1000, request.Dictionary, engines.Count > 1 ? engines : null) { Options = options }, errors);
 
         void Range(string field, int? value, int min, int max, bool required)
         {

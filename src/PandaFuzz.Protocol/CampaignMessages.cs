@@ -16,18 +16,20 @@ public sealed record CampaignSpec(
     IReadOnlyList<EngineTarget>? Ensemble = null,
     string? TargetName = null,
     int? Build = null,
-    bool PinnedBuild = false)
+    bool PinnedBuild = false,
+    EngineOptions? Options = null)
 {
-    /// <summary>Records compare lists by reference, so the ensemble is compared entry by entry.</summary>
+    /// <summary>Records compare lists by reference, so the ensemble and the options are compared entry by entry.</summary>
     public bool SameAs(CampaignSpec other) =>
-        this with { Ensemble = null } == other with { Ensemble = null } && Engines.SequenceEqual(other.Engines);
+        this with { Ensemble = null, Options = null } == other with { Ensemble = null, Options = null } && Engines.SequenceEqual(other.Engines)
+        && EngineOptions.Same(Options, other.Options);
 
     public IReadOnlyList<EngineTarget> Engines => Ensemble is { Count: > 0 } ensemble ? ensemble : [new EngineTarget(Engine, Target)];
 
     public JobSpec ToJobSpec(int index)
     {
         var engine = Engines[index % Engines.Count];
-        return new JobSpec(engine.Target, engine.Engine, DurationSeconds, MemoryLimitMb, TimeoutMs, Dictionary, TargetName: TargetName, Build: Build);
+        return new JobSpec(engine.Target, engine.Engine, DurationSeconds, MemoryLimitMb, TimeoutMs, Dictionary, TargetName: TargetName, Build: Build, Options: Options);
     }
 }
 

@@ -24,7 +24,8 @@ public sealed record JobSpec(
     BlobId? CrashInput = null,
     string? CrashSignature = null,
     int? Build = null,
-    string? CrashKind = null)
+    string? CrashKind = null,
+    EngineOptions? Options = null)
 {
     /// <summary>The name crash states of timeouts and OOMs take: the uploaded target's name, else its id's start.</summary>
     public string TargetLabel => TargetName ?? "target-" + Target.Sha256[..12];
@@ -54,7 +55,8 @@ public static class JobCommands
 
     public sealed record RefuseJob(JobId JobId, BotId BotId, string Reason) : IWithJobId;
 
-    public sealed record ReportJobStats(JobId JobId, BotId BotId, FuzzerStats Stats) : IWithJobId;
+    /// <summary><paramref name="CommandLine"/>: how the bot runs the engine now (environment, program, arguments), for <c>GET /jobs/{id}</c>.</summary>
+    public sealed record ReportJobStats(JobId JobId, BotId BotId, FuzzerStats Stats, string? CommandLine = null) : IWithJobId;
 
     /// <summary>The bot reports that the job ended: completed when its duration ran out, failed otherwise.</summary>
     /// <summary><paramref name="CrashInputs"/>: the inputs of the crashes the job reported (its latest 256), so the master
@@ -88,6 +90,9 @@ public static class JobEvents
 
     public sealed record JobRequeued(JobId JobId, string Reason, DateTimeOffset At) : IWithJobId, IPersistedEvent;
 
+    /// <summary>The command line the bot runs the job's engine with: journaled when it changes (a new run, another bot).</summary>
+    public sealed record JobLaunched(JobId JobId, string CommandLine, DateTimeOffset At) : IWithJobId, IPersistedEvent;
+
     public sealed record JobCompleted(JobId JobId, FuzzerStats? FinalStats, DateTimeOffset At, IReadOnlyList<BlobId>? CrashInputs = null)
         : IWithJobId, IPersistedEvent;
 
@@ -120,5 +125,7 @@ public static class JobQueries
         FuzzerStats? Stats,
         string Engine = EngineNames.LibFuzzer,
         JobTask Task = JobTask.Fuzz,
-        IReadOnlyList<BlobId>? CrashInputs = null) : IProtocolMessage;
+        IReadOnlyList<BlobId>? CrashInputs = null,
+        string? CommandLine = null,
+        EngineOptions? Options = null) : IProtocolMessage;
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using FluentAssertions;
 using Xunit;
 
@@ -21,7 +22,22 @@ public sealed class AllInOneTests(TargetBuilder targets) : EndToEndTest
 
             // Act
             var target = await FuzzingFlow.UploadAsync(api, plantedBug, ct);
-            var campaign = await FuzzingFlow.StartCampaignAsync(api, "planted-bug", target, ct);
+            // A libFuzzer flag and a sanitizer option from the allowlists; a flag PandaFuzz manages is refused by name.
+            var refused = await api.PostJsonRawAsync("api/v1/campaigns", new
+            {
+                name = "planted-bug", targetId = target.Id, engine = "libfuzzer", jobs = 1, durationSeconds = 120,
+                engineOptions = new { libfuzzer = new { fork = 2 } },
+            }, ct);
+            refused.StatusCode.Should().Be(400);
+            refused.MediaType.Should().Be("application/problem+json");
+            refused.Body.Should().Contain("engineOptions.libfuzzer.fork").And.Contain("managed by PandaFuzz");
+            var created = await api.PostJsonRawAsync("api/v1/campaigns", new
+            {
+                name = "planted-bug", targetId = target.Id, engine = "libfuzzer", jobs = 1, durationSeconds = 120,
+                engineOptions = new { libfuzzer = new { use_value_profile = 1 }, asan = new { detect_stack_use_after_return = 1 } },
+            }, ct);
+            created.StatusCode.Should().Be(201, created.Body);
+            var campaign = await api.GetCampaignAsync(JsonDocument.Parse(created.Body).RootElement.GetProperty("id").GetString()!, ct);
             var crashes = await FuzzingFlow.WaitForCrashesAsync(api, campaign.Id, node.EnsureRunning, ct);
 
             // Assert: the campaign is listed (the list reads the read model, up to about a second behind) and the crash is described.
@@ -63,6 +79,16 @@ public sealed class AllInOneTests(TargetBuilder targets) : EndToEndTest
             jobDetail.CampaignId.Should().Be(campaign.Id);
             jobDetail.BotId.Should().Be(job.BotId);
             crash.JobId.Should().BeOneOf(withJob.FuzzJobs!.Select(j => j.Id), "the crash came from one of the campaign's jobs");
+
+            // Assert: the job shows the command line its bot ran, with the campaign's options.
+            var launched = await Eventually.SatisfyAsync($"GET /api/v1/jobs/{job.Id} shows the command line its bot ran", TimeSpan.FromSeconds(30),
+                token => api.GetRawAsync($"api/v1/jobs/{job.Id}", token),
+                r => JsonDocument.Parse(r.Body).RootElement.TryGetProperty("commandLine", out var line) && line.ValueKind == JsonValueKind.String,
+                ct, node.EnsureRunning);
+            var shown = JsonDocument.Parse(launched.Body).RootElement;
+            shown.GetProperty("commandLine").GetString().Should().Contain(" -use_value_profile=1 ").And.Contain("detect_stack_use_after_return=1")
+                .And.Contain(" -max_total_time=");
+            shown.GetProperty("engineOptions").GetProperty("libfuzzer").GetProperty("use_value_profile").GetString().Should().Be("1");
 
             // Act: stop. The planted-bug job may already have completed at its first crash, so either
             // terminal state is accepted here; the strict running → cancelled check is the no_bug test below.

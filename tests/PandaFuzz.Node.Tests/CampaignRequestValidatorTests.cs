@@ -143,4 +143,63 @@ public sealed class CampaignRequestValidatorTests
     {
         CampaignRequestValidator.IsValidTargetName(name).Should().Be(valid);
     }
+
+    private static Dictionary<string, Dictionary<string, System.Text.Json.JsonElement>> Options(string json) =>
+        System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, Dictionary<string, System.Text.Json.JsonElement>>>(json)!;
+
+    [Fact]
+    public void Engine_options_from_the_allowlists_are_kept_as_text_by_section()
+    {
+        var request = Valid with
+        {
+            EngineOptions = Options("""
+                {"libfuzzer": {"use_value_profile": true, "-max_len": 256, "only_ascii": "1"},
+                 "aflplusplus": {"p": "explore", "input": "file"}, "asan": {"detect_stack_use_after_return": 1}}
+                """),
+        };
+
+        var (spec, errors) = Validate(request);
+
+        errors.Should().BeEmpty();
+        spec!.Options!.LibFuzzer.Should().Equal(new Dictionary<string, string> { ["max_len"] = "256", ["only_ascii"] = "1", ["use_value_profile"] = "1" });
+        spec.Options.AflPlusPlus.Should().Equal(new Dictionary<string, string> { ["input"] = "file", ["p"] = "explore" });
+        spec.Options.Asan.Should().Equal(new Dictionary<string, string> { ["detect_stack_use_after_return"] = "1" });
+        spec.ToJobSpec(0).Options.Should().BeSameAs(spec.Options, "every job runs with the campaign's options");
+        spec.SameAs(spec with
+        {
+            Options = EngineOptions.From(new Dictionary<string, IReadOnlyDictionary<string, string>>
+            {
+                ["libfuzzer"] = new Dictionary<string, string> { ["use_value_profile"] = "1", ["max_len"] = "256", ["only_ascii"] = "1" },
+                ["aflplusplus"] = new Dictionary<string, string> { ["p"] = "explore", ["input"] = "file" },
+                ["asan"] = new Dictionary<string, string> { ["detect_stack_use_after_return"] = "1" },
+            }),
+        }).Should().BeTrue("a retried create with the same options is the same campaign");
+        spec.SameAs(spec with { Options = null }).Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData("""{"libfuzzer": {"fork": 4}}""", "engineOptions.libfuzzer.fork", "managed by PandaFuzz")]
+    [InlineData("""{"libfuzzer": {"-artifact_prefix": "/tmp/"}}""", "engineOptions.libfuzzer.artifact_prefix", "managed by PandaFuzz")]
+    [InlineData("""{"libfuzzer": {"max_total_time": 10}}""", "engineOptions.libfuzzer.max_total_time", "durationSeconds")]
+    [InlineData("""{"libfuzzer": {"exec_shell": "1"}}""", "engineOptions.libfuzzer.exec_shell", "not a libFuzzer flag")]
+    [InlineData("""{"libfuzzer": {"max_len": -1}}""", "engineOptions.libfuzzer.max_len", "whole number")]
+    [InlineData("""{"libfuzzer": {"use_value_profile": "yes"}}""", "engineOptions.libfuzzer.use_value_profile", "0 or 1")]
+    [InlineData("""{"aflplusplus": {"M": "main"}}""", "engineOptions.aflplusplus.M", "managed by PandaFuzz")]
+    [InlineData("""{"aflplusplus": {"p": "fastest"}}""", "engineOptions.aflplusplus.p", "one of explore")]
+    [InlineData("""{"aflplusplus": {"l": "4"}}""", "engineOptions.aflplusplus.l", "1, 2 or 3")]
+    [InlineData("""{"asan": {"log_path": "/tmp/x"}}""", "engineOptions.asan.log_path", "managed by PandaFuzz")]
+    [InlineData("""{"asan": {"coverage_dir": "/"}}""", "engineOptions.asan.coverage_dir", "managed by PandaFuzz")]
+    [InlineData("""{"ubsan": {"suppressions": "x"}}""", "engineOptions.ubsan.suppressions", "managed by PandaFuzz")]
+    [InlineData("""{"msan": {"exitcode": "0"}}""", "engineOptions.msan.exitcode", "managed by PandaFuzz")]
+    [InlineData("""{"asan": {"verbosity": "2"}}""", "engineOptions.asan.verbosity", "not one of the ASAN_OPTIONS keys")]
+    [InlineData("""{"asan": {"detect_leaks": "0:log_path=/tmp/x"}}""", "engineOptions.asan.detect_leaks", "a value must be")]
+    [InlineData("""{"tsan": {"history_size": "3"}}""", "engineOptions.tsan", "not a section")]
+    [InlineData("""{"libfuzzer": {"max_len": {"a": 1}}}""", "engineOptions.libfuzzer.max_len", "string, a number or a boolean")]
+    public void A_refused_engine_option_is_named_with_the_reason(string options, string field, string reason)
+    {
+        var (spec, errors) = Validate(Valid with { EngineOptions = Options(options) });
+
+        spec.Should().BeNull();
+        errors.Should().ContainKey(field).WhoseValue.Single().Should().Contain(reason);
+    }
 }

@@ -53,12 +53,14 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
             // ASan reserves terabytes of address space: a memory limit would kill every run.
             "-m", MemoryArgument(spec, dir),
         };
+        args.AddRange(EngineOptionRules.AflArguments(spec.Options));
         if (spec.Dictionary is not null)
         {
             args.AddRange(["-x", dir.Dictionary]);
         }
 
-        args.AddRange(["--", dir.Target]);
+        // input=file: afl-fuzz writes each input to a file and passes its path (@@) instead of feeding stdin.
+        args.AddRange(EngineOptionRules.AflReadsFile(spec.Options) ? ["--", dir.Target, "@@"] : ["--", dir.Target]);
         var env = new Dictionary<string, string>
         {
             ["AFL_NO_UI"] = "1",
@@ -78,7 +80,7 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
             ["ASAN_OPTIONS"] = $"abort_on_error=1:symbolize=0:detect_leaks=0:allocator_may_return_null=1:{SanitizerLogFiles.LogPathOption(dir)}",
             ["UBSAN_OPTIONS"] = $"halt_on_error=1:abort_on_error=1:symbolize=0:{SanitizerLogFiles.LogPathOption(dir)}",
         };
-        return new FuzzerLaunch("afl-fuzz", args, dir.Root, env);
+        return new FuzzerLaunch("afl-fuzz", args, dir.Root, EngineOptionRules.SanitizerEnvironment(env, spec.Options));
     }
 
     /// <summary>An AFL++ build with the libFuzzer-style driver runs the files it is given once, like libFuzzer.</summary>

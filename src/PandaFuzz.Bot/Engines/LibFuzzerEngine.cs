@@ -36,19 +36,21 @@ public sealed class LibFuzzerEngine(bool fork = true) : IFuzzingEngine
             $"-artifact_prefix={dir.Artifacts}/",
             "-print_final_stats=1",
         };
+        args.AddRange(EngineOptionRules.LibFuzzerArguments(spec.Options));
         if (spec.Dictionary is not null)
         {
             args.Add($"-dict={dir.Dictionary}");
         }
 
         args.Add(dir.Corpus);
-        return new FuzzerLaunch(dir.Target, args, dir.Root, fork ? ForkEnvironment(dir) : SanitizerEnvironment);
+        var sanitizers = EngineOptionRules.SanitizerEnvironment(SanitizerEnvironment, spec.Options);
+        return new FuzzerLaunch(dir.Target, args, dir.Root, fork ? ForkEnvironment(dir, sanitizers) : sanitizers);
     }
 
     // A -fork run relays only the ERROR line of each child's report: the sanitizers write whole reports to files of their own.
-    private static Dictionary<string, string> ForkEnvironment(JobWorkDir dir)
+    private static Dictionary<string, string> ForkEnvironment(JobWorkDir dir, IReadOnlyDictionary<string, string> sanitizers)
     {
-        var environment = SanitizerEnvironment.ToDictionary(e => e.Key, e => $"{e.Value}:{SanitizerLogFiles.LogPathOption(dir)}");
+        var environment = sanitizers.ToDictionary(e => e.Key, e => $"{e.Value}:{SanitizerLogFiles.LogPathOption(dir)}");
         // The children's logs (libFuzzerTemp.FuzzWithFork<pid>.dir/<job>.log) where the bot reads them: ReadLiveStats.
         environment["TMPDIR"] = dir.EngineTemp;
         return environment;

@@ -6,6 +6,7 @@ using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Processes;
 using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Bot.Findings;
+using PandaFuzz.Domain.Engines;
 using PandaFuzz.Domain.Engines.LibFuzzer;
 using PandaFuzz.Infrastructure.Actors;
 using PandaFuzz.Infrastructure.Blobs;
@@ -355,7 +356,9 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         {
             // A run stopped by a kill leaves its engine's temporary files: the next one's live figures must not read them.
             WorkDirFiles.EnsureEmptyDirectory(_dir.Root, _dir.EngineTemp);
-            var run = Sandbox.Of(_settings.Sandbox).Prepare(_engine.Launch(_job.Spec, _dir, remaining), _job.Spec.MemoryLimitMb, remaining);
+            var launch = _engine.Launch(_job.Spec, _dir, remaining);
+            _commandLine = Reproduction.CommandLine(launch.Program, launch.Arguments, launch.Environment);
+            var run = Sandbox.Of(_settings.Sandbox).Prepare(launch, _job.Spec.MemoryLimitMb, remaining);
             props = ActorProps.Of(() => new FuzzerProcessActor(_engine, _dir, run, _settings.MaxReportBytes, _settings.PollInterval, _settings.Engine.StallTimeout));
         }
 
@@ -372,6 +375,9 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private static readonly TimeSpan DeadlineSlack = TimeSpan.FromSeconds(1);
 
     private bool _stoppedAtDeadline;
+
+    /// <summary>How the engine runs now (sandbox aside), reported with the stats.</summary>
+    private string? _commandLine;
 
     private bool _reloading;
     private int _importedAtRunStart;
@@ -614,7 +620,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     {
         if (_fuzzing)
         {
-            _jobs.Tell(new JobCommands.ReportJobStats(_job.JobId, _botId, WithFindings(_latest ?? FuzzerStats.Empty(DateTimeOffset.UtcNow))));
+            _jobs.Tell(new JobCommands.ReportJobStats(_job.JobId, _botId, WithFindings(_latest ?? FuzzerStats.Empty(DateTimeOffset.UtcNow)), _commandLine));
         }
     }
 

@@ -19,9 +19,16 @@ public static class Reproduction
     /// The arguments before the input: libFuzzer's limits and one run; an AFL++ build with the libFuzzer-style driver
     /// runs the files it is given once and takes no flags.
     /// </summary>
-    public static ReproduceCommand For(JobSpec spec) => spec.Engine == EngineNames.AflPlusPlus
-        ? new ReproduceCommand(spec.Engine, spec.TargetLabel, [], Sanitizers)
-        : new ReproduceCommand(spec.Engine, spec.TargetLabel, [$"-rss_limit_mb={spec.MemoryLimitMb}", $"-timeout={TimeoutSeconds(spec.TimeoutMs)}", "-runs=1"], Sanitizers);
+    public static ReproduceCommand For(JobSpec spec)
+    {
+        // The campaign's sanitizer options change what a run finds; of libFuzzer's flags, only those that change a single run.
+        var sanitizers = EngineOptionRules.SanitizerEnvironment(Sanitizers, spec.Options);
+        return spec.Engine == EngineNames.AflPlusPlus
+            ? new ReproduceCommand(spec.Engine, spec.TargetLabel, [], sanitizers)
+            : new ReproduceCommand(spec.Engine, spec.TargetLabel,
+                [$"-rss_limit_mb={spec.MemoryLimitMb}", $"-timeout={TimeoutSeconds(spec.TimeoutMs)}", .. EngineOptionRules.LibFuzzerRunArguments(spec.Options), "-runs=1"],
+                sanitizers);
+    }
 
     /// <summary>libFuzzer's -timeout is whole seconds: a timeout in milliseconds rounds up, never to 0 (no timeout).</summary>
     public static int TimeoutSeconds(int timeoutMs) => Math.Max(1, (timeoutMs + 999) / 1000);
@@ -45,6 +52,10 @@ public static class Reproduction
         exec env {string.Join(' ', command.Environment.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={Quote(e.Value)}"))} "$target" {string.Join(' ', command.Arguments.Select(Quote))} "$here/{input}"
 
         """;
+
+    /// <summary>How a bot launched an engine, as one shell line: the environment, the program and its arguments, each quoted for sh.</summary>
+    public static string CommandLine(string program, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment) =>
+        string.Join(' ', [.. environment.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={Quote(e.Value)}"), Quote(program), .. arguments.Select(Quote)]);
 
     private static string Quote(string value) =>
         value.Length > 0 && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/' or '=' or ':' or ',' or '+')

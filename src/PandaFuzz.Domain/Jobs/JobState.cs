@@ -19,7 +19,8 @@ public sealed record JobState(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     FuzzerStats? FinalStats,
-    IReadOnlyList<BlobId>? CrashInputs = null)
+    IReadOnlyList<BlobId>? CrashInputs = null,
+    string? CommandLine = null)
 {
     public bool IsTerminal => Status is JobStatus.Completed or JobStatus.Failed or JobStatus.Cancelled;
 
@@ -40,6 +41,7 @@ public sealed record JobState(
         JobCompleted c => this with { Status = JobStatus.Completed, FinishedAt = c.At, FinalStats = c.FinalStats, CrashInputs = c.CrashInputs },
         JobFailed f => this with { Status = JobStatus.Failed, FailureReason = f.Reason, FinishedAt = f.At, FinalStats = f.FinalStats, CrashInputs = f.CrashInputs },
         JobCancelled c => this with { Status = JobStatus.Cancelled, FailureReason = c.Reason, FinishedAt = c.At, FinalStats = c.FinalStats ?? FinalStats },
+        JobLaunched l => this with { CommandLine = l.CommandLine },
         JobCreated => this,
         _ => throw new ArgumentException($"Not a job event: {e.GetType().Name}", nameof(e)),
     };
@@ -55,6 +57,10 @@ public sealed record JobState(
         JobStatus.Running when bot == BotId => Decision.Accept(),
         _ => Decision.Reject($"job {Id} does not run on {bot}"),
     };
+
+    /// <summary>The bot that holds the job runs its engine with <paramref name="commandLine"/>: journaled when it is a new one.</summary>
+    public Decision Launched(BotId bot, string commandLine, DateTimeOffset now) =>
+        HoldsBot && bot == BotId && commandLine != CommandLine ? Decision.Accept(new JobLaunched(Id, commandLine, now)) : Decision.Accept();
 
     public Decision Refused(BotId bot, string reason, DateTimeOffset now) =>
         HoldsBot && bot == BotId

@@ -366,6 +366,7 @@ public static class CampaignsApi
             TargetName = spec.TargetName,
             Build = spec.Build,
             BuildPinned = spec.PinnedBuild,
+            EngineOptions = EngineOptionsModel.ToSections(spec.Options),
         };
     }
 }

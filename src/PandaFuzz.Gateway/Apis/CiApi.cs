@@ -91,7 +91,8 @@ public static class CiApi
             return TypedResults.ValidationProblem(errors, title: "The gate's campaign is invalid", type: Problems.InvalidType);
         }
 
-        spec = spec with { TargetName = name, Build = added.Build.Number, PinnedBuild = true };
+        // The model campaign's engine options too: a gate runs the build as the campaigns it is judged against do.
+        spec = spec with { TargetName = name, Build = added.Build.Number, PinnedBuild = true, Options = model?.Options };
         var id = CampaignId.New();
         var seeds = new Dictionary<BlobId, CorpusEntry>();
         foreach (var campaign in known)

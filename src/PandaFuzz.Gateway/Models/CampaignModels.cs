@@ -21,7 +21,8 @@ public sealed record CreateCampaignRequest(
     IReadOnlyList<string>? Engines = null,
     string? SeedCorpusId = null,
     string? Target = null,
-    int? Build = null);
+    int? Build = null,
+    Dictionary<string, Dictionary<string, System.Text.Json.JsonElement>>? EngineOptions = null);
 
 /// <summary>A campaign in lists.</summary>
 public sealed record CampaignSummaryResponse(
@@ -83,6 +84,9 @@ public sealed record CampaignResponse(
 
     /// <summary>True when the campaign was created on that build on purpose; else it took the newest build then.</summary>
     public bool BuildPinned { get; init; }
+
+    /// <summary>The engine and sanitizer options its jobs run with, by section (each job shows its command line).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? EngineOptions { get; init; }
 }
 
 /// <summary>Aggregated live progress of a campaign or one job. Coverage is libFuzzer's cov or AFL++'s edges found.</summary>

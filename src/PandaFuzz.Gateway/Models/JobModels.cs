@@ -19,9 +19,19 @@ public sealed record JobResponse(
     string Engine,
     JobTask Task)
 {
+    /// <summary>How the bot runs the job's engine (environment, program, arguments, quoted for sh), once it has run it.</summary>
+    public string? CommandLine { get; init; }
+
+    /// <summary>The campaign's engine and sanitizer options the job runs with, by section.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? EngineOptions { get; init; }
+
     public static JobResponse From(JobQueries.JobView v) =>
         new(v.Id.Value, v.CampaignId.Value, v.Index, v.Status, v.BotId?.Value, v.FailureReason, v.CreatedAt, v.AssignedAt, v.StartedAt, v.FinishedAt,
-            StatsResponse.From(v.Stats), v.Engine, v.Task);
+            StatsResponse.From(v.Stats), v.Engine, v.Task)
+        {
+            CommandLine = v.CommandLine,
+            EngineOptions = EngineOptionsModel.ToSections(v.Options),
+        };
 
     /// <summary>No live stats (they are not journaled), so <c>stats</c> is null.</summary>
     public static JobResponse From(JobRow r) =>

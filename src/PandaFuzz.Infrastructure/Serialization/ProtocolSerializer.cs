@@ -40,6 +40,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(JobEvents.JobAssigned)] = "JobAssigned.v1",
         [typeof(JobEvents.JobStarted)] = "JobStarted.v1",
         [typeof(JobEvents.JobRequeued)] = "JobRequeued.v1",
+        [typeof(JobEvents.JobLaunched)] = "JobLaunched.v1",
         [typeof(JobEvents.JobCompleted)] = "JobCompleted.v1",
         [typeof(JobEvents.JobFailed)] = "JobFailed.v1",
         [typeof(JobEvents.JobCancelled)] = "JobCancelled.v1",

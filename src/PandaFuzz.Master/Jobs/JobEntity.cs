@@ -207,6 +207,10 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
         }
 
         Timers.StartSingleTimer(SilenceTimedOut.Instance, SilenceTimedOut.Instance, _settings.JobSilenceTimeout);
+        if (report.CommandLine is { } line && line != _state.CommandLine)
+        {
+            Decide(s => s.Launched(report.BotId, line, Now));
+        }
     }
 
     /// <summary>
@@ -421,7 +425,7 @@ public sealed class JobEntity : EventSourcedEntity, IWithTimers
 
     private JobQueries.JobView View(JobState s) =>
         new(s.Id, s.CampaignId, s.Index, s.Status, s.BotId, s.FailureReason, s.CreatedAt, s.AssignedAt, s.StartedAt, s.FinishedAt, _stats ?? s.FinalStats,
-            s.Spec.Engine, s.Spec.Task, s.CrashInputs);
+            s.Spec.Engine, s.Spec.Task, s.CrashInputs, s.CommandLine, s.Spec.Options);
 
     private sealed record StartTimedOut : INotInfluenceReceiveTimeout
     {

@@ -78,6 +78,11 @@ internal static class ProtocolSamples
 
     private static CorpusEntry Entry(BlobId input, string source) => new(input, 13, source);
 
+    private static EngineOptions Options() => new(
+        LibFuzzer: new Dictionary<string, string> { ["use_value_profile"] = "1", ["max_len"] = "256" },
+        AflPlusPlus: new Dictionary<string, string> { ["p"] = "explore" },
+        Asan: new Dictionary<string, string> { ["detect_stack_use_after_return"] = "1" });
+
     private static CampaignSpec EnsembleSpec() =>
         CampaignSpec(jobs: 2) with
         {
@@ -97,7 +102,8 @@ internal static class ProtocolSamples
         new CampaignEvents.CampaignFinished(Campaign, CampaignStatus.Stopped, At),
         new CampaignEvents.CrashReported(Campaign, CrashRecord(CrashInput), true, At),
         new CampaignEvents.CrashMinimized(Campaign, Signature, Minimization(), At),
-        new JobEvents.JobCreated(Job(1), Campaign, 1, JobSpec(), At),
+        new JobEvents.JobCreated(Job(1), Campaign, 1, JobSpec() with { Options = Options() }, At),
+        new JobEvents.JobLaunched(Job(1), "ASAN_OPTIONS=symbolize=1 /work/jobs/x/target -max_total_time=60 /work/jobs/x/corpus", At),
         new JobEvents.JobAssigned(Job(1), BotA, AgentPathA, At),
         new JobEvents.JobStarted(Job(1), BotA, At),
         new JobEvents.JobRequeued(Job(1), "refused by bot-a1b2c3d4e5: no free slot", At),
@@ -116,7 +122,7 @@ internal static class ProtocolSamples
         new CampaignEvents.BugTriaged(Campaign, Signature, new BugTriage(BugStatus.Wontfix, null, "harness only", At), At),
         new CampaignEvents.BugVerified(Campaign, Signature, Job(5), new BugBuildCheck(3, false, 3, 0, null, At), At),
         new CampaignEvents.CampaignRebased(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, BlobId.Of("build 2"u8))], [Job(1), Job(2)], At),
-        new CampaignEvents.CampaignCreated(Campaign, EnsembleSpec(), [Job(0), Job(1)], At),
+        new CampaignEvents.CampaignCreated(Campaign, EnsembleSpec() with { Options = Options() }, [Job(0), Job(1)], At),
         new CampaignEvents.CoverageMeasured(Campaign, Coverage(), CoverageFiles(), At.AddMinutes(4)),
         RebasedCampaignSnapshot(),
         JobSnapshot(),
@@ -154,7 +160,7 @@ internal static class ProtocolSamples
         new JobCommands.AssignJob(Job(0), BotA, AgentPathA),
         new JobCommands.ConfirmJobStarted(Job(0), BotA, At),
         new JobCommands.RefuseJob(Job(0), BotA, "engine libfuzzer is not installed"),
-        new JobCommands.ReportJobStats(Job(0), BotA, Stats(At)),
+        new JobCommands.ReportJobStats(Job(0), BotA, Stats(At), "afl-fuzz -i in -o out -S job -p explore -- target @@"),
         new JobCommands.ReportJobFinished(Job(0), BotA, false, "target binary is not executable", Stats(At)),
         new JobCommands.CancelJob(Job(0), "campaign stopped"),
         new JobCommands.WakeJob(Job(0)),
@@ -162,7 +168,8 @@ internal static class ProtocolSamples
         new JobCommands.JobEndAcknowledged(Job(0)),
         new JobCommands.JobCommandAccepted(Job(0)),
         new JobQueries.GetJob(Job(0)),
-        new JobQueries.JobView(Job(0), Campaign, 0, JobStatus.Running, BotA, null, At, At.AddSeconds(1), At.AddSeconds(2), null, Stats(At)),
+        new JobQueries.JobView(Job(0), Campaign, 0, JobStatus.Running, BotA, null, At, At.AddSeconds(1), At.AddSeconds(2), null, Stats(At),
+            CommandLine: "target -use_value_profile=1 corpus", Options: Options()),
         new BotCommands.CheckIn(BotA, AgentPathA, "10.0.0.5:4053", "fuzz-box-1", Capabilities(4) with { Sandbox = Sandboxed() }, [Job(0), Job(1)], At, 8_123_456_789),
         new BotCommands.CheckInAccepted(BotA),
         new BotCommands.NodeLost(BotA, 8_123_456_789, "node 10.0.0.5:4053 was downed", At),

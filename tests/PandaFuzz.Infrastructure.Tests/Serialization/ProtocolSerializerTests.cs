@@ -241,6 +241,7 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
             [typeof(JobEvents.JobCompleted)] = "JobCompleted.v1",
             [typeof(JobEvents.JobFailed)] = "JobFailed.v1",
             [typeof(JobEvents.JobCancelled)] = "JobCancelled.v1",
+            [typeof(JobEvents.JobLaunched)] = "JobLaunched.v1",
             [typeof(BotEvents.BotRegistered)] = "BotRegistered.v1",
             [typeof(BotEvents.BotWentOffline)] = "BotWentOffline.v1",
             [typeof(BotEvents.BotDrainingChanged)] = "BotDrainingChanged.v1",
