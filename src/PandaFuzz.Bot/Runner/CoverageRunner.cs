@@ -18,11 +18,12 @@ namespace PandaFuzz.Bot.Runner;
 /// coverage binary names the source files llvm-cov reads into the report, so the report shows only what the target itself
 /// could read. The summary and the HTML files are then read back as untrusted files, bounded, into one zip for the master.
 /// </summary>
+/// <param name="corpus">What the corpus sync pulled into the job's corpus folder before the run.</param>
 public sealed class CoverageRunner(
     AgentCommands.StartJob job,
     JobWorkDir dir,
     BotSettings settings,
-    CorpusSync sync,
+    CoverageCorpus corpus,
     CoverageTools tools,
     ContentAddressedStore outbox,
     string outboxPath)
@@ -36,7 +37,7 @@ public sealed class CoverageRunner(
 
     public async Task<(bool Succeeded, string Summary, CampaignCommands.ReportCoverage? Report)> RunAsync(CancellationToken ct)
     {
-        var inputs = sync.Pulled.Count;
+        var inputs = corpus.Inputs;
         if (inputs == 0)
         {
             return (false, "the campaign corpus is empty: nothing to measure", null);
@@ -53,9 +54,9 @@ public sealed class CoverageRunner(
                 report = await outbox.PutAsync(zip, CoverageArchive.MaxBytes, ct);
             }
 
-            var measured = $"{inputs} inputs of corpus version {sync.Version}: lines {Ratio(totals.Lines)}, functions {Ratio(totals.Functions)}, " +
+            var measured = $"{inputs} inputs of corpus version {corpus.Version}: lines {Ratio(totals.Lines)}, functions {Ratio(totals.Functions)}, " +
                 $"regions {Ratio(totals.Regions)} in {files.Count} files; report {report.Size} bytes";
-            return (true, measured, new CampaignCommands.ReportCoverage(job.CampaignId, job.JobId, sync.Version, inputs, report.Id, report.Size, DateTimeOffset.UtcNow, outboxPath));
+            return (true, measured, new CampaignCommands.ReportCoverage(job.CampaignId, job.JobId, corpus.Version, inputs, report.Id, report.Size, DateTimeOffset.UtcNow, outboxPath));
         }
         catch (CoverageFailure e)
         {
@@ -251,3 +252,6 @@ public sealed class CoverageRunner(
 
     private sealed class CoverageFailure(string message) : Exception(message);
 }
+
+/// <summary>The campaign corpus a coverage job measures: the version the corpus sync pulled and how many inputs it pulled.</summary>
+public sealed record CoverageCorpus(int Version, int Inputs);

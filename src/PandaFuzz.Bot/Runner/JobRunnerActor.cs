@@ -144,7 +144,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
                     return;
                 }
 
-                var measurer = new CoverageRunner(_job, _dir, _settings, _sync!, tools, _outbox, _outboxPath);
+                var measurer = new CoverageRunner(_job, _dir, _settings, new CoverageCorpus(_sync!.Version, _sync.Pulled.Count), tools, _outbox, _outboxPath);
                 RunOneShot(async ct => await measurer.RunAsync(ct) switch { var (succeeded, summary, report) => new Minimized(succeeded, summary, report) }, afterPull: true);
                 return;
             }
