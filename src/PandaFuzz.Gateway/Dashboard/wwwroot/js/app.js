@@ -2,7 +2,7 @@
 // patching the page in place), the token sign-in and button actions.
 import { ApiError, onUnauthorized, token } from './api.js';
 import { h, morph } from './dom.js';
-import { choose } from './filters.js';
+import { choose, sortBy } from './filters.js';
 import { clock } from './format.js';
 import * as overview from './views/overview.js';
 import * as campaign from './views/campaign.js';
@@ -140,8 +140,23 @@ document.addEventListener('visibilitychange', () => {
   }
 });
 
-// Buttons name their action (data-action); the page's view module carries it out, then the page refreshes at once.
+/** Draws the shown page again from what it loaded, without asking the API: a filter or a list's order changed. */
+function redraw() {
+  if (!loaded || loaded.view !== current?.view || loaded.id !== current.id) return;
+  const shown = main.firstElementChild;
+  const next = loaded.view.render(loaded.data, loaded.id);
+  if (shown && shown.dataset.view === next.dataset.view) morph(shown, next);
+}
+
+// A column header's sort button orders its list at once (filters.js keeps the order); the button keeps the focus.
+// Buttons that name an action (data-action) have the page's view module carry it out, then the page refreshes at once.
 main.addEventListener('click', async (event) => {
+  const sorter = event.target.closest('button[data-sort]');
+  if (sorter) {
+    if (sortBy(sorter)) redraw();
+    return;
+  }
+
   const button = event.target.closest('button[data-action]');
   if (!button || !current?.view.actions?.[button.dataset.action]) return;
   button.disabled = true;
@@ -155,10 +170,7 @@ main.addEventListener('click', async (event) => {
 
 // A filter or search box changed: the page is drawn again from what it loaded (filters.js keeps the choice).
 function filtered(event) {
-  if (!choose(event.target) || !loaded || loaded.view !== current?.view || loaded.id !== current.id) return;
-  const shown = main.firstElementChild;
-  const next = loaded.view.render(loaded.data, loaded.id);
-  if (shown && shown.dataset.view === next.dataset.view) morph(shown, next);
+  if (choose(event.target)) redraw();
 }
 main.addEventListener('input', filtered);
 main.addEventListener('change', filtered);

@@ -1,6 +1,7 @@
 // Pieces the pages share: status badges, tables, figure tiles, times, notices, reproducibility flags, input buttons.
 import { ApiError, download } from '../api.js';
 import { h } from '../dom.js';
+import { sortHeader } from '../filters.js';
 import { ago, exact, percent, when } from '../format.js';
 
 /** A state as a coloured label (the word itself is the meaning; colour only helps). */
@@ -8,13 +9,20 @@ export const badge = (state) => h('span', { class: `badge badge-${String(state).
 
 /**
  * A table with a caption and column headers, in a region that scrolls sideways on narrow screens (focusable, so
- * the keyboard can scroll it too). `numeric` lists the columns aligned right.
+ * the keyboard can scroll it too). `numeric` lists the columns aligned right. With `sorting` ({ list, current,
+ * columns, descendingFirst }), column i sorts the list by `columns[i]` (null: it does not), `current` being the order
+ * shown (see filters.js); the columns in `descendingFirst` sort the most first on their first click.
  */
-export function table(key, caption, headers, rows, numeric = []) {
+export function table(key, caption, headers, rows, numeric = [], sorting = null) {
+  const header = (label, i) => {
+    const column = sorting?.columns[i];
+    const sortable = column ? sortHeader(sorting.list, column, label, sorting.current, sorting.descendingFirst?.includes(column)) : null;
+    return h('th', { scope: 'col', class: numeric.includes(i) ? 'num' : null, 'aria-sort': sortable?.sort }, sortable ? sortable.button : label);
+  };
   return h('div', { class: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: 0, 'data-key': key },
     h('table', { id: `${key}-table` },
       h('caption', { class: 'visually-hidden' }, caption),
-      h('thead', null, h('tr', null, headers.map((header, i) => h('th', { scope: 'col', class: numeric.includes(i) ? 'num' : null }, header)))),
+      h('thead', null, h('tr', null, headers.map(header))),
       h('tbody', null, rows)));
 }
 
