@@ -6,6 +6,8 @@ import { choose, sortBy } from './filters.js';
 import { clock } from './format.js';
 import * as overview from './views/overview.js';
 import * as campaign from './views/campaign.js';
+import * as coverage from './views/coverage.js';
+import * as report from './views/report.js';
 import * as bug from './views/bug.js';
 import * as crash from './views/crash.js';
 import * as create from './views/create.js';
@@ -17,6 +19,8 @@ const REFRESH_MS = 3000;
 const routes = [
   [/^#?\/?$/, overview, 'overview'],
   [/^#\/campaigns\/([^/]+)(?:\/vs\/([^/]+))?$/, campaign, 'overview'],
+  [/^#\/campaigns\/([^/]+)\/coverage$/, coverage, 'overview'],
+  [/^#\/campaigns\/([^/]+)\/coverage\/report\/(.+)$/, report, 'overview'],
   [/^#\/bugs\/([^/]+)$/, bug, 'overview'],
   [/^#\/crashes\/([^/]+)$/, crash, 'overview'],
   [/^#\/new$/, create, 'new'],

@@ -21,6 +21,11 @@ export function size(bytes) {
 
 export const percent = (rate) => `${Math.round(rate * 100)} %`;
 
+const hundredths = new Intl.NumberFormat('en', { maximumFractionDigits: 2 });
+
+/** A percentage the API gives from 0 to 100 with two decimals (source coverage), as it gives it: "76.09 %". */
+export const percentage = (value) => (value === null || value === undefined ? '–' : `${hundredths.format(value)} %`);
+
 /** Times the API sends as a default value (0001-01-01) rather than a real moment; shown as unknown. */
 const known = (iso) => Boolean(iso) && Date.parse(iso) > 0;
 

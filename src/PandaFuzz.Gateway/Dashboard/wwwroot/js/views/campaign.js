@@ -1,12 +1,14 @@
-// A campaign: its figures, exec/s, coverage, corpus and bug plots (another campaign of its target drawn beside on request), its bugs (unique crashes grouped, each linking to its page) with
-// every unique crash under them, jobs and where they run, corpus versions, and the buttons to stop it and to minimize
-// its corpus.
+// A campaign: its figures (with its line coverage once measured, linking to its coverage page), exec/s, coverage,
+// corpus and bug plots (another campaign of its target drawn beside on request), its bugs (unique crashes grouped,
+// each linking to its page) with every unique crash under them, jobs and where they run, corpus versions, and the
+// buttons to stop it and to minimize its corpus.
 import { api, list } from '../api.js';
 import { h } from '../dom.js';
 import { lineChart } from '../charts.js';
 import { filterBar, passes } from '../filters.js';
 import { STATUSES } from './bug.js';
-import { count, duration, exact, short, size } from '../format.js';
+import { count, duration, exact, percentage, short, size } from '../format.js';
+import { coverageRoute, latestCoverage } from './coverage.js';
 import {
   act, at, badge, downloadInput, facts, inputButtons, kindWithSizes, notice, reproduction, table, tile, timeCell, where,
 } from './parts.js';
@@ -14,7 +16,7 @@ import {
 /** The last action's outcome per campaign, shown until the next one. */
 const messages = new Map();
 
-const tasks = { fuzz: 'fuzzing', minimizeCorpus: 'corpus minimization', minimizeCrash: 'crash minimization' };
+const tasks = { fuzz: 'fuzzing', minimizeCorpus: 'corpus minimization', minimizeCrash: 'crash minimization', coverage: 'coverage measurement' };
 
 const path = (id) => `/campaigns/${encodeURIComponent(id)}`;
 
@@ -25,15 +27,19 @@ export async function load(id, vs) {
   const [campaign, stats, corpus, bots] = await Promise.all([
     api(path(id)), api(`${path(id)}/stats`), api(`${path(id)}/corpus`), list('/bots?limit=1000'),
   ]);
-  const [peers, compare] = await Promise.all([
+  // A campaign that never measured its coverage has no report to ask for (the answer would be a 404 every refresh); its
+  // first page of jobs shows whether it did, unless there are more.
+  const maybeMeasured = campaign.jobs.some((job) => job.task === 'coverage') || (campaign.jobsTotal ?? 0) > campaign.jobs.length;
+  const [peers, compare, coverage] = await Promise.all([
     campaign.targetName
       ? list(`/campaigns?target=${encodeURIComponent(campaign.targetName)}&limit=1000`).then((all) => all.items.filter((c) => c.id !== id))
       : Promise.resolve([]),
     vs
       ? Promise.all([api(path(vs)), api(`${path(vs)}/stats`)]).then(([other, otherStats]) => ({ id: vs, name: other.name, points: otherStats.points, bugs: other.bugs ?? [] }))
       : Promise.resolve(null),
+    maybeMeasured ? latestCoverage(id) : Promise.resolve(null),
   ]);
-  return { campaign, points: stats.points, corpus, hosts: new Map(bots.items.map((b) => [b.id, b.hostname || b.address])), peers, compare };
+  return { campaign, points: stats.points, corpus, hosts: new Map(bots.items.map((b) => [b.id, b.hostname || b.address])), peers, compare, coverage };
 }
 
 /** Bugs found so far at each bug's first sighting, and still at the last sample: a step line of the count. */
@@ -224,7 +230,7 @@ const versionRow = (version) => h('tr', { 'data-key': String(version.version) },
   h('td', null, version.reason),
   timeCell(version.since));
 
-export function render({ campaign, points, corpus, hosts, peers = [], compare = null }, id) {
+export function render({ campaign, points, corpus, hosts, peers = [], compare = null, coverage = null }, id) {
   const stats = campaign.stats;
   const running = campaign.status === 'running';
   const series = (pick, from = points) => from.map((p) => ({ t: Date.parse(p.updatedAt), v: pick(p) }));
@@ -247,6 +253,8 @@ export function render({ campaign, points, corpus, hosts, peers = [], compare = 
     h('ul', { class: 'tiles', 'aria-label': 'Figures' },
       tile('Executions per second', count(stats.execsPerSecond), `${count(stats.execs)} in all`),
       tile('Coverage', count(stats.coverage), stats.totalEdges ? `of ${count(stats.totalEdges)} edges` : `${count(stats.features)} features`),
+      tile('Line coverage', coverage ? percentage(coverage.totals.lines.percent) : '–',
+        h('a', { href: coverageRoute(id) }, coverage ? 'Source coverage by file' : 'Not measured: measure it')),
       tile('Corpus', count(stats.corpusUnits), size(stats.corpusBytes)),
       tile('Bugs', count(bugsTotal), bugsTotal > bugs.length
         ? `${count(security)} security in the first ${bugs.length}`
