@@ -7,8 +7,8 @@ namespace PandaFuzz.Dashboard.Tests;
 /// <summary>
 /// One real all-in-one node for the whole test class, started with reads requiring the token (the stricter setting:
 /// the dashboard must sign in before it shows anything), a libFuzzer campaign on planted_bug running on it; a
-/// master-only node with the default open reads (no bot: nothing fuzzes there); and one headless Chromium (Debian's,
-/// through Playwright's ExecutablePath) to open pages in.
+/// master-only node with the default open reads (no bot: nothing fuzzes there); one headless Chromium (Debian's,
+/// through Playwright's ExecutablePath) to open pages in; and coverage_demo's fuzzing and coverage builds.
 /// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
 {
@@ -29,6 +29,11 @@ public sealed class DashboardFixture : IAsyncLifetime
     public IBrowser Browser { get; private set; } = null!;
 
     public BuiltTarget PlantedBug => _targets.PlantedBug;
+
+    /// <summary>coverage_demo built to fuzz, and <see cref="CoverageDemoCoverage"/> its coverage binary: one build of a target.</summary>
+    public BuiltTarget CoverageDemo { get; private set; } = null!;
+
+    public BuiltTarget CoverageDemoCoverage { get; private set; } = null!;
 
     public TargetInfo Target { get; private set; } = null!;
 
@@ -62,6 +67,9 @@ public sealed class DashboardFixture : IAsyncLifetime
         using var startup = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var browser = StartBrowserAsync();
         await _targets.BuildOnlyAsync(TargetBuilder.PlantedBugName);
+        // Compiled while the nodes start, for the coverage page's test (into the folder planted_bug's build made).
+        var coverageDemo = Task.WhenAll(
+            _targets.BuildVariantAsync(TargetBuilder.CoverageDemoName, "fuzz"), _targets.BuildCoverageAsync(TargetBuilder.CoverageDemoName));
         _environment = new EndToEndEnvironment();
         var options = _environment.NewNodeOptions("dashboard", "master,bot") with
         {
@@ -92,6 +100,8 @@ public sealed class DashboardFixture : IAsyncLifetime
             "GET /api/v1/bots lists the node's bot online", Timeouts.BotOnline, Api.GetBotsAsync,
             listed => listed.Any(b => b.State == "online"), startup.Token, Node.EnsureRunning);
         Bot = bots.Single();
+        var built = await coverageDemo;
+        (CoverageDemo, CoverageDemoCoverage) = (built[0], built[1]);
         Browser = await browser;
     }
 
