@@ -101,8 +101,11 @@ function noReport(campaign) {
     'No coverage report yet. Measure now runs the campaign\'s corpus once through the coverage binary of the build it fuzzes, on a bot. ', needs);
 }
 
+/** A file as the user knows it: relative to the build's source root when it is under it, else as the build names it. */
+const pathOf = (f) => f.relativePath ?? f.path;
+
 const fileKeys = {
-  path: (f) => f.path,
+  path: pathOf,
   lines: (f) => f.lines.percent,
   uncovered: (f) => f.uncoveredLines,
   functions: (f) => f.functions.percent,
@@ -129,7 +132,7 @@ function commonFolder(paths) {
 const share = (c) => h('td', { class: 'num' }, percentage(c.percent), h('span', { class: 'sub' }, `${exact(c.covered)} of ${exact(c.count)}`));
 
 const fileRow = (file, folder) => h('tr', { 'data-key': file.path },
-  h('th', { scope: 'row' }, h('code', { title: file.path }, wrappable(file.path.slice(folder.length)))),
+  h('th', { scope: 'row' }, h('code', { title: file.path }, wrappable(pathOf(file).slice(folder.length)))),
   share(file.lines),
   h('td', { class: 'num' }, exact(file.uncoveredLines)),
   share(file.functions),
@@ -137,8 +140,8 @@ const fileRow = (file, folder) => h('tr', { 'data-key': file.path },
 
 function filesSection(id, files) {
   const current = order('coverage-files', FILE_ORDER);
-  const folder = commonFolder(files.items.map((f) => f.path));
-  const shown = sortFiles(files.items.filter((f) => passes('coverage-files', f, () => '', (item) => item.path)), current);
+  const folder = commonFolder(files.items.map(pathOf));
+  const shown = sortFiles(files.items.filter((f) => passes('coverage-files', f, () => '', pathOf)), current);
   const by = { path: 'path', lines: 'line coverage', uncovered: 'uncovered lines', functions: 'function coverage', regions: 'region coverage' }[current.by];
   return h('section', { 'aria-labelledby': 'files-heading' },
     h('h2', { id: 'files-heading' }, 'Files'),
@@ -169,7 +172,7 @@ function report(id, campaign, coverage, files) {
           ['Measured', at(coverage.measuredAt)],
           ['Corpus', `version ${coverage.corpusVersion} · ${exact(coverage.inputs)} input${coverage.inputs === 1 ? '' : 's'}`],
           ['Build', coverage.build ? `${campaign.targetName ?? 'build'} ${coverage.build}` : '–'],
-          ['Files', exact(coverage.files)],
+          ['Files', coverage.sourceRoot ? [exact(coverage.files), ' · source root ', h('code', null, coverage.sourceRoot)] : exact(coverage.files)],
           ['Job', h('code', { title: coverage.jobId }, short(coverage.jobId, 16))],
           ['Report', [h('a', { href: reportRoute(id, 'index.html') }, 'HTML report'), ` · ${size(coverage.reportSize)} zipped`]],
         ])),
