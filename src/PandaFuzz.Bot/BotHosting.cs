@@ -17,13 +17,13 @@ namespace PandaFuzz.Bot;
 /// <summary>The bot role as one chain: region proxies, the outbox's blob server, the outbox, the agents.</summary>
 public static class BotHosting
 {
-    public static IReadOnlyList<IFuzzingEngine> KnownEngines(SimulationSettings simulation, bool libFuzzerFork = true) =>
+    public static IReadOnlyList<IFuzzingEngine> KnownEngines(SimulationSettings simulation, bool libFuzzerFork = true, int aflCmplogEvery = 2) =>
         simulation switch
         {
             // Many bots in one node would share the cores: only the simulated engine, which uses none, is offered then.
             { Enabled: true, Bots: > 1 } => [new SimulatedEngine()],
-            { Enabled: true } => [new LibFuzzerEngine(libFuzzerFork), new AflPlusPlusEngine(), new SimulatedEngine()],
-            _ => [new LibFuzzerEngine(libFuzzerFork), new AflPlusPlusEngine()],
+            { Enabled: true } => [new LibFuzzerEngine(libFuzzerFork), new AflPlusPlusEngine(aflCmplogEvery), new SimulatedEngine()],
+            _ => [new LibFuzzerEngine(libFuzzerFork), new AflPlusPlusEngine(aflCmplogEvery)],
         };
 
     /// <summary>
@@ -32,7 +32,7 @@ public static class BotHosting
     /// </summary>
     public static BotCapabilities Capabilities(BotSettings settings, BotStorage storage)
     {
-        var installed = KnownEngines(settings.Simulation, settings.LibFuzzerFork)
+        var installed = KnownEngines(settings.Simulation, settings.LibFuzzerFork, settings.AflCmplogEvery)
             .Select(engine => (Engine: engine, Version: engine.DetectVersion()))
             .Where(e => e.Version is not null)
             .ToList();
@@ -62,7 +62,7 @@ public static class BotHosting
                 .WithShardRegionProxy<CorpusRegion>(ShardNames.Corpus, ShardNames.MasterRole, new CorpusMessageExtractor(ShardNames.MaxShards));
         }
 
-        var engines = KnownEngines(settings.Simulation, settings.LibFuzzerFork).Where(engine => capabilities.Supports(engine.Name)).ToList();
+        var engines = KnownEngines(settings.Simulation, settings.LibFuzzerFork, settings.AflCmplogEvery).Where(engine => capabilities.Supports(engine.Name)).ToList();
 
         return builder
             .AddBlobServer<BotBlobServer>(storage.Outbox, BlobServerActor.BotName)

@@ -17,7 +17,8 @@ public sealed record CampaignSpec(
     string? TargetName = null,
     int? Build = null,
     bool PinnedBuild = false,
-    EngineOptions? Options = null)
+    EngineOptions? Options = null,
+    BlobId? Cmplog = null)
 {
     /// <summary>Records compare lists by reference, so the ensemble and the options are compared entry by entry.</summary>
     public bool SameAs(CampaignSpec other) =>
@@ -29,7 +30,9 @@ public sealed record CampaignSpec(
     public JobSpec ToJobSpec(int index)
     {
         var engine = Engines[index % Engines.Count];
-        return new JobSpec(engine.Target, engine.Engine, DurationSeconds, MemoryLimitMb, TimeoutMs, Dictionary, TargetName: TargetName, Build: Build, Options: Options);
+        // Jobs take the engines in turn: job i is instance i / engines of its engine (0, the first, is AFL++'s main).
+        return new JobSpec(engine.Target, engine.Engine, DurationSeconds, MemoryLimitMb, TimeoutMs, Dictionary, TargetName: TargetName, Build: Build,
+            Options: Options, CmplogTarget: engine.Engine == EngineNames.AflPlusPlus ? Cmplog : null, Instance: index / Engines.Count);
     }
 }
 

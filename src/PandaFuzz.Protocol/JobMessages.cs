@@ -25,8 +25,16 @@ public sealed record JobSpec(
     string? CrashSignature = null,
     int? Build = null,
     string? CrashKind = null,
-    EngineOptions? Options = null)
+    EngineOptions? Options = null,
+    BlobId? CmplogTarget = null,
+    int Instance = 0)
 {
+    /// <summary>
+    /// <paramref name="Instance"/>: which of its campaign's jobs on this engine it is, from 0 (AFL++'s main instance);
+    /// <paramref name="CmplogTarget"/>: the build's CMPLOG binary, which some AFL++ secondaries run beside the target (<c>-c</c>).
+    /// </summary>
+    public bool IsMainInstance => Instance == 0;
+
     /// <summary>The name crash states of timeouts and OOMs take: the uploaded target's name, else its id's start.</summary>
     public string TargetLabel => TargetName ?? "target-" + Target.Sha256[..12];
 }

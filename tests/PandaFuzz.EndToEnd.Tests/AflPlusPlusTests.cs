@@ -92,6 +92,56 @@ public sealed partial class AflPlusPlusTests(TargetBuilder targets) : EndToEndTe
         });
 
     [Fact]
+    public Task An_aflplusplus_campaign_of_three_jobs_on_a_cmplog_build_runs_one_main_and_two_secondaries_one_with_cmplog() =>
+        Env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
+        {
+            // Arrange: build 1 of no_bug for AFL++ with its CMPLOG binary, and a bot with a slot for each of three jobs.
+            var cmplog = await targets.BuildAflCmplogAsync(TargetBuilder.NoBugName);
+            var options = Env.NewNodeOptions("node", "master,bot") with
+            {
+                Environment = new Dictionary<string, string> { ["PANDAFUZZ__PANDAFUZZ__BOT__SLOTS"] = "3" },
+            };
+            var node = await Env.StartReadyNodeAsync(options, ct);
+            using var api = new ApiClient(node.Options.BaseAddress);
+            await api.UploadBuildAsync("cmplog-demo", "r1", targets.NoBugAfl.ReadBytes(), ct);
+            var uploaded = await api.PostBytesRawAsync("api/v1/targets?name=cmplog-demo&kind=cmplog&build=1", cmplog.ReadBytes(), ct);
+            uploaded.StatusCode.Should().Be(201, uploaded.Body);
+
+            // Act: three AFL++ jobs on the build.
+            var created = await api.PostJsonRawAsync("api/v1/campaigns",
+                new { name = "cmplog", target = "cmplog-demo", engine = EngineNames.AflPlusPlus, jobs = 3, durationSeconds = 120 }, ct);
+            created.StatusCode.Should().Be(201, created.Body);
+            var campaignId = System.Text.Json.JsonDocument.Parse(created.Body).RootElement.GetProperty("id").GetString()!;
+
+            // Assert: each job shows how its bot runs afl-fuzz, and each reports executions (afl-fuzz took its options).
+            var running = await FuzzingFlow.WaitForCampaignAsync(api, campaignId, "its three jobs run afl-fuzz with executions",
+                c => c.FuzzJobs is { Count: 3 } jobs && jobs.All(j => States.Is(j.State, States.Running) && j.Stats is { Execs: > 0 }),
+                node.EnsureRunning, ct, Timeouts.JobStats);
+            var lines = new List<string>();
+            foreach (var job in running.FuzzJobs!)
+            {
+                var shown = await Eventually.SatisfyAsync($"job {job.Id} shows its command line", TimeSpan.FromSeconds(30),
+                    token => api.GetRawAsync($"api/v1/jobs/{job.Id}", token),
+                    r => System.Text.Json.JsonDocument.Parse(r.Body).RootElement.TryGetProperty("commandLine", out var line) && line.ValueKind == System.Text.Json.JsonValueKind.String,
+                    ct, node.EnsureRunning);
+                lines.Add(System.Text.Json.JsonDocument.Parse(shown.Body).RootElement.GetProperty("commandLine").GetString()!);
+            }
+
+            lines.Count(l => l.Contains(" -M job ", StringComparison.Ordinal)).Should().Be(1, "one main instance: {0}", string.Join('\n', lines));
+            lines.Count(l => l.Contains(" -S job ", StringComparison.Ordinal)).Should().Be(2);
+            var withCmplog = lines.Where(l => l.Contains(" -c ", StringComparison.Ordinal)).Should().ContainSingle().Subject;
+            withCmplog.Should().Contain(" -S job ").And.Contain("target.cmplog");
+            lines.Where(l => l.Contains(" -S job ", StringComparison.Ordinal)).Select(l => CommandFlag().Match(l).Groups[1].Value).Should().OnlyHaveUniqueItems(
+                "the secondaries vary their power schedules");
+
+            await api.StopCampaignAsync(campaignId, ct);
+            await FuzzingFlow.WaitForCampaignAsync(api, campaignId, "stopped", c => c.Status == "stopped", node.EnsureRunning, ct);
+        });
+
+    [GeneratedRegex(" -p ([a-z]+) ")]
+    private static partial Regex CommandFlag();
+
+    [Fact]
     public Task An_aflplusplus_jobs_stats_count_the_crashes_it_reported() =>
         Env.RunAsync(TimeSpan.FromMinutes(3), async ct =>
         {

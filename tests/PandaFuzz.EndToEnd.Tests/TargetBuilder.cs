@@ -164,6 +164,25 @@ public sealed class TargetBuilder : IAsyncLifetime
     /// instrumentation and coverage mapping, linked with the libFuzzer driver and no sanitizer, as a build's coverage
     /// binary is (<c>kind=coverage</c>).
     /// </summary>
+    /// <summary>
+    /// <c>tests/targets/X.c</c> as AFL++'s CMPLOG build (<c>AFL_LLVM_CMPLOG=1 afl-clang-fast -fsanitize=fuzzer</c>, no
+    /// sanitizer, as AFL++'s docs build it), built on demand: the binary a secondary runs beside the target with <c>-c</c>.
+    /// </summary>
+    public async Task<BuiltTarget> BuildAflCmplogAsync(string name)
+    {
+        var aflClang = FindOnPath("afl-clang-fast") ?? throw new InvalidOperationException($"afl-clang-fast was not found on PATH. {AflHint}");
+        var output = Path.Combine(OutputDir, $"{name}-cmplog");
+        var result = await ProcessTools.RunAsync(aflClang, ["-g", "-O1", "-fsanitize=fuzzer", Path.Combine(RepoLayout.TargetSources, name + ".c"), "-o", output],
+            BuildTimeout, CancellationToken.None, workingDirectory: OutputDir,
+            environment: new Dictionary<string, string> { ["AFL_LLVM_CMPLOG"] = "1", ["AFL_QUIET"] = "1" });
+        if (result.ExitCode != 0 || !File.Exists(output))
+        {
+            throw new InvalidOperationException($"Building {name} for CMPLOG failed: {result.StandardError}{result.StandardOutput}");
+        }
+
+        return new BuiltTarget(name, output);
+    }
+
     public async Task<BuiltTarget> BuildCoverageAsync(string name)
     {
         var clang = FindOnPath("clang") ?? throw new InvalidOperationException($"clang was not found on PATH. {Hint}");

@@ -32,6 +32,9 @@ public sealed record BotSettings(
     /// <summary>libFuzzer jobs run <c>-fork=1 -ignore_*</c>, going on past the bugs they found.</summary>
     public bool LibFuzzerFork { get; init; } = true;
 
+    /// <summary>Of an AFL++ campaign's secondaries, the first and then every this many run the build's CMPLOG binary (<c>-c</c>).</summary>
+    public int AflCmplogEvery { get; init; } = 2;
+
     /// <summary>A -fork run reads its corpus only as it starts: with other jobs' inputs waiting, it restarts after this long.</summary>
     public TimeSpan LibFuzzerForkReload { get; init; } = TimeSpan.FromMinutes(5);
 
@@ -78,6 +81,7 @@ public sealed record BotSettings(
                 r.PositiveDuration("engine-healthy-run"),
                 r.PositiveDuration("engine-stall-timeout")),
             LibFuzzerFork = r.Bool("libfuzzer-fork"),
+            AflCmplogEvery = r.Int("aflplusplus.cmplog-every", 1, 1000),
             LibFuzzerForkReload = r.PositiveDuration("libfuzzer-fork-reload"),
             Sandbox = SandboxSettings.From(config),
             Simulation = SimulationSettings.From(r),

@@ -8,10 +8,19 @@ using PandaFuzz.Protocol;
 
 namespace PandaFuzz.Bot.Engines;
 
-/// <summary>AFL++ headless: a job is one secondary instance (<c>-S</c>); other jobs' inputs go in a foreign instance's queue.</summary>
-public sealed partial class AflPlusPlusEngine : IFuzzingEngine
+/// <summary>
+/// AFL++ headless, as its authors run several instances (docs/fuzzing_in_depth.md, "Using multiple cores"): a campaign's
+/// first AFL++ job is the main instance (<c>-M</c>), the others secondaries (<c>-S</c>) with varied power schedules, and
+/// some of them run the build's CMPLOG binary (<c>-c</c>). Each job has its own output directory, where other jobs' inputs
+/// arrive in a foreign instance's queue.
+/// </summary>
+/// <param name="cmplogEvery">The first secondary and then every this many run the CMPLOG binary (<c>pandafuzz.bot.aflplusplus.cmplog-every</c>).</param>
+public sealed partial class AflPlusPlusEngine(int cmplogEvery = 2) : IFuzzingEngine
 {
     public const string InstanceName = "job";
+
+    /// <summary>The schedules secondaries take in turn when the campaign sets none; the main instance keeps afl-fuzz's default (fast).</summary>
+    public static readonly IReadOnlyList<string> SecondarySchedules = ["explore", "coe", "lin", "quad", "exploit", "rare"];
 
     /// <summary>The foreign instance whose queue holds inputs from other jobs.</summary>
     public const string ImportInstanceName = "pandafuzz";
@@ -47,13 +56,24 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
         {
             "-i", dir.Corpus,
             "-o", dir.Output,
-            "-S", InstanceName,
+            spec.IsMainInstance ? "-M" : "-S", InstanceName,
             "-V", Math.Max(1, (int)runFor.TotalSeconds).ToString(),
             "-t", Math.Max(5, spec.TimeoutMs).ToString(),
             // ASan reserves terabytes of address space: a memory limit would kill every run.
             "-m", MemoryArgument(spec, dir),
         };
-        args.AddRange(EngineOptionRules.AflArguments(spec.Options));
+        var cmplog = RunsCmplog(spec);
+        args.AddRange(EngineOptionRules.AflArguments(spec.Options, withCmplogLevel: cmplog));
+        if (!spec.IsMainInstance && spec.Options?.AflPlusPlus?.ContainsKey("p") != true)
+        {
+            args.AddRange(["-p", SecondarySchedules[(spec.Instance - 1) % SecondarySchedules.Count]]);
+        }
+
+        if (cmplog)
+        {
+            args.AddRange(["-c", dir.CmplogTarget]);
+        }
+
         if (spec.Dictionary is not null)
         {
             args.AddRange(["-x", dir.Dictionary]);
@@ -82,6 +102,9 @@ public sealed partial class AflPlusPlusEngine : IFuzzingEngine
         };
         return new FuzzerLaunch("afl-fuzz", args, dir.Root, EngineOptionRules.SanitizerEnvironment(env, spec.Options));
     }
+
+    /// <summary>Secondaries 1, 1 + every, 1 + 2 × every, … run the CMPLOG binary, when the build has one.</summary>
+    public bool RunsCmplog(JobSpec spec) => spec.CmplogTarget is not null && !spec.IsMainInstance && (spec.Instance - 1) % cmplogEvery == 0;
 
     /// <summary>An AFL++ build with the libFuzzer-style driver runs the files it is given once, like libFuzzer.</summary>
     public FuzzerLaunch Reproduce(JobSpec spec, JobWorkDir dir, string input)

@@ -86,6 +86,9 @@ public sealed record JobWorkDir(string Root)
 {
     public string Target => Path.Combine(Root, "target");
 
+    /// <summary>The build's CMPLOG binary, for an AFL++ secondary that runs it (<c>-c</c>).</summary>
+    public string CmplogTarget => Path.Combine(Root, "target.cmplog");
+
     /// <summary>libFuzzer's corpus; AFL++'s seeds.</summary>
     public string Corpus => Path.Combine(Root, "corpus");
 

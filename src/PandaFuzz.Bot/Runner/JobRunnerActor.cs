@@ -266,16 +266,38 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     }
 
     private void StartTargetFetch() =>
-        BlobFetcher.FetchAsync(MasterBlobSource.Resolve(Context.System, _job.BlobSourcePath), _job.Spec.Target, _targets, _settings.BlobChunkTimeout)
+        FetchBinariesAsync(MasterBlobSource.Resolve(Context.System, _job.BlobSourcePath), _job.Spec.Target, CmplogBinary, _targets, _settings.BlobChunkTimeout)
             .PipeTo(Self, success: () => TargetReady.Instance, failure: e => new TargetFailed(e.Message));
+
+    private static async Task FetchBinariesAsync(ActorSelection source, BlobId target, BlobId? cmplog, ContentAddressedStore store, TimeSpan chunkTimeout)
+    {
+        await BlobFetcher.FetchAsync(source, target, store, chunkTimeout);
+        if (cmplog is { } binary)
+        {
+            await BlobFetcher.FetchAsync(source, binary, store, chunkTimeout);
+        }
+    }
+
+    /// <summary>The build's CMPLOG binary, when this job's AFL++ instance runs it.</summary>
+    private BlobId? CmplogBinary => _engine is AflPlusPlusEngine afl && afl.RunsCmplog(_job.Spec) ? _job.Spec.CmplogTarget : null;
 
     private void Prepare()
     {
         // The work dir may hold what a sandboxed target of an earlier run of this job left: copy in without following it.
         WorkDirFiles.CopyIn(_targets.PathOf(_job.Spec.Target), _dir.Target);
+        if (CmplogBinary is { } cmplog)
+        {
+            WorkDirFiles.CopyIn(_targets.PathOf(cmplog), _dir.CmplogTarget);
+        }
+
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(_dir.Target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+            const UnixFileMode Executable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
+            File.SetUnixFileMode(_dir.Target, Executable);
+            if (CmplogBinary is not null)
+            {
+                File.SetUnixFileMode(_dir.CmplogTarget, Executable);
+            }
         }
 
         if (_job.Spec.Dictionary is { } dictionary)

@@ -87,7 +87,11 @@ public sealed partial class Sandbox
             Share(folder, user.Gid, Shared);
         }
 
-        Share(dir.Target, user.Gid, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        // The target, and the CMPLOG binary an AFL++ secondary runs beside it (a missing one is left alone: lchown fails).
+        foreach (var binary in new[] { dir.Target, dir.CmplogTarget })
+        {
+            Share(binary, user.Gid, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        }
     }
 
     /// <summary>The first folder down to the path that others cannot search (no o+x): bwrap, run as the sandbox user, must reach it to bind it.</summary>

@@ -45,6 +45,8 @@ public sealed partial record CampaignState(
             Ensemble = rebased.Engines.Count > 1 ? rebased.Engines : null,
             Build = rebased.Build,
             PinnedBuild = false,
+            // The CMPLOG binary belongs to the earlier build: the new one's is not known to the rebase.
+            Cmplog = null,
         };
 
     /// <summary>A job a rebase replaced: it is cancelled, never (re)created.</summary>

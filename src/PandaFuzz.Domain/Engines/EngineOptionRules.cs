@@ -156,9 +156,14 @@ public static partial class EngineOptionRules
     public static IReadOnlyList<string> LibFuzzerRunArguments(EngineOptions? options) =>
         [.. LibFuzzerArguments(options is null ? null : options with { LibFuzzer = options.LibFuzzer?.Where(f => LibFuzzerRunFlags.Contains(f.Key)).ToDictionary() })];
 
-    /// <summary>afl-fuzz's options but the input: <c>-p</c>, <c>-L</c>, <c>-l</c>, each with its value.</summary>
-    public static IReadOnlyList<string> AflArguments(EngineOptions? options) =>
-        [.. (options?.AflPlusPlus ?? new Dictionary<string, string>()).Where(o => o.Key != "input").OrderBy(o => o.Key, StringComparer.Ordinal)
+    /// <summary>
+    /// afl-fuzz's options but the input: <c>-p</c>, <c>-L</c>, and <c>-l</c> (the CMPLOG level) for an instance that
+    /// runs the CMPLOG binary only, each with its value.
+    /// </summary>
+    public static IReadOnlyList<string> AflArguments(EngineOptions? options, bool withCmplogLevel = true) =>
+        [.. (options?.AflPlusPlus ?? new Dictionary<string, string>())
+            .Where(o => o.Key != "input" && (withCmplogLevel || o.Key != "l"))
+            .OrderBy(o => o.Key, StringComparer.Ordinal)
             .SelectMany(o => new[] { $"-{o.Key}", o.Value })];
 
     /// <summary>The campaign asked for <c>@@</c>: afl-fuzz writes each input to a file and gives its path to the target.</summary>

@@ -122,11 +122,11 @@ public static class CampaignsApi
         {
             // By binary: the build that holds it, if it is one of the named target's (its bugs are then checked on later builds).
             var holder = (await TargetsApi.Builds(targetName, api))?.Builds.LastOrDefault(b => b.Binaries.Any(x => x.Binary == spec.Target));
-            spec = spec with { TargetName = targetName, Build = holder?.Number, PinnedBuild = holder is not null };
+            spec = spec with { TargetName = targetName, Build = holder?.Number, PinnedBuild = holder is not null, Cmplog = CmplogOf(spec, holder) };
         }
         else if (build is not null)
         {
-            spec = spec with { TargetName = body.Target, Build = build.Number, PinnedBuild = body.Build is not null };
+            spec = spec with { TargetName = body.Target, Build = build.Number, PinnedBuild = body.Build is not null, Cmplog = CmplogOf(spec, build) };
         }
         var id = idempotencyKey is null ? CampaignId.New() : CampaignId.ForIdempotencyKey(idempotencyKey);
         if (idempotencyKey is not null && await Ask(api, new CampaignQueries.GetCampaign(id)) is CampaignQueries.CampaignView)
@@ -369,4 +369,8 @@ public static class CampaignsApi
             EngineOptions = EngineOptionsModel.ToSections(spec.Options),
         };
     }
+
+    /// <summary>The build's CMPLOG binary, for a campaign with AFL++ jobs (some of its secondaries run it).</summary>
+    private static BlobId? CmplogOf(CampaignSpec spec, TargetBuild? build) =>
+        spec.Engines.Any(e => e.Engine == EngineNames.AflPlusPlus) ? build?.BinaryOf(TargetBinaryKinds.Cmplog)?.Binary : null;
 }

@@ -27,15 +27,52 @@ public sealed class AflPlusPlusEngineTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
-    public void Launch_runs_afl_fuzz_as_secondary_instance_job_on_the_corpus_and_output_dirs()
+    public void Launch_runs_a_campaigns_first_job_as_the_main_instance_on_the_corpus_and_output_dirs()
     {
         var launch = _engine.Launch(Specs.AflPlusPlus(), Dir, TimeSpan.FromMinutes(5));
 
         launch.Program.Should().Be("afl-fuzz");
         ValueOf(launch, "-i").Should().Be(Dir.Corpus);
         ValueOf(launch, "-o").Should().Be(Dir.Output);
-        ValueOf(launch, "-S").Should().Be("job");
+        ValueOf(launch, "-M").Should().Be("job");
+        launch.Arguments.Should().NotContain("-S").And.NotContain("-p", "the main instance keeps afl-fuzz's default schedule");
         launch.WorkingDirectory.Should().Be(Dir.Root);
+    }
+
+    [Fact]
+    public void Of_three_jobs_with_a_cmplog_build_one_is_main_two_are_secondaries_with_other_schedules_and_one_runs_cmplog()
+    {
+        var cmplog = BlobId.Of("cmplog build"u8);
+        var campaign = new CampaignSpec("parser", BlobId.Of("afl build"u8), EngineNames.AflPlusPlus, 3, 600, 2048, 1000, null) { Cmplog = cmplog };
+
+        var launches = Enumerable.Range(0, 3).Select(i => _engine.Launch(campaign.ToJobSpec(i), Dir, TimeSpan.FromMinutes(5))).ToList();
+
+        launches.Select(l => l.Arguments.Contains("-M") ? "M" : "S").Should().Equal("M", "S", "S");
+        launches.Select(l => l.Arguments.Contains("-c") ? ValueOf(l, "-c") : null).Should().Equal(null, Dir.CmplogTarget, null);
+        launches.Skip(1).Select(l => ValueOf(l, "-p")).Should().Equal(AflPlusPlusEngine.SecondarySchedules[0], AflPlusPlusEngine.SecondarySchedules[1]);
+        new AflPlusPlusEngine(cmplogEvery: 1).Launch(campaign.ToJobSpec(2), Dir, TimeSpan.FromMinutes(5)).Arguments.Should().Contain("-c",
+            "with cmplog-every = 1 every secondary runs it");
+    }
+
+    [Fact]
+    public void A_campaigns_afl_options_reach_afl_fuzz_its_schedule_for_every_instance_and_its_cmplog_level_only_with_c()
+    {
+        var options = new EngineOptions(AflPlusPlus: new Dictionary<string, string> { ["p"] = "rare", ["L"] = "0", ["l"] = "2AT", ["input"] = "file" });
+        var campaign = new CampaignSpec("parser", BlobId.Of("afl build"u8), EngineNames.AflPlusPlus, 3, 600, 2048, 1000, null)
+        {
+            Cmplog = BlobId.Of("cmplog build"u8), Options = options,
+        };
+
+        var main = _engine.Launch(campaign.ToJobSpec(0), Dir, TimeSpan.FromMinutes(5));
+        var withCmplog = _engine.Launch(campaign.ToJobSpec(1), Dir, TimeSpan.FromMinutes(5));
+
+        ValueOf(main, "-p").Should().Be("rare");
+        ValueOf(main, "-L").Should().Be("0");
+        main.Arguments.Should().NotContain("-l", "the CMPLOG level means nothing without -c");
+        main.Arguments.Should().EndWith([Dir.Target, "@@"], "input=file passes each input's path");
+        ValueOf(withCmplog, "-p").Should().Be("rare", "the campaign's schedule is every instance's");
+        ValueOf(withCmplog, "-l").Should().Be("2AT");
+        withCmplog.Arguments.Count(a => a == "-p").Should().Be(1);
     }
 
     [Theory]
