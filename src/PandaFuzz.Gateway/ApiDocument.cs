@@ -188,6 +188,8 @@ public static class ApiDocument
         Describe("target", "The target by name: the campaign fuzzes its newest build (or build), each engine with the build's binary for it", pattern: "^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$");
         Describe("build", "With target: fuzz this build instead of the newest (pinned)", 1, int.MaxValue);
         Describe("seedCorpusId", "A seed corpus (uploadCorpus's id) put into the campaign's corpus before its first job");
+        Describe("priority", "The campaign's share of free slots (default 1): each free slot goes to the waiting campaign holding the fewest slots per unit of priority",
+            1, CampaignSpec.MaxPriority);
         Describe("engineOptions", "Engine and sanitizer options by section (libfuzzer, aflplusplus, asan, ubsan, msan), each an object of options " +
             "(string, number or boolean values) from PandaFuzz's allowlists; an option outside them is a 400 naming it");
         return Task.CompletedTask;

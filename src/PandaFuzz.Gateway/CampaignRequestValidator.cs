@@ -33,6 +33,7 @@ public static partial class CampaignRequestValidator
         Range("durationSeconds", request.DurationSeconds, 1, MaxDurationSeconds, required: true);
         Range("memoryLimitMb", request.MemoryLimitMb, MinMemoryLimitMb, MaxMemoryLimitMb, required: false);
         Range("timeoutMs", request.TimeoutMs, 1, MaxTimeoutMs, required: false);
+        Range("priority", request.Priority, 1, CampaignSpec.MaxPriority, required: false);
         if (request.Dictionary is { Length: > MaxDictionaryChars })
         {
             Fail("dictionary", $"dictionary must be at most {MaxDictionaryChars} characters");
@@ -46,7 +47,11 @@ public static partial class CampaignRequestValidator
         }
 
         return (new CampaignSpec(request.Name!, engines[0].Target, engines[0].Engine, request.Jobs!.Value, request.DurationSeconds!.Value,
-            request.MemoryLimitMb ?? 2048, request.TimeoutMs ?? 1000, request.Dictionary, engines.Count > 1 ? engines : null) { Options = options }, errors);
+            request.MemoryLimitMb ?? 2048, request.TimeoutMs ?? 1000, request.Dictionary, engines.Count > 1 ? engines : null)
+        {
+            Options = options,
+            Priority = request.Priority ?? CampaignSpec.DefaultPriority,
+        }, errors);
 
         void Range(string field, int? value, int min, int max, bool required)
         {

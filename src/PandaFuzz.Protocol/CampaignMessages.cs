@@ -18,8 +18,12 @@ public sealed record CampaignSpec(
     int? Build = null,
     bool PinnedBuild = false,
     EngineOptions? Options = null,
-    BlobId? Cmplog = null)
+    BlobId? Cmplog = null,
+    int Priority = CampaignSpec.DefaultPriority)
 {
+    public const int DefaultPriority = 1;
+    public const int MaxPriority = 1000;
+
     /// <summary>Records compare lists by reference, so the ensemble and the options are compared entry by entry.</summary>
     public bool SameAs(CampaignSpec other) =>
         this with { Ensemble = null, Options = null } == other with { Ensemble = null, Options = null } && Engines.SequenceEqual(other.Engines)
@@ -204,6 +208,9 @@ public static class CampaignCommands
 
     public sealed record StopCampaign(CampaignId CampaignId) : IWithCampaignId;
 
+    /// <summary>Changes a running campaign's priority (1 to <see cref="CampaignSpec.MaxPriority"/>); answered with the view.</summary>
+    public sealed record SetCampaignPriority(CampaignId CampaignId, int Priority) : IWithCampaignId;
+
     /// <summary>Sent by a job entity each time it reaches a terminal state; repeated until acknowledged.</summary>
     public sealed record ReportJobEnded(CampaignId CampaignId, JobId JobId, JobStatus Status, DateTimeOffset At) : IWithCampaignId;
 
@@ -285,6 +292,8 @@ public static class CampaignEvents
         : IWithCampaignId, IPersistedEvent;
 
     public sealed record CampaignStopRequested(CampaignId CampaignId, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
+
+    public sealed record CampaignPriorityChanged(CampaignId CampaignId, int Priority, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
 
     /// <summary>A job beyond the campaign's fuzzing jobs, such as a corpus minimization.</summary>
     public sealed record CampaignJobAdded(CampaignId CampaignId, JobId JobId, JobSpec Spec, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;

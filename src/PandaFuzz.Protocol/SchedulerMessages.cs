@@ -26,6 +26,13 @@ public static class SchedulerMessages
     /// <summary>Campaign id → weight ≥ 1, sent again on configuration reload; empty means first come, first served.</summary>
     public sealed record SetCampaignWeights(IReadOnlyDictionary<string, int> Weights) : IProtocolMessage;
 
+    /// <summary>
+    /// A campaign's priority as its entity holds it (set through the API), told at its creation, when it changes and when
+    /// the campaign is woken (a restarted scheduler learns them again); 1 is the default. A weight in the configuration
+    /// (<see cref="SetCampaignWeights"/>) for the same campaign wins.
+    /// </summary>
+    public sealed record CampaignPriority(CampaignId CampaignId, int Priority) : IProtocolMessage;
+
     public sealed record GetQueue(int Offset = 0, int Limit = int.MaxValue) : IProtocolMessage
     {
         public static readonly GetQueue Instance = new();

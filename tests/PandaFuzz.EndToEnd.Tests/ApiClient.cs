@@ -189,6 +189,12 @@ public sealed class ApiClient : IDisposable
         return await ToRawAsync(response, cancellationToken);
     }
 
+    public async Task<RawResponse> PatchJsonRawAsync(string path, object body, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PatchAsJsonAsync(path, body, Json, cancellationToken);
+        return await ToRawAsync(response, cancellationToken);
+    }
+
     /// <summary><c>POST /api/v1/corpora?name=N</c> with an archive body (zip, tar or tar.gz); expects 201.</summary>
     public async Task<CorpusArchiveInfo> UploadCorpusAsync(string name, byte[] archive, CancellationToken cancellationToken)
     {

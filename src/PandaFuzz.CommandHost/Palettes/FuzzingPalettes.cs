@@ -36,7 +36,7 @@ internal static class Fuzzing
     }
 }
 
-/// <summary><c>campaign list | show ID | stop ID | watch ID | coverage ID</c>.</summary>
+/// <summary><c>campaign list | show ID | stop ID | priority ID N | clone ID | watch ID | coverage ID</c>.</summary>
 public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
 {
     private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(1);
@@ -46,7 +46,7 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
 
     public Command Build(CommandSession session)
     {
-        var palette = new Command("campaign", "Campaigns: list, show, stop, watch, coverage");
+        var palette = new Command("campaign", "Campaigns: list, show, stop, priority, clone, watch, coverage");
         var list = new Command("list", "Every campaign, oldest first");
         list.SetAction(async (_, ct) =>
         {
@@ -76,6 +76,29 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
             await Fuzzing.ShowAsync(session, c, $"campaign {c.S("id")} is {c.S("status")}");
         });
         palette.Subcommands.Add(stop);
+
+        var priorityId = Fuzzing.Id("campaign");
+        var priorityValue = new Argument<int>("priority") { Description = "1 to 1000: the campaign's share of free slots (default 1)" };
+        var priority = new Command("priority", "Sets a running campaign's priority: the queue's order and the next free slots follow it") { priorityId, priorityValue };
+        priority.SetAction(async (parse, ct) =>
+        {
+            var c = await api.PatchAsync($"campaigns/{Uri.EscapeDataString(parse.GetValue(priorityId)!)}", new { priority = parse.GetValue(priorityValue) }, ct);
+            await Fuzzing.ShowAsync(session, c, $"campaign {c.S("id")} has priority {c.S("priority")}");
+        });
+        palette.Subcommands.Add(priority);
+
+        var cloneId = Fuzzing.Id("campaign");
+        var cloneName = new Option<string?>("--name") { Description = "The clone's name (default: the campaign's with -clone)" };
+        var cloneBuild = new Option<int?>("--build") { Description = "Fuzz this build of the campaign's target instead (pinned)" };
+        var cloneNewest = new Option<bool>("--newest-build") { Description = "Fuzz the target's newest build instead" };
+        var clone = new Command("clone", "Starts a new campaign with a campaign's settings and its current corpus") { cloneId, cloneName, cloneBuild, cloneNewest };
+        clone.SetAction(async (parse, ct) =>
+        {
+            var c = await api.PostJsonAsync($"campaigns/{Uri.EscapeDataString(parse.GetValue(cloneId)!)}/clone",
+                new { name = parse.GetValue(cloneName), build = parse.GetValue(cloneBuild), newestBuild = parse.GetValue(cloneNewest) ? true : (bool?)null }, ct);
+            await Fuzzing.ShowAsync(session, c, $"campaign {c.S("id")} ({c.S("name")}) cloned from {c.S("clonedFrom")}, build {c.S("build")}: its jobs are queued");
+        });
+        palette.Subcommands.Add(clone);
 
         var watchId = Fuzzing.Id("campaign");
         var failOnCrash = new Option<bool>("--fail-on-crash")
@@ -162,7 +185,7 @@ public sealed class CampaignPalette(GatewayClient api) : ICommandPalette
 
     private static string Describe(JsonElement c) => Fuzzing.Fields(
         ("id", c.S("id")), ("name", c.S("name")), ("status", c.S("status")), ("engine", c.S("engine")), ("target", c.S("targetId")),
-        ("jobs", c.S("jobCount")), ("duration", c.S("durationSeconds") + " s"), ("created", c.Time("createdAt")), ("finished", c.Time("finishedAt")),
+        ("jobs", c.S("jobCount")), ("duration", c.S("durationSeconds") + " s"), ("priority", c.S("priority")), ("created", c.Time("createdAt")), ("finished", c.Time("finishedAt")),
         ("bugs", c.S("bugsTotal")), ("unique crashes", c.S("crashesTotal")));
 
     private static string Progress(JsonElement c)

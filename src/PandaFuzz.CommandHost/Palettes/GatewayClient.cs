@@ -21,6 +21,9 @@ public sealed class GatewayClient(Uri apiBase, string apiToken) : IDisposable
 
     public async Task<JsonElement> PostAsync(string path, CancellationToken ct) => await SendAsync(HttpMethod.Post, path, ct);
 
+    /// <summary>POST with a JSON body (a null field means the default).</summary>
+    public async Task<JsonElement> PostJsonAsync(string path, object body, CancellationToken ct) => await SendAsync(HttpMethod.Post, path, ct, body);
+
     /// <summary>PATCH with a JSON body (the fields to set).</summary>
     public async Task<JsonElement> PatchAsync(string path, object body, CancellationToken ct) => await SendAsync(HttpMethod.Patch, path, ct, body);
 

@@ -27,7 +27,8 @@ public sealed partial record CampaignState(
     CoverageSummary? Coverage = null,
     ImmutableList<CoverageFile>? CoverageFiles = null,
     ImmutableList<CoverageSummary>? CoverageHistory = null,
-    DateTimeOffset? CoverageRequestedAt = null)
+    DateTimeOffset? CoverageRequestedAt = null,
+    int? Priority = null)
 {
     /// <summary>How long a bug's verification job may take on its bot; its reruns take seconds.</summary>
     public const int VerificationSeconds = 300;
@@ -37,7 +38,7 @@ public sealed partial record CampaignState(
 
     /// <summary>The spec as the campaign fuzzes now: after a rebase, the new build's engines and binaries.</summary>
     public CampaignSpec CurrentSpec => Rebased is not { } rebased
-        ? Spec
+        ? Spec with { Priority = Priority ?? Spec.Priority }
         : Spec with
         {
             Target = rebased.Engines[0].Target,
@@ -47,6 +48,7 @@ public sealed partial record CampaignState(
             PinnedBuild = false,
             // The CMPLOG binary belongs to the earlier build: the new one's is not known to the rebase.
             Cmplog = null,
+            Priority = Priority ?? Spec.Priority,
         };
 
     /// <summary>A job a rebase replaced: it is cancelled, never (re)created.</summary>
@@ -73,6 +75,7 @@ public sealed partial record CampaignState(
     public CampaignState Apply(IPersistedEvent e) => e switch
     {
         CampaignStopRequested => this with { Status = CampaignStatus.Stopping },
+        CampaignPriorityChanged p => this with { Priority = p.Priority },
         CampaignJobAdded added => this with
         {
             JobIds = JobIds.Add(added.JobId),
@@ -113,6 +116,22 @@ public sealed partial record CampaignState(
         return UnfinishedJobs.Any()
             ? [new CampaignStopRequested(Id, now)]
             : [new CampaignStopRequested(Id, now), new CampaignFinished(Id, CampaignStatus.Stopped, now)];
+    }
+
+    /// <summary>A running campaign's share of free slots; the same priority again changes nothing.</summary>
+    public Decision SetPriority(int priority, DateTimeOffset now)
+    {
+        if (priority is < 1 or > CampaignSpec.MaxPriority)
+        {
+            return Decision.Reject($"priority must be between 1 and {CampaignSpec.MaxPriority}");
+        }
+
+        if (Status != CampaignStatus.Running)
+        {
+            return Decision.Reject($"campaign {Id} is {Status.ToString().ToLowerInvariant()}: only a running campaign's priority can change");
+        }
+
+        return priority == CurrentSpec.Priority ? [] : [new CampaignPriorityChanged(Id, priority, now)];
     }
 
     /// <summary>Records a job's end once; the last job to end finishes the campaign.</summary>

@@ -35,6 +35,46 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
 
     public IEnumerable<JobId> Pending => _pending.Select(p => p.JobId);
 
+    /// <summary>
+    /// The queued jobs in the order free slots would go to them, any slot fitting any job: arrival order, or with weights
+    /// the order <see cref="NextOffersByWeight"/> takes them in (fewest slots per unit of weight first, the heavier
+    /// campaign among equals, then the oldest). Lazy: a page costs what it shows.
+    /// </summary>
+    public IEnumerable<JobId> PendingInOfferOrder()
+    {
+        if (_weights.Count == 0)
+        {
+            foreach (var job in _pending)
+            {
+                yield return job.JobId;
+            }
+
+            yield break;
+        }
+
+        var held = _bots.Values.SelectMany(b => b.Held.Keys).GroupBy(CampaignOf).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var heads = _pendingByCampaign.Where(c => c.Value.First is not null).ToDictionary(c => c.Key, c => c.Value.First!, StringComparer.Ordinal);
+        while (heads.Count > 0)
+        {
+            var (campaign, head) = heads
+                .OrderBy(h => (double)held.GetValueOrDefault(h.Key) / _weights.GetValueOrDefault(h.Key, 1))
+                .ThenByDescending(h => _weights.GetValueOrDefault(h.Key, 1))
+                .ThenBy(h => h.Value.Value.Since)
+                .ThenBy(h => h.Value.Value.Sequence)
+                .First();
+            yield return head.Value.JobId;
+            held[campaign] = held.GetValueOrDefault(campaign) + 1;
+            if (head.Next is { } next)
+            {
+                heads[campaign] = next;
+            }
+            else
+            {
+                heads.Remove(campaign);
+            }
+        }
+    }
+
     public int BotCount => _bots.Count;
 
     public DateTimeOffset? OldestPendingSince => _pending.Count == 0 ? null : _pending.Min(p => p.Since);
@@ -290,6 +330,7 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
             var campaigns = _pendingByCampaign
                 .Where(c => c.Value.Count > 0)
                 .OrderBy(c => (double)held.GetValueOrDefault(c.Key) / _weights.GetValueOrDefault(c.Key, 1))
+                .ThenByDescending(c => _weights.GetValueOrDefault(c.Key, 1))
                 .ThenBy(c => c.Value.First!.Value.Since)
                 .ThenBy(c => c.Value.First!.Value.Sequence);
             Offer? offer = null;

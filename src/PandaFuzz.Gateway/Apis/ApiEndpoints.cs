@@ -27,6 +27,7 @@ public static class ApiEndpoints
         v1.MapCorporaApi();
         v1.MapCoverageApi();
         v1.MapCiApi();
+        v1.MapCampaignCloneApi();
         return app;
     }
 }

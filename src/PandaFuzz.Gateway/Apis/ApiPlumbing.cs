@@ -52,7 +52,7 @@ internal static class ApiPlumbing
     /// Documents a JSON body the handler reads itself, so a bad field is a problem naming it. Only in the document,
     /// like <see cref="BinaryBody"/>.
     /// </summary>
-    internal static RouteHandlerBuilder JsonBody<TBody>(this RouteHandlerBuilder route, string description, System.Text.Json.Nodes.JsonNode example) =>
+    internal static RouteHandlerBuilder JsonBody<TBody>(this RouteHandlerBuilder route, string description, System.Text.Json.Nodes.JsonNode example, bool required = true) =>
         route.AddOpenApiOperationTransformer(async (operation, context, ct) =>
         {
             var name = typeof(TBody).Name;
@@ -60,7 +60,7 @@ internal static class ApiPlumbing
             context.Document!.AddComponent(name, schema);
             operation.RequestBody = new OpenApiRequestBody
             {
-                Required = true,
+                Required = required,
                 Description = description,
                 Content = new Dictionary<string, OpenApiMediaType>
                 {

@@ -50,6 +50,8 @@ public static class CampaignsApi
             }));
         Describe(campaigns.MapGet("/campaigns/{id}", GetCampaign), "getCampaign", "A campaign with its jobs, stats and unique crashes", 404);
         Describe(campaigns.MapPost("/campaigns/{id}/stop", StopCampaign), "stopCampaign", "Stop a campaign", 404, 409);
+        Describe(campaigns.MapPatch("/campaigns/{id}", UpdateCampaign), "updateCampaign", "Change a running campaign's priority", 400, 404, 409, 413)
+            .JsonBody<UpdateCampaignRequest>("What to change: priority, 1 to 1000 (its share of free slots)", new JsonObject { ["priority"] = 5 });
         Describe(campaigns.MapPost("/campaigns/{id}/rebase", RebaseCampaign), "rebaseCampaign",
             "Move a running campaign to its target's newest build, keeping its corpus", 404, 409);
         Describe(campaigns.MapGet("/campaigns/{id}/stats", GetCampaignStats), "getCampaignStats", "A campaign's stats over time, summed over its jobs, kept after it ends", 400, 404);
@@ -231,6 +233,41 @@ public static class CampaignsApi
             : Problems.From(reply);
     }
 
+    /// <summary>A running campaign's priority: the scheduler's next offers and the queue's order follow it at once.</summary>
+    private static async Task<Results<Ok<CampaignResponse>, ProblemHttpResult, ValidationProblem>> UpdateCampaign(
+        string id, HttpRequest request, [AsParameters] ApiServices api)
+    {
+        if (!CampaignId.TryParse(id, out var campaignId))
+        {
+            return Problems.NotFound("campaign", id);
+        }
+
+        UpdateCampaignRequest? body;
+        try
+        {
+            body = await JsonSerializer.DeserializeAsync<UpdateCampaignRequest>(request.Body, StrictJson, api.Cancellation);
+        }
+        catch (JsonException e)
+        {
+            var (field, message) = ApiErrors.JsonField(e);
+            return Problems.Invalid(field, $"the body is not a valid campaign change: {message}");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Problems.TooLarge($"a campaign change may be at most {api.Settings.MaxJsonBytes} bytes (pandafuzz.master.api.max-json-size)");
+        }
+
+        if (body?.Priority is not (>= 1 and <= CampaignSpec.MaxPriority) || body.Priority is not { } priority)
+        {
+            return TypedResults.ValidationProblem(
+                new Dictionary<string, string[]> { ["priority"] = [$"priority is required: a whole number from 1 to {CampaignSpec.MaxPriority}"] },
+                title: "The campaign change is invalid", type: Problems.InvalidType);
+        }
+
+        var reply = await Ask(api, new CampaignCommands.SetCampaignPriority(campaignId, priority));
+        return reply is CampaignQueries.CampaignView view ? TypedResults.Ok(await DescribeCampaign(api, view, new Page())) : Problems.From(reply, "campaign", id);
+    }
+
     /// <summary>
     /// Moves a running campaign to its target's newest build: each engine takes its binary there, the unfinished fuzzing
     /// jobs are replaced by jobs on the new build for the time they had left, and the corpus stays.
@@ -318,7 +355,7 @@ public static class CampaignsApi
     /// Jobs are read from the read model in one query; only those not pending, or not there yet, are asked of their
     /// entities for live state, so a campaign whose jobs wait in a long queue costs no ask per waiting job.
     /// </summary>
-    private static async Task<CampaignResponse> DescribeCampaign(
+    internal static async Task<CampaignResponse> DescribeCampaign(
         ApiServices api, CampaignQueries.CampaignView view, Page jobsPage)
     {
         var pageIds = view.JobIds.Skip(jobsPage.Offset).Take(jobsPage.Limit).ToList();
@@ -367,10 +404,11 @@ public static class CampaignsApi
             Build = spec.Build,
             BuildPinned = spec.PinnedBuild,
             EngineOptions = EngineOptionsModel.ToSections(spec.Options),
+            Priority = spec.Priority,
         };
     }
 
     /// <summary>The build's CMPLOG binary, for a campaign with AFL++ jobs (some of its secondaries run it).</summary>
-    private static BlobId? CmplogOf(CampaignSpec spec, TargetBuild? build) =>
+    internal static BlobId? CmplogOf(CampaignSpec spec, TargetBuild? build) =>
         spec.Engines.Any(e => e.Engine == EngineNames.AflPlusPlus) ? build?.BinaryOf(TargetBinaryKinds.Cmplog)?.Binary : null;
 }

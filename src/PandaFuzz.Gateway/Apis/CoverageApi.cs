@@ -73,6 +73,14 @@ public static class CoverageApi
     private static async Task<Results<Ok<CoverageResponse>, ProblemHttpResult>> GetCoverage(string id, [AsParameters] ApiServices api)
     {
         var view = await Coverage(id, api);
+        if (view is CampaignQueries.CoverageView { Latest: null, Measuring: { } measuring })
+        {
+            // No report yet, but one on its way: the 404 names the job to follow.
+            var pending = Problems.NotFound("coverage report of campaign", id);
+            pending.ProblemDetails.Extensions["measuringJobId"] = measuring.Value;
+            return pending;
+        }
+
         if (view is not CampaignQueries.CoverageView { Latest: { } latest } coverage)
         {
             return view as ProblemHttpResult ?? Problems.NotFound("coverage report of campaign", id);

@@ -22,7 +22,11 @@ public sealed record CreateCampaignRequest(
     string? SeedCorpusId = null,
     string? Target = null,
     int? Build = null,
-    Dictionary<string, Dictionary<string, System.Text.Json.JsonElement>>? EngineOptions = null);
+    Dictionary<string, Dictionary<string, System.Text.Json.JsonElement>>? EngineOptions = null,
+    int? Priority = null);
+
+/// <summary>The body of <c>PATCH /api/v1/campaigns/{id}</c>: what to change in a running campaign.</summary>
+public sealed record UpdateCampaignRequest(int? Priority);
 
 /// <summary>A campaign in lists.</summary>
 public sealed record CampaignSummaryResponse(
@@ -84,6 +88,12 @@ public sealed record CampaignResponse(
 
     /// <summary>True when the campaign was created on that build on purpose; else it took the newest build then.</summary>
     public bool BuildPinned { get; init; }
+
+    /// <summary>The campaign this one was cloned from, in the answer to the clone request.</summary>
+    public string? ClonedFrom { get; init; }
+
+    /// <summary>Its share of free slots (1 to 1000, default 1): each free slot goes to the waiting campaign holding the fewest per unit of priority.</summary>
+    public int Priority { get; init; } = CampaignSpec.DefaultPriority;
 
     /// <summary>The engine and sanitizer options its jobs run with, by section (each job shows its command line).</summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? EngineOptions { get; init; }

@@ -27,6 +27,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         // Events and snapshots: stored in the journal, never renamed.
         [typeof(CampaignEvents.CampaignCreated)] = "CampaignCreated.v1",
         [typeof(CampaignEvents.CampaignStopRequested)] = "CampaignStopRequested.v1",
+        [typeof(CampaignEvents.CampaignPriorityChanged)] = "CampaignPriorityChanged.v1",
         [typeof(CampaignEvents.CampaignJobAdded)] = "CampaignJobAdded.v1",
         [typeof(CampaignEvents.CampaignJobEnded)] = "CampaignJobEnded.v1",
         [typeof(CampaignEvents.CampaignFinished)] = "CampaignFinished.v1",
@@ -62,6 +63,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(CommandRejected)] = "CommandRejected",
         [typeof(CampaignCommands.CreateCampaign)] = "CreateCampaign",
         [typeof(CampaignCommands.StopCampaign)] = "StopCampaign",
+        [typeof(CampaignCommands.SetCampaignPriority)] = "SetCampaignPriority",
         [typeof(CampaignCommands.ReportJobEnded)] = "ReportJobEnded",
         [typeof(CampaignCommands.ReportCrash)] = "ReportCrash",
         [typeof(CampaignCommands.CrashAccepted)] = "CrashAccepted",
@@ -124,6 +126,7 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(SchedulerMessages.AssignmentRejected)] = "AssignmentRejected",
         [typeof(SchedulerMessages.GetQueue)] = "GetQueue",
         [typeof(SchedulerMessages.SetCampaignWeights)] = "SetCampaignWeights",
+        [typeof(SchedulerMessages.CampaignPriority)] = "CampaignPriority",
         [typeof(SchedulerMessages.QueueView)] = "QueueView",
         [typeof(AgentCommands.StartJob)] = "StartJob",
         [typeof(AgentCommands.StopJob)] = "StopJob",

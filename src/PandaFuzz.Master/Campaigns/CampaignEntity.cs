@@ -25,6 +25,7 @@ public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
     private readonly IActorRef _jobs;
     private readonly IActorRef _notifier;
     private readonly IActorRegistry _registry;
+    private readonly IActorRef _scheduler;
     private readonly HashSet<BlobId> _fetching = [];
     private readonly HashSet<BlobId> _countingAhead = [];
     private readonly Dictionary<string, int> _samplesOnTheirWay = [];
@@ -39,6 +40,7 @@ public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
         _jobs = registry.Get<JobRegion>();
         _notifier = registry.TryGet<CrashNotifier>(out var notifier) ? notifier : ActorRefs.Nobody;
         _registry = registry;
+        _scheduler = registry.TryGet<SchedulerProxy>(out var scheduler) ? scheduler : ActorRefs.Nobody;
 
         // A snapshot of an earlier release may keep crashes split by access size: re-keyed as events are.
         Recover<SnapshotOffer>(offer => _state = ((CampaignState)offer.Snapshot).Rekeyed());
@@ -47,6 +49,7 @@ public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             TellJobs();
+            TellPriority();
             CheckCoverageAfterwards(); // A campaign that ended while its master went down still measures its last corpus.
         });
 
@@ -56,6 +59,14 @@ public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
             TellJobs();
             sender.Tell(View(_state!));
         })));
+        Command<SetCampaignPriority>(set => WhenExists(state => Decide(state.SetPriority(set.Priority, Now), Apply,
+            sender =>
+            {
+                Log.Info("Campaign {CampaignId} has priority {Priority}", state.Id, _state!.CurrentSpec.Priority);
+                TellPriority(always: true);
+                sender.Tell(View(_state!));
+            },
+            (sender, reason) => sender.Tell(new CommandRejected(reason, set.Priority is < 1 or > CampaignSpec.MaxPriority ? RejectionKind.Invalid : RejectionKind.Conflict)))));
         Command<ReportJobEnded>(ended => WhenExists(state => PersistThen(
             state.JobEnded(ended.JobId, ended.Status, Now),
             sender => sender.Tell(new JobCommands.JobEndAcknowledged(ended.JobId)))));
@@ -156,6 +167,7 @@ public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
             if (wake.RetellJobs)
             {
                 TellJobs();
+                TellPriority();
             }
 
             Sender.Tell(Ack.Instance);
@@ -220,6 +232,7 @@ public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
         PersistThen([CampaignState.Create(create.CampaignId, create.Spec, Now)], sender =>
         {
             Log.Info("Campaign {CampaignId} ({CampaignName}) created with {JobCount} jobs", create.CampaignId, create.Spec.Name, create.Spec.Jobs);
+            TellPriority();
             TellJobs();
             sender.Tell(View(_state!));
         });
@@ -386,6 +399,18 @@ public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
                 report.JobId, report.Input is null ? report.Failure : $"{report.Size} bytes");
             replyTo.Tell(Ack.Instance);
         });
+    }
+
+    /// <summary>
+    /// The scheduler holds priorities in memory only: told before the jobs announce themselves, and again whenever a
+    /// restarted scheduler relearns the queue. The default is told only when it replaces another.
+    /// </summary>
+    private void TellPriority(bool always = false)
+    {
+        if (_state is { Status: CampaignStatus.Running } state && (always || state.CurrentSpec.Priority != CampaignSpec.DefaultPriority))
+        {
+            _scheduler.Tell(new SchedulerMessages.CampaignPriority(state.Id, state.CurrentSpec.Priority));
+        }
     }
 
     /// <summary>Tells each unfinished job until it answers; also wakes them after a restart.</summary>

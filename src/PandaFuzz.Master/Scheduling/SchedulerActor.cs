@@ -26,13 +26,29 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
     private readonly MasterSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
+    // Campaigns' priorities from the API, and the configuration's weights, which win for the campaigns they name.
+    private readonly Dictionary<string, int> _priorities = new(StringComparer.Ordinal);
+    private IReadOnlyDictionary<string, int> _configuredWeights;
+
+    private Dictionary<string, int> Weights()
+    {
+        var weights = new Dictionary<string, int>(_priorities, StringComparer.Ordinal);
+        foreach (var (campaign, weight) in _configuredWeights)
+        {
+            weights[campaign] = weight;
+        }
+
+        return weights;
+    }
+
     public SchedulerActor(MasterSettings settings, IActorRegistry registry)
     {
         _settings = settings;
         _jobs = registry.Get<JobRegion>();
         _bots = registry.Get<BotRegion>();
         _queue = new AssignmentQueue(settings.JobStartTimeout + settings.SchedulerOfferTimeout, settings.SchedulerMaxOffers, settings.PendingJobsInMemory);
-        _queue.SetWeights(settings.Scheduler.CampaignWeights);
+        _configuredWeights = settings.Scheduler.CampaignWeights;
+        _queue.SetWeights(_configuredWeights);
 
         Receive<JobPending>(p =>
         {
@@ -78,15 +94,30 @@ public sealed class SchedulerActor : ReceiveActor, IWithTimers
             _queue.Rejected(r.JobId, r.BotId);
             Dispatch();
         });
+        Receive<CampaignPriority>(p =>
+        {
+            if (p.Priority == CampaignSpec.DefaultPriority)
+            {
+                _priorities.Remove(p.CampaignId.Value);
+            }
+            else
+            {
+                _priorities[p.CampaignId.Value] = p.Priority;
+            }
+
+            _queue.SetWeights(Weights());
+            Dispatch();
+        });
         Receive<SetCampaignWeights>(w =>
         {
-            _queue.SetWeights(w.Weights);
+            _configuredWeights = w.Weights;
+            _queue.SetWeights(Weights());
             _log.Info("Campaign weights are now {Weights}", w.Weights.Count == 0
                 ? "none (first come, first served)"
                 : string.Join(", ", w.Weights.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value}")));
             Dispatch();
         });
-        Receive<GetQueue>(q => Sender.Tell(new QueueView([.. _queue.Pending.Skip(q.Offset).Take(q.Limit)], _queue.BotCount, _queue.FreeSlots,
+        Receive<GetQueue>(q => Sender.Tell(new QueueView([.. _queue.PendingInOfferOrder().Skip(q.Offset).Take(q.Limit)], _queue.BotCount, _queue.FreeSlots,
             _queue.OldestPendingSince, _queue.PendingCount)));
         Receive<WakeTick>(_ =>
         {

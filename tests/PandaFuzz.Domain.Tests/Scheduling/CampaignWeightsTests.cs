@@ -82,4 +82,30 @@ public sealed class CampaignWeightsTests
 
         OffersTo(_queue.NextOffers(T0.AddSeconds(200)), Light).Should().Be(4);
     }
+
+    [Fact]
+    public void Among_campaigns_holding_the_same_share_the_higher_priority_gets_a_free_slot_first()
+    {
+        // Light waited longer; with nothing held by either, one free slot goes to the heavier campaign.
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 1), [], T0);
+        EnqueueBoth(jobsEach: 2);
+        _queue.SetWeights(new Dictionary<string, int> { [Heavy.Value] = 5 });
+
+        _queue.NextOffers(T0.AddSeconds(200)).Select(o => o.JobId).Should().Equal(JobId.For(Heavy, 0));
+    }
+
+    [Fact]
+    public void The_queue_lists_jobs_in_the_order_free_slots_would_go_to_them()
+    {
+        EnqueueBoth(jobsEach: 3);
+        _queue.PendingInOfferOrder().Should().Equal(_queue.Pending, "without weights, arrival order");
+
+        _queue.SetWeights(new Dictionary<string, int> { [Heavy.Value] = 2 });
+
+        // Heavy first (same share, higher weight), then Light (0 per 1 < 1 per 2), then Heavy's second (1 per 2 < 1 per 1), …
+        _queue.PendingInOfferOrder().Should().Equal(
+            JobId.For(Heavy, 0), JobId.For(Light, 0), JobId.For(Heavy, 1), JobId.For(Heavy, 2), JobId.For(Light, 1), JobId.For(Light, 2));
+        _queue.UpsertBot(BotA, AgentPathA, Capabilities(slots: 2), [], T0);
+        _queue.NextOffers(T0.AddSeconds(200)).Select(o => o.JobId).Should().Equal([JobId.For(Heavy, 0), JobId.For(Light, 0)], "the offers follow the listed order");
+    }
 }

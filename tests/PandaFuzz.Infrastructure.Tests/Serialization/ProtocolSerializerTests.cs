@@ -229,6 +229,7 @@ public sealed class ProtocolSerializerTests(SerializerFixture fixture) : IClassF
         {
             [typeof(CampaignEvents.CampaignCreated)] = "CampaignCreated.v1",
             [typeof(CampaignEvents.CampaignStopRequested)] = "CampaignStopRequested.v1",
+            [typeof(CampaignEvents.CampaignPriorityChanged)] = "CampaignPriorityChanged.v1",
             [typeof(CampaignEvents.CampaignJobAdded)] = "CampaignJobAdded.v1",
             [typeof(CampaignEvents.CampaignJobEnded)] = "CampaignJobEnded.v1",
             [typeof(CampaignEvents.CampaignFinished)] = "CampaignFinished.v1",

@@ -64,6 +64,12 @@ export const actions = {
       return 'Stopping: its jobs are being cancelled.';
     });
   },
+  clone: (_, id) => act(messages, id, async () => {
+    const clone = await api(`${path(id)}/clone`, { method: 'POST', json: {} });
+    messages.set(clone.id, { text: `Cloned from campaign ${id}: the same settings, its corpus as seeds; the jobs are queued for the bots.` });
+    window.location.hash = `#/campaigns/${encodeURIComponent(clone.id)}`;
+    return `Cloned as campaign ${clone.id}.`;
+  }),
   minimize: (_, id) => act(messages, id, async () => {
     const started = await api(`${path(id)}/corpus/minimize`, { method: 'POST' });
     return `Corpus minimization queued as job ${started.jobId}; its result becomes a new corpus version.`;
@@ -248,6 +254,7 @@ export function render({ campaign, points, corpus, hosts, peers = [], compare = 
       h('h1', null, campaign.name, ' ', badge(campaign.status)),
       h('div', { class: 'buttons' },
         h('button', { type: 'button', 'data-action': 'minimize' }, 'Minimize corpus'),
+        h('button', { type: 'button', 'data-action': 'clone' }, 'Clone'),
         h('button', { type: 'button', class: 'danger', 'data-action': 'stop', 'data-name': campaign.name, disabled: !running }, 'Stop campaign'))),
     notice(messages.get(id)),
     h('ul', { class: 'tiles', 'aria-label': 'Figures' },
@@ -285,6 +292,7 @@ export function render({ campaign, points, corpus, hosts, peers = [], compare = 
           ['Id', h('code', null, campaign.id)],
           ...engines.map(([engine, target]) => [`${engine} build`, h('code', { title: target }, short(target, 16))]),
           ['Jobs', String(campaign.jobCount)],
+          ['Priority', String(campaign.priority ?? 1)],
           ['Duration', duration(campaign.durationSeconds)],
           ['Memory limit', `${campaign.memoryLimitMb} MB`],
           ['Timeout per input', `${campaign.timeoutMs} ms`],
