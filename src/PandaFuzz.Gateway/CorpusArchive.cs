@@ -1,5 +1,5 @@
-using System.Formats.Tar;
 using System.IO.Compression;
+using PandaFuzz.Infrastructure.Archives;
 using PandaFuzz.Infrastructure.Blobs;
 using PandaFuzz.Protocol;
 
@@ -12,15 +12,14 @@ namespace PandaFuzz.Gateway;
 /// </summary>
 public static class CorpusArchive
 {
-    public sealed record Limits(int MaxEntries, long MaxEntryBytes, long MaxTotalBytes, int MaxRatio);
-
-    public static readonly Limits Default = new(100_000, 1024 * 1024, 1024L * 1024 * 1024, 200);
+    /// <summary>Many small inputs: 100,000 entries of at most 1 MiB, 1 GiB in all, 200 times the archive's size (plus 1 MiB).</summary>
+    public static readonly ArchiveLimits Default = new(100_000, 1024 * 1024, 1024L * 1024 * 1024, 200, RatioAllowanceBytes: 1024 * 1024);
 
     /// <summary>
     /// Stages every regular file; nothing becomes a blob until the caller commits, so a refused archive (an
     /// <see cref="InvalidDataException"/>) leaves the store as it was. Directories and empty files count against the entry limit too.
     /// </summary>
-    public static async Task<StagedCorpus> ImportAsync(string archivePath, ContentAddressedStore blobs, string source, Limits limits, CancellationToken ct)
+    public static async Task<StagedCorpus> ImportAsync(string archivePath, ContentAddressedStore blobs, string source, ArchiveLimits limits, CancellationToken ct)
     {
         var staged = new List<StagedBlob>();
         try
@@ -40,34 +39,13 @@ public static class CorpusArchive
     }
 
     private static async Task<IReadOnlyList<CorpusEntry>> ReadAsync(
-        string archivePath, ContentAddressedStore blobs, string source, Limits limits, List<StagedBlob> staged, CancellationToken ct)
+        string archivePath, ContentAddressedStore blobs, string source, ArchiveLimits limits, List<StagedBlob> staged, CancellationToken ct)
     {
-        var compressed = new FileInfo(archivePath).Length;
         var entries = new List<CorpusEntry>();
         var stored = new HashSet<BlobId>();
-        var seen = 0;
-        long total = 0;
-
-        void Count()
+        await HostileArchive.WalkAsync(archivePath, limits, async (_, content) =>
         {
-            if (++seen > limits.MaxEntries)
-            {
-                throw new InvalidDataException($"the archive has more than {limits.MaxEntries} entries");
-            }
-        }
-
-        async Task Add(Stream content, long? declared)
-        {
-            if (declared > limits.MaxEntryBytes)
-            {
-                throw new InvalidDataException($"an archive entry is larger than {limits.MaxEntryBytes} bytes");
-            }
-
-            if (declared == 0)
-            {
-                return;
-            }
-
+            // The walk bounds what is read; the stage's own bound is the same entry limit.
             StagedBlob blob;
             try
             {
@@ -88,80 +66,11 @@ public static class CorpusArchive
                 staged.Add(blob);
             }
 
-            total += blob.Size;
-            if (total > limits.MaxTotalBytes || total > Math.Max(compressed, 1) * limits.MaxRatio + limits.MaxEntryBytes)
-            {
-                throw new InvalidDataException("the archive expands to more than allowed (size or compression ratio)");
-            }
-
             if (blob.Size > 0)
             {
                 entries.Add(new CorpusEntry(blob.Id, blob.Size, source));
             }
-        }
-
-        await using var file = File.OpenRead(archivePath);
-        var magic = new byte[4];
-        var read = await file.ReadAsync(magic, ct);
-        file.Position = 0;
-        if (read >= 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4)
-        {
-            using var zip = new ZipArchive(file, ZipArchiveMode.Read);
-            foreach (var entry in zip.Entries)
-            {
-                Count();
-                var isDirectory = entry.FullName.EndsWith('/');
-                // Unix mode bits in the upper half of ExternalAttributes: S_IFLNK entries are links.
-                var isLink = (entry.ExternalAttributes >> 16 & 0xF000) == 0xA000;
-                RefuseEscapingName(entry.FullName);
-                if (isDirectory)
-                {
-                    continue;
-                }
-
-                if (isLink)
-                {
-                    throw new InvalidDataException($"the archive holds a link ({entry.FullName}); only regular files are taken");
-                }
-
-                await using var content = entry.Open();
-                await Add(content, entry.Length);
-            }
-
-            return NotEmpty(entries);
-        }
-
-        Stream tarStream = read >= 2 && magic[0] == 0x1f && magic[1] == 0x8b ? new GZipStream(file, CompressionMode.Decompress) : file;
-        await using (tarStream)
-        {
-            using var tar = new TarReader(tarStream);
-            try
-            {
-                while (await tar.GetNextEntryAsync(copyData: false, ct) is { } entry)
-                {
-                    Count();
-                    RefuseEscapingName(entry.Name);
-                    switch (entry.EntryType)
-                    {
-                        case TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile:
-                            if (entry.DataStream is { } data)
-                            {
-                                await Add(data, entry.Length);
-                            }
-
-                            break;
-                        case TarEntryType.Directory or TarEntryType.GlobalExtendedAttributes or TarEntryType.ExtendedAttributes:
-                            break;
-                        default:
-                            throw new InvalidDataException($"the archive holds a {entry.EntryType} entry ({entry.Name}); only regular files are taken");
-                    }
-                }
-            }
-            catch (Exception e) when (e is FormatException or EndOfStreamException)
-            {
-                throw new InvalidDataException($"the body is not a zip, tar or tar.gz archive: {e.Message}");
-            }
-        }
+        }, ct);
 
         return NotEmpty(entries);
     }
@@ -196,16 +105,6 @@ public static class CorpusArchive
     // Random bytes after a gzip magic read as an empty tar: an archive without one input is refused, not taken as nothing.
     private static List<CorpusEntry> NotEmpty(List<CorpusEntry> entries) =>
         entries.Count > 0 ? entries : throw new InvalidDataException("the archive holds no input: expected a zip, tar or tar.gz with at least one non-empty regular file");
-
-    /// <summary>Names are never used as paths here, but an absolute or <c>..</c> name marks a hostile or broken archive, refused whole.</summary>
-    private static void RefuseEscapingName(string name)
-    {
-        var normalized = name.Replace('\\', '/');
-        if (normalized.StartsWith('/') || normalized.Split('/').Contains("..") || normalized.Contains('\0') || (normalized.Length > 1 && normalized[1] == ':'))
-        {
-            throw new InvalidDataException($"the archive holds an entry that escapes its root ('{(name.Length > 100 ? name[..100] + "…" : name)}')");
-        }
-    }
 
     /// <summary>Writes the inputs as a zip, each named by its sha256.</summary>
     public static async Task WriteZipAsync(Stream output, IEnumerable<CorpusEntry> entries, ContentAddressedStore blobs, CancellationToken ct)

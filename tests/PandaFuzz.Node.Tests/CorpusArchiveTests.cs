@@ -50,7 +50,7 @@ public sealed class CorpusArchiveTests : IDisposable
     private static PaxTarEntry File(string name, byte[] content) => new(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content) };
 
     /// <summary>Imports and commits, as adding to a corpus does: the entries.</summary>
-    private async Task<IReadOnlyList<PandaFuzz.Protocol.CorpusEntry>> Import(string path, CorpusArchive.Limits? limits = null)
+    private async Task<IReadOnlyList<PandaFuzz.Protocol.CorpusEntry>> Import(string path, PandaFuzz.Infrastructure.Archives.ArchiveLimits? limits = null)
     {
         using var staged = await CorpusArchive.ImportAsync(path, _blobs, "test", limits ?? CorpusArchive.Default, CancellationToken.None);
         staged.Commit();
