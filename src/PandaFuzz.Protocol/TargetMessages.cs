@@ -18,12 +18,57 @@ public static class TargetBinaryKinds
     /// <summary>AFL++ CMPLOG build (<c>AFL_LLVM_CMPLOG=1</c>), for a secondary's <c>-c</c>.</summary>
     public const string Cmplog = "cmplog";
 
-    /// <summary>Every kind: <see cref="Fuzzer"/>, a fuzzing binary for one engine, or a helper build.</summary>
-    public static readonly IReadOnlyList<string> Known = [Fuzzer, EngineNames.LibFuzzer, EngineNames.AflPlusPlus, Coverage, Cmplog];
+    /// <summary>
+    /// A build bundle: a zip or tar.gz of fuzz targets, their shared libraries and per target <c>.options</c>, seed corpus
+    /// and dictionary (an OSS-Fuzz <c>out/</c> directory); its <see cref="TargetBinary.Index"/> says what it holds.
+    /// </summary>
+    public const string Bundle = "bundle";
+
+    /// <summary>Every kind: <see cref="Fuzzer"/>, a fuzzing binary for one engine, a helper build, or a <see cref="Bundle"/>.</summary>
+    public static readonly IReadOnlyList<string> Known = [Fuzzer, EngineNames.LibFuzzer, EngineNames.AflPlusPlus, Coverage, Cmplog, Bundle];
 }
 
 /// <summary>One binary of a build.</summary>
-public sealed record TargetBinary(string Kind, BlobId Binary, long Size);
+public sealed record TargetBinary(string Kind, BlobId Binary, long Size)
+{
+    /// <summary>What a <see cref="TargetBinaryKinds.Bundle"/> holds, found when it was uploaded; null for any other kind.</summary>
+    public BundleIndex? Index { get; init; }
+}
+
+/// <summary>
+/// What a build bundle holds: its fuzz targets (by name, unique in the bundle) and its shared libraries (paths inside
+/// the bundle, '/' between parts).
+/// </summary>
+public sealed record BundleIndex(IReadOnlyList<BundleFuzzTarget> Targets, IReadOnlyList<string> Libraries)
+{
+    public BundleFuzzTarget? Target(string name) => Targets.FirstOrDefault(t => t.Name == name);
+}
+
+/// <summary>
+/// One fuzz target of a bundle: its file name, path inside the bundle and size, and what its files beside it set: the
+/// <c>.options</c> file's allowed engine and sanitizer options, its <c>timeout</c> and <c>rss_limit_mb</c> as suggested
+/// campaign defaults, its dictionary and seed corpus zip (paths inside the bundle), and every option left out, with why.
+/// </summary>
+public sealed record BundleFuzzTarget(string Name, string Path, long Size)
+{
+    /// <summary>The path of its <c>&lt;target&gt;.options</c> file, when it has one.</summary>
+    public string? OptionsFile { get; init; }
+
+    public EngineOptions? Options { get; init; }
+
+    public string? Dictionary { get; init; }
+
+    public string? SeedCorpus { get; init; }
+
+    public int? TimeoutMs { get; init; }
+
+    public int? MemoryLimitMb { get; init; }
+
+    public IReadOnlyList<BundleIgnoredOption> IgnoredOptions { get; init; } = [];
+}
+
+/// <summary>An option of a <c>.options</c> file that is not used (<c>libfuzzer.close_fd_mask</c>), and why.</summary>
+public sealed record BundleIgnoredOption(string Option, string Reason);
 
 /// <summary>
 /// A build of a named target: numbered from 1 in the order they were added, with the user's <paramref name="Revision"/>
@@ -42,6 +87,9 @@ public sealed record TargetBuild(int Number, string? Revision, DateTimeOffset Cr
         SourceRoot is { } root && path.StartsWith(root.TrimEnd('/') + "/", StringComparison.Ordinal) ? path[(root.TrimEnd('/').Length + 1)..] : null;
 
     public TargetBinary? BinaryOf(string kind) => Binaries.FirstOrDefault(b => b.Kind == kind);
+
+    /// <summary>The index of the build's bundle, when it has one.</summary>
+    public BundleIndex? Bundle => BinaryOf(TargetBinaryKinds.Bundle)?.Index;
 
     /// <summary>The binary an engine fuzzes: its own, else the build's binary for any engine.</summary>
     public TargetBinary? FuzzingBinaryFor(string engine) => BinaryOf(engine) ?? BinaryOf(TargetBinaryKinds.Fuzzer);

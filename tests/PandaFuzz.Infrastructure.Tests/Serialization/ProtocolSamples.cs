@@ -74,7 +74,28 @@ internal static class ProtocolSamples
     public static TargetState TargetSnapshot() =>
         TargetState.Empty("packet-parser")
             .Apply(new TargetEvents.TargetBuildAdded("packet-parser", Build(1), At))
-            .Apply(new TargetEvents.TargetBuildBinaryAdded("packet-parser", 1, new TargetBinary(TargetBinaryKinds.Cmplog, BlobId.Of("cmplog"u8), 99), At, "/home/ci/packet-parser"));
+            .Apply(new TargetEvents.TargetBuildBinaryAdded("packet-parser", 1, new TargetBinary(TargetBinaryKinds.Cmplog, BlobId.Of("cmplog"u8), 99), At, "/home/ci/packet-parser"))
+            .Apply(new TargetEvents.TargetBuildBinaryAdded("packet-parser", 1, Bundle(), At));
+
+    /// <summary>A build bundle: a fuzz target with everything beside it and one with nothing, and a shared library.</summary>
+    private static TargetBinary Bundle() => new(TargetBinaryKinds.Bundle, BlobId.Of("bundle.zip"u8), 3_000_000)
+    {
+        Index = new BundleIndex(
+            [
+                new BundleFuzzTarget("parse_packet", "out/parse_packet", 1_500_000)
+                {
+                    OptionsFile = "out/parse_packet.options",
+                    Options = Options(),
+                    Dictionary = "out/parse_packet.dict",
+                    SeedCorpus = "out/parse_packet_seed_corpus.zip",
+                    TimeoutMs = 25_000,
+                    MemoryLimitMb = 2560,
+                    IgnoredOptions = [new BundleIgnoredOption("libfuzzer.close_fd_mask", "libFuzzer's -close_fd_mask is managed by PandaFuzz: the bot reads the engine's output")],
+                },
+                new BundleFuzzTarget("parse_header", "out/parse_header", 1_400_000),
+            ],
+            ["out/lib/libpacket.so.1"]),
+    };
 
     private static CorpusEntry Entry(BlobId input, string source) => new(input, 13, source);
 
@@ -116,7 +137,7 @@ internal static class ProtocolSamples
         new CorpusEvents.CorpusEntriesAdded(Campaign, [Entry(CrashInput, "3f2a9c1b0d4e-0"), Entry(OtherCrashInput, "upload")], At),
         new CorpusEvents.CorpusReplaced(Campaign, 2, [Entry(CrashInput, "minimized")], "minimized: 2 → 1 inputs", At),
         CorpusSnapshot(),
-        new TargetEvents.TargetBuildAdded("packet-parser", Build(2) with { Revision = null, SourceRoot = "/src/packet-parser" }, At),
+        new TargetEvents.TargetBuildAdded("packet-parser", Build(2) with { Revision = null, SourceRoot = "/src/packet-parser", Binaries = [Bundle()] }, At),
         new TargetEvents.TargetBuildBinaryAdded("packet-parser", 2, new TargetBinary(EngineNames.AflPlusPlus, BlobId.Of("afl"u8), 77), At),
         TargetSnapshot(),
         new CampaignEvents.BugTriaged(Campaign, Signature, new BugTriage(BugStatus.Wontfix, null, "harness only", At), At),
@@ -211,7 +232,7 @@ internal static class ProtocolSamples
         new CorpusQueries.GetCorpusPage(Campaign, 1, 200, 500),
         new CorpusQueries.CorpusPage(Campaign, 1, 200, [Entry(CrashInput, "upload")], 201),
         new CorpusQueries.GetCorpusSummary(Campaign),
-        new TargetCommands.AddTargetBinary("packet-parser", new TargetBinary(TargetBinaryKinds.Fuzzer, Target, 10), "9f1c2ab", At, null, "/src/packet-parser"),
+        new TargetCommands.AddTargetBinary("packet-parser", Bundle(), "9f1c2ab", At, null, "/src/packet-parser"),
         new TargetCommands.TargetBinaryAdded("packet-parser", Build(1), true),
         new TargetQueries.GetTargetBuilds("packet-parser"),
         new CampaignCommands.RebaseCampaign(Campaign, 2, [new EngineTarget(EngineNames.LibFuzzer, Target)], new Dictionary<string, DateTimeOffset> { [Job(1).Value] = At }),
