@@ -59,7 +59,7 @@ public static class ApiDocument
         ["bot"] = _ => (new OpenApiSchema { Type = JsonSchemaType.String }, "Only jobs this bot holds or ran (its id)"),
         ["bugId"] = _ => (new OpenApiSchema { Type = JsonSchemaType.String }, "Only the crashes of this bug (any member's id of it)"),
         ["kind"] = operation => operation == "uploadTarget"
-            ? (Enum([.. TargetBinaryKinds.Known]), "What the binary is for: fuzzer (any engine; the default), libfuzzer or aflplusplus (that engine's build), coverage (clang source-based coverage) or cmplog (AFL++ CMPLOG)")
+            ? (Enum([.. TargetBinaryKinds.Known]), "What the binary is for: fuzzer (any engine; the default for a binary), libfuzzer or aflplusplus (that engine's build), coverage (clang source-based coverage), cmplog (AFL++ CMPLOG) or bundle (a zip or tar.gz of fuzz targets, shared libraries, .options, seed corpora and dictionaries; the default for a zip or gzip body)")
             : (new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 200 }, "Only crashes of this kind, matched whole in any case (heap-buffer-overflow)"),
         ["revision"] = _ => (new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 200 },
             "The build's label, such as a git commit: 1-200 visible ASCII characters. A binary whose revision names an existing build joins that build"),

@@ -54,7 +54,7 @@ public static class CiApi
             return Problems.Invalid("jobs", $"jobs must be between 1 and {CampaignRequestValidator.MaxJobs}");
         }
 
-        var (added, problem) = await TargetsApi.AddBinaryAsync(request, name, TargetBinaryKinds.Fuzzer, revision, createdAt, build: null, sourceRoot, api);
+        var (added, _, problem) = await TargetsApi.AddBinaryAsync(request, name, TargetBinaryKinds.Fuzzer, revision, createdAt, build: null, sourceRoot, api);
         if (added is null)
         {
             return problem!;

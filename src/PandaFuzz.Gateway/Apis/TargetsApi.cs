@@ -4,7 +4,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using PandaFuzz.Domain.Targets;
 using PandaFuzz.Infrastructure.Blobs;
+using PandaFuzz.Infrastructure.Bundles;
 using PandaFuzz.Protocol;
 using static PandaFuzz.Gateway.ApiPlumbing;
 
@@ -19,10 +21,12 @@ public static class TargetsApi
     public static RouteGroupBuilder MapTargetsApi(this RouteGroupBuilder v1)
     {
         var targets = v1.MapGroup("/targets").WithTags("targets");
-        Describe(targets.MapPost("", UploadTarget), "uploadTarget", "Upload a target binary: a new build of the named target, or another binary of one", 400, 404, 409, 413)
-            .BinaryBody("The target binary, as built", Binary);
+        Describe(targets.MapPost("", UploadTarget), "uploadTarget",
+                "Upload a target binary or a build bundle (zip or tar.gz of fuzz targets, shared libraries, .options, seed corpora, dictionaries): a new build of the named target, or another binary of one",
+                400, 404, 409, 413)
+            .BinaryBody("The target binary as built, or a build bundle (zip or tar.gz)", Binary, Archive, "application/gzip");
         Describe(targets.MapGet("/{name}/builds", ListBuilds), "listTargetBuilds", "List a target's builds, oldest first", 404);
-        Describe(targets.MapGet("/{name}/builds/{build}", GetBuild), "getTargetBuild", "Get one build of a target", 404);
+        Describe(targets.MapGet("/{name}/builds/{build}", GetBuild), "getTargetBuild", "Get one build of a target, with what its bundle holds", 404);
         Describe(targets.MapPost("/{name}/builds/{build}/verify", VerifyBuild), "verifyTargetBuild",
             "Rerun the open, fixed and regressed bugs of every campaign on the target against a build", 404);
         return v1;
@@ -31,8 +35,7 @@ public static class TargetsApi
     private static async Task<Results<Created<TargetResponse>, ProblemHttpResult>> UploadTarget(
         HttpRequest request, string? name, string? kind, string? revision, string? createdAt, string? build, string? sourceRoot, [AsParameters] ApiServices api)
     {
-        kind ??= TargetBinaryKinds.Fuzzer;
-        var (added, problem) = await AddBinaryAsync(request, name, kind, revision, createdAt, build, sourceRoot, api);
+        var (added, stored, problem) = await AddBinaryAsync(request, name, kind, revision, createdAt, build, sourceRoot, api);
         if (added is null)
         {
             return problem!;
@@ -40,39 +43,40 @@ public static class TargetsApi
 
         // 201 whether the build is new or not (newBuild says), as before builds: scripts check for it.
         return TypedResults.Created($"/api/v1/targets/{Uri.EscapeDataString(name!)}/builds/{added.Build.Number}",
-            TargetResponse.From(name!, added.Build, kind) with { NewBuild = added.Created });
+            TargetResponse.From(name!, added.Build, stored!) with { NewBuild = added.Created });
     }
 
     /// <summary>
-    /// Stores the body as a binary of <paramref name="kind"/> of the named target (a new build, or <paramref name="build"/>),
-    /// and asks the target's campaigns to rerun their known bugs on a new fuzzing binary (fixed, still open, regressed).
+    /// Stores the body as a binary of <paramref name="kind"/> of the named target (a new build, or <paramref name="build"/>):
+    /// without a kind, a zip or tar.gz body is a build bundle (checked and indexed first) and anything else a fuzzing
+    /// binary. Asks the target's campaigns to rerun their known bugs on a new fuzzing binary (fixed, still open, regressed).
     /// </summary>
-    internal static async Task<(TargetCommands.TargetBinaryAdded? Added, ProblemHttpResult? Problem)> AddBinaryAsync(
-        HttpRequest request, string? name, string kind, string? revision, string? createdAt, string? build, string? sourceRoot, ApiServices api)
+    internal static async Task<(TargetCommands.TargetBinaryAdded? Added, string? Kind, ProblemHttpResult? Problem)> AddBinaryAsync(
+        HttpRequest request, string? name, string? kind, string? revision, string? createdAt, string? build, string? sourceRoot, ApiServices api)
     {
         if (!CampaignRequestValidator.IsValidTargetName(name))
         {
-            return (null, Problems.Invalid("name", "the query parameter name is required: 1-100 characters of letters, digits, space, '.', '_' or '-'"));
+            return (null, kind, Problems.Invalid("name", "the query parameter name is required: 1-100 characters of letters, digits, space, '.', '_' or '-'"));
         }
 
-        if (!TargetBinaryKinds.Known.Contains(kind))
+        if (kind is not null && !TargetBinaryKinds.Known.Contains(kind))
         {
-            return (null, Problems.Invalid("kind", $"kind must be one of: {string.Join(", ", TargetBinaryKinds.Known)}"));
+            return (null, kind, Problems.Invalid("kind", $"kind must be one of: {string.Join(", ", TargetBinaryKinds.Known)}"));
         }
 
         if (revision is not null && !IsRevision(revision))
         {
-            return (null, Problems.Invalid("revision", "revision must be 1-200 visible ASCII characters (a git commit, a tag, a version)"));
+            return (null, kind, Problems.Invalid("revision", "revision must be 1-200 visible ASCII characters (a git commit, a tag, a version)"));
         }
 
         if (sourceRoot is not null && !CrashSarif.IsSourceRoot(sourceRoot))
         {
-            return (null, Problems.Invalid("sourceRoot", CrashSarif.SourceRootRule));
+            return (null, kind, Problems.Invalid("sourceRoot", CrashSarif.SourceRootRule));
         }
 
         if (ListParameters.TryTime("createdAt", createdAt, out var builtAt) is { } badTime)
         {
-            return (null, badTime);
+            return (null, kind, badTime);
         }
 
         int? buildNumber = null;
@@ -80,38 +84,61 @@ public static class TargetsApi
         {
             if (!int.TryParse(build, NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number < 1)
             {
-                return (null, Problems.Invalid("build", "build must be the number of an existing build of the target: a whole number, 1 or more"));
+                return (null, kind, Problems.Invalid("build", "build must be the number of an existing build of the target: a whole number, 1 or more"));
             }
 
             buildNumber = number;
         }
 
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        // A file of this request's own, checked whole before anything is stored: a refused bundle leaves no blob and no build.
+        var received = await ReceiveBody(request, api.Blobs, api.Settings.MaxTargetBytes, api.Cancellation);
+        if (received is not (string temp, long _))
         {
-            limit.MaxRequestBodySize = api.Settings.MaxTargetBytes;
+            return (null, kind, (ProblemHttpResult)received);
         }
 
         BlobId id;
         long size;
+        BundleIndex? index = null;
         try
         {
-            (id, size) = await api.Blobs.PutAsync(request.Body, api.Settings.MaxTargetBytes, api.Cancellation);
-        }
-        catch (Exception e) when (e is BlobTooLargeException or BadHttpRequestException)
-        {
-            return (null, Problems.TooLarge($"a target may be at most {api.Settings.MaxTargetBytes} bytes"));
-        }
+            var bundle = BundleArchive.IsBundle(temp);
+            if (bundle && kind is not (null or TargetBinaryKinds.Bundle))
+            {
+                return (null, kind, Problems.Invalid("kind", $"a zip or tar.gz body is a build bundle: upload it without kind or with kind={TargetBinaryKinds.Bundle}"));
+            }
 
-        if (size == 0)
+            if (!bundle && kind == TargetBinaryKinds.Bundle)
+            {
+                return (null, kind, Problems.Invalid("body", $"kind={TargetBinaryKinds.Bundle} takes a zip or tar.gz: {BundleIndexer.Holds}"));
+            }
+
+            kind ??= bundle ? TargetBinaryKinds.Bundle : TargetBinaryKinds.Fuzzer;
+            if (bundle)
+            {
+                try
+                {
+                    index = await BundleArchive.IndexAsync(temp, BundleArchive.Limits(api.Settings.MaxTargetBytes), api.Cancellation);
+                }
+                catch (InvalidDataException e)
+                {
+                    return (null, kind, Problems.Invalid("body", $"the bundle is refused: {e.Message}"));
+                }
+            }
+
+            await using var body = File.OpenRead(temp);
+            (id, size) = await api.Blobs.PutAsync(body, api.Settings.MaxTargetBytes, api.Cancellation);
+        }
+        finally
         {
-            return (null, Problems.Invalid("body", "the body must hold the target binary"));
+            File.Delete(temp);
         }
 
         TargetNames.Remember(api.Blobs, id, name!);
-        var reply = await Ask(api, new TargetCommands.AddTargetBinary(name!, new TargetBinary(kind, id, size), revision, builtAt, buildNumber, sourceRoot));
+        var reply = await Ask(api, new TargetCommands.AddTargetBinary(name!, new TargetBinary(kind, id, size) { Index = index }, revision, builtAt, buildNumber, sourceRoot));
         if (reply is not TargetCommands.TargetBinaryAdded added)
         {
-            return (null, Problems.From(reply));
+            return (null, kind, Problems.From(reply));
         }
 
         // A new fuzzing binary: the target's known bugs are rerun on it (fixed, still open, regressed).
@@ -120,7 +147,7 @@ public static class TargetsApi
             await Verify(name!, added.Build, api);
         }
 
-        return (added, null);
+        return (added, kind, null);
     }
 
     private static async Task<Results<Ok<List<TargetBuildResponse>>, ProblemHttpResult>> ListBuilds(string name, [AsParameters] ApiServices api)

@@ -21,22 +21,35 @@ public sealed record TargetResponse(string Id, string Name, long Size)
     /// <summary>False when the binary was already in that build (the same upload again).</summary>
     public bool NewBuild { get; init; }
 
+    /// <summary>For a bundle (kind bundle): the fuzz targets, with their options, dictionary and seed corpus, and the shared libraries it holds.</summary>
+    public BundleIndex? Bundle { get; init; }
+
     public static TargetResponse From(string name, TargetBuild build, string kind)
     {
         var binary = build.BinaryOf(kind)!;
-        return new TargetResponse(binary.Binary.Sha256, name, binary.Size) { Build = build.Number, Kind = kind, Revision = build.Revision, CreatedAt = build.CreatedAt, SourceRoot = build.SourceRoot };
+        return new TargetResponse(binary.Binary.Sha256, name, binary.Size)
+        {
+            Build = build.Number, Kind = kind, Revision = build.Revision, CreatedAt = build.CreatedAt, SourceRoot = build.SourceRoot, Bundle = binary.Index,
+        };
     }
 }
 
-/// <summary>A build of a target: its number, the user's revision label, when it was built and added, its binaries and its source root.</summary>
+/// <summary>
+/// A build of a target: its number, the user's revision label, when it was built and added, its binaries, its source root
+/// and what its bundle holds.
+/// </summary>
 public sealed record TargetBuildResponse(int Number, string? Revision, DateTimeOffset CreatedAt, DateTimeOffset AddedAt, IReadOnlyList<TargetBinaryResponse> Binaries)
 {
     public string? SourceRoot { get; init; }
+
+    /// <summary>The build's bundle: its fuzz targets (options, dictionary, seed corpus, options left out) and shared libraries.</summary>
+    public BundleIndex? Bundle { get; init; }
 
     public static TargetBuildResponse From(TargetBuild build) =>
         new(build.Number, build.Revision, build.CreatedAt, build.AddedAt, [.. build.Binaries.Select(b => new TargetBinaryResponse(b.Kind, b.Binary.Sha256, b.Size))])
         {
             SourceRoot = build.SourceRoot,
+            Bundle = build.Bundle,
         };
 }
 
