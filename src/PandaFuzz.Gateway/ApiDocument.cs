@@ -190,6 +190,7 @@ public static class ApiDocument
         Describe("seedCorpusId", "A seed corpus (uploadCorpus's id) put into the campaign's corpus before its first job");
         Describe("priority", "The campaign's share of free slots (default 1): each free slot goes to the waiting campaign holding the fewest slots per unit of priority",
             1, CampaignSpec.MaxPriority);
+        Describe("fuzzTarget", "With target: the fuzz target to run when the build is a bundle (its name in the bundle; required when it holds several)");
         Describe("engineOptions", "Engine and sanitizer options by section (libfuzzer, aflplusplus, asan, ubsan, msan), each an object of options " +
             "(string, number or boolean values) from PandaFuzz's allowlists; an option outside them is a 400 naming it");
         return Task.CompletedTask;

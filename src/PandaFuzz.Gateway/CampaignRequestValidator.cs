@@ -193,6 +193,29 @@ public static partial class CampaignRequestValidator
             }
         }
 
+        // A bundle holds fuzz targets by name: the request names one, unless the bundle holds only one.
+        var usesBundle = binaries.Count > 0 && binaries.Values.Any(id => build.BinaryOf(TargetBinaryKinds.Bundle)?.Binary.Sha256 == id);
+        if (usesBundle && build.Bundle is { } bundle)
+        {
+            var names = string.Join(", ", bundle.Targets.Select(t => t.Name));
+            if (request.FuzzTarget is null && bundle.Targets.Count > 1)
+            {
+                errors["fuzzTarget"] = [$"fuzzTarget is required: build {build.Number} of target {request.Target} is a bundle of several fuzz targets ({names})"];
+            }
+            else if (request.FuzzTarget is { } name && bundle.Target(name) is null)
+            {
+                errors["fuzzTarget"] = [$"build {build.Number} of target {request.Target} has no fuzz target '{name}' (it has: {names})"];
+            }
+            else
+            {
+                request = request with { FuzzTarget = request.FuzzTarget ?? bundle.Targets[0].Name };
+            }
+        }
+        else if (request.FuzzTarget is not null)
+        {
+            errors["fuzzTarget"] = [$"build {build.Number} of target {request.Target} is not a bundle: fuzzTarget names a fuzz target in a bundle"];
+        }
+
         return errors.Count > 0 ? (null, errors) : ((request with { Targets = binaries }, build), errors);
     }
 

@@ -19,7 +19,8 @@ public sealed record CampaignSpec(
     bool PinnedBuild = false,
     EngineOptions? Options = null,
     BlobId? Cmplog = null,
-    int Priority = CampaignSpec.DefaultPriority)
+    int Priority = CampaignSpec.DefaultPriority,
+    string? FuzzTarget = null)
 {
     public const int DefaultPriority = 1;
     public const int MaxPriority = 1000;
@@ -36,7 +37,7 @@ public sealed record CampaignSpec(
         var engine = Engines[index % Engines.Count];
         // Jobs take the engines in turn: job i is instance i / engines of its engine (0, the first, is AFL++'s main).
         return new JobSpec(engine.Target, engine.Engine, DurationSeconds, MemoryLimitMb, TimeoutMs, Dictionary, TargetName: TargetName, Build: Build,
-            Options: Options, CmplogTarget: engine.Engine == EngineNames.AflPlusPlus ? Cmplog : null, Instance: index / Engines.Count);
+            Options: Options, CmplogTarget: engine.Engine == EngineNames.AflPlusPlus ? Cmplog : null, Instance: index / Engines.Count, FuzzTarget: FuzzTarget);
     }
 }
 

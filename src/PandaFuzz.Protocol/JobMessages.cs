@@ -27,8 +27,10 @@ public sealed record JobSpec(
     string? CrashKind = null,
     EngineOptions? Options = null,
     BlobId? CmplogTarget = null,
-    int Instance = 0)
+    int Instance = 0,
+    string? FuzzTarget = null)
 {
+    // FuzzTarget: with a build bundle as Target, the path inside it of the fuzz target the job runs.
     /// <summary>
     /// <paramref name="Instance"/>: which of its campaign's jobs on this engine it is, from 0 (AFL++'s main instance);
     /// <paramref name="CmplogTarget"/>: the build's CMPLOG binary, which some AFL++ secondaries run beside the target (<c>-c</c>).

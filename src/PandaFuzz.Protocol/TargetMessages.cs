@@ -91,8 +91,8 @@ public sealed record TargetBuild(int Number, string? Revision, DateTimeOffset Cr
     /// <summary>The index of the build's bundle, when it has one.</summary>
     public BundleIndex? Bundle => BinaryOf(TargetBinaryKinds.Bundle)?.Index;
 
-    /// <summary>The binary an engine fuzzes: its own, else the build's binary for any engine.</summary>
-    public TargetBinary? FuzzingBinaryFor(string engine) => BinaryOf(engine) ?? BinaryOf(TargetBinaryKinds.Fuzzer);
+    /// <summary>The binary an engine fuzzes: its own, else the build's binary for any engine, else its bundle (a campaign names the fuzz target in it).</summary>
+    public TargetBinary? FuzzingBinaryFor(string engine) => BinaryOf(engine) ?? BinaryOf(TargetBinaryKinds.Fuzzer) ?? BinaryOf(TargetBinaryKinds.Bundle);
 }
 
 /// <summary>Commands the target entity handles.</summary>

@@ -166,7 +166,8 @@ public sealed partial record CampaignState(
 
         var engines = CurrentSpec.Engines;
         var engine = engines.FirstOrDefault(e => e.Engine == EngineNames.LibFuzzer) ?? engines[0];
-        var spec = new JobSpec(engine.Target, engine.Engine, timeLimitSeconds, Spec.MemoryLimitMb, Spec.TimeoutMs, null, JobTask.MinimizeCorpus);
+        var spec = new JobSpec(engine.Target, engine.Engine, timeLimitSeconds, Spec.MemoryLimitMb, Spec.TimeoutMs, null, JobTask.MinimizeCorpus,
+            Options: CurrentSpec.Options, FuzzTarget: CurrentSpec.FuzzTarget);
         return Decision.Accept(new CampaignJobAdded(Id, JobId.For(Id, JobIds.Count), spec, now));
     }
 

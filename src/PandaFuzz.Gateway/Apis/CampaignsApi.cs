@@ -114,6 +114,12 @@ public static class CampaignsApi
             (body, build) = resolved.Value;
         }
 
+        var fuzzTarget = BundleCampaigns.TargetOf(body, build);
+        if (fuzzTarget is not null)
+        {
+            body = await BundleCampaigns.WithDefaultsAsync(body, build!, fuzzTarget, api);
+        }
+
         var (spec, errors) = CampaignRequestValidator.Validate(body, api.Blobs.Contains);
         if (spec is null)
         {
@@ -124,11 +130,20 @@ public static class CampaignsApi
         {
             // By binary: the build that holds it, if it is one of the named target's (its bugs are then checked on later builds).
             var holder = (await TargetsApi.Builds(targetName, api))?.Builds.LastOrDefault(b => b.Binaries.Any(x => x.Binary == spec.Target));
+            if (holder?.BinaryOf(TargetBinaryKinds.Bundle)?.Binary == spec.Target)
+            {
+                return Problems.Invalid("targetId", $"{spec.Target.Sha256} is a build bundle: name the target and its fuzz target (target, fuzzTarget) instead");
+            }
+
             spec = spec with { TargetName = targetName, Build = holder?.Number, PinnedBuild = holder is not null, Cmplog = CmplogOf(spec, holder) };
         }
         else if (build is not null)
         {
             spec = spec with { TargetName = body.Target, Build = build.Number, PinnedBuild = body.Build is not null, Cmplog = CmplogOf(spec, build) };
+            if (fuzzTarget is not null)
+            {
+                spec = BundleCampaigns.Runs(spec, fuzzTarget);
+            }
         }
         var id = idempotencyKey is null ? CampaignId.New() : CampaignId.ForIdempotencyKey(idempotencyKey);
         if (idempotencyKey is not null && await Ask(api, new CampaignQueries.GetCampaign(id)) is CampaignQueries.CampaignView)
@@ -160,6 +175,12 @@ public static class CampaignsApi
             {
                 return seeded as ProblemHttpResult ?? Problems.From(seeded);
             }
+        }
+
+        // A bundle's fuzz target brings its seed corpus zip: in the corpus before the first job too.
+        if (fuzzTarget is not null && await BundleCampaigns.SeedAsync(id, build!, fuzzTarget, api) is { } unseeded)
+        {
+            return unseeded as ProblemHttpResult ?? Problems.From(unseeded);
         }
 
         var reply = await Ask(api, new CampaignCommands.CreateCampaign(id, spec));
@@ -405,6 +426,7 @@ public static class CampaignsApi
             BuildPinned = spec.PinnedBuild,
             EngineOptions = EngineOptionsModel.ToSections(spec.Options),
             Priority = spec.Priority,
+            FuzzTarget = spec.FuzzTarget is { } fuzzTarget ? Path.GetFileName(fuzzTarget) : null,
         };
     }
 

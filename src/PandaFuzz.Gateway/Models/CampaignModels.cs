@@ -23,7 +23,8 @@ public sealed record CreateCampaignRequest(
     string? Target = null,
     int? Build = null,
     Dictionary<string, Dictionary<string, System.Text.Json.JsonElement>>? EngineOptions = null,
-    int? Priority = null);
+    int? Priority = null,
+    string? FuzzTarget = null);
 
 /// <summary>The body of <c>PATCH /api/v1/campaigns/{id}</c>: what to change in a running campaign.</summary>
 public sealed record UpdateCampaignRequest(int? Priority);
@@ -88,6 +89,9 @@ public sealed record CampaignResponse(
 
     /// <summary>True when the campaign was created on that build on purpose; else it took the newest build then.</summary>
     public bool BuildPinned { get; init; }
+
+    /// <summary>The fuzz target it runs, by name, when its build is a bundle.</summary>
+    public string? FuzzTarget { get; init; }
 
     /// <summary>The campaign this one was cloned from, in the answer to the clone request.</summary>
     public string? ClonedFrom { get; init; }
