@@ -35,6 +35,28 @@ internal static class ApiPlumbing
         return route;
     }
 
+    /// <summary>
+    /// A JSON body read strictly: its value (null for a JSON null), or the problem: a 400 naming the field that broke it
+    /// (never the exception's text, which names .NET types) or a 413 past <c>pandafuzz.master.api.max-json-size</c>.
+    /// </summary>
+    internal static async Task<(TBody? Body, ProblemHttpResult? Problem)> ReadJsonAsync<TBody>(HttpRequest request, ApiServices api, string what)
+        where TBody : class
+    {
+        try
+        {
+            return (await System.Text.Json.JsonSerializer.DeserializeAsync<TBody>(request.Body, StrictJson, api.Cancellation), null);
+        }
+        catch (System.Text.Json.JsonException e)
+        {
+            var (field, message) = ApiErrors.JsonField(e);
+            return (null, Problems.Invalid(field, $"the body is not a valid {what}: {message}"));
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (null, Problems.TooLarge($"a {what} may be at most {api.Settings.MaxJsonBytes} bytes (pandafuzz.master.api.max-json-size)"));
+        }
+    }
+
     /// <summary>Only in the document: <c>Accepts</c> would make routing refuse other content types with 415, and <c>curl --data-binary</c> sends a form type.</summary>
     internal static RouteHandlerBuilder BinaryBody(this RouteHandlerBuilder route, string description, params string[] mediaTypes) =>
         route.AddOpenApiOperationTransformer((operation, _, _) =>

@@ -36,21 +36,17 @@ public static class CampaignCloneApi
             return Problems.NotFound("campaign", id);
         }
 
-        CloneCampaignRequest body;
-        try
+        // The body is optional: none is a clone as it is.
+        var body = new CloneCampaignRequest();
+        if (request.ContentLength is not 0 && (request.ContentLength is not null || request.Headers.ContentType.Any()))
         {
-            body = request.ContentLength is 0 || (request.ContentLength is null && !request.Headers.ContentType.Any())
-                ? new CloneCampaignRequest()
-                : await JsonSerializer.DeserializeAsync<CloneCampaignRequest>(request.Body, StrictJson, api.Cancellation) ?? new CloneCampaignRequest();
-        }
-        catch (JsonException e)
-        {
-            var (field, message) = ApiErrors.JsonField(e);
-            return Problems.Invalid(field, $"the body is not a valid clone request: {message}");
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Problems.TooLarge($"a clone request may be at most {api.Settings.MaxJsonBytes} bytes (pandafuzz.master.api.max-json-size)");
+            var (read, unreadable) = await ReadJsonAsync<CloneCampaignRequest>(request, api, "clone request");
+            if (unreadable is not null)
+            {
+                return unreadable;
+            }
+
+            body = read ?? body;
         }
 
         if (await Ask(api, new CampaignQueries.GetCampaign(sourceId)) is not CampaignQueries.CampaignView source)

@@ -81,20 +81,10 @@ public static class CampaignsApi
             }
         }
 
-        CreateCampaignRequest? body;
-        try
+        var (body, unreadable) = await ReadJsonAsync<CreateCampaignRequest>(request, api, "campaign request");
+        if (unreadable is not null)
         {
-            body = await JsonSerializer.DeserializeAsync<CreateCampaignRequest>(request.Body, StrictJson, api.Cancellation);
-        }
-        catch (JsonException e)
-        {
-            // By the field's path, never the exception's text (it names .NET types).
-            var (field, message) = ApiErrors.JsonField(e);
-            return Problems.Invalid(field, $"the body is not a valid campaign request: {message}");
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Problems.TooLarge($"a campaign request may be at most {api.Settings.MaxJsonBytes} bytes (pandafuzz.master.api.max-json-size)");
+            return unreadable;
         }
 
         if (body is null)
@@ -263,19 +253,10 @@ public static class CampaignsApi
             return Problems.NotFound("campaign", id);
         }
 
-        UpdateCampaignRequest? body;
-        try
+        var (body, unreadable) = await ReadJsonAsync<UpdateCampaignRequest>(request, api, "campaign change");
+        if (unreadable is not null)
         {
-            body = await JsonSerializer.DeserializeAsync<UpdateCampaignRequest>(request.Body, StrictJson, api.Cancellation);
-        }
-        catch (JsonException e)
-        {
-            var (field, message) = ApiErrors.JsonField(e);
-            return Problems.Invalid(field, $"the body is not a valid campaign change: {message}");
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Problems.TooLarge($"a campaign change may be at most {api.Settings.MaxJsonBytes} bytes (pandafuzz.master.api.max-json-size)");
+            return unreadable;
         }
 
         if (body?.Priority is not (>= 1 and <= CampaignSpec.MaxPriority) || body.Priority is not { } priority)

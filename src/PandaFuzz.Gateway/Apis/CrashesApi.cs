@@ -73,15 +73,10 @@ public static class CrashesApi
             return Problems.NotFound("bug", id);
         }
 
-        BugTriageRequest? body;
-        try
+        var (body, unreadable) = await ReadJsonAsync<BugTriageRequest>(request, api, "bug update");
+        if (unreadable is not null)
         {
-            body = await System.Text.Json.JsonSerializer.DeserializeAsync<BugTriageRequest>(request.Body, StrictJson, api.Cancellation);
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            var (field, message) = ApiErrors.JsonField(e);
-            return Problems.Invalid(field, $"the body is not a valid bug update: {message}");
+            return unreadable;
         }
 
         var errors = body is null ? new Dictionary<string, string[]> { ["body"] = ["the body must be a JSON object"] } : BugTriageRequest.Validate(body);
