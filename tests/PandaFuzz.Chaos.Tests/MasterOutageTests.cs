@@ -13,8 +13,8 @@ namespace PandaFuzz.Chaos.Tests;
 [Trait("Category", "Chaos")]
 public sealed class MasterOutageTests(TargetBuilder targets, ITestOutputHelper output) : EndToEndTest
 {
-    // The outage lasts from the kill (seconds after the first crash) to 10 s past the job's deadline: about 30 s in CI.
-    private static readonly int JobSeconds = TestProfile.Pick(ci: 40, longRun: 60);
+    // The outage lasts from the kill (seconds after the first crash) to 10 s past the job's deadline: about 20 s in CI.
+    private static readonly int JobSeconds = TestProfile.Pick(ci: 32, longRun: 60);
 
     [Fact]
     public Task A_master_outage_never_kills_healthy_work_and_everything_buffered_arrives_when_it_is_back() =>
