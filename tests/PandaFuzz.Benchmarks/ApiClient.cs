@@ -31,6 +31,14 @@ public sealed record CampaignView(string Id, string Name, string? Status, IReadO
 /// <summary><c>GET /api/v1/campaigns/{id}/corpus</c>.</summary>
 public sealed record CorpusView(int Version, int Count, long Bytes);
 
+/// <summary>Lines, functions or regions run at least once of how many there are.</summary>
+public sealed record CoverageCountView(long Covered, long Count, double Percent);
+
+public sealed record CoverageTotalsView(CoverageCountView Lines, CoverageCountView Functions, CoverageCountView Regions);
+
+/// <summary><c>GET /api/v1/campaigns/{id}/coverage</c>, the fields the benchmarks read.</summary>
+public sealed record CoverageView(string JobId, int? Build, int CorpusVersion, int Inputs, DateTimeOffset MeasuredAt, CoverageTotalsView? Totals, int Files, long ReportSize);
+
 /// <summary>An item of <c>GET /api/v1/bots</c>.</summary>
 public sealed record BotView(string Id, string State, BotCapabilities? Capabilities);
 
@@ -79,6 +87,48 @@ public sealed class ApiClient : IDisposable
         var body = await ReadAsync<JsonElement>(response, HttpStatusCode.Created, cancellationToken);
         return body.GetProperty("id").GetString() ?? throw new ApiException("POST /api/v1/targets answered without an id.");
     }
+
+    /// <summary>
+    /// <c>POST /api/v1/targets?name=&amp;kind=&amp;build=</c>: another binary of a target's build (a coverage build, say), or
+    /// without <paramref name="build"/> a new build; returns the build's number.
+    /// </summary>
+    public async Task<int> UploadTargetBinaryAsync(string name, string kind, int? build, byte[] binary, CancellationToken cancellationToken)
+    {
+        using var content = new ByteArrayContent(binary);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        var query = $"api/v1/targets?name={Uri.EscapeDataString(name)}&kind={Uri.EscapeDataString(kind)}" + (build is { } number ? $"&build={number}" : "");
+        using var response = await _http.PostAsync(query, content, cancellationToken);
+        var body = await ReadAsync<JsonElement>(response, HttpStatusCode.Created, cancellationToken);
+        return body.GetProperty("build").GetInt32();
+    }
+
+    /// <summary><c>POST /api/v1/campaigns/{id}/corpus</c> with a zip of inputs; returns the corpus as it is then.</summary>
+    public async Task<CorpusView> AddCorpusAsync(string campaignId, byte[] zip, CancellationToken cancellationToken)
+    {
+        using var content = new ByteArrayContent(zip);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/zip");
+        using var response = await _http.PostAsync($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/corpus", content, cancellationToken);
+        return await ReadAsync<CorpusView>(response, HttpStatusCode.OK, cancellationToken);
+    }
+
+    /// <summary><c>POST /api/v1/campaigns/{id}/coverage</c> (202); returns the coverage job's id.</summary>
+    public async Task<string> MeasureCoverageAsync(string campaignId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.PostAsync($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/coverage", content: null, cancellationToken);
+        var body = await ReadAsync<JsonElement>(response, HttpStatusCode.Accepted, cancellationToken);
+        return body.GetProperty("jobId").GetString() ?? throw new ApiException("POST /api/v1/campaigns/{id}/coverage answered without a jobId.");
+    }
+
+    /// <summary><c>GET /api/v1/campaigns/{id}/coverage</c>: the latest report, or null while there is none (404).</summary>
+    public async Task<CoverageView?> GetCoverageAsync(string campaignId, CancellationToken cancellationToken)
+    {
+        using var response = await _http.GetAsync($"api/v1/campaigns/{Uri.EscapeDataString(campaignId)}/coverage", cancellationToken);
+        return response.StatusCode == HttpStatusCode.NotFound ? null : await ReadAsync<CoverageView>(response, HttpStatusCode.OK, cancellationToken);
+    }
+
+    /// <summary><c>GET /api/v1/jobs/{id}</c>.</summary>
+    public Task<JobView> GetJobAsync(string jobId, CancellationToken cancellationToken) =>
+        GetAsync<JobView>($"api/v1/jobs/{Uri.EscapeDataString(jobId)}", cancellationToken);
 
     /// <summary><c>POST /api/v1/campaigns</c> with <paramref name="request"/> (any JSON shape); returns the campaign id.</summary>
     public async Task<string> CreateCampaignAsync(object request, CancellationToken cancellationToken)
