@@ -33,6 +33,7 @@ public sealed record BenchmarkOptions(
     public const string FirstCrash = "first-crash";
     public const string Scheduling = "scheduling";
     public const string Bugs = "bugs";
+    public const string Coverage = "coverage";
     public const string Suite = "suite";
 
     /// <summary>overhead: a master-only node on the park core and a bot-only node on the fuzzer's core, instead of one all-in-one node.</summary>
@@ -55,6 +56,12 @@ public sealed record BenchmarkOptions(
 
     /// <summary>scale: no warm-up fill before the measured one (every bot resumed at once into cold processes).</summary>
     public bool ScaleCold { get; init; }
+
+    /// <summary>coverage: the corpus sizes whose reports are timed (the largest is the one reported on during the exec/s windows).</summary>
+    public IReadOnlyList<int> Inputs { get; init; } = [];
+
+    /// <summary>coverage: the fuzzing job's process pinned to core 1, the node (and so the coverage job it starts) to core 0.</summary>
+    public bool PinFuzzer { get; init; }
 
     public static readonly string Usage =
         """
@@ -89,21 +96,31 @@ public sealed record BenchmarkOptions(
                      same cores: PandaFuzz libFuzzer, AFL++ and ensemble campaigns vs. libFuzzer -fork=N and afl-fuzz -M/-S, and
                      how PandaFuzz groups them (goals: bugs >= 1.0 x the best standalone side; groups = bugs found, no split or
                      merge; every group's reproducible flag right)
+          coverage   a coverage report's cost: seconds per 1,000 corpus inputs (POST /campaigns/{id}/coverage -> report available), on
+                     a real node; and a 1-job libFuzzer campaign's exec/s with coverage reports running back to back in the bot's
+                     other slot vs. without, A/B interleaved on a 2-slot node (goal: median ratio >= 0.98)
 
         Options:
           --quick               overhead: 5 pairs x 20 s; ensemble: 2 pairs x 60 s; dedup: 3 rounds x 5,000 reports;
                                 journal: 5 trials x 2,000 events; recovery: 3 trials on ~200,000 events, lag for 30 s;
                                 failover: 3 trials per settings; first-crash: 5 pairs per engine, each run limited to 120 s;
-                                scheduling: 50 submissions; bugs: 2 rounds x 45 s per side and target
+                                scheduling: 50 submissions; bugs: 2 rounds x 45 s per side and target;
+                                coverage: reports of 250 and 1,000 inputs x 3, 5 pairs x 30 s
           --full                overhead: 10 pairs x 60 s; ensemble: 5 pairs x 300 s; dedup: 5 rounds x 20,000 reports;
                                 journal: 7 trials x 4,000 events; recovery: 5 trials on ~1,000,000 events, lag for 60 s;
                                 failover: 10 trials per settings; first-crash: 20 pairs per engine, each run limited to 180 s;
-                                scheduling: 200 submissions (the default); bugs: 5 rounds x 120 s per side and target
+                                scheduling: 200 submissions (the default); bugs: 5 rounds x 120 s per side and target;
+                                coverage: reports of 1,000 and 5,000 inputs x 5, 10 pairs x 60 s
           --pairs N             pairs of runs (overrides the mode)
           --seconds N           length of each run in seconds; recovery: of the projection-lag load; first-crash: the time
                                 limit of each run; bugs: each side's run (overrides the mode)
           --rounds N            dedup: rounds, each on a new campaign; journal, recovery, failover: trials; scheduling:
-                                submissions; bugs: rounds, each running every side on each target (overrides the mode)
+                                submissions; bugs: rounds, each running every side on each target; coverage: reports timed
+                                per corpus size (overrides the mode)
+          --inputs LIST         coverage: corpus sizes, comma-separated (quick 250,1000; full 1000,5000); the largest is
+                                the one reported on during the exec/s pairs
+          --pin-fuzzer          coverage: during the exec/s pairs, the fuzzing job's process on core 1 and the node (with
+                                the coverage jobs it starts) on core 0; default: the node's 2 cores for all, as a bot runs
           --reports N           dedup: crash reports per round, at least 100; journal: events per burst;
                                 recovery: events in the generated journal (overrides the mode)
           --only LIST           suite: only these benchmarks, comma-separated
@@ -143,7 +160,7 @@ public sealed record BenchmarkOptions(
         }
 
         var benchmark = args[0];
-        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery or Scale or Failover or Suite or FirstCrash or Scheduling or Bugs))
+        if (benchmark is not (Overhead or Ensemble or Dedup or Journal or Recovery or Scale or Failover or Suite or FirstCrash or Scheduling or Bugs or Coverage))
         {
             throw new UsageException($"Unknown benchmark '{benchmark}'.");
         }
@@ -162,6 +179,8 @@ public sealed record BenchmarkOptions(
         var split = false;
         var botDataOnDisk = false;
         var cold = false;
+        var pinFuzzer = false;
+        IReadOnlyList<int>? inputs = null;
         var overrides = new List<string>();
         for (var i = 1; i < args.Count; i++)
         {
@@ -210,6 +229,16 @@ public sealed record BenchmarkOptions(
                 case "--keep-work": keep = true; break;
                 case "--split": split = true; break;
                 case "--cold": cold = true; break;
+                case "--pin-fuzzer": pinFuzzer = true; break;
+                case "--inputs":
+                    var sizes = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    inputs = [.. sizes.Select(size => Positive(arg, size))];
+                    if (inputs.Count == 0 || inputs.Any(size => size > CoverageBenchmark.MaxInputs))
+                    {
+                        throw new UsageException($"--inputs takes corpus sizes from 1 to {CoverageBenchmark.MaxInputs:N0}, comma-separated.");
+                    }
+
+                    break;
                 case "--bot-data":
                     botDataOnDisk = Value() switch
                     {
@@ -237,6 +266,8 @@ public sealed record BenchmarkOptions(
         {
             (Overhead, true) => (5, 20),
             (Overhead, false) => (10, 60),
+            (Coverage, true) => (5, 30),
+            (Coverage, false) => (10, 60),
             (Recovery or Scale, true) => (0, 30),
             (Recovery or Scale, false) => (0, 60),
             (FirstCrash, true) => (5, 120),
@@ -262,7 +293,9 @@ public sealed record BenchmarkOptions(
             _ => (5, 20_000),
         };
         var scaleOverridden = bots is not null || botProcesses is not null || slots is not null || jobs is not null || (benchmark == Scale && seconds is not null);
-        var overridden = benchmark == Scale ? scaleOverridden : benchmark == Bugs ? rounds is not null || seconds is not null : benchmark is Dedup or Journal or Recovery or Failover or Scheduling ? rounds is not null || reports is not null || overrides.Count > 0 || (benchmark == Recovery && seconds is not null) : pairs is not null || seconds is not null;
+        var overridden = benchmark == Scale ? scaleOverridden
+            : benchmark == Coverage ? pairs is not null || seconds is not null || rounds is not null || inputs is not null
+            : benchmark == Bugs ? rounds is not null || seconds is not null : benchmark is Dedup or Journal or Recovery or Failover or Scheduling ? rounds is not null || reports is not null || overrides.Count > 0 || (benchmark == Recovery && seconds is not null) : pairs is not null || seconds is not null;
         var mode = overridden ? $"custom ({(isQuick ? "quick" : "full")} with overrides)" : isQuick ? "quick" : "full";
         var options = new BenchmarkOptions(benchmark, mode, pairs ?? defaultPairs, seconds ?? defaultSeconds, engines, core, parkCore, cores,
             target, output, nodeDir, keep, rounds ?? defaultRounds, reports ?? defaultReports, overrides)
@@ -275,6 +308,8 @@ public sealed record BenchmarkOptions(
             Split = split,
             BotDataOnDisk = botDataOnDisk,
             ScaleCold = cold,
+            Inputs = [.. (inputs ?? (isQuick ? [250, 1_000] : [1_000, 5_000])).Distinct().Order()],
+            PinFuzzer = pinFuzzer,
         };
         if (only.FirstOrDefault(o => SuiteBenchmark.Steps.All(s => s.Benchmark != o)) is { } unknown)
         {

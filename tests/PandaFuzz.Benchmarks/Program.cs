@@ -43,6 +43,7 @@ try
         BenchmarkOptions.FirstCrash => await new FirstCrashBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Scheduling => await new SchedulingBenchmark(options, workspace).RunAsync(cancel.Token),
         BenchmarkOptions.Bugs => await new BugsBenchmark(options, workspace).RunAsync(cancel.Token),
+        BenchmarkOptions.Coverage => await new CoverageBenchmark(options, workspace).RunAsync(cancel.Token),
         _ => await new DedupBenchmark(options, workspace).RunAsync(cancel.Token),
     };
 }
