@@ -28,6 +28,7 @@ public sealed class SuiteBenchmark(BenchmarkOptions options, Workspace workspace
         new(BenchmarkOptions.Recovery, ["--quick", "--rounds", "1", "--reports", "100000", "--seconds", "15"], []),
         new(BenchmarkOptions.Ensemble, ["--pairs", "1", "--seconds", "30"], []),
         new(BenchmarkOptions.Bugs, ["--quick", "--rounds", "1"], []),
+        new(BenchmarkOptions.Coverage, ["--quick", "--rounds", "2", "--pairs", "2", "--seconds", "20"], []),
         new(BenchmarkOptions.Dedup, ["--quick"], []),
     ];
 
