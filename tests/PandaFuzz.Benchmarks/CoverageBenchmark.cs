@@ -9,6 +9,9 @@ namespace PandaFuzz.Benchmarks;
 /// <param name="FuzzerCpuShare">The fuzzer process's own CPU seconds over its life (its /proc/&lt;pid&gt;/stat, sampled every 250 ms, so up to
 /// 250 ms of its end is missed).</param>
 /// <param name="NodeCpuShare">The node process's own CPU seconds (fuzzers and tools not included) / the job's seconds.</param>
+/// <param name="MachineBusyCores">Cores busy on the whole machine (/proc/stat) from the fuzzer's start to the job's end: the fuzzer, the node,
+/// the coverage jobs, this program and anything else running.</param>
+/// <param name="StealCores">Cores' worth of time the hypervisor took from this VM meanwhile.</param>
 /// <param name="ReportDuty">The share of the job's time during which a coverage job of a report ran (its startedAt → finishedAt).</param>
 public sealed record ExecsWindow(
     int Pair,
@@ -23,6 +26,8 @@ public sealed record ExecsWindow(
     DateTimeOffset? FinishedAt,
     double? FuzzerCpuShare,
     double? NodeCpuShare,
+    double? MachineBusyCores,
+    double? StealCores,
     IReadOnlyList<string> FuzzerCores,
     string? FuzzerCommand,
     int Reports,
@@ -258,6 +263,10 @@ public sealed class CoverageBenchmark(BenchmarkOptions options, Workspace worksp
         measures.Add(Summary.Of("node CPU share, reports vs. none", "%",
             [.. nodeShares.Select(p => (100 * p.Quiet!.NodeCpuShare!.Value, 100 * p.Reporting!.NodeCpuShare!.Value))], null,
             "the node process's own CPU seconds (not its jobs' processes) / the job's seconds; informational"));
+        var busy = ok.Where(p => p.Quiet!.MachineBusyCores is not null && p.Reporting!.MachineBusyCores is not null).ToList();
+        measures.Add(Summary.Of("machine busy, reports vs. none", "cores",
+            [.. busy.Select(p => (p.Quiet!.MachineBusyCores!.Value, p.Reporting!.MachineBusyCores!.Value))], null,
+            "all cores' busy time (/proc/stat) from the fuzzer's start to the job's end, whatever ran; informational"));
 
         Console.WriteLine();
         Console.WriteLine($"coverage ({options.Rounds} reports per size; {options.Pairs} pairs x {options.Seconds} s; node on cores {Cpu.Format(cores)}" +

@@ -50,6 +50,24 @@ public static class Cpu
             : new SortedSet<int>(Enumerable.Range(0, Environment.ProcessorCount));
     }
 
+    /// <summary>
+    /// CPU seconds all cores have spent busy since boot (user, nice, system, irq, softirq of /proc/stat's <c>cpu</c> line) and
+    /// those the hypervisor took from this VM (steal), or null where there is no /proc/stat.
+    /// </summary>
+    public static (double Busy, double Steal)? MachineSeconds()
+    {
+        try
+        {
+            var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            double Field(int i) => i < fields.Length ? double.Parse(fields[i], CultureInfo.InvariantCulture) : 0;
+            return ((Field(1) + Field(2) + Field(3) + Field(6) + Field(7)) / LazyClockTicks.Value, Field(8) / LazyClockTicks.Value);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The cores a thread or process may run on (<c>Cpus_allowed_list</c> of /proc/&lt;path&gt;/status), or null when gone.</summary>
     public static SortedSet<int>? Allowed(string procPath)
     {
