@@ -141,7 +141,8 @@ public sealed record BenchmarkOptions(
           --park-core N|none    overhead, first-crash: where this program, and the idle node during standalone runs, are kept (default 0);
                                 none leaves the idle node on --core during standalone runs
           --cores LIST          ensemble: the cores both sides share (default 0,1); scheduling: the node's cores; bugs: the
-                                cores every side shares, one job / instance per core (--cores 1: one, and no ensemble side)
+                                cores every side shares, one job / instance per core (--cores 1: one, and no ensemble side);
+                                coverage: the node's cores, one slot each (2 or more; default 0,1)
           --target FILE.c       the harness (default: overhead and scheduling tests/targets/no_bug.c, ensemble
                                 tests/PandaFuzz.Benchmarks/targets/bench_parser.c, first-crash
                                 tests/PandaFuzz.Benchmarks/targets/staged_bug.c)
