@@ -372,7 +372,7 @@ public sealed class CoverageBenchmark(BenchmarkOptions options, Workspace worksp
     /// <summary>Where each report's time goes, medians per corpus size and cache state.</summary>
     private static string PhaseTable(IReadOnlyList<CoverageReportRun> reports, IReadOnlyList<int> sizes)
     {
-        string[] header = ["report", "n", "POST -> report", "-> job taken", "-> corpus pulled", "-> job ended", "-> report seen", "s per 1,000"];
+        string[] header = ["report", "n", "POST -> report", "-> job taken", "-> corpus pulled", "-> job ended", "-> report seen", "s per 1,000", "machine busy"];
         var rows = new List<string[]>();
         foreach (var size in sizes)
         {
@@ -399,12 +399,16 @@ public sealed class CoverageBenchmark(BenchmarkOptions options, Workspace worksp
                     Median(r => r.FinishedSeconds - r.PulledSeconds),
                     Median(r => r.Seconds - r.FinishedSeconds),
                     Median(r => r.PerThousand),
+                    runs.Select(r => r.MachineBusyCores).OfType<double>().ToList() is { Count: > 0 } busy
+                        ? Summary.Median(busy).ToString("0.00", CultureInfo.InvariantCulture) + " cores"
+                        : "n/a",
                 ]);
             }
         }
 
         return "Each phase from the one before (medians): the bot takes the job, pulls the corpus from the master, runs it through the coverage binary, " +
-               "llvm-profdata, llvm-cov export and show and hands the zip over; then the API lists the report.\n" + Summary.FixedWidth(header, rows);
+               "llvm-profdata, llvm-cov export and show and hands the zip over; then the API lists the report. Machine busy: all cores' busy time " +
+               "(/proc/stat) over POST -> report, whatever ran (the node, the tools, this program's polling, and anything else on the machine).\n" + Summary.FixedWidth(header, rows);
     }
 
     private static async Task<string> CompileAsync(string[] arguments, CancellationToken cancellationToken)

@@ -16,6 +16,8 @@ namespace PandaFuzz.Benchmarks;
 /// <param name="StartedAt">The job's startedAt (master's clock).</param>
 /// <param name="FinishedAt">The job's finishedAt (master's clock).</param>
 /// <param name="MeasuredInputs">The report's <c>inputs</c>: what the bot measured.</param>
+/// <param name="MachineBusyCores">Cores busy on the whole machine (/proc/stat) from the POST to the report: the report's work (the node's and
+/// its tools') plus whatever else ran.</param>
 public sealed record CoverageReportRun(
     int Inputs,
     int Round,
@@ -32,6 +34,7 @@ public sealed record CoverageReportRun(
     int MeasuredInputs,
     CoverageTotalsView? Totals,
     long ReportSize,
+    double? MachineBusyCores,
     string? Error)
 {
     /// <summary><see cref="Seconds"/> per 1,000 measured inputs.</summary>
@@ -97,6 +100,7 @@ public sealed class CoverageReporter(NodeProcess node, ApiClient api, string tar
         // The job's id is known only once the POST answers; its log line may come before that, so the watch is set first.
         var pulledLine = node.WaitForLineAsync(line => line.Contains($"Job {campaignId}-", StringComparison.Ordinal) &&
                                                        line.Contains(" starts from ", StringComparison.Ordinal));
+        var machineBefore = Cpu.MachineSeconds();
         var startTimestamp = Stopwatch.GetTimestamp();
         var wallAt = DateTimeOffset.UtcNow;
         string jobId;
@@ -110,6 +114,7 @@ public sealed class CoverageReporter(NodeProcess node, ApiClient api, string tar
         }
 
         double? reportSeconds = null;
+        double? busy = null;
         CoverageView? report = null;
         JobView? ended = null;
         var nextJobRead = TimeSpan.FromSeconds(2);
@@ -124,6 +129,10 @@ public sealed class CoverageReporter(NodeProcess node, ApiClient api, string tar
                 {
                     reportSeconds = Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds;
                     report = view;
+                    if (Cpu.MachineSeconds() is { } after && machineBefore is { } before)
+                    {
+                        busy = (after.Busy - before.Busy) / reportSeconds.Value;
+                    }
                 }
 
                 // The job is read once the report is there (it has ended by then, or soon), or to see it fail.
@@ -164,7 +173,7 @@ public sealed class CoverageReporter(NodeProcess node, ApiClient api, string tar
         double? Wall(DateTimeOffset? at) => at is { } value ? (value - wallAt).TotalSeconds : null;
         return new CoverageReportRun(inputs, round, cached, campaignId, jobId, reportSeconds!.Value, Wall(ended.StartedAt), pulled, Wall(ended.FinishedAt),
             ended.StartedAt is { } s && ended.FinishedAt is { } f ? (f - s).TotalSeconds : null, ended.StartedAt, ended.FinishedAt,
-            report!.Inputs, report.Totals, report.ReportSize, null);
+            report!.Inputs, report.Totals, report.ReportSize, busy, null);
     }
 
     /// <summary>Until the bot runs no job and no process of any job is left.</summary>
@@ -202,7 +211,7 @@ public sealed class CoverageReporter(NodeProcess node, ApiClient api, string tar
     }
 
     private static CoverageReportRun Failed(string campaignId, string jobId, int inputs, int round, bool cached, string error) =>
-        new(inputs, round, cached, campaignId, jobId, double.NaN, null, null, null, null, null, null, 0, null, 0, error);
+        new(inputs, round, cached, campaignId, jobId, double.NaN, null, null, null, null, null, null, 0, null, 0, null, error);
 
     public static string Describe(CoverageReportRun run) =>
         run.Error is not null
@@ -210,5 +219,6 @@ public sealed class CoverageReporter(NodeProcess node, ApiClient api, string tar
             : string.Create(CultureInfo.InvariantCulture,
                 $"{run.Seconds,6:0.00} s for {run.MeasuredInputs:N0} inputs = {run.PerThousand,5:0.00} s per 1,000 " +
                 $"(job taken {run.StartedSeconds:0.00} s, corpus pulled {run.PulledSeconds:0.00} s, job ended {run.FinishedSeconds:0.00} s; " +
+                $"machine busy {run.MachineBusyCores:0.00} cores; " +
                 $"lines {run.Totals?.Lines.Covered}/{run.Totals?.Lines.Count})");
 }
