@@ -8,10 +8,13 @@ namespace PandaFuzz.Benchmarks;
 /// <param name="JobExecsPerSecond">Final execs / the job's startedAt → finishedAt.</param>
 /// <param name="FuzzerCpuShare">The fuzzer process's own CPU seconds over its life (its /proc/&lt;pid&gt;/stat, sampled every 250 ms, so up to
 /// 250 ms of its end is missed).</param>
+/// <param name="FuzzerCpuSeconds">The fuzzer process's own CPU seconds (up to its last sample).</param>
 /// <param name="NodeCpuShare">The node process's own CPU seconds (fuzzers and tools not included) / the job's seconds.</param>
 /// <param name="MachineBusyCores">Cores busy on the whole machine (/proc/stat) from the fuzzer's start to the job's end: the fuzzer, the node,
 /// the coverage jobs, this program and anything else running.</param>
 /// <param name="StealCores">Cores' worth of time the hypervisor took from this VM meanwhile.</param>
+/// <param name="OtherCores">Busy cores that were neither the fuzzer nor the node process: the coverage jobs' tools, this program, and
+/// anything else on the machine (on the quiet side: this program and the machine's other load).</param>
 /// <param name="ReportDuty">The share of the job's time during which a coverage job of a report ran (its startedAt → finishedAt).</param>
 public sealed record ExecsWindow(
     int Pair,
@@ -25,6 +28,7 @@ public sealed record ExecsWindow(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     double? FuzzerCpuShare,
+    double? FuzzerCpuSeconds,
     double? NodeCpuShare,
     double? MachineBusyCores,
     double? StealCores,
@@ -35,7 +39,13 @@ public sealed record ExecsWindow(
     double? ReportDuty,
     IReadOnlyList<CoverageReportRun> ReportRuns,
     string LoadAverage,
-    string? Error);
+    string? Error)
+{
+    public double? OtherCores => MachineBusyCores - FuzzerCpuShare - NodeCpuShare;
+
+    /// <summary>Executions per second of the fuzzer's own CPU time: what the reports do to the fuzzer beyond taking its core (caches, memory, I/O).</summary>
+    public double? ExecsPerCpuSecond => FuzzerCpuSeconds is > 0 ? Execs / FuzzerCpuSeconds : null;
+}
 
 /// <summary>One A/B pair: the same campaign without reports and with reports back to back in the bot's other slot.</summary>
 public sealed record ExecsPair(int Pair, ExecsWindow? Quiet, ExecsWindow? Reporting, double? Ratio);
@@ -263,10 +273,18 @@ public sealed class CoverageBenchmark(BenchmarkOptions options, Workspace worksp
         measures.Add(Summary.Of("node CPU share, reports vs. none", "%",
             [.. nodeShares.Select(p => (100 * p.Quiet!.NodeCpuShare!.Value, 100 * p.Reporting!.NodeCpuShare!.Value))], null,
             "the node process's own CPU seconds (not its jobs' processes) / the job's seconds; informational"));
+        var efficiency = ok.Where(p => p.Quiet!.ExecsPerCpuSecond is not null && p.Reporting!.ExecsPerCpuSecond is not null).ToList();
+        measures.Add(Summary.Of("fuzzer execs per CPU second, reports vs. none", "exec/s",
+            [.. efficiency.Select(p => (p.Quiet!.ExecsPerCpuSecond!.Value, p.Reporting!.ExecsPerCpuSecond!.Value))], null,
+            "final execs / the fuzzer's own CPU seconds: the loss that is not CPU time taken from the fuzzer; informational"));
         var busy = ok.Where(p => p.Quiet!.MachineBusyCores is not null && p.Reporting!.MachineBusyCores is not null).ToList();
         measures.Add(Summary.Of("machine busy, reports vs. none", "cores",
             [.. busy.Select(p => (p.Quiet!.MachineBusyCores!.Value, p.Reporting!.MachineBusyCores!.Value))], null,
             "all cores' busy time (/proc/stat) from the fuzzer's start to the job's end, whatever ran; informational"));
+        var other = ok.Where(p => p.Quiet!.OtherCores is not null && p.Reporting!.OtherCores is not null).ToList();
+        measures.Add(Summary.Of("machine busy besides fuzzer and node, reports vs. none", "cores",
+            [.. other.Select(p => (p.Quiet!.OtherCores!.Value, p.Reporting!.OtherCores!.Value))], null,
+            "busy cores minus the fuzzer's and the node's shares: the reports' tools, this program, anything else; informational"));
 
         Console.WriteLine();
         Console.WriteLine($"coverage ({options.Rounds} reports per size; {options.Pairs} pairs x {options.Seconds} s; node on cores {Cpu.Format(cores)}" +

@@ -176,7 +176,7 @@ public sealed class CoverageWindows(
 
         var failedReport = reports.FirstOrDefault(r => r.Error is not null);
         return new ExecsWindow(pair, withReports, created.Id, job.Id, stats.ExecsPerSecond, stats.Execs, jobSeconds, stats.Execs / jobSeconds, started, finished,
-            fuzzerStart is { } born && fuzzerSeen > born ? fuzzerCpu / (fuzzerSeen - born).TotalSeconds : null, nodeCpu / jobSeconds, machine?.Busy, machine?.Steal, [.. fuzzerCores], command, reports.Count, reports.Count(r => r.Cached),
+            fuzzerStart is { } born && fuzzerSeen > born ? fuzzerCpu / (fuzzerSeen - born).TotalSeconds : null, fuzzerCpu, nodeCpu / jobSeconds, machine?.Busy, machine?.Steal, [.. fuzzerCores], command, reports.Count, reports.Count(r => r.Cached),
             withReports ? Duty(reports, started, finished) : null, reports, load,
             failedReport is null ? null : $"a report beside the job failed: {failedReport.Error}");
     }
@@ -194,7 +194,8 @@ public sealed class CoverageWindows(
             : "";
         return string.Create(CultureInfo.InvariantCulture,
             $"{side}: {window.ExecsPerSecond,10:N0} exec/s ({window.Execs:N0} execs, job {window.JobSeconds:0.0} s, fuzzer CPU {100 * window.FuzzerCpuShare:0.0} %, " +
-            $"node CPU {100 * window.NodeCpuShare:0.0} %, machine busy {window.MachineBusyCores:0.00} cores{reports}; load {window.LoadAverage})");
+            $"node CPU {100 * window.NodeCpuShare:0.0} %, machine busy {window.MachineBusyCores:0.00} cores ({window.OtherCores:0.00} besides both){reports}; " +
+            $"load {window.LoadAverage})");
     }
 
     /// <summary>Fresh corpora from the pool, one report after the other, until the fuzzing job has ended; the last corpus again when the pool is empty.</summary>
@@ -283,5 +284,5 @@ public sealed class CoverageWindows(
     }
 
     private static ExecsWindow Failed(int pair, bool withReports, string campaignId, string jobId, string load, string error) =>
-        new(pair, withReports, campaignId, jobId, 0, 0, 0, 0, null, null, null, null, null, null, [], null, 0, 0, null, [], load, error);
+        new(pair, withReports, campaignId, jobId, 0, 0, 0, 0, null, null, null, null, null, null, null, [], null, 0, 0, null, [], load, error);
 }
