@@ -130,7 +130,7 @@ else
   # Two streams on the two cores: the end-to-end assembly, the longest, starts at once beside the other assemblies, which
   # run one at a time and then take a few end-to-end classes of their own, so that both streams end together (about 9
   # minutes each on a 2-core machine); the chaos tests run alone after both.
-  e2e_beside=(CorpusSharingTests HostileInputTests GeneratedClientTests OperatorCliTests TargetBuildsTests BoundedAnswersTests)
+  e2e_beside=(CorpusSharingTests HostileInputTests GeneratedClientTests OperatorCliTests TargetBuildsTests BoundedAnswersTests QueuePriorityTests)
   e2e_rest=$(printf 'FullyQualifiedName!~PandaFuzz.EndToEnd.Tests.%s&' "${e2e_beside[@]}")
   e2e_moved=$(printf 'FullyQualifiedName~PandaFuzz.EndToEnd.Tests.%s|' "${e2e_beside[@]}")
   e2e_log=$(mktemp)
