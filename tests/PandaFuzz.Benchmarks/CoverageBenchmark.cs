@@ -92,14 +92,22 @@ public sealed class CoverageBenchmark(BenchmarkOptions options, Workspace worksp
             throw new UsageException($"coverage needs --cores with 2 online cores or more (2 slots), got {Cpu.Format(cores)} (online: {Cpu.Format(online)}).");
         }
 
+        // --pin-fuzzer: the fuzzer on --core, the node (and so the coverage jobs) and this program on the others.
+        if (options.PinFuzzer && !cores.Contains(options.Core))
+        {
+            throw new UsageException($"--core {options.Core} is not one of --cores {Cpu.Format(cores)}.");
+        }
+
+        var fuzzerCore = options.Core;
+        int[] nodeCores = options.PinFuzzer ? [.. cores.Where(c => c != fuzzerCore)] : cores;
         Toolchain.Require(["clang", "taskset", "llvm-profdata", "llvm-cov"]);
         if (options.Pairs < 5)
         {
             workspace.Problem($"only {options.Pairs} pair(s): the benchmark's medians are meant over at least 5");
         }
 
-        // This program's polling goes on the first core; the node and its jobs get all of them.
-        await Cpu.PinAllThreadsAsync(Environment.ProcessId, [cores[0]], cancellationToken);
+        // This program's polling goes on the node's first core (never the pinned fuzzer's); the node and its jobs get all of them.
+        await Cpu.PinAllThreadsAsync(Environment.ProcessId, [nodeCores[0]], cancellationToken);
         var machine = await MachineInfo.CollectAsync(options.NodeBuildDir, cancellationToken);
         var sizes = options.Inputs;
         var reportInputs = sizes[^1];
@@ -128,11 +136,11 @@ public sealed class CoverageBenchmark(BenchmarkOptions options, Workspace worksp
         }
 
         var pinning = options.PinFuzzer
-            ? $"One all-in-one node started with `taskset -c {Cpu.Format(cores)}` ({cores.Length} slots). For the exec/s pairs the node is moved to core {cores[0]} " +
-              $"(`taskset -a -p`), so the coverage jobs it starts run there, and each fuzzing job's process to core {cores[1]} once it is seen (--pin-fuzzer). " +
-              $"This program runs on core {cores[0]}."
+            ? $"One all-in-one node started with `taskset -c {Cpu.Format(cores)}` ({cores.Length} slots). For the exec/s pairs the node is moved to core(s) " +
+              $"{Cpu.Format(nodeCores)} (`taskset -a -p`), so the coverage jobs it starts run there, and each fuzzing job's process to core {fuzzerCore} once it " +
+              $"is seen (--pin-fuzzer, --core). This program runs on core {nodeCores[0]}."
             : $"One all-in-one node started with `taskset -c {Cpu.Format(cores)}` ({cores.Length} slots): the fuzzing job, the coverage jobs and the node itself " +
-              $"share those cores as the kernel places them, as on a bot. This program runs on core {cores[0]}.";
+              $"share those cores as the kernel places them, as on a bot. This program runs on core {nodeCores[0]}.";
         Console.WriteLine($"pinning: {pinning}");
         var clocks =
             "cost: from just before POST /api/v1/campaigns/{id}/coverage until GET /api/v1/campaigns/{id}/coverage answers with that job's report " +
@@ -198,12 +206,12 @@ public sealed class CoverageBenchmark(BenchmarkOptions options, Workspace worksp
             // (2) The campaign's exec/s beside reports. Each reporting window takes corpora new to the bot from this pool.
             if (options.PinFuzzer)
             {
-                await Cpu.PinAllThreadsAsync(node.Pid, [cores[0]], cancellationToken);
+                await Cpu.PinAllThreadsAsync(node.Pid, nodeCores, cancellationToken);
             }
 
             var coldSeconds = Summary.Median([.. reports.Where(r => r.Error is null && !r.Cached && r.Inputs == reportInputs).Select(r => r.Seconds)]);
             var pool = new Queue<(string Campaign, int Inputs)>();
-            var windows = new CoverageWindows(options, workspace, node, api, reporter, bot.Id, fuzzTargetId, cores, warmUpCampaign);
+            var windows = new CoverageWindows(options, workspace, node, api, reporter, bot.Id, fuzzTargetId, fuzzerCore, warmUpCampaign);
             for (var pair = 0; pair <= options.Pairs; pair++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -314,6 +322,7 @@ public sealed class CoverageBenchmark(BenchmarkOptions options, Workspace worksp
                 options.Seconds,
                 options.Cores,
                 options.PinFuzzer,
+                fuzzerCore = options.PinFuzzer ? fuzzerCore : (int?)null,
                 reportInputs,
                 coverageHarness = coverageSource,
                 fuzzHarness = fuzzSource,

@@ -15,7 +15,7 @@ public sealed class CoverageWindows(
     CoverageReporter reporter,
     string botId,
     string fuzzTargetId,
-    IReadOnlyList<int> cores,
+    int fuzzerCore,
     string quietPollCampaign)
 {
     /// <summary>How often the API is asked during a window, with reports or not (both sides ask alike), and the fuzzer's CPU read.</summary>
@@ -75,7 +75,7 @@ public sealed class CoverageWindows(
 
         if (options.PinFuzzer)
         {
-            await Cpu.PinAllThreadsAsync(pid.Value, [cores[1]], cancellationToken);
+            await Cpu.PinAllThreadsAsync(pid.Value, [fuzzerCore], cancellationToken);
         }
 
         // Beside the fuzzer: reports back to back, or (quiet) the same polling of the API without a report.

@@ -60,7 +60,7 @@ public sealed record BenchmarkOptions(
     /// <summary>coverage: the corpus sizes whose reports are timed (the largest is the one reported on during the exec/s windows).</summary>
     public IReadOnlyList<int> Inputs { get; init; } = [];
 
-    /// <summary>coverage: the fuzzing job's process pinned to core 1, the node (and so the coverage job it starts) to core 0.</summary>
+    /// <summary>coverage: the fuzzing job's process pinned to --core, the node (and so the coverage jobs it starts) to the other cores.</summary>
     public bool PinFuzzer { get; init; }
 
     public static readonly string Usage =
@@ -119,8 +119,8 @@ public sealed record BenchmarkOptions(
                                 per corpus size (overrides the mode)
           --inputs LIST         coverage: corpus sizes, comma-separated (quick 250,1000; full 1000,5000); the largest is
                                 the one reported on during the exec/s pairs
-          --pin-fuzzer          coverage: during the exec/s pairs, the fuzzing job's process on core 1 and the node (with
-                                the coverage jobs it starts) on core 0; default: the node's 2 cores for all, as a bot runs
+          --pin-fuzzer          coverage: during the exec/s pairs, the fuzzing job's process on --core (default 1) and the node
+                                (with the coverage jobs it starts) on the other cores; default: the node's cores for all, as a bot runs
           --reports N           dedup: crash reports per round, at least 100; journal: events per burst;
                                 recovery: events in the generated journal (overrides the mode)
           --only LIST           suite: only these benchmarks, comma-separated
@@ -137,7 +137,8 @@ public sealed record BenchmarkOptions(
                                 settings of its second series, given to every node in a PANDAFUZZ_CONFIG file (default
                                 akka.cluster.failure-detector.acceptable-heartbeat-pause=2s, pandafuzz.cluster.downing.stable-after=2s)
           --engines LIST        overhead, first-crash: libfuzzer,aflplusplus (default both)
-          --core N              overhead, first-crash: the core the fuzzer (and the node during PandaFuzz runs) is pinned to (default 1)
+          --core N              overhead, first-crash: the core the fuzzer (and the node during PandaFuzz runs) is pinned to (default 1);
+                                coverage with --pin-fuzzer: the fuzzing job's core
           --park-core N|none    overhead, first-crash: where this program, and the idle node during standalone runs, are kept (default 0);
                                 none leaves the idle node on --core during standalone runs
           --cores LIST          ensemble: the cores both sides share (default 0,1); scheduling: the node's cores; bugs: the
