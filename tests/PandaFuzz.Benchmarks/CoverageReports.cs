@@ -177,38 +177,8 @@ public sealed class CoverageReporter(NodeProcess node, ApiClient api, string tar
     }
 
     /// <summary>Until the bot runs no job and no process of any job is left.</summary>
-    public async Task WaitIdleAsync(string botId, CancellationToken cancellationToken)
-    {
-        var jobsDir = Path.Combine(node.DataDir, "bot", "jobs");
-        var clock = Stopwatch.StartNew();
-        var last = "";
-        while (true)
-        {
-            node.EnsureRunning();
-            var processes = Cpu.FindByCommandLine(jobsDir);
-            if (processes.Count == 0)
-            {
-                var bot = await api.GetJsonAsync<JsonElement>($"api/v1/bots/{Uri.EscapeDataString(botId)}", cancellationToken);
-                if (!bot.TryGetProperty("currentJobs", out var jobs) || jobs.ValueKind != JsonValueKind.Array || jobs.GetArrayLength() == 0)
-                {
-                    return;
-                }
-
-                last = $"the bot still lists jobs {jobs}";
-            }
-            else
-            {
-                last = $"{processes.Count} job process(es) left, e.g. {processes[0].CommandLine[..Math.Min(200, processes[0].CommandLine.Length)]}";
-            }
-
-            if (clock.Elapsed > EndLimit)
-            {
-                throw new TimeoutException($"The bot was not idle within {EndLimit.TotalSeconds:0} s: {last}.\n{node.LogTail(20)}");
-            }
-
-            await Task.Delay(100, cancellationToken);
-        }
-    }
+    public Task WaitIdleAsync(string botId, CancellationToken cancellationToken) =>
+        BotIdle.WaitAsync(node, api, botId, Path.Combine(node.DataDir, "bot", "jobs"), EndLimit, cancellationToken);
 
     private static CoverageReportRun Failed(string campaignId, string jobId, int inputs, int round, bool cached, string error) =>
         new(inputs, round, cached, campaignId, jobId, double.NaN, null, null, null, null, null, null, 0, null, 0, null, error);

@@ -188,7 +188,8 @@ public sealed class SchedulingBenchmark(BenchmarkOptions options, Workspace work
     private async Task<SchedulingSample> SubmitOnceAsync(int submission, bool newTarget, NodeProcess node, ApiClient api, string botId, string targetId, CancellationToken cancellationToken)
     {
         var jobsDir = Path.Combine(node.DataDir, "bot", "jobs");
-        await WaitIdleAsync(node, api, botId, jobsDir, cancellationToken);
+        // The next submission finds a free slot.
+        await BotIdle.WaitAsync(node, api, botId, jobsDir, IdleLimit, cancellationToken);
 
         var request = new
         {
@@ -269,39 +270,6 @@ public sealed class SchedulingBenchmark(BenchmarkOptions options, Workspace work
         double? Boot(TimeSpan? at) => at is { } value ? (value - bootAt).TotalMilliseconds : null;
         return new SchedulingSample(submission, newTarget, created.Id, job.Id, postMs, Wall(view?.CreatedAt ?? created.CreatedAt), Wall(viewed?.AssignedAt), Wall(viewed?.StartedAt),
             Boot(launcherStart), Boot(fuzzerStart), seenMs, pid, error);
-    }
-
-    /// <summary>Until the bot runs no job and no process of any job is left: the next submission finds a free slot.</summary>
-    private static async Task WaitIdleAsync(NodeProcess node, ApiClient api, string botId, string jobsDir, CancellationToken cancellationToken)
-    {
-        var deadline = Stopwatch.StartNew();
-        var last = "";
-        while (true)
-        {
-            node.EnsureRunning();
-            var processes = Cpu.FindByCommandLine(jobsDir);
-            if (processes.Count == 0)
-            {
-                var bot = await api.GetJsonAsync<JsonElement>($"api/v1/bots/{Uri.EscapeDataString(botId)}", cancellationToken);
-                if (!bot.TryGetProperty("currentJobs", out var jobs) || jobs.ValueKind != JsonValueKind.Array || jobs.GetArrayLength() == 0)
-                {
-                    return;
-                }
-
-                last = $"the bot still lists jobs {jobs}";
-            }
-            else
-            {
-                last = $"{processes.Count} job process(es) left, e.g. {processes[0].CommandLine[..Math.Min(200, processes[0].CommandLine.Length)]}";
-            }
-
-            if (deadline.Elapsed > IdleLimit)
-            {
-                throw new TimeoutException($"The bot was not idle {IdleLimit.TotalSeconds:0} s after the last campaign was stopped: {last}.\n{node.LogTail(20)}");
-            }
-
-            await Task.Delay(50, cancellationToken);
-        }
     }
 
     private static LatencySummary Summarize(string measure, IEnumerable<double?> values, double? goalP50, double? goalP99, string note)
