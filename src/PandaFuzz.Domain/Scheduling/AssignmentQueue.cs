@@ -13,7 +13,7 @@ public sealed record Offer(JobId JobId, BotId BotId, string AgentPath, DateTimeO
 /// <remarks>Offers are asked for on every message, so their cost must not grow with the queue: pending jobs are indexed per
 /// engine and campaign, free bots kept emptiest first (an offer costs about log(bots)). Only the <c>inMemoryLimit</c> jobs
 /// nearest the head keep their entities in memory; an offer to one that left brings it back from the journal.</remarks>
-public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxValue, int inMemoryLimit = int.MaxValue)
+public sealed partial class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxValue, int inMemoryLimit = int.MaxValue)
 {
     private readonly LinkedList<PendingJob> _pending = new();
     private readonly Dictionary<JobId, PendingJob> _pendingIndex = [];
@@ -34,56 +34,6 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
     public int InMemoryCount => _inMemory;
 
     public IEnumerable<JobId> Pending => _pending.Select(p => p.JobId);
-
-    /// <summary>
-    /// The queued jobs in the order free slots would go to them, any slot fitting any job: arrival order, or with weights
-    /// the order <see cref="NextOffersByWeight"/> takes them in (fewest slots per unit of weight first, the heavier
-    /// campaign among equals, then the oldest). Lazy: a page costs what it shows.
-    /// </summary>
-    public IEnumerable<JobId> PendingInOfferOrder()
-    {
-        if (_weights.Count == 0)
-        {
-            foreach (var job in _pending)
-            {
-                yield return job.JobId;
-            }
-
-            yield break;
-        }
-
-        var held = _bots.Values.SelectMany(b => b.Held.Keys).GroupBy(CampaignOf).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        var heads = _pendingByCampaign.Where(c => c.Value.First is not null).ToDictionary(c => c.Key, c => c.Value.First!, StringComparer.Ordinal);
-        while (heads.Count > 0)
-        {
-            var (campaign, head) = heads
-                .OrderBy(h => (double)held.GetValueOrDefault(h.Key) / _weights.GetValueOrDefault(h.Key, 1))
-                .ThenByDescending(h => _weights.GetValueOrDefault(h.Key, 1))
-                .ThenBy(h => h.Value.Value.Since)
-                .ThenBy(h => h.Value.Value.Sequence)
-                .First();
-            yield return head.Value.JobId;
-            held[campaign] = held.GetValueOrDefault(campaign) + 1;
-            if (head.Next is { } next)
-            {
-                heads[campaign] = next;
-            }
-            else
-            {
-                heads.Remove(campaign);
-            }
-        }
-    }
-
-    public int BotCount => _bots.Count;
-
-    public DateTimeOffset? OldestPendingSince => _pending.Count == 0 ? null : _pending.Min(p => p.Since);
-
-    public int FreeSlots => _free.Sum(b => b.Free);
-
-    public bool HasFreeSlots => _free.Count > 0;
-
-    public IEnumerable<KnownBot> Bots => _bots.Values.Select(b => new KnownBot(b.BotId, b.AgentPath, b.NodeUid, [.. b.Held.Keys]));
 
     /// <summary>False when already queued or on offer. A <paramref name="minimization"/> job waits while another of its
     /// campaign's is on offer or running, so a campaign's minimizations take one slot at a time.</summary>
@@ -260,13 +210,6 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
         Drop(bot, job);
     }
 
-    public IReadOnlyDictionary<string, int> Weights => _weights;
-
-    /// <summary>With any weight set, each free slot goes to the campaign holding the fewest slots per unit of weight (weight 3
-    /// gets three slots to another's one while both wait), its oldest job first. Empty: first come, first served.</summary>
-    public void SetWeights(IReadOnlyDictionary<string, int> weights) =>
-        _weights = weights.Where(w => w.Value >= 1).ToDictionary(w => w.Key, w => w.Value, StringComparer.Ordinal);
-
     public static string CampaignOf(JobId job) => job.Value.LastIndexOf('-') is > 0 and var dash ? job.Value[..dash] : job.Value;
 
     /// <summary>Oldest first, to the emptiest bots that run the engine; at most <c>maxOffers</c> out at once, the rest wait
@@ -314,63 +257,6 @@ public sealed class AssignmentQueue(TimeSpan holdGrace, int maxOffers = int.MaxV
             {
                 stuck.Add(oldest.Engine);
             }
-        }
-
-        return offers;
-    }
-
-    private List<Offer> NextOffersByWeight(DateTimeOffset now)
-    {
-        var offers = new List<Offer>();
-        var held = _bots.Values.SelectMany(b => b.Held.Keys).GroupBy(CampaignOf).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        var stuck = new HashSet<string>(StringComparer.Ordinal);
-        var minimizing = MinimizingCampaigns();
-        while (_free.Count > 0 && _offers.Count < maxOffers)
-        {
-            var campaigns = _pendingByCampaign
-                .Where(c => c.Value.Count > 0)
-                .OrderBy(c => (double)held.GetValueOrDefault(c.Key) / _weights.GetValueOrDefault(c.Key, 1))
-                .ThenByDescending(c => _weights.GetValueOrDefault(c.Key, 1))
-                .ThenBy(c => c.Value.First!.Value.Since)
-                .ThenBy(c => c.Value.First!.Value.Sequence);
-            Offer? offer = null;
-            foreach (var (campaign, jobs) in campaigns)
-            {
-                for (var node = jobs.First; node is not null && offer is null; node = node.Next)
-                {
-                    if (stuck.Contains(node.Value.Engine) || Waits(node.Value, minimizing))
-                    {
-                        continue;
-                    }
-
-                    if (BestBotFor(node.Value.Engine) is { } best)
-                    {
-                        if (node.Value.Minimization)
-                        {
-                            minimizing.Add(campaign);
-                        }
-
-                        offer = Place(node.Value, best, now);
-                        held[campaign] = held.GetValueOrDefault(campaign) + 1;
-                    }
-                    else
-                    {
-                        stuck.Add(node.Value.Engine);
-                    }
-                }
-
-                if (offer is not null)
-                {
-                    break;
-                }
-            }
-
-            if (offer is null)
-            {
-                break;
-            }
-
-            offers.Add(offer);
         }
 
         return offers;
