@@ -59,14 +59,7 @@ public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
             TellJobs();
             sender.Tell(View(_state!));
         })));
-        Command<SetCampaignPriority>(set => WhenExists(state => Decide(state.SetPriority(set.Priority, Now), Apply,
-            sender =>
-            {
-                Log.Info("Campaign {CampaignId} has priority {Priority}", state.Id, _state!.CurrentSpec.Priority);
-                TellPriority(always: true);
-                sender.Tell(View(_state!));
-            },
-            (sender, reason) => sender.Tell(new CommandRejected(reason, set.Priority is < 1 or > CampaignSpec.MaxPriority ? RejectionKind.Invalid : RejectionKind.Conflict)))));
+        ReceivePriorityCommands();
         Command<ReportJobEnded>(ended => WhenExists(state => PersistThen(
             state.JobEnded(ended.JobId, ended.Status, Now),
             sender => sender.Tell(new JobCommands.JobEndAcknowledged(ended.JobId)))));
@@ -399,18 +392,6 @@ public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
                 report.JobId, report.Input is null ? report.Failure : $"{report.Size} bytes");
             replyTo.Tell(Ack.Instance);
         });
-    }
-
-    /// <summary>
-    /// The scheduler holds priorities in memory only: told before the jobs announce themselves, and again whenever a
-    /// restarted scheduler relearns the queue. The default is told only when it replaces another.
-    /// </summary>
-    private void TellPriority(bool always = false)
-    {
-        if (_state is { Status: CampaignStatus.Running } state && (always || state.CurrentSpec.Priority != CampaignSpec.DefaultPriority))
-        {
-            _scheduler.Tell(new SchedulerMessages.CampaignPriority(state.Id, state.CurrentSpec.Priority));
-        }
     }
 
     /// <summary>Tells each unfinished job until it answers; also wakes them after a restart.</summary>
