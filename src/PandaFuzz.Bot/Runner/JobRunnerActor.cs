@@ -24,6 +24,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     private readonly BotSettings _settings;
     private readonly JobWorkDir _dir;
     private readonly ContentAddressedStore _targets;
+    private readonly JobBinaries _binaries;
     private readonly ContentAddressedStore _outbox;
     private readonly string _outboxPath;
     private readonly IActorRef _jobs;
@@ -89,6 +90,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         _settings = settings;
         _dir = dir;
         _targets = targets;
+        _binaries = new JobBinaries(job.Spec, engine, targets);
         _outbox = outbox;
         _outboxPath = outboxPath;
         _jobs = jobs;
@@ -266,57 +268,14 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
     }
 
     private void StartTargetFetch() =>
-        FetchBinariesAsync(MasterBlobSource.Resolve(Context.System, _job.BlobSourcePath), _job.Spec.Target, CmplogBinary, _targets, _settings.BlobChunkTimeout,
-                _job.Spec.FuzzTarget is null ? null : BundleCacheRoot)
+        _binaries.FetchAsync(MasterBlobSource.Resolve(Context.System, _job.BlobSourcePath), _settings.BlobChunkTimeout)
             .PipeTo(Self, success: () => TargetReady.Instance, failure: e => new TargetFailed(e.Message));
-
-    /// <summary>Fetches the target (a build bundle is unpacked into <paramref name="bundleCache"/>) and the CMPLOG binary.</summary>
-    private static async Task FetchBinariesAsync(ActorSelection source, BlobId target, BlobId? cmplog, ContentAddressedStore store, TimeSpan chunkTimeout, string? bundleCache)
-    {
-        await BlobFetcher.FetchAsync(source, target, store, chunkTimeout);
-        if (bundleCache is not null)
-        {
-            await BundleCache.UnpackAsync(store.PathOf(target), target, bundleCache, CancellationToken.None);
-        }
-
-        if (cmplog is { } binary)
-        {
-            await BlobFetcher.FetchAsync(source, binary, store, chunkTimeout);
-        }
-    }
-
-    /// <summary>Unpacked build bundles, beside the target cache.</summary>
-    private string BundleCacheRoot => Path.Combine(Path.GetDirectoryName(_targets.Root)!, "bundles");
-
-    /// <summary>The build's CMPLOG binary, when this job's AFL++ instance runs it.</summary>
-    private BlobId? CmplogBinary => _engine is AflPlusPlusEngine afl && afl.RunsCmplog(_job.Spec) ? _job.Spec.CmplogTarget : null;
 
     private void Prepare()
     {
-        // The work dir may hold what a sandboxed target of an earlier run of this job left: copy in without following it.
-        if (_job.Spec.FuzzTarget is { } pathInside)
+        if (_binaries.CopyIn(_dir) is { } libraries)
         {
-            var libraries = BundleCache.CopyInto(BundleCache.PathOf(BundleCacheRoot, _job.Spec.Target), pathInside, _dir);
-            _log.Info("Job {JobId} runs {FuzzTarget} of bundle {Bundle} with {Libraries} shared libraries", _job.JobId, pathInside, _job.Spec.Target, libraries);
-        }
-        else
-        {
-            WorkDirFiles.CopyIn(_targets.PathOf(_job.Spec.Target), _dir.Target);
-        }
-
-        if (CmplogBinary is { } cmplog)
-        {
-            WorkDirFiles.CopyIn(_targets.PathOf(cmplog), _dir.CmplogTarget);
-        }
-
-        if (!OperatingSystem.IsWindows())
-        {
-            const UnixFileMode Executable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
-            File.SetUnixFileMode(_dir.Target, Executable);
-            if (CmplogBinary is not null)
-            {
-                File.SetUnixFileMode(_dir.CmplogTarget, Executable);
-            }
+            _log.Info("Job {JobId} runs {FuzzTarget} of bundle {Bundle} with {Libraries} shared libraries", _job.JobId, _job.Spec.FuzzTarget, _job.Spec.Target, libraries);
         }
 
         if (_job.Spec.Dictionary is { } dictionary)
