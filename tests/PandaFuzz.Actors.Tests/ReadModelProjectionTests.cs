@@ -59,10 +59,11 @@ public abstract class ReadModelProjectionTests(ITestOutputHelper output, Storage
         master.Jobs.Tell(new ReportJobFinished(job0, Bot, Succeeded: true, FailureReason: null, TestData.Stats(execs: 5000)), agent.Ref);
         agent.FishForMessage(m => m is Ack, TimeSpan.FromSeconds(10));
 
-        // Assert: the tables show it.
-        await AwaitProjectedAsync(projection);
-        Rows("SELECT status || ',' || COALESCE(bot_id, '-') || ',' || dictionary || ',' || COALESCE(final_execs, -1) FROM jobs WHERE task = 'fuzz' ORDER BY job_index")
-            .Should().Equal("completed,bot-rm,tokens.dict,5000", "pending,-,tokens.dict,-1");
+        // Assert: the tables show it. (Eventually: job 1's entity persists its creation on its own, and may do so after
+        // the projection has caught up with everything else.)
+        await AwaitProjectedAsync(projection, () =>
+            Rows("SELECT status || ',' || COALESCE(bot_id, '-') || ',' || dictionary || ',' || COALESCE(final_execs, -1) FROM jobs WHERE task = 'fuzz' ORDER BY job_index")
+                .Should().Equal("completed,bot-rm,tokens.dict,5000", "pending,-,tokens.dict,-1"));
         Rows("SELECT status FROM campaigns").Should().Equal("running");
         Rows("SELECT b.status || ',' || c.engine FROM bots b JOIN bot_capabilities c ON c.bot_id = b.id").Should().Equal("online,libfuzzer");
         Rows("SELECT occurrences FROM crashes").Should().Equal("2");
