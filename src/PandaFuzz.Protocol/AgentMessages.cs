@@ -17,4 +17,13 @@ public static class BlobTransfer
     public sealed record Chunk(BlobId Blob, long Offset, long TotalLength, byte[] Data) : IProtocolMessage;
 
     public sealed record NotFound(BlobId Blob) : IProtocolMessage;
+
+    /// <summary>Many small blobs in one ask (a page of corpus inputs): the server answers them in order, whole, until the
+    /// next would not fit in <paramref name="MaxBytes"/>; the first always comes, as its first chunk if it alone is too big.</summary>
+    public sealed record GetBlobs(IReadOnlyList<BlobId> Blobs, int MaxBytes) : IProtocolMessage;
+
+    /// <summary>The answer to <see cref="GetBlobs"/>: a chunk from offset 0 of each blob it holds, in the order asked
+    /// (a blob whose chunk is shorter than its length continues with <see cref="GetChunk"/>), and those it does not hold.
+    /// Blobs after the last answered are asked again.</summary>
+    public sealed record BlobsChunk(IReadOnlyList<Chunk> Found, IReadOnlyList<BlobId> Missing) : IProtocolMessage;
 }

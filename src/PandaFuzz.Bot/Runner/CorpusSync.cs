@@ -149,15 +149,25 @@ public sealed class CorpusSync(
         _cursor = page.From + page.Entries.Count;
         // The engine's folders are writable by a sandboxed target: a link planted on the way is not followed.
         WorkDirFiles.EnsureDirectory(dir.Root, into);
+        var fresh = new List<CorpusEntry>();
         foreach (var entry in page.Entries)
         {
             _pulled[entry.Input] = entry;
+            if (!_known.Contains(entry.Input))
+            {
+                fresh.Add(entry);
+            }
+        }
+
+        // The page's new inputs in a few asks and one flush to disk: an fsync per input costs the fuzzers on this bot.
+        await BlobFetcher.FetchManyAsync(masterBlobs(), [.. fresh.Select(e => e.Input)], downloads, limits.AskTimeout, ct);
+        foreach (var entry in fresh)
+        {
             if (!_known.Add(entry.Input))
             {
                 continue;
             }
 
-            await BlobFetcher.FetchAsync(masterBlobs(), entry.Input, downloads, limits.AskTimeout, ct);
             var target = Path.Combine(into, engine.ImportFileName(entry.Input, _importSequence++));
             // The engine must never see half a file: it is copied beside the job dir, then moved in whole.
             var temp = Path.Combine(dir.Root, "import.tmp");

@@ -111,6 +111,13 @@ public sealed partial class ContentAddressedStore
         }
     }
 
+    /// <summary>An fsync of one staged blob: cheaper than a <c>syncfs</c> when it is the only one.</summary>
+    public void FlushStagedFile(StagedBlob staged)
+    {
+        using var file = new FileStream(staged.TempPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        file.Flush(flushToDisk: true);
+    }
+
     public void Commit(StagedBlob staged)
     {
         if (!staged.Committed)
@@ -118,20 +125,6 @@ public sealed partial class ContentAddressedStore
             Commit(staged.TempPath, staged.Id);
             staged.Committed = true;
         }
-    }
-
-    public async Task PutVerifiedAsync(BlobId expected, string tempFile, CancellationToken ct = default)
-    {
-        await using (var input = File.OpenRead(tempFile))
-        {
-            var actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(input, ct));
-            if (actual != expected.Sha256)
-            {
-                throw new InvalidDataException($"blob {expected} arrived with sha256 {actual}");
-            }
-        }
-
-        Commit(tempFile, expected);
     }
 
     /// <summary>On the same file system as the blobs, so the final rename is atomic.</summary>

@@ -146,6 +146,8 @@ public sealed class ProtocolSerializer(ExtendedActorSystem system) : SerializerW
         [typeof(BlobTransfer.GetChunk)] = "GetChunk",
         [typeof(BlobTransfer.Chunk)] = "Chunk",
         [typeof(BlobTransfer.NotFound)] = "BlobNotFound",
+        [typeof(BlobTransfer.GetBlobs)] = "GetBlobs",
+        [typeof(BlobTransfer.BlobsChunk)] = "BlobsChunk",
     }.ToFrozenDictionary();
 
     public static readonly IReadOnlyList<Type> BoundTypes = [typeof(IProtocolMessage), typeof(CampaignState), typeof(JobState), typeof(BotState), typeof(CorpusState), typeof(TargetState)];

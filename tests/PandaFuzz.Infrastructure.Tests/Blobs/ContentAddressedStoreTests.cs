@@ -98,35 +98,6 @@ public sealed class ContentAddressedStoreTests : IDisposable
         store.Contains(id).Should().BeTrue();
     }
 
-    [Fact]
-    public async Task PutVerified_commits_a_file_with_the_expected_hash()
-    {
-        var store = new ContentAddressedStore(_root);
-        var bytes = "chunked from a bot"u8.ToArray();
-        var temp = store.NewTempFile();
-        await File.WriteAllBytesAsync(temp, bytes);
-
-        await store.PutVerifiedAsync(BlobId.Of(bytes), temp);
-
-        store.Contains(BlobId.Of(bytes)).Should().BeTrue();
-        File.Exists(temp).Should().BeFalse();
-    }
-
-    [Fact]
-    public async Task PutVerified_rejects_a_file_with_another_hash()
-    {
-        var store = new ContentAddressedStore(_root);
-        var claimed = BlobId.Of("what the bot announced"u8);
-        var temp = store.NewTempFile();
-        await File.WriteAllBytesAsync(temp, "what actually arrived"u8.ToArray());
-
-        var act = () => store.PutVerifiedAsync(claimed, temp);
-
-        await act.Should().ThrowAsync<InvalidDataException>().WithMessage($"*{claimed.Sha256}*");
-        store.Contains(claimed).Should().BeFalse();
-        BlobFiles().Should().BeEmpty();
-    }
-
     [Theory]
     [InlineData("../x")]
     [InlineData("../../../../etc/passwd")]

@@ -241,5 +241,7 @@ internal static class ProtocolSamples
         new BlobTransfer.GetChunk(Target, 49_152, 49_152),
         new BlobTransfer.Chunk(Target, 49_152, 120_000, [0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0xff]),
         new BlobTransfer.NotFound(Target),
+        new BlobTransfer.GetBlobs([CrashInput, Target], 49_152),
+        new BlobTransfer.BlobsChunk([new BlobTransfer.Chunk(CrashInput, 0, 3, [0x41, 0x42, 0x43])], [Target]),
     }.ToDictionary(o => o.GetType());
 }
