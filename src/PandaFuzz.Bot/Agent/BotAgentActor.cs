@@ -33,10 +33,15 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<JobId, IActorRef> _runners = [];
     private readonly HashSet<JobId> _fuzzing = [];
+    private readonly CoreLeases? _cores;
+    private readonly Dictionary<JobId, CoreLease> _leases = [];
     private bool _registered;
 
-    public BotAgentActor(BotIdentity identity, BotSettings settings, IReadOnlyList<IFuzzingEngine> engines, BotCapabilities capabilities, BotStorage storage, IActorRegistry registry)
+    /// <param name="cores">The machine's cores for jobs that run a target, or null when they run unpinned.</param>
+    public BotAgentActor(BotIdentity identity, BotSettings settings, IReadOnlyList<IFuzzingEngine> engines, BotCapabilities capabilities, BotStorage storage,
+        IActorRegistry registry, CoreLeases? cores = null)
     {
+        _cores = cores;
         _identity = identity;
         _settings = settings;
         _engines = engines.ToDictionary(e => e.Name);
@@ -67,6 +72,7 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         Receive<FuzzingEnded>(ended =>
         {
             _fuzzing.Remove(ended.JobId);
+            ReleaseCore(ended.JobId);
             CheckIn();
         });
         Receive<SalvageFinished>(done =>
@@ -84,6 +90,7 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
             {
                 _runners.Remove(job);
                 _fuzzing.Remove(job);
+                ReleaseCore(job);
             }
         });
     }
@@ -126,6 +133,24 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         Timers.StartPeriodicTimer(CheckInTick.Instance, CheckInTick.Instance, TimeSpan.Zero, _settings.CheckInInterval);
     }
 
+    protected override void PostStop()
+    {
+        foreach (var lease in _leases.Values)
+        {
+            lease.Dispose();
+        }
+
+        _leases.Clear();
+    }
+
+    private void ReleaseCore(JobId job)
+    {
+        if (_leases.Remove(job, out var lease))
+        {
+            lease.Dispose();
+        }
+    }
+
     // Runners that died are restarted by nobody: the job entity notices the silence and requeues the job.
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
@@ -166,6 +191,13 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         }
 
         var dir = _storage.WorkDirOf(start.JobId);
+        // Before the runner exists: its first process already starts on the job's core.
+        var lease = runsTarget ? _cores?.TryTake(dir.Root) : null;
+        if (lease is not null)
+        {
+            _leases[start.JobId] = lease;
+        }
+
         var outboxPath = OutboxBlobPath;
         var runner = Context.ActorOf(
             ActorProps.Of(() => new JobRunnerActor(start, _identity.Id, engine, _settings, dir, _storage.Targets, _storage.Outbox, outboxPath, _jobs, _outbox, _corpora)),
@@ -173,7 +205,8 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         Context.Watch(runner);
         _runners[start.JobId] = runner;
         _fuzzing.Add(start.JobId);
-        _log.Info("Bot {BotId} starts job {JobId} of campaign {CampaignId}", _identity.Id, start.JobId, start.CampaignId);
+        _log.Info("Bot {BotId} starts job {JobId} of campaign {CampaignId} {Core}", _identity.Id, start.JobId, start.CampaignId,
+            lease is not null ? $"on core {lease.Core}" : _cores is not null && runsTarget ? "unpinned: every core is taken" : "unpinned");
         if (runsTarget && _capabilities.Sandbox is { Isolated: false })
         {
             _log.Warning("Job {JobId} runs its target WITHOUT network and filesystem isolation: it can reach this node's files and ports " +
@@ -196,12 +229,13 @@ public static class BotAgentHosting
         builder
             .WithActors((system, registry) =>
             {
+                var cores = Cores(settings, system.Log);
                 var agents = Enumerable.Range(0, settings.Simulation.Bots).Select(index =>
                 {
                     var botStorage = storage.ForSimulatedBot(index);
                     var botSettings = settings with { Sandbox = settings.Sandbox with { WorkRoot = botStorage.JobsRoot } };
                     return system.ActorOf(
-                        Props.Create(() => new BotAgentActor(botStorage.Identity, botSettings, engines, capabilities, botStorage, registry)),
+                        Props.Create(() => new BotAgentActor(botStorage.Identity, botSettings, engines, capabilities, botStorage, registry, cores)),
                         index == 0 ? BotAgentActor.Name : $"{BotAgentActor.Name}-{index}");
                 }).ToList();
 
@@ -221,4 +255,26 @@ public static class BotAgentHosting
                     return Done.Instance;
                 });
             });
+
+    private static CoreLeases? Cores(BotSettings settings, Akka.Event.ILoggingAdapter log)
+    {
+        if (!settings.CpuPinning.Enabled)
+        {
+            log.Info("Jobs run unpinned (pandafuzz.bot.cpu-pinning.enabled = off)");
+            return null;
+        }
+
+        var cores = CoreLeases.ForThisMachine(settings.CpuPinning.LockDirOrDefault, out var reason);
+        if (cores is null)
+        {
+            log.Warning("Jobs run unpinned: {Reason}", reason);
+        }
+        else
+        {
+            log.Info("Each job runs on a core of its own, of cores {Cores} (locks in {LockDir}, shared with this machine's other bots)",
+                string.Join(",", cores.Cores), settings.CpuPinning.LockDirOrDefault);
+        }
+
+        return cores;
+    }
 }

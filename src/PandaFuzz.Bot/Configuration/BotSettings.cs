@@ -40,6 +40,9 @@ public sealed record BotSettings(
 
     public SandboxSettings Sandbox { get; init; } = SandboxSettings.Default;
 
+    /// <summary>Each job's processes on a core of their own (<see cref="CoreLeases"/>); an empty lock dir means the machine's default.</summary>
+    public CpuPinningSettings CpuPinning { get; init; } = CpuPinningSettings.Default;
+
     public SimulationSettings Simulation { get; init; } = SimulationSettings.Default;
 
     /// <summary>slots = 0 means one per core.</summary>
@@ -84,9 +87,19 @@ public sealed record BotSettings(
             AflCmplogEvery = r.Int("aflplusplus.cmplog-every", 1, 1000),
             LibFuzzerForkReload = r.PositiveDuration("libfuzzer-fork-reload"),
             Sandbox = SandboxSettings.From(config),
+            CpuPinning = new CpuPinningSettings(r.Bool("cpu-pinning.enabled"), r.String("cpu-pinning.lock-dir").Trim()),
             Simulation = SimulationSettings.From(r),
         };
     }
+}
+
+/// <summary>The <c>pandafuzz.bot.cpu-pinning</c> section.</summary>
+public sealed record CpuPinningSettings(bool Enabled, string LockDir)
+{
+    public static readonly CpuPinningSettings Default = new(true, "");
+
+    /// <summary>The folder of the machine's core locks: the one set, else one every bot of the machine finds.</summary>
+    public string LockDirOrDefault => LockDir.Length > 0 ? LockDir : CoreLeases.DefaultLockDir();
 }
 
 /// <summary>For tests and benchmarks; more than one bot per node only with the simulated engine, since real fuzzers share the cores.</summary>

@@ -86,7 +86,8 @@ public sealed partial class AflPlusPlusEngine(int cmplogEvery = 2) : IFuzzingEng
             ["AFL_NO_UI"] = "1",
             // A restarted job continues on its output dir instead of wiping earlier findings.
             ["AFL_AUTORESUME"] = "1",
-            // Several jobs on one bot must not fight over the same pinned core.
+            // The bot pins each job to a core of its own (pandafuzz.bot.cpu-pinning); afl-fuzz's own choice would ignore that
+            // and could put several jobs on one core.
             ["AFL_NO_AFFINITY"] = "1",
             ["AFL_SKIP_CPUFREQ"] = "1",
             // Bots are often VMs or containers whose core_pattern afl-fuzz cannot change.

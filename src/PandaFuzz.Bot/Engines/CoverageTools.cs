@@ -9,8 +9,8 @@ public sealed record CoverageTools(string Profdata, string Cov)
     /// <summary>Null with the reason when either is missing.</summary>
     public static CoverageTools? Find(out string? missing)
     {
-        var profdata = OnPath(ProfdataName);
-        var cov = OnPath(CovName);
+        var profdata = ToolProbe.Find(ProfdataName);
+        var cov = ToolProbe.Find(CovName);
         if (profdata is not null && cov is not null)
         {
             missing = null;
@@ -21,11 +21,4 @@ public sealed record CoverageTools(string Profdata, string Cov)
         missing = $"this bot cannot measure coverage: {absent} not found on its PATH (install LLVM's tools, the Debian package llvm)";
         return null;
     }
-
-    private static string? OnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Where(Path.IsPathRooted)
-            .Select(dir => Path.Combine(dir, program))
-            .FirstOrDefault(File.Exists);
 }

@@ -6,6 +6,14 @@ namespace PandaFuzz.Bot.Engines;
 /// <summary>Asks an installed tool for its version line at start-up.</summary>
 public static class ToolProbe
 {
+    /// <summary>The program's full path on the bot's PATH, or null.</summary>
+    public static string? Find(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty)
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Where(Path.IsPathRooted)
+            .Select(dir => Path.Combine(dir, program))
+            .FirstOrDefault(File.Exists);
+
     /// <summary>The first line the tool prints (stdout, else stderr), or null when it is not installed.</summary>
     public static string? FirstLine(string program, params string[] args)
     {

@@ -64,7 +64,9 @@ public sealed partial class Sandbox
         }
 
         var cpuSeconds = (long)Math.Ceiling((timeLimit + Settings.Rlimits.CpuTimeSlack).TotalSeconds);
-        return new SandboxedRun(this, Plan.Wrap(launch, new SandboxRun(procs, cpuSeconds)), cgroupDir, memoryLimitMb, cpuSeconds);
+        // Outermost, so everything the run starts inherits its job's core.
+        var wrapped = CoreLeases.Pin(Plan.Wrap(launch, new SandboxRun(procs, cpuSeconds)));
+        return new SandboxedRun(this, wrapped, cgroupDir, memoryLimitMb, cpuSeconds);
     }
 
     // The bot's folders become root's, group the sandbox user's, mode 1770 (sticky, like /tmp): the target makes files of

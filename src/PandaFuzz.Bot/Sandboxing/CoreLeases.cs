@@ -1,0 +1,197 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using PandaFuzz.Bot.Engines;
+
+namespace PandaFuzz.Bot.Sandboxing;
+
+/// <summary>
+/// Each job of this machine's bots on a core of its own: every process of the job (the fuzzer, triage reruns, a coverage
+/// report's tools) starts under <c>taskset</c> on the job's core, so one slot's bursts do not land on another slot's
+/// fuzzer. A core is a lock file held with <c>flock</c> in a folder that every bot of the machine uses, so bots of
+/// several nodes on one machine (or one test run) never pin two jobs to one core; with none free a job runs unpinned.
+/// Of the free cores a job takes the one that has handled the fewest interrupts: on a VM every disk interrupt may go to
+/// one core, and the time it takes is charged to whatever runs there.
+/// </summary>
+public sealed class CoreLeases
+{
+    /// <summary>Job work dirs whose processes are pinned, with their core; <see cref="Pin"/> reads it at every launch.</summary>
+    private static readonly ConcurrentDictionary<string, int> Pinned = new(StringComparer.Ordinal);
+
+    private const string Taskset = "taskset";
+
+    private readonly string _lockDir;
+    private readonly IReadOnlyList<int> _cores;
+
+    public CoreLeases(string lockDir, IReadOnlyList<int> cores)
+    {
+        _lockDir = lockDir;
+        _cores = cores;
+        Directory.CreateDirectory(lockDir);
+        if (!OperatingSystem.IsWindows())
+        {
+            try
+            {
+                // Bots of other users on this machine lock here too (sticky, like /tmp).
+                File.SetUnixFileMode(lockDir, (UnixFileMode)Convert.ToInt32("1777", 8));
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Another user's folder: its mode is theirs to set.
+            }
+        }
+    }
+
+    public IReadOnlyList<int> Cores => _cores;
+
+    /// <summary>The machine's leases for this process's cores, or null (with the reason) when pinning cannot work here.</summary>
+    public static CoreLeases? ForThisMachine(string lockDir, out string? reason)
+    {
+        var taskset = ToolProbe.Find(Taskset);
+        var cores = AllowedCores();
+        reason = !OperatingSystem.IsLinux() ? "not Linux"
+            : taskset is null ? "taskset (util-linux) is not on the PATH"
+            : cores.Count < 2 ? "this process may use one core only"
+            : null;
+        return reason is null ? new CoreLeases(lockDir, cores) : null;
+    }
+
+    /// <summary>The default lock folder: one per machine, outside every bot's data dir.</summary>
+    public static string DefaultLockDir() =>
+        Directory.Exists("/run/lock") && !OperatingSystem.IsWindows() ? "/run/lock/pandafuzz-cores" : Path.Combine(Path.GetTempPath(), "pandafuzz-cores");
+
+    /// <summary>A free core for the job whose processes run in <paramref name="jobDir"/>, or null when every core is taken.</summary>
+    public CoreLease? TryTake(string jobDir)
+    {
+        var interrupts = InterruptsByCore();
+        foreach (var core in _cores.OrderBy(c => interrupts.GetValueOrDefault(c)).ThenBy(c => c))
+        {
+            var lockFile = Path.Combine(_lockDir, $"core{core.ToString(CultureInfo.InvariantCulture)}.lock");
+            FileStream held;
+            try
+            {
+                // FileShare.None takes flock(LOCK_EX | LOCK_NB) on Unix: held by another job, of this process or another, it throws.
+                var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+                if (!OperatingSystem.IsWindows())
+                {
+                    options.UnixCreateMode = (UnixFileMode)Convert.ToInt32("666", 8);
+                }
+
+                held = new FileStream(lockFile, options);
+            }
+            catch (IOException)
+            {
+                continue;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            var path = Path.GetFullPath(jobDir);
+            Pinned[path] = core;
+            return new CoreLease(core, () =>
+            {
+                Pinned.TryRemove(path, out _);
+                held.Dispose();
+            });
+        }
+
+        return null;
+    }
+
+    /// <summary>The launch under <c>taskset</c> on its job's core, when its working directory is a pinned job's.</summary>
+    public static FuzzerLaunch Pin(FuzzerLaunch launch) =>
+        Pinned.TryGetValue(Path.GetFullPath(launch.WorkingDirectory), out var core)
+            ? launch with { Program = Taskset, Arguments = ["--cpu-list", core.ToString(CultureInfo.InvariantCulture), launch.Program, .. launch.Arguments] }
+            : launch;
+
+    /// <summary>The core a job's processes run on, if it is pinned.</summary>
+    public static int? CoreOf(string jobDir) => Pinned.TryGetValue(Path.GetFullPath(jobDir), out var core) ? core : null;
+
+    /// <summary>The cores this process may run on (<c>Cpus_allowed_list</c>: "0-3,6").</summary>
+    public static IReadOnlyList<int> AllowedCores()
+    {
+        var line = OperatingSystem.IsLinux()
+            ? File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal))
+            : null;
+        return line is null ? [.. Enumerable.Range(0, Environment.ProcessorCount)] : ParseCoreList(line["Cpus_allowed_list:".Length..]);
+    }
+
+    public static IReadOnlyList<int> ParseCoreList(string list)
+    {
+        var cores = new SortedSet<int>();
+        foreach (var part in list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var range = part.Split('-');
+            var first = int.Parse(range[0], CultureInfo.InvariantCulture);
+            var last = range.Length > 1 ? int.Parse(range[1], CultureInfo.InvariantCulture) : first;
+            for (var core = first; core <= last; core++)
+            {
+                cores.Add(core);
+            }
+        }
+
+        return [.. cores];
+    }
+
+    /// <summary>Interrupts each core has handled since boot, from <c>/proc/interrupts</c> (empty where it cannot be read).</summary>
+    public static IReadOnlyDictionary<int, long> InterruptsByCore()
+    {
+        try
+        {
+            return OperatingSystem.IsLinux() ? ParseInterrupts(File.ReadAllLines("/proc/interrupts")) : new Dictionary<int, long>();
+        }
+        catch (IOException)
+        {
+            return new Dictionary<int, long>();
+        }
+    }
+
+    public static IReadOnlyDictionary<int, long> ParseInterrupts(IReadOnlyList<string> lines)
+    {
+        var totals = new Dictionary<int, long>();
+        if (lines.Count == 0)
+        {
+            return totals;
+        }
+
+        var columns = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries)
+            .Select(c => c.StartsWith("CPU", StringComparison.Ordinal) && int.TryParse(c[3..], CultureInfo.InvariantCulture, out var n) ? n : -1)
+            .ToList();
+        foreach (var line in lines.Skip(1))
+        {
+            // "  24:   1234   5678   PCI-MSI ... virtio1-req.0": a count per CPU column; rows such as ERR have one number.
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length < columns.Count + 1)
+            {
+                continue;
+            }
+
+            for (var i = 0; i < columns.Count; i++)
+            {
+                if (columns[i] >= 0 && long.TryParse(fields[i + 1], CultureInfo.InvariantCulture, out var count))
+                {
+                    totals[columns[i]] = totals.GetValueOrDefault(columns[i]) + count;
+                }
+            }
+        }
+
+        return totals;
+    }
+}
+
+/// <summary>A job's hold on a core; disposing it frees the core for the next job on this machine.</summary>
+public sealed class CoreLease(int core, Action release) : IDisposable
+{
+    private int _released;
+
+    public int Core { get; } = core;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            release();
+        }
+    }
+}

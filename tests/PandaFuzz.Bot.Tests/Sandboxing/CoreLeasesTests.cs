@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using FluentAssertions;
+using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Processes;
+using PandaFuzz.Bot.Sandboxing;
+using PandaFuzz.Bot.Tests.Support;
+using Xunit;
+
+namespace PandaFuzz.Bot.Tests.Sandboxing;
+
+/// <summary>
+/// Jobs on cores of their own: a core is held by one job of the machine at a time (another process's flock counts too),
+/// the job with the fewest interrupts' core goes first, and every process of a pinned job's dir starts on its core, through
+/// the shipped sandbox.
+/// </summary>
+public sealed class CoreLeasesTests : IDisposable
+{
+    private readonly string _locks = Path.Combine(Path.GetTempPath(), "pandafuzz-core-locks-" + Guid.NewGuid().ToString("N")[..12]);
+    private readonly TempJobDir _first = new();
+    private readonly TempJobDir _second = new();
+
+    public void Dispose()
+    {
+        _first.Dispose();
+        _second.Dispose();
+        if (Directory.Exists(_locks))
+        {
+            Directory.Delete(_locks, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Each_core_goes_to_one_job_at_a_time_and_is_free_again_when_its_job_lets_go()
+    {
+        var leases = new CoreLeases(_locks, [0, 1]);
+
+        using var first = leases.TryTake(_first.Dir.Root);
+        var second = leases.TryTake(_second.Dir.Root);
+        var third = leases.TryTake(_first.Dir.Root + "-other");
+
+        first.Should().NotBeNull();
+        second.Should().NotBeNull();
+        new[] { first!.Core, second!.Core }.Should().BeEquivalentTo([0, 1]);
+        third.Should().BeNull("both cores are held");
+        second.Dispose();
+        using var again = leases.TryTake(_second.Dir.Root);
+        again!.Core.Should().Be(second.Core);
+    }
+
+    [Fact]
+    public async Task A_core_another_process_holds_is_not_taken()
+    {
+        // Arrange: util-linux's flock holds core 0's lock file, as another bot of this machine would.
+        Directory.CreateDirectory(_locks);
+        var info = new ProcessStartInfo("flock", ["--exclusive", Path.Combine(_locks, "core0.lock"), "-c", "echo held; cat"])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+        };
+        using var holder = Process.Start(info)!;
+        (await holder.StandardOutput.ReadLineAsync()).Should().Be("held");
+        var leases = new CoreLeases(_locks, [0, 1]);
+
+        // Act, assert: only core 1 is free; once the other process lets go, core 0 is.
+        using (var lease = leases.TryTake(_first.Dir.Root))
+        {
+            lease!.Core.Should().Be(1);
+            leases.TryTake(_second.Dir.Root).Should().BeNull();
+        }
+
+        holder.StandardInput.Close();
+        await holder.WaitForExitAsync();
+        using var freed = leases.TryTake(_second.Dir.Root);
+        freed.Should().NotBeNull();
+    }
+
+    [Fact]
+    public async Task Every_process_of_a_pinned_jobs_dir_runs_on_its_core_through_the_shipped_sandbox_and_others_are_left_alone()
+    {
+        var allowed = CoreLeases.AllowedCores();
+        var leases = new CoreLeases(_locks, allowed);
+        using var lease = leases.TryTake(_first.Dir.Root);
+        var sandbox = Sandbox.Of(SandboxSettings.Default);
+
+        var pinned = await CoresOfAsync(_first.Dir.Root, sandbox);
+        var unpinned = await CoresOfAsync(_second.Dir.Root, sandbox);
+
+        pinned.Should().Equal(lease!.Core);
+        unpinned.Should().Equal(allowed);
+        lease.Dispose();
+        (await CoresOfAsync(_first.Dir.Root, sandbox)).Should().Equal(allowed, "a released job's dir runs unpinned");
+    }
+
+    [Fact]
+    public void Core_lists_and_interrupt_counts_are_read_as_the_kernel_writes_them()
+    {
+        CoreLeases.ParseCoreList("0-3,6, 8-9\n").Should().Equal(0, 1, 2, 3, 6, 8, 9);
+        CoreLeases.ParseCoreList("1").Should().Equal(1);
+        var interrupts = CoreLeases.ParseInterrupts(
+        [
+            "           CPU0       CPU1       ",
+            "  1:          0          9   IO-APIC   1-edge      i8042",
+            " 24:        120      91000   PCI-MSI 49152-edge      virtio1-req.0",
+            "LOC:       5000       4000   Local timer interrupts",
+            "ERR:          0",
+        ]);
+        interrupts.Should().BeEquivalentTo(new Dictionary<int, long> { [0] = 5120, [1] = 95009 });
+    }
+
+    [Fact]
+    public void The_free_core_that_handled_the_fewest_interrupts_goes_first()
+    {
+        var interrupts = CoreLeases.InterruptsByCore();
+        var allowed = CoreLeases.AllowedCores();
+        var quietest = allowed.OrderBy(c => interrupts.GetValueOrDefault(c)).ThenBy(c => c).First();
+
+        using var lease = new CoreLeases(_locks, allowed).TryTake(_first.Dir.Root);
+
+        // The counts grow while the test runs; only a near tie could reorder them in between.
+        var now = CoreLeases.InterruptsByCore();
+        if (allowed.Count(c => Math.Abs(now.GetValueOrDefault(c) - now.GetValueOrDefault(quietest)) < 10_000) == 1)
+        {
+            lease!.Core.Should().Be(quietest);
+        }
+    }
+
+    private static async Task<IReadOnlyList<int>> CoresOfAsync(string jobDir, Sandbox sandbox)
+    {
+        var launch = new FuzzerLaunch("sh", ["-c", "grep Cpus_allowed_list /proc/self/status"], jobDir, new Dictionary<string, string>());
+        var (exitCode, output) = await OneShotRun.RunAsync(launch, TimeSpan.FromSeconds(30), 10_000, default, sandbox, 256);
+        exitCode.Should().Be(0, output);
+        var line = output.Split('\n').Single(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal));
+        return CoreLeases.ParseCoreList(line["Cpus_allowed_list:".Length..]);
+    }
+}
