@@ -41,6 +41,18 @@ public sealed class BundleCampaignTests : EndToEndTest
             var parse = await CreateAsync(api, "fuzz_parse", ct);
             var check = await CreateAsync(api, "fuzz_check", ct);
 
+            // Assert: an AFL++ campaign may name the bundle's dictionaries for extra -x (both slots are busy: it waits, and is
+            // stopped before it runs).
+            var afl = await api.PostJsonRawAsync("api/v1/campaigns", new
+            {
+                name = "afl-dicts", target = "bundle-demo", fuzzTarget = "fuzz_parse", engine = "aflplusplus", jobs = 1, durationSeconds = 60,
+                engineOptions = new { aflplusplus = new { x = "fuzz_parse.dict" } },
+            }, ct);
+            afl.StatusCode.Should().Be(201, afl.Body);
+            var aflCampaign = JsonDocument.Parse(afl.Body).RootElement;
+            aflCampaign.GetProperty("engineOptions").GetProperty("aflplusplus").GetProperty("x").GetString().Should().Be("fuzz_parse.dict");
+            await api.StopCampaignAsync(aflCampaign.GetProperty("id").GetString()!, ct);
+
             // Assert: fuzz_parse's seeds were in its corpus when it was created, and its dictionary and limits are the bundle's.
             var seeded = (await api.GetCorpusAsync(parse.GetProperty("id").GetString()!, ct));
             seeded.Count.Should().BeGreaterThanOrEqualTo(BundleProject.Seeds.Count);
@@ -62,8 +74,18 @@ public sealed class BundleCampaignTests : EndToEndTest
 
             // Assert: fuzz_parse's job ran with the .options file's flags.
             var job = (await api.GetCampaignAsync(parse.GetProperty("id").GetString()!, ct)).FuzzJobs![0];
-            var line = JsonDocument.Parse((await api.GetRawAsync($"api/v1/jobs/{job.Id}", ct)).Body).RootElement.GetProperty("commandLine").GetString();
+            // (The command line comes with the job's stats, every 2 s: the seeds may have crashed before the first.)
+            var line = await Eventually.SatisfyAsync("the job's command line is known", TimeSpan.FromSeconds(30),
+                async c => JsonDocument.Parse((await api.GetRawAsync($"api/v1/jobs/{job.Id}", c)).Body).RootElement.GetProperty("commandLine").GetString(),
+                l => l is not null, ct, node.EnsureRunning);
             line.Should().Contain(" -max_len=64 ").And.Contain("detect_stack_use_after_return=1").And.Contain(" -timeout=25 ");
+
+            // Assert: the library was loaded from the unpacked bundle, which the target sees read-only, not from a copy in
+            // its writable work dir.
+            line.Should().MatchRegex(@"LD_LIBRARY_PATH=\S*/bot/bundles/[0-9a-f]{64}/lib\b");
+            var jobDirs = Path.Combine(node.Options.DataDir, "bot", "jobs");
+            Directory.EnumerateFiles(jobDirs, "target", SearchOption.AllDirectories).Should().NotBeEmpty("the running jobs' dirs are there");
+            Directory.EnumerateFiles(jobDirs, "libbundle.so", SearchOption.AllDirectories).Should().BeEmpty();
 
             foreach (var campaign in new[] { parse, check })
             {

@@ -70,6 +70,33 @@ public sealed class TargetBundlesApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Extra_afl_dictionaries_the_bundle_does_not_hold_are_a_problem_naming_them()
+    {
+        using var http = _host!.Client(token: true);
+        var bundle = _project!.Zip(Path.Combine(_host.Dir, "dicts.zip"));
+        (await Upload(http, "name=dicts", await File.ReadAllBytesAsync(bundle))).Status.Should().Be(HttpStatusCode.Created);
+        (await Upload(http, "name=plain", await File.ReadAllBytesAsync(Path.Combine(_project.Dir, "fuzz_check")))).Status.Should().Be(HttpStatusCode.Created);
+        object Campaign(string target, string? fuzzTarget, string x) => new
+        {
+            name = "dicts", target, fuzzTarget, engine = "aflplusplus", jobs = 1, durationSeconds = 60,
+            engineOptions = new { aflplusplus = new { x } },
+        };
+
+        // (One that passes becomes a campaign: BundleCampaignTests, on a real node.)
+        var missing = await http.PostAsJsonAsync("/api/v1/campaigns", Campaign("dicts", "fuzz_parse", "fuzz_parse.dict,nope.dict"));
+        var outside = await http.PostAsJsonAsync("/api/v1/campaigns", Campaign("dicts", "fuzz_parse", "../fuzz_parse.dict"));
+        var notBundle = await http.PostAsJsonAsync("/api/v1/campaigns", Campaign("plain", null, "fuzz_parse.dict"));
+
+        foreach (var (response, says) in new[] { (missing, "nope.dict"), (outside, ".dict files inside the build bundle"), (notBundle, "not a bundle") })
+        {
+            response.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+            response.Content.Headers.ContentType!.MediaType.Should().Be("application/problem+json");
+            var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+            problem.GetProperty("errors").GetProperty("engineOptions.aflplusplus.x")[0].GetString().Should().Contain(says);
+        }
+    }
+
+    [Fact]
     public async Task Hostile_bundles_are_problems_that_store_nothing()
     {
         using var http = _host!.Client(token: true);

@@ -79,6 +79,15 @@ public sealed partial class AflPlusPlusEngine(int cmplogEvery = 2) : IFuzzingEng
             args.AddRange(["-x", dir.Dictionary]);
         }
 
+        // The bundle's own dictionaries, read where the job's runs see the unpacked bundle (read-only).
+        if (JobLaunchExtras.ReadOnlyFolderOf(dir.Root) is { } bundle)
+        {
+            foreach (var path in EngineOptionRules.AflBundleDictionaries(spec.Options))
+            {
+                args.AddRange(["-x", Path.Combine(bundle, path)]);
+            }
+        }
+
         // input=file: afl-fuzz writes each input to a file and passes its path (@@) instead of feeding stdin.
         args.AddRange(EngineOptionRules.AflReadsFile(spec.Options) ? ["--", dir.Target, "@@"] : ["--", dir.Target]);
         var env = new Dictionary<string, string>

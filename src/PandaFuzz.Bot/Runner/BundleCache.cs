@@ -8,9 +8,9 @@ namespace PandaFuzz.Bot.Runner;
 
 /// <summary>
 /// Build bundles on a bot: each unpacked once per build (its blob) into the bot's bundle cache, beside the target cache;
-/// a job copies its fuzz target into its work dir as the target, with the shared libraries under the target's folder at
-/// the same places relative to it, so a target linked with <c>-rpath '$ORIGIN/lib'</c> (OSS-Fuzz's way) finds them
-/// inside the sandbox, whose view is the work dir.
+/// a job copies its fuzz target into its work dir as the target, and its processes see the unpacked bundle read-only in
+/// the sandbox and load the shared libraries under the target's folder through <c>LD_LIBRARY_PATH</c>
+/// (<see cref="JobLaunchExtras"/>): a target cannot rewrite the libraries the job's later runs load.
 /// </summary>
 public static partial class BundleCache
 {
@@ -51,10 +51,10 @@ public static partial class BundleCache
     }
 
     /// <summary>
-    /// The fuzz target at <paramref name="pathInside"/> becomes the job's target, and every shared library under its
-    /// folder is copied to the same place relative to the work dir. Paths that leave the bundle are refused.
+    /// The fuzz target at <paramref name="pathInside"/>, and the folders under its folder that hold shared libraries (what
+    /// a target linked with <c>-rpath '$ORIGIN/lib'</c>, OSS-Fuzz's way, loads). Paths that leave the bundle are refused.
     /// </summary>
-    public static int CopyInto(string unpacked, string pathInside, JobWorkDir dir)
+    public static (string Target, IReadOnlyList<string> LibraryFolders, int Libraries) Find(string unpacked, string pathInside)
     {
         var root = Path.GetFullPath(unpacked) + Path.DirectorySeparatorChar;
         var target = Path.GetFullPath(Path.Combine(unpacked, pathInside));
@@ -63,23 +63,11 @@ public static partial class BundleCache
             throw new IOException($"the bundle has no fuzz target at '{pathInside}'");
         }
 
-        WorkDirFiles.CopyIn(target, dir.Target);
-        var folder = Path.GetDirectoryName(target)!;
-        var copied = 0;
-        foreach (var library in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Where(f => SharedLibrary().IsMatch(Path.GetFileName(f))))
-        {
-            if (new FileInfo(library).LinkTarget is not null)
-            {
-                continue;
-            }
-
-            var destination = Path.Combine(dir.Root, Path.GetRelativePath(folder, library));
-            WorkDirFiles.EnsureDirectory(dir.Root, Path.GetDirectoryName(destination)!);
-            WorkDirFiles.CopyIn(library, destination);
-            copied++;
-        }
-
-        return copied;
+        var libraries = Directory.EnumerateFiles(Path.GetDirectoryName(target)!, "*", SearchOption.AllDirectories)
+            .Where(f => SharedLibrary().IsMatch(Path.GetFileName(f)) && new FileInfo(f).LinkTarget is null)
+            .ToList();
+        var folders = libraries.Select(f => Path.GetDirectoryName(f)!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        return (target, folders, libraries.Count);
     }
 
     [GeneratedRegex(@"\.so(\.[0-9]+)*\z")]

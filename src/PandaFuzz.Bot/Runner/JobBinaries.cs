@@ -16,7 +16,25 @@ public sealed class JobBinaries(JobSpec spec, IFuzzingEngine engine, ContentAddr
     private const UnixFileMode Executable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
 
     /// <summary>Unpacked build bundles, beside the target cache.</summary>
-    private string BundleCacheRoot => Path.Combine(Path.GetDirectoryName(targets.Root)!, "bundles");
+    private static string BundleCacheRoot(ContentAddressedStore targets) => Path.Combine(Path.GetDirectoryName(targets.Root)!, "bundles");
+
+    /// <summary>
+    /// A bundle job's processes (in this life of the bot, or salvaged after a restart) load the libraries under its fuzz
+    /// target's folder from the unpacked bundle; returns how many (null: not a bundle, or not unpacked on this bot).
+    /// <see cref="JobLaunchExtras.ForgetLibraries"/> ends it.
+    /// </summary>
+    public static int? UseBundleLibraries(JobSpec spec, ContentAddressedStore targets, JobWorkDir dir)
+    {
+        var unpacked = BundleCache.PathOf(BundleCacheRoot(targets), spec.Target);
+        if (spec.FuzzTarget is not { } pathInside || !Directory.Exists(unpacked))
+        {
+            return null;
+        }
+
+        var (_, folders, libraries) = BundleCache.Find(unpacked, pathInside);
+        JobLaunchExtras.UseLibraries(dir.Root, unpacked, folders);
+        return libraries;
+    }
 
     /// <summary>The build's CMPLOG binary, when this job's AFL++ instance runs it.</summary>
     private BlobId? Cmplog => engine is AflPlusPlusEngine afl && afl.RunsCmplog(spec) ? spec.CmplogTarget : null;
@@ -26,7 +44,7 @@ public sealed class JobBinaries(JobSpec spec, IFuzzingEngine engine, ContentAddr
         await BlobFetcher.FetchAsync(source, spec.Target, targets, chunkTimeout);
         if (spec.FuzzTarget is not null)
         {
-            await BundleCache.UnpackAsync(targets.PathOf(spec.Target), spec.Target, BundleCacheRoot, CancellationToken.None);
+            await BundleCache.UnpackAsync(targets.PathOf(spec.Target), spec.Target, BundleCacheRoot(targets), CancellationToken.None);
         }
 
         if (Cmplog is { } cmplog)
@@ -37,14 +55,15 @@ public sealed class JobBinaries(JobSpec spec, IFuzzingEngine engine, ContentAddr
 
     /// <summary>
     /// Copies them into the work dir, which may hold what a sandboxed target of an earlier run of this job left: copied in
-    /// without following it. Returns how many shared libraries came with a bundle's fuzz target (null: not a bundle).
+    /// without following it. A bundle's shared libraries stay in the bundle cache, which the job's runs see read-only.
+    /// Returns how many came with a bundle's fuzz target (null: not a bundle).
     /// </summary>
     public int? CopyIn(JobWorkDir dir)
     {
-        int? libraries = null;
+        var libraries = UseBundleLibraries(spec, targets, dir);
         if (spec.FuzzTarget is { } pathInside)
         {
-            libraries = BundleCache.CopyInto(BundleCache.PathOf(BundleCacheRoot, spec.Target), pathInside, dir);
+            WorkDirFiles.CopyIn(BundleCache.Find(BundleCache.PathOf(BundleCacheRoot(targets), spec.Target), pathInside).Target, dir.Target);
         }
         else
         {

@@ -356,7 +356,8 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
         {
             // A run stopped by a kill leaves its engine's temporary files: the next one's live figures must not read them.
             WorkDirFiles.EnsureEmptyDirectory(_dir.Root, _dir.EngineTemp);
-            var launch = _engine.Launch(_job.Spec, _dir, remaining);
+            // The bundle's library path shows in the command line as the run gets it.
+            var launch = JobLaunchExtras.WithLibraries(_engine.Launch(_job.Spec, _dir, remaining));
             _commandLine = Reproduction.CommandLine(launch.Program, launch.Arguments, launch.Environment);
             var run = Sandbox.Of(_settings.Sandbox).Prepare(launch, _job.Spec.MemoryLimitMb, remaining);
             props = ActorProps.Of(() => new FuzzerProcessActor(_engine, _dir, run, _settings.MaxReportBytes, _settings.PollInterval, _settings.Engine.StallTimeout));
@@ -692,6 +693,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
 
     protected override void PostStop()
     {
+        JobLaunchExtras.ForgetLibraries(_dir.Root);
         _stopping.Cancel();
         _stopping.Dispose();
         _stopMinimizing.Cancel();

@@ -6,6 +6,7 @@ using PandaFuzz.Bot.Configuration;
 using PandaFuzz.Bot.Engines;
 using PandaFuzz.Bot.Outbox;
 using PandaFuzz.Bot.Processes;
+using PandaFuzz.Bot.Runner;
 using PandaFuzz.Bot.Findings;
 using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Protocol;
@@ -166,6 +167,19 @@ public sealed class SalvageActor : ReceiveActor, IWithTimers
                 _log.Info("Salvaging {Count} findings of job {JobId} left in {WorkDir}", findings.Count, job.JobId, dir.Root);
             }
 
+            if (findings.Count > 0)
+            {
+                // A bundle's fuzz target reruns with its libraries, which stayed unpacked in the bundle cache.
+                try
+                {
+                    JobBinaries.UseBundleLibraries(job.Spec, _storage.Targets, dir);
+                }
+                catch (IOException e)
+                {
+                    _log.Warning("Salvage reruns the findings of job {JobId} without its bundle's libraries: {Reason}", job.JobId, e.Message);
+                }
+            }
+
             _current = new Current(job, engine, dir, new Queue<ArtifactFound>(findings), KeepDir: false);
             NextFinding();
             return;
@@ -185,6 +199,7 @@ public sealed class SalvageActor : ReceiveActor, IWithTimers
             return;
         }
 
+        JobLaunchExtras.ForgetLibraries(current.Dir.Root);
         if (current.KeepDir)
         {
             _kept++;

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using PandaFuzz.Bot.Engines;
 
@@ -6,7 +5,7 @@ namespace PandaFuzz.Bot.Sandboxing;
 
 /// <summary>
 /// Each job of this machine's bots on a core of its own: every process of the job (the fuzzer, triage reruns, a coverage
-/// report's tools) starts under <c>taskset</c> on the job's core, so one slot's bursts do not land on another slot's
+/// report's tools) starts under <c>taskset</c> on the job's core (<see cref="JobLaunchExtras"/>), so one slot's bursts do not land on another slot's
 /// fuzzer. A core is a lock file held with <c>flock</c> in a folder that every bot of the machine uses, so bots of
 /// several nodes on one machine (or one test run) never pin two jobs to one core; with none free a job runs unpinned.
 /// Of the free cores a job takes the one that has handled the fewest interrupts: on a VM every disk interrupt may go to
@@ -14,9 +13,6 @@ namespace PandaFuzz.Bot.Sandboxing;
 /// </summary>
 public sealed class CoreLeases
 {
-    /// <summary>Job work dirs whose processes are pinned, with their core; <see cref="Pin"/> reads it at every launch.</summary>
-    private static readonly ConcurrentDictionary<string, int> Pinned = new(StringComparer.Ordinal);
-
     private const string Taskset = "taskset";
 
     private readonly string _lockDir;
@@ -87,26 +83,16 @@ public sealed class CoreLeases
                 continue;
             }
 
-            var path = Path.GetFullPath(jobDir);
-            Pinned[path] = core;
+            JobLaunchExtras.PinTo(jobDir, core);
             return new CoreLease(core, () =>
             {
-                Pinned.TryRemove(path, out _);
+                JobLaunchExtras.Unpin(jobDir);
                 held.Dispose();
             });
         }
 
         return null;
     }
-
-    /// <summary>The launch under <c>taskset</c> on its job's core, when its working directory is a pinned job's.</summary>
-    public static FuzzerLaunch Pin(FuzzerLaunch launch) =>
-        Pinned.TryGetValue(Path.GetFullPath(launch.WorkingDirectory), out var core)
-            ? launch with { Program = Taskset, Arguments = ["--cpu-list", core.ToString(CultureInfo.InvariantCulture), launch.Program, .. launch.Arguments] }
-            : launch;
-
-    /// <summary>The core a job's processes run on, if it is pinned.</summary>
-    public static int? CoreOf(string jobDir) => Pinned.TryGetValue(Path.GetFullPath(jobDir), out var core) ? core : null;
 
     /// <summary>The cores this process may run on (<c>Cpus_allowed_list</c>: "0-3,6").</summary>
     public static IReadOnlyList<int> AllowedCores()

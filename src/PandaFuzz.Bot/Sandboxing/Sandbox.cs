@@ -64,8 +64,10 @@ public sealed partial class Sandbox
         }
 
         var cpuSeconds = (long)Math.Ceiling((timeLimit + Settings.Rlimits.CpuTimeSlack).TotalSeconds);
-        // Outermost, so everything the run starts inherits its job's core.
-        var wrapped = CoreLeases.Pin(Plan.Wrap(launch, new SandboxRun(procs, cpuSeconds)));
+        // The job's bundle libraries and core, whichever part of the bot starts the run.
+        var jobDir = launch.WorkingDirectory;
+        var wrapped = JobLaunchExtras.Pinned(
+            Plan.Wrap(JobLaunchExtras.WithLibraries(launch), new SandboxRun(procs, cpuSeconds, JobLaunchExtras.ReadOnlyFolderOf(jobDir))), jobDir);
         return new SandboxedRun(this, wrapped, cgroupDir, memoryLimitMb, cpuSeconds);
     }
 

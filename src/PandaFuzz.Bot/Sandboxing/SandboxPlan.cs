@@ -5,7 +5,8 @@ using PandaFuzz.Protocol;
 namespace PandaFuzz.Bot.Sandboxing;
 
 /// <summary>What one sandboxed run needs beyond the plan: its cgroup's <c>cgroup.procs</c> (if any) and its CPU time limit.</summary>
-public sealed record SandboxRun(string? CgroupProcs, long CpuSeconds);
+/// <param name="ReadOnlyFolder">A folder the run sees read-only besides its work dir (its build bundle).</param>
+public sealed record SandboxRun(string? CgroupProcs, long CpuSeconds, string? ReadOnlyFolder = null);
 
 /// <summary>Which sandbox measures apply on this machine, and the command line that applies them; pure code.</summary>
 /// <param name="Errors">Required measures that cannot be enforced here; the bot does not start with any.</param>
@@ -203,7 +204,7 @@ public sealed record SandboxPlan(
             // bwrap's outer process would die of the group's SIGTERM and leave the engine finishing unwatched: bwrap ignores
             // it and waits, while the engines install their own handlers and end cleanly.
             command.AddRange(["sh", "-c", "trap '' TERM; exec \"$@\"", "pandafuzz-sandbox"]);
-            command.AddRange(BwrapArguments(launch.WorkingDirectory));
+            command.AddRange(BwrapArguments(launch.WorkingDirectory, run.ReadOnlyFolder));
         }
 
         if (command.Count == 0)
@@ -216,7 +217,7 @@ public sealed record SandboxPlan(
         return launch with { Program = command[0], Arguments = command[1..] };
     }
 
-    public IReadOnlyList<string> BwrapArguments(string workDir)
+    public IReadOnlyList<string> BwrapArguments(string workDir, string? readOnlyFolder = null)
     {
         // No --die-with-parent: it fires when the bot's *thread* that started the run ends (pool threads retire), which
         // killed healthy runs; the process group and the dead man's switch already end a run with its bot.
@@ -234,6 +235,10 @@ public sealed record SandboxPlan(
             }
 
             args.AddRange(["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", workDir, workDir]);
+            if (readOnlyFolder is not null)
+            {
+                args.AddRange(["--ro-bind", readOnlyFolder, readOnlyFolder]);
+            }
         }
         else
         {

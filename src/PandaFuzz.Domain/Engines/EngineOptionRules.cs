@@ -45,13 +45,19 @@ public static partial class EngineOptionRules
         ["L"] = Value.Int(-1, 60),
         ["l"] = Value.Pattern(CmplogLevel(), "1, 2 or 3, optionally followed by A and/or T (e.g. 2AT)"),
         ["input"] = Value.OneOf("stdin", "file"),
+        // Extra dictionaries of the campaign's build bundle, each its own -x beside the campaign's dictionary (afl-fuzz takes
+        // at most four); the gateway checks that the bundle holds them.
+        ["x"] = Value.Pattern(BundleDictionaries(), $"1 to {MaxBundleDictionaries} paths of .dict files inside the build bundle, separated by commas (e.g. http.dict,common/tokens.dict)"),
     };
+
+    /// <summary>Dictionaries an AFL++ campaign may name in its bundle: with the campaign's own, afl-fuzz's limit of four -x.</summary>
+    public const int MaxBundleDictionaries = 3;
 
     private static readonly Dictionary<string, string> AflManaged = new(StringComparer.Ordinal)
     {
         ["i"] = "the bot gives afl-fuzz the campaign's corpus", ["o"] = "each job has its own output directory", ["M"] = "the first job of a campaign is the main instance",
         ["S"] = "every other job is a secondary", ["V"] = "set the campaign's durationSeconds", ["t"] = "set the campaign's timeoutMs",
-        ["m"] = "set the campaign's memoryLimitMb", ["x"] = "set the campaign's dictionary", ["c"] = "upload the build's cmplog binary (kind=cmplog)",
+        ["m"] = "set the campaign's memoryLimitMb", ["c"] = "upload the build's cmplog binary (kind=cmplog)",
     };
 
     private static readonly Dictionary<string, HashSet<string>> SanitizerKeys = new(StringComparer.Ordinal)
@@ -117,7 +123,7 @@ public static partial class EngineOptionRules
             }
             else if (!AflOptions.TryGetValue(key, out var rule))
             {
-                problems.Add((field, $"'{key}' is not an AFL++ option PandaFuzz passes on (allowed: p (power schedule), L (MOpt), l (CMPLOG level), input (stdin or file))"));
+                problems.Add((field, $"'{key}' is not an AFL++ option PandaFuzz passes on (allowed: p (power schedule), L (MOpt), l (CMPLOG level), input (stdin or file), x (dictionaries of the build bundle))"));
             }
             else if (rule.Problem(value) is { } problem)
             {
@@ -162,9 +168,13 @@ public static partial class EngineOptionRules
     /// </summary>
     public static IReadOnlyList<string> AflArguments(EngineOptions? options, bool withCmplogLevel = true) =>
         [.. (options?.AflPlusPlus ?? new Dictionary<string, string>())
-            .Where(o => o.Key != "input" && (withCmplogLevel || o.Key != "l"))
+            .Where(o => o.Key is not ("input" or "x") && (withCmplogLevel || o.Key != "l"))
             .OrderBy(o => o.Key, StringComparer.Ordinal)
             .SelectMany(o => new[] { $"-{o.Key}", o.Value })];
+
+    /// <summary>The bundle dictionaries an AFL++ campaign names (<c>engineOptions.aflplusplus.x</c>), paths inside its bundle.</summary>
+    public static IReadOnlyList<string> AflBundleDictionaries(EngineOptions? options) =>
+        options?.AflPlusPlus?.GetValueOrDefault("x") is { } list ? list.Split(',') : [];
 
     /// <summary>The campaign asked for <c>@@</c>: afl-fuzz writes each input to a file and gives its path to the target.</summary>
     public static bool AflReadsFile(EngineOptions? options) => options?.AflPlusPlus?.GetValueOrDefault("input") == "file";
@@ -197,6 +207,10 @@ public static partial class EngineOptionRules
 
     [GeneratedRegex("^[A-Za-z0-9._+-]{1,64}\\z")]
     private static partial Regex PlainValue();
+
+    // Relative paths of plain parts, none of them "." or "..", each ending in .dict; at most three.
+    [GeneratedRegex(@"^(?!.*(^|[/,])\.{1,2}(/|,|$))[A-Za-z0-9_+-][A-Za-z0-9._+/-]{0,199}\.dict(,[A-Za-z0-9_+-][A-Za-z0-9._+/-]{0,199}\.dict){0,2}\z")]
+    private static partial Regex BundleDictionaries();
 
     [GeneratedRegex("^[123][AT]{0,2}\\z")]
     private static partial Regex CmplogLevel();

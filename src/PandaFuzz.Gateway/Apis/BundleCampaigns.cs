@@ -65,6 +65,41 @@ internal static class BundleCampaigns
         }
     }
 
+    /// <summary>
+    /// Why the dictionaries an AFL++ campaign names in its bundle (<c>engineOptions.aflplusplus.x</c>) cannot be used, or
+    /// null when the bundle holds each, no larger than a campaign's own dictionary may be.
+    /// </summary>
+    public static async Task<string?> BundleDictionariesProblemAsync(CampaignSpec spec, TargetBuild? build, BundleFuzzTarget? target, ApiServices api)
+    {
+        var named = Domain.Engines.EngineOptionRules.AflBundleDictionaries(spec.Options);
+        if (named.Count == 0)
+        {
+            return null;
+        }
+
+        if (target is null || build is null || BundleBlob(build, api) is not { } bundle)
+        {
+            return "names dictionaries inside the campaign's build bundle, and this campaign's build is not a bundle (set its dictionary instead)";
+        }
+
+        foreach (var path in named)
+        {
+            try
+            {
+                if (await BundleArchive.ReadFileAsync(bundle, path, CampaignRequestValidator.MaxDictionaryChars, Limits(api), api.Cancellation) is null)
+                {
+                    return $"build {build.Number} of target {spec.TargetName} holds no file '{path}'";
+                }
+            }
+            catch (InvalidDataException e)
+            {
+                return e.Message;
+            }
+        }
+
+        return null;
+    }
+
     private static ArchiveLimits Limits(ApiServices api) => BundleArchive.Limits(api.Settings.MaxTargetBytes);
 
     private static string? BundleBlob(TargetBuild build, ApiServices api) =>

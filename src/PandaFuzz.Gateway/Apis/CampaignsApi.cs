@@ -135,6 +135,12 @@ public static class CampaignsApi
                 spec = BundleCampaigns.Runs(spec, fuzzTarget);
             }
         }
+
+        if (await BundleCampaigns.BundleDictionariesProblemAsync(spec, build, fuzzTarget, api) is { } dictionaries)
+        {
+            return Problems.Invalid("engineOptions.aflplusplus.x", dictionaries);
+        }
+
         var id = idempotencyKey is null ? CampaignId.New() : CampaignId.ForIdempotencyKey(idempotencyKey);
         if (idempotencyKey is not null && await Ask(api, new CampaignQueries.GetCampaign(id)) is CampaignQueries.CampaignView)
         {

@@ -1,6 +1,7 @@
 using System.Text;
 using FluentAssertions;
 using PandaFuzz.Bot.Engines;
+using PandaFuzz.Bot.Sandboxing;
 using PandaFuzz.Bot.Tests.Support;
 using PandaFuzz.Protocol;
 using Xunit;
@@ -123,6 +124,28 @@ public sealed class AflPlusPlusEngineTests : IDisposable
         var launch = _engine.Launch(Specs.AflPlusPlus(dictionary: Specs.Dictionary), Dir, TimeSpan.FromMinutes(5));
 
         ValueOf(launch, "-x").Should().Be(Dir.Dictionary);
+    }
+
+    [Fact]
+    public void Launch_passes_the_bundles_dictionaries_the_campaign_names_from_where_the_job_sees_the_bundle()
+    {
+        var options = new EngineOptions(AflPlusPlus: new Dictionary<string, string> { ["x"] = "fuzz_parse.dict,dicts/common.dict" });
+        var spec = Specs.AflPlusPlus(dictionary: Specs.Dictionary) with { Options = options };
+        var bundle = Path.Combine(Path.GetTempPath(), "bundles", new string('a', 64));
+        var before = _engine.Launch(spec, Dir, TimeSpan.FromMinutes(5));
+        JobLaunchExtras.UseLibraries(Dir.Root, bundle, []);
+        try
+        {
+            var launch = _engine.Launch(spec, Dir, TimeSpan.FromMinutes(5));
+
+            launch.Arguments.Select((a, i) => (a, i)).Where(p => p.a == "-x").Select(p => launch.Arguments[p.i + 1])
+                .Should().Equal(Dir.Dictionary, Path.Combine(bundle, "fuzz_parse.dict"), Path.Combine(bundle, "dicts/common.dict"));
+            before.Arguments.Count(a => a == "-x").Should().Be(1, "without the bundle (a job not yet prepared) only the campaign's own");
+        }
+        finally
+        {
+            JobLaunchExtras.ForgetLibraries(Dir.Root);
+        }
     }
 
     [Fact]

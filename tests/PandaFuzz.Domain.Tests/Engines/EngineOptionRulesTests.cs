@@ -33,6 +33,29 @@ public sealed class EngineOptionRulesTests
         Reproduction.For(spec).Arguments.Should().Equal("-rss_limit_mb=2048", "-timeout=1", "-detect_leaks=0", "-runs=1");
     }
 
+    [Theory]
+    [InlineData("http.dict", true)]
+    [InlineData("dicts/http.dict,common.dict,tokens/a-b_c.dict", true)]
+    [InlineData("a.dict,b.dict,c.dict,d.dict", false)]
+    [InlineData("../outside.dict", false)]
+    [InlineData("dicts/../../outside.dict", false)]
+    [InlineData("./here.dict", false)]
+    [InlineData("/etc/x.dict", false)]
+    [InlineData("http.txt", false)]
+    [InlineData("a.dict,", false)]
+    [InlineData("a b.dict", false)]
+    public void Bundle_dictionaries_are_relative_dict_paths_that_stay_inside_three_at_most(string value, bool allowed)
+    {
+        var options = new EngineOptions(AflPlusPlus: new Dictionary<string, string> { ["x"] = value });
+
+        EngineOptionRules.Check(options).Should().HaveCount(allowed ? 0 : 1);
+        if (allowed)
+        {
+            EngineOptionRules.AflBundleDictionaries(options).Should().Equal(value.Split(','));
+            EngineOptionRules.AflArguments(options).Should().BeEmpty("the engine adds each as -x with the bundle's folder");
+        }
+    }
+
     [Fact]
     public void Sanitizer_keys_come_after_the_shipped_ones_and_a_sanitizer_without_shipped_options_gets_a_variable()
     {
