@@ -34,10 +34,13 @@ public sealed record CampaignSpec(
 
     public JobSpec ToJobSpec(int index)
     {
-        var engine = Engines[index % Engines.Count];
+        var position = index % Engines.Count;
+        var engine = Engines[position];
         // Jobs take the engines in turn: job i is instance i / engines of its engine (0, the first, is AFL++'s main).
+        var instances = Jobs / Engines.Count + (position < Jobs % Engines.Count ? 1 : 0);
         return new JobSpec(engine.Target, engine.Engine, DurationSeconds, MemoryLimitMb, TimeoutMs, Dictionary, TargetName: TargetName, Build: Build,
-            Options: Options, CmplogTarget: engine.Engine == EngineNames.AflPlusPlus ? Cmplog : null, Instance: index / Engines.Count, FuzzTarget: FuzzTarget);
+            Options: Options, CmplogTarget: engine.Engine == EngineNames.AflPlusPlus ? Cmplog : null, Instance: index / Engines.Count, FuzzTarget: FuzzTarget,
+            Instances: instances);
     }
 }
 

@@ -28,12 +28,14 @@ public sealed record JobSpec(
     EngineOptions? Options = null,
     BlobId? CmplogTarget = null,
     int Instance = 0,
-    string? FuzzTarget = null)
+    string? FuzzTarget = null,
+    int Instances = 0)
 {
     // FuzzTarget: with a build bundle as Target, the path inside it of the fuzz target the job runs.
     /// <summary>
     /// <paramref name="Instance"/>: which of its campaign's jobs on this engine it is, from 0 (AFL++'s main instance);
-    /// <paramref name="CmplogTarget"/>: the build's CMPLOG binary, which some AFL++ secondaries run beside the target (<c>-c</c>).
+    /// <paramref name="CmplogTarget"/>: the build's CMPLOG binary, which some AFL++ secondaries run beside the target (<c>-c</c>);
+    /// <paramref name="Instances"/>: how many jobs of its campaign run its engine (0: not known, a job of an older release).
     /// </summary>
     public bool IsMainInstance => Instance == 0;
 

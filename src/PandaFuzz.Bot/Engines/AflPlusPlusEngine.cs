@@ -113,8 +113,12 @@ public sealed partial class AflPlusPlusEngine(int cmplogEvery = 2) : IFuzzingEng
         return new FuzzerLaunch("afl-fuzz", args, dir.Root, EngineOptionRules.SanitizerEnvironment(env, spec.Options));
     }
 
-    /// <summary>Secondaries 1, 1 + every, 1 + 2 × every, … run the CMPLOG binary, when the build has one.</summary>
-    public bool RunsCmplog(JobSpec spec) => spec.CmplogTarget is not null && !spec.IsMainInstance && (spec.Instance - 1) % cmplogEvery == 0;
+    /// <summary>
+    /// Secondaries 1, 1 + every, 1 + 2 × every, … run the CMPLOG binary, when the build has one; so does a campaign's only
+    /// AFL++ job (alone, or beside libFuzzer in an ensemble), which would otherwise never get the comparisons CMPLOG solves.
+    /// </summary>
+    public bool RunsCmplog(JobSpec spec) =>
+        spec.CmplogTarget is not null && (spec.Instances == 1 || (!spec.IsMainInstance && (spec.Instance - 1) % cmplogEvery == 0));
 
     /// <summary>An AFL++ build with the libFuzzer-style driver runs the files it is given once, like libFuzzer.</summary>
     public FuzzerLaunch Reproduce(JobSpec spec, JobWorkDir dir, string input)

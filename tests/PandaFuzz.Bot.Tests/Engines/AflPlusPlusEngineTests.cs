@@ -56,6 +56,29 @@ public sealed class AflPlusPlusEngineTests : IDisposable
     }
 
     [Fact]
+    public void A_campaigns_only_afl_job_runs_cmplog_alone_or_beside_libfuzzer_and_a_job_of_an_older_release_as_before()
+    {
+        var cmplog = BlobId.Of("cmplog build"u8);
+        var alone = new CampaignSpec("parser", BlobId.Of("afl build"u8), EngineNames.AflPlusPlus, 1, 600, 2048, 1000, null) { Cmplog = cmplog };
+        var ensemble = alone with
+        {
+            Jobs = 3,
+            Ensemble = [new EngineTarget(EngineNames.LibFuzzer, BlobId.Of("lf build"u8)), new EngineTarget(EngineNames.AflPlusPlus, BlobId.Of("afl build"u8))],
+        };
+
+        ensemble.ToJobSpec(1).Instances.Should().Be(1, "of 3 jobs on 2 engines, libFuzzer runs 2 and AFL++ 1");
+        ensemble.ToJobSpec(0).Instances.Should().Be(2);
+        foreach (var spec in new[] { alone.ToJobSpec(0), ensemble.ToJobSpec(1) })
+        {
+            var launch = _engine.Launch(spec, Dir, TimeSpan.FromMinutes(5));
+            launch.Arguments.Should().Contain("-M");
+            ValueOf(launch, "-c").Should().Be(Dir.CmplogTarget);
+        }
+
+        _engine.Launch(alone.ToJobSpec(0) with { Instances = 0 }, Dir, TimeSpan.FromMinutes(5)).Arguments.Should().NotContain("-c");
+    }
+
+    [Fact]
     public void A_campaigns_afl_options_reach_afl_fuzz_its_schedule_for_every_instance_and_its_cmplog_level_only_with_c()
     {
         var options = new EngineOptions(AflPlusPlus: new Dictionary<string, string> { ["p"] = "rare", ["L"] = "0", ["l"] = "2AT", ["input"] = "file" });
