@@ -280,8 +280,10 @@ public static class CampaignCommands
     /// Moves a running campaign to build <paramref name="Build"/> of its target, each engine to its binary there: its
     /// unfinished fuzzing jobs are cancelled and replaced by jobs on the new build for the time they had left (from
     /// <paramref name="StartedAt"/>, by job id, for jobs that have started); the corpus stays. Answered with the view.
+    /// <paramref name="Cmplog"/>: the new build's CMPLOG binary, which its AFL++ jobs run as on the earlier build.
     /// </summary>
-    public sealed record RebaseCampaign(CampaignId CampaignId, int Build, IReadOnlyList<EngineTarget> Engines, IReadOnlyDictionary<string, DateTimeOffset> StartedAt)
+    public sealed record RebaseCampaign(CampaignId CampaignId, int Build, IReadOnlyList<EngineTarget> Engines, IReadOnlyDictionary<string, DateTimeOffset> StartedAt,
+        BlobId? Cmplog = null)
         : IWithCampaignId;
 
     /// <summary>Wakes the unfinished jobs after a master restart. <paramref name="RetellJobs"/>: the scheduler restarted or
@@ -315,7 +317,8 @@ public static class CampaignEvents
     public sealed record BugTriaged(CampaignId CampaignId, string Signature, BugTriage Triage, DateTimeOffset At) : IWithCampaignId, IPersistedEvent;
 
     /// <summary>The campaign fuzzes <paramref name="Build"/> from now on; <paramref name="Replaced"/> jobs are cancelled (jobs added with it replace them).</summary>
-    public sealed record CampaignRebased(CampaignId CampaignId, int Build, IReadOnlyList<EngineTarget> Engines, IReadOnlyList<JobId> Replaced, DateTimeOffset At)
+    public sealed record CampaignRebased(CampaignId CampaignId, int Build, IReadOnlyList<EngineTarget> Engines, IReadOnlyList<JobId> Replaced, DateTimeOffset At,
+        BlobId? Cmplog = null)
         : IWithCampaignId, IPersistedEvent;
 
     /// <summary>Only a signature's first report keeps its output and stack; <paramref name="Sampled"/>: its input was kept.</summary>

@@ -106,8 +106,12 @@ public sealed class CoverageBenchmark(BenchmarkOptions options, Workspace worksp
             workspace.Problem($"only {options.Pairs} pair(s): the benchmark's medians are meant over at least 5");
         }
 
-        // This program's polling goes on the node's first core (never the pinned fuzzer's); the node and its jobs get all of them.
-        await Cpu.PinAllThreadsAsync(Environment.ProcessId, [nodeCores[0]], cancellationToken);
+        // This program's polling goes on a core the fuzzer does not get: with --pin-fuzzer the node's first; as shipped, the
+        // bot pins the first job (the fuzzer) to the core with the fewest interrupts so far, so this program takes the one with
+        // the most, as the coverage jobs and the node's own threads will.
+        var interrupts = PandaFuzz.Bot.Sandboxing.CoreLeases.InterruptsByCore();
+        var programCore = options.PinFuzzer ? nodeCores[0] : nodeCores.OrderByDescending(c => interrupts.GetValueOrDefault(c)).ThenByDescending(c => c).First();
+        await Cpu.PinAllThreadsAsync(Environment.ProcessId, [programCore], cancellationToken);
         var machine = await MachineInfo.CollectAsync(options.NodeBuildDir, cancellationToken);
         var sizes = options.Inputs;
         var reportInputs = sizes[^1];
@@ -138,9 +142,10 @@ public sealed class CoverageBenchmark(BenchmarkOptions options, Workspace worksp
         var pinning = options.PinFuzzer
             ? $"One all-in-one node started with `taskset -c {Cpu.Format(cores)}` ({cores.Length} slots). For the exec/s pairs the node is moved to core(s) " +
               $"{Cpu.Format(nodeCores)} (`taskset -a -p`), so the coverage jobs it starts run there, and each fuzzing job's process to core {fuzzerCore} once it " +
-              $"is seen (--pin-fuzzer, --core). This program runs on core {nodeCores[0]}."
-            : $"One all-in-one node started with `taskset -c {Cpu.Format(cores)}` ({cores.Length} slots): the fuzzing job, the coverage jobs and the node itself " +
-              $"share those cores as the kernel places them, as on a bot. This program runs on core {nodeCores[0]}.";
+              $"is seen (--pin-fuzzer, --core). This program runs on core {programCore}."
+            : $"One all-in-one node started with `taskset -c {Cpu.Format(cores)}` ({cores.Length} slots), pinning as shipped (pandafuzz.bot.cpu-pinning): " +
+              "each job on a core of its own, the fuzzer (the first job) on the one with the fewest interrupts, and the node's own threads off the fuzzing " +
+              $"job's core while the other is free. This program runs on core {programCore} (the most interrupts so far), where the coverage jobs go.";
         Console.WriteLine($"pinning: {pinning}");
         var clocks =
             "cost: from just before POST /api/v1/campaigns/{id}/coverage until GET /api/v1/campaigns/{id}/coverage answers with that job's report " +

@@ -87,6 +87,13 @@ public sealed class BundleCampaignTests : EndToEndTest
             Directory.EnumerateFiles(jobDirs, "target", SearchOption.AllDirectories).Should().NotBeEmpty("the running jobs' dirs are there");
             Directory.EnumerateFiles(jobDirs, "libbundle.so", SearchOption.AllDirectories).Should().BeEmpty();
 
+            // Assert: a campaign on a bundle's fuzz target does not move to a build that is a plain binary.
+            (await api.PostBytesRawAsync("api/v1/targets?name=bundle-demo", await File.ReadAllBytesAsync(Path.Combine(project.Dir, "fuzz_check"), ct), ct))
+                .StatusCode.Should().Be(201);
+            var rebase = await api.PostEmptyRawAsync($"api/v1/campaigns/{parse.GetProperty("id").GetString()}/rebase", ct);
+            rebase.StatusCode.Should().Be(409, rebase.Body);
+            rebase.Body.Should().Contain("holds no fuzz target at 'fuzz_parse'");
+
             foreach (var campaign in new[] { parse, check })
             {
                 await api.StopCampaignAsync(campaign.GetProperty("id").GetString()!, ct);

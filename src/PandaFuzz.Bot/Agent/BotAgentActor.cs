@@ -192,7 +192,7 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
 
         var dir = _storage.WorkDirOf(start.JobId);
         // Before the runner exists: its first process already starts on the job's core.
-        var lease = runsTarget ? _cores?.TryTake(dir.Root) : null;
+        var lease = runsTarget ? _cores?.TryTake(dir.Root, fuzzing: start.Spec.Task == JobTask.Fuzz) : null;
         if (lease is not null)
         {
             _leases[start.JobId] = lease;
@@ -264,7 +264,7 @@ public static class BotAgentHosting
             return null;
         }
 
-        var cores = CoreLeases.ForThisMachine(settings.CpuPinning.LockDirOrDefault, out var reason);
+        var cores = CoreLeases.ForThisMachine(settings.CpuPinning.LockDirOrDefault, settings.CpuPinning.NodeOffFuzzingCores, out var reason);
         if (cores is null)
         {
             log.Warning("Jobs run unpinned: {Reason}", reason);

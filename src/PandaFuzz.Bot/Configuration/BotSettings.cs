@@ -87,16 +87,16 @@ public sealed record BotSettings(
             AflCmplogEvery = r.Int("aflplusplus.cmplog-every", 1, 1000),
             LibFuzzerForkReload = r.PositiveDuration("libfuzzer-fork-reload"),
             Sandbox = SandboxSettings.From(config),
-            CpuPinning = new CpuPinningSettings(r.Bool("cpu-pinning.enabled"), r.String("cpu-pinning.lock-dir").Trim()),
+            CpuPinning = new CpuPinningSettings(r.Bool("cpu-pinning.enabled"), r.String("cpu-pinning.lock-dir").Trim(), r.Bool("cpu-pinning.node-off-fuzzing-cores")),
             Simulation = SimulationSettings.From(r),
         };
     }
 }
 
 /// <summary>The <c>pandafuzz.bot.cpu-pinning</c> section.</summary>
-public sealed record CpuPinningSettings(bool Enabled, string LockDir)
+public sealed record CpuPinningSettings(bool Enabled, string LockDir, bool NodeOffFuzzingCores)
 {
-    public static readonly CpuPinningSettings Default = new(true, "");
+    public static readonly CpuPinningSettings Default = new(true, "", true);
 
     /// <summary>The folder of the machine's core locks: the one set, else one every bot of the machine finds.</summary>
     public string LockDirOrDefault => LockDir.Length > 0 ? LockDir : CoreLeases.DefaultLockDir();

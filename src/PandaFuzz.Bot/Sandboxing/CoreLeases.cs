@@ -11,17 +11,24 @@ namespace PandaFuzz.Bot.Sandboxing;
 /// Of the free cores a job takes the one that has handled the fewest interrupts: on a VM every disk interrupt may go to
 /// one core, and the time it takes is charged to whatever runs there.
 /// </summary>
-public sealed class CoreLeases
+public sealed partial class CoreLeases
 {
     private const string Taskset = "taskset";
 
     private readonly string _lockDir;
     private readonly IReadOnlyList<int> _cores;
+    private readonly bool _nodeOffFuzzingCores;
+    // The cores this node's fuzzing jobs hold; its own threads keep off them.
+    private readonly HashSet<int> _fuzzing = [];
+    private readonly Lock _gate = new();
 
-    public CoreLeases(string lockDir, IReadOnlyList<int> cores)
+    /// <param name="nodeOffFuzzingCores">Keep this process's own threads (the node: corpus sync, zips, the API) off the cores its
+    /// fuzzing jobs hold, while a core is left for them.</param>
+    public CoreLeases(string lockDir, IReadOnlyList<int> cores, bool nodeOffFuzzingCores = false)
     {
         _lockDir = lockDir;
         _cores = cores;
+        _nodeOffFuzzingCores = nodeOffFuzzingCores;
         Directory.CreateDirectory(lockDir);
         if (!OperatingSystem.IsWindows())
         {
@@ -40,7 +47,7 @@ public sealed class CoreLeases
     public IReadOnlyList<int> Cores => _cores;
 
     /// <summary>The machine's leases for this process's cores, or null (with the reason) when pinning cannot work here.</summary>
-    public static CoreLeases? ForThisMachine(string lockDir, out string? reason)
+    public static CoreLeases? ForThisMachine(string lockDir, bool nodeOffFuzzingCores, out string? reason)
     {
         var taskset = ToolProbe.Find(Taskset);
         var cores = AllowedCores();
@@ -48,15 +55,18 @@ public sealed class CoreLeases
             : taskset is null ? "taskset (util-linux) is not on the PATH"
             : cores.Count < 2 ? "this process may use one core only"
             : null;
-        return reason is null ? new CoreLeases(lockDir, cores) : null;
+        return reason is null ? new CoreLeases(lockDir, cores, nodeOffFuzzingCores) : null;
     }
 
     /// <summary>The default lock folder: one per machine, outside every bot's data dir.</summary>
     public static string DefaultLockDir() =>
         Directory.Exists("/run/lock") && !OperatingSystem.IsWindows() ? "/run/lock/pandafuzz-cores" : Path.Combine(Path.GetTempPath(), "pandafuzz-cores");
 
-    /// <summary>A free core for the job whose processes run in <paramref name="jobDir"/>, or null when every core is taken.</summary>
-    public CoreLease? TryTake(string jobDir)
+    /// <summary>
+    /// A free core for the job whose processes run in <paramref name="jobDir"/>, or null when every core is taken. A
+    /// <paramref name="fuzzing"/> job's core is kept clear of the node's own threads.
+    /// </summary>
+    public CoreLease? TryTake(string jobDir, bool fuzzing = false)
     {
         var interrupts = InterruptsByCore();
         foreach (var core in _cores.OrderBy(c => interrupts.GetValueOrDefault(c)).ThenBy(c => c))
@@ -84,8 +94,18 @@ public sealed class CoreLeases
             }
 
             JobLaunchExtras.PinTo(jobDir, core);
+            if (fuzzing)
+            {
+                Fuzzing(core, true);
+            }
+
             return new CoreLease(core, () =>
             {
+                if (fuzzing)
+                {
+                    Fuzzing(core, false);
+                }
+
                 JobLaunchExtras.Unpin(jobDir);
                 held.Dispose();
             });
@@ -93,6 +113,61 @@ public sealed class CoreLeases
 
         return null;
     }
+
+    /// <summary>The cores the node's own threads may use now: those no fuzzing job of it holds, or all when none is left.</summary>
+    public IReadOnlyList<int> NodeCores
+    {
+        get
+        {
+            lock (_gate)
+            {
+                var free = _cores.Where(c => !_fuzzing.Contains(c)).ToList();
+                return free.Count > 0 ? free : _cores;
+            }
+        }
+    }
+
+    private void Fuzzing(int core, bool holds)
+    {
+        lock (_gate)
+        {
+            if (holds)
+            {
+                _fuzzing.Add(core);
+            }
+            else
+            {
+                _fuzzing.Remove(core);
+            }
+
+            if (_nodeOffFuzzingCores && OperatingSystem.IsLinux())
+            {
+                MoveThreads(NodeCores);
+            }
+        }
+    }
+
+    /// <summary>Every thread of this process onto <paramref name="cores"/>; threads started later inherit it from their creator.</summary>
+    private static void MoveThreads(IReadOnlyList<int> cores)
+    {
+        var mask = new byte[128];
+        foreach (var core in cores.Where(c => c < mask.Length * 8))
+        {
+            mask[core / 8] |= (byte)(1 << (core % 8));
+        }
+
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            // A thread that ended since the listing is no error.
+            if (int.TryParse(Path.GetFileName(task), CultureInfo.InvariantCulture, out var tid))
+            {
+                _ = SchedSetAffinity(tid, (nuint)mask.Length, mask);
+            }
+        }
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "sched_setaffinity", SetLastError = true)]
+    private static partial int SchedSetAffinity(int pid, nuint size, byte[] mask);
 
     /// <summary>The cores this process may run on (<c>Cpus_allowed_list</c>: "0-3,6").</summary>
     public static IReadOnlyList<int> AllowedCores()

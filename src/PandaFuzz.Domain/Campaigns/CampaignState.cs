@@ -46,8 +46,8 @@ public sealed partial record CampaignState(
             Ensemble = rebased.Engines.Count > 1 ? rebased.Engines : null,
             Build = rebased.Build,
             PinnedBuild = false,
-            // The CMPLOG binary belongs to the earlier build: the new one's is not known to the rebase.
-            Cmplog = null,
+            // The new build's CMPLOG binary, if it has one (an event of an older release knows none).
+            Cmplog = rebased.Cmplog,
             Priority = Priority ?? Spec.Priority,
         };
 
@@ -176,7 +176,8 @@ public sealed partial record CampaignState(
     /// same engine on the new build for that time (from <paramref name="startedAt"/> by job id; a job not in it has not
     /// started and keeps its whole duration). The same build again changes nothing; only a running campaign moves.
     /// </summary>
-    public Decision Rebase(int build, IReadOnlyList<EngineTarget> engines, IReadOnlyDictionary<string, DateTimeOffset> startedAt, DateTimeOffset now)
+    public Decision Rebase(int build, IReadOnlyList<EngineTarget> engines, IReadOnlyDictionary<string, DateTimeOffset> startedAt, DateTimeOffset now,
+        BlobId? cmplog = null)
     {
         if (Status != CampaignStatus.Running)
         {
@@ -188,7 +189,7 @@ public sealed partial record CampaignState(
             return Decision.Reject("a rebase needs the new build's binary for each engine");
         }
 
-        if (CurrentSpec.Build == build && CurrentSpec.Engines.SequenceEqual(engines))
+        if (CurrentSpec.Build == build && CurrentSpec.Engines.SequenceEqual(engines) && CurrentSpec.Cmplog == cmplog)
         {
             return [];
         }
@@ -200,12 +201,20 @@ public sealed partial record CampaignState(
                 : j.Spec.DurationSeconds))
             .Where(j => j.Spec.Task == JobTask.Fuzz && !IsReplaced(j.Job) && j.Left > 0)
             .ToList();
-        var events = new List<IPersistedEvent> { new CampaignRebased(Id, build, engines, [.. replaced.Select(j => j.Job)], now) };
+        var events = new List<IPersistedEvent> { new CampaignRebased(Id, build, engines, [.. replaced.Select(j => j.Job)], now, cmplog) };
         var index = JobIds.Count;
         foreach (var (_, spec, left) in replaced)
         {
             var engine = engines.FirstOrDefault(e => e.Engine == spec.Engine) ?? engines[index % engines.Count];
-            events.Add(new CampaignJobAdded(Id, JobId.For(Id, index++), spec with { Target = engine.Target, Engine = engine.Engine, DurationSeconds = left, Build = build }, now));
+            events.Add(new CampaignJobAdded(Id, JobId.For(Id, index++), spec with
+            {
+                Target = engine.Target,
+                Engine = engine.Engine,
+                DurationSeconds = left,
+                Build = build,
+                // A replacement keeps its instance (main or secondary), so the same ones run the new build's CMPLOG binary.
+                CmplogTarget = engine.Engine == EngineNames.AflPlusPlus ? cmplog : null,
+            }, now));
         }
 
         return Decision.Accept([.. events]);

@@ -306,6 +306,20 @@ public static class CampaignsApi
                 return ApiErrors.Result(ApiErrorKind.Conflict, $"build {newest.Number} of target {name} has no binary for {engine}, which the campaign runs");
             }
 
+            // A campaign on a bundle's fuzz target moves only to a bundle that holds it at the same place, and a campaign on a
+            // plain binary only to a plain binary: its jobs would otherwise run what is not there.
+            var isBundle = binary.Kind == TargetBinaryKinds.Bundle;
+            if (view.Spec.FuzzTarget is { } fuzzTarget && (!isBundle || binary.Index?.Targets.Any(t => t.Path == fuzzTarget) != true))
+            {
+                return ApiErrors.Result(ApiErrorKind.Conflict, $"build {newest.Number} of target {name} holds no fuzz target at '{fuzzTarget}', which the campaign runs");
+            }
+
+            if (view.Spec.FuzzTarget is null && isBundle)
+            {
+                return ApiErrors.Result(ApiErrorKind.Conflict,
+                    $"build {newest.Number} of target {name} is a bundle and the campaign runs a plain binary: start a campaign on one of its fuzz targets (fuzzTarget) instead");
+            }
+
             engines.Add(new EngineTarget(engine, binary.Binary));
         }
 
@@ -313,7 +327,7 @@ public static class CampaignsApi
         var started = jobs.OfType<JobQueries.JobView>()
             .Where(j => j.StartedAt is not null && j.Status is JobStatus.Running or JobStatus.Assigned)
             .ToDictionary(j => j.Id.Value, j => j.StartedAt!.Value);
-        var reply = await Ask(api, new CampaignCommands.RebaseCampaign(campaignId, newest.Number, engines, started));
+        var reply = await Ask(api, new CampaignCommands.RebaseCampaign(campaignId, newest.Number, engines, started, CmplogOf(view.Spec, newest)));
         return reply is CampaignQueries.CampaignView rebased ? TypedResults.Ok(await DescribeCampaign(api, rebased, new Page())) : Problems.From(reply);
     }
 

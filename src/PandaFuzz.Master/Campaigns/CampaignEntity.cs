@@ -79,7 +79,7 @@ public sealed partial class CampaignEntity : EventSourcedEntity, IWithTimers
         ReceiveCoverageCommands();
         Command<RebaseCampaign>(rebase => WhenExists(state =>
         {
-            var decision = state.Rebase(rebase.Build, rebase.Engines, rebase.StartedAt, Now);
+            var decision = state.Rebase(rebase.Build, rebase.Engines, rebase.StartedAt, Now, rebase.Cmplog);
             Decide(decision, Apply, sender =>
             {
                 if (decision.Events.FirstOrDefault() is CampaignEvents.CampaignRebased rebased)

@@ -92,6 +92,27 @@ public sealed class CoreLeasesTests : IDisposable
     }
 
     [Fact]
+    public void The_nodes_own_threads_keep_off_its_fuzzing_jobs_cores_while_one_is_left_and_come_back_when_they_end()
+    {
+        var allowed = CoreLeases.AllowedCores();
+        var leases = new CoreLeases(_locks, allowed, nodeOffFuzzingCores: true);
+
+        var fuzzing = leases.TryTake(_first.Dir.Root, fuzzing: true)!;
+        var whileFuzzing = ThreadCores();
+        using (var report = leases.TryTake(_second.Dir.Root, fuzzing: false))
+        {
+            // A coverage report's core is the node's to share.
+            ThreadCores().Should().OnlyContain(cores => cores.SequenceEqual(allowed.Where(c => c != fuzzing.Core)));
+        }
+
+        fuzzing.Dispose();
+        var after = ThreadCores();
+
+        whileFuzzing.Should().OnlyContain(cores => !cores.Contains(fuzzing.Core) && cores.Count == allowed.Count - 1);
+        after.Should().OnlyContain(cores => cores.SequenceEqual(allowed));
+    }
+
+    [Fact]
     public void Core_lists_and_interrupt_counts_are_read_as_the_kernel_writes_them()
     {
         CoreLeases.ParseCoreList("0-3,6, 8-9\n").Should().Equal(0, 1, 2, 3, 6, 8, 9);
@@ -122,6 +143,26 @@ public sealed class CoreLeasesTests : IDisposable
         {
             lease!.Core.Should().Be(quietest);
         }
+    }
+
+    /// <summary>The cores each thread of this process may run on.</summary>
+    private static List<IReadOnlyList<int>> ThreadCores()
+    {
+        var cores = new List<IReadOnlyList<int>>();
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                var line = File.ReadLines(Path.Combine(task, "status")).First(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal));
+                cores.Add(CoreLeases.ParseCoreList(line["Cpus_allowed_list:".Length..]));
+            }
+            catch (IOException)
+            {
+                // The thread ended since the listing.
+            }
+        }
+
+        return cores;
     }
 
     private static async Task<IReadOnlyList<int>> CoresOfAsync(string jobDir, Sandbox sandbox)

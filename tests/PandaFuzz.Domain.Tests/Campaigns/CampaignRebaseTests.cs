@@ -66,6 +66,32 @@ public sealed class CampaignRebaseTests
     }
 
     [Fact]
+    public void An_afl_campaign_moved_to_a_build_with_a_cmplog_binary_runs_it_with_the_same_instances_and_without_one_runs_none()
+    {
+        var afl1 = BlobId.Of("afl build 1"u8);
+        var cmplog1 = BlobId.Of("cmplog build 1"u8);
+        var cmplog2 = BlobId.Of("cmplog build 2"u8);
+        var state = CampaignState.Created(CampaignState.Create(Campaign,
+            new CampaignSpec("parser", afl1, EngineNames.AflPlusPlus, 3, 3600, 2048, 1000, null) { TargetName = "parser", Build = 1, Cmplog = cmplog1 }, T0));
+        IReadOnlyList<EngineTarget> onBuild2 = [new(EngineNames.AflPlusPlus, Build2)];
+        state.SpecOf(Job(1)).CmplogTarget.Should().Be(cmplog1);
+
+        var decision = state.Rebase(2, onBuild2, new Dictionary<string, DateTimeOffset>(), T0.AddMinutes(5), cmplog2);
+        var after = ApplyAll(state, decision);
+
+        decision.Events[0].Should().BeOfType<CampaignRebased>().Which.Cmplog.Should().Be(cmplog2);
+        var added = decision.Events.Skip(1).Cast<CampaignJobAdded>().Select(a => a.Spec).ToList();
+        added.Select(s => (s.Instance, s.Instances, s.CmplogTarget)).Should().Equal((0, 3, cmplog2), (1, 3, cmplog2), (2, 3, cmplog2));
+        after.CurrentSpec.Cmplog.Should().Be(cmplog2);
+        after.Rebase(2, onBuild2, new Dictionary<string, DateTimeOffset>(), T0.AddMinutes(6), cmplog2).Should().BeEmpty();
+
+        // Build 3 has no CMPLOG binary: its jobs run none, and the campaign's later jobs neither.
+        var build3 = ApplyAll(after, after.Rebase(3, [new(EngineNames.AflPlusPlus, BlobId.Of("build 3"u8))], new Dictionary<string, DateTimeOffset>(), T0.AddMinutes(7)));
+        build3.CurrentSpec.Cmplog.Should().BeNull();
+        build3.UnfinishedJobs.Where(j => !build3.IsReplaced(j)).Select(j => build3.SpecOf(j).CmplogTarget).Should().OnlyContain(c => c == null);
+    }
+
+    [Fact]
     public void Only_a_running_campaign_moves()
     {
         var stopping = ApplyAll(Running(1), Running(1).Stop(T0.AddMinutes(1)));
