@@ -21,23 +21,8 @@ public static class Cpu
     /// <summary>Clock ticks per second of the times in /proc (<c>getconf CLK_TCK</c>, 100 when unknown).</summary>
     public static double ClockTicks => LazyClockTicks.Value;
 
-    /// <summary>"0-1,3" → {0, 1, 3}.</summary>
-    public static SortedSet<int> ParseList(string list)
-    {
-        var set = new SortedSet<int>();
-        foreach (var part in list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var bounds = part.Split('-');
-            var low = int.Parse(bounds[0], CultureInfo.InvariantCulture);
-            var high = bounds.Length > 1 ? int.Parse(bounds[1], CultureInfo.InvariantCulture) : low;
-            for (var cpu = low; cpu <= high; cpu++)
-            {
-                set.Add(cpu);
-            }
-        }
-
-        return set;
-    }
+    /// <summary>"0-1,3" → {0, 1, 3}: the kernel's core lists, read as the bot reads them.</summary>
+    public static SortedSet<int> ParseList(string list) => [.. PandaFuzz.Bot.Sandboxing.CoreLeases.ParseCoreList(list)];
 
     public static string Format(IEnumerable<int> cpus) => string.Join(',', cpus);
 
