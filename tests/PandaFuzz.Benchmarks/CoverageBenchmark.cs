@@ -144,8 +144,8 @@ public sealed class CoverageBenchmark(BenchmarkOptions options, Workspace worksp
               $"{Cpu.Format(nodeCores)} (`taskset -a -p`), so the coverage jobs it starts run there, and each fuzzing job's process to core {fuzzerCore} once it " +
               $"is seen (--pin-fuzzer, --core). This program runs on core {programCore}."
             : $"One all-in-one node started with `taskset -c {Cpu.Format(cores)}` ({cores.Length} slots), pinning as shipped (pandafuzz.bot.cpu-pinning): " +
-              "each job on a core of its own, the fuzzer (the first job) on the one with the fewest interrupts, and the node's own threads off the fuzzing " +
-              $"job's core while the other is free. This program runs on core {programCore} (the most interrupts so far), where the coverage jobs go.";
+              "the fuzzer on a core of its own (the one with the fewest interrupts), the coverage jobs' tools and the node's own threads on the other. " +
+              $"This program runs on core {programCore} (the most interrupts so far), where the coverage jobs go.";
         Console.WriteLine($"pinning: {pinning}");
         var clocks =
             "cost: from just before POST /api/v1/campaigns/{id}/coverage until GET /api/v1/campaigns/{id}/coverage answers with that job's report " +

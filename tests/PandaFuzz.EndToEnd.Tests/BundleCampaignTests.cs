@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using FluentAssertions;
 using Xunit;
 
@@ -23,7 +24,8 @@ public sealed class BundleCampaignTests : EndToEndTest
             var bundle = await File.ReadAllBytesAsync(project.Zip(Path.Combine(Env.Root, "bundle.zip")), ct);
             var node = await Env.StartReadyNodeAsync(Env.NewNodeOptions("node", "master,bot") with
             {
-                Environment = new Dictionary<string, string> { ["PANDAFUZZ__PANDAFUZZ__BOT__SLOTS"] = "2" },
+                // Pinned as shipped: each of the two jobs on a core of its own.
+                Environment = new Dictionary<string, string> { ["PANDAFUZZ__PANDAFUZZ__BOT__SLOTS"] = "2", [NodeProcess.CpuPinning] = "on" },
             }, ct);
             using var api = new ApiClient(node.Options.BaseAddress);
             var uploaded = await api.PostBytesRawAsync("api/v1/targets?name=bundle-demo", bundle, ct);
@@ -71,6 +73,14 @@ public sealed class BundleCampaignTests : EndToEndTest
                 detail.Kind.Should().Contain("Heap-buffer-overflow", "libbundle.so's bundle_parse writes past 8 bytes; output:\n{0}", detail.Output);
                 string.Join('\n', detail.Stack!).Should().Contain("bundle_parse");
             }
+
+            // Assert: each job ran on a core of its own (another test's node may hold one: then a job says it ran unpinned).
+            var log = node.Log();
+            var starts = new[] { parse, check }.Select(c => c.GetProperty("id").GetString()!)
+                .Select(id => Regex.Match(log, $@"starts job {id}-0 of campaign {id} (on core \d+|unpinned: every core is taken)").Groups[1].Value)
+                .ToList();
+            starts.Should().NotContain(string.Empty, "both campaigns' fuzzing jobs started, at once");
+            starts.Where(s => s.StartsWith("on core", StringComparison.Ordinal)).Should().OnlyHaveUniqueItems();
 
             // Assert: fuzz_parse's job ran with the .options file's flags.
             var job = (await api.GetCampaignAsync(parse.GetProperty("id").GetString()!, ct)).FuzzJobs![0];

@@ -66,8 +66,9 @@ public sealed class IsolationTests(TargetBuilder targets) : EndToEndTest
             var allowedSandbox = (await api.GetBotAsync(allowedBotId, ct)).Sandbox!;
             allowedSandbox.Should().Match<SandboxInfo>(s => !s.Isolated && s.AllowUnisolated && s.RefusesJobs == null);
             using var botHttp = new ApiClient(new Uri($"http://{allowed.Options.Metrics}/"));
-            var ready = await botHttp.GetRawAsync("readyz", ct);
-            ready.StatusCode.Should().Be(200, ready.Body);
+            // (Eventually: the bot may take the job before its own view of the cluster has it up.)
+            var ready = await Eventually.SatisfyAsync("the bot that may run unisolated is ready", TimeSpan.FromSeconds(30),
+                token => botHttp.GetRawAsync("readyz", token), r => r.StatusCode == 200, ct, BothRunning);
             Check(ready.Body, "sandbox").Should().Match<(string Status, string Detail)>(c => c.Status == "degraded" && c.Detail.Contains("WITHOUT"));
             await Eventually.SatisfyAsync("the bot warns that the job runs unisolated", TimeSpan.FromSeconds(30), _ => Task.FromResult(allowed.Log()),
                 log => log.Contains("runs its target WITHOUT network and filesystem isolation", StringComparison.Ordinal), ct, BothRunning);

@@ -60,6 +60,9 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>The variable of <c>pandafuzz.bot.libfuzzer-fork</c>: a test that wants -fork sets it to "on" in its options.</summary>
     public const string LibFuzzerFork = "PANDAFUZZ__PANDAFUZZ__BOT__LIBFUZZER_FORK";
 
+    /// <summary>The variable of <c>pandafuzz.bot.cpu-pinning.enabled</c>: a test that wants jobs pinned sets it to "on".</summary>
+    public const string CpuPinning = "PANDAFUZZ__PANDAFUZZ__BOT__CPU_PINNING__ENABLED";
+
     private static readonly TimeSpan ExitWait = TimeSpan.FromSeconds(10);
 
     // Variables the test host may carry that would change what the node binds or how it runs.
@@ -144,9 +147,13 @@ public sealed class NodeProcess : IAsyncDisposable
         // Plain libFuzzer runs unless a test asks for -fork (BugGroupsTests, EnsembleTests): on the shallow planted bug most
         // tests fuzz, -fork keeps both cores busy with children and reruns, and the suite would outgrow its time budget.
         // (A node without the bot role knows no bot setting and would refuse the variable.)
+        // Nor are jobs pinned to cores unless a test asks (BundleCampaignTests): pinning is for a bot that owns its cores,
+        // while a test run packs dozens of nodes and two test streams onto 2 cores, where a job held to one core (and a node
+        // held off it) waits behind whatever else was put there and its reruns time out.
         if (options.Roles.Split(',').Contains("bot"))
         {
             startInfo.Environment[LibFuzzerFork] = "off";
+            startInfo.Environment[CpuPinning] = "off";
         }
         startInfo.Environment["PANDAFUZZ_API_TOKENS"] = ApiClient.TestToken;
         if (options.Webhooks is { } webhooks)

@@ -191,8 +191,9 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         }
 
         var dir = _storage.WorkDirOf(start.JobId);
-        // Before the runner exists: its first process already starts on the job's core.
-        var lease = runsTarget ? _cores?.TryTake(dir.Root, fuzzing: start.Spec.Task == JobTask.Fuzz) : null;
+        // Before the runner exists: its first engine run already starts on the job's core.
+        // A fuzzing job's engine run owns a core; the other jobs' runs go where no fuzzer runs (JobLaunchExtras).
+        var lease = runsTarget && start.Spec.Task == JobTask.Fuzz ? _cores?.TryTake(dir.Root) : null;
         if (lease is not null)
         {
             _leases[start.JobId] = lease;
@@ -206,7 +207,9 @@ public sealed class BotAgentActor : ReceiveActor, IWithTimers
         _runners[start.JobId] = runner;
         _fuzzing.Add(start.JobId);
         _log.Info("Bot {BotId} starts job {JobId} of campaign {CampaignId} {Core}", _identity.Id, start.JobId, start.CampaignId,
-            lease is not null ? $"on core {lease.Core}" : _cores is not null && runsTarget ? "unpinned: every core is taken" : "unpinned");
+            lease is not null ? $"on core {lease.Core}"
+            : _cores is not null && runsTarget && start.Spec.Task == JobTask.Fuzz ? "unpinned: every core is taken"
+            : _cores is not null && runsTarget ? "off the fuzzers' cores" : "unpinned");
         if (runsTarget && _capabilities.Sandbox is { Isolated: false })
         {
             _log.Warning("Job {JobId} runs its target WITHOUT network and filesystem isolation: it can reach this node's files and ports " +
@@ -230,6 +233,7 @@ public static class BotAgentHosting
             .WithActors((system, registry) =>
             {
                 var cores = Cores(settings, system.Log);
+                JobLaunchExtras.KeepOffFuzzingCores(cores);
                 var agents = Enumerable.Range(0, settings.Simulation.Bots).Select(index =>
                 {
                     var botStorage = storage.ForSimulatedBot(index);
@@ -271,7 +275,7 @@ public static class BotAgentHosting
         }
         else
         {
-            log.Info("Each job runs on a core of its own, of cores {Cores} (locks in {LockDir}, shared with this machine's other bots)",
+            log.Info("Each fuzzing job runs on a core of its own, of cores {Cores}, and everything else off them (locks in {LockDir}, shared with this machine's other bots)",
                 string.Join(",", cores.Cores), settings.CpuPinning.LockDirOrDefault);
         }
 

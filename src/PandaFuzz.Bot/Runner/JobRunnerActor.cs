@@ -359,7 +359,7 @@ public sealed class JobRunnerActor : ReceiveActor, IWithTimers
             // The bundle's library path shows in the command line as the run gets it.
             var launch = JobLaunchExtras.WithLibraries(_engine.Launch(_job.Spec, _dir, remaining));
             _commandLine = Reproduction.CommandLine(launch.Program, launch.Arguments, launch.Environment);
-            var run = Sandbox.Of(_settings.Sandbox).Prepare(launch, _job.Spec.MemoryLimitMb, remaining);
+            var run = Sandbox.Of(_settings.Sandbox).Prepare(launch, _job.Spec.MemoryLimitMb, remaining, engineRun: true);
             props = ActorProps.Of(() => new FuzzerProcessActor(_engine, _dir, run, _settings.MaxReportBytes, _settings.PollInterval, _settings.Engine.StallTimeout));
         }
 

@@ -4,12 +4,13 @@ using PandaFuzz.Bot.Engines;
 namespace PandaFuzz.Bot.Sandboxing;
 
 /// <summary>
-/// Each job of this machine's bots on a core of its own: every process of the job (the fuzzer, triage reruns, a coverage
-/// report's tools) starts under <c>taskset</c> on the job's core (<see cref="JobLaunchExtras"/>), so one slot's bursts do not land on another slot's
-/// fuzzer. A core is a lock file held with <c>flock</c> in a folder that every bot of the machine uses, so bots of
-/// several nodes on one machine (or one test run) never pin two jobs to one core; with none free a job runs unpinned.
-/// Of the free cores a job takes the one that has handled the fewest interrupts: on a VM every disk interrupt may go to
-/// one core, and the time it takes is charged to whatever runs there.
+/// Each fuzzing job of this machine's bots on a core of its own: the job's engine run starts under <c>taskset</c> on the
+/// job's core, and every other process a bot starts (triage reruns, minimization, a coverage report's tools) on the
+/// cores no fuzzer of this node holds (<see cref="JobLaunchExtras"/>), so neither a report's bursts nor a rerun take a
+/// fuzzer's core. A core is a lock file held with <c>flock</c> in a folder that every bot of the machine uses, so bots
+/// of several nodes on one machine never pin two fuzzers to one core; with none free a job runs unpinned. Of the free
+/// cores a job takes the one that has handled the fewest interrupts: on a VM every disk interrupt may go to one core, and
+/// the time it takes is charged to whatever runs there.
 /// </summary>
 public sealed partial class CoreLeases
 {
@@ -18,7 +19,7 @@ public sealed partial class CoreLeases
     private readonly string _lockDir;
     private readonly IReadOnlyList<int> _cores;
     private readonly bool _nodeOffFuzzingCores;
-    // The cores this node's fuzzing jobs hold; its own threads keep off them.
+    // The cores this node's fuzzing jobs hold; its other runs, and its own threads, keep off them.
     private readonly HashSet<int> _fuzzing = [];
     private readonly Lock _gate = new();
 
@@ -62,11 +63,8 @@ public sealed partial class CoreLeases
     public static string DefaultLockDir() =>
         Directory.Exists("/run/lock") && !OperatingSystem.IsWindows() ? "/run/lock/pandafuzz-cores" : Path.Combine(Path.GetTempPath(), "pandafuzz-cores");
 
-    /// <summary>
-    /// A free core for the job whose processes run in <paramref name="jobDir"/>, or null when every core is taken. A
-    /// <paramref name="fuzzing"/> job's core is kept clear of the node's own threads.
-    /// </summary>
-    public CoreLease? TryTake(string jobDir, bool fuzzing = false)
+    /// <summary>A free core for the fuzzing job whose processes run in <paramref name="jobDir"/>, or null when every core is taken.</summary>
+    public CoreLease? TryTake(string jobDir)
     {
         var interrupts = InterruptsByCore();
         foreach (var core in _cores.OrderBy(c => interrupts.GetValueOrDefault(c)).ThenBy(c => c))
@@ -94,18 +92,10 @@ public sealed partial class CoreLeases
             }
 
             JobLaunchExtras.PinTo(jobDir, core);
-            if (fuzzing)
-            {
-                Fuzzing(core, true);
-            }
-
+            Fuzzing(core, true);
             return new CoreLease(core, () =>
             {
-                if (fuzzing)
-                {
-                    Fuzzing(core, false);
-                }
-
+                Fuzzing(core, false);
                 JobLaunchExtras.Unpin(jobDir);
                 held.Dispose();
             });
@@ -114,8 +104,11 @@ public sealed partial class CoreLeases
         return null;
     }
 
-    /// <summary>The cores the node's own threads may use now: those no fuzzing job of it holds, or all when none is left.</summary>
-    public IReadOnlyList<int> NodeCores
+    /// <summary>
+    /// The cores for everything but the fuzzers (the node's own threads, reruns, minimizations, coverage tools): those no
+    /// fuzzing job of this node holds, or all when none is left.
+    /// </summary>
+    public IReadOnlyList<int> FreeCores
     {
         get
         {
@@ -142,7 +135,7 @@ public sealed partial class CoreLeases
 
             if (_nodeOffFuzzingCores && OperatingSystem.IsLinux())
             {
-                MoveThreads(NodeCores);
+                MoveThreads(FreeCores);
             }
         }
     }

@@ -6,9 +6,10 @@ namespace PandaFuzz.Bot.Sandboxing;
 
 /// <summary>
 /// What every process of a job gets beyond its own command, whichever part of the bot starts it (the fuzzer, triage
-/// reruns, minimization, a coverage report's tools): the core its bot pinned the job to, and the shared libraries of its
-/// build bundle, bound read-only into the sandbox and named by <c>LD_LIBRARY_PATH</c>. Keyed by the job's work dir, which
-/// is every such launch's working directory; <see cref="Sandbox.Prepare"/> applies them.
+/// reruns, minimization, a coverage report's tools): its cores (a fuzzing job's engine run the core its bot pinned it to,
+/// every other run the cores no fuzzer holds) and the shared libraries of its build bundle, bound read-only into the
+/// sandbox and named by <c>LD_LIBRARY_PATH</c>. Keyed by the job's work dir, which is every such launch's working
+/// directory; <see cref="Sandbox.Prepare"/> applies them.
 /// </summary>
 public static class JobLaunchExtras
 {
@@ -17,6 +18,12 @@ public static class JobLaunchExtras
     public const string LibraryPathVariable = "LD_LIBRARY_PATH";
 
     private const string Taskset = "taskset";
+
+    // The node's cores, once it pins fuzzers: the runs that are not a fuzzer's keep off theirs.
+    private static CoreLeases? _cores;
+
+    /// <summary>From now on runs that are not a fuzzing job's engine run keep off the cores <paramref name="cores"/> gives fuzzers (null: nothing is pinned).</summary>
+    public static void KeepOffFuzzingCores(CoreLeases? cores) => _cores = cores;
 
     public static void PinTo(string jobDir, int core) => Update(jobDir, e => e with { Core = core });
 
@@ -47,11 +54,19 @@ public static class JobLaunchExtras
         return launch with { Environment = environment };
     }
 
-    /// <summary>The wrapped launch under <c>taskset</c> on its job's core, when the job is pinned (outermost, so everything inherits it).</summary>
-    public static FuzzerLaunch Pinned(FuzzerLaunch wrapped, string jobDir) =>
-        Of(jobDir).Core is { } core
-            ? wrapped with { Program = Taskset, Arguments = ["--cpu-list", core.ToString(CultureInfo.InvariantCulture), wrapped.Program, .. wrapped.Arguments] }
-            : wrapped;
+    /// <summary>
+    /// The wrapped launch under <c>taskset</c> (outermost, so everything it starts inherits it): a pinned job's
+    /// <paramref name="engineRun"/> on the job's core; any other run on the cores no fuzzer holds, while some are left.
+    /// </summary>
+    public static FuzzerLaunch Pinned(FuzzerLaunch wrapped, string jobDir, bool engineRun)
+    {
+        IReadOnlyList<int>? cores = engineRun && Of(jobDir).Core is { } core ? [core]
+            : _cores is { } leases && leases.FreeCores is var free && free.Count < leases.Cores.Count ? free
+            : null;
+        return cores is null
+            ? wrapped
+            : wrapped with { Program = Taskset, Arguments = ["--cpu-list", string.Join(',', cores.Select(c => c.ToString(CultureInfo.InvariantCulture))), wrapped.Program, .. wrapped.Arguments] };
+    }
 
     private static Extras Of(string jobDir) => ByJobDir.TryGetValue(Path.GetFullPath(jobDir), out var extras) ? extras : Extras.None;
 

@@ -36,8 +36,11 @@ public sealed partial class Sandbox
         return sandbox.Plan.Errors.Count == 0 ? sandbox : throw new ConfigurationException(string.Join(Environment.NewLine, sandbox.Plan.Errors));
     }
 
-    /// <summary>Limits one run's CPU time and, through a cgroup, its memory; dispose the result once its process group is gone.</summary>
-    public SandboxedRun Prepare(FuzzerLaunch launch, int memoryLimitMb, TimeSpan timeLimit)
+    /// <summary>
+    /// Limits one run's CPU time and, through a cgroup, its memory; dispose the result once its process group is gone.
+    /// <paramref name="engineRun"/>: the fuzzing run of a job, which gets its job's pinned core (<see cref="JobLaunchExtras"/>).
+    /// </summary>
+    public SandboxedRun Prepare(FuzzerLaunch launch, int memoryLimitMb, TimeSpan timeLimit, bool engineRun = false)
     {
         if (Plan.RunAs is { } user)
         {
@@ -67,7 +70,7 @@ public sealed partial class Sandbox
         // The job's bundle libraries and core, whichever part of the bot starts the run.
         var jobDir = launch.WorkingDirectory;
         var wrapped = JobLaunchExtras.Pinned(
-            Plan.Wrap(JobLaunchExtras.WithLibraries(launch), new SandboxRun(procs, cpuSeconds, JobLaunchExtras.ReadOnlyFolderOf(jobDir))), jobDir);
+            Plan.Wrap(JobLaunchExtras.WithLibraries(launch), new SandboxRun(procs, cpuSeconds, JobLaunchExtras.ReadOnlyFolderOf(jobDir))), jobDir, engineRun);
         return new SandboxedRun(this, wrapped, cgroupDir, memoryLimitMb, cpuSeconds);
     }
 

@@ -9,9 +9,9 @@ using Xunit;
 namespace PandaFuzz.Bot.Tests.Sandboxing;
 
 /// <summary>
-/// Jobs on cores of their own: a core is held by one job of the machine at a time (another process's flock counts too),
-/// the job with the fewest interrupts' core goes first, and every process of a pinned job's dir starts on its core, through
-/// the shipped sandbox.
+/// Fuzzers on cores of their own: a core is held by one job of the machine at a time (another process's flock counts too),
+/// the core with the fewest interrupts goes first, a fuzzing job's engine run starts on its core through the shipped
+/// sandbox and every other run on the cores no fuzzer holds, and the node's own threads keep off the fuzzers' cores.
 /// </summary>
 public sealed class CoreLeasesTests : IDisposable
 {
@@ -75,20 +75,29 @@ public sealed class CoreLeasesTests : IDisposable
     }
 
     [Fact]
-    public async Task Every_process_of_a_pinned_jobs_dir_runs_on_its_core_through_the_shipped_sandbox_and_others_are_left_alone()
+    public async Task A_fuzzing_jobs_engine_run_gets_its_core_and_every_other_run_the_cores_no_fuzzer_holds_through_the_shipped_sandbox()
     {
         var allowed = CoreLeases.AllowedCores();
         var leases = new CoreLeases(_locks, allowed);
-        using var lease = leases.TryTake(_first.Dir.Root);
         var sandbox = Sandbox.Of(SandboxSettings.Default);
+        JobLaunchExtras.KeepOffFuzzingCores(leases);
+        try
+        {
+            var lease = leases.TryTake(_first.Dir.Root)!;
+            var others = allowed.Where(c => c != lease.Core).ToList();
 
-        var pinned = await CoresOfAsync(_first.Dir.Root, sandbox);
-        var unpinned = await CoresOfAsync(_second.Dir.Root, sandbox);
+            (await CoresOfAsync(_first.Dir.Root, sandbox, engineRun: true)).Should().Equal(lease.Core);
+            (await CoresOfAsync(_first.Dir.Root, sandbox, engineRun: false)).Should().Equal(others, "the fuzzer's own triage reruns keep off its core");
+            (await CoresOfAsync(_second.Dir.Root, sandbox, engineRun: false)).Should().Equal(others, "a coverage report's or a minimization's run too");
+            (await CoresOfAsync(_second.Dir.Root, sandbox, engineRun: true)).Should().Equal(others, "an engine run of a job without a core is no fuzzer's");
 
-        pinned.Should().Equal(lease!.Core);
-        unpinned.Should().Equal(allowed);
-        lease.Dispose();
-        (await CoresOfAsync(_first.Dir.Root, sandbox)).Should().Equal(allowed, "a released job's dir runs unpinned");
+            lease.Dispose();
+            (await CoresOfAsync(_first.Dir.Root, sandbox, engineRun: true)).Should().Equal(allowed, "with no fuzzer pinned, runs go anywhere");
+        }
+        finally
+        {
+            JobLaunchExtras.KeepOffFuzzingCores(null);
+        }
     }
 
     [Fact]
@@ -97,14 +106,8 @@ public sealed class CoreLeasesTests : IDisposable
         var allowed = CoreLeases.AllowedCores();
         var leases = new CoreLeases(_locks, allowed, nodeOffFuzzingCores: true);
 
-        var fuzzing = leases.TryTake(_first.Dir.Root, fuzzing: true)!;
+        var fuzzing = leases.TryTake(_first.Dir.Root)!;
         var whileFuzzing = ThreadCores();
-        using (var report = leases.TryTake(_second.Dir.Root, fuzzing: false))
-        {
-            // A coverage report's core is the node's to share.
-            ThreadCores().Should().OnlyContain(cores => cores.SequenceEqual(allowed.Where(c => c != fuzzing.Core)));
-        }
-
         fuzzing.Dispose();
         var after = ThreadCores();
 
@@ -165,10 +168,11 @@ public sealed class CoreLeasesTests : IDisposable
         return cores;
     }
 
-    private static async Task<IReadOnlyList<int>> CoresOfAsync(string jobDir, Sandbox sandbox)
+    private static async Task<IReadOnlyList<int>> CoresOfAsync(string jobDir, Sandbox sandbox, bool engineRun)
     {
         var launch = new FuzzerLaunch("sh", ["-c", "grep Cpus_allowed_list /proc/self/status"], jobDir, new Dictionary<string, string>());
-        var (exitCode, output) = await OneShotRun.RunAsync(launch, TimeSpan.FromSeconds(30), 10_000, default, sandbox, 256);
+        using var run = sandbox.Prepare(launch, 256, TimeSpan.FromSeconds(30), engineRun);
+        var (exitCode, output) = await OneShotRun.RunAsync(run.Launch, TimeSpan.FromSeconds(30), 10_000);
         exitCode.Should().Be(0, output);
         var line = output.Split('\n').Single(l => l.StartsWith("Cpus_allowed_list:", StringComparison.Ordinal));
         return CoreLeases.ParseCoreList(line["Cpus_allowed_list:".Length..]);
