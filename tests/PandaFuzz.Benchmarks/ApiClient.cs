@@ -23,7 +23,11 @@ public sealed record JobView(
     DateTimeOffset? AssignedAt,
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
-    JobStats? Stats);
+    JobStats? Stats)
+{
+    /// <summary>How the bot runs the job's engine (environment, program, arguments), once it has run it; null before.</summary>
+    public string? CommandLine { get; init; }
+}
 
 /// <summary><c>GET /api/v1/campaigns/{id}</c>, the fields the benchmarks read.</summary>
 public sealed record CampaignView(string Id, string Name, string? Status, IReadOnlyList<JobView>? Jobs, DateTimeOffset? CreatedAt, DateTimeOffset? FinishedAt);

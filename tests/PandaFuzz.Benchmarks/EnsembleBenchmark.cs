@@ -9,7 +9,10 @@ public sealed record EnsembleStandaloneSide(long Tuples, int CorpusFiles, IReadO
 /// <summary>A job of the ensemble campaign at its end.</summary>
 public sealed record EnsembleJob(string Id, int? Index, string? Engine, string State, string? FailureReason, long Execs, long ExecsPerSecond, long Coverage, long CorpusUnits, double? JobSeconds);
 
-/// <summary>The PandaFuzz side of one ensemble pair: the campaign corpus downloaded at the end and its tuples.</summary>
+/// <summary>
+/// The PandaFuzz side of one ensemble pair: the campaign corpus downloaded at the end and its tuples. With --cmplog, the
+/// AFL++ job's id, its command line as <c>GET /api/v1/jobs/{id}</c> shows it, and whether that runs the CMPLOG binary (<c>-c</c>).
+/// </summary>
 public sealed record EnsemblePandaFuzzSide(
     string CampaignId,
     long Tuples,
@@ -20,17 +23,28 @@ public sealed record EnsemblePandaFuzzSide(
     double? NodeCpuSeconds,
     IReadOnlyList<string> FuzzerCores,
     IReadOnlyList<string> FuzzerCommands,
-    string ShowmapCommand);
+    string ShowmapCommand,
+    string? AflJobId = null,
+    string? AflCommandLine = null,
+    bool? AflRunsCmplog = null);
 
 public sealed record EnsemblePair(int Pair, EnsembleStandaloneSide? Standalone, EnsemblePandaFuzzSide? PandaFuzz, double? Ratio, string? Error);
 
 /// <summary>
 /// Edges found after a fixed time: a 2-job PandaFuzz ensemble (libFuzzer + AFL++) versus afl-fuzz -M + -S on the same cores,
-/// both measured by afl-showmap -C with the AFL++ build over the corpus each side ends with.
+/// both measured by afl-showmap -C with the AFL++ build over the corpus each side ends with. With --cmplog, AFL++'s CMPLOG
+/// on both sides: the standalone secondary runs the CMPLOG build (-S sec -c), and the campaign fuzzes a named target whose
+/// build holds it, so its only AFL++ job runs it (-c).
 /// </summary>
 public sealed class EnsembleBenchmark(BenchmarkOptions options, Workspace workspace)
 {
     public const double Goal = 1.0;
+
+    /// <summary>--cmplog: the named target whose build (1 on the benchmark's fresh node) holds the libFuzzer, AFL++ and CMPLOG binaries.</summary>
+    public const string CmplogTargetName = "ensemble-bench";
+
+    /// <summary>The standalone instance that runs the CMPLOG build with --cmplog (AFL++'s advice: one main, one secondary with -c).</summary>
+    private const string CmplogInstance = "sec";
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -45,19 +59,23 @@ public sealed class EnsembleBenchmark(BenchmarkOptions options, Workspace worksp
         Toolchain.Require(["clang", "afl-clang-fast", "afl-fuzz", "afl-showmap", "taskset"]);
         var machine = await MachineInfo.CollectAsync(options.NodeBuildDir, cancellationToken);
         var source = options.TargetSource ?? Path.Combine(RepoLayout.BenchmarkTargets, "bench_parser.c");
-        Console.WriteLine($"ensemble: {options.Pairs} pairs x {options.Seconds} s per run, cores {Cpu.Format(cores)}, harness {source}");
+        Console.WriteLine($"ensemble: {options.Pairs} pairs x {options.Seconds} s per run, cores {Cpu.Format(cores)}, harness {source}, cmplog: {Flag(options.Cmplog)}");
         Console.WriteLine($"machine: {machine}");
         Console.WriteLine($"work dir: {workspace.Root}");
-        var targets = await Toolchain.BuildAsync(source, workspace.Dir("targets"), cancellationToken);
+        var targets = await Toolchain.BuildAsync(source, workspace.Dir("targets"), cancellationToken, cmplog: options.Cmplog);
         foreach (var command in targets.Commands)
         {
             Console.WriteLine($"built: {command}");
         }
 
-        var pinning =
-            $"Both sides get cores {Cpu.Format(cores)}: two `taskset -c {Cpu.Format(cores)} afl-fuzz` (-M main, -S sec, AFL_NO_AFFINITY=1) versus one all-in-one node " +
-            $"started with `taskset -c {Cpu.Format(cores)} dotnet pandafuzz.dll` running a 2-job campaign (job 0 libFuzzer, job 1 AFL++). " +
-            "The idle node stays up (on the same cores) during standalone runs.";
+        var pinning = options.Cmplog
+            ? $"Both sides get cores {Cpu.Format(cores)}: two `taskset -c {Cpu.Format(cores)} afl-fuzz` (-M main, -S {CmplogInstance} with -c {Path.GetFileName(targets.Cmplog)}, " +
+              $"AFL_NO_AFFINITY=1) versus one all-in-one node started with `taskset -c {Cpu.Format(cores)} dotnet pandafuzz.dll` running a 2-job campaign on " +
+              $"target {CmplogTargetName}'s build of libFuzzer, AFL++ and CMPLOG binaries (job 0 libFuzzer, job 1 AFL++ with the build's CMPLOG binary, -c). " +
+              "The idle node stays up (on the same cores) during standalone runs. cmplog: true."
+            : $"Both sides get cores {Cpu.Format(cores)}: two `taskset -c {Cpu.Format(cores)} afl-fuzz` (-M main, -S sec, AFL_NO_AFFINITY=1) versus one all-in-one node " +
+              $"started with `taskset -c {Cpu.Format(cores)} dotnet pandafuzz.dll` running a 2-job campaign (job 0 libFuzzer, job 1 AFL++). " +
+              "The idle node stays up (on the same cores) during standalone runs. cmplog: false.";
         Console.WriteLine($"pinning: {pinning}");
 
         var pairs = new List<EnsemblePair>();
@@ -69,11 +87,12 @@ public sealed class EnsembleBenchmark(BenchmarkOptions options, Workspace worksp
             using var api = new ApiClient(node.BaseAddress);
             var bot = await node.WaitReadyAsync(api, ["libfuzzer", "aflplusplus"], 2, TimeSpan.FromSeconds(120), cancellationToken);
             Console.WriteLine($"node: pid {node.Pid}, {node.BaseAddress}, bot {bot.Id} with {bot.Capabilities?.Slots} slot(s); log {node.LogPath}");
-            var builds = new Dictionary<string, string>
+            var builds = options.Cmplog ? null : new Dictionary<string, string>
             {
                 ["libfuzzer"] = await api.UploadTargetAsync("ensemble-libfuzzer", await File.ReadAllBytesAsync(targets.LibFuzzer, cancellationToken), cancellationToken),
                 ["aflplusplus"] = await api.UploadTargetAsync("ensemble-afl", await File.ReadAllBytesAsync(targets.Afl, cancellationToken), cancellationToken),
             };
+            int? build = options.Cmplog ? await UploadCmplogBuildAsync(api, targets, cancellationToken) : null;
 
             for (var pair = 1; pair <= options.Pairs; pair++)
             {
@@ -83,7 +102,7 @@ public sealed class EnsembleBenchmark(BenchmarkOptions options, Workspace worksp
                 try
                 {
                     var cpuBefore = Cpu.CpuSeconds(node.Pid);
-                    standalone = await RunStandaloneAsync(pair, targets.Afl, cores, cancellationToken);
+                    standalone = await RunStandaloneAsync(pair, targets.Afl, targets.Cmplog, cores, cancellationToken);
                     idleNodeCpu += Cpu.CpuSeconds(node.Pid) - cpuBefore;
                     Console.WriteLine($"{prefix} afl-fuzz -M/-S: {standalone.Tuples} tuples over {standalone.CorpusFiles} queue entries " +
                                       $"({string.Join(", ", standalone.Instances.Select(i => $"{i.ExecsDone:N0} execs, {i.EdgesFound} edges"))})");
@@ -97,10 +116,16 @@ public sealed class EnsembleBenchmark(BenchmarkOptions options, Workspace worksp
 
                 try
                 {
-                    var pandaFuzz = await RunPandaFuzzAsync(pair, node, api, builds, targets.Afl, cancellationToken);
+                    var pandaFuzz = await RunPandaFuzzAsync(pair, node, api, builds, build, targets.Afl, cancellationToken);
                     var ratio = standalone.Tuples > 0 ? (double)pandaFuzz.Tuples / standalone.Tuples : double.NaN;
                     Console.WriteLine($"{prefix} pandafuzz ensemble: {pandaFuzz.Tuples} tuples over {pandaFuzz.CorpusFiles} corpus entries " +
                                       $"({string.Join(", ", pandaFuzz.Jobs.Select(j => $"{j.Engine} {j.State} {j.Execs:N0} execs cov {j.Coverage}"))})  ratio {ratio:0.000}");
+                    if (options.Cmplog)
+                    {
+                        Console.WriteLine($"{prefix} pandafuzz AFL++ job {pandaFuzz.AflJobId ?? "(none)"} runs CMPLOG (-c): {Flag(pandaFuzz.AflRunsCmplog)}; " +
+                                          $"command line: {pandaFuzz.AflCommandLine ?? "(none)"}");
+                    }
+
                     pairs.Add(new EnsemblePair(pair, standalone, pandaFuzz, ratio, null));
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -120,12 +145,18 @@ public sealed class EnsembleBenchmark(BenchmarkOptions options, Workspace worksp
                 "inputs measured on each side; informational"),
         };
         Console.WriteLine();
-        Console.WriteLine($"ensemble ({options.Pairs} pairs x {options.Seconds} s, harness {Path.GetFileName(source)}, cores {Cpu.Format(cores)} on both sides):");
+        Console.WriteLine($"ensemble ({options.Pairs} pairs x {options.Seconds} s, harness {Path.GetFileName(source)}, cores {Cpu.Format(cores)} on both sides, " +
+                          $"cmplog: {Flag(options.Cmplog)}):");
         Console.Write(Summary.Table(summaries));
         var sample = ok.FirstOrDefault();
         if (sample is not null)
         {
             Console.WriteLine($"standalone ran: {string.Join("  &  ", sample.Standalone!.Instances.Select(i => i.Command))}");
+            if (options.Cmplog)
+            {
+                Console.WriteLine($"PandaFuzz AFL++ job ran: {sample.PandaFuzz!.AflCommandLine ?? "(no command line)"}");
+            }
+
             Console.WriteLine($"measured with: {sample.Standalone.ShowmapCommand}");
             Console.WriteLine($"PandaFuzz fuzzer processes allowed on core(s) {string.Join(" / ", ok.SelectMany(p => p.PandaFuzz!.FuzzerCores).Distinct())}; " +
                               $"node's own CPU per run, median {Summary.Median([.. ok.Where(p => p.PandaFuzz!.NodeCpuSeconds is not null).Select(p => p.PandaFuzz!.NodeCpuSeconds!.Value)]):0.00} s; " +
@@ -138,7 +169,8 @@ public sealed class EnsembleBenchmark(BenchmarkOptions options, Workspace worksp
             mode = options.Mode,
             startedAt,
             finishedAt = DateTimeOffset.UtcNow,
-            settings = new { options.Pairs, options.Seconds, cores, harness = source, goal = Goal },
+            settings = new { options.Pairs, options.Seconds, cores, harness = source, goal = Goal, cmplog = options.Cmplog },
+            cmplog = options.Cmplog,
             machine,
             pinning,
             commands = new { build = targets.Commands, node = nodeCommand },
@@ -158,13 +190,43 @@ public sealed class EnsembleBenchmark(BenchmarkOptions options, Workspace worksp
             return 2;
         }
 
+        // --cmplog measured without CMPLOG on the PandaFuzz side is not the comparison asked for.
+        if (options.Cmplog && ok.Any(p => p.PandaFuzz!.AflRunsCmplog != true))
+        {
+            workspace.Failed = true;
+            return 2;
+        }
+
         return summaries.All(s => s.GoalMet != false) ? 0 : 1;
     }
 
-    private async Task<EnsembleStandaloneSide> RunStandaloneAsync(int pair, string target, int[] cores, CancellationToken cancellationToken)
+    private static string Flag(bool? value) => value switch { true => "true", false => "false", null => "unknown" };
+
+    /// <summary>
+    /// --cmplog: the libFuzzer binary as a new build of <see cref="CmplogTargetName"/>, then the AFL++ and CMPLOG binaries
+    /// added to that build; returns its number.
+    /// </summary>
+    private static async Task<int> UploadCmplogBuildAsync(ApiClient api, BuiltTargets targets, CancellationToken cancellationToken)
+    {
+        var build = await api.UploadTargetBinaryAsync(CmplogTargetName, "libfuzzer", null, await File.ReadAllBytesAsync(targets.LibFuzzer, cancellationToken), cancellationToken);
+        foreach (var (kind, path) in new[] { ("aflplusplus", targets.Afl), ("cmplog", targets.Cmplog!) })
+        {
+            var added = await api.UploadTargetBinaryAsync(CmplogTargetName, kind, build, await File.ReadAllBytesAsync(path, cancellationToken), cancellationToken);
+            if (added != build)
+            {
+                throw new ApiException($"POST /api/v1/targets?name={CmplogTargetName}&kind={kind}&build={build} answered build {added}.");
+            }
+        }
+
+        Console.WriteLine($"target: {CmplogTargetName} build {build} with kinds libfuzzer, aflplusplus, cmplog");
+        return build;
+    }
+
+    private async Task<EnsembleStandaloneSide> RunStandaloneAsync(int pair, string target, string? cmplogTarget, int[] cores, CancellationToken cancellationToken)
     {
         var runDir = workspace.Dir("runs", $"pair{pair:D2}-standalone");
-        var instances = await Standalone.RunAflAsync(target, cores, options.Seconds, runDir, [("-M", "main"), ("-S", "sec")], cancellationToken);
+        var instances = await Standalone.RunAflAsync(target, cores, options.Seconds, runDir, [("-M", "main"), ("-S", "sec")], cancellationToken,
+            cmplogTarget is null ? null : (CmplogInstance, cmplogTarget));
         var output = Path.Combine(runDir, "out");
 
         // The union of both queues, each file under a name that keeps the two apart.
@@ -188,18 +250,31 @@ public sealed class EnsembleBenchmark(BenchmarkOptions options, Workspace worksp
     }
 
     private async Task<EnsemblePandaFuzzSide> RunPandaFuzzAsync(
-        int pair, NodeProcess node, ApiClient api, Dictionary<string, string> builds, string aflTarget, CancellationToken cancellationToken)
+        int pair, NodeProcess node, ApiClient api, Dictionary<string, string>? builds, int? build, string aflTarget, CancellationToken cancellationToken)
     {
         var runDir = workspace.Dir("runs", $"pair{pair:D2}-pandafuzz");
-        var request = new
-        {
-            name = $"ensemble-{pair.ToString(CultureInfo.InvariantCulture)}",
-            targets = builds,
-            jobs = 2,
-            durationSeconds = options.Seconds,
-            memoryLimitMb = Standalone.MemoryLimitMb,
-            timeoutMs = Standalone.TimeoutMs,
-        };
+        var name = $"ensemble-{pair.ToString(CultureInfo.InvariantCulture)}";
+        object request = build is { } number
+            ? new
+            {
+                name,
+                target = CmplogTargetName,
+                build = number,
+                engines = new[] { "libfuzzer", "aflplusplus" },
+                jobs = 2,
+                durationSeconds = options.Seconds,
+                memoryLimitMb = Standalone.MemoryLimitMb,
+                timeoutMs = Standalone.TimeoutMs,
+            }
+            : new
+            {
+                name,
+                targets = builds,
+                jobs = 2,
+                durationSeconds = options.Seconds,
+                memoryLimitMb = Standalone.MemoryLimitMb,
+                timeoutMs = Standalone.TimeoutMs,
+            };
         var outcome = await CampaignRunner.RunAsync(node, api, request, options.Seconds, cancellationToken);
         var jobs = (outcome.Final.Jobs ?? []).OrderBy(j => j.Index).Select(j => new EnsembleJob(
             j.Id, j.Index, j.Engine, j.State, j.FailureReason, j.Stats?.Execs ?? 0, j.Stats?.ExecsPerSecond ?? 0, j.Stats?.Coverage ?? 0, j.Stats?.CorpusUnits ?? 0,
@@ -246,7 +321,42 @@ public sealed class EnsembleBenchmark(BenchmarkOptions options, Workspace worksp
         }
 
         var (tuples, command) = await Standalone.CountTuplesAsync(aflTarget, corpus, Path.Combine(runDir, "showmap.log"), cancellationToken);
-        return new EnsemblePandaFuzzSide(outcome.CampaignId, tuples, files, corpusCount, archiveBytes, jobs, outcome.NodeCpuSeconds,
+        var side = new EnsemblePandaFuzzSide(outcome.CampaignId, tuples, files, corpusCount, archiveBytes, jobs, outcome.NodeCpuSeconds,
             outcome.FuzzerCores, outcome.FuzzerCommands, command);
+        return options.Cmplog ? await WithAflCommandLineAsync(pair, api, side, cancellationToken) : side;
+    }
+
+    /// <summary>
+    /// --cmplog: the AFL++ job's command line as <c>GET /api/v1/jobs/{id}</c> shows it, and whether it runs the build's
+    /// CMPLOG binary (<c> -c </c>); a job without it is a problem of the run.
+    /// </summary>
+    private async Task<EnsemblePandaFuzzSide> WithAflCommandLineAsync(int pair, ApiClient api, EnsemblePandaFuzzSide side, CancellationToken cancellationToken)
+    {
+        var afl = side.Jobs.Where(j => string.Equals(j.Engine, "aflplusplus", StringComparison.OrdinalIgnoreCase)).ToList();
+        if (afl.Count != 1)
+        {
+            workspace.Problem($"pair {pair}: campaign {side.CampaignId} has {afl.Count} AFL++ jobs, not 1");
+            return side with { AflRunsCmplog = false };
+        }
+
+        string? commandLine;
+        try
+        {
+            commandLine = (await api.GetJobAsync(afl[0].Id, cancellationToken)).CommandLine;
+        }
+        catch (Exception ex) when (ex is ApiException or HttpRequestException || (ex is TaskCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            workspace.Problem($"pair {pair}: GET /api/v1/jobs/{afl[0].Id} failed: {ex.Message}");
+            return side with { AflJobId = afl[0].Id, AflRunsCmplog = false };
+        }
+
+        var cmplog = commandLine?.Contains(" -c ", StringComparison.Ordinal) == true;
+        if (!cmplog)
+        {
+            workspace.Problem($"pair {pair}: the AFL++ job {afl[0].Id} of campaign {side.CampaignId} ran without the build's CMPLOG binary (no -c in its command line: " +
+                              $"{commandLine ?? "none shown by GET /api/v1/jobs/{id}"})");
+        }
+
+        return side with { AflJobId = afl[0].Id, AflCommandLine = commandLine, AflRunsCmplog = cmplog };
     }
 }

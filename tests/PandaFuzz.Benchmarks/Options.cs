@@ -63,6 +63,12 @@ public sealed record BenchmarkOptions(
     /// <summary>coverage: the fuzzing job's process pinned to --core, the node (and so the coverage jobs it starts) to the other cores.</summary>
     public bool PinFuzzer { get; init; }
 
+    /// <summary>
+    /// ensemble: a CMPLOG build too (AFL_LLVM_CMPLOG=1): the standalone secondary runs it (-S sec -c), and the PandaFuzz side
+    /// fuzzes a named target whose build holds it, so the campaign's only AFL++ job runs it (-c).
+    /// </summary>
+    public bool Cmplog { get; init; }
+
     public static readonly string Usage =
         """
         Usage: dotnet run -c Release --project tests/PandaFuzz.Benchmarks -- <benchmark> [options]
@@ -119,6 +125,9 @@ public sealed record BenchmarkOptions(
                                 per corpus size (overrides the mode)
           --inputs LIST         coverage: corpus sizes, comma-separated (quick 250,1000; full 1000,5000); the largest is
                                 the one reported on during the exec/s pairs
+          --cmplog              ensemble: AFL++'s CMPLOG on both sides: a CMPLOG build of the harness (AFL_LLVM_CMPLOG=1),
+                                run by the standalone secondary (-S sec -c) and by the PandaFuzz campaign's AFL++ job (-c),
+                                which fuzzes a named target whose build holds the libFuzzer, AFL++ and CMPLOG binaries
           --pin-fuzzer          coverage: during the exec/s pairs, the fuzzing job's process on --core (default 1) and the node
                                 (with the coverage jobs it starts) on the other cores; default: the node's cores for all, as a bot runs
           --reports N           dedup: crash reports per round, at least 100; journal: events per burst;
@@ -182,6 +191,7 @@ public sealed record BenchmarkOptions(
         var botDataOnDisk = false;
         var cold = false;
         var pinFuzzer = false;
+        var cmplog = false;
         IReadOnlyList<int>? inputs = null;
         var overrides = new List<string>();
         for (var i = 1; i < args.Count; i++)
@@ -232,6 +242,7 @@ public sealed record BenchmarkOptions(
                 case "--split": split = true; break;
                 case "--cold": cold = true; break;
                 case "--pin-fuzzer": pinFuzzer = true; break;
+                case "--cmplog": cmplog = true; break;
                 case "--inputs":
                     var sizes = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                     inputs = [.. sizes.Select(size => Positive(arg, size))];
@@ -312,6 +323,7 @@ public sealed record BenchmarkOptions(
             ScaleCold = cold,
             Inputs = [.. (inputs ?? (isQuick ? [250, 1_000] : [1_000, 5_000])).Distinct().Order()],
             PinFuzzer = pinFuzzer,
+            Cmplog = cmplog,
         };
         if (only.FirstOrDefault(o => SuiteBenchmark.Steps.All(s => s.Benchmark != o)) is { } unknown)
         {
@@ -331,6 +343,11 @@ public sealed record BenchmarkOptions(
         if (options.Reports < DedupBenchmark.UniqueEvery)
         {
             throw new UsageException($"--reports must be at least {DedupBenchmark.UniqueEvery} (1 % of them bring a new signature).");
+        }
+
+        if (cmplog && benchmark != Ensemble)
+        {
+            throw new UsageException("--cmplog is an option of ensemble only.");
         }
 
         if (benchmark is Overhead or FirstCrash && parkCore == core)

@@ -66,7 +66,12 @@ public static partial class Standalone
     /// corpus/ (the bot's one-zero-byte seed when empty), its sync dir out/. The target is copied into the work dir, where
     /// the engine reads its build (an ASan build gets <c>-m none</c>).
     /// </summary>
-    public static FuzzerLaunch Afl(string target, int seconds, string runDir, string role, string instance, string? dictionaryFile = null)
+    /// <remarks>
+    /// With <paramref name="cmplogTarget"/> (a CMPLOG build, <c>AFL_LLVM_CMPLOG=1</c>) the instance runs it as well: it is
+    /// copied to where a bot's job keeps its build's CMPLOG binary (<see cref="JobWorkDir.CmplogTarget"/>), and the engine's
+    /// launch is the one of an AFL++ job that runs it, so <c>-c</c> comes where a bot puts it, no other flag changed.
+    /// </remarks>
+    public static FuzzerLaunch Afl(string target, int seconds, string runDir, string role, string instance, string? dictionaryFile = null, string? cmplogTarget = null)
     {
         var dir = Prepare(runDir, dictionaryFile);
         if (!File.Exists(dir.Target))
@@ -74,13 +79,34 @@ public static partial class Standalone
             File.Copy(target, dir.Target);
         }
 
-        var launch = new AflPlusPlusEngine().Launch(Spec(EngineNames.AflPlusPlus, seconds, dictionaryFile), dir, TimeSpan.FromSeconds(seconds));
+        var spec = Spec(EngineNames.AflPlusPlus, seconds, dictionaryFile);
+        if (cmplogTarget is not null)
+        {
+            if (!File.Exists(dir.CmplogTarget))
+            {
+                File.Copy(cmplogTarget, dir.CmplogTarget);
+            }
+
+            // The only AFL++ job of its campaign: the instance (main, so no -p of a secondary) that the engine gives -c.
+            spec = spec with { CmplogTarget = BlobId.Of("standalone-cmplog"u8), Instances = 1 };
+        }
+
+        var launch = new AflPlusPlusEngine().Launch(spec, dir, TimeSpan.FromSeconds(seconds));
         var arguments = launch.Arguments.ToList();
         var name = arguments.IndexOf(AflPlusPlusEngine.InstanceName);
         arguments[name - 1] = role;
         arguments[name] = instance;
+        if (cmplogTarget is not null && !HasCmplog(arguments))
+        {
+            throw new InvalidOperationException($"The AFL++ engine's launch has no -c {dir.CmplogTarget}: {ProcessRunner.Describe(launch.Program, arguments)}");
+        }
+
         return launch with { Arguments = arguments };
     }
+
+    /// <summary>True when afl-fuzz's arguments (before the target's, after <c>--</c>) hold <c>-c</c>.</summary>
+    public static bool HasCmplog(IReadOnlyList<string> arguments) =>
+        arguments.TakeWhile(a => a != "--").Contains("-c");
 
     /// <summary>The job's folders under <paramref name="runDir"/>, with the dictionary where the engines look for it.</summary>
     private static JobWorkDir Prepare(string runDir, string? dictionaryFile)
@@ -147,14 +173,17 @@ public static partial class Standalone
     /// <summary>
     /// Starts the bot's afl-fuzz launch once per (role, instance) in <paramref name="instances"/>, all on
     /// <paramref name="cores"/>, sharing the work dir at <paramref name="runDir"/> (its out/ the sync dir), and waits for
-    /// all; each instance's fuzzer_stats is read at the end.
+    /// all; each instance's fuzzer_stats is read at the end. With <paramref name="cmplog"/>, that instance runs that
+    /// CMPLOG build too (<c>-c</c>).
     /// </summary>
     public static async Task<IReadOnlyList<AflResult>> RunAflAsync(
         string target, IReadOnlyCollection<int> cores, int seconds, string runDir,
-        IReadOnlyList<(string Role, string Instance)> instances, CancellationToken cancellationToken)
+        IReadOnlyList<(string Role, string Instance)> instances, CancellationToken cancellationToken,
+        (string Instance, string Target)? cmplog = null)
     {
         var outputDir = new JobWorkDir(runDir).Output;
-        var launches = instances.Select(i => (i.Instance, Launch: Afl(target, seconds, runDir, i.Role, i.Instance))).ToList();
+        var launches = instances.Select(i => (i.Instance, Launch: Afl(target, seconds, runDir, i.Role, i.Instance,
+            cmplogTarget: cmplog is { } c && c.Instance == i.Instance ? c.Target : null))).ToList();
         var runs = launches.Select(async i =>
         {
             List<string> arguments = ["-c", Cpu.Format(cores), i.Launch.Program, .. i.Launch.Arguments];

@@ -1,7 +1,10 @@
 namespace PandaFuzz.Benchmarks;
 
-/// <summary>The two builds of one harness: libFuzzer (clang) and AFL++ (afl-clang-fast), both without sanitizers.</summary>
-public sealed record BuiltTargets(string Source, string LibFuzzer, string Afl, IReadOnlyList<string> Commands);
+/// <summary>
+/// The two builds of one harness: libFuzzer (clang) and AFL++ (afl-clang-fast), both without sanitizers; and when asked
+/// for, <paramref name="Cmplog"/>: AFL++'s CMPLOG build (afl-clang-fast with AFL_LLVM_CMPLOG=1), for afl-fuzz's <c>-c</c>.
+/// </summary>
+public sealed record BuiltTargets(string Source, string LibFuzzer, string Afl, IReadOnlyList<string> Commands, string? Cmplog = null);
 
 /// <summary>Finds the compilers and fuzzers, reports their versions and builds the harnesses.</summary>
 public static class Toolchain
@@ -42,9 +45,10 @@ public static class Toolchain
 
     /// <summary>
     /// <c>clang -O1 -fsanitize=fuzzer SRC</c> and <c>afl-clang-fast -O1 -fsanitize=fuzzer SRC</c> into <paramref name="outputDir"/>:
-    /// no sanitizer, so exec/s is stable and the two engines run comparable code.
+    /// no sanitizer, so exec/s is stable and the two engines run comparable code. With <paramref name="cmplog"/>, the same
+    /// afl-clang-fast command again with <c>AFL_LLVM_CMPLOG=1</c> into <c>NAME.cmplog</c>: the CMPLOG build afl-fuzz runs with <c>-c</c>.
     /// </summary>
-    public static async Task<BuiltTargets> BuildAsync(string source, string outputDir, CancellationToken cancellationToken)
+    public static async Task<BuiltTargets> BuildAsync(string source, string outputDir, CancellationToken cancellationToken, bool cmplog = false)
     {
         if (!File.Exists(source))
         {
@@ -61,7 +65,16 @@ public static class Toolchain
             await CompileAsync("afl-clang-fast", ["-O1", "-fsanitize=fuzzer", source, "-o", afl],
                 new Dictionary<string, string> { ["AFL_QUIET"] = "1" }, outputDir, cancellationToken),
         };
-        return new BuiltTargets(source, libFuzzer, afl, commands);
+        if (!cmplog)
+        {
+            return new BuiltTargets(source, libFuzzer, afl, commands);
+        }
+
+        // AFL++'s CMPLOG build: the AFL++ command with AFL_LLVM_CMPLOG=1 (shown, since it is what makes the build).
+        var cmplogTarget = Path.Combine(outputDir, name + ".cmplog");
+        commands.Add("AFL_LLVM_CMPLOG=1 " + await CompileAsync("afl-clang-fast", ["-O1", "-fsanitize=fuzzer", source, "-o", cmplogTarget],
+            new Dictionary<string, string> { ["AFL_QUIET"] = "1", ["AFL_LLVM_CMPLOG"] = "1" }, outputDir, cancellationToken));
+        return new BuiltTargets(source, libFuzzer, afl, commands, cmplogTarget);
     }
 
     public static string StripAnsi(string text) =>
