@@ -134,19 +134,20 @@ public sealed class OutboxActorTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         }
 
         // The stand-in master notes every arrival and, once told to, acknowledges at once on its own thread.
-        var arrivals = new List<(BlobId Input, DateTimeOffset At)>();
+        var arrivals = new List<(BlobId Input, DateTimeOffset At, bool Answered)>();
         var answering = false;
         var campaigns = CreateTestProbe();
         campaigns.SetAutoPilot(new DelegateAutoPilot((sender, message) =>
         {
             if (message is CampaignCommands.ReportCrash report)
             {
+                var answers = Volatile.Read(ref answering);
                 lock (arrivals)
                 {
-                    arrivals.Add((report.Finding.Input, DateTimeOffset.UtcNow));
+                    arrivals.Add((report.Finding.Input, DateTimeOffset.UtcNow, answers));
                 }
 
-                if (Volatile.Read(ref answering))
+                if (answers)
                 {
                     sender.Tell(new CampaignCommands.CrashAccepted(report.CampaignId, new CrashId("crash-1"), report.Finding.Input));
                 }
@@ -178,7 +179,7 @@ public sealed class OutboxActorTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         }, TimeSpan.FromSeconds(5), TimeSpan.FromMilliseconds(50));
         inputs.Should().OnlyContain(i => !_blobs.Contains(BlobId.Of(i)));
 
-        List<(BlobId Input, DateTimeOffset At)> seen;
+        List<(BlobId Input, DateTimeOffset At, bool Answered)> seen;
         lock (arrivals)
         {
             seen = [.. arrivals];
@@ -187,8 +188,12 @@ public sealed class OutboxActorTests : Akka.TestKit.Xunit2.TestKit, IDisposable
         var first = seen.Where(a => a.Input == BlobId.Of(inputs[0])).Select(a => a.At).ToList();
         // Three unanswered attempts, then the half-open probe (a slow test thread may leave one more probe unanswered).
         first.Count.Should().BeGreaterThanOrEqualTo(4);
-        seen.Take(first.Count).Should().OnlyContain(a => a.Input == BlobId.Of(inputs[0]), "the others wait for the probe's answer");
-        seen.Skip(first.Count).Select(a => a.Input).Should().BeEquivalentTo([BlobId.Of(inputs[1]), BlobId.Of(inputs[2])]);
+        // The others wait for an answered probe. (On a loaded machine an answer can come after the attempt's ask timed out:
+        // the outbox then counts it a failure and sends again, so what counts is the first answered attempt, and a
+        // duplicate of the first message after it is allowed: delivery is at least once.)
+        var answeredProbe = seen.First(a => a.Input == BlobId.Of(inputs[0]) && a.Answered).At;
+        seen.Where(a => a.Input != BlobId.Of(inputs[0])).Should().OnlyContain(a => a.At >= answeredProbe, "the others wait for the probe's answer");
+        seen.Where(a => a.Input != BlobId.Of(inputs[0])).Select(a => a.Input).Distinct().Should().BeEquivalentTo([BlobId.Of(inputs[1]), BlobId.Of(inputs[2])]);
         var gaps = first.Zip(first.Skip(1), (a, b) => b - a).ToList();
         _output.WriteLine($"gaps between attempts: {string.Join(", ", gaps.Select(g => $"{g.TotalMilliseconds:0} ms"))}");
         // Ask timeout + backoff: 300 + [150, 300], 300 + [300, 600], then at least the open duration.
