@@ -23,7 +23,10 @@ public sealed class JobBinaries(JobSpec spec, IFuzzingEngine engine, ContentAddr
     /// target's folder from the unpacked bundle; returns how many (null: not a bundle, or not unpacked on this bot).
     /// <see cref="JobLaunchExtras.ForgetLibraries"/> ends it.
     /// </summary>
-    public static int? UseBundleLibraries(JobSpec spec, ContentAddressedStore targets, JobWorkDir dir)
+    public static int? UseBundleLibraries(JobSpec spec, ContentAddressedStore targets, JobWorkDir dir) => UseBundle(spec, targets, dir)?.Libraries;
+
+    /// <summary>The bundle's fuzz target and libraries, its libraries registered for the job's runs; null when there is none.</summary>
+    private static (string Target, IReadOnlyList<string> LibraryFolders, int Libraries)? UseBundle(JobSpec spec, ContentAddressedStore targets, JobWorkDir dir)
     {
         var unpacked = BundleCache.PathOf(BundleCacheRoot(targets), spec.Target);
         if (spec.FuzzTarget is not { } pathInside || !Directory.Exists(unpacked))
@@ -31,9 +34,9 @@ public sealed class JobBinaries(JobSpec spec, IFuzzingEngine engine, ContentAddr
             return null;
         }
 
-        var (_, folders, libraries) = BundleCache.Find(unpacked, pathInside);
-        JobLaunchExtras.UseLibraries(dir.Root, unpacked, folders);
-        return libraries;
+        var found = BundleCache.Find(unpacked, pathInside);
+        JobLaunchExtras.UseLibraries(dir.Root, unpacked, found.LibraryFolders);
+        return found;
     }
 
     /// <summary>The build's CMPLOG binary, when this job's AFL++ instance runs it.</summary>
@@ -60,15 +63,13 @@ public sealed class JobBinaries(JobSpec spec, IFuzzingEngine engine, ContentAddr
     /// </summary>
     public int? CopyIn(JobWorkDir dir)
     {
-        var libraries = UseBundleLibraries(spec, targets, dir);
-        if (spec.FuzzTarget is { } pathInside)
+        var bundle = UseBundle(spec, targets, dir);
+        if (spec.FuzzTarget is not null && bundle is null)
         {
-            WorkDirFiles.CopyIn(BundleCache.Find(BundleCache.PathOf(BundleCacheRoot(targets), spec.Target), pathInside).Target, dir.Target);
+            throw new IOException($"bundle {spec.Target} is not unpacked on this bot");
         }
-        else
-        {
-            WorkDirFiles.CopyIn(targets.PathOf(spec.Target), dir.Target);
-        }
+
+        WorkDirFiles.CopyIn(bundle?.Target ?? targets.PathOf(spec.Target), dir.Target);
 
         var cmplog = Cmplog;
         if (cmplog is not null)
@@ -85,6 +86,6 @@ public sealed class JobBinaries(JobSpec spec, IFuzzingEngine engine, ContentAddr
             }
         }
 
-        return libraries;
+        return bundle?.Libraries;
     }
 }

@@ -35,9 +35,6 @@ public static class JobLaunchExtras
 
     public static void ForgetLibraries(string jobDir) => Update(jobDir, e => e with { ReadOnlyFolder = null, LibraryFolders = [] });
 
-    /// <summary>The core a job's processes run on, if it is pinned.</summary>
-    public static int? CoreOf(string jobDir) => Of(jobDir).Core;
-
     /// <summary>The folder bound read-only into the sandbox for the job, if any.</summary>
     public static string? ReadOnlyFolderOf(string jobDir) => Of(jobDir).ReadOnlyFolder;
 
